@@ -1,0 +1,313 @@
+//! The command-line contract (DESIGN section 2): every subcommand, flag and help text.
+//!
+//! Kept in the library so tests and `completions` see the same definition the binary parses.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Shows what AI agents really do on this machine, and flags what is dangerous.
+#[derive(Debug, Parser)]
+#[command(
+    name = "skilltrace",
+    version,
+    about,
+    long_about = "skilltrace tails agent trace files (Claude Code, Codex, OpenAI Agents SDK, OpenTelemetry) \
+and runs a loopback LLM proxy, redacts secrets before anything touches disk, detects skills and dangerous \
+behaviour live, and lets you triage it all in a terminal UI or export SARIF for CI.",
+    after_help = "Examples:\n  skilltrace tui samples/                 explore the bundled demo traces\n  skilltrace tail ~/.claude/projects      follow Claude Code sessions into the store\n  skilltrace scan traces/ --fail-on high  CI gate: exit 1 on a high finding"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Store location shared by most commands.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DbArg {
+    /// SQLite store [env: SKILLTRACE_DB; default: <data dir>/skilltrace.db]
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+/// Output format of listing commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Export format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Sarif,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the terminal workbench (bare PATHs: demo mode over a temporary store)
+    #[command(
+        after_help = "Examples:\n  skilltrace tui samples/\n  skilltrace tui --tail ~/.claude/projects --proxy 127.0.0.1:8787"
+    )]
+    Tui(TuiArgs),
+    /// Follow trace files and folders into the store as they are written
+    #[command(after_help = "Example:\n  skilltrace tail ~/.claude/projects ~/.codex/sessions")]
+    Tail(TailArgs),
+    /// Import trace files or folders once, then exit
+    #[command(after_help = "Example:\n  skilltrace import samples/ --db /tmp/demo.db")]
+    Import(ImportArgs),
+    /// Run the loopback LLM proxy that records every exchange
+    #[command(
+        after_help = "Example:\n  skilltrace proxy &\n  OPENAI_BASE_URL=http://127.0.0.1:8787/v1 ANTHROPIC_BASE_URL=http://127.0.0.1:8787 my-agent"
+    )]
+    Proxy(ProxyArgs),
+    /// CI gate: scan trace files without touching your store
+    #[command(
+        after_help = "Example:\n  skilltrace scan traces/ --sarif results.sarif --fail-on high"
+    )]
+    Scan(ScanArgs),
+    /// List findings
+    #[command(
+        after_help = "Example:\n  skilltrace findings --severity high --status open --format json"
+    )]
+    Findings(FindingsArgs),
+    /// List runs
+    #[command(after_help = "Example:\n  skilltrace runs --format json")]
+    Runs(RunsArgs),
+    /// Export findings as SARIF, or runs, spans and findings as native JSONL
+    #[command(
+        after_help = "Examples:\n  skilltrace export --format sarif -o results.sarif\n  skilltrace export --format json --run RUN_ID -o run.jsonl"
+    )]
+    Export(ExportArgs),
+    /// Print a stored run's spans in their original timing
+    #[command(
+        after_help = "Examples:\n  skilltrace replay RUN_ID --speed 4\n  skilltrace replay RUN_ID --redetect"
+    )]
+    Replay(ReplayArgs),
+    /// Skill registries: verify, list, build
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Canary tokens: decoy credentials that prove exfiltration
+    #[command(subcommand)]
+    Canary(CanaryCommand),
+    /// Check the store, permissions, registries, config and proxy port
+    Doctor(DoctorArgs),
+    /// Print shell completions
+    #[command(
+        after_help = "Example:\n  skilltrace completions bash > ~/.local/share/bash-completion/completions/skilltrace"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    /// Trace files or folders to explore in demo mode (imported and followed into a temporary store)
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Also follow these files or folders into the store while the TUI runs
+    #[arg(long, value_name = "PATH")]
+    pub tail: Vec<PathBuf>,
+    /// Also run the proxy on this address while the TUI runs
+    #[arg(long, value_name = "ADDR")]
+    pub proxy: Option<String>,
+    /// Colour theme: dark, light, high-contrast, or a theme file name from the config folder
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// Files or folders to follow (folders recursively: *.jsonl, *.json, *.ndjson)
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Input format: auto, claude-code, codex, otlp, openai-agents, skilltrace
+    #[arg(long, default_value = "auto", value_name = "auto|NAME")]
+    pub format: String,
+    /// Read existing files from their start (default: resume from stored offsets, new files from the start)
+    #[arg(long)]
+    pub from_start: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Files or folders to import (folders recursively: *.jsonl, *.json, *.ndjson)
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Input format: auto, claude-code, codex, otlp, openai-agents, skilltrace
+    #[arg(long, default_value = "auto", value_name = "auto|NAME")]
+    pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// Address to listen on (loopback only unless --allow-remote)
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    pub listen: String,
+    /// Upstream for OpenAI-style routes
+    #[arg(long, default_value = "https://api.openai.com", value_name = "URL")]
+    pub openai_upstream: String,
+    /// Upstream for /v1/messages (Anthropic)
+    #[arg(long, default_value = "https://api.anthropic.com", value_name = "URL")]
+    pub anthropic_upstream: String,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Allow listening on a non-loopback address (then --token is required)
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Token clients must send as `x-skilltrace-token` when --allow-remote is set
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SKILLTRACE_PROXY_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or folders to scan
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Write findings as SARIF 2.1.0 to FILE
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    /// Exit 1 when an open finding is at or above this severity
+    #[arg(long, value_name = "LEVEL", value_parser = parse_severity)]
+    pub fail_on: Option<crate::model::Severity>,
+    /// Input format: auto, claude-code, codex, otlp, openai-agents, skilltrace
+    #[arg(long, default_value = "auto", value_name = "auto|NAME")]
+    pub format: String,
+    /// Output format of the findings summary
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Only findings at or above this severity
+    #[arg(long, value_name = "LEVEL", value_parser = parse_severity)]
+    pub severity: Option<crate::model::Severity>,
+    /// Only findings with this triage status
+    #[arg(long, value_name = "STATUS", value_parser = parse_status)]
+    pub status: Option<crate::model::TriageStatus>,
+    /// Only findings of this run
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Only this run
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
+    /// Output file (default: standard output)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// With --format sarif: mark results new/unchanged/updated/absent against this earlier SARIF file
+    #[arg(long, value_name = "OLD.sarif")]
+    pub baseline: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Run id (a unique prefix is enough)
+    pub run_id: String,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Playback speed: 2 = twice as fast, 0 = no waiting
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    pub speed: f64,
+    /// Re-run detection with the current registries and rules; report new, gone and unchanged findings
+    #[arg(long)]
+    pub redetect: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Check a registry file's digest or signature
+    #[command(
+        after_help = "Example:\n  skilltrace registry verify assets/registry/anthropic-skills.toml"
+    )]
+    Verify { file: PathBuf },
+    /// List the loaded registries and their skills
+    List,
+    /// Build a registry from a folder of SKILL.md files (printed to stdout or -o FILE)
+    #[command(
+        after_help = "Example:\n  skilltrace registry build ~/.claude/skills -o my-skills.toml"
+    )]
+    Build {
+        dir: PathBuf,
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Sign with this ed25519 secret key file (hex), adding a signature
+        #[arg(long, value_name = "KEYFILE")]
+        sign: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CanaryCommand {
+    /// Write decoy credential files with unique tokens into DIR
+    #[command(
+        after_help = "Example:\n  skilltrace canary init /tmp/agent-home\n  HOME=/tmp/agent-home claude"
+    )]
+    Init {
+        dir: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Proxy address to check
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    pub proxy: String,
+}
+
+fn parse_severity(s: &str) -> Result<crate::model::Severity, String> {
+    s.parse()
+}
+
+fn parse_status(s: &str) -> Result<crate::model::TriageStatus, String> {
+    s.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

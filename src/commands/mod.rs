@@ -1,0 +1,69 @@
+//! One function per subcommand: the thin shells that wire arguments to the library.
+//!
+//! Each returns the process exit code (0 ok, 1 findings at or above `--fail-on`);
+//! errors bubble up as `anyhow` and `main` prints them as one line with exit 2.
+
+mod canary;
+mod doctor;
+mod export;
+mod import;
+mod listing;
+mod proxy;
+mod registry;
+mod replay;
+mod scan;
+mod tui;
+
+use crate::cli::{Cli, Command, DbArg};
+use anyhow::Result;
+use std::path::PathBuf;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Tui(a) => tui::run(a),
+        Command::Tail(a) => import::tail(a),
+        Command::Import(a) => import::import(a),
+        Command::Proxy(a) => proxy::run(a),
+        Command::Scan(a) => scan::run(a),
+        Command::Findings(a) => listing::findings(a),
+        Command::Runs(a) => listing::runs(a),
+        Command::Export(a) => export::run(a),
+        Command::Replay(a) => replay::run(a),
+        Command::Registry(c) => registry::run(c),
+        Command::Canary(c) => canary::run(c),
+        Command::Doctor(a) => doctor::run(a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "skilltrace", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}
+
+/// The store path from `--db`, `$SKILLTRACE_DB` or the data folder.
+pub fn db_path(arg: &DbArg) -> Result<PathBuf> {
+    match &arg.db {
+        Some(p) => Ok(p.clone()),
+        None => crate::paths::default_db(),
+    }
+}
+
+/// `--format auto|NAME` to an optional forced format; unknown names are a usage error.
+pub fn parse_format(name: &str) -> Result<Option<crate::ingest::formats::Format>> {
+    use crate::ingest::formats::Format;
+    if name == "auto" {
+        return Ok(None);
+    }
+    match Format::from_name(name) {
+        Some(f) => Ok(Some(f)),
+        None => {
+            let names: Vec<_> = Format::ALL.iter().map(|f| f.name()).collect();
+            anyhow::bail!(
+                "--format {name}: unknown format (expected auto, {})",
+                names.join(", ")
+            )
+        }
+    }
+}

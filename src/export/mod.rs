@@ -1,0 +1,1 @@
+//! export (placeholder until its issue lands).

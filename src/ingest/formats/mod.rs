@@ -1,0 +1,259 @@
+//! Trace formats: one pure parser per format, and the per-file dispatcher that sniffs them.
+//!
+//! A parser turns JSON values (one per line, or one per whole-file document)
+//! into [`Record`]s. Parsers are pure: no I/O, no clock, no randomness; they
+//! may keep state across lines of one file (to pair tool calls with results,
+//! dedupe usage), and they flush what they hold in [`FormatParser::finish`].
+
+pub mod agents;
+pub mod claude;
+pub mod codex;
+pub mod native;
+pub mod otlp;
+pub mod sniff;
+
+use crate::model::{Origin, Run, Span};
+use serde_json::Value;
+use std::fmt;
+
+/// A trace format skilltrace reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Claude Code session transcripts (`~/.claude/projects/*/*.jsonl`).
+    ClaudeCode,
+    /// OpenAI Codex CLI rollouts (`~/.codex/sessions/**/rollout-*.jsonl`).
+    Codex,
+    /// OTLP/JSON `ExportTraceServiceRequest`s (GenAI semconv and OpenInference).
+    Otlp,
+    /// OpenAI Agents SDK `trace` / `trace.span` export objects.
+    OpenaiAgents,
+    /// skilltrace's own JSONL (proxy recordings, `export --format json`).
+    Native,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [
+        Format::ClaudeCode,
+        Format::Codex,
+        Format::Otlp,
+        Format::OpenaiAgents,
+        Format::Native,
+    ];
+
+    /// The name used with `--format`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::ClaudeCode => "claude-code",
+            Format::Codex => "codex",
+            Format::Otlp => "otlp",
+            Format::OpenaiAgents => "openai-agents",
+            Format::Native => "skilltrace",
+        }
+    }
+
+    /// Parses a `--format` name (`auto` is handled by the caller).
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    fn new_parser(self) -> Box<dyn FormatParser> {
+        match self {
+            Format::ClaudeCode => Box::new(claude::ClaudeParser::default()),
+            Format::Codex => Box::new(codex::CodexParser::default()),
+            Format::Otlp => Box::new(otlp::OtlpParser::default()),
+            Format::OpenaiAgents => Box::new(agents::AgentsParser::default()),
+            Format::Native => Box::new(native::NativeParser::default()),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a parser produces: run updates and spans (possibly partial, merged by id in the store).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Run(Run),
+    Span(Span),
+}
+
+/// Why one line or document could not be used. Messages never quote the input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    #[error("not valid UTF-8")]
+    Utf8,
+    #[error("line longer than the {0} byte limit")]
+    TooLong(usize),
+    #[error("not a known trace record")]
+    NotATrace,
+    #[error("{0}")]
+    Shape(String),
+}
+
+/// One format's parser. Implementations live beside this file, one per format.
+pub trait FormatParser: Send {
+    /// Which format this parses.
+    fn format(&self) -> Format;
+    /// Parses one JSON value found at `origin`, pushing what it yields onto `out`.
+    fn value(
+        &mut self,
+        v: &Value,
+        origin: &Origin,
+        out: &mut Vec<Record>,
+    ) -> Result<(), FormatError>;
+    /// End of input (import only; a tailed file never finishes): flush held state.
+    fn finish(&mut self, _out: &mut Vec<Record>) {}
+}
+
+/// Parses one file: strips BOM and CRLF, decodes JSON, sniffs the format per
+/// line (unless forced) and routes each value to that format's parser.
+pub struct FileParser {
+    path: String,
+    forced: Option<Format>,
+    parsers: Vec<Box<dyn FormatParser>>,
+}
+
+impl FileParser {
+    /// `forced` = `None` sniffs every line.
+    pub fn new(path: impl Into<String>, forced: Option<Format>) -> FileParser {
+        FileParser {
+            path: path.into(),
+            forced,
+            parsers: Vec::new(),
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The formats seen so far in this file.
+    pub fn formats(&self) -> Vec<Format> {
+        self.parsers.iter().map(|p| p.format()).collect()
+    }
+
+    /// Parses one line (without its `\n`). Blank lines yield nothing.
+    pub fn line(
+        &mut self,
+        bytes: &[u8],
+        line_no: u64,
+        out: &mut Vec<Record>,
+    ) -> Result<(), FormatError> {
+        let bytes = trim_line(bytes, line_no);
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Ok(());
+        }
+        let v = decode(bytes)?;
+        self.value(&v, line_no, out)
+    }
+
+    /// Parses a whole-file JSON document (a `.json` file that is not JSON Lines).
+    pub fn document(&mut self, bytes: &[u8], out: &mut Vec<Record>) -> Result<(), FormatError> {
+        let bytes = trim_line(bytes, 1);
+        let v = decode(bytes)?;
+        // A JSON array of records: each element is routed on its own.
+        if let Value::Array(items) = &v {
+            let mut first_err = None;
+            let mut any = false;
+            for item in items {
+                match self.value(item, 1, out) {
+                    Ok(()) => any = true,
+                    Err(e) => first_err = first_err.or(Some(e)),
+                }
+            }
+            return match (any, first_err) {
+                (false, Some(e)) => Err(e),
+                _ => Ok(()),
+            };
+        }
+        self.value(&v, 1, out)
+    }
+
+    /// Flushes every parser's held state.
+    pub fn finish(&mut self, out: &mut Vec<Record>) {
+        for p in &mut self.parsers {
+            p.finish(out);
+        }
+    }
+
+    fn value(&mut self, v: &Value, line_no: u64, out: &mut Vec<Record>) -> Result<(), FormatError> {
+        let format = match self.forced {
+            Some(f) => f,
+            None => sniff::sniff(v).ok_or(FormatError::NotATrace)?,
+        };
+        let origin = Origin::new(self.path.clone(), line_no);
+        let idx = match self.parsers.iter().position(|p| p.format() == format) {
+            Some(i) => i,
+            None => {
+                self.parsers.push(format.new_parser());
+                self.parsers.len() - 1
+            }
+        };
+        self.parsers[idx].value(v, &origin, out)
+    }
+}
+
+/// Strips a UTF-8 BOM (first line only) and a trailing `\r`.
+fn trim_line(bytes: &[u8], line_no: u64) -> &[u8] {
+    let bytes = if line_no == 1 {
+        bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+    } else {
+        bytes
+    };
+    bytes.strip_suffix(b"\r").unwrap_or(bytes)
+}
+
+fn decode(bytes: &[u8]) -> Result<Value, FormatError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        if std::str::from_utf8(bytes).is_err() {
+            FormatError::Utf8
+        } else {
+            // serde_json's messages name a position, never the content.
+            FormatError::Json(e.to_string())
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_names_round_trip() {
+        for f in Format::ALL {
+            assert_eq!(Format::from_name(f.name()), Some(f));
+        }
+        assert_eq!(Format::from_name("auto"), None);
+    }
+
+    #[test]
+    fn bad_lines_are_typed_errors() {
+        let mut p = FileParser::new("x.jsonl", None);
+        let mut out = Vec::new();
+        assert!(matches!(
+            p.line(b"{nope", 1, &mut out),
+            Err(FormatError::Json(_))
+        ));
+        assert!(matches!(
+            p.line(b"\"\xff\"", 2, &mut out),
+            Err(FormatError::Utf8)
+        ));
+        assert!(matches!(
+            p.line(b"null", 3, &mut out),
+            Err(FormatError::NotATrace)
+        ));
+        assert!(matches!(
+            p.line(b"[1,2]", 4, &mut out),
+            Err(FormatError::NotATrace)
+        ));
+        assert!(p.line(b"   \r", 5, &mut out).is_ok());
+        let deep = "[".repeat(5000);
+        assert!(p.line(deep.as_bytes(), 6, &mut out).is_err());
+        assert!(out.is_empty());
+    }
+}

@@ -1,0 +1,1 @@
+//! Line reader (placeholder).

@@ -1,0 +1,494 @@
+//! The shared vocabulary: runs, spans, findings, skill hits and severities.
+//!
+//! Every stage speaks these types. Parsers produce [`Run`] and [`Span`] values
+//! (raw, in memory only); the scan stage redacts them and derives [`Finding`]s
+//! and [`SkillHit`]s; the store keeps only redacted values; views read them back.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = i64;
+
+/// How bad a finding is. Ordered: `Info < Low < Medium < High < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, lowest first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// The lowercase name used on the command line, in JSON and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Numeric rank, 0 (info) to 4 (critical); stored in SQLite for sorting.
+    pub fn rank(self) -> i64 {
+        self as i64
+    }
+
+    /// Inverse of [`Severity::rank`]; out-of-range values clamp.
+    pub fn from_rank(r: i64) -> Severity {
+        match r {
+            i64::MIN..=0 => Severity::Info,
+            1 => Severity::Low,
+            2 => Severity::Medium,
+            3 => Severity::High,
+            _ => Severity::Critical,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "info" => Ok(Severity::Info),
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            other => Err(format!(
+                "unknown severity '{other}' (expected info, low, medium, high or critical)"
+            )),
+        }
+    }
+}
+
+/// Which agent (or source) produced a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentKind {
+    ClaudeCode,
+    Codex,
+    Otel,
+    OpenaiAgents,
+    Proxy,
+    Skilltrace,
+    Unknown,
+}
+
+impl AgentKind {
+    /// The kebab-case name used in the store and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentKind::ClaudeCode => "claude-code",
+            AgentKind::Codex => "codex",
+            AgentKind::Otel => "otel",
+            AgentKind::OpenaiAgents => "openai-agents",
+            AgentKind::Proxy => "proxy",
+            AgentKind::Skilltrace => "skilltrace",
+            AgentKind::Unknown => "unknown",
+        }
+    }
+
+    /// Inverse of [`AgentKind::as_str`]; unknown names map to `Unknown`.
+    pub fn parse(s: &str) -> AgentKind {
+        match s {
+            "claude-code" => AgentKind::ClaudeCode,
+            "codex" => AgentKind::Codex,
+            "otel" => AgentKind::Otel,
+            "openai-agents" => AgentKind::OpenaiAgents,
+            "proxy" => AgentKind::Proxy,
+            "skilltrace" => AgentKind::Skilltrace,
+            _ => AgentKind::Unknown,
+        }
+    }
+}
+
+impl fmt::Display for AgentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a span represents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpanKind {
+    /// An agent, subagent or turn: a container of other spans.
+    Agent,
+    /// One model call.
+    Llm,
+    /// One tool call, input and output paired.
+    Tool,
+    /// A user, assistant or system message.
+    Message,
+    /// An HTTP exchange the proxy did not understand as an LLM call.
+    Http,
+    /// Anything else worth keeping (hooks, summaries, compaction markers).
+    Event,
+}
+
+impl SpanKind {
+    /// The lowercase name used in the store and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpanKind::Agent => "agent",
+            SpanKind::Llm => "llm",
+            SpanKind::Tool => "tool",
+            SpanKind::Message => "message",
+            SpanKind::Http => "http",
+            SpanKind::Event => "event",
+        }
+    }
+
+    /// Inverse of [`SpanKind::as_str`]; unknown names map to `Event`.
+    pub fn parse(s: &str) -> SpanKind {
+        match s {
+            "agent" => SpanKind::Agent,
+            "llm" => SpanKind::Llm,
+            "tool" => SpanKind::Tool,
+            "message" => SpanKind::Message,
+            "http" => SpanKind::Http,
+            _ => SpanKind::Event,
+        }
+    }
+}
+
+/// Outcome of a span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpanStatus {
+    #[default]
+    Unset,
+    Ok,
+    Error,
+}
+
+impl SpanStatus {
+    /// The lowercase name used in the store and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpanStatus::Unset => "unset",
+            SpanStatus::Ok => "ok",
+            SpanStatus::Error => "error",
+        }
+    }
+
+    /// Inverse of [`SpanStatus::as_str`].
+    pub fn parse(s: &str) -> SpanStatus {
+        match s {
+            "ok" => SpanStatus::Ok,
+            "error" => SpanStatus::Error,
+            _ => SpanStatus::Unset,
+        }
+    }
+}
+
+/// Where a record came from: a file and 1-based line, or the proxy
+/// (`path` = `proxy://<listen addr>`, `line` = request number).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Origin {
+    pub path: String,
+    pub line: u64,
+}
+
+impl Origin {
+    pub fn new(path: impl Into<String>, line: u64) -> Origin {
+        Origin {
+            path: path.into(),
+            line,
+        }
+    }
+}
+
+/// One agent session.
+///
+/// A `Run` produced by a parser is an *update*: the store merges it with what
+/// it already holds (earliest start, latest end, first non-empty title and
+/// parent). Span counts, token totals and models are computed by the store
+/// from the run's spans, so re-reading a file never double counts.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Run {
+    pub id: String,
+    pub agent: Option<AgentKind>,
+    /// File path, or `proxy://addr`.
+    pub source: String,
+    /// For subagent transcripts: the run that spawned this one.
+    pub parent_run_id: Option<String>,
+    pub started_ms: Option<Millis>,
+    pub ended_ms: Option<Millis>,
+    /// First user prompt, one line.
+    pub title: Option<String>,
+    /// Working directory, where the format records one.
+    pub cwd: Option<String>,
+}
+
+/// One unit of work inside a run.
+///
+/// A span may be emitted more than once with the same id (a tool call first
+/// without, then with its result); the store merges by keeping every field the
+/// newer copy sets and the older values of the fields it leaves empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    pub id: String,
+    pub run_id: String,
+    pub parent_id: Option<String>,
+    pub kind: SpanKind,
+    /// Span name: tool name for tools, role for messages, operation for LLM calls.
+    pub name: String,
+    pub start_ms: Option<Millis>,
+    pub end_ms: Option<Millis>,
+    pub status: SpanStatus,
+    pub model: Option<String>,
+    pub tool_name: Option<String>,
+    /// Pairs a call with its result (Claude `tool_use.id`, Codex `call_id`, ...).
+    pub tool_call_id: Option<String>,
+    /// Tool arguments as JSON text (or the raw string when not JSON).
+    pub tool_input: Option<String>,
+    /// Tool result text.
+    pub tool_output: Option<String>,
+    /// Message text, prompt or completion.
+    pub text: Option<String>,
+    /// Everything else, as a JSON object.
+    #[serde(default)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub origin: Origin,
+}
+
+impl Span {
+    /// A span with only its identity set; fill the rest with struct update syntax.
+    pub fn new(
+        id: impl Into<String>,
+        run_id: impl Into<String>,
+        kind: SpanKind,
+        name: impl Into<String>,
+        origin: Origin,
+    ) -> Span {
+        Span {
+            id: id.into(),
+            run_id: run_id.into(),
+            parent_id: None,
+            kind,
+            name: name.into(),
+            start_ms: None,
+            end_ms: None,
+            status: SpanStatus::Unset,
+            model: None,
+            tool_name: None,
+            tool_call_id: None,
+            tool_input: None,
+            tool_output: None,
+            text: None,
+            attributes: serde_json::Map::new(),
+            input_tokens: None,
+            output_tokens: None,
+            origin,
+        }
+    }
+
+    /// Duration in milliseconds when both ends are known.
+    pub fn duration_ms(&self) -> Option<Millis> {
+        match (self.start_ms, self.end_ms) {
+            (Some(s), Some(e)) if e >= s => Some(e - s),
+            _ => None,
+        }
+    }
+}
+
+/// Triage state of a finding, set by a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TriageStatus {
+    #[default]
+    Open,
+    Confirmed,
+    FalsePositive,
+    Suppressed,
+}
+
+impl TriageStatus {
+    pub const ALL: [TriageStatus; 4] = [
+        TriageStatus::Open,
+        TriageStatus::Confirmed,
+        TriageStatus::FalsePositive,
+        TriageStatus::Suppressed,
+    ];
+
+    /// The kebab-case name used on the command line, in JSON and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriageStatus::Open => "open",
+            TriageStatus::Confirmed => "confirmed",
+            TriageStatus::FalsePositive => "false-positive",
+            TriageStatus::Suppressed => "suppressed",
+        }
+    }
+}
+
+impl fmt::Display for TriageStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TriageStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "open" => Ok(TriageStatus::Open),
+            "confirmed" => Ok(TriageStatus::Confirmed),
+            "false-positive" => Ok(TriageStatus::FalsePositive),
+            "suppressed" => Ok(TriageStatus::Suppressed),
+            other => Err(format!(
+                "unknown status '{other}' (expected open, confirmed, false-positive or suppressed)"
+            )),
+        }
+    }
+}
+
+/// Something dangerous (or worth knowing) that detection saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Catalogue id, e.g. `EXF-TRACE-003`.
+    pub rule_id: String,
+    pub severity: Severity,
+    /// 0.0 to 1.0.
+    pub confidence: f32,
+    pub run_id: String,
+    /// The spans involved; the first is the primary one. A chain lists every step in order.
+    pub span_ids: Vec<String>,
+    /// Rule title, one line.
+    pub title: String,
+    /// What happened, one line, redacted.
+    pub message: String,
+    /// Short excerpt of the offending text, redacted.
+    pub evidence: String,
+    /// Stable identity: same finding on re-import = same fingerprint.
+    pub fingerprint: String,
+    pub origin: Option<Origin>,
+    /// The skill active when this happened, if any.
+    pub skill_id: Option<String>,
+    pub ts_ms: Option<Millis>,
+    /// For chain findings: the fingerprints of the findings this one links.
+    #[serde(default)]
+    pub related: Vec<String>,
+}
+
+/// How a skill was recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HitMethod {
+    ToolInvocation,
+    Exact,
+    Regex,
+    Hash,
+    Watermark,
+}
+
+impl HitMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HitMethod::ToolInvocation => "tool-invocation",
+            HitMethod::Exact => "exact",
+            HitMethod::Regex => "regex",
+            HitMethod::Hash => "hash",
+            HitMethod::Watermark => "watermark",
+        }
+    }
+
+    pub fn parse(s: &str) -> HitMethod {
+        match s {
+            "tool-invocation" => HitMethod::ToolInvocation,
+            "exact" => HitMethod::Exact,
+            "regex" => HitMethod::Regex,
+            "watermark" => HitMethod::Watermark,
+            _ => HitMethod::Hash,
+        }
+    }
+}
+
+/// A skill recognised in a span.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkillHit {
+    pub skill_id: String,
+    pub version: Option<String>,
+    pub name: String,
+    pub method: HitMethod,
+    pub confidence: f32,
+    pub run_id: String,
+    pub span_id: String,
+    pub ts_ms: Option<Millis>,
+}
+
+/// A line (or document) that could not be parsed; kept so a person can find it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParseError {
+    pub path: String,
+    pub line: u64,
+    /// Why, one line. Never contains the offending text itself.
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_orders_and_round_trips() {
+        assert!(Severity::Info < Severity::Critical);
+        for s in Severity::ALL {
+            assert_eq!(s.as_str().parse::<Severity>(), Ok(s));
+            assert_eq!(Severity::from_rank(s.rank()), s);
+        }
+        assert!("urgent".parse::<Severity>().is_err());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for k in [
+            AgentKind::ClaudeCode,
+            AgentKind::Codex,
+            AgentKind::Otel,
+            AgentKind::OpenaiAgents,
+            AgentKind::Proxy,
+            AgentKind::Skilltrace,
+        ] {
+            assert_eq!(AgentKind::parse(k.as_str()), k);
+        }
+        for t in TriageStatus::ALL {
+            assert_eq!(t.as_str().parse::<TriageStatus>(), Ok(t));
+        }
+        assert_eq!(SpanKind::parse("tool"), SpanKind::Tool);
+        assert_eq!(HitMethod::parse("exact"), HitMethod::Exact);
+    }
+
+    #[test]
+    fn duration_needs_both_ends() {
+        let mut s = Span::new("a", "r", SpanKind::Tool, "Bash", Origin::new("f", 1));
+        assert_eq!(s.duration_ms(), None);
+        s.start_ms = Some(10);
+        s.end_ms = Some(25);
+        assert_eq!(s.duration_ms(), Some(15));
+    }
+}

@@ -1,0 +1,1 @@
+//! The SQLite store (placeholder: filled in by the foundation work).
