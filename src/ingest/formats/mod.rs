@@ -12,7 +12,7 @@ pub mod native;
 pub mod otlp;
 pub mod sniff;
 
-use crate::model::{Origin, Run, Span};
+use crate::model::{Finding, Origin, Run, Span, TriageStatus};
 use serde_json::Value;
 use std::fmt;
 
@@ -78,6 +78,14 @@ impl fmt::Display for Format {
 pub enum Record {
     Run(Run),
     Span(Span),
+    /// A finding carried by the native format (export → import round trip).
+    Finding(Box<Finding>),
+    /// Triage state carried by the native format, applied to the finding with this fingerprint.
+    Triage {
+        fingerprint: String,
+        status: TriageStatus,
+        note: Option<String>,
+    },
 }
 
 /// Why one line or document could not be used. Messages never quote the input.
