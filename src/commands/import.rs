@@ -50,8 +50,10 @@ pub fn import(args: ImportArgs) -> Result<i32> {
                 .unwrap_or_default(),
         );
     })?;
-    bar.set_message("indexing for search");
-    while pipeline.store_mut().index_fts(20_000)? > 0 {}
+    if !args.no_index {
+        bar.set_message("indexing for search");
+        while pipeline.store_mut().index_fts(20_000)? > 0 {}
+    }
     bar.finish_and_clear();
     for why in &rep.unreadable {
         eprintln!("warning: {why}");
