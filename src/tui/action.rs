@@ -395,7 +395,8 @@ impl Keymap {
              overlay and the footer are drawn from). Override any of them in \
              `<config dir>/keymap.toml` with the same format.\n\n\
              In prompts: `Enter` applies (one-line prompts), `Ctrl-S` saves (notes), `Esc` cancels. \
-             In confirmations: `y` yes, anything else no.\n",
+             In confirmations: `y` yes, anything else no. \
+             Mouse: the wheel scrolls, a click selects a row or a tab.\n",
         );
         for v in ViewId::ALL {
             s.push_str(&format!(

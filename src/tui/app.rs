@@ -156,6 +156,13 @@ impl App {
 
     /// Applies one action; returns the queries it needs.
     pub fn update(&mut self, action: Action) -> Option<Command> {
+        if !matches!(
+            action,
+            Action::Tick { .. } | Action::Status(_) | Action::Resize { .. }
+        ) {
+            // A flash message lasts until the person does something else.
+            self.message = None;
+        }
         if let Action::Input(key) = action {
             return self.modal_input(key);
         }

@@ -40,11 +40,11 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, scroll: usize) {
         format!(" Keys: {} (any key closes) ", view.title()),
         t.title,
     );
+    let overflow = lines.len() as u16 + 2 > h;
     let scroll = scroll.min(lines.len().saturating_sub(1)) as u16;
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(block(t, title))
-            .scroll((scroll, 0)),
-        r,
-    );
+    let mut b = block(t, title);
+    if overflow {
+        b = b.title_bottom(Line::styled(" j/k scroll ", t.dim));
+    }
+    f.render_widget(Paragraph::new(lines).block(b).scroll((scroll, 0)), r);
 }

@@ -15,6 +15,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
     let s = &app.runs;
     let h = g.list.height as usize;
     let wide = g.list.width >= 120;
+    let narrow = g.list.width < 100;
     let mut rows = Vec::new();
     for i in s.list.top..s.list.top + h {
         let Some(r) = s.list.get(i) else { break };
@@ -43,6 +44,9 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
             Cell::from(r.span_count.to_string()),
             Cell::from(TSpan::styled(spark, t.bar)),
         ];
+        if narrow {
+            cells.remove(4);
+        }
         if wide {
             let models = crate::sanitize::line(&r.models.join(",")).into_owned();
             cells.insert(3, Cell::from(fit(&models, 24)));
@@ -53,7 +57,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         "findings", "agent", "title", "started", "took", "spans", "activity",
     ];
     let mut widths = vec![
-        Constraint::Length(10),
+        Constraint::Length(9),
         Constraint::Length(11),
         Constraint::Fill(1),
         Constraint::Length(14),
@@ -61,6 +65,10 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         Constraint::Length(6),
         Constraint::Length(SPARK_WIDTH as u16),
     ];
+    if narrow {
+        header.remove(4);
+        widths.remove(4);
+    }
     if wide {
         header.insert(3, "model");
         widths.insert(3, Constraint::Length(24));

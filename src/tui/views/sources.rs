@@ -13,6 +13,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
     let t = &app.theme;
     let s = &app.sources;
     let h = g.list.height as usize;
+    let narrow = g.list.width < 100;
     let mut rows = Vec::new();
     for r in s.rows.iter().skip(s.cursor.top).take(h) {
         let st = &r.state;
@@ -24,7 +25,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         } else {
             TSpan::styled("0", t.dim)
         };
-        rows.push(Row::new(vec![
+        let mut cells = vec![
             Cell::from(path),
             Cell::from(crate::sanitize::line(&st.kind).into_owned()),
             Cell::from(crate::sanitize::line(&st.format).into_owned()),
@@ -40,7 +41,11 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
             }),
             Cell::from(errs),
             Cell::from(time(r.updated_ms, app.utc_offset_s)),
-        ]));
+        ];
+        if narrow {
+            cells.pop();
+        }
+        rows.push(Row::new(cells));
     }
     let title = Line::styled(format!(" Sources ({}) ", s.rows.len()), t.title);
     table(
@@ -65,7 +70,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
             Constraint::Length(8),
             Constraint::Length(6),
             Constraint::Length(14),
-        ],
+        ][..if narrow { 6 } else { 7 }],
         rows,
         visible_sel(s.cursor.sel, s.cursor.top, h),
         empty_note(
