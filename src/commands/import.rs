@@ -85,10 +85,12 @@ pub fn tail(args: TailArgs) -> Result<i32> {
     let forced = parse_format(&args.format)?;
     let db = db_path(&args.db)?;
     let pipeline = open_pipeline(&db)?;
+    let line_cap = pipeline.line_cap();
     let (tx, writer) = crate::ingest::pipeline::spawn_writer(pipeline);
     let opts = crate::ingest::tail::TailOptions {
         forced,
         from_start: args.from_start,
+        line_cap,
         ..Default::default()
     };
     let stop = crate::ingest::tail::StopFlag::default();

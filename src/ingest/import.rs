@@ -4,7 +4,6 @@
 use super::file::{identity, walk, TraceFile};
 use super::formats::Format;
 use super::pipeline::Pipeline;
-use super::reader::DEFAULT_LINE_CAP;
 use crate::store::StoreError;
 use std::path::{Path, PathBuf};
 
@@ -61,7 +60,7 @@ pub fn import_file(
     if offset == meta.len() && offset > 0 {
         return Ok(0);
     }
-    let mut tf = TraceFile::new(path, forced, DEFAULT_LINE_CAP, offset, line, dev, ino);
+    let mut tf = TraceFile::new(path, forced, pipeline.line_cap(), offset, line, dev, ino);
     let mut failed: Option<StoreError> = None;
     let mut sink = |b| {
         let before = tf_bytes(&b);

@@ -106,6 +106,7 @@ pub struct Pipeline {
     detector: Detector,
     store: Store,
     stats: PipelineStats,
+    line_cap: usize,
 }
 
 impl Pipeline {
@@ -115,7 +116,19 @@ impl Pipeline {
             detector,
             store,
             stats: PipelineStats::default(),
+            line_cap: crate::ingest::reader::DEFAULT_LINE_CAP,
         }
+    }
+
+    /// Sets the longest line (bytes) readers feeding this pipeline accept.
+    pub fn with_line_cap(mut self, cap: usize) -> Pipeline {
+        self.line_cap = cap.max(1);
+        self
+    }
+
+    /// The longest line (bytes) readers feeding this pipeline accept.
+    pub fn line_cap(&self) -> usize {
+        self.line_cap
     }
 
     /// Totals so far.
