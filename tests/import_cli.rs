@@ -10,14 +10,17 @@ use std::process::{Command, Output};
 
 fn exe() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_skilltrace"));
-    c.env_remove("SKILLTRACE_DB").env("SKILLTRACE_CONFIG", "/nonexistent/skilltrace.toml");
+    c.env_remove("SKILLTRACE_DB")
+        .env("SKILLTRACE_CONFIG", "/nonexistent/skilltrace.toml");
     c
 }
 
 fn line(run: &str, id: &str) -> Vec<u8> {
     let mut s = Span::new(id, run, SpanKind::Event, "e", Origin::new("x", 1));
     s.text = Some(format!("text of {id}"));
-    let mut v = serde_json::json!({"skilltrace": 1, "type": "span", "span": s}).to_string().into_bytes();
+    let mut v = serde_json::json!({"skilltrace": 1, "type": "span", "span": s})
+        .to_string()
+        .into_bytes();
     v.push(b'\n');
     v
 }
@@ -36,7 +39,10 @@ fn one_line_error(o: &Output) -> String {
     assert_eq!(o.status.code(), Some(2), "exit 2 expected; stderr: {err}");
     assert!(err.starts_with("error: "), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
     err
 }
 
@@ -51,10 +57,20 @@ fn check_bad(name: &str, bad: &[u8], file_name: &str) {
     std::fs::write(&f, &data).unwrap();
     let db = t.path().join("s.db");
     let o = import(&[&f], &db);
-    assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let s = Store::open_read(&db).unwrap();
-    assert!(s.span("r", "before").unwrap().is_some(), "{name}: line before kept");
-    assert!(s.span("r", "after").unwrap().is_some(), "{name}: line after kept");
+    assert!(
+        s.span("r", "before").unwrap().is_some(),
+        "{name}: line before kept"
+    );
+    assert!(
+        s.span("r", "after").unwrap().is_some(),
+        "{name}: line after kept"
+    );
     let errs = s.parse_errors(None, 10).unwrap();
     assert_eq!(errs.len(), 1, "{name}: one parse error, got {errs:?}");
     assert_eq!(errs[0].line, 2, "{name}");
@@ -66,12 +82,20 @@ fn check_bad(name: &str, bad: &[u8], file_name: &str) {
 #[test]
 fn each_bad_line_is_a_stored_error_and_its_neighbours_are_kept() {
     check_bad("malformed JSON", b"{\"skilltrace\":1,\"type\":", "a.jsonl");
-    check_bad("invalid UTF-8", b"{\"skilltrace\":1,\"type\":\"span\",\"x\":\"\xff\xfe\"}", "b.jsonl");
+    check_bad(
+        "invalid UTF-8",
+        b"{\"skilltrace\":1,\"type\":\"span\",\"x\":\"\xff\xfe\"}",
+        "b.jsonl",
+    );
     check_bad("NUL bytes", b"\0\0\0{\0}", "c.jsonl");
     check_bad("deep nesting", "[".repeat(5000).as_bytes(), "d.jsonl");
     check_bad("array", b"[1,2,3]", "e.jsonl");
     check_bad("null", b"null", "f.jsonl");
-    check_bad("not a trace", b"{\"name\":\"package.json\",\"version\":\"1.0.0\"}", "g.jsonl");
+    check_bad(
+        "not a trace",
+        b"{\"name\":\"package.json\",\"version\":\"1.0.0\"}",
+        "g.jsonl",
+    );
 }
 
 #[test]
@@ -88,7 +112,11 @@ fn bom_crlf_truncated_last_line_and_big_lines() {
     // A 4 MiB line is fine; a truncated final line (no newline, cut JSON) is an error.
     let mut big = Span::new("big", "r", SpanKind::Event, "e", Origin::new("x", 1));
     big.text = Some("x".repeat(4 << 20));
-    data.extend(serde_json::json!({"skilltrace": 1, "type": "span", "span": big}).to_string().into_bytes());
+    data.extend(
+        serde_json::json!({"skilltrace": 1, "type": "span", "span": big})
+            .to_string()
+            .into_bytes(),
+    );
     data.push(b'\n');
     let cut = line("r", "cut");
     data.extend_from_slice(&cut[..cut.len() / 2]);
@@ -100,7 +128,10 @@ fn bom_crlf_truncated_last_line_and_big_lines() {
     for id in ["c1", "c2", "big"] {
         assert!(s.span("r", id).unwrap().is_some(), "{id}");
     }
-    assert_eq!(s.span("r", "big").unwrap().unwrap().text.unwrap().len(), 4 << 20);
+    assert_eq!(
+        s.span("r", "big").unwrap().unwrap().text.unwrap().len(),
+        4 << 20
+    );
     let errs = s.parse_errors(None, 10).unwrap();
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].line, 4);
@@ -115,12 +146,23 @@ fn lines_over_the_configured_cap_are_skipped() {
     let mut data = line("r", "small");
     let mut big = Span::new("big", "r", SpanKind::Event, "e", Origin::new("x", 1));
     big.text = Some("y".repeat(5000));
-    data.extend(serde_json::json!({"skilltrace": 1, "type": "span", "span": big}).to_string().into_bytes());
+    data.extend(
+        serde_json::json!({"skilltrace": 1, "type": "span", "span": big})
+            .to_string()
+            .into_bytes(),
+    );
     data.push(b'\n');
     data.extend(line("r", "tail"));
     std::fs::write(&f, &data).unwrap();
     let db = t.path().join("s.db");
-    let o = exe().env("SKILLTRACE_CONFIG", &cfg).arg("import").arg(&f).arg("--db").arg(&db).output().unwrap();
+    let o = exe()
+        .env("SKILLTRACE_CONFIG", &cfg)
+        .arg("import")
+        .arg(&f)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let s = Store::open_read(&db).unwrap();
     assert!(s.span("r", "small").unwrap().is_some());
@@ -143,7 +185,10 @@ fn reimport_is_idempotent_and_resumes() {
     let o = import(&[t.path()], &db);
     assert!(o.status.success());
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("1 new spans"), "only the appended line is read again: {out}");
+    assert!(
+        out.contains("1 new spans"),
+        "only the appended line is read again: {out}"
+    );
     let s = Store::open_read(&db).unwrap();
     assert_eq!(s.run("r").unwrap().unwrap().span_count, 3);
 }
@@ -159,7 +204,10 @@ fn unusable_input_exits_2_with_one_line() {
     std::fs::write(empty.join("notes.txt"), "hello").unwrap();
     let err = one_line_error(&import(&[&empty], &db));
     assert!(err.contains("no trace files found"), "{err}");
-    let o = exe().args(["import", "x.jsonl", "--format", "yaml"]).output().unwrap();
+    let o = exe()
+        .args(["import", "x.jsonl", "--format", "yaml"])
+        .output()
+        .unwrap();
     let err = one_line_error(&o);
     assert!(err.contains("unknown format"), "{err}");
     let junk = t.path().join("junk.db");
@@ -172,7 +220,11 @@ fn unusable_input_exits_2_with_one_line() {
     let notrace = t.path().join("pkg.json");
     std::fs::write(&notrace, "{\"name\":\"x\"}").unwrap();
     assert!(import(&[&notrace], &t.path().join("n.db")).status.success());
-    let o = exe().args(["runs", "--db"]).arg(t.path().join("absent.db")).output().unwrap();
+    let o = exe()
+        .args(["runs", "--db"])
+        .arg(t.path().join("absent.db"))
+        .output()
+        .unwrap();
     let err = one_line_error(&o);
     assert!(err.contains("no store here"), "{err}");
 }
@@ -181,17 +233,29 @@ fn unusable_input_exits_2_with_one_line() {
 fn runs_and_findings_json_shapes() {
     let t = tempfile::tempdir().unwrap();
     let f = t.path().join("r.jsonl");
-    std::fs::write(&f, [line("r1", "a"), line("r1", "b"), line("r2", "c")].concat()).unwrap();
+    std::fs::write(
+        &f,
+        [line("r1", "a"), line("r1", "b"), line("r2", "c")].concat(),
+    )
+    .unwrap();
     let db = t.path().join("s.db");
     assert!(import(&[&f], &db).status.success());
-    let o = exe().args(["runs", "--format", "json", "--db"]).arg(&db).output().unwrap();
+    let o = exe()
+        .args(["runs", "--format", "json", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let runs = v.as_array().unwrap();
     assert_eq!(runs.len(), 2);
     let r1 = runs.iter().find(|r| r["id"] == "r1").unwrap();
     assert_eq!(r1["span_count"], 2);
-    let o = exe().args(["findings", "--format", "json", "--db"]).arg(&db).output().unwrap();
+    let o = exe()
+        .args(["findings", "--format", "json", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v.is_array());

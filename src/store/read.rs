@@ -566,7 +566,7 @@ impl Store {
             skills: one("SELECT count(DISTINCT skill_id) FROM skill_hits")?,
             sources: one("SELECT count(*) FROM sources")?,
             parse_errors: one("SELECT count(*) FROM parse_errors")?,
-            fts_pending: one("SELECT count(*) FROM fts_queue")?,
+            fts_pending: self.fts_pending()?,
         })
     }
 }
