@@ -1,8 +1,8 @@
 //! Small helpers the format parsers share: field access by reference, time
 //! parsing without allocation, titles, and the text of content blocks.
 
-use crate::model::{Millis, Origin, Run, Span};
-use serde_json::{Map, Value};
+use crate::model::{Millis, Origin, Run};
+use serde_json::Value;
 
 /// `v[key]` as a string slice, when it is one.
 #[inline]
@@ -239,24 +239,6 @@ pub fn run_update(id: &str, agent: crate::model::AgentKind, origin: &Origin) -> 
     }
 }
 
-/// Inserts `key: value` into a span's attributes when `value` is present.
-pub fn attr(span: &mut Span, key: &str, value: Option<Value>) {
-    if let Some(v) = value {
-        span.attributes.insert(key.to_owned(), v);
-    }
-}
-
-/// Copies the listed keys of `src` (an object) into `dst`, by clone, when present.
-pub fn copy_keys(src: &Value, keys: &[&str], dst: &mut Map<String, Value>) {
-    for k in keys {
-        if let Some(v) = src.get(*k) {
-            if !v.is_null() {
-                dst.insert((*k).to_owned(), v.clone());
-            }
-        }
-    }
-}
-
 /// The last path component without extension (`a/b/rollout-x.jsonl` → `rollout-x`).
 pub fn file_stem(path: &str) -> &str {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
@@ -288,7 +270,10 @@ mod tests {
 
     #[test]
     fn epoch_units_are_guessed() {
-        assert_eq!(time_ms(&Value::from(1_700_000_000u64)), Some(1_700_000_000_000));
+        assert_eq!(
+            time_ms(&Value::from(1_700_000_000u64)),
+            Some(1_700_000_000_000)
+        );
         assert_eq!(
             time_ms(&Value::from(1_700_000_000_123u64)),
             Some(1_700_000_000_123)
@@ -301,7 +286,10 @@ mod tests {
 
     #[test]
     fn titles_are_one_short_line() {
-        assert_eq!(title_of("\n  fix   the\tbug \nmore").as_deref(), Some("fix the bug"));
+        assert_eq!(
+            title_of("\n  fix   the\tbug \nmore").as_deref(),
+            Some("fix the bug")
+        );
         let long = "é".repeat(500);
         let t = title_of(&long).unwrap();
         assert_eq!(t.chars().count(), TITLE_CHARS);
@@ -311,7 +299,8 @@ mod tests {
 
     #[test]
     fn content_text_joins_blocks() {
-        let v: Value = serde_json::json!([{"type":"text","text":"a"},{"type":"image","source":{}},"b"]);
+        let v: Value =
+            serde_json::json!([{"type":"text","text":"a"},{"type":"image","source":{}},"b"]);
         assert_eq!(content_text(&v).as_deref(), Some("a\n[image]\nb"));
         assert_eq!(file_stem("x/y/rollout-1.jsonl"), "rollout-1");
     }

@@ -125,11 +125,7 @@ impl FormatParser for NativeParser {
                     note: t.note.map(|n| n.into_owned()),
                 });
             }
-            _ => {
-                return Err(FormatError::Shape(
-                    "skilltrace: unknown record type".into(),
-                ))
-            }
+            _ => return Err(FormatError::Shape("skilltrace: unknown record type".into())),
         }
         Ok(())
     }
@@ -142,7 +138,13 @@ mod tests {
     use crate::model::{AgentKind, Severity, SpanKind, SpanStatus};
 
     fn samples() -> Vec<Record> {
-        let mut span = Span::new("s1", "r1", SpanKind::Tool, "Bash", Origin::new("a.jsonl", 3));
+        let mut span = Span::new(
+            "s1",
+            "r1",
+            SpanKind::Tool,
+            "Bash",
+            Origin::new("a.jsonl", 3),
+        );
         span.parent_id = Some("p".into());
         span.start_ms = Some(5);
         span.end_ms = Some(9);
@@ -150,7 +152,8 @@ mod tests {
         span.tool_name = Some("Bash".into());
         span.tool_input = Some("{\"command\":\"ls\"}".into());
         span.tool_output = Some("a\nb \"quoted\" \u{1F600}".into());
-        span.attributes.insert("k".into(), serde_json::json!([1, {"x": null}]));
+        span.attributes
+            .insert("k".into(), serde_json::json!([1, {"x": null}]));
         span.input_tokens = Some(12);
         vec![
             Record::Run(Run {
@@ -222,7 +225,10 @@ mod tests {
             serde_json::json!({"skilltrace":1,"type":"nope","nope":{}}),
             serde_json::json!({"skilltrace":1}),
         ] {
-            assert!(matches!(p.value(&bad, &o, &mut out), Err(FormatError::Shape(_))));
+            assert!(matches!(
+                p.value(&bad, &o, &mut out),
+                Err(FormatError::Shape(_))
+            ));
         }
         assert!(out.is_empty());
     }

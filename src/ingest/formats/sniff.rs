@@ -55,7 +55,10 @@ pub fn sniff(v: &Value) -> Option<Format> {
         return matches!(obj, "trace" | "trace.span").then_some(Format::OpenaiAgents);
     }
     if let Some(Value::Array(items)) = o.get("data") {
-        let is_agents = items.first().and_then(|i| i.get("object")).and_then(Value::as_str);
+        let is_agents = items
+            .first()
+            .and_then(|i| i.get("object"))
+            .and_then(Value::as_str);
         if matches!(is_agents, Some("trace" | "trace.span")) {
             return Some(Format::OpenaiAgents);
         }
@@ -99,20 +102,50 @@ mod tests {
     #[test]
     fn each_format_is_recognised_by_its_keys() {
         let cases = [
-            (json!({"skilltrace":1,"type":"span","span":{}}), Some(Format::Native)),
+            (
+                json!({"skilltrace":1,"type":"span","span":{}}),
+                Some(Format::Native),
+            ),
             (json!({"resourceSpans":[]}), Some(Format::Otlp)),
-            (json!({"object":"trace.span","id":"span_1"}), Some(Format::OpenaiAgents)),
-            (json!({"object":"trace","id":"trace_1"}), Some(Format::OpenaiAgents)),
+            (
+                json!({"object":"trace.span","id":"span_1"}),
+                Some(Format::OpenaiAgents),
+            ),
+            (
+                json!({"object":"trace","id":"trace_1"}),
+                Some(Format::OpenaiAgents),
+            ),
             (json!({"object":"chat.completion"}), None),
-            (json!({"data":[{"object":"trace"}]}), Some(Format::OpenaiAgents)),
-            (json!({"type":"session_meta","payload":{}}), Some(Format::Codex)),
+            (
+                json!({"data":[{"object":"trace"}]}),
+                Some(Format::OpenaiAgents),
+            ),
+            (
+                json!({"type":"session_meta","payload":{}}),
+                Some(Format::Codex),
+            ),
             (json!({"type":"user","payload":{}}), None),
-            (json!({"type":"user","sessionId":"s","uuid":"u"}), Some(Format::ClaudeCode)),
-            (json!({"type":"summary","summary":"x","leafUuid":"u"}), Some(Format::ClaudeCode)),
-            (json!({"type":"function_call","call_id":"c","name":"shell"}), Some(Format::Codex)),
-            (json!({"type":"message","role":"user","content":[]}), Some(Format::Codex)),
+            (
+                json!({"type":"user","sessionId":"s","uuid":"u"}),
+                Some(Format::ClaudeCode),
+            ),
+            (
+                json!({"type":"summary","summary":"x","leafUuid":"u"}),
+                Some(Format::ClaudeCode),
+            ),
+            (
+                json!({"type":"function_call","call_id":"c","name":"shell"}),
+                Some(Format::Codex),
+            ),
+            (
+                json!({"type":"message","role":"user","content":[]}),
+                Some(Format::Codex),
+            ),
             (json!({"record_type":"state"}), Some(Format::Codex)),
-            (json!({"id":"x","timestamp":"t","instructions":null}), Some(Format::Codex)),
+            (
+                json!({"id":"x","timestamp":"t","instructions":null}),
+                Some(Format::Codex),
+            ),
             (json!({"type":"user"}), None),
             (json!({"hello":"world"}), None),
             (json!([1, 2]), None),
