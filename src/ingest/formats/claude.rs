@@ -460,7 +460,8 @@ impl ClaudeParser {
             out.push(Record::Span(s));
             self.messages.insert(llm_id.clone(), tokens);
         }
-        let base = cx.uuid.unwrap_or(&llm_id);
+        // Hand-written files reuse the message id as record uuid: keep ids apart.
+        let base = cx.uuid.filter(|u| *u != llm_id).unwrap_or("");
         if let Some(Value::Array(blocks)) = msg.get("content") {
             let mut n_text = 0;
             for (i, b) in blocks.iter().enumerate() {
@@ -471,10 +472,10 @@ impl ClaudeParser {
                         if text.trim().is_empty() {
                             continue;
                         }
-                        let id = if n_text == 0 {
+                        let id = if n_text == 0 && !base.is_empty() {
                             base.to_owned()
                         } else {
-                            format!("{base}:{i}")
+                            format!("{}:{i}", cx.uuid.unwrap_or(&llm_id))
                         };
                         n_text += 1;
                         let name = if ty == "text" {

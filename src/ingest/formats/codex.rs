@@ -27,6 +27,19 @@ use crate::model::{AgentKind, Millis, Origin, Span, SpanKind, SpanStatus};
 use serde_json::Value;
 use std::collections::HashMap;
 
+/// Response item types older rollouts wrote without the `{type, payload}` envelope.
+const BARE_ITEMS: &[&str] = &[
+    "message",
+    "reasoning",
+    "function_call",
+    "function_call_output",
+    "custom_tool_call",
+    "custom_tool_call_output",
+    "local_shell_call",
+    "local_shell_call_output",
+    "web_search_call",
+];
+
 /// Parser state for one file of this format.
 #[derive(Debug, Default)]
 pub struct CodexParser {
@@ -96,8 +109,11 @@ impl FormatParser for CodexParser {
                     _ => Ok(()),
                 }
             }
-            (Some(_), None) => {
+            (Some(t), None) => {
                 // Older rollouts: bare response items, one per line.
+                if !BARE_ITEMS.contains(&t) {
+                    return Err(FormatError::NotATrace);
+                }
                 self.ensure_run(origin, ts, out);
                 self.item(v, ts, origin, out)
             }
