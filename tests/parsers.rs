@@ -189,7 +189,15 @@ fn claude_session_runs_tools_and_usage() {
         run.cwd.as_deref(),
         Some("/home/USER/projects/spotter-worktrees/spotter-dov")
     );
-    assert!(run.started_ms < run.ended_ms);
+    assert_eq!(run.started_ms, Some(1_770_912_143_545)); // first record, 16:02:23.545Z
+    assert_eq!(run.ended_ms, Some(1_770_930_214_206)); // last record, 21:03:34.206Z
+                                                       // Run updates are few (first sight, title, turn ends), not one per line.
+    let run_updates = p
+        .records
+        .iter()
+        .filter(|r| matches!(r, Record::Run(_)))
+        .count();
+    assert!(run_updates <= 6, "{run_updates} run updates");
 
     // One llm span per message.id, usage counted once (4 records share msg_01PdW…).
     assert_eq!(p.count(SpanKind::Llm), 4);
