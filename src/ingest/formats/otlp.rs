@@ -15,7 +15,7 @@ use super::common::{as_i64, as_u64, run_update, str_of, title_of};
 use super::{Format, FormatError, FormatParser, Record};
 use crate::model::{AgentKind, Millis, Origin, Span, SpanKind, SpanStatus};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Parser state for one file of this format.
 #[derive(Debug, Default)]
@@ -24,6 +24,11 @@ pub struct OtlpParser {
     traces: HashMap<String, String>,
     /// run id → (latest end emitted, titled).
     runs: HashMap<String, (Option<Millis>, bool)>,
+    /// LLM spans whose tokens were counted, and the parents of those spans:
+    /// stacked instrumentations nest one model call in another, and the
+    /// second of the pair to arrive keeps its usage as attributes only.
+    counted: HashSet<String>,
+    counted_parents: HashSet<String>,
 }
 
 /// Attribute keys whose content becomes span fields (not copied into `attributes`).
@@ -136,7 +141,7 @@ pub fn any_to_json(v: &Value) -> Value {
 
 fn nanos_ms(v: Option<&Value>) -> Option<Millis> {
     let n = v.and_then(as_u64)?;
-    (n > 0).then(|| (n / 1_000_000) as Millis)
+    (n > 0).then_some((n / 1_000_000) as Millis)
 }
 
 /// Lower-cased hex id; `None` for empty or all-zero ids.
@@ -178,7 +183,12 @@ fn kind_of(a: &Attrs) -> SpanKind {
 
 /// Renders GenAI message JSON (`[{role, parts:[...]}]`, or OpenAI-style
 /// `[{role, content}]`) as `role: text` lines. Non-JSON text is kept as is.
-fn render_messages(raw: &str, out: &mut String, first_user: &mut Option<String>) {
+fn render_messages(
+    raw: &str,
+    bare_role: Option<&str>,
+    out: &mut String,
+    first_user: &mut Option<String>,
+) {
     let Ok(v) = serde_json::from_str::<Value>(raw) else {
         push_line(out, None, raw);
         return;
@@ -198,7 +208,7 @@ fn render_messages(raw: &str, out: &mut String, first_user: &mut Option<String>)
                 render_part(p, role, out, first_user);
             }
         } else if m.get("type").is_some() && role.is_none() {
-            render_part(m, None, out, first_user); // system_instructions: bare parts
+            render_part(m, bare_role, out, first_user); // system_instructions: bare parts
         } else if let Some(c) = m.get("content") {
             match c {
                 Value::String(s) => {
@@ -364,13 +374,13 @@ fn event_messages(
             continue;
         }
         if name == "gen_ai.client.inference.operation.details" {
-            for k in [
-                "gen_ai.system_instructions",
-                "gen_ai.input.messages",
-                "gen_ai.output.messages",
+            for (k, role) in [
+                ("gen_ai.system_instructions", Some("system")),
+                ("gen_ai.input.messages", None),
+                ("gen_ai.output.messages", None),
             ] {
                 if let Some(s) = a.str(k) {
-                    render_messages(s, out, first_user);
+                    render_messages(s, role, out, first_user);
                 }
             }
             continue;
@@ -385,7 +395,7 @@ fn event_messages(
         };
         // Content is an attribute `content` (or a JSON body in `gen_ai.event.content`).
         if let Some(body) = a.str("gen_ai.event.content") {
-            render_messages(body, out, first_user);
+            render_messages(body, Some(role), out, first_user);
         } else if let Some(c) = a.text(&["content", "message.content", "gen_ai.prompt"]) {
             note_user(Some(role), &c, first_user);
             push_line(out, Some(role), &c);
@@ -509,6 +519,9 @@ impl OtlpParser {
             "gen_ai.usage.completion_tokens",
             "llm.token_count.completion",
         ]);
+        if kind == SpanKind::Llm && (s.input_tokens.is_some() || s.output_tokens.is_some()) {
+            self.count_once(&mut s);
+        }
         if kind == SpanKind::Tool {
             s.tool_name = a
                 .text(&["gen_ai.tool.name", "tool.name"])
@@ -520,13 +533,12 @@ impl OtlpParser {
         // Text: GenAI messages, OpenInference messages, legacy events, flat prompts.
         let mut text = String::new();
         let mut first_user = None;
-        for k in [
-            "gen_ai.system_instructions",
-            "gen_ai.input.messages",
-            "gen_ai.output.messages",
-        ] {
+        if let Some(raw) = a.str("gen_ai.system_instructions") {
+            render_messages(raw, Some("system"), &mut text, &mut first_user);
+        }
+        for k in ["gen_ai.input.messages", "gen_ai.output.messages"] {
             if let Some(raw) = a.str(k) {
-                render_messages(raw, &mut text, &mut first_user);
+                render_messages(raw, None, &mut text, &mut first_user);
             }
         }
         if text.is_empty() {
@@ -592,6 +604,29 @@ impl OtlpParser {
         self.run_update(&run, &s, first_user.as_deref(), origin, out);
         out.push(Record::Span(s));
         Ok(())
+    }
+
+    /// Keeps a nested model call's usage from being counted twice.
+    fn count_once(&mut self, s: &mut Span) {
+        let nested = self.counted_parents.contains(&s.id)
+            || s.parent_id
+                .as_ref()
+                .is_some_and(|p| self.counted.contains(p));
+        if nested {
+            if let Some(i) = s.input_tokens.take() {
+                s.attributes
+                    .insert("usage.nested_input_tokens".into(), i.into());
+            }
+            if let Some(o) = s.output_tokens.take() {
+                s.attributes
+                    .insert("usage.nested_output_tokens".into(), o.into());
+            }
+        } else {
+            self.counted.insert(s.id.clone());
+            if let Some(p) = &s.parent_id {
+                self.counted_parents.insert(p.clone());
+            }
+        }
     }
 
     fn run_update(
