@@ -7,8 +7,16 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 fn help(args: &[&str]) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_skilltrace")).args(args).arg("--help").output().unwrap();
-    assert!(o.status.success(), "`skilltrace {} --help` failed", args.join(" "));
+    let o = Command::new(env!("CARGO_BIN_EXE_skilltrace"))
+        .args(args)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "`skilltrace {} --help` failed",
+        args.join(" ")
+    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -26,7 +34,10 @@ fn command_lines(md: &str) -> Vec<String> {
         }
         for part in line.split(['|', ';', '&']) {
             let p = part.trim().trim_start_matches("$ ");
-            let p = p.strip_prefix("cargo run --release -- ").map(|r| format!("skilltrace {r}")).unwrap_or(p.to_string());
+            let p = p
+                .strip_prefix("cargo run --release -- ")
+                .map(|r| format!("skilltrace {r}"))
+                .unwrap_or(p.to_string());
             if p.starts_with("skilltrace ") {
                 out.push(p.split('#').next().unwrap().trim().to_string());
             }
@@ -48,7 +59,10 @@ fn every_readme_command_and_flag_exists() {
         if sub.starts_with('-') {
             continue;
         }
-        assert!(top.contains(&format!("  {sub}")), "README uses unknown command `{sub}` in `{l}`");
+        assert!(
+            top.contains(&format!("  {sub}")),
+            "README uses unknown command `{sub}` in `{l}`"
+        );
         let mut path = vec![*sub];
         if matches!(*sub, "registry" | "canary") {
             if let Some(s2) = words.get(2) {
@@ -59,13 +73,20 @@ fn every_readme_command_and_flag_exists() {
         for w in &words {
             if let Some(flag) = w.strip_prefix("--") {
                 let flag = flag.split('=').next().unwrap();
-                assert!(h.contains(&format!("--{flag}")), "`skilltrace {}` has no --{flag} (README: `{l}`)", path.join(" "));
+                assert!(
+                    h.contains(&format!("--{flag}")),
+                    "`skilltrace {}` has no --{flag} (README: `{l}`)",
+                    path.join(" ")
+                );
                 checked.insert(format!("{} --{flag}", path.join(" ")));
             }
         }
         checked.insert(path.join(" "));
     }
-    eprintln!("checked {} commands and flags from the README", checked.len());
+    eprintln!(
+        "checked {} commands and flags from the README",
+        checked.len()
+    );
 }
 
 #[test]
@@ -74,15 +95,24 @@ fn every_test_security_md_names_exists() {
     // Tests are named as `path/to/file.rs::test_name`.
     let mut named = 0;
     for cap in md.split('`').skip(1).step_by(2) {
-        let Some((file, name)) = cap.split_once("::") else { continue };
+        let Some((file, name)) = cap.split_once("::") else {
+            continue;
+        };
         if !file.ends_with(".rs") {
             continue;
         }
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-        let src = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("SECURITY.md names missing file {file}"));
+        let src = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("SECURITY.md names missing file {file}"));
         let fn_name = name.rsplit("::").next().unwrap();
-        assert!(src.contains(&format!("fn {fn_name}(")), "SECURITY.md names `{cap}`, which does not exist");
+        assert!(
+            src.contains(&format!("fn {fn_name}(")),
+            "SECURITY.md names `{cap}`, which does not exist"
+        );
         named += 1;
     }
-    assert!(named >= 8, "SECURITY.md backs its guarantees with tests (found {named})");
+    assert!(
+        named >= 8,
+        "SECURITY.md backs its guarantees with tests (found {named})"
+    );
 }
