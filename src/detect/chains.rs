@@ -171,8 +171,9 @@ pub fn correlate(
         if !st
             .injections
             .iter()
-            .any(|i| i.finding.fingerprint == f.fingerprint)
+            .any(|i| i.finding.span_ids.first() == f.span_ids.first())
         {
+            // one chain per injected span (several signs on one page are one injection)
             st.injections.push(Injection {
                 finding: f.clone(),
                 steps: Vec::new(),

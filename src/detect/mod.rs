@@ -157,6 +157,34 @@ impl Detector {
         self.canaries.len()
     }
 
+    /// Skill detection in a text; JSON documents (message arrays inside a string) are read leaf by leaf.
+    fn scan_skills_in(&self, t: &str, depth: usize, out: &mut Vec<Observation>) {
+        let trimmed = t.trim_start();
+        if depth < 3 && (trimmed.starts_with('[') || trimmed.starts_with('{')) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(trimmed) {
+                self.scan_skills_value(&v, depth + 1, out);
+                return;
+            }
+        }
+        out.extend(self.skills.scan(t));
+    }
+
+    fn scan_skills_value(&self, v: &serde_json::Value, depth: usize, out: &mut Vec<Observation>) {
+        if depth > 6 {
+            return;
+        }
+        match v {
+            serde_json::Value::String(s) if s.len() >= 32 => self.scan_skills_in(s, depth, out),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .for_each(|x| self.scan_skills_value(x, depth + 1, out)),
+            serde_json::Value::Object(o) => o
+                .values()
+                .for_each(|x| self.scan_skills_value(x, depth + 1, out)),
+            _ => {}
+        }
+    }
+
     /// Scans one raw span. `report` says what redaction found in it.
     pub fn scan_span(&mut self, span: &Span, report: &Report) -> Detections {
         let mut out = Detections::default();
@@ -192,23 +220,21 @@ impl Detector {
             .into_iter()
             .flatten()
         {
-            observations.extend(self.skills.scan(t));
+            self.scan_skills_in(t, 0, &mut observations);
         }
         for (k, v) in &span.attributes {
-            match v {
-                serde_json::Value::String(s) if s.len() >= 64 => {
-                    observations.extend(self.skills.scan(s));
-                    if k.contains("tool") && k.contains("definitions") {
+            if k == "tools" || (k.contains("tool") && k.contains("definitions")) {
+                match v {
+                    serde_json::Value::String(s) => {
                         if let Ok(j) = serde_json::from_str(s) {
                             self.skills.scan_tool_definitions(&j, &mut observations);
                         }
                     }
+                    v => self.skills.scan_tool_definitions(v, &mut observations),
                 }
-                serde_json::Value::Array(_) if k == "tools" || k.contains("tool.definitions") => {
-                    self.skills.scan_tool_definitions(v, &mut observations);
-                }
-                _ => {}
+                continue;
             }
+            self.scan_skills_value(v, 0, &mut observations);
         }
 
         // 3. prompt injection in tool output (and tool-role messages)
