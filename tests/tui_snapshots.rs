@@ -19,6 +19,18 @@ fn store(hostile: bool) -> (tempfile::TempDir, PathBuf) {
     (dir, db)
 }
 
+/// The store the snapshots are drawn from: `samples/`, imported.
+fn samples_store() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("samples.db");
+    tui_fixture::build_samples(&db);
+    (dir, db)
+}
+
+fn open_read(db: &std::path::Path) -> skilltrace::store::Store {
+    skilltrace::store::Store::open_read(db).unwrap()
+}
+
 fn harness(db: &std::path::Path, w: u16, h: u16) -> Harness {
     Harness::new(db, w, h, tui_fixture::T0 + 2_000_000, Theme::dark()).unwrap()
 }
@@ -80,7 +92,7 @@ fn tour(db: &std::path::Path, w: u16, hh: u16) -> Vec<(String, String)> {
 
 #[test]
 fn snapshots_80x24() {
-    let (_d, db) = store(false);
+    let (_d, db) = samples_store();
     for (name, text) in tour(&db, 80, 24) {
         insta::assert_snapshot!(name, text);
     }
@@ -88,7 +100,7 @@ fn snapshots_80x24() {
 
 #[test]
 fn snapshots_160x48() {
-    let (_d, db) = store(false);
+    let (_d, db) = samples_store();
     for (name, text) in tour(&db, 160, 48) {
         insta::assert_snapshot!(name, text);
     }
@@ -182,11 +194,13 @@ fn any_size_down_to_one_cell_never_panics() {
 
 #[test]
 fn triage_is_stored_and_survives_reopening() {
+    use skilltrace::model::TriageStatus;
     let (_d, db) = store(false);
     let mut h = harness(&db, 100, 30);
     key(&mut h, KeyCode::Tab);
-    // Second finding (high): mark false positive, confirm, then write a note.
+    // Second finding: mark false positive, confirm, then write a two-line note.
     h.press('j');
+    let id = h.app.findings.list.selected().unwrap().id;
     h.press('x');
     h.press('y');
     h.press('n');
@@ -194,39 +208,56 @@ fn triage_is_stored_and_survives_reopening() {
     h.key(KeyCode::Enter, KeyModifiers::NONE);
     h.type_text("second line");
     h.key(KeyCode::Char('s'), KeyModifiers::CONTROL);
-    // Suppress needs a reason and a confirmation; cancelling changes nothing.
+    // Suppress needs a reason and a confirmation; answering no changes nothing.
     h.press('k');
     h.press('s');
     h.type_text("known");
     h.key(KeyCode::Char('s'), KeyModifiers::CONTROL);
     h.press('n');
-    let store = skilltrace::store::Store::open_read(&db).unwrap();
-    let rows = store.findings(&Default::default(), 0, 10).unwrap();
-    let fp: Vec<_> = rows
-        .iter()
-        .filter(|r| r.status != skilltrace::model::TriageStatus::Open)
-        .collect();
-    assert_eq!(fp.len(), 1, "{rows:?}");
-    assert_eq!(fp[0].finding.rule_id, "CRED-READ-002");
-    assert_eq!(fp[0].status, skilltrace::model::TriageStatus::FalsePositive);
-    assert_eq!(
-        fp[0].note.as_deref(),
-        Some("benign: test fixture\nsecond line")
-    );
+    // Confirm asks too; Esc is a no.
+    h.press('c');
+    key(&mut h, KeyCode::Esc);
+    let store = open_read(&db);
+    let rows = store.findings(&Default::default(), 0, 1000).unwrap();
+    assert!(rows.len() >= 5);
+    for r in &rows {
+        if r.id == id {
+            assert_eq!(r.status, TriageStatus::FalsePositive);
+            assert_eq!(r.note.as_deref(), Some("benign: test fixture\nsecond line"));
+        } else {
+            assert_eq!(r.status, TriageStatus::Open, "{r:?}");
+        }
+    }
     let mut again = harness(&db, 100, 30);
     key(&mut again, KeyCode::Tab);
+    again.press('j');
+    assert_eq!(again.app.findings.list.selected().unwrap().id, id);
     let screen = again.draw();
     assert!(screen.contains("false+✎"), "{screen}");
+    assert!(
+        screen.contains("note: benign: test fixture⏎second line"),
+        "{screen}"
+    );
 }
 
 #[test]
 fn filter_sort_and_paging_follow_the_store() {
+    use skilltrace::model::{Severity, TriageStatus};
+    use skilltrace::store::{FindingFilter, RunFilter};
     let (_d, db) = store(false);
+    let st = open_read(&db);
     let mut h = harness(&db, 100, 30);
     h.press('f');
     h.type_text("sev:high\n");
+    let n = st
+        .run_count(&RunFilter {
+            min_severity: Some(Severity::High),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(n >= 1 && n < 4, "{n}");
     let s = h.draw();
-    assert!(s.contains("Runs (1)"), "{s}");
+    assert!(s.contains(&format!("Runs ({n})")), "{s}");
     assert!(s.contains("Fix the failing parser"), "{s}");
     h.press('f');
     for _ in 0..8 {
@@ -242,8 +273,22 @@ fn filter_sort_and_paging_follow_the_store() {
     h.press('s');
     let s = h.draw();
     assert!(s.contains("Runs (4) · worst findings"), "{s}");
+    // Worst first: the run with the critical finding leads.
+    assert_eq!(h.app.runs.list.get(0).unwrap().run.id, "claude-7f3a91c2");
     key(&mut h, KeyCode::Tab);
     h.press('f');
     h.type_text("status:open sev:medium\n");
-    assert!(h.draw().contains("Findings (3)"));
+    let n = st
+        .finding_count(&FindingFilter {
+            min_severity: Some(Severity::Medium),
+            status: Some(TriageStatus::Open),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(n >= 3, "{n}");
+    let s = h.draw();
+    assert!(s.contains(&format!("Findings ({n})")), "{s}");
+    h.press('f');
+    h.type_text(" colour:red\n");
+    assert!(h.draw().contains("filter: unknown key 'colour'"));
 }

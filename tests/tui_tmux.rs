@@ -6,8 +6,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod tui_fixture;
-
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -139,16 +137,38 @@ fn triage_in_tmux_survives_a_restart() {
     }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("e2e.db");
-    tui_fixture::build(&db, false);
+    let bin = env!("CARGO_BIN_EXE_skilltrace");
+    let imp = Command::new(bin)
+        .args(["import", "samples", "--db"])
+        .arg(&db)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("SKILLTRACE_CONFIG", dir.path().join("none.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        imp.status.success(),
+        "import: {}",
+        String::from_utf8_lossy(&imp.stderr)
+    );
+    let (runs, findings, second) = {
+        let st = skilltrace::store::Store::open_read(&db).unwrap();
+        let runs = st.run_count(&Default::default()).unwrap();
+        let findings = st.finding_count(&Default::default()).unwrap();
+        let second = st.findings(&Default::default(), 1, 1).unwrap().remove(0).id;
+        (runs, findings, second)
+    };
+    assert!(findings >= 2, "samples give findings");
+    let runs_title = format!("Runs ({runs})");
+    let findings_title = format!("Findings ({findings})");
     let t = Tmux {
         socket: format!("skilltrace-e2e-{}", std::process::id()),
         session: "st".into(),
     };
 
     t.start(dir.path(), &db);
-    t.wait_for("Runs (4)");
+    t.wait_for(&runs_title);
     t.keys(&["Tab"]);
-    t.wait_for("Findings (5)");
+    t.wait_for(&findings_title);
     t.keys(&["j", "x"]);
     t.wait_for("Mark as false positive: finding");
     t.keys(&["y"]);
@@ -164,9 +184,9 @@ fn triage_in_tmux_survives_a_restart() {
     t.wait_exit();
 
     t.start(dir.path(), &db);
-    t.wait_for("Runs (4)");
+    t.wait_for(&runs_title);
     t.keys(&["Tab"]);
-    t.wait_for("Findings (5)");
+    t.wait_for(&findings_title);
     t.keys(&["j"]);
     let s = t.wait_for("note: harmless: read by the test suite");
     assert!(s.contains("false+"), "{s}");
@@ -186,9 +206,10 @@ fn triage_in_tmux_survives_a_restart() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let all = v.as_array().unwrap();
+    assert_eq!(all.len() as u64, findings);
     let triaged: Vec<_> = all.iter().filter(|f| f["status"] != "open").collect();
     assert_eq!(triaged.len(), 1, "{v:#}");
-    assert_eq!(triaged[0]["rule_id"], "CRED-READ-002");
+    assert_eq!(triaged[0]["id"], second);
     assert_eq!(triaged[0]["status"], "false-positive");
     assert_eq!(
         triaged[0]["note"],

@@ -526,3 +526,29 @@ pub fn build(db: &Path, hostile: bool) {
     c.execute("UPDATE runs SET updated_ms = ?1", [T0 + 1_900_000])
         .unwrap();
 }
+
+/// Imports `samples/` (relative paths, so origins hold no temp folder) into `db`
+/// through the real pipeline, builds the search index and pins the clocks
+/// ingest stamps, so snapshots do not change from run to run.
+pub fn build_samples(db: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::env::set_current_dir(root).unwrap();
+    let store = Store::open(db).unwrap();
+    let mut p = Pipeline::new(Redactor::new(Mode::Mask), Detector::new(), store);
+    let rep = skilltrace::ingest::import::import_paths(
+        &mut p,
+        &[std::path::PathBuf::from("samples")],
+        None,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert!(rep.files >= 10, "{rep:?}");
+    let s = p.store_mut();
+    while s.index_fts(1000).unwrap() > 0 {}
+    let c = s.conn();
+    c.execute("UPDATE sources SET updated_ms = ?1", [T0])
+        .unwrap();
+    c.execute("UPDATE runs SET updated_ms = ?1", [T0]).unwrap();
+    c.execute("UPDATE findings SET created_ms = ?1", [T0])
+        .unwrap();
+}

@@ -37,7 +37,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
             .unwrap_or_else(|| " ".repeat(SPARK_WIDTH));
         let mut cells = vec![
             Cell::from(Line::from(badges(&r.findings, t))),
-            Cell::from(agent.to_string()),
+            Cell::from(fit(agent, if wide { 13 } else { 11 })),
             Cell::from(title),
             Cell::from(start),
             Cell::from(dur),
@@ -58,7 +58,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
     ];
     let mut widths = vec![
         Constraint::Length(9),
-        Constraint::Length(11),
+        Constraint::Length(if wide { 13 } else { 11 }),
         Constraint::Fill(1),
         Constraint::Length(14),
         Constraint::Length(6),
