@@ -255,7 +255,7 @@ fn filter_sort_and_paging_follow_the_store() {
             ..Default::default()
         })
         .unwrap();
-    assert!(n >= 1 && n < 4, "{n}");
+    assert!((1..4).contains(&n), "{n}");
     let s = h.draw();
     assert!(s.contains(&format!("Runs ({n})")), "{s}");
     assert!(s.contains("Fix the failing parser"), "{s}");

@@ -27,7 +27,7 @@ pub fn run(args: TuiArgs) -> Result<i32> {
         crate::tui::theme::no_color_env(),
     )?;
     let keymap = crate::tui::action::Keymap::load_user()?;
-    let redaction = redaction_mode(&config);
+    let mut redaction = redaction_mode(&config);
     let stop = StopFlag::default();
     let shared = Arc::new(Shared::default());
     let mut threads: Vec<JoinHandle<()>> = Vec::new();
@@ -44,7 +44,8 @@ pub fn run(args: TuiArgs) -> Result<i32> {
         None => db_path(&args.db)?,
     };
     if let Some(_t) = &demo {
-        let pipeline = open_pipeline(&db)?;
+        let mut pipeline = open_pipeline(&db)?;
+        redaction = pipeline_redaction(&mut pipeline);
         let paths = args.paths.clone();
         labels.push(format!(
             "demo {} (temporary store)",
@@ -69,7 +70,8 @@ pub fn run(args: TuiArgs) -> Result<i32> {
                 .context("tui: cannot start the demo import")?,
         );
     } else if !args.tail.is_empty() || args.proxy.is_some() {
-        let pipeline = open_pipeline(&db)?;
+        let mut pipeline = open_pipeline(&db)?;
+        redaction = pipeline_redaction(&mut pipeline);
         let line_cap = pipeline.line_cap();
         let (tx, writer) = spawn_writer(pipeline);
         sender = Some(tx.clone());
@@ -249,6 +251,16 @@ fn start_proxy(
         crate::sanitize::line(addr),
         crate::sanitize::line(addr)
     )
+}
+
+/// The mode the running pipeline redacts with (`off` when disabled).
+fn pipeline_redaction(p: &mut crate::ingest::pipeline::Pipeline) -> String {
+    let r = p.redactor_mut();
+    if r.is_enabled() {
+        r.mode().as_str().into()
+    } else {
+        "off".into()
+    }
 }
 
 /// The redaction mode for the status line: `off` when the config disables it.
