@@ -292,3 +292,46 @@ fn filter_sort_and_paging_follow_the_store() {
     h.type_text(" colour:red\n");
     assert!(h.draw().contains("filter: unknown key 'colour'"));
 }
+
+#[test]
+fn mouse_and_live_refresh() {
+    use skilltrace::tui::layout::regions;
+    let (_d, db) = store(false);
+    let mut h = harness(&db, 100, 30);
+    // Click the third run's row, then the Findings tab.
+    let list = regions(skilltrace::tui::action::ViewId::Runs, h.app.size).list;
+    h.act(Action::Click {
+        column: list.x + 2,
+        row: list.y + 2,
+    });
+    assert_eq!(h.app.runs.list.sel, 2);
+    h.act(Action::Scroll(-3));
+    assert_eq!(h.app.runs.list.sel, 0);
+    let col = (0..100u16)
+        .find(|c| {
+            skilltrace::tui::views::tab_at(*c) == Some(skilltrace::tui::action::ViewId::Findings)
+        })
+        .unwrap();
+    h.act(Action::Click {
+        column: col,
+        row: 0,
+    });
+    assert_eq!(h.app.view(), skilltrace::tui::action::ViewId::Findings);
+    // Another connection triages: the next data-version poll refreshes the view.
+    let first = h.app.findings.list.selected().unwrap().id;
+    let w = skilltrace::store::Store::open(&db).unwrap();
+    w.set_triage(
+        first,
+        skilltrace::model::TriageStatus::Confirmed,
+        Some("from the CLI"),
+    )
+    .unwrap();
+    assert!(
+        h.draw().lines().any(|l| l.contains(" open ")),
+        "still the old page before the poll"
+    );
+    h.changed();
+    let s = h.draw();
+    assert!(s.contains("note: from the CLI"), "{s}");
+    assert!(s.contains("confirmed"), "{s}");
+}
