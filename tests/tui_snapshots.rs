@@ -335,3 +335,37 @@ fn mouse_and_live_refresh() {
     assert!(s.contains("note: from the CLI"), "{s}");
     assert!(s.contains("confirmed"), "{s}");
 }
+
+#[test]
+fn status_line_is_loud_about_disabled_redaction_and_drops() {
+    use skilltrace::tui::app::SourceStatus;
+    let (_d, db) = store(false);
+    let mut h = harness(&db, 160, 20);
+    let quiet = h.draw();
+    assert!(quiet.contains("redaction mask"), "{quiet}");
+    h.act(Action::Status(SourceStatus {
+        sources: vec!["tail 2 path(s)".into(), "proxy 127.0.0.1:8787".into()],
+        importing: Some((50, 200)),
+        dropped: 3,
+        redaction: "off".into(),
+        error: None,
+    }));
+    let s = h.draw();
+    let status = s.lines().rev().nth(1).unwrap();
+    assert!(status.starts_with(" ⚠ REDACTION OFF"), "{status}");
+    for want in [
+        "dropped 3 batches",
+        "importing 25%",
+        "proxy 127.0.0.1:8787",
+        "tail 2 path(s)",
+    ] {
+        assert!(status.contains(want), "{want}: {status}");
+    }
+    let buf = h.terminal.backend().buffer();
+    let y = buf.area.height - 2;
+    assert_eq!(
+        buf[(2, y)].style().add_modifier,
+        Theme::dark().loud.add_modifier
+    );
+    assert_eq!(buf[(2, y)].bg, Theme::dark().loud.bg.unwrap());
+}
