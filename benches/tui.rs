@@ -184,6 +184,14 @@ fn benches(c: &mut Criterion) {
                 h.draw()
             })
         });
+        // What the real UI thread does per key: update + draw; the query runs on the worker.
+        g.bench_function(format!("ui_thread_key_pagedown/{name}"), |b| {
+            b.iter(|| {
+                let cmd = h.app.update(skilltrace::tui::action::Action::PageDown);
+                let s = h.draw();
+                (cmd, s)
+            })
+        });
         g.bench_function(format!("key_pagedown/{name}"), |b| {
             b.iter(|| {
                 key(&mut h, KeyCode::PageDown);
