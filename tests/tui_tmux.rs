@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 struct Tmux {
     socket: String,
     session: String,
+    home: std::path::PathBuf,
 }
 
 impl Tmux {
@@ -28,13 +29,14 @@ impl Tmux {
     fn start(&self, home: &Path, db: &Path) {
         let bin = env!("CARGO_BIN_EXE_skilltrace");
         let cmdline = format!(
-            "env HOME='{}' XDG_CONFIG_HOME='{}/config' XDG_DATA_HOME='{}/data' SKILLTRACE_CONFIG='{}/none.toml' TERM=xterm-256color '{}' tui --db '{}'",
+            "env HOME='{}' XDG_CONFIG_HOME='{}/config' XDG_DATA_HOME='{}/data' SKILLTRACE_CONFIG='{}/none.toml' TERM=xterm-256color '{}' tui --db '{}' 2>>'{}/stderr.txt'",
             home.display(),
             home.display(),
             home.display(),
             home.display(),
             bin,
-            db.display()
+            db.display(),
+            home.display()
         );
         let out = self.cmd(&[
             "new-session",
@@ -104,8 +106,15 @@ impl Tmux {
                 "#{pane_dead} #{pane_dead_status}",
             ]);
             let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            if s.starts_with('1') {
-                assert_eq!(s, "1 0", "the TUI exited with an error:\n{}", self.screen());
+            // The exit status shows up a moment after the pane dies.
+            if s.starts_with("1 ") {
+                let err = std::fs::read_to_string(self.home.join("stderr.txt")).unwrap_or_default();
+                assert_eq!(
+                    s,
+                    "1 0",
+                    "the TUI exited with an error: {err}\n{}",
+                    self.screen()
+                );
                 self.cmd(&["kill-session", "-t", &self.session]);
                 return;
             }
@@ -163,6 +172,7 @@ fn triage_in_tmux_survives_a_restart() {
     let t = Tmux {
         socket: format!("skilltrace-e2e-{}", std::process::id()),
         session: "st".into(),
+        home: dir.path().to_path_buf(),
     };
 
     t.start(dir.path(), &db);
