@@ -29,13 +29,14 @@ impl Tmux {
     fn start(&self, home: &Path, db: &Path) {
         let bin = env!("CARGO_BIN_EXE_skilltrace");
         let cmdline = format!(
-            "env HOME='{}' XDG_CONFIG_HOME='{}/config' XDG_DATA_HOME='{}/data' SKILLTRACE_CONFIG='{}/none.toml' TERM=xterm-256color '{}' tui --db '{}' 2>>'{}/stderr.txt'",
+            "env HOME='{}' XDG_CONFIG_HOME='{}/config' XDG_DATA_HOME='{}/data' SKILLTRACE_CONFIG='{}/none.toml' TERM=xterm-256color '{}' tui --db '{}' 2>>'{}/stderr.txt'; echo $? > '{}/exit.txt'",
             home.display(),
             home.display(),
             home.display(),
             home.display(),
             bin,
             db.display(),
+            home.display(),
             home.display()
         );
         let out = self.cmd(&[
@@ -96,31 +97,22 @@ impl Tmux {
     }
 
     fn wait_exit(&self) {
+        let exit = self.home.join("exit.txt");
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let out = self.cmd(&[
-                "display-message",
-                "-p",
-                "-t",
-                &self.session,
-                "#{pane_dead} #{pane_dead_status}",
-            ]);
-            let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            // The exit status shows up a moment after the pane dies.
-            if s.starts_with("1 ") {
-                let err = std::fs::read_to_string(self.home.join("stderr.txt")).unwrap_or_default();
-                assert_eq!(
-                    s,
-                    "1 0",
-                    "the TUI exited with an error: {err}\n{}",
-                    self.screen()
-                );
-                self.cmd(&["kill-session", "-t", &self.session]);
-                return;
+            if let Ok(code) = std::fs::read_to_string(&exit) {
+                if !code.trim().is_empty() {
+                    let err =
+                        std::fs::read_to_string(self.home.join("stderr.txt")).unwrap_or_default();
+                    assert_eq!(code.trim(), "0", "the TUI exited with an error: {err}");
+                    let _ = std::fs::remove_file(&exit);
+                    self.cmd(&["kill-session", "-t", &self.session]);
+                    return;
+                }
             }
             assert!(
                 Instant::now() < deadline,
-                "the TUI did not exit: {s}\n{}",
+                "the TUI did not exit:\n{}",
                 self.screen()
             );
             std::thread::sleep(Duration::from_millis(100));
