@@ -215,3 +215,33 @@ fn errors_exit_2() {
     let left: Vec<_> = std::fs::read_dir(t.path().join("tmp")).unwrap().collect();
     assert!(left.is_empty());
 }
+
+/// Every real trace format the parsers read: the SARIF is valid, holds one result
+/// per finding the summary reports, and the exit code agrees with the summary.
+#[test]
+fn real_traces_give_valid_sarif_and_a_consistent_gate() {
+    let t = sandbox();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats");
+    let sarif = t.path().join("real.sarif");
+    let o = scan(
+        t.path(),
+        &[
+            fixtures.as_os_str(),
+            "--sarif".as_ref(),
+            sarif.as_os_str(),
+            "--output".as_ref(),
+            "json".as_ref(),
+            "--fail-on".as_ref(),
+            "medium".as_ref(),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["files"].as_u64().unwrap() >= 10, "{v}");
+    assert!(v["spans"].as_u64().unwrap() >= 50, "{v}");
+    let failing = v["failing"].as_u64().unwrap();
+    assert_eq!(o.status.code(), Some(if failing > 0 { 1 } else { 0 }));
+    let log: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert_valid_sarif(&log);
+    let n = v["findings"].as_array().unwrap().len();
+    assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), n);
+}
