@@ -30,7 +30,7 @@ fn build(db: &std::path::Path, o: &SarifOptions) -> sarif::SarifLog {
 fn log_is_valid_and_carries_what_code_scanning_uses() {
     let (_t, db) = store_with(sample());
     let out = build(&db, &opts());
-    let log = &out.log;
+    let log = &out.value();
     assert_valid_sarif(log);
     assert!(out.warnings.is_empty(), "{:?}", out.warnings);
     assert_eq!(log["version"], "2.1.0");
@@ -103,7 +103,7 @@ fn log_is_valid_and_carries_what_code_scanning_uses() {
 #[test]
 fn locations_files_proxy_and_logical() {
     let (_t, db) = store_with(sample());
-    let log = build(&db, &opts()).log;
+    let log = build(&db, &opts()).value();
     let loc = &result_for(&log, "fp-cred")["locations"][0];
     let phys = &loc["physicalLocation"];
     assert_eq!(phys["artifactLocation"]["uri"], "traces/a.jsonl");
@@ -132,7 +132,7 @@ fn locations_files_proxy_and_logical() {
 #[test]
 fn chains_become_code_flows() {
     let (_t, db) = store_with(sample());
-    let log = build(&db, &opts()).log;
+    let log = build(&db, &opts()).value();
     let r = result_for(&log, "fp-chain");
     let steps = r["codeFlows"][0]["threadFlows"][0]["locations"]
         .as_array()
@@ -159,7 +159,7 @@ fn chains_become_code_flows() {
 #[test]
 fn triage_becomes_suppressions() {
     let (_t, db) = store_with(sample());
-    let log = build(&db, &opts()).log;
+    let log = build(&db, &opts()).value();
     let fp = &result_for(&log, "fp-cred")["suppressions"];
     assert_eq!(fp[0]["kind"], "external");
     assert_eq!(fp[0]["status"], "accepted");
@@ -182,7 +182,7 @@ fn triage_becomes_suppressions() {
         omit_suppressed: true,
         ..opts()
     };
-    let log = build(&db, &o).log;
+    let log = build(&db, &o).value();
     assert_valid_sarif(&log);
     let fps: Vec<_> = log["runs"][0]["results"]
         .as_array()
@@ -211,8 +211,8 @@ fn fingerprints_are_stable_across_two_imports() {
     s.reverse();
     records.extend(s);
     let (_b, db_b) = store_with(records);
-    let a = build(&db_a, &opts()).log;
-    let b = build(&db_b, &opts()).log;
+    let a = build(&db_a, &opts()).value();
+    let b = build(&db_b, &opts()).value();
     let hashes = |log: &Value| -> Vec<(String, String)> {
         let mut v: Vec<_> = log["runs"][0]["results"]
             .as_array()
@@ -314,7 +314,7 @@ fn baseline_states_new_unchanged_updated_absent() {
         baseline: Some(Baseline::load(&old_path).unwrap()),
         ..opts()
     };
-    let log = build(&db_b, &o).log;
+    let log = build(&db_b, &o).value();
     assert_valid_sarif(&log);
     assert_eq!(result_for(&log, "same")["baselineState"], "unchanged");
     assert_eq!(result_for(&log, "raised")["baselineState"], "updated");
@@ -338,8 +338,9 @@ fn results_are_capped_worst_first_with_a_warning() {
         ..opts()
     };
     let out = build(&db, &o);
-    assert_valid_sarif(&out.log);
-    let results = out.log["runs"][0]["results"].as_array().unwrap();
+    assert_valid_sarif(&out.value());
+    let log = out.value();
+    let results = log["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     assert_eq!(results[0]["properties"]["severity"], "critical");
     assert_eq!(out.warnings.len(), 1);
@@ -461,7 +462,7 @@ fn triage_status_only_from_store() {
     let (_t, db) = store_with(sample());
     let store = Store::open_read(&db).unwrap();
     let rows = store.findings(&Default::default(), 0, 100).unwrap();
-    let log = sarif::build(&store, &opts()).unwrap().log;
+    let log = sarif::build(&store, &opts()).unwrap().value();
     for row in rows {
         let r = result_for(&log, &row.finding.fingerprint);
         assert_eq!(r["properties"]["status"], row.status.as_str());

@@ -43,15 +43,15 @@ pub fn run(args: ExportArgs) -> Result<i32> {
             for w in &log.warnings {
                 eprintln!("warning: {w}");
             }
-            let bytes = log.to_bytes();
+            let bytes = log.bytes();
             match &args.output {
                 Some(p) => {
-                    export::write_file(p, &bytes)?;
+                    export::write_file(p, bytes)?;
                     eprintln!("wrote {} SARIF result(s) to {}", log.results, p.display());
                 }
                 None => {
                     let mut out = std::io::stdout().lock();
-                    out.write_all(&bytes)?;
+                    out.write_all(bytes)?;
                     out.flush()?;
                 }
             }

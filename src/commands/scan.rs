@@ -90,7 +90,7 @@ pub fn run(args: ScanArgs) -> Result<i32> {
         for w in &log.warnings {
             eprintln!("warning: {w}");
         }
-        export::write_file(path, &log.to_bytes())?;
+        export::write_file(path, log.bytes())?;
     }
     let code = if failing > 0 { 1 } else { 0 };
     let out = std::io::stdout();

@@ -70,24 +70,35 @@ impl Baseline {
     }
 
     /// Sets `baselineState` on every current result and returns the baseline's
-    /// results that are no longer present, marked `absent` (without `ruleIndex`,
-    /// which the caller sets against its own rule table).
+    /// results that are no longer present (see [`Baseline::absent`]).
     pub fn apply(&self, current: &mut [Value]) -> Vec<Value> {
         let mut seen = HashSet::new();
         for r in current.iter_mut() {
-            let state = match key(r).and_then(|k| self.results.get_key_value(&k)) {
-                Some((k, old)) => {
-                    seen.insert(k.clone());
-                    if comparable(old) == comparable(r) {
-                        "unchanged"
-                    } else {
-                        "updated"
-                    }
-                }
-                None => "new",
-            };
-            r["baselineState"] = Value::from(state);
+            self.mark(r, &mut seen);
         }
+        self.absent(&seen)
+    }
+
+    /// Sets one current result's `baselineState` (new, unchanged or updated),
+    /// remembering its key in `seen`.
+    pub fn mark(&self, r: &mut Value, seen: &mut HashSet<String>) {
+        let state = match key(r).and_then(|k| self.results.get_key_value(&k)) {
+            Some((k, old)) => {
+                seen.insert(k.clone());
+                if comparable(old) == comparable(r) {
+                    "unchanged"
+                } else {
+                    "updated"
+                }
+            }
+            None => "new",
+        };
+        r["baselineState"] = Value::from(state);
+    }
+
+    /// The baseline's results whose keys are not in `seen`, marked `absent` (without
+    /// `ruleIndex`, which the caller sets against its own rule table).
+    pub fn absent(&self, seen: &HashSet<String>) -> Vec<Value> {
         let mut absent = Vec::new();
         for k in &self.order {
             if seen.contains(k) {

@@ -12,9 +12,11 @@ use super::rules::{level, RuleDescriptor, RuleTable};
 use super::ExportError;
 use crate::model::{Severity, Span, TriageStatus};
 use crate::store::{FindingFilter, FindingRow, Store};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 /// GitHub code scanning limits (results per run, thread-flow locations per result).
@@ -57,21 +59,60 @@ impl Default for SarifOptions {
 }
 
 /// A built SARIF log and what the caller should warn about.
+///
+/// Results are serialised one by one as they are built (one compact line each
+/// inside the pretty log), so a 25,000-result log never exists as a JSON tree.
 #[derive(Debug, Clone)]
 pub struct SarifLog {
-    pub log: Value,
+    bytes: Vec<u8>,
     pub results: usize,
     /// One line each, for standard error.
     pub warnings: Vec<String>,
 }
 
 impl SarifLog {
-    /// The log as pretty JSON with a trailing newline.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = serde_json::to_vec_pretty(&self.log).unwrap_or_default();
-        b.push(b'\n');
-        b
+    /// The log as JSON with a trailing newline.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
     }
+
+    /// The log as JSON with a trailing newline, owned.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.bytes.clone()
+    }
+
+    /// The log parsed back into a JSON value (for tests and callers that inspect it).
+    pub fn value(&self) -> Value {
+        serde_json::from_slice(&self.bytes).unwrap_or_default()
+    }
+}
+
+/// The top of the log, in the key order SARIF examples use.
+#[derive(Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [LogRun<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct LogRun<'a> {
+    tool: Value,
+    #[serde(rename = "automationDetails")]
+    automation_details: Value,
+    #[serde(rename = "originalUriBaseIds")]
+    original_uri_base_ids: Value,
+    #[serde(rename = "columnKind")]
+    column_kind: &'static str,
+    results: &'a [Box<RawValue>],
+}
+
+fn raw(v: &Value) -> Result<Box<RawValue>, ExportError> {
+    serde_json::value::to_raw_value(v).map_err(|e| ExportError::Io {
+        path: "sarif".into(),
+        why: e.to_string(),
+    })
 }
 
 /// `partialFingerprints.primaryLocationLineHash` for a finding fingerprint:
@@ -109,12 +150,16 @@ pub fn build(store: &Store, opts: &SarifOptions) -> Result<SarifLog, ExportError
     }));
     let locator = Locator::new(opts.root.clone());
     let mut spans = SpanCache::new(store);
-    let mut results = Vec::with_capacity(rows.len());
+    let mut results: Vec<Box<RawValue>> = Vec::with_capacity(rows.len());
+    let mut seen = HashSet::new();
     let mut cut_flows = 0usize;
-    for row in &rows {
-        let (r, cut) = result(row, &rules, &locator, &mut spans)?;
+    for row in rows {
+        let (mut r, cut) = result(&row, &rules, &locator, &mut spans)?;
         cut_flows += cut as usize;
-        results.push(r);
+        if let Some(b) = &opts.baseline {
+            b.mark(&mut r, &mut seen);
+        }
+        results.push(raw(&r)?);
     }
     if cut_flows > 0 {
         warnings.push(format!(
@@ -122,7 +167,7 @@ pub fn build(store: &Store, opts: &SarifOptions) -> Result<SarifLog, ExportError
         ));
     }
     if let Some(b) = &opts.baseline {
-        let mut absent = b.apply(&mut results);
+        let mut absent = b.absent(&seen);
         let room = opts.max_results.saturating_sub(results.len());
         if absent.len() > room {
             warnings.push(format!(
@@ -131,7 +176,7 @@ pub fn build(store: &Store, opts: &SarifOptions) -> Result<SarifLog, ExportError
             ));
             absent.truncate(room);
         }
-        let olds: Vec<(String, String, Severity)> = absent
+        let olds: Vec<(String, Severity)> = absent
             .iter()
             .map(|r| {
                 let id = r
@@ -144,10 +189,10 @@ pub fn build(store: &Store, opts: &SarifOptions) -> Result<SarifLog, ExportError
                     Some("warning") => Severity::Medium,
                     _ => Severity::Low,
                 };
-                (id.clone(), id, sev)
+                (id, sev)
             })
             .collect();
-        rules.add_fallbacks(olds.iter().map(|(i, t, s)| (i.as_str(), t.as_str(), *s)));
+        rules.add_fallbacks(olds.iter().map(|(i, s)| (i.as_str(), i.as_str(), *s)));
         for mut r in absent {
             let id = r
                 .get("ruleId")
@@ -158,30 +203,34 @@ pub fn build(store: &Store, opts: &SarifOptions) -> Result<SarifLog, ExportError
             if let Some(i) = rules.index_of(&id) {
                 r["ruleIndex"] = Value::from(i);
             }
-            results.push(r);
+            results.push(raw(&r)?);
         }
     }
-    let n = results.len();
-    let log = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
+    let log = Log {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        version: "2.1.0",
+        runs: [LogRun {
+            tool: json!({"driver": {
                 "name": "skilltrace",
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "version": env!("CARGO_PKG_VERSION"),
                 "informationUri": env!("CARGO_PKG_HOMEPAGE"),
                 "rules": rules.to_json(),
-            }},
-            "automationDetails": {"id": format!("{}/", opts.category.trim_end_matches('/'))},
-            "originalUriBaseIds": locator.original_uri_base_ids(),
-            "columnKind": "unicodeCodePoints",
-            "results": results,
+            }}),
+            automation_details: json!({"id": format!("{}/", opts.category.trim_end_matches('/'))}),
+            original_uri_base_ids: locator.original_uri_base_ids(),
+            column_kind: "unicodeCodePoints",
+            results: &results,
         }],
-    });
+    };
+    let mut bytes = serde_json::to_vec_pretty(&log).map_err(|e| ExportError::Io {
+        path: "sarif".into(),
+        why: e.to_string(),
+    })?;
+    bytes.push(b'\n');
     Ok(SarifLog {
-        log,
-        results: n,
+        bytes,
+        results: results.len(),
         warnings,
     })
 }
