@@ -519,3 +519,12 @@ fn no_secret_in_sarif() {
     );
     assert!(text.contains("REDACTED") || text.contains("HASH"), "{text}");
 }
+
+#[test]
+fn an_empty_store_gives_a_valid_empty_log() {
+    let (_t, db) = store_with(vec![run("e1", "e.jsonl", AgentKind::Codex)]);
+    let log = build(&db, &opts()).value();
+    assert_valid_sarif(&log);
+    assert_eq!(log["runs"][0]["results"], serde_json::json!([]));
+    assert!(log["runs"][0]["tool"]["driver"]["rules"].is_array());
+}

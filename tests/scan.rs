@@ -245,3 +245,25 @@ fn real_traces_give_valid_sarif_and_a_consistent_gate() {
     let n = v["findings"].as_array().unwrap().len();
     assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), n);
 }
+
+#[test]
+fn unreadable_lines_are_reported_not_ignored() {
+    let t = sandbox();
+    let f = t.path().join("in/notes.jsonl");
+    std::fs::write(&f, "this is not a trace\n{\"also\": \"not one\"}\n").unwrap();
+    let o = scan(
+        t.path(),
+        &[f.as_os_str(), "--fail-on".as_ref(), "low".as_ref()],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning: 2 line(s) could not be read as a trace"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: no spans found in the input"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2 parse error(s)"));
+}

@@ -76,6 +76,15 @@ pub fn run(args: ScanArgs) -> Result<i32> {
     }
     let counts = pipeline.store().counts()?;
     let store = pipeline.store();
+    if counts.parse_errors > 0 {
+        eprintln!(
+            "warning: {} line(s) could not be read as a trace (`skilltrace import` the same files to keep them and see where)",
+            counts.parse_errors
+        );
+    }
+    if counts.spans == 0 {
+        eprintln!("warning: no spans found in the input: nothing was checked");
+    }
 
     let failing = match args.fail_on {
         Some(level) => gate_count(store, level)?,
