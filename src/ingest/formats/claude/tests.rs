@@ -61,3 +61,41 @@ fn summary_before_session_is_held() {
     assert_eq!(s[0].run_id, "S");
     assert_eq!(s[0].text.as_deref(), Some("Title"));
 }
+
+#[test]
+fn skill_invocation_and_skill_body_stay_visible() {
+    let out = parse(&[
+        json!({"type":"user","sessionId":"S","uuid":"u1","timestamp":"2026-01-01T00:00:00Z","message":{"role":"user","content":"make a pdf"}}),
+        json!({"type":"assistant","sessionId":"S","uuid":"a1","parentUuid":"u1","timestamp":"2026-01-01T00:00:01Z","message":{"id":"m1","content":[{"type":"tool_use","id":"t1","name":"Skill","input":{"skill":"pdf"}}]}}),
+        json!({"type":"user","sessionId":"S","uuid":"u2","parentUuid":"a1","timestamp":"2026-01-01T00:00:02Z","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"Launching skill: pdf"}]}}),
+        json!({"type":"user","sessionId":"S","uuid":"u3","parentUuid":"u2","isMeta":true,"timestamp":"2026-01-01T00:00:02Z","message":{"role":"user","content":[{"type":"text","text":"Base directory for this skill: /home/u/.claude/skills/pdf\n\n# PDF"}]}}),
+    ]);
+    let s = spans(&out);
+    let skill = s
+        .iter()
+        .find(|x| x.tool_name.as_deref() == Some("Skill"))
+        .unwrap();
+    assert_eq!(skill.tool_input.as_deref(), Some(r#"{"skill":"pdf"}"#));
+    let body = s.iter().find(|x| x.id == "u3").unwrap();
+    assert_eq!(body.kind, SpanKind::Message);
+    assert!(body
+        .text
+        .as_deref()
+        .unwrap()
+        .starts_with("Base directory for this skill:"));
+    assert_eq!(body.attributes["meta"], json!(true));
+    assert_eq!(
+        body.parent_id.as_deref(),
+        Some("u1"),
+        "meta text sits in its turn"
+    );
+    // A meta message never becomes the title.
+    let titles: Vec<_> = out
+        .iter()
+        .filter_map(|r| match r {
+            Record::Run(r) => r.title.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(titles, vec!["make a pdf".to_owned()]);
+}
