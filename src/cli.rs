@@ -145,6 +145,9 @@ pub struct ImportArgs {
     /// Input format: auto, claude-code, codex, otlp, openai-agents, skilltrace
     #[arg(long, default_value = "auto", value_name = "auto|NAME")]
     pub format: String,
+    /// Skip building the search index now (tail and the TUI build it in the background)
+    #[arg(long)]
+    pub no_index: bool,
 }
 
 #[derive(Debug, Args)]
