@@ -89,7 +89,6 @@ pub fn open_pipeline(db: &std::path::Path) -> Result<crate::ingest::pipeline::Pi
     }
     Ok(p)
 }
-}
 
 /// True when standard error is a terminal (progress bars go there, never to a pipe).
 pub fn stderr_is_terminal() -> bool {
