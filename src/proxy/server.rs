@@ -23,6 +23,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -212,10 +213,27 @@ async fn handle(
         shared.stats.clone(),
     );
     route::strip_for_forwarding(&mut parts.headers);
-    let mut up = Request::new(RequestTee {
-        inner: body,
-        capture,
-    });
+    let tee = if route.api.is_some() {
+        match RequestTee::read_ahead(body, limit, capture).await {
+            Ok(t) => t,
+            Err(e) => {
+                // The client broke off mid-upload: nothing to forward, no one to answer.
+                rec.finish(Outcome::BodyError(format!(
+                    "client request body: {}",
+                    describe(&e)
+                )));
+                return Ok(error_response(
+                    StatusCode::BAD_REQUEST,
+                    route.provider,
+                    "bad_request",
+                    "request body broke off",
+                ));
+            }
+        }
+    } else {
+        RequestTee::streaming(body, capture)
+    };
+    let mut up = Request::new(tee);
     *up.method_mut() = parts.method;
     *up.uri_mut() = uri;
     *up.headers_mut() = parts.headers;
@@ -337,10 +355,65 @@ pub fn error_response(
     resp
 }
 
-/// The client's request body on its way upstream, copied (up to a limit) on the side.
+/// The client's request body on its way upstream: frames already read (an
+/// understood API's body is read ahead, up to the recording limit, so it is
+/// recorded even when the upstream cannot be reached), then the rest of the
+/// client's body, copied (up to the limit) on the side.
 pub struct RequestTee {
-    inner: Incoming,
+    queued: VecDeque<Frame<Bytes>>,
+    queued_len: u64,
+    inner: Option<Incoming>,
     capture: SharedCapture,
+}
+
+impl RequestTee {
+    /// Reads the body ahead until it ends or passes `limit` bytes; `Err` when the client broke off.
+    async fn read_ahead(
+        mut body: Incoming,
+        limit: usize,
+        capture: SharedCapture,
+    ) -> Result<RequestTee, hyper::Error> {
+        let mut queued = VecDeque::new();
+        let mut len = 0u64;
+        let mut copy = Vec::new();
+        let ended = loop {
+            match body.frame().await {
+                None => break true,
+                Some(Err(e)) => return Err(e),
+                Some(Ok(frame)) => {
+                    if let Some(d) = frame.data_ref() {
+                        len += d.len() as u64;
+                        copy.push(d.clone());
+                    }
+                    queued.push_back(frame);
+                    if len > limit as u64 {
+                        break false;
+                    }
+                }
+            }
+        };
+        if let Ok(mut c) = capture.lock() {
+            for d in &copy {
+                c.push(d);
+            }
+        }
+        Ok(RequestTee {
+            queued,
+            queued_len: len,
+            inner: (!ended).then_some(body),
+            capture,
+        })
+    }
+
+    /// Streams the body through as it comes.
+    fn streaming(body: Incoming, capture: SharedCapture) -> RequestTee {
+        RequestTee {
+            queued: VecDeque::new(),
+            queued_len: 0,
+            inner: Some(body),
+            capture,
+        }
+    }
 }
 
 impl Body for RequestTee {
@@ -352,7 +425,16 @@ impl Body for RequestTee {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = &mut *self;
-        let res = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Some(frame) = this.queued.pop_front() {
+            if let Some(d) = frame.data_ref() {
+                this.queued_len -= d.len() as u64;
+            }
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let res = Pin::new(inner).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &res {
             if let Some(data) = frame.data_ref() {
                 if let Ok(mut c) = this.capture.lock() {
@@ -364,11 +446,22 @@ impl Body for RequestTee {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.queued.is_empty() && self.inner.as_ref().is_none_or(Incoming::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        match &self.inner {
+            None => SizeHint::with_exact(self.queued_len),
+            Some(inner) => {
+                let h = inner.size_hint();
+                let mut out = SizeHint::new();
+                out.set_lower(h.lower() + self.queued_len);
+                if let Some(u) = h.upper() {
+                    out.set_upper(u + self.queued_len);
+                }
+                out
+            }
+        }
     }
 }
 
