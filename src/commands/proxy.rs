@@ -30,27 +30,23 @@ pub fn run(args: ProxyArgs) -> Result<i32> {
     let pipeline = open_pipeline(&db)?;
     let (sink, writer) = crate::ingest::pipeline::spawn_writer(pipeline);
 
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "skilltrace proxy listening on http://{addr}, recording into {}",
+    // The banner goes to stdout for scripts; a closed stdout (`| head -1`) must not stop the proxy.
+    let mut banner = format!(
+        "skilltrace proxy listening on http://{addr}, recording into {}\n\
+         point agents at it:\n  \
+         export OPENAI_BASE_URL=http://{addr}/v1\n  \
+         export ANTHROPIC_BASE_URL=http://{addr}\n",
         db.display()
-    )?;
-    writeln!(out, "point agents at it:")?;
-    writeln!(out, "  export OPENAI_BASE_URL=http://{addr}/v1")?;
-    writeln!(out, "  export ANTHROPIC_BASE_URL=http://{addr}")?;
+    );
     if cfg.token.is_some() {
-        writeln!(
-            out,
-            "clients must send the header x-skilltrace-token (the value of --token)"
-        )?;
+        banner.push_str("clients must send the header x-skilltrace-token (the value of --token)\n");
     }
-    writeln!(
-        out,
-        "upstreams: openai {}, anthropic {} (Ctrl-C to stop)",
+    banner.push_str(&format!(
+        "upstreams: openai {}, anthropic {} (Ctrl-C to stop)\n",
         cfg.openai_upstream, cfg.anthropic_upstream
-    )?;
-    out.flush()?;
+    ));
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     drop(out);
 
     rt.block_on(bound.serve(sink, shutdown_signal()))?;
