@@ -84,6 +84,9 @@ pub struct ProxyConfig {
     pub token: Option<String>,
     pub limits: RecordLimits,
     pub timeouts: Timeouts,
+    /// Extra CA certificates (PEM) trusted for upstream TLS, besides the webpki
+    /// (Mozilla) roots: for self-hosted upstreams behind a private CA. Empty: none.
+    pub upstream_ca_pem: Vec<u8>,
 }
 
 impl fmt::Debug for ProxyConfig {
@@ -96,6 +99,7 @@ impl fmt::Debug for ProxyConfig {
             .field("token", &self.token.as_ref().map(|_| "[set]"))
             .field("limits", &self.limits)
             .field("timeouts", &self.timeouts)
+            .field("upstream_ca_pem", &self.upstream_ca_pem.len())
             .finish()
     }
 }
@@ -117,6 +121,7 @@ impl ProxyConfig {
             token: None,
             limits: RecordLimits::default(),
             timeouts: Timeouts::default(),
+            upstream_ca_pem: Vec::new(),
         }
     }
 
@@ -201,6 +206,7 @@ pub async fn bind(cfg: ProxyConfig) -> Result<BoundProxy, ProxyError> {
             url: cfg.anthropic_upstream.clone(),
             source,
         })?;
+    server::check_tls(&cfg.upstream_ca_pem).map_err(ProxyError::Tls)?;
     let addrs: Vec<SocketAddr> = match cfg.listen.parse::<SocketAddr>() {
         Ok(a) => vec![a],
         Err(_) => tokio::net::lookup_host(cfg.listen.as_str())
@@ -278,10 +284,11 @@ impl BoundProxy {
             self.cfg.token.clone(),
             self.cfg.limits,
             self.cfg.timeouts,
+            &self.cfg.upstream_ca_pem,
             tx,
             self.stats.clone(),
         )
-        .map_err(|e| ProxyError::Tls(e.to_string()))?;
+        .map_err(ProxyError::Tls)?;
         let stats = self.stats.clone();
         let recorder = std::thread::Builder::new()
             .name("skilltrace-proxy-recorder".into())

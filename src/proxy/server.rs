@@ -65,7 +65,8 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Builds the upstream client. Fails only when the TLS provider cannot be set up.
+    /// Builds the upstream client: TLS trusts the webpki roots plus `extra_ca_pem`.
+    /// Fails when the TLS provider cannot be set up or the PEM holds no usable certificate.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         openai: Upstream,
@@ -73,16 +74,17 @@ impl Shared {
         token: Option<String>,
         limits: RecordLimits,
         timeouts: Timeouts,
+        extra_ca_pem: &[u8],
         recorder: tokio::sync::mpsc::Sender<Finished>,
         stats: Arc<ProxyStats>,
-    ) -> Result<Shared, rustls::Error> {
+    ) -> Result<Shared, String> {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(timeouts.connect));
         http.set_keepalive(Some(Duration::from_secs(60)));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
+            .with_tls_config(tls_config(extra_ca_pem)?)
             .https_or_http()
             .enable_all_versions()
             .wrap_connector(http);
@@ -102,6 +104,38 @@ impl Shared {
             client,
         })
     }
+}
+
+/// Checks that the extra CA certificates load (so `bind` fails early, not `serve`).
+pub fn check_tls(extra_ca_pem: &[u8]) -> Result<(), String> {
+    tls_config(extra_ca_pem).map(|_| ())
+}
+
+/// rustls client settings: `ring`, safe default protocol versions, webpki roots + extra CAs.
+fn tls_config(extra_ca_pem: &[u8]) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if !extra_ca_pem.is_empty() {
+        let mut added = 0;
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(extra_ca_pem) {
+            let cert = cert.map_err(|_| "extra CA file is not valid PEM".to_string())?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("extra CA certificate rejected: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err("extra CA file holds no certificate".into());
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// Accepts connections until `shutdown` resolves, then lets open connections
