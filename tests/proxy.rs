@@ -586,3 +586,30 @@ async fn unknown_routes_become_http_spans() {
     assert_eq!(http[0].attributes["http.query"], "key=[dropped]&limit=2");
     assert_eq!(http[0].status, SpanStatus::Ok);
 }
+
+/// `spawn` runs the proxy on its own runtime thread (for callers without one, like the TUI).
+#[test]
+fn spawn_runs_on_its_own_thread_and_shuts_down() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let body = fixture("wire-openai-chat/04_response_final_text.json");
+    let b2 = body.clone();
+    let up = rt.block_on(start_upstream(move |_| Reply::json(b2.clone())));
+    let (tx, rx) = std::sync::mpsc::sync_channel(16);
+    let sink = skilltrace::ingest::pipeline::IngestSender::new(tx);
+    let refused = proxy::spawn(ProxyConfig::new("0.0.0.0:0"), sink.clone());
+    assert!(matches!(refused, Err(ProxyError::NotLoopback(_))));
+    let handle = proxy::spawn(config(&up.url()), sink).unwrap();
+    let req = fixture("wire-openai-chat/03_request_with_tool_results.json");
+    let got = rt.block_on(send_auth(handle.addr(), "/v1/chat/completions", req));
+    assert_eq!(got.body, body);
+    assert_eq!(handle.stats().requests.load(Ordering::Relaxed), 1);
+    handle.shutdown().unwrap();
+    let batches: Vec<_> = rx.try_iter().collect();
+    let llm = of_kind(&spans(&batches), SpanKind::Llm);
+    assert_eq!(llm.len(), 1);
+    assert_eq!(llm[0].attributes["request.message_count"], 5);
+}

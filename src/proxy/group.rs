@@ -69,6 +69,10 @@ impl<K: Eq + Hash + Clone, V> Bounded<K, V> {
         self.map.get(k)
     }
 
+    fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.map.get_mut(k)
+    }
+
     fn insert(&mut self, k: K, v: V) {
         if self.map.insert(k.clone(), v).is_none() {
             self.order.push_back(k);
@@ -80,6 +84,9 @@ impl<K: Eq + Hash + Clone, V> Bounded<K, V> {
         }
     }
 }
+
+/// How many recent requests per run `new_from` is measured against.
+const CHAINS_PER_RUN: usize = 4;
 
 /// A tool call the model asked for, remembered so its result can be attached.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +126,8 @@ pub struct Grouper {
     by_prefix: Bounded<PrefixHash, String>,
     by_response: Bounded<String, String>,
     calls: Bounded<String, KnownCall>,
-    last_hashes: Bounded<String, Vec<PrefixHash>>,
+    /// Per run, the message hash chains of its last few requests (side requests interleave).
+    last_hashes: Bounded<String, VecDeque<Vec<PrefixHash>>>,
     fresh: u64,
     salt: u64,
 }
@@ -147,14 +155,19 @@ impl Grouper {
     /// Picks the run for a request (does not remember it: call [`Grouper::remember`]).
     pub fn assign(&mut self, key: GroupKey<'_>) -> Assignment {
         let (run_id, by, new_run) = self.find(key);
-        let new_from = match self.last_hashes.get(&run_id) {
-            Some(prev) => prev
-                .iter()
-                .zip(key.hashes)
-                .take_while(|(a, b)| a == b)
-                .count(),
-            None => 0,
-        };
+        let new_from = self
+            .last_hashes
+            .get(&run_id)
+            .into_iter()
+            .flatten()
+            .map(|prev| {
+                prev.iter()
+                    .zip(key.hashes)
+                    .take_while(|(a, b)| a == b)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0);
         Assignment {
             run_id,
             new_run,
@@ -220,7 +233,18 @@ impl Grouper {
         if let Some(last) = hashes.last() {
             self.by_prefix.insert(*last, run_id.to_string());
         }
-        self.last_hashes.insert(run_id.to_string(), hashes);
+        if !hashes.is_empty() {
+            let run = run_id.to_string();
+            match self.last_hashes.get_mut(&run) {
+                Some(chains) => {
+                    chains.push_back(hashes);
+                    if chains.len() > CHAINS_PER_RUN {
+                        chains.pop_front();
+                    }
+                }
+                None => self.last_hashes.insert(run, VecDeque::from([hashes])),
+            }
+        }
         if let Some(r) = response_id.filter(|r| !r.is_empty()) {
             self.by_response.insert(r.to_string(), run_id.to_string());
         }
@@ -289,6 +313,29 @@ mod tests {
         let a3 = g.assign(key(&m1, &h1));
         assert_ne!(a3.run_id, a1.run_id);
         assert!(a3.new_run);
+    }
+
+    #[test]
+    fn side_requests_in_a_session_do_not_reset_new_from() {
+        let mut g = Grouper::default();
+        let main1 = vec![
+            msg("user", "fix the bug"),
+            msg("assistant", "ok"),
+            msg("user", "go"),
+        ];
+        let side = vec![msg("user", "write a 5 word title")];
+        let mut main2 = main1.clone();
+        main2.push(msg("assistant", "done"));
+        main2.push(msg("user", "thanks"));
+        for (m, want) in [(&main1, 0), (&side, 0), (&main2, 3)] {
+            let h = prefix_hashes(m);
+            let a = g.assign(GroupKey {
+                session: Some("s1"),
+                ..key(m, &h)
+            });
+            assert_eq!(a.new_from, want);
+            g.remember(&a.run_id, h, None, vec![]);
+        }
     }
 
     #[test]
