@@ -194,6 +194,8 @@ pub struct RecordLimits {
     pub response_body: usize,
     /// Largest single SSE event parsed.
     pub sse_event: usize,
+    /// Body bytes of finished exchanges allowed to wait for the recorder; past it copies are dropped.
+    pub queue_bytes: usize,
 }
 
 impl Default for RecordLimits {
@@ -202,6 +204,7 @@ impl Default for RecordLimits {
             request_body: 16 << 20,
             response_body: 16 << 20,
             sse_event: 4 << 20,
+            queue_bytes: 256 << 20,
         }
     }
 }
@@ -310,9 +313,24 @@ impl ExchangeRecorder {
             ended: Instant::now(),
             ended_ms: chrono::Utc::now().timestamp_millis(),
         };
-        if self.tx.try_send(done).is_err() {
+        // Bodies waiting for the recorder are bounded in bytes as well as in count.
+        let size = done.held_bytes();
+        let queued = self.stats.queued_bytes.fetch_add(size, Ordering::Relaxed);
+        if queued + size > self.limits.queue_bytes as u64 || self.tx.try_send(done).is_err() {
+            self.stats.queued_bytes.fetch_sub(size, Ordering::Relaxed);
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+impl Finished {
+    /// Body bytes this exchange holds while it waits for the recorder.
+    pub fn held_bytes(&self) -> u64 {
+        let body = match &self.body {
+            ResponseCapture::Body(c) => c.bytes.len(),
+            _ => 0,
+        };
+        (self.request_body.bytes.len() + body) as u64
     }
 }
 
@@ -325,6 +343,50 @@ impl Drop for ExchangeRecorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn meta() -> ExchangeMeta {
+        ExchangeMeta {
+            seq: 1,
+            route: Route {
+                provider: super::super::route::Provider::OpenAi,
+                api: Some(Api::ChatCompletions),
+            },
+            method: "POST".into(),
+            path: "/v1/chat/completions".into(),
+            query: None,
+            upstream: "http://x".into(),
+            started: Instant::now(),
+            started_ms: 0,
+            request_headers: hyper::HeaderMap::new(),
+            session_header: None,
+        }
+    }
+
+    #[test]
+    fn hand_off_is_bounded_in_bytes_and_happens_once() {
+        let stats = Arc::new(ProxyStats::default());
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        let limits = RecordLimits {
+            queue_bytes: 10,
+            ..RecordLimits::default()
+        };
+        let big: SharedCapture = Arc::new(Mutex::new(Capture::new(100)));
+        big.lock().unwrap().push(&[b'x'; 11]);
+        let mut r = ExchangeRecorder::new(meta(), big, limits, tx.clone(), stats.clone());
+        r.finish(Outcome::Complete);
+        assert_eq!(stats.dropped.load(Ordering::Relaxed), 1);
+        assert!(rx.try_recv().is_err());
+        assert_eq!(stats.queued_bytes.load(Ordering::Relaxed), 0);
+
+        let small: SharedCapture = Arc::new(Mutex::new(Capture::new(100)));
+        small.lock().unwrap().push(b"{}");
+        let r = ExchangeRecorder::new(meta(), small, limits, tx, stats.clone());
+        drop(r);
+        let got = rx.try_recv().unwrap();
+        assert_eq!(got.outcome, Outcome::ClientGone);
+        assert_eq!(stats.queued_bytes.load(Ordering::Relaxed), 2);
+        assert!(rx.try_recv().is_err(), "handed off exactly once");
+    }
 
     #[test]
     fn capture_counts_past_the_limit() {

@@ -179,6 +179,8 @@ pub struct ProxyStats {
     pub upstream_errors: AtomicU64,
     /// Requests refused for a missing or wrong token.
     pub unauthorized: AtomicU64,
+    /// Body bytes of finished exchanges waiting for the recorder.
+    pub queued_bytes: AtomicU64,
 }
 
 /// A proxy whose listening socket is open; [`BoundProxy::serve`] runs it.
@@ -312,7 +314,9 @@ fn record_loop(
 ) {
     let mut recorder = record::Recorder::new(source.clone());
     while let Some(finished) = rx.blocking_recv() {
+        let held = finished.held_bytes();
         let (records, errors) = recorder.record(finished);
+        stats.queued_bytes.fetch_sub(held, Ordering::Relaxed);
         let batch = Batch {
             records,
             errors,
