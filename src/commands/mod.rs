@@ -82,7 +82,8 @@ pub fn open_pipeline(db: &std::path::Path) -> Result<crate::ingest::pipeline::Pi
     let ingest: IngestConfig = config.section("ingest")?;
     let store = crate::store::Store::open(db)?;
     let redactor = crate::redact::Redactor::new(crate::redact::Mode::Mask);
-    let detector = crate::detect::Detector::new();
+    let ctx = crate::detect::DetectContext::load_for_db(db)?;
+    let detector = crate::detect::Detector::from_config(&config, ctx)?;
     let mut p = crate::ingest::pipeline::Pipeline::new(redactor, detector, store);
     if let Some(cap) = ingest.max_line_bytes {
         p = p.with_line_cap(cap);

@@ -4,7 +4,7 @@
 //! batches (re-indexing updated spans), and search reports how far behind it is.
 
 use super::{Store, StoreError};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 /// One search result.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,39 +18,84 @@ pub struct SearchHit {
 }
 
 impl Store {
-    /// Indexes up to `max` queued spans; returns how many were indexed.
+    /// Indexes up to `max` spans: first re-indexes updated spans (the queue),
+    /// then new spans past the watermark. Returns how many were indexed.
     pub fn index_fts(&mut self, max: usize) -> Result<usize, StoreError> {
         let tx = self.conn.transaction()?;
         let mut n = 0;
         {
-            let mut pick =
-                tx.prepare_cached("SELECT span_rowid FROM fts_queue ORDER BY span_rowid LIMIT ?1")?;
-            let ids: Vec<i64> = pick
-                .query_map([max as i64], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
             let mut del = tx.prepare_cached("DELETE FROM spans_fts WHERE rowid=?1")?;
             let mut ins = tx.prepare_cached(
                 "INSERT INTO spans_fts(rowid, body) SELECT rowid, \
                  concat_ws(' ', name, tool_name, tool_input, tool_output, text) FROM spans WHERE rowid=?1",
             )?;
+            let mut pick =
+                tx.prepare_cached("SELECT span_rowid FROM fts_queue ORDER BY span_rowid LIMIT ?1")?;
+            let queued: Vec<i64> = pick
+                .query_map([max as i64], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
             let mut done = tx.prepare_cached("DELETE FROM fts_queue WHERE span_rowid=?1")?;
-            for id in ids {
+            for id in queued {
                 del.execute([id])?;
                 ins.execute([id])?;
                 done.execute([id])?;
                 n += 1;
+            }
+            let wm: i64 = tx
+                .query_row(
+                    "SELECT value FROM meta WHERE key='fts_watermark'",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let mut fresh = tx.prepare_cached(
+                "SELECT rowid FROM spans WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+            )?;
+            let ids: Vec<i64> = fresh
+                .query_map(params![wm, (max - n.min(max)) as i64], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut last = wm;
+            for id in ids {
+                del.execute([id])?;
+                ins.execute([id])?;
+                last = id;
+                n += 1;
+            }
+            if last != wm {
+                tx.execute(
+                    "INSERT INTO meta(key, value) VALUES('fts_watermark', ?1) \
+                     ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    [last.to_string()],
+                )?;
             }
         }
         tx.commit()?;
         Ok(n)
     }
 
-    /// Spans waiting to be indexed.
+    /// Spans waiting to be indexed (updated spans queued + new spans past the watermark).
     pub fn fts_pending(&self) -> Result<u64, StoreError> {
-        Ok(self
+        let wm: i64 = self
             .conn
-            .query_row("SELECT count(*) FROM fts_queue", [], |r| r.get::<_, i64>(0))?
-            as u64)
+            .query_row(
+                "SELECT value FROM meta WHERE key='fts_watermark'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let queued: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM fts_queue", [], |r| r.get(0))?;
+        let fresh: i64 =
+            self.conn
+                .query_row("SELECT count(*) FROM spans WHERE rowid > ?1", [wm], |r| {
+                    r.get(0)
+                })?;
+        Ok((queued + fresh) as u64)
     }
 
     /// Searches span text. The query is taken as plain words (each quoted), so

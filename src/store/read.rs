@@ -327,7 +327,12 @@ impl Store {
         if let Some(r) = self.run(prefix)? {
             return Ok(r.run.id);
         }
-        let like = format!("{}%", prefix.replace('%', "\\%").replace('_', "\\_"));
+        let esc = |x: &str| x.replace('%', "\\%").replace('_', "\\_");
+        // `head…tail` (as `skilltrace runs` prints long ids) matches both ends.
+        let like = match prefix.split_once('…') {
+            Some((head, tail)) => format!("{}%{}", esc(head), esc(tail)),
+            None => format!("{}%", esc(prefix)),
+        };
         let mut st = self
             .conn
             .prepare("SELECT id FROM runs WHERE id LIKE ?1 ESCAPE '\\' LIMIT 2")?;
@@ -566,7 +571,7 @@ impl Store {
             skills: one("SELECT count(DISTINCT skill_id) FROM skill_hits")?,
             sources: one("SELECT count(*) FROM sources")?,
             parse_errors: one("SELECT count(*) FROM parse_errors")?,
-            fts_pending: one("SELECT count(*) FROM fts_queue")?,
+            fts_pending: self.fts_pending()?,
         })
     }
 }

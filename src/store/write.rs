@@ -61,20 +61,20 @@ struct RunDelta {
     end: Option<i64>,
 }
 
-const UPSERT_SPAN: &str = "INSERT INTO spans(run_id, id, parent_id, kind, name, start_ms, end_ms, status, model, \
+const INSERT_SPAN: &str = "INSERT INTO spans(run_id, id, parent_id, kind, name, start_ms, end_ms, status, model, \
   tool_name, tool_call_id, tool_input, tool_output, text, attributes, input_tokens, output_tokens, origin_path, origin_line) \
-  VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19) \
-  ON CONFLICT(run_id, id) DO UPDATE SET \
-  parent_id=COALESCE(excluded.parent_id, parent_id), kind=excluded.kind, \
-  name=CASE WHEN excluded.name<>'' THEN excluded.name ELSE name END, \
-  start_ms=COALESCE(excluded.start_ms, start_ms), end_ms=COALESCE(excluded.end_ms, end_ms), \
-  status=CASE WHEN excluded.status<>'unset' THEN excluded.status ELSE status END, \
-  model=COALESCE(excluded.model, model), tool_name=COALESCE(excluded.tool_name, tool_name), \
-  tool_call_id=COALESCE(excluded.tool_call_id, tool_call_id), tool_input=COALESCE(excluded.tool_input, tool_input), \
-  tool_output=COALESCE(excluded.tool_output, tool_output), text=COALESCE(excluded.text, text), \
-  attributes=CASE WHEN excluded.attributes IS NULL THEN attributes WHEN attributes IS NULL THEN excluded.attributes \
-    ELSE json_patch(attributes, excluded.attributes) END, \
-  input_tokens=COALESCE(excluded.input_tokens, input_tokens), output_tokens=COALESCE(excluded.output_tokens, output_tokens)";
+  VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19) ON CONFLICT(run_id, id) DO NOTHING";
+
+/// Merge of a re-sent span into the stored one: newer non-empty fields win, attributes merge.
+const MERGE_SPAN: &str = "UPDATE spans SET \
+  parent_id=COALESCE(?3, parent_id), kind=?4, name=CASE WHEN ?5<>'' THEN ?5 ELSE name END, \
+  start_ms=COALESCE(?6, start_ms), end_ms=COALESCE(?7, end_ms), \
+  status=CASE WHEN ?8<>'unset' THEN ?8 ELSE status END, model=COALESCE(?9, model), \
+  tool_name=COALESCE(?10, tool_name), tool_call_id=COALESCE(?11, tool_call_id), \
+  tool_input=COALESCE(?12, tool_input), tool_output=COALESCE(?13, tool_output), text=COALESCE(?14, text), \
+  attributes=CASE WHEN ?15 IS NULL THEN attributes WHEN attributes IS NULL THEN ?15 ELSE json_patch(attributes, ?15) END, \
+  input_tokens=COALESCE(?16, input_tokens), output_tokens=COALESCE(?17, output_tokens) \
+  WHERE run_id=?1 AND id=?2 AND ?18 IS NOT NULL AND ?19 IS NOT NULL";
 
 const UPSERT_RUN: &str = "INSERT INTO runs(id, agent, source, parent_run_id, started_ms, ended_ms, title, cwd, updated_ms) \
   VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(id) DO UPDATE SET \
@@ -203,24 +203,20 @@ fn write_spans(
     if spans.is_empty() {
         return Ok(());
     }
+    let mut insert = tx.prepare_cached(INSERT_SPAN)?;
     let mut find = tx.prepare_cached(
         "SELECT rowid, kind, input_tokens, output_tokens FROM spans WHERE run_id=?1 AND id=?2",
     )?;
-    let mut up = tx.prepare_cached(UPSERT_SPAN)?;
+    let mut merge = tx.prepare_cached(MERGE_SPAN)?;
     let mut queue = tx.prepare_cached("INSERT OR IGNORE INTO fts_queue(span_rowid) VALUES(?1)")?;
     for s in spans {
         let s = s.get();
-        let old: Option<(i64, String, Option<i64>, Option<i64>)> = find
-            .query_row(params![s.run_id, s.id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional()?;
         let attrs = if s.attributes.is_empty() {
             None
         } else {
             serde_json::to_string(&s.attributes).ok()
         };
-        up.execute(params![
+        let values = params![
             s.run_id,
             s.id,
             s.parent_id,
@@ -240,34 +236,35 @@ fn write_spans(
             s.output_tokens.map(|t| t as i64),
             s.origin.path,
             s.origin.line as i64
-        ])?;
+        ];
         let d = deltas.entry(s.run_id.clone()).or_default();
         if d.source.is_empty() {
             d.source.clone_from(&s.origin.path);
         }
         let is_tool = s.kind == crate::model::SpanKind::Tool;
-        let rowid = match old {
-            Some((rowid, kind, it, ot)) => {
-                stats.updated_spans += 1;
-                let was_tool = kind == "tool";
-                d.tools += is_tool as i64 - was_tool as i64;
-                if let Some(t) = s.input_tokens {
-                    d.input += t as i64 - it.unwrap_or(0);
-                }
-                if let Some(t) = s.output_tokens {
-                    d.output += t as i64 - ot.unwrap_or(0);
-                }
-                rowid
+        if insert.execute(values)? == 1 {
+            // New span: indexed for search by the watermark pass, no queue entry needed.
+            stats.new_spans += 1;
+            d.spans += 1;
+            d.tools += is_tool as i64;
+            d.input += s.input_tokens.unwrap_or(0) as i64;
+            d.output += s.output_tokens.unwrap_or(0) as i64;
+        } else {
+            let (rowid, kind, it, ot): (i64, String, Option<i64>, Option<i64>) = find
+                .query_row(params![s.run_id, s.id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?;
+            merge.execute(values)?;
+            stats.updated_spans += 1;
+            d.tools += is_tool as i64 - (kind == "tool") as i64;
+            if let Some(t) = s.input_tokens {
+                d.input += t as i64 - it.unwrap_or(0);
             }
-            None => {
-                stats.new_spans += 1;
-                d.spans += 1;
-                d.tools += is_tool as i64;
-                d.input += s.input_tokens.unwrap_or(0) as i64;
-                d.output += s.output_tokens.unwrap_or(0) as i64;
-                tx.last_insert_rowid()
+            if let Some(t) = s.output_tokens {
+                d.output += t as i64 - ot.unwrap_or(0);
             }
-        };
+            queue.execute([rowid])?;
+        }
         if let Some(m) = &s.model {
             if !d.models.iter().any(|x| x == m) {
                 d.models.push(m.clone());
@@ -277,7 +274,6 @@ fn write_spans(
             d.start = Some(d.start.map_or(t, |x| x.min(t)));
             d.end = Some(d.end.map_or(t, |x| x.max(t)));
         }
-        queue.execute([rowid])?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 pub mod agents;
 pub mod claude;
 pub mod codex;
+mod common;
 pub mod native;
 pub mod otlp;
 pub mod sniff;
