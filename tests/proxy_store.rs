@@ -5,6 +5,7 @@
 
 mod proxy_support;
 
+use bytes::Bytes;
 use proxy_support::*;
 use skilltrace::ingest::pipeline::spawn_writer;
 use skilltrace::model::SpanKind;
@@ -50,10 +51,19 @@ async fn exchanges_reach_the_store_without_the_api_key() {
     let resp2 = fixture("wire-openai-chat/04_response_final_text.json");
     let req3 = fixture("wire-anthropic/03_request_stream.json");
     let sse3 = fixture("wire-anthropic/04_stream_tool_use.sse");
+    // A user who pastes the key into the conversation: redaction must catch it in the body too.
+    let req4 = Bytes::from(
+        serde_json::json!({
+            "model": "gpt-4o-mini",
+            "messages": [{"role": "user", "content": format!("my key is {API_KEY}, is it valid?")}]
+        })
+        .to_string(),
+    );
     let pairs = [
         (req1.clone(), Reply::json(resp1)),
-        (req2.clone(), Reply::json(resp2)),
+        (req2.clone(), Reply::json(resp2.clone())),
         (req3.clone(), Reply::sse(sse3, 5)),
+        (req4.clone(), Reply::json(resp2)),
     ];
     let up = start_upstream(move |seen| {
         pairs
@@ -89,6 +99,10 @@ async fn exchanges_reach_the_store_without_the_api_key() {
         send(addr, "POST", "/v1/messages", &h, req3).await.status,
         200
     );
+    assert_eq!(
+        send_auth(addr, "/v1/chat/completions", req4).await.status,
+        200
+    );
     stop_tx.send(()).unwrap();
     task.await.unwrap().unwrap();
     tokio::task::spawn_blocking(move || writer.join().unwrap())
@@ -106,7 +120,19 @@ async fn exchanges_reach_the_store_without_the_api_key() {
 
     let spans = stored_spans(&db);
     let llm: Vec<_> = spans.iter().filter(|s| s.kind == SpanKind::Llm).collect();
-    assert_eq!(llm.len(), 3);
+    assert_eq!(llm.len(), 4);
+    let pasted = llm
+        .iter()
+        .find(|s| {
+            s.attributes["request.messages"][0]["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("my key is"))
+        })
+        .unwrap();
+    let text = pasted.attributes["request.messages"][0]["text"]
+        .as_str()
+        .unwrap();
+    assert!(text.contains("[REDACTED"), "{text}");
     let tools: Vec<_> = spans.iter().filter(|s| s.kind == SpanKind::Tool).collect();
     assert_eq!(tools.len(), 4);
     // The chat run's tool spans were merged with the results turn two sent back.
@@ -125,7 +151,7 @@ async fn exchanges_reach_the_store_without_the_api_key() {
     let store = Store::open_read(&db).unwrap();
     let src = store.source(&format!("proxy://{addr}")).unwrap().unwrap();
     assert_eq!(src.kind, "proxy");
-    assert_eq!(src.line, 3);
+    assert_eq!(src.line, 4);
 }
 
 fn skilltrace() -> std::process::Command {

@@ -369,10 +369,7 @@ fn hash_mode_correlates_equal_values_under_one_key() {
         b.starts_with(&format!("again {tag} and [HASH:github_token:")),
         "{b}"
     );
-    assert!(
-        !b.ends_with(&tag),
-        "different secrets, different tags"
-    );
+    assert!(!b.ends_with(&tag), "different secrets, different tags");
     let mut other = Redactor::from_config(&cfg, HashKey::from_bytes([8; 32])).unwrap();
     let (c, _) = redact(&mut other, &format!("first {tok}"));
     assert_ne!(a, c, "another store's key gives another tag");
