@@ -15,5 +15,6 @@ if [ -z "$bin" ]; then
   (cd "$root" && cargo build -q --bin skilltrace)
   bin="$root/target/debug/skilltrace"
 fi
+bin="$(realpath "$bin")"
 cd "$here"
 exec "$venv/bin/python" sdk_check.py --bin "$bin" --fixtures "$root/tests/fixtures/wire"
