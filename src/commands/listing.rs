@@ -87,7 +87,7 @@ fn run_line(r: &RunRow) -> String {
     let f = &r.findings;
     let badges = format!("C{} H{} M{} L{} I{}", f[4], f[3], f[2], f[1], f[0]);
     let title = r.run.title.as_deref().unwrap_or("");
-    let id: String = r.run.id.chars().take(14).collect();
+    let id = short_id(&r.run.id, 14);
     format!(
         "{:<14} {:<13} {:<16} {:>8} {:>6} {:<22} {}",
         sanitize::line(&id),
@@ -203,6 +203,20 @@ fn paint(s: Severity, text: &str) -> String {
     format!("\u{1b}[{code}m{text}\u{1b}[0m")
 }
 
+/// A long id shortened to `n` characters keeping both ends (`4d5611e5…agent-a1`),
+/// so sibling runs that share a prefix stay distinguishable.
+pub fn short_id(id: &str, n: usize) -> String {
+    let count = id.chars().count();
+    if count <= n {
+        return id.to_string();
+    }
+    let tail = n / 2;
+    let head = n - tail - 1;
+    let start: String = id.chars().take(head).collect();
+    let end: String = id.chars().skip(count - tail).collect();
+    format!("{start}…{end}")
+}
+
 /// At most `n` characters, with an ellipsis when cut.
 pub fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -240,6 +254,8 @@ mod tests {
         assert_eq!(fmt_duration(12_300), "12.3s");
         assert_eq!(fmt_duration(245_000), "4m05s");
         assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(short_id("abcdefghijklmnopqrstuvwxyz", 9), "abcd…wxyz");
+        assert_eq!(short_id("short", 9), "short");
         assert_eq!(fmt_time(0), "1970-01-01 00:00");
     }
 }

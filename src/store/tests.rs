@@ -105,6 +105,7 @@ fn runs_merge_earliest_start_first_title() {
     assert_eq!(row.run.agent, Some(AgentKind::Codex));
     assert_eq!(s.resolve_run("r").expect("resolve"), "r");
     assert!(s.resolve_run("zz").is_err());
+    assert_eq!(s.resolve_run("r…").expect("head and tail"), "r");
 }
 
 #[test]

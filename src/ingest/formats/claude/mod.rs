@@ -19,7 +19,7 @@
 
 use super::common::{content_text, iso_ms, json_text, nonempty, run_update, str_of, title_of};
 use super::{Format, FormatError, FormatParser, Record};
-use crate::model::{AgentKind, Millis, Origin, Span, SpanKind, SpanStatus};
+use crate::model::{AgentKind, Millis, Origin, Run, Span, SpanKind, SpanStatus};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -59,9 +59,17 @@ struct PendingTool {
 #[derive(Debug, Default)]
 struct RunState {
     titled: bool,
+    /// Latest timestamp seen, and the latest one emitted as a run update.
     end: Option<Millis>,
+    emitted_end: Option<Millis>,
+    /// Records since the last end update.
+    since: u32,
     turn: Option<String>,
+    source: String,
 }
+
+/// A run's end time is re-emitted at turn ends, at `finish`, and at least every this many records.
+const END_EVERY: u32 = 256;
 
 /// Everything a record's handler needs about where it sits.
 struct Ctx<'a> {
@@ -146,6 +154,11 @@ impl FormatParser for ClaudeParser {
     }
 
     fn finish(&mut self, out: &mut Vec<Record>) {
+        let mut ids: Vec<String> = self.runs.keys().cloned().collect();
+        ids.sort();
+        for id in ids {
+            self.flush_end(&id, out);
+        }
         // Summaries in a file that never named its session: keep them under a
         // run named after the leaf they summarise (stable across re-imports).
         for (text, leaf, origin) in std::mem::take(&mut self.pending_summaries) {
@@ -202,9 +215,10 @@ impl ClaudeParser {
             Some(rs) => {
                 if ts.is_some() && ts > rs.end {
                     rs.end = ts;
-                    let mut r = run_update(run_id, AgentKind::ClaudeCode, origin);
-                    r.ended_ms = ts;
-                    out.push(Record::Run(r));
+                    rs.since += 1;
+                    if rs.since >= END_EVERY {
+                        self.flush_end(run_id, out);
+                    }
                 }
             }
             None => {
@@ -220,6 +234,8 @@ impl ClaudeParser {
                     run_id.to_owned(),
                     RunState {
                         end: ts,
+                        emitted_end: ts,
+                        source: origin.path.clone(),
                         ..RunState::default()
                     },
                 );
@@ -227,6 +243,24 @@ impl ClaudeParser {
                     out.push(Record::Span(summary_span(run_id, &leaf, text, o)));
                 }
             }
+        }
+    }
+
+    /// Emits the run's latest end time if it moved since the last update.
+    fn flush_end(&mut self, run_id: &str, out: &mut Vec<Record>) {
+        let Some(rs) = self.runs.get_mut(run_id) else {
+            return;
+        };
+        rs.since = 0;
+        if rs.end > rs.emitted_end {
+            rs.emitted_end = rs.end;
+            out.push(Record::Run(Run {
+                id: run_id.to_owned(),
+                agent: Some(AgentKind::ClaudeCode),
+                source: rs.source.clone(),
+                ended_ms: rs.end,
+                ..Run::default()
+            }));
         }
     }
 
@@ -459,8 +493,12 @@ impl ClaudeParser {
             }
             out.push(Record::Span(s));
             self.messages.insert(llm_id.clone(), tokens);
+            if stop == Some("end_turn") {
+                self.flush_end(cx.run, out);
+            }
         }
-        let base = cx.uuid.unwrap_or(&llm_id);
+        // Hand-written files reuse the message id as record uuid: keep ids apart.
+        let base = cx.uuid.filter(|u| *u != llm_id).unwrap_or("");
         if let Some(Value::Array(blocks)) = msg.get("content") {
             let mut n_text = 0;
             for (i, b) in blocks.iter().enumerate() {
@@ -471,10 +509,10 @@ impl ClaudeParser {
                         if text.trim().is_empty() {
                             continue;
                         }
-                        let id = if n_text == 0 {
+                        let id = if n_text == 0 && !base.is_empty() {
                             base.to_owned()
                         } else {
-                            format!("{base}:{i}")
+                            format!("{}:{i}", cx.uuid.unwrap_or(&llm_id))
                         };
                         n_text += 1;
                         let name = if ty == "text" {
@@ -525,6 +563,9 @@ impl ClaudeParser {
 
     fn system(&mut self, v: &Value, cx: &Ctx, out: &mut Vec<Record>) -> Node {
         let subtype = str_of(v, "subtype").unwrap_or("system");
+        if matches!(subtype, "turn_duration" | "stop_hook_summary") {
+            self.flush_end(cx.run, out);
+        }
         if subtype == "turn_duration" {
             return cx.parent.clone();
         }
@@ -584,66 +625,4 @@ impl ClaudeParser {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn parse(lines: &[Value]) -> Vec<Record> {
-        let mut p = ClaudeParser::default();
-        let mut out = Vec::new();
-        for (i, l) in lines.iter().enumerate() {
-            p.value(l, &Origin::new("s.jsonl", i as u64 + 1), &mut out)
-                .unwrap();
-        }
-        p.finish(&mut out);
-        out
-    }
-
-    fn spans(out: &[Record]) -> Vec<&Span> {
-        out.iter()
-            .filter_map(|r| match r {
-                Record::Span(s) => Some(s),
-                _ => None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn usage_once_per_message_and_tool_pairing() {
-        let usage = json!({"input_tokens":3,"cache_read_input_tokens":10,"cache_creation_input_tokens":5,"output_tokens":9});
-        let out = parse(&[
-            json!({"type":"user","sessionId":"S","uuid":"u1","timestamp":"2026-01-01T00:00:00Z","message":{"role":"user","content":"do it\nplease"}}),
-            json!({"type":"assistant","sessionId":"S","uuid":"a1","parentUuid":"u1","timestamp":"2026-01-01T00:00:01Z","message":{"id":"m1","model":"claude-x","content":[{"type":"text","text":"ok"}],"usage":usage}}),
-            json!({"type":"assistant","sessionId":"S","uuid":"a2","parentUuid":"a1","timestamp":"2026-01-01T00:00:02Z","message":{"id":"m1","model":"claude-x","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{"command":"ls"}}],"usage":usage}}),
-            json!({"type":"user","sessionId":"S","uuid":"u2","parentUuid":"a2","timestamp":"2026-01-01T00:00:05Z","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}],"is_error":true}]}}),
-        ]);
-        let s = spans(&out);
-        let llm: Vec<_> = s.iter().filter(|x| x.kind == SpanKind::Llm).collect();
-        assert_eq!(llm.len(), 1, "usage unchanged: one llm emission");
-        assert_eq!(llm[0].input_tokens, Some(18));
-        assert_eq!(llm[0].parent_id.as_deref(), Some("u1"));
-        let tools: Vec<_> = s.iter().filter(|x| x.kind == SpanKind::Tool).collect();
-        assert_eq!(tools.len(), 2);
-        assert_eq!(tools[0].tool_input.as_deref(), Some(r#"{"command":"ls"}"#));
-        assert_eq!(tools[1].tool_output.as_deref(), Some("a\nb"));
-        assert_eq!(tools[1].status, SpanStatus::Error);
-        assert_eq!(tools[1].duration_ms(), Some(3000));
-        assert_eq!(tools[1].parent_id.as_deref(), Some("m1"));
-        let title = out.iter().find_map(|r| match r {
-            Record::Run(r) => r.title.clone(),
-            _ => None,
-        });
-        assert_eq!(title.as_deref(), Some("do it"));
-    }
-
-    #[test]
-    fn summary_before_session_is_held() {
-        let out = parse(&[
-            json!({"type":"summary","summary":"Title","leafUuid":"L"}),
-            json!({"type":"user","sessionId":"S","uuid":"u1","message":{"role":"user","content":"hi"}}),
-        ]);
-        let s = spans(&out);
-        assert_eq!(s[0].run_id, "S");
-        assert_eq!(s[0].text.as_deref(), Some("Title"));
-    }
-}
+mod tests;

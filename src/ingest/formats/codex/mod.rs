@@ -27,6 +27,19 @@ use crate::model::{AgentKind, Millis, Origin, Span, SpanKind, SpanStatus};
 use serde_json::Value;
 use std::collections::HashMap;
 
+/// Response item types older rollouts wrote without the `{type, payload}` envelope.
+const BARE_ITEMS: &[&str] = &[
+    "message",
+    "reasoning",
+    "function_call",
+    "function_call_output",
+    "custom_tool_call",
+    "custom_tool_call_output",
+    "local_shell_call",
+    "local_shell_call_output",
+    "web_search_call",
+];
+
 /// Parser state for one file of this format.
 #[derive(Debug, Default)]
 pub struct CodexParser {
@@ -45,7 +58,13 @@ pub struct CodexParser {
     /// Open calls: call_id → (tool name, parent span, start).
     calls: HashMap<String, (String, Option<String>, Option<Millis>)>,
     end: Option<Millis>,
+    emitted_end: Option<Millis>,
+    since: u32,
+    source: String,
 }
+
+/// The run's end time is re-emitted at turn ends, at `finish`, and at least every this many lines.
+const END_EVERY: u32 = 256;
 
 impl FormatParser for CodexParser {
     fn format(&self) -> Format {
@@ -96,8 +115,11 @@ impl FormatParser for CodexParser {
                     _ => Ok(()),
                 }
             }
-            (Some(_), None) => {
+            (Some(t), None) => {
                 // Older rollouts: bare response items, one per line.
+                if !BARE_ITEMS.contains(&t) {
+                    return Err(FormatError::NotATrace);
+                }
                 self.ensure_run(origin, ts, out);
                 self.item(v, ts, origin, out)
             }
@@ -112,6 +134,10 @@ impl FormatParser for CodexParser {
                 Err(FormatError::NotATrace)
             }
         }
+    }
+
+    fn finish(&mut self, out: &mut Vec<Record>) {
+        self.flush_end(out);
     }
 }
 
@@ -143,6 +169,8 @@ impl CodexParser {
         out.push(Record::Run(r));
         self.run = Some(id.to_owned());
         self.end = started;
+        self.emitted_end = started;
+        self.source = origin.path.clone();
         Ok(())
     }
 
@@ -157,14 +185,34 @@ impl CodexParser {
             };
             let mut r = run_update(id, AgentKind::Codex, origin);
             r.started_ms = ts;
+            r.ended_ms = ts;
             out.push(Record::Run(r));
             self.run = Some(id.to_owned());
+            self.end = ts;
+            self.emitted_end = ts;
+            self.source = origin.path.clone();
         }
         if ts.is_some() && ts > self.end {
             self.end = ts;
-            let mut r = run_update(self.run_id(), AgentKind::Codex, origin);
-            r.ended_ms = ts;
-            out.push(Record::Run(r));
+            self.since += 1;
+            if self.since >= END_EVERY {
+                self.flush_end(out);
+            }
+        }
+    }
+
+    /// Emits the run's latest end time if it moved since the last update.
+    fn flush_end(&mut self, out: &mut Vec<Record>) {
+        self.since = 0;
+        if self.run.is_some() && self.end > self.emitted_end {
+            self.emitted_end = self.end;
+            out.push(Record::Run(crate::model::Run {
+                id: self.run_id().to_owned(),
+                agent: Some(AgentKind::Codex),
+                source: self.source.clone(),
+                ended_ms: self.end,
+                ..Default::default()
+            }));
         }
     }
 
@@ -397,6 +445,8 @@ impl CodexParser {
                     out.push(Record::Span(s));
                 }
                 self.open_llm = None;
+                self.end = self.end.max(ts);
+                self.flush_end(out);
             }
             "user_message" => {
                 if let Some(m) = str_of(p, "message") {
@@ -509,65 +559,4 @@ fn find_parent_thread(v: &Value) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn outputs_report_failures() {
-        assert_eq!(
-            output_text(Some(&json!(
-                "{\"output\":\"x\",\"metadata\":{\"exit_code\":2}}"
-            ))),
-            ("x".to_owned(), true)
-        );
-        assert!(
-            output_text(Some(&json!(
-                "Chunk ID: 1\nProcess exited with code 1\nOutput:"
-            )))
-            .1
-        );
-        assert!(!output_text(Some(&json!("Process exited with code 0"))).1);
-        assert_eq!(
-            output_text(Some(&json!({"content":"c","success":true}))),
-            ("c".to_owned(), false)
-        );
-    }
-
-    #[test]
-    fn legacy_rollout_without_envelope() {
-        let mut p = CodexParser::default();
-        let mut out = Vec::new();
-        let lines = [
-            json!({"id":"0199-legacy","timestamp":"2025-05-01T10:00:00.000Z","instructions":null}),
-            json!({"type":"message","role":"user","content":[{"type":"input_text","text":"list files"}]}),
-            json!({"type":"function_call","name":"shell","arguments":"{\"command\":[\"ls\"]}","call_id":"c1"}),
-            json!({"type":"function_call_output","call_id":"c1","output":"{\"output\":\"a\\nb\",\"metadata\":{\"exit_code\":0}}"}),
-            json!({"record_type":"state"}),
-        ];
-        for (i, l) in lines.iter().enumerate() {
-            p.value(l, &Origin::new("rollout-x.jsonl", i as u64 + 1), &mut out)
-                .unwrap();
-        }
-        let tool: Vec<&Span> = out
-            .iter()
-            .filter_map(|r| match r {
-                Record::Span(s) if s.kind == SpanKind::Tool => Some(s),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(tool.len(), 2);
-        assert_eq!(tool[0].run_id, "0199-legacy");
-        assert_eq!(
-            tool[0].tool_input.as_deref(),
-            Some("{\"command\":[\"ls\"]}")
-        );
-        assert_eq!(tool[1].tool_output.as_deref(), Some("a\nb"));
-        assert_eq!(tool[1].tool_name.as_deref(), Some("shell"));
-        let title = out.iter().find_map(|r| match r {
-            Record::Run(r) => r.title.clone(),
-            _ => None,
-        });
-        assert_eq!(title.as_deref(), Some("list files"));
-    }
-}
+mod tests;

