@@ -478,10 +478,8 @@ fn triage_status_only_from_store() {
 }
 
 /// No secret reaches a SARIF message, snippet or code-flow step: everything comes
-/// from the redacted store. Needs the redaction engine (issue 3), whose stub on
-/// this branch passes text through; the lead enables this at merge.
+/// from the redacted store.
 #[test]
-#[ignore = "needs the redaction engine (redact branch)"]
 fn no_secret_in_sarif() {
     let secret = "AKIAZ7QXW2N4V6P8R3T5";
     let gh = "ghp_Zq8Xw2Nv4Bp6Rt3Ys5Ua7Ic9Oe1Lg0Hk2Mj4";

@@ -174,20 +174,108 @@ fn redetect_library_diffs_against_the_store() {
 }
 
 /// The issue's acceptance test: a stored run re-checked with a registry that
-/// gained a skill reports exactly that new hit.
-///
-/// Needs detection (skill registries and `Detector::from_config`), which is
-/// not on this branch yet: the detect branch's API is
-/// `Detector::from_config(&Config, DetectContext)` with `[registries]` in the
-/// config. The lead enables this at merge (see the report).
+/// gained a skill reports exactly that new hit (and stores it).
 #[test]
-#[ignore = "needs detection with skill registries (detect branch)"]
 fn redetect_with_a_registry_that_gained_a_skill() {
-    // 1. import a Claude Code session that invokes skill `demo-skill` through the
-    //    default registry (no hit: the skill is unknown → SKL-TRACE-003 at most);
-    // 2. write a registry TOML listing `demo-skill`, point SKILLTRACE_CONFIG at a
-    //    config whose [registries] files = [that registry];
-    // 3. `skilltrace replay RUN --redetect` must print exactly one new finding,
-    //    SKL-TRACE-001 for demo-skill, and store it.
-    panic!("enable once detection lands");
+    use skilltrace::ingest::formats::native::encode;
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let f = "traces/skill.jsonl";
+    let mut call = Span::new("k2", "k1", SpanKind::Tool, "Skill", Origin::new(f, 2));
+    call.tool_name = Some("Skill".into());
+    call.tool_input = Some(r#"{"skill":"invoice-helper"}"#.into());
+    call.start_ms = Some(1_700_000_001_000);
+    let records = [
+        run("k1", f, AgentKind::ClaudeCode),
+        span("k1", "k0", SpanKind::Message, "user", f, 1, 0),
+        Record::Span(call),
+    ];
+    let trace = dir.join("skill.jsonl");
+    std::fs::write(
+        &trace,
+        records.iter().map(|r| encode(r) + "\n").collect::<String>(),
+    )
+    .unwrap();
+    let db = dir.join("s.db");
+    let config = dir.join("config.toml");
+    let with_config = |c: &mut Command| {
+        c.env("SKILLTRACE_CONFIG", &config)
+            .env("HOME", dir.join("home"));
+    };
+
+    // 1. imported with the built-in registry only: the skill is unknown
+    let mut c = Command::new(BIN);
+    c.arg("import").arg(&trace).arg("--db").arg(&db);
+    with_config(&mut c);
+    let o = c.output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let before: Vec<String> = Store::open_read(&db)
+        .unwrap()
+        .findings(&Default::default(), 0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.finding.rule_id)
+        .collect();
+    assert!(before.contains(&"SKL-TRACE-003".to_string()), "{before:?}");
+    assert!(!before.contains(&"SKL-TRACE-001".to_string()), "{before:?}");
+
+    // 2. a pinned registry that knows the skill, loaded from the config
+    let reg = dir.join("acme.toml");
+    let text = "format = 1\nname = \"acme\"\n\n[[skill]]\nid = \"acme/invoice-helper\"\nname = \"invoice-helper\"\nversion = \"1.2.0\"\n";
+    std::fs::write(&reg, text).unwrap();
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+    std::fs::write(
+        dir.join("acme.toml.sha256"),
+        format!("{digest}  acme.toml\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        &config,
+        format!("[registries]\nfiles = [{:?}]\n", reg.display().to_string()),
+    )
+    .unwrap();
+
+    // 3. re-detect: exactly one new finding, the registry hit, now stored
+    let mut c = Command::new(BIN);
+    c.args(["replay", "k1", "--redetect", "--db"]).arg(&db);
+    with_config(&mut c);
+    let o = c.output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains(": 1 new, "), "{out}");
+    let new: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("new "))
+        .collect();
+    assert_eq!(new.len(), 1, "{out}");
+    assert!(
+        new[0].contains("SKL-TRACE-001") && new[0].contains("invoice-helper"),
+        "{out}"
+    );
+    let after = Store::open_read(&db)
+        .unwrap()
+        .findings(&Default::default(), 0, 100)
+        .unwrap();
+    let hit: Vec<_> = after
+        .iter()
+        .filter(|r| r.finding.rule_id == "SKL-TRACE-001")
+        .collect();
+    assert_eq!(hit.len(), 1);
+    assert_eq!(hit[0].finding.span_ids, vec!["k2".to_string()]);
+    assert_eq!(
+        after.len(),
+        before.len() + 1,
+        "gone findings stay, the new one is added"
+    );
 }

@@ -231,7 +231,7 @@ fn finding_line(r: &FindingRow) -> String {
         "  {:<8} {:<14} {}  {}{}",
         x.severity.as_str().to_uppercase(),
         sanitize::line(&x.rule_id),
-        sanitize::line(&truncate(&at, 60)),
+        sanitize::line(&keep_end(&at, 60)),
         sanitize::line(&truncate(
             if x.message.is_empty() {
                 &x.title
@@ -242,4 +242,14 @@ fn finding_line(r: &FindingRow) -> String {
         )),
         status
     )
+}
+
+/// At most `n` characters, cut at the front (paths: the file name and line matter most).
+fn keep_end(s: &str, n: usize) -> String {
+    let len = s.chars().count();
+    if len <= n {
+        return s.to_string();
+    }
+    let tail: String = s.chars().skip(len - (n - 1)).collect();
+    format!("…{tail}")
 }

@@ -28,12 +28,21 @@ pub struct RuleDescriptor {
     pub tags: Vec<String>,
 }
 
-/// The findings catalogue as plain data.
-///
-/// The one adapter to detection's catalogue (`crate::detect::catalogue()`); until
-/// it is wired, this is empty and every rule comes from [`fallback`].
+/// The findings catalogue as plain data: the one adapter to detection's
+/// catalogue (`crate::detect::catalogue()`).
 pub fn catalogue() -> Vec<RuleDescriptor> {
-    Vec::new()
+    crate::detect::catalogue()
+        .iter()
+        .map(|r| RuleDescriptor {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            short: r.short.clone(),
+            full: r.full.clone(),
+            help: r.help.clone(),
+            severity: r.severity,
+            tags: r.tags.clone(),
+        })
+        .collect()
 }
 
 /// A rule known only from its findings: id, the title they carry, the lowest severity seen.
