@@ -160,6 +160,10 @@ fn cut(s: &str, n: usize) -> String {
     t
 }
 
+/// Rules whose findings come from raw secret values seen by the redactor; the
+/// stored spans hold only redaction markers, so re-detection cannot re-derive them.
+pub const NEEDS_RAW_TEXT: [&str; 2] = ["SEC-TRACE-001", "EXF-TRACE-004"];
+
 /// What re-detection found, by fingerprint.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct RedetectReport {
@@ -170,11 +174,16 @@ pub struct RedetectReport {
     pub gone: Vec<Finding>,
     /// Found both times.
     pub unchanged: Vec<Finding>,
+    /// Stored before, not found now, from rules that need the raw secret values
+    /// (redaction findings, secrets in outbound calls): the store never keeps those
+    /// values, so re-detection cannot confirm or refute them. Left in the store.
+    pub unverifiable: Vec<Finding>,
     /// Skill hits written (new ones only count once the store dedupes them).
     pub skill_hits: u64,
 }
 
-/// Splits detected findings against stored ones: (new, gone, unchanged).
+/// Splits detected findings against stored ones: (new, gone, unchanged), by
+/// fingerprint, then by rule and spans (see the comment inside).
 pub fn diff(
     stored: &[Finding],
     detected: Vec<Redacted<Finding>>,
@@ -203,7 +212,23 @@ pub fn diff(
             gone.push(f.clone());
         }
     }
-    (new, gone, unchanged)
+    // A fingerprint first computed over raw text (a command carrying a secret)
+    // differs from one over the stored, redacted text. Same rule on the same
+    // spans is the same finding: pair those instead of storing a duplicate.
+    let mut still_gone = Vec::new();
+    for g in gone {
+        match new
+            .iter()
+            .position(|n| n.get().rule_id == g.rule_id && n.get().span_ids == g.span_ids)
+        {
+            Some(i) => {
+                new.remove(i);
+                unchanged.push(g);
+            }
+            None => still_gone.push(g),
+        }
+    }
+    (new, still_gone, unchanged)
 }
 
 /// Re-runs detection over a stored run through `pipeline` (built with the current
@@ -243,7 +268,11 @@ pub fn redetect(pipeline: &mut Pipeline, run_id: &str) -> Result<RedetectReport,
     }
     let (new, gone, unchanged) = diff(&stored, detected);
     report.new = new.iter().map(|f| f.get().clone()).collect();
+    let (unverifiable, gone) = gone
+        .into_iter()
+        .partition(|f| NEEDS_RAW_TEXT.contains(&f.rule_id.as_str()));
     report.gone = gone;
+    report.unverifiable = unverifiable;
     report.unchanged = unchanged;
     let batch = StoreBatch {
         findings: new,
@@ -309,7 +338,7 @@ mod tests {
             severity: Severity::Low,
             confidence: 1.0,
             run_id: "r".into(),
-            span_ids: vec!["a".into()],
+            span_ids: vec![format!("span-{fp}")],
             title: "t".into(),
             message: "m".into(),
             evidence: "e".into(),
@@ -324,11 +353,16 @@ mod tests {
     #[test]
     fn diff_by_fingerprint() {
         let mut red = crate::redact::Redactor::new(crate::redact::Mode::Mask);
-        let stored = vec![finding("a"), finding("b")];
+        // "d" was fingerprinted over raw text; re-detection over the redacted
+        // span gives "d2" for the same rule on the same span: the same finding
+        let mut d2 = finding("d2");
+        d2.span_ids = vec!["span-d".into()];
+        let stored = vec![finding("a"), finding("b"), finding("d")];
         let detected = vec![
             red.redact_finding(finding("a")),
             red.redact_finding(finding("c")),
             red.redact_finding(finding("c")),
+            red.redact_finding(d2),
         ];
         let (new, gone, same) = diff(&stored, detected);
         assert_eq!(
@@ -347,7 +381,7 @@ mod tests {
             same.iter()
                 .map(|f| f.fingerprint.as_str())
                 .collect::<Vec<_>>(),
-            ["a"]
+            ["a", "d"]
         );
     }
 }

@@ -132,7 +132,9 @@ fn redetect_reports_gone_findings_and_keeps_them() {
     );
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(
-        out.starts_with("re-detected run b1 over 1 span(s): 0 new, 1 gone, 0 unchanged"),
+        out.starts_with(
+            "re-detected run b1 over 1 span(s): 0 new, 1 gone, 0 unchanged, 0 not re-checkable"
+        ),
         "{out}"
     );
     assert!(out.contains("gone      medium   OLD-RULE-1"), "{out}");
@@ -277,5 +279,59 @@ fn redetect_with_a_registry_that_gained_a_skill() {
         after.len(),
         before.len() + 1,
         "gone findings stay, the new one is added"
+    );
+}
+
+/// Re-detecting the bundled samples with the same rules finds nothing new and
+/// loses nothing: detection over the stored, redacted spans agrees with the
+/// first pass (secret-based findings are reported as not re-checkable).
+#[test]
+fn redetect_of_the_samples_is_stable() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("s.db");
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let o = Command::new(BIN)
+        .arg("import")
+        .arg(&samples)
+        .arg("--db")
+        .arg(&db)
+        .env_remove("SKILLTRACE_CONFIG")
+        .env("HOME", t.path().join("home"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let before = Store::open_read(&db).unwrap().counts().unwrap().findings;
+    let runs: Vec<String> = Store::open_read(&db)
+        .unwrap()
+        .runs(&Default::default(), Default::default(), 0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.run.id)
+        .collect();
+    assert!(runs.len() >= 10);
+    let mut unchanged = 0;
+    for id in &runs {
+        let o = Command::new(BIN)
+            .args(["replay", id, "--redetect", "--db"])
+            .arg(&db)
+            .env_remove("SKILLTRACE_CONFIG")
+            .env("HOME", t.path().join("home"))
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(0), "{out}");
+        assert!(out.contains(": 0 new, 0 gone, "), "{id}: {out}");
+        let n: usize = out
+            .split(" gone, ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        unchanged += n;
+    }
+    assert!(unchanged >= 20, "{unchanged}");
+    assert_eq!(
+        Store::open_read(&db).unwrap().counts().unwrap().findings,
+        before
     );
 }

@@ -76,12 +76,13 @@ fn redetect(db: &std::path::Path, run_id: &str) -> Result<i32> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "re-detected run {} over {} span(s): {} new, {} gone, {} unchanged",
+        "re-detected run {} over {} span(s): {} new, {} gone, {} unchanged, {} not re-checkable",
         sanitize::line(run_id),
         rep.spans,
         rep.new.len(),
         rep.gone.len(),
-        rep.unchanged.len()
+        rep.unchanged.len(),
+        rep.unverifiable.len()
     )?;
     let show = |out: &mut dyn Write, tag: &str, fs: &[Finding]| -> std::io::Result<()> {
         for f in fs {
@@ -106,8 +107,15 @@ fn redetect(db: &std::path::Path, run_id: &str) -> Result<i32> {
     show(&mut out, "new", &rep.new)?;
     show(&mut out, "gone", &rep.gone)?;
     show(&mut out, "unchanged", &rep.unchanged)?;
+    show(&mut out, "kept", &rep.unverifiable)?;
     if !rep.new.is_empty() {
         writeln!(out, "stored {} new finding(s)", rep.new.len())?;
+    }
+    if !rep.unverifiable.is_empty() {
+        writeln!(
+            out,
+            "kept findings come from secret values the store never keeps, so they cannot be re-checked; they stay in the store"
+        )?;
     }
     if !rep.gone.is_empty() {
         writeln!(
