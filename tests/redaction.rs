@@ -369,10 +369,7 @@ fn hash_mode_correlates_equal_values_under_one_key() {
         b.starts_with(&format!("again {tag} and [HASH:github_token:")),
         "{b}"
     );
-    assert!(
-        !b.ends_with(&tag),
-        "different secrets, different tags"
-    );
+    assert!(!b.ends_with(&tag), "different secrets, different tags");
     let mut other = Redactor::from_config(&cfg, HashKey::from_bytes([8; 32])).unwrap();
     let (c, _) = redact(&mut other, &format!("first {tok}"));
     assert_ne!(a, c, "another store's key gives another tag");
@@ -781,4 +778,116 @@ fn findings_runs_and_errors_are_redacted_too() {
         r.redact_text(&format!("log {tok}")).get(),
         "log [REDACTED:github_token]"
     );
+}
+
+#[test]
+fn more_positive_forms() {
+    let pw = format!("Pw{}", alnum(12, 200));
+    let cases: Vec<(&str, String, String)> = vec![
+        (
+            "phone",
+            "+44 20 7946 0958".into(),
+            "office +44 20 7946 0958".into(),
+        ),
+        (
+            "phone",
+            "(415) 555-2671".into(),
+            "cell: (415) 555-2671.".into(),
+        ),
+        (
+            "phone",
+            "+1 555 123 4567".into(),
+            "tel +1 555 123 4567".into(),
+        ),
+        (
+            "credit_card",
+            "378282246310005".into(),
+            "amex 378282246310005".into(),
+        ),
+        (
+            "credit_card",
+            ["5500", "0000", "0000", "0004"].join("-"),
+            format!("mc {}", ["5500", "0000", "0000", "0004"].join("-")),
+        ),
+        (
+            "openai_api_key",
+            format!("sk-{}", alnum(48, 201)),
+            format!("OPENAI_API_KEY=sk-{}", alnum(48, 201)),
+        ),
+        (
+            "openai_api_key",
+            format!("sk-svcacct-{}", alnum(60, 202)),
+            format!("k sk-svcacct-{}", alnum(60, 202)),
+        ),
+        (
+            "slack_token",
+            format!("xoxp-{}", alnum(40, 203)),
+            format!("xoxp-{}", alnum(40, 203)),
+        ),
+        (
+            "secret_assignment",
+            pw.clone(),
+            format!("db:\n  password: \"{pw}\"\n"),
+        ),
+        (
+            "secret_assignment",
+            pw.clone(),
+            format!("config = {{'api_key': '{pw}', 'x': 1}}"),
+        ),
+        (
+            "secret_assignment",
+            pw.clone(),
+            format!("https://api.example/v1?api_key={pw}&q=1"),
+        ),
+        (
+            "secret_assignment",
+            pw.clone(),
+            format!("\\\"client_secret\\\": \\\"{pw}\\\""),
+        ),
+        (
+            "email",
+            "bob+tag@mail.example.co.uk".into(),
+            "to: bob+tag@mail.example.co.uk".into(),
+        ),
+        (
+            "iban",
+            "GB82WEST12345698765432".into(),
+            "iban GB82WEST12345698765432".into(),
+        ),
+    ];
+    for (rule, secret, text) in cases {
+        let mut r = Redactor::builtin(Mode::Mask);
+        let (out, rep) = redact(&mut r, &text);
+        assert!(!out.contains(&secret), "{rule}: {out}");
+        assert!(
+            rep.matches.iter().any(|m| m.rule == rule),
+            "{rule}: {text} -> {rep:?}"
+        );
+    }
+    // PKCS#8 and encrypted keys go whole too.
+    let body = rnd(64, 204, B64);
+    for kind in ["", "ENCRYPTED ", "EC "] {
+        let text = format!(
+            "-----BEGIN {kind}PRIVATE {k}-----\n{body}\n-----END {kind}PRIVATE {k}-----\nafter",
+            k = "KEY"
+        );
+        let mut r = Redactor::builtin(Mode::Mask);
+        assert_eq!(redact(&mut r, &text).0, "[REDACTED:private_key]\nafter");
+    }
+}
+
+#[test]
+fn docs_table_lists_every_rule() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/redaction.md"),
+    )
+    .unwrap();
+    let r = Redactor::builtin(Mode::Mask);
+    for (name, sev, _) in r.rules() {
+        assert!(
+            doc.contains(&format!("| `{name}` |")),
+            "docs/redaction.md misses {name}"
+        );
+        assert!(doc.contains(&format!("| `{name}` |")) && doc.contains(sev.as_str()));
+    }
 }
