@@ -145,6 +145,9 @@ pub struct ImportArgs {
     /// Input format: auto, claude-code, codex, otlp, openai-agents, skilltrace
     #[arg(long, default_value = "auto", value_name = "auto|NAME")]
     pub format: String,
+    /// Skip building the search index now (tail and the TUI build it in the background)
+    #[arg(long)]
+    pub no_index: bool,
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +235,10 @@ pub struct ExportArgs {
     /// With --format sarif: mark results new/unchanged/updated/absent against this earlier SARIF file
     #[arg(long, value_name = "OLD.sarif")]
     pub baseline: Option<PathBuf>,
+    /// With --format sarif: leave out false positives and suppressed findings
+    /// (GitHub code scanning ignores SARIF suppressions and would show them as open)
+    #[arg(long)]
+    pub omit_suppressed: bool,
 }
 
 #[derive(Debug, Args)]

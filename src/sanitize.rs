@@ -36,7 +36,7 @@ fn escape_into(out: &mut String, c: char) {
 
 /// One line for lists and tables: newlines and tabs become visible too (`⏎`, a space).
 pub fn line(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(|c| is_unsafe(c)) {
+    if !s.chars().any(is_unsafe) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);

@@ -1,8 +1,149 @@
-//! `skilltrace doctor: checks store, permissions, registries, config and proxy port`.
+//! `skilltrace doctor`: checks the store, its permissions, the config, the
+//! registries and the proxy port, and says what to fix. Exit 0 when healthy,
+//! 1 when something needs fixing.
 
+use super::db_path;
 use crate::cli::DoctorArgs;
 use anyhow::Result;
+use std::path::Path;
 
-pub fn run(_args: DoctorArgs) -> Result<i32> {
-    anyhow::bail!("doctor: not implemented yet")
+struct Report {
+    problems: u32,
+}
+
+impl Report {
+    fn ok(&self, what: &str, detail: &str) {
+        println!("  ok    {what}: {}", crate::sanitize::line(detail));
+    }
+    fn info(&self, what: &str, detail: &str) {
+        println!("  info  {what}: {}", crate::sanitize::line(detail));
+    }
+    fn fix(&mut self, what: &str, detail: &str) {
+        self.problems += 1;
+        println!("  FIX   {what}: {}", crate::sanitize::line(detail));
+    }
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o777)
+}
+
+#[cfg(not(unix))]
+fn mode(_p: &Path) -> Option<u32> {
+    None
+}
+
+pub fn run(args: DoctorArgs) -> Result<i32> {
+    let mut r = Report { problems: 0 };
+    println!("skilltrace {} doctor", env!("CARGO_PKG_VERSION"));
+    let db = db_path(&args.db)?;
+    check_store(&mut r, &db);
+    check_config(&mut r);
+    check_proxy(&mut r, &args.proxy);
+    if r.problems == 0 {
+        println!("all good");
+        Ok(0)
+    } else {
+        println!("{} thing(s) to fix", r.problems);
+        Ok(1)
+    }
+}
+
+fn check_store(r: &mut Report, db: &Path) {
+    if !db.exists() {
+        r.info(
+            "store",
+            &format!(
+                "{} does not exist yet (created by import, tail, proxy or tui)",
+                db.display()
+            ),
+        );
+        return;
+    }
+    match crate::store::Store::open_read(db) {
+        Ok(s) => match s.counts() {
+            Ok(c) => r.ok(
+                "store",
+                &format!(
+                    "{} (schema v{}; {} runs, {} spans, {} findings, {} parse errors, {} spans waiting for search indexing)",
+                    db.display(),
+                    crate::store::schema::latest(),
+                    c.runs,
+                    c.spans,
+                    c.findings.iter().sum::<u64>(),
+                    c.parse_errors,
+                    c.fts_pending
+                ),
+            ),
+            Err(e) => r.fix("store", &e.to_string()),
+        },
+        Err(e) => r.fix("store", &e.to_string()),
+    }
+    let mut files = vec![db.to_path_buf()];
+    for suffix in ["-wal", "-shm", ".key", ".canaries"] {
+        let mut s = db.as_os_str().to_owned();
+        s.push(suffix);
+        files.push(s.into());
+    }
+    for f in files.iter().filter(|f| f.exists()) {
+        match mode(f) {
+            Some(m) if m & 0o077 != 0 => r.fix(
+                "permissions",
+                &format!("{} is {m:o}; run: chmod 600 '{}'", f.display(), f.display()),
+            ),
+            Some(_) => r.ok("permissions", &format!("{} is private (600)", f.display())),
+            None => {}
+        }
+    }
+    if let Some(dir) = db.parent() {
+        if let Some(m) = mode(dir) {
+            if m & 0o077 != 0 {
+                r.info(
+                    "folder",
+                    &format!("{} is {m:o}; skilltrace creates its own folders 700 (chmod 700 if it is private to skilltrace)", dir.display()),
+                );
+            }
+        }
+    }
+}
+
+fn check_config(r: &mut Report) {
+    let path = crate::paths::config_file();
+    match &path {
+        Some(p) if p.exists() => match crate::config::Config::load(p) {
+            Ok(_) => r.ok("config", &p.display().to_string()),
+            Err(e) => r.fix("config", &format!("{e:#}")),
+        },
+        Some(p) => r.info(
+            "config",
+            &format!("{} not present (built-in defaults in use)", p.display()),
+        ),
+        None => r.info(
+            "config",
+            "no config folder on this platform (built-in defaults in use)",
+        ),
+    }
+}
+
+fn check_proxy(r: &mut Report, addr: &str) {
+    match std::net::TcpListener::bind(addr) {
+        Ok(_) => r.ok("proxy port", &format!("{addr} is free")),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            match std::net::TcpStream::connect(addr) {
+                Ok(_) => r.info(
+                    "proxy port",
+                    &format!("{addr} is in use (a running skilltrace proxy, or another program)"),
+                ),
+                Err(_) => r.fix(
+                    "proxy port",
+                    &format!("{addr} is in use; choose another with --listen"),
+                ),
+            }
+        }
+        Err(e) => r.fix("proxy port", &format!("{addr}: {e}")),
+    }
 }

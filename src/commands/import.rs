@@ -1,12 +1,141 @@
 //! `skilltrace import` and `skilltrace tail`: files into the store, once or following.
 
+use super::{db_path, open_pipeline, parse_format, stderr_is_terminal};
 use crate::cli::{ImportArgs, TailArgs};
+use crate::ingest::import::{collect, import_paths};
 use anyhow::Result;
 
-pub fn import(_args: ImportArgs) -> Result<i32> {
-    anyhow::bail!("import: not implemented yet")
+pub fn import(args: ImportArgs) -> Result<i32> {
+    let forced = parse_format(&args.format)?;
+    let db = db_path(&args.db)?;
+    let (files, bad) = collect(&args.paths);
+    if files.is_empty() {
+        match bad.first() {
+            Some(why) => anyhow::bail!("{why}"),
+            None => anyhow::bail!(
+                "{}: no trace files found (looked for *.jsonl, *.json, *.ndjson)",
+                args.paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut pipeline = open_pipeline(&db)?;
+    let bar = if stderr_is_terminal() {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} importing [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {wide_msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let rep = import_paths(&mut pipeline, &args.paths, forced, &mut |n, p| {
+        bar.inc(n);
+        bar.set_message(
+            p.file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+    })?;
+    if !args.no_index {
+        bar.set_message("indexing for search");
+        while pipeline.store_mut().index_fts(20_000)? > 0 {}
+    }
+    bar.finish_and_clear();
+    for why in &rep.unreadable {
+        eprintln!("warning: {why}");
+    }
+    if rep.files == 0 {
+        anyhow::bail!("no input could be read");
+    }
+    let stats = pipeline.stats();
+    let counts = pipeline.store().counts()?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "imported {} file{} ({:.1} MB in {:.2}s): {} new spans, {} new findings, {} parse errors; store now has {} runs, {} spans, {} findings ({} open)",
+        rep.files,
+        if rep.files == 1 { "" } else { "s" },
+        rep.bytes as f64 / 1e6,
+        secs,
+        stats.new_spans,
+        stats.findings,
+        stats.errors,
+        counts.runs,
+        counts.spans,
+        counts.findings.iter().sum::<u64>(),
+        counts.open_findings,
+    );
+    Ok(0)
 }
 
-pub fn tail(_args: TailArgs) -> Result<i32> {
-    anyhow::bail!("tail: not implemented yet")
+pub fn tail(args: TailArgs) -> Result<i32> {
+    let forced = parse_format(&args.format)?;
+    let db = db_path(&args.db)?;
+    let pipeline = open_pipeline(&db)?;
+    let line_cap = pipeline.line_cap();
+    let (tx, writer) = crate::ingest::pipeline::spawn_writer(pipeline);
+    let opts = crate::ingest::tail::TailOptions {
+        forced,
+        from_start: args.from_start,
+        line_cap,
+        ..Default::default()
+    };
+    let stop = crate::ingest::tail::StopFlag::default();
+    let s2 = stop.clone();
+    // Ctrl-C stops cleanly: the writer drains and commits what it has.
+    let _ = ctrlc_flag(s2);
+    eprintln!(
+        "following {} path(s) into {} (Ctrl-C to stop)",
+        args.paths.len(),
+        db.display()
+    );
+    crate::ingest::tail::follow(&args.paths, &db, opts, tx, &stop)?;
+    let stats = writer.join()?;
+    eprintln!(
+        "stopped: {} spans, {} findings stored",
+        stats.new_spans, stats.findings
+    );
+    Ok(0)
+}
+
+/// Sets `stop` on SIGINT/SIGTERM using a small tokio runtime on a helper thread.
+fn ctrlc_flag(stop: crate::ingest::tail::StopFlag) -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("skilltrace-signal".into())
+        .spawn(move || {
+            rt.block_on(async {
+                #[cfg(unix)]
+                {
+                    use tokio::signal::unix::{signal, SignalKind};
+                    if let Ok(mut term) = signal(SignalKind::terminate()) {
+                        tokio::select! {
+                            _ = tokio::signal::ctrl_c() => {},
+                            _ = term.recv() => {},
+                        }
+                    } else {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+                #[cfg(not(unix))]
+                let _ = tokio::signal::ctrl_c().await;
+            });
+            stop.stop();
+        })?;
+    Ok(())
 }

@@ -67,3 +67,42 @@ pub fn parse_format(name: &str) -> Result<Option<crate::ingest::formats::Format>
         }
     }
 }
+
+/// The `[ingest]` config section.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IngestConfig {
+    /// Longest line accepted (bytes); longer lines are skipped with a parse error. Default 16 MiB.
+    max_line_bytes: Option<usize>,
+}
+
+/// Builds the scan stage from the user's config and opens the store for writing.
+pub fn open_pipeline(db: &std::path::Path) -> Result<crate::ingest::pipeline::Pipeline> {
+    let config = crate::config::Config::load_default()?;
+    let ingest: IngestConfig = config.section("ingest")?;
+    let store = crate::store::Store::open(db)?;
+    // One key per store (`<db>.key`, 0600) for hash-mode redaction and canary hashes.
+    let mut key_path = db.as_os_str().to_owned();
+    key_path.push(".key");
+    let key = crate::redact::HashKey::load_or_create(std::path::Path::new(&key_path))?;
+    let redactor = crate::redact::Redactor::from_config(&config, key)?;
+    let ctx = crate::detect::DetectContext::load_for_db(db)?;
+    let detector = crate::detect::Detector::from_config(&config, ctx)?;
+    let mut p = crate::ingest::pipeline::Pipeline::new(redactor, detector, store);
+    if let Some(cap) = ingest.max_line_bytes {
+        p = p.with_line_cap(cap);
+    }
+    Ok(p)
+}
+
+/// True when standard error is a terminal (progress bars go there, never to a pipe).
+pub fn stderr_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}
+
+/// True when colour may be used on standard output.
+pub fn stdout_colour() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}

@@ -1,13 +1,82 @@
 //! Detection: skills in play and dangerous behaviour, read from raw spans in memory.
 //!
-//! [`Detector::scan_span`] sees each span once, in arrival order, with the
-//! redaction report for it, and returns the findings and skill hits it
-//! derives. It keeps per-run state (active skill, credential reads, injected
-//! outputs, secrets seen) so chains can be linked as a run unfolds. It does no
-//! I/O: registries and rule data are loaded by [`Detector::new`].
+//! [`Detector::scan_span`] sees each span in arrival order, with the redaction
+//! report for it, and returns the findings and skill hits it derives. It keeps
+//! per-run state (active skill, credential reads, injected outputs, keyed hashes
+//! of secrets seen) so chains are linked as a run unfolds. It does no I/O:
+//! rule data is embedded, registries and canary hashes are loaded by the
+//! caller through [`Registry`] and [`DetectContext`].
+//!
+//! Modules: `tools` (what a tool call does, per agent) → `shell` (real shell
+//! parsing) → `canary`/`exec`/`network` (rule hits) and `injection`; `skills`
+//! and `registry` (skill fingerprints); `tokens` (canary tokens); `chains`
+//! (per-run correlation); `rules` (the catalogue); `fingerprint`.
 
-use crate::model::{Finding, SkillHit, Span};
-use crate::redact::Report;
+pub mod canary;
+pub mod chains;
+pub mod exec;
+pub mod fingerprint;
+pub mod hit;
+pub mod injection;
+pub mod network;
+pub mod registry;
+pub mod rules;
+pub mod shell;
+pub mod skills;
+pub mod taxonomy;
+pub mod tokens;
+pub mod tools;
+
+pub use registry::{RegistriesConfig, Registry, Verification};
+pub use rules::{catalogue, RuleInfo};
+pub use taxonomy::DetectionConfig;
+
+use crate::model::{Finding, HitMethod, Severity, SkillHit, Span, SpanKind};
+use crate::redact::{Field, Report};
+use hit::{clip, Hit};
+use network::HostClass;
+use rules::id;
+use skills::{Observation, SkillIndex};
+use taxonomy::Taxonomy;
+use tokens::{CanaryRecord, CanarySet};
+
+/// Why detection could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    /// Built-in or configured rule data is invalid.
+    #[error("detection data: {0}")]
+    Data(String),
+    /// A registry was refused (one line naming the file).
+    #[error("{0}")]
+    Registry(String),
+    /// Reading or writing a key, canary or skill file failed.
+    #[error("{0}")]
+    Io(String),
+    /// The config's `[detection]` or `[registries]` section is invalid.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// What the caller loads for detection: the store key and the canary hashes.
+#[derive(Debug, Clone, Default)]
+pub struct DetectContext {
+    /// 32-byte store key (`<db>.key`); used for keyed hashes of canaries and secrets.
+    pub key: Option<[u8; 32]>,
+    /// Canary records from `<db>.canaries`.
+    pub canaries: Vec<CanaryRecord>,
+}
+
+impl DetectContext {
+    /// Reads (or creates) `<db>.key` and reads `<db>.canaries` beside the store.
+    pub fn load_for_db(db: &std::path::Path) -> Result<DetectContext, DetectError> {
+        let key = tokens::load_or_create_key(db)?;
+        let file = tokens::read_canary_file(db)?;
+        Ok(DetectContext {
+            key: Some(key),
+            canaries: file.tokens,
+        })
+    }
+}
 
 /// What detection derived from one span.
 #[derive(Debug, Default, Clone)]
@@ -17,17 +86,451 @@ pub struct Detections {
 }
 
 /// The detection engine.
-#[derive(Debug, Default)]
-pub struct Detector {}
+#[derive(Debug)]
+pub struct Detector {
+    tax: Taxonomy,
+    skills: SkillIndex,
+    registries: Vec<Registry>,
+    canaries: CanarySet,
+    key: [u8; 32],
+    runs: chains::Runs,
+}
+
+impl Default for Detector {
+    fn default() -> Self {
+        Detector::new()
+    }
+}
 
 impl Detector {
-    /// A detector with the built-in registries and rule data.
+    /// A detector with the built-in rule data and registry only.
     pub fn new() -> Detector {
-        Detector {}
+        // The built-in data and registry digest are checked by unit tests; failing
+        // here means a broken build, not bad input.
+        let tax =
+            Taxonomy::load(&DetectionConfig::default()).expect("built-in detection data is valid");
+        let registries: Vec<Registry> = Registry::builtin().into_iter().collect();
+        Detector::with_parts(tax, registries, DetectContext::default())
+    }
+
+    /// From the user's config (`[detection]`, `[registries]`) and the loaded context.
+    /// Registries are loaded and verified here; a refused one fails the whole load.
+    pub fn from_config(
+        cfg: &crate::config::Config,
+        ctx: DetectContext,
+    ) -> Result<Detector, DetectError> {
+        let dc: DetectionConfig = cfg
+            .section("detection")
+            .map_err(|e| DetectError::Config(e.to_string()))?;
+        let rc: RegistriesConfig = cfg
+            .section("registries")
+            .map_err(|e| DetectError::Config(e.to_string()))?;
+        let tax = Taxonomy::load(&dc)?;
+        let registries = Registry::load_all(&rc)?;
+        Ok(Detector::with_parts(tax, registries, ctx))
+    }
+
+    /// From explicit parts (tests, benches, `replay --redetect`).
+    pub fn with_parts(tax: Taxonomy, registries: Vec<Registry>, ctx: DetectContext) -> Detector {
+        let key = ctx.key.unwrap_or_else(|| {
+            let mut k = [0u8; 32];
+            rand::Rng::fill(&mut rand::thread_rng(), &mut k);
+            k
+        });
+        Detector {
+            skills: SkillIndex::new(&registries),
+            canaries: CanarySet::new(key, &ctx.canaries),
+            tax,
+            registries,
+            key,
+            runs: chains::Runs::default(),
+        }
+    }
+
+    /// The registries in use (for `registry list` and `doctor`).
+    pub fn registries(&self) -> &[Registry] {
+        &self.registries
+    }
+
+    /// How many canary tokens are watched.
+    pub fn canary_count(&self) -> usize {
+        self.canaries.len()
+    }
+
+    /// Skill detection in a text; JSON documents (message arrays inside a string) are read leaf by leaf.
+    fn scan_skills_in(&self, t: &str, depth: usize, out: &mut Vec<Observation>) {
+        let trimmed = t.trim_start();
+        if depth < 3 && (trimmed.starts_with('[') || trimmed.starts_with('{')) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(trimmed) {
+                self.scan_skills_value(&v, depth + 1, out);
+                return;
+            }
+        }
+        out.extend(self.skills.scan(t));
+    }
+
+    fn scan_skills_value(&self, v: &serde_json::Value, depth: usize, out: &mut Vec<Observation>) {
+        if depth > 6 {
+            return;
+        }
+        match v {
+            serde_json::Value::String(s) if s.len() >= 32 => self.scan_skills_in(s, depth, out),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .for_each(|x| self.scan_skills_value(x, depth + 1, out)),
+            serde_json::Value::Object(o) => o
+                .values()
+                .for_each(|x| self.scan_skills_value(x, depth + 1, out)),
+            _ => {}
+        }
     }
 
     /// Scans one raw span. `report` says what redaction found in it.
-    pub fn scan_span(&mut self, _span: &Span, _report: &Report) -> Detections {
-        Detections::default()
+    pub fn scan_span(&mut self, span: &Span, report: &Report) -> Detections {
+        let mut out = Detections::default();
+        let mut hits: Vec<Hit> = Vec::new();
+        let mut egress = false;
+        let mut outbound_hosts: Vec<HostClass> = Vec::new();
+        let mut is_outbound = false;
+
+        // 1. what the tool call does
+        let call = tools::understand(span, &self.tax);
+        let mut observations: Vec<Observation> = Vec::new();
+        if let Some(call) = &call {
+            for a in &call.actions {
+                if let tools::Action::Skill { name } = a {
+                    observations.push(self.skills.invocation(name));
+                }
+            }
+            let an = canary::analyse(call, &self.tax);
+            egress |= an.quiet_egress || an.hits.iter().any(|h| h.egress);
+            for e in &an.endpoints {
+                let c = network::classify(&e.host, &self.tax);
+                if c != HostClass::Loopback {
+                    is_outbound = true;
+                    outbound_hosts.push(c);
+                }
+            }
+            is_outbound |= call.is_mcp();
+            hits.extend(an.hits);
+        }
+
+        // 2. skills in text, outputs and attributes
+        for t in [span.text.as_deref(), span.tool_output.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            self.scan_skills_in(t, 0, &mut observations);
+        }
+        for (k, v) in &span.attributes {
+            if k == "tools" || (k.contains("tool") && k.contains("definitions")) {
+                match v {
+                    serde_json::Value::String(s) => {
+                        if let Ok(j) = serde_json::from_str(s) {
+                            self.skills.scan_tool_definitions(&j, &mut observations);
+                        }
+                    }
+                    v => self.skills.scan_tool_definitions(v, &mut observations),
+                }
+                continue;
+            }
+            self.scan_skills_value(v, 0, &mut observations);
+        }
+
+        // 3. prompt injection in tool output (and tool-role messages)
+        let tool_msg = span.kind == SpanKind::Message && span.name.eq_ignore_ascii_case("tool");
+        if let Some(o) = span.tool_output.as_deref() {
+            hits.extend(injection::scan(o, &self.tax));
+        }
+        if tool_msg {
+            if let Some(t) = span.text.as_deref() {
+                hits.extend(injection::scan(t, &self.tax));
+            }
+        }
+
+        // 4. canary tokens anywhere in the span
+        if !self.canaries.is_empty() {
+            let fields: [(&str, Option<&str>); 4] = [
+                ("tool_input", span.tool_input.as_deref()),
+                ("tool_output", span.tool_output.as_deref()),
+                ("text", span.text.as_deref()),
+                ("name", Some(span.name.as_str())),
+            ];
+            let mut found = None;
+            for (field, t) in fields {
+                if let Some(m) = t.and_then(|t| self.canaries.find(t)) {
+                    found = Some((field, m));
+                    break;
+                }
+            }
+            if found.is_none() && !span.attributes.is_empty() {
+                let attrs = serde_json::Value::Object(span.attributes.clone()).to_string();
+                found = self.canaries.find(&attrs).map(|m| ("attributes", m));
+            }
+            if let Some((field, m)) = found {
+                let ev = format!(
+                    "canary {} from {} ({}) in {field}",
+                    m.label, m.file, m.encoding
+                );
+                hits.push(
+                    Hit::new(id::EXF_SECRET_OUT, format!("canary token {} of decoy {} appeared in {field}, {} encoded: proof of exfiltration", m.label, m.file, m.encoding), &ev)
+                        .confidence(1.0)
+                        .key(&format!("canary|{}|{}|{}", m.file, m.label, span.id)),
+                );
+                egress = true;
+            }
+        }
+
+        // 5. redaction report: SEC-TRACE-001 and secrets leaving in outbound arguments
+        let st = self.runs.get(&span.run_id);
+        let mut by_rule: Vec<(String, Vec<String>, bool)> = Vec::new();
+        let mut secret_out: Vec<(String, Option<String>)> = Vec::new();
+        let mut newly_seen: Vec<[u8; 32]> = Vec::new();
+        for m in &report.matches {
+            if m.rule.starts_with("REDACTED") {
+                continue;
+            }
+            let fname = field_name(&m.field);
+            match by_rule.iter_mut().find(|(r, _, _)| r == &m.rule) {
+                Some((_, fields, _)) => {
+                    if !fields.contains(&fname) {
+                        fields.push(fname.clone());
+                    }
+                }
+                None => by_rule.push((
+                    m.rule.clone(),
+                    vec![fname.clone()],
+                    m.severity >= Severity::High,
+                )),
+            }
+            let pii = self.tax.is_pii_rule(&m.rule);
+            let value = field_text(span, &m.field).and_then(|t| t.get(m.start..m.end));
+            let Some(value) = value.filter(|v| v.len() >= 8) else {
+                continue;
+            };
+            let h = tokens_hmac(&self.key, value);
+            if m.field == Field::ToolInput && is_outbound && !pii {
+                let seen_in = st.secrets.get(&h).cloned();
+                let unlisted = outbound_hosts
+                    .iter()
+                    .any(|c| matches!(c, HostClass::Unlisted { .. } | HostClass::Bad));
+                if seen_in.as_deref().map(|s| s != span.id).unwrap_or(false) || unlisted {
+                    secret_out.push((m.rule.clone(), seen_in));
+                }
+            }
+            if !pii {
+                newly_seen.push(h);
+            }
+        }
+        for (rule, fields, high_sev) in &by_rule {
+            let high = *high_sev || self.tax.is_high_rule(rule);
+            let ev = format!("{rule} in {}", fields.join(", "));
+            hits.push(
+                Hit::new(
+                    id::SEC_REDACTED,
+                    format!("redacted a {rule} value (type recorded, value never stored)"),
+                    &ev,
+                )
+                .severity(if high { Severity::High } else { Severity::Info })
+                .confidence(0.9)
+                .key(&format!("{rule}|{}", span.id)),
+            );
+        }
+        for (rule, seen_in) in secret_out {
+            let msg = match &seen_in {
+                Some(s) => format!("a {rule} secret first seen in span {s} is sent out in this tool call's arguments"),
+                None => format!("a {rule} secret is sent to a non-allowlisted host in this tool call's arguments"),
+            };
+            hits.push(
+                Hit::new(
+                    id::EXF_SECRET_OUT,
+                    msg,
+                    &format!(
+                        "{rule} in outbound arguments of {}",
+                        span.tool_name.as_deref().unwrap_or(&span.name)
+                    ),
+                )
+                .key(&format!("secret|{rule}|{}", span.id))
+                .confidence(0.9),
+            );
+            egress = true;
+        }
+        for h in newly_seen {
+            st.remember_secret(h, &span.id);
+        }
+
+        // 6. skill observations → hits and SKL findings; active skill
+        for o in observations {
+            match o {
+                Observation::Hit {
+                    skill,
+                    method,
+                    confidence,
+                    how,
+                } => {
+                    let k = &self.skills.skills[skill];
+                    st.active_skill = Some(k.id.clone());
+                    if st.skill_hits.insert((
+                        span.id.clone(),
+                        k.id.clone(),
+                        method.as_str().to_string(),
+                    )) {
+                        out.skill_hits.push(SkillHit {
+                            skill_id: k.id.clone(),
+                            version: Some(k.version.clone()),
+                            name: k.name.clone(),
+                            method,
+                            confidence,
+                            run_id: span.run_id.clone(),
+                            span_id: span.id.clone(),
+                            ts_ms: span.start_ms.or(span.end_ms),
+                        });
+                    }
+                    hits.push(
+                        Hit::new(
+                            id::SKL_DETECTED,
+                            format!(
+                                "skill {} ({}@{}, registry {}) recognised by {how}",
+                                k.name, k.id, k.version, k.registry
+                            ),
+                            &format!("{} via {}", k.id, method.as_str()),
+                        )
+                        .confidence(confidence)
+                        .key(&k.id),
+                    );
+                }
+                Observation::Changed { skill, what } => {
+                    let k = &self.skills.skills[skill];
+                    st.active_skill = Some(k.id.clone());
+                    hits.push(
+                        Hit::new(
+                            id::SKL_CHANGED,
+                            format!(
+                                "skill {} ({}): {what} SHA-256 differs from registry {}",
+                                k.name, k.id, k.registry
+                            ),
+                            &format!("{} {what} digest mismatch", k.id),
+                        )
+                        .confidence(0.9)
+                        .key(&format!("{}|{what}", k.id)),
+                    );
+                }
+                Observation::Unknown { name, how } => {
+                    let sid = format!("unregistered/{name}");
+                    st.active_skill = Some(sid.clone());
+                    if st
+                        .skill_hits
+                        .insert((span.id.clone(), sid.clone(), "unknown".into()))
+                    {
+                        out.skill_hits.push(SkillHit {
+                            skill_id: sid.clone(),
+                            version: None,
+                            name: name.clone(),
+                            method: if how == "watermark" {
+                                HitMethod::Watermark
+                            } else {
+                                HitMethod::ToolInvocation
+                            },
+                            confidence: 0.9,
+                            run_id: span.run_id.clone(),
+                            span_id: span.id.clone(),
+                            ts_ms: span.start_ms.or(span.end_ms),
+                        });
+                    }
+                    hits.push(
+                        Hit::new(
+                            id::SKL_UNKNOWN,
+                            format!("skill {name} invoked ({how}) but no loaded registry knows it"),
+                            &format!("{name} via {how}"),
+                        )
+                        .key(&sid),
+                    );
+                }
+            }
+        }
+
+        // 7. hits → findings
+        let mut findings: Vec<Finding> = Vec::new();
+        for h in hits {
+            if self.tax.disabled.contains(h.rule) {
+                continue;
+            }
+            let f = Finding {
+                rule_id: h.rule.to_string(),
+                severity: h.severity,
+                confidence: h.confidence,
+                run_id: span.run_id.clone(),
+                span_ids: vec![span.id.clone()],
+                title: rules::title(h.rule),
+                message: clip(&h.message, 300),
+                evidence: clip(&h.evidence, 200),
+                fingerprint: fingerprint::fingerprint(h.rule, &span.run_id, &h.key),
+                origin: Some(span.origin.clone()),
+                skill_id: st.active_skill.clone(),
+                ts_ms: span.start_ms.or(span.end_ms),
+                related: Vec::new(),
+            };
+            if !findings.iter().any(|g| g.fingerprint == f.fingerprint) {
+                findings.push(f);
+            }
+        }
+        let risky: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| {
+                f.rule_id.starts_with("EXF-")
+                    || f.rule_id.starts_with("CMD-")
+                    || f.rule_id == id::ENV_SECRET
+                    || f.rule_id == id::NET_BAD_HOST
+            })
+            .collect();
+        let chained = chains::correlate(st, &span.id, &findings, egress, &risky);
+        findings.extend(chained);
+        // keep the strongest copy of each fingerprint, then drop what was already emitted
+        let mut best: Vec<Finding> = Vec::new();
+        for f in findings {
+            match best.iter_mut().find(|g| g.fingerprint == f.fingerprint) {
+                Some(g) => {
+                    if f.severity > g.severity || f.span_ids.len() > g.span_ids.len() {
+                        *g = f;
+                    }
+                }
+                None => best.push(f),
+            }
+        }
+        for f in best {
+            if !st.already(&f) {
+                st.mark(&f);
+                out.findings.push(f);
+            }
+        }
+        out
     }
+}
+
+fn field_name(f: &Field) -> String {
+    match f {
+        Field::Name => "name".into(),
+        Field::Text => "text".into(),
+        Field::ToolInput => "tool_input".into(),
+        Field::ToolOutput => "tool_output".into(),
+        Field::Attribute(p) => format!("attribute {p}"),
+        Field::Other(o) => o.clone(),
+    }
+}
+
+fn field_text<'a>(span: &'a Span, f: &Field) -> Option<&'a str> {
+    match f {
+        Field::Name => Some(span.name.as_str()),
+        Field::Text => span.text.as_deref(),
+        Field::ToolInput => span.tool_input.as_deref(),
+        Field::ToolOutput => span.tool_output.as_deref(),
+        _ => None,
+    }
+}
+
+fn tokens_hmac(key: &[u8; 32], value: &str) -> [u8; 32] {
+    let mut h = [0u8; 32];
+    let hexed = tokens::keyed_hash_hex(key, value);
+    let _ = hex::decode_to_slice(hexed, &mut h);
+    h
 }

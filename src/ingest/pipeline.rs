@@ -73,3 +73,216 @@ impl IngestSender {
         self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
+
+use crate::detect::Detector;
+use crate::redact::Redactor;
+use crate::store::{Store, StoreBatch, StoreError, WriteStats};
+
+/// Running totals of what the pipeline has stored.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PipelineStats {
+    pub batches: u64,
+    pub spans: u64,
+    pub new_spans: u64,
+    pub findings: u64,
+    pub skill_hits: u64,
+    pub errors: u64,
+}
+
+impl PipelineStats {
+    fn add(&mut self, w: WriteStats) {
+        self.batches += 1;
+        self.new_spans += w.new_spans;
+        self.spans += w.new_spans + w.updated_spans;
+        self.findings += w.new_findings;
+        self.skill_hits += w.new_skill_hits;
+        self.errors += w.errors;
+    }
+}
+
+/// Parse → scan → store. Owns the redactor, the detector and the writing store connection.
+pub struct Pipeline {
+    redactor: Redactor,
+    detector: Detector,
+    store: Store,
+    stats: PipelineStats,
+    line_cap: usize,
+}
+
+impl Pipeline {
+    pub fn new(redactor: Redactor, detector: Detector, store: Store) -> Pipeline {
+        Pipeline {
+            redactor,
+            detector,
+            store,
+            stats: PipelineStats::default(),
+            line_cap: crate::ingest::reader::DEFAULT_LINE_CAP,
+        }
+    }
+
+    /// Sets the longest line (bytes) readers feeding this pipeline accept.
+    pub fn with_line_cap(mut self, cap: usize) -> Pipeline {
+        self.line_cap = cap.max(1);
+        self
+    }
+
+    /// The longest line (bytes) readers feeding this pipeline accept.
+    pub fn line_cap(&self) -> usize {
+        self.line_cap
+    }
+
+    /// Totals so far.
+    pub fn stats(&self) -> PipelineStats {
+        self.stats
+    }
+
+    /// The store this pipeline writes.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The redactor (for redacting text bound for logs and messages).
+    pub fn redactor_mut(&mut self) -> &mut Redactor {
+        &mut self.redactor
+    }
+
+    /// The store this pipeline writes (for FTS indexing and reads between batches).
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    /// Scans a batch: the one place where raw records become redacted rows.
+    pub fn scan(&mut self, batch: Batch) -> StoreBatch {
+        let mut out = StoreBatch::default();
+        for rec in batch.records {
+            match rec {
+                Record::Run(r) => out.runs.push(self.redactor.redact_run(r)),
+                Record::Span(span) => {
+                    let (red, report) = self.redactor.redact_span(span.clone());
+                    let det = self.detector.scan_span(&span, &report);
+                    out.spans.push(red);
+                    for f in det.findings {
+                        out.findings.push(self.redactor.redact_finding(f));
+                    }
+                    for h in det.skill_hits {
+                        out.skill_hits.push(self.redactor.redact_skill_hit(h));
+                    }
+                }
+                Record::Finding(f) => out.findings.push(self.redactor.redact_finding(*f)),
+                Record::Triage {
+                    fingerprint,
+                    status,
+                    note,
+                } => {
+                    let note = note.map(|n| self.redactor.redact_text(&n));
+                    out.triage.push((fingerprint, status, note));
+                }
+            }
+        }
+        for e in batch.errors {
+            out.errors.push(self.redactor.redact_parse_error(e));
+        }
+        out.sources.extend(batch.source);
+        out
+    }
+
+    /// Scans and stores one batch in one transaction.
+    pub fn process(&mut self, batch: Batch) -> Result<WriteStats, StoreError> {
+        let sb = self.scan(batch);
+        let w = self.store.write(&sb)?;
+        self.stats.add(w);
+        Ok(w)
+    }
+
+    /// Scans and stores several batches in one transaction (the writer coalesces queued batches).
+    pub fn process_many(&mut self, batches: Vec<Batch>) -> Result<WriteStats, StoreError> {
+        let mut all = StoreBatch::default();
+        for b in batches {
+            let sb = self.scan(b);
+            all.runs.extend(sb.runs);
+            all.spans.extend(sb.spans);
+            all.findings.extend(sb.findings);
+            all.skill_hits.extend(sb.skill_hits);
+            all.errors.extend(sb.errors);
+            all.triage.extend(sb.triage);
+            all.sources.extend(sb.sources);
+        }
+        let w = self.store.write(&all)?;
+        self.stats.add(w);
+        Ok(w)
+    }
+}
+
+/// The writer thread's handle: join it after dropping every sender.
+pub struct Writer {
+    handle: std::thread::JoinHandle<Result<PipelineStats, StoreError>>,
+    stats: std::sync::Arc<std::sync::Mutex<PipelineStats>>,
+}
+
+impl Writer {
+    /// Totals so far (updated after each commit).
+    pub fn stats(&self) -> PipelineStats {
+        self.stats.lock().map(|s| *s).unwrap_or_default()
+    }
+
+    /// Waits for the writer to drain its queue and stop (all senders must be dropped).
+    pub fn join(self) -> Result<PipelineStats, StoreError> {
+        match self.handle.join() {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::NotFound("writer thread failed".into())),
+        }
+    }
+}
+
+/// How many batches may wait for the writer.
+pub const QUEUE_DEPTH: usize = 256;
+
+/// Starts the single writer thread that owns the pipeline (and so the store's
+/// write connection). Queued batches are coalesced into one transaction; when
+/// the queue is idle it indexes full-text search in small steps.
+pub fn spawn_writer(mut pipeline: Pipeline) -> (IngestSender, Writer) {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(QUEUE_DEPTH);
+    let stats = std::sync::Arc::new(std::sync::Mutex::new(PipelineStats::default()));
+    let shared = stats.clone();
+    let handle = std::thread::Builder::new()
+        .name("skilltrace-writer".into())
+        .spawn(move || -> Result<PipelineStats, StoreError> {
+            use std::sync::mpsc::RecvTimeoutError;
+            loop {
+                match rx.recv_timeout(std::time::Duration::from_millis(200)) {
+                    Ok(first) => {
+                        let mut batches = vec![first];
+                        let mut records = batches[0].records.len();
+                        while records < 20_000 {
+                            match rx.try_recv() {
+                                Ok(b) => {
+                                    records += b.records.len();
+                                    batches.push(b);
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                        pipeline.process_many(batches)?;
+                        if records < 20_000 {
+                            pipeline.store_mut().index_fts(500)?;
+                        }
+                        if let Ok(mut s) = shared.lock() {
+                            *s = pipeline.stats();
+                        }
+                    }
+                    Err(RecvTimeoutError::Timeout) => {
+                        pipeline.store_mut().index_fts(2_000)?;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            while pipeline.store_mut().index_fts(10_000)? > 0 {}
+            Ok(pipeline.stats())
+        })
+        .map_err(|e| StoreError::NotFound(format!("cannot start writer thread: {e}")));
+    let handle = match handle {
+        Ok(h) => h,
+        Err(e) => std::thread::spawn(move || Err(e)),
+    };
+    (IngestSender::new(tx), Writer { handle, stats })
+}

@@ -1,1 +1,266 @@
-//! Tailer (placeholder).
+//! The tailer: follows files and folders as agents write them.
+//!
+//! Handles new files (also in folders that appear after start), appends, a
+//! partial last line (held until its newline), rotation by rename + create
+//! (the old file is drained first), truncation (copytruncate), deletion and
+//! re-creation. Offsets are committed with the rows they produced, so a
+//! restart resumes exactly: no line lost, none stored twice. notify events
+//! drive it; a periodic rescan catches anything an event missed.
+
+use super::file::{identity, is_trace_file, walk, TraceFile};
+use super::formats::Format;
+use super::pipeline::IngestSender;
+use super::reader::DEFAULT_LINE_CAP;
+use crate::store::Store;
+use anyhow::Result;
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Tells a running tailer to stop (shared with signal handlers and the TUI).
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// How to follow.
+#[derive(Debug, Clone)]
+pub struct TailOptions {
+    pub forced: Option<Format>,
+    /// Ignore stored offsets and read every file from its start.
+    pub from_start: bool,
+    /// How often to rescan for files notify did not report.
+    pub rescan: Duration,
+    pub line_cap: usize,
+}
+
+impl Default for TailOptions {
+    fn default() -> Self {
+        TailOptions {
+            forced: None,
+            from_start: false,
+            rescan: Duration::from_millis(500),
+            line_cap: DEFAULT_LINE_CAP,
+        }
+    }
+}
+
+struct Tracked {
+    tf: TraceFile,
+    file: File,
+    doc_len: Option<u64>,
+}
+
+/// Follows `paths` until `stop` is set, sending batches to the writer.
+pub fn follow(
+    paths: &[PathBuf],
+    db: &Path,
+    opts: TailOptions,
+    tx: IngestSender,
+    stop: &StopFlag,
+) -> Result<()> {
+    let (ev_tx, ev_rx) = std::sync::mpsc::channel::<notify::Result<notify::Event>>();
+    let mut watcher = notify::recommended_watcher(move |e| {
+        let _ = ev_tx.send(e);
+    })?;
+    let mut t = Tailer {
+        roots: paths.to_vec(),
+        watched: Vec::new(),
+        files: HashMap::new(),
+        reader: Store::open_read(db).ok(),
+        db: db.to_path_buf(),
+        opts,
+        tx,
+    };
+    t.watch_roots(&mut watcher);
+    t.rescan();
+    let mut last_scan = Instant::now();
+    while !stop.is_stopped() {
+        match ev_rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Ok(ev)) => {
+                let mut touched: Vec<PathBuf> = ev.paths;
+                while let Ok(more) = ev_rx.try_recv() {
+                    if let Ok(e) = more {
+                        touched.extend(e.paths);
+                    }
+                }
+                touched.sort();
+                touched.dedup();
+                for p in touched {
+                    if p.is_dir() {
+                        if let Ok(found) = walk(&p) {
+                            for f in found {
+                                t.check(&f);
+                            }
+                        }
+                    } else if is_trace_file(&p) || t.files.contains_key(&p) {
+                        t.check(&p);
+                    }
+                }
+            }
+            Ok(Err(_)) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if last_scan.elapsed() >= t.opts.rescan {
+            t.watch_roots(&mut watcher);
+            t.rescan();
+            last_scan = Instant::now();
+        }
+    }
+    Ok(())
+}
+
+struct Tailer {
+    roots: Vec<PathBuf>,
+    watched: Vec<PathBuf>,
+    files: HashMap<PathBuf, Tracked>,
+    reader: Option<Store>,
+    db: PathBuf,
+    opts: TailOptions,
+    tx: IngestSender,
+}
+
+impl Tailer {
+    fn watch_roots(&mut self, watcher: &mut notify::RecommendedWatcher) {
+        use notify::{RecursiveMode, Watcher};
+        for r in &self.roots {
+            if self.watched.contains(r) || !r.exists() {
+                continue;
+            }
+            let mode = if r.is_dir() {
+                RecursiveMode::Recursive
+            } else {
+                RecursiveMode::NonRecursive
+            };
+            // Watch a file's folder too, so rotation and re-creation are seen.
+            let target = if r.is_file() {
+                r.parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| r.clone())
+            } else {
+                r.clone()
+            };
+            if watcher.watch(&target, mode).is_ok() {
+                self.watched.push(r.clone());
+            }
+        }
+    }
+
+    fn rescan(&mut self) {
+        let mut all = Vec::new();
+        for r in &self.roots {
+            if let Ok(found) = walk(r) {
+                all.extend(found);
+            }
+        }
+        let known: Vec<PathBuf> = self.files.keys().cloned().collect();
+        for p in known {
+            if !all.contains(&p) {
+                all.push(p);
+            }
+        }
+        for p in all {
+            self.check(&p);
+        }
+    }
+
+    fn stored_state(&mut self, path: &Path) -> Option<crate::ingest::pipeline::SourceState> {
+        if self.reader.is_none() {
+            self.reader = Store::open_read(&self.db).ok();
+        }
+        self.reader
+            .as_ref()?
+            .source(&path.display().to_string())
+            .ok()
+            .flatten()
+    }
+
+    fn send(&self) -> impl FnMut(crate::ingest::pipeline::Batch) -> bool + '_ {
+        move |b| self.tx.send(b)
+    }
+
+    /// Brings one path up to date.
+    fn check(&mut self, path: &Path) {
+        let meta = match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => m,
+            _ => {
+                // Deleted (or not a file): drain what the open handle still has, then forget it.
+                if let Some(mut tr) = self.files.remove(path) {
+                    let mut sink = self.send();
+                    let _ = tr.tf.pump(&mut tr.file, false, &mut sink);
+                }
+                return;
+            }
+        };
+        let (dev, ino) = identity(&meta);
+        let is_doc = path.extension().and_then(|e| e.to_str()) == Some("json");
+        if let Some(tr) = self.files.get(path) {
+            if tr.tf.identity() != (dev, ino) {
+                // Rotated: drain the old file, then start the new one from its beginning.
+                if let Some(mut old) = self.files.remove(path) {
+                    let mut sink = self.send();
+                    let _ = old.tf.pump(&mut old.file, false, &mut sink);
+                }
+                self.open(path, dev, ino, 0, 0, is_doc);
+            }
+        } else {
+            let (offset, line) = match self.stored_state(path) {
+                Some(s)
+                    if !self.opts.from_start
+                        && s.dev == dev
+                        && s.ino == ino
+                        && s.offset <= meta.len() =>
+                {
+                    (s.offset, s.line)
+                }
+                _ => (0, 0),
+            };
+            self.open(path, dev, ino, offset, line, is_doc);
+        }
+        let Some(mut tr) = self.files.remove(path) else {
+            return;
+        };
+        if let Some(prev) = tr.doc_len {
+            if prev != meta.len() {
+                tr.doc_len = Some(meta.len());
+                tr.tf = TraceFile::new(path, self.opts.forced, self.opts.line_cap, 0, 0, dev, ino);
+                let mut sink = self.send();
+                let _ = tr.tf.pump_document(&mut tr.file, &mut sink);
+            }
+        } else {
+            if meta.len() < tr.tf.offset() {
+                // Truncated in place (copytruncate): start over.
+                tr.tf.restart(dev, ino);
+            }
+            let mut sink = self.send();
+            let _ = tr.tf.pump(&mut tr.file, false, &mut sink);
+        }
+        self.files.insert(path.to_path_buf(), tr);
+    }
+
+    fn open(&mut self, path: &Path, dev: u64, ino: u64, offset: u64, line: u64, is_doc: bool) {
+        let Ok(file) = File::open(path) else { return };
+        let tf = TraceFile::new(
+            path,
+            self.opts.forced,
+            self.opts.line_cap,
+            offset,
+            line,
+            dev,
+            ino,
+        );
+        let doc_len = if is_doc { Some(u64::MAX) } else { None };
+        self.files
+            .insert(path.to_path_buf(), Tracked { tf, file, doc_len });
+    }
+}

@@ -1,12 +1,27 @@
-//! Parser for OpenAI Agents SDK trace exports.
+//! Parser for OpenAI Agents SDK trace exports (`trace` and `trace.span` objects).
+//!
+//! Accepts one object per line (what a `TracingProcessor` writing
+//! `export()` dicts produces) and the batch shape `{"data":[...]}` that the
+//! SDK's `BackendSpanExporter` posts. Spans end before their parents, so
+//! children arrive first: each span is emitted as it comes with its
+//! `parent_id`, and the store links them once the parent lands.
+//!
+//! run = `trace_id`; `span_data.type` gives the kind: `generation`/`response`
+//! → llm, `function` → tool (input/output kept as text), `agent` and the
+//! `custom` task/turn spans → agent, the rest → event. `error` → status error.
 
+use super::common::{nonempty, run_update, str_of, text_of, time_ms, title_of};
 use super::{Format, FormatError, FormatParser, Record};
-use crate::model::Origin;
+use crate::model::{AgentKind, Millis, Origin, Span, SpanKind, SpanStatus};
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// Parser state for one file of this format.
 #[derive(Debug, Default)]
-pub struct AgentsParser {}
+pub struct AgentsParser {
+    /// trace id → (latest end emitted, titled).
+    runs: HashMap<String, (Option<Millis>, bool)>,
+}
 
 impl FormatParser for AgentsParser {
     fn format(&self) -> Format {
@@ -15,10 +30,261 @@ impl FormatParser for AgentsParser {
 
     fn value(
         &mut self,
-        _v: &Value,
-        _origin: &Origin,
-        _out: &mut Vec<Record>,
+        v: &Value,
+        origin: &Origin,
+        out: &mut Vec<Record>,
     ) -> Result<(), FormatError> {
-        Err(FormatError::NotATrace)
+        if let Some(Value::Array(items)) = v.get("data") {
+            let mut first_err = None;
+            for item in items {
+                if let Err(e) = self.object(item, origin, out) {
+                    first_err.get_or_insert(e);
+                }
+            }
+            return first_err.map_or(Ok(()), Err);
+        }
+        self.object(v, origin, out)
+    }
+}
+
+impl AgentsParser {
+    fn object(
+        &mut self,
+        v: &Value,
+        origin: &Origin,
+        out: &mut Vec<Record>,
+    ) -> Result<(), FormatError> {
+        match str_of(v, "object") {
+            Some("trace") => {
+                let id = nonempty(v, "id")
+                    .ok_or_else(|| FormatError::Shape("openai-agents: trace without id".into()))?;
+                self.touch(id, None, None, None, origin, out);
+                Ok(())
+            }
+            Some("trace.span") => self.span(v, origin, out),
+            _ => Err(FormatError::NotATrace),
+        }
+    }
+
+    fn touch(
+        &mut self,
+        run: &str,
+        start: Option<Millis>,
+        end: Option<Millis>,
+        prompt: Option<&str>,
+        origin: &Origin,
+        out: &mut Vec<Record>,
+    ) {
+        let fresh = !self.runs.contains_key(run);
+        if fresh {
+            self.runs.insert(run.to_owned(), (None, false));
+        }
+        let Some((last_end, titled)) = self.runs.get_mut(run) else {
+            return;
+        };
+        let title = if *titled {
+            None
+        } else {
+            prompt.and_then(title_of)
+        };
+        let later = end.is_some() && end > *last_end;
+        if fresh || later || title.is_some() || start.is_some() && last_end.is_none() {
+            let mut r = run_update(run, AgentKind::OpenaiAgents, origin);
+            r.started_ms = start;
+            r.ended_ms = end;
+            if title.is_some() {
+                *titled = true;
+                r.title = title;
+            }
+            if later {
+                *last_end = end;
+            }
+            out.push(Record::Run(r));
+        }
+    }
+
+    fn span(
+        &mut self,
+        v: &Value,
+        origin: &Origin,
+        out: &mut Vec<Record>,
+    ) -> Result<(), FormatError> {
+        let id = nonempty(v, "id")
+            .ok_or_else(|| FormatError::Shape("openai-agents: span without id".into()))?;
+        let run = nonempty(v, "trace_id")
+            .ok_or_else(|| FormatError::Shape("openai-agents: span without trace_id".into()))?;
+        let data = v.get("span_data").unwrap_or(&Value::Null);
+        let ty = str_of(data, "type").unwrap_or("custom");
+        let name = nonempty(data, "name");
+        let (kind, name) = match ty {
+            "agent" => (SpanKind::Agent, name.unwrap_or("agent")),
+            "generation" => (SpanKind::Llm, "generation"),
+            "response" => (SpanKind::Llm, "response"),
+            "function" => (SpanKind::Tool, name.unwrap_or("function")),
+            "custom" => {
+                let sdk = data.get("data").and_then(|d| str_of(d, "sdk_span_type"));
+                let k = if matches!(sdk, Some("task" | "turn")) {
+                    SpanKind::Agent
+                } else {
+                    SpanKind::Event
+                };
+                (k, name.or(sdk).unwrap_or("custom"))
+            }
+            other => (SpanKind::Event, name.unwrap_or(other)),
+        };
+        let mut s = Span::new(id, run, kind, name, origin.clone());
+        s.parent_id = nonempty(v, "parent_id").map(str::to_owned);
+        s.start_ms = v.get("started_at").and_then(time_ms);
+        s.end_ms = v.get("ended_at").and_then(time_ms);
+        s.status = match v.get("error") {
+            Some(e) if !e.is_null() => {
+                if let Some(m) = str_of(e, "message") {
+                    s.attributes.insert("error.message".into(), m.into());
+                }
+                if let Some(d) = e.get("data").filter(|d| !d.is_null()) {
+                    s.attributes.insert("error.data".into(), d.clone());
+                }
+                SpanStatus::Error
+            }
+            _ if s.end_ms.is_some() => SpanStatus::Ok,
+            _ => SpanStatus::Unset,
+        };
+        s.attributes.insert("span_type".into(), ty.into());
+        let mut prompt = None;
+        match ty {
+            "generation" | "response" => {
+                s.model = nonempty(data, "model").map(str::to_owned);
+                if let Some(u) = data.get("usage") {
+                    let n =
+                        |a: &str, b: &str| u.get(a).or_else(|| u.get(b)).and_then(Value::as_u64);
+                    s.input_tokens = n("input_tokens", "prompt_tokens");
+                    s.output_tokens = n("output_tokens", "completion_tokens");
+                }
+                let mut text = String::new();
+                for k in ["input", "output"] {
+                    if let Some(Value::Array(msgs)) = data.get(k) {
+                        render(msgs, &mut text, &mut prompt);
+                    }
+                }
+                if !text.is_empty() {
+                    s.text = Some(text);
+                }
+                if let Some(r) = nonempty(data, "response_id") {
+                    s.attributes.insert("response_id".into(), r.into());
+                }
+            }
+            "function" => {
+                s.tool_name = Some(name.to_owned());
+                s.tool_input = data.get("input").filter(|i| !i.is_null()).map(text_of);
+                s.tool_output = data.get("output").filter(|o| !o.is_null()).map(text_of);
+                if let Some(m) = data.get("mcp_data").filter(|m| !m.is_null()) {
+                    s.attributes.insert("mcp_data".into(), m.clone());
+                }
+            }
+            _ => {
+                // Small descriptive fields (agent tools/handoffs, handoff ends,
+                // guardrail outcome, custom data, MCP server) stay as attributes.
+                if let Some(o) = data.as_object() {
+                    for (k, val) in o {
+                        if k != "type" && k != "name" && !val.is_null() {
+                            s.attributes.insert(k.clone(), val.clone());
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(Value::Object(m)) = v.get("metadata") {
+            s.attributes
+                .insert("metadata".into(), Value::Object(m.clone()));
+        }
+        self.touch(run, s.start_ms, s.end_ms, prompt.as_deref(), origin, out);
+        out.push(Record::Span(s));
+        Ok(())
+    }
+}
+
+/// Chat messages (`[{role, content, tool_calls}]`, or Responses input items) as `role: text` lines.
+fn render(msgs: &[Value], out: &mut String, prompt: &mut Option<String>) {
+    for m in msgs {
+        let role = str_of(m, "role").unwrap_or_else(|| str_of(m, "type").unwrap_or("item"));
+        let mut push = |t: &str| {
+            if role == "user" && prompt.is_none() && !t.trim().is_empty() {
+                *prompt = Some(t.to_owned());
+            }
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(role);
+            out.push_str(": ");
+            out.push_str(t);
+        };
+        match m.get("content") {
+            Some(Value::String(t)) => push(t),
+            Some(Value::Array(parts)) => {
+                for p in parts {
+                    if let Some(t) = str_of(p, "text") {
+                        push(t);
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(Value::Array(calls)) = m.get("tool_calls") {
+            for c in calls {
+                let f = c.get("function").unwrap_or(c);
+                push(&format!(
+                    "[tool_call {} {}]",
+                    str_of(f, "name").unwrap_or_default(),
+                    str_of(f, "arguments").unwrap_or_default()
+                ));
+            }
+        }
+        if str_of(m, "type") == Some("function_call") {
+            push(&format!(
+                "[tool_call {} {}]",
+                str_of(m, "name").unwrap_or_default(),
+                str_of(m, "arguments").unwrap_or_default()
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn error_and_custom_turn() {
+        let mut p = AgentsParser::default();
+        let mut out = Vec::new();
+        let v = json!({"data":[
+            {"object":"trace.span","id":"span_1","trace_id":"trace_1","parent_id":"span_0",
+             "started_at":"2025-03-11T16:02:12.254000+00:00","ended_at":"2025-03-11T16:02:13.254000+00:00",
+             "span_data":{"type":"function","name":"rm","input":"{\"p\":\"/\"}","output":null},
+             "error":{"message":"Error running tool","data":{"tool_name":"rm"}}},
+            {"object":"trace.span","id":"span_0","trace_id":"trace_1","parent_id":null,
+             "started_at":"2025-03-11T16:02:12Z","ended_at":null,
+             "span_data":{"type":"custom","name":"turn","data":{"sdk_span_type":"turn","turn":1}}},
+            {"object":"response"}
+        ]});
+        assert!(matches!(
+            p.value(&v, &Origin::new("a", 1), &mut out),
+            Err(FormatError::NotATrace)
+        ));
+        let spans: Vec<&Span> = out
+            .iter()
+            .filter_map(|r| match r {
+                Record::Span(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(spans.len(), 2, "good items kept beside the bad one");
+        assert_eq!(spans[0].status, SpanStatus::Error);
+        assert_eq!(spans[0].duration_ms(), Some(1000));
+        assert_eq!(spans[0].tool_output, None);
+        assert_eq!(spans[1].kind, SpanKind::Agent);
+        assert_eq!(spans[1].status, SpanStatus::Unset);
+        assert_eq!(spans[1].attributes["data"]["turn"], json!(1));
     }
 }

@@ -8,6 +8,7 @@
 pub mod agents;
 pub mod claude;
 pub mod codex;
+mod common;
 pub mod native;
 pub mod otlp;
 pub mod sniff;
@@ -74,6 +75,8 @@ impl fmt::Display for Format {
 }
 
 /// What a parser produces: run updates and spans (possibly partial, merged by id in the store).
+// Spans dominate the stream; boxing them would cost an allocation per record.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     Run(Run),

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Import throughput benchmark: `skilltrace import` against `cat` of the same files.
+
+Usage: bench_import.py [--size-mb N] [--runs R] [--sources DIR ...]
+
+Builds a release binary, generates a corpus (scripts/gen_corpus.py) from the
+bundled samples and fixtures, then times `cat` and `skilltrace import` into a
+fresh store R times each, in the same run, and prints median, spread (min-max),
+MB/s, spans/s and peak RSS. Full-text indexing is timed separately (import
+indexes after ingest; the figure is the rate of that phase alone).
+"""
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def timed(cmd, env=None):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    dt = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        sys.stderr.write(p.stderr.decode(errors="replace"))
+        raise SystemExit("bench: command failed: %s" % " ".join(cmd))
+    return dt, after.ru_maxrss, p.stdout.decode(errors="replace")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size-mb", type=float, default=200)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--sources", nargs="*", default=[os.path.join(ROOT, "tests/fixtures/formats"), os.path.join(ROOT, "samples")])
+    ap.add_argument("--extra-env", default="")
+    a = ap.parse_args()
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    exe = os.path.join(ROOT, "target/release/skilltrace")
+    work = tempfile.mkdtemp(prefix="skilltrace-bench-")
+    try:
+        corpus = os.path.join(work, "corpus")
+        srcs = [s for s in a.sources if os.path.isdir(s)]
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen_corpus.py"), corpus, str(a.size_mb)] + srcs, check=True)
+        files = sorted(os.path.join(corpus, f) for f in os.listdir(corpus))
+        size = sum(os.path.getsize(f) for f in files)
+        timed(["cat"] + files)  # warm the page cache
+        cats, imps, rss = [], [], 0
+        spans = 0
+        for i in range(a.runs):
+            dt, _, _ = timed(["sh", "-c", 'cat "$@" > /dev/null', "cat"] + files)
+            cats.append(dt)
+            db = os.path.join(work, "b%d.db" % i)
+            env = dict(os.environ)
+            for kv in filter(None, a.extra_env.split(",")):
+                k, v = kv.split("=", 1)
+                env[k] = v
+            dt, peak, out = timed([exe, "import", corpus, "--db", db, "--no-index"], env)
+            imps.append(dt)
+            rss = max(rss, peak)
+            runs = json.loads(timed([exe, "runs", "--db", db, "--format", "json"])[2])
+            spans = sum(r["span_count"] for r in runs)
+            for suffix in ("", "-wal", "-shm", ".key", ".canaries"):
+                if os.path.exists(db + suffix):
+                    os.remove(db + suffix)
+        # FTS phase alone: import with indexing minus import without.
+        db = os.path.join(work, "fts.db")
+        t_fts, _, _ = timed([exe, "import", corpus, "--db", db])
+        mb = size / 1e6
+        med_c, med_i = statistics.median(cats), statistics.median(imps)
+        print("corpus: %.1f MB in %d files, %d spans" % (mb, len(files), spans))
+        print("cat:    median %.3fs (min %.3f, max %.3f) = %.0f MB/s" % (med_c, min(cats), max(cats), mb / med_c))
+        print("import: median %.3fs (min %.3f, max %.3f) = %.1f MB/s, %.0f spans/s, peak RSS %.0f MB"
+              % (med_i, min(imps), max(imps), mb / med_i, spans / med_i, rss / 1024))
+        print("ratio import/cat: %.1fx" % (med_i / med_c))
+        fts_only = max(t_fts - med_i, 1e-9)
+        print("import + full-text index: %.3fs; indexing alone ~%.1f MB/s" % (t_fts, mb / fts_only))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+//! Per-run correlation, in arrival order: credential read → egress (EXF-TRACE-003
+//! raised to high and linked), injected tool output → risky action
+//! (PINJ-TRACE-002, critical, listing every step), and the run's memory of
+//! secrets seen (keyed hashes only) for EXF-TRACE-004.
+
+use super::fingerprint::fingerprint;
+use super::rules::{self, id};
+use crate::model::{Finding, Severity};
+use std::collections::{HashMap, HashSet, VecDeque};
+
+/// How many runs keep state at once (oldest dropped first).
+const MAX_RUNS: usize = 512;
+/// Per run, at most this many secrets are remembered.
+const MAX_SECRETS: usize = 4096;
+
+/// A credential read waiting for an egress.
+#[derive(Debug, Clone)]
+struct PendingRead {
+    finding: Finding,
+    raised: bool,
+}
+
+/// An injected output and the risky steps that followed it.
+#[derive(Debug, Clone)]
+struct Injection {
+    finding: Finding,
+    steps: Vec<(String, String)>,
+}
+
+/// What the detector remembers about one run.
+#[derive(Debug, Default)]
+pub struct RunState {
+    /// fingerprint → (severity, number of span ids) last emitted.
+    emitted: HashMap<String, (Severity, usize)>,
+    reads: Vec<PendingRead>,
+    injections: Vec<Injection>,
+    /// Keyed hashes of secrets redaction saw, with the span they were first seen in.
+    pub secrets: HashMap<[u8; 32], String>,
+    /// The skill active now (skill id), and where it was recognised.
+    pub active_skill: Option<String>,
+    /// Skill hits already reported: (span id, skill id, method).
+    pub skill_hits: HashSet<(String, String, String)>,
+}
+
+impl RunState {
+    /// True when this finding (or a stronger copy of it) was already emitted.
+    pub fn already(&self, f: &Finding) -> bool {
+        match self.emitted.get(&f.fingerprint) {
+            Some((sev, n)) => *sev >= f.severity && *n >= f.span_ids.len(),
+            None => false,
+        }
+    }
+
+    pub fn mark(&mut self, f: &Finding) {
+        self.emitted
+            .insert(f.fingerprint.clone(), (f.severity, f.span_ids.len()));
+    }
+
+    pub fn remember_secret(&mut self, h: [u8; 32], span: &str) {
+        if self.secrets.len() < MAX_SECRETS {
+            self.secrets.entry(h).or_insert_with(|| span.to_string());
+        }
+    }
+}
+
+/// Runs' states with a bound on how many are kept.
+#[derive(Debug, Default)]
+pub struct Runs {
+    map: HashMap<String, RunState>,
+    order: VecDeque<String>,
+}
+
+impl Runs {
+    pub fn get(&mut self, run: &str) -> &mut RunState {
+        if !self.map.contains_key(run) {
+            if self.order.len() >= MAX_RUNS {
+                if let Some(old) = self.order.pop_front() {
+                    self.map.remove(&old);
+                }
+            }
+            self.order.push_back(run.to_string());
+        }
+        self.map.entry(run.to_string()).or_default()
+    }
+}
+
+/// Links a span's new findings into the run's chains; returns the extra
+/// findings chains produce (raised reads, PINJ-TRACE-002).
+pub fn correlate(
+    st: &mut RunState,
+    span_id: &str,
+    new: &[Finding],
+    egress: bool,
+    risky: &[&Finding],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    // credential read → egress
+    if egress {
+        let egress_fp: Vec<String> = new
+            .iter()
+            .filter(|f| {
+                matches!(
+                    f.rule_id.as_str(),
+                    id::EXF_SHELL_EGRESS
+                        | id::EXF_FETCH
+                        | id::NET_BAD_HOST
+                        | id::NET_UNLISTED
+                        | id::EXF_SECRET_OUT
+                )
+            })
+            .map(|f| f.fingerprint.clone())
+            .collect();
+        for r in st.reads.iter_mut().filter(|r| !r.raised) {
+            let mut f = r.finding.clone();
+            f.severity = Severity::High;
+            if !f.span_ids.iter().any(|s| s == span_id) {
+                f.span_ids.push(span_id.to_string());
+            }
+            f.related.extend(egress_fp.iter().cloned());
+            f.message = format!(
+                "{}; data left the machine later in the run (span {span_id})",
+                r.finding.message
+            );
+            r.raised = true;
+            out.push(f);
+        }
+    }
+    // the reads of this span wait for a later egress (unless this span egresses too)
+    for f in new.iter().filter(|f| f.rule_id == id::EXF_CRED_READ) {
+        if !st
+            .reads
+            .iter()
+            .any(|r| r.finding.fingerprint == f.fingerprint)
+        {
+            let raised = egress;
+            if raised {
+                let mut g = f.clone();
+                g.severity = Severity::High;
+                g.message = format!("{}; data left the machine in the same step", f.message);
+                out.push(g);
+            }
+            st.reads.push(PendingRead {
+                finding: f.clone(),
+                raised,
+            });
+        }
+    }
+    // injected output → risky action (a later span)
+    for inj in st.injections.iter_mut() {
+        if inj
+            .finding
+            .span_ids
+            .first()
+            .map(|s| s == span_id)
+            .unwrap_or(false)
+        {
+            continue;
+        }
+        let mut grew = false;
+        for r in risky {
+            if !inj.steps.iter().any(|(_, fp)| fp == &r.fingerprint) {
+                inj.steps.push((span_id.to_string(), r.fingerprint.clone()));
+                grew = true;
+            }
+        }
+        if grew {
+            out.push(pinj_chain(&inj.finding, &inj.steps, risky));
+        }
+    }
+    for f in new.iter().filter(|f| f.rule_id == id::PINJ_OUTPUT) {
+        if !st
+            .injections
+            .iter()
+            .any(|i| i.finding.span_ids.first() == f.span_ids.first())
+        {
+            // one chain per injected span (several signs on one page are one injection)
+            st.injections.push(Injection {
+                finding: f.clone(),
+                steps: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+fn pinj_chain(inj: &Finding, steps: &[(String, String)], latest: &[&Finding]) -> Finding {
+    let mut span_ids = vec![inj.span_ids.first().cloned().unwrap_or_default()];
+    for (s, _) in steps {
+        if !span_ids.contains(s) {
+            span_ids.push(s.clone());
+        }
+    }
+    let mut related = vec![inj.fingerprint.clone()];
+    related.extend(steps.iter().map(|(_, fp)| fp.clone()));
+    let what: Vec<String> = latest.iter().map(|f| f.rule_id.clone()).collect();
+    Finding {
+        rule_id: id::PINJ_BEHAVIOUR.into(),
+        severity: rules::default_severity(id::PINJ_BEHAVIOUR),
+        confidence: 0.85,
+        run_id: inj.run_id.clone(),
+        span_ids,
+        title: rules::title(id::PINJ_BEHAVIOUR),
+        message: format!(
+            "after prompt injection in span {}, the agent took {} risky step(s), latest: {}",
+            inj.span_ids.first().map(String::as_str).unwrap_or("?"),
+            steps.len(),
+            what.join(", ")
+        ),
+        evidence: inj.evidence.clone(),
+        fingerprint: fingerprint(id::PINJ_BEHAVIOUR, &inj.run_id, &inj.fingerprint),
+        origin: inj.origin.clone(),
+        skill_id: inj.skill_id.clone(),
+        ts_ms: latest.last().and_then(|f| f.ts_ms).or(inj.ts_ms),
+        related,
+    }
+}

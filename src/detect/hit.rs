@@ -1,0 +1,82 @@
+//! A raw rule hit: what an analyser saw, before it becomes a [`crate::model::Finding`].
+
+use super::rules::{self, id};
+use crate::model::Severity;
+
+/// One rule hit in one span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub confidence: f32,
+    /// What happened, one line.
+    pub message: String,
+    /// Short excerpt (≤ 200 chars).
+    pub evidence: String,
+    /// Normalised identity for the fingerprint (defaults to the evidence).
+    pub key: String,
+    /// Flags used by chains.
+    pub cred_read: bool,
+    pub egress: bool,
+}
+
+impl Hit {
+    /// A hit at the rule's default severity, confidence 0.8.
+    pub fn new(rule: &'static str, message: String, evidence: &str) -> Hit {
+        let ev = clip(evidence, 200);
+        Hit {
+            rule,
+            severity: rules::default_severity(rule),
+            confidence: 0.8,
+            message,
+            key: ev.clone(),
+            evidence: ev,
+            cred_read: rule == id::EXF_CRED_READ,
+            egress: matches!(
+                rule,
+                id::EXF_SHELL_EGRESS | id::EXF_FETCH | id::NET_BAD_HOST | id::NET_UNLISTED
+            ),
+        }
+    }
+
+    /// Sets the fingerprint key (what makes two hits "the same finding").
+    pub fn key(mut self, key: &str) -> Hit {
+        self.key = key.to_string();
+        self
+    }
+
+    pub fn severity(mut self, s: Severity) -> Hit {
+        self.severity = s;
+        self
+    }
+
+    pub fn confidence(mut self, c: f32) -> Hit {
+        self.confidence = c;
+        self
+    }
+
+    pub fn egress(mut self, e: bool) -> Hit {
+        self.egress = e;
+        self
+    }
+
+    /// True for actions that count as "risky" after a prompt injection (PINJ-TRACE-002).
+    pub fn risky(&self) -> bool {
+        self.rule.starts_with("EXF-")
+            || self.rule.starts_with("CMD-")
+            || self.rule == id::ENV_SECRET
+            || self.rule == id::NET_BAD_HOST
+    }
+}
+
+/// At most `max` characters, whitespace collapsed, `…` when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    let t: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if t.chars().count() > max {
+        let mut c: String = t.chars().take(max.saturating_sub(1)).collect();
+        c.push('…');
+        c
+    } else {
+        t
+    }
+}

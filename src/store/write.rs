@@ -1,0 +1,391 @@
+//! The store's write path: one transaction per batch, accepting only redacted values.
+//!
+//! Spans are upserted (newer non-empty fields win, attributes merge), runs are
+//! merged (earliest start, latest end, first title), findings are keyed by
+//! fingerprint (a re-import never duplicates; a chain may raise severity), and
+//! per-run counters (spans, tools, tokens, models, findings by severity) are
+//! kept incrementally so the runs list never scans spans.
+
+use super::{now_ms, Store, StoreError};
+use crate::ingest::pipeline::SourceState;
+use crate::model::{Finding, ParseError, Run, Severity, SkillHit, Span, TriageStatus};
+use crate::redact::Redacted;
+use rusqlite::{params, OptionalExtension, Transaction};
+use std::collections::HashMap;
+
+/// Everything one transaction writes.
+#[derive(Debug, Default)]
+pub struct StoreBatch {
+    pub runs: Vec<Redacted<Run>>,
+    pub spans: Vec<Redacted<Span>>,
+    pub findings: Vec<Redacted<Finding>>,
+    pub skill_hits: Vec<Redacted<SkillHit>>,
+    pub errors: Vec<Redacted<ParseError>>,
+    /// Triage carried by imported native files: fingerprint, status, redacted note.
+    pub triage: Vec<(String, TriageStatus, Option<Redacted<String>>)>,
+    pub sources: Vec<SourceState>,
+}
+
+impl StoreBatch {
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+            && self.spans.is_empty()
+            && self.findings.is_empty()
+            && self.skill_hits.is_empty()
+            && self.errors.is_empty()
+            && self.triage.is_empty()
+            && self.sources.is_empty()
+    }
+}
+
+/// What a write changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WriteStats {
+    pub new_spans: u64,
+    pub updated_spans: u64,
+    pub new_findings: u64,
+    pub new_skill_hits: u64,
+    pub errors: u64,
+}
+
+#[derive(Default)]
+struct RunDelta {
+    spans: i64,
+    tools: i64,
+    input: i64,
+    output: i64,
+    findings: [i64; 5],
+    models: Vec<String>,
+    source: String,
+    start: Option<i64>,
+    end: Option<i64>,
+}
+
+const INSERT_SPAN: &str = "INSERT INTO spans(run_id, id, parent_id, kind, name, start_ms, end_ms, status, model, \
+  tool_name, tool_call_id, tool_input, tool_output, text, attributes, input_tokens, output_tokens, origin_path, origin_line) \
+  VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19) ON CONFLICT(run_id, id) DO NOTHING";
+
+/// Merge of a re-sent span into the stored one: newer non-empty fields win, attributes merge.
+const MERGE_SPAN: &str = "UPDATE spans SET \
+  parent_id=COALESCE(?3, parent_id), kind=?4, name=CASE WHEN ?5<>'' THEN ?5 ELSE name END, \
+  start_ms=COALESCE(?6, start_ms), end_ms=COALESCE(?7, end_ms), \
+  status=CASE WHEN ?8<>'unset' THEN ?8 ELSE status END, model=COALESCE(?9, model), \
+  tool_name=COALESCE(?10, tool_name), tool_call_id=COALESCE(?11, tool_call_id), \
+  tool_input=COALESCE(?12, tool_input), tool_output=COALESCE(?13, tool_output), text=COALESCE(?14, text), \
+  attributes=CASE WHEN ?15 IS NULL THEN attributes WHEN attributes IS NULL THEN ?15 ELSE json_patch(attributes, ?15) END, \
+  input_tokens=COALESCE(?16, input_tokens), output_tokens=COALESCE(?17, output_tokens) \
+  WHERE run_id=?1 AND id=?2 AND ?18 IS NOT NULL AND ?19 IS NOT NULL";
+
+const UPSERT_RUN: &str = "INSERT INTO runs(id, agent, source, parent_run_id, started_ms, ended_ms, title, cwd, updated_ms) \
+  VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(id) DO UPDATE SET \
+  agent=COALESCE(agent, excluded.agent), source=CASE WHEN source='' THEN excluded.source ELSE source END, \
+  parent_run_id=COALESCE(parent_run_id, excluded.parent_run_id), \
+  started_ms=MIN(COALESCE(started_ms, excluded.started_ms), COALESCE(excluded.started_ms, started_ms)), \
+  ended_ms=MAX(COALESCE(ended_ms, excluded.ended_ms), COALESCE(excluded.ended_ms, ended_ms)), \
+  title=COALESCE(title, excluded.title), cwd=COALESCE(cwd, excluded.cwd), updated_ms=excluded.updated_ms";
+
+impl Store {
+    /// Writes one batch in one transaction. Either all of it lands or none.
+    pub fn write(&mut self, batch: &StoreBatch) -> Result<WriteStats, StoreError> {
+        let mut stats = WriteStats::default();
+        if batch.is_empty() {
+            return Ok(stats);
+        }
+        let now = now_ms();
+        let tx = self.conn.transaction()?;
+        let mut deltas: HashMap<String, RunDelta> = HashMap::new();
+        {
+            let mut up_run = tx.prepare_cached(UPSERT_RUN)?;
+            for r in &batch.runs {
+                let r = r.get();
+                up_run.execute(params![
+                    r.id,
+                    r.agent.map(|a| a.as_str()),
+                    r.source,
+                    r.parent_run_id,
+                    r.started_ms,
+                    r.ended_ms,
+                    r.title,
+                    r.cwd,
+                    now
+                ])?;
+            }
+            write_spans(&tx, &batch.spans, &mut deltas, &mut stats)?;
+            write_findings(&tx, &batch.findings, &mut deltas, &mut stats, now)?;
+            let mut hit = tx.prepare_cached(
+                "INSERT OR IGNORE INTO skill_hits(skill_id, version, name, method, confidence, run_id, span_id, ts_ms) \
+                 VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+            )?;
+            for h in &batch.skill_hits {
+                let h = h.get();
+                stats.new_skill_hits += hit.execute(params![
+                    h.skill_id,
+                    h.version,
+                    h.name,
+                    h.method.as_str(),
+                    h.confidence as f64,
+                    h.run_id,
+                    h.span_id,
+                    h.ts_ms
+                ])? as u64;
+            }
+            let mut err = tx.prepare_cached(
+                "INSERT OR IGNORE INTO parse_errors(path, line, message) VALUES(?1,?2,?3)",
+            )?;
+            for e in &batch.errors {
+                let e = e.get();
+                stats.errors += err.execute(params![e.path, e.line as i64, e.message])? as u64;
+            }
+            let mut tri = tx.prepare_cached(
+                "UPDATE findings SET status=?2, note=?3, triaged_ms=?4 WHERE fingerprint=?1",
+            )?;
+            for (fp, status, note) in &batch.triage {
+                tri.execute(params![
+                    fp,
+                    status.as_str(),
+                    note.as_ref().map(|n| n.get().as_str()),
+                    now
+                ])?;
+            }
+            apply_run_deltas(&tx, deltas, now)?;
+            let mut src = tx.prepare_cached(
+                "INSERT INTO sources(path, kind, dev, ino, offset, line, format, updated_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8) \
+                 ON CONFLICT(path) DO UPDATE SET kind=excluded.kind, dev=excluded.dev, ino=excluded.ino, offset=excluded.offset, \
+                 line=excluded.line, format=excluded.format, updated_ms=excluded.updated_ms",
+            )?;
+            for s in &batch.sources {
+                src.execute(params![
+                    s.path,
+                    if s.kind.is_empty() {
+                        "file"
+                    } else {
+                        s.kind.as_str()
+                    },
+                    s.dev as i64,
+                    s.ino as i64,
+                    s.offset as i64,
+                    s.line as i64,
+                    s.format,
+                    now
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(stats)
+    }
+
+    /// Sets a finding's triage status and note (a person's decision; stored at once).
+    pub fn set_triage(
+        &self,
+        id: i64,
+        status: TriageStatus,
+        note: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let n = self.conn.execute(
+            "UPDATE findings SET status=?2, note=COALESCE(?3, note), triaged_ms=?4 WHERE id=?1",
+            params![id, status.as_str(), note, now_ms()],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!(
+                "finding {id}: no such finding"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn write_spans(
+    tx: &Transaction<'_>,
+    spans: &[Redacted<Span>],
+    deltas: &mut HashMap<String, RunDelta>,
+    stats: &mut WriteStats,
+) -> Result<(), StoreError> {
+    if spans.is_empty() {
+        return Ok(());
+    }
+    let mut insert = tx.prepare_cached(INSERT_SPAN)?;
+    let mut find = tx.prepare_cached(
+        "SELECT rowid, kind, input_tokens, output_tokens FROM spans WHERE run_id=?1 AND id=?2",
+    )?;
+    let mut merge = tx.prepare_cached(MERGE_SPAN)?;
+    let mut queue = tx.prepare_cached("INSERT OR IGNORE INTO fts_queue(span_rowid) VALUES(?1)")?;
+    for s in spans {
+        let s = s.get();
+        let attrs = if s.attributes.is_empty() {
+            None
+        } else {
+            serde_json::to_string(&s.attributes).ok()
+        };
+        let values = params![
+            s.run_id,
+            s.id,
+            s.parent_id,
+            s.kind.as_str(),
+            s.name,
+            s.start_ms,
+            s.end_ms,
+            s.status.as_str(),
+            s.model,
+            s.tool_name,
+            s.tool_call_id,
+            s.tool_input,
+            s.tool_output,
+            s.text,
+            attrs,
+            s.input_tokens.map(|t| t as i64),
+            s.output_tokens.map(|t| t as i64),
+            s.origin.path,
+            s.origin.line as i64
+        ];
+        let d = deltas.entry(s.run_id.clone()).or_default();
+        if d.source.is_empty() {
+            d.source.clone_from(&s.origin.path);
+        }
+        let is_tool = s.kind == crate::model::SpanKind::Tool;
+        if insert.execute(values)? == 1 {
+            // New span: indexed for search by the watermark pass, no queue entry needed.
+            stats.new_spans += 1;
+            d.spans += 1;
+            d.tools += is_tool as i64;
+            d.input += s.input_tokens.unwrap_or(0) as i64;
+            d.output += s.output_tokens.unwrap_or(0) as i64;
+        } else {
+            let (rowid, kind, it, ot): (i64, String, Option<i64>, Option<i64>) = find
+                .query_row(params![s.run_id, s.id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?;
+            merge.execute(values)?;
+            stats.updated_spans += 1;
+            d.tools += is_tool as i64 - (kind == "tool") as i64;
+            if let Some(t) = s.input_tokens {
+                d.input += t as i64 - it.unwrap_or(0);
+            }
+            if let Some(t) = s.output_tokens {
+                d.output += t as i64 - ot.unwrap_or(0);
+            }
+            queue.execute([rowid])?;
+        }
+        if let Some(m) = &s.model {
+            if !d.models.iter().any(|x| x == m) {
+                d.models.push(m.clone());
+            }
+        }
+        for t in [s.start_ms, s.end_ms].into_iter().flatten() {
+            d.start = Some(d.start.map_or(t, |x| x.min(t)));
+            d.end = Some(d.end.map_or(t, |x| x.max(t)));
+        }
+    }
+    Ok(())
+}
+
+fn write_findings(
+    tx: &Transaction<'_>,
+    findings: &[Redacted<Finding>],
+    deltas: &mut HashMap<String, RunDelta>,
+    stats: &mut WriteStats,
+    now: i64,
+) -> Result<(), StoreError> {
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let mut find = tx.prepare_cached("SELECT severity FROM findings WHERE fingerprint=?1")?;
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO findings(fingerprint, rule_id, severity, confidence, run_id, span_id, span_ids, title, message, \
+         evidence, origin_path, origin_line, skill_id, ts_ms, related, created_ms) \
+         VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
+    )?;
+    let mut raise = tx.prepare_cached(
+        "UPDATE findings SET severity=?2, span_ids=?3, message=?4, related=?5, confidence=MAX(confidence, ?6) WHERE fingerprint=?1",
+    )?;
+    for f in findings {
+        let f = f.get();
+        let span_ids = serde_json::to_string(&f.span_ids).unwrap_or_else(|_| "[]".into());
+        let related = serde_json::to_string(&f.related).unwrap_or_else(|_| "[]".into());
+        let old: Option<i64> = find.query_row([&f.fingerprint], |r| r.get(0)).optional()?;
+        let d = deltas.entry(f.run_id.clone()).or_default();
+        match old {
+            None => {
+                ins.execute(params![
+                    f.fingerprint,
+                    f.rule_id,
+                    f.severity.rank(),
+                    f.confidence as f64,
+                    f.run_id,
+                    f.span_ids.first(),
+                    span_ids,
+                    f.title,
+                    f.message,
+                    f.evidence,
+                    f.origin.as_ref().map(|o| o.path.as_str()),
+                    f.origin.as_ref().map(|o| o.line as i64),
+                    f.skill_id,
+                    f.ts_ms,
+                    related,
+                    now
+                ])?;
+                stats.new_findings += 1;
+                d.findings[f.severity.rank() as usize] += 1;
+            }
+            Some(sev) if f.severity.rank() > sev => {
+                raise.execute(params![
+                    f.fingerprint,
+                    f.severity.rank(),
+                    span_ids,
+                    f.message,
+                    related,
+                    f.confidence as f64
+                ])?;
+                d.findings[Severity::from_rank(sev).rank() as usize] -= 1;
+                d.findings[f.severity.rank() as usize] += 1;
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn apply_run_deltas(
+    tx: &Transaction<'_>,
+    deltas: HashMap<String, RunDelta>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut ensure =
+        tx.prepare_cached("INSERT OR IGNORE INTO runs(id, source, updated_ms) VALUES(?1, ?2, ?3)")?;
+    let mut models = tx.prepare_cached("SELECT models FROM runs WHERE id=?1")?;
+    let mut upd = tx.prepare_cached(
+        "UPDATE runs SET span_count=span_count+?2, tool_count=tool_count+?3, input_tokens=input_tokens+?4, \
+         output_tokens=output_tokens+?5, f_info=f_info+?6, f_low=f_low+?7, f_medium=f_medium+?8, f_high=f_high+?9, \
+         f_critical=f_critical+?10, models=?11, \
+         started_ms=MIN(COALESCE(started_ms, ?12), COALESCE(?12, started_ms)), \
+         ended_ms=MAX(COALESCE(ended_ms, ?13), COALESCE(?13, ended_ms)), updated_ms=?14 WHERE id=?1",
+    )?;
+    for (id, d) in deltas {
+        ensure.execute(params![id, d.source, now])?;
+        let mut current: String = models.query_row([&id], |r| r.get(0))?;
+        for m in &d.models {
+            if !current.split(',').any(|x| x == m) {
+                if !current.is_empty() {
+                    current.push(',');
+                }
+                current.push_str(m);
+            }
+        }
+        upd.execute(params![
+            id,
+            d.spans,
+            d.tools,
+            d.input,
+            d.output,
+            d.findings[0],
+            d.findings[1],
+            d.findings[2],
+            d.findings[3],
+            d.findings[4],
+            current,
+            d.start,
+            d.end,
+            now
+        ])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! End to end: import each sample with the binary, then read `findings --format json`,
+//! and assert the exact set of (rule, severity) per sample; the real benign
+//! sessions in the format fixtures raise nothing at medium or above.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_skilltrace"));
+    c.env(
+        "SKILLTRACE_CONFIG",
+        "/nonexistent/skilltrace-e2e-config.toml",
+    );
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn findings(paths: &[&str]) -> Vec<serde_json::Value> {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("s.db");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = bin()
+        .arg("import")
+        .args(paths.iter().map(|p| root.join(p)))
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bin()
+        .args(["findings", "--format", "json", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "findings: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Whether the redactor on this build finds secrets (SEC-TRACE-001 and the
+/// secret half of EXF-TRACE-004 depend on it).
+fn redaction_active() -> bool {
+    let mut r = skilltrace::redact::Redactor::new(skilltrace::redact::Mode::Mask);
+    let fake = format!("{}{}", "AKIA", "Q3EXAMPLEKEY7ABC");
+    r.redact_text(&format!("aws_access_key_id = {fake}")).get()
+        != &format!("aws_access_key_id = {fake}")
+}
+
+fn set(fs: &[serde_json::Value]) -> BTreeSet<(String, String)> {
+    fs.iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .filter(|(r, _)| r != "SEC-TRACE-001")
+        .collect()
+}
+
+fn want(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn benign_samples_raise_nothing_but_skill_info() {
+    for p in [
+        "samples/claude-code/benign-fix-rounding.jsonl",
+        "samples/codex/rollout-2026-03-06T09-01-02-benign-timeout-flag.jsonl",
+        "samples/otel/benign-weather-agent.jsonl",
+        "samples/openai-agents/benign-weather.jsonl",
+    ] {
+        assert_eq!(set(&findings(&[p])), want(&[]), "{p}");
+    }
+    let f = findings(&["samples/claude-code/benign-pdf-skill.jsonl"]);
+    assert_eq!(set(&f), want(&[("SKL-TRACE-001", "info")]));
+}
+
+#[test]
+fn claude_code_attacks() {
+    let f = findings(&["samples/claude-code/attack-skill-exfiltrates-aws.jsonl"]);
+    assert_eq!(
+        set(&f),
+        want(&[
+            ("SKL-TRACE-003", "low"),
+            ("EXF-TRACE-003", "high"),
+            ("NET-TRACE-002", "high"),
+            ("EXF-TRACE-001", "high")
+        ])
+    );
+    // the behaviour that follows the skill names it
+    for x in f
+        .iter()
+        .filter(|x| x["rule_id"] != "SKL-TRACE-003" && x["rule_id"] != "SEC-TRACE-001")
+    {
+        assert_eq!(x["skill_id"], "unregistered/invoice-filler", "{x}");
+    }
+    let read = f.iter().find(|x| x["rule_id"] == "EXF-TRACE-003").unwrap();
+    assert_eq!(
+        read["span_ids"].as_array().unwrap().len(),
+        2,
+        "read and egress linked: {read}"
+    );
+
+    let f = findings(&["samples/claude-code/attack-injected-setup-page.jsonl"]);
+    assert_eq!(
+        set(&f),
+        want(&[
+            ("EXF-TRACE-002", "medium"),
+            ("PINJ-TRACE-001", "high"),
+            ("EXF-TRACE-003", "high"),
+            ("PINJ-TRACE-002", "critical"),
+            ("CMD-TRACE-001", "high"),
+            ("NET-TRACE-001", "low"),
+        ])
+    );
+    let chain = f.iter().find(|x| x["rule_id"] == "PINJ-TRACE-002").unwrap();
+    assert!(
+        chain["span_ids"].as_array().unwrap().len() >= 2
+            && !chain["related"].as_array().unwrap().is_empty()
+    );
+
+    let f = findings(&["samples/claude-code/attack-persistence-reverse-shell.jsonl"]);
+    assert_eq!(
+        set(&f),
+        want(&[
+            ("CMD-TRACE-002", "high"),
+            ("CMD-TRACE-003", "critical"),
+            ("EXF-TRACE-001", "high")
+        ])
+    );
+    assert_eq!(
+        f.iter().filter(|x| x["rule_id"] == "CMD-TRACE-002").count(),
+        3
+    );
+}
+
+#[test]
+fn codex_attack() {
+    let f = findings(&["samples/codex/rollout-2026-03-07T17-20-44-attack-env-paste.jsonl"]);
+    let mut w = vec![
+        ("PRB-TRACE-001", "low"),
+        ("ENV-TRACE-001", "medium"),
+        ("NET-TRACE-002", "high"),
+        ("EXF-TRACE-001", "high"),
+        ("CMD-TRACE-001", "high"),
+        ("CMD-TRACE-005", "medium"),
+        ("CMD-TRACE-004", "medium"),
+    ];
+    if redaction_active() {
+        // the GitHub token printed by `env` is later pasted to paste.rs
+        w.push(("EXF-TRACE-004", "critical"));
+    }
+    assert_eq!(set(&f), want(&w));
+    for x in &f {
+        let ev = x["evidence"].as_str().unwrap();
+        if redaction_active() {
+            assert!(!ev.contains("ghp_"), "unredacted evidence: {ev}");
+        }
+    }
+}
+
+#[test]
+fn otel_and_agents_attacks() {
+    let f = findings(&["samples/otel/attack-tampered-pdf-skill.jsonl"]);
+    assert_eq!(
+        set(&f),
+        want(&[
+            ("SKL-TRACE-002", "high"),
+            ("EXF-TRACE-003", "high"),
+            ("EXF-TRACE-002", "medium")
+        ])
+    );
+    assert!(f
+        .iter()
+        .filter(|x| x["rule_id"] == "EXF-TRACE-003")
+        .all(|x| x["skill_id"] == "anthropic/pdf"));
+
+    let f = findings(&["samples/openai-agents/attack-image-beacon-dns-exfil.jsonl"]);
+    assert_eq!(
+        set(&f),
+        want(&[
+            ("EXF-TRACE-002", "medium"),
+            ("PINJ-TRACE-001", "high"),
+            ("EXF-TRACE-003", "high"),
+            ("PINJ-TRACE-002", "critical"),
+            ("PRB-TRACE-001", "low"),
+            ("NET-TRACE-002", "high"),
+            ("EXF-TRACE-001", "high"),
+        ])
+    );
+}
+
+#[test]
+fn samples_together_cover_the_catalogue() {
+    let f = findings(&["samples"]);
+    let rules: BTreeSet<&str> = f.iter().map(|x| x["rule_id"].as_str().unwrap()).collect();
+    let mut missing: Vec<&str> = skilltrace::detect::catalogue()
+        .iter()
+        .map(|r| r.id.as_str())
+        .filter(|id| !rules.contains(id))
+        .collect();
+    // canary tokens need a store made by `canary init`; secrets need the redactor
+    missing.retain(|id| !(*id == "EXF-TRACE-004" || *id == "SEC-TRACE-001") || redaction_active());
+    assert!(missing.is_empty(), "rules no sample exercises: {missing:?}");
+    // importing again changes nothing (stable fingerprints)
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("s.db");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    for _ in 0..2 {
+        assert!(bin()
+            .arg("import")
+            .arg(&root)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap()
+            .status
+            .success());
+    }
+    let out = bin()
+        .args(["findings", "--format", "json", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let again: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again.len(), f.len());
+}
+
+#[test]
+fn real_benign_sessions_raise_nothing_at_medium_or_above() {
+    let f = findings(&[
+        "tests/fixtures/formats/claude-code",
+        "tests/fixtures/formats/codex",
+        "tests/fixtures/formats/openai-agents",
+        "tests/fixtures/formats/openinference",
+        "tests/fixtures/formats/otel-genai",
+    ]);
+    let loud: Vec<&serde_json::Value> = f
+        .iter()
+        .filter(|x| !matches!(x["severity"].as_str(), Some("info") | Some("low")))
+        .collect();
+    assert!(loud.is_empty(), "benign sessions raised: {loud:#?}");
+}
