@@ -93,7 +93,12 @@ impl Ctx<'_> {
             let scan = self.engine.scan(text);
             let mut mem = Vec::new();
             self.memory.search(self.run_id, text, &mut mem);
-            let maybe = !scan.is_clean() || !mem.is_empty() || scan.field_key || scan.escape;
+            // Parse only when something is there: a sensitive key, an escape that could
+            // hide a keyword, a remembered secret, or a rule match in the raw JSON text.
+            let maybe = scan.field_key
+                || scan.escape
+                || !mem.is_empty()
+                || (!scan.is_clean() && !self.engine.candidates(text, &scan, &[]).is_empty());
             if !maybe {
                 return (None, Vec::new());
             }
