@@ -11,14 +11,16 @@
 #  - flat out: no pause; requests per second, and latency under saturation (on a
 #    small machine that is mostly queueing behind the CPU, not proxy work).
 # Usage: scripts/bench_proxy.sh [seconds per measurement, default 10] [RATE]
-# Needs wrk (Debian: apt-get install -y wrk).
+# Needs wrk (Debian: apt-get install -y wrk). BENCH_NO_BUILD=1 uses the release binaries already built.
 set -euo pipefail
 dur="${1:-10}"
 rate="${2:-2000}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 command -v wrk >/dev/null || { echo "bench_proxy: wrk not found (apt-get install -y wrk)" >&2; exit 2; }
 cd "$root"
-cargo build -q --release --bin skilltrace --example proxy_bench_upstream
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+  cargo build -q --release --bin skilltrace --example proxy_bench_upstream
+fi
 tmp="$(mktemp -d)"
 pids=()
 cleanup() {

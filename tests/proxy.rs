@@ -613,3 +613,29 @@ fn spawn_runs_on_its_own_thread_and_shuts_down() {
     assert_eq!(llm.len(), 1);
     assert_eq!(llm[0].attributes["request.message_count"], 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_request_body_gets_408_and_is_not_forwarded() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let up = start_upstream(|_| Reply::json(Bytes::from_static(b"{}"))).await;
+    let mut cfg = config(&up.url());
+    cfg.timeouts.idle = Duration::from_millis(300);
+    let px = start_proxy(cfg).await;
+    let mut s = tokio::net::TcpStream::connect(px.addr).await.unwrap();
+    s.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\":")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]);
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(head.contains("request_timeout"));
+    assert!(up.seen.lock().unwrap().is_empty());
+    drop(s);
+    let batches = px.stop().await;
+    let llm = &of_kind(&spans(&batches), SpanKind::Llm)[0];
+    assert_eq!(llm.status, SpanStatus::Error);
+}

@@ -248,9 +248,10 @@ async fn handle(
     );
     route::strip_for_forwarding(&mut parts.headers);
     let tee = if route.api.is_some() {
-        match RequestTee::read_ahead(body, limit, capture).await {
-            Ok(t) => t,
-            Err(e) => {
+        let read = RequestTee::read_ahead(body, limit, capture);
+        match tokio::time::timeout(shared.timeouts.idle, read).await {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
                 // The client broke off mid-upload: nothing to forward, no one to answer.
                 rec.finish(Outcome::BodyError(format!(
                     "client request body: {}",
@@ -261,6 +262,15 @@ async fn handle(
                     route.provider,
                     "bad_request",
                     "request body broke off",
+                ));
+            }
+            Err(_) => {
+                rec.finish(Outcome::BodyError("client request body: timed out".into()));
+                return Ok(error_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    route.provider,
+                    "request_timeout",
+                    "request body not received in time",
                 ));
             }
         }
