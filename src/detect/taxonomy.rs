@@ -319,15 +319,22 @@ fn word_lists(v: &[String]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// `\b` as an ASCII word boundary: the Unicode one makes the regex engines fall back
+/// to their slowest path on non-ASCII text (tool outputs often have some).
+fn ascii_boundaries(p: &str) -> String {
+    p.replace("\\b", "(?-u:\\b)")
+}
+
 fn regex_set(name: &str, v: &[String]) -> Result<RegexSet, DetectError> {
-    RegexSetBuilder::new(v)
+    let v: Vec<String> = v.iter().map(|p| ascii_boundaries(p)).collect();
+    RegexSetBuilder::new(&v)
         .case_insensitive(true)
         .build()
         .map_err(|e| DetectError::Data(format!("{name}: {e}")))
 }
 
 fn regex(name: &str, s: &str) -> Result<Regex, DetectError> {
-    regex::RegexBuilder::new(s)
+    regex::RegexBuilder::new(&ascii_boundaries(s))
         .case_insensitive(true)
         .build()
         .map_err(|e| DetectError::Data(format!("{name}: {e}")))
