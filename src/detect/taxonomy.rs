@@ -83,6 +83,8 @@ pub struct DetectionConfig {
     pub injection_phrases: Vec<String>,
     /// Rule ids to switch off entirely.
     pub disable_rules: Vec<String>,
+    /// `false` turns detection off (spans are still redacted and stored).
+    pub enabled: Option<bool>,
 }
 
 /// A compiled set of path globs.
@@ -303,6 +305,8 @@ pub struct Taxonomy {
     pub pii_rules: Vec<String>,
     pub high_rules: Vec<String>,
     pub disabled: HashSet<String>,
+    /// Detection on (the default) or off.
+    pub enabled: bool,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, DetectError> {
@@ -397,6 +401,7 @@ impl Taxonomy {
             pii_rules: s.pii,
             high_rules: s.high,
             disabled: set(&cfg.disable_rules),
+            enabled: cfg.enabled.unwrap_or(true),
         })
     }
 
