@@ -81,7 +81,11 @@ pub fn open_pipeline(db: &std::path::Path) -> Result<crate::ingest::pipeline::Pi
     let config = crate::config::Config::load_default()?;
     let ingest: IngestConfig = config.section("ingest")?;
     let store = crate::store::Store::open(db)?;
-    let redactor = crate::redact::Redactor::new(crate::redact::Mode::Mask);
+    // One key per store (`<db>.key`, 0600) for hash-mode redaction and canary hashes.
+    let mut key_path = db.as_os_str().to_owned();
+    key_path.push(".key");
+    let key = crate::redact::HashKey::load_or_create(std::path::Path::new(&key_path))?;
+    let redactor = crate::redact::Redactor::from_config(&config, key)?;
     let ctx = crate::detect::DetectContext::load_for_db(db)?;
     let detector = crate::detect::Detector::from_config(&config, ctx)?;
     let mut p = crate::ingest::pipeline::Pipeline::new(redactor, detector, store);

@@ -6,7 +6,24 @@
 //! findings and errors into `Redacted` ones and reports which rules matched
 //! where (rule and position, never the value) so detection can use it.
 
+mod engine;
+mod json;
+mod key;
+mod memory;
+mod rules;
+mod validate;
+
+pub use key::HashKey;
+pub use rules::{builtin_specs, RedactionSection, RuleSpec, BUILTIN_RULES};
+pub use validate::Validator;
+
+use crate::config::Config;
 use crate::model::{Finding, ParseError, Run, Severity, SkillHit, Span};
+use engine::{Engine, Extras};
+use json::{Ctx, Found};
+use memory::Memory;
+use rules::Rule;
+use std::sync::{Arc, OnceLock};
 
 /// A value that has been through the [`Redactor`]. Only this module can make one.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,57 +103,367 @@ impl Report {
     }
 }
 
-/// The redaction engine. Holds the compiled rules, the mode, the allowlist,
-/// the per-store hash key and the per-run memory of secrets already seen.
-#[derive(Debug, Default)]
+/// Why a redactor could not be built. One line; never contains trace text.
+#[derive(Debug, thiserror::Error)]
+pub enum RedactError {
+    /// A user rule (or allowlist pattern) is invalid.
+    #[error("{file}:{line}: redaction rule '{rule}': {why}")]
+    Rule {
+        file: String,
+        line: usize,
+        rule: String,
+        why: String,
+    },
+    /// The `[redaction]` section itself is malformed.
+    #[error("{0}")]
+    Config(String),
+    /// The embedded rule set failed to load (a build defect; tests guard it).
+    #[error("built-in redaction rules: {0}")]
+    Builtin(String),
+}
+
+/// The redaction engine. Holds the compiled rules (shared), the mode, the
+/// per-store hash key and the per-run memory of secrets already seen.
+#[derive(Debug)]
 pub struct Redactor {
+    engine: Arc<Engine>,
     mode: Mode,
+    enabled: bool,
+    key: HashKey,
+    memory: Memory,
+}
+
+impl Default for Redactor {
+    fn default() -> Redactor {
+        Redactor::builtin(Mode::Mask)
+    }
+}
+
+/// The built-in engine, compiled once per process.
+fn builtin_engine() -> Result<Arc<Engine>, RedactError> {
+    static ENGINE: OnceLock<Result<Arc<Engine>, String>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let b = rules::builtin().map_err(|e| format!("{}: {}", e.rule, e.why))?;
+            let extras = Extras {
+                fields: b.fields,
+                headers: b.headers,
+                ..Extras::default()
+            };
+            Engine::new(b.rules, extras)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(RedactError::Builtin)
 }
 
 impl Redactor {
-    /// A redactor with the built-in rules and the given mode.
+    /// A redactor with the built-in rules and the given mode (hash mode uses a
+    /// random per-process key; use [`Redactor::from_config`] with the store's key).
+    pub fn builtin(mode: Mode) -> Redactor {
+        #[expect(
+            clippy::expect_used,
+            reason = "embedded rules are checked by unit tests"
+        )]
+        let engine = builtin_engine().expect("built-in redaction rules compile");
+        Redactor {
+            engine,
+            mode,
+            enabled: true,
+            key: HashKey::random(),
+            memory: Memory::default(),
+        }
+    }
+
+    /// Same as [`Redactor::builtin`].
     pub fn new(mode: Mode) -> Redactor {
-        Redactor { mode }
+        Redactor::builtin(mode)
+    }
+
+    /// Builds the redactor the config asks for: `[redaction]` mode, `enabled`
+    /// (off only when `enabled = false` is written), extra rules, disabled
+    /// built-ins, allowlists, field paths and header names. A rule or pattern
+    /// that does not compile is an error naming it and its config line; no
+    /// redactor is built then.
+    pub fn from_config(config: &Config, key: HashKey) -> Result<Redactor, RedactError> {
+        let sec = RedactionSection::from_config(config)?;
+        let file = config.display_name();
+        let line_of = |name: &str| {
+            [format!("\"{name}\""), format!("'{name}'")]
+                .iter()
+                .map(|n| config.line_of(n))
+                .find(|&l| l > 0)
+                .unwrap_or_else(|| config.line_of("[redaction"))
+        };
+        let b =
+            rules::builtin().map_err(|e| RedactError::Builtin(format!("{}: {}", e.rule, e.why)))?;
+        for d in &sec.disable {
+            if !b.rules.iter().any(|r| &r.name == d) {
+                return Err(RedactError::Rule {
+                    file: file.clone(),
+                    line: line_of(d),
+                    rule: d.clone(),
+                    why: "no built-in rule has this name (see `disable`)".into(),
+                });
+            }
+        }
+        let mut all: Vec<Rule> = b
+            .rules
+            .into_iter()
+            .filter(|r| !sec.disable.contains(&r.name))
+            .collect();
+        for spec in &sec.rules {
+            let rule = spec.compile(false).map_err(|e| RedactError::Rule {
+                file: file.clone(),
+                line: line_of(&spec.name),
+                rule: e.rule,
+                why: e.why,
+            })?;
+            if all.iter().any(|r| r.name == rule.name) {
+                return Err(RedactError::Rule {
+                    file: file.clone(),
+                    line: line_of(&spec.name),
+                    rule: rule.name,
+                    why: "a rule with this name already exists".into(),
+                });
+            }
+            all.push(rule);
+        }
+        let mut allow_patterns = Vec::new();
+        for p in &sec.allowlist_patterns {
+            let re = regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| RedactError::Rule {
+                file: file.clone(),
+                line: config.line_of(p).max(line_of("allowlist_patterns")),
+                rule: "allowlist_patterns".into(),
+                why: format!(
+                    "pattern does not compile: {}",
+                    e.to_string().lines().last().unwrap_or("").trim()
+                ),
+            })?;
+            allow_patterns.push(re);
+        }
+        let mut fields = b.fields;
+        fields.extend(sec.field_paths.iter().cloned());
+        let mut headers = b.headers;
+        headers.extend(sec.headers.iter().cloned());
+        let extras = Extras {
+            allow_exact: sec.allowlist.clone(),
+            allow_patterns,
+            fields,
+            headers,
+        };
+        let engine = Engine::new(all, extras)
+            .map_err(|e| RedactError::Config(format!("{file}: [redaction]: {e}")))?;
+        Ok(Redactor {
+            engine: Arc::new(engine),
+            mode: sec.mode.unwrap_or_default(),
+            enabled: sec.enabled != Some(false),
+            key,
+            memory: Memory::default(),
+        })
+    }
+
+    /// Replaces the hash key (the store's key, for `hash` mode).
+    pub fn with_key(mut self, key: HashKey) -> Redactor {
+        self.key = key;
+        self
     }
 
     pub fn mode(&self) -> Mode {
         self.mode
     }
 
-    /// Redacts one string, recording matches under `field` in `report`.
+    /// False only when the config says `enabled = false`; then text passes unchanged
+    /// (the TUI status line and SECURITY.md say so).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The active rules: (name, severity, description), in priority order.
+    pub fn rules(&self) -> impl Iterator<Item = (&str, Severity, &str)> {
+        self.engine
+            .rules
+            .iter()
+            .map(|r| (r.name.as_str(), r.severity, r.description.as_str()))
+    }
+
+    fn ctx<'a>(&'a mut self, run_id: &'a str) -> Ctx<'a> {
+        Ctx {
+            engine: &self.engine,
+            memory: &mut self.memory,
+            mode: self.mode,
+            key: &self.key,
+            run_id,
+        }
+    }
+
+    fn to_match(&self, f: &Found, field: Field) -> Match {
+        let l = &self.engine.labels[f.label];
+        Match {
+            rule: l.name.clone(),
+            severity: l.severity,
+            field,
+            start: f.start,
+            end: f.end,
+        }
+    }
+
+    /// Redacts one string (and JSON inside it), recording matches under `field`.
+    /// Ranges in `report` are byte ranges of the raw `text`.
     pub fn redact_str(
         &mut self,
-        _run_id: &str,
+        run_id: &str,
         text: &str,
-        _field: Field,
-        _report: &mut Report,
+        field: Field,
+        report: &mut Report,
     ) -> String {
-        // Placeholder until the engine lands (issue 3): passes text through.
-        text.to_string()
+        self.redact_cow(run_id, text, field, report)
+            .unwrap_or_else(|| text.to_string())
+    }
+
+    /// `None` when nothing changed.
+    fn redact_cow(
+        &mut self,
+        run_id: &str,
+        text: &str,
+        field: Field,
+        report: &mut Report,
+    ) -> Option<String> {
+        if !self.enabled || text.is_empty() {
+            return None;
+        }
+        let (out, found) = self.ctx(run_id).string(text, 0);
+        for f in &found {
+            let m = self.to_match(f, field.clone());
+            report.matches.push(m);
+        }
+        out
+    }
+
+    fn field_in_place(&mut self, run_id: &str, s: &mut String, field: Field, report: &mut Report) {
+        if let Some(new) = self.redact_cow(run_id, s, field, report) {
+            *s = new;
+        }
+    }
+
+    fn opt_in_place(
+        &mut self,
+        run_id: &str,
+        s: &mut Option<String>,
+        field: Field,
+        report: &mut Report,
+    ) {
+        if let Some(v) = s {
+            self.field_in_place(run_id, v, field, report);
+        }
+    }
+
+    fn span_once(&mut self, mut span: Span, report: &mut Report) -> Span {
+        let run = span.run_id.clone();
+        self.field_in_place(&run, &mut span.name, Field::Name, report);
+        self.opt_in_place(&run, &mut span.text, Field::Text, report);
+        self.opt_in_place(&run, &mut span.tool_input, Field::ToolInput, report);
+        self.opt_in_place(&run, &mut span.tool_output, Field::ToolOutput, report);
+        self.opt_in_place(&run, &mut span.model, Field::Other("model".into()), report);
+        self.opt_in_place(
+            &run,
+            &mut span.tool_name,
+            Field::Other("tool_name".into()),
+            report,
+        );
+        self.field_in_place(
+            &run,
+            &mut span.origin.path,
+            Field::Other("origin".into()),
+            report,
+        );
+        if !span.attributes.is_empty() {
+            let mut found = Vec::new();
+            let mut value = serde_json::Value::Object(std::mem::take(&mut span.attributes));
+            self.ctx(&run)
+                .walk(&mut value, &mut String::new(), 0, &mut found);
+            if let serde_json::Value::Object(m) = value {
+                span.attributes = m;
+            }
+            for f in &found {
+                let m = self.to_match(f, Field::Attribute(f.path.clone()));
+                report.matches.push(m);
+            }
+        }
+        span
     }
 
     /// Redacts every string of a span (recursively, including JSON inside strings).
+    /// When a secret first found in this span also occurs in a field processed
+    /// before it, the span is redone so that occurrence is caught too.
     pub fn redact_span(&mut self, span: Span) -> (Redacted<Span>, Report) {
-        (Redacted::new(span), Report::default())
+        let mut report = Report::default();
+        if !self.enabled {
+            return (Redacted::new(span), report);
+        }
+        let before = self.memory.len();
+        let raw = span.clone();
+        let out = self.span_once(span, &mut report);
+        if self.memory.len() == before {
+            return (Redacted::new(out), report);
+        }
+        let mut again = Report::default();
+        let out = self.span_once(raw, &mut again);
+        (Redacted::new(out), again)
     }
 
     /// Redacts a run's title, source and cwd.
-    pub fn redact_run(&mut self, run: Run) -> Redacted<Run> {
+    pub fn redact_run(&mut self, mut run: Run) -> Redacted<Run> {
+        let mut r = Report::default();
+        let id = run.id.clone();
+        self.opt_in_place(&id, &mut run.title, Field::Other("title".into()), &mut r);
+        self.field_in_place(&id, &mut run.source, Field::Other("source".into()), &mut r);
+        self.opt_in_place(&id, &mut run.cwd, Field::Other("cwd".into()), &mut r);
         Redacted::new(run)
     }
 
-    /// Redacts a finding's message and evidence.
-    pub fn redact_finding(&mut self, finding: Finding) -> Redacted<Finding> {
+    /// Redacts a finding's title, message and evidence.
+    pub fn redact_finding(&mut self, mut finding: Finding) -> Redacted<Finding> {
+        let mut r = Report::default();
+        let id = finding.run_id.clone();
+        self.field_in_place(
+            &id,
+            &mut finding.title,
+            Field::Other("title".into()),
+            &mut r,
+        );
+        self.field_in_place(
+            &id,
+            &mut finding.message,
+            Field::Other("message".into()),
+            &mut r,
+        );
+        self.field_in_place(
+            &id,
+            &mut finding.evidence,
+            Field::Other("evidence".into()),
+            &mut r,
+        );
+        if let Some(o) = &mut finding.origin {
+            self.field_in_place(&id, &mut o.path, Field::Other("origin".into()), &mut r);
+        }
         Redacted::new(finding)
     }
 
     /// Redacts a skill hit (names come from registries, but are checked anyway).
-    pub fn redact_skill_hit(&mut self, hit: SkillHit) -> Redacted<SkillHit> {
+    pub fn redact_skill_hit(&mut self, mut hit: SkillHit) -> Redacted<SkillHit> {
+        let mut r = Report::default();
+        let id = hit.run_id.clone();
+        self.field_in_place(&id, &mut hit.name, Field::Name, &mut r);
         Redacted::new(hit)
     }
 
     /// Redacts a parse error's message and path.
-    pub fn redact_parse_error(&mut self, err: ParseError) -> Redacted<ParseError> {
+    pub fn redact_parse_error(&mut self, mut err: ParseError) -> Redacted<ParseError> {
+        let mut r = Report::default();
+        self.field_in_place("", &mut err.message, Field::Other("message".into()), &mut r);
+        self.field_in_place("", &mut err.path, Field::Other("path".into()), &mut r);
         Redacted::new(err)
     }
 

@@ -575,3 +575,70 @@ impl Store {
         })
     }
 }
+
+// Queries added for the TUI (issue 6).
+impl Store {
+    /// A run's activity: span starts counted into `buckets` equal slices of
+    /// `[start_ms, end_ms]` (for a sparkline). Uses the `(run_id, start_ms)` index.
+    pub fn run_histogram(
+        &self,
+        run_id: &str,
+        start_ms: i64,
+        end_ms: i64,
+        buckets: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let n = buckets.max(1);
+        let mut out = vec![0u64; n];
+        let width = (end_ms - start_ms).max(0) + 1;
+        let mut st = self.conn.prepare_cached(
+            "SELECT ((start_ms - ?2) * ?3) / ?4, count(*) FROM spans \
+             WHERE run_id = ?1 AND start_ms BETWEEN ?2 AND ?5 GROUP BY 1",
+        )?;
+        let rows = st.query_map(params![run_id, start_ms, n as i64, width, end_ms], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            let (b, c) = row?;
+            let i = (b.max(0) as usize).min(n - 1);
+            out[i] += c as u64;
+        }
+        Ok(out)
+    }
+
+    /// A span's parent id: `None` when the span does not exist, `Some(None)` for a root.
+    pub fn span_parent(
+        &self,
+        run_id: &str,
+        span_id: &str,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT parent_id FROM spans WHERE run_id = ?1 AND id = ?2")?;
+        Ok(st
+            .query_row([run_id, span_id], |r| r.get::<_, Option<String>>(0))
+            .optional()?)
+    }
+
+    /// The position of a span in its run's time order (as [`Store::spans`] pages it).
+    pub fn span_position(&self, run_id: &str, span_id: &str) -> Result<Option<u64>, StoreError> {
+        let sql = "SELECT count(*) FROM spans s, (SELECT start_ms, origin_line, rowid AS r FROM spans \
+                   WHERE run_id = ?1 AND id = ?2) t WHERE s.run_id = ?1 AND \
+                   (s.start_ms IS NULL, COALESCE(s.start_ms, 0), s.origin_line, s.rowid) < (t.start_ms IS NULL, COALESCE(t.start_ms, 0), t.origin_line, t.r)";
+        if self.span_parent(run_id, span_id)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.conn
+                .query_row(sql, [run_id, span_id], |r| r.get::<_, i64>(0))? as u64,
+        ))
+    }
+
+    /// How many distinct skills were seen.
+    pub fn skill_count(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(DISTINCT skill_id) FROM skill_hits", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
+    }
+}

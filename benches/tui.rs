@@ -1,0 +1,295 @@
+//! TUI responsiveness on a store of 1,000,000 spans in 20,000 runs versus a
+//! store of 100 spans, same run (the small store is the baseline).
+//!
+//! Drives the real `App` + views on a ratatui `TestBackend` through the
+//! synchronous harness, so every "keypress to frame" figure *includes* the
+//! store query the key triggers (the real UI draws before the answer arrives;
+//! this is the stricter number). Measured: time to first frame (open store,
+//! counts, first page, sparklines, draw), keypress-to-frame while scrolling
+//! (`j`, `PageDown`, `G`), while filtering, and opening a run. Peak RSS is
+//! measured in a child process per store (VmHWM), printed after the timings.
+//!
+//! Run: `cargo bench --bench tui` (the 1M store is generated once into
+//! `target/bench-tui/`, about 10 s, and reused).
+
+#![allow(clippy::unwrap_used)]
+
+use criterion::{criterion_group, Criterion};
+use crossterm::event::{KeyCode, KeyModifiers};
+use skilltrace::store::Store;
+use skilltrace::tui::harness::Harness;
+use skilltrace::tui::theme::Theme;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const T0: i64 = 1_768_000_000_000;
+
+fn generate(db: &Path, runs: usize, spans_per_run: usize) {
+    if db.exists() {
+        return;
+    }
+    let tmp = db.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let store = Store::open(&tmp).unwrap();
+    let c = store.conn();
+    c.execute_batch("BEGIN").unwrap();
+    {
+        let mut run = c
+            .prepare(
+                "INSERT INTO runs(id, agent, source, started_ms, ended_ms, title, models, span_count, tool_count, \
+                 input_tokens, output_tokens, f_info, f_low, f_medium, f_high, f_critical, updated_ms) \
+                 VALUES(?1,?2,?3,?4,?5,?6,'gpt-4o',?7,?8,1000,200,?9,0,?10,?11,?12,?4)",
+            )
+            .unwrap();
+        let mut span = c
+            .prepare(
+                "INSERT INTO spans(run_id, id, parent_id, kind, name, start_ms, end_ms, status, model, tool_name, \
+                 tool_input, tool_output, text, origin_path, origin_line) VALUES(?1,?2,?3,?4,?5,?6,?7,'ok',?8,?9,?10,?11,?12,?13,?14)",
+            )
+            .unwrap();
+        let mut finding = c
+            .prepare(
+                "INSERT INTO findings(fingerprint, rule_id, severity, confidence, run_id, span_id, span_ids, title, message, \
+                 evidence, origin_path, origin_line, ts_ms, created_ms) VALUES(?1,?2,?3,0.9,?4,?5,?6,?7,?8,?9,?10,?11,?12,?12)",
+            )
+            .unwrap();
+        let agents = ["claude-code", "codex", "otel", "openai-agents", "proxy"];
+        for i in 0..runs {
+            let id = format!("run-{i:06}");
+            let start = T0 + i as i64 * 60_000;
+            let src = format!("bench/agent-{}.jsonl", i % 50);
+            let sev = (i % 10 == 0) as i64;
+            run.execute(rusqlite::params![
+                id,
+                agents[i % agents.len()],
+                src,
+                start,
+                start + spans_per_run as i64 * 1_000,
+                format!(
+                    "bench run {i}: refactor module {} and run the tests",
+                    i % 97
+                ),
+                spans_per_run as i64,
+                (spans_per_run / 2) as i64,
+                (i % 3 == 0) as i64,
+                (i % 7 == 0) as i64,
+                sev,
+                (i % 50 == 0) as i64
+            ])
+            .unwrap();
+            for j in 0..spans_per_run {
+                let sid = format!("s{j}");
+                let parent = if j == 0 {
+                    None
+                } else {
+                    Some(format!("s{}", (j - 1) / 8 * 8))
+                };
+                let tool = j % 2 == 1;
+                span.execute(rusqlite::params![
+                    id,
+                    sid,
+                    parent.filter(|p| *p != sid),
+                    if tool {
+                        "tool"
+                    } else if j == 0 {
+                        "agent"
+                    } else {
+                        "llm"
+                    },
+                    if tool { "Bash" } else { "chat" },
+                    start + j as i64 * 1_000,
+                    start + j as i64 * 1_000 + 700,
+                    (!tool).then_some("gpt-4o"),
+                    tool.then_some("Bash"),
+                    tool.then(|| format!("{{\"command\":\"ls -la /srv/data/{j}\"}}")),
+                    tool.then(
+                        || "total 48\ndrwxr-xr-x 2 u u 4096 a\n-rw-r--r-- 1 u u 120 b".to_string()
+                    ),
+                    (!tool)
+                        .then(|| format!("Step {j}: reading the module and planning the change.")),
+                    src,
+                    (i * spans_per_run + j) as i64
+                ])
+                .unwrap();
+            }
+            if sev > 0 {
+                finding
+                    .execute(rusqlite::params![
+                        format!("fp-{i}"),
+                        "CRED-READ-002",
+                        3,
+                        id,
+                        "s1",
+                        "[\"s1\"]",
+                        "Cloud credential file read",
+                        "A tool read ~/.aws/credentials",
+                        "cat ~/.aws/credentials",
+                        src,
+                        1,
+                        start
+                    ])
+                    .unwrap();
+            }
+        }
+    }
+    c.execute_batch("COMMIT; ANALYZE;").unwrap();
+    drop(store);
+    std::fs::rename(&tmp, db).unwrap();
+}
+
+fn stores() -> Vec<(&'static str, PathBuf)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-tui");
+    std::fs::create_dir_all(&dir).unwrap();
+    let small = dir.join("small-100.db");
+    let big = dir.join("big-1m.db");
+    generate(&small, 2, 50);
+    let t = Instant::now();
+    if !big.exists() {
+        eprintln!("generating 1,000,000 spans in 20,000 runs …");
+    }
+    generate(&big, 20_000, 50);
+    eprintln!("stores ready in {:.1}s", t.elapsed().as_secs_f64());
+    vec![("100", small), ("1M", big)]
+}
+
+fn open(db: &Path) -> Harness {
+    Harness::new(db, 160, 48, T0, Theme::dark()).unwrap()
+}
+
+fn key(h: &mut Harness, code: KeyCode) {
+    h.key(code, KeyModifiers::NONE);
+}
+
+fn benches(c: &mut Criterion) {
+    let stores = stores();
+    let mut g = c.benchmark_group("tui");
+    g.sample_size(30)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500));
+    for (name, db) in &stores {
+        g.bench_function(format!("first_frame/{name}"), |b| {
+            b.iter(|| {
+                let mut h = open(db);
+                h.draw()
+            })
+        });
+        let mut h = open(db);
+        h.draw();
+        g.bench_function(format!("key_j_scroll/{name}"), |b| {
+            b.iter(|| {
+                h.press('j');
+                h.draw()
+            })
+        });
+        g.bench_function(format!("key_pagedown/{name}"), |b| {
+            b.iter(|| {
+                key(&mut h, KeyCode::PageDown);
+                h.draw()
+            })
+        });
+        g.bench_function(format!("key_G_then_g/{name}"), |b| {
+            b.iter(|| {
+                h.press('G');
+                h.draw();
+                h.press('g');
+                h.draw()
+            })
+        });
+        g.bench_function(format!("filter_runs/{name}"), |b| {
+            let mut flip = false;
+            b.iter(|| {
+                flip = !flip;
+                h.press('f');
+                for _ in 0..40 {
+                    key(&mut h, KeyCode::Backspace);
+                }
+                h.type_text(if flip {
+                    "agent:codex sev:high\n"
+                } else {
+                    "refactor\n"
+                });
+                h.draw()
+            })
+        });
+        g.bench_function(format!("open_run/{name}"), |b| {
+            b.iter(|| {
+                key(&mut h, KeyCode::Enter);
+                let s = h.draw();
+                key(&mut h, KeyCode::Esc);
+                s
+            })
+        });
+        g.bench_function(format!("filter_findings/{name}"), |b| {
+            let mut hf = open(db);
+            key(&mut hf, KeyCode::Tab);
+            let mut flip = false;
+            b.iter(|| {
+                flip = !flip;
+                hf.press('f');
+                for _ in 0..40 {
+                    key(&mut hf, KeyCode::Backspace);
+                }
+                hf.type_text(if flip { "sev:high status:open\n" } else { "\n" });
+                hf.draw()
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Child mode: open one store, scroll, filter and drill in, then print VmHWM.
+fn rss_child(db: &Path) {
+    let t = Instant::now();
+    let mut h = open(db);
+    h.draw();
+    let first = t.elapsed();
+    for _ in 0..300 {
+        h.press('j');
+        h.draw();
+    }
+    for _ in 0..50 {
+        key(&mut h, KeyCode::PageDown);
+        h.draw();
+    }
+    h.press('G');
+    h.draw();
+    key(&mut h, KeyCode::Enter);
+    h.draw();
+    key(&mut h, KeyCode::Esc);
+    key(&mut h, KeyCode::Tab);
+    for _ in 0..100 {
+        key(&mut h, KeyCode::PageDown);
+        h.draw();
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: ? kB")
+        .to_string();
+    println!("{hwm} first_frame_ms={:.2}", first.as_secs_f64() * 1e3);
+}
+
+criterion_group!(tui_benches, benches);
+
+fn main() {
+    if let Some(db) = std::env::var_os("SKILLTRACE_TUI_BENCH_CHILD") {
+        rss_child(Path::new(&db));
+        return;
+    }
+    tui_benches();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+    let exe = std::env::current_exe().unwrap();
+    for (name, db) in stores() {
+        let out = std::process::Command::new(&exe)
+            .env("SKILLTRACE_TUI_BENCH_CHILD", &db)
+            .output()
+            .unwrap();
+        println!(
+            "tui/peak_rss/{name}: {} (fresh process: open, 300×j, 50×PgDn, G, open run, findings, 100×PgDn)",
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
+    }
+}

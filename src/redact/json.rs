@@ -1,0 +1,343 @@
+//! Redaction of one string, and of JSON — structured (span attributes) or encoded
+//! inside a string (tool arguments, OTLP message attributes) — walked key by key.
+//!
+//! A string that looks like a JSON object or array is parsed only when the
+//! prefilter says something could be inside (a keyword, a digit run, a
+//! remembered secret, a sensitive field name or a JSON escape that could hide
+//! one). Inside, every string is redacted (recursively, when it is JSON again),
+//! keys name field and header rules, long integers are checked as digit runs,
+//! and the result is serialised back to valid JSON — only when something
+//! changed, so clean JSON keeps its bytes.
+
+use super::engine::{marker_ranges, Cand, Engine};
+use super::key::HashKey;
+use super::memory::{Hit, Memory};
+use super::Mode;
+use serde_json::Value;
+
+/// How deep JSON-inside-a-string is unwrapped.
+const MAX_DEPTH: usize = 6;
+
+/// One redacted range, relative to the string node at `path`.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub label: usize,
+    pub path: String,
+    pub start: usize,
+    pub end: usize,
+    /// The raw value (kept in memory only, to place nested finds in the outer text).
+    pub value: String,
+}
+
+/// Borrowed pieces of a `Redactor` for one call.
+pub struct Ctx<'a> {
+    pub engine: &'a Engine,
+    pub memory: &'a mut Memory,
+    pub mode: Mode,
+    pub key: &'a HashKey,
+    pub run_id: &'a str,
+}
+
+fn looks_like_json(s: &str) -> bool {
+    matches!(s.trim_start().as_bytes().first(), Some(b'{' | b'['))
+}
+
+impl Ctx<'_> {
+    fn remember(&mut self, text: &str, cands: &[Cand]) {
+        for c in cands {
+            self.memory
+                .learn(self.run_id, &text[c.start..c.end], c.label);
+        }
+    }
+
+    /// Plain-text redaction of `text`, as if `prefix` stood before it (for a JSON key that
+    /// gives context, e.g. `aws_secret_access_key`). Returns the new text (`None` when
+    /// nothing changed) and the merged ranges, relative to `text`.
+    fn plain_ranges(&mut self, prefix: &str, text: &str) -> (Option<String>, Vec<Cand>) {
+        let engine = self.engine;
+        let owned;
+        let (hay, off) = if prefix.is_empty() {
+            (text, 0)
+        } else {
+            owned = format!("{prefix}{text}");
+            (owned.as_str(), prefix.len())
+        };
+        let scan = engine.scan(hay);
+        let mut mem: Vec<Hit> = Vec::new();
+        self.memory.search(self.run_id, hay, &mut mem);
+        if scan.is_clean() && mem.is_empty() {
+            return (None, Vec::new());
+        }
+        let mut cands = engine.candidates(hay, &scan, &mem);
+        if off > 0 {
+            cands.retain_mut(|c| {
+                c.start = c.start.max(off) - off;
+                c.end = c.end.saturating_sub(off);
+                c.end > c.start
+            });
+        }
+        if cands.is_empty() {
+            return (None, Vec::new());
+        }
+        self.remember(text, &cands);
+        let merged = engine.merge(cands);
+        (
+            Some(engine.replace(text, &merged, self.mode, self.key)),
+            merged,
+        )
+    }
+
+    /// Redacts one string, unwrapping JSON inside it. Ranges are relative to `text`.
+    pub fn string(&mut self, text: &str, depth: usize) -> (Option<String>, Vec<Found>) {
+        if looks_like_json(text) && depth < MAX_DEPTH {
+            let scan = self.engine.scan(text);
+            let mut mem = Vec::new();
+            self.memory.search(self.run_id, text, &mut mem);
+            // Parse only when something is there: a sensitive key, an escape that could
+            // hide a keyword, a remembered secret, or a rule match in the raw JSON text.
+            let maybe = scan.field_key
+                || scan.escape
+                || !mem.is_empty()
+                || (!scan.is_clean() && !self.engine.candidates(text, &scan, &[]).is_empty());
+            if !maybe {
+                return (None, Vec::new());
+            }
+            if let Ok(mut v) = serde_json::from_str::<Value>(text) {
+                let mut inner = Vec::new();
+                if self.walk(&mut v, &mut String::new(), depth + 1, &mut inner) {
+                    if let Ok(out) = serde_json::to_string(&v) {
+                        let found = inner.into_iter().map(|f| place(text, f)).collect();
+                        return (Some(out), found);
+                    }
+                }
+            }
+        }
+        let (out, ranges) = self.plain_ranges("", text);
+        let found = ranges
+            .into_iter()
+            .map(|c| Found {
+                label: c.label,
+                path: String::new(),
+                start: c.start,
+                end: c.end,
+                value: text[c.start..c.end].to_string(),
+            })
+            .collect();
+        (out, found)
+    }
+
+    /// Redacts every string under `v` in place; true if anything changed.
+    pub fn walk(
+        &mut self,
+        v: &mut Value,
+        path: &mut String,
+        depth: usize,
+        found: &mut Vec<Found>,
+    ) -> bool {
+        match v {
+            Value::String(s) => {
+                let (out, f) = self.string(s, depth);
+                found.extend(f.into_iter().map(|mut x| {
+                    x.path = path.clone();
+                    x
+                }));
+                match out {
+                    Some(o) => {
+                        *s = o;
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Value::Number(n) => {
+                let long = n.as_u64().is_some_and(|u| u >= 100_000_000)
+                    || n.as_i64().is_some_and(|i| i <= -100_000_000);
+                if !long {
+                    return false;
+                }
+                let s = n.to_string();
+                let (out, ranges) = self.plain_ranges("", &s);
+                match out {
+                    Some(o) => {
+                        for c in ranges {
+                            found.push(Found {
+                                label: c.label,
+                                path: path.clone(),
+                                start: 0,
+                                end: s.len(),
+                                value: s[c.start..c.end].to_string(),
+                            });
+                        }
+                        *v = Value::String(o);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Value::Array(items) => {
+                if let [Value::String(name), Value::String(_)] = items.as_slice() {
+                    if self.engine.is_header(name) {
+                        let label = self.engine.header_label;
+                        return self.whole(&mut items[1], label, path, found);
+                    }
+                }
+                let mut changed = false;
+                for item in items.iter_mut() {
+                    changed |= self.walk(item, path, depth, found);
+                }
+                changed
+            }
+            Value::Object(map) => {
+                let mut changed = false;
+                let mut renamed: Vec<(String, String)> = Vec::new();
+                for (k, val) in map.iter_mut() {
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    if let Some(label) = self.engine.sensitive_key(path) {
+                        changed |= self.whole(val, label, path, found);
+                    } else if let (Value::String(s), true) = (&mut *val, self.engine.has_keyword(k))
+                    {
+                        if looks_like_json(s) {
+                            changed |= self.walk(val, path, depth, found);
+                        } else {
+                            let prefix = format!("{k}: ");
+                            let (out, ranges) = self.plain_ranges(&prefix, s);
+                            if let Some(o) = out {
+                                for c in ranges {
+                                    found.push(Found {
+                                        label: c.label,
+                                        path: path.clone(),
+                                        start: c.start,
+                                        end: c.end,
+                                        value: s[c.start..c.end].to_string(),
+                                    });
+                                }
+                                *s = o;
+                                changed = true;
+                            }
+                        }
+                    } else {
+                        changed |= self.walk(val, path, depth, found);
+                    }
+                    path.truncate(len);
+                    // Keys can hold secrets too (an email used as a map key).
+                    let (out, ranges) = self.plain_ranges("", k);
+                    if let Some(o) = out {
+                        for c in ranges {
+                            found.push(Found {
+                                label: c.label,
+                                path: path.clone(),
+                                start: c.start,
+                                end: c.end,
+                                value: k[c.start..c.end].to_string(),
+                            });
+                        }
+                        renamed.push((k.clone(), o));
+                    }
+                }
+                for (old, new) in renamed {
+                    if let Some(val) = map.remove(&old) {
+                        map.insert(new, val);
+                        changed = true;
+                    }
+                }
+                changed
+            }
+            Value::Bool(_) | Value::Null => false,
+        }
+    }
+
+    /// Replaces every string and number under `v` whole (field and header rules).
+    /// The marker names the most severe rule that matches inside, else `label`.
+    pub fn whole(
+        &mut self,
+        v: &mut Value,
+        label: usize,
+        path: &str,
+        found: &mut Vec<Found>,
+    ) -> bool {
+        match v {
+            Value::String(s) => {
+                if s.trim().is_empty()
+                    || marker_ranges(s)
+                        .first()
+                        .is_some_and(|&(a, b)| a == 0 && b == s.len())
+                {
+                    return false;
+                }
+                let engine = self.engine;
+                let scan = engine.scan(s);
+                let cands = if scan.is_clean() {
+                    Vec::new()
+                } else {
+                    engine.candidates(s, &scan, &[])
+                };
+                let best = cands
+                    .iter()
+                    .map(|c| c.label)
+                    .max_by_key(|&l| (engine.labels[l].severity, std::cmp::Reverse(l)))
+                    .unwrap_or(label);
+                self.memory.learn(self.run_id, s, best);
+                // "Bearer abc..." / "Basic abc...": remember the credential alone too.
+                if let Some((_, last)) = s.trim().rsplit_once(' ') {
+                    self.memory.learn(self.run_id, last, best);
+                }
+                found.push(Found {
+                    label: best,
+                    path: path.to_string(),
+                    start: 0,
+                    end: s.len(),
+                    value: s.clone(),
+                });
+                *s = engine.marker(best, s, self.mode, self.key);
+                true
+            }
+            Value::Number(n) => {
+                let s = n.to_string();
+                self.memory.learn(self.run_id, &s, label);
+                found.push(Found {
+                    label,
+                    path: path.to_string(),
+                    start: 0,
+                    end: s.len(),
+                    value: s.clone(),
+                });
+                *v = Value::String(self.engine.marker(label, &s, self.mode, self.key));
+                true
+            }
+            Value::Array(items) => {
+                let mut changed = false;
+                for item in items {
+                    changed |= self.whole(item, label, path, found);
+                }
+                changed
+            }
+            Value::Object(map) => {
+                let mut changed = false;
+                for (_, item) in map.iter_mut() {
+                    changed |= self.whole(item, label, path, found);
+                }
+                changed
+            }
+            Value::Bool(_) | Value::Null => false,
+        }
+    }
+}
+
+/// Places a find from inside a JSON-encoded string into the raw outer text: where its
+/// value occurs literally, else the whole outer text.
+fn place(outer: &str, f: Found) -> Found {
+    let (start, end) = memchr::memmem::find(outer.as_bytes(), f.value.as_bytes())
+        .filter(|_| !f.value.is_empty())
+        .map(|s| (s, s + f.value.len()))
+        .unwrap_or((0, outer.len()));
+    Found {
+        start,
+        end,
+        path: String::new(),
+        ..f
+    }
+}

@@ -1,0 +1,326 @@
+//! Redaction rules as data: the built-in set from `assets/redaction/rules.toml`
+//! and the user's `[redaction]` config section, parsed and compiled here.
+//!
+//! A rule is a name, a regex (Rust `regex`: linear time for every rule, user
+//! rules included), the keywords that gate it in the prefilter, an optional
+//! validator and a severity. Nothing here touches trace text.
+
+use super::validate::Validator;
+use super::{Mode, RedactError};
+use crate::model::Severity;
+use regex::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+/// The built-in rule file, embedded at build time.
+pub const BUILTIN_RULES: &str = include_str!("../../assets/redaction/rules.toml");
+
+/// When a rule's regex runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// Near an occurrence of one of these lower-case literals.
+    Keywords(Vec<String>),
+    /// Around runs of 9+ digits (phones, cards, SSNs, IBANs).
+    Digits,
+    /// On every string (a user rule with no keywords).
+    Always,
+}
+
+/// One rule as written in TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "default_severity")]
+    pub severity: String,
+    pub pattern: String,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub trigger: Option<String>,
+    #[serde(default)]
+    pub window: Option<usize>,
+    /// Characters one of which must follow a keyword hit (after up to 4 quotes, spaces or
+    /// backslashes) for the hit to count: `"=:"` for `password=` / `password: ` styles.
+    #[serde(default)]
+    pub followed_by: Option<String>,
+    #[serde(default)]
+    pub validator: Option<String>,
+    /// TraceCraft rule(s) this one covers (documentation only).
+    #[serde(default)]
+    pub tracecraft: Option<String>,
+}
+
+fn default_severity() -> String {
+    "medium".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    fields: Vec<String>,
+    #[serde(default)]
+    headers: Vec<String>,
+    rule: Vec<RuleSpec>,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub description: String,
+    pub severity: Severity,
+    pub regex: Regex,
+    /// Capture-group indexes named `secret*`; empty = redact the whole match.
+    pub secret_groups: Vec<usize>,
+    pub trigger: Trigger,
+    /// Bytes searched on either side of a keyword hit; `None` = the whole text.
+    pub window: Option<usize>,
+    /// See [`RuleSpec::followed_by`]; empty = any keyword hit counts.
+    pub followed_by: Vec<u8>,
+    pub validator: Option<Validator>,
+    pub tracecraft: Option<String>,
+    pub builtin: bool,
+}
+
+/// Default search window around a keyword hit.
+pub const DEFAULT_WINDOW: usize = 256;
+
+/// Why a rule spec is invalid (the caller adds file and line).
+#[derive(Debug)]
+pub struct SpecError {
+    pub rule: String,
+    pub why: String,
+}
+
+impl RuleSpec {
+    /// Compiles the spec; `builtin` marks rules from the embedded file.
+    pub fn compile(&self, builtin: bool) -> Result<Rule, SpecError> {
+        let err = |why: String| SpecError {
+            rule: self.name.clone(),
+            why,
+        };
+        if self.name.is_empty()
+            || !self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(err("name must use only a-z, 0-9 and _".into()));
+        }
+        let severity: Severity = self.severity.parse().map_err(err)?;
+        let regex = RegexBuilder::new(&self.pattern)
+            .size_limit(4 << 20)
+            .dfa_size_limit(8 << 20)
+            .build()
+            .map_err(|e| {
+                err(format!(
+                    "pattern does not compile: {}",
+                    one_line(&e.to_string())
+                ))
+            })?;
+        let secret_groups = regex
+            .capture_names()
+            .enumerate()
+            .filter_map(|(i, n)| n.filter(|n| n.starts_with("secret")).map(|_| i))
+            .collect();
+        let keywords: Vec<String> = self
+            .keywords
+            .iter()
+            .filter(|k| !k.is_empty())
+            .map(|k| k.to_ascii_lowercase())
+            .collect();
+        let trigger = match self.trigger.as_deref() {
+            Some("digits") => Trigger::Digits,
+            None | Some("keywords") if keywords.is_empty() => Trigger::Always,
+            None | Some("keywords") => Trigger::Keywords(keywords),
+            Some(other) => {
+                return Err(err(format!(
+                    "unknown trigger '{other}' (expected keywords or digits)"
+                )))
+            }
+        };
+        let validator = match self.validator.as_deref() {
+            None => None,
+            Some(v) => Some(Validator::from_name(v).ok_or_else(|| {
+                err(format!(
+                    "unknown validator '{v}' (expected one of {})",
+                    Validator::NAMES
+                ))
+            })?),
+        };
+        let window = match self.window {
+            Some(0) => None,
+            Some(n) => Some(n),
+            None => Some(DEFAULT_WINDOW),
+        };
+        Ok(Rule {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            severity,
+            regex,
+            secret_groups,
+            trigger,
+            window,
+            followed_by: self.followed_by.as_deref().unwrap_or("").bytes().collect(),
+            validator,
+            tracecraft: self.tracecraft.clone(),
+            builtin,
+        })
+    }
+}
+
+/// The last meaningful line of a (possibly multi-line) regex error.
+fn one_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .rfind(|l| l.starts_with("error:"))
+        .map(|l| l.trim_start_matches("error:").trim().to_string())
+        .unwrap_or_else(|| s.lines().last().unwrap_or("").trim().to_string())
+}
+
+/// The built-in set: compiled rules, sensitive field paths and header names.
+#[derive(Debug, Clone)]
+pub struct Builtin {
+    pub rules: Vec<Rule>,
+    pub fields: Vec<String>,
+    pub headers: Vec<String>,
+}
+
+/// Parses and compiles the built-in rule file.
+pub fn builtin() -> Result<Builtin, SpecError> {
+    let file: RuleFile = toml::from_str(BUILTIN_RULES).map_err(|e| SpecError {
+        rule: "<builtin>".into(),
+        why: e.message().to_string(),
+    })?;
+    Ok(Builtin {
+        rules: file
+            .rule
+            .iter()
+            .map(|s| s.compile(true))
+            .collect::<Result<_, _>>()?,
+        fields: file.fields,
+        headers: file.headers,
+    })
+}
+
+/// The built-in rule specs (for docs and tests).
+pub fn builtin_specs() -> Vec<RuleSpec> {
+    toml::from_str::<RuleFile>(BUILTIN_RULES)
+        .map(|f| f.rule)
+        .unwrap_or_default()
+}
+
+/// The `[redaction]` section of the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactionSection {
+    /// `false` turns redaction off; only an explicit `enabled = false` does.
+    pub enabled: Option<bool>,
+    pub mode: Option<Mode>,
+    /// Built-in rule names to switch off (e.g. `["phone"]`).
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// Exact values never redacted.
+    #[serde(default)]
+    pub allowlist: Vec<String>,
+    /// Patterns; a value that matches one *entirely* is never redacted.
+    #[serde(default)]
+    pub allowlist_patterns: Vec<String>,
+    /// Field paths (`credentials.password`) and leaf keys (`password`) whose whole value is redacted.
+    #[serde(default)]
+    pub field_paths: Vec<String>,
+    /// Extra HTTP header names whose whole value is redacted.
+    #[serde(default)]
+    pub headers: Vec<String>,
+    /// Extra rules.
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+}
+
+impl RedactionSection {
+    /// Reads `[redaction]` from `config`; any problem is one line naming the file.
+    pub fn from_config(config: &crate::config::Config) -> Result<Self, RedactError> {
+        config
+            .section::<RedactionSection>("redaction")
+            .map_err(|e| RedactError::Config(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_rules_compile_with_keywords() {
+        let b = builtin().map_err(|e| e.why).expect("compile");
+        assert!(b.fields.iter().any(|f| f == "password"));
+        assert!(b.headers.iter().any(|h| h == "set-cookie"));
+        let rules = b.rules;
+        assert!(rules.len() >= 45, "{}", rules.len());
+        let mut names = std::collections::HashSet::new();
+        for r in &rules {
+            assert!(names.insert(r.name.clone()), "duplicate {}", r.name);
+            assert_ne!(r.trigger, Trigger::Always, "{} has no prefilter", r.name);
+            if let Trigger::Keywords(k) = &r.trigger {
+                for k in k {
+                    assert_eq!(k, &k.to_ascii_lowercase(), "{}", r.name);
+                }
+            }
+        }
+        // Every TraceCraft default rule is covered by at least one built-in rule.
+        for tc in [
+            "email",
+            "phone",
+            "credit_card",
+            "ssn",
+            "openai_api_key",
+            "anthropic_api_key",
+            "aws_access_key",
+            "aws_secret_key",
+            "bearer_token",
+            "github_token",
+            "google_api_key",
+            "azure_connection_string",
+            "generic_api_key_param",
+            "private_key",
+            "slack_token",
+            "stripe_key",
+            "password_field",
+        ] {
+            assert!(
+                rules.iter().any(|r| r
+                    .tracecraft
+                    .as_deref()
+                    .is_some_and(|t| t.split(", ").any(|x| x == tc))),
+                "{tc} not covered"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_specs_say_why() {
+        let spec = |name: &str, pattern: &str| RuleSpec {
+            name: name.into(),
+            description: String::new(),
+            severity: "low".into(),
+            pattern: pattern.into(),
+            keywords: vec![],
+            trigger: None,
+            window: None,
+            followed_by: None,
+            validator: None,
+            tracecraft: None,
+        };
+        let e = spec("emp", "EMP-(\\d{6}").compile(false).expect_err("bad");
+        assert_eq!(e.rule, "emp");
+        assert!(e.why.starts_with("pattern does not compile"), "{}", e.why);
+        assert!(!e.why.contains('\n'));
+        let e = spec("Bad Name", "x").compile(false).expect_err("bad");
+        assert!(e.why.contains("a-z"));
+        let r = spec("emp", "EMP-\\d{6}").compile(false).expect("ok");
+        assert_eq!(r.trigger, Trigger::Always);
+    }
+}

@@ -1,0 +1,463 @@
+//! The query worker: the TUI's only door to SQLite.
+//!
+//! The app asks with [`Request`]s and hears back through [`Reply`]s; the worker
+//! runs on its own thread with its own read-only connection (plus a writable one,
+//! opened on first use, for triage), so drawing never waits on a query. Queued
+//! requests of the same kind collapse to the newest (holding `j` costs one query
+//! per frame, not one per key), and the store's `data_version` is polled four
+//! times a second so live views refresh while ingest writes.
+
+use crate::model::{Span, TriageStatus};
+use crate::store::{
+    Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillSummary,
+    SourceRow, SpanRow, Store, StoreError,
+};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+/// A question for the worker. `tag`s come back in the reply so the app can drop
+/// answers to questions it no longer asks (a filter changed meanwhile).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    Counts,
+    Runs {
+        tag: u64,
+        filter: RunFilter,
+        sort: RunSort,
+        offset: usize,
+        limit: usize,
+    },
+    /// Activity histograms for the runs on screen: (run id, start, end).
+    Histograms {
+        runs: Vec<(String, i64, i64)>,
+        buckets: usize,
+    },
+    /// A page of a run's spans with each span's depth in the tree.
+    Spans {
+        tag: u64,
+        run_id: String,
+        offset: usize,
+        limit: usize,
+    },
+    /// One span with its findings.
+    Span {
+        run_id: String,
+        span_id: String,
+    },
+    Findings {
+        tag: u64,
+        filter: FindingFilter,
+        offset: usize,
+        limit: usize,
+    },
+    Skills {
+        offset: usize,
+        limit: usize,
+    },
+    SkillHits {
+        skill_id: String,
+    },
+    Sources,
+    ParseErrors {
+        path: String,
+    },
+    Search {
+        query: String,
+    },
+    /// A person's triage decision: stored at once.
+    Triage {
+        id: i64,
+        status: TriageStatus,
+        note: Option<String>,
+    },
+    /// Spans for the replay (time order), paged.
+    ReplaySpans {
+        run_id: String,
+        offset: usize,
+        limit: usize,
+    },
+    /// Where a span sits in its run's time order (to select it in the Run view).
+    Locate {
+        run_id: String,
+        span_id: String,
+    },
+}
+
+impl Request {
+    /// Requests with the same slot replace each other while queued.
+    fn slot(&self) -> Option<u8> {
+        Some(match self {
+            Request::Counts => 0,
+            Request::Runs { .. } => 1,
+            Request::Histograms { .. } => 2,
+            Request::Spans { .. } => 3,
+            Request::Span { .. } => 4,
+            Request::Findings { .. } => 5,
+            Request::Skills { .. } => 6,
+            Request::SkillHits { .. } => 7,
+            Request::Sources => 8,
+            Request::ParseErrors { .. } => 9,
+            Request::Search { .. } => 10,
+            Request::Triage { .. } => return None,
+            Request::ReplaySpans { .. } => 11,
+            Request::Locate { .. } => 12,
+        })
+    }
+}
+
+/// An answer from the worker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Counts {
+        counts: Counts,
+        /// Spans waiting for the search index.
+        fts_pending: u64,
+    },
+    Runs {
+        tag: u64,
+        total: u64,
+        offset: usize,
+        rows: Vec<RunRow>,
+    },
+    Histograms(Vec<(String, Vec<u64>)>),
+    Spans {
+        tag: u64,
+        run: Option<Box<RunRow>>,
+        total: u64,
+        offset: usize,
+        rows: Vec<(SpanRow, usize)>,
+    },
+    Span {
+        span: Option<Box<Span>>,
+        findings: Vec<FindingRow>,
+    },
+    Findings {
+        tag: u64,
+        total: u64,
+        offset: usize,
+        rows: Vec<FindingRow>,
+    },
+    Skills {
+        total: u64,
+        offset: usize,
+        rows: Vec<SkillSummary>,
+    },
+    SkillHits {
+        skill_id: String,
+        hits: Vec<(String, String, String, f32)>,
+    },
+    Sources(Vec<SourceRow>),
+    ParseErrors {
+        path: String,
+        errors: Vec<crate::model::ParseError>,
+    },
+    Search {
+        query: String,
+        hits: Vec<SearchHit>,
+        fts_pending: u64,
+    },
+    Triaged {
+        id: i64,
+        status: TriageStatus,
+    },
+    ReplaySpans {
+        run_id: String,
+        offset: usize,
+        total: u64,
+        rows: Vec<SpanRow>,
+    },
+    Located {
+        run_id: String,
+        span_id: String,
+        position: Option<u64>,
+    },
+    /// Another connection committed: refresh what is on screen.
+    Changed,
+    /// A query failed; one line, no row contents.
+    Error(String),
+}
+
+/// The store connections a worker answers from.
+pub struct Source {
+    path: PathBuf,
+    read: Option<Store>,
+    write: Option<Store>,
+}
+
+impl Source {
+    /// Opens the read connection now (the store must exist) and the write one on first triage.
+    pub fn open(path: &Path) -> Result<Source, StoreError> {
+        Ok(Source {
+            path: path.to_path_buf(),
+            read: Some(Store::open_read(path)?),
+            write: None,
+        })
+    }
+
+    /// A source that opens lazily (the store may not exist yet, e.g. while a demo import starts).
+    pub fn lazy(path: &Path) -> Source {
+        Source {
+            path: path.to_path_buf(),
+            read: None,
+            write: None,
+        }
+    }
+
+    fn reader(&mut self) -> Result<&Store, StoreError> {
+        if self.read.is_none() {
+            self.read = Some(Store::open_read(&self.path)?);
+        }
+        match &self.read {
+            Some(s) => Ok(s),
+            None => Err(StoreError::NotFound("store not open".into())),
+        }
+    }
+
+    fn writer(&mut self) -> Result<&Store, StoreError> {
+        if self.write.is_none() {
+            self.write = Some(Store::open(&self.path)?);
+        }
+        match &self.write {
+            Some(s) => Ok(s),
+            None => Err(StoreError::NotFound("store not open".into())),
+        }
+    }
+
+    /// The store's change counter (None while it cannot be opened).
+    pub fn data_version(&mut self) -> Option<i64> {
+        self.reader().ok()?.data_version().ok()
+    }
+
+    /// Answers one request synchronously (the worker thread, tests and benchmarks call this).
+    pub fn execute(&mut self, req: Request) -> Reply {
+        match self.answer(req) {
+            Ok(r) => r,
+            Err(e) => Reply::Error(crate::sanitize::line(&e.to_string()).into_owned()),
+        }
+    }
+
+    fn answer(&mut self, req: Request) -> Result<Reply, StoreError> {
+        if let Request::Triage { id, status, note } = req {
+            self.writer()?.set_triage(id, status, note.as_deref())?;
+            return Ok(Reply::Triaged { id, status });
+        }
+        let s = self.reader()?;
+        Ok(match req {
+            Request::Counts => Reply::Counts {
+                counts: s.counts()?,
+                fts_pending: s.fts_pending()?,
+            },
+            Request::Runs {
+                tag,
+                filter,
+                sort,
+                offset,
+                limit,
+            } => Reply::Runs {
+                tag,
+                total: s.run_count(&filter)?,
+                offset,
+                rows: s.runs(&filter, sort, offset, limit)?,
+            },
+            Request::Histograms { runs, buckets } => {
+                let mut out = Vec::with_capacity(runs.len());
+                for (id, a, b) in runs {
+                    let h = s.run_histogram(&id, a, b, buckets)?;
+                    out.push((id, h));
+                }
+                Reply::Histograms(out)
+            }
+            Request::Spans {
+                tag,
+                run_id,
+                offset,
+                limit,
+            } => {
+                let rows = s.spans(&run_id, offset, limit)?;
+                let depths = depths(s, &run_id, &rows)?;
+                Reply::Spans {
+                    tag,
+                    run: s.run(&run_id)?.map(Box::new),
+                    total: s.span_count(&run_id)?,
+                    offset,
+                    rows: rows.into_iter().zip(depths).collect(),
+                }
+            }
+            Request::Span { run_id, span_id } => Reply::Span {
+                span: s.span(&run_id, &span_id)?.map(Box::new),
+                findings: s.findings_for_span(&run_id, &span_id)?,
+            },
+            Request::Findings {
+                tag,
+                filter,
+                offset,
+                limit,
+            } => Reply::Findings {
+                tag,
+                total: s.finding_count(&filter)?,
+                offset,
+                rows: s.findings(&filter, offset, limit)?,
+            },
+            Request::Skills { offset, limit } => Reply::Skills {
+                total: s.skill_count()?,
+                offset,
+                rows: s.skills(offset, limit)?,
+            },
+            Request::SkillHits { skill_id } => Reply::SkillHits {
+                hits: s.skill_hits(&skill_id, 200)?,
+                skill_id,
+            },
+            Request::Sources => Reply::Sources(s.sources()?),
+            Request::ParseErrors { path } => Reply::ParseErrors {
+                errors: s.parse_errors(Some(&path), 500)?,
+                path,
+            },
+            Request::Search { query } => Reply::Search {
+                hits: s.search(&query, 500)?,
+                fts_pending: s.fts_pending()?,
+                query,
+            },
+            Request::ReplaySpans {
+                run_id,
+                offset,
+                limit,
+            } => Reply::ReplaySpans {
+                total: s.span_count(&run_id)?,
+                rows: s.spans(&run_id, offset, limit)?,
+                run_id,
+                offset,
+            },
+            Request::Locate { run_id, span_id } => Reply::Located {
+                position: s.span_position(&run_id, &span_id)?,
+                run_id,
+                span_id,
+            },
+            Request::Triage { .. } => Reply::Error("triage: unreachable".into()),
+        })
+    }
+}
+
+/// Depth of each span in its run's tree, walking parent links (memoised; cycles cut at 64).
+fn depths(s: &Store, run_id: &str, rows: &[SpanRow]) -> Result<Vec<usize>, StoreError> {
+    let mut parent: HashMap<String, Option<String>> = HashMap::new();
+    for r in rows {
+        parent.insert(r.span.id.clone(), r.span.parent_id.clone());
+    }
+    let mut depth: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let mut chain = Vec::new();
+        let mut cur = r.span.parent_id.clone();
+        let mut base = 0;
+        while let Some(p) = cur {
+            if chain.len() >= 64 || p == r.span.id {
+                break;
+            }
+            if let Some(d) = depth.get(&p) {
+                base = d + 1;
+                break;
+            }
+            let next = match parent.get(&p) {
+                Some(n) => n.clone(),
+                None => {
+                    let n = s.span_parent(run_id, &p)?;
+                    // A dangling parent still indents (the parent is in another page or file).
+                    let n = n.unwrap_or(None);
+                    parent.insert(p.clone(), n.clone());
+                    n
+                }
+            };
+            chain.push(p);
+            cur = next;
+        }
+        // chain[i] is i+1 levels above the span; the top of the chain sits at `base`.
+        let len = chain.len();
+        for (i, p) in chain.into_iter().enumerate() {
+            depth.entry(p).or_insert(base + (len - 1 - i));
+        }
+        let d = base + len;
+        depth.insert(r.span.id.clone(), d);
+        out.push(d);
+    }
+    Ok(out)
+}
+
+/// Starts the worker thread over `source`; replies go to `sink` (which returns
+/// false once nobody listens). The worker stops when the returned sender is dropped.
+pub fn spawn(
+    mut source: Source,
+    sink: impl Fn(Reply) -> bool + Send + 'static,
+) -> std::io::Result<Sender<Request>> {
+    let (req_tx, req_rx) = std::sync::mpsc::channel::<Request>();
+    std::thread::Builder::new()
+        .name("skilltrace-tui-data".into())
+        .spawn(move || {
+            let poll = Duration::from_millis(250);
+            let mut version = source.data_version();
+            let mut last_poll = Instant::now();
+            loop {
+                let first = match req_rx.recv_timeout(poll) {
+                    Ok(r) => Some(r),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                };
+                let mut queue: Vec<Request> = first.into_iter().collect();
+                while let Ok(r) = req_rx.try_recv() {
+                    queue.push(r);
+                }
+                for req in coalesce(queue) {
+                    if !sink(source.execute(req)) {
+                        return;
+                    }
+                }
+                if last_poll.elapsed() >= poll {
+                    last_poll = Instant::now();
+                    let v = source.data_version();
+                    if v != version {
+                        version = v;
+                        if !sink(Reply::Changed) {
+                            return;
+                        }
+                    }
+                }
+            }
+        })?;
+    Ok(req_tx)
+}
+
+/// Keeps the newest request of each slot (in arrival order of the kept ones); writes all stay.
+pub fn coalesce(queue: Vec<Request>) -> Vec<Request> {
+    let mut out: Vec<Request> = Vec::with_capacity(queue.len());
+    for r in queue {
+        if let Some(slot) = r.slot() {
+            out.retain(|o| o.slot() != Some(slot));
+        }
+        out.push(r);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coalesce_keeps_newest_per_slot_and_every_write() {
+        let runs = |offset| Request::Runs {
+            tag: 1,
+            filter: RunFilter::default(),
+            sort: RunSort::Started,
+            offset,
+            limit: 10,
+        };
+        let tri = |id| Request::Triage {
+            id,
+            status: TriageStatus::Confirmed,
+            note: None,
+        };
+        let out = coalesce(vec![runs(0), tri(1), Request::Counts, runs(10), tri(2)]);
+        assert_eq!(out, vec![tri(1), Request::Counts, runs(10), tri(2)]);
+    }
+}

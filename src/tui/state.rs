@@ -1,0 +1,352 @@
+//! View state: selection, scroll position and the page of rows each view holds.
+//!
+//! [`Paged`] is the virtual list every long view uses: it knows the total row
+//! count, holds one page of rows around the viewport, and says which page to
+//! fetch next, so a store of millions of rows costs one page of memory.
+
+use crate::model::{ParseError, Span};
+use crate::store::{
+    FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillSummary, SourceRow,
+    SpanRow,
+};
+use std::collections::{HashMap, VecDeque};
+
+/// Rows fetched per page.
+pub const PAGE: usize = 200;
+
+/// A virtual list: `total` rows exist, `rows` hold `[offset, offset + rows.len())`.
+#[derive(Debug, Clone)]
+pub struct Paged<T> {
+    pub total: u64,
+    pub sel: usize,
+    pub top: usize,
+    pub offset: usize,
+    pub rows: Vec<T>,
+    /// The page asked for and not yet answered.
+    pub requested: Option<(usize, usize)>,
+    /// True once a first page has arrived.
+    pub loaded: bool,
+}
+
+impl<T> Default for Paged<T> {
+    fn default() -> Self {
+        Paged {
+            total: 0,
+            sel: 0,
+            top: 0,
+            offset: 0,
+            rows: Vec::new(),
+            requested: None,
+            loaded: false,
+        }
+    }
+}
+
+impl<T> Paged<T> {
+    /// Row `i` if it is in the loaded page.
+    pub fn get(&self, i: usize) -> Option<&T> {
+        i.checked_sub(self.offset).and_then(|j| self.rows.get(j))
+    }
+
+    /// The selected row if loaded.
+    pub fn selected(&self) -> Option<&T> {
+        self.get(self.sel)
+    }
+
+    fn len(&self) -> usize {
+        usize::try_from(self.total).unwrap_or(usize::MAX)
+    }
+
+    /// Moves the selection by `delta` rows (clamped) and keeps it on screen.
+    pub fn move_by(&mut self, delta: isize, height: usize) {
+        let last = self.len().saturating_sub(1);
+        let to = if delta < 0 {
+            self.sel.saturating_sub(delta.unsigned_abs())
+        } else {
+            self.sel.saturating_add(delta as usize).min(last)
+        };
+        self.select(to, height);
+    }
+
+    /// Selects row `i` (clamped) and scrolls so it is visible.
+    pub fn select(&mut self, i: usize, height: usize) {
+        self.sel = i.min(self.len().saturating_sub(1));
+        self.scroll_into_view(height);
+    }
+
+    /// Adjusts `top` so the selection is inside a window of `height` rows.
+    pub fn scroll_into_view(&mut self, height: usize) {
+        let h = height.max(1);
+        if self.sel < self.top {
+            self.top = self.sel;
+        } else if self.sel >= self.top + h {
+            self.top = self.sel + 1 - h;
+        }
+        let max_top = self.len().saturating_sub(h);
+        self.top = self.top.min(max_top);
+    }
+
+    /// The page to fetch so rows `[top, top + height)` are loaded, if any is missing.
+    pub fn want(&self, height: usize) -> Option<(usize, usize)> {
+        let end = (self.top + height.max(1)).min(self.len());
+        let have_end = self.offset + self.rows.len();
+        let covered = self.loaded && self.top >= self.offset && end <= have_end;
+        if covered {
+            return None;
+        }
+        let offset = self.top.saturating_sub(PAGE.saturating_sub(height) / 2);
+        let w = (offset, PAGE.max(height));
+        (self.requested != Some(w)).then_some(w)
+    }
+
+    /// Takes a page that arrived.
+    pub fn fill(&mut self, total: u64, offset: usize, rows: Vec<T>, height: usize) {
+        self.total = total;
+        self.offset = offset;
+        self.rows = rows;
+        self.requested = None;
+        self.loaded = true;
+        self.sel = self.sel.min(self.len().saturating_sub(1));
+        self.scroll_into_view(height);
+    }
+
+    /// Forgets the rows (filter changed): back to the top, nothing loaded.
+    pub fn reset(&mut self) {
+        *self = Paged::default();
+    }
+
+    /// Marks the page stale so the next `want` fetches it again (data changed).
+    pub fn invalidate(&mut self) {
+        self.loaded = false;
+        self.requested = None;
+    }
+}
+
+/// A small list held whole (sources, search hits): selection and scroll only.
+#[derive(Debug, Clone, Default)]
+pub struct Cursor {
+    pub sel: usize,
+    pub top: usize,
+}
+
+impl Cursor {
+    /// Moves by `delta` within `len` rows, keeping the selection inside `height`.
+    pub fn move_by(&mut self, delta: isize, len: usize, height: usize) {
+        let last = len.saturating_sub(1);
+        self.sel = if delta < 0 {
+            self.sel.saturating_sub(delta.unsigned_abs())
+        } else {
+            self.sel.saturating_add(delta as usize).min(last)
+        };
+        self.sel = self.sel.min(last);
+        let h = height.max(1);
+        if self.sel < self.top {
+            self.top = self.sel;
+        } else if self.sel >= self.top + h {
+            self.top = self.sel + 1 - h;
+        }
+    }
+}
+
+/// The Runs view.
+#[derive(Debug, Clone, Default)]
+pub struct RunsState {
+    pub list: Paged<RunRow>,
+    pub filter: RunFilter,
+    pub filter_text: String,
+    pub sort: RunSort,
+    pub tag: u64,
+    /// Activity histograms of runs seen on screen (cleared when data changes).
+    pub hist: HashMap<String, Vec<u64>>,
+    pub hist_requested: bool,
+}
+
+/// The Run view: one run's spans as a tree with a waterfall.
+#[derive(Debug, Clone, Default)]
+pub struct RunState {
+    pub run_id: Option<String>,
+    pub run: Option<RunRow>,
+    /// Spans with their depth in the tree.
+    pub list: Paged<(SpanRow, usize)>,
+    pub tag: u64,
+    /// A span to select once its position is known.
+    pub locate: Option<String>,
+}
+
+/// The Span view: a span's detail, pre-rendered into lines once per load.
+#[derive(Debug, Clone, Default)]
+pub struct SpanState {
+    pub key: Option<(String, String)>,
+    pub span: Option<Span>,
+    pub findings: Vec<FindingRow>,
+    pub loaded: bool,
+    pub scroll: usize,
+}
+
+/// The Findings view: the triage queue.
+#[derive(Debug, Clone, Default)]
+pub struct FindingsState {
+    pub list: Paged<FindingRow>,
+    pub filter: FindingFilter,
+    pub filter_text: String,
+    pub tag: u64,
+}
+
+/// The Skills view.
+#[derive(Debug, Clone, Default)]
+pub struct SkillsState {
+    pub list: Paged<SkillSummary>,
+    pub hits_for: Option<String>,
+    pub hits: Vec<(String, String, String, f32)>,
+}
+
+/// The Sources view.
+#[derive(Debug, Clone, Default)]
+pub struct SourcesState {
+    pub rows: Vec<SourceRow>,
+    pub cursor: Cursor,
+    pub loaded: bool,
+    pub errors_for: Option<String>,
+    pub errors: Vec<ParseError>,
+}
+
+/// The Search view.
+#[derive(Debug, Clone, Default)]
+pub struct SearchState {
+    pub query: String,
+    pub hits: Vec<SearchHit>,
+    pub cursor: Cursor,
+    pub searching: bool,
+    pub fts_pending: u64,
+}
+
+/// The Replay view: a run's spans appearing in their original timing.
+#[derive(Debug, Clone)]
+pub struct ReplayState {
+    pub run_id: String,
+    /// The first span's start (replay time zero).
+    pub start_ms: Option<i64>,
+    /// Spans already shown (the newest last; older ones drop off past a cap).
+    pub shown: VecDeque<SpanRow>,
+    /// How many spans have been shown in all.
+    pub shown_total: u64,
+    /// Loaded, not yet due.
+    pub pending: VecDeque<SpanRow>,
+    pub next_offset: usize,
+    pub total: u64,
+    pub requested: bool,
+    /// Replay time since the start, milliseconds.
+    pub clock_ms: f64,
+    pub speed: f64,
+    pub paused: bool,
+}
+
+impl ReplayState {
+    /// A replay of `run_id` at normal speed, nothing loaded yet.
+    pub fn new(run_id: String) -> ReplayState {
+        ReplayState {
+            run_id,
+            start_ms: None,
+            shown: VecDeque::new(),
+            shown_total: 0,
+            pending: VecDeque::new(),
+            next_offset: 0,
+            total: 0,
+            requested: false,
+            clock_ms: 0.0,
+            speed: 1.0,
+            paused: false,
+        }
+    }
+
+    /// Most spans kept on screen.
+    pub const KEEP: usize = 500;
+
+    /// Replay time of a span (spans without a start are due at once).
+    pub fn due_at(&self, s: &SpanRow) -> f64 {
+        match (s.span.start_ms, self.start_ms) {
+            (Some(t), Some(z)) => (t - z) as f64,
+            _ => f64::NEG_INFINITY,
+        }
+    }
+
+    /// Moves every due span from `pending` to `shown`.
+    pub fn release_due(&mut self) {
+        while let Some(next) = self.pending.front() {
+            if self.due_at(next) > self.clock_ms {
+                break;
+            }
+            if let Some(s) = self.pending.pop_front() {
+                self.shown.push_back(s);
+                self.shown_total += 1;
+                if self.shown.len() > Self::KEEP {
+                    self.shown.pop_front();
+                }
+            }
+        }
+    }
+
+    /// True when every span has been shown.
+    pub fn finished(&self) -> bool {
+        self.pending.is_empty() && self.next_offset as u64 >= self.total && !self.requested
+    }
+}
+
+/// The run sorts, in the order `s` cycles them.
+pub fn next_sort(s: RunSort) -> RunSort {
+    match s {
+        RunSort::Started => RunSort::Findings,
+        RunSort::Findings => RunSort::Spans,
+        RunSort::Spans => RunSort::Started,
+    }
+}
+
+/// The name of a run sort for the title bar.
+pub fn sort_name(s: RunSort) -> &'static str {
+    match s {
+        RunSort::Started => "newest",
+        RunSort::Findings => "worst findings",
+        RunSort::Spans => "most spans",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paged_wants_pages_around_the_viewport_only() {
+        let mut p: Paged<u32> = Paged::default();
+        assert_eq!(p.want(20), Some((0, PAGE)));
+        p.fill(1_000_000, 0, (0..PAGE as u32).collect(), 20);
+        assert_eq!(p.want(20), None);
+        p.move_by(150, 20);
+        assert_eq!((p.sel, p.top), (150, 131));
+        assert_eq!(p.want(20), None);
+        p.move_by(100, 20);
+        assert_eq!(p.sel, 250);
+        let (off, lim) = p.want(20).expect("needs a page");
+        assert!(off <= p.top && off + lim >= p.top + 20, "{off} {lim}");
+        p.requested = Some((off, lim));
+        assert_eq!(p.want(20), None, "not asked twice");
+        p.select(usize::MAX, 20);
+        assert_eq!(p.sel, 999_999);
+        p.move_by(-5, 20);
+        assert_eq!(p.sel, 999_994);
+        assert_eq!(p.get(5), Some(&5));
+        assert_eq!(p.get(PAGE), None);
+    }
+
+    #[test]
+    fn empty_lists_stay_at_zero() {
+        let mut p: Paged<u32> = Paged::default();
+        p.fill(0, 0, vec![], 10);
+        p.move_by(5, 10);
+        p.move_by(-5, 0);
+        assert_eq!((p.sel, p.top), (0, 0));
+        assert!(p.selected().is_none());
+        let mut c = Cursor::default();
+        c.move_by(3, 0, 0);
+        assert_eq!(c.sel, 0);
+    }
+}

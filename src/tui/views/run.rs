@@ -1,0 +1,109 @@
+//! The Run view: a run's spans as a tree (indented by parent) in time order,
+//! with a waterfall bar beside each; tool calls show their command or path.
+
+use super::{empty_note, short_id, table, visible_sel, App};
+use crate::model::SpanKind;
+use crate::tui::layout::Regions;
+use crate::tui::widgets::{badges, duration, kind_mark, short_count, span_label, time, waterfall};
+use ratatui::layout::Constraint;
+use ratatui::text::{Line, Span as TSpan};
+use ratatui::widgets::{Cell, Paragraph, Row};
+use ratatui::Frame;
+
+pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
+    let t = &app.theme;
+    let s = &app.run;
+    let h = g.list.height as usize;
+    let (rs, re) = s
+        .run
+        .as_ref()
+        .and_then(|r| Some((r.run.started_ms?, r.run.ended_ms.or(r.run.started_ms)?)))
+        .unwrap_or((0, 1));
+    let bar_w = (g.list.width as usize / 4).clamp(8, 60);
+    let mut rows = Vec::new();
+    for i in s.list.top..s.list.top + h {
+        let Some((row, depth)) = s.list.get(i) else {
+            break;
+        };
+        let sp = &row.span;
+        let indent = "  ".repeat((*depth).min(16));
+        let label = format!("{indent}{} {}", kind_mark(sp.kind), span_label(sp));
+        let style = match sp.kind {
+            SpanKind::Tool => t.accent,
+            SpanKind::Agent => t.title,
+            _ => t.text,
+        };
+        let status = match sp.status {
+            crate::model::SpanStatus::Error => TSpan::styled("✗", t.error),
+            _ => TSpan::raw(" "),
+        };
+        let bar_style = match sp.kind {
+            SpanKind::Tool => t.bar_tool,
+            SpanKind::Llm => t.bar_llm,
+            _ => t.bar,
+        };
+        rows.push(Row::new(vec![
+            Cell::from(Line::from(vec![status, TSpan::styled(label, style)])),
+            Cell::from(sp.duration_ms().map(duration).unwrap_or_default()),
+            Cell::from(TSpan::styled(
+                waterfall(sp.start_ms, sp.end_ms, rs, re, bar_w),
+                bar_style,
+            )),
+        ]));
+    }
+    let id = s.run_id.as_deref().unwrap_or("");
+    let title = Line::from(vec![
+        TSpan::styled(format!(" Run {} ", short_id(id)), t.title),
+        TSpan::styled(format!("({} spans) ", s.list.total), t.dim),
+    ]);
+    let bar_w16 = bar_w as u16;
+    table(
+        f,
+        t,
+        g,
+        title,
+        &["span", "took", "timeline"],
+        &[
+            Constraint::Fill(1),
+            Constraint::Length(7),
+            Constraint::Length(bar_w16),
+        ],
+        rows,
+        visible_sel(s.list.sel, s.list.top, h),
+        empty_note(s.list.loaded, s.list.total, "This run has no spans."),
+    );
+    if let Some(r) = &s.run {
+        let title =
+            crate::sanitize::line(r.run.title.as_deref().unwrap_or("(untitled)")).into_owned();
+        let agent = r.run.agent.map(|a| a.as_str()).unwrap_or("?");
+        let mut second = vec![TSpan::styled(
+            format!(
+                "{} · {} · {} spans · {} tools · {}↑ {}↓ tokens · {} ",
+                r.run
+                    .started_ms
+                    .map(|m| time(m, app.utc_offset_s))
+                    .unwrap_or_default(),
+                r.run
+                    .started_ms
+                    .zip(r.run.ended_ms)
+                    .map(|(a, b)| duration(b - a))
+                    .unwrap_or_default(),
+                r.span_count,
+                r.tool_count,
+                short_count(r.input_tokens),
+                short_count(r.output_tokens),
+                crate::sanitize::line(&r.models.join(", ")),
+            ),
+            t.dim,
+        )];
+        second.extend(badges(&r.findings, t));
+        let lines = vec![
+            Line::from(vec![
+                TSpan::styled(format!("{agent} "), t.accent),
+                TSpan::styled(title, t.title),
+            ]),
+            Line::from(second),
+        ];
+        f.render_widget(Paragraph::new(lines), g.summary);
+    }
+}

@@ -1,0 +1,101 @@
+//! The Runs view: every run, newest (or worst, or biggest) first, with finding
+//! badges and a sparkline of activity, paged from the store.
+
+use super::{empty_note, table, visible_sel, App};
+use crate::tui::layout::Regions;
+use crate::tui::state::sort_name;
+use crate::tui::widgets::{badges, duration, fit, sparkline, time, SPARK_WIDTH};
+use ratatui::layout::Constraint;
+use ratatui::text::{Line, Span as TSpan};
+use ratatui::widgets::{Cell, Row};
+use ratatui::Frame;
+
+pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
+    let t = &app.theme;
+    let s = &app.runs;
+    let h = g.list.height as usize;
+    let wide = g.list.width >= 120;
+    let narrow = g.list.width < 100;
+    let mut rows = Vec::new();
+    for i in s.list.top..s.list.top + h {
+        let Some(r) = s.list.get(i) else { break };
+        let title = crate::sanitize::line(r.run.title.as_deref().unwrap_or("")).into_owned();
+        let agent = r.run.agent.map(|a| a.as_str()).unwrap_or("?");
+        let start = r
+            .run
+            .started_ms
+            .map(|m| time(m, app.utc_offset_s))
+            .unwrap_or_default();
+        let dur = match (r.run.started_ms, r.run.ended_ms) {
+            (Some(a), Some(b)) => duration(b - a),
+            _ => String::new(),
+        };
+        let spark = s
+            .hist
+            .get(&r.run.id)
+            .map(|h| sparkline(h))
+            .unwrap_or_else(|| " ".repeat(SPARK_WIDTH));
+        let mut cells = vec![
+            Cell::from(Line::from(badges(&r.findings, t))),
+            Cell::from(fit(agent, if wide { 13 } else { 11 })),
+            Cell::from(title),
+            Cell::from(start),
+            Cell::from(dur),
+            Cell::from(r.span_count.to_string()),
+            Cell::from(TSpan::styled(spark, t.bar)),
+        ];
+        if narrow {
+            cells.remove(4);
+        }
+        if wide {
+            let models = crate::sanitize::line(&r.models.join(",")).into_owned();
+            cells.insert(3, Cell::from(fit(&models, 24)));
+        }
+        rows.push(Row::new(cells));
+    }
+    let mut header = vec![
+        "findings", "agent", "title", "started", "took", "spans", "activity",
+    ];
+    let mut widths = vec![
+        Constraint::Length(9),
+        Constraint::Length(if wide { 13 } else { 11 }),
+        Constraint::Fill(1),
+        Constraint::Length(14),
+        Constraint::Length(6),
+        Constraint::Length(6),
+        Constraint::Length(SPARK_WIDTH as u16),
+    ];
+    if narrow {
+        header.remove(4);
+        widths.remove(4);
+    }
+    if wide {
+        header.insert(3, "model");
+        widths.insert(3, Constraint::Length(24));
+    }
+    let filter = if s.filter_text.is_empty() {
+        String::new()
+    } else {
+        format!(" · filter: {}", crate::sanitize::line(&s.filter_text))
+    };
+    let title = Line::from(vec![
+        TSpan::styled(format!(" Runs ({})", s.list.total), t.title),
+        TSpan::styled(format!(" · {}{filter} ", sort_name(s.sort)), t.dim),
+    ]);
+    let empty = empty_note(
+        s.list.loaded,
+        s.list.total,
+        "No runs yet. Bring some in with `skilltrace import PATH`, `skilltrace tail PATH`, or try `skilltrace tui samples/`.",
+    );
+    table(
+        f,
+        t,
+        g,
+        title,
+        &header,
+        &widths,
+        rows,
+        visible_sel(s.list.sel, s.list.top, h),
+        empty,
+    );
+}

@@ -1,0 +1,20 @@
+//! `docs/keys.md` is generated from the keymap the TUI runs with; this test
+//! fails when they drift. Regenerate with `SKILLTRACE_UPDATE_DOCS=1 cargo test --test tui_keys_doc`.
+
+#![allow(clippy::unwrap_used)]
+
+#[test]
+fn keys_doc_matches_the_keymap() {
+    let want = skilltrace::tui::action::Keymap::builtin().markdown();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/keys.md");
+    if std::env::var_os("SKILLTRACE_UPDATE_DOCS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "docs/keys.md is stale; regenerate it (see this file's header)"
+    );
+    assert!(want.contains("## Findings") && want.contains("`?`"));
+}
