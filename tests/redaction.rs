@@ -626,3 +626,19 @@ fn docs_table_lists_every_rule() {
         assert!(doc.contains(&format!("| `{name}` |")) && doc.contains(sev.as_str()));
     }
 }
+
+#[test]
+fn memory_works_across_strings_of_one_json_document() {
+    let mut r = Redactor::builtin(Mode::Mask);
+    let secret = alnum(40, 300);
+    let doc = json!({"a_cmd": format!("curl -d {secret} https://x"),
+                     "b_out": format!("aws_secret_access_key = {secret}")})
+    .to_string();
+    let (out, _) = redact(&mut r, &doc);
+    assert!(!out.contains(&secret), "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["a_cmd"],
+        "curl -d [REDACTED:aws_secret_access_key] https://x"
+    );
+}

@@ -36,6 +36,9 @@ pub struct Ctx<'a> {
     pub mode: Mode,
     pub key: &'a HashKey,
     pub run_id: &'a str,
+    /// Set while walking JSON whose raw text holds no remembered secret (and no escape
+    /// that could hide one): its strings need no memory search of their own.
+    pub skip_memory: bool,
 }
 
 fn looks_like_json(s: &str) -> bool {
@@ -64,7 +67,9 @@ impl Ctx<'_> {
         };
         let scan = engine.scan(hay);
         let mut mem: Vec<Hit> = Vec::new();
-        self.memory.search(self.run_id, hay, &mut mem);
+        if !self.skip_memory {
+            self.memory.search(self.run_id, hay, &mut mem);
+        }
         if scan.is_clean() && mem.is_empty() {
             return (None, Vec::new());
         }
@@ -92,7 +97,9 @@ impl Ctx<'_> {
         if looks_like_json(text) && depth < MAX_DEPTH {
             let scan = self.engine.scan(text);
             let mut mem = Vec::new();
-            self.memory.search(self.run_id, text, &mut mem);
+            if !self.skip_memory {
+                self.memory.search(self.run_id, text, &mut mem);
+            }
             // Parse only when something is there: a sensitive key, an escape that could
             // hide a keyword, a remembered secret, or a rule match in the raw JSON text.
             let maybe = scan.field_key
@@ -102,9 +109,23 @@ impl Ctx<'_> {
             if !maybe {
                 return (None, Vec::new());
             }
-            if let Ok(mut v) = serde_json::from_str::<Value>(text) {
+            if let Ok(parsed) = serde_json::from_str::<Value>(text) {
+                let mut v = parsed.clone();
                 let mut inner = Vec::new();
-                if self.walk(&mut v, &mut String::new(), depth + 1, &mut inner) {
+                let outer_skip = self.skip_memory;
+                let learned = self.memory.len();
+                self.skip_memory = outer_skip || (mem.is_empty() && !scan.escape);
+                let mut changed = self.walk(&mut v, &mut String::new(), depth + 1, &mut inner);
+                if self.skip_memory && !outer_skip && self.memory.len() > learned {
+                    // A secret first seen in this document may recur in a string walked
+                    // before it, or in one that skipped the memory search: walk again.
+                    self.skip_memory = false;
+                    v = parsed;
+                    inner.clear();
+                    changed = self.walk(&mut v, &mut String::new(), depth + 1, &mut inner);
+                }
+                self.skip_memory = outer_skip;
+                if changed {
                     if let Ok(out) = serde_json::to_string(&v) {
                         let found = inner.into_iter().map(|f| place(text, f)).collect();
                         return (Some(out), found);

@@ -38,6 +38,8 @@ struct RunMemory {
     /// (amortised: a run that keeps finding secrets does not rebuild per string).
     ac: Option<AhoCorasick>,
     built: usize,
+    /// Finders for `values[built..]`.
+    pending: Vec<memchr::memmem::Finder<'static>>,
 }
 
 impl RunMemory {
@@ -117,6 +119,8 @@ impl Memory {
         m.index.insert(value.to_string(), m.values.len());
         m.values.push(value.to_string());
         m.labels.push(label);
+        m.pending
+            .push(memchr::memmem::Finder::new(value.as_bytes()).into_owned());
         self.total += 1;
         true
     }
