@@ -133,6 +133,9 @@ fn generate(db: &Path, runs: usize, spans_per_run: usize) {
         }
     }
     c.execute_batch("COMMIT; ANALYZE;").unwrap();
+    // A store at rest has its search index built (the writer indexes behind ingest).
+    let mut store = store;
+    while store.index_fts(100_000).unwrap() > 0 {}
     drop(store);
     std::fs::rename(&tmp, db).unwrap();
 }
@@ -140,8 +143,8 @@ fn generate(db: &Path, runs: usize, spans_per_run: usize) {
 fn stores() -> Vec<(&'static str, PathBuf)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-tui");
     std::fs::create_dir_all(&dir).unwrap();
-    let small = dir.join("small-100.db");
-    let big = dir.join("big-1m.db");
+    let small = dir.join("small-100-v2.db");
+    let big = dir.join("big-1m-v2.db");
     generate(&small, 2, 50);
     let t = Instant::now();
     if !big.exists() {
@@ -179,6 +182,14 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 h.press('j');
                 h.draw()
+            })
+        });
+        // What the real UI thread does per key: update + draw; the query runs on the worker.
+        g.bench_function(format!("ui_thread_key_pagedown/{name}"), |b| {
+            b.iter(|| {
+                let cmd = h.app.update(skilltrace::tui::action::Action::PageDown);
+                let s = h.draw();
+                (cmd, s)
             })
         });
         g.bench_function(format!("key_pagedown/{name}"), |b| {

@@ -292,3 +292,80 @@ fn filter_sort_and_paging_follow_the_store() {
     h.type_text(" colour:red\n");
     assert!(h.draw().contains("filter: unknown key 'colour'"));
 }
+
+#[test]
+fn mouse_and_live_refresh() {
+    use skilltrace::tui::layout::regions;
+    let (_d, db) = store(false);
+    let mut h = harness(&db, 100, 30);
+    // Click the third run's row, then the Findings tab.
+    let list = regions(skilltrace::tui::action::ViewId::Runs, h.app.size).list;
+    h.act(Action::Click {
+        column: list.x + 2,
+        row: list.y + 2,
+    });
+    assert_eq!(h.app.runs.list.sel, 2);
+    h.act(Action::Scroll(-3));
+    assert_eq!(h.app.runs.list.sel, 0);
+    let col = (0..100u16)
+        .find(|c| {
+            skilltrace::tui::views::tab_at(*c) == Some(skilltrace::tui::action::ViewId::Findings)
+        })
+        .unwrap();
+    h.act(Action::Click {
+        column: col,
+        row: 0,
+    });
+    assert_eq!(h.app.view(), skilltrace::tui::action::ViewId::Findings);
+    // Another connection triages: the next data-version poll refreshes the view.
+    let first = h.app.findings.list.selected().unwrap().id;
+    let w = skilltrace::store::Store::open(&db).unwrap();
+    w.set_triage(
+        first,
+        skilltrace::model::TriageStatus::Confirmed,
+        Some("from the CLI"),
+    )
+    .unwrap();
+    assert!(
+        h.draw().lines().any(|l| l.contains(" open ")),
+        "still the old page before the poll"
+    );
+    h.changed();
+    let s = h.draw();
+    assert!(s.contains("note: from the CLI"), "{s}");
+    assert!(s.contains("confirmed"), "{s}");
+}
+
+#[test]
+fn status_line_is_loud_about_disabled_redaction_and_drops() {
+    use skilltrace::tui::app::SourceStatus;
+    let (_d, db) = store(false);
+    let mut h = harness(&db, 160, 20);
+    let quiet = h.draw();
+    assert!(quiet.contains("redaction mask"), "{quiet}");
+    h.act(Action::Status(SourceStatus {
+        sources: vec!["tail 2 path(s)".into(), "proxy 127.0.0.1:8787".into()],
+        importing: Some((50, 200)),
+        dropped: 3,
+        redaction: "off".into(),
+        error: None,
+    }));
+    let s = h.draw();
+    let status = s.lines().rev().nth(1).unwrap();
+    assert!(status.starts_with(" ⚠ REDACTION OFF"), "{status}");
+    for want in [
+        "dropped 3 batches",
+        "importing 25%",
+        "proxy 127.0.0.1:8787",
+        "tail 2 path(s)",
+    ] {
+        assert!(status.contains(want), "{want}: {status}");
+    }
+    let buf = h.terminal.backend().buffer();
+    let y = buf.area.height - 2;
+    assert_eq!(
+        buf[(2, y)].style().add_modifier,
+        Theme::dark().loud.add_modifier
+    );
+    assert_eq!(buf[(2, y)].bg, Theme::dark().loud.bg.unwrap());
+}

@@ -184,6 +184,9 @@ pub struct Source {
     path: PathBuf,
     read: Option<Store>,
     write: Option<Store>,
+    /// The last run count and the filter it was for (cleared when the store changes).
+    run_total: Option<(RunFilter, u64)>,
+    last_version: Option<i64>,
 }
 
 impl Source {
@@ -193,6 +196,8 @@ impl Source {
             path: path.to_path_buf(),
             read: Some(Store::open_read(path)?),
             write: None,
+            run_total: None,
+            last_version: None,
         })
     }
 
@@ -202,6 +207,8 @@ impl Source {
             path: path.to_path_buf(),
             read: None,
             write: None,
+            run_total: None,
+            last_version: None,
         }
     }
 
@@ -225,9 +232,15 @@ impl Source {
         }
     }
 
-    /// The store's change counter (None while it cannot be opened).
+    /// The store's change counter (None while it cannot be opened). A change
+    /// forgets cached counts.
     pub fn data_version(&mut self) -> Option<i64> {
-        self.reader().ok()?.data_version().ok()
+        let v = self.reader().ok()?.data_version().ok();
+        if v != self.last_version {
+            self.last_version = v;
+            self.run_total = None;
+        }
+        v
     }
 
     /// Answers one request synchronously (the worker thread, tests and benchmarks call this).
@@ -243,24 +256,43 @@ impl Source {
             self.writer()?.set_triage(id, status, note.as_deref())?;
             return Ok(Reply::Triaged { id, status });
         }
+        if let Request::Runs {
+            tag,
+            filter,
+            sort,
+            offset,
+            limit,
+        } = req
+        {
+            // Paging under the same filter reuses the count (a data change clears it).
+            let cached = match &self.run_total {
+                Some((f, n)) if *f == filter => Some(*n),
+                _ => None,
+            };
+            let s = self.reader()?;
+            let total = match cached {
+                Some(n) => n,
+                None => s.run_count(&filter)?,
+            };
+            let rows = s.runs(&filter, sort, offset, limit)?;
+            self.run_total = Some((filter, total));
+            return Ok(Reply::Runs {
+                tag,
+                total,
+                offset,
+                rows,
+            });
+        }
         let s = self.reader()?;
         Ok(match req {
-            Request::Counts => Reply::Counts {
-                counts: s.counts()?,
-                fts_pending: s.fts_pending()?,
-            },
-            Request::Runs {
-                tag,
-                filter,
-                sort,
-                offset,
-                limit,
-            } => Reply::Runs {
-                tag,
-                total: s.run_count(&filter)?,
-                offset,
-                rows: s.runs(&filter, sort, offset, limit)?,
-            },
+            Request::Counts => {
+                let counts = s.counts()?;
+                Reply::Counts {
+                    fts_pending: counts.fts_pending,
+                    counts,
+                }
+            }
+            Request::Runs { .. } => Reply::Error("runs: unreachable".into()),
             Request::Histograms { runs, buckets } => {
                 let mut out = Vec::with_capacity(runs.len());
                 for (id, a, b) in runs {

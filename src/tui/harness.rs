@@ -103,6 +103,7 @@ impl Harness {
 
     /// Tells the app the store changed (as the worker's poll would) and refreshes.
     pub fn changed(&mut self) {
+        let _ = self.source.data_version();
         let cmd = self.app.on_reply(super::data::Reply::Changed);
         self.settle(cmd);
     }

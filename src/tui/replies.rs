@@ -175,7 +175,15 @@ impl App {
             }
             Reply::Error(e) => {
                 self.message = Some((e, true));
+                // Whatever was asked may be asked again.
                 self.runs.hist_requested = false;
+                self.runs.list.requested = None;
+                self.run.list.requested = None;
+                self.findings.list.requested = None;
+                self.skills.list.requested = None;
+                if let Some(r) = self.replay.as_mut() {
+                    r.requested = false;
+                }
                 Vec::new()
             }
         };

@@ -65,7 +65,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         &[
             Constraint::Fill(1),
             Constraint::Length(5),
-            Constraint::Length(12),
+            Constraint::Length(13),
             Constraint::Length(7),
             Constraint::Length(8),
             Constraint::Length(6),
