@@ -329,7 +329,9 @@ impl Detector {
             }
         }
         for (rule, fields, high_sev) in &by_rule {
-            let high = *high_sev || self.tax.is_high_rule(rule);
+            // DESIGN: info, high only for private keys and cloud keys (not the redactor's own rank)
+            let _ = high_sev;
+            let high = self.tax.is_high_rule(rule);
             let ev = format!("{rule} in {}", fields.join(", "));
             hits.push(
                 Hit::new(
