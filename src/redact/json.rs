@@ -116,8 +116,9 @@ impl Ctx<'_> {
         if looks_like_json(text) && depth < MAX_DEPTH {
             // Parse only when something is there: a sensitive key, an escape that could
             // hide a keyword, a remembered secret, or a rule match in the raw JSON text.
-            let maybe = scan.field_key
-                || scan.escape
+            let (field_key, escape) = self.engine.json_flags(text);
+            let maybe = field_key
+                || escape
                 || !mem.is_empty()
                 || (!scan.is_clean() && !self.engine.candidates(text, &scan, &[]).is_empty());
             if !maybe {
@@ -128,7 +129,7 @@ impl Ctx<'_> {
                 let mut inner = Vec::new();
                 let outer_skip = self.skip_memory;
                 let learned = self.memory.len();
-                self.skip_memory = outer_skip || (mem.is_empty() && !scan.escape);
+                self.skip_memory = outer_skip || (mem.is_empty() && !escape);
                 let mut changed = self.walk(&mut v, &mut String::new(), depth + 1, &mut inner);
                 if self.skip_memory && !outer_skip && self.memory.len() > learned {
                     // A secret first seen in this document may recur in a string walked
