@@ -215,6 +215,7 @@ impl Engine {
         let json_ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&json_patterns)?;
         let digit_rules: Vec<usize> = (0..rules.len())
             .filter(|&i| rules[i].trigger == Trigger::Digits)
