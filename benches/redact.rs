@@ -112,7 +112,19 @@ fn bench(c: &mut Criterion) {
         let f = memchr::memmem::Finder::new(b"\x00never-there\x01");
         b.iter(|| black_box(f.find(black_box(clean_all.as_bytes()))))
     });
-    for (name, text) in [("clean", &clean_all), ("dense", &dense_all)] {
+    // Where clean-text time goes: prose only (keywords without values, no digits) and
+    // Claude-Code-like JSON lines only (digit runs, UUIDs, `input_tokens`).
+    let prose: String = PROSE.repeat((1 << 20) / PROSE.len() + 1);
+    let mut seed = 3u64;
+    let json: String = (0..(1u64 << 20) / 400 + 1)
+        .map(|i| json_line(i, &mut seed))
+        .collect();
+    for (name, text) in [
+        ("clean", &clean_all),
+        ("dense", &dense_all),
+        ("prose_only", &prose),
+        ("json_only", &json),
+    ] {
         g.throughput(Throughput::Bytes(text.len() as u64));
         g.bench_with_input(BenchmarkId::new("one_string_1MiB", name), text, |b, t| {
             let mut r = Redactor::builtin(Mode::Mask);

@@ -56,8 +56,6 @@ pub struct Scan {
     /// Runs of 9+ digits (start, end).
     digits: Vec<(usize, usize)>,
     pub marker: bool,
-    pub field_key: bool,
-    pub escape: bool,
 }
 
 impl Scan {
@@ -74,6 +72,9 @@ pub struct Engine {
     pub labels: Vec<Label>,
     ac: Option<AhoCorasick>,
     targets: Vec<Target>,
+    /// Field-name and JSON-escape literals, searched only in JSON text.
+    json_ac: AhoCorasick,
+    json_targets: Vec<Target>,
     /// For each rule, the AC patterns that trigger it.
     rule_pats: Vec<Vec<usize>>,
     digit_rules: Vec<usize>,
@@ -166,9 +167,13 @@ impl Engine {
             patterns.push(m.to_ascii_lowercase());
             targets.push(Target::Marker);
         }
+        // JSON-only literals live in a second, small automaton, used only on text that
+        // looks like JSON, so the main one stays small (and cache-resident).
+        let mut json_patterns: Vec<String> = Vec::new();
+        let mut json_targets: Vec<Target> = Vec::new();
         for e in ["\\u00", "\\/"] {
-            patterns.push(e.into());
-            targets.push(Target::Escape);
+            json_patterns.push(e.into());
+            json_targets.push(Target::Escape);
         }
         let mut field_leaves = HashSet::new();
         let mut field_paths = Vec::new();
@@ -193,9 +198,9 @@ impl Engine {
             // with `-` = `_`, so look for both spellings.
             for spelling in [name.clone(), name.replace('_', "-")] {
                 for quoted in [format!("{spelling}\""), format!("{spelling}\\\"")] {
-                    if !patterns.contains(&quoted) {
-                        patterns.push(quoted);
-                        targets.push(Target::FieldKey);
+                    if !json_patterns.contains(&quoted) {
+                        json_patterns.push(quoted);
+                        json_targets.push(Target::FieldKey);
                     }
                 }
             }
@@ -207,6 +212,11 @@ impl Engine {
             .match_kind(MatchKind::Standard)
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&patterns)?;
+        let json_ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&json_patterns)?;
         let digit_rules: Vec<usize> = (0..rules.len())
             .filter(|&i| rules[i].trigger == Trigger::Digits)
             .collect();
@@ -223,6 +233,8 @@ impl Engine {
             labels,
             ac: Some(ac),
             targets,
+            json_ac,
+            json_targets,
             rule_pats,
             digit_rules,
             digit_set,
@@ -261,9 +273,7 @@ impl Engine {
                         }
                     }
                     Some(Target::Marker) => s.marker = true,
-                    Some(Target::FieldKey) => s.field_key = true,
-                    Some(Target::Escape) => s.escape = true,
-                    None => {}
+                    _ => {}
                 }
             }
         }
@@ -277,6 +287,23 @@ impl Engine {
             s.digits = digit_runs(text.as_bytes(), MIN_DIGITS);
         }
         s
+    }
+
+    /// For JSON text: (a sensitive field or header name occurs as a key, a JSON escape
+    /// that could hide a keyword occurs).
+    pub fn json_flags(&self, text: &str) -> (bool, bool) {
+        let (mut field, mut escape) = (false, false);
+        for m in self.json_ac.find_overlapping_iter(text) {
+            match self.json_targets.get(m.pattern().as_usize()) {
+                Some(Target::FieldKey) => field = true,
+                Some(Target::Escape) => escape = true,
+                _ => {}
+            }
+            if field && escape {
+                break;
+            }
+        }
+        (field, escape)
     }
 
     /// True when `text` holds a rule keyword (used to decide whether a JSON key gives context).

@@ -70,10 +70,23 @@ impl Ctx<'_> {
         if !self.skip_memory {
             self.memory.search(self.run_id, hay, &mut mem);
         }
+        self.finish(hay, off, text, &scan, &mem)
+    }
+
+    /// Rules and memory hits (`scan`, `mem` over `hay` = prefix + `text`) applied to `text`.
+    fn finish(
+        &mut self,
+        hay: &str,
+        off: usize,
+        text: &str,
+        scan: &super::engine::Scan,
+        mem: &[Hit],
+    ) -> (Option<String>, Vec<Cand>) {
+        let engine = self.engine;
         if scan.is_clean() && mem.is_empty() {
             return (None, Vec::new());
         }
-        let mut cands = engine.candidates(hay, &scan, &mem);
+        let mut cands = engine.candidates(hay, scan, mem);
         if off > 0 {
             cands.retain_mut(|c| {
                 c.start = c.start.max(off) - off;
@@ -94,16 +107,18 @@ impl Ctx<'_> {
 
     /// Redacts one string, unwrapping JSON inside it. Ranges are relative to `text`.
     pub fn string(&mut self, text: &str, depth: usize) -> (Option<String>, Vec<Found>) {
+        let scan = self.engine.scan(text);
+        let mut mem = Vec::new();
+        if !self.skip_memory {
+            self.memory.search(self.run_id, text, &mut mem);
+        }
+        let learned_before = self.memory.len();
         if looks_like_json(text) && depth < MAX_DEPTH {
-            let scan = self.engine.scan(text);
-            let mut mem = Vec::new();
-            if !self.skip_memory {
-                self.memory.search(self.run_id, text, &mut mem);
-            }
             // Parse only when something is there: a sensitive key, an escape that could
             // hide a keyword, a remembered secret, or a rule match in the raw JSON text.
-            let maybe = scan.field_key
-                || scan.escape
+            let (field_key, escape) = self.engine.json_flags(text);
+            let maybe = field_key
+                || escape
                 || !mem.is_empty()
                 || (!scan.is_clean() && !self.engine.candidates(text, &scan, &[]).is_empty());
             if !maybe {
@@ -114,7 +129,7 @@ impl Ctx<'_> {
                 let mut inner = Vec::new();
                 let outer_skip = self.skip_memory;
                 let learned = self.memory.len();
-                self.skip_memory = outer_skip || (mem.is_empty() && !scan.escape);
+                self.skip_memory = outer_skip || (mem.is_empty() && !escape);
                 let mut changed = self.walk(&mut v, &mut String::new(), depth + 1, &mut inner);
                 if self.skip_memory && !outer_skip && self.memory.len() > learned {
                     // A secret first seen in this document may recur in a string walked
@@ -133,7 +148,12 @@ impl Ctx<'_> {
                 }
             }
         }
-        let (out, ranges) = self.plain_ranges("", text);
+        // Reuse the prefilter results unless the JSON walk learned new secrets.
+        let (out, ranges) = if self.memory.len() == learned_before {
+            self.finish(text, 0, text, &scan, &mem)
+        } else {
+            self.plain_ranges("", text)
+        };
         let found = ranges
             .into_iter()
             .map(|c| Found {
