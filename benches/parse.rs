@@ -10,30 +10,37 @@ use skilltrace::ingest::formats::{native, FileParser, Record};
 use std::hint::black_box;
 use std::path::Path;
 
-const FIXTURES: &[&str] = &[
-    "claude-code/session_excerpt.jsonl",
-    "claude-code/subagent_excerpt.jsonl",
-    "codex/rollout-2026-02-23T20-34-25-019c8bfe-ec25-79e0-97d7-bda6a9c575ff.jsonl",
-    "codex/rollout_variety_excerpt.jsonl",
-    "otel-genai/otlp_genai_agent_run.jsonl",
-    "openinference/otlp_openinference_agent_run.jsonl",
-    "openai-agents/agents_sdk_trace.jsonl",
+const FIXTURES: &[(&str, &str)] = &[
+    ("claude", "claude-code/session_excerpt.jsonl"),
+    ("claude", "claude-code/subagent_excerpt.jsonl"),
+    (
+        "codex",
+        "codex/rollout-2026-02-23T20-34-25-019c8bfe-ec25-79e0-97d7-bda6a9c575ff.jsonl",
+    ),
+    ("codex", "codex/rollout_variety_excerpt.jsonl"),
+    ("otlp", "otel-genai/otlp_genai_agent_run.jsonl"),
+    ("otlp", "openinference/otlp_openinference_agent_run.jsonl"),
+    ("agents", "openai-agents/agents_sdk_trace.jsonl"),
 ];
 
 /// About `target` bytes of lines: each fixture repeated with its session /
 /// trace ids varied per copy (so parsers see many runs, as in a real corpus),
 /// plus native lines written by the encoder.
-fn corpus(target: usize) -> Vec<Vec<u8>> {
+/// `only` keeps one format (`claude`, `codex`, `otlp`, `agents`, `native`).
+fn corpus(target: usize, only: Option<&str>) -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).expect("fixture");
     let files: Vec<String> = FIXTURES
         .iter()
-        .map(|f| std::fs::read_to_string(dir.join(f)).expect("fixture"))
+        .filter(|(k, _)| only.is_none_or(|o| o == *k))
+        .map(|(_, f)| read(f))
         .collect();
+    let seed = read(FIXTURES[0].1);
     let mut native_lines = Vec::new();
     {
         let mut p = FileParser::new("seed.jsonl", None);
         let mut out: Vec<Record> = Vec::new();
-        for (i, l) in files[0].lines().enumerate() {
+        for (i, l) in seed.lines().enumerate() {
             let _ = p.line(l.as_bytes(), i as u64 + 1, &mut out);
         }
         native_lines.extend(out.iter().map(native::encode));
@@ -48,11 +55,12 @@ fn corpus(target: usize) -> Vec<Vec<u8>> {
     let mut copy = 0u32;
     while total < target {
         copy += 1;
-        for f in files
-            .iter()
-            .map(String::as_str)
-            .chain([native_lines.join("\n").as_str()])
-        {
+        let native = native_lines.join("\n");
+        let extra = match only {
+            None | Some("native") => Some(native.as_str()),
+            _ => None,
+        };
+        for f in files.iter().map(String::as_str).chain(extra) {
             for l in f.lines() {
                 let mut l = l.to_owned();
                 for id in ids {
@@ -68,15 +76,14 @@ fn corpus(target: usize) -> Vec<Vec<u8>> {
     lines
 }
 
-fn bench(c: &mut Criterion) {
-    let lines = corpus(8 << 20);
+fn run_group(c: &mut Criterion, name: &str, lines: &[Vec<u8>]) {
     let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
-    let mut g = c.benchmark_group("parse");
+    let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Bytes(bytes as u64));
     g.sample_size(10);
     g.bench_function("serde_json_value_only", |b| {
         b.iter(|| {
-            for l in &lines {
+            for l in lines {
                 let v: Result<Value, _> = serde_json::from_slice(l);
                 black_box(v.is_ok());
             }
@@ -105,6 +112,13 @@ fn bench(c: &mut Criterion) {
         )
     });
     g.finish();
+}
+
+fn bench(c: &mut Criterion) {
+    run_group(c, "parse_mix", &corpus(8 << 20, None));
+    for f in ["claude", "codex", "otlp", "agents", "native"] {
+        run_group(c, &format!("parse_{f}"), &corpus(2 << 20, Some(f)));
+    }
 }
 
 criterion_group!(benches, bench);

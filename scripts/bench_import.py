@@ -12,7 +12,6 @@ indexes after ingest; the figure is the rate of that phase alone).
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -24,15 +23,25 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def timed(cmd, env=None):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Runs cmd; returns (seconds, peak RSS in KB of that process alone, stdout).
+
+    Peak RSS comes from GNU time (-f %M) when present: RUSAGE_CHILDREN would also
+    count earlier children such as the compiler."""
+    rss_file = tempfile.mktemp(prefix="skilltrace-rss-")
+    wrapped = ["/usr/bin/time", "-q", "-f", "%M", "-o", rss_file] + cmd if os.path.exists("/usr/bin/time") else cmd
     t = time.perf_counter()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    p = subprocess.run(wrapped, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     dt = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         sys.stderr.write(p.stderr.decode(errors="replace"))
         raise SystemExit("bench: command failed: %s" % " ".join(cmd))
-    return dt, after.ru_maxrss, p.stdout.decode(errors="replace")
+    rss = 0
+    try:
+        rss = int(open(rss_file).read().split()[-1])
+        os.remove(rss_file)
+    except (OSError, ValueError, IndexError):
+        pass
+    return dt, rss, p.stdout.decode(errors="replace")
 
 
 def main():

@@ -28,12 +28,19 @@ cargo build --release --quiet
 echo "-- $TUI_CMD (in tmux)"
 tmux new-session -d -s "$SESSION" -x 160 -y 48 "cd '$WORK/skilltrace' && $TUI_CMD 2>'$WORK/tui.err'; echo EXITED:\$? > '$WORK/tui.exit'; sleep 30"
 screen=""
+# Wait for the Runs view to fill from samples/, then go to Findings with Tab.
 for _ in $(seq 1 100); do
   sleep 0.3
   screen=$(tmux capture-pane -p -t "$SESSION" 2>/dev/null || true)
-  if grep -qiE 'critical' <<<"$screen"; then break; fi
+  if grep -qE 'Runs \([1-9]' <<<"$screen" && grep -qE ' C[1-9]' <<<"$screen"; then break; fi
 done
-if ! grep -qiE 'critical' <<<"$screen"; then
+tmux send-keys -t "$SESSION" Tab
+for _ in $(seq 1 50); do
+  sleep 0.2
+  screen=$(tmux capture-pane -p -t "$SESSION" 2>/dev/null || true)
+  if grep -qE 'CRIT +open' <<<"$screen"; then break; fi
+done
+if ! grep -qE 'CRIT +open' <<<"$screen"; then
   echo "the TUI did not show findings from samples/:"; echo "$screen"; cat "$WORK/tui.err" 2>/dev/null || true; exit 1
 fi
 echo "$screen" | head -20

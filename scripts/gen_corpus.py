@@ -13,14 +13,15 @@ import sys
 
 UUID = re.compile(rb"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4})([0-9a-f]{8})")
 HEX = re.compile(rb'"([0-9a-fA-F]{8}(?:[0-9a-fA-F]{8}){0,3})"')
-PREFIXED = re.compile(rb'"((?:msg|toolu|call|req|resp|fc|span|trace)_[A-Za-z0-9]+)"')
+# Only values (after a colon), never keys such as "call_id" or "trace_id".
+PREFIXED = re.compile(rb'(:\s*)"((?:msg|toolu|call|req|resp|fc|span|trace)_[A-Za-z0-9]+)"')
 
 
 def rewrite(data: bytes, k: int) -> bytes:
     tag = b"%08x" % k
     data = UUID.sub(lambda m: m.group(1) + tag, data)
     data = HEX.sub(lambda m: b'"' + m.group(1)[:-8] + tag + b'"' if len(m.group(1)) >= 16 else m.group(0), data)
-    data = PREFIXED.sub(lambda m: b'"' + m.group(1) + b"_" + tag + b'"', data)
+    data = PREFIXED.sub(lambda m: m.group(1) + b'"' + m.group(2) + b"_" + tag + b'"', data)
     return data
 
 

@@ -235,6 +235,10 @@ pub struct ExportArgs {
     /// With --format sarif: mark results new/unchanged/updated/absent against this earlier SARIF file
     #[arg(long, value_name = "OLD.sarif")]
     pub baseline: Option<PathBuf>,
+    /// With --format sarif: leave out false positives and suppressed findings
+    /// (GitHub code scanning ignores SARIF suppressions and would show them as open)
+    #[arg(long)]
+    pub omit_suppressed: bool,
 }
 
 #[derive(Debug, Args)]

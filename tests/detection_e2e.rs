@@ -189,18 +189,20 @@ fn otel_and_agents_attacks() {
         .all(|x| x["skill_id"] == "anthropic/pdf"));
 
     let f = findings(&["samples/openai-agents/attack-image-beacon-dns-exfil.jsonl"]);
-    assert_eq!(
-        set(&f),
-        want(&[
-            ("EXF-TRACE-002", "medium"),
-            ("PINJ-TRACE-001", "high"),
-            ("EXF-TRACE-003", "high"),
-            ("PINJ-TRACE-002", "critical"),
-            ("PRB-TRACE-001", "low"),
-            ("NET-TRACE-002", "high"),
-            ("EXF-TRACE-001", "high"),
-        ])
-    );
+    let mut w = vec![
+        ("EXF-TRACE-002", "medium"),
+        ("PINJ-TRACE-001", "high"),
+        ("EXF-TRACE-003", "high"),
+        ("PINJ-TRACE-002", "critical"),
+        ("PRB-TRACE-001", "low"),
+        ("NET-TRACE-002", "high"),
+        ("EXF-TRACE-001", "high"),
+    ];
+    if redaction_active() {
+        // the token read from ~/.netrc is posted to a chat webhook
+        w.push(("EXF-TRACE-004", "critical"));
+    }
+    assert_eq!(set(&f), want(&w));
 }
 
 #[test]

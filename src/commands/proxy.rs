@@ -1,8 +1,88 @@
-//! `skilltrace proxy: the loopback LLM proxy writing to the store`.
+//! `skilltrace proxy`: the loopback LLM proxy writing to the store.
+//!
+//! Opens the store, starts the single writer thread, binds the listen address,
+//! prints where to point agents, and serves until Ctrl-C / SIGTERM; then drains
+//! open exchanges and lets the writer commit everything it was handed.
 
+use super::{db_path, open_pipeline};
 use crate::cli::ProxyArgs;
+use crate::proxy::{self, ProxyConfig};
 use anyhow::Result;
+use std::io::Write;
+use std::sync::atomic::Ordering;
 
-pub fn run(_args: ProxyArgs) -> Result<i32> {
-    anyhow::bail!("proxy: not implemented yet")
+pub fn run(args: ProxyArgs) -> Result<i32> {
+    let cfg = ProxyConfig::from_args(&args);
+    let db = db_path(&args.db)?;
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(2, 8);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("skilltrace-proxy-io")
+        .enable_all()
+        .build()?;
+    // Bind before opening the store: a busy port or a refused address fails fast.
+    let bound = rt.block_on(proxy::bind(cfg.clone()))?;
+    let addr = bound.local_addr();
+    let stats = bound.stats();
+    let pipeline = open_pipeline(&db)?;
+    let (sink, writer) = crate::ingest::pipeline::spawn_writer(pipeline);
+
+    // The banner goes to stdout for scripts; a closed stdout (`| head -1`) must not stop the proxy.
+    let mut banner = format!(
+        "skilltrace proxy listening on http://{addr}, recording into {}\n\
+         point agents at it:\n  \
+         export OPENAI_BASE_URL=http://{addr}/v1\n  \
+         export ANTHROPIC_BASE_URL=http://{addr}\n",
+        db.display()
+    );
+    if cfg.token.is_some() {
+        banner.push_str("clients must send the header x-skilltrace-token (the value of --token)\n");
+    }
+    banner.push_str(&format!(
+        "upstreams: openai {}, anthropic {} (Ctrl-C to stop)\n",
+        cfg.openai_upstream, cfg.anthropic_upstream
+    ));
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+    drop(out);
+
+    rt.block_on(bound.serve(sink, shutdown_signal()))?;
+    drop(rt);
+    let written = writer.join()?;
+    eprintln!(
+        "stopped: {} requests, {} exchanges recorded, {} dropped, {} upstream errors; {} spans and {} findings stored",
+        stats.requests.load(Ordering::Relaxed),
+        stats.recorded.load(Ordering::Relaxed),
+        stats.dropped.load(Ordering::Relaxed),
+        stats.upstream_errors.load(Ordering::Relaxed),
+        written.new_spans,
+        written.findings,
+    );
+    Ok(0)
+}
+
+/// Resolves on Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -236,21 +236,28 @@ fn demo_ingest(
 
 /// Starts the loopback proxy for `--proxy ADDR`, feeding `sink`; stops on `stop`.
 ///
-/// WIRE-PROXY (issue 5): this is the one place the TUI starts the proxy. The
-/// proxy (`crate::proxy::{bind, serve}`) is built on its own branch; until it
-/// is merged, `--proxy` says so instead of pretending to record.
+/// The proxy runs on its own runtime thread (`crate::proxy::spawn`); a small
+/// thread waits for `stop`, then drains it (open exchanges finish, the recorder
+/// flushes) so the writer sees every exchange before it is joined.
 fn start_proxy(
     addr: &str,
     sink: IngestSender,
     stop: StopFlag,
     shared: Arc<Shared>,
 ) -> Result<Option<JoinHandle<()>>> {
-    let _ = (sink, stop, shared);
-    anyhow::bail!(
-        "--proxy {}: the proxy is not part of this build yet; run `skilltrace proxy --listen {}` beside the TUI",
-        crate::sanitize::line(addr),
-        crate::sanitize::line(addr)
-    )
+    let handle = crate::proxy::spawn(crate::proxy::ProxyConfig::new(addr), sink)?;
+    let waiter = std::thread::Builder::new()
+        .name("skilltrace-proxy-stop".into())
+        .spawn(move || {
+            while !stop.is_stopped() {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            if let Err(e) = handle.shutdown() {
+                shared.fail(format!("{e}"));
+            }
+        })
+        .context("tui: cannot start the proxy")?;
+    Ok(Some(waiter))
 }
 
 /// The mode the running pipeline redacts with (`off` when disabled).

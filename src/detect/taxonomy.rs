@@ -83,6 +83,8 @@ pub struct DetectionConfig {
     pub injection_phrases: Vec<String>,
     /// Rule ids to switch off entirely.
     pub disable_rules: Vec<String>,
+    /// `false` turns detection off (spans are still redacted and stored).
+    pub enabled: Option<bool>,
 }
 
 /// A compiled set of path globs.
@@ -303,6 +305,8 @@ pub struct Taxonomy {
     pub pii_rules: Vec<String>,
     pub high_rules: Vec<String>,
     pub disabled: HashSet<String>,
+    /// Detection on (the default) or off.
+    pub enabled: bool,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, DetectError> {
@@ -319,15 +323,22 @@ fn word_lists(v: &[String]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// `\b` as an ASCII word boundary: the Unicode one makes the regex engines fall back
+/// to their slowest path on non-ASCII text (tool outputs often have some).
+fn ascii_boundaries(p: &str) -> String {
+    p.replace("\\b", "(?-u:\\b)")
+}
+
 fn regex_set(name: &str, v: &[String]) -> Result<RegexSet, DetectError> {
-    RegexSetBuilder::new(v)
+    let v: Vec<String> = v.iter().map(|p| ascii_boundaries(p)).collect();
+    RegexSetBuilder::new(&v)
         .case_insensitive(true)
         .build()
         .map_err(|e| DetectError::Data(format!("{name}: {e}")))
 }
 
 fn regex(name: &str, s: &str) -> Result<Regex, DetectError> {
-    regex::RegexBuilder::new(s)
+    regex::RegexBuilder::new(&ascii_boundaries(s))
         .case_insensitive(true)
         .build()
         .map_err(|e| DetectError::Data(format!("{name}: {e}")))
@@ -390,6 +401,7 @@ impl Taxonomy {
             pii_rules: s.pii,
             high_rules: s.high,
             disabled: set(&cfg.disable_rules),
+            enabled: cfg.enabled.unwrap_or(true),
         })
     }
 

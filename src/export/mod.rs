@@ -1,1 +1,103 @@
-//! export (placeholder until its issue lands).
+//! Exports: findings as SARIF 2.1.0 for code scanning and CI ([`sarif`]), and runs,
+//! spans, findings and triage as native JSONL that `import` reads back ([`json`]).
+//!
+//! Everything exported is read from the store, which holds redacted values only;
+//! nothing here ever sees or adds raw trace text.
+
+pub mod baseline;
+pub mod json;
+pub mod location;
+pub mod rules;
+pub mod sarif;
+
+use crate::store::{FindingFilter, FindingRow, Store, StoreError};
+use std::path::Path;
+
+/// Why an export could not be made. Messages name the file, never exported content.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{path}: cannot read baseline: {why}")]
+    Baseline { path: String, why: String },
+    #[error("{path}: {why}")]
+    Io { path: String, why: String },
+    #[error("write: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+/// Findings read per store query.
+pub(crate) const PAGE: usize = 1_000;
+
+/// The findings matching `filter` that `keep` accepts, worst first, at most `cap`
+/// of them; the flag says more were left out. Reads page by page, never a whole table.
+pub fn load_findings(
+    store: &Store,
+    filter: &FindingFilter,
+    cap: usize,
+    keep: impl Fn(&FindingRow) -> bool,
+) -> Result<(Vec<FindingRow>, bool), StoreError> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = store.findings(filter, offset, PAGE)?;
+        let n = page.len();
+        for row in page {
+            if keep(&row) {
+                if out.len() == cap {
+                    return Ok((out, true));
+                }
+                out.push(row);
+            }
+        }
+        if n < PAGE {
+            return Ok((out, false));
+        }
+        offset += n;
+    }
+}
+
+/// Every finding, worst first, at most `cap` (the flag says more were left out).
+pub fn load_findings_all(store: &Store, cap: usize) -> Result<(Vec<FindingRow>, bool), StoreError> {
+    load_findings(store, &FindingFilter::default(), cap, |_| true)
+}
+
+/// Writes `bytes` to `path` as a private (`0600`) file, replacing it atomically.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    crate::paths::write_private(path, bytes).map_err(|e| ExportError::Io {
+        path: path.display().to_string(),
+        why: e.root_cause().to_string(),
+    })
+}
+
+/// Streams an export into `path` as a private (`0600`) file: written to a
+/// temporary file beside it, then renamed, so a failed export leaves no half file.
+pub fn write_file_with(
+    path: &Path,
+    f: impl FnOnce(&mut dyn std::io::Write) -> Result<(), ExportError>,
+) -> Result<(), ExportError> {
+    let io = |e: anyhow::Error| ExportError::Io {
+        path: path.display().to_string(),
+        why: e.root_cause().to_string(),
+    };
+    let tmp = path.with_extension("tmp-skilltrace");
+    let file = crate::paths::create_private_file(&tmp).map_err(io)?;
+    let mut w = std::io::BufWriter::new(file);
+    let done = f(&mut w).and_then(|()| {
+        use std::io::Write;
+        w.flush()?;
+        Ok(())
+    });
+    drop(w);
+    if let Err(e) = done {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        ExportError::Io {
+            path: path.display().to_string(),
+            why: crate::ingest::import::io_why(&e),
+        }
+    })
+}

@@ -26,6 +26,20 @@ pub fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
     }
 }
 
+/// A stored offset is only trusted when the byte before it is a newline (offsets
+/// always end on a line boundary): a reused inode with other content fails this.
+pub fn ends_a_line(path: &Path, offset: u64) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    if offset == 0 {
+        return true;
+    }
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
+    let mut b = [0u8; 1];
+    f.seek(SeekFrom::Start(offset - 1)).is_ok() && f.read_exact(&mut b).is_ok() && b[0] == b'\n'
+}
+
 /// True for the file names skilltrace reads inside folders.
 pub fn is_trace_file(p: &Path) -> bool {
     matches!(

@@ -1,7 +1,7 @@
 //! One-shot import of files and folders through the pipeline, resuming where a
 //! previous import or tail of the same file stopped (so nothing is stored twice).
 
-use super::file::{identity, walk, TraceFile};
+use super::file::{ends_a_line, identity, walk, TraceFile};
 use super::formats::Format;
 use super::pipeline::Pipeline;
 use crate::store::StoreError;
@@ -54,7 +54,14 @@ pub fn import_file(
     let (dev, ino) = identity(&meta);
     let display = path.display().to_string();
     let (offset, line) = match pipeline.store().source(&display)? {
-        Some(s) if s.dev == dev && s.ino == ino && s.offset <= meta.len() => (s.offset, s.line),
+        Some(s)
+            if s.dev == dev
+                && s.ino == ino
+                && s.offset <= meta.len()
+                && ends_a_line(path, s.offset) =>
+        {
+            (s.offset, s.line)
+        }
         _ => (0, 0),
     };
     if offset == meta.len() && offset > 0 {

@@ -7,7 +7,7 @@
 //! restart resumes exactly: no line lost, none stored twice. notify events
 //! drive it; a periodic rescan catches anything an event missed.
 
-use super::file::{identity, is_trace_file, walk, TraceFile};
+use super::file::{ends_a_line, identity, is_trace_file, walk, TraceFile};
 use super::formats::Format;
 use super::pipeline::IngestSender;
 use super::reader::DEFAULT_LINE_CAP;
@@ -77,6 +77,7 @@ pub fn follow(
         roots: paths.to_vec(),
         watched: Vec::new(),
         files: HashMap::new(),
+        deleted: Default::default(),
         reader: Store::open_read(db).ok(),
         db: db.to_path_buf(),
         opts,
@@ -124,6 +125,9 @@ struct Tailer {
     roots: Vec<PathBuf>,
     watched: Vec<PathBuf>,
     files: HashMap<PathBuf, Tracked>,
+    /// Paths seen deleted while following: a file re-created there is new,
+    /// even if the filesystem hands it the same inode number again.
+    deleted: std::collections::HashSet<PathBuf>,
     reader: Option<Store>,
     db: PathBuf,
     opts: TailOptions,
@@ -196,8 +200,11 @@ impl Tailer {
             _ => {
                 // Deleted (or not a file): drain what the open handle still has, then forget it.
                 if let Some(mut tr) = self.files.remove(path) {
-                    let mut sink = self.send();
-                    let _ = tr.tf.pump(&mut tr.file, false, &mut sink);
+                    {
+                        let mut sink = self.send();
+                        let _ = tr.tf.pump(&mut tr.file, false, &mut sink);
+                    }
+                    self.deleted.insert(path.to_path_buf());
                 }
                 return;
             }
@@ -214,12 +221,15 @@ impl Tailer {
                 self.open(path, dev, ino, 0, 0, is_doc);
             }
         } else {
+            let recreated = self.deleted.remove(path);
             let (offset, line) = match self.stored_state(path) {
                 Some(s)
                     if !self.opts.from_start
+                        && !recreated
                         && s.dev == dev
                         && s.ino == ino
-                        && s.offset <= meta.len() =>
+                        && s.offset <= meta.len()
+                        && ends_a_line(path, s.offset) =>
                 {
                     (s.offset, s.line)
                 }

@@ -1,1 +1,434 @@
-//! proxy (placeholder until its issue lands).
+//! The loopback LLM proxy: forwards every byte between an agent and its LLM
+//! provider unchanged, and records each exchange as runs and spans.
+//!
+//! ```text
+//! agent ──HTTP/1.1──► server.rs ──(HTTP/1.1 | h2, TLS)──► upstream
+//!                        │ copies (bounded) of each frame
+//!                        ▼
+//!                   capture.rs (SSE folded as it passes) ──try_send──► recorder thread
+//!                                                                    record.rs + group.rs
+//!                                                                        │ Batch
+//!                                                                        ▼
+//!                                                                  IngestSender (pipeline)
+//! ```
+//!
+//! Use [`bind`] then [`BoundProxy::serve`] inside a tokio runtime (tests bind
+//! port 0 and read [`BoundProxy::local_addr`]), [`serve`] for both at once, or
+//! [`spawn`] to run it on its own runtime thread (for `skilltrace tui --proxy`).
+//! Nothing a request does waits on recording: hand-offs are `try_send`, and a
+//! full queue drops the copy and counts it in [`ProxyStats::dropped`].
+
+pub mod anthropic;
+pub mod capture;
+pub mod exchange;
+pub mod group;
+pub mod openai;
+pub mod record;
+pub mod route;
+pub mod server;
+pub mod sse;
+
+pub use capture::RecordLimits;
+
+use crate::ingest::pipeline::{Batch, IngestSender, SourceState};
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+/// Default upstream for everything that is not Anthropic.
+pub const DEFAULT_OPENAI_UPSTREAM: &str = "https://api.openai.com";
+/// Default upstream for `/v1/messages*` and requests carrying `anthropic-version`.
+pub const DEFAULT_ANTHROPIC_UPSTREAM: &str = "https://api.anthropic.com";
+
+/// Time limits. Forwarding is never cut for size, only for silence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP (+ TLS) connect to the upstream.
+    pub connect: Duration,
+    /// From sending the request to the upstream's response head (long: reasoning models think first).
+    pub response_headers: Duration,
+    /// Longest silence inside a response body (SSE streams included).
+    pub idle: Duration,
+    /// A client must finish sending its request head within this.
+    pub client_headers: Duration,
+    /// On shutdown, how long open exchanges may run on.
+    pub drain: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            response_headers: Duration::from_secs(600),
+            idle: Duration::from_secs(300),
+            client_headers: Duration::from_secs(30),
+            drain: Duration::from_secs(5),
+        }
+    }
+}
+
+/// How to run the proxy.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProxyConfig {
+    /// `host:port`; loopback unless `allow_remote`.
+    pub listen: String,
+    pub openai_upstream: String,
+    pub anthropic_upstream: String,
+    pub allow_remote: bool,
+    /// When set, every request must carry it in `x-skilltrace-token` (required with `allow_remote`).
+    pub token: Option<String>,
+    pub limits: RecordLimits,
+    pub timeouts: Timeouts,
+    /// Extra CA certificates (PEM) trusted for upstream TLS, besides the webpki
+    /// (Mozilla) roots: for self-hosted upstreams behind a private CA. Empty: none.
+    pub upstream_ca_pem: Vec<u8>,
+}
+
+impl fmt::Debug for ProxyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyConfig")
+            .field("listen", &self.listen)
+            .field("openai_upstream", &self.openai_upstream)
+            .field("anthropic_upstream", &self.anthropic_upstream)
+            .field("allow_remote", &self.allow_remote)
+            .field("token", &self.token.as_ref().map(|_| "[set]"))
+            .field("limits", &self.limits)
+            .field("timeouts", &self.timeouts)
+            .field("upstream_ca_pem", &self.upstream_ca_pem.len())
+            .finish()
+    }
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig::new(DEFAULT_LISTEN)
+    }
+}
+
+impl ProxyConfig {
+    /// Defaults (real provider upstreams, loopback only, no token) on `listen`.
+    pub fn new(listen: impl Into<String>) -> ProxyConfig {
+        ProxyConfig {
+            listen: listen.into(),
+            openai_upstream: DEFAULT_OPENAI_UPSTREAM.into(),
+            anthropic_upstream: DEFAULT_ANTHROPIC_UPSTREAM.into(),
+            allow_remote: false,
+            token: None,
+            limits: RecordLimits::default(),
+            timeouts: Timeouts::default(),
+            upstream_ca_pem: Vec::new(),
+        }
+    }
+
+    /// From `skilltrace proxy` arguments.
+    pub fn from_args(a: &crate::cli::ProxyArgs) -> ProxyConfig {
+        ProxyConfig {
+            listen: a.listen.clone(),
+            openai_upstream: a.openai_upstream.clone(),
+            anthropic_upstream: a.anthropic_upstream.clone(),
+            allow_remote: a.allow_remote,
+            token: a.token.clone().filter(|t| !t.is_empty()),
+            ..ProxyConfig::new(a.listen.clone())
+        }
+    }
+}
+
+/// Why the proxy could not start or run. Messages never contain the token.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("proxy: cannot resolve listen address {0}")]
+    BadListen(String),
+    #[error("proxy: cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "proxy: {0} is not a loopback address; pass --allow-remote (with --token) to listen on it"
+    )]
+    NotLoopback(String),
+    #[error("proxy: --allow-remote requires --token (clients send it as x-skilltrace-token)")]
+    TokenRequired,
+    #[error("proxy: bad {which} upstream {url}: {source}")]
+    Upstream {
+        which: &'static str,
+        url: String,
+        source: route::UpstreamError,
+    },
+    #[error("proxy: TLS setup failed: {0}")]
+    Tls(String),
+    #[error("proxy: cannot start its runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Live counters, shared with whoever shows proxy status.
+#[derive(Debug, Default)]
+pub struct ProxyStats {
+    /// Requests received.
+    pub requests: AtomicU64,
+    /// Exchanges handed to the pipeline.
+    pub recorded: AtomicU64,
+    /// Exchanges whose recording was dropped (recorder or pipeline queue full).
+    pub dropped: AtomicU64,
+    /// Upstream unreachable or silent (502 / 504 given).
+    pub upstream_errors: AtomicU64,
+    /// Requests refused for a missing or wrong token.
+    pub unauthorized: AtomicU64,
+    /// Body bytes of finished exchanges waiting for the recorder.
+    pub queued_bytes: AtomicU64,
+}
+
+/// A proxy whose listening socket is open; [`BoundProxy::serve`] runs it.
+#[derive(Debug)]
+pub struct BoundProxy {
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    cfg: ProxyConfig,
+    openai: route::Upstream,
+    anthropic: route::Upstream,
+    stats: Arc<ProxyStats>,
+}
+
+/// Validates the configuration and opens the listening socket.
+pub async fn bind(cfg: ProxyConfig) -> Result<BoundProxy, ProxyError> {
+    let openai =
+        route::Upstream::parse(&cfg.openai_upstream).map_err(|source| ProxyError::Upstream {
+            which: "openai",
+            url: cfg.openai_upstream.clone(),
+            source,
+        })?;
+    let anthropic =
+        route::Upstream::parse(&cfg.anthropic_upstream).map_err(|source| ProxyError::Upstream {
+            which: "anthropic",
+            url: cfg.anthropic_upstream.clone(),
+            source,
+        })?;
+    server::check_tls(&cfg.upstream_ca_pem).map_err(ProxyError::Tls)?;
+    let addrs: Vec<SocketAddr> = match cfg.listen.parse::<SocketAddr>() {
+        Ok(a) => vec![a],
+        Err(_) => tokio::net::lookup_host(cfg.listen.as_str())
+            .await
+            .map_err(|_| ProxyError::BadListen(cfg.listen.clone()))?
+            .collect(),
+    };
+    let Some(first) = addrs.first().copied() else {
+        return Err(ProxyError::BadListen(cfg.listen.clone()));
+    };
+    if !cfg.allow_remote {
+        if let Some(remote) = addrs.iter().find(|a| !a.ip().is_loopback()) {
+            return Err(ProxyError::NotLoopback(remote.to_string()));
+        }
+    } else if cfg.token.as_deref().is_none_or(str::is_empty) {
+        return Err(ProxyError::TokenRequired);
+    }
+    let listener = tokio::net::TcpListener::bind(first)
+        .await
+        .map_err(|source| ProxyError::Listen {
+            addr: first.to_string(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ProxyError::Listen {
+        addr: first.to_string(),
+        source,
+    })?;
+    Ok(BoundProxy {
+        listener,
+        addr,
+        cfg,
+        openai,
+        anthropic,
+        stats: Arc::new(ProxyStats::default()),
+    })
+}
+
+/// Binds and serves until `shutdown` resolves.
+pub async fn serve(
+    cfg: ProxyConfig,
+    sink: IngestSender,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ProxyError> {
+    bind(cfg).await?.serve(sink, shutdown).await
+}
+
+impl BoundProxy {
+    /// The address actually bound (port 0 resolved).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `proxy://<addr>`: the source path of every record this proxy makes.
+    pub fn source_path(&self) -> String {
+        format!("proxy://{}", self.addr)
+    }
+
+    /// Counters, live while the proxy runs.
+    pub fn stats(&self) -> Arc<ProxyStats> {
+        self.stats.clone()
+    }
+
+    /// Forwards and records until `shutdown` resolves; then lets open exchanges
+    /// finish (up to the drain timeout) and flushes the recorder.
+    pub async fn serve(
+        self,
+        sink: IngestSender,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ProxyError> {
+        let source = self.source_path();
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let shared = server::Shared::new(
+            self.openai,
+            self.anthropic,
+            self.cfg.token.clone(),
+            self.cfg.limits,
+            self.cfg.timeouts,
+            &self.cfg.upstream_ca_pem,
+            tx,
+            self.stats.clone(),
+        )
+        .map_err(ProxyError::Tls)?;
+        let stats = self.stats.clone();
+        let recorder = std::thread::Builder::new()
+            .name("skilltrace-proxy-recorder".into())
+            .spawn(move || record_loop(rx, source, sink, stats))
+            .map_err(ProxyError::Runtime)?;
+        server::run(self.listener, Arc::new(shared), shutdown).await;
+        // The recorder ends once every in-flight exchange has handed off.
+        let drain = self.cfg.timeouts.drain;
+        let _ =
+            tokio::time::timeout(drain, tokio::task::spawn_blocking(move || recorder.join())).await;
+        Ok(())
+    }
+}
+
+/// The recorder thread: finished exchanges → records → the pipeline.
+fn record_loop(
+    mut rx: tokio::sync::mpsc::Receiver<capture::Finished>,
+    source: String,
+    sink: IngestSender,
+    stats: Arc<ProxyStats>,
+) {
+    let mut recorder = record::Recorder::new(source.clone());
+    while let Some(finished) = rx.blocking_recv() {
+        let held = finished.held_bytes();
+        let (records, errors) = recorder.record(finished);
+        stats.queued_bytes.fetch_sub(held, Ordering::Relaxed);
+        let batch = Batch {
+            records,
+            errors,
+            source: Some(SourceState {
+                path: source.clone(),
+                kind: "proxy".into(),
+                line: stats.requests.load(Ordering::Relaxed),
+                format: "proxy".into(),
+                ..SourceState::default()
+            }),
+        };
+        if sink.try_send(batch) {
+            stats.recorded.fetch_add(1, Ordering::Relaxed);
+        } else {
+            stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A proxy running on its own runtime thread.
+#[derive(Debug)]
+pub struct ProxyHandle {
+    addr: SocketAddr,
+    stats: Arc<ProxyStats>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), ProxyError>>>,
+}
+
+/// Starts the proxy on a dedicated thread with its own tokio runtime; returns
+/// once it listens (or failed to). For callers without a runtime (the TUI).
+pub fn spawn(cfg: ProxyConfig, sink: IngestSender) -> Result<ProxyHandle, ProxyError> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("skilltrace-proxy".into())
+        .spawn(move || -> Result<(), ProxyError> {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("skilltrace-proxy-io")
+                .enable_all()
+                .build()
+                .map_err(ProxyError::Runtime)?;
+            rt.block_on(async move {
+                let bound = match bind(cfg).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let msg = e.to_string();
+                        let _ = ready_tx.send(Err(e));
+                        return Err(ProxyError::BadListen(msg));
+                    }
+                };
+                let _ = ready_tx.send(Ok((bound.local_addr(), bound.stats())));
+                bound
+                    .serve(sink, async {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+            })
+        })
+        .map_err(ProxyError::Runtime)?;
+    match ready_rx.recv() {
+        Ok(Ok((addr, stats))) => Ok(ProxyHandle {
+            addr,
+            stats,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }),
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            Err(e)
+        }
+        Err(_) => match thread.join() {
+            Ok(Err(e)) => Err(e),
+            _ => Err(ProxyError::Runtime(std::io::Error::other(
+                "proxy thread ended before listening",
+            ))),
+        },
+    }
+}
+
+impl ProxyHandle {
+    /// The address the proxy listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Live counters.
+    pub fn stats(&self) -> Arc<ProxyStats> {
+        self.stats.clone()
+    }
+
+    /// Stops accepting, drains open exchanges, flushes the recorder, joins the thread.
+    pub fn shutdown(mut self) -> Result<(), ProxyError> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> Result<(), ProxyError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(ProxyError::Runtime(std::io::Error::other(
+                "proxy thread panicked",
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ProxyHandle {
+    fn drop(&mut self) {
+        let _ = self.stop_and_join();
+    }
+}

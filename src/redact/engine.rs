@@ -56,8 +56,6 @@ pub struct Scan {
     /// Runs of 9+ digits (start, end).
     digits: Vec<(usize, usize)>,
     pub marker: bool,
-    pub field_key: bool,
-    pub escape: bool,
 }
 
 impl Scan {
@@ -74,9 +72,14 @@ pub struct Engine {
     pub labels: Vec<Label>,
     ac: Option<AhoCorasick>,
     targets: Vec<Target>,
+    /// Field-name and JSON-escape literals, searched only in JSON text.
+    json_ac: AhoCorasick,
+    json_targets: Vec<Target>,
     /// For each rule, the AC patterns that trigger it.
     rule_pats: Vec<Vec<usize>>,
     digit_rules: Vec<usize>,
+    /// The digit rules' patterns as one set, in `digit_rules` order.
+    digit_set: Option<regex::RegexSet>,
     always_rules: Vec<usize>,
     allow_exact: HashSet<String>,
     allow_patterns: Vec<Regex>,
@@ -135,25 +138,17 @@ impl Engine {
             severity: Severity::Medium,
         });
 
-        // Keywords, deduplicated; a keyword containing a shorter one is replaced by
-        // it (same trigger, fewer patterns, and no overlap to miss).
-        let mut kw: Vec<(String, Vec<usize>)> = Vec::new();
+        // Keywords, deduplicated. Overlapping search reports every keyword, so
+        // `token` and `session_token` are both seen where both occur.
+        let mut kept: Vec<(String, Vec<usize>)> = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             if let Trigger::Keywords(ks) = &r.trigger {
                 for k in ks {
-                    match kw.iter_mut().find(|(x, _)| x == k) {
+                    match kept.iter_mut().find(|(x, _)| x == k) {
                         Some((_, rs)) => rs.push(i),
-                        None => kw.push((k.clone(), vec![i])),
+                        None => kept.push((k.clone(), vec![i])),
                     }
                 }
-            }
-        }
-        kw.sort_by_key(|(k, _)| k.len());
-        let mut kept: Vec<(String, Vec<usize>)> = Vec::new();
-        for (k, rs) in kw {
-            match kept.iter_mut().find(|(x, _)| k.contains(x.as_str())) {
-                Some((_, krs)) => krs.extend(rs),
-                None => kept.push((k, rs)),
             }
         }
         let mut patterns: Vec<String> = Vec::new();
@@ -172,9 +167,13 @@ impl Engine {
             patterns.push(m.to_ascii_lowercase());
             targets.push(Target::Marker);
         }
+        // JSON-only literals live in a second, small automaton, used only on text that
+        // looks like JSON, so the main one stays small (and cache-resident).
+        let mut json_patterns: Vec<String> = Vec::new();
+        let mut json_targets: Vec<Target> = Vec::new();
         for e in ["\\u00", "\\/"] {
-            patterns.push(e.into());
-            targets.push(Target::Escape);
+            json_patterns.push(e.into());
+            json_targets.push(Target::Escape);
         }
         let mut field_leaves = HashSet::new();
         let mut field_paths = Vec::new();
@@ -195,21 +194,37 @@ impl Engine {
         );
         key_names.extend(headers.iter().cloned());
         for name in key_names {
-            // Names compare with `-` = `_`; look for both spellings in raw text.
+            // As a JSON key (`name"`, or `name\"` in JSON inside a string); names compare
+            // with `-` = `_`, so look for both spellings.
             for spelling in [name.clone(), name.replace('_', "-")] {
-                if !patterns.contains(&spelling) {
-                    patterns.push(spelling);
-                    targets.push(Target::FieldKey);
+                for quoted in [format!("{spelling}\""), format!("{spelling}\\\"")] {
+                    if !json_patterns.contains(&quoted) {
+                        json_patterns.push(quoted);
+                        json_targets.push(Target::FieldKey);
+                    }
                 }
             }
         }
+        // A full DFA: the fastest automaton for a few hundred short patterns (the
+        // default picks a slower NFA above ~100 patterns).
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&patterns)?;
-        let digit_rules = (0..rules.len())
+        let json_ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&json_patterns)?;
+        let digit_rules: Vec<usize> = (0..rules.len())
             .filter(|&i| rules[i].trigger == Trigger::Digits)
             .collect();
+        let digit_set = if digit_rules.is_empty() {
+            None
+        } else {
+            regex::RegexSet::new(digit_rules.iter().map(|&i| rules[i].regex.as_str())).ok()
+        };
         let always_rules = (0..rules.len())
             .filter(|&i| rules[i].trigger == Trigger::Always)
             .collect();
@@ -218,8 +233,11 @@ impl Engine {
             labels,
             ac: Some(ac),
             targets,
+            json_ac,
+            json_targets,
             rule_pats,
             digit_rules,
+            digit_set,
             always_rules,
             allow_exact: extras.allow_exact.into_iter().collect(),
             allow_patterns: extras.allow_patterns,
@@ -242,16 +260,20 @@ impl Engine {
                 let p = m.pattern().as_usize();
                 match self.targets.get(p) {
                     Some(Target::Rules(rs)) => {
+                        let mut any = false;
                         for &r in rs {
-                            s.triggered[r] = true;
+                            if followed(text.as_bytes(), m.end(), &self.rules[r].followed_by) {
+                                s.triggered[r] = true;
+                                any = true;
+                            }
                         }
-                        s.any_rule = true;
-                        s.hits.push((p, m.start(), m.end()));
+                        if any {
+                            s.any_rule = true;
+                            s.hits.push((p, m.start(), m.end()));
+                        }
                     }
                     Some(Target::Marker) => s.marker = true,
-                    Some(Target::FieldKey) => s.field_key = true,
-                    Some(Target::Escape) => s.escape = true,
-                    None => {}
+                    _ => {}
                 }
             }
         }
@@ -265,6 +287,23 @@ impl Engine {
             s.digits = digit_runs(text.as_bytes(), MIN_DIGITS);
         }
         s
+    }
+
+    /// For JSON text: (a sensitive field or header name occurs as a key, a JSON escape
+    /// that could hide a keyword occurs).
+    pub fn json_flags(&self, text: &str) -> (bool, bool) {
+        let (mut field, mut escape) = (false, false);
+        for m in self.json_ac.find_overlapping_iter(text) {
+            match self.json_targets.get(m.pattern().as_usize()) {
+                Some(Target::FieldKey) => field = true,
+                Some(Target::Escape) => escape = true,
+                _ => {}
+            }
+            if field && escape {
+                break;
+            }
+        }
+        (field, escape)
     }
 
     /// True when `text` holds a rule keyword (used to decide whether a JSON key gives context).
@@ -313,10 +352,13 @@ impl Engine {
                     None => self.run_rule(i, text, 0, text.len(), &mut out),
                     Some(w) => {
                         let pats = &self.rule_pats[i];
+                        let fb = &rule.followed_by;
                         let ranges = scan
                             .hits
                             .iter()
-                            .filter(|(p, _, _)| rule.trigger == Trigger::Always || pats.contains(p))
+                            .filter(|(p, _, e)| {
+                                pats.contains(p) && followed(text.as_bytes(), *e, fb)
+                            })
                             .map(|&(_, s, e)| (s, e));
                         if rule.trigger == Trigger::Always {
                             self.run_rule(i, text, 0, text.len(), &mut out);
@@ -328,9 +370,7 @@ impl Engine {
             }
         }
         if !scan.digits.is_empty() {
-            for &i in &self.digit_rules {
-                self.run_windows(i, text, scan.digits.iter().copied(), DIGIT_MARGIN, &mut out);
-            }
+            self.run_digit_windows(text, &scan.digits, &mut out);
         }
         out.extend(memory.iter().map(|h| Cand {
             start: h.start,
@@ -341,6 +381,26 @@ impl Engine {
             out = subtract_markers(text, out);
         }
         out
+    }
+
+    /// Digit rules around digit runs: one `RegexSet` pass per merged window says which
+    /// (if any) can match there; only those run.
+    fn run_digit_windows(&self, text: &str, runs: &[(usize, usize)], out: &mut Vec<Cand>) {
+        let Some(set) = &self.digit_set else { return };
+        let mut windows: Vec<(usize, usize)> = Vec::new();
+        for &(s, e) in runs {
+            let ws = floor_boundary(text, s.saturating_sub(DIGIT_MARGIN));
+            let we = ceil_boundary(text, e + DIGIT_MARGIN);
+            match windows.last_mut() {
+                Some(last) if ws <= last.1 => last.1 = last.1.max(we),
+                _ => windows.push((ws, we)),
+            }
+        }
+        for (ws, we) in windows {
+            for k in set.matches(&text[ws..we]).iter() {
+                self.run_rule(self.digit_rules[k], text, ws, we, out);
+            }
+        }
     }
 
     /// Runs rule `i` in merged windows of `w` bytes around `ranges` (sorted by start).
@@ -475,6 +535,19 @@ impl Engine {
         out.push_str(&text[last..]);
         out
     }
+}
+
+/// True when `need` is empty, or one of its bytes follows `at` after at most four
+/// quotes, spaces, tabs or backslashes.
+fn followed(b: &[u8], at: usize, need: &[u8]) -> bool {
+    if need.is_empty() {
+        return true;
+    }
+    b.iter()
+        .skip(at)
+        .take(5)
+        .find(|c| !matches!(c, b'"' | b'\'' | b' ' | b'\t' | b'\\'))
+        .is_some_and(|c| need.contains(c))
 }
 
 fn floor_boundary(text: &str, mut i: usize) -> usize {

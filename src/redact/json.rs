@@ -36,6 +36,9 @@ pub struct Ctx<'a> {
     pub mode: Mode,
     pub key: &'a HashKey,
     pub run_id: &'a str,
+    /// Set while walking JSON whose raw text holds no remembered secret (and no escape
+    /// that could hide one): its strings need no memory search of their own.
+    pub skip_memory: bool,
 }
 
 fn looks_like_json(s: &str) -> bool {
@@ -64,11 +67,26 @@ impl Ctx<'_> {
         };
         let scan = engine.scan(hay);
         let mut mem: Vec<Hit> = Vec::new();
-        self.memory.search(self.run_id, hay, &mut mem);
+        if !self.skip_memory {
+            self.memory.search(self.run_id, hay, &mut mem);
+        }
+        self.finish(hay, off, text, &scan, &mem)
+    }
+
+    /// Rules and memory hits (`scan`, `mem` over `hay` = prefix + `text`) applied to `text`.
+    fn finish(
+        &mut self,
+        hay: &str,
+        off: usize,
+        text: &str,
+        scan: &super::engine::Scan,
+        mem: &[Hit],
+    ) -> (Option<String>, Vec<Cand>) {
+        let engine = self.engine;
         if scan.is_clean() && mem.is_empty() {
             return (None, Vec::new());
         }
-        let mut cands = engine.candidates(hay, &scan, &mem);
+        let mut cands = engine.candidates(hay, scan, mem);
         if off > 0 {
             cands.retain_mut(|c| {
                 c.start = c.start.max(off) - off;
@@ -89,17 +107,40 @@ impl Ctx<'_> {
 
     /// Redacts one string, unwrapping JSON inside it. Ranges are relative to `text`.
     pub fn string(&mut self, text: &str, depth: usize) -> (Option<String>, Vec<Found>) {
-        if looks_like_json(text) && depth < MAX_DEPTH {
-            let scan = self.engine.scan(text);
-            let mut mem = Vec::new();
+        let scan = self.engine.scan(text);
+        let mut mem = Vec::new();
+        if !self.skip_memory {
             self.memory.search(self.run_id, text, &mut mem);
-            let maybe = !scan.is_clean() || !mem.is_empty() || scan.field_key || scan.escape;
+        }
+        let learned_before = self.memory.len();
+        if looks_like_json(text) && depth < MAX_DEPTH {
+            // Parse only when something is there: a sensitive key, an escape that could
+            // hide a keyword, a remembered secret, or a rule match in the raw JSON text.
+            let (field_key, escape) = self.engine.json_flags(text);
+            let maybe = field_key
+                || escape
+                || !mem.is_empty()
+                || (!scan.is_clean() && !self.engine.candidates(text, &scan, &[]).is_empty());
             if !maybe {
                 return (None, Vec::new());
             }
-            if let Ok(mut v) = serde_json::from_str::<Value>(text) {
+            if let Ok(parsed) = serde_json::from_str::<Value>(text) {
+                let mut v = parsed.clone();
                 let mut inner = Vec::new();
-                if self.walk(&mut v, &mut String::new(), depth + 1, &mut inner) {
+                let outer_skip = self.skip_memory;
+                let learned = self.memory.len();
+                self.skip_memory = outer_skip || (mem.is_empty() && !escape);
+                let mut changed = self.walk(&mut v, &mut String::new(), depth + 1, &mut inner);
+                if self.skip_memory && !outer_skip && self.memory.len() > learned {
+                    // A secret first seen in this document may recur in a string walked
+                    // before it, or in one that skipped the memory search: walk again.
+                    self.skip_memory = false;
+                    v = parsed;
+                    inner.clear();
+                    changed = self.walk(&mut v, &mut String::new(), depth + 1, &mut inner);
+                }
+                self.skip_memory = outer_skip;
+                if changed {
                     if let Ok(out) = serde_json::to_string(&v) {
                         let found = inner.into_iter().map(|f| place(text, f)).collect();
                         return (Some(out), found);
@@ -107,7 +148,12 @@ impl Ctx<'_> {
                 }
             }
         }
-        let (out, ranges) = self.plain_ranges("", text);
+        // Reuse the prefilter results unless the JSON walk learned new secrets.
+        let (out, ranges) = if self.memory.len() == learned_before {
+            self.finish(text, 0, text, &scan, &mem)
+        } else {
+            self.plain_ranges("", text)
+        };
         let found = ranges
             .into_iter()
             .map(|c| Found {

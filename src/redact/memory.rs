@@ -33,21 +33,28 @@ struct RunMemory {
     values: Vec<String>,
     labels: Vec<usize>,
     index: HashMap<String, usize>,
+    /// Automaton over `values[..built]`; newer values are searched one by one with
+    /// `memmem` until there are enough of them to make a rebuild worth it
+    /// (amortised: a run that keeps finding secrets does not rebuild per string).
     ac: Option<AhoCorasick>,
-    dirty: bool,
+    built: usize,
+    /// Finders for `values[built..]`.
+    pending: Vec<memchr::memmem::Finder<'static>>,
 }
 
 impl RunMemory {
     fn search(&mut self, text: &str, out: &mut Vec<Hit>) {
-        if self.values.is_empty() {
-            return;
-        }
-        if self.dirty || self.ac.is_none() {
+        let pending = self.values.len() - self.built;
+        if pending > 8.max(self.built / 2) {
             self.ac = AhoCorasickBuilder::new()
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(&self.values)
                 .ok();
-            self.dirty = false;
+            self.built = if self.ac.is_some() {
+                self.values.len()
+            } else {
+                0
+            };
         }
         if let Some(ac) = &self.ac {
             for m in ac.find_iter(text) {
@@ -59,6 +66,18 @@ impl RunMemory {
                 out.push(Hit {
                     start: m.start(),
                     end: m.end(),
+                    label,
+                });
+            }
+        }
+        for (v, &label) in self.values[self.built..]
+            .iter()
+            .zip(&self.labels[self.built..])
+        {
+            for s in memchr::memmem::find_iter(text.as_bytes(), v.as_bytes()) {
+                out.push(Hit {
+                    start: s,
+                    end: s + v.len(),
                     label,
                 });
             }
@@ -100,7 +119,8 @@ impl Memory {
         m.index.insert(value.to_string(), m.values.len());
         m.values.push(value.to_string());
         m.labels.push(label);
-        m.dirty = true;
+        m.pending
+            .push(memchr::memmem::Finder::new(value.as_bytes()).into_owned());
         self.total += 1;
         true
     }

@@ -295,6 +295,7 @@ impl Redactor {
             mode: self.mode,
             key: &self.key,
             run_id,
+            skip_memory: false,
         }
     }
 

@@ -41,6 +41,10 @@ pub struct RuleSpec {
     pub trigger: Option<String>,
     #[serde(default)]
     pub window: Option<usize>,
+    /// Characters one of which must follow a keyword hit (after up to 4 quotes, spaces or
+    /// backslashes) for the hit to count: `"=:"` for `password=` / `password: ` styles.
+    #[serde(default)]
+    pub followed_by: Option<String>,
     #[serde(default)]
     pub validator: Option<String>,
     /// TraceCraft rule(s) this one covers (documentation only).
@@ -74,6 +78,8 @@ pub struct Rule {
     pub trigger: Trigger,
     /// Bytes searched on either side of a keyword hit; `None` = the whole text.
     pub window: Option<usize>,
+    /// See [`RuleSpec::followed_by`]; empty = any keyword hit counts.
+    pub followed_by: Vec<u8>,
     pub validator: Option<Validator>,
     pub tracecraft: Option<String>,
     pub builtin: bool,
@@ -158,6 +164,7 @@ impl RuleSpec {
             secret_groups,
             trigger,
             window,
+            followed_by: self.followed_by.as_deref().unwrap_or("").bytes().collect(),
             validator,
             tracecraft: self.tracecraft.clone(),
             builtin,
@@ -303,6 +310,7 @@ mod tests {
             keywords: vec![],
             trigger: None,
             window: None,
+            followed_by: None,
             validator: None,
             tracecraft: None,
         };

@@ -128,6 +128,16 @@ fn findings_dedupe_raise_and_triage() {
     assert_eq!(rows[0].finding.severity, Severity::High);
     let run = s.run("r1").expect("q").expect("run");
     assert_eq!(run.findings, [0, 0, 0, 1, 0]);
+    // A chain that grows a step (same fingerprint, same severity) keeps every step.
+    let mut longer = finding("fp1", "r1", Severity::High);
+    longer.span_ids = vec!["s1".into(), "s2".into()];
+    s.write(&batch(vec![], vec![longer])).expect("grow");
+    let f = &s.findings(&FindingFilter::default(), 0, 10).expect("list")[0];
+    assert_eq!(f.finding.span_ids.len(), 2);
+    assert_eq!(
+        s.run("r1").expect("q").expect("run").findings,
+        [0, 0, 0, 1, 0]
+    );
     s.set_triage(
         rows[0].id,
         TriageStatus::FalsePositive,

@@ -288,7 +288,9 @@ fn write_findings(
     if findings.is_empty() {
         return Ok(());
     }
-    let mut find = tx.prepare_cached("SELECT severity FROM findings WHERE fingerprint=?1")?;
+    let mut find = tx.prepare_cached(
+        "SELECT severity, json_array_length(span_ids) FROM findings WHERE fingerprint=?1",
+    )?;
     let mut ins = tx.prepare_cached(
         "INSERT INTO findings(fingerprint, rule_id, severity, confidence, run_id, span_id, span_ids, title, message, \
          evidence, origin_path, origin_line, skill_id, ts_ms, related, created_ms) \
@@ -301,7 +303,9 @@ fn write_findings(
         let f = f.get();
         let span_ids = serde_json::to_string(&f.span_ids).unwrap_or_else(|_| "[]".into());
         let related = serde_json::to_string(&f.related).unwrap_or_else(|_| "[]".into());
-        let old: Option<i64> = find.query_row([&f.fingerprint], |r| r.get(0)).optional()?;
+        let old: Option<(i64, i64)> = find
+            .query_row([&f.fingerprint], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
         let d = deltas.entry(f.run_id.clone()).or_default();
         match old {
             None => {
@@ -326,17 +330,18 @@ fn write_findings(
                 stats.new_findings += 1;
                 d.findings[f.severity.rank() as usize] += 1;
             }
-            Some(sev) if f.severity.rank() > sev => {
+            Some((sev, steps)) if f.severity.rank() > sev || f.span_ids.len() as i64 > steps => {
+                let new_sev = f.severity.rank().max(sev);
                 raise.execute(params![
                     f.fingerprint,
-                    f.severity.rank(),
+                    new_sev,
                     span_ids,
                     f.message,
                     related,
                     f.confidence as f64
                 ])?;
                 d.findings[Severity::from_rank(sev).rank() as usize] -= 1;
-                d.findings[f.severity.rank() as usize] += 1;
+                d.findings[Severity::from_rank(new_sev).rank() as usize] += 1;
             }
             Some(_) => {}
         }

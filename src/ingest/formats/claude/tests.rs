@@ -1,0 +1,101 @@
+//! Unit tests of the Claude Code parser.
+
+use super::*;
+use serde_json::json;
+
+fn parse(lines: &[Value]) -> Vec<Record> {
+    let mut p = ClaudeParser::default();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        p.value(l, &Origin::new("s.jsonl", i as u64 + 1), &mut out)
+            .unwrap();
+    }
+    p.finish(&mut out);
+    out
+}
+
+fn spans(out: &[Record]) -> Vec<&Span> {
+    out.iter()
+        .filter_map(|r| match r {
+            Record::Span(s) => Some(s),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn usage_once_per_message_and_tool_pairing() {
+    let usage = json!({"input_tokens":3,"cache_read_input_tokens":10,"cache_creation_input_tokens":5,"output_tokens":9});
+    let out = parse(&[
+        json!({"type":"user","sessionId":"S","uuid":"u1","timestamp":"2026-01-01T00:00:00Z","message":{"role":"user","content":"do it\nplease"}}),
+        json!({"type":"assistant","sessionId":"S","uuid":"a1","parentUuid":"u1","timestamp":"2026-01-01T00:00:01Z","message":{"id":"m1","model":"claude-x","content":[{"type":"text","text":"ok"}],"usage":usage}}),
+        json!({"type":"assistant","sessionId":"S","uuid":"a2","parentUuid":"a1","timestamp":"2026-01-01T00:00:02Z","message":{"id":"m1","model":"claude-x","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{"command":"ls"}}],"usage":usage}}),
+        json!({"type":"user","sessionId":"S","uuid":"u2","parentUuid":"a2","timestamp":"2026-01-01T00:00:05Z","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}],"is_error":true}]}}),
+    ]);
+    let s = spans(&out);
+    let llm: Vec<_> = s.iter().filter(|x| x.kind == SpanKind::Llm).collect();
+    assert_eq!(llm.len(), 1, "usage unchanged: one llm emission");
+    assert_eq!(llm[0].input_tokens, Some(18));
+    assert_eq!(llm[0].parent_id.as_deref(), Some("u1"));
+    let tools: Vec<_> = s.iter().filter(|x| x.kind == SpanKind::Tool).collect();
+    assert_eq!(tools.len(), 2);
+    assert_eq!(tools[0].tool_input.as_deref(), Some(r#"{"command":"ls"}"#));
+    assert_eq!(tools[1].tool_output.as_deref(), Some("a\nb"));
+    assert_eq!(tools[1].status, SpanStatus::Error);
+    assert_eq!(tools[1].duration_ms(), Some(3000));
+    assert_eq!(tools[1].parent_id.as_deref(), Some("m1"));
+    let title = out.iter().find_map(|r| match r {
+        Record::Run(r) => r.title.clone(),
+        _ => None,
+    });
+    assert_eq!(title.as_deref(), Some("do it"));
+}
+
+#[test]
+fn summary_before_session_is_held() {
+    let out = parse(&[
+        json!({"type":"summary","summary":"Title","leafUuid":"L"}),
+        json!({"type":"user","sessionId":"S","uuid":"u1","message":{"role":"user","content":"hi"}}),
+    ]);
+    let s = spans(&out);
+    assert_eq!(s[0].run_id, "S");
+    assert_eq!(s[0].text.as_deref(), Some("Title"));
+}
+
+#[test]
+fn skill_invocation_and_skill_body_stay_visible() {
+    let out = parse(&[
+        json!({"type":"user","sessionId":"S","uuid":"u1","timestamp":"2026-01-01T00:00:00Z","message":{"role":"user","content":"make a pdf"}}),
+        json!({"type":"assistant","sessionId":"S","uuid":"a1","parentUuid":"u1","timestamp":"2026-01-01T00:00:01Z","message":{"id":"m1","content":[{"type":"tool_use","id":"t1","name":"Skill","input":{"skill":"pdf"}}]}}),
+        json!({"type":"user","sessionId":"S","uuid":"u2","parentUuid":"a1","timestamp":"2026-01-01T00:00:02Z","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"Launching skill: pdf"}]}}),
+        json!({"type":"user","sessionId":"S","uuid":"u3","parentUuid":"u2","isMeta":true,"timestamp":"2026-01-01T00:00:02Z","message":{"role":"user","content":[{"type":"text","text":"Base directory for this skill: /home/u/.claude/skills/pdf\n\n# PDF"}]}}),
+    ]);
+    let s = spans(&out);
+    let skill = s
+        .iter()
+        .find(|x| x.tool_name.as_deref() == Some("Skill"))
+        .unwrap();
+    assert_eq!(skill.tool_input.as_deref(), Some(r#"{"skill":"pdf"}"#));
+    let body = s.iter().find(|x| x.id == "u3").unwrap();
+    assert_eq!(body.kind, SpanKind::Message);
+    assert!(body
+        .text
+        .as_deref()
+        .unwrap()
+        .starts_with("Base directory for this skill:"));
+    assert_eq!(body.attributes["meta"], json!(true));
+    assert_eq!(
+        body.parent_id.as_deref(),
+        Some("u1"),
+        "meta text sits in its turn"
+    );
+    // A meta message never becomes the title.
+    let titles: Vec<_> = out
+        .iter()
+        .filter_map(|r| match r {
+            Record::Run(r) => r.title.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(titles, vec!["make a pdf".to_owned()]);
+}

@@ -1,0 +1,400 @@
+//! The live side of recording: bounded copies of request and response bodies
+//! taken while the bytes are forwarded, and the hand-off of a finished exchange
+//! to the recorder thread.
+//!
+//! Nothing here can slow or cut forwarding: copies stop at the recording limit,
+//! SSE is parsed incrementally (no whole response is kept), and the hand-off is
+//! a non-blocking `try_send` that counts a drop when the recorder is behind.
+
+use super::anthropic::MessagesStream;
+use super::exchange::LlmResponse;
+use super::openai::{ChatStream, ResponsesStream};
+use super::route::{Api, Route};
+use super::sse::{SseEvent, SseParser};
+use super::ProxyStats;
+use crate::model::Millis;
+use bytes::Bytes;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// A copy of a body up to a limit; the total size is counted past it.
+#[derive(Debug, Default)]
+pub struct Capture {
+    pub bytes: Vec<u8>,
+    pub total: u64,
+    pub truncated: bool,
+    limit: usize,
+}
+
+impl Capture {
+    pub fn new(limit: usize) -> Capture {
+        Capture {
+            limit,
+            ..Capture::default()
+        }
+    }
+
+    /// Appends what fits under the limit.
+    pub fn push(&mut self, data: &[u8]) {
+        self.total += data.len() as u64;
+        let room = self.limit.saturating_sub(self.bytes.len());
+        if data.len() > room {
+            self.truncated = true;
+        }
+        self.bytes.extend_from_slice(&data[..room.min(data.len())]);
+    }
+}
+
+/// The request body copy, shared between the forwarded body and the exchange.
+pub type SharedCapture = Arc<Mutex<Capture>>;
+
+/// How an exchange ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The response body reached its end.
+    Complete,
+    /// The client went away before the end (the upstream request was dropped).
+    ClientGone,
+    /// The upstream could not be reached; the client got a 502.
+    Unreachable(String),
+    /// The upstream sent no response headers in time; the client got a 504.
+    HeaderTimeout,
+    /// The upstream response body broke off.
+    BodyError(String),
+    /// No response bytes for longer than the idle timeout.
+    IdleTimeout,
+}
+
+impl Outcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Complete => "complete",
+            Outcome::ClientGone => "client_disconnected",
+            Outcome::Unreachable(_) => "upstream_unreachable",
+            Outcome::HeaderTimeout => "upstream_timeout",
+            Outcome::BodyError(_) => "upstream_body_error",
+            Outcome::IdleTimeout => "idle_timeout",
+        }
+    }
+}
+
+/// What is known about a request when it arrives (secrets already dropped).
+#[derive(Debug, Clone)]
+pub struct ExchangeMeta {
+    /// Request number since the proxy started (1-based).
+    pub seq: u64,
+    pub route: Route,
+    pub method: String,
+    pub path: String,
+    /// Query string with credential-looking values dropped.
+    pub query: Option<String>,
+    /// Upstream base, `scheme://host[:port][/prefix]`.
+    pub upstream: String,
+    pub started: Instant,
+    pub started_ms: Millis,
+    /// Recordable headers only (see `route::recordable_header_map`).
+    pub request_headers: hyper::HeaderMap,
+    /// A conversation id sent as a header, when the client sent one.
+    pub session_header: Option<String>,
+}
+
+/// The response head, once it arrived.
+#[derive(Debug, Clone)]
+pub struct ResponseMeta {
+    pub status: u16,
+    /// Recordable headers only.
+    pub headers: hyper::HeaderMap,
+    pub content_type: String,
+    /// `content-encoding` when not identity.
+    pub content_encoding: Option<String>,
+    /// When the response head arrived.
+    pub at: Instant,
+}
+
+/// A stream being folded as it passes.
+#[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per exchange, held boxed inside ResponseCapture"
+)]
+pub enum StreamFold {
+    Chat(ChatStream),
+    Responses(ResponsesStream),
+    Messages(MessagesStream),
+}
+
+impl StreamFold {
+    fn for_api(api: Api) -> StreamFold {
+        match api {
+            Api::ChatCompletions => StreamFold::Chat(ChatStream::default()),
+            Api::Responses => StreamFold::Responses(ResponsesStream::default()),
+            Api::Messages => StreamFold::Messages(MessagesStream::default()),
+        }
+    }
+
+    fn on_event(&mut self, ev: &SseEvent) {
+        match self {
+            StreamFold::Chat(s) => s.on_data(&ev.data),
+            StreamFold::Responses(s) => s.on_data(&ev.data),
+            StreamFold::Messages(s) => s.on_data(&ev.data),
+        }
+    }
+
+    /// The folded response.
+    pub fn finish(self) -> LlmResponse {
+        match self {
+            StreamFold::Chat(s) => s.finish(),
+            StreamFold::Responses(s) => s.finish(),
+            StreamFold::Messages(s) => s.finish(),
+        }
+    }
+}
+
+/// How the response body is being kept.
+#[derive(Debug)]
+pub enum ResponseCapture {
+    /// Not kept (no response yet, or a route whose body is not recorded); bytes counted.
+    Count(u64),
+    /// A bounded copy, parsed when the exchange ends.
+    Body(Capture),
+    /// An SSE stream folded event by event.
+    Stream(Box<SseCapture>),
+}
+
+/// An SSE response being parsed as it passes.
+#[derive(Debug)]
+pub struct SseCapture {
+    pub parser: SseParser,
+    /// Taken by the recorder when the exchange is turned into records.
+    pub fold: Option<StreamFold>,
+    /// Events parsed.
+    pub events: u64,
+    /// Body bytes seen.
+    pub bytes: u64,
+}
+
+impl ResponseCapture {
+    /// Bytes of response body seen.
+    pub fn bytes_seen(&self) -> u64 {
+        match self {
+            ResponseCapture::Count(n) => *n,
+            ResponseCapture::Body(c) => c.total,
+            ResponseCapture::Stream(s) => s.bytes,
+        }
+    }
+}
+
+/// Recording limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordLimits {
+    /// Request body bytes copied for parsing (forwarding is never cut).
+    pub request_body: usize,
+    /// Non-streamed response body bytes copied for parsing.
+    pub response_body: usize,
+    /// Largest single SSE event parsed.
+    pub sse_event: usize,
+    /// Body bytes of finished exchanges allowed to wait for the recorder; past it copies are dropped.
+    pub queue_bytes: usize,
+}
+
+impl Default for RecordLimits {
+    fn default() -> Self {
+        RecordLimits {
+            request_body: 16 << 20,
+            response_body: 16 << 20,
+            sse_event: 4 << 20,
+            queue_bytes: 256 << 20,
+        }
+    }
+}
+
+/// A finished exchange on its way to the recorder thread.
+#[derive(Debug)]
+pub struct Finished {
+    pub meta: ExchangeMeta,
+    pub request_body: Capture,
+    pub response: Option<ResponseMeta>,
+    pub body: ResponseCapture,
+    pub outcome: Outcome,
+    pub ended: Instant,
+    pub ended_ms: Millis,
+}
+
+/// Follows one exchange from request to end; hands it off exactly once
+/// (on [`ExchangeRecorder::finish`], or on drop as `ClientGone`).
+#[derive(Debug)]
+pub struct ExchangeRecorder {
+    meta: Option<ExchangeMeta>,
+    request_body: SharedCapture,
+    response: Option<ResponseMeta>,
+    body: ResponseCapture,
+    limits: RecordLimits,
+    tx: tokio::sync::mpsc::Sender<Finished>,
+    stats: Arc<ProxyStats>,
+}
+
+impl ExchangeRecorder {
+    pub fn new(
+        meta: ExchangeMeta,
+        request_body: SharedCapture,
+        limits: RecordLimits,
+        tx: tokio::sync::mpsc::Sender<Finished>,
+        stats: Arc<ProxyStats>,
+    ) -> ExchangeRecorder {
+        ExchangeRecorder {
+            meta: Some(meta),
+            request_body,
+            response: None,
+            body: ResponseCapture::Count(0),
+            limits,
+            tx,
+            stats,
+        }
+    }
+
+    /// The response head arrived: decide how its body is kept.
+    pub fn on_response(&mut self, resp: ResponseMeta) {
+        let api = self.meta.as_ref().and_then(|m| m.route.api);
+        let sse = resp.content_type.starts_with("text/event-stream");
+        self.body = match api {
+            Some(api) if sse && resp.content_encoding.is_none() => {
+                ResponseCapture::Stream(Box::new(SseCapture {
+                    parser: SseParser::new(self.limits.sse_event),
+                    fold: Some(StreamFold::for_api(api)),
+                    events: 0,
+                    bytes: 0,
+                }))
+            }
+            Some(_) if !sse => ResponseCapture::Body(Capture::new(self.limits.response_body)),
+            _ => ResponseCapture::Count(0),
+        };
+        self.response = Some(resp);
+    }
+
+    /// A chunk of response body passed through.
+    pub fn on_data(&mut self, data: &Bytes) {
+        match &mut self.body {
+            ResponseCapture::Count(n) => *n += data.len() as u64,
+            ResponseCapture::Body(c) => c.push(data),
+            ResponseCapture::Stream(s) => {
+                s.bytes += data.len() as u64;
+                let SseCapture {
+                    parser,
+                    fold,
+                    events,
+                    ..
+                } = &mut **s;
+                parser.feed(data, &mut |ev| {
+                    *events += 1;
+                    if let Some(fold) = fold.as_mut() {
+                        fold.on_event(&ev);
+                    }
+                });
+            }
+        }
+    }
+
+    /// Hands the exchange to the recorder (once; later calls do nothing).
+    pub fn finish(&mut self, outcome: Outcome) {
+        let Some(meta) = self.meta.take() else {
+            return;
+        };
+        let request_body = match self.request_body.lock() {
+            Ok(mut c) => std::mem::take(&mut *c),
+            Err(_) => Capture::default(),
+        };
+        let done = Finished {
+            meta,
+            request_body,
+            response: self.response.take(),
+            body: std::mem::replace(&mut self.body, ResponseCapture::Count(0)),
+            outcome,
+            ended: Instant::now(),
+            ended_ms: chrono::Utc::now().timestamp_millis(),
+        };
+        // Bodies waiting for the recorder are bounded in bytes as well as in count.
+        let size = done.held_bytes();
+        let queued = self.stats.queued_bytes.fetch_add(size, Ordering::Relaxed);
+        if queued + size > self.limits.queue_bytes as u64 || self.tx.try_send(done).is_err() {
+            self.stats.queued_bytes.fetch_sub(size, Ordering::Relaxed);
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Finished {
+    /// Body bytes this exchange holds while it waits for the recorder.
+    pub fn held_bytes(&self) -> u64 {
+        let body = match &self.body {
+            ResponseCapture::Body(c) => c.bytes.len(),
+            _ => 0,
+        };
+        (self.request_body.bytes.len() + body) as u64
+    }
+}
+
+impl Drop for ExchangeRecorder {
+    fn drop(&mut self) {
+        self.finish(Outcome::ClientGone);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> ExchangeMeta {
+        ExchangeMeta {
+            seq: 1,
+            route: Route {
+                provider: super::super::route::Provider::OpenAi,
+                api: Some(Api::ChatCompletions),
+            },
+            method: "POST".into(),
+            path: "/v1/chat/completions".into(),
+            query: None,
+            upstream: "http://x".into(),
+            started: Instant::now(),
+            started_ms: 0,
+            request_headers: hyper::HeaderMap::new(),
+            session_header: None,
+        }
+    }
+
+    #[test]
+    fn hand_off_is_bounded_in_bytes_and_happens_once() {
+        let stats = Arc::new(ProxyStats::default());
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        let limits = RecordLimits {
+            queue_bytes: 10,
+            ..RecordLimits::default()
+        };
+        let big: SharedCapture = Arc::new(Mutex::new(Capture::new(100)));
+        big.lock().unwrap().push(&[b'x'; 11]);
+        let mut r = ExchangeRecorder::new(meta(), big, limits, tx.clone(), stats.clone());
+        r.finish(Outcome::Complete);
+        assert_eq!(stats.dropped.load(Ordering::Relaxed), 1);
+        assert!(rx.try_recv().is_err());
+        assert_eq!(stats.queued_bytes.load(Ordering::Relaxed), 0);
+
+        let small: SharedCapture = Arc::new(Mutex::new(Capture::new(100)));
+        small.lock().unwrap().push(b"{}");
+        let r = ExchangeRecorder::new(meta(), small, limits, tx, stats.clone());
+        drop(r);
+        let got = rx.try_recv().unwrap();
+        assert_eq!(got.outcome, Outcome::ClientGone);
+        assert_eq!(stats.queued_bytes.load(Ordering::Relaxed), 2);
+        assert!(rx.try_recv().is_err(), "handed off exactly once");
+    }
+
+    #[test]
+    fn capture_counts_past_the_limit() {
+        let mut c = Capture::new(4);
+        c.push(b"abc");
+        c.push(b"def");
+        assert_eq!(c.bytes, b"abcd");
+        assert_eq!(c.total, 6);
+        assert!(c.truncated);
+    }
+}

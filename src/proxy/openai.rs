@@ -1,0 +1,540 @@
+//! OpenAI Chat Completions and Responses: request bodies, response bodies and
+//! SSE streams → [`LlmRequest`] / [`LlmResponse`].
+//!
+//! Streams are folded event by event: Chat Completions tool-call fragments are
+//! keyed by `index` (id and name arrive once, arguments in pieces); Responses
+//! events are typed, and `response.completed` (when it arrives) is authoritative.
+
+use super::exchange::{
+    arguments_text, content_text, error_text, push_capped, str_of, u64_of, LlmRequest, LlmResponse,
+    Message, ToolCall, ToolResult,
+};
+use serde_json::Value;
+
+/// Chat Completions request body.
+pub fn chat_request(v: &Value) -> LlmRequest {
+    let mut req = LlmRequest {
+        model: str_of(v, "model"),
+        stream: v.get("stream").and_then(Value::as_bool).unwrap_or(false),
+        ..LlmRequest::default()
+    };
+    let mut system = Vec::new();
+    for m in v
+        .get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let role = str_of(m, "role").unwrap_or_default();
+        let text = m.get("content").map(content_text).unwrap_or_default();
+        let mut msg = Message {
+            role: role.clone(),
+            text,
+            ..Message::default()
+        };
+        for tc in m
+            .get("tool_calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let f = tc.get("function").unwrap_or(&Value::Null);
+            msg.tool_calls.push(ToolCall {
+                id: str_of(tc, "id").unwrap_or_default(),
+                name: str_of(f, "name").unwrap_or_default(),
+                arguments: arguments_text(f.get("arguments")),
+            });
+        }
+        if role == "tool" {
+            msg.tool_results.push(ToolResult {
+                call_id: str_of(m, "tool_call_id").unwrap_or_default(),
+                output: std::mem::take(&mut msg.text),
+                is_error: false,
+            });
+        }
+        if (role == "system" || role == "developer") && system.is_empty() {
+            system.push(msg.text.clone());
+        }
+        req.messages.push(msg);
+    }
+    req.system = system.into_iter().next();
+    req.tools = tool_names(v, true);
+    req
+}
+
+/// Responses request body (`input` string or item list).
+pub fn responses_request(v: &Value) -> LlmRequest {
+    let mut req = LlmRequest {
+        model: str_of(v, "model"),
+        stream: v.get("stream").and_then(Value::as_bool).unwrap_or(false),
+        system: str_of(v, "instructions"),
+        previous_response_id: str_of(v, "previous_response_id"),
+        session: match v.get("conversation") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(c @ Value::Object(_)) => str_of(c, "id"),
+            _ => None,
+        },
+        ..LlmRequest::default()
+    };
+    match v.get("input") {
+        Some(Value::String(s)) => req.messages.push(Message {
+            role: "user".into(),
+            text: s.clone(),
+            ..Message::default()
+        }),
+        Some(Value::Array(items)) => {
+            for item in items {
+                if let Some(m) = responses_input_item(item) {
+                    req.messages.push(m);
+                }
+            }
+        }
+        _ => {}
+    }
+    req.tools = tool_names(v, false);
+    req
+}
+
+fn responses_input_item(item: &Value) -> Option<Message> {
+    let kind = item
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("message");
+    match kind {
+        "message" => Some(Message {
+            role: str_of(item, "role").unwrap_or_else(|| "user".into()),
+            text: item.get("content").map(content_text).unwrap_or_default(),
+            ..Message::default()
+        }),
+        "function_call" | "custom_tool_call" => Some(Message {
+            role: "assistant".into(),
+            tool_calls: vec![ToolCall {
+                id: str_of(item, "call_id").unwrap_or_default(),
+                name: str_of(item, "name").unwrap_or_default(),
+                arguments: arguments_text(item.get("arguments").or_else(|| item.get("input"))),
+            }],
+            ..Message::default()
+        }),
+        "function_call_output" | "custom_tool_call_output" | "local_shell_call_output" => {
+            Some(Message {
+                role: "tool".into(),
+                tool_results: vec![ToolResult {
+                    call_id: str_of(item, "call_id").unwrap_or_default(),
+                    output: match item.get("output") {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(o) => content_text(o),
+                        None => String::new(),
+                    },
+                    is_error: false,
+                }],
+                ..Message::default()
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Tool names from `tools[]`: nested under `function` (Chat) or flat (Responses).
+fn tool_names(v: &Value, nested: bool) -> Vec<String> {
+    v.get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            let name = if nested {
+                t.get("function").and_then(|f| str_of(f, "name"))
+            } else {
+                None
+            };
+            name.or_else(|| str_of(t, "name"))
+                .or_else(|| str_of(t, "type"))
+        })
+        .collect()
+}
+
+/// Chat Completions response body (`chat.completion`), or an error body.
+pub fn chat_response(v: &Value) -> LlmResponse {
+    let mut r = LlmResponse {
+        id: str_of(v, "id"),
+        model: str_of(v, "model"),
+        error: error_text(v),
+        ..LlmResponse::default()
+    };
+    for choice in v
+        .get("choices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let first = choice.get("index").and_then(Value::as_u64).unwrap_or(0) == 0;
+        let msg = choice.get("message").unwrap_or(&Value::Null);
+        if first {
+            r.text = msg.get("content").map(content_text).unwrap_or_default();
+            if r.text.is_empty() {
+                r.text = str_of(msg, "refusal").unwrap_or_default();
+            }
+            r.finish_reason = str_of(choice, "finish_reason");
+        }
+        for tc in msg
+            .get("tool_calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let f = tc.get("function").unwrap_or(&Value::Null);
+            r.tool_calls.push(ToolCall {
+                id: str_of(tc, "id").unwrap_or_default(),
+                name: str_of(f, "name").unwrap_or_default(),
+                arguments: arguments_text(f.get("arguments")),
+            });
+        }
+    }
+    chat_usage(v.get("usage"), &mut r);
+    r
+}
+
+fn chat_usage(u: Option<&Value>, r: &mut LlmResponse) {
+    let Some(u) = u.filter(|u| u.is_object()) else {
+        return;
+    };
+    r.input_tokens = u64_of(u, "prompt_tokens").or(r.input_tokens);
+    r.output_tokens = u64_of(u, "completion_tokens").or(r.output_tokens);
+    r.cached_tokens = u
+        .get("prompt_tokens_details")
+        .and_then(|d| u64_of(d, "cached_tokens"))
+        .or(r.cached_tokens);
+    r.reasoning_tokens = u
+        .get("completion_tokens_details")
+        .and_then(|d| u64_of(d, "reasoning_tokens"))
+        .or(r.reasoning_tokens);
+}
+
+/// Folds a Chat Completions stream (`data: {chunk}` ... `data: [DONE]`).
+#[derive(Debug, Default)]
+pub struct ChatStream {
+    resp: LlmResponse,
+    /// Tool calls by (choice index, tool index), in first-seen order.
+    calls: Vec<((u64, u64), ToolCall)>,
+    pub done: bool,
+}
+
+impl ChatStream {
+    /// One SSE event's data.
+    pub fn on_data(&mut self, data: &str) {
+        let data = data.trim();
+        if data == "[DONE]" {
+            self.done = true;
+            return;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(data) else {
+            return;
+        };
+        if let Some(e) = error_text(&v) {
+            self.resp.error = Some(e);
+        }
+        if self.resp.id.is_none() {
+            self.resp.id = str_of(&v, "id");
+        }
+        if self.resp.model.is_none() {
+            self.resp.model = str_of(&v, "model");
+        }
+        for choice in v
+            .get("choices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let ci = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
+            let delta = choice.get("delta").unwrap_or(&Value::Null);
+            if ci == 0 {
+                for key in ["content", "refusal"] {
+                    if let Some(t) = delta.get(key).and_then(Value::as_str) {
+                        push_capped(&mut self.resp.text, t, &mut self.resp.truncated);
+                    }
+                }
+                if let Some(f) = str_of(choice, "finish_reason") {
+                    self.resp.finish_reason = Some(f);
+                }
+            }
+            for tc in delta
+                .get("tool_calls")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let ti = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
+                let pos = match self.calls.iter().position(|(k, _)| *k == (ci, ti)) {
+                    Some(p) => p,
+                    None => {
+                        self.calls.push(((ci, ti), ToolCall::default()));
+                        self.calls.len() - 1
+                    }
+                };
+                let call = &mut self.calls[pos].1;
+                if let Some(id) = tc.get("id").and_then(Value::as_str) {
+                    call.id = id.to_string();
+                }
+                let f = tc.get("function").unwrap_or(&Value::Null);
+                if let Some(n) = f.get("name").and_then(Value::as_str) {
+                    call.name.push_str(n);
+                }
+                if let Some(a) = f.get("arguments").and_then(Value::as_str) {
+                    push_capped(&mut call.arguments, a, &mut self.resp.truncated);
+                }
+            }
+        }
+        chat_usage(v.get("usage"), &mut self.resp);
+    }
+
+    /// What the stream said, as far as it got.
+    pub fn finish(self) -> LlmResponse {
+        let mut r = self.resp;
+        r.tool_calls = self.calls.into_iter().map(|(_, c)| c).collect();
+        r
+    }
+}
+
+/// Responses API response object (`object: "response"`), or an error body.
+pub fn responses_response(v: &Value) -> LlmResponse {
+    let mut r = LlmResponse {
+        id: str_of(v, "id"),
+        model: str_of(v, "model"),
+        finish_reason: str_of(v, "status"),
+        error: error_text(v),
+        ..LlmResponse::default()
+    };
+    for item in v
+        .get("output")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        match item.get("type").and_then(Value::as_str) {
+            Some("message") => {
+                let t = item.get("content").map(content_text).unwrap_or_default();
+                if !r.text.is_empty() && !t.is_empty() {
+                    r.text.push('\n');
+                }
+                r.text.push_str(&t);
+            }
+            Some(_) => {
+                if let Some(call) = responses_call(item) {
+                    r.tool_calls.push(call);
+                }
+            }
+            None => {}
+        }
+    }
+    responses_usage(v.get("usage"), &mut r);
+    r
+}
+
+/// A tool-call output item: `function_call`, `custom_tool_call`, built-in `*_call`s.
+fn responses_call(item: &Value) -> Option<ToolCall> {
+    let kind = item.get("type").and_then(Value::as_str)?;
+    match kind {
+        "function_call" | "custom_tool_call" => Some(ToolCall {
+            id: str_of(item, "call_id")
+                .or_else(|| str_of(item, "id"))
+                .unwrap_or_default(),
+            name: str_of(item, "name").unwrap_or_default(),
+            arguments: arguments_text(item.get("arguments").or_else(|| item.get("input"))),
+        }),
+        k if k.ends_with("_call") => Some(ToolCall {
+            id: str_of(item, "call_id")
+                .or_else(|| str_of(item, "id"))
+                .unwrap_or_default(),
+            name: str_of(item, "name").unwrap_or_else(|| k.trim_end_matches("_call").to_string()),
+            arguments: item
+                .get("action")
+                .or_else(|| item.get("arguments"))
+                .map(|a| arguments_text(Some(a)))
+                .unwrap_or_default(),
+        }),
+        _ => None,
+    }
+}
+
+fn responses_usage(u: Option<&Value>, r: &mut LlmResponse) {
+    let Some(u) = u.filter(|u| u.is_object()) else {
+        return;
+    };
+    r.input_tokens = u64_of(u, "input_tokens");
+    r.output_tokens = u64_of(u, "output_tokens");
+    r.cached_tokens = u
+        .get("input_tokens_details")
+        .and_then(|d| u64_of(d, "cached_tokens"));
+    r.reasoning_tokens = u
+        .get("output_tokens_details")
+        .and_then(|d| u64_of(d, "reasoning_tokens"));
+}
+
+/// Folds a Responses stream of typed events.
+#[derive(Debug, Default)]
+pub struct ResponsesStream {
+    resp: LlmResponse,
+    /// Function calls by output item id, in first-seen order.
+    calls: Vec<(String, ToolCall)>,
+    /// The final response object, when `response.completed/failed/incomplete` arrived.
+    final_response: Option<LlmResponse>,
+}
+
+impl ResponsesStream {
+    /// One SSE event (the `type` inside the data is authoritative over `event:`).
+    pub fn on_data(&mut self, data: &str) {
+        let Ok(v) = serde_json::from_str::<Value>(data) else {
+            return;
+        };
+        let kind = v.get("type").and_then(Value::as_str).unwrap_or("");
+        match kind {
+            "response.created" | "response.in_progress" => {
+                if let Some(resp) = v.get("response") {
+                    self.resp.id = self.resp.id.take().or_else(|| str_of(resp, "id"));
+                    self.resp.model = self.resp.model.take().or_else(|| str_of(resp, "model"));
+                }
+            }
+            "response.output_text.delta" | "response.refusal.delta" => {
+                if let Some(d) = v.get("delta").and_then(Value::as_str) {
+                    push_capped(&mut self.resp.text, d, &mut self.resp.truncated);
+                }
+            }
+            "response.output_item.added" | "response.output_item.done" => {
+                let Some(item) = v.get("item") else { return };
+                let Some(mut call) = responses_call(item) else {
+                    return;
+                };
+                let item_id = str_of(item, "id").unwrap_or_else(|| call.id.clone());
+                match self.calls.iter_mut().find(|(id, _)| *id == item_id) {
+                    Some((_, existing)) => {
+                        if !call.arguments.is_empty() {
+                            existing.arguments = call.arguments;
+                        }
+                        if !call.name.is_empty() {
+                            existing.name = call.name;
+                        }
+                    }
+                    None => {
+                        if kind == "response.output_item.added" && call.arguments == "{}" {
+                            call.arguments.clear();
+                        }
+                        self.calls.push((item_id, call));
+                    }
+                }
+            }
+            "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta" => {
+                let item_id = str_of(&v, "item_id").unwrap_or_default();
+                let Some(d) = v.get("delta").and_then(Value::as_str) else {
+                    return;
+                };
+                if let Some((_, call)) = self.calls.iter_mut().find(|(id, _)| *id == item_id) {
+                    push_capped(&mut call.arguments, d, &mut self.resp.truncated);
+                }
+            }
+            "response.function_call_arguments.done" | "response.custom_tool_call_input.done" => {
+                let item_id = str_of(&v, "item_id").unwrap_or_default();
+                let args = str_of(&v, "arguments").or_else(|| str_of(&v, "input"));
+                if let (Some((_, call)), Some(a)) =
+                    (self.calls.iter_mut().find(|(id, _)| *id == item_id), args)
+                {
+                    call.arguments = a;
+                }
+            }
+            "response.completed" | "response.failed" | "response.incomplete" => {
+                if let Some(resp) = v.get("response") {
+                    self.final_response = Some(responses_response(resp));
+                }
+            }
+            "error" => {
+                let msg = error_text(&serde_json::json!({ "error": v }))
+                    .or_else(|| str_of(&v, "message"));
+                self.resp.error = msg;
+            }
+            _ => {}
+        }
+    }
+
+    /// The final response object when the stream completed, else what the deltas built.
+    pub fn finish(self) -> LlmResponse {
+        let mut built = self.resp;
+        built.tool_calls = self.calls.into_iter().map(|(_, c)| c).collect();
+        match self.final_response {
+            Some(mut f) => {
+                if f.text.is_empty() {
+                    f.text = built.text;
+                }
+                if f.tool_calls.is_empty() {
+                    f.tool_calls = built.tool_calls;
+                }
+                f.error = f.error.or(built.error);
+                f.truncated = built.truncated;
+                f
+            }
+            None => {
+                if built.finish_reason.is_none() {
+                    built.finish_reason = Some("incomplete".into());
+                }
+                built
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn chat_stream_joins_fragments_by_index() {
+        let mut s = ChatStream::default();
+        s.on_data(r#"{"id":"c1","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"get","arguments":""}}]}}]}"#);
+        s.on_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_b","function":{"name":"put","arguments":"{\"x"}}]}}]}"#);
+        s.on_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"lo"}}]}}]}"#);
+        s.on_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"c\": 1}"}}]}}]}"#);
+        s.on_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"\": 2}"}}]},"finish_reason":"tool_calls"}]}"#);
+        s.on_data(r#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7}}"#);
+        s.on_data("[DONE]");
+        assert!(s.done);
+        let r = s.finish();
+        assert_eq!(r.id.as_deref(), Some("c1"));
+        assert_eq!(r.tool_calls.len(), 2);
+        assert_eq!(r.tool_calls[0].id, "call_a");
+        assert_eq!(r.tool_calls[0].arguments, "{\"loc\": 1}");
+        assert_eq!(r.tool_calls[1].name, "put");
+        assert_eq!(r.tool_calls[1].arguments, "{\"x\": 2}");
+        assert_eq!(r.finish_reason.as_deref(), Some("tool_calls"));
+        assert_eq!((r.input_tokens, r.output_tokens), (Some(5), Some(7)));
+    }
+
+    #[test]
+    fn responses_stream_function_call_deltas_without_completed() {
+        let mut s = ResponsesStream::default();
+        s.on_data(r#"{"type":"response.created","response":{"id":"resp_1","model":"gpt"}}"#);
+        s.on_data(r#"{"type":"response.output_item.added","output_index":0,"item":{"id":"fc_1","type":"function_call","call_id":"call_1","name":"shell","arguments":""}}"#);
+        s.on_data(r#"{"type":"response.function_call_arguments.delta","item_id":"fc_1","delta":"{\"cmd\":"}"#);
+        s.on_data(r#"{"type":"response.function_call_arguments.delta","item_id":"fc_1","delta":"\"ls\"}"}"#);
+        let r = s.finish();
+        assert_eq!(r.id.as_deref(), Some("resp_1"));
+        assert_eq!(r.tool_calls[0].id, "call_1");
+        assert_eq!(r.tool_calls[0].arguments, "{\"cmd\":\"ls\"}");
+        assert_eq!(r.finish_reason.as_deref(), Some("incomplete"));
+    }
+
+    #[test]
+    fn responses_request_items() {
+        let req = responses_request(&json!({
+            "model":"m","instructions":"be nice","previous_response_id":"resp_0",
+            "input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]},
+                     {"type":"function_call","call_id":"call_1","name":"f","arguments":"{}"},
+                     {"type":"function_call_output","call_id":"call_1","output":"42"},
+                     {"type":"reasoning","id":"rs_1"}],
+            "tools":[{"type":"function","name":"f"},{"type":"web_search"}]
+        }));
+        assert_eq!(req.messages.len(), 3);
+        assert_eq!(req.messages[0].text, "hi");
+        assert_eq!(req.messages[2].tool_results[0].output, "42");
+        assert_eq!(req.tools, vec!["f", "web_search"]);
+        assert_eq!(req.previous_response_id.as_deref(), Some("resp_0"));
+        assert_eq!(req.system.as_deref(), Some("be nice"));
+    }
+}

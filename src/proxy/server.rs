@@ -1,0 +1,602 @@
+//! The forwarding shell: a hyper 1 HTTP/1.1 server on the listen address and a
+//! pooled client (HTTP/1.1 or HTTP/2 over rustls with the `ring` provider and
+//! webpki roots) to the upstreams.
+//!
+//! Bodies stream through frame by frame in both directions; a copy of each frame
+//! goes to the exchange's recorder on the side. A client that disconnects drops
+//! the upstream request (and its connection). Errors the proxy itself produces
+//! (401, 502, 504) carry a JSON body in the shape of the provider's own errors.
+
+use super::capture::{
+    Capture, ExchangeMeta, ExchangeRecorder, Finished, Outcome, RecordLimits, ResponseMeta,
+    SharedCapture,
+};
+use super::route::{self, Provider, Upstream};
+use super::{ProxyStats, Timeouts};
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::header::{HeaderMap, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
+use hyper::{Request, Response, StatusCode};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+/// Errors of bodies the proxy hands to hyper.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The body type the proxy answers with.
+pub type ProxyBody = BoxBody<Bytes, BoxError>;
+type UpstreamClient = Client<HttpsConnector<HttpConnector>, RequestTee>;
+
+/// Headers a client may send to name its conversation, first match wins.
+pub const SESSION_HEADERS: &[&str] = &[
+    "x-skilltrace-session",
+    "x-session-id",
+    "session-id",
+    "session_id",
+    "x-claude-code-session-id",
+    "x-conversation-id",
+    "conversation-id",
+    "conversation_id",
+    "openai-conversation-id",
+];
+
+/// Everything a request handler needs, shared by all connections.
+pub struct Shared {
+    pub openai: Upstream,
+    pub anthropic: Upstream,
+    pub token: Option<String>,
+    pub limits: RecordLimits,
+    pub timeouts: Timeouts,
+    pub recorder: tokio::sync::mpsc::Sender<Finished>,
+    pub stats: Arc<ProxyStats>,
+    client: UpstreamClient,
+}
+
+impl Shared {
+    /// Builds the upstream client: TLS trusts the webpki roots plus `extra_ca_pem`.
+    /// Fails when the TLS provider cannot be set up or the PEM holds no usable certificate.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        openai: Upstream,
+        anthropic: Upstream,
+        token: Option<String>,
+        limits: RecordLimits,
+        timeouts: Timeouts,
+        extra_ca_pem: &[u8],
+        recorder: tokio::sync::mpsc::Sender<Finished>,
+        stats: Arc<ProxyStats>,
+    ) -> Result<Shared, String> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(timeouts.connect));
+        http.set_keepalive(Some(Duration::from_secs(60)));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config(extra_ca_pem)?)
+            .https_or_http()
+            .enable_all_versions()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(https);
+        Ok(Shared {
+            openai,
+            anthropic,
+            token,
+            limits,
+            timeouts,
+            recorder,
+            stats,
+            client,
+        })
+    }
+}
+
+/// Checks that the extra CA certificates load (so `bind` fails early, not `serve`).
+pub fn check_tls(extra_ca_pem: &[u8]) -> Result<(), String> {
+    tls_config(extra_ca_pem).map(|_| ())
+}
+
+/// rustls client settings: `ring`, safe default protocol versions, webpki roots + extra CAs.
+fn tls_config(extra_ca_pem: &[u8]) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if !extra_ca_pem.is_empty() {
+        let mut added = 0;
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(extra_ca_pem) {
+            let cert = cert.map_err(|_| "extra CA file is not valid PEM".to_string())?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("extra CA certificate rejected: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err("extra CA file holds no certificate".into());
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// Accepts connections until `shutdown` resolves, then lets open connections
+/// finish (up to the drain timeout).
+pub async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: impl Future<Output = ()>) {
+    let (close_tx, close_rx) = tokio::sync::watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut shutdown => break,
+            a = listener.accept() => a,
+        };
+        let stream = match accepted {
+            Ok((s, _peer)) => s,
+            Err(_) => {
+                // Out of file descriptors and the like: back off, keep serving.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        let mut close = close_rx.clone();
+        tokio::spawn(async move {
+            let header_timeout = shared.timeouts.client_headers;
+            let service = hyper::service::service_fn(move |req| handle(shared.clone(), req));
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .keep_alive(true);
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = close.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    drop(close_rx);
+    let _ = close_tx.send(true);
+    let drain = shared.timeouts.drain;
+    let _ = tokio::time::timeout(drain, close_tx.closed()).await;
+}
+
+/// One request: check the token, route, forward, stream the answer back.
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, Infallible> {
+    let seq = shared.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    let route = route::classify(req.method(), req.uri().path(), req.headers());
+    if let Some(expected) = &shared.token {
+        let ok = req
+            .headers()
+            .get(route::TOKEN_HEADER)
+            .is_some_and(|v| ct_eq(v.as_bytes(), expected.as_bytes()));
+        if !ok {
+            shared.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
+            return Ok(error_response(
+                StatusCode::UNAUTHORIZED,
+                route.provider,
+                "unauthorized",
+                "missing or wrong x-skilltrace-token header",
+            ));
+        }
+    }
+    let (mut parts, body) = req.into_parts();
+    let upstream = match route.provider {
+        Provider::OpenAi => &shared.openai,
+        Provider::Anthropic => &shared.anthropic,
+    };
+    let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let Ok(uri) = upstream.target(pq) else {
+        return Ok(error_response(
+            StatusCode::BAD_REQUEST,
+            route.provider,
+            "bad_request",
+            "request target cannot be forwarded",
+        ));
+    };
+    let meta = ExchangeMeta {
+        seq,
+        route,
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().map(route::recordable_query),
+        upstream: upstream.display(),
+        started: Instant::now(),
+        started_ms: chrono::Utc::now().timestamp_millis(),
+        request_headers: route::recordable_header_map(&parts.headers),
+        session_header: session_header(&parts.headers),
+    };
+    let limit = if route.api.is_some() {
+        shared.limits.request_body
+    } else {
+        0
+    };
+    let capture: SharedCapture = Arc::new(Mutex::new(Capture::new(limit)));
+    let mut rec = ExchangeRecorder::new(
+        meta,
+        capture.clone(),
+        shared.limits,
+        shared.recorder.clone(),
+        shared.stats.clone(),
+    );
+    route::strip_for_forwarding(&mut parts.headers);
+    let tee = if route.api.is_some() {
+        let read = RequestTee::read_ahead(body, limit, capture);
+        match tokio::time::timeout(shared.timeouts.idle, read).await {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                // The client broke off mid-upload: nothing to forward, no one to answer.
+                rec.finish(Outcome::BodyError(format!(
+                    "client request body: {}",
+                    describe(&e)
+                )));
+                return Ok(error_response(
+                    StatusCode::BAD_REQUEST,
+                    route.provider,
+                    "bad_request",
+                    "request body broke off",
+                ));
+            }
+            Err(_) => {
+                rec.finish(Outcome::BodyError("client request body: timed out".into()));
+                return Ok(error_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    route.provider,
+                    "request_timeout",
+                    "request body not received in time",
+                ));
+            }
+        }
+    } else {
+        RequestTee::streaming(body, capture)
+    };
+    let mut up = Request::new(tee);
+    *up.method_mut() = parts.method;
+    *up.uri_mut() = uri;
+    *up.headers_mut() = parts.headers;
+
+    let sent = tokio::time::timeout(shared.timeouts.response_headers, shared.client.request(up));
+    let resp = match sent.await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            shared.stats.upstream_errors.fetch_add(1, Ordering::Relaxed);
+            let why = describe(&e);
+            rec.finish(Outcome::Unreachable(why.clone()));
+            return Ok(error_response(
+                StatusCode::BAD_GATEWAY,
+                route.provider,
+                "upstream_unreachable",
+                &format!(
+                    "skilltrace proxy: upstream {} unreachable: {why}",
+                    upstream.display()
+                ),
+            ));
+        }
+        Err(_) => {
+            shared.stats.upstream_errors.fetch_add(1, Ordering::Relaxed);
+            rec.finish(Outcome::HeaderTimeout);
+            return Ok(error_response(
+                StatusCode::GATEWAY_TIMEOUT,
+                route.provider,
+                "upstream_timeout",
+                &format!(
+                    "skilltrace proxy: upstream {} sent no response within {} s",
+                    upstream.display(),
+                    shared.timeouts.response_headers.as_secs()
+                ),
+            ));
+        }
+    };
+    let (mut rparts, rbody) = resp.into_parts();
+    route::strip_response(&mut rparts.headers);
+    rec.on_response(ResponseMeta {
+        status: rparts.status.as_u16(),
+        headers: route::recordable_header_map(&rparts.headers),
+        content_type: header_str(&rparts.headers, CONTENT_TYPE).to_ascii_lowercase(),
+        content_encoding: Some(
+            header_str(&rparts.headers, CONTENT_ENCODING)
+                .trim()
+                .to_string(),
+        )
+        .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity")),
+        at: Instant::now(),
+    });
+    let body = ResponseTee {
+        inner: rbody,
+        rec,
+        idle: shared.timeouts.idle,
+        sleep: None,
+    };
+    let mut out = Response::new(body.boxed());
+    *out.status_mut() = rparts.status;
+    *out.headers_mut() = rparts.headers;
+    Ok(out)
+}
+
+fn header_str(h: &HeaderMap, name: hyper::header::HeaderName) -> &str {
+    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+fn session_header(h: &HeaderMap) -> Option<String> {
+    SESSION_HEADERS.iter().find_map(|n| {
+        h.get(*n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| v.chars().take(256).collect())
+    })
+}
+
+/// Constant-time comparison (the length is not secret).
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The error and its causes, one line (connector errors name hosts and OS errors, no secrets).
+fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let s = err.to_string();
+        if !parts.contains(&s) {
+            parts.push(s);
+        }
+        cur = err.source();
+    }
+    super::exchange::one_line(&parts.join(": "), 300)
+}
+
+/// A JSON error body shaped like the provider's own, so SDKs surface it cleanly.
+pub fn error_response(
+    status: StatusCode,
+    provider: Provider,
+    code: &str,
+    message: &str,
+) -> Response<ProxyBody> {
+    let body = match provider {
+        Provider::Anthropic => serde_json::json!({
+            "type": "error",
+            "error": {"type": if status == StatusCode::UNAUTHORIZED { "authentication_error" } else { "api_error" }, "message": message, "code": code},
+        }),
+        Provider::OpenAi => serde_json::json!({
+            "error": {"message": message, "type": "skilltrace_proxy_error", "param": null, "code": code},
+        }),
+    };
+    let bytes = Bytes::from(body.to_string());
+    let mut resp = Response::new(Full::new(bytes).map_err(|never| match never {}).boxed());
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut()
+        .insert("x-skilltrace-proxy-error", HeaderValue::from_static("1"));
+    resp
+}
+
+/// The client's request body on its way upstream: frames already read (an
+/// understood API's body is read ahead, up to the recording limit, so it is
+/// recorded even when the upstream cannot be reached), then the rest of the
+/// client's body, copied (up to the limit) on the side.
+pub struct RequestTee {
+    queued: VecDeque<Frame<Bytes>>,
+    queued_len: u64,
+    inner: Option<Incoming>,
+    capture: SharedCapture,
+}
+
+impl RequestTee {
+    /// Reads the body ahead until it ends or passes `limit` bytes; `Err` when the client broke off.
+    async fn read_ahead(
+        mut body: Incoming,
+        limit: usize,
+        capture: SharedCapture,
+    ) -> Result<RequestTee, hyper::Error> {
+        let mut queued = VecDeque::new();
+        let mut len = 0u64;
+        let mut copy = Vec::new();
+        let ended = loop {
+            match body.frame().await {
+                None => break true,
+                Some(Err(e)) => return Err(e),
+                Some(Ok(frame)) => {
+                    if let Some(d) = frame.data_ref() {
+                        len += d.len() as u64;
+                        copy.push(d.clone());
+                    }
+                    queued.push_back(frame);
+                    if len > limit as u64 {
+                        break false;
+                    }
+                }
+            }
+        };
+        if let Ok(mut c) = capture.lock() {
+            for d in &copy {
+                c.push(d);
+            }
+        }
+        Ok(RequestTee {
+            queued,
+            queued_len: len,
+            inner: (!ended).then_some(body),
+            capture,
+        })
+    }
+
+    /// Streams the body through as it comes.
+    fn streaming(body: Incoming, capture: SharedCapture) -> RequestTee {
+        RequestTee {
+            queued: VecDeque::new(),
+            queued_len: 0,
+            inner: Some(body),
+            capture,
+        }
+    }
+}
+
+impl Body for RequestTee {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = &mut *self;
+        if let Some(frame) = this.queued.pop_front() {
+            if let Some(d) = frame.data_ref() {
+                this.queued_len -= d.len() as u64;
+            }
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let res = Pin::new(inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &res {
+            if let Some(data) = frame.data_ref() {
+                if let Ok(mut c) = this.capture.lock() {
+                    c.push(data);
+                }
+            }
+        }
+        res
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.queued.is_empty() && self.inner.as_ref().is_none_or(Incoming::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.inner {
+            None => SizeHint::with_exact(self.queued_len),
+            Some(inner) => {
+                let h = inner.size_hint();
+                let mut out = SizeHint::new();
+                out.set_lower(h.lower() + self.queued_len);
+                if let Some(u) = h.upper() {
+                    out.set_upper(u + self.queued_len);
+                }
+                out
+            }
+        }
+    }
+}
+
+/// The upstream's response body on its way to the client, fed to the recorder
+/// frame by frame; ends the exchange when it ends, breaks or is dropped.
+struct ResponseTee {
+    inner: Incoming,
+    rec: ExchangeRecorder,
+    idle: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Body for ResponseTee {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.rec.on_data(data);
+                }
+                if let Some(s) = this.sleep.as_mut() {
+                    s.as_mut().reset(tokio::time::Instant::now() + this.idle);
+                }
+                if this.inner.is_end_stream() {
+                    this.rec.finish(Outcome::Complete);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.rec.finish(Outcome::BodyError(describe(&e)));
+                Poll::Ready(Some(Err(Box::new(e))))
+            }
+            Poll::Ready(None) => {
+                this.rec.finish(Outcome::Complete);
+                Poll::Ready(None)
+            }
+            Poll::Pending => {
+                let idle = this.idle;
+                let sleep = this
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                if sleep.as_mut().poll(cx).is_ready() {
+                    this.rec.finish(Outcome::IdleTimeout);
+                    return Poll::Ready(Some(Err("upstream idle timeout".into())));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for ResponseTee {
+    fn drop(&mut self) {
+        // A body dropped after its last byte was read is complete, not abandoned.
+        if self.inner.is_end_stream() {
+            self.rec.finish(Outcome::Complete);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq() {
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"ab"));
+    }
+
+    #[test]
+    fn session_header_first_match() {
+        let mut h = HeaderMap::new();
+        h.insert("session_id", HeaderValue::from_static("codex-1"));
+        h.insert("x-session-id", HeaderValue::from_static("mine"));
+        assert_eq!(session_header(&h).as_deref(), Some("mine"));
+        assert_eq!(session_header(&HeaderMap::new()), None);
+    }
+}

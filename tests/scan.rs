@@ -1,0 +1,326 @@
+//! `skilltrace scan`: the CI gate's exit codes for every `--fail-on` level, its
+//! SARIF output, its JSON summary, errors, and that it never touches the user's store.
+#![allow(clippy::unwrap_used)]
+
+mod export_support;
+
+use export_support::*;
+use skilltrace::ingest::formats::native::encode;
+use skilltrace::ingest::formats::Record;
+use skilltrace::model::{AgentKind, Severity, SpanKind, TriageStatus};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A native trace with one finding per given severity (plus an optional dismissed critical).
+fn trace(dir: &Path, name: &str, sevs: &[Severity], dismissed_critical: bool) -> PathBuf {
+    let f = dir.join(name);
+    let mut recs = vec![
+        run("g1", "ci/trace.jsonl", AgentKind::Codex),
+        span("g1", "s1", SpanKind::Tool, "Bash", "ci/trace.jsonl", 1, 0),
+    ];
+    for (i, s) in sevs.iter().enumerate() {
+        recs.push(rec(finding(
+            "g1",
+            "EXF-TRACE-001",
+            *s,
+            &["s1"],
+            &format!("fp-{name}-{i}"),
+            Some(("ci/trace.jsonl", 1)),
+        )));
+    }
+    if dismissed_critical {
+        recs.push(rec(finding(
+            "g1",
+            "CMD-TRACE-003",
+            Severity::Critical,
+            &["s1"],
+            "fp-dismissed",
+            Some(("ci/trace.jsonl", 1)),
+        )));
+        recs.push(Record::Triage {
+            fingerprint: "fp-dismissed".into(),
+            status: TriageStatus::FalsePositive,
+            note: Some("lab machine".into()),
+        });
+    }
+    let text: String = recs.iter().map(|r| encode(r) + "\n").collect();
+    std::fs::write(&f, text).unwrap();
+    f
+}
+
+/// Runs the binary with HOME, XDG folders, SKILLTRACE_DB and TMPDIR inside `sandbox`.
+fn scan(sandbox: &Path, args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(BIN)
+        .arg("scan")
+        .args(args)
+        .env("HOME", sandbox.join("home"))
+        .env("XDG_DATA_HOME", sandbox.join("xdg-data"))
+        .env("XDG_CONFIG_HOME", sandbox.join("xdg-config"))
+        .env("SKILLTRACE_DB", sandbox.join("default.db"))
+        .env_remove("SKILLTRACE_CONFIG")
+        .env("TMPDIR", sandbox.join("tmp"))
+        .output()
+        .unwrap()
+}
+
+fn sandbox() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir(t.path().join("tmp")).unwrap();
+    std::fs::create_dir(t.path().join("in")).unwrap();
+    t
+}
+
+#[test]
+fn fail_on_every_level() {
+    let t = sandbox();
+    let inp = t.path().join("in");
+    let high = trace(&inp, "high.jsonl", &[Severity::Low, Severity::High], true);
+    let info = trace(&inp, "info.jsonl", &[Severity::Info], false);
+    let clean = trace(&inp, "clean.jsonl", &[], false);
+    // (file, level, exit code): the dismissed critical never fails the gate
+    let cases = [
+        (&high, "critical", 0),
+        (&high, "high", 1),
+        (&high, "medium", 1),
+        (&high, "low", 1),
+        (&high, "info", 1),
+        (&info, "critical", 0),
+        (&info, "low", 0),
+        (&info, "info", 1),
+        (&clean, "info", 0),
+    ];
+    for (file, level, code) in cases {
+        let o = scan(
+            t.path(),
+            &[file.as_os_str(), "--fail-on".as_ref(), level.as_ref()],
+        );
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{} --fail-on {level}: {out}{}",
+            file.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        if code == 1 {
+            assert!(
+                out.contains("FAIL: ") && out.contains(&format!("at or above {level}")),
+                "{out}"
+            );
+        } else {
+            assert!(
+                out.contains(&format!("ok: no open finding at or above {level}")),
+                "{out}"
+            );
+        }
+    }
+    // without --fail-on the gate never fails
+    let o = scan(t.path(), &[high.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn leaves_the_default_store_and_temp_dir_untouched() {
+    let t = sandbox();
+    let file = trace(&t.path().join("in"), "high.jsonl", &[Severity::High], false);
+    let sarif = t.path().join("out.sarif");
+    let o = scan(
+        t.path(),
+        &[
+            file.as_os_str(),
+            "--sarif".as_ref(),
+            sarif.as_os_str(),
+            "--fail-on".as_ref(),
+            "high".as_ref(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for p in ["default.db", "home", "xdg-data", "xdg-config"] {
+        assert!(!t.path().join(p).exists(), "{p} was created");
+    }
+    let left: Vec<_> = std::fs::read_dir(t.path().join("tmp")).unwrap().collect();
+    assert!(left.is_empty(), "temporary store left behind: {left:?}");
+    let log: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert_valid_sarif(&log);
+    assert_eq!(
+        log["runs"][0]["automationDetails"]["id"],
+        "skilltrace/scan/"
+    );
+    assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&sarif).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
+
+#[test]
+fn json_summary() {
+    let t = sandbox();
+    let file = trace(
+        &t.path().join("in"),
+        "high.jsonl",
+        &[Severity::Low, Severity::High],
+        true,
+    );
+    let o = scan(
+        t.path(),
+        &[
+            file.as_os_str(),
+            "--output".as_ref(),
+            "json".as_ref(),
+            "--fail-on".as_ref(),
+            "medium".as_ref(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"], 1);
+    assert_eq!(v["runs"], 1);
+    assert_eq!(v["failing"], 1);
+    assert_eq!(v["exit_code"], 1);
+    assert_eq!(v["counts"]["critical"], 1);
+    assert_eq!(v["findings"].as_array().unwrap().len(), 3);
+    assert_eq!(v["findings"][0]["status"], "false-positive");
+}
+
+#[test]
+fn errors_exit_2() {
+    let t = sandbox();
+    let missing = t.path().join("in/nope.jsonl");
+    let o = scan(t.path(), &[missing.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("error: ") && err.contains("no such file or folder"),
+        "{err}"
+    );
+    let empty = t.path().join("in");
+    let o = scan(t.path(), &[empty.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no trace files found"));
+    let o = scan(
+        t.path(),
+        &[empty.as_os_str(), "--fail-on".as_ref(), "severe".as_ref()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let left: Vec<_> = std::fs::read_dir(t.path().join("tmp")).unwrap().collect();
+    assert!(left.is_empty());
+}
+
+/// Every real trace format the parsers read: the SARIF is valid, holds one result
+/// per finding the summary reports, and the exit code agrees with the summary.
+#[test]
+fn real_traces_give_valid_sarif_and_a_consistent_gate() {
+    let t = sandbox();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats");
+    let sarif = t.path().join("real.sarif");
+    let o = scan(
+        t.path(),
+        &[
+            fixtures.as_os_str(),
+            "--sarif".as_ref(),
+            sarif.as_os_str(),
+            "--output".as_ref(),
+            "json".as_ref(),
+            "--fail-on".as_ref(),
+            "medium".as_ref(),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["files"].as_u64().unwrap() >= 10, "{v}");
+    assert!(v["spans"].as_u64().unwrap() >= 50, "{v}");
+    let failing = v["failing"].as_u64().unwrap();
+    assert_eq!(o.status.code(), Some(if failing > 0 { 1 } else { 0 }));
+    let log: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert_valid_sarif(&log);
+    let n = v["findings"].as_array().unwrap().len();
+    assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), n);
+}
+
+#[test]
+fn unreadable_lines_are_reported_not_ignored() {
+    let t = sandbox();
+    let f = t.path().join("in/notes.jsonl");
+    std::fs::write(&f, "this is not a trace\n{\"also\": \"not one\"}\n").unwrap();
+    let o = scan(
+        t.path(),
+        &[f.as_os_str(), "--fail-on".as_ref(), "low".as_ref()],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning: 2 line(s) could not be read as a trace"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: no spans found in the input"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2 parse error(s)"));
+}
+
+/// The bundled samples through the gate: malicious ones fail `--fail-on high`, the
+/// SARIF is valid, chains carry code flows, and none of the secrets planted in
+/// the samples (AWS key, GitHub token, OpenAI key, SSH private key) reach it.
+#[test]
+fn samples_fail_the_gate_without_leaking_secrets() {
+    let t = sandbox();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let sarif = t.path().join("samples.sarif");
+    let o = scan(
+        t.path(),
+        &[
+            samples.as_os_str(),
+            "--sarif".as_ref(),
+            sarif.as_os_str(),
+            "--fail-on".as_ref(),
+            "high".as_ref(),
+        ],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(&sarif).unwrap();
+    let log: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_valid_sarif(&log);
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert!(results.len() >= 10, "{}", results.len());
+    assert!(
+        results.iter().any(|r| r.get("codeFlows").is_some()),
+        "no chain in the samples' SARIF"
+    );
+    for r in results {
+        // the scan runs in the package folder (cargo's cwd for tests): paths are relative to it
+        let art = &r["locations"][0]["physicalLocation"]["artifactLocation"];
+        let uri = art["uri"].as_str().unwrap();
+        assert!(
+            uri.starts_with("samples/") && uri.ends_with(".jsonl"),
+            "{uri}"
+        );
+        assert_eq!(art["uriBaseId"], "%SRCROOT%");
+        assert!(r["partialFingerprints"]["primaryLocationLineHash"].is_string());
+    }
+    let secret = regex::Regex::new(
+        r"AKIA[0-9A-Z]{16}|ghp_[A-Za-z0-9]{36}|sk-(proj-)?[A-Za-z0-9_-]{20,}|BEGIN [A-Z ]*PRIVATE KEY-----\S",
+    )
+    .unwrap();
+    assert!(
+        !secret.is_match(&text),
+        "a secret reached the SARIF: {:?}",
+        secret.find(&text).map(|m| m.as_str().len())
+    );
+    assert!(!secret.is_match(&out), "a secret reached the summary");
+}
