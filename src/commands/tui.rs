@@ -130,8 +130,15 @@ pub fn run(args: TuiArgs) -> Result<i32> {
             let done = shared.import_done.load(Ordering::Relaxed);
             let total = shared.import_total.load(Ordering::Relaxed);
             let importing = (total > 0 && !shared.imported()).then_some((done, total));
+            let mut sources = labels.clone();
+            for s in sources.iter_mut() {
+                if s.starts_with("proxy ") {
+                    let n = shared.proxy_requests.load(Ordering::Relaxed);
+                    s.push_str(&format!(" ({n} req)"));
+                }
+            }
             SourceStatus {
-                sources: labels.clone(),
+                sources,
                 importing,
                 dropped: sender.as_ref().map(|s| s.dropped()).unwrap_or(0),
                 redaction: redaction.clone(),
@@ -170,6 +177,7 @@ struct Shared {
     import_done: AtomicU64,
     import_total: AtomicU64,
     imported: std::sync::atomic::AtomicBool,
+    proxy_requests: AtomicU64,
     error: Mutex<Option<String>>,
 }
 
@@ -236,9 +244,9 @@ fn demo_ingest(
 
 /// Starts the loopback proxy for `--proxy ADDR`, feeding `sink`; stops on `stop`.
 ///
-/// The proxy runs on its own runtime thread (`crate::proxy::spawn`); a small
-/// thread waits for `stop`, then drains it (open exchanges finish, the recorder
-/// flushes) so the writer sees every exchange before it is joined.
+/// This is the one place the TUI starts the proxy (`crate::proxy::spawn`, its
+/// own runtime thread). A watcher thread shuts it down (draining open
+/// exchanges) when the UI quits, and mirrors its request count into the status line.
 fn start_proxy(
     addr: &str,
     sink: IngestSender,
@@ -246,18 +254,22 @@ fn start_proxy(
     shared: Arc<Shared>,
 ) -> Result<Option<JoinHandle<()>>> {
     let handle = crate::proxy::spawn(crate::proxy::ProxyConfig::new(addr), sink)?;
-    let waiter = std::thread::Builder::new()
-        .name("skilltrace-proxy-stop".into())
+    let stats = handle.stats();
+    let h = std::thread::Builder::new()
+        .name("skilltrace-proxy-watch".into())
         .spawn(move || {
             while !stop.is_stopped() {
-                std::thread::sleep(std::time::Duration::from_millis(50));
+                shared
+                    .proxy_requests
+                    .store(stats.requests.load(Ordering::Relaxed), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(200));
             }
             if let Err(e) = handle.shutdown() {
                 shared.fail(format!("{e}"));
             }
         })
-        .context("tui: cannot start the proxy")?;
-    Ok(Some(waiter))
+        .context("tui: cannot start the proxy watcher")?;
+    Ok(Some(h))
 }
 
 /// The mode the running pipeline redacts with (`off` when disabled).
