@@ -6,7 +6,8 @@
 use rusqlite::Connection;
 
 /// Schema migrations, in order. Index + 1 is the version each produces.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta(
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -119,7 +120,12 @@ CREATE TABLE sources(
 
 CREATE VIRTUAL TABLE spans_fts USING fts5(body, content='', contentless_delete=1, tokenize='unicode61');
 CREATE TABLE fts_queue(span_rowid INTEGER PRIMARY KEY);
-"#];
+"#,
+    // 2: the Runs view's default order, so a page of the newest runs is an index walk, not a sort.
+    r#"
+CREATE INDEX runs_recent ON runs(COALESCE(started_ms, updated_ms) DESC, id);
+"#,
+];
 
 /// Brings the schema to the latest version, one transaction per migration.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
