@@ -287,30 +287,47 @@ impl Store {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<RunRow>, StoreError> {
-        let (w, mut p) = run_where(filter);
         let order = match sort {
             RunSort::Started => "COALESCE(started_ms, updated_ms) DESC, id",
             RunSort::Findings => "f_critical DESC, f_high DESC, f_medium DESC, f_low DESC, f_info DESC, started_ms DESC",
             RunSort::Spans => "span_count DESC, started_ms DESC",
         };
+        let head = format!("SELECT {RUN_COLS} FROM runs");
+        self.paged(&head, order, run_where(filter), offset, limit, run_row)
+    }
+
+    /// How many runs match.
+    pub fn run_count(&self, filter: &RunFilter) -> Result<u64, StoreError> {
+        self.counted("runs", run_where(filter))
+    }
+
+    /// `head WHERE w ORDER BY order LIMIT .. OFFSET ..`, rows mapped by `map`.
+    fn paged<T>(
+        &self,
+        head: &str,
+        order: &str,
+        (w, mut p): (String, Vec<SqlValue>),
+        offset: usize,
+        limit: usize,
+        map: fn(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
         p.push(SqlValue::Integer(limit as i64));
         p.push(SqlValue::Integer(offset as i64));
         let sql = format!(
-            "SELECT {RUN_COLS} FROM runs WHERE {w} ORDER BY {order} LIMIT ?{} OFFSET ?{}",
+            "{head} WHERE {w} ORDER BY {order} LIMIT ?{} OFFSET ?{}",
             p.len() - 1,
             p.len()
         );
         let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st
-            .query_map(params_from_iter(p), run_row)?
+            .query_map(params_from_iter(p), map)?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
 
-    /// How many runs match.
-    pub fn run_count(&self, filter: &RunFilter) -> Result<u64, StoreError> {
-        let (w, p) = run_where(filter);
-        let sql = format!("SELECT count(*) FROM runs WHERE {w}");
+    /// `SELECT count(*) FROM from WHERE w`.
+    fn counted(&self, from: &str, (w, p): (String, Vec<SqlValue>)) -> Result<u64, StoreError> {
+        let sql = format!("SELECT count(*) FROM {from} WHERE {w}");
         Ok(self
             .conn
             .query_row(&sql, params_from_iter(p), |r| r.get::<_, i64>(0))? as u64)
@@ -393,28 +410,20 @@ impl Store {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<FindingRow>, StoreError> {
-        let (w, mut p) = finding_where(filter);
-        p.push(SqlValue::Integer(limit as i64));
-        p.push(SqlValue::Integer(offset as i64));
-        let sql = format!(
-            "SELECT {FINDING_COLS} FROM findings f WHERE {w} ORDER BY f.severity DESC, f.ts_ms, f.id LIMIT ?{} OFFSET ?{}",
-            p.len() - 1,
-            p.len()
-        );
-        let mut st = self.conn.prepare_cached(&sql)?;
-        let rows = st
-            .query_map(params_from_iter(p), finding_row)?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
+        let head = format!("SELECT {FINDING_COLS} FROM findings f");
+        self.paged(
+            &head,
+            "f.severity DESC, f.ts_ms, f.id",
+            finding_where(filter),
+            offset,
+            limit,
+            finding_row,
+        )
     }
 
     /// How many findings match.
     pub fn finding_count(&self, filter: &FindingFilter) -> Result<u64, StoreError> {
-        let (w, p) = finding_where(filter);
-        let sql = format!("SELECT count(*) FROM findings f WHERE {w}");
-        Ok(self
-            .conn
-            .query_row(&sql, params_from_iter(p), |r| r.get::<_, i64>(0))? as u64)
+        self.counted("findings f", finding_where(filter))
     }
 
     /// One finding by id.
