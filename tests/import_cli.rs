@@ -263,3 +263,35 @@ fn runs_and_findings_json_shapes() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("r1") && text.contains("r2"), "{text}");
 }
+
+#[test]
+fn doctor_says_all_good_then_what_to_fix() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("r.jsonl");
+    std::fs::write(&f, line("r", "a")).unwrap();
+    let db = t.path().join("st/s.db");
+    assert!(import(&[&f], &db).status.success());
+    let run = |db: &Path| {
+        exe()
+            .args(["doctor", "--proxy", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .output()
+            .unwrap()
+    };
+    let o = run(&db);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("all good") && out.contains("registry"),
+        "{out}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let o = run(&db);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(1), "{out}");
+        assert!(out.contains("chmod 600"), "{out}");
+    }
+}

@@ -43,6 +43,7 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
     let db = db_path(&args.db)?;
     check_store(&mut r, &db);
     check_config(&mut r);
+    check_registries(&mut r);
     check_proxy(&mut r, &args.proxy);
     if r.problems == 0 {
         println!("all good");
@@ -126,6 +127,35 @@ fn check_config(r: &mut Report) {
             "config",
             "no config folder on this platform (built-in defaults in use)",
         ),
+    }
+}
+
+fn check_registries(r: &mut Report) {
+    use crate::detect::registry::{RegistriesConfig, Registry};
+    let cfg: RegistriesConfig =
+        match crate::config::Config::load_default().and_then(|c| c.section("registries")) {
+            Ok(c) => c,
+            Err(e) => return r.fix("registries", &format!("{e:#}")),
+        };
+    match Registry::load_all(&cfg) {
+        Ok(regs) if regs.is_empty() => r.info(
+            "registries",
+            "none loaded (builtin = false and no files): skill detection is off",
+        ),
+        Ok(regs) => {
+            for reg in regs {
+                r.ok(
+                    "registry",
+                    &format!(
+                        "{} ({} skills, {:?})",
+                        reg.origin,
+                        reg.file.skills.len(),
+                        reg.verified
+                    ),
+                );
+            }
+        }
+        Err(e) => r.fix("registries", &e.to_string()),
     }
 }
 

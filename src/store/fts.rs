@@ -87,9 +87,12 @@ impl Store {
             .optional()?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        let queued: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM fts_queue", [], |r| r.get(0))?;
+        // Queued updates past the watermark are counted once, with the fresh spans.
+        let queued: i64 = self.conn.query_row(
+            "SELECT count(*) FROM fts_queue WHERE span_rowid <= ?1",
+            [wm],
+            |r| r.get(0),
+        )?;
         let fresh: i64 =
             self.conn
                 .query_row("SELECT count(*) FROM spans WHERE rowid > ?1", [wm], |r| {
