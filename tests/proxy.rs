@@ -367,38 +367,51 @@ async fn stream_chunks_reach_the_client_as_they_are_sent() {
         })
         .chain(std::iter::once((Duration::from_millis(200), Bytes::from_static(b"data: [DONE]\n\n"))))
         .collect();
-    let reply = Reply {
-        status: 200,
-        headers: vec![("content-type", "text/event-stream".into())],
-        chunks: pieces.clone(),
-    };
-    let up = start_upstream(move |_| reply.clone()).await;
-    let px = start_proxy(config(&up.url())).await;
-    let started = Instant::now();
-    let g = send_auth(
-        px.addr,
-        "/v1/chat/completions",
-        Bytes::from_static(b"{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"),
-    )
-    .await;
-    let sent = up.sent_at.lock().unwrap().clone();
-    assert_eq!(g.frames.len(), pieces.len(), "one frame per upstream chunk");
-    assert_eq!(sent.len(), pieces.len());
-    for (i, ((got_at, data), sent_at)) in g.frames.iter().zip(&sent).enumerate() {
-        assert_eq!(data, &pieces[i].1);
-        let lag = got_at.saturating_duration_since(*sent_at);
+    // Up to three measurements: one scheduler stall on a loaded CI machine is not a
+    // proxy that buffers; every chunk of one measurement must arrive within 5 ms.
+    for attempt in 0..3 {
+        let pieces = pieces.clone();
+        let reply = Reply {
+            status: 200,
+            headers: vec![("content-type", "text/event-stream".into())],
+            chunks: pieces.clone(),
+        };
+        let up = start_upstream(move |_| reply.clone()).await;
+        let px = start_proxy(config(&up.url())).await;
+        let started = Instant::now();
+        let g = send_auth(
+            px.addr,
+            "/v1/chat/completions",
+            Bytes::from_static(b"{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"),
+        )
+        .await;
+        let sent = up.sent_at.lock().unwrap().clone();
+        assert_eq!(g.frames.len(), pieces.len(), "one frame per upstream chunk");
+        assert_eq!(sent.len(), pieces.len());
+        let mut lags = Vec::new();
+        for (i, ((got_at, data), sent_at)) in g.frames.iter().zip(&sent).enumerate() {
+            assert_eq!(data, &pieces[i].1);
+            lags.push(got_at.saturating_duration_since(*sent_at));
+        }
+        let slow = lags.iter().any(|l| *l >= Duration::from_millis(5));
+        if slow && attempt < 2 {
+            eprintln!("attempt {attempt}: a chunk lagged ({lags:?}); measuring again");
+            let _ = px.stop().await;
+            continue;
+        }
         assert!(
-            lag < Duration::from_millis(5),
-            "chunk {i} reached the client {lag:?} after the upstream sent it"
+            !slow,
+            "chunks reached the client {lags:?} after the upstream sent them (limit 5 ms each)"
         );
+        assert!(started.elapsed() >= Duration::from_millis(1200));
+        let batches = px.stop().await;
+        let llm = &of_kind(&spans(&batches), SpanKind::Llm)[0];
+        assert_eq!(
+            llm.text.as_deref(),
+            Some("part 0 part 1 part 2 part 3 part 4 part 5 ")
+        );
+        return;
     }
-    assert!(started.elapsed() >= Duration::from_millis(1200));
-    let batches = px.stop().await;
-    let llm = &of_kind(&spans(&batches), SpanKind::Llm)[0];
-    assert_eq!(
-        llm.text.as_deref(),
-        Some("part 0 part 1 part 2 part 3 part 4 part 5 ")
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
