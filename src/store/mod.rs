@@ -8,6 +8,7 @@
 
 mod fts;
 mod read;
+mod rows;
 pub mod schema;
 mod write;
 

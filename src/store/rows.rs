@@ -1,0 +1,276 @@
+//! The read side's row types (runs, spans, findings, skills, sources, counts), the
+//! column lists they are read from, their row mappers and the WHERE builders of their filters.
+
+use crate::ingest::pipeline::SourceState;
+use crate::model::{
+    AgentKind, Finding, Origin, Run, Severity, Span, SpanKind, SpanStatus, TriageStatus,
+};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::Row;
+
+/// A run with its counters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    pub run: Run,
+    pub span_count: u64,
+    pub tool_count: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub models: Vec<String>,
+    /// Findings by severity, indexed by `Severity::rank()`.
+    pub findings: [u64; 5],
+}
+
+impl RunRow {
+    /// Highest severity among this run's findings.
+    pub fn worst(&self) -> Option<Severity> {
+        (0..5)
+            .rev()
+            .find(|&i| self.findings[i] > 0)
+            .map(|i| Severity::from_rank(i as i64))
+    }
+}
+
+/// How to order runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunSort {
+    /// Newest first.
+    #[default]
+    Started,
+    /// Worst findings first.
+    Findings,
+    /// Most spans first.
+    Spans,
+}
+
+/// Which runs to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunFilter {
+    pub agent: Option<String>,
+    /// Substring of title, id or source.
+    pub text: Option<String>,
+    /// Only runs with a finding at or above this severity.
+    pub min_severity: Option<Severity>,
+}
+
+/// A span with its storage position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanRow {
+    pub rowid: i64,
+    pub span: Span,
+}
+
+/// A finding with its triage state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingRow {
+    pub id: i64,
+    pub finding: Finding,
+    pub status: TriageStatus,
+    pub note: Option<String>,
+    pub triaged_ms: Option<i64>,
+}
+
+/// Which findings to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FindingFilter {
+    pub min_severity: Option<Severity>,
+    pub status: Option<TriageStatus>,
+    pub run_id: Option<String>,
+    pub rule_id: Option<String>,
+    pub agent: Option<String>,
+    pub skill_id: Option<String>,
+}
+
+/// One skill and where it was seen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkillSummary {
+    pub skill_id: String,
+    pub name: String,
+    pub version: Option<String>,
+    /// Methods seen, comma separated.
+    pub methods: String,
+    pub confidence: f32,
+    pub hits: u64,
+    pub runs: u64,
+    pub last_ms: Option<i64>,
+}
+
+/// A source and its parse-error count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRow {
+    pub state: SourceState,
+    pub errors: u64,
+    pub updated_ms: i64,
+}
+
+/// Totals for status lines.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counts {
+    pub runs: u64,
+    pub spans: u64,
+    pub findings: [u64; 5],
+    pub open_findings: u64,
+    pub skills: u64,
+    pub sources: u64,
+    pub parse_errors: u64,
+    pub fts_pending: u64,
+}
+
+pub(super) const RUN_COLS: &str =
+    "id, agent, source, parent_run_id, started_ms, ended_ms, title, cwd, models, span_count, \
+    tool_count, input_tokens, output_tokens, f_info, f_low, f_medium, f_high, f_critical";
+
+pub(super) fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
+    let models: String = r.get(8)?;
+    Ok(RunRow {
+        run: Run {
+            id: r.get(0)?,
+            agent: r.get::<_, Option<String>>(1)?.map(|a| AgentKind::parse(&a)),
+            source: r.get(2)?,
+            parent_run_id: r.get(3)?,
+            started_ms: r.get(4)?,
+            ended_ms: r.get(5)?,
+            title: r.get(6)?,
+            cwd: r.get(7)?,
+        },
+        models: models
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(String::from)
+            .collect(),
+        span_count: r.get::<_, i64>(9)? as u64,
+        tool_count: r.get::<_, i64>(10)? as u64,
+        input_tokens: r.get::<_, i64>(11)? as u64,
+        output_tokens: r.get::<_, i64>(12)? as u64,
+        findings: [
+            r.get::<_, i64>(13)? as u64,
+            r.get::<_, i64>(14)? as u64,
+            r.get::<_, i64>(15)? as u64,
+            r.get::<_, i64>(16)? as u64,
+            r.get::<_, i64>(17)? as u64,
+        ],
+    })
+}
+
+pub(super) const SPAN_COLS: &str = "rowid, run_id, id, parent_id, kind, name, start_ms, end_ms, status, model, tool_name, \
+    tool_call_id, tool_input, tool_output, text, attributes, input_tokens, output_tokens, origin_path, origin_line";
+
+pub(super) fn span_row(r: &Row<'_>) -> rusqlite::Result<SpanRow> {
+    let attrs: Option<String> = r.get(15)?;
+    let attributes = attrs
+        .and_then(|a| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&a).ok())
+        .unwrap_or_default();
+    Ok(SpanRow {
+        rowid: r.get(0)?,
+        span: Span {
+            run_id: r.get(1)?,
+            id: r.get(2)?,
+            parent_id: r.get(3)?,
+            kind: SpanKind::parse(&r.get::<_, String>(4)?),
+            name: r.get(5)?,
+            start_ms: r.get(6)?,
+            end_ms: r.get(7)?,
+            status: SpanStatus::parse(&r.get::<_, String>(8)?),
+            model: r.get(9)?,
+            tool_name: r.get(10)?,
+            tool_call_id: r.get(11)?,
+            tool_input: r.get(12)?,
+            tool_output: r.get(13)?,
+            text: r.get(14)?,
+            attributes,
+            input_tokens: r.get::<_, Option<i64>>(16)?.map(|t| t as u64),
+            output_tokens: r.get::<_, Option<i64>>(17)?.map(|t| t as u64),
+            origin: Origin::new(r.get::<_, String>(18)?, r.get::<_, i64>(19)? as u64),
+        },
+    })
+}
+
+pub(super) const FINDING_COLS: &str = "f.id, f.fingerprint, f.rule_id, f.severity, f.confidence, f.run_id, f.span_ids, f.title, \
+    f.message, f.evidence, f.origin_path, f.origin_line, f.skill_id, f.ts_ms, f.related, f.status, f.note, f.triaged_ms";
+
+pub(super) fn finding_row(r: &Row<'_>) -> rusqlite::Result<FindingRow> {
+    let span_ids: String = r.get(6)?;
+    let related: String = r.get(14)?;
+    let origin_path: Option<String> = r.get(10)?;
+    let origin_line: Option<i64> = r.get(11)?;
+    Ok(FindingRow {
+        id: r.get(0)?,
+        finding: Finding {
+            fingerprint: r.get(1)?,
+            rule_id: r.get(2)?,
+            severity: Severity::from_rank(r.get(3)?),
+            confidence: r.get::<_, f64>(4)? as f32,
+            run_id: r.get(5)?,
+            span_ids: serde_json::from_str(&span_ids).unwrap_or_default(),
+            title: r.get(7)?,
+            message: r.get(8)?,
+            evidence: r.get(9)?,
+            origin: origin_path.map(|p| Origin::new(p, origin_line.unwrap_or(0) as u64)),
+            skill_id: r.get(12)?,
+            ts_ms: r.get(13)?,
+            related: serde_json::from_str(&related).unwrap_or_default(),
+        },
+        status: r.get::<_, String>(15)?.parse().unwrap_or_default(),
+        note: r.get(16)?,
+        triaged_ms: r.get(17)?,
+    })
+}
+
+pub(super) fn run_where(f: &RunFilter) -> (String, Vec<SqlValue>) {
+    let mut w = vec!["1=1".to_string()];
+    let mut p: Vec<SqlValue> = Vec::new();
+    if let Some(a) = &f.agent {
+        p.push(SqlValue::Text(a.clone()));
+        w.push(format!("agent = ?{}", p.len()));
+    }
+    if let Some(t) = &f.text {
+        p.push(SqlValue::Text(format!(
+            "%{}%",
+            t.replace('%', "\\%").replace('_', "\\_")
+        )));
+        let n = p.len();
+        w.push(format!(
+            "(title LIKE ?{n} ESCAPE '\\' OR id LIKE ?{n} ESCAPE '\\' OR source LIKE ?{n} ESCAPE '\\')"
+        ));
+    }
+    if let Some(s) = f.min_severity {
+        let cols = ["f_info", "f_low", "f_medium", "f_high", "f_critical"];
+        let any: Vec<_> = cols[s.rank() as usize..]
+            .iter()
+            .map(|c| format!("{c} > 0"))
+            .collect();
+        w.push(format!("({})", any.join(" OR ")));
+    }
+    (w.join(" AND "), p)
+}
+
+pub(super) fn finding_where(f: &FindingFilter) -> (String, Vec<SqlValue>) {
+    let mut w = vec!["1=1".to_string()];
+    let mut p: Vec<SqlValue> = Vec::new();
+    if let Some(s) = f.min_severity {
+        p.push(SqlValue::Integer(s.rank()));
+        w.push(format!("f.severity >= ?{}", p.len()));
+    }
+    if let Some(s) = f.status {
+        p.push(SqlValue::Text(s.as_str().into()));
+        w.push(format!("f.status = ?{}", p.len()));
+    }
+    for (col, v) in [
+        ("f.run_id", &f.run_id),
+        ("f.rule_id", &f.rule_id),
+        ("f.skill_id", &f.skill_id),
+    ] {
+        if let Some(v) = v {
+            p.push(SqlValue::Text(v.clone()));
+            w.push(format!("{col} = ?{}", p.len()));
+        }
+    }
+    if let Some(a) = &f.agent {
+        p.push(SqlValue::Text(a.clone()));
+        w.push(format!(
+            "f.run_id IN (SELECT id FROM runs WHERE agent = ?{})",
+            p.len()
+        ));
+    }
+    (w.join(" AND "), p)
+}
