@@ -3,7 +3,7 @@
 
 use super::file::{ends_a_line, identity, walk, TraceFile};
 use super::formats::Format;
-use super::pipeline::Pipeline;
+use super::pipeline::{Pipeline, StoreThread};
 use crate::store::StoreError;
 use std::path::{Path, PathBuf};
 
@@ -42,6 +42,7 @@ pub fn io_why(e: &std::io::Error) -> String {
 /// Calls `progress` with bytes read as it goes.
 pub fn import_file(
     pipeline: &mut Pipeline,
+    writer: &StoreThread,
     path: &Path,
     forced: Option<Format>,
     progress: &mut dyn FnMut(u64),
@@ -68,19 +69,13 @@ pub fn import_file(
         return Ok(0);
     }
     let mut tf = TraceFile::new(path, forced, pipeline.line_cap(), offset, line, dev, ino);
-    let mut failed: Option<StoreError> = None;
     let mut sink = |b| {
         let before = tf_bytes(&b);
-        match pipeline.process(b) {
-            Ok(_) => {
-                progress(before);
-                true
-            }
-            Err(e) => {
-                failed = Some(e);
-                false
-            }
+        let sent = writer.send(pipeline.scan(b));
+        if sent {
+            progress(before);
         }
+        sent
     };
     let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
     let read = if is_json && offset == 0 {
@@ -89,9 +84,6 @@ pub fn import_file(
         tf.pump(&mut file, true, &mut sink)
     }
     .map_err(|e| ImportError::Io(format!("{}: {}", path.display(), io_why(&e))))?;
-    if let Some(e) = failed {
-        return Err(e.into());
-    }
     Ok(read)
 }
 
@@ -110,6 +102,7 @@ pub enum ImportError {
 
 /// Imports every file under `paths`. A file that cannot be read is skipped and
 /// reported; a store failure stops the import (what was committed stays).
+/// Parsing and scanning run on this thread, SQLite writes on a [`StoreThread`].
 pub fn import_paths(
     pipeline: &mut Pipeline,
     paths: &[PathBuf],
@@ -121,20 +114,33 @@ pub fn import_paths(
         unreadable,
         ..Default::default()
     };
+    let writer = StoreThread::spawn(pipeline.store().path())?;
+    let mut failed = None;
     for f in files {
+        if writer.stopped() {
+            break;
+        }
         let mut last = 0u64;
         let mut cb = |offset: u64| {
             progress(offset.saturating_sub(last), &f);
             last = offset;
         };
-        match import_file(pipeline, &f, forced, &mut cb) {
+        match import_file(pipeline, &writer, &f, forced, &mut cb) {
             Ok(n) => {
                 rep.files += 1;
                 rep.bytes += n;
             }
             Err(ImportError::Io(why)) => rep.unreadable.push(why),
-            Err(ImportError::Store(e)) => return Err(e),
+            Err(ImportError::Store(e)) => {
+                failed = Some(e);
+                break;
+            }
         }
     }
-    Ok(rep)
+    // The store thread's own error (disk full...) comes first: it is the cause.
+    pipeline.absorb(writer.finish()?);
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(rep),
+    }
 }

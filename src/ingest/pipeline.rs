@@ -136,6 +136,16 @@ impl Pipeline {
         self.stats
     }
 
+    /// Adds what a [`StoreThread`] wrote on this pipeline's behalf.
+    pub fn absorb(&mut self, s: PipelineStats) {
+        self.stats.batches += s.batches;
+        self.stats.spans += s.spans;
+        self.stats.new_spans += s.new_spans;
+        self.stats.findings += s.findings;
+        self.stats.skill_hits += s.skill_hits;
+        self.stats.errors += s.errors;
+    }
+
     /// The store this pipeline writes.
     pub fn store(&self) -> &Store {
         &self.store
@@ -230,6 +240,68 @@ impl Writer {
         match self.handle.join() {
             Ok(r) => r,
             Err(_) => Err(StoreError::NotFound("writer thread failed".into())),
+        }
+    }
+}
+
+/// Writes scanned batches on a second thread with its own store connection, so
+/// a bulk import parses and scans on one core while SQLite commits on the other.
+/// The queue holds at most [`STORE_QUEUE`] batches, so memory stays bounded.
+pub struct StoreThread {
+    tx: std::sync::mpsc::SyncSender<StoreBatch>,
+    handle: std::thread::JoinHandle<Result<PipelineStats, StoreError>>,
+    stopped: std::cell::Cell<bool>,
+}
+
+/// Scanned batches that may wait for the store thread (each is up to
+/// [`crate::ingest::file::BATCH_RECORDS`] records).
+pub const STORE_QUEUE: usize = 2;
+
+impl StoreThread {
+    /// Opens a writing connection to the store at `path` and starts the thread.
+    pub fn spawn(path: &std::path::Path) -> Result<StoreThread, StoreError> {
+        let mut store = Store::open(path)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<StoreBatch>(STORE_QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("skilltrace-store".into())
+            .spawn(move || -> Result<PipelineStats, StoreError> {
+                let mut stats = PipelineStats::default();
+                // Returning on error drops `rx`: the sender sees it and stops.
+                for batch in rx {
+                    stats.add(store.write(&batch)?);
+                }
+                Ok(stats)
+            })
+            .map_err(|e| StoreError::NotFound(format!("cannot start store thread: {e}")))?;
+        Ok(StoreThread {
+            tx,
+            handle,
+            stopped: std::cell::Cell::new(false),
+        })
+    }
+
+    /// Queues a batch, waiting while the queue is full; false once the thread
+    /// has stopped on an error (which [`StoreThread::finish`] returns).
+    pub fn send(&self, batch: StoreBatch) -> bool {
+        if self.stopped.get() {
+            return false;
+        }
+        let ok = batch.is_empty() || self.tx.send(batch).is_ok();
+        self.stopped.set(!ok);
+        ok
+    }
+
+    /// True once a send found the thread gone (stop reading more input).
+    pub fn stopped(&self) -> bool {
+        self.stopped.get()
+    }
+
+    /// Waits for every queued batch to be committed; the totals, or the first error.
+    pub fn finish(self) -> Result<PipelineStats, StoreError> {
+        drop(self.tx);
+        match self.handle.join() {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::NotFound("store thread failed".into())),
         }
     }
 }
