@@ -249,6 +249,9 @@ impl Writer {
 /// The queue holds at most [`STORE_QUEUE`] batches, so memory stays bounded.
 pub struct StoreThread {
     tx: std::sync::mpsc::SyncSender<StoreBatch>,
+    /// Written batches come back to be freed on the thread that allocated them
+    /// (the system allocator frees across threads slowly).
+    done: std::sync::mpsc::Receiver<StoreBatch>,
     handle: std::thread::JoinHandle<Result<PipelineStats, StoreError>>,
     stopped: std::cell::Cell<bool>,
 }
@@ -262,6 +265,7 @@ impl StoreThread {
     pub fn spawn(path: &std::path::Path) -> Result<StoreThread, StoreError> {
         let mut store = Store::open(path)?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<StoreBatch>(STORE_QUEUE);
+        let (done_tx, done) = std::sync::mpsc::sync_channel::<StoreBatch>(STORE_QUEUE + 1);
         let handle = std::thread::Builder::new()
             .name("skilltrace-store".into())
             .spawn(move || -> Result<PipelineStats, StoreError> {
@@ -269,12 +273,15 @@ impl StoreThread {
                 // Returning on error drops `rx`: the sender sees it and stops.
                 for batch in rx {
                     stats.add(store.write(&batch)?);
+                    // Full only if the sender stopped collecting: then free here.
+                    let _ = done_tx.try_send(batch);
                 }
                 Ok(stats)
             })
             .map_err(|e| StoreError::NotFound(format!("cannot start store thread: {e}")))?;
         Ok(StoreThread {
             tx,
+            done,
             handle,
             stopped: std::cell::Cell::new(false),
         })
@@ -285,6 +292,9 @@ impl StoreThread {
     pub fn send(&self, batch: StoreBatch) -> bool {
         if self.stopped.get() {
             return false;
+        }
+        while let Ok(old) = self.done.try_recv() {
+            drop(old);
         }
         let ok = batch.is_empty() || self.tx.send(batch).is_ok();
         self.stopped.set(!ok);
@@ -357,4 +367,72 @@ pub fn spawn_writer(mut pipeline: Pipeline) -> (IngestSender, Writer) {
         Err(e) => std::thread::spawn(move || Err(e)),
     };
     (IngestSender::new(tx), Writer { handle, stats })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Origin, Span, SpanKind};
+    use crate::redact::Mode;
+
+    fn pipeline(dir: &std::path::Path) -> Pipeline {
+        let store = Store::open(&dir.join("p.db")).unwrap();
+        Pipeline::new(Redactor::new(Mode::Mask), Detector::new(), store)
+    }
+
+    fn span_batch(n: usize) -> Batch {
+        Batch {
+            records: (0..n)
+                .map(|i| {
+                    Record::Span(Span::new(
+                        format!("s{i}"),
+                        "run-1",
+                        SpanKind::Tool,
+                        "Bash",
+                        Origin::new("t.jsonl", i as u64 + 1),
+                    ))
+                })
+                .collect(),
+            ..Batch::default()
+        }
+    }
+
+    #[test]
+    fn store_thread_commits_what_it_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = pipeline(dir.path());
+        let w = StoreThread::spawn(p.store().path()).unwrap();
+        assert!(w.send(p.scan(span_batch(3))));
+        assert!(w.send(p.scan(span_batch(5))));
+        let stats = w.finish().unwrap();
+        p.absorb(stats);
+        assert_eq!(
+            p.stats().new_spans,
+            5,
+            "ids s0..s4, three of them sent twice"
+        );
+        assert_eq!(p.stats().batches, 2);
+        assert_eq!(p.store().counts().unwrap().spans, 5);
+    }
+
+    #[test]
+    fn store_thread_failure_stops_senders_and_is_returned() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = pipeline(dir.path());
+        let w = StoreThread::spawn(p.store().path()).unwrap();
+        // Another connection breaks the schema under the writer: every write now fails.
+        p.store()
+            .conn()
+            .execute_batch("ALTER TABLE spans RENAME TO spans_gone")
+            .unwrap();
+        let mut sent = 0;
+        while w.send(p.scan(span_batch(1))) {
+            sent += 1;
+            assert!(sent < 100, "the sender never noticed the writer stopped");
+        }
+        assert!(w.stopped());
+        assert!(!w.send(p.scan(span_batch(1))), "stays stopped");
+        let err = w.finish().unwrap_err().to_string();
+        assert!(err.contains("spans"), "{err}");
+    }
 }
