@@ -3,18 +3,10 @@
 //! and write canary decoys whose tokens the store never keeps.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_skilltrace"));
-    c.env(
-        "SKILLTRACE_CONFIG",
-        "/nonexistent/skilltrace-test-config.toml",
-    );
-    c.env("NO_COLOR", "1");
-    c
-}
+use common::{bin, ok};
+use std::path::Path;
 
 fn skill(dir: &Path, name: &str, body: &str) {
     let d = dir.join(name);
@@ -37,18 +29,11 @@ fn registry_build_verify_and_tamper() {
     );
     skill(&src, "beta", "<!-- skill:beta/2.0.0 -->\n# Beta\n");
     let reg = t.path().join("team.toml");
-    let out = bin()
+    ok(bin()
         .args(["registry", "build"])
         .arg(&src)
         .arg("-o")
-        .arg(&reg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(&reg));
     let text = std::fs::read_to_string(&reg).unwrap();
     assert!(
         text.contains("id = \"skills/alpha\"") && text.contains("id = \"skills/beta\""),
@@ -59,12 +44,7 @@ fn registry_build_verify_and_tamper() {
     assert!(text.contains("body_sha256 = "));
     assert!(reg.with_extension("toml.sha256").exists());
 
-    let out = bin()
-        .args(["registry", "verify"])
-        .arg(&reg)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = ok(bin().args(["registry", "verify"]).arg(&reg));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: "));
 
     // one byte changed: refused, one line naming the file, exit 2
@@ -102,14 +82,11 @@ fn registry_build_signs_with_a_key() {
     skill(&src, "gamma", "# Gamma\n");
     let key = t.path().join("k.hex");
     std::fs::write(&key, "22".repeat(32)).unwrap();
-    let out = bin()
+    let out = ok(bin()
         .args(["registry", "build"])
         .arg(&src)
         .arg("--sign")
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+        .arg(&key));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("signature = \""), "{text}");
     assert!(text.contains("signed_by = \""));
@@ -117,8 +94,7 @@ fn registry_build_signs_with_a_key() {
 
 #[test]
 fn builtin_registry_lists() {
-    let out = bin().args(["registry", "list"]).output().unwrap();
-    assert!(out.status.success());
+    let out = ok(bin().args(["registry", "list"]));
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(
         s.contains("anthropic/pdf") && s.contains("anthropic/mcp-builder"),
@@ -133,18 +109,11 @@ fn canary_init_writes_decoys_and_only_hashes() {
     let t = tempfile::tempdir().unwrap();
     let home = t.path().join("agent-home");
     let db = t.path().join("store/skilltrace.db");
-    let out = bin()
+    ok(bin()
         .args(["canary", "init"])
         .arg(&home)
         .arg("--db")
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(&db));
     for f in [
         ".aws/credentials",
         ".env",

@@ -3,46 +3,24 @@
 //! sessions in the format fixtures raise nothing at medium or above.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{bin, ok};
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_skilltrace"));
-    c.env(
-        "SKILLTRACE_CONFIG",
-        "/nonexistent/skilltrace-e2e-config.toml",
-    );
-    c.env("NO_COLOR", "1");
-    c
-}
 
 fn findings(paths: &[&str]) -> Vec<serde_json::Value> {
     let t = tempfile::tempdir().unwrap();
     let db = t.path().join("s.db");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = bin()
+    ok(bin()
         .arg("import")
         .args(paths.iter().map(|p| root.join(p)))
         .arg("--db")
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "import: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = bin()
+        .arg(&db));
+    let out = ok(bin()
         .args(["findings", "--format", "json", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "findings: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(&db));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -222,15 +200,7 @@ fn samples_together_cover_the_catalogue() {
     let db = t.path().join("s.db");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
     for _ in 0..2 {
-        assert!(bin()
-            .arg("import")
-            .arg(&root)
-            .arg("--db")
-            .arg(&db)
-            .output()
-            .unwrap()
-            .status
-            .success());
+        ok(bin().arg("import").arg(&root).arg("--db").arg(&db));
     }
     let out = bin()
         .args(["findings", "--format", "json", "--db"])

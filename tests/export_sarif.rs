@@ -247,33 +247,15 @@ fn fingerprints_are_stable_across_two_imports() {
 #[test]
 fn baseline_states_new_unchanged_updated_absent() {
     let f = "traces/a.jsonl";
+    let on_s1 = |rule: &'static str, sev: Severity, fp: &'static str| {
+        found("r1", rule, sev, "s1", fp, (f, 1))
+    };
     let base = vec![
         run("r1", f, AgentKind::ClaudeCode),
         span("r1", "s1", SpanKind::Tool, "Bash", f, 1, 0),
-        rec(finding(
-            "r1",
-            "EXF-TRACE-003",
-            Severity::Medium,
-            &["s1"],
-            "same",
-            Some((f, 1)),
-        )),
-        rec(finding(
-            "r1",
-            "EXF-TRACE-003",
-            Severity::Medium,
-            &["s1"],
-            "raised",
-            Some((f, 1)),
-        )),
-        rec(finding(
-            "r1",
-            "OLD-RULE-1",
-            Severity::Low,
-            &["s1"],
-            "fixed",
-            Some((f, 1)),
-        )),
+        on_s1("EXF-TRACE-003", Severity::Medium, "same"),
+        on_s1("EXF-TRACE-003", Severity::Medium, "raised"),
+        on_s1("OLD-RULE-1", Severity::Low, "fixed"),
     ];
     let (_a, db_a) = store_with(base);
     let old = build(&db_a, &opts());
@@ -284,30 +266,9 @@ fn baseline_states_new_unchanged_updated_absent() {
     let now = vec![
         run("r1", f, AgentKind::ClaudeCode),
         span("r1", "s1", SpanKind::Tool, "Bash", f, 1, 0),
-        rec(finding(
-            "r1",
-            "EXF-TRACE-003",
-            Severity::Medium,
-            &["s1"],
-            "same",
-            Some((f, 1)),
-        )),
-        rec(finding(
-            "r1",
-            "EXF-TRACE-003",
-            Severity::High,
-            &["s1"],
-            "raised",
-            Some((f, 1)),
-        )),
-        rec(finding(
-            "r1",
-            "CMD-TRACE-001",
-            Severity::High,
-            &["s1"],
-            "fresh",
-            Some((f, 1)),
-        )),
+        on_s1("EXF-TRACE-003", Severity::Medium, "same"),
+        on_s1("EXF-TRACE-003", Severity::High, "raised"),
+        on_s1("CMD-TRACE-001", Severity::High, "fresh"),
     ];
     let (_b, db_b) = store_with(now);
     let o = SarifOptions {

@@ -114,14 +114,7 @@ fn redetect_reports_gone_findings_and_keeps_them() {
     let (_t, db) = store_with(vec![
         run("b1", f, AgentKind::ClaudeCode),
         span("b1", "s1", SpanKind::Message, "user", f, 1, 0),
-        rec(finding(
-            "b1",
-            "OLD-RULE-1",
-            Severity::Medium,
-            &["s1"],
-            "fp-old",
-            Some((f, 1)),
-        )),
+        found("b1", "OLD-RULE-1", Severity::Medium, "s1", "fp-old", (f, 1)),
     ]);
     let o = replay(&db, &["b1", "--redetect"]);
     assert_eq!(
@@ -152,14 +145,7 @@ fn redetect_library_diffs_against_the_store() {
     let (_t, db) = store_with(vec![
         run("c1", f, AgentKind::ClaudeCode),
         span("c1", "s1", SpanKind::Tool, "Bash", f, 1, 0),
-        rec(finding(
-            "c1",
-            "OLD-RULE-1",
-            Severity::Low,
-            &["s1"],
-            "fp-a",
-            Some((f, 1)),
-        )),
+        found("c1", "OLD-RULE-1", Severity::Low, "s1", "fp-a", (f, 1)),
     ]);
     let mut p = Pipeline::new(
         Redactor::new(Mode::Mask),

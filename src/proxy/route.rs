@@ -166,25 +166,18 @@ const HOP_BY_HOP: &[&str] = &[
 /// Removes hop-by-hop headers (and those named in `Connection`), `Host` (the
 /// client sets it from the upstream URI) and the proxy's own token header.
 pub fn strip_for_forwarding(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(hyper::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for n in named {
-        headers.remove(n);
-    }
-    for n in HOP_BY_HOP {
-        headers.remove(*n);
-    }
+    strip_hop_by_hop(headers);
     headers.remove(hyper::header::HOST);
     headers.remove(TOKEN_HEADER);
 }
 
 /// Removes hop-by-hop headers from a response before it goes back to the client.
 pub fn strip_response(headers: &mut HeaderMap) {
+    strip_hop_by_hop(headers);
+}
+
+/// Removes the headers named in `Connection`, then the fixed hop-by-hop list.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let named: Vec<HeaderName> = headers
         .get_all(hyper::header::CONNECTION)
         .iter()

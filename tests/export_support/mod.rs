@@ -95,6 +95,18 @@ pub fn rec(f: Finding) -> Record {
     Record::Finding(Box::new(f))
 }
 
+/// A finding on one span, at `path:line`, as a record (`rec(finding(…))` in one line).
+pub fn found(
+    run: &str,
+    rule: &str,
+    sev: Severity,
+    span: &str,
+    fp: &str,
+    at: (&str, u64),
+) -> Record {
+    rec(finding(run, rule, sev, &[span], fp, Some(at)))
+}
+
 pub fn triage(fp: &str, status: TriageStatus, note: Option<&str>) -> Record {
     Record::Triage {
         fingerprint: fp.into(),

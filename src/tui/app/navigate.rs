@@ -1,0 +1,299 @@
+//! Moving about: selection and scrolling, the pages and side data a position
+//! needs, entering and loading views, drilling into a run or a span, and mouse
+//! clicks.
+
+use super::App;
+use crate::tui::action::ViewId;
+use crate::tui::data::Request;
+use crate::tui::layout;
+use crate::tui::state::{RunState, SpanState};
+
+impl App {
+    /// Moves the selection (or scroll) of `view`, then fetches what came into view.
+    pub(super) fn move_by(&mut self, view: ViewId, delta: isize) -> Vec<Request> {
+        let h = self.list_height(view);
+        match view {
+            ViewId::Runs => self.runs.list.move_by(delta, h),
+            ViewId::Run => self.run.list.move_by(delta, h),
+            ViewId::Findings => self.findings.list.move_by(delta, h),
+            ViewId::Skills => self.skills.list.move_by(delta, h),
+            ViewId::Sources => self
+                .sources
+                .cursor
+                .move_by(delta, self.sources.rows.len(), h),
+            ViewId::Search => self.search.cursor.move_by(delta, self.search.hits.len(), h),
+            ViewId::Span => {
+                self.span.scroll = if delta < 0 {
+                    self.span.scroll.saturating_sub(delta.unsigned_abs())
+                } else {
+                    self.span.scroll.saturating_add(delta as usize)
+                };
+            }
+            ViewId::Replay => {}
+        }
+        self.after_move(view)
+    }
+
+    /// Pages and side data the current position needs.
+    pub(in crate::tui) fn after_move(&mut self, view: ViewId) -> Vec<Request> {
+        let h = self.list_height(view);
+        let mut out = Vec::new();
+        match view {
+            ViewId::Runs => {
+                self.runs.list.scroll_into_view(h);
+                out.extend(self.runs_page(h));
+                out.extend(self.histograms(h));
+            }
+            ViewId::Run => {
+                self.run.list.scroll_into_view(h);
+                if let Some(run_id) = self.run.run_id.clone() {
+                    if let Some((offset, limit)) = self.run.list.want(h) {
+                        self.run.list.requested = Some((offset, limit));
+                        out.push(Request::Spans {
+                            tag: self.run.tag,
+                            run_id,
+                            offset,
+                            limit,
+                        });
+                    }
+                }
+            }
+            ViewId::Findings => {
+                self.findings.list.scroll_into_view(h);
+                if let Some((offset, limit)) = self.findings.list.want(h) {
+                    self.findings.list.requested = Some((offset, limit));
+                    out.push(Request::Findings {
+                        tag: self.findings.tag,
+                        filter: self.findings.filter.clone(),
+                        offset,
+                        limit,
+                    });
+                }
+            }
+            ViewId::Skills => {
+                self.skills.list.scroll_into_view(h);
+                if let Some((offset, limit)) = self.skills.list.want(h) {
+                    self.skills.list.requested = Some((offset, limit));
+                    out.push(Request::Skills { offset, limit });
+                }
+                let id = self.skills.list.selected().map(|s| s.skill_id.clone());
+                if id.is_some() && id != self.skills.hits_for {
+                    self.skills.hits_for = id.clone();
+                    self.skills.hits.clear();
+                    out.extend(id.map(|skill_id| Request::SkillHits { skill_id }));
+                }
+            }
+            ViewId::Sources => {
+                let path = self
+                    .sources
+                    .rows
+                    .get(self.sources.cursor.sel)
+                    .map(|s| s.state.path.clone());
+                if path.is_some() && path != self.sources.errors_for {
+                    self.sources.errors_for = path.clone();
+                    self.sources.errors.clear();
+                    out.extend(path.map(|path| Request::ParseErrors { path }));
+                }
+            }
+            ViewId::Span | ViewId::Search | ViewId::Replay => {}
+        }
+        out
+    }
+
+    fn runs_page(&mut self, h: usize) -> Option<Request> {
+        let (offset, limit) = self.runs.list.want(h)?;
+        self.runs.list.requested = Some((offset, limit));
+        Some(Request::Runs {
+            tag: self.runs.tag,
+            filter: self.runs.filter.clone(),
+            sort: self.runs.sort,
+            offset,
+            limit,
+        })
+    }
+
+    /// Histograms for the visible runs that have none yet.
+    fn histograms(&mut self, h: usize) -> Option<Request> {
+        if self.runs.hist_requested {
+            return None;
+        }
+        let l = &self.runs.list;
+        let runs: Vec<(String, i64, i64)> = (l.top..l.top + h)
+            .filter_map(|i| l.get(i))
+            .filter(|r| !self.runs.hist.contains_key(&r.run.id))
+            .filter_map(|r| {
+                let a = r.run.started_ms?;
+                Some((r.run.id.clone(), a, r.run.ended_ms.unwrap_or(a).max(a)))
+            })
+            .collect();
+        if runs.is_empty() {
+            return None;
+        }
+        self.runs.hist_requested = true;
+        Some(Request::Histograms {
+            runs,
+            buckets: crate::tui::widgets::SPARK_WIDTH,
+        })
+    }
+
+    /// Everything `view` shows, fetched again (on entering it or when data changed).
+    pub fn load(&mut self, view: ViewId) -> Vec<Request> {
+        match view {
+            ViewId::Runs => self.runs.list.invalidate(),
+            ViewId::Run => self.run.list.invalidate(),
+            ViewId::Findings => self.findings.list.invalidate(),
+            ViewId::Skills => {
+                self.skills.list.invalidate();
+                self.skills.hits_for = None;
+            }
+            ViewId::Sources => {
+                self.sources.errors_for = None;
+                let mut v = vec![Request::Sources];
+                v.extend(self.after_move(view));
+                return v;
+            }
+            ViewId::Span => {
+                return self
+                    .span
+                    .key
+                    .clone()
+                    .map(|(run_id, span_id)| Request::Span { run_id, span_id })
+                    .into_iter()
+                    .collect()
+            }
+            ViewId::Search | ViewId::Replay => return Vec::new(),
+        }
+        self.after_move(view)
+    }
+
+    pub(super) fn enter(&mut self, view: ViewId) -> Vec<Request> {
+        match view {
+            ViewId::Runs => {
+                let Some(id) = self.runs.list.selected().map(|r| r.run.id.clone()) else {
+                    return Vec::new();
+                };
+                self.open_run(id, None)
+            }
+            ViewId::Run => {
+                let Some((s, _)) = self.run.list.selected() else {
+                    return Vec::new();
+                };
+                let key = (s.span.run_id.clone(), s.span.id.clone());
+                self.open_span(key)
+            }
+            ViewId::Findings => {
+                let Some(f) = self.findings.list.selected() else {
+                    return Vec::new();
+                };
+                let (run, span) = (
+                    f.finding.run_id.clone(),
+                    f.finding.span_ids.first().cloned(),
+                );
+                self.open_run(run, span)
+            }
+            ViewId::Skills => {
+                let Some((run, span, _, _)) = self.skills.hits.first().cloned() else {
+                    return Vec::new();
+                };
+                self.open_run(run, Some(span))
+            }
+            ViewId::Search => {
+                let Some(hit) = self.search.hits.get(self.search.cursor.sel) else {
+                    return Vec::new();
+                };
+                let key = (hit.run_id.clone(), hit.span_id.clone());
+                self.open_span(key)
+            }
+            ViewId::Span | ViewId::Sources | ViewId::Replay => Vec::new(),
+        }
+    }
+
+    /// Opens the Run view on `run_id`, selecting `span` once found.
+    pub fn open_run(&mut self, run_id: String, span: Option<String>) -> Vec<Request> {
+        if self.run.run_id.as_deref() != Some(&run_id) {
+            self.run = RunState {
+                run_id: Some(run_id.clone()),
+                tag: self.run.tag + 1,
+                ..Default::default()
+            };
+        }
+        self.run.locate = span.clone();
+        self.stack.push(ViewId::Run);
+        let mut out = self.load(ViewId::Run);
+        if let Some(span_id) = span {
+            out.push(Request::Locate { run_id, span_id });
+        }
+        out
+    }
+
+    fn open_span(&mut self, key: (String, String)) -> Vec<Request> {
+        if self.span.key.as_ref() != Some(&key) {
+            self.span = SpanState {
+                key: Some(key),
+                ..Default::default()
+            };
+        }
+        self.stack.push(ViewId::Span);
+        self.load(ViewId::Span)
+    }
+
+    pub(super) fn open_finding_span(&mut self) -> Vec<Request> {
+        let Some(f) = self.findings.list.selected() else {
+            return Vec::new();
+        };
+        let Some(span) = f.finding.span_ids.first().cloned() else {
+            self.message = Some(("this finding points at no span".into(), true));
+            return Vec::new();
+        };
+        let key = (f.finding.run_id.clone(), span);
+        self.open_span(key)
+    }
+
+    pub(super) fn click(&mut self, view: ViewId, column: u16, row: u16) -> Vec<Request> {
+        if self.modal.is_some() {
+            return Vec::new();
+        }
+        if row == 0 {
+            // The tab bar: each tab is drawn by `views::header`; find which was hit.
+            if let Some(tab) = crate::tui::views::tab_at(column) {
+                self.stack = vec![tab];
+                return self.load(tab);
+            }
+            return Vec::new();
+        }
+        let Some(r) = layout::row_at(view, self.size, column, row) else {
+            return Vec::new();
+        };
+        let h = self.list_height(view);
+        match view {
+            ViewId::Runs => {
+                let i = self.runs.list.top + r;
+                self.runs.list.select(i, h);
+            }
+            ViewId::Run => {
+                let i = self.run.list.top + r;
+                self.run.list.select(i, h);
+            }
+            ViewId::Findings => {
+                let i = self.findings.list.top + r;
+                self.findings.list.select(i, h);
+            }
+            ViewId::Skills => {
+                let i = self.skills.list.top + r;
+                self.skills.list.select(i, h);
+            }
+            ViewId::Sources => {
+                let c = &mut self.sources.cursor;
+                let to = (c.top + r) as isize - c.sel as isize;
+                c.move_by(to, self.sources.rows.len(), h);
+            }
+            ViewId::Search => {
+                let c = &mut self.search.cursor;
+                let to = (c.top + r) as isize - c.sel as isize;
+                c.move_by(to, self.search.hits.len(), h);
+            }
+            ViewId::Span | ViewId::Replay => {}
+        }
+        self.after_move(view)
+    }
+}

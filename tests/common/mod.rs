@@ -1,0 +1,27 @@
+//! Helpers shared by the tests that run the binary: the `skilltrace` command
+//! with no user config file and no colour, and running it expecting success.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::process::{Command, Output};
+
+/// The `skilltrace` binary, reading no user config file, printing no colour.
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_skilltrace"));
+    c.env(
+        "SKILLTRACE_CONFIG",
+        "/nonexistent/skilltrace-test-config.toml",
+    );
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// Runs `cmd` and asserts it succeeded (showing the command and its stderr when not).
+pub fn ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
