@@ -1,6 +1,7 @@
 //! Unit tests of the Claude Code parser.
 
 use super::*;
+use crate::model::SpanStatus;
 use serde_json::json;
 
 fn parse(lines: &[Value]) -> Vec<Record> {

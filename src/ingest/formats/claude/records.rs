@@ -1,0 +1,342 @@
+//! Claude Code record handlers: `user` prompts and tool results, `assistant`
+//! responses (llm, text, thinking and tool_use spans), `system` events and
+//! `progress` records (subagent links). State and dispatch live in `mod.rs`.
+
+use super::super::common::{content_text, json_text, nonempty, str_of};
+use super::super::{FormatError, Record};
+use super::{Ctx, Node, PendingTool};
+use crate::model::{Span, SpanKind, SpanStatus};
+use serde_json::Value;
+
+impl super::ClaudeParser {
+    pub(super) fn user(
+        &mut self,
+        v: &Value,
+        cx: &Ctx,
+        out: &mut Vec<Record>,
+    ) -> Result<Node, FormatError> {
+        let content = v
+            .get("message")
+            .and_then(|m| m.get("content"))
+            .ok_or_else(|| {
+                FormatError::Shape("claude-code: user record without message.content".into())
+            })?;
+        let flag = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let compact = flag("isCompactSummary");
+        let meta = flag("isMeta");
+        let base_id = cx.uuid.unwrap_or("user");
+        let mut node = cx.parent.clone();
+        // (span id, text) of every text piece; tool results are emitted on the way.
+        let mut texts: Vec<(String, std::borrow::Cow<'_, str>)> = Vec::new();
+        let mut has_result = false;
+        match content {
+            Value::String(text) => texts.push((base_id.to_owned(), text.as_str().into())),
+            Value::Array(blocks) => {
+                for (i, b) in blocks.iter().enumerate() {
+                    let id = || {
+                        if texts.is_empty() {
+                            base_id.to_owned()
+                        } else {
+                            format!("{base_id}:{i}")
+                        }
+                    };
+                    match str_of(b, "type") {
+                        Some("tool_result" | "web_search_tool_result") => {
+                            has_result = true;
+                            if let Some(id) = self.tool_result(v, b, cx, out) {
+                                node.span.get_or_insert(id);
+                            }
+                        }
+                        Some("text") => {
+                            let t = str_of(b, "text").unwrap_or_default();
+                            texts.push((id(), t.into()));
+                        }
+                        Some(other) if other != "tool_reference" => {
+                            texts.push((id(), format!("[{other}]").into()));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {
+                return Err(FormatError::Shape(
+                    "claude-code: message.content is not text or blocks".into(),
+                ))
+            }
+        }
+        let is_prompt = !compact && !meta && !has_result;
+        for (n, (id, text)) in texts.into_iter().enumerate() {
+            let mut s = Span::new(id, cx.run, SpanKind::Message, "user", cx.origin.clone());
+            s.start_ms = cx.ts;
+            s.end_ms = cx.ts;
+            s.parent_id = if is_prompt {
+                None // a prompt is the root of its turn
+            } else if compact {
+                cx.parent.span.clone() // the compact_boundary event
+            } else {
+                cx.parent.turn.clone().or_else(|| cx.parent.span.clone())
+            };
+            if compact {
+                s.attributes
+                    .insert("compact_summary".into(), Value::Bool(true));
+            }
+            if meta {
+                s.attributes.insert("meta".into(), Value::Bool(true));
+            }
+            if n == 0 {
+                if is_prompt || compact {
+                    node.turn = Some(s.id.clone());
+                }
+                if !has_result {
+                    node.span = Some(s.id.clone());
+                }
+                if is_prompt {
+                    self.set_title(cx, &text, out);
+                }
+            }
+            s.text = Some(text.into_owned());
+            out.push(Record::Span(s));
+        }
+        Ok(node)
+    }
+
+    /// Emits the second copy of a tool span (output, end, status); returns its id.
+    pub(super) fn tool_result(
+        &mut self,
+        record: &Value,
+        b: &Value,
+        cx: &Ctx,
+        out: &mut Vec<Record>,
+    ) -> Option<String> {
+        let id = nonempty(b, "tool_use_id")?;
+        let pending = self.tools.remove(id);
+        let name = pending.as_ref().map(|p| p.name.as_str()).unwrap_or("");
+        let mut s = Span::new(id, cx.run, SpanKind::Tool, name, cx.origin.clone());
+        s.tool_call_id = Some(id.to_owned());
+        s.tool_output = b
+            .get("content")
+            .and_then(content_text)
+            .or(Some(String::new()));
+        s.end_ms = cx.ts;
+        let error = b.get("is_error").and_then(Value::as_bool).unwrap_or(false);
+        s.status = if error {
+            SpanStatus::Error
+        } else {
+            SpanStatus::Ok
+        };
+        let agent_id = record
+            .get("toolUseResult")
+            .and_then(|r| nonempty(r, "agentId"))
+            .map(|a| format!("{}/agent-{a}", cx.session));
+        if let Some(p) = pending {
+            s.tool_name = Some(p.name);
+            s.parent_id = Some(p.parent);
+            s.start_ms = p.start;
+            if let Some(sub) = agent_id.or(p.subagent) {
+                s.attributes
+                    .insert("subagent_run_id".into(), Value::String(sub));
+            }
+        } else if let Some(sub) = agent_id {
+            s.attributes
+                .insert("subagent_run_id".into(), Value::String(sub));
+        }
+        out.push(Record::Span(s));
+        Some(id.to_owned())
+    }
+
+    pub(super) fn assistant(
+        &mut self,
+        v: &Value,
+        cx: &Ctx,
+        out: &mut Vec<Record>,
+    ) -> Result<Node, FormatError> {
+        let msg = v.get("message").ok_or_else(|| {
+            FormatError::Shape("claude-code: assistant record without message".into())
+        })?;
+        let llm_id = nonempty(msg, "id")
+            .or(cx.uuid)
+            .unwrap_or("assistant")
+            .to_owned();
+        let usage = msg.get("usage");
+        let tok = |k: &str| {
+            usage
+                .and_then(|u| u.get(k))
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+        };
+        let cache_read = tok("cache_read_input_tokens");
+        let cache_write = tok("cache_creation_input_tokens");
+        let tokens = (
+            tok("input_tokens") + cache_read + cache_write,
+            tok("output_tokens"),
+        );
+        let stop = nonempty(msg, "stop_reason");
+        let api_error = v
+            .get("isApiErrorMessage")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let turn = cx.parent.turn.clone();
+        let seen = self.messages.get(&llm_id).copied();
+        if seen != Some(tokens) || stop.is_some() || api_error {
+            let mut s = Span::new(
+                llm_id.clone(),
+                cx.run,
+                SpanKind::Llm,
+                "chat",
+                cx.origin.clone(),
+            );
+            s.model = nonempty(msg, "model").map(str::to_owned);
+            if seen.is_none() {
+                s.start_ms = cx.ts;
+                s.parent_id = turn.clone().or_else(|| cx.parent.span.clone());
+            }
+            s.end_ms = cx.ts;
+            if usage.is_some() {
+                s.input_tokens = Some(tokens.0);
+                s.output_tokens = Some(tokens.1);
+                s.attributes
+                    .insert("cache_read_input_tokens".into(), cache_read.into());
+                s.attributes
+                    .insert("cache_creation_input_tokens".into(), cache_write.into());
+            }
+            if let Some(r) = nonempty(v, "requestId") {
+                s.attributes.insert("request_id".into(), r.into());
+            }
+            if let Some(r) = stop {
+                s.attributes.insert("stop_reason".into(), r.into());
+            }
+            if api_error {
+                s.status = SpanStatus::Error;
+            }
+            out.push(Record::Span(s));
+            self.messages.insert(llm_id.clone(), tokens);
+            if stop == Some("end_turn") {
+                self.flush_end(cx.run, out);
+            }
+        }
+        // Hand-written files reuse the message id as record uuid: keep ids apart.
+        let base = cx.uuid.filter(|u| *u != llm_id).unwrap_or("");
+        if let Some(Value::Array(blocks)) = msg.get("content") {
+            let mut n_text = 0;
+            for (i, b) in blocks.iter().enumerate() {
+                let ty = str_of(b, "type").unwrap_or_default();
+                match ty {
+                    "text" | "thinking" => {
+                        let text = str_of(b, ty).unwrap_or_default();
+                        if text.trim().is_empty() {
+                            continue;
+                        }
+                        let id = if n_text == 0 && !base.is_empty() {
+                            base.to_owned()
+                        } else {
+                            format!("{}:{i}", cx.uuid.unwrap_or(&llm_id))
+                        };
+                        n_text += 1;
+                        let name = if ty == "text" {
+                            "assistant"
+                        } else {
+                            "thinking"
+                        };
+                        let mut s =
+                            Span::new(id, cx.run, SpanKind::Message, name, cx.origin.clone());
+                        s.parent_id = Some(llm_id.clone());
+                        s.start_ms = cx.ts;
+                        s.end_ms = cx.ts;
+                        s.text = Some(text.to_owned());
+                        out.push(Record::Span(s));
+                    }
+                    "tool_use" | "server_tool_use" => {
+                        let Some(id) = nonempty(b, "id") else {
+                            continue;
+                        };
+                        let name = str_of(b, "name").unwrap_or_default();
+                        let mut s = Span::new(id, cx.run, SpanKind::Tool, name, cx.origin.clone());
+                        s.parent_id = Some(llm_id.clone());
+                        s.start_ms = cx.ts;
+                        s.tool_name = Some(name.to_owned());
+                        s.tool_call_id = Some(id.to_owned());
+                        s.tool_input = b.get("input").map(json_text);
+                        s.model = nonempty(msg, "model").map(str::to_owned);
+                        out.push(Record::Span(s));
+                        self.tools.insert(
+                            id.to_owned(),
+                            PendingTool {
+                                name: name.to_owned(),
+                                parent: llm_id.clone(),
+                                start: cx.ts,
+                                subagent: None,
+                            },
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(Node {
+            span: Some(llm_id),
+            turn,
+        })
+    }
+
+    pub(super) fn system(&mut self, v: &Value, cx: &Ctx, out: &mut Vec<Record>) -> Node {
+        let subtype = str_of(v, "subtype").unwrap_or("system");
+        if matches!(subtype, "turn_duration" | "stop_hook_summary") {
+            self.flush_end(cx.run, out);
+        }
+        if subtype == "turn_duration" {
+            return cx.parent.clone();
+        }
+        let Some(id) = cx.uuid else {
+            return cx.parent.clone();
+        };
+        let mut s = Span::new(id, cx.run, SpanKind::Event, subtype, cx.origin.clone());
+        s.start_ms = cx.ts;
+        s.end_ms = cx.ts;
+        s.text = nonempty(v, "content").map(str::to_owned);
+        s.parent_id = cx.parent.span.clone();
+        if subtype == "api_error" || str_of(v, "level") == Some("error") {
+            s.status = SpanStatus::Error;
+        }
+        if let Some(l) = nonempty(v, "logicalParentUuid") {
+            s.attributes.insert("logical_parent_uuid".into(), l.into());
+        }
+        if let Some(m) = v.get("compactMetadata") {
+            s.attributes.insert("compact_metadata".into(), m.clone());
+        }
+        if let Some(Value::Array(hooks)) = v.get("hookInfos") {
+            let cmds: Vec<Value> = hooks
+                .iter()
+                .filter_map(|h| str_of(h, "command"))
+                .map(|c| Value::String(c.to_owned()))
+                .collect();
+            s.attributes
+                .insert("hook_commands".into(), Value::Array(cmds));
+        }
+        out.push(Record::Span(s));
+        Node {
+            span: Some(id.to_owned()),
+            turn: if subtype == "compact_boundary" {
+                None
+            } else {
+                cx.parent.turn.clone()
+            },
+        }
+    }
+
+    /// `agent_progress` names the subagent a Task call started.
+    pub(super) fn progress(&mut self, v: &Value, session: &str) {
+        let Some(data) = v.get("data") else { return };
+        if str_of(data, "type") != Some("agent_progress") {
+            return;
+        }
+        if let (Some(tool), Some(agent)) =
+            (nonempty(v, "parentToolUseID"), nonempty(data, "agentId"))
+        {
+            if let Some(p) = self.tools.get_mut(tool) {
+                if p.subagent.is_none() {
+                    p.subagent = Some(format!("{session}/agent-{agent}"));
+                }
+            }
+        }
+    }
+}
