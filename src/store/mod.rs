@@ -68,8 +68,11 @@ impl Store {
         }
         let mut conn = Connection::open(path).map_err(|e| err(e.to_string()))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // 16 KiB pages (new stores only; an existing file keeps its size): span
+        // rows average ~1 KB, and `cargo bench --bench store` writes them 1.5x
+        // faster than with SQLite's default 4 KiB pages.
         conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON; \
+            "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON; \
              PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768;",
         )
         .map_err(|e| err(not_a_store(e)))?;

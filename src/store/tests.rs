@@ -258,3 +258,26 @@ fn files_are_private_whatever_the_umask() {
         assert_eq!(mode(&p), 0o600, "{side}");
     }
 }
+
+#[test]
+fn new_stores_use_16k_pages_and_existing_ones_keep_theirs() {
+    let (t, s) = tmp();
+    let ps: i64 = s
+        .conn()
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ps, 16384);
+    // A store created with SQLite's default page size opens and keeps it.
+    let old = t.path().join("old.db");
+    crate::paths::create_private_file(&old).unwrap();
+    rusqlite::Connection::open(&old)
+        .unwrap()
+        .execute_batch("PRAGMA page_size=4096; CREATE TABLE x(a);")
+        .unwrap();
+    let s = Store::open(&old).unwrap();
+    let ps: i64 = s
+        .conn()
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ps, 4096);
+}
