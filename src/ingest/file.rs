@@ -151,7 +151,8 @@ impl TraceFile {
 
     fn take_batch(&mut self) -> Batch {
         Batch {
-            records: std::mem::take(&mut self.records),
+            // The next batch starts with room for a whole batch (no regrowth copies).
+            records: std::mem::replace(&mut self.records, Vec::with_capacity(BATCH_RECORDS + 64)),
             errors: std::mem::take(&mut self.errors),
             source: Some(self.state()),
         }

@@ -164,6 +164,8 @@ impl Pipeline {
     /// Scans a batch: the one place where raw records become redacted rows.
     pub fn scan(&mut self, batch: Batch) -> StoreBatch {
         let mut out = StoreBatch::default();
+        // Sized once: growing a vector of ~4,096 spans by doubling copies it ~12 times.
+        out.spans.reserve_exact(batch.records.len());
         for rec in batch.records {
             match rec {
                 Record::Run(r) => out.runs.push(self.redactor.redact_run(r)),
