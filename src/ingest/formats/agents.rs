@@ -12,8 +12,8 @@
 
 use super::common::{nonempty, run_update, str_of, text_of, time_ms, title_of};
 use super::{Format, FormatError, FormatParser, Record};
+use crate::ingest::formats::json::Value;
 use crate::model::{AgentKind, Millis, Origin, Span, SpanKind, SpanStatus};
-use serde_json::Value;
 use std::collections::HashMap;
 
 /// Parser state for one file of this format.
@@ -142,7 +142,7 @@ impl AgentsParser {
                     s.attributes.insert("error.message".into(), m.into());
                 }
                 if let Some(d) = e.get("data").filter(|d| !d.is_null()) {
-                    s.attributes.insert("error.data".into(), d.clone());
+                    s.attributes.insert("error.data".into(), d.to_value());
                 }
                 SpanStatus::Error
             }
@@ -178,16 +178,16 @@ impl AgentsParser {
                 s.tool_input = data.get("input").filter(|i| !i.is_null()).map(text_of);
                 s.tool_output = data.get("output").filter(|o| !o.is_null()).map(text_of);
                 if let Some(m) = data.get("mcp_data").filter(|m| !m.is_null()) {
-                    s.attributes.insert("mcp_data".into(), m.clone());
+                    s.attributes.insert("mcp_data".into(), m.to_value());
                 }
             }
             _ => {
                 // Small descriptive fields (agent tools/handoffs, handoff ends,
                 // guardrail outcome, custom data, MCP server) stay as attributes.
                 if let Some(o) = data.as_object() {
-                    for (k, val) in o {
+                    for (k, val) in o.iter() {
                         if k != "type" && k != "name" && !val.is_null() {
-                            s.attributes.insert(k.clone(), val.clone());
+                            s.attributes.insert(k.to_owned(), val.to_value());
                         }
                     }
                 }
@@ -195,7 +195,7 @@ impl AgentsParser {
         }
         if let Some(Value::Object(m)) = v.get("metadata") {
             s.attributes
-                .insert("metadata".into(), Value::Object(m.clone()));
+                .insert("metadata".into(), serde_json::Value::Object(m.to_map()));
         }
         self.touch(run, s.start_ms, s.end_ms, prompt.as_deref(), origin, out);
         out.push(Record::Span(s));
@@ -269,7 +269,7 @@ mod tests {
             {"object":"response"}
         ]});
         assert!(matches!(
-            p.value(&v, &Origin::new("a", 1), &mut out),
+            p.value(&Value::from(v), &Origin::new("a", 1), &mut out),
             Err(FormatError::NotATrace)
         ));
         let spans: Vec<&Span> = out

@@ -1,8 +1,8 @@
 //! Small helpers the format parsers share: field access by reference, time
 //! parsing without allocation, titles, and the text of content blocks.
 
+use crate::ingest::formats::json::Value;
 use crate::model::{Millis, Origin, Run};
-use serde_json::Value;
 
 /// `v[key]` as a string slice, when it is one.
 #[inline]
@@ -39,7 +39,7 @@ pub fn as_i64(v: &Value) -> Option<i64> {
 /// Text of a value: strings as they are, anything else as compact JSON.
 pub fn text_of(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => s.to_string(),
         other => serde_json::to_string(other).unwrap_or_default(),
     }
 }
@@ -192,12 +192,12 @@ pub fn title_of(text: &str) -> Option<String> {
 /// binary blocks become a `[type]` placeholder. `None` when there is no text.
 pub fn content_text(v: &Value) -> Option<String> {
     match v {
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => Some(s.to_string()),
         Value::Array(items) => {
             let mut out = String::new();
             for item in items {
                 let piece = match item {
-                    Value::String(s) => Some(s.as_str()),
+                    Value::String(s) => Some(s.as_ref()),
                     Value::Object(_) => str_of(item, "text")
                         .or_else(|| str_of(item, "content"))
                         .or_else(|| str_of(item, "thinking")),
@@ -271,15 +271,15 @@ mod tests {
     #[test]
     fn epoch_units_are_guessed() {
         assert_eq!(
-            time_ms(&Value::from(1_700_000_000u64)),
+            time_ms(&Value::from(serde_json::json!(1_700_000_000u64))),
             Some(1_700_000_000_000)
         );
         assert_eq!(
-            time_ms(&Value::from(1_700_000_000_123u64)),
+            time_ms(&Value::from(serde_json::json!(1_700_000_000_123u64))),
             Some(1_700_000_000_123)
         );
         assert_eq!(
-            time_ms(&Value::from("1700000000123456789")),
+            time_ms(&Value::from(serde_json::json!("1700000000123456789"))),
             Some(1_700_000_000_123)
         );
     }
@@ -299,8 +299,9 @@ mod tests {
 
     #[test]
     fn content_text_joins_blocks() {
-        let v: Value =
-            serde_json::json!([{"type":"text","text":"a"},{"type":"image","source":{}},"b"]);
+        let v = Value::from(
+            serde_json::json!([{"type":"text","text":"a"},{"type":"image","source":{}},"b"]),
+        );
         assert_eq!(content_text(&v).as_deref(), Some("a\n[image]\nb"));
         assert_eq!(file_stem("x/y/rollout-1.jsonl"), "rollout-1");
     }

@@ -9,12 +9,13 @@ pub mod agents;
 pub mod claude;
 pub mod codex;
 mod common;
+pub mod json;
 pub mod native;
 pub mod otlp;
 pub mod sniff;
 
+use crate::ingest::formats::json::Value;
 use crate::model::{Finding, Origin, Run, Span, TriageStatus};
-use serde_json::Value;
 use std::fmt;
 
 /// A trace format skilltrace reads.
@@ -219,7 +220,7 @@ fn trim_line(bytes: &[u8], line_no: u64) -> &[u8] {
     bytes.strip_suffix(b"\r").unwrap_or(bytes)
 }
 
-fn decode(bytes: &[u8]) -> Result<Value, FormatError> {
+fn decode(bytes: &[u8]) -> Result<Value<'_>, FormatError> {
     serde_json::from_slice(bytes).map_err(|e| {
         if std::str::from_utf8(bytes).is_err() {
             FormatError::Utf8

@@ -5,9 +5,9 @@
 //! model type. [`encode`] writes exactly what [`NativeParser`] reads back.
 
 use super::{Format, FormatError, FormatParser, Record};
+use crate::ingest::formats::json::Value;
 use crate::model::{Finding, Origin, Run, Span, TriageStatus};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// The format version written in the `skilltrace` key.
 pub const VERSION: u64 = 1;
@@ -98,6 +98,9 @@ impl FormatParser for NativeParser {
         let payload = v
             .get(kind)
             .ok_or_else(|| FormatError::Shape(format!("skilltrace {kind}: missing payload")))?;
+        // The model types deserialise from an owned tree (this format is our own
+        // export; the trace formats read the borrowed tree directly).
+        let payload = &payload.to_value();
         match kind {
             "run" => {
                 let r = Run::deserialize(payload).map_err(|e| shape("run", e))?;
@@ -208,9 +211,9 @@ mod tests {
     fn payload_key_matches_type() {
         let line = encode(&samples()[3]);
         let v: Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(v["type"], "triage");
-        assert_eq!(v["triage"]["status"], "false-positive");
-        assert_eq!(v["triage"]["note"], "benign");
+        assert_eq!(v["type"].as_str(), Some("triage"));
+        assert_eq!(v["triage"]["status"].as_str(), Some("false-positive"));
+        assert_eq!(v["triage"]["note"].as_str(), Some("benign"));
     }
 
     #[test]
@@ -226,7 +229,7 @@ mod tests {
             serde_json::json!({"skilltrace":1}),
         ] {
             assert!(matches!(
-                p.value(&bad, &o, &mut out),
+                p.value(&Value::from(bad), &o, &mut out),
                 Err(FormatError::Shape(_))
             ));
         }
@@ -242,7 +245,7 @@ mod tests {
             "input_tokens":1,"output_tokens":2,"origin":{"path":"","line":0}}});
         let mut out = Vec::new();
         NativeParser::default()
-            .value(&v, &Origin::new("proxy.jsonl", 4), &mut out)
+            .value(&Value::from(v), &Origin::new("proxy.jsonl", 4), &mut out)
             .unwrap();
         let Record::Span(s) = &out[0] else { panic!() };
         assert_eq!(s.origin, Origin::new("proxy.jsonl", 4));

@@ -4,7 +4,7 @@
 //! every line of a mixed file costs next to nothing beside the JSON decode.
 
 use super::Format;
-use serde_json::Value;
+use crate::ingest::formats::json::Value;
 
 /// Record types Claude Code writes at the top level of a transcript line.
 const CLAUDE_TYPES: &[&str] = &[
@@ -69,7 +69,7 @@ pub fn sniff(v: &Value) -> Option<Format> {
         }
         let claude_ids = ["sessionId", "uuid", "leafUuid", "messageId"]
             .iter()
-            .any(|k| o.contains_key(*k));
+            .any(|k| o.contains_key(k));
         if claude_ids && CLAUDE_TYPES.contains(&t) {
             return Some(Format::ClaudeCode);
         }
@@ -152,7 +152,7 @@ mod tests {
             (json!(null), None),
         ];
         for (v, want) in cases {
-            assert_eq!(sniff(&v), want, "{v}");
+            assert_eq!(sniff(&Value::from(v.clone())), want, "{v}");
         }
     }
 }

@@ -19,8 +19,8 @@
 
 use super::common::{iso_ms, nonempty, run_update, str_of, title_of};
 use super::{Format, FormatError, FormatParser, Record};
+use crate::ingest::formats::json::Value;
 use crate::model::{AgentKind, Millis, Origin, Run, Span, SpanKind};
-use serde_json::Value;
 use std::collections::HashMap;
 
 /// Parser state for one file of this format.

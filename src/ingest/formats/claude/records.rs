@@ -5,8 +5,8 @@
 use super::super::common::{content_text, json_text, nonempty, str_of};
 use super::super::{FormatError, Record};
 use super::{Ctx, Node, PendingTool};
+use crate::ingest::formats::json::Value;
 use crate::model::{Span, SpanKind, SpanStatus};
-use serde_json::Value;
 
 impl super::ClaudeParser {
     pub(super) fn user(
@@ -30,7 +30,7 @@ impl super::ClaudeParser {
         let mut texts: Vec<(String, std::borrow::Cow<'_, str>)> = Vec::new();
         let mut has_result = false;
         match content {
-            Value::String(text) => texts.push((base_id.to_owned(), text.as_str().into())),
+            Value::String(text) => texts.push((base_id.to_owned(), text.as_ref().into())),
             Value::Array(blocks) => {
                 for (i, b) in blocks.iter().enumerate() {
                     let id = || {
@@ -78,10 +78,11 @@ impl super::ClaudeParser {
             };
             if compact {
                 s.attributes
-                    .insert("compact_summary".into(), Value::Bool(true));
+                    .insert("compact_summary".into(), serde_json::Value::Bool(true));
             }
             if meta {
-                s.attributes.insert("meta".into(), Value::Bool(true));
+                s.attributes
+                    .insert("meta".into(), serde_json::Value::Bool(true));
             }
             if n == 0 {
                 if is_prompt || compact {
@@ -134,11 +135,11 @@ impl super::ClaudeParser {
             s.start_ms = p.start;
             if let Some(sub) = agent_id.or(p.subagent) {
                 s.attributes
-                    .insert("subagent_run_id".into(), Value::String(sub));
+                    .insert("subagent_run_id".into(), serde_json::Value::String(sub));
             }
         } else if let Some(sub) = agent_id {
             s.attributes
-                .insert("subagent_run_id".into(), Value::String(sub));
+                .insert("subagent_run_id".into(), serde_json::Value::String(sub));
         }
         out.push(Record::Span(s));
         Some(id.to_owned())
@@ -301,16 +302,16 @@ impl super::ClaudeParser {
             s.attributes.insert("logical_parent_uuid".into(), l.into());
         }
         if let Some(m) = v.get("compactMetadata") {
-            s.attributes.insert("compact_metadata".into(), m.clone());
+            s.attributes.insert("compact_metadata".into(), m.to_value());
         }
         if let Some(Value::Array(hooks)) = v.get("hookInfos") {
-            let cmds: Vec<Value> = hooks
+            let cmds: Vec<serde_json::Value> = hooks
                 .iter()
                 .filter_map(|h| str_of(h, "command"))
-                .map(|c| Value::String(c.to_owned()))
+                .map(|c| serde_json::Value::String(c.to_owned()))
                 .collect();
             s.attributes
-                .insert("hook_commands".into(), Value::Array(cmds));
+                .insert("hook_commands".into(), serde_json::Value::Array(cmds));
         }
         out.push(Record::Span(s));
         Node {

@@ -4,12 +4,16 @@ use super::*;
 use crate::model::SpanStatus;
 use serde_json::json;
 
-fn parse(lines: &[Value]) -> Vec<Record> {
+fn parse(lines: &[serde_json::Value]) -> Vec<Record> {
     let mut p = ClaudeParser::default();
     let mut out = Vec::new();
     for (i, l) in lines.iter().enumerate() {
-        p.value(l, &Origin::new("s.jsonl", i as u64 + 1), &mut out)
-            .unwrap();
+        p.value(
+            &l.clone().into(),
+            &Origin::new("s.jsonl", i as u64 + 1),
+            &mut out,
+        )
+        .unwrap();
     }
     p.finish(&mut out);
     out

@@ -23,8 +23,8 @@ use super::common::{
     content_text, file_stem, iso_ms, nonempty, run_update, str_of, text_of, title_of,
 };
 use super::{Format, FormatError, FormatParser, Record};
+use crate::ingest::formats::json::Value;
 use crate::model::{AgentKind, Millis, Origin, Span, SpanKind, SpanStatus};
-use serde_json::Value;
 use std::collections::HashMap;
 
 /// Response item types older rollouts wrote without the `{type, payload}` envelope.
@@ -534,7 +534,7 @@ fn output_text(v: Option<&Value>) -> (String, bool) {
                 .take(6)
                 .filter_map(|l| l.strip_prefix("Process exited with code "))
                 .any(|c| c.trim() != "0");
-            (s.clone(), failed)
+            (s.to_string(), failed)
         }
         Value::Object(_) => {
             let text = str_of(v, "output")
@@ -548,7 +548,7 @@ fn output_text(v: Option<&Value>) -> (String, bool) {
 }
 
 /// Looks for a `parent_thread_id` anywhere in a (small) `source.subagent` object.
-fn find_parent_thread(v: &Value) -> Option<&str> {
+fn find_parent_thread<'a>(v: &'a Value<'_>) -> Option<&'a str> {
     match v {
         Value::Object(m) => m
             .get("parent_thread_id")

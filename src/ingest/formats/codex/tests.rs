@@ -6,20 +6,20 @@ use serde_json::json;
 #[test]
 fn outputs_report_failures() {
     assert_eq!(
-        output_text(Some(&json!(
+        output_text(Some(&Value::from(json!(
             "{\"output\":\"x\",\"metadata\":{\"exit_code\":2}}"
-        ))),
+        )))),
         ("x".to_owned(), true)
     );
     assert!(
-        output_text(Some(&json!(
+        output_text(Some(&Value::from(json!(
             "Chunk ID: 1\nProcess exited with code 1\nOutput:"
-        )))
+        ))))
         .1
     );
-    assert!(!output_text(Some(&json!("Process exited with code 0"))).1);
+    assert!(!output_text(Some(&Value::from(json!("Process exited with code 0")))).1);
     assert_eq!(
-        output_text(Some(&json!({"content":"c","success":true}))),
+        output_text(Some(&Value::from(json!({"content":"c","success":true})))),
         ("c".to_owned(), false)
     );
 }
@@ -36,8 +36,12 @@ fn legacy_rollout_without_envelope() {
         json!({"record_type":"state"}),
     ];
     for (i, l) in lines.iter().enumerate() {
-        p.value(l, &Origin::new("rollout-x.jsonl", i as u64 + 1), &mut out)
-            .unwrap();
+        p.value(
+            &l.clone().into(),
+            &Origin::new("rollout-x.jsonl", i as u64 + 1),
+            &mut out,
+        )
+        .unwrap();
     }
     let tool: Vec<&Span> = out
         .iter()

@@ -1,13 +1,14 @@
 //! OTLP attribute access by reference, and AnyValue → plain JSON.
 
 use super::super::common::{as_i64, as_u64, str_of};
-use serde_json::{Map, Value};
+use crate::ingest::formats::json::Value;
+use serde_json::{Map, Value as Json};
 
 /// One span's attributes, by reference: `(key, AnyValue)`.
-pub(super) struct Attrs<'a>(pub(super) Vec<(&'a str, &'a Value)>);
+pub(super) struct Attrs<'a>(pub(super) Vec<(&'a str, &'a Value<'a>)>);
 
 impl<'a> Attrs<'a> {
-    pub(super) fn from(v: Option<&'a Value>) -> Attrs<'a> {
+    pub(super) fn from(v: Option<&'a Value<'a>>) -> Attrs<'a> {
         let mut out = Vec::new();
         if let Some(Value::Array(items)) = v {
             out.reserve(items.len());
@@ -20,7 +21,7 @@ impl<'a> Attrs<'a> {
         Attrs(out)
     }
 
-    pub(super) fn any(&self, key: &str) -> Option<&'a Value> {
+    pub(super) fn any(&self, key: &str) -> Option<&'a Value<'a>> {
         self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
     }
 
@@ -34,8 +35,8 @@ impl<'a> Attrs<'a> {
     pub(super) fn text(&self, keys: &[&str]) -> Option<String> {
         keys.iter().find_map(|k| {
             self.any(k).and_then(|v| match any_to_json(v) {
-                Value::String(s) => Some(s),
-                Value::Null => None,
+                Json::String(s) => Some(s),
+                Json::Null => None,
                 other => Some(other.to_string()),
             })
         })
@@ -53,32 +54,28 @@ impl<'a> Attrs<'a> {
 }
 
 /// OTLP AnyValue → plain JSON (`intValue` strings become numbers).
-pub fn any_to_json(v: &Value) -> Value {
+pub fn any_to_json(v: &Value) -> Json {
     let Some(o) = v.as_object() else {
-        return v.clone();
+        return v.to_value();
     };
     if let Some(s) = o.get("stringValue") {
-        return s.clone();
+        return s.to_value();
     }
     if let Some(i) = o.get("intValue") {
-        return as_i64(i).map(Value::from).unwrap_or_else(|| i.clone());
+        return as_i64(i).map(Json::from).unwrap_or_else(|| i.to_value());
     }
     if let Some(d) = o.get("doubleValue") {
         return match d {
-            Value::String(s) => s
-                .parse::<f64>()
-                .ok()
-                .map(Value::from)
-                .unwrap_or(Value::Null),
-            other => other.clone(),
+            Value::String(s) => s.parse::<f64>().ok().map(Json::from).unwrap_or(Json::Null),
+            other => other.to_value(),
         };
     }
     if let Some(b) = o.get("boolValue") {
-        return b.clone();
+        return b.to_value();
     }
     if let Some(a) = o.get("arrayValue") {
         let vals = a.get("values").and_then(Value::as_array);
-        return Value::Array(
+        return Json::Array(
             vals.map(|x| x.iter().map(any_to_json).collect())
                 .unwrap_or_default(),
         );
@@ -92,10 +89,10 @@ pub fn any_to_json(v: &Value) -> Value {
                 }
             }
         }
-        return Value::Object(m);
+        return Json::Object(m);
     }
     if let Some(b) = o.get("bytesValue") {
-        return b.clone();
+        return b.to_value();
     }
-    Value::Null
+    Json::Null
 }

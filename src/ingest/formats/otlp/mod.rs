@@ -13,8 +13,8 @@
 
 use super::common::{as_i64, as_u64, run_update, str_of, title_of};
 use super::{Format, FormatError, FormatParser, Record};
+use crate::ingest::formats::json::Value;
 use crate::model::{AgentKind, Millis, Origin, Span, SpanKind, SpanStatus};
-use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
 mod attrs;
@@ -251,7 +251,7 @@ impl OtlpParser {
         if let Some(exc) = event_messages(sp.get("events"), &mut text, &mut first_user) {
             s.status = SpanStatus::Error;
             s.attributes
-                .insert("exception.type".into(), Value::String(exc));
+                .insert("exception.type".into(), serde_json::Value::String(exc));
         }
         if text.is_empty() && kind != SpanKind::Tool {
             for k in ["input.value", "output.value"] {
@@ -280,7 +280,8 @@ impl OtlpParser {
             s.attributes.insert("otel.scope.name".into(), sc.into());
         }
         if trace != run {
-            s.attributes.insert("trace_id".into(), Value::String(trace));
+            s.attributes
+                .insert("trace_id".into(), serde_json::Value::String(trace));
         }
         if let Some(msg) = sp
             .get("status")

@@ -3,12 +3,12 @@
 use super::*;
 use serde_json::json;
 
-fn one(span: Value) -> Vec<Record> {
+fn one(span: serde_json::Value) -> Vec<Record> {
     let v = json!({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
         "scopeSpans":[{"scope":{"name":"sc"},"spans":[span]}]}]});
     let mut out = Vec::new();
     OtlpParser::default()
-        .value(&v, &Origin::new("t.jsonl", 1), &mut out)
+        .value(&Value::from(v), &Origin::new("t.jsonl", 1), &mut out)
         .unwrap();
     out
 }

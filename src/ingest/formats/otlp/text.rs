@@ -4,7 +4,7 @@
 
 use super::super::common::{str_of, text_of};
 use super::attrs::{any_to_json, Attrs};
-use serde_json::Value;
+use crate::ingest::formats::json::Value;
 use std::collections::BTreeMap;
 
 /// Renders GenAI message JSON (`[{role, parts:[...]}]`, or OpenAI-style
@@ -226,7 +226,7 @@ pub(super) fn event_messages(
             push_line(out, Some(role), &c);
         } else if let Some(m) = a.any("message") {
             let m = any_to_json(m);
-            if let Some(c) = str_of(&m, "content") {
+            if let Some(c) = m.get("content").and_then(serde_json::Value::as_str) {
                 push_line(out, Some(role), c);
             }
         }
