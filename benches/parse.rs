@@ -1,6 +1,7 @@
 //! Parser throughput: `FileParser::line` over a generated mix of lines from
-//! every format, against `serde_json::from_slice::<Value>` alone on the same
-//! bytes (the floor: every line must be decoded once). Run with
+//! every format, against decoding alone on the same bytes: into
+//! `serde_json::Value`, and into the borrowed tree the parsers read
+//! (`formats::json::Value`, the floor: every line must be decoded once). Run with
 //! `cargo bench --bench parse`; the ratio of the two medians is the parsers'
 //! own overhead.
 
@@ -85,6 +86,15 @@ fn run_group(c: &mut Criterion, name: &str, lines: &[Vec<u8>]) {
         b.iter(|| {
             for l in lines {
                 let v: Result<Value, _> = serde_json::from_slice(l);
+                black_box(v.is_ok());
+            }
+        })
+    });
+    g.bench_function("borrowed_tree_only", |b| {
+        b.iter(|| {
+            for l in lines {
+                let v: Result<skilltrace::ingest::formats::json::Value<'_>, _> =
+                    serde_json::from_slice(l);
                 black_box(v.is_ok());
             }
         })
