@@ -193,6 +193,10 @@ pub struct ScanArgs {
     /// Output format of the findings summary
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// Store whose canary tokens (`skilltrace canary init`) scan also looks for;
+    /// only read, never written [env: SKILLTRACE_DB; default: <data dir>/skilltrace.db]
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -78,6 +78,15 @@ struct IngestConfig {
 
 /// Builds the scan stage from the user's config and opens the store for writing.
 pub fn open_pipeline(db: &std::path::Path) -> Result<crate::ingest::pipeline::Pipeline> {
+    open_pipeline_with(db, None)
+}
+
+/// [`open_pipeline`], with detection's key and canaries taken from `ctx` instead
+/// of the store's own (scan checks the user's canaries from a temporary store).
+pub fn open_pipeline_with(
+    db: &std::path::Path,
+    ctx: Option<crate::detect::DetectContext>,
+) -> Result<crate::ingest::pipeline::Pipeline> {
     let config = crate::config::Config::load_default()?;
     let ingest: IngestConfig = config.section("ingest")?;
     let store = crate::store::Store::open(db)?;
@@ -86,7 +95,10 @@ pub fn open_pipeline(db: &std::path::Path) -> Result<crate::ingest::pipeline::Pi
     key_path.push(".key");
     let key = crate::redact::HashKey::load_or_create(std::path::Path::new(&key_path))?;
     let redactor = crate::redact::Redactor::from_config(&config, key)?;
-    let ctx = crate::detect::DetectContext::load_for_db(db)?;
+    let ctx = match ctx {
+        Some(c) => c,
+        None => crate::detect::DetectContext::load_for_db(db)?,
+    };
     let detector = crate::detect::Detector::from_config(&config, ctx)?;
     let mut p = crate::ingest::pipeline::Pipeline::new(redactor, detector, store);
     if let Some(cap) = ingest.max_line_bytes {

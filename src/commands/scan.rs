@@ -1,9 +1,11 @@
 //! `skilltrace scan`: the CI gate. Imports trace files into a private temporary
-//! store (never the user's), prints a summary, optionally writes SARIF, and exits
-//! 1 when an open finding is at or above `--fail-on` (0 otherwise, 2 on error).
+//! store (never the user's), looks for the user's canary tokens too (read from
+//! `--db`'s canary file and key, when `canary init` made them), prints a summary,
+//! optionally writes SARIF, and exits 1 when an open finding is at or above
+//! `--fail-on` (0 otherwise, 2 on error).
 
 use super::listing::{finding_json, truncate};
-use super::{open_pipeline, parse_format};
+use super::{db_path, open_pipeline_with, parse_format};
 use crate::cli::{OutputFormat, ScanArgs};
 use crate::export::{self, sarif};
 use crate::model::{Severity, TriageStatus};
@@ -66,9 +68,14 @@ pub fn run(args: ScanArgs) -> Result<i32> {
                 .join(", ")
         );
     }
+    // The user's canary tokens (if `canary init` made any) are looked for too.
+    let user_db = db_path(&crate::cli::DbArg {
+        db: args.db.clone(),
+    })?;
+    let canaries = crate::detect::DetectContext::load_existing(&user_db)?;
     let tmp = TempDir::new()?;
     let db = tmp.0.join("scan.db");
-    let mut pipeline = open_pipeline(&db)?;
+    let mut pipeline = open_pipeline_with(&db, canaries)?;
     let rep =
         crate::ingest::import::import_paths(&mut pipeline, &args.paths, forced, &mut |_, _| {})?;
     if let Some(why) = rep.unreadable.first() {

@@ -78,6 +78,29 @@ impl DetectContext {
     }
 }
 
+impl DetectContext {
+    /// The key and canaries of an existing store, read only: `None` when it has
+    /// no canary file (nothing to look for), an error when the canaries are
+    /// there but their key is not (they could never match).
+    pub fn load_existing(db: &std::path::Path) -> Result<Option<DetectContext>, DetectError> {
+        let file = tokens::read_canary_file(db)?;
+        if file.tokens.is_empty() {
+            return Ok(None);
+        }
+        let key_path = tokens::beside(db, "key");
+        let key = tokens::read_key(&key_path)?.ok_or_else(|| {
+            DetectError::Io(format!(
+                "{}: missing; the canary tokens beside it cannot be checked",
+                key_path.display()
+            ))
+        })?;
+        Ok(Some(DetectContext {
+            key: Some(key),
+            canaries: file.tokens,
+        }))
+    }
+}
+
 /// What detection derived from one span.
 #[derive(Debug, Default, Clone)]
 pub struct Detections {
