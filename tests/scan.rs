@@ -393,9 +393,15 @@ fn canary_tokens_of_the_users_store_are_found() {
         .any(|x| x["rule_id"] == "EXF-TRACE-004"));
     // Canaries whose key is gone can never match: a one-line error, exit 2.
     std::fs::remove_file(t.path().join("mine/skilltrace.db.key")).unwrap();
-    let broken = scan(t.path(), &[trace.as_os_str(), "--db".as_ref(), db.as_os_str()]);
+    let broken = scan(
+        t.path(),
+        &[trace.as_os_str(), "--db".as_ref(), db.as_os_str()],
+    );
     assert_eq!(broken.status.code(), Some(2));
     let err = String::from_utf8_lossy(&broken.stderr);
-    assert!(err.starts_with("error: ") && err.contains("skilltrace.db.key: missing"), "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("skilltrace.db.key: missing"),
+        "{err}"
+    );
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }

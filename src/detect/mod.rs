@@ -106,6 +106,9 @@ impl DetectContext {
 pub struct Detections {
     pub findings: Vec<Finding>,
     pub skill_hits: Vec<SkillHit>,
+    /// Canary tokens seen in the span, as they appear in its text: the
+    /// pipeline redacts them before the span is stored. Never log these.
+    pub secrets: Vec<String>,
 }
 
 /// The detection engine.
@@ -285,16 +288,16 @@ impl Detector {
                 ("text", span.text.as_deref()),
                 ("name", Some(span.name.as_str())),
             ];
+            // Every field is searched (each canary seen must be redacted);
+            // the first sighting names the finding.
             let mut found = None;
-            for (field, t) in fields {
-                if let Some(m) = t.and_then(|t| self.canaries.find(t)) {
-                    found = Some((field, m));
-                    break;
+            let attrs = (!span.attributes.is_empty())
+                .then(|| serde_json::Value::Object(span.attributes.clone()).to_string());
+            for (field, t) in fields.into_iter().chain([("attributes", attrs.as_deref())]) {
+                for m in t.map(|t| self.canaries.find_all(t)).unwrap_or_default() {
+                    out.secrets.push(m.found.clone());
+                    found.get_or_insert((field, m));
                 }
-            }
-            if found.is_none() && !span.attributes.is_empty() {
-                let attrs = serde_json::Value::Object(span.attributes.clone()).to_string();
-                found = self.canaries.find(&attrs).map(|m| ("attributes", m));
             }
             if let Some((field, m)) = found {
                 let ev = format!(

@@ -50,6 +50,9 @@ pub struct CanaryMatch {
     pub label: String,
     /// `plain`, `base64`, `hex`, `url` or `reversed`.
     pub encoding: &'static str,
+    /// The token as it appears in the text (the encoded run for hex and
+    /// base64), for the redactor to remove. A secret: never log or store it.
+    pub found: String,
 }
 
 /// Keyed hashes of every canary, ready to search.
@@ -114,7 +117,7 @@ impl CanarySet {
             let run = &text[start..i];
             if self.lens.contains(&run.len()) {
                 if let Some((f, l)) = self.by_hash.get(&hmac32(&self.key, run)) {
-                    return Some(m(f, l, encoding));
+                    return Some(m(f, l, encoding, run));
                 }
                 let rev: Vec<u8> = run.iter().rev().copied().collect();
                 if let Some((f, l)) = self.by_hash.get(&hmac32(&self.key, &rev)) {
@@ -126,11 +129,28 @@ impl CanarySet {
                         } else {
                             encoding
                         },
+                        run,
                     ));
                 }
             }
         }
         None
+    }
+
+    /// Every canary in `text` (at most 16), each once.
+    pub fn find_all(&self, text: &str) -> Vec<CanaryMatch> {
+        let mut out: Vec<CanaryMatch> = Vec::new();
+        let mut rest = std::borrow::Cow::Borrowed(text);
+        while out.len() < 16 {
+            let Some(x) = self.find(&rest) else { break };
+            if x.found.is_empty() || !rest.contains(x.found.as_str()) {
+                out.push(x);
+                break;
+            }
+            rest = std::borrow::Cow::Owned(rest.replace(x.found.as_str(), " "));
+            out.push(x);
+        }
+        out
     }
 
     /// Looks for any canary in `text`, in every supported encoding.
@@ -152,7 +172,7 @@ impl CanarySet {
             if run.len() >= 2 * MIN_LEN && run.len() % 2 == 0 && run.len() <= MAX_RUN {
                 if let Ok(dec) = hex::decode(&run) {
                     if let Some(x) = self.check_runs(&dec, "hex") {
-                        return Some(x);
+                        return Some(encoded(x, &run));
                     }
                 }
             }
@@ -163,13 +183,13 @@ impl CanarySet {
             }
             for dec in b64_decodings(&run) {
                 if let Some(x) = self.check_runs(&dec, "base64") {
-                    return Some(x);
+                    return Some(encoded(x, &run));
                 }
                 // base64 of URL-encoded or reversed data
                 if let Some(x) =
                     self.check_runs(&dec.iter().rev().copied().collect::<Vec<u8>>(), "base64")
                 {
-                    return Some(x);
+                    return Some(encoded(x, &run));
                 }
             }
         }
@@ -177,12 +197,19 @@ impl CanarySet {
     }
 }
 
-fn m(f: &str, l: &str, encoding: &'static str) -> CanaryMatch {
+fn m(f: &str, l: &str, encoding: &'static str, found: &[u8]) -> CanaryMatch {
     CanaryMatch {
         file: f.to_string(),
         label: l.to_string(),
         encoding,
+        found: String::from_utf8_lossy(found).into_owned(),
     }
+}
+
+/// The match, with `found` set to the encoded run it was decoded from.
+fn encoded(mut x: CanaryMatch, run: &[u8]) -> CanaryMatch {
+    x.found = String::from_utf8_lossy(run).into_owned();
+    x
 }
 
 fn is_hex(b: u8) -> bool {
@@ -412,6 +439,34 @@ mod tests {
             })
             .collect();
         (CanarySet::new(key, &recs), decoys)
+    }
+
+    #[test]
+    fn find_all_returns_every_canary_with_the_text_to_redact() {
+        let (set, decoys) = setup();
+        let aws = &decoys[0];
+        let (id, secret) = (&aws.tokens[0].1, &aws.tokens[1].1);
+        let hexed = hex::encode(secret.as_bytes());
+        let text = format!("[default]\nid = {id}\nsecret = {secret}\nagain {secret} hex {hexed}");
+        let all = set.find_all(&text);
+        let found: Vec<&str> = all.iter().map(|m| m.found.as_str()).collect();
+        assert!(
+            found.contains(&id.as_str()),
+            "{:?}",
+            all.iter()
+                .map(|m| (&m.label, m.encoding))
+                .collect::<Vec<_>>()
+        );
+        assert!(found.contains(&secret.as_str()));
+        assert!(
+            found.contains(&hexed.as_str()),
+            "hex run is what appears in the text"
+        );
+        assert_eq!(all.len(), 3, "id, secret and its hex form, each once");
+        for f in found {
+            assert!(text.contains(f));
+        }
+        assert!(set.find_all("nothing to see here, just words").is_empty());
     }
 
     #[test]
