@@ -6,8 +6,13 @@ Usage: bench_import.py [--size-mb N] [--runs R] [--sources DIR ...]
 Builds a release binary, generates a corpus (scripts/gen_corpus.py) from the
 bundled samples and fixtures, then times `cat` and `skilltrace import` into a
 fresh store R times each, in the same run, and prints median, spread (min-max),
-MB/s, spans/s and peak RSS. Full-text indexing is timed separately (import
-indexes after ingest; the figure is the rate of that phase alone).
+MB/s, spans/s and peak RSS. Each round imports twice, alternating: the full
+pipeline, and a bare one (redaction and detection off through a config file,
+the baseline issue 2 sets its goal on). Import parses and scans on one thread
+and writes SQLite on a second, so besides wall-clock MB/s the script reports
+MB per CPU-second (user + system time of the process): the rate of one core.
+Full-text indexing is timed separately (import indexes after ingest; the
+figure is the rate of that phase alone).
 """
 import argparse
 import json
@@ -23,25 +28,26 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def timed(cmd, env=None):
-    """Runs cmd; returns (seconds, peak RSS in KB of that process alone, stdout).
+    """Runs cmd; returns (seconds, peak RSS in KB, stdout, CPU seconds user + system).
 
     Peak RSS comes from GNU time (-f %M) when present: RUSAGE_CHILDREN would also
     count earlier children such as the compiler."""
     rss_file = tempfile.mktemp(prefix="skilltrace-rss-")
-    wrapped = ["/usr/bin/time", "-q", "-f", "%M", "-o", rss_file] + cmd if os.path.exists("/usr/bin/time") else cmd
+    wrapped = ["/usr/bin/time", "-q", "-f", "%M %U %S", "-o", rss_file] + cmd if os.path.exists("/usr/bin/time") else cmd
     t = time.perf_counter()
     p = subprocess.run(wrapped, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     dt = time.perf_counter() - t
     if p.returncode != 0:
         sys.stderr.write(p.stderr.decode(errors="replace"))
         raise SystemExit("bench: command failed: %s" % " ".join(cmd))
-    rss = 0
+    rss, cpu = 0, dt
     try:
-        rss = int(open(rss_file).read().split()[-1])
+        fields = open(rss_file).read().split()[-3:]
+        rss, cpu = int(fields[0]), float(fields[1]) + float(fields[2])
         os.remove(rss_file)
     except (OSError, ValueError, IndexError):
         pass
-    return dt, rss, p.stdout.decode(errors="replace")
+    return dt, rss, p.stdout.decode(errors="replace"), cpu
 
 
 def main():
@@ -61,35 +67,52 @@ def main():
         files = sorted(os.path.join(corpus, f) for f in os.listdir(corpus))
         size = sum(os.path.getsize(f) for f in files)
         timed(["cat"] + files)  # warm the page cache
-        cats, imps, rss = [], [], 0
+        bare_cfg = os.path.join(work, "bare.toml")
+        with open(bare_cfg, "w") as f:
+            f.write("[redaction]\nenabled = false\n[detection]\nenabled = false\n")
+        modes = [("full", None), ("bare", bare_cfg)]
+        cats = []
+        res = {m: {"wall": [], "cpu": [], "rss": 0} for m, _ in modes}
         spans = 0
         for i in range(a.runs):
-            dt, _, _ = timed(["sh", "-c", 'cat "$@" > /dev/null', "cat"] + files)
+            dt, _, _, _ = timed(["sh", "-c", 'cat "$@" > /dev/null', "cat"] + files)
             cats.append(dt)
-            db = os.path.join(work, "b%d.db" % i)
-            env = dict(os.environ)
-            for kv in filter(None, a.extra_env.split(",")):
-                k, v = kv.split("=", 1)
-                env[k] = v
-            dt, peak, out = timed([exe, "import", corpus, "--db", db, "--no-index"], env)
-            imps.append(dt)
-            rss = max(rss, peak)
-            runs = json.loads(timed([exe, "runs", "--db", db, "--format", "json"])[2])
-            spans = sum(r["span_count"] for r in runs)
-            for suffix in ("", "-wal", "-shm", ".key", ".canaries"):
-                if os.path.exists(db + suffix):
-                    os.remove(db + suffix)
+            for mode, cfg in modes:
+                db = os.path.join(work, "b%d-%s.db" % (i, mode))
+                env = dict(os.environ)
+                env.pop("SKILLTRACE_CONFIG", None)
+                if cfg:
+                    env["SKILLTRACE_CONFIG"] = cfg
+                for kv in filter(None, a.extra_env.split(",")):
+                    k, v = kv.split("=", 1)
+                    env[k] = v
+                dt, peak, out, cpu = timed([exe, "import", corpus, "--db", db, "--no-index"], env)
+                r = res[mode]
+                r["wall"].append(dt)
+                r["cpu"].append(cpu)
+                r["rss"] = max(r["rss"], peak)
+                runs = json.loads(timed([exe, "runs", "--db", db, "--format", "json"])[2])
+                spans = sum(x["span_count"] for x in runs)
+                for suffix in ("", "-wal", "-shm", ".key", ".canaries"):
+                    if os.path.exists(db + suffix):
+                        os.remove(db + suffix)
         # FTS phase alone: import with indexing minus import without.
         db = os.path.join(work, "fts.db")
-        t_fts, _, _ = timed([exe, "import", corpus, "--db", db])
+        t_fts = timed([exe, "import", corpus, "--db", db])[0]
         mb = size / 1e6
-        med_c, med_i = statistics.median(cats), statistics.median(imps)
+        med_c = statistics.median(cats)
         print("corpus: %.1f MB in %d files, %d spans" % (mb, len(files), spans))
         print("cat:    median %.3fs (min %.3f, max %.3f) = %.0f MB/s" % (med_c, min(cats), max(cats), mb / med_c))
-        print("import: median %.3fs (min %.3f, max %.3f) = %.1f MB/s, %.0f spans/s, peak RSS %.0f MB"
-              % (med_i, min(imps), max(imps), mb / med_i, spans / med_i, rss / 1024))
-        print("ratio import/cat: %.1fx" % (med_i / med_c))
-        fts_only = max(t_fts - med_i, 1e-9)
+        for mode, _ in modes:
+            r = res[mode]
+            w, c = r["wall"], r["cpu"]
+            mw, mc = statistics.median(w), statistics.median(c)
+            print("import %s: median %.3fs (min %.3f, max %.3f) = %.1f MB/s, %.0f spans/s; "
+                  "CPU %.3fs (min %.3f, max %.3f) = %.1f MB per CPU-second; peak RSS %.0f MB"
+                  % (mode, mw, min(w), max(w), mb / mw, spans / mw, mc, min(c), max(c), mb / mc, r["rss"] / 1024))
+        full, bare = (statistics.median(res[m]["wall"]) for m in ("full", "bare"))
+        print("redaction + detection add %.0f%% (wall, medians)" % (100 * (full / bare - 1)))
+        fts_only = max(t_fts - full, 1e-9)
         print("import + full-text index: %.3fs; indexing alone ~%.1f MB/s" % (t_fts, mb / fts_only))
     finally:
         shutil.rmtree(work, ignore_errors=True)
