@@ -174,6 +174,10 @@ pub struct ProxyArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
+    /// PEM file of extra CA certificates to trust for upstream TLS (a company
+    /// proxy, a private gateway), added to the built-in web roots
+    #[arg(long, value_name = "FILE")]
+    pub upstream_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -186,6 +186,37 @@ fn binary_refuses_remote_listen_without_allow_remote_and_token() {
 }
 
 #[test]
+fn binary_upstream_ca_errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate\n").unwrap();
+    for (ca, want) in [
+        (
+            dir.path().join("missing.pem"),
+            "cannot read the upstream CA file: no such file",
+        ),
+        (junk, "TLS setup failed: extra CA file holds no certificate"),
+    ] {
+        let out = skilltrace()
+            .args(["proxy", "--listen", "127.0.0.1:0", "--upstream-ca"])
+            .arg(&ca)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("error: ") && err.contains(want), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    assert!(
+        !db.exists(),
+        "no store is created when the proxy cannot start"
+    );
+}
+
+#[test]
 fn binary_records_into_the_store_and_stops_cleanly_on_sigterm() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -12,7 +12,16 @@ use std::io::Write;
 use std::sync::atomic::Ordering;
 
 pub fn run(args: ProxyArgs) -> Result<i32> {
-    let cfg = ProxyConfig::from_args(&args);
+    let mut cfg = ProxyConfig::from_args(&args);
+    if let Some(ca) = &args.upstream_ca {
+        cfg.upstream_ca_pem = std::fs::read(ca).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: cannot read the upstream CA file: {}",
+                ca.display(),
+                crate::ingest::import::io_why(&e)
+            )
+        })?;
+    }
     let db = db_path(&args.db)?;
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
