@@ -23,6 +23,9 @@ fn fold(b: u8) -> u8 {
 /// Rough frequency of a (folded) byte in trace text: English prose, code and JSON.
 fn freq(b: u8) -> u32 {
     match b {
+        // Folded `_` (0x5f) and `@` / `` ` `` (0x40 / 0x60).
+        0x7f => 15,
+        0x60 => 3,
         b' ' => 150,
         b'e' => 127,
         b't' => 91,
@@ -42,7 +45,7 @@ fn freq(b: u8) -> u32 {
         b'f' => 22,
         b'g' | b'y' | b':' | b',' | b'.' | b'/' => 20,
         b'p' => 19,
-        b'b' | b'-' | b'_' => 15,
+        b'b' | b'-' => 15,
         b'v' => 10,
         b'k' => 8,
         b'=' | b'|' | b'{' | b'}' | b'(' | b')' => 6,
@@ -216,13 +219,41 @@ impl Keywords {
     }
 }
 
-/// Bit `j` set when `chunk[j]` is an ASCII digit (`chunk` at most 64 bytes; the fixed
-/// shape lets the compiler vectorise it).
+/// One bit per byte of `x` (bit `i` for byte `i`, little-endian) that is an ASCII
+/// digit: SWAR, eight bytes at a time.
+#[inline]
+fn digit_bits8(x: u64) -> u64 {
+    const LO: u64 = 0x0f0f_0f0f_0f0f_0f0f;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const SEVEN: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // Zero exactly in digit bytes: high nibble 3 and low nibble below 10.
+    let d = ((x & !LO) ^ 0x3030_3030_3030_3030)
+        | (((x & LO) + 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010);
+    // 0x80 in each zero byte of `d` (exact: no carry crosses a byte).
+    let zero = !(((d & SEVEN) + SEVEN) | d) & HI;
+    // Gather the eight 0x80 flags into the low byte.
+    (zero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
+/// Bit `j` set when `chunk[j]` is an ASCII digit (`chunk` at most 64 bytes).
 #[inline]
 fn digit_mask(chunk: &[u8]) -> u64 {
-    chunk.iter().enumerate().fold(0u64, |m, (j, &c)| {
-        m | (u64::from(c.wrapping_sub(b'0') < 10) << j)
-    })
+    let mut m = 0u64;
+    let mut words = chunk.chunks_exact(8);
+    let mut shift = 0;
+    for w in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        m |= digit_bits8(u64::from_le_bytes(a)) << shift;
+        shift += 8;
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut a = [0u8; 8];
+        a[..rest.len()].copy_from_slice(rest);
+        m |= digit_bits8(u64::from_le_bytes(a)) << shift;
+    }
+    m
 }
 
 /// Runs of at least `min` digits, where single separators (space, `-`, `.`, `(`, `)`, `/`)
@@ -460,5 +491,16 @@ mod tests {
                 }
             }
         }
+    }
+    #[test]
+    fn digit_mask_is_exact_for_every_byte() {
+        for c in 0..=255u8 {
+            let mut chunk = [b'x'; 64];
+            chunk[37] = c;
+            let want = if c.is_ascii_digit() { 1u64 << 37 } else { 0 };
+            assert_eq!(digit_mask(&chunk), want, "{c}");
+            assert_eq!(digit_mask(&chunk[..38]), want, "{c}");
+        }
+        assert_eq!(digit_mask(b"0123456789"), 0x3ff);
     }
 }
