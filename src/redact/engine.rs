@@ -120,6 +120,9 @@ pub fn norm_key(k: &str) -> String {
 
 /// Margin searched around a digit run (longer than any digit-rule match).
 const DIGIT_MARGIN: usize = 48;
+/// How far before its keyword a built-in `key = value` rule's match can start
+/// (`aws_secret_access_key` for the hit `secret_access_key`, `x-goog-api-key` for `api-key`).
+const KEY_BACK: usize = 32;
 /// Digits a run needs before digit rules run.
 const MIN_DIGITS: usize = 9;
 
@@ -361,6 +364,8 @@ impl Engine {
                             .map(|&(_, s, e)| (s, e));
                         if rule.trigger == Trigger::Always {
                             self.run_rule(i, text, 0, text.len(), &mut out);
+                        } else if rule.builtin && !fb.is_empty() {
+                            self.run_at_hits(i, text, ranges, w, &mut out);
                         } else {
                             self.run_windows(i, text, ranges, w, &mut out);
                         }
@@ -434,13 +439,54 @@ impl Engine {
         }
     }
 
+    /// Rule `i` (a built-in `key = value` rule) at each keyword hit in `hits` (sorted):
+    /// every match of such a rule holds its keyword, followed by `=`/`:` (a hit), at
+    /// most [`KEY_BACK`] bytes after the match start. So instead of every match in
+    /// `w` bytes either side, search from just before each hit up to `w` bytes after
+    /// it, and stop at the first match that reaches past the hit.
+    fn run_at_hits(
+        &self,
+        i: usize,
+        text: &str,
+        hits: impl Iterator<Item = (usize, usize)>,
+        w: usize,
+        out: &mut Vec<Cand>,
+    ) {
+        let mut pos = 0;
+        for (s, e) in hits {
+            if e <= pos {
+                continue; // inside the previous match
+            }
+            let ws = s.saturating_sub(KEY_BACK).max(pos);
+            let we = (e + w).min(text.len());
+            if let Some(end) = self.run_rule_until(i, text, ws, we, Some(s), out) {
+                pos = end;
+            }
+        }
+    }
+
     /// Runs rule `i` over `text[ws..we]` (the text before `ws` is visible to `\b`).
     fn run_rule(&self, i: usize, text: &str, ws: usize, we: usize, out: &mut Vec<Cand>) {
+        self.run_rule_until(i, text, ws, we, None, out);
+    }
+
+    /// [`Engine::run_rule`], stopping after the first match that ends past `stop`
+    /// (if given). Returns the end of the last match, if any.
+    fn run_rule_until(
+        &self,
+        i: usize,
+        text: &str,
+        ws: usize,
+        we: usize,
+        stop: Option<usize>,
+        out: &mut Vec<Cand>,
+    ) -> Option<usize> {
         let rule = &self.rules[i];
         let ws = floor_boundary(text, ws);
         let we = ceil_boundary(text, we);
         let hay = &text[..we];
         let mut pos = ws;
+        let mut last = None;
         while pos <= we {
             let Some(mut caps) = rule.regex.captures_at(hay, pos) else {
                 break;
@@ -479,7 +525,12 @@ impl Engine {
             } else {
                 ceil_boundary(text, m.end() + 1)
             };
+            last = Some(m.end());
+            if stop.is_some_and(|s| m.end() > s) {
+                break;
+            }
         }
+        last
     }
 
     /// True when `value` is allowlisted (exact, or matching a pattern entirely).
@@ -560,13 +611,26 @@ fn digit_window(b: &[u8], s: usize, e: usize) -> (usize, usize) {
 }
 
 /// True when `need` is empty, or one of its bytes follows `at` after at most four
-/// quotes, spaces, tabs or backslashes.
+/// quotes, spaces, tabs or backslashes, where any run of padding whitespace (up to 64
+/// bytes, as in aligned `.env` or INI columns) may sit after the leading quotes.
 fn followed(b: &[u8], at: usize, need: &[u8]) -> bool {
     if need.is_empty() {
         return true;
     }
-    b.iter()
-        .skip(at)
+    let rest = b.get(at..).unwrap_or_default();
+    let quotes = rest
+        .iter()
+        .take(4)
+        .take_while(|c| matches!(c, b'"' | b'\'' | b'\\'))
+        .count();
+    // Then any padding (aligned `.env` / INI columns), then up to two more quotes.
+    let spaces = rest[quotes..]
+        .iter()
+        .take(64)
+        .take_while(|c| c.is_ascii_whitespace())
+        .count();
+    rest[quotes + spaces..]
+        .iter()
         .take(5)
         .find(|c| !matches!(c, b'"' | b'\'' | b' ' | b'\t' | b'\\'))
         .is_some_and(|c| need.contains(c))

@@ -7,12 +7,12 @@
 //! where (rule and position, never the value) so detection can use it.
 
 mod engine;
+#[cfg(test)]
+mod gate_tests;
 mod json;
 mod key;
 mod markers;
 mod memory;
-#[cfg(test)]
-mod pii_tests;
 mod prefilter;
 mod rules;
 mod validate;

@@ -1,7 +1,10 @@
-//! Tests that the digit-run shape gate (see `prefilter::digit_run_may_be_pii`) costs no
-//! recall: phones, cards, SSNs and IBANs in prose, JSON values, env dumps and next to
-//! timestamps are still redacted, timestamps, UUIDs and hex ids still are not, and on a
-//! generated corpus of digit runs the gated engine finds exactly what the ungated finds.
+//! Tests that the prefilter's shortcuts cost no recall. The digit-run shape gate (see
+//! `prefilter::digit_run_may_be_pii`): phones, cards, SSNs and IBANs in prose, JSON
+//! values, env dumps and next to timestamps are still redacted, timestamps, UUIDs and
+//! hex ids still are not, and on a generated corpus of digit runs the gated engine
+//! finds exactly what the ungated finds. The per-hit search of `key = value` rules
+//! (`Engine::run_at_hits`): assignments with padding, several in one text, far from
+//! each other or inside JSON are all found.
 
 use super::engine::{Engine, Extras};
 use super::rules;
@@ -196,4 +199,44 @@ fn iban_de(next: &mut impl FnMut(u64) -> u64, spaced: bool) -> String {
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[test]
+fn key_value_rules_find_every_assignment() {
+    let filler = "The agent explained the retry logic and listed the failing tests. ".repeat(5);
+    let b64 = "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY1";
+    let pw = "Hunter2Hunter2Xy";
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("aws_secret_access_key", format!("AWS_SECRET_ACCESS_KEY   =   {b64}"), b64),
+        ("aws_secret_access_key", format!("aws_secret_key: {b64}"), b64),
+        ("secret_assignment", format!("DB_PASSWORD        = {pw}"), pw),
+        ("secret_assignment", format!("body: {{\"password\":   \"{pw}\"}}"), pw),
+        (
+            "azure_storage_key",
+            format!("Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey={b64}="),
+            b64,
+        ),
+        ("authorization_header", format!("curl -H 'Proxy-Authorization: Basic {pw}'"), pw),
+        ("api_key_header", format!("x-goog-api-key: {pw}"), pw),
+    ];
+    for (rule, body, secret) in cases {
+        for text in [
+            body.clone(),
+            format!("{filler}{body} {filler}"),
+            format!("token=Abc123Def456Ghi {filler} {body} and password={pw}Z"),
+        ] {
+            let (out, rep) = redact(&text);
+            assert!(!out.contains(secret), "{rule}: {out}");
+            assert!(
+                rep.matches.iter().any(|m| m.rule == rule),
+                "{rule}: {rep:?}"
+            );
+            if text.contains("Abc123Def456Ghi") {
+                assert!(
+                    !out.contains("Abc123Def456Ghi") && !out.contains(&format!("{pw}Z")),
+                    "{out}"
+                );
+            }
+        }
+    }
 }
