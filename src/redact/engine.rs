@@ -54,7 +54,7 @@ struct Target {
 pub struct Scan {
     /// Keyword occurrences: (keyword, start, end), sorted by start.
     hits: Vec<(usize, usize, usize)>,
-    /// Rules with at least one keyword occurrence.
+    /// Rules with at least one keyword occurrence (empty until the first one).
     triggered: Vec<bool>,
     any_rule: bool,
     /// Runs of 9+ digits (start, end) that a digit rule may match.
@@ -262,10 +262,8 @@ impl Engine {
 
     /// The prefilter: one keyword pass and one digit-run pass.
     pub fn scan(&self, text: &str) -> Scan {
-        let mut s = Scan {
-            triggered: vec![false; self.rules.len()],
-            ..Scan::default()
-        };
+        let mut s = Scan::default();
+        let n = self.rules.len();
         let b = text.as_bytes();
         self.keywords.for_each(b, |p, start, end| {
             let Some(t) = self.targets.get(p) else {
@@ -274,6 +272,9 @@ impl Engine {
             let mut any = false;
             for &r in &t.rules {
                 if followed(b, end, &self.rules[r].followed_by) {
+                    if s.triggered.is_empty() {
+                        s.triggered = vec![false; n];
+                    }
                     s.triggered[r] = true;
                     any = true;
                 }
@@ -292,6 +293,9 @@ impl Engine {
         s.hits.sort_unstable_by_key(|&(_, start, end)| (start, end));
         if !self.always_rules.is_empty() {
             s.any_rule = true;
+            if s.triggered.is_empty() {
+                s.triggered = vec![false; n];
+            }
             for &r in &self.always_rules {
                 s.triggered[r] = true;
             }
@@ -347,7 +351,7 @@ impl Engine {
         let mut out = Vec::new();
         if scan.any_rule {
             for (i, rule) in self.rules.iter().enumerate() {
-                if !scan.triggered[i] {
+                if scan.triggered.get(i) != Some(&true) {
                     continue;
                 }
                 match rule.window {

@@ -197,6 +197,10 @@ impl Keywords {
             };
             let p = &self.pats[id as usize];
             let end = start + p.len();
+            // First bytes first: most keywords sharing a pair differ there.
+            if text.get(start).map(|&c| fold(c)) != p.first().map(|&c| fold(c)) {
+                continue;
+            }
             if text
                 .get(start..end)
                 .is_some_and(|t| t.eq_ignore_ascii_case(p))
