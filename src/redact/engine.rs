@@ -1,4 +1,6 @@
-//! The matching engine: prefilter, match, validate, replace.
+//! The matching engine: building it from rules, the prefilter scan, field and
+//! header names, merging and replacing. Running the rules on a scanned text is in
+//! [`super::run`].
 //!
 //! Cost model. One bigram-gated keyword pass over the text finds every rule
 //! keyword (plus marker, field-name and JSON-escape literals); one vectorisable
@@ -10,10 +12,10 @@
 //! rules included.
 
 use super::key::HashKey;
-use super::markers::{subtract_markers, MARKER_HASH, MARKER_MASK};
-use super::memory::Hit;
+use super::markers::{MARKER_HASH, MARKER_MASK};
 use super::prefilter::{digit_run_may_be_pii, digit_runs, Keywords};
 use super::rules::{Rule, Trigger};
+use super::run::followed;
 use super::validate::Validator;
 use super::Mode;
 use crate::model::Severity;
@@ -53,12 +55,12 @@ struct Target {
 #[derive(Debug, Default)]
 pub struct Scan {
     /// Keyword occurrences: (keyword, start, end), sorted by start.
-    hits: Vec<(usize, usize, usize)>,
+    pub(super) hits: Vec<(usize, usize, usize)>,
     /// Rules with at least one keyword occurrence (empty until the first one).
-    triggered: Vec<bool>,
-    any_rule: bool,
+    pub(super) triggered: Vec<bool>,
+    pub(super) any_rule: bool,
     /// Runs of 9+ digits (start, end) that a digit rule may match.
-    digits: Vec<(usize, usize)>,
+    pub(super) digits: Vec<(usize, usize)>,
     pub marker: bool,
     /// A sensitive field or header name occurs as a JSON key.
     pub field_key: bool,
@@ -81,16 +83,16 @@ pub struct Engine {
     keywords: Keywords,
     targets: Vec<Target>,
     /// For each rule, the keywords that trigger it.
-    rule_pats: Vec<Vec<usize>>,
-    digit_rules: Vec<usize>,
+    pub(super) rule_pats: Vec<Vec<usize>>,
+    pub(super) digit_rules: Vec<usize>,
     /// The digit rules' patterns as one set, in `digit_rules` order.
-    digit_set: Option<regex::RegexSet>,
+    pub(super) digit_set: Option<regex::RegexSet>,
     /// Every digit rule is a built-in PII rule, so runs no such rule can match
     /// (epoch-ms timestamps, ids) are dropped in the prefilter.
-    digit_shape_gate: bool,
+    pub(super) digit_shape_gate: bool,
     always_rules: Vec<usize>,
-    allow_exact: HashSet<String>,
-    allow_patterns: Vec<Regex>,
+    pub(super) allow_exact: HashSet<String>,
+    pub(super) allow_patterns: Vec<Regex>,
     field_leaves: HashSet<String>,
     field_paths: Vec<String>,
     headers: HashSet<String>,
@@ -119,10 +121,10 @@ pub fn norm_key(k: &str) -> String {
 }
 
 /// Margin searched around a digit run (longer than any digit-rule match).
-const DIGIT_MARGIN: usize = 48;
+pub(super) const DIGIT_MARGIN: usize = 48;
 /// How far before its keyword a built-in `key = value` rule's match can start
 /// (`aws_secret_access_key` for the hit `secret_access_key`, `x-goog-api-key` for `api-key`).
-const KEY_BACK: usize = 32;
+pub(super) const KEY_BACK: usize = 32;
 /// Digits a run needs before digit rules run.
 const MIN_DIGITS: usize = 9;
 
@@ -345,203 +347,6 @@ impl Engine {
         self.headers.contains(&norm_key(name))
     }
 
-    /// Every range of `text` a rule says to redact, validated, allowlist-filtered and
-    /// with existing markers cut out; `memory` hits are added as they are.
-    pub fn candidates(&self, text: &str, scan: &Scan, memory: &[Hit]) -> Vec<Cand> {
-        let mut out = Vec::new();
-        if scan.any_rule {
-            for (i, rule) in self.rules.iter().enumerate() {
-                if scan.triggered.get(i) != Some(&true) {
-                    continue;
-                }
-                match rule.window {
-                    None => self.run_rule(i, text, 0, text.len(), &mut out),
-                    Some(w) => {
-                        let pats = &self.rule_pats[i];
-                        let fb = &rule.followed_by;
-                        let ranges = scan
-                            .hits
-                            .iter()
-                            .filter(|(p, _, e)| {
-                                pats.contains(p) && followed(text.as_bytes(), *e, fb)
-                            })
-                            .map(|&(_, s, e)| (s, e));
-                        if rule.trigger == Trigger::Always {
-                            self.run_rule(i, text, 0, text.len(), &mut out);
-                        } else if rule.builtin && !fb.is_empty() {
-                            self.run_at_hits(i, text, ranges, w, &mut out);
-                        } else {
-                            self.run_windows(i, text, ranges, w, &mut out);
-                        }
-                    }
-                }
-            }
-        }
-        if !scan.digits.is_empty() {
-            self.run_digit_windows(text, &scan.digits, &mut out);
-        }
-        out.extend(memory.iter().map(|h| Cand {
-            start: h.start,
-            end: h.end,
-            label: h.label,
-        }));
-        if scan.marker && !out.is_empty() {
-            out = subtract_markers(text, out);
-        }
-        out
-    }
-
-    /// Digit rules around digit runs: one `RegexSet` pass per merged window says which
-    /// (if any) can match there; only those run.
-    fn run_digit_windows(&self, text: &str, runs: &[(usize, usize)], out: &mut Vec<Cand>) {
-        let Some(set) = &self.digit_set else { return };
-        let mut windows: Vec<(usize, usize)> = Vec::new();
-        for &(s, e) in runs {
-            let (ws, we) = if self.digit_shape_gate {
-                digit_window(text.as_bytes(), s, e)
-            } else {
-                (s.saturating_sub(DIGIT_MARGIN), e + DIGIT_MARGIN)
-            };
-            let ws = floor_boundary(text, ws);
-            let we = ceil_boundary(text, we);
-            match windows.last_mut() {
-                Some(last) if ws <= last.1 => last.1 = last.1.max(we),
-                _ => windows.push((ws, we)),
-            }
-        }
-        for (ws, we) in windows {
-            for k in set.matches(&text[ws..we]).iter() {
-                self.run_rule(self.digit_rules[k], text, ws, we, out);
-            }
-        }
-    }
-
-    /// Runs rule `i` in merged windows of `w` bytes around `ranges` (sorted by start).
-    fn run_windows(
-        &self,
-        i: usize,
-        text: &str,
-        ranges: impl Iterator<Item = (usize, usize)>,
-        w: usize,
-        out: &mut Vec<Cand>,
-    ) {
-        let mut cur: Option<(usize, usize)> = None;
-        for (s, e) in ranges {
-            let ws = s.saturating_sub(w);
-            let we = (e + w).min(text.len());
-            cur = match cur {
-                Some((cs, ce)) if ws <= ce => Some((cs, ce.max(we))),
-                Some((cs, ce)) => {
-                    self.run_rule(i, text, cs, ce, out);
-                    Some((ws, we))
-                }
-                None => Some((ws, we)),
-            };
-        }
-        if let Some((cs, ce)) = cur {
-            self.run_rule(i, text, cs, ce, out);
-        }
-    }
-
-    /// Rule `i` (a built-in `key = value` rule) at each keyword hit in `hits` (sorted):
-    /// every match of such a rule holds its keyword, followed by `=`/`:` (a hit), at
-    /// most [`KEY_BACK`] bytes after the match start. So instead of every match in
-    /// `w` bytes either side, search from just before each hit up to `w` bytes after
-    /// it, and stop at the first match that reaches past the hit.
-    fn run_at_hits(
-        &self,
-        i: usize,
-        text: &str,
-        hits: impl Iterator<Item = (usize, usize)>,
-        w: usize,
-        out: &mut Vec<Cand>,
-    ) {
-        let mut pos = 0;
-        for (s, e) in hits {
-            if e <= pos {
-                continue; // inside the previous match
-            }
-            let ws = s.saturating_sub(KEY_BACK).max(pos);
-            let we = (e + w).min(text.len());
-            if let Some(end) = self.run_rule_until(i, text, ws, we, Some(s), out) {
-                pos = end;
-            }
-        }
-    }
-
-    /// Runs rule `i` over `text[ws..we]` (the text before `ws` is visible to `\b`).
-    fn run_rule(&self, i: usize, text: &str, ws: usize, we: usize, out: &mut Vec<Cand>) {
-        self.run_rule_until(i, text, ws, we, None, out);
-    }
-
-    /// [`Engine::run_rule`], stopping after the first match that ends past `stop`
-    /// (if given). Returns the end of the last match, if any.
-    fn run_rule_until(
-        &self,
-        i: usize,
-        text: &str,
-        ws: usize,
-        we: usize,
-        stop: Option<usize>,
-        out: &mut Vec<Cand>,
-    ) -> Option<usize> {
-        let rule = &self.rules[i];
-        let ws = floor_boundary(text, ws);
-        let we = ceil_boundary(text, we);
-        let hay = &text[..we];
-        let mut pos = ws;
-        let mut last = None;
-        while pos <= we {
-            let Some(mut caps) = rule.regex.captures_at(hay, pos) else {
-                break;
-            };
-            let Some(mut m) = caps.get(0) else { break };
-            if m.end() == we && we < text.len() {
-                // The window may have cut the match short: redo it on the whole text.
-                if let Some(c2) = rule.regex.captures_at(text, m.start()) {
-                    if c2.get(0).is_some_and(|m2| m2.start() == m.start()) {
-                        caps = c2;
-                        m = caps.get(0).unwrap_or(m);
-                    }
-                }
-            }
-            let secret = rule
-                .secret_groups
-                .iter()
-                .find_map(|&g| caps.get(g))
-                .map(|g| g.range())
-                .unwrap_or(m.range());
-            let keep = !secret.is_empty()
-                && rule
-                    .validator
-                    .is_none_or(|v| v.check(text, m.range(), secret.clone()))
-                && !self.allowed(&text[secret.clone()])
-                && !self.allowed(m.as_str());
-            if keep {
-                out.push(Cand {
-                    start: secret.start,
-                    end: secret.end,
-                    label: i,
-                });
-            }
-            pos = if m.end() > m.start() {
-                m.end()
-            } else {
-                ceil_boundary(text, m.end() + 1)
-            };
-            last = Some(m.end());
-            if stop.is_some_and(|s| m.end() > s) {
-                break;
-            }
-        }
-        last
-    }
-
-    /// True when `value` is allowlisted (exact, or matching a pattern entirely).
-    pub fn allowed(&self, value: &str) -> bool {
-        self.allow_exact.contains(value) || self.allow_patterns.iter().any(|p| p.is_match(value))
-    }
-
     /// The better of two labels for one merged range: higher severity, then earlier rule.
     fn better(&self, a: usize, b: usize) -> usize {
         let (sa, sb) = (self.labels[a].severity, self.labels[b].severity);
@@ -594,64 +399,4 @@ impl Engine {
         out.push_str(&text[last..]);
         out
     }
-}
-
-/// The window the built-in digit rules need around the run `b[s..e]`: cards and SSNs
-/// lie inside the run, a phone starts at most at the `+` or `(` before it, and an IBAN
-/// extends the run only through upper-case letters, digits and spaces (its country
-/// code and letter groups), at most [`DIGIT_MARGIN`] bytes each way.
-fn digit_window(b: &[u8], s: usize, e: usize) -> (usize, usize) {
-    let iban = |c: &u8| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b' ';
-    let left = b[s.saturating_sub(DIGIT_MARGIN)..s]
-        .iter()
-        .rev()
-        .take_while(|c| iban(c))
-        .count();
-    let right = b[e..(e + DIGIT_MARGIN).min(b.len())]
-        .iter()
-        .take_while(|c| iban(c))
-        .count();
-    (s.saturating_sub(left + 2), e + right + 2)
-}
-
-/// True when `need` is empty, or one of its bytes follows `at` after at most four
-/// quotes, spaces, tabs or backslashes, where any run of padding whitespace (up to 64
-/// bytes, as in aligned `.env` or INI columns) may sit after the leading quotes.
-fn followed(b: &[u8], at: usize, need: &[u8]) -> bool {
-    if need.is_empty() {
-        return true;
-    }
-    let rest = b.get(at..).unwrap_or_default();
-    let quotes = rest
-        .iter()
-        .take(4)
-        .take_while(|c| matches!(c, b'"' | b'\'' | b'\\'))
-        .count();
-    // Then any padding (aligned `.env` / INI columns), then up to two more quotes.
-    let spaces = rest[quotes..]
-        .iter()
-        .take(64)
-        .take_while(|c| c.is_ascii_whitespace())
-        .count();
-    rest[quotes + spaces..]
-        .iter()
-        .take(5)
-        .find(|c| !matches!(c, b'"' | b'\'' | b' ' | b'\t' | b'\\'))
-        .is_some_and(|c| need.contains(c))
-}
-
-fn floor_boundary(text: &str, mut i: usize) -> usize {
-    i = i.min(text.len());
-    while i > 0 && !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_boundary(text: &str, mut i: usize) -> usize {
-    i = i.min(text.len());
-    while i < text.len() && !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }

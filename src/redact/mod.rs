@@ -15,6 +15,7 @@ mod markers;
 mod memory;
 mod prefilter;
 mod rules;
+mod run;
 mod validate;
 
 pub use key::HashKey;
