@@ -97,7 +97,13 @@ impl Keywords {
         let pats: Vec<Vec<u8>> = pats.iter().map(|p| p.to_ascii_lowercase().into()).collect();
         let mut index: Vec<(u16, u32, u32)> = Vec::new();
         let mut singles = Vec::new();
-        for (id, p) in pats.iter().enumerate() {
+        // Keywords already indexed under each pair: sharing a pair costs a comparison per
+        // hit, so `session_token` goes under `n_` rather than next to `token` under `ok`.
+        let mut load: std::collections::HashMap<u16, u32> = std::collections::HashMap::new();
+        let mut order: Vec<usize> = (0..pats.len()).collect();
+        order.sort_by_key(|&i| (pats[i].len(), i));
+        for id in order {
+            let p = &pats[id];
             let id = id as u32;
             match p.len() {
                 0 => {}
@@ -108,14 +114,15 @@ impl Keywords {
                     }
                 }
                 _ => {
+                    let pair_at = |o: usize| u16::from_be_bytes([fold(p[o]), fold(p[o + 1])]);
                     let best = (0..p.len() - 1)
-                        .min_by_key(|&o| pair_cost(fold(p[o]), fold(p[o + 1])))
+                        .min_by_key(|&o| {
+                            pair_cost(fold(p[o]), fold(p[o + 1]))
+                                + 150 * load.get(&pair_at(o)).copied().unwrap_or(0)
+                        })
                         .unwrap_or(0);
-                    index.push((
-                        u16::from_be_bytes([fold(p[best]), fold(p[best + 1])]),
-                        id,
-                        best as u32,
-                    ));
+                    *load.entry(pair_at(best)).or_default() += 1;
+                    index.push((pair_at(best), id, best as u32));
                 }
             }
         }
