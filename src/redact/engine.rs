@@ -1,19 +1,24 @@
-//! The matching engine: prefilter, match, validate, replace.
+//! The matching engine: building it from rules, the prefilter scan, field and
+//! header names, merging and replacing. Running the rules on a scanned text is in
+//! [`super::run`].
 //!
-//! Cost model. One Aho-Corasick pass over the text finds every rule keyword
-//! (plus marker and field-name literals); one vectorisable pass finds runs of
-//! 9+ digits. Text with neither costs those two scans and no allocation. A rule
-//! whose keyword occurs runs its regex only in a window around each occurrence
-//! (256 bytes by default); digit rules run only around digit runs. Every regex
-//! is the `regex` crate's, so matching is linear in the window, user rules
-//! included.
+//! Cost model. One bigram-gated keyword pass over the text finds every rule
+//! keyword (plus marker, field-name and JSON-escape literals); one vectorisable
+//! pass finds runs of 9+ digits, keeping only runs a digit rule could match
+//! (see [`super::prefilter`]). Text with neither costs those two scans and no
+//! allocation. A rule whose keyword occurs runs its regex only in a window around
+//! each occurrence (256 bytes by default); digit rules run only around digit runs.
+//! Every regex is the `regex` crate's, so matching is linear in the window, user
+//! rules included.
 
 use super::key::HashKey;
-use super::memory::Hit;
+use super::markers::{MARKER_HASH, MARKER_MASK};
+use super::prefilter::{digit_run_may_be_pii, digit_runs, Keywords};
 use super::rules::{Rule, Trigger};
+use super::run::followed;
+use super::validate::Validator;
 use super::Mode;
 use crate::model::Severity;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
 use std::collections::HashSet;
 
@@ -32,30 +37,35 @@ pub struct Cand {
     pub label: usize,
 }
 
-/// What an AC pattern means.
-#[derive(Debug, Clone)]
-enum Target {
+/// What a prefilter keyword means (one literal can mean several things).
+#[derive(Debug, Clone, Default)]
+struct Target {
     /// A rule keyword: these rules may match nearby.
-    Rules(Vec<usize>),
+    rules: Vec<usize>,
     /// `[redacted:` / `[hash:`: the text may already hold markers.
-    Marker,
-    /// A sensitive field or header name: JSON text must be parsed to apply field rules.
-    FieldKey,
+    marker: bool,
+    /// A sensitive field or header name: when followed by `"` or `\"` (a JSON key),
+    /// JSON text must be parsed to apply field rules.
+    field_key: bool,
     /// `\u00` / `\/`: JSON escapes can hide keywords; JSON text must be parsed.
-    Escape,
+    escape: bool,
 }
 
 /// The prefilter's verdict on one text.
 #[derive(Debug, Default)]
 pub struct Scan {
-    /// Keyword occurrences: (AC pattern, start, end).
-    hits: Vec<(usize, usize, usize)>,
-    /// Rules with at least one keyword occurrence.
-    triggered: Vec<bool>,
-    any_rule: bool,
-    /// Runs of 9+ digits (start, end).
-    digits: Vec<(usize, usize)>,
+    /// Keyword occurrences: (keyword, start, end), sorted by start.
+    pub(super) hits: Vec<(usize, usize, usize)>,
+    /// Rules with at least one keyword occurrence (empty until the first one).
+    pub(super) triggered: Vec<bool>,
+    pub(super) any_rule: bool,
+    /// Runs of 9+ digits (start, end) that a digit rule may match.
+    pub(super) digits: Vec<(usize, usize)>,
     pub marker: bool,
+    /// A sensitive field or header name occurs as a JSON key.
+    pub field_key: bool,
+    /// A JSON escape that could hide a keyword occurs.
+    pub escape: bool,
 }
 
 impl Scan {
@@ -70,19 +80,19 @@ impl Scan {
 pub struct Engine {
     pub rules: Vec<Rule>,
     pub labels: Vec<Label>,
-    ac: Option<AhoCorasick>,
+    keywords: Keywords,
     targets: Vec<Target>,
-    /// Field-name and JSON-escape literals, searched only in JSON text.
-    json_ac: AhoCorasick,
-    json_targets: Vec<Target>,
-    /// For each rule, the AC patterns that trigger it.
-    rule_pats: Vec<Vec<usize>>,
-    digit_rules: Vec<usize>,
+    /// For each rule, the keywords that trigger it.
+    pub(super) rule_pats: Vec<Vec<usize>>,
+    pub(super) digit_rules: Vec<usize>,
     /// The digit rules' patterns as one set, in `digit_rules` order.
-    digit_set: Option<regex::RegexSet>,
+    pub(super) digit_set: Option<regex::RegexSet>,
+    /// Every digit rule is a built-in PII rule, so runs no such rule can match
+    /// (epoch-ms timestamps, ids) are dropped in the prefilter.
+    pub(super) digit_shape_gate: bool,
     always_rules: Vec<usize>,
-    allow_exact: HashSet<String>,
-    allow_patterns: Vec<Regex>,
+    pub(super) allow_exact: HashSet<String>,
+    pub(super) allow_patterns: Vec<Regex>,
     field_leaves: HashSet<String>,
     field_paths: Vec<String>,
     headers: HashSet<String>,
@@ -110,16 +120,17 @@ pub fn norm_key(k: &str) -> String {
         .collect()
 }
 
-const MARKER_MASK: &str = "[REDACTED:";
-const MARKER_HASH: &str = "[HASH:";
 /// Margin searched around a digit run (longer than any digit-rule match).
-const DIGIT_MARGIN: usize = 48;
+pub(super) const DIGIT_MARGIN: usize = 48;
+/// How far before its keyword a built-in `key = value` rule's match can start
+/// (`aws_secret_access_key` for the hit `secret_access_key`, `x-goog-api-key` for `api-key`).
+pub(super) const KEY_BACK: usize = 32;
 /// Digits a run needs before digit rules run.
 const MIN_DIGITS: usize = 9;
 
 impl Engine {
     /// Builds the prefilter over `rules` and the extras.
-    pub fn new(rules: Vec<Rule>, extras: Extras) -> Result<Engine, aho_corasick::BuildError> {
+    pub fn new(rules: Vec<Rule>, extras: Extras) -> Engine {
         let mut labels: Vec<Label> = rules
             .iter()
             .map(|r| Label {
@@ -161,19 +172,28 @@ impl Engine {
                 rule_pats[r].push(patterns.len());
             }
             patterns.push(k);
-            targets.push(Target::Rules(rs));
+            targets.push(Target {
+                rules: rs,
+                ..Target::default()
+            });
         }
+        // One literal may serve several purposes (`password` is a keyword and a field name).
+        let mut add = |lit: String, set: &dyn Fn(&mut Target)| {
+            let i = match patterns.iter().position(|p| *p == lit) {
+                Some(i) => i,
+                None => {
+                    patterns.push(lit);
+                    targets.push(Target::default());
+                    patterns.len() - 1
+                }
+            };
+            set(&mut targets[i]);
+        };
         for m in [MARKER_MASK, MARKER_HASH] {
-            patterns.push(m.to_ascii_lowercase());
-            targets.push(Target::Marker);
+            add(m.to_ascii_lowercase(), &|t| t.marker = true);
         }
-        // JSON-only literals live in a second, small automaton, used only on text that
-        // looks like JSON, so the main one stays small (and cache-resident).
-        let mut json_patterns: Vec<String> = Vec::new();
-        let mut json_targets: Vec<Target> = Vec::new();
         for e in ["\\u00", "\\/"] {
-            json_patterns.push(e.into());
-            json_targets.push(Target::Escape);
+            add(e.into(), &|t| t.escape = true);
         }
         let mut field_leaves = HashSet::new();
         let mut field_paths = Vec::new();
@@ -193,30 +213,17 @@ impl Engine {
                 .filter_map(|p| p.rsplit('.').next().map(String::from)),
         );
         key_names.extend(headers.iter().cloned());
+        key_names.sort_unstable();
         for name in key_names {
-            // As a JSON key (`name"`, or `name\"` in JSON inside a string); names compare
-            // with `-` = `_`, so look for both spellings.
+            // As a JSON key (followed by `"`, or `\"` in JSON inside a string); names
+            // compare with `-` = `_`, so look for both spellings.
             for spelling in [name.clone(), name.replace('_', "-")] {
-                for quoted in [format!("{spelling}\""), format!("{spelling}\\\"")] {
-                    if !json_patterns.contains(&quoted) {
-                        json_patterns.push(quoted);
-                        json_targets.push(Target::FieldKey);
-                    }
+                if !spelling.is_empty() {
+                    add(spelling, &|t| t.field_key = true);
                 }
             }
         }
-        // A full DFA: the fastest automaton for a few hundred short patterns (the
-        // default picks a slower NFA above ~100 patterns).
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(&patterns)?;
-        let json_ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(&json_patterns)?;
+        let keywords = Keywords::new(&patterns);
         let digit_rules: Vec<usize> = (0..rules.len())
             .filter(|&i| rules[i].trigger == Trigger::Digits)
             .collect();
@@ -225,19 +232,25 @@ impl Engine {
         } else {
             regex::RegexSet::new(digit_rules.iter().map(|&i| rules[i].regex.as_str())).ok()
         };
+        let digit_shape_gate = digit_rules.iter().all(|&i| {
+            rules[i].builtin
+                && matches!(
+                    rules[i].validator,
+                    Some(Validator::Card | Validator::Ssn | Validator::Iban | Validator::Phone)
+                )
+        });
         let always_rules = (0..rules.len())
             .filter(|&i| rules[i].trigger == Trigger::Always)
             .collect();
-        Ok(Engine {
+        Engine {
             rules,
             labels,
-            ac: Some(ac),
+            keywords,
             targets,
-            json_ac,
-            json_targets,
             rule_pats,
             digit_rules,
             digit_set,
+            digit_shape_gate,
             always_rules,
             allow_exact: extras.allow_exact.into_iter().collect(),
             allow_patterns: extras.allow_patterns,
@@ -246,75 +259,70 @@ impl Engine {
             headers,
             field_label,
             header_label,
-        })
+        }
     }
 
-    /// The prefilter: one Aho-Corasick pass and one digit-run pass.
+    /// The prefilter: one keyword pass and one digit-run pass.
     pub fn scan(&self, text: &str) -> Scan {
-        let mut s = Scan {
-            triggered: vec![false; self.rules.len()],
-            ..Scan::default()
-        };
-        if let Some(ac) = &self.ac {
-            for m in ac.find_overlapping_iter(text) {
-                let p = m.pattern().as_usize();
-                match self.targets.get(p) {
-                    Some(Target::Rules(rs)) => {
-                        let mut any = false;
-                        for &r in rs {
-                            if followed(text.as_bytes(), m.end(), &self.rules[r].followed_by) {
-                                s.triggered[r] = true;
-                                any = true;
-                            }
-                        }
-                        if any {
-                            s.any_rule = true;
-                            s.hits.push((p, m.start(), m.end()));
-                        }
+        let mut s = Scan::default();
+        let n = self.rules.len();
+        let b = text.as_bytes();
+        self.keywords.for_each(b, |p, start, end| {
+            let Some(t) = self.targets.get(p) else {
+                return true;
+            };
+            let mut any = false;
+            for &r in &t.rules {
+                if followed(b, end, &self.rules[r].followed_by) {
+                    if s.triggered.is_empty() {
+                        s.triggered = vec![false; n];
                     }
-                    Some(Target::Marker) => s.marker = true,
-                    _ => {}
+                    s.triggered[r] = true;
+                    any = true;
                 }
             }
-        }
+            if any {
+                s.any_rule = true;
+                s.hits.push((p, start, end));
+            }
+            s.marker |= t.marker;
+            s.escape |= t.escape;
+            s.field_key |= t.field_key
+                && (b.get(end) == Some(&b'"')
+                    || (b.get(end) == Some(&b'\\') && b.get(end + 1) == Some(&b'"')));
+            true
+        });
+        s.hits.sort_unstable_by_key(|&(_, start, end)| (start, end));
         if !self.always_rules.is_empty() {
             s.any_rule = true;
+            if s.triggered.is_empty() {
+                s.triggered = vec![false; n];
+            }
             for &r in &self.always_rules {
                 s.triggered[r] = true;
             }
         }
         if !self.digit_rules.is_empty() {
-            s.digits = digit_runs(text.as_bytes(), MIN_DIGITS);
+            s.digits = digit_runs(b, MIN_DIGITS);
+            if self.digit_shape_gate {
+                s.digits.retain(|&(rs, re)| digit_run_may_be_pii(b, rs, re));
+            }
         }
         s
     }
 
-    /// For JSON text: (a sensitive field or header name occurs as a key, a JSON escape
-    /// that could hide a keyword occurs).
-    pub fn json_flags(&self, text: &str) -> (bool, bool) {
-        let (mut field, mut escape) = (false, false);
-        for m in self.json_ac.find_overlapping_iter(text) {
-            match self.json_targets.get(m.pattern().as_usize()) {
-                Some(Target::FieldKey) => field = true,
-                Some(Target::Escape) => escape = true,
-                _ => {}
-            }
-            if field && escape {
-                break;
-            }
-        }
-        (field, escape)
+    /// The same engine with the digit-run shape gate off (every run reaches the rules),
+    /// for tests that prove the gate drops nothing.
+    #[cfg(test)]
+    pub fn without_digit_gate(mut self) -> Engine {
+        self.digit_shape_gate = false;
+        self
     }
 
     /// True when `text` holds a rule keyword (used to decide whether a JSON key gives context).
     pub fn has_keyword(&self, text: &str) -> bool {
-        self.ac.as_ref().is_some_and(|ac| {
-            ac.find_overlapping_iter(text).any(|m| {
-                matches!(
-                    self.targets.get(m.pattern().as_usize()),
-                    Some(Target::Rules(_))
-                )
-            })
+        self.keywords.any(text.as_bytes(), |p| {
+            self.targets.get(p).is_some_and(|t| !t.rules.is_empty())
         })
     }
 
@@ -337,150 +345,6 @@ impl Engine {
     /// True when `name` is a sensitive header name (for `["name", "value"]` pairs).
     pub fn is_header(&self, name: &str) -> bool {
         self.headers.contains(&norm_key(name))
-    }
-
-    /// Every range of `text` a rule says to redact, validated, allowlist-filtered and
-    /// with existing markers cut out; `memory` hits are added as they are.
-    pub fn candidates(&self, text: &str, scan: &Scan, memory: &[Hit]) -> Vec<Cand> {
-        let mut out = Vec::new();
-        if scan.any_rule {
-            for (i, rule) in self.rules.iter().enumerate() {
-                if !scan.triggered[i] {
-                    continue;
-                }
-                match rule.window {
-                    None => self.run_rule(i, text, 0, text.len(), &mut out),
-                    Some(w) => {
-                        let pats = &self.rule_pats[i];
-                        let fb = &rule.followed_by;
-                        let ranges = scan
-                            .hits
-                            .iter()
-                            .filter(|(p, _, e)| {
-                                pats.contains(p) && followed(text.as_bytes(), *e, fb)
-                            })
-                            .map(|&(_, s, e)| (s, e));
-                        if rule.trigger == Trigger::Always {
-                            self.run_rule(i, text, 0, text.len(), &mut out);
-                        } else {
-                            self.run_windows(i, text, ranges, w, &mut out);
-                        }
-                    }
-                }
-            }
-        }
-        if !scan.digits.is_empty() {
-            self.run_digit_windows(text, &scan.digits, &mut out);
-        }
-        out.extend(memory.iter().map(|h| Cand {
-            start: h.start,
-            end: h.end,
-            label: h.label,
-        }));
-        if scan.marker && !out.is_empty() {
-            out = subtract_markers(text, out);
-        }
-        out
-    }
-
-    /// Digit rules around digit runs: one `RegexSet` pass per merged window says which
-    /// (if any) can match there; only those run.
-    fn run_digit_windows(&self, text: &str, runs: &[(usize, usize)], out: &mut Vec<Cand>) {
-        let Some(set) = &self.digit_set else { return };
-        let mut windows: Vec<(usize, usize)> = Vec::new();
-        for &(s, e) in runs {
-            let ws = floor_boundary(text, s.saturating_sub(DIGIT_MARGIN));
-            let we = ceil_boundary(text, e + DIGIT_MARGIN);
-            match windows.last_mut() {
-                Some(last) if ws <= last.1 => last.1 = last.1.max(we),
-                _ => windows.push((ws, we)),
-            }
-        }
-        for (ws, we) in windows {
-            for k in set.matches(&text[ws..we]).iter() {
-                self.run_rule(self.digit_rules[k], text, ws, we, out);
-            }
-        }
-    }
-
-    /// Runs rule `i` in merged windows of `w` bytes around `ranges` (sorted by start).
-    fn run_windows(
-        &self,
-        i: usize,
-        text: &str,
-        ranges: impl Iterator<Item = (usize, usize)>,
-        w: usize,
-        out: &mut Vec<Cand>,
-    ) {
-        let mut cur: Option<(usize, usize)> = None;
-        for (s, e) in ranges {
-            let ws = s.saturating_sub(w);
-            let we = (e + w).min(text.len());
-            cur = match cur {
-                Some((cs, ce)) if ws <= ce => Some((cs, ce.max(we))),
-                Some((cs, ce)) => {
-                    self.run_rule(i, text, cs, ce, out);
-                    Some((ws, we))
-                }
-                None => Some((ws, we)),
-            };
-        }
-        if let Some((cs, ce)) = cur {
-            self.run_rule(i, text, cs, ce, out);
-        }
-    }
-
-    /// Runs rule `i` over `text[ws..we]` (the text before `ws` is visible to `\b`).
-    fn run_rule(&self, i: usize, text: &str, ws: usize, we: usize, out: &mut Vec<Cand>) {
-        let rule = &self.rules[i];
-        let ws = floor_boundary(text, ws);
-        let we = ceil_boundary(text, we);
-        let hay = &text[..we];
-        let mut pos = ws;
-        while pos <= we {
-            let Some(mut caps) = rule.regex.captures_at(hay, pos) else {
-                break;
-            };
-            let Some(mut m) = caps.get(0) else { break };
-            if m.end() == we && we < text.len() {
-                // The window may have cut the match short: redo it on the whole text.
-                if let Some(c2) = rule.regex.captures_at(text, m.start()) {
-                    if c2.get(0).is_some_and(|m2| m2.start() == m.start()) {
-                        caps = c2;
-                        m = caps.get(0).unwrap_or(m);
-                    }
-                }
-            }
-            let secret = rule
-                .secret_groups
-                .iter()
-                .find_map(|&g| caps.get(g))
-                .map(|g| g.range())
-                .unwrap_or(m.range());
-            let keep = !secret.is_empty()
-                && rule
-                    .validator
-                    .is_none_or(|v| v.check(text, m.range(), secret.clone()))
-                && !self.allowed(&text[secret.clone()])
-                && !self.allowed(m.as_str());
-            if keep {
-                out.push(Cand {
-                    start: secret.start,
-                    end: secret.end,
-                    label: i,
-                });
-            }
-            pos = if m.end() > m.start() {
-                m.end()
-            } else {
-                ceil_boundary(text, m.end() + 1)
-            };
-        }
-    }
-
-    /// True when `value` is allowlisted (exact, or matching a pattern entirely).
-    pub fn allowed(&self, value: &str) -> bool {
-        self.allow_exact.contains(value) || self.allow_patterns.iter().any(|p| p.is_match(value))
     }
 
     /// The better of two labels for one merged range: higher severity, then earlier rule.
@@ -534,184 +398,5 @@ impl Engine {
         }
         out.push_str(&text[last..]);
         out
-    }
-}
-
-/// True when `need` is empty, or one of its bytes follows `at` after at most four
-/// quotes, spaces, tabs or backslashes.
-fn followed(b: &[u8], at: usize, need: &[u8]) -> bool {
-    if need.is_empty() {
-        return true;
-    }
-    b.iter()
-        .skip(at)
-        .take(5)
-        .find(|c| !matches!(c, b'"' | b'\'' | b' ' | b'\t' | b'\\'))
-        .is_some_and(|c| need.contains(c))
-}
-
-fn floor_boundary(text: &str, mut i: usize) -> usize {
-    i = i.min(text.len());
-    while i > 0 && !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_boundary(text: &str, mut i: usize) -> usize {
-    i = i.min(text.len());
-    while i < text.len() && !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
-}
-
-/// Ranges of well-formed markers (`[REDACTED:name]`, `[HASH:name:8hex]`) in `text`.
-pub fn marker_ranges(text: &str) -> Vec<(usize, usize)> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    for (lit, hashed) in [(MARKER_MASK, false), (MARKER_HASH, true)] {
-        for s in memchr::memmem::find_iter(b, lit.as_bytes()) {
-            let mut i = s + lit.len();
-            let name_start = i;
-            while i < b.len()
-                && (b[i].is_ascii_lowercase() || b[i].is_ascii_digit() || b[i] == b'_')
-            {
-                i += 1;
-            }
-            if i == name_start {
-                continue;
-            }
-            if hashed {
-                if b.get(i) != Some(&b':') {
-                    continue;
-                }
-                let h = i + 1;
-                if b.len() < h + 8 || !b[h..h + 8].iter().all(u8::is_ascii_hexdigit) {
-                    continue;
-                }
-                i = h + 8;
-            }
-            if b.get(i) == Some(&b']') {
-                out.push((s, i + 1));
-            }
-        }
-    }
-    out.sort_unstable();
-    out
-}
-
-/// Cuts marker ranges out of candidates; keeps pieces that still hold an alphanumeric.
-fn subtract_markers(text: &str, cands: Vec<Cand>) -> Vec<Cand> {
-    let marks = marker_ranges(text);
-    if marks.is_empty() {
-        return cands;
-    }
-    let mut out = Vec::with_capacity(cands.len());
-    for c in cands {
-        let mut start = c.start;
-        for &(ms, me) in marks.iter().filter(|(ms, me)| *ms < c.end && *me > c.start) {
-            if ms > start {
-                out.push(Cand {
-                    start,
-                    end: ms,
-                    label: c.label,
-                });
-            }
-            start = start.max(me);
-        }
-        if start < c.end {
-            out.push(Cand {
-                start,
-                end: c.end,
-                label: c.label,
-            });
-        }
-    }
-    out.retain(|c| {
-        text[c.start..c.end]
-            .bytes()
-            .any(|b| b.is_ascii_alphanumeric())
-    });
-    out
-}
-
-/// True when the block holds an ASCII digit (written so the compiler vectorises it).
-#[inline]
-fn has_digit(block: &[u8]) -> bool {
-    block
-        .iter()
-        .fold(0u8, |acc, &b| acc | u8::from(b.wrapping_sub(b'0') < 10))
-        != 0
-}
-
-/// Runs of at least `min` digits, where single separators (space, `-`, `.`, `(`, `)`, `/`)
-/// or a `) ` pair may sit between digit groups. Returns (start, end) of each run.
-pub fn digit_runs(b: &[u8], min: usize) -> Vec<(usize, usize)> {
-    const BLOCK: usize = 32;
-    let is_sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'(' | b')' | b'/');
-    let mut out = Vec::new();
-    let n = b.len();
-    let mut i = 0;
-    while i < n {
-        if i + BLOCK <= n && !has_digit(&b[i..i + BLOCK]) {
-            i += BLOCK;
-            continue;
-        }
-        if !b[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let mut digits = 0;
-        let mut end;
-        loop {
-            while i < n && b[i].is_ascii_digit() {
-                digits += 1;
-                i += 1;
-            }
-            end = i;
-            if i + 1 < n && is_sep(b[i]) && b[i + 1].is_ascii_digit() {
-                i += 1;
-                continue;
-            }
-            if i + 2 < n && is_sep(b[i]) && is_sep(b[i + 1]) && b[i + 2].is_ascii_digit() {
-                i += 2;
-                continue;
-            }
-            break;
-        }
-        if digits >= min {
-            out.push((start, end));
-        }
-        i = end.max(i);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn digit_runs_join_groups() {
-        let t = b"call (555) 123-4567 or 4111 1111 1111 1111; v1.2.3; id 12345678";
-        let runs = digit_runs(t, 9);
-        let got: Vec<&str> = runs
-            .iter()
-            .map(|&(s, e)| std::str::from_utf8(&t[s..e]).expect("utf8"))
-            .collect();
-        assert_eq!(got, vec!["555) 123-4567", "4111 1111 1111 1111"]);
-        let long = format!("{}{}", "x".repeat(100), "1700000000000");
-        assert_eq!(digit_runs(long.as_bytes(), 9), vec![(100, 113)]);
-    }
-
-    #[test]
-    fn markers_are_found_exactly() {
-        let t = "a [REDACTED:github_token] b [HASH:email:0a1b2c3d] c [REDACTED:] [HASH:x:zz]";
-        let r = marker_ranges(t);
-        assert_eq!(r.len(), 2);
-        assert_eq!(&t[r[0].0..r[0].1], "[REDACTED:github_token]");
-        assert_eq!(&t[r[1].0..r[1].1], "[HASH:email:0a1b2c3d]");
     }
 }

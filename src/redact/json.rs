@@ -9,8 +9,9 @@
 //! and the result is serialised back to valid JSON — only when something
 //! changed, so clean JSON keeps its bytes.
 
-use super::engine::{marker_ranges, Cand, Engine};
+use super::engine::{Cand, Engine};
 use super::key::HashKey;
+use super::markers::marker_ranges;
 use super::memory::{Hit, Memory};
 use super::Mode;
 use serde_json::Value;
@@ -116,7 +117,7 @@ impl Ctx<'_> {
         if looks_like_json(text) && depth < MAX_DEPTH {
             // Parse only when something is there: a sensitive key, an escape that could
             // hide a keyword, a remembered secret, or a rule match in the raw JSON text.
-            let (field_key, escape) = self.engine.json_flags(text);
+            let (field_key, escape) = (scan.field_key, scan.escape);
             let maybe = field_key
                 || escape
                 || !mem.is_empty()

@@ -38,7 +38,7 @@ struct RunMemory {
     /// (amortised: a run that keeps finding secrets does not rebuild per string).
     ac: Option<AhoCorasick>,
     built: usize,
-    /// Finders for `values[built..]`.
+    /// Finders for `values[built..]`, in order.
     pending: Vec<memchr::memmem::Finder<'static>>,
 }
 
@@ -50,11 +50,17 @@ impl RunMemory {
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(&self.values)
                 .ok();
-            self.built = if self.ac.is_some() {
-                self.values.len()
+            if self.ac.is_some() {
+                self.built = self.values.len();
+                self.pending.clear();
             } else {
-                0
-            };
+                self.built = 0;
+                self.pending = self
+                    .values
+                    .iter()
+                    .map(|v| memchr::memmem::Finder::new(v.as_bytes()).into_owned())
+                    .collect();
+            }
         }
         if let Some(ac) = &self.ac {
             for m in ac.find_iter(text) {
@@ -70,14 +76,14 @@ impl RunMemory {
                 });
             }
         }
-        for (v, &label) in self.values[self.built..]
-            .iter()
-            .zip(&self.labels[self.built..])
-        {
-            for s in memchr::memmem::find_iter(text.as_bytes(), v.as_bytes()) {
+        // The finders built once in `learn` (building one per search dominated the
+        // cost of text dense with secrets).
+        for (f, &label) in self.pending.iter().zip(&self.labels[self.built..]) {
+            let len = f.needle().len();
+            for s in f.find_iter(text.as_bytes()) {
                 out.push(Hit {
                     start: s,
-                    end: s + v.len(),
+                    end: s + len,
                     label,
                 });
             }
@@ -185,5 +191,41 @@ mod tests {
         assert!(out.is_empty());
         m.search(&format!("run{MAX_RUNS}"), "0123456789", &mut out);
         assert_eq!(out.len(), 1);
+    }
+    #[test]
+    fn finds_values_before_and_after_a_rebuild() {
+        let mut m = Memory::default();
+        for i in 0..20 {
+            m.learn("r", &format!("secretvalue{i:02}"), i);
+        }
+        let mut out = vec![];
+        m.search("r", "x secretvalue03 y", &mut out); // rebuilds the automaton
+        assert_eq!(
+            out,
+            vec![Hit {
+                start: 2,
+                end: 15,
+                label: 3
+            }]
+        );
+        m.learn("r", "latecomer-secret", 99);
+        out.clear();
+        m.search("r", "latecomer-secret and secretvalue19", &mut out);
+        out.sort_by_key(|h| h.start);
+        assert_eq!(
+            out,
+            vec![
+                Hit {
+                    start: 0,
+                    end: 16,
+                    label: 99
+                },
+                Hit {
+                    start: 21,
+                    end: 34,
+                    label: 19
+                }
+            ]
+        );
     }
 }

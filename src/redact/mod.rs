@@ -7,10 +7,15 @@
 //! where (rule and position, never the value) so detection can use it.
 
 mod engine;
+#[cfg(test)]
+mod gate_tests;
 mod json;
 mod key;
+mod markers;
 mod memory;
+mod prefilter;
 mod rules;
+mod run;
 mod validate;
 
 pub use key::HashKey;
@@ -150,9 +155,7 @@ fn builtin_engine() -> Result<Arc<Engine>, RedactError> {
                 headers: b.headers,
                 ..Extras::default()
             };
-            Engine::new(b.rules, extras)
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
+            Ok(Arc::new(Engine::new(b.rules, extras)))
         })
         .clone()
         .map_err(RedactError::Builtin)
@@ -253,8 +256,7 @@ impl Redactor {
             fields,
             headers,
         };
-        let engine = Engine::new(all, extras)
-            .map_err(|e| RedactError::Config(format!("{file}: [redaction]: {e}")))?;
+        let engine = Engine::new(all, extras);
         Ok(Redactor {
             engine: Arc::new(engine),
             mode: sec.mode.unwrap_or_default(),

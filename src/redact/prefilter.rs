@@ -1,0 +1,573 @@
+//! The prefilter's two scans: keyword occurrences (a bigram-gated literal matcher)
+//! and runs of digits.
+//!
+//! Keywords. Every keyword is found, ASCII case ignored, at every position, overlapping
+//! ones included (what an overlapping Aho-Corasick search reports). Instead of a DFA
+//! walk (one dependent table load per byte, which holds a few hundred keywords to
+//! ~400 MB/s), each keyword is indexed under its rarest two adjacent byte pairs; the
+//! scan tests the byte pairs at even positions of the text against an 8 KiB bitset
+//! (independent loads, two bytes per test) and compares whole keywords only where a
+//! pair hits. The verdict is exact: wherever a keyword occurs, one of its two indexed
+//! pairs starts at an even position.
+//!
+//! Digit runs. One pass over 64-byte digit bitmasks finds runs of digits joined by
+//! separators; a shape check then drops runs no built-in digit rule can match
+//! (epoch-ms timestamps, ids), so they cost no regex.
+
+/// Folds ASCII upper case onto lower case for the bigram index (other bytes may
+/// collide with a neighbour, e.g. `@` with `` ` ``: that only costs a comparison).
+#[inline]
+fn fold(b: u8) -> u8 {
+    b | 0x20
+}
+
+/// Rough frequency of a (folded) byte in trace text: English prose, code and JSON.
+fn freq(b: u8) -> u32 {
+    match b {
+        // Folded `_` (0x5f) and `@` / `` ` `` (0x40 / 0x60).
+        0x7f => 15,
+        0x60 => 3,
+        b' ' => 150,
+        b'e' => 127,
+        b't' => 91,
+        b'a' => 82,
+        b'o' => 75,
+        b'i' => 70,
+        b'n' => 67,
+        b's' => 63,
+        b'h' => 61,
+        b'r' => 60,
+        b'"' => 50,
+        b'd' => 43,
+        b'l' => 40,
+        b'0'..=b'9' => 30,
+        b'c' | b'u' => 28,
+        b'm' | b'w' => 24,
+        b'f' => 22,
+        b'g' | b'y' | b':' | b',' | b'.' | b'/' => 20,
+        b'p' => 19,
+        b'b' | b'-' => 15,
+        b'v' => 10,
+        b'k' => 8,
+        b'=' | b'|' | b'{' | b'}' | b'(' | b')' => 6,
+        b'j' | b'x' => 2,
+        b'q' | b'z' => 1,
+        _ => 3,
+    }
+}
+
+/// Pairs so common in English that a product of byte frequencies underrates them.
+const COMMON_PAIRS: &[&[u8; 2]] = &[
+    b"th", b"he", b"in", b"er", b"an", b"re", b"on", b"at", b"en", b"nd", b"ti", b"es", b"or",
+    b"te", b"of", b"ed", b"is", b"it", b"al", b"ar", b"st", b"to", b"nt", b"ng", b"se", b"ha",
+    b"as", b"ou", b"io", b"le", b"ve", b"co", b"me", b"de", b"hi", b"ri", b"ro", b"ic", b"ne",
+    b"ea", b"ra", b"ce", b"be", b"et", b"ct", b"ss", b"ke", b"ec", b"id", b"si", b"np", b"--",
+    b"ut", b"pu", b"ag", b"ge",
+];
+
+fn pair_cost(a: u8, b: u8) -> u32 {
+    let base = freq(a) * freq(b);
+    if COMMON_PAIRS.iter().any(|p| p[0] == a && p[1] == b) {
+        base * 4
+    } else {
+        base
+    }
+}
+
+/// Every occurrence of a set of keywords, ASCII case ignored.
+#[derive(Debug, Clone)]
+pub struct Keywords {
+    /// The keywords, lower case.
+    pats: Vec<Vec<u8>>,
+    /// One bit per folded byte pair that some keyword is indexed under.
+    bits: Box<[u64; 1024]>,
+    /// Set bits in the words before each word of `bits` (so a pair's rank is O(1)).
+    before: Box<[u16; 1024]>,
+    /// For each indexed pair, by rank, the range of `entries` it owns.
+    pairs: Vec<(u32, u32)>,
+    /// (keyword, offset of its indexed pair in it; -1 = the pair ends at its first byte).
+    entries: Vec<(u32, i32)>,
+    /// One-byte keywords, folded (indexed under every pair they start or end; also
+    /// checked at the last byte of the text when no scanned pair covers it).
+    singles: Vec<(u8, u32)>,
+}
+
+impl Keywords {
+    /// Indexes `pats` (non-empty; compared ignoring ASCII case).
+    pub fn new(pats: &[String]) -> Keywords {
+        let pats: Vec<Vec<u8>> = pats.iter().map(|p| p.to_ascii_lowercase().into()).collect();
+        // Only pairs at even text positions are tested, so each keyword is indexed under
+        // two adjacent pairs (one of them starts at an even position wherever the keyword
+        // occurs), and one- and two-byte keywords also under every pair ending at their
+        // first byte. Each occurrence is then seen exactly once.
+        let mut index: Vec<(u16, u32, i32)> = Vec::new();
+        let mut singles = Vec::new();
+        // Keywords already indexed under each pair: sharing a pair costs a comparison per
+        // hit, so `session_token` goes under `n_` rather than next to `token` under `ok`.
+        let mut load: std::collections::HashMap<u16, u32> = std::collections::HashMap::new();
+        let mut order: Vec<usize> = (0..pats.len()).collect();
+        order.sort_by_key(|&i| (pats[i].len(), i));
+        for id in order {
+            let p = &pats[id];
+            let id = id as u32;
+            match p.len() {
+                0 => {}
+                1 | 2 => {
+                    if p.len() == 1 {
+                        singles.push((fold(p[0]), id));
+                        for x in 0..=255u8 {
+                            index.push((u16::from_be_bytes([fold(p[0]), fold(x)]), id, 0));
+                        }
+                    } else {
+                        index.push((u16::from_be_bytes([fold(p[0]), fold(p[1])]), id, 0));
+                    }
+                    for x in 0..=255u8 {
+                        index.push((u16::from_be_bytes([fold(x), fold(p[0])]), id, -1));
+                    }
+                }
+                _ => {
+                    let pair_at = |o: usize| u16::from_be_bytes([fold(p[o]), fold(p[o + 1])]);
+                    let cost = |o: usize| {
+                        pair_cost(fold(p[o]), fold(p[o + 1]))
+                            + 150 * load.get(&pair_at(o)).copied().unwrap_or(0)
+                    };
+                    let best = (0..p.len() - 2)
+                        .min_by_key(|&o| cost(o) + cost(o + 1))
+                        .unwrap_or(0);
+                    for o in [best, best + 1] {
+                        *load.entry(pair_at(o)).or_default() += 1;
+                        index.push((pair_at(o), id, o as i32));
+                    }
+                }
+            }
+        }
+        index.sort_unstable();
+        index.dedup();
+        let mut bits = Box::new([0u64; 1024]);
+        let mut ranked: Vec<(u16, u32, u32)> = Vec::new();
+        let mut entries: Vec<(u32, i32)> = Vec::with_capacity(index.len());
+        for (pair, id, off) in index {
+            bits[usize::from(pair >> 6)] |= 1u64 << (pair & 63);
+            let at = entries.len() as u32;
+            match ranked.last_mut() {
+                Some(last) if last.0 == pair => last.2 = at + 1,
+                _ => ranked.push((pair, at, at + 1)),
+            }
+            entries.push((id, off));
+        }
+        let mut before = Box::new([0u16; 1024]);
+        let mut total = 0u16;
+        for (w, b) in bits.iter().enumerate() {
+            before[w] = total;
+            total += b.count_ones() as u16;
+        }
+        Keywords {
+            pats,
+            bits,
+            before,
+            pairs: ranked.into_iter().map(|(_, from, to)| (from, to)).collect(),
+            entries,
+            singles,
+        }
+    }
+
+    /// Calls `f(keyword, start, end)` for every occurrence, in no particular order;
+    /// stops early when `f` returns false.
+    pub fn for_each(&self, text: &[u8], mut f: impl FnMut(usize, usize, usize) -> bool) {
+        let n = text.len();
+        if n == 0 {
+            return;
+        }
+        for (j, ab) in text.chunks_exact(2).enumerate() {
+            let pair = u16::from_be_bytes([fold(ab[0]), fold(ab[1])]);
+            if self.bits[usize::from(pair >> 6)] & (1u64 << (pair & 63)) == 0 {
+                continue;
+            }
+            if !self.verify(text, 2 * j, pair, &mut f) {
+                return;
+            }
+        }
+        if n % 2 == 0 {
+            return; // the last byte ended a scanned pair
+        }
+        let last = fold(text[n - 1]);
+        for &(c, id) in &self.singles {
+            if c == last
+                && self.pats[id as usize][0].eq_ignore_ascii_case(&text[n - 1])
+                && !f(id as usize, n - 1, n)
+            {
+                return;
+            }
+        }
+    }
+
+    /// Compares the keywords indexed under `pair` at text position `i`.
+    #[cold]
+    fn verify(
+        &self,
+        text: &[u8],
+        i: usize,
+        pair: u16,
+        f: &mut impl FnMut(usize, usize, usize) -> bool,
+    ) -> bool {
+        let w = usize::from(pair >> 6);
+        let rank = usize::from(self.before[w])
+            + (self.bits[w] & ((1u64 << (pair & 63)) - 1)).count_ones() as usize;
+        let Some(&(from, to)) = self.pairs.get(rank) else {
+            return true;
+        };
+        for &(id, off) in &self.entries[from as usize..to as usize] {
+            let Some(start) = i.checked_add_signed(-(off as isize)) else {
+                continue;
+            };
+            let p = &self.pats[id as usize];
+            let end = start + p.len();
+            // First bytes first: most keywords sharing a pair differ there.
+            if text.get(start).map(|&c| fold(c)) != p.first().map(|&c| fold(c)) {
+                continue;
+            }
+            if text
+                .get(start..end)
+                .is_some_and(|t| t.eq_ignore_ascii_case(p))
+                && !f(id as usize, start, end)
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// True when any keyword occurs for which `want` is true.
+    pub fn any(&self, text: &[u8], want: impl Fn(usize) -> bool) -> bool {
+        let mut found = false;
+        self.for_each(text, |id, _, _| {
+            found = want(id);
+            !found
+        });
+        found
+    }
+}
+
+/// One bit per byte of `x` (bit `i` for byte `i`, little-endian) that is an ASCII
+/// digit: SWAR, eight bytes at a time.
+#[inline]
+fn digit_bits8(x: u64) -> u64 {
+    const LO: u64 = 0x0f0f_0f0f_0f0f_0f0f;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const SEVEN: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // Zero exactly in digit bytes: high nibble 3 and low nibble below 10.
+    let d = ((x & !LO) ^ 0x3030_3030_3030_3030)
+        | (((x & LO) + 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010);
+    // 0x80 in each zero byte of `d` (exact: no carry crosses a byte).
+    let zero = !(((d & SEVEN) + SEVEN) | d) & HI;
+    // Gather the eight 0x80 flags into the low byte.
+    (zero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
+/// Bit `j` set when `chunk[j]` is an ASCII digit (`chunk` at most 64 bytes).
+#[inline]
+fn digit_mask(chunk: &[u8]) -> u64 {
+    let mut m = 0u64;
+    let mut words = chunk.chunks_exact(8);
+    let mut shift = 0;
+    for w in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        m |= digit_bits8(u64::from_le_bytes(a)) << shift;
+        shift += 8;
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut a = [0u8; 8];
+        a[..rest.len()].copy_from_slice(rest);
+        m |= digit_bits8(u64::from_le_bytes(a)) << shift;
+    }
+    m
+}
+
+/// Runs of at least `min` digits, where single separators (space, `-`, `.`, `(`, `)`, `/`)
+/// or a pair of them may sit between digit groups. Returns (start, end) of each run.
+///
+/// Works on 64-byte digit bitmasks: each group of adjacent digits is found with two
+/// bit scans, and groups join when the gap between them is one or two separators.
+pub fn digit_runs(b: &[u8], min: usize) -> Vec<(usize, usize)> {
+    let is_sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'(' | b')' | b'/');
+    let mut out = Vec::new();
+    // The open run: (start, end, digits).
+    let mut cur: Option<(usize, usize, usize)> = None;
+    for (k, chunk) in b.chunks(64).enumerate() {
+        let base = k * 64;
+        let mut m = digit_mask(chunk);
+        while m != 0 {
+            let tz = m.trailing_zeros() as usize;
+            let len = (!(m >> tz)).trailing_zeros() as usize;
+            let (gs, ge) = (base + tz, base + tz + len);
+            m = if tz + len >= 64 {
+                0
+            } else {
+                m & (!0u64 << (tz + len))
+            };
+            cur = match cur {
+                Some((s, e, d))
+                    if gs == e
+                        || (gs == e + 1 && is_sep(b[e]))
+                        || (gs == e + 2 && is_sep(b[e]) && is_sep(b[e + 1])) =>
+                {
+                    Some((s, ge, d + len))
+                }
+                Some((s, e, d)) => {
+                    if d >= min {
+                        out.push((s, e));
+                    }
+                    Some((gs, ge, len))
+                }
+                None => Some((gs, ge, len)),
+            };
+        }
+    }
+    if let Some((s, e, d)) = cur {
+        if d >= min {
+            out.push((s, e));
+        }
+    }
+    out
+}
+
+/// False when no built-in digit rule can match around the digit run `b[s..e]`:
+///
+/// - phone and SSN need a separator inside the run or a `+` / `(` before it;
+/// - an IBAN needs an upper-case letter before the run (its country code, or a
+///   letter group, directly or across one space);
+/// - a card written without separators is the whole run: 13–19 digits starting
+///   with an issuer digit 2–6.
+///
+/// So a bare epoch-ms timestamp (`1739376145227`), an epoch-seconds value or a long
+/// id glued to quotes, `:` or `,` costs no regex. Any run with a separator, or that
+/// could be a card, still goes to the rules (and their validators).
+pub fn digit_run_may_be_pii(b: &[u8], s: usize, e: usize) -> bool {
+    let Some(run) = b.get(s..e) else {
+        return true;
+    };
+    if !run.iter().all(u8::is_ascii_digit) {
+        return true;
+    }
+    let prev = s.checked_sub(1).and_then(|i| b.get(i)).copied();
+    let prev2 = s.checked_sub(2).and_then(|i| b.get(i)).copied();
+    match prev {
+        Some(b'+' | b'(') => return true,
+        Some(c) if c.is_ascii_uppercase() => return true,
+        Some(b' ') if prev2.is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) => {
+            return true
+        }
+        _ => {}
+    }
+    (13..=19).contains(&run.len()) && matches!(run[0], b'2'..=b'6')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(k: &Keywords, text: &str) -> Vec<(usize, usize, usize)> {
+        let mut v = Vec::new();
+        k.for_each(text.as_bytes(), |id, s, e| {
+            v.push((id, s, e));
+            true
+        });
+        v.sort_unstable();
+        v
+    }
+
+    /// The bigram matcher finds exactly what a naive search finds.
+    #[test]
+    fn keywords_match_naive_search() {
+        let pats: Vec<String> = [
+            "token",
+            "session_token",
+            "@",
+            "sk-",
+            "://",
+            "1//0",
+            "-u ",
+            "[redacted:",
+            "aa",
+            "eyj",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let k = Keywords::new(&pats);
+        let text =
+            "SESSION_TOKEN=x tokenToken a@b sk-SK- https://h 1//0x -u  [REDACTED:a] aaa EYJ @";
+        let mut naive = Vec::new();
+        let lower = text.to_ascii_lowercase();
+        for (id, p) in pats.iter().enumerate() {
+            for s in 0..lower.len() {
+                if lower[s..].starts_with(p.as_str()) {
+                    naive.push((id, s, s + p.len()));
+                }
+            }
+        }
+        naive.sort_unstable();
+        assert_eq!(all(&k, text), naive);
+        assert!(naive
+            .iter()
+            .any(|&(id, s, _)| id == 2 && s == text.len() - 1));
+        assert!(all(&k, "").is_empty());
+        assert_eq!(all(&k, "@"), vec![(2, 0, 1)]);
+        assert!(k.any(b"a Token b", |id| id == 0));
+        assert!(!k.any(b"a Toke b", |_| true));
+    }
+
+    /// Odd and even positions, text ends, 1- and 2-byte and overlapping keywords: the
+    /// even-position scan reports every occurrence exactly once.
+    #[test]
+    fn keywords_match_naive_search_on_random_text() {
+        let pats: Vec<String> = ["@", "ab", "aba", "BA", "abab", "b@a", "x", "bbbb", "a-b_"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let k = Keywords::new(&pats);
+        let alphabet = b"aAbB@x-_ ";
+        let mut seed = 99u64;
+        for len in 0..40 {
+            for _ in 0..50 {
+                let t: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed = seed
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        alphabet[(seed >> 33) as usize % alphabet.len()]
+                    })
+                    .collect();
+                let text = String::from_utf8(t).expect("ascii");
+                let lower = text.to_ascii_lowercase();
+                let mut naive = Vec::new();
+                for (id, p) in pats.iter().enumerate() {
+                    let p = p.to_ascii_lowercase();
+                    for s in 0..lower.len() {
+                        if lower[s..].starts_with(p.as_str()) {
+                            naive.push((id, s, s + p.len()));
+                        }
+                    }
+                }
+                naive.sort_unstable();
+                assert_eq!(all(&k, &text), naive, "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn digit_runs_join_groups() {
+        let t = b"call (555) 123-4567 or 4111 1111 1111 1111; v1.2.3; id 12345678";
+        let runs = digit_runs(t, 9);
+        let got: Vec<&str> = runs
+            .iter()
+            .map(|&(s, e)| std::str::from_utf8(&t[s..e]).expect("utf8"))
+            .collect();
+        assert_eq!(got, vec!["555) 123-4567", "4111 1111 1111 1111"]);
+        let long = format!("{}{}", "x".repeat(100), "1700000000000");
+        assert_eq!(digit_runs(long.as_bytes(), 9), vec![(100, 113)]);
+    }
+    #[test]
+    fn digit_run_gate_by_shape() {
+        let may = |t: &str| {
+            let runs = digit_runs(t.as_bytes(), 9);
+            assert_eq!(runs.len(), 1, "{t}");
+            digit_run_may_be_pii(t.as_bytes(), runs[0].0, runs[0].1)
+        };
+        // Timestamps, sizes and ids glued to punctuation or lower-case hex: no rule can match.
+        for t in [
+            "\"ts\":1739376145227,",
+            "epoch=1700000000",
+            "ns 1700000000000000000",
+            "sha deadbeef12345678901",
+            "size: 123456789",
+        ] {
+            assert!(!may(t), "{t}");
+        }
+        // Separators, a `+`, an IBAN country code or an issuer-prefixed card length: maybe.
+        for t in [
+            "call 415-555-2671",
+            "tel +14155552671",
+            "DE89370400440532013000",
+            "GB82 WEST 12345698765432",
+            "card 4111111111111111",
+            "amex 378282246310005",
+            "ssn 123-45-6789",
+        ] {
+            assert!(may(t), "{t}");
+        }
+    }
+    /// The byte-at-a-time definition the bitmask version must agree with.
+    fn digit_runs_ref(b: &[u8], min: usize) -> Vec<(usize, usize)> {
+        let is_sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'(' | b')' | b'/');
+        let (mut out, n, mut i) = (Vec::new(), b.len(), 0);
+        while i < n {
+            if !b[i].is_ascii_digit() {
+                i += 1;
+                continue;
+            }
+            let (start, mut digits, mut end) = (i, 0, i);
+            loop {
+                while i < n && b[i].is_ascii_digit() {
+                    digits += 1;
+                    i += 1;
+                }
+                end = end.max(i);
+                if i + 1 < n && is_sep(b[i]) && b[i + 1].is_ascii_digit() {
+                    i += 1;
+                    continue;
+                }
+                if i + 2 < n && is_sep(b[i]) && is_sep(b[i + 1]) && b[i + 2].is_ascii_digit() {
+                    i += 2;
+                    continue;
+                }
+                break;
+            }
+            if digits >= min {
+                out.push((start, end));
+            }
+            i = end.max(i);
+        }
+        out
+    }
+
+    #[test]
+    fn digit_runs_agree_with_reference() {
+        let alphabet = b"0123456789 -.()/ax:\"";
+        let mut seed = 12345u64;
+        for len in [0, 1, 9, 63, 64, 65, 127, 128, 129, 300] {
+            for _ in 0..200 {
+                let t: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed = seed
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        let r = (seed >> 33) as usize;
+                        // Mostly digits, so long runs cross the 64-byte chunk edges.
+                        if r % 10 < 7 {
+                            b'0' + (r % 10) as u8
+                        } else {
+                            alphabet[r % alphabet.len()]
+                        }
+                    })
+                    .collect();
+                for min in [1, 9] {
+                    assert_eq!(digit_runs(&t, min), digit_runs_ref(&t, min), "{t:?}");
+                }
+            }
+        }
+    }
+    #[test]
+    fn digit_mask_is_exact_for_every_byte() {
+        for c in 0..=255u8 {
+            let mut chunk = [b'x'; 64];
+            chunk[37] = c;
+            let want = if c.is_ascii_digit() { 1u64 << 37 } else { 0 };
+            assert_eq!(digit_mask(&chunk), want, "{c}");
+            assert_eq!(digit_mask(&chunk[..38]), want, "{c}");
+        }
+        assert_eq!(digit_mask(b"0123456789"), 0x3ff);
+    }
+}
