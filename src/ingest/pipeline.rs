@@ -170,8 +170,16 @@ impl Pipeline {
             match rec {
                 Record::Run(r) => out.runs.push(self.redactor.redact_run(r)),
                 Record::Span(span) => {
-                    let (red, report) = self.redactor.redact_span(span.clone());
+                    let (mut red, report) = self.redactor.redact_span(span.clone());
                     let det = self.detector.scan_span(&span, &report);
+                    if !det.secrets.is_empty() {
+                        // Canary tokens are secrets too: remembered for the run
+                        // (later spans, these findings) and this span redone.
+                        for t in &det.secrets {
+                            self.redactor.remember_canary(&span.run_id, t);
+                        }
+                        red = self.redactor.redact_span(span).0;
+                    }
                     out.spans.push(red);
                     for f in det.findings {
                         out.findings.push(self.redactor.redact_finding(f));

@@ -98,6 +98,8 @@ pub struct Engine {
     headers: HashSet<String>,
     pub field_label: usize,
     pub header_label: usize,
+    /// Label of canary tokens that detection hands back (`canary_token`).
+    pub canary_label: usize,
 }
 
 /// Inputs to [`Engine::new`] besides the rules.
@@ -142,6 +144,11 @@ impl Engine {
         labels.push(Label {
             name: "sensitive_field".into(),
             severity: Severity::Medium,
+        });
+        let canary_label = labels.len();
+        labels.push(Label {
+            name: "canary_token".into(),
+            severity: Severity::Critical,
         });
         let header_label = labels.len();
         labels.push(Label {
@@ -259,6 +266,7 @@ impl Engine {
             headers,
             field_label,
             header_label,
+            canary_label,
         }
     }
 

@@ -397,6 +397,17 @@ impl Redactor {
         span
     }
 
+    /// Remembers a canary token (as it appears in text) for `run_id`: every later
+    /// occurrence in that run, and a span redone with [`Redactor::redact_span`],
+    /// shows `[REDACTED:canary_token]`. A decoy's value must stay secret too: a
+    /// stored or exported canary would teach an attacker what to avoid.
+    pub fn remember_canary(&mut self, run_id: &str, token: &str) {
+        if self.enabled {
+            let label = self.engine.canary_label;
+            self.memory.learn(run_id, token, label);
+        }
+    }
+
     /// Redacts every string of a span (recursively, including JSON inside strings).
     /// When a secret first found in this span also occurs in a field processed
     /// before it, the span is redone so that occurrence is caught too.
