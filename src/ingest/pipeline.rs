@@ -170,17 +170,19 @@ impl Pipeline {
             match rec {
                 Record::Run(r) => out.runs.push(self.redactor.redact_run(r)),
                 Record::Span(span) => {
-                    let (mut red, report) = self.redactor.redact_span(span.clone());
-                    let det = self.detector.scan_span(&span, &report);
+                    // Planned on the raw span (which detection reads), then
+                    // applied by moving it: no copy of the span's text.
+                    let mut plan = self.redactor.plan_span(&span);
+                    let det = self.detector.scan_span(&span, plan.report());
                     if !det.secrets.is_empty() {
                         // Canary tokens are secrets too: remembered for the run
-                        // (later spans, these findings) and this span redone.
+                        // (later spans, these findings) and this span planned again.
                         for t in &det.secrets {
                             self.redactor.remember_canary(&span.run_id, t);
                         }
-                        red = self.redactor.redact_span(span).0;
+                        plan = self.redactor.plan_span(&span);
                     }
-                    out.spans.push(red);
+                    out.spans.push(self.redactor.apply(span, plan));
                     for f in det.findings {
                         out.findings.push(self.redactor.redact_finding(f));
                     }
