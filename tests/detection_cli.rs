@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{bin, ok};
+use common::{bin, canary_init, ok};
 use std::path::Path;
 
 fn skill(dir: &Path, name: &str, body: &str) {
@@ -193,17 +193,7 @@ fn canary_tokens_seen_in_a_trace_are_redacted_before_storage() {
     let t = tempfile::tempdir().unwrap();
     let home = t.path().join("agent-home");
     let db = t.path().join("store/skilltrace.db");
-    ok(bin()
-        .args(["canary", "init"])
-        .arg(&home)
-        .arg("--db")
-        .arg(&db));
-    let creds = std::fs::read_to_string(home.join(".aws/credentials")).unwrap();
-    let secret = creds
-        .lines()
-        .find_map(|l| l.strip_prefix("aws_secret_access_key = "))
-        .unwrap()
-        .to_owned();
+    let secret = canary_init(&home, &db);
     let b64 = base64::engine::general_purpose::STANDARD.encode(format!("k={secret}&x=1"));
     // The agent sends the token out plain in one call and base64-encoded in a later one;
     // a stray copy sits in a later prompt where no detection rule looks.

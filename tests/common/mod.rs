@@ -25,3 +25,14 @@ pub fn ok(cmd: &mut Command) -> Output {
     );
     out
 }
+
+/// Runs `canary init HOME --db DB` and returns the decoy AWS secret it planted.
+pub fn canary_init(home: &std::path::Path, db: &std::path::Path) -> String {
+    ok(bin().args(["canary", "init"]).arg(home).arg("--db").arg(db));
+    let creds = std::fs::read_to_string(home.join(".aws/credentials")).unwrap();
+    creds
+        .lines()
+        .find_map(|l| l.strip_prefix("aws_secret_access_key = "))
+        .unwrap()
+        .to_owned()
+}
