@@ -191,6 +191,13 @@ fn reimport_is_idempotent_and_resumes() {
     );
     let s = Store::open_read(&db).unwrap();
     assert_eq!(s.run("r").unwrap().unwrap().span_count, 3);
+    // A file named twice (its folder and itself, another spelling) is read once.
+    let db2 = t.path().join("s2.db");
+    let twice = t.path().join(".").join("r.jsonl");
+    let o = import(&[t.path(), &f, &twice], &db2);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("imported 1 file "), "{out}");
+    assert!(out.contains("3 new spans"), "{out}");
 }
 
 #[test]

@@ -16,13 +16,18 @@ pub struct ImportReport {
     pub unreadable: Vec<String>,
 }
 
-/// Finds the trace files under `paths`; unreadable paths are reported, not fatal.
+/// Finds the trace files under `paths`, each once; unreadable paths are reported, not fatal.
 pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
     let mut files = Vec::new();
     let mut bad = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for p in paths {
         match walk(p) {
-            Ok(v) => files.extend(v),
+            // A file named twice (`import dir dir/a.jsonl`) is read once.
+            Ok(v) => files.extend(
+                v.into_iter()
+                    .filter(|f| seen.insert(std::fs::canonicalize(f).unwrap_or(f.clone()))),
+            ),
             Err(e) => bad.push(format!("{}: {}", p.display(), io_why(&e))),
         }
     }
