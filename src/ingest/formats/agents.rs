@@ -10,17 +10,16 @@
 //! → llm, `function` → tool (input/output kept as text), `agent` and the
 //! `custom` task/turn spans → agent, the rest → event. `error` → status error.
 
-use super::common::{nonempty, run_update, str_of, text_of, time_ms, title_of};
+use super::common::{nonempty, str_of, text_of, time_ms, RunTracker};
 use super::{Format, FormatError, FormatParser, Record};
 use crate::ingest::formats::json::Value;
-use crate::model::{AgentKind, Millis, Origin, Span, SpanKind, SpanStatus};
-use std::collections::HashMap;
+use crate::model::{AgentKind, Origin, Span, SpanKind, SpanStatus};
 
 /// Parser state for one file of this format.
 #[derive(Debug, Default)]
 pub struct AgentsParser {
     /// trace id → (latest end emitted, titled).
-    runs: HashMap<String, (Option<Millis>, bool)>,
+    runs: RunTracker,
 }
 
 impl FormatParser for AgentsParser {
@@ -58,48 +57,12 @@ impl AgentsParser {
             Some("trace") => {
                 let id = nonempty(v, "id")
                     .ok_or_else(|| FormatError::Shape("openai-agents: trace without id".into()))?;
-                self.touch(id, None, None, None, origin, out);
+                self.runs
+                    .touch(id, AgentKind::OpenaiAgents, None, None, None, origin, out);
                 Ok(())
             }
             Some("trace.span") => self.span(v, origin, out),
             _ => Err(FormatError::NotATrace),
-        }
-    }
-
-    fn touch(
-        &mut self,
-        run: &str,
-        start: Option<Millis>,
-        end: Option<Millis>,
-        prompt: Option<&str>,
-        origin: &Origin,
-        out: &mut Vec<Record>,
-    ) {
-        let fresh = !self.runs.contains_key(run);
-        if fresh {
-            self.runs.insert(run.to_owned(), (None, false));
-        }
-        let Some((last_end, titled)) = self.runs.get_mut(run) else {
-            return;
-        };
-        let title = if *titled {
-            None
-        } else {
-            prompt.and_then(title_of)
-        };
-        let later = end.is_some() && end > *last_end;
-        if fresh || later || title.is_some() || start.is_some() && last_end.is_none() {
-            let mut r = run_update(run, AgentKind::OpenaiAgents, origin);
-            r.started_ms = start;
-            r.ended_ms = end;
-            if title.is_some() {
-                *titled = true;
-                r.title = title;
-            }
-            if later {
-                *last_end = end;
-            }
-            out.push(Record::Run(r));
         }
     }
 
@@ -197,7 +160,15 @@ impl AgentsParser {
             s.attributes
                 .insert("metadata".into(), serde_json::Value::Object(m.to_map()));
         }
-        self.touch(run, s.start_ms, s.end_ms, prompt.as_deref(), origin, out);
+        self.runs.touch(
+            run,
+            AgentKind::OpenaiAgents,
+            s.start_ms,
+            s.end_ms,
+            prompt.as_deref(),
+            origin,
+            out,
+        );
         out.push(Record::Span(s));
         Ok(())
     }

@@ -239,6 +239,55 @@ pub fn run_update(id: &str, agent: crate::model::AgentKind, origin: &Origin) -> 
     }
 }
 
+/// Run updates for parsers that see a run's spans one at a time (OTLP, Agents
+/// SDK): a run is announced when first seen, and again only when a span moves
+/// its end later, brings its first start, or gives it its title (once).
+#[derive(Debug, Default)]
+pub struct RunTracker(std::collections::HashMap<String, (Option<Millis>, bool)>);
+
+impl RunTracker {
+    /// Notes a span of `run` spanning `start..end`; `prompt` may title the run.
+    /// Pushes a run update onto `out` when it tells something new.
+    #[allow(clippy::too_many_arguments)]
+    pub fn touch(
+        &mut self,
+        run: &str,
+        agent: crate::model::AgentKind,
+        start: Option<Millis>,
+        end: Option<Millis>,
+        prompt: Option<&str>,
+        origin: &Origin,
+        out: &mut Vec<crate::ingest::formats::Record>,
+    ) {
+        let fresh = !self.0.contains_key(run);
+        if fresh {
+            self.0.insert(run.to_owned(), (None, false));
+        }
+        let Some((last_end, titled)) = self.0.get_mut(run) else {
+            return;
+        };
+        let title = if *titled {
+            None
+        } else {
+            prompt.and_then(title_of)
+        };
+        let later = end.is_some() && end > *last_end;
+        if fresh || later || title.is_some() || start.is_some() && last_end.is_none() {
+            let mut r = run_update(run, agent, origin);
+            r.started_ms = start;
+            r.ended_ms = end;
+            if title.is_some() {
+                *titled = true;
+                r.title = title;
+            }
+            if later {
+                *last_end = end;
+            }
+            out.push(crate::ingest::formats::Record::Run(r));
+        }
+    }
+}
+
 /// The last path component without extension (`a/b/rollout-x.jsonl` → `rollout-x`).
 pub fn file_stem(path: &str) -> &str {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
@@ -304,5 +353,30 @@ mod tests {
         );
         assert_eq!(content_text(&v).as_deref(), Some("a\n[image]\nb"));
         assert_eq!(file_stem("x/y/rollout-1.jsonl"), "rollout-1");
+    }
+
+    #[test]
+    fn run_tracker_announces_only_what_is_new() {
+        use crate::ingest::formats::Record;
+        use crate::model::AgentKind::Otel;
+        let mut t = RunTracker::default();
+        let o = Origin::new("f", 1);
+        let mut out = Vec::new();
+        t.touch("r", Otel, None, None, None, &o, &mut out);
+        t.touch("r", Otel, None, None, None, &o, &mut out);
+        assert_eq!(out.len(), 1, "first sight only");
+        t.touch("r", Otel, Some(5), None, None, &o, &mut out);
+        assert_eq!(out.len(), 2, "first start while no end is known");
+        t.touch("r", Otel, Some(5), Some(9), Some("do it"), &o, &mut out);
+        t.touch("r", Otel, Some(6), Some(8), Some("other"), &o, &mut out);
+        assert_eq!(
+            out.len(),
+            3,
+            "an earlier end and a second title tell nothing new"
+        );
+        let Some(Record::Run(r)) = out.last() else {
+            panic!("run update")
+        };
+        assert_eq!((r.ended_ms, r.title.as_deref()), (Some(9), Some("do it")));
     }
 }

@@ -11,7 +11,7 @@
 //! * status code 2 (or `STATUS_CODE_ERROR`, or `error.type`) → error;
 //! * attributes not mapped onto span fields are kept in `attributes`.
 
-use super::common::{as_i64, as_u64, run_update, str_of, title_of};
+use super::common::{as_i64, as_u64, str_of, RunTracker};
 use super::{Format, FormatError, FormatParser, Record};
 use crate::ingest::formats::json::Value;
 use crate::model::{AgentKind, Millis, Origin, Span, SpanKind, SpanStatus};
@@ -30,7 +30,7 @@ pub struct OtlpParser {
     /// trace id → run id (conversation id once seen).
     traces: HashMap<String, String>,
     /// run id → (latest end emitted, titled).
-    runs: HashMap<String, (Option<Millis>, bool)>,
+    runs: RunTracker,
     /// LLM spans whose tokens were counted, and the parents of those spans:
     /// stacked instrumentations nest one model call in another, and the
     /// second of the pair to arrive keeps its usage as attributes only.
@@ -290,7 +290,15 @@ impl OtlpParser {
         {
             s.attributes.insert("status.message".into(), msg.into());
         }
-        self.run_update(&run, &s, first_user.as_deref(), origin, out);
+        self.runs.touch(
+            &run,
+            AgentKind::Otel,
+            s.start_ms,
+            s.end_ms,
+            first_user.as_deref(),
+            origin,
+            out,
+        );
         out.push(Record::Span(s));
         Ok(())
     }
@@ -315,42 +323,6 @@ impl OtlpParser {
             if let Some(p) = &s.parent_id {
                 self.counted_parents.insert(p.clone());
             }
-        }
-    }
-
-    fn run_update(
-        &mut self,
-        run: &str,
-        s: &Span,
-        first_user: Option<&str>,
-        origin: &Origin,
-        out: &mut Vec<Record>,
-    ) {
-        let fresh = !self.runs.contains_key(run);
-        if fresh {
-            self.runs.insert(run.to_owned(), (None, false));
-        }
-        let Some((end, titled)) = self.runs.get_mut(run) else {
-            return;
-        };
-        let title = if *titled {
-            None
-        } else {
-            first_user.and_then(title_of)
-        };
-        let later = s.end_ms.is_some() && s.end_ms > *end;
-        if fresh || later || title.is_some() {
-            let mut r = run_update(run, AgentKind::Otel, origin);
-            r.started_ms = s.start_ms;
-            r.ended_ms = s.end_ms;
-            if title.is_some() {
-                *titled = true;
-                r.title = title;
-            }
-            if later {
-                *end = s.end_ms;
-            }
-            out.push(Record::Run(r));
         }
     }
 }
