@@ -43,8 +43,8 @@ fn generate(db: &Path, runs: usize, spans_per_run: usize) {
             .unwrap();
         let mut span = c
             .prepare(
-                "INSERT INTO spans(run_id, id, parent_id, kind, name, start_ms, end_ms, status, model, tool_name, \
-                 tool_input, tool_output, text, origin_path, origin_line) VALUES(?1,?2,?3,?4,?5,?6,?7,'ok',?8,?9,?10,?11,?12,?13,?14)",
+                "INSERT INTO spans(run_key, id, parent_id, kind, name, start_ms, end_ms, status, model, tool_name, \
+                 tool_input, tool_output, text, origin_path, origin_line) VALUES((SELECT key FROM runs WHERE id = ?1),?2,?3,?4,?5,?6,?7,'ok',?8,?9,?10,?11,?12,?13,?14)",
             )
             .unwrap();
         let mut finding = c

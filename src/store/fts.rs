@@ -109,7 +109,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut st = self.conn.prepare_cached(
-            "SELECT s.run_id, s.id, s.kind, s.name FROM spans_fts JOIN spans s ON s.rowid = spans_fts.rowid \
+            "SELECT r.id, s.id, s.kind, s.name FROM spans_fts JOIN spans s ON s.key = spans_fts.rowid \
+             JOIN runs r ON r.key = s.run_key \
              WHERE spans_fts MATCH ?1 ORDER BY rank LIMIT ?2",
         )?;
         let hits = st
@@ -126,7 +127,7 @@ impl Store {
         let mut out = Vec::with_capacity(hits.len());
         for (run_id, span_id, kind, name) in hits {
             let body: String = self.conn.query_row(
-                "SELECT concat_ws(' ', name, tool_name, tool_input, tool_output, text) FROM spans WHERE run_id=?1 AND id=?2",
+                "SELECT concat_ws(' ', name, tool_name, tool_input, tool_output, text) FROM spans WHERE run_key = (SELECT key FROM runs WHERE id = ?1) AND id = ?2",
                 params![run_id, span_id],
                 |r| r.get(0),
             )?;

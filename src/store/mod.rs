@@ -44,6 +44,7 @@ pub enum StoreError {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    run_keys: write::RunKeys,
 }
 
 impl std::fmt::Debug for Store {
@@ -82,6 +83,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            run_keys: write::RunKeys::default(),
         })
     }
 
@@ -115,9 +117,17 @@ impl Store {
             });
         }
         check_version(&conn, &p)?;
+        if v < schema::latest() {
+            // A store written by an older skilltrace: bring it up to date once
+            // (a write connection migrates), then read it as usual.
+            drop(conn);
+            drop(Store::open(path)?);
+            return Store::open_read(path);
+        }
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            run_keys: write::RunKeys::default(),
         })
     }
 

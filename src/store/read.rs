@@ -112,7 +112,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<SpanRow>, StoreError> {
         let sql = format!(
-            "SELECT {SPAN_COLS} FROM spans WHERE run_id = ?1 ORDER BY start_ms IS NULL, start_ms, origin_line, rowid LIMIT ?2 OFFSET ?3"
+            "SELECT {SPAN_COLS} FROM spans WHERE run_key = (SELECT key FROM runs WHERE id = ?1) ORDER BY start_ms IS NULL, start_ms, origin_line, key LIMIT ?2 OFFSET ?3"
         );
         let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st
@@ -124,7 +124,7 @@ impl Store {
     /// How many spans a run has.
     pub fn span_count(&self, run_id: &str) -> Result<u64, StoreError> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM spans WHERE run_id = ?1",
+            "SELECT count(*) FROM spans WHERE run_key = (SELECT key FROM runs WHERE id = ?1)",
             [run_id],
             |r| r.get::<_, i64>(0),
         )? as u64)
@@ -132,7 +132,7 @@ impl Store {
 
     /// One span.
     pub fn span(&self, run_id: &str, span_id: &str) -> Result<Option<Span>, StoreError> {
-        let sql = format!("SELECT {SPAN_COLS} FROM spans WHERE run_id = ?1 AND id = ?2");
+        let sql = format!("SELECT {SPAN_COLS} FROM spans WHERE run_key = (SELECT key FROM runs WHERE id = ?1) AND id = ?2");
         Ok(self
             .conn
             .query_row(&sql, [run_id, span_id], span_row)
@@ -338,7 +338,7 @@ impl Store {
         let width = (end_ms - start_ms).max(0) + 1;
         let mut st = self.conn.prepare_cached(
             "SELECT ((start_ms - ?2) * ?3) / ?4, count(*) FROM spans \
-             WHERE run_id = ?1 AND start_ms BETWEEN ?2 AND ?5 GROUP BY 1",
+             WHERE run_key = (SELECT key FROM runs WHERE id = ?1) AND start_ms BETWEEN ?2 AND ?5 GROUP BY 1",
         )?;
         let rows = st.query_map(params![run_id, start_ms, n as i64, width, end_ms], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
@@ -359,7 +359,9 @@ impl Store {
     ) -> Result<Option<Option<String>>, StoreError> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT parent_id FROM spans WHERE run_id = ?1 AND id = ?2")?;
+            .prepare_cached(
+                "SELECT parent_id FROM spans WHERE run_key = (SELECT key FROM runs WHERE id = ?1) AND id = ?2",
+            )?;
         Ok(st
             .query_row([run_id, span_id], |r| r.get::<_, Option<String>>(0))
             .optional()?)
@@ -367,9 +369,9 @@ impl Store {
 
     /// The position of a span in its run's time order (as [`Store::spans`] pages it).
     pub fn span_position(&self, run_id: &str, span_id: &str) -> Result<Option<u64>, StoreError> {
-        let sql = "SELECT count(*) FROM spans s, (SELECT start_ms, origin_line, rowid AS r FROM spans \
-                   WHERE run_id = ?1 AND id = ?2) t WHERE s.run_id = ?1 AND \
-                   (s.start_ms IS NULL, COALESCE(s.start_ms, 0), s.origin_line, s.rowid) < (t.start_ms IS NULL, COALESCE(t.start_ms, 0), t.origin_line, t.r)";
+        let sql = "SELECT count(*) FROM spans s, (SELECT run_key, start_ms, origin_line, key FROM spans \
+                   WHERE run_key = (SELECT key FROM runs WHERE id = ?1) AND id = ?2) t WHERE s.run_key = t.run_key AND \
+                   (s.start_ms IS NULL, COALESCE(s.start_ms, 0), s.origin_line, s.key) < (t.start_ms IS NULL, COALESCE(t.start_ms, 0), t.origin_line, t.key)";
         if self.span_parent(run_id, span_id)?.is_none() {
             return Ok(None);
         }

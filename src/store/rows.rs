@@ -152,7 +152,7 @@ pub(super) fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
     })
 }
 
-pub(super) const SPAN_COLS: &str = "rowid, run_id, id, parent_id, kind, name, start_ms, end_ms, status, model, tool_name, \
+pub(super) const SPAN_COLS: &str = "key, (SELECT r.id FROM runs r WHERE r.key = spans.run_key), id, parent_id, kind, name, start_ms, end_ms, status, model, tool_name, \
     tool_call_id, tool_input, tool_output, text, attributes, input_tokens, output_tokens, origin_path, origin_line";
 
 pub(super) fn span_row(r: &Row<'_>) -> rusqlite::Result<SpanRow> {

@@ -109,6 +109,67 @@ fn runs_merge_earliest_start_first_title() {
 }
 
 #[test]
+fn run_records_folded_in_one_batch_equal_the_same_records_one_batch_each() {
+    let recs = || {
+        let mk =
+            |start: Option<i64>, end: Option<i64>, cwd: Option<&str>, parent: Option<&str>| Run {
+                id: "r".into(),
+                agent: None,
+                source: String::new(),
+                started_ms: start,
+                ended_ms: end,
+                cwd: cwd.map(String::from),
+                parent_run_id: parent.map(String::from),
+                ..Default::default()
+            };
+        vec![
+            mk(None, Some(70), None, None),
+            mk(Some(40), None, Some("/a"), None),
+            Run {
+                agent: Some(AgentKind::ClaudeCode),
+                source: "f.jsonl".into(),
+                ..mk(Some(10), Some(90), Some("/b"), Some("p1"))
+            },
+            mk(Some(20), Some(80), None, Some("p2")),
+        ]
+    };
+    let row = |batches: Vec<Vec<Run>>| {
+        let (_t, mut s) = tmp();
+        let mut r = Redactor::new(Mode::Mask);
+        for b in batches {
+            s.write(&StoreBatch {
+                runs: b.into_iter().map(|x| r.redact_run(x)).collect(),
+                ..Default::default()
+            })
+            .expect("write");
+        }
+        let x = s.run("r").expect("q").expect("run").run;
+        (
+            x.agent,
+            x.source,
+            x.parent_run_id,
+            x.started_ms,
+            x.ended_ms,
+            x.cwd,
+        )
+    };
+    let together = row(vec![recs()]);
+    let apart = row(recs().into_iter().map(|x| vec![x]).collect());
+    assert_eq!(together, apart);
+    assert_eq!(
+        together,
+        (
+            Some(AgentKind::ClaudeCode),
+            "f.jsonl".to_string(),
+            Some("p1".to_string()),
+            Some(10),
+            Some(90),
+            Some("/a".to_string())
+        )
+    );
+}
+
+#[test]
 fn findings_dedupe_raise_and_triage() {
     let (_t, mut s) = tmp();
     s.write(&batch(
@@ -280,4 +341,94 @@ fn new_stores_use_16k_pages_and_existing_ones_keep_theirs() {
         .query_row("PRAGMA page_size", [], |r| r.get(0))
         .unwrap();
     assert_eq!(ps, 4096);
+}
+
+#[test]
+fn a_v2_store_migrates_to_integer_run_keys_keeping_rows_counters_and_search() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let path = t.path().join("old.db");
+    {
+        // A store as skilltrace wrote it at schema v2, with rows in it.
+        let mut c = rusqlite::Connection::open(&path).expect("open");
+        c.execute_batch("PRAGMA journal_mode=WAL").expect("wal");
+        for (i, sql) in schema::MIGRATIONS[..2].iter().enumerate() {
+            let tx = c.transaction().expect("tx");
+            tx.execute_batch(sql).expect("migration");
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .expect("version");
+            tx.commit().expect("commit");
+        }
+        c.execute_batch(
+            "INSERT INTO runs(id, agent, title, span_count, started_ms, updated_ms) VALUES('run-b', 'codex', 'second', 2, 20, 20);
+             INSERT INTO runs(id, agent, title, span_count, started_ms, updated_ms) VALUES('run-a', 'codex', 'first', 1, 10, 10);
+             INSERT INTO spans(run_id, id, kind, name, start_ms, text) VALUES('run-a', 's1', 'llm', 'chat', 10, 'hello zebra');
+             INSERT INTO spans(run_id, id, kind, name, start_ms, tool_name, tool_input) VALUES('run-b', 't2', 'tool', 'Bash', 22, 'Bash', 'ls');
+             INSERT INTO spans(run_id, id, parent_id, kind, name, start_ms) VALUES('run-b', 't1', NULL, 'agent', 'root', 21);
+             INSERT INTO spans(run_id, id, kind, name) VALUES('orphan', 'x', 'event', 'lost run row');
+             INSERT INTO spans_fts(rowid, body) SELECT rowid, concat_ws(' ', name, tool_name, tool_input, tool_output, text) FROM spans;
+             INSERT INTO meta(key, value) SELECT 'fts_watermark', max(rowid) FROM spans;",
+        )
+        .expect("rows");
+    }
+    // Readers migrate too (a listing may be the first command after an upgrade).
+    let r = Store::open_read(&path).expect("open_read migrates");
+    let v: i64 = r
+        .conn()
+        .query_row("PRAGMA user_version", [], |x| x.get(0))
+        .expect("version");
+    assert_eq!(v as usize, schema::latest());
+    let a = r.run("run-a").expect("q").expect("run-a kept");
+    assert_eq!((a.run.title.as_deref(), a.span_count), (Some("first"), 1));
+    let b: Vec<String> = r
+        .spans("run-b", 0, 10)
+        .expect("spans")
+        .into_iter()
+        .map(|s| format!("{}:{}", s.span.run_id, s.span.id))
+        .collect();
+    assert_eq!(b, ["run-b:t1", "run-b:t2"], "time order within the run");
+    assert_eq!(
+        r.span_count("orphan").expect("count"),
+        1,
+        "a span whose run row was missing keeps a run"
+    );
+    assert_eq!(r.span_position("run-b", "t2").expect("pos"), Some(1));
+    // Span rowids are kept, so the full-text index still points at the right spans.
+    let hits = r.search("zebra", 10).expect("search");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(
+        (hits[0].run_id.as_str(), hits[0].span_id.as_str()),
+        ("run-a", "s1")
+    );
+    drop(r);
+    // And the writer goes on from there: a new span lands in the old run and counts once.
+    let mut w = Store::open(&path).expect("open");
+    w.write(&batch(vec![span("s2", "run-a", SpanKind::Llm)], vec![]))
+        .expect("write");
+    let a = w.run("run-a").expect("q").expect("run-a");
+    assert_eq!(a.span_count, 2);
+    assert_eq!(w.span_count("run-a").expect("count"), 2);
+}
+
+#[test]
+fn a_failed_write_forgets_run_keys_it_handed_out() {
+    let (_t, mut s) = tmp();
+    // A batch that fails halfway (a finding whose fingerprint is NULL is impossible, so
+    // break the table under it) rolls back the run it created...
+    s.conn()
+        .execute_batch(
+            "CREATE TRIGGER boom BEFORE INSERT ON findings BEGIN SELECT RAISE(ABORT, 'boom'); END;",
+        )
+        .expect("trigger");
+    let failed = s.write(&batch(
+        vec![span("s1", "new-run", SpanKind::Llm)],
+        vec![finding("fp1", "new-run", Severity::High)],
+    ));
+    assert!(failed.is_err());
+    assert!(s.run("new-run").expect("q").is_none(), "rolled back");
+    s.conn().execute_batch("DROP TRIGGER boom").expect("drop");
+    // ...so the next write must create it again rather than point at a key that is gone.
+    s.write(&batch(vec![span("s1", "new-run", SpanKind::Llm)], vec![]))
+        .expect("write");
+    assert_eq!(s.span_count("new-run").expect("count"), 1);
+    assert_eq!(s.run("new-run").expect("q").expect("run").span_count, 1);
 }

@@ -56,14 +56,60 @@ struct RunDelta {
     output: i64,
     findings: [i64; 5],
     models: Vec<String>,
-    source: String,
     start: Option<i64>,
     end: Option<i64>,
 }
 
-const INSERT_SPAN: &str = "INSERT INTO spans(run_id, id, parent_id, kind, name, start_ms, end_ms, status, model, \
+/// Run id → the run's integer key (`runs.key`, which spans point at),
+/// remembered across batches: runs are never deleted, so a committed key never
+/// changes. Forgotten whole when a write fails, since keys handed out inside a
+/// rolled-back transaction no longer exist.
+#[derive(Debug, Default)]
+pub(super) struct RunKeys {
+    map: HashMap<String, i64>,
+}
+
+/// How many run ids [`RunKeys`] remembers before starting over (~10 MB).
+const RUN_KEYS_MAX: usize = 100_000;
+
+impl RunKeys {
+    pub(super) fn clear(&mut self) {
+        self.map.clear();
+    }
+
+    fn remember(&mut self, id: &str, key: i64) {
+        if self.map.len() >= RUN_KEYS_MAX {
+            self.map.clear();
+        }
+        self.map.insert(id.to_owned(), key);
+    }
+
+    /// The key of run `id`, creating the run (with `source`) if it is new.
+    fn get(
+        &mut self,
+        tx: &Transaction<'_>,
+        id: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        if let Some(k) = self.map.get(id) {
+            return Ok(*k);
+        }
+        tx.prepare_cached(
+            "INSERT INTO runs(id, source, updated_ms) VALUES(?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
+        )?
+        .execute(params![id, source, now])?;
+        let key = tx
+            .prepare_cached("SELECT key FROM runs WHERE id=?1")?
+            .query_row([id], |r| r.get(0))?;
+        self.remember(id, key);
+        Ok(key)
+    }
+}
+
+const INSERT_SPAN: &str = "INSERT INTO spans(run_key, id, parent_id, kind, name, start_ms, end_ms, status, model, \
   tool_name, tool_call_id, tool_input, tool_output, text, attributes, input_tokens, output_tokens, origin_path, origin_line) \
-  VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19) ON CONFLICT(run_id, id) DO NOTHING";
+  VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19) ON CONFLICT(run_key, id) DO NOTHING";
 
 /// Merge of a re-sent span into the stored one: newer non-empty fields win, attributes merge.
 const MERGE_SPAN: &str = "UPDATE spans SET \
@@ -74,7 +120,7 @@ const MERGE_SPAN: &str = "UPDATE spans SET \
   tool_input=COALESCE(?12, tool_input), tool_output=COALESCE(?13, tool_output), text=COALESCE(?14, text), \
   attributes=CASE WHEN ?15 IS NULL THEN attributes WHEN attributes IS NULL THEN ?15 ELSE json_patch(attributes, ?15) END, \
   input_tokens=COALESCE(?16, input_tokens), output_tokens=COALESCE(?17, output_tokens) \
-  WHERE run_id=?1 AND id=?2 AND ?18 IS NOT NULL AND ?19 IS NOT NULL";
+  WHERE run_key=?1 AND id=?2 AND ?18 IS NOT NULL AND ?19 IS NOT NULL";
 
 const UPSERT_RUN: &str = "INSERT INTO runs(id, agent, source, parent_run_id, started_ms, ended_ms, title, cwd, updated_ms) \
   VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(id) DO UPDATE SET \
@@ -87,17 +133,25 @@ const UPSERT_RUN: &str = "INSERT INTO runs(id, agent, source, parent_run_id, sta
 impl Store {
     /// Writes one batch in one transaction. Either all of it lands or none.
     pub fn write(&mut self, batch: &StoreBatch) -> Result<WriteStats, StoreError> {
-        let mut stats = WriteStats::default();
         if batch.is_empty() {
-            return Ok(stats);
+            return Ok(WriteStats::default());
         }
+        let written = self.write_tx(batch);
+        if written.is_err() {
+            self.run_keys.clear();
+        }
+        written
+    }
+
+    fn write_tx(&mut self, batch: &StoreBatch) -> Result<WriteStats, StoreError> {
+        let mut stats = WriteStats::default();
         let now = now_ms();
+        let keys = &mut self.run_keys;
         let tx = self.conn.transaction()?;
-        let mut deltas: HashMap<String, RunDelta> = HashMap::new();
+        let mut deltas: HashMap<i64, RunDelta> = HashMap::new();
         {
             let mut up_run = tx.prepare_cached(UPSERT_RUN)?;
-            for r in &batch.runs {
-                let r = r.get();
+            for r in fold_runs(&batch.runs) {
                 up_run.execute(params![
                     r.id,
                     r.agent.map(|a| a.as_str()),
@@ -110,8 +164,8 @@ impl Store {
                     now
                 ])?;
             }
-            write_spans(&tx, &batch.spans, &mut deltas, &mut stats)?;
-            write_findings(&tx, &batch.findings, &mut deltas, &mut stats, now)?;
+            write_spans(&tx, keys, &batch.spans, &mut deltas, &mut stats, now)?;
+            write_findings(&tx, keys, &batch.findings, &mut deltas, &mut stats, now)?;
             let mut hit = tx.prepare_cached(
                 "INSERT OR IGNORE INTO skill_hits(skill_id, version, name, method, confidence, run_id, span_id, ts_ms) \
                  VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
@@ -194,30 +248,87 @@ impl Store {
     }
 }
 
+/// The run records of one batch, one per run: parsers announce a run again
+/// whenever they learn more of it, and one upsert per run costs far less than
+/// one per record. Folded with the same rules as [`UPSERT_RUN`] (first agent,
+/// source, parent, title and cwd; earliest start; latest end), in order of
+/// first appearance.
+fn fold_runs(runs: &[Redacted<Run>]) -> Vec<Run> {
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    let mut out: Vec<Run> = Vec::new();
+    for r in runs {
+        let r = r.get();
+        let Some(&i) = at.get(r.id.as_str()) else {
+            at.insert(&r.id, out.len());
+            out.push(r.clone());
+            continue;
+        };
+        let f = &mut out[i];
+        f.agent = f.agent.or(r.agent);
+        if f.source.is_empty() {
+            f.source.clone_from(&r.source);
+        }
+        if f.parent_run_id.is_none() {
+            f.parent_run_id.clone_from(&r.parent_run_id);
+        }
+        f.started_ms = earliest(f.started_ms, r.started_ms);
+        f.ended_ms = match (f.ended_ms, r.ended_ms) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if f.title.is_none() {
+            f.title.clone_from(&r.title);
+        }
+        if f.cwd.is_none() {
+            f.cwd.clone_from(&r.cwd);
+        }
+    }
+    out
+}
+
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 fn write_spans(
     tx: &Transaction<'_>,
+    keys: &mut RunKeys,
     spans: &[Redacted<Span>],
-    deltas: &mut HashMap<String, RunDelta>,
+    deltas: &mut HashMap<i64, RunDelta>,
     stats: &mut WriteStats,
+    now: i64,
 ) -> Result<(), StoreError> {
     if spans.is_empty() {
         return Ok(());
     }
     let mut insert = tx.prepare_cached(INSERT_SPAN)?;
     let mut find = tx.prepare_cached(
-        "SELECT rowid, kind, input_tokens, output_tokens FROM spans WHERE run_id=?1 AND id=?2",
+        "SELECT key, kind, input_tokens, output_tokens FROM spans WHERE run_key=?1 AND id=?2",
     )?;
     let mut merge = tx.prepare_cached(MERGE_SPAN)?;
     let mut queue = tx.prepare_cached("INSERT OR IGNORE INTO fts_queue(span_rowid) VALUES(?1)")?;
+    // Spans of one run mostly come together: skip the lookup while the run stays the same.
+    let mut last: Option<(&str, i64)> = None;
     for s in spans {
         let s = s.get();
+        let run_key = match last {
+            Some((id, k)) if id == s.run_id => k,
+            _ => {
+                let k = keys.get(tx, &s.run_id, &s.origin.path, now)?;
+                last = Some((&s.run_id, k));
+                k
+            }
+        };
         let attrs = if s.attributes.is_empty() {
             None
         } else {
             serde_json::to_string(&s.attributes).ok()
         };
         let values = params![
-            s.run_id,
+            run_key,
             s.id,
             s.parent_id,
             s.kind.as_str(),
@@ -237,10 +348,7 @@ fn write_spans(
             s.origin.path,
             s.origin.line as i64
         ];
-        let d = deltas.entry(s.run_id.clone()).or_default();
-        if d.source.is_empty() {
-            d.source.clone_from(&s.origin.path);
-        }
+        let d = deltas.entry(run_key).or_default();
         let is_tool = s.kind == crate::model::SpanKind::Tool;
         if insert.execute(values)? == 1 {
             // New span: indexed for search by the watermark pass, no queue entry needed.
@@ -251,7 +359,7 @@ fn write_spans(
             d.output += s.output_tokens.unwrap_or(0) as i64;
         } else {
             let (rowid, kind, it, ot): (i64, String, Option<i64>, Option<i64>) = find
-                .query_row(params![s.run_id, s.id], |r| {
+                .query_row(params![run_key, s.id], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })?;
             merge.execute(values)?;
@@ -280,8 +388,9 @@ fn write_spans(
 
 fn write_findings(
     tx: &Transaction<'_>,
+    keys: &mut RunKeys,
     findings: &[Redacted<Finding>],
-    deltas: &mut HashMap<String, RunDelta>,
+    deltas: &mut HashMap<i64, RunDelta>,
     stats: &mut WriteStats,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -306,7 +415,7 @@ fn write_findings(
         let old: Option<(i64, i64)> = find
             .query_row([&f.fingerprint], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        let d = deltas.entry(f.run_id.clone()).or_default();
+        let d = deltas.entry(keys.get(tx, &f.run_id, "", now)?).or_default();
         match old {
             None => {
                 ins.execute(params![
@@ -351,32 +460,35 @@ fn write_findings(
 
 fn apply_run_deltas(
     tx: &Transaction<'_>,
-    deltas: HashMap<String, RunDelta>,
+    deltas: HashMap<i64, RunDelta>,
     now: i64,
 ) -> Result<(), StoreError> {
-    let mut ensure =
-        tx.prepare_cached("INSERT OR IGNORE INTO runs(id, source, updated_ms) VALUES(?1, ?2, ?3)")?;
-    let mut models = tx.prepare_cached("SELECT models FROM runs WHERE id=?1")?;
+    let mut models = tx.prepare_cached("SELECT models FROM runs WHERE key=?1")?;
     let mut upd = tx.prepare_cached(
         "UPDATE runs SET span_count=span_count+?2, tool_count=tool_count+?3, input_tokens=input_tokens+?4, \
          output_tokens=output_tokens+?5, f_info=f_info+?6, f_low=f_low+?7, f_medium=f_medium+?8, f_high=f_high+?9, \
-         f_critical=f_critical+?10, models=?11, \
+         f_critical=f_critical+?10, models=COALESCE(?11, models), \
          started_ms=MIN(COALESCE(started_ms, ?12), COALESCE(?12, started_ms)), \
-         ended_ms=MAX(COALESCE(ended_ms, ?13), COALESCE(?13, ended_ms)), updated_ms=?14 WHERE id=?1",
+         ended_ms=MAX(COALESCE(ended_ms, ?13), COALESCE(?13, ended_ms)), updated_ms=?14 WHERE key=?1",
     )?;
-    for (id, d) in deltas {
-        ensure.execute(params![id, d.source, now])?;
-        let mut current: String = models.query_row([&id], |r| r.get(0))?;
-        for m in &d.models {
-            if !current.split(',').any(|x| x == m) {
-                if !current.is_empty() {
-                    current.push(',');
+    for (key, d) in deltas {
+        // The models list changes only when this batch saw a model.
+        let merged = if d.models.is_empty() {
+            None
+        } else {
+            let mut current: String = models.query_row([key], |r| r.get(0))?;
+            for m in &d.models {
+                if !current.split(',').any(|x| x == m) {
+                    if !current.is_empty() {
+                        current.push(',');
+                    }
+                    current.push_str(m);
                 }
-                current.push_str(m);
             }
-        }
+            Some(current)
+        };
         upd.execute(params![
-            id,
+            key,
             d.spans,
             d.tools,
             d.input,
@@ -386,7 +498,7 @@ fn apply_run_deltas(
             d.findings[2],
             d.findings[3],
             d.findings[4],
-            current,
+            merged,
             d.start,
             d.end,
             now
