@@ -68,6 +68,8 @@ impl RunState {
 pub struct Runs {
     map: HashMap<String, RunState>,
     order: VecDeque<String>,
+    /// Never used: what `get` could hand out if the map lost an entry it was just given.
+    spare: RunState,
 }
 
 impl Runs {
@@ -79,8 +81,13 @@ impl Runs {
                 }
             }
             self.order.push_back(run.to_string());
+            self.map.insert(run.to_string(), RunState::default());
         }
-        self.map.entry(run.to_string()).or_default()
+        // A run seen before (nearly every span) costs a lookup, not two allocations.
+        match self.map.get_mut(run) {
+            Some(st) => st,
+            None => &mut self.spare,
+        }
     }
 }
 

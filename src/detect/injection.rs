@@ -26,21 +26,16 @@ pub fn scan(text: &str, tax: &Taxonomy) -> Vec<Hit> {
     let text = prefix(text);
     let mut hits = Vec::new();
     // instructions aimed at the model
-    if tax.injection_phrases.is_match(text) {
-        for re in &tax.injection_phrase_list {
-            if let Some(m) = re.find(text) {
-                let ev = excerpt(text, m.start(), m.end());
-                hits.push(
-                    Hit::new(
-                        id::PINJ_OUTPUT,
-                        "tool output carries instructions aimed at the model".into(),
-                        &ev,
-                    )
-                    .key(&format!("phrase|{}", m.as_str().to_ascii_lowercase())),
-                );
-                break;
-            }
-        }
+    if let Some(m) = tax.injection_phrase(text) {
+        let ev = excerpt(text, m.start(), m.end());
+        hits.push(
+            Hit::new(
+                id::PINJ_OUTPUT,
+                "tool output carries instructions aimed at the model".into(),
+                &ev,
+            )
+            .key(&format!("phrase|{}", m.as_str().to_ascii_lowercase())),
+        );
     }
     // hidden HTML comments addressed to agents
     let mut from = 0;

@@ -298,7 +298,10 @@ pub struct Taxonomy {
     pub network_commands: HashSet<String>,
     pub fetch_tools: HashSet<String>,
     pub injection_phrases: RegexSet,
-    pub injection_phrase_list: Vec<Regex>,
+    /// Each phrase on its own, to find where the set matched. Compiled on first
+    /// use: most traces never match the set, and compiling costs ~10 ms.
+    injection_phrase_list: std::sync::OnceLock<Vec<Option<Regex>>>,
+    injection_phrase_src: Vec<String>,
     pub comment_addressees: RegexSet,
     pub image_exfil: Regex,
     pub image_data_keys: Regex,
@@ -355,10 +358,6 @@ impl Taxonomy {
             a.iter().chain(b.iter()).cloned().collect()
         };
         let phrases = cat(&i.phrases, &cfg.injection_phrases);
-        let phrase_list = phrases
-            .iter()
-            .map(|p| regex("injection phrase", p))
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(Taxonomy {
             credentials: PathSet::new(&cat(&c.credential_paths, &cfg.credential_paths))?,
             wallets: PathSet::new(&c.wallet_paths)?,
@@ -394,7 +393,8 @@ impl Taxonomy {
             network_commands: set(&n.network_commands),
             fetch_tools: set(&n.fetch_tools),
             injection_phrases: regex_set("injection phrases", &phrases)?,
-            injection_phrase_list: phrase_list,
+            injection_phrase_list: std::sync::OnceLock::new(),
+            injection_phrase_src: phrases,
             comment_addressees: regex_set("comment addressees", &i.comment_addressees)?,
             image_exfil: regex("image_exfil", &i.image_exfil)?,
             image_data_keys: regex("image_data_keys", &i.image_data_keys)?,
@@ -403,6 +403,18 @@ impl Taxonomy {
             disabled: set(&cfg.disable_rules),
             enabled: cfg.enabled.unwrap_or(true),
         })
+    }
+
+    /// The first injection phrase found in `text`, as a match on it.
+    pub fn injection_phrase<'t>(&self, text: &'t str) -> Option<regex::Match<'t>> {
+        let i = self.injection_phrases.matches(text).iter().next()?;
+        let list = self.injection_phrase_list.get_or_init(|| {
+            self.injection_phrase_src
+                .iter()
+                .map(|p| regex("injection phrase", p).ok())
+                .collect()
+        });
+        list.get(i)?.as_ref()?.find(text)
     }
 
     /// A credential or wallet path (and not a template): the glob that matched.

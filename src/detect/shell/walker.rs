@@ -86,6 +86,15 @@ impl Walker<'_> {
     }
 
     fn pipeline(&mut self, p: &ast::Pipeline, via: Via, depth: usize) {
+        // Most commands stand alone: no neighbours to name, so no words to parse twice.
+        if let [c] = p.seq.as_slice() {
+            let ctx = PipeCtx {
+                from: Vec::new(),
+                to: Vec::new(),
+            };
+            self.command(c, &ctx, via, depth);
+            return;
+        }
         let names: Vec<String> = p.seq.iter().map(|c| self.head_name(c)).collect();
         for (i, c) in p.seq.iter().enumerate() {
             let ctx = PipeCtx {
