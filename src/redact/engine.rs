@@ -85,8 +85,9 @@ pub struct Engine {
     /// For each rule, the keywords that trigger it.
     pub(super) rule_pats: Vec<Vec<usize>>,
     pub(super) digit_rules: Vec<usize>,
-    /// The digit rules' patterns as one set, in `digit_rules` order.
-    pub(super) digit_set: Option<regex::RegexSet>,
+    /// The digit rules' patterns as one set, in `digit_rules` order; built on
+    /// first use (see [`Engine::digit_set`]).
+    digit_set: std::sync::OnceLock<Option<regex::RegexSet>>,
     /// Every digit rule is a built-in PII rule, so runs no such rule can match
     /// (epoch-ms timestamps, ids) are dropped in the prefilter.
     pub(super) digit_shape_gate: bool,
@@ -131,6 +132,19 @@ pub(super) const KEY_BACK: usize = 32;
 const MIN_DIGITS: usize = 9;
 
 impl Engine {
+    /// The digit rules as one set (compiled the first time a digit run needs it:
+    /// ~8 ms that a trace without candidate numbers never pays).
+    pub(super) fn digit_set(&self) -> Option<&regex::RegexSet> {
+        self.digit_set
+            .get_or_init(|| {
+                if self.digit_rules.is_empty() {
+                    return None;
+                }
+                regex::RegexSet::new(self.digit_rules.iter().map(|&i| self.rules[i].pattern())).ok()
+            })
+            .as_ref()
+    }
+
     /// Builds the prefilter over `rules` and the extras.
     pub fn new(rules: Vec<Rule>, extras: Extras) -> Engine {
         let mut labels: Vec<Label> = rules
@@ -234,11 +248,6 @@ impl Engine {
         let digit_rules: Vec<usize> = (0..rules.len())
             .filter(|&i| rules[i].trigger == Trigger::Digits)
             .collect();
-        let digit_set = if digit_rules.is_empty() {
-            None
-        } else {
-            regex::RegexSet::new(digit_rules.iter().map(|&i| rules[i].regex.as_str())).ok()
-        };
         let digit_shape_gate = digit_rules.iter().all(|&i| {
             rules[i].builtin
                 && matches!(
@@ -256,7 +265,7 @@ impl Engine {
             targets,
             rule_pats,
             digit_rules,
-            digit_set,
+            digit_set: std::sync::OnceLock::new(),
             digit_shape_gate,
             always_rules,
             allow_exact: extras.allow_exact.into_iter().collect(),

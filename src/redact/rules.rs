@@ -72,9 +72,13 @@ pub struct Rule {
     pub name: String,
     pub description: String,
     pub severity: Severity,
-    pub regex: Regex,
-    /// Capture-group indexes named `secret*`; empty = redact the whole match.
-    pub secret_groups: Vec<usize>,
+    pattern: String,
+    /// The compiled pattern. A user's rule is compiled when it is loaded (so a
+    /// bad one is an error at once); a built-in one on first use, because
+    /// compiling all 50 cost every command ~25 ms at startup and most traces
+    /// never reach most rules' keywords. `None` only if it fails to compile,
+    /// which a unit test rules out for every built-in.
+    compiled: std::sync::OnceLock<Option<Compiled>>,
     pub trigger: Trigger,
     /// Bytes searched on either side of a keyword hit; `None` = the whole text.
     pub window: Option<usize>,
@@ -83,6 +87,53 @@ pub struct Rule {
     pub validator: Option<Validator>,
     pub tracecraft: Option<String>,
     pub builtin: bool,
+}
+
+/// A rule's regex and its `secret*` capture groups.
+#[derive(Debug, Clone)]
+struct Compiled {
+    regex: Regex,
+    /// Capture-group indexes named `secret*`; empty = redact the whole match.
+    secret_groups: Vec<usize>,
+}
+
+fn compile_pattern(pattern: &str) -> Result<Compiled, regex::Error> {
+    let regex = RegexBuilder::new(pattern)
+        .size_limit(4 << 20)
+        .dfa_size_limit(8 << 20)
+        .build()?;
+    let secret_groups = regex
+        .capture_names()
+        .enumerate()
+        .filter_map(|(i, n)| n.filter(|n| n.starts_with("secret")).map(|_| i))
+        .collect();
+    Ok(Compiled {
+        regex,
+        secret_groups,
+    })
+}
+
+impl Rule {
+    fn compiled(&self) -> Option<&Compiled> {
+        self.compiled
+            .get_or_init(|| compile_pattern(&self.pattern).ok())
+            .as_ref()
+    }
+
+    /// The rule's regex (compiled on first use for built-ins).
+    pub fn regex(&self) -> Option<&Regex> {
+        self.compiled().map(|c| &c.regex)
+    }
+
+    /// Capture-group indexes named `secret*`; empty = redact the whole match.
+    pub fn secret_groups(&self) -> &[usize] {
+        self.compiled().map_or(&[], |c| c.secret_groups.as_slice())
+    }
+
+    /// The rule's pattern as written.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
 }
 
 /// Default search window around a keyword hit.
@@ -111,21 +162,16 @@ impl RuleSpec {
             return Err(err("name must use only a-z, 0-9 and _".into()));
         }
         let severity: Severity = self.severity.parse().map_err(err)?;
-        let regex = RegexBuilder::new(&self.pattern)
-            .size_limit(4 << 20)
-            .dfa_size_limit(8 << 20)
-            .build()
-            .map_err(|e| {
+        let compiled = std::sync::OnceLock::new();
+        if !builtin {
+            let c = compile_pattern(&self.pattern).map_err(|e| {
                 err(format!(
                     "pattern does not compile: {}",
                     one_line(&e.to_string())
                 ))
             })?;
-        let secret_groups = regex
-            .capture_names()
-            .enumerate()
-            .filter_map(|(i, n)| n.filter(|n| n.starts_with("secret")).map(|_| i))
-            .collect();
+            let _ = compiled.set(Some(c));
+        }
         let keywords: Vec<String> = self
             .keywords
             .iter()
@@ -160,8 +206,8 @@ impl RuleSpec {
             name: self.name.clone(),
             description: self.description.clone(),
             severity,
-            regex,
-            secret_groups,
+            pattern: self.pattern.clone(),
+            compiled,
             trigger,
             window,
             followed_by: self.followed_by.as_deref().unwrap_or("").bytes().collect(),
@@ -254,6 +300,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn user_rules_are_compiled_when_loaded_and_builtins_on_first_use() {
+        let spec = |pattern: &str| RuleSpec {
+            name: "mine".into(),
+            pattern: pattern.into(),
+            ..builtin_specs().into_iter().next().expect("a built-in")
+        };
+        let bad = spec("(unclosed").compile(false).expect_err("bad user rule");
+        assert!(bad.why.contains("does not compile"), "{}", bad.why);
+        let user = spec("id-(?P<secret>[0-9]+)")
+            .compile(false)
+            .expect("user rule");
+        assert!(user.compiled.get().is_some(), "compiled at load");
+        assert_eq!(user.secret_groups(), [1]);
+        let lazy = spec("id-(?P<secret>[0-9]+)")
+            .compile(true)
+            .expect("built-in");
+        assert!(lazy.compiled.get().is_none(), "not compiled yet");
+        assert_eq!(lazy.secret_groups(), [1]);
+        assert!(lazy.compiled.get().is_some());
+    }
+
+    #[test]
     fn builtin_rules_compile_with_keywords() {
         let b = builtin().map_err(|e| e.why).expect("compile");
         assert!(b.fields.iter().any(|f| f == "password"));
@@ -263,6 +331,8 @@ mod tests {
         let mut names = std::collections::HashSet::new();
         for r in &rules {
             assert!(names.insert(r.name.clone()), "duplicate {}", r.name);
+            // Built-ins compile on first use: every one must compile.
+            assert!(r.regex().is_some(), "{} does not compile", r.name);
             assert_ne!(r.trigger, Trigger::Always, "{} has no prefilter", r.name);
             if let Trigger::Keywords(k) = &r.trigger {
                 for k in k {

@@ -58,7 +58,10 @@ impl Engine {
     /// Digit rules around digit runs: one `RegexSet` pass per merged window says which
     /// (if any) can match there; only those run.
     fn run_digit_windows(&self, text: &str, runs: &[(usize, usize)], out: &mut Vec<Cand>) {
-        let Some(set) = &self.digit_set else { return };
+        if runs.is_empty() {
+            return;
+        }
+        let Some(set) = self.digit_set() else { return };
         let mut windows: Vec<(usize, usize)> = Vec::new();
         for &(s, e) in runs {
             let (ws, we) = if self.digit_shape_gate {
@@ -150,19 +153,20 @@ impl Engine {
         out: &mut Vec<Cand>,
     ) -> Option<usize> {
         let rule = &self.rules[i];
+        let regex = rule.regex()?;
         let ws = floor_boundary(text, ws);
         let we = ceil_boundary(text, we);
         let hay = &text[..we];
         let mut pos = ws;
         let mut last = None;
         while pos <= we {
-            let Some(mut caps) = rule.regex.captures_at(hay, pos) else {
+            let Some(mut caps) = regex.captures_at(hay, pos) else {
                 break;
             };
             let Some(mut m) = caps.get(0) else { break };
             if m.end() == we && we < text.len() {
                 // The window may have cut the match short: redo it on the whole text.
-                if let Some(c2) = rule.regex.captures_at(text, m.start()) {
+                if let Some(c2) = regex.captures_at(text, m.start()) {
                     if c2.get(0).is_some_and(|m2| m2.start() == m.start()) {
                         caps = c2;
                         m = caps.get(0).unwrap_or(m);
@@ -170,7 +174,7 @@ impl Engine {
                 }
             }
             let secret = rule
-                .secret_groups
+                .secret_groups()
                 .iter()
                 .find_map(|&g| caps.get(g))
                 .map(|g| g.range())
