@@ -40,8 +40,12 @@ pub enum OutputFormat {
 /// Export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
+    /// SARIF 2.1.0: findings, for code scanning and CI
     Sarif,
+    /// Native JSONL: runs, spans, findings and triage, as `import` reads back
     Json,
+    /// OTLP/JSON traces, one ExportTraceServiceRequest per line (GenAI semantic conventions)
+    Otlp,
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,9 +79,9 @@ pub enum Command {
     /// List runs
     #[command(after_help = "Example:\n  skilltrace runs --format json")]
     Runs(RunsArgs),
-    /// Export findings as SARIF, or runs, spans and findings as native JSONL
+    /// Export findings as SARIF, runs and spans as native JSONL or as OpenTelemetry (OTLP/JSON)
     #[command(
-        after_help = "Examples:\n  skilltrace export --format sarif -o results.sarif\n  skilltrace export --format json --run RUN_ID -o run.jsonl"
+        after_help = "Examples:\n  skilltrace export --format sarif -o results.sarif\n  skilltrace export --format json --run RUN_ID -o run.jsonl\n  skilltrace export --format otlp -o traces.jsonl   # for an OpenTelemetry Collector (otlpjsonfile)"
     )]
     Export(ExportArgs),
     /// Print a stored run's spans in their original timing

@@ -1,5 +1,6 @@
-//! `skilltrace export`: findings as SARIF 2.1.0, or runs, spans, findings and triage
-//! as native JSONL, to standard output or a private (`0600`) file.
+//! `skilltrace export`: findings as SARIF 2.1.0, runs, spans, findings and triage
+//! as native JSONL, or runs as OTLP/JSON traces, to standard output or a private
+//! (`0600`) file.
 
 use super::db_path;
 use crate::cli::{ExportArgs, ExportFormat};
@@ -53,6 +54,29 @@ pub fn run(args: ExportArgs) -> Result<i32> {
                     let mut out = std::io::stdout().lock();
                     out.write_all(bytes)?;
                     out.flush()?;
+                }
+            }
+        }
+        ExportFormat::Otlp => {
+            let id = run_id.as_deref();
+            match &args.output {
+                Some(p) => {
+                    let mut stats = export::otlp::OtlpStats::default();
+                    export::write_file_with(p, |w| {
+                        stats = export::otlp::write(&store, id, w)?;
+                        Ok(())
+                    })?;
+                    eprintln!(
+                        "wrote {} run(s), {} span(s), {} finding event(s) as OTLP/JSON to {}",
+                        stats.runs,
+                        stats.spans,
+                        stats.events,
+                        p.display()
+                    );
+                }
+                None => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    export::otlp::write(&store, id, &mut out)?;
                 }
             }
         }

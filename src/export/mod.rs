@@ -1,5 +1,6 @@
-//! Exports: findings as SARIF 2.1.0 for code scanning and CI ([`sarif`]), and runs,
-//! spans, findings and triage as native JSONL that `import` reads back ([`json`]).
+//! Exports: findings as SARIF 2.1.0 for code scanning and CI ([`sarif`]), runs,
+//! spans, findings and triage as native JSONL that `import` reads back ([`json`]),
+//! and runs as OpenTelemetry traces for a collector ([`otlp`]).
 //!
 //! Everything exported is read from the store, which holds redacted values only;
 //! nothing here ever sees or adds raw trace text.
@@ -7,6 +8,7 @@
 pub mod baseline;
 pub mod json;
 pub mod location;
+pub mod otlp;
 pub mod rules;
 pub mod sarif;
 
