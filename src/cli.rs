@@ -66,6 +66,11 @@ pub enum Command {
         after_help = "Example:\n  skilltrace proxy &\n  OPENAI_BASE_URL=http://127.0.0.1:8787/v1 ANTHROPIC_BASE_URL=http://127.0.0.1:8787 my-agent"
     )]
     Proxy(ProxyArgs),
+    /// Receive OTLP/HTTP JSON traces on loopback (OpenTelemetry SDKs, a Collector's otlphttp exporter)
+    #[command(
+        after_help = "Example:\n  skilltrace otlp &\n  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:4318/v1/traces OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json my-agent"
+    )]
+    Otlp(OtlpArgs),
     /// CI gate: scan trace files without touching your store
     #[command(
         after_help = "Example:\n  skilltrace scan traces/ --sarif results.sarif --fail-on high"
@@ -152,6 +157,15 @@ pub struct ImportArgs {
     /// Skip building the search index now (tail and the TUI build it in the background)
     #[arg(long)]
     pub no_index: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OtlpArgs {
+    /// Address to listen on (loopback only)
+    #[arg(long, default_value = "127.0.0.1:4318", value_name = "ADDR")]
+    pub listen: String,
+    #[command(flatten)]
+    pub db: DbArg,
 }
 
 #[derive(Debug, Args)]

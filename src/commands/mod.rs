@@ -8,6 +8,7 @@ mod doctor;
 mod export;
 mod import;
 mod listing;
+mod otlp;
 mod proxy;
 mod registry;
 mod replay;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Tail(a) => import::tail(a),
         Command::Import(a) => import::import(a),
         Command::Proxy(a) => proxy::run(a),
+        Command::Otlp(a) => otlp::run(a),
         Command::Scan(a) => scan::run(a),
         Command::Findings(a) => listing::findings(a),
         Command::Runs(a) => listing::runs(a),

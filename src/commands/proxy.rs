@@ -74,7 +74,7 @@ pub fn run(args: ProxyArgs) -> Result<i32> {
 }
 
 /// Resolves on Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

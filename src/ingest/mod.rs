@@ -1,8 +1,10 @@
-//! Sources of trace data on disk: format parsers, the file reader, the tailer and the pipeline.
+//! Sources of trace data: format parsers, the file reader, the tailer, the
+//! OTLP/HTTP receiver and the pipeline.
 
 pub mod file;
 pub mod formats;
 pub mod import;
+pub mod otlp_http;
 pub mod pipeline;
 pub mod reader;
 pub mod tail;

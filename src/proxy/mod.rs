@@ -143,7 +143,7 @@ impl ProxyConfig {
 pub enum ProxyError {
     #[error("proxy: cannot resolve listen address {0}")]
     BadListen(String),
-    #[error("proxy: cannot listen on {addr}: {source}")]
+    #[error("proxy: cannot listen on {addr}")]
     Listen {
         addr: String,
         source: std::io::Error,
@@ -154,7 +154,7 @@ pub enum ProxyError {
     NotLoopback(String),
     #[error("proxy: --allow-remote requires --token (clients send it as x-skilltrace-token)")]
     TokenRequired,
-    #[error("proxy: bad {which} upstream {url}: {source}")]
+    #[error("proxy: bad {which} upstream {url}")]
     Upstream {
         which: &'static str,
         url: String,

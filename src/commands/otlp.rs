@@ -1,0 +1,54 @@
+//! `skilltrace otlp`: the loopback OTLP/HTTP JSON receiver writing to the store.
+//!
+//! Binds first (a busy port or a non-loopback address fails fast, before the
+//! store is touched), starts the single writer thread, prints where to point
+//! exporters, and receives until Ctrl-C / SIGTERM; then lets open requests
+//! finish and the writer commit everything it was handed.
+
+use super::{db_path, open_pipeline};
+use crate::cli::OtlpArgs;
+use crate::ingest::otlp_http;
+use anyhow::Result;
+use std::io::Write;
+use std::sync::atomic::Ordering;
+
+pub fn run(args: OtlpArgs) -> Result<i32> {
+    let db = db_path(&args.db)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("skilltrace-otlp-io")
+        .enable_all()
+        .build()?;
+    let bound = rt.block_on(otlp_http::bind(&args.listen))?;
+    let addr = bound.local_addr();
+    let stats = bound.stats();
+    let pipeline = open_pipeline(&db)?;
+    let (sink, writer) = crate::ingest::pipeline::spawn_writer(pipeline);
+
+    // The banner goes to stdout for scripts; a closed stdout must not stop the receiver.
+    let banner = format!(
+        "skilltrace receiving OTLP/HTTP JSON traces on http://{addr}{path}, recording into {}\n\
+         point exporters at it:\n  \
+         export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://{addr}{path}\n  \
+         export OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json\n\
+         (Ctrl-C to stop)\n",
+        db.display(),
+        path = otlp_http::TRACES_PATH,
+    );
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+    drop(out);
+
+    rt.block_on(bound.serve(sink, super::proxy::shutdown_signal()));
+    drop(rt);
+    let written = writer.join()?;
+    eprintln!(
+        "stopped: {} requests, {} accepted, {} refused; {} spans and {} findings stored",
+        stats.requests.load(Ordering::Relaxed),
+        stats.accepted.load(Ordering::Relaxed),
+        stats.rejected.load(Ordering::Relaxed),
+        written.new_spans,
+        written.findings,
+    );
+    Ok(0)
+}

@@ -1,0 +1,319 @@
+//! The OTLP/HTTP receiver: `POST /v1/traces` with an OTLP/JSON
+//! `ExportTraceServiceRequest` (gzip or plain), from an OpenTelemetry SDK or
+//! Collector, on loopback only; each request is parsed by the OTLP parser and
+//! handed to the pipeline (redaction and detection before the store) like a
+//! line of a tailed file.
+//!
+//! Answers follow the OTLP/HTTP specification: 200 with an (empty)
+//! `ExportTraceServiceResponse`; 400 for a body that is not an OTLP/JSON request
+//! (the sender must not retry); 415 for protobuf (skilltrace reads JSON only);
+//! 413 past the size limit. When the store writer is behind, the answer waits
+//! for room in its queue (backpressure), so nothing is dropped. Error bodies
+//! name the problem, never the content.
+
+use crate::ingest::formats::{FileParser, Format, FormatError};
+use crate::ingest::pipeline::{Batch, IngestSender, SourceState};
+use crate::model::ParseError;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::future::Future;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Where OTLP/HTTP receivers listen by convention.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4318";
+/// The traces path of OTLP/HTTP.
+pub const TRACES_PATH: &str = "/v1/traces";
+/// Largest request body taken, compressed or not.
+pub const MAX_BODY: usize = 32 << 20;
+
+/// Why the receiver could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiverError {
+    #[error("otlp: {0}: not a host:port address")]
+    BadListen(String),
+    #[error("otlp: {0} is not a loopback address; the receiver listens on loopback only")]
+    NotLoopback(String),
+    #[error("otlp: cannot listen on {addr}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// Counters, live while the receiver runs.
+#[derive(Debug, Default)]
+pub struct ReceiverStats {
+    pub requests: AtomicU64,
+    pub accepted: AtomicU64,
+    pub rejected: AtomicU64,
+}
+
+/// A bound receiver, not yet serving.
+pub struct BoundReceiver {
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    stats: Arc<ReceiverStats>,
+}
+
+/// Binds `listen` (loopback only).
+pub async fn bind(listen: &str) -> Result<BoundReceiver, ReceiverError> {
+    let addrs: Vec<SocketAddr> = match listen.parse::<SocketAddr>() {
+        Ok(a) => vec![a],
+        Err(_) => tokio::net::lookup_host(listen)
+            .await
+            .map_err(|_| ReceiverError::BadListen(listen.to_string()))?
+            .collect(),
+    };
+    let Some(first) = addrs.first().copied() else {
+        return Err(ReceiverError::BadListen(listen.to_string()));
+    };
+    if let Some(remote) = addrs.iter().find(|a| !a.ip().is_loopback()) {
+        return Err(ReceiverError::NotLoopback(remote.to_string()));
+    }
+    let listener = tokio::net::TcpListener::bind(first)
+        .await
+        .map_err(|source| ReceiverError::Listen {
+            addr: first.to_string(),
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ReceiverError::Listen {
+            addr: first.to_string(),
+            source,
+        })?;
+    Ok(BoundReceiver {
+        listener,
+        addr,
+        stats: Arc::new(ReceiverStats::default()),
+    })
+}
+
+struct Shared {
+    source: String,
+    parser: Mutex<FileParser>,
+    sink: IngestSender,
+    stats: Arc<ReceiverStats>,
+}
+
+impl BoundReceiver {
+    /// The address actually bound (port 0 resolved).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `otlp://<addr>`: the source path of every span received.
+    pub fn source_path(&self) -> String {
+        format!("otlp://{}", self.addr)
+    }
+
+    /// Counters, live while the receiver runs.
+    pub fn stats(&self) -> Arc<ReceiverStats> {
+        self.stats.clone()
+    }
+
+    /// Receives until `shutdown` resolves, then lets open requests finish.
+    pub async fn serve(self, sink: IngestSender, shutdown: impl Future<Output = ()>) {
+        let source = self.source_path();
+        let shared = Arc::new(Shared {
+            parser: Mutex::new(FileParser::new(source.clone(), Some(Format::Otlp))),
+            source,
+            sink,
+            stats: self.stats.clone(),
+        });
+        let (close_tx, close_rx) = tokio::sync::watch::channel(false);
+        tokio::pin!(shutdown);
+        loop {
+            let accepted = tokio::select! {
+                _ = &mut shutdown => break,
+                a = self.listener.accept() => a,
+            };
+            let Ok((stream, _)) = accepted else {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            };
+            let shared = shared.clone();
+            let mut close = close_rx.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| handle(shared.clone(), req));
+                let mut builder = hyper::server::conn::http1::Builder::new();
+                builder
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(10))
+                    .keep_alive(true);
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                tokio::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => {}
+                    _ = close.changed() => {
+                        conn.as_mut().graceful_shutdown();
+                        let _ = conn.await;
+                    }
+                }
+            });
+        }
+        drop(close_rx);
+        let _ = close_tx.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(5), close_tx.closed()).await;
+        // Anything a parser still holds (spans waiting for their parent) goes out last.
+        let mut records = Vec::new();
+        if let Ok(mut p) = shared.parser.lock() {
+            p.finish(&mut records);
+        }
+        if !records.is_empty() {
+            shared.sink.send(Batch {
+                records,
+                ..Batch::default()
+            });
+        }
+    }
+}
+
+type Body = Full<Bytes>;
+
+fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    if let Ok(v) = content_type.parse() {
+        r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+/// An error answer: OTLP's `Status` message as JSON.
+fn status(code: StatusCode, message: &str) -> Response<Body> {
+    let body = serde_json::json!({ "code": code.as_u16(), "message": message }).to_string();
+    reply(code, "application/json", body)
+}
+
+fn header(req: &Request<Incoming>, name: hyper::header::HeaderName) -> &str {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    let n = shared.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    let answer = receive(&shared, req, n).await;
+    let counter = if answer.status() == StatusCode::OK {
+        &shared.stats.accepted
+    } else {
+        &shared.stats.rejected
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    Ok(answer)
+}
+
+async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Body> {
+    if req.uri().path().trim_end_matches('/') != TRACES_PATH {
+        return status(
+            StatusCode::NOT_FOUND,
+            "skilltrace receives traces only, at POST /v1/traces",
+        );
+    }
+    if req.method() != Method::POST {
+        return status(StatusCode::METHOD_NOT_ALLOWED, "use POST");
+    }
+    let content_type = header(&req, hyper::header::CONTENT_TYPE).to_ascii_lowercase();
+    if !content_type.starts_with("application/json") {
+        return status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "skilltrace reads OTLP/HTTP JSON only: set the exporter's protocol to http/json \
+             (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json; a Collector's otlphttp exporter: encoding: json)",
+        );
+    }
+    let encoding = header(&req, hyper::header::CONTENT_ENCODING).to_ascii_lowercase();
+    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body is larger than 32 MiB or was cut short",
+            )
+        }
+    };
+    let body = match encoding.as_str() {
+        "" | "identity" => body.to_vec(),
+        "gzip" | "x-gzip" => {
+            let mut out = Vec::new();
+            let inflated = flate2::read::GzDecoder::new(&body[..])
+                .take(MAX_BODY as u64 + 1)
+                .read_to_end(&mut out);
+            match inflated {
+                Ok(_) if out.len() <= MAX_BODY => out,
+                Ok(_) => {
+                    return status(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "request body inflates past 32 MiB",
+                    )
+                }
+                Err(_) => return status(StatusCode::BAD_REQUEST, "body is not valid gzip"),
+            }
+        }
+        _ => {
+            return status(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Encoding: only gzip or none",
+            )
+        }
+    };
+    let mut records = Vec::new();
+    let parsed = match shared.parser.lock() {
+        Ok(mut p) => p.line(&body, n, &mut records),
+        Err(_) => return status(StatusCode::INTERNAL_SERVER_ERROR, "receiver failed"),
+    };
+    let (errors, bad) = match parsed {
+        Ok(_) => (Vec::new(), None),
+        Err(e) => {
+            // The stored message goes through redaction with the batch; the answer
+            // names only the kind of problem (a JSON error can quote the input).
+            let said = match &e {
+                FormatError::Json(_) => "invalid JSON".to_string(),
+                other => other.to_string(),
+            };
+            let error = ParseError {
+                path: shared.source.clone(),
+                line: n,
+                message: e.to_string(),
+            };
+            (vec![error], Some(said))
+        }
+    };
+    let batch = Batch {
+        records,
+        errors,
+        source: Some(SourceState {
+            path: shared.source.clone(),
+            kind: "otlp".into(),
+            line: n,
+            format: "otlp".into(),
+            ..SourceState::default()
+        }),
+    };
+    // Wait for room in the writer's queue (a slow answer is the backpressure an
+    // exporter expects); the parser has taken the request, so dropping or
+    // asking for a retry could lose or double-count it.
+    let sink = shared.sink.clone();
+    let sent = tokio::task::spawn_blocking(move || sink.send(batch))
+        .await
+        .unwrap_or(false);
+    if !sent {
+        return status(StatusCode::SERVICE_UNAVAILABLE, "store writer stopped");
+    }
+    match bad {
+        Some(m) => status(
+            StatusCode::BAD_REQUEST,
+            &format!("not an OTLP/JSON traces request: {m}"),
+        ),
+        None => reply(StatusCode::OK, "application/json", "{}".into()),
+    }
+}
