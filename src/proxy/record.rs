@@ -447,7 +447,8 @@ fn parse_response(api: Api, f: &mut Finished) -> Result<LlmResponse, String> {
     }
 }
 
-/// Undoes `gzip` / `deflate` content coding; other codings are not parsed.
+/// Undoes `gzip`, `deflate`, `br` and `zstd` content coding (at most
+/// `MAX_DECODED` bytes out); other codings are not parsed.
 fn decode(encoding: Option<&str>, bytes: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let res = match encoding.map(|e| e.trim().to_ascii_lowercase()) {
@@ -470,6 +471,13 @@ fn decode(encoding: Option<&str>, bytes: &[u8]) -> Result<Vec<u8>, String> {
                 zlib
             }
         }
+        Some(e) if e == "br" => brotli_decompressor::Decompressor::new(bytes, 64 << 10)
+            .take(MAX_DECODED)
+            .read_to_end(&mut out),
+        Some(e) if e == "zstd" => match ruzstd::decoding::StreamingDecoder::new(bytes) {
+            Ok(d) => d.take(MAX_DECODED).read_to_end(&mut out),
+            Err(_) => return Err("corrupt compressed body".into()),
+        },
         Some(e) => return Err(format!("content-encoding {e} is not decoded")),
     };
     res.map(|_| out)
