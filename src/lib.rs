@@ -17,5 +17,6 @@ pub mod proxy;
 pub mod redact;
 pub mod replay;
 pub mod sanitize;
+pub mod serve;
 pub mod store;
 pub mod tui;

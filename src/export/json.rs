@@ -12,11 +12,10 @@ use super::ExportError;
 use crate::ingest::formats::native::encode;
 use crate::ingest::formats::Record;
 use crate::model::TriageStatus;
-use crate::store::{FindingFilter, RunFilter, RunRow, RunSort, Store};
+use crate::store::{FindingFilter, RunRow, Store};
 use std::io::Write;
 
-/// Rows read per store query.
-const PAGE: usize = 1_000;
+use super::PAGE;
 
 /// How many records were written.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -34,27 +33,7 @@ pub fn write(
     out: &mut dyn Write,
 ) -> Result<JsonStats, ExportError> {
     let mut stats = JsonStats::default();
-    match run_id {
-        Some(id) => {
-            let run = store.run(id)?.ok_or_else(|| {
-                crate::store::StoreError::NotFound(format!("run {id}: no such run"))
-            })?;
-            write_run(store, &run, out, &mut stats)?;
-        }
-        None => {
-            let mut offset = 0;
-            loop {
-                let page = store.runs(&RunFilter::default(), RunSort::Started, offset, PAGE)?;
-                for run in &page {
-                    write_run(store, run, out, &mut stats)?;
-                }
-                if page.len() < PAGE {
-                    break;
-                }
-                offset += page.len();
-            }
-        }
-    }
+    super::for_each_run(store, run_id, |run| write_run(store, run, out, &mut stats))?;
     out.flush()?;
     Ok(stats)
 }
@@ -74,19 +53,10 @@ fn write_run(
     put(out, &Record::Run(run.run.clone()))?;
     stats.runs += 1;
     let id = run.run.id.as_str();
-    let mut offset = 0;
-    loop {
-        let page = store.spans(id, offset, PAGE)?;
-        let n = page.len();
-        for s in page {
-            put(out, &Record::Span(s.span))?;
-            stats.spans += 1;
-        }
-        if n < PAGE {
-            break;
-        }
-        offset += n;
-    }
+    super::for_each_span(store, id, |s| {
+        stats.spans += 1;
+        put(out, &Record::Span(s))
+    })?;
     let filter = FindingFilter {
         run_id: Some(id.to_string()),
         ..Default::default()

@@ -12,7 +12,7 @@ pub mod otlp;
 pub mod rules;
 pub mod sarif;
 
-use crate::store::{FindingFilter, FindingRow, Store, StoreError};
+use crate::store::{FindingFilter, FindingRow, RunFilter, RunRow, RunSort, Store, StoreError};
 use std::path::Path;
 
 /// Why an export could not be made. Messages name the file, never exported content.
@@ -54,6 +54,52 @@ pub fn load_findings(
         }
         if n < PAGE {
             return Ok((out, false));
+        }
+        offset += n;
+    }
+}
+
+/// Calls `f` with run `run_id`, or with every run (newest first, read a page at a
+/// time), as the streaming exports walk the store.
+pub fn for_each_run(
+    store: &Store,
+    run_id: Option<&str>,
+    mut f: impl FnMut(&RunRow) -> Result<(), ExportError>,
+) -> Result<(), ExportError> {
+    if let Some(id) = run_id {
+        let run = store
+            .run(id)?
+            .ok_or_else(|| StoreError::NotFound(format!("run {id}: no such run")))?;
+        return f(&run);
+    }
+    let mut offset = 0;
+    loop {
+        let page = store.runs(&RunFilter::default(), RunSort::Started, offset, PAGE)?;
+        for run in &page {
+            f(run)?;
+        }
+        if page.len() < PAGE {
+            return Ok(());
+        }
+        offset += page.len();
+    }
+}
+
+/// Calls `f` with each span of run `run_id` in time order, a page at a time.
+pub fn for_each_span(
+    store: &Store,
+    run_id: &str,
+    mut f: impl FnMut(crate::model::Span) -> Result<(), ExportError>,
+) -> Result<(), ExportError> {
+    let mut offset = 0;
+    loop {
+        let page = store.spans(run_id, offset, PAGE)?;
+        let n = page.len();
+        for row in page {
+            f(row.span)?;
+        }
+        if n < PAGE {
+            return Ok(());
         }
         offset += n;
     }

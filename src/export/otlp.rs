@@ -14,7 +14,7 @@
 
 use super::ExportError;
 use crate::model::{Finding, Span, SpanKind, SpanStatus};
-use crate::store::{FindingFilter, RunFilter, RunRow, RunSort, Store};
+use crate::store::{FindingFilter, RunRow, Store};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -22,9 +22,6 @@ use std::io::Write;
 
 /// Spans per `ExportTraceServiceRequest` line.
 pub const SPANS_PER_LINE: usize = 500;
-
-/// Rows read per store query.
-const PAGE: usize = 1_000;
 
 /// How much was written.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -41,27 +38,7 @@ pub fn write(
     out: &mut dyn Write,
 ) -> Result<OtlpStats, ExportError> {
     let mut stats = OtlpStats::default();
-    match run_id {
-        Some(id) => {
-            let run = store.run(id)?.ok_or_else(|| {
-                crate::store::StoreError::NotFound(format!("run {id}: no such run"))
-            })?;
-            write_run(store, &run, out, &mut stats)?;
-        }
-        None => {
-            let mut offset = 0;
-            loop {
-                let page = store.runs(&RunFilter::default(), RunSort::Started, offset, PAGE)?;
-                for run in &page {
-                    write_run(store, run, out, &mut stats)?;
-                }
-                if page.len() < PAGE {
-                    break;
-                }
-                offset += page.len();
-            }
-        }
-    }
+    super::for_each_run(store, run_id, |run| write_run(store, run, out, &mut stats))?;
     out.flush()?;
     Ok(stats)
 }
@@ -275,24 +252,16 @@ fn write_run(
     }
     stats.runs += 1;
     let mut batch = Vec::new();
-    let mut offset = 0;
-    loop {
-        let page = store.spans(id, offset, PAGE)?;
-        let n = page.len();
-        for row in page {
-            let fs = by_span.get(row.span.id.as_str()).map_or(&[][..], |v| v);
-            stats.events += fs.len() as u64;
-            batch.push(otlp_span(&row.span, fs));
-            stats.spans += 1;
-            if batch.len() == SPANS_PER_LINE {
-                put(out, &request(run, std::mem::take(&mut batch)))?;
-            }
+    super::for_each_span(store, id, |span| {
+        let fs = by_span.get(span.id.as_str()).map_or(&[][..], |v| v);
+        stats.events += fs.len() as u64;
+        stats.spans += 1;
+        batch.push(otlp_span(&span, fs));
+        if batch.len() == SPANS_PER_LINE {
+            put(out, &request(run, std::mem::take(&mut batch)))?;
         }
-        if n < PAGE {
-            break;
-        }
-        offset += n;
-    }
+        Ok(())
+    })?;
     if !batch.is_empty() {
         put(out, &request(run, batch))?;
     }

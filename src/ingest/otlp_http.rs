@@ -18,7 +18,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::future::Future;
 use std::io::Read;
@@ -129,40 +128,15 @@ impl BoundReceiver {
             sink,
             stats: self.stats.clone(),
         });
-        let (close_tx, close_rx) = tokio::sync::watch::channel(false);
-        tokio::pin!(shutdown);
-        loop {
-            let accepted = tokio::select! {
-                _ = &mut shutdown => break,
-                a = self.listener.accept() => a,
-            };
-            let Ok((stream, _)) = accepted else {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                continue;
-            };
-            let shared = shared.clone();
-            let mut close = close_rx.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| handle(shared.clone(), req));
-                let mut builder = hyper::server::conn::http1::Builder::new();
-                builder
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(10))
-                    .keep_alive(true);
-                let conn = builder.serve_connection(TokioIo::new(stream), service);
-                tokio::pin!(conn);
-                tokio::select! {
-                    _ = conn.as_mut() => {}
-                    _ = close.changed() => {
-                        conn.as_mut().graceful_shutdown();
-                        let _ = conn.await;
-                    }
-                }
-            });
-        }
-        drop(close_rx);
-        let _ = close_tx.send(true);
-        let _ = tokio::time::timeout(Duration::from_secs(5), close_tx.closed()).await;
+        let handler_shared = shared.clone();
+        crate::serve::http1(
+            self.listener,
+            move |req| handle(handler_shared.clone(), req),
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+            shutdown,
+        )
+        .await;
         // Anything a parser still holds (spans waiting for their parent) goes out last.
         let mut records = Vec::new();
         if let Ok(mut p) = shared.parser.lock() {

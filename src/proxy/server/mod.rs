@@ -27,7 +27,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -143,48 +143,15 @@ fn tls_config(extra_ca_pem: &[u8]) -> Result<rustls::ClientConfig, String> {
 /// Accepts connections until `shutdown` resolves, then lets open connections
 /// finish (up to the drain timeout).
 pub async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: impl Future<Output = ()>) {
-    let (close_tx, close_rx) = tokio::sync::watch::channel(false);
-    tokio::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            _ = &mut shutdown => break,
-            a = listener.accept() => a,
-        };
-        let stream = match accepted {
-            Ok((s, _peer)) => s,
-            Err(_) => {
-                // Out of file descriptors and the like: back off, keep serving.
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let shared = shared.clone();
-        let mut close = close_rx.clone();
-        tokio::spawn(async move {
-            let header_timeout = shared.timeouts.client_headers;
-            let service = hyper::service::service_fn(move |req| handle(shared.clone(), req));
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .keep_alive(true);
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = close.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
-            }
-        });
-    }
-    drop(listener);
-    drop(close_rx);
-    let _ = close_tx.send(true);
-    let drain = shared.timeouts.drain;
-    let _ = tokio::time::timeout(drain, close_tx.closed()).await;
+    let (header_timeout, drain) = (shared.timeouts.client_headers, shared.timeouts.drain);
+    crate::serve::http1(
+        listener,
+        move |req| handle(shared.clone(), req),
+        header_timeout,
+        drain,
+        shutdown,
+    )
+    .await;
 }
 
 /// One request: check the token, route, forward, stream the answer back.
