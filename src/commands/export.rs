@@ -57,52 +57,52 @@ pub fn run(args: ExportArgs) -> Result<i32> {
                 }
             }
         }
-        ExportFormat::Otlp => {
-            let id = run_id.as_deref();
-            match &args.output {
-                Some(p) => {
-                    let mut stats = export::otlp::OtlpStats::default();
-                    export::write_file_with(p, |w| {
-                        stats = export::otlp::write(&store, id, w)?;
-                        Ok(())
-                    })?;
-                    eprintln!(
-                        "wrote {} run(s), {} span(s), {} finding event(s) as OTLP/JSON to {}",
-                        stats.runs,
-                        stats.spans,
-                        stats.events,
-                        p.display()
-                    );
-                }
-                None => {
-                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                    export::otlp::write(&store, id, &mut out)?;
-                }
-            }
-        }
-        ExportFormat::Json => {
-            let id = run_id.as_deref();
-            match &args.output {
-                Some(p) => {
-                    let mut stats = export::json::JsonStats::default();
-                    export::write_file_with(p, |w| {
-                        stats = export::json::write(&store, id, w)?;
-                        Ok(())
-                    })?;
-                    eprintln!(
-                        "wrote {} run(s), {} span(s), {} finding(s) to {}",
-                        stats.runs,
-                        stats.spans,
-                        stats.findings,
-                        p.display()
-                    );
-                }
-                None => {
-                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                    export::json::write(&store, id, &mut out)?;
-                }
-            }
-        }
+        ExportFormat::Otlp => stream(
+            args.output.as_deref(),
+            |w| export::otlp::write(&store, run_id.as_deref(), w),
+            |st, p| {
+                format!(
+                    "wrote {} run(s), {} span(s), {} finding event(s) as OTLP/JSON to {p}",
+                    st.runs, st.spans, st.events
+                )
+            },
+        )?,
+        ExportFormat::Json => stream(
+            args.output.as_deref(),
+            |w| export::json::write(&store, run_id.as_deref(), w),
+            |st, p| {
+                format!(
+                    "wrote {} run(s), {} span(s), {} finding(s) to {p}",
+                    st.runs, st.spans, st.findings
+                )
+            },
+        )?,
     }
     Ok(0)
+}
+
+/// Streams an export to `output` (a private file, then a one-line summary made
+/// by `said`) or to standard output.
+fn stream<S>(
+    output: Option<&std::path::Path>,
+    write: impl FnOnce(&mut dyn Write) -> Result<S, export::ExportError>,
+    said: impl FnOnce(&S, &str) -> String,
+) -> Result<()> {
+    match output {
+        Some(p) => {
+            let mut stats = None;
+            export::write_file_with(p, |w| {
+                stats = Some(write(w)?);
+                Ok(())
+            })?;
+            if let Some(st) = stats {
+                eprintln!("{}", said(&st, &p.display().to_string()));
+            }
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            write(&mut out)?;
+        }
+    }
+    Ok(())
 }
