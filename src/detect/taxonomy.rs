@@ -110,6 +110,10 @@ impl PathSet {
     /// The first glob matching the normalised `path`.
     pub fn matches(&self, path: &str) -> Option<&str> {
         let norm = normalise_path(path);
+        // Most paths match nothing: `is_match` stops early, `matches` runs every pattern.
+        if !self.set.is_match(&norm) {
+            return None;
+        }
         self.set
             .matches(&norm)
             .iter()
@@ -407,6 +411,10 @@ impl Taxonomy {
 
     /// The first injection phrase found in `text`, as a match on it.
     pub fn injection_phrase<'t>(&self, text: &'t str) -> Option<regex::Match<'t>> {
+        // `is_match` answers the usual "no" fastest; only a hit pays for `matches`.
+        if !self.injection_phrases.is_match(text) {
+            return None;
+        }
         let i = self.injection_phrases.matches(text).iter().next()?;
         let list = self.injection_phrase_list.get_or_init(|| {
             self.injection_phrase_src
