@@ -13,6 +13,7 @@ pub mod export;
 pub mod ingest;
 pub mod model;
 pub mod paths;
+pub mod priority;
 pub mod proxy;
 pub mod redact;
 pub mod replay;

@@ -341,6 +341,7 @@ pub fn spawn_writer(mut pipeline: Pipeline) -> (IngestSender, Writer) {
     let handle = std::thread::Builder::new()
         .name("skilltrace-writer".into())
         .spawn(move || -> Result<PipelineStats, StoreError> {
+            crate::priority::background();
             use std::sync::mpsc::RecvTimeoutError;
             loop {
                 match rx.recv_timeout(std::time::Duration::from_millis(200)) {

@@ -312,6 +312,7 @@ fn record_loop(
     sink: IngestSender,
     stats: Arc<ProxyStats>,
 ) {
+    crate::priority::background();
     let mut recorder = record::Recorder::new(source.clone());
     while let Some(finished) = rx.blocking_recv() {
         let held = finished.held_bytes();
