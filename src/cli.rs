@@ -324,6 +324,9 @@ pub struct DoctorArgs {
     /// Proxy address to check
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
     pub proxy: String,
+    /// OTLP receiver address to check
+    #[arg(long, default_value = "127.0.0.1:4318", value_name = "ADDR")]
+    pub otlp: String,
 }
 
 fn parse_severity(s: &str) -> Result<crate::model::Severity, String> {

@@ -16,7 +16,12 @@ mod tests {
     /// The calling thread's nice value, from procfs (Linux).
     fn nice() -> Option<i64> {
         let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-        stat.rsplit_once(')')?.1.split_whitespace().nth(16)?.parse().ok()
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(16)?
+            .parse()
+            .ok()
     }
 
     #[test]

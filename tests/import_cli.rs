@@ -280,7 +280,14 @@ fn doctor_says_all_good_then_what_to_fix() {
     assert!(import(&[&f], &db).status.success());
     let run = |db: &Path| {
         exe()
-            .args(["doctor", "--proxy", "127.0.0.1:0", "--db"])
+            .args([
+                "doctor",
+                "--proxy",
+                "127.0.0.1:0",
+                "--otlp",
+                "127.0.0.1:0",
+                "--db",
+            ])
             .arg(db)
             .output()
             .unwrap()
@@ -290,6 +297,20 @@ fn doctor_says_all_good_then_what_to_fix() {
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(
         out.contains("all good") && out.contains("registry"),
+        "{out}"
+    );
+    // A port something already listens on is reported, not an error.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = held.local_addr().unwrap().to_string();
+    let o = exe()
+        .args(["doctor", "--proxy", "127.0.0.1:0", "--otlp", &busy, "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains(&format!("otlp port: {busy} is in use")),
         "{out}"
     );
     #[cfg(unix)]

@@ -1,5 +1,5 @@
 //! `skilltrace doctor`: checks the store, its permissions, the config, the
-//! registries and the proxy port, and says what to fix. Exit 0 when healthy,
+//! registries and the proxy and OTLP receiver ports, and says what to fix. Exit 0 when healthy,
 //! 1 when something needs fixing.
 
 use super::db_path;
@@ -44,7 +44,8 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
     check_store(&mut r, &db);
     check_config(&mut r);
     check_registries(&mut r);
-    check_proxy(&mut r, &args.proxy);
+    check_port(&mut r, "proxy port", &args.proxy, "skilltrace proxy");
+    check_port(&mut r, "otlp port", &args.otlp, "skilltrace otlp");
     if r.problems == 0 {
         println!("all good");
         Ok(0)
@@ -159,21 +160,21 @@ fn check_registries(r: &mut Report) {
     }
 }
 
-fn check_proxy(r: &mut Report, addr: &str) {
+fn check_port(r: &mut Report, what: &str, addr: &str, server: &str) {
     match std::net::TcpListener::bind(addr) {
-        Ok(_) => r.ok("proxy port", &format!("{addr} is free")),
+        Ok(_) => r.ok(what, &format!("{addr} is free")),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
             match std::net::TcpStream::connect(addr) {
                 Ok(_) => r.info(
-                    "proxy port",
-                    &format!("{addr} is in use (a running skilltrace proxy, or another program)"),
+                    what,
+                    &format!("{addr} is in use (a running {server}, or another program)"),
                 ),
                 Err(_) => r.fix(
-                    "proxy port",
+                    what,
                     &format!("{addr} is in use; choose another with --listen"),
                 ),
             }
         }
-        Err(e) => r.fix("proxy port", &format!("{addr}: {e}")),
+        Err(e) => r.fix(what, &format!("{addr}: {e}")),
     }
 }
