@@ -68,7 +68,7 @@ pub enum Command {
     Proxy(ProxyArgs),
     /// Receive OTLP/HTTP JSON traces on loopback (OpenTelemetry SDKs, a Collector's otlphttp exporter)
     #[command(
-        after_help = "Example:\n  skilltrace otlp &\n  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:4318/v1/traces OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json my-agent"
+        after_help = "Example:\n  skilltrace otlp &\n  export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:4318/v1/traces\n  export OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json\n  my-agent"
     )]
     Otlp(OtlpArgs),
     /// CI gate: scan trace files without touching your store
@@ -100,7 +100,7 @@ pub enum Command {
     /// Canary tokens: decoy credentials that prove exfiltration
     #[command(subcommand)]
     Canary(CanaryCommand),
-    /// Check the store, permissions, registries, config and proxy port
+    /// Check the store, permissions, registries, config and the proxy and OTLP ports
     Doctor(DoctorArgs),
     /// Print shell completions
     #[command(
