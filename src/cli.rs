@@ -66,9 +66,9 @@ pub enum Command {
         after_help = "Example:\n  skilltrace proxy &\n  OPENAI_BASE_URL=http://127.0.0.1:8787/v1 ANTHROPIC_BASE_URL=http://127.0.0.1:8787 my-agent"
     )]
     Proxy(ProxyArgs),
-    /// Receive OTLP/HTTP JSON traces on loopback (OpenTelemetry SDKs, a Collector's otlphttp exporter)
+    /// Receive OpenTelemetry traces over OTLP/HTTP on loopback (SDK exporters, a Collector)
     #[command(
-        after_help = "Example:\n  skilltrace otlp &\n  export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:4318/v1/traces\n  export OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json\n  my-agent"
+        after_help = "Example:\n  skilltrace otlp &\n  export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:4318/v1/traces\n  my-agent   # any OpenTelemetry SDK: protobuf (the default) or JSON"
     )]
     Otlp(OtlpArgs),
     /// CI gate: scan trace files without touching your store

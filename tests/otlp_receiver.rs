@@ -1,5 +1,5 @@
-//! `skilltrace otlp`, run as a user would: OpenTelemetry exporters POST OTLP/JSON
-//! to it over loopback (plain and gzip); the spans land in the store redacted,
+//! `skilltrace otlp`, run as a user would: OpenTelemetry exporters POST OTLP
+//! (JSON or protobuf, plain or gzip) to it over loopback; the spans land in the store redacted,
 //! exactly as importing the same requests from a file would store them; bad
 //! requests get the OTLP status codes and one-line errors; SIGTERM drains.
 #![allow(clippy::unwrap_used)]
@@ -153,15 +153,24 @@ fn bad_requests_get_otlp_status_codes_and_secrets_stay_out_of_the_store() {
         r#"{{"resourceSpans":[{{"resource":{{}},"scopeSpans":[{{"spans":[{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"execute_tool bash","startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000001000000000","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"execute_tool"}}}},{{"key":"gen_ai.tool.name","value":{{"stringValue":"bash"}}}},{{"key":"gen_ai.tool.call.arguments","value":{{"stringValue":"ANTHROPIC_API_KEY={key} ./deploy.sh"}}}}]}}]}}]}}]}}"#
     );
     assert_eq!(post(&addr, "/v1/traces", &json, req.as_bytes()).0, 200);
-    // protobuf is refused with a pointer to the JSON protocol
+    // neither OTLP encoding
+    let (code, body) = post(
+        &addr,
+        "/v1/traces",
+        &[("Content-Type", "text/plain")],
+        b"hi",
+    );
+    assert_eq!(code, 415);
+    assert!(body.contains("application/x-protobuf"), "{body}");
+    // protobuf that does not decode
     let (code, body) = post(
         &addr,
         "/v1/traces",
         &[("Content-Type", "application/x-protobuf")],
-        b"\x0a\x00",
+        b"\xff\xff\xff\xff",
     );
-    assert_eq!(code, 415);
-    assert!(body.contains("http/json"), "{body}");
+    assert_eq!(code, 400);
+    assert!(body.contains("not an OTLP protobuf"), "{body}");
     // not JSON: 400, and the answer never quotes the request
     let (code, body) = post(&addr, "/v1/traces", &json, b"{\"resourceSpans\": [tru");
     assert_eq!(code, 400);
@@ -210,6 +219,110 @@ fn bad_requests_get_otlp_status_codes_and_secrets_stay_out_of_the_store() {
             );
         }
     }
+}
+
+/// What an SDK's default `http/protobuf` exporter sends lands like its JSON twin.
+#[test]
+fn protobuf_requests_store_the_same_spans_as_json() {
+    use prost::Message;
+    use skilltrace::ingest::otlp_proto::*;
+    let kv = |k: &str, v: &str| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(v.into())),
+        }),
+    };
+    let span = |id: u8, parent: Option<u8>, name: &str, attributes: Vec<KeyValue>| Span {
+        trace_id: vec![7; 16],
+        span_id: vec![0, 0, 0, 0, 0, 0, 0, id],
+        parent_span_id: parent
+            .map(|p| vec![0, 0, 0, 0, 0, 0, 0, p])
+            .unwrap_or_default(),
+        name: name.into(),
+        kind: 1,
+        start_time_unix_nano: 1_700_000_000_000_000_000 + u64::from(id) * 1_000_000,
+        end_time_unix_nano: 1_700_000_000_500_000_000 + u64::from(id) * 1_000_000,
+        attributes,
+        events: vec![],
+        status: None,
+    };
+    let req = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", "my-agent")],
+            }),
+            scope_spans: vec![ScopeSpans {
+                scope: None,
+                spans: vec![
+                    span(
+                        1,
+                        None,
+                        "invoke_agent planner",
+                        vec![kv("gen_ai.operation.name", "invoke_agent")],
+                    ),
+                    span(
+                        2,
+                        Some(1),
+                        "execute_tool read_file",
+                        vec![
+                            kv("gen_ai.operation.name", "execute_tool"),
+                            kv("gen_ai.tool.name", "read_file"),
+                            kv(
+                                "gen_ai.tool.call.arguments",
+                                "{\"path\":\"~/.aws/credentials\"}",
+                            ),
+                        ],
+                    ),
+                ],
+            }],
+            schema_url: String::new(),
+        }],
+    };
+    let t = tempfile::tempdir().unwrap();
+    let (db_pb, db_json) = (t.path().join("pb.db"), t.path().join("json.db"));
+    let (child, addr) = start(&db_pb);
+    let bytes = req.encode_to_vec();
+    let (code, body) = post(
+        &addr,
+        "/v1/traces",
+        &[("Content-Type", "application/x-protobuf")],
+        &bytes,
+    );
+    assert_eq!((code, body.as_str()), (200, "{}"));
+    stop(child);
+    let (child, addr) = start(&db_json);
+    let json = to_json(&bytes).unwrap();
+    assert_eq!(
+        post(
+            &addr,
+            "/v1/traces",
+            &[("Content-Type", "application/json")],
+            &json
+        )
+        .0,
+        200
+    );
+    stop(child);
+    let got = contents(&db_pb);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1, 2, "{got:?}");
+    assert!(
+        got[0]
+            .2
+            .iter()
+            .any(|s| s.contains("read_file") && s.contains("Some(\"0000000000000001\")")),
+        "{got:?}"
+    );
+    assert_eq!(got, contents(&db_json));
+    // and detection ran on it: the credential read is a finding
+    let s = Store::open_read(&db_pb).unwrap();
+    let f = s
+        .findings(&skilltrace::store::FindingFilter::default(), 0, 10)
+        .unwrap();
+    assert!(
+        f.iter().any(|f| f.finding.rule_id == "EXF-TRACE-003"),
+        "{f:?}"
+    );
 }
 
 #[test]

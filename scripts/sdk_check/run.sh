@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the official openai and anthropic Python SDKs through `skilltrace proxy`
-# and directly against a local replay upstream; exits 0 when every check passes.
+# and directly against a local replay upstream, then the official OpenTelemetry
+# SDK's OTLP/HTTP exporter into `skilltrace otlp`; exits 0 when every check passes.
 # Env: SKILLTRACE_BIN (skip the cargo build), SDK_CHECK_VENV (venv folder to reuse).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -17,4 +18,7 @@ if [ -z "$bin" ]; then
 fi
 bin="$(realpath "$bin")"
 cd "$here"
-exec "$venv/bin/python" sdk_check.py --bin "$bin" --fixtures "$root/tests/fixtures/wire"
+status=0
+"$venv/bin/python" sdk_check.py --bin "$bin" --fixtures "$root/tests/fixtures/wire" || status=1
+"$venv/bin/python" otel_check.py --bin "$bin" || status=1
+exit "$status"

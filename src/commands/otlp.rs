@@ -1,4 +1,4 @@
-//! `skilltrace otlp`: the loopback OTLP/HTTP JSON receiver writing to the store.
+//! `skilltrace otlp`: the loopback OTLP/HTTP receiver (protobuf or JSON) writing to the store.
 //!
 //! Binds first (a busy port or a non-loopback address fails fast, before the
 //! store is touched), starts the single writer thread, prints where to point
@@ -25,12 +25,13 @@ pub fn run(args: OtlpArgs) -> Result<i32> {
     let pipeline = open_pipeline(&db)?;
     let (sink, writer) = crate::ingest::pipeline::spawn_writer(pipeline);
 
+    // Signal handlers first: a script may stop us as soon as it reads the banner.
+    let shutdown = super::proxy::shutdown_signal(&rt);
     // The banner goes to stdout for scripts; a closed stdout must not stop the receiver.
     let banner = format!(
-        "skilltrace receiving OTLP/HTTP JSON traces on http://{addr}{path}, recording into {}\n\
-         point exporters at it:\n  \
-         export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://{addr}{path}\n  \
-         export OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json\n\
+        "skilltrace receiving OTLP/HTTP traces on http://{addr}{path}, recording into {}\n\
+         point exporters at it (protobuf or JSON):\n  \
+         export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://{addr}{path}\n\
          (Ctrl-C to stop)\n",
         db.display(),
         path = otlp_http::TRACES_PATH,
@@ -39,7 +40,7 @@ pub fn run(args: OtlpArgs) -> Result<i32> {
     let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     drop(out);
 
-    rt.block_on(bound.serve(sink, super::proxy::shutdown_signal()));
+    rt.block_on(bound.serve(sink, shutdown));
     drop(rt);
     let written = writer.join()?;
     eprintln!(

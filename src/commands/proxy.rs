@@ -39,6 +39,8 @@ pub fn run(args: ProxyArgs) -> Result<i32> {
     let pipeline = open_pipeline(&db)?;
     let (sink, writer) = crate::ingest::pipeline::spawn_writer(pipeline);
 
+    // Signal handlers first: a script may stop us as soon as it reads the banner.
+    let shutdown = shutdown_signal(&rt);
     // The banner goes to stdout for scripts; a closed stdout (`| head -1`) must not stop the proxy.
     let mut banner = format!(
         "skilltrace proxy listening on http://{addr}, recording into {}\n\
@@ -58,7 +60,7 @@ pub fn run(args: ProxyArgs) -> Result<i32> {
     let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     drop(out);
 
-    rt.block_on(bound.serve(sink, shutdown_signal()))?;
+    rt.block_on(bound.serve(sink, shutdown))?;
     drop(rt);
     let written = writer.join()?;
     eprintln!(
@@ -73,25 +75,38 @@ pub fn run(args: ProxyArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Resolves on Ctrl-C, or SIGTERM on Unix.
-pub(super) async fn shutdown_signal() {
+/// Resolves on Ctrl-C, or SIGTERM on Unix. The handlers are installed when this
+/// is called (inside `rt`), not when the future is first polled: a signal that
+/// arrives right after the banner must stop the server gracefully, not kill it.
+pub(super) fn shutdown_signal(
+    rt: &tokio::runtime::Runtime,
+) -> impl std::future::Future<Output = ()> {
+    let _in_runtime = rt.enter();
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            let next = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+            };
+            tokio::select! {
+                _ = next(term) => {}
+                _ = next(int) => {}
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        let ctrl_c = tokio::signal::ctrl_c();
+        async move {
+            let _ = ctrl_c.await;
+        }
     }
 }

@@ -5,6 +5,7 @@ pub mod file;
 pub mod formats;
 pub mod import;
 pub mod otlp_http;
+pub mod otlp_proto;
 pub mod pipeline;
 pub mod reader;
 pub mod tail;

@@ -1,13 +1,14 @@
-//! The OTLP/HTTP receiver: `POST /v1/traces` with an OTLP/JSON
-//! `ExportTraceServiceRequest` (gzip or plain), from an OpenTelemetry SDK or
-//! Collector, on loopback only; each request is parsed by the OTLP parser and
-//! handed to the pipeline (redaction and detection before the store) like a
-//! line of a tailed file.
+//! The OTLP/HTTP receiver: `POST /v1/traces` with an `ExportTraceServiceRequest`
+//! in protobuf (SDKs' default) or JSON, gzip or plain, from an OpenTelemetry SDK
+//! or Collector, on loopback only; each request is parsed by the OTLP parser
+//! (protobuf rewritten to OTLP/JSON first, [`super::otlp_proto`]) and handed to
+//! the pipeline (redaction and detection before the store) like a line of a
+//! tailed file.
 //!
 //! Answers follow the OTLP/HTTP specification: 200 with an (empty)
 //! `ExportTraceServiceResponse`; 400 for a body that is not an OTLP/JSON request
-//! (the sender must not retry); 415 for protobuf (skilltrace reads JSON only);
-//! 413 past the size limit. When the store writer is behind, the answer waits
+//! (the sender must not retry); 415 for another content type; 413 past the
+//! size limit. When the store writer is behind, the answer waits
 //! for room in its queue (backpressure), so nothing is dropped. Error bodies
 //! name the problem, never the content.
 
@@ -198,13 +199,16 @@ async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Bo
         return status(StatusCode::METHOD_NOT_ALLOWED, "use POST");
     }
     let content_type = header(&req, hyper::header::CONTENT_TYPE).to_ascii_lowercase();
-    if !content_type.starts_with("application/json") {
+    let protobuf = if content_type.starts_with("application/json") {
+        false
+    } else if content_type.starts_with("application/x-protobuf") {
+        true
+    } else {
         return status(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "skilltrace reads OTLP/HTTP JSON only: set the exporter's protocol to http/json \
-             (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json; a Collector's otlphttp exporter: encoding: json)",
+            "Content-Type: application/x-protobuf or application/json (OTLP/HTTP)",
         );
-    }
+    };
     let encoding = header(&req, hyper::header::CONTENT_ENCODING).to_ascii_lowercase();
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
@@ -239,6 +243,19 @@ async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Bo
                 "Content-Encoding: only gzip or none",
             )
         }
+    };
+    let body = if protobuf {
+        match crate::ingest::otlp_proto::to_json(&body) {
+            Ok(json) => json,
+            Err(_) => {
+                return status(
+                    StatusCode::BAD_REQUEST,
+                    "not an OTLP protobuf traces request",
+                )
+            }
+        }
+    } else {
+        body
     };
     let mut records = Vec::new();
     let parsed = match shared.parser.lock() {

@@ -1,0 +1,129 @@
+"""Sends traces from the official OpenTelemetry Python SDK (its OTLP/HTTP
+exporter: protobuf, plain and gzip) to `skilltrace otlp`, then checks what the
+store holds: the run under its conversation id, the span tree, the model and
+tokens, the tool call, a finding for the credential read, and no byte of the
+secret planted in the tool's output.
+
+Usage: python otel_check.py --bin target/debug/skilltrace
+Exit 0 when every check passes, 1 otherwise.
+"""
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from opentelemetry import trace
+from opentelemetry import version as otel_version
+from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzOTELCHECKKEY"
+
+
+def agent_run(tracer, conversation):
+    """One agent turn as GenAI-instrumented code records it."""
+    common = {"gen_ai.conversation.id": conversation, "gen_ai.provider.name": "openai"}
+    with tracer.start_as_current_span("invoke_agent researcher", attributes={
+        **common, "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "researcher",
+    }):
+        with tracer.start_as_current_span("chat gpt-4o-mini", attributes={
+            **common,
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.usage.input_tokens": 120,
+            "gen_ai.usage.output_tokens": 35,
+            "gen_ai.input.messages": json.dumps([
+                {"role": "user", "parts": [{"type": "text", "content": "Check my AWS setup"}]}
+            ]),
+        }):
+            pass
+        with tracer.start_as_current_span("execute_tool run_shell", attributes={
+            **common,
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": "run_shell",
+            "gen_ai.tool.call.id": "call_1",
+            "gen_ai.tool.call.arguments": json.dumps({"command": "cat ~/.aws/credentials"}),
+            "gen_ai.tool.call.result": f"[default]\naws_secret_access_key = {SECRET}\n",
+        }):
+            pass
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    args = ap.parse_args()
+    passed, failed = 0, 0
+
+    def check(name, ok, detail=""):
+        nonlocal passed, failed
+        if ok:
+            passed += 1
+            print(f"ok    {name}")
+        else:
+            failed += 1
+            print(f"FAIL  {name} {detail}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = str(Path(tmp) / "otel.db")
+        recv = subprocess.Popen([args.bin, "otlp", "--listen", "127.0.0.1:0", "--db", db],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            banner = recv.stdout.readline()
+            if "http://" not in banner:
+                print("FAIL  receiver did not start:", recv.stderr.read()[-500:])
+                print("0 passed, 1 failed")
+                return 1
+            endpoint = "http://" + banner.split("http://", 1)[1].split(",", 1)[0].strip()
+            print(f"receiver {endpoint}, opentelemetry-sdk {otel_version.__version__}")
+            for conversation, compression in [("conv-otel-plain", Compression.NoCompression),
+                                              ("conv-otel-gzip", Compression.Gzip)]:
+                provider = TracerProvider(resource=Resource.create({"service.name": "otel-check"}))
+                exporter = OTLPSpanExporter(endpoint=endpoint, compression=compression, timeout=10)
+                provider.add_span_processor(SimpleSpanProcessor(exporter))
+                agent_run(provider.get_tracer("otel_check"), conversation)
+                provider.shutdown()
+        finally:
+            recv.send_signal(signal.SIGTERM)
+            try:
+                _, err = recv.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                recv.kill()
+                _, err = recv.communicate()
+
+        check("receiver exited cleanly on SIGTERM", recv.returncode == 0, f"(exit {recv.returncode}: {err[-300:]})")
+        check("every export request was accepted", "6 requests, 6 accepted, 0 refused" in err, err[-300:])
+        runs = subprocess.run([args.bin, "runs", "--db", db, "--format", "json"], capture_output=True, text=True)
+        try:
+            run_list = {r["id"]: r for r in json.loads(runs.stdout)}
+        except ValueError:
+            run_list = {}
+        for conversation in ("conv-otel-plain", "conv-otel-gzip"):
+            r = run_list.get(conversation)
+            check(f"{conversation}: one run with 3 spans, 1 tool, 120/35 tokens",
+                  r is not None and (r["span_count"], r["tool_count"], r["input_tokens"], r["output_tokens"]) == (3, 1, 120, 35),
+                  json.dumps(r)[:300])
+            check(f"{conversation}: the model is recorded", r is not None and "gpt-4o-mini" in r.get("models", []),
+                  json.dumps(r)[:300])
+        found = subprocess.run([args.bin, "findings", "--db", db, "--format", "json"], capture_output=True, text=True)
+        try:
+            findings = json.loads(found.stdout)
+        except ValueError:
+            findings = []
+        reads = [f for f in findings if f["rule_id"] == "EXF-TRACE-003"]
+        check("the credential read is a finding in each run",
+              sorted({f["run_id"] for f in reads}) == ["conv-otel-gzip", "conv-otel-plain"], found.stdout[:400])
+        blob = b"".join(p.read_bytes() for p in Path(tmp).glob("otel.db*"))
+        check("the secret in the tool output is in no byte of the store", SECRET.encode() not in blob)
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
