@@ -37,7 +37,7 @@ pub fn run(args: ProxyArgs) -> Result<i32> {
     let addr = bound.local_addr();
     let stats = bound.stats();
     let pipeline = open_pipeline(&db)?;
-    let (sink, writer) = crate::ingest::pipeline::spawn_writer(pipeline);
+    let (sink, writer) = crate::ingest::pipeline::spawn_background_writer(pipeline);
 
     // Signal handlers first: a script may stop us as soon as it reads the banner.
     let shutdown = shutdown_signal(&rt);

@@ -334,14 +334,27 @@ pub const QUEUE_DEPTH: usize = 256;
 /// Starts the single writer thread that owns the pipeline (and so the store's
 /// write connection). Queued batches are coalesced into one transaction; when
 /// the queue is idle it indexes full-text search in small steps.
-pub fn spawn_writer(mut pipeline: Pipeline) -> (IngestSender, Writer) {
+pub fn spawn_writer(pipeline: Pipeline) -> (IngestSender, Writer) {
+    spawn_writer_with(pipeline, false)
+}
+
+/// [`spawn_writer`] at a lower CPU priority, for the proxy: its commits yield
+/// to forwarding. (Not for the tailer, whose goal is a commit within 100 ms of
+/// a line being written, even on a busy machine.)
+pub fn spawn_background_writer(pipeline: Pipeline) -> (IngestSender, Writer) {
+    spawn_writer_with(pipeline, true)
+}
+
+fn spawn_writer_with(mut pipeline: Pipeline, background: bool) -> (IngestSender, Writer) {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(QUEUE_DEPTH);
     let stats = std::sync::Arc::new(std::sync::Mutex::new(PipelineStats::default()));
     let shared = stats.clone();
     let handle = std::thread::Builder::new()
         .name("skilltrace-writer".into())
         .spawn(move || -> Result<PipelineStats, StoreError> {
-            crate::priority::background();
+            if background {
+                crate::priority::background();
+            }
             use std::sync::mpsc::RecvTimeoutError;
             loop {
                 match rx.recv_timeout(std::time::Duration::from_millis(200)) {
