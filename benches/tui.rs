@@ -308,6 +308,16 @@ fn big_run(c: &mut Criterion) {
             criterion::BatchSize::PerIteration,
         )
     });
+    // Where opening goes: the skeleton query, then ordering it.
+    let store = Store::open_read(&db).unwrap();
+    g.bench_function("span_skeleton/100k", |b| {
+        b.iter(|| store.span_skeleton("run-000000").unwrap())
+    });
+    let skeleton = store.span_skeleton("run-000000").unwrap();
+    assert_eq!(skeleton.len(), 100_000);
+    g.bench_function("tree_order/100k", |b| {
+        b.iter(|| skilltrace::tui::tree::tree_order(&skeleton))
+    });
     let mut h = open(&db);
     key(&mut h, KeyCode::Enter);
     let first = h.draw();

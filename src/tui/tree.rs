@@ -30,11 +30,10 @@ pub fn tree_order(links: &[SpanLink]) -> Vec<TreeRow> {
         (l.start_ms.is_none(), l.start_ms, l.origin_line, l.key)
     });
     // From here on a span is named by its rank in time order.
-    let ids: HashMap<&str, u32> = by_time
-        .iter()
-        .enumerate()
-        .map(|(rank, &i)| (links[i as usize].id.as_str(), rank as u32))
-        .collect();
+    let mut ids: HashMap<&str, u32> = HashMap::with_capacity(n);
+    for (rank, &i) in by_time.iter().enumerate() {
+        ids.insert(links[i as usize].id.as_str(), rank as u32);
+    }
     let parent: Vec<Option<u32>> = by_time
         .iter()
         .enumerate()
