@@ -151,6 +151,15 @@ fn run_view_lists_children_under_their_parent() {
     h.settle(Some(skilltrace::tui::app::Command::Fetch(reqs)));
     assert_eq!(h.app.run.list.sel, 3);
     assert_eq!(h.app.run.list.selected().unwrap().0.span.id, "a2");
+    // Live ingest adds a span under `a`: after the store's change is seen, the
+    // order is rebuilt and the new span sits under its parent, not at the end.
+    tui_fixture::add_tree_span(&db);
+    h.changed();
+    let live = h.draw();
+    assert!(live.contains("(8 spans)"), "{live}");
+    let at = |needle: &str| live.lines().position(|l| l.contains(needle)).unwrap();
+    assert_eq!(at("cargo fmt"), at("cargo test") + 1, "{live}");
+    assert_eq!(at("second answer"), at("cargo fmt") + 1, "{live}");
 }
 
 #[test]

@@ -650,3 +650,29 @@ pub fn build_tree(db: &Path) {
     let c = p.store_mut().conn();
     c.execute("UPDATE runs SET updated_ms = ?1", [T0]).unwrap();
 }
+
+/// Ingests one more span into the `build_tree` run (under `a`, started last),
+/// as live ingest would while the TUI is open.
+pub fn add_tree_span(db: &Path) {
+    let f = "samples/claude/tree.jsonl";
+    let s = tool(
+        "tree-0001",
+        "a3",
+        "a",
+        "Bash",
+        r#"{"command":"cargo fmt"}"#,
+        "ok",
+        40_000,
+        100,
+        8,
+        f,
+    );
+    let store = Store::open(db).unwrap();
+    let mut p = Pipeline::new(Redactor::new(Mode::Mask), Detector::new(), store);
+    p.process(Batch {
+        records: vec![Record::Span(s)],
+        errors: vec![],
+        source: None,
+    })
+    .unwrap();
+}
