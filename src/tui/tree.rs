@@ -24,11 +24,17 @@ pub struct TreeRow {
 pub fn tree_order(links: &[SpanLink]) -> Vec<TreeRow> {
     let n = links.len();
     // Time order: the order of roots and of each span's children.
-    let mut by_time: Vec<u32> = (0..n as u32).collect();
-    by_time.sort_unstable_by_key(|&i| {
-        let l = &links[i as usize];
-        (l.start_ms.is_none(), l.start_ms, l.origin_line, l.key)
-    });
+    // (Sorted as one compact array: much faster than comparing through `links`.)
+    let mut sort_keys: Vec<(bool, i64, i64, i64, u32)> = links
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let start = l.start_ms.unwrap_or(0);
+            (l.start_ms.is_none(), start, l.origin_line, l.key, i as u32)
+        })
+        .collect();
+    sort_keys.sort_unstable();
+    let by_time: Vec<u32> = sort_keys.into_iter().map(|k| k.4).collect();
     // From here on a span is named by its rank in time order.
     let mut ids: HashMap<&str, u32> = HashMap::with_capacity(n);
     for (rank, &i) in by_time.iter().enumerate() {
