@@ -24,7 +24,15 @@ use std::time::{Duration, Instant};
 
 const T0: i64 = 1_768_000_000_000;
 
-fn generate(db: &Path, runs: usize, spans_per_run: usize) {
+/// How a generated span picks its parent: fixed fan-out of 8 (the 1M store),
+/// or a random earlier span (the one big run: siblings interleave in time).
+#[derive(Clone, Copy)]
+enum Parents {
+    Fanout8,
+    RandomEarlier,
+}
+
+fn generate(db: &Path, runs: usize, spans_per_run: usize, parents: Parents) {
     if db.exists() {
         return;
     }
@@ -54,6 +62,8 @@ fn generate(db: &Path, runs: usize, spans_per_run: usize) {
             )
             .unwrap();
         let agents = ["claude-code", "codex", "otel", "openai-agents", "proxy"];
+        // xorshift64: a fixed, dependency-free sequence of random parents.
+        let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
         for i in 0..runs {
             let id = format!("run-{i:06}");
             let start = T0 + i as i64 * 60_000;
@@ -79,10 +89,15 @@ fn generate(db: &Path, runs: usize, spans_per_run: usize) {
             .unwrap();
             for j in 0..spans_per_run {
                 let sid = format!("s{j}");
-                let parent = if j == 0 {
-                    None
-                } else {
-                    Some(format!("s{}", (j - 1) / 8 * 8))
+                let parent = match (j, parents) {
+                    (0, _) => None,
+                    (_, Parents::Fanout8) => Some(format!("s{}", (j - 1) / 8 * 8)),
+                    (_, Parents::RandomEarlier) => {
+                        rng ^= rng << 13;
+                        rng ^= rng >> 7;
+                        rng ^= rng << 17;
+                        Some(format!("s{}", rng % j as u64))
+                    }
                 };
                 let tool = j % 2 == 1;
                 span.execute(rusqlite::params![
@@ -152,14 +167,23 @@ fn stores() -> Vec<(&'static str, PathBuf)> {
     std::fs::create_dir_all(&dir).unwrap();
     let small = dir.join("small-100-v3.db");
     let big = dir.join("big-1m-v3.db");
-    generate(&small, 2, 50);
+    generate(&small, 2, 50, Parents::Fanout8);
     let t = Instant::now();
     if !big.exists() {
         eprintln!("generating 1,000,000 spans in 20,000 runs …");
     }
-    generate(&big, 20_000, 50);
+    generate(&big, 20_000, 50, Parents::Fanout8);
     eprintln!("stores ready in {:.1}s", t.elapsed().as_secs_f64());
     vec![("100", small), ("1M", big)]
+}
+
+/// One run of 100,000 spans, each under a random earlier span.
+fn big_run_store() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-tui");
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("run-100k-v3.db");
+    generate(&db, 1, 100_000, Parents::RandomEarlier);
+    db
 }
 
 fn open(db: &Path) -> Harness {
@@ -257,6 +281,62 @@ fn benches(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+    big_run(c);
+}
+
+/// Opening the Run view of one run of 100,000 spans (a fresh app and store
+/// connection each time, so nothing is cached), and paging through it.
+fn big_run(c: &mut Criterion) {
+    let db = big_run_store();
+    let mut g = c.benchmark_group("tui_big_run");
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_millis(500));
+    g.bench_function("open_run/100k", |b| {
+        b.iter_batched(
+            || {
+                let mut h = open(&db);
+                h.draw();
+                h
+            },
+            |mut h| {
+                key(&mut h, KeyCode::Enter);
+                let s = h.draw();
+                (h, s)
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    // Where opening goes: the skeleton query, then ordering it.
+    let store = Store::open_read(&db).unwrap();
+    g.bench_function("span_skeleton/100k", |b| {
+        b.iter(|| store.span_skeleton("run-000000").unwrap())
+    });
+    let skeleton = store.span_skeleton("run-000000").unwrap();
+    assert_eq!(skeleton.len(), 100_000);
+    g.bench_function("tree_order/100k", |b| {
+        b.iter(|| skilltrace::tui::tree::tree_order(&skeleton))
+    });
+    let mut h = open(&db);
+    key(&mut h, KeyCode::Enter);
+    let first = h.draw();
+    assert!(first.contains("100000 spans"), "{first}");
+    g.bench_function("key_pagedown/100k", |b| {
+        b.iter(|| {
+            if h.app.run.list.sel + 60 >= h.app.run.list.total as usize {
+                h.press('g');
+            }
+            key(&mut h, KeyCode::PageDown);
+            h.draw()
+        })
+    });
+    g.bench_function("key_j/100k", |b| {
+        b.iter(|| {
+            h.press('j');
+            h.draw()
+        })
+    });
     g.finish();
 }
 

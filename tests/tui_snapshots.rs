@@ -106,6 +106,62 @@ fn snapshots_160x48() {
     }
 }
 
+/// The Run view is a tree: `cargo test` (under `first answer`) is listed under
+/// its parent although the `second answer` subtree started before it, and the
+/// orphan is a root.
+#[test]
+fn run_view_lists_children_under_their_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tree.db");
+    tui_fixture::build_tree(&db);
+    let mut h = harness(&db, 100, 16);
+    key(&mut h, KeyCode::Enter);
+    let screen = h.draw();
+    insta::assert_snapshot!("run_tree_100x16", screen);
+    let row = |needle: &str| {
+        screen
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not on screen:\n{screen}"))
+    };
+    let order = [
+        "session",
+        "first answer",
+        "cargo build",
+        "cargo test",
+        "second answer",
+        "src/b.rs",
+        "echo orphan",
+    ]
+    .map(row);
+    assert!(
+        order.windows(2).all(|w| w[0] + 1 == w[1]),
+        "{order:?}\n{screen}"
+    );
+    // Indentation follows depth: the orphan is a root like the session.
+    let indent = |i: usize| {
+        let l = screen.lines().nth(i).unwrap();
+        l.chars().position(|c| "◆◇⚙✉".contains(c)).unwrap()
+    };
+    assert_eq!(indent(order[3]), indent(order[2]), "{screen}");
+    assert!(indent(order[3]) > indent(order[1]), "{screen}");
+    assert_eq!(indent(order[6]), indent(order[0]), "{screen}");
+    // Jumping to a span (as from a finding) selects its row in tree order.
+    let reqs = h.app.open_run("tree-0001".into(), Some("a2".into()));
+    h.settle(Some(skilltrace::tui::app::Command::Fetch(reqs)));
+    assert_eq!(h.app.run.list.sel, 3);
+    assert_eq!(h.app.run.list.selected().unwrap().0.span.id, "a2");
+    // Live ingest adds a span under `a`: after the store's change is seen, the
+    // order is rebuilt and the new span sits under its parent, not at the end.
+    tui_fixture::add_tree_span(&db);
+    h.changed();
+    let live = h.draw();
+    assert!(live.contains("(8 spans)"), "{live}");
+    let at = |needle: &str| live.lines().position(|l| l.contains(needle)).unwrap();
+    assert_eq!(at("cargo fmt"), at("cargo test") + 1, "{live}");
+    assert_eq!(at("second answer"), at("cargo fmt") + 1, "{live}");
+}
+
 #[test]
 fn hostile_text_never_reaches_the_terminal() {
     let (_d, db) = store(true);

@@ -14,7 +14,7 @@ mod write;
 
 pub use read::{
     Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillSummary,
-    SourceRow, SpanRow,
+    SourceRow, SpanLink, SpanRow,
 };
 pub use write::{StoreBatch, WriteStats};
 

@@ -15,6 +15,17 @@ use crate::model::{ParseError, Severity, Span};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
+/// One span's place in its run's tree, without its contents ([`Store::span_skeleton`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpanLink {
+    /// The span's store key ([`SpanRow::rowid`]).
+    pub key: i64,
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub start_ms: Option<i64>,
+    pub origin_line: i64,
+}
+
 impl Store {
     /// A page of runs.
     pub fn runs(
@@ -367,7 +378,9 @@ impl Store {
             .optional()?)
     }
 
-    /// The position of a span in its run's time order (as [`Store::spans`] pages it).
+    /// The position of a span in its run's time order (as [`Store::spans`] pages it:
+    /// replay and export). The TUI's Run view lists spans as a tree instead and
+    /// locates a span in that order itself (`tui::data`).
     pub fn span_position(&self, run_id: &str, span_id: &str) -> Result<Option<u64>, StoreError> {
         let sql = "SELECT count(*) FROM spans s, (SELECT run_key, start_ms, origin_line, key FROM spans \
                    WHERE run_key = (SELECT key FROM runs WHERE id = ?1) AND id = ?2) t WHERE s.run_key = t.run_key AND \
@@ -379,6 +392,55 @@ impl Store {
             self.conn
                 .query_row(sql, [run_id, span_id], |r| r.get::<_, i64>(0))? as u64,
         ))
+    }
+
+    /// A run's span tree without span contents: each span's key, id, parent id,
+    /// start and origin line, in no particular order (the Run view orders them
+    /// with `tui::tree::tree_order`). Cheap enough for a run of 100,000 spans.
+    pub fn span_skeleton(&self, run_id: &str) -> Result<Vec<SpanLink>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT key, id, parent_id, start_ms, origin_line FROM spans \
+             WHERE run_key = (SELECT key FROM runs WHERE id = ?1)",
+        )?;
+        let rows = st
+            .query_map([run_id], |r| {
+                Ok(SpanLink {
+                    key: r.get(0)?,
+                    id: r.get(1)?,
+                    parent_id: r.get(2)?,
+                    start_ms: r.get(3)?,
+                    origin_line: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Spans by their keys ([`SpanRow::rowid`]), in the order of `keys`; keys
+    /// that no longer exist are left out. One query for a page of keys.
+    pub fn spans_by_keys(&self, keys: &[i64]) -> Result<Vec<SpanRow>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = serde_json::to_string(keys).unwrap_or_else(|_| "[]".into());
+        let sql =
+            format!("SELECT {SPAN_COLS} FROM spans WHERE key IN (SELECT value FROM json_each(?1))");
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let mut found: std::collections::HashMap<i64, SpanRow> = st
+            .query_map([list], span_row)?
+            .map(|r| r.map(|row| (row.rowid, row)))
+            .collect::<Result<_, _>>()?;
+        Ok(keys.iter().filter_map(|k| found.remove(k)).collect())
+    }
+
+    /// A span's key ([`SpanRow::rowid`]) by run and span id.
+    pub fn span_key(&self, run_id: &str, span_id: &str) -> Result<Option<i64>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT key FROM spans WHERE run_key = (SELECT key FROM runs WHERE id = ?1) AND id = ?2",
+        )?;
+        Ok(st
+            .query_row([run_id, span_id], |r| r.get::<_, i64>(0))
+            .optional()?)
     }
 
     /// How many distinct skills were seen.

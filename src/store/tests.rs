@@ -432,3 +432,44 @@ fn a_failed_write_forgets_run_keys_it_handed_out() {
     assert_eq!(s.span_count("new-run").expect("count"), 1);
     assert_eq!(s.run("new-run").expect("q").expect("run").span_count, 1);
 }
+
+#[test]
+fn skeleton_and_spans_by_keys_read_one_run_only() {
+    let (_t, mut s) = tmp();
+    let mut c = span("c", "r1", SpanKind::Tool);
+    c.parent_id = Some("p".into());
+    c.start_ms = Some(20);
+    let mut p = span("p", "r1", SpanKind::Agent);
+    p.start_ms = Some(10);
+    let other = span("x", "r2", SpanKind::Llm);
+    s.write(&batch(vec![c, p, other], vec![])).expect("write");
+    let mut sk = s.span_skeleton("r1").expect("skeleton");
+    sk.sort_by(|a, b| a.id.cmp(&b.id));
+    let got: Vec<(&str, Option<&str>, Option<i64>, i64)> = sk
+        .iter()
+        .map(|l| {
+            (
+                l.id.as_str(),
+                l.parent_id.as_deref(),
+                l.start_ms,
+                l.origin_line,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("c", Some("p"), Some(20), 1), ("p", None, Some(10), 1)]
+    );
+    assert!(s.span_skeleton("nope").expect("none").is_empty());
+    let kc = s.span_key("r1", "c").expect("q").expect("key of c");
+    let kp = s.span_key("r1", "p").expect("q").expect("key of p");
+    assert_eq!(s.span_key("r2", "c").expect("q"), None, "c is not in r2");
+    assert_eq!(sk[0].key, kc);
+    // In the order asked, unknown keys left out.
+    let rows = s.spans_by_keys(&[kc, 999_999, kp]).expect("by keys");
+    let ids: Vec<&str> = rows.iter().map(|r| r.span.id.as_str()).collect();
+    assert_eq!(ids, ["c", "p"]);
+    assert_eq!(rows[0].rowid, kc);
+    assert_eq!(rows[0].span.run_id, "r1");
+    assert!(s.spans_by_keys(&[]).expect("empty").is_empty());
+}

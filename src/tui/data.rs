@@ -6,13 +6,18 @@
 //! requests of the same kind collapse to the newest (holding `j` costs one query
 //! per frame, not one per key), and the store's `data_version` is polled four
 //! times a second so live views refresh while ingest writes.
+//!
+//! The Run view lists a run as a tree ([`super::tree`]): the worker reads the
+//! run's skeleton (keys and parent links, no contents) once, orders it, keeps
+//! that order until the run or the store's `data_version` changes, and reads
+//! full rows only for the page on screen, by key.
 
+use super::tree::{tree_order, TreeRow};
 use crate::model::{Span, TriageStatus};
 use crate::store::{
     Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillSummary,
     SourceRow, SpanRow, Store, StoreError,
 };
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
@@ -34,7 +39,7 @@ pub enum Request {
         runs: Vec<(String, i64, i64)>,
         buckets: usize,
     },
-    /// A page of a run's spans with each span's depth in the tree.
+    /// A page of a run's spans in tree order (depth-first by parent), with each span's depth.
     Spans {
         tag: u64,
         run_id: String,
@@ -78,7 +83,7 @@ pub enum Request {
         offset: usize,
         limit: usize,
     },
-    /// Where a span sits in its run's time order (to select it in the Run view).
+    /// Where a span sits in its run's tree order (to select it in the Run view).
     Locate {
         run_id: String,
         span_id: String,
@@ -187,6 +192,15 @@ pub struct Source {
     /// The last run count and the filter it was for (cleared when the store changes).
     run_total: Option<(RunFilter, u64)>,
     last_version: Option<i64>,
+    /// The tree order of the run last opened in the Run view.
+    tree: Option<TreeCache>,
+}
+
+/// A run's spans in tree order, valid while the store's `data_version` is `version`.
+struct TreeCache {
+    run_id: String,
+    version: Option<i64>,
+    rows: Vec<TreeRow>,
 }
 
 impl Source {
@@ -198,6 +212,7 @@ impl Source {
             write: None,
             run_total: None,
             last_version: None,
+            tree: None,
         })
     }
 
@@ -209,6 +224,7 @@ impl Source {
             write: None,
             run_total: None,
             last_version: None,
+            tree: None,
         }
     }
 
@@ -241,6 +257,56 @@ impl Source {
             self.run_total = None;
         }
         v
+    }
+
+    /// `run_id`'s spans in tree order: built from the run's skeleton on first
+    /// use and again after the store changed (or when `rebuild`).
+    fn tree(&mut self, run_id: &str, rebuild: bool) -> Result<&[TreeRow], StoreError> {
+        let version = self.data_version();
+        let fresh =
+            matches!(&self.tree, Some(t) if !rebuild && t.run_id == run_id && t.version == version);
+        if !fresh {
+            self.tree = None;
+            let rows = tree_order(&self.reader()?.span_skeleton(run_id)?);
+            self.tree = Some(TreeCache {
+                run_id: run_id.to_string(),
+                version,
+                rows,
+            });
+        }
+        Ok(self.tree.as_ref().map(|t| t.rows.as_slice()).unwrap_or(&[]))
+    }
+
+    /// Rows `[offset, offset + limit)` of `run_id`'s tree, with depths, and the
+    /// tree's size. A span gone since the order was built (a write slipped in
+    /// before the version poll saw it) rebuilds the order once.
+    fn tree_page(
+        &mut self,
+        run_id: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(u64, Vec<(SpanRow, usize)>), StoreError> {
+        let mut rebuild = false;
+        loop {
+            let tree = self.tree(run_id, rebuild)?;
+            let total = tree.len() as u64;
+            let page: Vec<TreeRow> = tree.iter().skip(offset).take(limit).copied().collect();
+            let keys: Vec<i64> = page.iter().map(|r| r.key).collect();
+            let rows = self.reader()?.spans_by_keys(&keys)?;
+            if rows.len() == keys.len() || rebuild {
+                let mut rows = rows.into_iter().peekable();
+                let mut out = Vec::with_capacity(page.len());
+                for r in page {
+                    if rows.peek().is_some_and(|s| s.rowid == r.key) {
+                        if let Some(s) = rows.next() {
+                            out.push((s, r.depth as usize));
+                        }
+                    }
+                }
+                return Ok((total, out));
+            }
+            rebuild = true;
+        }
     }
 
     /// Answers one request synchronously (the worker thread, tests and benchmarks call this).
@@ -283,6 +349,37 @@ impl Source {
                 rows,
             });
         }
+        if let Request::Spans {
+            tag,
+            run_id,
+            offset,
+            limit,
+        } = req
+        {
+            let (total, rows) = self.tree_page(&run_id, offset, limit)?;
+            return Ok(Reply::Spans {
+                tag,
+                run: self.reader()?.run(&run_id)?.map(Box::new),
+                total,
+                offset,
+                rows,
+            });
+        }
+        if let Request::Locate { run_id, span_id } = req {
+            let position = match self.reader()?.span_key(&run_id, &span_id)? {
+                Some(key) => self
+                    .tree(&run_id, false)?
+                    .iter()
+                    .position(|r| r.key == key)
+                    .map(|p| p as u64),
+                None => None,
+            };
+            return Ok(Reply::Located {
+                run_id,
+                span_id,
+                position,
+            });
+        }
         let s = self.reader()?;
         Ok(match req {
             Request::Counts => {
@@ -301,22 +398,7 @@ impl Source {
                 }
                 Reply::Histograms(out)
             }
-            Request::Spans {
-                tag,
-                run_id,
-                offset,
-                limit,
-            } => {
-                let rows = s.spans(&run_id, offset, limit)?;
-                let depths = depths(s, &run_id, &rows)?;
-                Reply::Spans {
-                    tag,
-                    run: s.run(&run_id)?.map(Box::new),
-                    total: s.span_count(&run_id)?,
-                    offset,
-                    rows: rows.into_iter().zip(depths).collect(),
-                }
-            }
+            Request::Spans { .. } => Reply::Error("spans: unreachable".into()),
             Request::Span { run_id, span_id } => Reply::Span {
                 span: s.span(&run_id, &span_id)?.map(Box::new),
                 findings: s.findings_for_span(&run_id, &span_id)?,
@@ -361,59 +443,10 @@ impl Source {
                 run_id,
                 offset,
             },
-            Request::Locate { run_id, span_id } => Reply::Located {
-                position: s.span_position(&run_id, &span_id)?,
-                run_id,
-                span_id,
-            },
+            Request::Locate { .. } => Reply::Error("locate: unreachable".into()),
             Request::Triage { .. } => Reply::Error("triage: unreachable".into()),
         })
     }
-}
-
-/// Depth of each span in its run's tree, walking parent links (memoised; cycles cut at 64).
-fn depths(s: &Store, run_id: &str, rows: &[SpanRow]) -> Result<Vec<usize>, StoreError> {
-    let mut parent: HashMap<String, Option<String>> = HashMap::new();
-    for r in rows {
-        parent.insert(r.span.id.clone(), r.span.parent_id.clone());
-    }
-    let mut depth: HashMap<String, usize> = HashMap::new();
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let mut chain = Vec::new();
-        let mut cur = r.span.parent_id.clone();
-        let mut base = 0;
-        while let Some(p) = cur {
-            if chain.len() >= 64 || p == r.span.id {
-                break;
-            }
-            if let Some(d) = depth.get(&p) {
-                base = d + 1;
-                break;
-            }
-            let next = match parent.get(&p) {
-                Some(n) => n.clone(),
-                None => {
-                    let n = s.span_parent(run_id, &p)?;
-                    // A dangling parent still indents (the parent is in another page or file).
-                    let n = n.unwrap_or(None);
-                    parent.insert(p.clone(), n.clone());
-                    n
-                }
-            };
-            chain.push(p);
-            cur = next;
-        }
-        // chain[i] is i+1 levels above the span; the top of the chain sits at `base`.
-        let len = chain.len();
-        for (i, p) in chain.into_iter().enumerate() {
-            depth.entry(p).or_insert(base + (len - 1 - i));
-        }
-        let d = base + len;
-        depth.insert(r.span.id.clone(), d);
-        out.push(d);
-    }
-    Ok(out)
 }
 
 /// Starts the worker thread over `source`; replies go to `sink` (which returns

@@ -17,6 +17,7 @@ pub mod layout;
 mod replies;
 pub mod state;
 pub mod theme;
+pub mod tree;
 pub mod views;
 pub mod widgets;
 

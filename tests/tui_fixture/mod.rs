@@ -552,3 +552,127 @@ pub fn build_samples(db: &Path) {
     c.execute("UPDATE findings SET created_ms = ?1", [T0])
         .unwrap();
 }
+
+/// One run whose tree differs from its time order: span `a2` (under `a`)
+/// starts after the sibling subtree `b`, and an orphan's parent is not in the run.
+pub fn build_tree(db: &Path) {
+    let f = "samples/claude/tree.jsonl";
+    let r = "tree-0001";
+    let mut recs = vec![run(r, AgentKind::ClaudeCode, f, 0, 60_000, "Tree order")];
+    let mut a = span(
+        r,
+        "a",
+        Some("root"),
+        SpanKind::Llm,
+        "first answer",
+        1_000,
+        2_000,
+        2,
+        f,
+    );
+    a.text = Some("first answer".into());
+    let mut b = span(
+        r,
+        "b",
+        Some("root"),
+        SpanKind::Llm,
+        "second answer",
+        10_000,
+        3_000,
+        4,
+        f,
+    );
+    b.text = Some("second answer".into());
+    recs.extend(
+        [
+            span(r, "root", None, SpanKind::Agent, "session", 0, 60_000, 1, f),
+            a,
+            tool(
+                r,
+                "a1",
+                "a",
+                "Bash",
+                r#"{"command":"cargo build"}"#,
+                "ok",
+                2_000,
+                500,
+                3,
+                f,
+            ),
+            b,
+            tool(
+                r,
+                "b1",
+                "b",
+                "Read",
+                r#"{"file_path":"src/b.rs"}"#,
+                "fn b() {}",
+                11_000,
+                100,
+                5,
+                f,
+            ),
+            tool(
+                r,
+                "orphan",
+                "not-in-run",
+                "Bash",
+                r#"{"command":"echo orphan"}"#,
+                "orphan",
+                15_000,
+                50,
+                6,
+                f,
+            ),
+            tool(
+                r,
+                "a2",
+                "a",
+                "Bash",
+                r#"{"command":"cargo test"}"#,
+                "ok",
+                20_000,
+                9_000,
+                7,
+                f,
+            ),
+        ]
+        .map(Record::Span),
+    );
+    let store = Store::open(db).unwrap();
+    let mut p = Pipeline::new(Redactor::new(Mode::Mask), Detector::new(), store);
+    p.process(Batch {
+        records: recs,
+        errors: vec![],
+        source: None,
+    })
+    .unwrap();
+    let c = p.store_mut().conn();
+    c.execute("UPDATE runs SET updated_ms = ?1", [T0]).unwrap();
+}
+
+/// Ingests one more span into the `build_tree` run (under `a`, started last),
+/// as live ingest would while the TUI is open.
+pub fn add_tree_span(db: &Path) {
+    let f = "samples/claude/tree.jsonl";
+    let s = tool(
+        "tree-0001",
+        "a3",
+        "a",
+        "Bash",
+        r#"{"command":"cargo fmt"}"#,
+        "ok",
+        40_000,
+        100,
+        8,
+        f,
+    );
+    let store = Store::open(db).unwrap();
+    let mut p = Pipeline::new(Redactor::new(Mode::Mask), Detector::new(), store);
+    p.process(Batch {
+        records: vec![Record::Span(s)],
+        errors: vec![],
+        source: None,
+    })
+    .unwrap();
+}

@@ -1,5 +1,6 @@
-//! The Run view: a run's spans as a tree (indented by parent) in time order,
-//! with a waterfall bar beside each; tool calls show their command or path.
+//! The Run view: a run's spans as a tree, each span directly followed by its
+//! children (siblings in time order, see [`crate::tui::tree`]), indented by
+//! depth, with a waterfall bar beside each; tool calls show their command or path.
 
 use super::{empty_note, short_id, table, visible_sel, App};
 use crate::model::SpanKind;
