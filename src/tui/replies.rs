@@ -269,6 +269,8 @@ impl App {
         if let Some(r) = self.replay.as_mut() {
             if !r.paused && r.start_ms.is_some() {
                 r.clock_ms += elapsed_ms as f64 * r.speed;
+                r.release_due();
+                r.compress_gap();
             }
             r.release_due();
         }

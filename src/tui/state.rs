@@ -237,6 +237,8 @@ pub struct ReplayState {
     pub requested: bool,
     /// Replay time since the start, milliseconds.
     pub clock_ms: f64,
+    /// Idle time jumped over so far ([`ReplayState::compress_gap`]).
+    pub skipped_ms: f64,
     pub speed: f64,
     pub paused: bool,
 }
@@ -254,6 +256,7 @@ impl ReplayState {
             total: 0,
             requested: false,
             clock_ms: 0.0,
+            skipped_ms: 0.0,
             speed: 1.0,
             paused: false,
         }
@@ -286,6 +289,21 @@ impl ReplayState {
         }
     }
 
+    /// Long idle stretches (an agent waiting minutes for a person) are cut to
+    /// [`crate::replay::MAX_GAP`] of real time, as the `replay` command cuts
+    /// them: the clock jumps ahead and the jump is counted in `skipped_ms`.
+    pub fn compress_gap(&mut self) {
+        let cap = crate::replay::MAX_GAP.as_millis() as f64 * self.speed;
+        let Some(next) = self.pending.front() else {
+            return;
+        };
+        let due = self.due_at(next);
+        if due.is_finite() && due - self.clock_ms > cap {
+            self.skipped_ms += due - cap - self.clock_ms;
+            self.clock_ms = due - cap;
+        }
+    }
+
     /// True when every span has been shown.
     pub fn finished(&self) -> bool {
         self.pending.is_empty() && self.next_offset as u64 >= self.total && !self.requested
@@ -313,6 +331,46 @@ pub fn sort_name(s: RunSort) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn idle_gaps_are_cut_to_the_replay_cap_and_counted() {
+        let row = |id: &str, t: i64| SpanRow {
+            rowid: t,
+            span: crate::model::Span {
+                start_ms: Some(t),
+                ..crate::model::Span::new(
+                    id,
+                    "r",
+                    crate::model::SpanKind::Event,
+                    id,
+                    crate::model::Origin::new("f", 1),
+                )
+            },
+        };
+        let mut r = ReplayState::new("r".into());
+        r.start_ms = Some(1_000);
+        r.pending
+            .extend([row("a", 1_000), row("b", 1_500), row("c", 601_000)]);
+        r.total = 3;
+        r.speed = 4.0;
+        // 200 ms of real time at 4x: a and b are due; c is ten idle minutes away.
+        r.clock_ms += 200.0 * r.speed;
+        r.release_due();
+        r.compress_gap();
+        assert_eq!(r.shown_total, 2);
+        let cap = crate::replay::MAX_GAP.as_millis() as f64 * r.speed;
+        let wait = r.due_at(&r.pending[0]) - r.clock_ms;
+        assert_eq!(
+            wait, cap,
+            "the next span is at most the cap away, in replay time"
+        );
+        assert_eq!(r.skipped_ms, 600_000.0 - 800.0 - cap);
+        // A gap under the cap is left alone.
+        let before = r.clock_ms;
+        r.pending[0].span.start_ms = Some(1_000 + before as i64 + 100);
+        r.compress_gap();
+        assert_eq!(r.clock_ms, before);
+    }
 
     #[test]
     fn paged_wants_pages_around_the_viewport_only() {

@@ -71,10 +71,15 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         "━".repeat(filled.min(w)),
         "─".repeat(w.saturating_sub(filled))
     );
+    let skipped = if r.skipped_ms >= 1.0 {
+        format!(" · {} idle skipped", duration(r.skipped_ms as i64))
+    } else {
+        String::new()
+    };
     let lines = vec![
         Line::styled(
             format!(
-                "{} · {}/{} spans{next}",
+                "{} · {}/{} spans{next}{skipped}",
                 duration(r.clock_ms as i64),
                 r.shown_total,
                 r.total
