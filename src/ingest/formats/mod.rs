@@ -9,6 +9,7 @@ pub mod agents;
 pub mod claude;
 pub mod codex;
 mod common;
+mod fastjson;
 pub mod json;
 pub mod native;
 pub mod otlp;
@@ -221,7 +222,7 @@ fn trim_line(bytes: &[u8], line_no: u64) -> &[u8] {
 }
 
 fn decode(bytes: &[u8]) -> Result<Value<'_>, FormatError> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    Value::from_slice(bytes).map_err(|e| {
         if std::str::from_utf8(bytes).is_err() {
             FormatError::Utf8
         } else {
