@@ -17,17 +17,54 @@ const MAX_DEPTH: u32 = 100;
 
 /// Parses `text` as one JSON value; `None` = let serde decide.
 pub fn parse(text: &str) -> Option<Value<'_>> {
+    parse_with(text, &mut Scratch::default())
+}
+
+/// The member and item stacks, kept (empty) between documents so their
+/// capacity is reused: no regrowth per line.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    members: Vec<Member<'static>>,
+    items: Vec<Value<'static>>,
+}
+
+type Member<'a> = (Cow<'a, str>, Value<'a>);
+
+/// An emptied vector with its capacity, for values of another lifetime
+/// (same layout, so the collect reuses the allocation in place).
+fn recycle<'x, 'y, T: Relifetime<'x, 'y>>(mut v: Vec<T>) -> Vec<T::Out> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
+/// Tree element types that differ only by lifetime.
+trait Relifetime<'x, 'y> {
+    type Out;
+}
+impl<'x, 'y> Relifetime<'x, 'y> for Member<'x> {
+    type Out = Member<'y>;
+}
+impl<'x, 'y> Relifetime<'x, 'y> for Value<'x> {
+    type Out = Value<'y>;
+}
+
+/// [`parse`] with stacks kept in `scratch`.
+pub fn parse_with<'a>(text: &'a str, scratch: &mut Scratch) -> Option<Value<'a>> {
     let mut r = Reader {
         s: text,
         b: text.as_bytes(),
         i: 0,
         depth: 0,
-        members: Vec::new(),
-        items: Vec::new(),
+        members: recycle(std::mem::take(&mut scratch.members)),
+        items: recycle(std::mem::take(&mut scratch.items)),
     };
-    let v = r.value()?;
-    r.skip_ws();
-    (r.i == r.b.len()).then_some(v)
+    let v = r.value().and_then(|v| {
+        r.skip_ws();
+        (r.i == r.b.len()).then_some(v)
+    });
+    scratch.members = recycle(r.members);
+    scratch.items = recycle(r.items);
+    v
 }
 
 struct Reader<'a> {
@@ -36,7 +73,7 @@ struct Reader<'a> {
     i: usize,
     depth: u32,
     /// Members of the objects being read, innermost last.
-    members: Vec<(Cow<'a, str>, Value<'a>)>,
+    members: Vec<Member<'a>>,
     /// Items of the arrays being read, innermost last.
     items: Vec<Value<'a>>,
 }
@@ -236,7 +273,8 @@ impl<'a> Reader<'a> {
 
     /// A string with escapes, from `start`; the first `\` is at `at`.
     fn escaped(&mut self, start: usize, mut at: usize) -> Option<String> {
-        let mut out = String::with_capacity(at - start + 16);
+        // Sized once: the decoded text is never longer than the raw one.
+        let mut out = String::with_capacity(self.raw_end(at)? - start);
         let mut from = start;
         loop {
             out.push_str(self.s.get(from..at)?);
@@ -284,6 +322,17 @@ impl<'a> Reader<'a> {
             }
             from = at;
             at = self.scan_plain(at);
+        }
+    }
+
+    /// Index of the closing quote of a string with a `\` at `at`.
+    fn raw_end(&self, mut at: usize) -> Option<usize> {
+        loop {
+            match self.b.get(at)? {
+                b'"' => return Some(at),
+                b'\\' => at = self.scan_plain(at + 2),
+                _ => return None,
+            }
         }
     }
 
@@ -335,6 +384,21 @@ mod tests {
         ] {
             assert!(same_as_serde(t), "fast path should take {t}");
         }
+    }
+
+    #[test]
+    fn scratch_keeps_its_capacity_between_documents() {
+        let mut scratch = Scratch::default();
+        let text = String::from(r#"{"a":[1,2,3],"b":{"c":[4,5]},"d":6}"#);
+        let v = parse_with(&text, &mut scratch).unwrap();
+        assert_eq!(v["b"]["c"][1].as_u64(), Some(5));
+        let (m, i) = (scratch.members.capacity(), scratch.items.capacity());
+        assert!(m >= 3 && i >= 3, "{m} {i}");
+        drop(v);
+        drop(text);
+        assert!(parse_with("[x", &mut scratch).is_none());
+        assert_eq!(scratch.members.capacity(), m);
+        assert_eq!(scratch.items.capacity(), i);
     }
 
     #[test]

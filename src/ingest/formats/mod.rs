@@ -129,6 +129,7 @@ pub struct FileParser {
     path: String,
     forced: Option<Format>,
     parsers: Vec<Box<dyn FormatParser>>,
+    scratch: fastjson::Scratch,
 }
 
 impl FileParser {
@@ -138,6 +139,7 @@ impl FileParser {
             path: path.into(),
             forced,
             parsers: Vec::new(),
+            scratch: fastjson::Scratch::default(),
         }
     }
 
@@ -161,14 +163,14 @@ impl FileParser {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok(());
         }
-        let v = decode(bytes)?;
+        let v = decode(bytes, &mut self.scratch)?;
         self.value(&v, line_no, out)
     }
 
     /// Parses a whole-file JSON document (a `.json` file that is not JSON Lines).
     pub fn document(&mut self, bytes: &[u8], out: &mut Vec<Record>) -> Result<(), FormatError> {
         let bytes = trim_line(bytes, 1);
-        let v = decode(bytes)?;
+        let v = decode(bytes, &mut self.scratch)?;
         // A JSON array of records: each element is routed on its own.
         if let Value::Array(items) = &v {
             let mut first_err = None;
@@ -221,8 +223,14 @@ fn trim_line(bytes: &[u8], line_no: u64) -> &[u8] {
     bytes.strip_suffix(b"\r").unwrap_or(bytes)
 }
 
-fn decode(bytes: &[u8]) -> Result<Value<'_>, FormatError> {
-    Value::from_slice(bytes).map_err(|e| {
+fn decode<'b>(bytes: &'b [u8], scratch: &mut fastjson::Scratch) -> Result<Value<'b>, FormatError> {
+    if let Some(v) = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|t| fastjson::parse_with(t, scratch))
+    {
+        return Ok(v);
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
         if std::str::from_utf8(bytes).is_err() {
             FormatError::Utf8
         } else {
