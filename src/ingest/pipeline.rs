@@ -170,7 +170,13 @@ impl Pipeline {
     /// draining `batch`: both keep their vectors' capacity for the next batch.
     pub fn scan_into(&mut self, batch: &mut Batch, mut out: StoreBatch) -> StoreBatch {
         // Sized once: growing a vector of ~4,096 spans by doubling copies it ~12 times.
-        out.spans.reserve(batch.records.len());
+        let runs = batch
+            .records
+            .iter()
+            .filter(|r| matches!(r, Record::Run(_)))
+            .count();
+        room(&mut out.spans, batch.records.len() - runs);
+        room(&mut out.runs, runs);
         for rec in batch.records.drain(..) {
             match rec {
                 Record::Run(r) => out.runs.push(self.redactor.redact_run(r)),
@@ -342,6 +348,18 @@ impl StoreThread {
         match self.handle.join() {
             Ok(r) => r,
             Err(_) => Err(StoreError::NotFound("store thread failed".into())),
+        }
+    }
+}
+
+/// Room for `n` more items in the empty `v`: a new allocation (with slack, so
+/// the next batches fit) when its capacity is short, never a copying regrowth.
+fn room<T>(v: &mut Vec<T>, n: usize) {
+    if v.capacity() - v.len() < n {
+        if v.is_empty() {
+            *v = Vec::with_capacity(n + n / 4);
+        } else {
+            v.reserve(n);
         }
     }
 }

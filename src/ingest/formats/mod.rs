@@ -130,13 +130,17 @@ pub struct FileParser {
     forced: Option<Format>,
     parsers: Vec<Box<dyn FormatParser>>,
     scratch: fastjson::Scratch,
+    /// The origin handed to parsers: the path is set once, the line per value.
+    origin: Origin,
 }
 
 impl FileParser {
     /// `forced` = `None` sniffs every line.
     pub fn new(path: impl Into<String>, forced: Option<Format>) -> FileParser {
+        let path = path.into();
         FileParser {
-            path: path.into(),
+            origin: Origin::new(path.clone(), 0),
+            path,
             forced,
             parsers: Vec::new(),
             scratch: fastjson::Scratch::default(),
@@ -201,7 +205,7 @@ impl FileParser {
             Some(f) => f,
             None => sniff::sniff(v).ok_or(FormatError::NotATrace)?,
         };
-        let origin = Origin::new(self.path.clone(), line_no);
+        self.origin.line = line_no;
         let idx = match self.parsers.iter().position(|p| p.format() == format) {
             Some(i) => i,
             None => {
@@ -209,7 +213,7 @@ impl FileParser {
                 self.parsers.len() - 1
             }
         };
-        self.parsers[idx].value(v, &origin, out)
+        self.parsers[idx].value(v, &self.origin, out)
     }
 }
 

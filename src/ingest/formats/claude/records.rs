@@ -210,7 +210,12 @@ impl super::ClaudeParser {
                 s.status = SpanStatus::Error;
             }
             out.push(Record::Span(s));
-            self.messages.insert(llm_id.clone(), tokens);
+            match self.messages.get_mut(&llm_id) {
+                Some(t) => *t = tokens,
+                None => {
+                    self.messages.insert(llm_id.clone(), tokens);
+                }
+            }
             if stop == Some("end_turn") {
                 self.flush_end(cx.run, out);
             }
