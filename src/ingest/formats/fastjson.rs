@@ -111,6 +111,24 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// [`Reader::value`] with plain strings (most members) read inline.
+    #[inline]
+    fn member_value(&mut self) -> Option<Value<'a>> {
+        self.skip_ws();
+        if self.peek() == Some(b'"') {
+            let start = self.i + 1;
+            let end = self.scan_plain(start);
+            if self.b.get(end) == Some(&b'"') {
+                self.i = end + 1;
+                return self
+                    .s
+                    .get(start..end)
+                    .map(|s| Value::String(Cow::Borrowed(s)));
+            }
+        }
+        self.value()
+    }
+
     fn literal(&mut self, word: &[u8], v: Value<'a>) -> Option<Value<'a>> {
         if self.b[self.i..].starts_with(word) {
             self.i += word.len();
@@ -143,7 +161,7 @@ impl<'a> Reader<'a> {
                     return None;
                 }
                 self.i += 1;
-                let v = self.value()?;
+                let v = self.member_value()?;
                 self.members.push((key, v));
                 self.skip_ws();
                 match self.peek()? {
@@ -173,7 +191,7 @@ impl<'a> Reader<'a> {
             self.i += 1;
         } else {
             loop {
-                let v = self.value()?;
+                let v = self.member_value()?;
                 self.items.push(v);
                 self.skip_ws();
                 match self.peek()? {
