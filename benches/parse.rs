@@ -1,7 +1,9 @@
 //! Parser throughput: `FileParser::line` over a generated mix of lines from
 //! every format, against decoding alone on the same bytes: into
-//! `serde_json::Value`, and into the borrowed tree the parsers read
-//! (`formats::json::Value`, the floor: every line must be decoded once). Run with
+//! `serde_json::Value`, into the borrowed tree the parsers read
+//! (`formats::json::Value`) through serde, and into the same tree with the
+//! direct reader the parsers use (`Value::from_slice`, the floor: every line
+//! must be decoded once). Run with
 //! `cargo bench --bench parse`; the ratio of the two medians is the parsers'
 //! own overhead.
 
@@ -95,6 +97,14 @@ fn run_group(c: &mut Criterion, name: &str, lines: &[Vec<u8>]) {
             for l in lines {
                 let v: Result<skilltrace::ingest::formats::json::Value<'_>, _> =
                     serde_json::from_slice(l);
+                black_box(v.is_ok());
+            }
+        })
+    });
+    g.bench_function("direct_tree_only", |b| {
+        b.iter(|| {
+            for l in lines {
+                let v = skilltrace::ingest::formats::json::Value::from_slice(l);
                 black_box(v.is_ok());
             }
         })

@@ -5,9 +5,11 @@ use super::formats::{FileParser, Format, Record};
 use super::pipeline::{Batch, SourceState};
 use super::reader::{Line, LineSplitter};
 use crate::model::ParseError;
+
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Records per batch handed to the pipeline.
 pub const BATCH_RECORDS: usize = 4_096;
@@ -73,6 +75,26 @@ pub fn walk(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Hands a drained batch's record vector back to the file that filled it, so
+/// the next batch reuses its capacity instead of allocating (and faulting in)
+/// a fresh one.
+#[derive(Debug, Clone, Default)]
+pub struct Recycler(Arc<Mutex<Option<Vec<Record>>>>);
+
+impl Recycler {
+    /// Keeps `records` (emptied) for the next batch.
+    pub fn give(&self, mut records: Vec<Record>) {
+        records.clear();
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(records);
+        }
+    }
+
+    fn take(&self) -> Option<Vec<Record>> {
+        self.0.lock().ok().and_then(|mut s| s.take())
+    }
+}
+
 /// A trace file and how far it has been read.
 pub struct TraceFile {
     path: PathBuf,
@@ -84,6 +106,7 @@ pub struct TraceFile {
     records: Vec<Record>,
     errors: Vec<ParseError>,
     line_cap: usize,
+    recycler: Recycler,
 }
 
 impl TraceFile {
@@ -108,6 +131,7 @@ impl TraceFile {
             records: Vec::new(),
             errors: Vec::new(),
             line_cap,
+            recycler: Recycler::default(),
         }
     }
 
@@ -149,10 +173,25 @@ impl TraceFile {
         }
     }
 
+    /// Shares `recycler` (one pool for every file of an import).
+    pub fn with_recycler(mut self, recycler: Recycler) -> TraceFile {
+        self.recycler = recycler;
+        self
+    }
+
+    /// Where to give back the record vectors of batches this file hands out.
+    pub fn recycler(&self) -> Recycler {
+        self.recycler.clone()
+    }
+
     fn take_batch(&mut self) -> Batch {
+        // The next batch starts with room for a whole batch (no regrowth copies).
+        let next = self
+            .recycler
+            .take()
+            .unwrap_or_else(|| Vec::with_capacity(BATCH_RECORDS + 64));
         Batch {
-            // The next batch starts with room for a whole batch (no regrowth copies).
-            records: std::mem::replace(&mut self.records, Vec::with_capacity(BATCH_RECORDS + 64)),
+            records: std::mem::replace(&mut self.records, next),
             errors: std::mem::take(&mut self.errors),
             source: Some(self.state()),
         }

@@ -1,7 +1,7 @@
 //! One-shot import of files and folders through the pipeline, resuming where a
 //! previous import or tail of the same file stopped (so nothing is stored twice).
 
-use super::file::{ends_a_line, identity, walk, TraceFile};
+use super::file::{ends_a_line, identity, walk, Recycler, TraceFile};
 use super::formats::Format;
 use super::pipeline::{Pipeline, StoreThread};
 use crate::store::StoreError;
@@ -50,6 +50,7 @@ pub fn import_file(
     writer: &StoreThread,
     path: &Path,
     forced: Option<Format>,
+    recycler: &Recycler,
     progress: &mut dyn FnMut(u64),
 ) -> Result<u64, ImportError> {
     let mut file = std::fs::File::open(path)
@@ -73,10 +74,14 @@ pub fn import_file(
     if offset == meta.len() && offset > 0 {
         return Ok(0);
     }
-    let mut tf = TraceFile::new(path, forced, pipeline.line_cap(), offset, line, dev, ino);
-    let mut sink = |b| {
+    let mut tf = TraceFile::new(path, forced, pipeline.line_cap(), offset, line, dev, ino)
+        .with_recycler(recycler.clone());
+    let recycler = tf.recycler();
+    let mut sink = |mut b: super::pipeline::Batch| {
         let before = tf_bytes(&b);
-        let sent = writer.send(pipeline.scan(b));
+        let scanned = pipeline.scan_into(&mut b, writer.spare());
+        recycler.give(b.records);
+        let sent = writer.send(scanned);
         if sent {
             progress(before);
         }
@@ -120,6 +125,7 @@ pub fn import_paths(
         ..Default::default()
     };
     let writer = StoreThread::spawn(pipeline.store().path())?;
+    let recycler = Recycler::default();
     let mut failed = None;
     for f in files {
         if writer.stopped() {
@@ -130,7 +136,7 @@ pub fn import_paths(
             progress(offset.saturating_sub(last), &f);
             last = offset;
         };
-        match import_file(pipeline, &writer, &f, forced, &mut cb) {
+        match import_file(pipeline, &writer, &f, forced, &recycler, &mut cb) {
             Ok(n) => {
                 rep.files += 1;
                 rep.bytes += n;

@@ -162,11 +162,22 @@ impl Pipeline {
     }
 
     /// Scans a batch: the one place where raw records become redacted rows.
-    pub fn scan(&mut self, batch: Batch) -> StoreBatch {
-        let mut out = StoreBatch::default();
+    pub fn scan(&mut self, mut batch: Batch) -> StoreBatch {
+        self.scan_into(&mut batch, StoreBatch::default())
+    }
+
+    /// [`Pipeline::scan`] into `out` (an emptied batch, see [`StoreThread::spare`]),
+    /// draining `batch`: both keep their vectors' capacity for the next batch.
+    pub fn scan_into(&mut self, batch: &mut Batch, mut out: StoreBatch) -> StoreBatch {
         // Sized once: growing a vector of ~4,096 spans by doubling copies it ~12 times.
-        out.spans.reserve_exact(batch.records.len());
-        for rec in batch.records {
+        let runs = batch
+            .records
+            .iter()
+            .filter(|r| matches!(r, Record::Run(_)))
+            .count();
+        room(&mut out.spans, batch.records.len() - runs);
+        room(&mut out.runs, runs);
+        for rec in batch.records.drain(..) {
             match rec {
                 Record::Run(r) => out.runs.push(self.redactor.redact_run(r)),
                 Record::Span(span) => {
@@ -201,10 +212,10 @@ impl Pipeline {
                 }
             }
         }
-        for e in batch.errors {
+        for e in batch.errors.drain(..) {
             out.errors.push(self.redactor.redact_parse_error(e));
         }
-        out.sources.extend(batch.source);
+        out.sources.extend(batch.source.take());
         out
     }
 
@@ -313,6 +324,19 @@ impl StoreThread {
         ok
     }
 
+    /// An empty batch to scan into: one the thread has written and handed
+    /// back, emptied with its vectors' capacity kept (no reallocation and no
+    /// freeing of large vectors per batch), or a new one.
+    pub fn spare(&self) -> StoreBatch {
+        let mut spare = None;
+        while let Ok(old) = self.done.try_recv() {
+            if spare.is_none() {
+                spare = Some(old);
+            }
+        }
+        spare.map(emptied).unwrap_or_default()
+    }
+
     /// True once a send found the thread gone (stop reading more input).
     pub fn stopped(&self) -> bool {
         self.stopped.get()
@@ -326,6 +350,30 @@ impl StoreThread {
             Err(_) => Err(StoreError::NotFound("store thread failed".into())),
         }
     }
+}
+
+/// Room for `n` more items in the empty `v`: a new allocation (with slack, so
+/// the next batches fit) when its capacity is short, never a copying regrowth.
+fn room<T>(v: &mut Vec<T>, n: usize) {
+    if v.capacity() - v.len() < n {
+        if v.is_empty() {
+            *v = Vec::with_capacity(n + n / 4);
+        } else {
+            v.reserve(n);
+        }
+    }
+}
+
+/// `b` with every vector cleared, capacity kept.
+fn emptied(mut b: StoreBatch) -> StoreBatch {
+    b.runs.clear();
+    b.spans.clear();
+    b.findings.clear();
+    b.skill_hits.clear();
+    b.errors.clear();
+    b.triage.clear();
+    b.sources.clear();
+    b
 }
 
 /// How many batches may wait for the writer.

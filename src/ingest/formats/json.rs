@@ -31,6 +31,11 @@ pub struct Object<'a>(Vec<(Cow<'a, str>, Value<'a>)>);
 static NULL: Value<'static> = Value::Null;
 
 impl<'a> Object<'a> {
+    /// An object of these members (in input order).
+    pub(super) fn from_members(members: Vec<(Cow<'a, str>, Value<'a>)>) -> Object<'a> {
+        Object(members)
+    }
+
     /// The member named `key` (the last one when the key repeats).
     pub fn get(&self, key: &str) -> Option<&Value<'a>> {
         self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
@@ -73,7 +78,22 @@ impl<'a> Object<'a> {
 impl<'a> Value<'a> {
     /// Parses JSON text, borrowing strings from it where possible.
     pub fn parse(text: &'a str) -> Result<Value<'a>, serde_json::Error> {
-        serde_json::from_str(text)
+        match super::fastjson::parse(text) {
+            Some(v) => Ok(v),
+            None => serde_json::from_str(text),
+        }
+    }
+
+    /// Parses JSON bytes: the direct reader when the bytes are UTF-8 and it
+    /// is sure of the result, else `serde_json` (same tree, or its error).
+    pub fn from_slice(bytes: &'a [u8]) -> Result<Value<'a>, serde_json::Error> {
+        if let Some(v) = std::str::from_utf8(bytes)
+            .ok()
+            .and_then(super::fastjson::parse)
+        {
+            return Ok(v);
+        }
+        serde_json::from_slice(bytes)
     }
 
     /// `self[key]` for objects; `None` for a missing key or a non-object.

@@ -9,6 +9,7 @@ pub mod agents;
 pub mod claude;
 pub mod codex;
 mod common;
+mod fastjson;
 pub mod json;
 pub mod native;
 pub mod otlp;
@@ -128,15 +129,21 @@ pub struct FileParser {
     path: String,
     forced: Option<Format>,
     parsers: Vec<Box<dyn FormatParser>>,
+    scratch: fastjson::Scratch,
+    /// The origin handed to parsers: the path is set once, the line per value.
+    origin: Origin,
 }
 
 impl FileParser {
     /// `forced` = `None` sniffs every line.
     pub fn new(path: impl Into<String>, forced: Option<Format>) -> FileParser {
+        let path = path.into();
         FileParser {
-            path: path.into(),
+            origin: Origin::new(path.clone(), 0),
+            path,
             forced,
             parsers: Vec::new(),
+            scratch: fastjson::Scratch::default(),
         }
     }
 
@@ -160,14 +167,14 @@ impl FileParser {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok(());
         }
-        let v = decode(bytes)?;
+        let v = decode(bytes, &mut self.scratch)?;
         self.value(&v, line_no, out)
     }
 
     /// Parses a whole-file JSON document (a `.json` file that is not JSON Lines).
     pub fn document(&mut self, bytes: &[u8], out: &mut Vec<Record>) -> Result<(), FormatError> {
         let bytes = trim_line(bytes, 1);
-        let v = decode(bytes)?;
+        let v = decode(bytes, &mut self.scratch)?;
         // A JSON array of records: each element is routed on its own.
         if let Value::Array(items) = &v {
             let mut first_err = None;
@@ -198,7 +205,7 @@ impl FileParser {
             Some(f) => f,
             None => sniff::sniff(v).ok_or(FormatError::NotATrace)?,
         };
-        let origin = Origin::new(self.path.clone(), line_no);
+        self.origin.line = line_no;
         let idx = match self.parsers.iter().position(|p| p.format() == format) {
             Some(i) => i,
             None => {
@@ -206,7 +213,7 @@ impl FileParser {
                 self.parsers.len() - 1
             }
         };
-        self.parsers[idx].value(v, &origin, out)
+        self.parsers[idx].value(v, &self.origin, out)
     }
 }
 
@@ -220,7 +227,13 @@ fn trim_line(bytes: &[u8], line_no: u64) -> &[u8] {
     bytes.strip_suffix(b"\r").unwrap_or(bytes)
 }
 
-fn decode(bytes: &[u8]) -> Result<Value<'_>, FormatError> {
+fn decode<'b>(bytes: &'b [u8], scratch: &mut fastjson::Scratch) -> Result<Value<'b>, FormatError> {
+    if let Some(v) = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|t| fastjson::parse_with(t, scratch))
+    {
+        return Ok(v);
+    }
     serde_json::from_slice(bytes).map_err(|e| {
         if std::str::from_utf8(bytes).is_err() {
             FormatError::Utf8

@@ -21,6 +21,7 @@ use super::common::{iso_ms, nonempty, run_update, str_of, title_of};
 use super::{Format, FormatError, FormatParser, Record};
 use crate::ingest::formats::json::Value;
 use crate::model::{AgentKind, Millis, Origin, Run, Span, SpanKind};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Parser state for one file of this format.
@@ -40,12 +41,16 @@ pub struct ClaudeParser {
     pending_summaries: Vec<(String, String, Origin)>,
 }
 
+/// A span id held by parser state: shared, so passing a node from record to
+/// record copies no text.
+type Id = std::sync::Arc<str>;
+
 #[derive(Debug, Clone, Default)]
 struct Node {
     /// The span this record belongs to (its own, or the one it updates).
-    span: Option<String>,
+    span: Option<Id>,
     /// The prompt span that opened the turn this record is in.
-    turn: Option<String>,
+    turn: Option<Id>,
 }
 
 #[derive(Debug)]
@@ -64,7 +69,7 @@ struct RunState {
     emitted_end: Option<Millis>,
     /// Records since the last end update.
     since: u32,
-    turn: Option<String>,
+    turn: Option<Id>,
     source: String,
 }
 
@@ -114,15 +119,16 @@ impl FormatParser for ClaudeParser {
             v.get("isSidechain").and_then(Value::as_bool),
             nonempty(v, "agentId"),
         ) {
-            (Some(true), Some(agent)) => format!("{session}/agent-{agent}"),
-            _ => session.to_owned(),
+            (Some(true), Some(agent)) => Cow::Owned(format!("{session}/agent-{agent}")),
+            _ => Cow::Borrowed(session),
         };
+        let run_id: &str = &run_id;
         let ts = str_of(v, "timestamp").and_then(iso_ms);
-        self.touch_run(&run_id, session, v, ts, origin, out);
+        self.touch_run(run_id, session, v, ts, origin, out);
         let uuid = nonempty(v, "uuid");
-        let parent = self.parent_node(&run_id, v);
+        let parent = self.parent_node(run_id, v);
         let cx = Ctx {
-            run: &run_id,
+            run: run_id,
             session,
             uuid,
             ts,
@@ -140,7 +146,7 @@ impl FormatParser for ClaudeParser {
             _ => cx.parent.clone(),
         };
         if let Some(t) = &node.turn {
-            if let Some(rs) = self.runs.get_mut(&run_id) {
+            if let Some(rs) = self.runs.get_mut(run_id) {
                 if rs.turn.as_ref() != Some(t) {
                     rs.turn = Some(t.clone());
                 }
@@ -149,7 +155,9 @@ impl FormatParser for ClaudeParser {
         if let Some(u) = uuid {
             self.nodes.insert(u.to_owned(), node);
         }
-        self.last_run = Some(run_id);
+        if self.last_run.as_deref() != Some(run_id) {
+            self.last_run = Some(run_id.to_owned());
+        }
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 
 use super::super::common::{content_text, json_text, nonempty, str_of};
 use super::super::{FormatError, Record};
-use super::{Ctx, Node, PendingTool};
+use super::{Ctx, Id, Node, PendingTool};
 use crate::ingest::formats::json::Value;
 use crate::model::{Span, SpanKind, SpanStatus};
 
@@ -44,7 +44,9 @@ impl super::ClaudeParser {
                         Some("tool_result" | "web_search_tool_result") => {
                             has_result = true;
                             if let Some(id) = self.tool_result(v, b, cx, out) {
-                                node.span.get_or_insert(id);
+                                if node.span.is_none() {
+                                    node.span = Some(id.into());
+                                }
                             }
                         }
                         Some("text") => {
@@ -72,9 +74,9 @@ impl super::ClaudeParser {
             s.parent_id = if is_prompt {
                 None // a prompt is the root of its turn
             } else if compact {
-                cx.parent.span.clone() // the compact_boundary event
+                owned(&cx.parent.span) // the compact_boundary event
             } else {
-                cx.parent.turn.clone().or_else(|| cx.parent.span.clone())
+                owned(&cx.parent.turn).or_else(|| owned(&cx.parent.span))
             };
             if compact {
                 s.attributes
@@ -85,11 +87,12 @@ impl super::ClaudeParser {
                     .insert("meta".into(), serde_json::Value::Bool(true));
             }
             if n == 0 {
+                let id = Id::from(s.id.as_str());
                 if is_prompt || compact {
-                    node.turn = Some(s.id.clone());
+                    node.turn = Some(id.clone());
                 }
                 if !has_result {
-                    node.span = Some(s.id.clone());
+                    node.span = Some(id);
                 }
                 if is_prompt {
                     self.set_title(cx, &text, out);
@@ -189,7 +192,7 @@ impl super::ClaudeParser {
             s.model = nonempty(msg, "model").map(str::to_owned);
             if seen.is_none() {
                 s.start_ms = cx.ts;
-                s.parent_id = turn.clone().or_else(|| cx.parent.span.clone());
+                s.parent_id = owned(&turn).or_else(|| owned(&cx.parent.span));
             }
             s.end_ms = cx.ts;
             if usage.is_some() {
@@ -210,7 +213,12 @@ impl super::ClaudeParser {
                 s.status = SpanStatus::Error;
             }
             out.push(Record::Span(s));
-            self.messages.insert(llm_id.clone(), tokens);
+            match self.messages.get_mut(&llm_id) {
+                Some(t) => *t = tokens,
+                None => {
+                    self.messages.insert(llm_id.clone(), tokens);
+                }
+            }
             if stop == Some("end_turn") {
                 self.flush_end(cx.run, out);
             }
@@ -274,7 +282,7 @@ impl super::ClaudeParser {
             }
         }
         Ok(Node {
-            span: Some(llm_id),
+            span: Some(llm_id.into()),
             turn,
         })
     }
@@ -294,7 +302,7 @@ impl super::ClaudeParser {
         s.start_ms = cx.ts;
         s.end_ms = cx.ts;
         s.text = nonempty(v, "content").map(str::to_owned);
-        s.parent_id = cx.parent.span.clone();
+        s.parent_id = owned(&cx.parent.span);
         if subtype == "api_error" || str_of(v, "level") == Some("error") {
             s.status = SpanStatus::Error;
         }
@@ -315,7 +323,7 @@ impl super::ClaudeParser {
         }
         out.push(Record::Span(s));
         Node {
-            span: Some(id.to_owned()),
+            span: Some(id.into()),
             turn: if subtype == "compact_boundary" {
                 None
             } else {
@@ -340,4 +348,9 @@ impl super::ClaudeParser {
             }
         }
     }
+}
+
+/// A span id from parser state as an owned span field.
+fn owned(id: &Option<Id>) -> Option<String> {
+    id.as_deref().map(str::to_owned)
 }

@@ -523,7 +523,7 @@ fn output_text(v: Option<&Value>) -> (String, bool) {
     match v {
         Value::String(s) => {
             if s.starts_with('{') {
-                if let Ok(o) = serde_json::from_str::<Value>(s) {
+                if let Ok(o) = Value::parse(s) {
                     if let Some(inner) = o.get("output").and_then(Value::as_str) {
                         return (inner.to_owned(), exit_failed(&o));
                     }

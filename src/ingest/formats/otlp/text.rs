@@ -15,7 +15,7 @@ pub(super) fn render_messages(
     out: &mut String,
     first_user: &mut Option<String>,
 ) {
-    let Ok(v) = serde_json::from_str::<Value>(raw) else {
+    let Ok(v) = Value::parse(raw) else {
         push_line(out, None, raw);
         return;
     };

@@ -1,0 +1,519 @@
+//! A direct JSON reader for the borrowed tree ([`Value`]), faster than going
+//! through serde: one allocation per object or array (members gather on a
+//! shared stack and move into an exactly sized vector), strings borrowed from
+//! the input unless they hold escapes, UTF-8 checked once per line.
+//!
+//! It is a fast path only: it returns `None` whenever it cannot be sure to
+//! build exactly the tree `serde_json` would (any syntax error, a lone
+//! surrogate escape, deep nesting, numbers other than plain integers are
+//! handed to `serde_json` itself), and the caller then decodes with serde,
+//! which yields the same tree or the same error as before.
+
+use super::json::{Object, Value};
+use std::borrow::Cow;
+
+/// Deepest nesting read here; deeper input goes to serde (whose limit is 128).
+const MAX_DEPTH: u32 = 100;
+
+/// Parses `text` as one JSON value; `None` = let serde decide.
+pub fn parse(text: &str) -> Option<Value<'_>> {
+    parse_with(text, &mut Scratch::default())
+}
+
+/// The member and item stacks, kept (empty) between documents so their
+/// capacity is reused: no regrowth per line.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    members: Vec<Member<'static>>,
+    items: Vec<Value<'static>>,
+}
+
+type Member<'a> = (Cow<'a, str>, Value<'a>);
+
+/// An emptied vector with its capacity, for values of another lifetime
+/// (same layout, so the collect reuses the allocation in place).
+fn recycle<'x, 'y, T: Relifetime<'x, 'y>>(mut v: Vec<T>) -> Vec<T::Out> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
+/// Tree element types that differ only by lifetime.
+trait Relifetime<'x, 'y> {
+    type Out;
+}
+impl<'x, 'y> Relifetime<'x, 'y> for Member<'x> {
+    type Out = Member<'y>;
+}
+impl<'x, 'y> Relifetime<'x, 'y> for Value<'x> {
+    type Out = Value<'y>;
+}
+
+/// [`parse`] with stacks kept in `scratch`.
+pub fn parse_with<'a>(text: &'a str, scratch: &mut Scratch) -> Option<Value<'a>> {
+    let mut r = Reader {
+        s: text,
+        b: text.as_bytes(),
+        i: 0,
+        depth: 0,
+        members: recycle(std::mem::take(&mut scratch.members)),
+        items: recycle(std::mem::take(&mut scratch.items)),
+    };
+    let v = r.value().and_then(|v| {
+        r.skip_ws();
+        (r.i == r.b.len()).then_some(v)
+    });
+    scratch.members = recycle(r.members);
+    scratch.items = recycle(r.items);
+    v
+}
+
+struct Reader<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+    depth: u32,
+    /// Members of the objects being read, innermost last.
+    members: Vec<Member<'a>>,
+    /// Items of the arrays being read, innermost last.
+    items: Vec<Value<'a>>,
+}
+
+impl<'a> Reader<'a> {
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if !matches!(c, b' ' | b'\n' | b'\t' | b'\r') {
+                break;
+            }
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn value(&mut self) -> Option<Value<'a>> {
+        self.skip_ws();
+        match self.peek()? {
+            b'"' => {
+                self.i += 1;
+                self.string().map(Value::String)
+            }
+            b'{' => self.object(),
+            b'[' => self.array(),
+            b't' => self.literal(b"true", Value::Bool(true)),
+            b'f' => self.literal(b"false", Value::Bool(false)),
+            b'n' => self.literal(b"null", Value::Null),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    /// [`Reader::value`] with plain strings (most members) read inline.
+    #[inline]
+    fn member_value(&mut self) -> Option<Value<'a>> {
+        self.skip_ws();
+        if self.peek() == Some(b'"') {
+            let start = self.i + 1;
+            let end = self.scan_plain(start);
+            if self.b.get(end) == Some(&b'"') {
+                self.i = end + 1;
+                return self
+                    .s
+                    .get(start..end)
+                    .map(|s| Value::String(Cow::Borrowed(s)));
+            }
+        }
+        self.value()
+    }
+
+    fn literal(&mut self, word: &[u8], v: Value<'a>) -> Option<Value<'a>> {
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            Some(v)
+        } else {
+            None
+        }
+    }
+
+    fn object(&mut self) -> Option<Value<'a>> {
+        self.i += 1;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        let mark = self.members.len();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+        } else {
+            loop {
+                self.skip_ws();
+                if self.peek()? != b'"' {
+                    return None;
+                }
+                self.i += 1;
+                let key = self.string()?;
+                self.skip_ws();
+                if self.peek()? != b':' {
+                    return None;
+                }
+                self.i += 1;
+                let v = self.member_value()?;
+                self.members.push((key, v));
+                self.skip_ws();
+                match self.peek()? {
+                    b',' => self.i += 1,
+                    b'}' => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        let members: Vec<_> = self.members.drain(mark..).collect();
+        Some(Value::Object(Object::from_members(members)))
+    }
+
+    fn array(&mut self) -> Option<Value<'a>> {
+        self.i += 1;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        let mark = self.items.len();
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+        } else {
+            loop {
+                let v = self.member_value()?;
+                self.items.push(v);
+                self.skip_ws();
+                match self.peek()? {
+                    b',' => self.i += 1,
+                    b']' => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(Value::Array(self.items.drain(mark..).collect()))
+    }
+
+    /// A number: plain integers here, anything else through serde_json on its own text.
+    fn number(&mut self) -> Option<Value<'a>> {
+        let start = self.i;
+        let mut end = start;
+        while let Some(&c) = self.b.get(end) {
+            if !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                break;
+            }
+            end += 1;
+        }
+        self.i = end;
+        let tok = &self.b[start..end];
+        let (neg, digits) = match tok.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, tok),
+        };
+        let plain = !digits.is_empty()
+            && digits.len() <= 18
+            && digits.iter().all(u8::is_ascii_digit)
+            && (digits[0] != b'0' || digits.len() == 1);
+        if plain {
+            let n = digits
+                .iter()
+                .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            if !neg {
+                return Some(Value::Number(n.into()));
+            }
+            if n != 0 {
+                // n < 10^18 fits: serde_json yields a negative i64 here.
+                return Some(Value::Number((-(n as i64)).into()));
+            }
+        }
+        // `-0`, fractions, exponents, big integers and malformed numbers: serde_json
+        // reads the same text the same way it would inside the document (the token
+        // ends where its grammar must end, or serde rejects both).
+        serde_json::from_slice::<serde_json::Number>(tok)
+            .ok()
+            .map(Value::Number)
+    }
+
+    /// The rest of a string whose opening quote is consumed.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        let start = self.i;
+        let end = self.scan_plain(start);
+        match self.b.get(end)? {
+            b'"' => {
+                self.i = end + 1;
+                self.s.get(start..end).map(Cow::Borrowed)
+            }
+            b'\\' => self.escaped(start, end).map(Cow::Owned),
+            _ => None, // a control character: serde rejects it
+        }
+    }
+
+    /// Index of the first `"`, `\` or control byte at or after `i` (or the end).
+    #[inline]
+    fn scan_plain(&self, mut i: usize) -> usize {
+        const ONES: u64 = u64::MAX / 255;
+        const HIGH: u64 = ONES << 7;
+        let b = self.b;
+        while i + 8 <= b.len() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[i..i + 8]);
+            let x = u64::from_le_bytes(w);
+            let ctrl = x.wrapping_sub(ONES * 0x20) & !x;
+            let q = x ^ (ONES * u64::from(b'"'));
+            let quote = q.wrapping_sub(ONES) & !q;
+            let bs = x ^ (ONES * u64::from(b'\\'));
+            let back = bs.wrapping_sub(ONES) & !bs;
+            let hit = (ctrl | quote | back) & HIGH;
+            if hit != 0 {
+                return i + hit.trailing_zeros() as usize / 8;
+            }
+            i += 8;
+        }
+        while i < b.len() && !matches!(b[i], b'"' | b'\\' | 0..=0x1f) {
+            i += 1;
+        }
+        i
+    }
+
+    /// A string with escapes, from `start`; the first `\` is at `at`.
+    fn escaped(&mut self, start: usize, mut at: usize) -> Option<String> {
+        // Sized once: the decoded text is never longer than the raw one.
+        let mut out = String::with_capacity(self.raw_end(at)? - start);
+        let mut from = start;
+        loop {
+            out.push_str(self.s.get(from..at)?);
+            match self.b.get(at)? {
+                b'"' => {
+                    self.i = at + 1;
+                    return Some(out);
+                }
+                b'\\' => {}
+                _ => return None,
+            }
+            let esc = *self.b.get(at + 1)?;
+            at += 2;
+            match esc {
+                b'"' => out.push('"'),
+                b'\\' => out.push('\\'),
+                b'/' => out.push('/'),
+                b'b' => out.push('\u{8}'),
+                b'f' => out.push('\u{c}'),
+                b'n' => out.push('\n'),
+                b'r' => out.push('\r'),
+                b't' => out.push('\t'),
+                b'u' => {
+                    let n = self.hex4(at)?;
+                    at += 4;
+                    let c = match n {
+                        0xD800..=0xDBFF => {
+                            // A leading surrogate must be followed by a trailing one.
+                            if self.b.get(at..at + 2)? != b"\\u" {
+                                return None;
+                            }
+                            let lo = self.hex4(at + 2)?;
+                            if !(0xDC00..=0xDFFF).contains(&lo) {
+                                return None;
+                            }
+                            at += 6;
+                            char::from_u32(0x10000 + ((n - 0xD800) << 10) + (lo - 0xDC00))?
+                        }
+                        0xDC00..=0xDFFF => return None,
+                        _ => char::from_u32(n)?,
+                    };
+                    out.push(c);
+                }
+                _ => return None,
+            }
+            from = at;
+            at = self.scan_plain(at);
+        }
+    }
+
+    /// Index of the closing quote of a string with a `\` at `at`.
+    fn raw_end(&self, mut at: usize) -> Option<usize> {
+        loop {
+            match self.b.get(at)? {
+                b'"' => return Some(at),
+                b'\\' => at = self.scan_plain(at + 2),
+                _ => return None,
+            }
+        }
+    }
+
+    fn hex4(&self, at: usize) -> Option<u32> {
+        let h = self.b.get(at..at + 4)?;
+        h.iter().try_fold(0u32, |n, &c| {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return None,
+            };
+            Some(n * 16 + u32::from(d))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast reader agrees with serde on `text`: same tree, or it declines.
+    fn same_as_serde(text: &str) -> bool {
+        let slow: Result<Value, _> = serde_json::from_str(text);
+        match parse(text) {
+            Some(fast) => {
+                let slow = slow.expect("fast accepted what serde rejects");
+                assert_eq!(fast, slow, "{text}");
+                // Borrowing matches too (escape-free strings borrow).
+                assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{text}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn builds_the_same_tree_as_serde() {
+        for t in [
+            r#"{"a":"plain","b":"esc\"aped\n\t\\\/\b\f\r","n":[1,-2,0,123456789012345678],"o":{"x":null,"y":true,"z":false},"a":"last"}"#,
+            r#"  [ ] "#,
+            r#"{ }"#,
+            r#"{"k" : [ 1 , { "x" : "y" } ] }"#,
+            r#""\u00e9\u4e2d\ud83d\ude00\u0000""#,
+            r#""日本語 é""#,
+            "null",
+            "7",
+            "-7",
+        ] {
+            assert!(same_as_serde(t), "fast path should take {t}");
+        }
+    }
+
+    #[test]
+    fn scratch_keeps_its_capacity_between_documents() {
+        let mut scratch = Scratch::default();
+        let text = String::from(r#"{"a":[1,2,3],"b":{"c":[4,5]},"d":6}"#);
+        let v = parse_with(&text, &mut scratch).unwrap();
+        assert_eq!(v["b"]["c"][1].as_u64(), Some(5));
+        let (m, i) = (scratch.members.capacity(), scratch.items.capacity());
+        assert!(m >= 3 && i >= 3, "{m} {i}");
+        drop(v);
+        drop(text);
+        assert!(parse_with("[x", &mut scratch).is_none());
+        assert_eq!(scratch.members.capacity(), m);
+        assert_eq!(scratch.items.capacity(), i);
+    }
+
+    #[test]
+    fn numbers_match_serde_exactly() {
+        assert!(same_as_serde(
+            "[1.5,-0,0.1,1e3,1E-7,-2.5e+10,18446744073709551615,18446744073709551616,-9223372036854775808,-9223372036854775809,1234567890123456789,0.30000000000000004]",
+        ));
+        for bad in [
+            "[01]", "[1.]", "[-]", "[1e]", "[1-2]", "[+1]", "[.5]", "[1.5.5]", "[-a]",
+        ] {
+            assert!(!same_as_serde(bad), "{bad}");
+            assert!(serde_json::from_str::<Value>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn declines_what_serde_rejects_or_treats_specially() {
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        for t in [
+            "",
+            "{",
+            "{\"a\":1,}",
+            "[1,]",
+            "{\"a\" 1}",
+            "{a:1}",
+            "[1 2]",
+            "\"a\u{1}b\"",
+            "\"tab\there\"",
+            r#""\ud800""#,
+            r#""\udc00""#,
+            r#""\ud800\u0041""#,
+            r#""\x""#,
+            r#""\u12g4""#,
+            "\"unterminated",
+            "tru",
+            "nul",
+            "{} x",
+            "\u{feff}{}",
+            &deep,
+        ] {
+            assert!(!same_as_serde(t), "{t:?}");
+        }
+    }
+
+    /// Every line of the format fixtures, whole, cut short and with bytes
+    /// flipped: the fast reader builds serde's tree or declines, never differs.
+    #[test]
+    fn agrees_with_serde_on_fixtures_and_their_mutations() {
+        use rand::{Rng, SeedableRng};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats");
+        let mut stack = vec![dir];
+        let mut lines = Vec::new();
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "jsonl" || x == "json") {
+                    let text = std::fs::read(&p).unwrap();
+                    lines.extend(text.split(|&b| b == b'\n').map(<[u8]>::to_vec));
+                }
+            }
+        }
+        assert!(lines.len() > 100, "fixtures found: {}", lines.len());
+        let mut taken = 0;
+        let check = |bytes: &[u8]| -> bool {
+            let slow: Result<Value, _> = serde_json::from_slice(bytes);
+            match std::str::from_utf8(bytes).ok().and_then(parse) {
+                Some(fast) => {
+                    let slow = slow.expect("fast accepted what serde rejects");
+                    assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
+                    true
+                }
+                None => false,
+            }
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let flips: &[u8] = b"\"\\{}[],:0-.eE u\x01\xff\xc3";
+        for l in &lines {
+            let valid = serde_json::from_slice::<Value>(l).is_ok();
+            assert_eq!(
+                check(l),
+                valid,
+                "every valid fixture line takes the fast path"
+            );
+            taken += usize::from(valid);
+            if l.is_empty() {
+                continue;
+            }
+            check(&l[..rng.gen_range(0..l.len())]);
+            for _ in 0..20 {
+                let mut m = l.clone();
+                let at = rng.gen_range(0..m.len());
+                m[at] = flips[rng.gen_range(0..flips.len())];
+                check(&m);
+            }
+        }
+        assert!(taken > 100, "valid lines: {taken}");
+    }
+}
