@@ -10,7 +10,6 @@ Exit 0 when every check passes, 1 otherwise.
 
 import argparse
 import json
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+from checks import Checks, start, stop
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzOTELCHECKKEY"
 
@@ -59,28 +60,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     args = ap.parse_args()
-    passed, failed = 0, 0
-
-    def check(name, ok, detail=""):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print(f"ok    {name}")
-        else:
-            failed += 1
-            print(f"FAIL  {name} {detail}")
+    check = Checks()
 
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "otel.db")
-        recv = subprocess.Popen([args.bin, "otlp", "--listen", "127.0.0.1:0", "--db", db],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        recv, addr = start([args.bin, "otlp", "--listen", "127.0.0.1:0", "--db", db])
         try:
-            banner = recv.stdout.readline()
-            if "http://" not in banner:
+            if addr is None:
                 print("FAIL  receiver did not start:", recv.stderr.read()[-500:])
                 print("0 passed, 1 failed")
                 return 1
-            endpoint = "http://" + banner.split("http://", 1)[1].split(",", 1)[0].strip()
+            endpoint = "http://" + addr
             print(f"receiver {endpoint}, opentelemetry-sdk {otel_version.__version__}")
             for conversation, compression in [("conv-otel-plain", Compression.NoCompression),
                                               ("conv-otel-gzip", Compression.Gzip)]:
@@ -90,12 +80,7 @@ def main():
                 agent_run(provider.get_tracer("otel_check"), conversation)
                 provider.shutdown()
         finally:
-            recv.send_signal(signal.SIGTERM)
-            try:
-                _, err = recv.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                recv.kill()
-                _, err = recv.communicate()
+            err = stop(recv)
 
         check("receiver exited cleanly on SIGTERM", recv.returncode == 0, f"(exit {recv.returncode}: {err[-300:]})")
         check("every export request was accepted", "6 requests, 6 accepted, 0 refused" in err, err[-300:])
@@ -121,8 +106,7 @@ def main():
               sorted({f["run_id"] for f in reads}) == ["conv-otel-gzip", "conv-otel-plain"], found.stdout[:400])
         blob = b"".join(p.read_bytes() for p in Path(tmp).glob("otel.db*"))
         check("the secret in the tool output is in no byte of the store", SECRET.encode() not in blob)
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return check.summary()
 
 
 if __name__ == "__main__":

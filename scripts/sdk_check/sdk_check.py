@@ -10,7 +10,6 @@ Exit 0 when every check passes, 1 otherwise.
 
 import argparse
 import json
-import signal
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ from pathlib import Path
 import anthropic
 import openai
 
+from checks import Checks, start, stop
 from replay_upstream import serve
 
 KEY = "sk-proj-SDKCHECKkeyMustNeverBeStored0123456789"
@@ -118,33 +118,21 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--fixtures", required=True)
     args = ap.parse_args()
-    passed, failed = 0, 0
-
-    def check(name, ok, detail=""):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print(f"ok    {name}")
-        else:
-            failed += 1
-            print(f"FAIL  {name} {detail}")
+    check = Checks()
 
     server, replay = serve(Path(args.fixtures))
     upstream = f"http://127.0.0.1:{server.server_address[1]}"
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "sdk.db")
-        proxy = subprocess.Popen(
+        proxy, addr = start(
             [args.bin, "proxy", "--listen", "127.0.0.1:0", "--db", db,
-             "--openai-upstream", upstream, "--anthropic-upstream", upstream],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+             "--openai-upstream", upstream, "--anthropic-upstream", upstream]
         )
         try:
-            banner = proxy.stdout.readline()
-            if "http://" not in banner:
+            if addr is None:
                 print("FAIL  proxy did not start:", proxy.stderr.read()[-500:])
                 print("0 passed, 1 failed")
                 return 1
-            addr = banner.split("http://", 1)[1].split(",", 1)[0].strip()
             print(f"upstream {upstream}, proxy http://{addr}, openai {openai.__version__}, anthropic {anthropic.__version__}")
 
             direct = scenarios(upstream)
@@ -153,12 +141,7 @@ def main():
             proxied = scenarios(f"http://{addr}")
             proxied_log = list(replay.log)
         finally:
-            proxy.send_signal(signal.SIGTERM)
-            try:
-                _, err = proxy.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                proxy.kill()
-                _, err = proxy.communicate()
+            err = stop(proxy)
 
         for name in direct:
             same = direct[name] == proxied.get(name)
@@ -186,8 +169,7 @@ def main():
         blob = b"".join(p.read_bytes() for p in Path(tmp).glob("sdk.db*"))
         check("API key in no byte of the store", KEY.encode() not in blob and b"SDKCHECKkey" not in blob)
     server.shutdown()
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return check.summary()
 
 
 if __name__ == "__main__":
