@@ -18,9 +18,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// A reader that went away (`skilltrace runs --format json | head`): not an error.
+/// JSON output reaches the pipe through serde_json, which wraps the I/O error.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let broken = |k: std::io::ErrorKind| k == std::io::ErrorKind::BrokenPipe;
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .is_some_and(|io| broken(io.kind()))
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                .is_some_and(broken)
     })
 }

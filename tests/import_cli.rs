@@ -323,3 +323,48 @@ fn doctor_says_all_good_then_what_to_fix() {
         assert!(out.contains("chmod 600"), "{out}");
     }
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    // `skilltrace runs --format json | head -c 100`: the listing must end quietly
+    // with 0, whichever writer (text or JSON through serde) meets the closed pipe.
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("many.jsonl");
+    let mut body = Vec::new();
+    for i in 0..3_000 {
+        body.extend(line(&format!("run-{i:05}"), "a"));
+    }
+    std::fs::write(&f, body).unwrap();
+    let db = t.path().join("s.db");
+    assert!(import(&[&f], &db).status.success());
+    for args in [
+        vec!["runs", "--format", "json"],
+        vec!["runs"],
+        vec!["findings", "--format", "json"],
+    ] {
+        let mut child = exe()
+            .args(&args)
+            .arg("--db")
+            .arg(&db)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 64];
+        let mut out = child.stdout.take().unwrap();
+        let _ = std::io::Read::read(&mut out, &mut first);
+        drop(out);
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            o.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
