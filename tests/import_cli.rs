@@ -368,3 +368,56 @@ fn a_reader_that_stops_early_is_not_an_error() {
         );
     }
 }
+
+#[test]
+fn an_older_store_is_upgraded_once_and_says_so() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("old.db");
+    {
+        // A store as the previous schema (v2) left it, with a run and a span.
+        let mut c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch("PRAGMA journal_mode=WAL").unwrap();
+        for (i, sql) in skilltrace::store::schema::MIGRATIONS[..2]
+            .iter()
+            .enumerate()
+        {
+            let tx = c.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO runs(id, agent, span_count, updated_ms) VALUES('old-run', 'codex', 1, 1);
+             INSERT INTO spans(run_id, id, kind, name) VALUES('old-run', 's1', 'llm', 'chat');",
+        )
+        .unwrap();
+    }
+    let runs = || {
+        exe()
+            .args(["runs", "--format", "json", "--db"])
+            .arg(&db)
+            .output()
+            .unwrap()
+    };
+    let first = runs();
+    assert_eq!(first.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        said.contains("upgrading") && said.contains("v2 to v"),
+        "{said}"
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).contains("old-run"));
+    let again = runs();
+    assert!(
+        again.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    // A new store is created silently.
+    let fresh = t.path().join("new.db");
+    let f = t.path().join("r.jsonl");
+    std::fs::write(&f, line("r", "a")).unwrap();
+    let o = import(&[&f], &fresh);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("upgrading"));
+}

@@ -77,7 +77,15 @@ impl Store {
              PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768;",
         )
         .map_err(|e| err(not_a_store(e)))?;
-        check_version(&conn, &p)?;
+        let found = check_version(&conn, &p)?;
+        if (1..schema::latest()).contains(&found) {
+            // An existing store from an older skilltrace: upgrading copies tables
+            // once, which takes a while on a big store, so say why we pause.
+            eprintln!(
+                "skilltrace: upgrading {p} from store schema v{found} to v{} (once; big stores take a minute)",
+                schema::latest()
+            );
+        }
         schema::migrate(&mut conn).map_err(|e| err(not_a_store(e)))?;
         fix_sidecar_modes(path);
         Ok(Store {
@@ -176,7 +184,8 @@ fn not_a_store(e: rusqlite::Error) -> String {
     }
 }
 
-fn check_version(conn: &Connection, p: &str) -> Result<(), StoreError> {
+/// The store's schema version, refused when newer than this binary's.
+fn check_version(conn: &Connection, p: &str) -> Result<usize, StoreError> {
     let v: usize = conn
         .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
         .map_err(|e| StoreError::Open {
@@ -190,7 +199,7 @@ fn check_version(conn: &Connection, p: &str) -> Result<(), StoreError> {
             supported: schema::latest(),
         });
     }
-    Ok(())
+    Ok(v)
 }
 
 /// SQLite gives `-wal`/`-shm` the main file's mode; make sure of it whatever the umask.
