@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod detect;
 pub mod export;
+pub mod hash;
 pub mod ingest;
 pub mod model;
 pub mod paths;

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// Milliseconds since the Unix epoch.
 pub type Millis = i64;
@@ -207,12 +208,13 @@ impl SpanStatus {
 /// (`path` = `proxy://<listen addr>`, `line` = request number).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Origin {
-    pub path: String,
+    /// Shared: every record parsed from one file points at the same path.
+    pub path: Arc<str>,
     pub line: u64,
 }
 
 impl Origin {
-    pub fn new(path: impl Into<String>, line: u64) -> Origin {
+    pub fn new(path: impl Into<Arc<str>>, line: u64) -> Origin {
         Origin {
             path: path.into(),
             line,
@@ -312,6 +314,91 @@ impl Span {
         match (self.start_ms, self.end_ms) {
             (Some(s), Some(e)) if e >= s => Some(e - s),
             _ => None,
+        }
+    }
+
+    /// Takes in a later record of the same span (same run and id) by the
+    /// store's merge rules (`MERGE_SPAN` in `store/write.rs`): the newer kind
+    /// always, its name and status unless empty or unset, its other fields
+    /// when present; attributes merge as SQLite's `json_patch` (RFC 7396)
+    /// does, or are taken whole when this span has none; the first origin
+    /// stays. Folding two records with this before writing stores what
+    /// writing them one after the other would.
+    pub fn absorb(&mut self, newer: Span) {
+        let Span {
+            parent_id,
+            kind,
+            name,
+            start_ms,
+            end_ms,
+            status,
+            model,
+            tool_name,
+            tool_call_id,
+            tool_input,
+            tool_output,
+            text,
+            attributes,
+            input_tokens,
+            output_tokens,
+            ..
+        } = newer;
+        fn newer_of<T>(old: &mut Option<T>, new: Option<T>) {
+            if new.is_some() {
+                *old = new;
+            }
+        }
+        newer_of(&mut self.parent_id, parent_id);
+        self.kind = kind;
+        if !name.is_empty() {
+            self.name = name;
+        }
+        newer_of(&mut self.start_ms, start_ms);
+        newer_of(&mut self.end_ms, end_ms);
+        if status != SpanStatus::Unset {
+            self.status = status;
+        }
+        newer_of(&mut self.model, model);
+        newer_of(&mut self.tool_name, tool_name);
+        newer_of(&mut self.tool_call_id, tool_call_id);
+        newer_of(&mut self.tool_input, tool_input);
+        newer_of(&mut self.tool_output, tool_output);
+        newer_of(&mut self.text, text);
+        newer_of(&mut self.input_tokens, input_tokens);
+        newer_of(&mut self.output_tokens, output_tokens);
+        if self.attributes.is_empty() {
+            self.attributes = attributes;
+        } else {
+            merge_patch(&mut self.attributes, attributes);
+        }
+    }
+}
+
+/// JSON Merge Patch (RFC 7396) of `patch` into `target`, as SQLite's `json_patch`.
+fn merge_patch(
+    target: &mut serde_json::Map<String, serde_json::Value>,
+    patch: serde_json::Map<String, serde_json::Value>,
+) {
+    use serde_json::Value;
+    for (k, v) in patch {
+        match v {
+            Value::Null => {
+                target.remove(&k);
+            }
+            Value::Object(p) => {
+                let slot = target
+                    .entry(k)
+                    .or_insert_with(|| Value::Object(serde_json::Map::new()));
+                if !slot.is_object() {
+                    *slot = Value::Object(serde_json::Map::new());
+                }
+                if let Value::Object(t) = slot {
+                    merge_patch(t, p);
+                }
+            }
+            other => {
+                target.insert(k, other);
+            }
         }
     }
 }

@@ -216,6 +216,7 @@ impl Pipeline {
             out.errors.push(self.redactor.redact_parse_error(e));
         }
         out.sources.extend(batch.source.take());
+        out.fold_spans();
         out
     }
 

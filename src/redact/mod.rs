@@ -51,6 +51,15 @@ impl<T> Redacted<T> {
     }
 }
 
+impl Redacted<Span> {
+    /// Folds a later redacted record of the same span into this one
+    /// ([`Span::absorb`]): every field comes from one of two redacted spans,
+    /// so the result is redacted too.
+    pub fn absorb(&mut self, newer: Redacted<Span>) {
+        self.0.absorb(newer.0);
+    }
+}
+
 /// How a matched secret is replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -395,7 +404,7 @@ impl Redactor {
             (opt(&span.tool_output), Field::ToolOutput),
             (opt(&span.model), Field::Other("model".into())),
             (opt(&span.tool_name), Field::Other("tool_name".into())),
-            (span.origin.path.as_str(), Field::Other("origin".into())),
+            (&*span.origin.path, Field::Other("origin".into())),
         ];
         for (i, (text, field)) in fields.into_iter().enumerate() {
             plan.fields[i] = self.redact_cow(run, text, field, r);
@@ -451,7 +460,7 @@ impl Redactor {
         set(&mut span.model, model);
         set(&mut span.tool_name, tool);
         if let Some(o) = origin {
-            span.origin.path = o;
+            span.origin.path = o.into();
         }
         if let Some(a) = plan.attributes {
             span.attributes = a;
@@ -511,7 +520,9 @@ impl Redactor {
             &mut r,
         );
         if let Some(o) = &mut finding.origin {
-            self.field_in_place(&id, &mut o.path, Field::Other("origin".into()), &mut r);
+            let mut path = o.path.to_string();
+            self.field_in_place(&id, &mut path, Field::Other("origin".into()), &mut r);
+            o.path = path.into();
         }
         Redacted::new(finding)
     }

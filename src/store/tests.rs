@@ -170,6 +170,88 @@ fn run_records_folded_in_one_batch_equal_the_same_records_one_batch_each() {
 }
 
 #[test]
+fn span_records_folded_in_one_batch_store_what_one_batch_each_stores() {
+    use serde_json::json;
+    // Records of span "t" in arrival order, each filling, changing or leaving
+    // fields; attributes exercise merge, replace, delete (null) and nested objects.
+    let recs = || {
+        let mut a = span("t", "r", SpanKind::Tool);
+        a.tool_name = Some("Bash".into());
+        a.tool_input = Some("{\"command\":\"ls\"}".into());
+        a.start_ms = Some(100);
+        a.model = Some("m1".into());
+        a.attributes = serde_json::from_value(
+            json!({"keep": 1, "gone": "x", "nest": {"a": 1, "b": 2}, "flat": 3, "n": null}),
+        )
+        .expect("map");
+        let mut b = span("t", "r", SpanKind::Tool);
+        b.name = String::new();
+        b.tool_output = Some("file.txt".into());
+        b.end_ms = Some(180);
+        b.status = SpanStatus::Ok;
+        b.input_tokens = Some(7);
+        b.attributes = serde_json::from_value(
+            json!({"gone": null, "nest": {"b": null, "c": 3}, "flat": {"x": null, "y": 1}}),
+        )
+        .expect("map");
+        let mut c = span("t", "r", SpanKind::Llm);
+        c.name = "renamed".into();
+        c.parent_id = Some("p".into());
+        c.input_tokens = Some(9);
+        c.output_tokens = Some(4);
+        let other = span("u", "r", SpanKind::Message);
+        vec![a, other, b, c]
+    };
+    let stored = |batches: Vec<Vec<Span>>, fold: bool, before: bool| {
+        let (_t, mut s) = tmp();
+        if before {
+            let mut old = span("t", "r", SpanKind::Tool);
+            old.text = Some("earlier".into());
+            old.attributes =
+                serde_json::from_value(json!({"old": true, "nest": {"z": 0}})).expect("map");
+            s.write(&batch(vec![old], vec![])).expect("w0");
+        }
+        for b in batches {
+            let mut sb = batch(b, vec![]);
+            if fold {
+                sb.fold_spans();
+            }
+            s.write(&sb).expect("write");
+        }
+        let t = s.span("r", "t").expect("q").expect("span t");
+        let u = s.span("r", "u").expect("q").expect("span u");
+        let run = s.run("r").expect("q").expect("run").run;
+        (t, u, s.span_count("r").expect("count"), run)
+    };
+    for before in [false, true] {
+        let apart = stored(recs().into_iter().map(|x| vec![x]).collect(), false, before);
+        let folded = stored(vec![recs()], true, before);
+        assert_eq!(folded, apart, "stored already: {before}");
+        assert_eq!(folded.2, 2);
+    }
+    let (t, ..) = stored(vec![recs()], true, false);
+    assert_eq!(t.kind, SpanKind::Llm);
+    assert_eq!(t.name, "renamed");
+    assert_eq!(t.tool_output.as_deref(), Some("file.txt"));
+    assert_eq!(t.input_tokens, Some(9));
+    assert_eq!(
+        serde_json::Value::Object(t.attributes),
+        json!({"keep": 1, "nest": {"a": 1, "c": 3}, "flat": {"y": 1}, "n": null})
+    );
+    // Nothing to fold: the batch is left exactly as it was.
+    let mut sb = batch(
+        vec![
+            span("a", "r", SpanKind::Tool),
+            span("a", "r2", SpanKind::Tool),
+        ],
+        vec![],
+    );
+    let before = sb.spans.clone();
+    sb.fold_spans();
+    assert_eq!(sb.spans, before);
+}
+
+#[test]
 fn findings_dedupe_raise_and_triage() {
     let (_t, mut s) = tmp();
     s.write(&batch(

@@ -7,11 +7,11 @@
 //! kept incrementally so the runs list never scans spans.
 
 use super::{now_ms, Store, StoreError};
+use crate::hash::HashMap;
 use crate::ingest::pipeline::SourceState;
 use crate::model::{Finding, ParseError, Run, Severity, SkillHit, Span, TriageStatus};
 use crate::redact::Redacted;
 use rusqlite::{params, OptionalExtension, Transaction};
-use std::collections::HashMap;
 
 /// Everything one transaction writes.
 #[derive(Debug, Default)]
@@ -27,6 +27,57 @@ pub struct StoreBatch {
 }
 
 impl StoreBatch {
+    /// Folds records of the same span (same run and id) into the first, in
+    /// place: parsers send a span again when they learn more of it (a tool's
+    /// result after its call), and one insert costs a fraction of the
+    /// insert, lookup, merge and re-index a second record takes. What is
+    /// stored is the same ([`Span::absorb`] follows the store's merge rules).
+    pub fn fold_spans(&mut self) {
+        let spans = &mut self.spans;
+        if spans.len() < 2 {
+            return;
+        }
+        let hasher = foldhash::fast::FixedState::default();
+        let key = |s: &Span| {
+            use std::hash::BuildHasher;
+            hasher.hash_one((s.run_id.as_str(), s.id.as_str()))
+        };
+        // First position of each span key; a hash match is checked on the ids.
+        let mut first: HashMap<u64, usize> = HashMap::default();
+        first.reserve(spans.len());
+        let mut target: Vec<Option<usize>> = Vec::with_capacity(spans.len());
+        for (i, s) in spans.iter().enumerate() {
+            let s = s.get();
+            let t = match first.entry(key(s)) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(i);
+                    None
+                }
+                std::collections::hash_map::Entry::Occupied(o) => {
+                    let f = spans[*o.get()].get();
+                    (f.run_id == s.run_id && f.id == s.id).then_some(*o.get())
+                }
+            };
+            target.push(t);
+        }
+        if target.iter().all(Option::is_none) {
+            return;
+        }
+        // Kept spans keep their order; a folded one lands at its first position.
+        let mut kept: Vec<Redacted<Span>> = Vec::with_capacity(spans.len());
+        let mut at: Vec<usize> = vec![usize::MAX; spans.len()];
+        for (i, (s, t)) in spans.drain(..).zip(target).enumerate() {
+            match t {
+                Some(f) => kept[at[f]].absorb(s),
+                None => {
+                    at[i] = kept.len();
+                    kept.push(s);
+                }
+            }
+        }
+        *spans = kept;
+    }
+
     pub fn is_empty(&self) -> bool {
         self.runs.is_empty()
             && self.spans.is_empty()
@@ -148,7 +199,7 @@ impl Store {
         let now = now_ms();
         let keys = &mut self.run_keys;
         let tx = self.conn.transaction()?;
-        let mut deltas: HashMap<i64, RunDelta> = HashMap::new();
+        let mut deltas: HashMap<i64, RunDelta> = HashMap::default();
         {
             let mut up_run = tx.prepare_cached(UPSERT_RUN)?;
             for r in fold_runs(&batch.runs) {
@@ -254,7 +305,7 @@ impl Store {
 /// source, parent, title and cwd; earliest start; latest end), in order of
 /// first appearance.
 fn fold_runs(runs: &[Redacted<Run>]) -> Vec<Run> {
-    let mut at: HashMap<&str, usize> = HashMap::new();
+    let mut at: HashMap<&str, usize> = HashMap::default();
     let mut out: Vec<Run> = Vec::new();
     for r in runs {
         let r = r.get();
@@ -429,7 +480,7 @@ fn write_findings(
                     f.title,
                     f.message,
                     f.evidence,
-                    f.origin.as_ref().map(|o| o.path.as_str()),
+                    f.origin.as_ref().map(|o| &*o.path),
                     f.origin.as_ref().map(|o| o.line as i64),
                     f.skill_id,
                     f.ts_ms,

@@ -234,7 +234,7 @@ pub fn run_update(id: &str, agent: crate::model::AgentKind, origin: &Origin) -> 
     Run {
         id: id.to_owned(),
         agent: Some(agent),
-        source: origin.path.clone(),
+        source: origin.path.to_string(),
         ..Run::default()
     }
 }
@@ -243,7 +243,7 @@ pub fn run_update(id: &str, agent: crate::model::AgentKind, origin: &Origin) -> 
 /// SDK): a run is announced when first seen, and again only when a span moves
 /// its end later, brings its first start, or gives it its title (once).
 #[derive(Debug, Default)]
-pub struct RunTracker(std::collections::HashMap<String, (Option<Millis>, bool)>);
+pub struct RunTracker(crate::hash::HashMap<String, (Option<Millis>, bool)>);
 
 impl RunTracker {
     /// Notes a span of `run` spanning `start..end`; `prompt` may title the run.

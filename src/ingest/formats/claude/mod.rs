@@ -19,10 +19,10 @@
 
 use super::common::{iso_ms, nonempty, run_update, str_of, title_of};
 use super::{Format, FormatError, FormatParser, Record};
+use crate::hash::HashMap;
 use crate::ingest::formats::json::Value;
 use crate::model::{AgentKind, Millis, Origin, Run, Span, SpanKind};
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// Parser state for one file of this format.
 #[derive(Debug, Default)]
@@ -243,7 +243,7 @@ impl ClaudeParser {
                     RunState {
                         end: ts,
                         emitted_end: ts,
-                        source: origin.path.clone(),
+                        source: origin.path.to_string(),
                         ..RunState::default()
                     },
                 );

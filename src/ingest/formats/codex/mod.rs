@@ -23,9 +23,9 @@ use super::common::{
     content_text, file_stem, iso_ms, nonempty, run_update, str_of, text_of, title_of,
 };
 use super::{Format, FormatError, FormatParser, Record};
+use crate::hash::HashMap;
 use crate::ingest::formats::json::Value;
 use crate::model::{AgentKind, Millis, Origin, Span, SpanKind, SpanStatus};
-use std::collections::HashMap;
 
 /// Response item types older rollouts wrote without the `{type, payload}` envelope.
 const BARE_ITEMS: &[&str] = &[
@@ -170,7 +170,7 @@ impl CodexParser {
         self.run = Some(id.to_owned());
         self.end = started;
         self.emitted_end = started;
-        self.source = origin.path.clone();
+        self.source = origin.path.to_string();
         Ok(())
     }
 
@@ -190,7 +190,7 @@ impl CodexParser {
             self.run = Some(id.to_owned());
             self.end = ts;
             self.emitted_end = ts;
-            self.source = origin.path.clone();
+            self.source = origin.path.to_string();
         }
         if ts.is_some() && ts > self.end {
             self.end = ts;

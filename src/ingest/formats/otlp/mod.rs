@@ -13,9 +13,9 @@
 
 use super::common::{as_i64, as_u64, str_of, RunTracker};
 use super::{Format, FormatError, FormatParser, Record};
+use crate::hash::{HashMap, HashSet};
 use crate::ingest::formats::json::Value;
 use crate::model::{AgentKind, Millis, Origin, Span, SpanKind, SpanStatus};
-use std::collections::{HashMap, HashSet};
 
 mod attrs;
 mod text;
