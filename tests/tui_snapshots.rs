@@ -162,6 +162,72 @@ fn run_view_lists_children_under_their_parent() {
     assert_eq!(at("second answer"), at("cargo fmt") + 1, "{live}");
 }
 
+/// Space folds the selected span's subtree away (`▸`, with how many rows it
+/// hides) and unfolds it again; a leaf does not fold; jumping to a span
+/// inside a folded subtree unfolds the tree so the span can be selected.
+#[test]
+fn space_folds_and_unfolds_a_subtree_in_the_run_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tree.db");
+    tui_fixture::build_tree(&db);
+    let mut h = harness(&db, 100, 16);
+    key(&mut h, KeyCode::Enter);
+    let open = h.draw();
+    assert_eq!(h.app.run.list.total, 7, "{open}");
+    assert!(open.contains("▾"), "{open}");
+    // Row 1 is `first answer`, parent of `cargo build` and `cargo test`.
+    h.press('j');
+    key(&mut h, KeyCode::Char(' '));
+    let folded = h.draw();
+    insta::assert_snapshot!("run_tree_folded_100x16", folded);
+    assert_eq!(h.app.run.list.total, 5, "{folded}");
+    assert!(
+        !folded.contains("cargo build") && !folded.contains("cargo test"),
+        "{folded}"
+    );
+    let line = folded.lines().find(|l| l.contains("first answer")).unwrap();
+    assert!(line.contains('▸') && line.contains("(+2)"), "{line}");
+    // The selection stays on the folded span; the rows below move up.
+    assert_eq!(
+        h.app.run.list.selected().unwrap().0.span.name,
+        "first answer"
+    );
+    let at = |screen: &str, needle: &str| screen.lines().position(|l| l.contains(needle)).unwrap();
+    assert_eq!(
+        at(&folded, "second answer"),
+        at(&folded, "first answer") + 1
+    );
+    // A leaf does not fold.
+    h.press('G');
+    key(&mut h, KeyCode::Char(' '));
+    h.draw();
+    assert_eq!(h.app.run.list.total, 5);
+    // Unfold: everything is back in place.
+    h.press('g');
+    h.press('j');
+    key(&mut h, KeyCode::Char(' '));
+    let again = h.draw();
+    assert_eq!(h.app.run.list.total, 7, "{again}");
+    assert_eq!(
+        at(&again, "cargo test"),
+        at(&again, "cargo build") + 1,
+        "{again}"
+    );
+    // Fold again, then jump to `cargo test` inside the fold (as from a finding).
+    key(&mut h, KeyCode::Char(' '));
+    h.draw();
+    assert_eq!(h.app.run.list.total, 5);
+    let reqs = h.app.open_run("tree-0001".into(), Some("a2".into()));
+    h.settle(Some(skilltrace::tui::app::Command::Fetch(reqs)));
+    let shown = h.draw();
+    assert_eq!(h.app.run.list.total, 7, "{shown}");
+    assert_eq!(
+        h.app.run.list.selected().unwrap().0.span.id,
+        "a2",
+        "{shown}"
+    );
+}
+
 #[test]
 fn hostile_text_never_reaches_the_terminal() {
     let (_d, db) = store(true);

@@ -99,6 +99,8 @@ pub enum Action {
     Note,
     Reopen,
     OpenSpan,
+    /// Fold or unfold the selected span's subtree (Run view).
+    Fold,
     Replay,
     Pause,
     Faster,
@@ -152,6 +154,7 @@ impl Action {
             "note" => Action::Note,
             "reopen" => Action::Reopen,
             "open-span" => Action::OpenSpan,
+            "fold" => Action::Fold,
             "replay" => Action::Replay,
             "pause" => Action::Pause,
             "faster" => Action::Faster,

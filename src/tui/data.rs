@@ -12,7 +12,7 @@
 //! that order until the run or the store's `data_version` changes, and reads
 //! full rows only for the page on screen, by key.
 
-use super::tree::{tree_order, TreeRow};
+use super::tree::{fold, tree_order, TreeRow};
 use crate::model::{Span, TriageStatus};
 use crate::store::{
     Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillSummary,
@@ -39,10 +39,13 @@ pub enum Request {
         runs: Vec<(String, i64, i64)>,
         buckets: usize,
     },
-    /// A page of a run's spans in tree order (depth-first by parent), with each span's depth.
+    /// A page of a run's spans in tree order (depth-first by parent), with each
+    /// span's place in the tree; the subtrees of `folded` spans (store keys,
+    /// sorted) are left out.
     Spans {
         tag: u64,
         run_id: String,
+        folded: Vec<i64>,
         offset: usize,
         limit: usize,
     },
@@ -132,7 +135,7 @@ pub enum Reply {
         run: Option<Box<RunRow>>,
         total: u64,
         offset: usize,
-        rows: Vec<(SpanRow, usize)>,
+        rows: Vec<(SpanRow, TreeRow)>,
     },
     Span {
         span: Option<Box<Span>>,
@@ -201,6 +204,8 @@ struct TreeCache {
     run_id: String,
     version: Option<i64>,
     rows: Vec<TreeRow>,
+    /// The rows shown with some spans folded, and which spans those were.
+    shown: Option<(Vec<i64>, Vec<TreeRow>)>,
 }
 
 impl Source {
@@ -272,23 +277,46 @@ impl Source {
                 run_id: run_id.to_string(),
                 version,
                 rows,
+                shown: None,
             });
         }
         Ok(self.tree.as_ref().map(|t| t.rows.as_slice()).unwrap_or(&[]))
     }
 
-    /// Rows `[offset, offset + limit)` of `run_id`'s tree, with depths, and the
-    /// tree's size. A span gone since the order was built (a write slipped in
-    /// before the version poll saw it) rebuilds the order once.
+    /// `run_id`'s tree as shown with the subtrees of `folded` left out.
+    fn shown(
+        &mut self,
+        run_id: &str,
+        folded: &[i64],
+        rebuild: bool,
+    ) -> Result<&[TreeRow], StoreError> {
+        self.tree(run_id, rebuild)?;
+        let Some(t) = self.tree.as_mut() else {
+            return Ok(&[]);
+        };
+        if folded.is_empty() {
+            return Ok(&t.rows);
+        }
+        if t.shown.as_ref().map(|(f, _)| f.as_slice()) != Some(folded) {
+            t.shown = Some((folded.to_vec(), fold(&t.rows, folded)));
+        }
+        Ok(t.shown.as_ref().map(|(_, r)| r.as_slice()).unwrap_or(&[]))
+    }
+
+    /// Rows `[offset, offset + limit)` of `run_id`'s tree as shown (with
+    /// `folded` subtrees left out), with their places in the tree, and how many
+    /// rows are shown. A span gone since the order was built (a write slipped
+    /// in before the version poll saw it) rebuilds the order once.
     fn tree_page(
         &mut self,
         run_id: &str,
+        folded: &[i64],
         offset: usize,
         limit: usize,
-    ) -> Result<(u64, Vec<(SpanRow, usize)>), StoreError> {
+    ) -> Result<(u64, Vec<(SpanRow, TreeRow)>), StoreError> {
         let mut rebuild = false;
         loop {
-            let tree = self.tree(run_id, rebuild)?;
+            let tree = self.shown(run_id, folded, rebuild)?;
             let total = tree.len() as u64;
             let page: Vec<TreeRow> = tree.iter().skip(offset).take(limit).copied().collect();
             let keys: Vec<i64> = page.iter().map(|r| r.key).collect();
@@ -299,7 +327,7 @@ impl Source {
                 for r in page {
                     if rows.peek().is_some_and(|s| s.rowid == r.key) {
                         if let Some(s) = rows.next() {
-                            out.push((s, r.depth as usize));
+                            out.push((s, r));
                         }
                     }
                 }
@@ -352,11 +380,12 @@ impl Source {
         if let Request::Spans {
             tag,
             run_id,
+            folded,
             offset,
             limit,
         } = req
         {
-            let (total, rows) = self.tree_page(&run_id, offset, limit)?;
+            let (total, rows) = self.tree_page(&run_id, &folded, offset, limit)?;
             return Ok(Reply::Spans {
                 tag,
                 run: self.reader()?.run(&run_id)?.map(Box::new),

@@ -166,8 +166,10 @@ pub struct RunsState {
 pub struct RunState {
     pub run_id: Option<String>,
     pub run: Option<RunRow>,
-    /// Spans with their depth in the tree.
-    pub list: Paged<(SpanRow, usize)>,
+    /// Spans with their place in the tree (depth, descendants).
+    pub list: Paged<(SpanRow, crate::tui::tree::TreeRow)>,
+    /// Spans whose subtrees are folded away (store keys).
+    pub folded: std::collections::BTreeSet<i64>,
     pub tag: u64,
     /// A span to select once its position is known.
     pub locate: Option<String>,

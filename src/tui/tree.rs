@@ -13,11 +13,14 @@
 use crate::store::SpanLink;
 use std::collections::HashMap;
 
-/// One row of the Run view's list: a span's store key and its depth in the tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One row of the Run view's list: a span's store key, its depth in the tree
+/// and how many rows its subtree holds below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TreeRow {
     pub key: i64,
     pub depth: u32,
+    /// The rows right after this one that are its descendants.
+    pub descendants: u32,
 }
 
 /// The depth-first order of a run's spans (every span exactly once).
@@ -79,6 +82,7 @@ pub fn tree_order(links: &[SpanLink]) -> Vec<TreeRow> {
             out.push(TreeRow {
                 key: links[by_time[v] as usize].key,
                 depth,
+                descendants: 0,
             });
             let children = &kids[first[v] as usize..first[v + 1] as usize];
             // Pushed last-first so the earliest child is walked next.
@@ -110,6 +114,42 @@ pub fn tree_order(links: &[SpanLink]) -> Vec<TreeRow> {
             }
         }
         walk(cur as u32, &mut visited, &mut out);
+    }
+    count_descendants(&mut out);
+    out
+}
+
+/// Fills each row's `descendants`: in depth-first order a subtree is the run
+/// of rows after its root that are deeper than it.
+fn count_descendants(rows: &mut [TreeRow]) {
+    let mut open: Vec<usize> = Vec::new();
+    for i in 0..rows.len() {
+        while let Some(&top) = open.last() {
+            if rows[top].depth < rows[i].depth {
+                break;
+            }
+            rows[top].descendants = (i - top - 1) as u32;
+            open.pop();
+        }
+        open.push(i);
+    }
+    let n = rows.len();
+    for top in open {
+        rows[top].descendants = (n - top - 1) as u32;
+    }
+}
+
+/// The rows still shown when the spans in `folded` (store keys, sorted) have
+/// their subtrees folded away: a folded span stays, its descendants go.
+pub fn fold(rows: &[TreeRow], folded: &[i64]) -> Vec<TreeRow> {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut i = 0;
+    while let Some(r) = rows.get(i) {
+        out.push(*r);
+        i += 1;
+        if r.descendants > 0 && folded.binary_search(&r.key).is_ok() {
+            i += r.descendants as usize;
+        }
     }
     out
 }
@@ -255,5 +295,67 @@ mod tests {
     #[test]
     fn empty_run_is_an_empty_list() {
         assert!(tree_order(&[]).is_empty());
+        assert!(fold(&[], &[1]).is_empty());
+    }
+
+    #[test]
+    fn descendants_count_each_subtree_and_folding_hides_exactly_it() {
+        let l = links(&[
+            ("a2", Some("a"), Some(50)),
+            ("root", None, Some(0)),
+            ("b1", Some("b"), Some(40)),
+            ("a", Some("root"), Some(10)),
+            ("a1", Some("a"), Some(30)),
+            ("b", Some("root"), Some(20)),
+            ("lone", None, Some(60)),
+        ]);
+        let rows = tree_order(&l);
+        let by_key: HashMap<i64, &str> = l.iter().map(|s| (s.key, s.id.as_str())).collect();
+        let named = |rows: &[TreeRow]| -> Vec<String> {
+            rows.iter()
+                .map(|r| format!("{}+{}", by_key[&r.key], r.descendants))
+                .collect()
+        };
+        assert_eq!(
+            named(&rows),
+            ["root+5", "a+2", "a1+0", "a2+0", "b+1", "b1+0", "lone+0"]
+        );
+        let key = |id: &str| l.iter().find(|s| s.id == id).map(|s| s.key).unwrap_or(0);
+        let mut folded = vec![key("a")];
+        assert_eq!(
+            named(&fold(&rows, &folded)),
+            ["root+5", "a+2", "b+1", "b1+0", "lone+0"]
+        );
+        // Folding inside a folded subtree changes nothing more; a leaf cannot fold.
+        folded.extend([key("a1"), key("lone")]);
+        folded.sort_unstable();
+        assert_eq!(fold(&rows, &folded).len(), 5);
+        folded.push(key("root"));
+        folded.sort_unstable();
+        assert_eq!(named(&fold(&rows, &folded)), ["root+5", "lone+0"]);
+    }
+
+    #[test]
+    fn a_deep_chain_counts_its_descendants() {
+        let mut spec: Vec<(String, Option<String>)> = vec![("n0".into(), None)];
+        for i in 1..2_000 {
+            spec.push((format!("n{i}"), Some(format!("n{}", i - 1))));
+        }
+        let l: Vec<SpanLink> = spec
+            .iter()
+            .enumerate()
+            .map(|(i, (id, p))| SpanLink {
+                key: i as i64 + 1,
+                id: id.clone(),
+                parent_id: p.clone(),
+                start_ms: Some(i as i64),
+                origin_line: i as i64,
+            })
+            .collect();
+        let rows = tree_order(&l);
+        assert_eq!(rows[0].descendants, 1_999);
+        assert_eq!(rows[1_000].descendants, 999);
+        assert_eq!(rows[1_999].descendants, 0);
+        assert_eq!(fold(&rows, &[rows[10].key]).len(), 11);
     }
 }

@@ -265,6 +265,7 @@ impl App {
                 Vec::new()
             }
             Action::OpenSpan => self.open_finding_span(),
+            Action::Fold => self.fold_selected(),
             Action::Replay => self.start_replay(view),
             Action::Pause | Action::Faster | Action::Slower | Action::Skip => {
                 self.replay_control(&action);

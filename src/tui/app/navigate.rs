@@ -52,6 +52,7 @@ impl App {
                         out.push(Request::Spans {
                             tag: self.run.tag,
                             run_id,
+                            folded: self.run.folded.iter().copied().collect(),
                             offset,
                             limit,
                         });
@@ -216,6 +217,11 @@ impl App {
                 tag: self.run.tag + 1,
                 ..Default::default()
             };
+        } else if span.is_some() && !self.run.folded.is_empty() {
+            // The span to show may be inside a folded subtree: unfold everything.
+            self.run.folded.clear();
+            self.run.tag += 1;
+            self.run.list.reset();
         }
         self.run.locate = span.clone();
         self.stack.push(ViewId::Run);
@@ -224,6 +230,27 @@ impl App {
             out.push(Request::Locate { run_id, span_id });
         }
         out
+    }
+
+    /// Folds the selected span's subtree away, or unfolds it (Run view).
+    pub(super) fn fold_selected(&mut self) -> Vec<Request> {
+        if self.view() != ViewId::Run {
+            return Vec::new();
+        }
+        let Some((_, row)) = self.run.list.selected() else {
+            return Vec::new();
+        };
+        if row.descendants == 0 {
+            return Vec::new();
+        }
+        let key = row.key;
+        if !self.run.folded.remove(&key) {
+            self.run.folded.insert(key);
+        }
+        // Rows above the selection keep their places; everything is asked again.
+        self.run.tag += 1;
+        self.run.list.invalidate();
+        self.load(ViewId::Run)
     }
 
     fn open_span(&mut self, key: (String, String)) -> Vec<Request> {

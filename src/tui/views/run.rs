@@ -1,6 +1,8 @@
 //! The Run view: a run's spans as a tree, each span directly followed by its
 //! children (siblings in time order, see [`crate::tui::tree`]), indented by
-//! depth, with a waterfall bar beside each; tool calls show their command or path.
+//! depth, with a waterfall bar beside each; tool calls show their command or
+//! path. A span with children shows `▾`, or `▸` and how many rows it hides
+//! when its subtree is folded (Space).
 
 use super::{empty_note, short_id, table, visible_sel, App};
 use crate::model::SpanKind;
@@ -23,12 +25,22 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
     let bar_w = (g.list.width as usize / 4).clamp(8, 60);
     let mut rows = Vec::new();
     for i in s.list.top..s.list.top + h {
-        let Some((row, depth)) = s.list.get(i) else {
+        let Some((row, tree)) = s.list.get(i) else {
             break;
         };
         let sp = &row.span;
-        let indent = "  ".repeat((*depth).min(16));
-        let label = format!("{indent}{} {}", kind_mark(sp.kind), span_label(sp));
+        let indent = "  ".repeat((tree.depth as usize).min(16));
+        let folded = tree.descendants > 0 && s.folded.contains(&tree.key);
+        let fold_mark = match (tree.descendants, folded) {
+            (0, _) => "  ",
+            (_, false) => "▾ ",
+            (_, true) => "▸ ",
+        };
+        let label = format!(
+            "{indent}{fold_mark}{} {}",
+            kind_mark(sp.kind),
+            span_label(sp)
+        );
         let style = match sp.kind {
             SpanKind::Tool => t.accent,
             SpanKind::Agent => t.title,
@@ -43,8 +55,15 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
             SpanKind::Llm => t.bar_llm,
             _ => t.bar,
         };
+        let mut first = vec![status, TSpan::styled(label, style)];
+        if folded {
+            first.push(TSpan::styled(
+                format!("  (+{})", short_count(u64::from(tree.descendants))),
+                t.dim,
+            ));
+        }
         rows.push(Row::new(vec![
-            Cell::from(Line::from(vec![status, TSpan::styled(label, style)])),
+            Cell::from(Line::from(first)),
             Cell::from(sp.duration_ms().map(duration).unwrap_or_default()),
             Cell::from(TSpan::styled(
                 waterfall(sp.start_ms, sp.end_ms, rs, re, bar_w),
@@ -55,7 +74,15 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
     let id = s.run_id.as_deref().unwrap_or("");
     let title = Line::from(vec![
         TSpan::styled(format!(" Run {} ", short_id(id)), t.title),
-        TSpan::styled(format!("({} spans) ", s.list.total), t.dim),
+        TSpan::styled(
+            match &s.run {
+                Some(r) if !s.folded.is_empty() => {
+                    format!("({} of {} spans shown) ", s.list.total, r.span_count)
+                }
+                _ => format!("({} spans) ", s.list.total),
+            },
+            t.dim,
+        ),
     ]);
     let bar_w16 = bar_w as u16;
     table(
