@@ -1,7 +1,9 @@
 //! A direct JSON reader for the borrowed tree ([`Value`]), faster than going
-//! through serde: one allocation per object or array (members gather on a
-//! shared stack and move into an exactly sized vector), strings borrowed from
-//! the input unless they hold escapes, UTF-8 checked once per line.
+//! through serde: members and items gather on shared stacks and move, once
+//! complete, into an exactly sized slice of a caller's arena ([`parse_in`]:
+//! no heap allocation, nothing to drop) or into an owned vector ([`parse`]);
+//! strings borrow from the input (those with escapes are decoded into the
+//! arena, or owned); UTF-8 is checked once per line.
 //!
 //! It is a fast path only: it returns `None` whenever it cannot be sure to
 //! build exactly the tree `serde_json` would (any syntax error, a lone
@@ -9,26 +11,26 @@
 //! handed to `serde_json` itself), and the caller then decodes with serde,
 //! which yields the same tree or the same error as before.
 
-use super::json::{Object, Value};
+use super::json::{Array, Member, Object, Value};
+use bumpalo::Bump;
 use std::borrow::Cow;
 
 /// Deepest nesting read here; deeper input goes to serde (whose limit is 128).
 const MAX_DEPTH: u32 = 100;
 
-/// Parses `text` as one JSON value; `None` = let serde decide.
+/// Parses `text` as one JSON value into an owned tree; `None` = let serde decide.
 pub fn parse(text: &str) -> Option<Value<'_>> {
     parse_with(text, &mut Scratch::default())
 }
 
-/// The member and item stacks, kept (empty) between documents so their
-/// capacity is reused: no regrowth per line.
+/// The member and item stacks and the escape buffer, kept (empty) between
+/// documents so their capacity is reused: no regrowth per line.
 #[derive(Debug, Default)]
 pub struct Scratch {
     members: Vec<Member<'static>>,
     items: Vec<Value<'static>>,
+    unescaped: String,
 }
-
-type Member<'a> = (Cow<'a, str>, Value<'a>);
 
 /// An emptied vector with its capacity, for values of another lifetime
 /// (same layout, so the collect reuses the allocation in place).
@@ -50,13 +52,26 @@ impl<'x, 'y> Relifetime<'x, 'y> for Value<'x> {
 
 /// [`parse`] with stacks kept in `scratch`.
 pub fn parse_with<'a>(text: &'a str, scratch: &mut Scratch) -> Option<Value<'a>> {
+    read(text, None, scratch)
+}
+
+/// [`parse`] building the tree in `arena`: arrays, objects and escaped
+/// strings are slices of it, so the tree needs no drop (reset the arena to
+/// free it). The tree is the same as [`parse`]'s.
+pub fn parse_in<'a>(text: &'a str, arena: &'a Bump, scratch: &mut Scratch) -> Option<Value<'a>> {
+    read(text, Some(arena), scratch)
+}
+
+fn read<'a>(text: &'a str, arena: Option<&'a Bump>, scratch: &mut Scratch) -> Option<Value<'a>> {
     let mut r = Reader {
         s: text,
         b: text.as_bytes(),
         i: 0,
         depth: 0,
+        arena,
         members: recycle(std::mem::take(&mut scratch.members)),
         items: recycle(std::mem::take(&mut scratch.items)),
+        unescaped: std::mem::take(&mut scratch.unescaped),
     };
     let v = r.value().and_then(|v| {
         r.skip_ws();
@@ -64,6 +79,7 @@ pub fn parse_with<'a>(text: &'a str, scratch: &mut Scratch) -> Option<Value<'a>>
     });
     scratch.members = recycle(r.members);
     scratch.items = recycle(r.items);
+    scratch.unescaped = r.unescaped;
     v
 }
 
@@ -72,10 +88,14 @@ struct Reader<'a> {
     b: &'a [u8],
     i: usize,
     depth: u32,
+    /// Where complete arrays, objects and escaped strings go (`None`: owned).
+    arena: Option<&'a Bump>,
     /// Members of the objects being read, innermost last.
     members: Vec<Member<'a>>,
     /// Items of the arrays being read, innermost last.
     items: Vec<Value<'a>>,
+    /// Decoding buffer for escaped strings bound for the arena.
+    unescaped: String,
 }
 
 impl<'a> Reader<'a> {
@@ -175,8 +195,11 @@ impl<'a> Reader<'a> {
             }
         }
         self.depth -= 1;
-        let members: Vec<_> = self.members.drain(mark..).collect();
-        Some(Value::Object(Object::from_members(members)))
+        let members = self.members.drain(mark..);
+        Some(Value::Object(match self.arena {
+            Some(arena) => Object::from_slice(arena.alloc_slice_fill_iter(members)),
+            None => Object::from_members(members.collect()),
+        }))
     }
 
     fn array(&mut self) -> Option<Value<'a>> {
@@ -205,7 +228,11 @@ impl<'a> Reader<'a> {
             }
         }
         self.depth -= 1;
-        Some(Value::Array(self.items.drain(mark..).collect()))
+        let items = self.items.drain(mark..);
+        Some(Value::Array(match self.arena {
+            Some(arena) => Array::from_slice(arena.alloc_slice_fill_iter(items)),
+            None => Array::from_vec(items.collect()),
+        }))
     }
 
     /// A number: plain integers here, anything else through serde_json on its own text.
@@ -257,7 +284,26 @@ impl<'a> Reader<'a> {
                 self.i = end + 1;
                 self.s.get(start..end).map(Cow::Borrowed)
             }
-            b'\\' => self.escaped(start, end).map(Cow::Owned),
+            b'\\' => {
+                // Sized once: the decoded text is never longer than the raw one.
+                let len = self.raw_end(end)? - start;
+                match self.arena {
+                    Some(arena) => {
+                        let mut out = std::mem::take(&mut self.unescaped);
+                        out.clear();
+                        out.reserve(len);
+                        let done = self.escaped(start, end, &mut out);
+                        let s = done.map(|()| Cow::Borrowed(&*arena.alloc_str(&out)));
+                        self.unescaped = out;
+                        s
+                    }
+                    None => {
+                        let mut out = String::with_capacity(len);
+                        self.escaped(start, end, &mut out)?;
+                        Some(Cow::Owned(out))
+                    }
+                }
+            }
             _ => None, // a control character: serde rejects it
         }
     }
@@ -290,16 +336,14 @@ impl<'a> Reader<'a> {
     }
 
     /// A string with escapes, from `start`; the first `\` is at `at`.
-    fn escaped(&mut self, start: usize, mut at: usize) -> Option<String> {
-        // Sized once: the decoded text is never longer than the raw one.
-        let mut out = String::with_capacity(self.raw_end(at)? - start);
+    fn escaped(&mut self, start: usize, mut at: usize, out: &mut String) -> Option<()> {
         let mut from = start;
         loop {
             out.push_str(self.s.get(from..at)?);
             match self.b.get(at)? {
                 b'"' => {
                     self.i = at + 1;
-                    return Some(out);
+                    return Some(());
                 }
                 b'\\' => {}
                 _ => return None,
@@ -372,8 +416,18 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
+    /// The arena reader builds the owned reader's tree (or declines alike).
+    fn arena_same_as_owned(text: &str) {
+        let arena = Bump::new();
+        let owned = parse(text);
+        let in_arena = parse_in(text, &arena, &mut Scratch::default());
+        assert_eq!(in_arena, owned, "{text}");
+        assert_eq!(format!("{in_arena:?}"), format!("{owned:?}"), "{text}");
+    }
+
     /// The fast reader agrees with serde on `text`: same tree, or it declines.
     fn same_as_serde(text: &str) -> bool {
+        arena_same_as_owned(text);
         let slow: Result<Value, _> = serde_json::from_str(text);
         match parse(text) {
             Some(fast) => {
@@ -417,6 +471,29 @@ mod tests {
         assert!(parse_with("[x", &mut scratch).is_none());
         assert_eq!(scratch.members.capacity(), m);
         assert_eq!(scratch.items.capacity(), i);
+    }
+
+    #[test]
+    fn arena_tree_borrows_everything_and_reuses_the_arena() {
+        let mut arena = Bump::new();
+        let mut scratch = Scratch::default();
+        let text = r#"{"a":[1,{"b":"x\ny"}],"c\u0041":"plain"}"#;
+        let v = parse_in(text, &arena, &mut scratch).unwrap();
+        assert_eq!(v["a"][1]["b"].as_str(), Some("x\ny"));
+        assert!(matches!(&v["a"][1]["b"], Value::String(Cow::Borrowed(_))));
+        assert_eq!(v["cA"].as_str(), Some("plain"));
+        assert_eq!(
+            v.to_value(),
+            serde_json::from_str::<serde_json::Value>(text).unwrap()
+        );
+        drop(v);
+        let used = arena.allocated_bytes();
+        for _ in 0..1000 {
+            arena.reset();
+            let v = parse_in(text, &arena, &mut scratch).unwrap();
+            assert_eq!(v["a"][0].as_u64(), Some(1));
+        }
+        assert_eq!(arena.allocated_bytes(), used, "reset reuses the same chunk");
     }
 
     #[test]
@@ -483,6 +560,9 @@ mod tests {
         assert!(lines.len() > 100, "fixtures found: {}", lines.len());
         let mut taken = 0;
         let check = |bytes: &[u8]| -> bool {
+            if let Ok(text) = std::str::from_utf8(bytes) {
+                arena_same_as_owned(text);
+            }
             let slow: Result<Value, _> = serde_json::from_slice(bytes);
             match std::str::from_utf8(bytes).ok().and_then(parse) {
                 Some(fast) => {
