@@ -134,9 +134,10 @@ pub struct FileParser {
     arena: Bump,
 }
 
-/// An arena grown past this by one huge document is dropped afterwards
-/// rather than kept for the rest of the file.
-const ARENA_KEEP: usize = 16 << 20;
+/// An arena grown past this by one huge line or document is dropped
+/// afterwards rather than kept for the rest of the file (a tailed file's
+/// parser lives long; typical lines need a few kilobytes).
+const ARENA_KEEP: usize = 1 << 20;
 
 /// Sniffs values and hands them to each format's parser.
 struct Router {
@@ -325,5 +326,26 @@ mod tests {
         let deep = "[".repeat(5000);
         assert!(p.line(deep.as_bytes(), 6, &mut out).is_err());
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_huge_line_does_not_keep_its_arena() {
+        let mut p = FileParser::new("x.jsonl", None);
+        let mut out = Vec::new();
+        // 2 MiB of decoded text, copied into the arena (it holds escapes).
+        let big = format!(r#"{{"k":["{}"]}}"#, "a\\n".repeat(1 << 20));
+        assert!(matches!(
+            p.line(big.as_bytes(), 1, &mut out),
+            Err(FormatError::NotATrace)
+        ));
+        assert!(p.arena.allocated_bytes() <= ARENA_KEEP);
+        assert!(matches!(
+            p.line(br#"{"k":[1,"x\\ny"]}"#, 2, &mut out),
+            Err(FormatError::NotATrace)
+        ));
+        assert!(
+            p.arena.allocated_bytes() > 0,
+            "small lines keep their arena"
+        );
     }
 }

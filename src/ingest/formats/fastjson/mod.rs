@@ -18,6 +18,9 @@ use std::borrow::Cow;
 /// Deepest nesting read here; deeper input goes to serde (whose limit is 128).
 const MAX_DEPTH: u32 = 100;
 
+/// Largest escape buffer kept between documents.
+const UNESCAPED_KEEP: usize = 1 << 20;
+
 // The arena never runs destructors: whatever goes into it must own nothing
 // (numbers hold no heap text as long as serde_json's `arbitrary_precision`
 // stays off).
@@ -84,7 +87,10 @@ fn read<'a>(text: &'a str, arena: Option<&'a Bump>, scratch: &mut Scratch) -> Op
     });
     scratch.members = recycle(r.members);
     scratch.items = recycle(r.items);
-    scratch.unescaped = r.unescaped;
+    // A huge escaped string's buffer is not kept for the rest of the file.
+    if r.unescaped.capacity() <= UNESCAPED_KEEP {
+        scratch.unescaped = r.unescaped;
+    }
     v
 }
 

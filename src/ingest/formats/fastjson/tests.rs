@@ -184,3 +184,17 @@ fn agrees_with_serde_on_fixtures_and_their_mutations() {
     }
     assert!(taken > 100, "valid lines: {taken}");
 }
+
+#[test]
+fn a_huge_escaped_string_does_not_keep_its_buffer() {
+    let arena = Bump::new();
+    let mut scratch = Scratch::default();
+    let small = r#"["x\ny"]"#;
+    assert!(parse_in(small, &arena, &mut scratch).is_some());
+    let kept = scratch.unescaped.capacity();
+    assert!(kept > 0 && kept <= UNESCAPED_KEEP, "{kept}");
+    let big = format!(r#"["{}"]"#, "a\\n".repeat(UNESCAPED_KEEP));
+    let v = parse_in(&big, &arena, &mut scratch).unwrap();
+    assert_eq!(v[0].as_str().map(str::len), Some(2 * UNESCAPED_KEEP));
+    assert_eq!(scratch.unescaped.capacity(), 0);
+}
