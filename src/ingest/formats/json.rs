@@ -1,7 +1,9 @@
 //! A borrowed JSON tree for the parsers: strings and keys point into the line
-//! they were read from (copied only when they hold escapes) and objects are
-//! small vectors of pairs, so decoding a line costs far fewer allocations than
-//! `serde_json::Value` (about 1.5–2x faster here) and dropping it is cheap.
+//! they were read from, and objects are slices of pairs. The direct reader
+//! puts a line's arrays, objects and unescaped strings in a per-parser arena
+//! (reset per line), so building the tree costs no heap allocation and
+//! dropping it costs nothing; trees built through serde or from a
+//! `serde_json::Value` own their vectors and strings instead.
 //!
 //! The API mirrors the parts of `serde_json::Value` the parsers use (`get`,
 //! `as_str`, indexing that yields `Null` when absent, ...). Duplicate keys
@@ -11,6 +13,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Deref;
 
 /// One JSON value borrowing from its input.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -20,20 +23,114 @@ pub enum Value<'a> {
     Bool(bool),
     Number(serde_json::Number),
     String(Cow<'a, str>),
-    Array(Vec<Value<'a>>),
+    Array(Array<'a>),
     Object(Object<'a>),
 }
 
+/// Items or members: in an arena (borrowed, nothing to drop) or owned.
+#[derive(Clone)]
+enum Seq<'a, T> {
+    Borrowed(&'a [T]),
+    Owned(Vec<T>),
+}
+
+impl<T> Deref for Seq<'_, T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            Seq::Borrowed(s) => s,
+            Seq::Owned(v) => v,
+        }
+    }
+}
+
+/// A JSON array: its items in input order (derefs to a slice).
+#[derive(Clone)]
+pub struct Array<'a>(Seq<'a, Value<'a>>);
+
+impl<'a> Array<'a> {
+    /// An array owning these items.
+    pub fn from_vec(items: Vec<Value<'a>>) -> Array<'a> {
+        Array(Seq::Owned(items))
+    }
+
+    /// An array of items that live elsewhere (an arena).
+    pub(super) fn from_slice(items: &'a [Value<'a>]) -> Array<'a> {
+        Array(Seq::Borrowed(items))
+    }
+}
+
+impl Default for Array<'_> {
+    fn default() -> Self {
+        Array(Seq::Borrowed(&[]))
+    }
+}
+
+impl<'a> Deref for Array<'a> {
+    type Target = [Value<'a>];
+    fn deref(&self) -> &[Value<'a>] {
+        &self.0
+    }
+}
+
+impl<'b, 'a> IntoIterator for &'b Array<'a> {
+    type Item = &'b Value<'a>;
+    type IntoIter = std::slice::Iter<'b, Value<'a>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl PartialEq for Array<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+/// As the items' slice (the same text whether borrowed or owned).
+impl fmt::Debug for Array<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// One object member: key and value.
+pub(super) type Member<'a> = (Cow<'a, str>, Value<'a>);
+
 /// A JSON object: its members in input order.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Object<'a>(Vec<(Cow<'a, str>, Value<'a>)>);
+#[derive(Clone)]
+pub struct Object<'a>(Seq<'a, Member<'a>>);
+
+impl Default for Object<'_> {
+    fn default() -> Self {
+        Object(Seq::Borrowed(&[]))
+    }
+}
+
+impl PartialEq for Object<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        *self.0 == *other.0
+    }
+}
+
+/// As `Object([(key, value), ...])` (the same text whether borrowed or owned).
+impl fmt::Debug for Object<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Object").field(&&*self.0).finish()
+    }
+}
 
 static NULL: Value<'static> = Value::Null;
 
 impl<'a> Object<'a> {
     /// An object of these members (in input order).
-    pub(super) fn from_members(members: Vec<(Cow<'a, str>, Value<'a>)>) -> Object<'a> {
-        Object(members)
+    pub(super) fn from_members(members: Vec<Member<'a>>) -> Object<'a> {
+        Object(Seq::Owned(members))
+    }
+
+    /// An object of members that live elsewhere (an arena).
+    pub(super) fn from_slice(members: &'a [Member<'a>]) -> Object<'a> {
+        Object(Seq::Borrowed(members))
     }
 
     /// The member named `key` (the last one when the key repeats).
@@ -147,7 +244,7 @@ impl<'a> Value<'a> {
         }
     }
 
-    pub fn as_array(&self) -> Option<&Vec<Value<'a>>> {
+    pub fn as_array(&self) -> Option<&[Value<'a>]> {
         match self {
             Value::Array(a) => Some(a),
             _ => None,
@@ -198,8 +295,10 @@ impl From<serde_json::Value> for Value<'static> {
             serde_json::Value::Bool(b) => Value::Bool(b),
             serde_json::Value::Number(n) => Value::Number(n),
             serde_json::Value::String(s) => Value::String(Cow::Owned(s)),
-            serde_json::Value::Array(a) => Value::Array(a.into_iter().map(Value::from).collect()),
-            serde_json::Value::Object(o) => Value::Object(Object(
+            serde_json::Value::Array(a) => {
+                Value::Array(Array::from_vec(a.into_iter().map(Value::from).collect()))
+            }
+            serde_json::Value::Object(o) => Value::Object(Object::from_members(
                 o.into_iter()
                     .map(|(k, v)| (Cow::Owned(k), Value::from(v)))
                     .collect(),
@@ -239,7 +338,7 @@ impl Serialize for Value<'_> {
             Value::String(t) => s.serialize_str(t),
             Value::Array(a) => {
                 let mut seq = s.serialize_seq(Some(a.len()))?;
-                for v in a {
+                for v in a.iter() {
                     seq.serialize_element(v)?;
                 }
                 seq.end()
@@ -252,7 +351,7 @@ impl Serialize for Value<'_> {
 impl Serialize for Object<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
+        for (k, v) in self.0.iter() {
             map.serialize_entry(k.as_ref(), v)?;
         }
         map.end()
@@ -299,14 +398,14 @@ impl<'de> Visitor<'de> for ValueVisitor {
         while let Some(v) = seq.next_element()? {
             items.push(v);
         }
-        Ok(Value::Array(items))
+        Ok(Value::Array(Array::from_vec(items)))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
         let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
         while let Some((k, v)) = map.next_entry::<Key<'de>, Value<'de>>()? {
             members.push((k.0, v));
         }
-        Ok(Value::Object(Object(members)))
+        Ok(Value::Object(Object::from_members(members)))
     }
 }
 

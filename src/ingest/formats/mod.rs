@@ -17,6 +17,7 @@ pub mod sniff;
 
 use crate::ingest::formats::json::Value;
 use crate::model::{Finding, Origin, Run, Span, TriageStatus};
+use bumpalo::Bump;
 use std::fmt;
 
 /// A trace format skilltrace reads.
@@ -127,9 +128,21 @@ pub trait FormatParser: Send {
 /// line (unless forced) and routes each value to that format's parser.
 pub struct FileParser {
     path: String,
+    router: Router,
+    scratch: fastjson::Scratch,
+    /// Holds the current line's tree; reset before each line.
+    arena: Bump,
+}
+
+/// An arena grown past this by one huge line or document is dropped
+/// afterwards rather than kept for the rest of the file (a tailed file's
+/// parser lives long; typical lines need a few kilobytes).
+const ARENA_KEEP: usize = 1 << 20;
+
+/// Sniffs values and hands them to each format's parser.
+struct Router {
     forced: Option<Format>,
     parsers: Vec<Box<dyn FormatParser>>,
-    scratch: fastjson::Scratch,
     /// The origin handed to parsers: the path is set once, the line per value.
     origin: Origin,
 }
@@ -139,11 +152,14 @@ impl FileParser {
     pub fn new(path: impl Into<String>, forced: Option<Format>) -> FileParser {
         let path = path.into();
         FileParser {
-            origin: Origin::new(path.clone(), 0),
+            router: Router {
+                origin: Origin::new(path.clone(), 0),
+                forced,
+                parsers: Vec::new(),
+            },
             path,
-            forced,
-            parsers: Vec::new(),
             scratch: fastjson::Scratch::default(),
+            arena: Bump::new(),
         }
     }
 
@@ -153,7 +169,7 @@ impl FileParser {
 
     /// The formats seen so far in this file.
     pub fn formats(&self) -> Vec<Format> {
-        self.parsers.iter().map(|p| p.format()).collect()
+        self.router.parsers.iter().map(|p| p.format()).collect()
     }
 
     /// Parses one line (without its `\n`). Blank lines yield nothing.
@@ -167,16 +183,47 @@ impl FileParser {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok(());
         }
-        let v = decode(bytes, &mut self.scratch)?;
-        self.value(&v, line_no, out)
+        self.arena.reset();
+        let result = match decode(bytes, &self.arena, &mut self.scratch) {
+            Ok(v) => self.router.value(&v, line_no, out),
+            Err(e) => Err(e),
+        };
+        self.trim_arena();
+        result
     }
 
     /// Parses a whole-file JSON document (a `.json` file that is not JSON Lines).
     pub fn document(&mut self, bytes: &[u8], out: &mut Vec<Record>) -> Result<(), FormatError> {
         let bytes = trim_line(bytes, 1);
-        let v = decode(bytes, &mut self.scratch)?;
-        // A JSON array of records: each element is routed on its own.
-        if let Value::Array(items) = &v {
+        self.arena.reset();
+        let result = match decode(bytes, &self.arena, &mut self.scratch) {
+            Ok(v) => self.router.document(&v, out),
+            Err(e) => Err(e),
+        };
+        self.trim_arena();
+        result
+    }
+
+    /// Frees the arena after a line or document that grew it very large.
+    fn trim_arena(&mut self) {
+        if self.arena.allocated_bytes() > ARENA_KEEP {
+            self.arena = Bump::new();
+        }
+    }
+
+    /// Flushes every parser's held state.
+    pub fn finish(&mut self, out: &mut Vec<Record>) {
+        for p in &mut self.router.parsers {
+            p.finish(out);
+        }
+    }
+}
+
+impl Router {
+    /// A whole-file document: a JSON array of records has each element
+    /// routed on its own.
+    fn document(&mut self, v: &Value, out: &mut Vec<Record>) -> Result<(), FormatError> {
+        if let Value::Array(items) = v {
             let mut first_err = None;
             let mut any = false;
             for item in items {
@@ -190,14 +237,7 @@ impl FileParser {
                 _ => Ok(()),
             };
         }
-        self.value(&v, 1, out)
-    }
-
-    /// Flushes every parser's held state.
-    pub fn finish(&mut self, out: &mut Vec<Record>) {
-        for p in &mut self.parsers {
-            p.finish(out);
-        }
+        self.value(v, 1, out)
     }
 
     fn value(&mut self, v: &Value, line_no: u64, out: &mut Vec<Record>) -> Result<(), FormatError> {
@@ -227,10 +267,16 @@ fn trim_line(bytes: &[u8], line_no: u64) -> &[u8] {
     bytes.strip_suffix(b"\r").unwrap_or(bytes)
 }
 
-fn decode<'b>(bytes: &'b [u8], scratch: &mut fastjson::Scratch) -> Result<Value<'b>, FormatError> {
+/// Decodes one line or document: the direct reader into `arena`, or serde
+/// (an owned tree, or its error) when the reader declines.
+fn decode<'b>(
+    bytes: &'b [u8],
+    arena: &'b Bump,
+    scratch: &mut fastjson::Scratch,
+) -> Result<Value<'b>, FormatError> {
     if let Some(v) = std::str::from_utf8(bytes)
         .ok()
-        .and_then(|t| fastjson::parse_with(t, scratch))
+        .and_then(|t| fastjson::parse_in(t, arena, scratch))
     {
         return Ok(v);
     }
@@ -280,5 +326,26 @@ mod tests {
         let deep = "[".repeat(5000);
         assert!(p.line(deep.as_bytes(), 6, &mut out).is_err());
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_huge_line_does_not_keep_its_arena() {
+        let mut p = FileParser::new("x.jsonl", None);
+        let mut out = Vec::new();
+        // 2 MiB of decoded text, copied into the arena (it holds escapes).
+        let big = format!(r#"{{"k":["{}"]}}"#, "a\\n".repeat(1 << 20));
+        assert!(matches!(
+            p.line(big.as_bytes(), 1, &mut out),
+            Err(FormatError::NotATrace)
+        ));
+        assert!(p.arena.allocated_bytes() <= ARENA_KEEP);
+        assert!(matches!(
+            p.line(br#"{"k":[1,"x\\ny"]}"#, 2, &mut out),
+            Err(FormatError::NotATrace)
+        ));
+        assert!(
+            p.arena.allocated_bytes() > 0,
+            "small lines keep their arena"
+        );
     }
 }

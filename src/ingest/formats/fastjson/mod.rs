@@ -1,7 +1,9 @@
 //! A direct JSON reader for the borrowed tree ([`Value`]), faster than going
-//! through serde: one allocation per object or array (members gather on a
-//! shared stack and move into an exactly sized vector), strings borrowed from
-//! the input unless they hold escapes, UTF-8 checked once per line.
+//! through serde: members and items gather on shared stacks and move, once
+//! complete, into an exactly sized slice of a caller's arena ([`parse_in`]:
+//! no heap allocation, nothing to drop) or into an owned vector ([`parse`]);
+//! strings borrow from the input (those with escapes are decoded into the
+//! arena, or owned); UTF-8 is checked once per line.
 //!
 //! It is a fast path only: it returns `None` whenever it cannot be sure to
 //! build exactly the tree `serde_json` would (any syntax error, a lone
@@ -9,26 +11,34 @@
 //! handed to `serde_json` itself), and the caller then decodes with serde,
 //! which yields the same tree or the same error as before.
 
-use super::json::{Object, Value};
+use super::json::{Array, Member, Object, Value};
+use bumpalo::Bump;
 use std::borrow::Cow;
 
 /// Deepest nesting read here; deeper input goes to serde (whose limit is 128).
 const MAX_DEPTH: u32 = 100;
 
-/// Parses `text` as one JSON value; `None` = let serde decide.
+/// Largest escape buffer kept between documents.
+const UNESCAPED_KEEP: usize = 1 << 20;
+
+// The arena never runs destructors: whatever goes into it must own nothing
+// (numbers hold no heap text as long as serde_json's `arbitrary_precision`
+// stays off).
+const _: () = assert!(!std::mem::needs_drop::<serde_json::Number>());
+
+/// Parses `text` as one JSON value into an owned tree; `None` = let serde decide.
 pub fn parse(text: &str) -> Option<Value<'_>> {
     parse_with(text, &mut Scratch::default())
 }
 
-/// The member and item stacks, kept (empty) between documents so their
-/// capacity is reused: no regrowth per line.
+/// The member and item stacks and the escape buffer, kept (empty) between
+/// documents so their capacity is reused: no regrowth per line.
 #[derive(Debug, Default)]
 pub struct Scratch {
     members: Vec<Member<'static>>,
     items: Vec<Value<'static>>,
+    unescaped: String,
 }
-
-type Member<'a> = (Cow<'a, str>, Value<'a>);
 
 /// An emptied vector with its capacity, for values of another lifetime
 /// (same layout, so the collect reuses the allocation in place).
@@ -50,13 +60,26 @@ impl<'x, 'y> Relifetime<'x, 'y> for Value<'x> {
 
 /// [`parse`] with stacks kept in `scratch`.
 pub fn parse_with<'a>(text: &'a str, scratch: &mut Scratch) -> Option<Value<'a>> {
+    read(text, None, scratch)
+}
+
+/// [`parse`] building the tree in `arena`: arrays, objects and escaped
+/// strings are slices of it, so the tree needs no drop (reset the arena to
+/// free it). The tree is the same as [`parse`]'s.
+pub fn parse_in<'a>(text: &'a str, arena: &'a Bump, scratch: &mut Scratch) -> Option<Value<'a>> {
+    read(text, Some(arena), scratch)
+}
+
+fn read<'a>(text: &'a str, arena: Option<&'a Bump>, scratch: &mut Scratch) -> Option<Value<'a>> {
     let mut r = Reader {
         s: text,
         b: text.as_bytes(),
         i: 0,
         depth: 0,
+        arena,
         members: recycle(std::mem::take(&mut scratch.members)),
         items: recycle(std::mem::take(&mut scratch.items)),
+        unescaped: std::mem::take(&mut scratch.unescaped),
     };
     let v = r.value().and_then(|v| {
         r.skip_ws();
@@ -64,6 +87,10 @@ pub fn parse_with<'a>(text: &'a str, scratch: &mut Scratch) -> Option<Value<'a>>
     });
     scratch.members = recycle(r.members);
     scratch.items = recycle(r.items);
+    // A huge escaped string's buffer is not kept for the rest of the file.
+    if r.unescaped.capacity() <= UNESCAPED_KEEP {
+        scratch.unescaped = r.unescaped;
+    }
     v
 }
 
@@ -72,10 +99,14 @@ struct Reader<'a> {
     b: &'a [u8],
     i: usize,
     depth: u32,
+    /// Where complete arrays, objects and escaped strings go (`None`: owned).
+    arena: Option<&'a Bump>,
     /// Members of the objects being read, innermost last.
     members: Vec<Member<'a>>,
     /// Items of the arrays being read, innermost last.
     items: Vec<Value<'a>>,
+    /// Decoding buffer for escaped strings bound for the arena.
+    unescaped: String,
 }
 
 impl<'a> Reader<'a> {
@@ -175,8 +206,11 @@ impl<'a> Reader<'a> {
             }
         }
         self.depth -= 1;
-        let members: Vec<_> = self.members.drain(mark..).collect();
-        Some(Value::Object(Object::from_members(members)))
+        let members = self.members.drain(mark..);
+        Some(Value::Object(match self.arena {
+            Some(arena) => Object::from_slice(arena.alloc_slice_fill_iter(members)),
+            None => Object::from_members(members.collect()),
+        }))
     }
 
     fn array(&mut self) -> Option<Value<'a>> {
@@ -205,7 +239,11 @@ impl<'a> Reader<'a> {
             }
         }
         self.depth -= 1;
-        Some(Value::Array(self.items.drain(mark..).collect()))
+        let items = self.items.drain(mark..);
+        Some(Value::Array(match self.arena {
+            Some(arena) => Array::from_slice(arena.alloc_slice_fill_iter(items)),
+            None => Array::from_vec(items.collect()),
+        }))
     }
 
     /// A number: plain integers here, anything else through serde_json on its own text.
@@ -257,7 +295,26 @@ impl<'a> Reader<'a> {
                 self.i = end + 1;
                 self.s.get(start..end).map(Cow::Borrowed)
             }
-            b'\\' => self.escaped(start, end).map(Cow::Owned),
+            b'\\' => {
+                // Sized once: the decoded text is never longer than the raw one.
+                let len = self.raw_end(end)? - start;
+                match self.arena {
+                    Some(arena) => {
+                        let mut out = std::mem::take(&mut self.unescaped);
+                        out.clear();
+                        out.reserve(len);
+                        let done = self.escaped(start, end, &mut out);
+                        let s = done.map(|()| Cow::Borrowed(&*arena.alloc_str(&out)));
+                        self.unescaped = out;
+                        s
+                    }
+                    None => {
+                        let mut out = String::with_capacity(len);
+                        self.escaped(start, end, &mut out)?;
+                        Some(Cow::Owned(out))
+                    }
+                }
+            }
             _ => None, // a control character: serde rejects it
         }
     }
@@ -290,16 +347,14 @@ impl<'a> Reader<'a> {
     }
 
     /// A string with escapes, from `start`; the first `\` is at `at`.
-    fn escaped(&mut self, start: usize, mut at: usize) -> Option<String> {
-        // Sized once: the decoded text is never longer than the raw one.
-        let mut out = String::with_capacity(self.raw_end(at)? - start);
+    fn escaped(&mut self, start: usize, mut at: usize, out: &mut String) -> Option<()> {
         let mut from = start;
         loop {
             out.push_str(self.s.get(from..at)?);
             match self.b.get(at)? {
                 b'"' => {
                     self.i = at + 1;
-                    return Some(out);
+                    return Some(());
                 }
                 b'\\' => {}
                 _ => return None,
@@ -369,151 +424,4 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The fast reader agrees with serde on `text`: same tree, or it declines.
-    fn same_as_serde(text: &str) -> bool {
-        let slow: Result<Value, _> = serde_json::from_str(text);
-        match parse(text) {
-            Some(fast) => {
-                let slow = slow.expect("fast accepted what serde rejects");
-                assert_eq!(fast, slow, "{text}");
-                // Borrowing matches too (escape-free strings borrow).
-                assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{text}");
-                true
-            }
-            None => false,
-        }
-    }
-
-    #[test]
-    fn builds_the_same_tree_as_serde() {
-        for t in [
-            r#"{"a":"plain","b":"esc\"aped\n\t\\\/\b\f\r","n":[1,-2,0,123456789012345678],"o":{"x":null,"y":true,"z":false},"a":"last"}"#,
-            r#"  [ ] "#,
-            r#"{ }"#,
-            r#"{"k" : [ 1 , { "x" : "y" } ] }"#,
-            r#""\u00e9\u4e2d\ud83d\ude00\u0000""#,
-            r#""日本語 é""#,
-            "null",
-            "7",
-            "-7",
-        ] {
-            assert!(same_as_serde(t), "fast path should take {t}");
-        }
-    }
-
-    #[test]
-    fn scratch_keeps_its_capacity_between_documents() {
-        let mut scratch = Scratch::default();
-        let text = String::from(r#"{"a":[1,2,3],"b":{"c":[4,5]},"d":6}"#);
-        let v = parse_with(&text, &mut scratch).unwrap();
-        assert_eq!(v["b"]["c"][1].as_u64(), Some(5));
-        let (m, i) = (scratch.members.capacity(), scratch.items.capacity());
-        assert!(m >= 3 && i >= 3, "{m} {i}");
-        drop(v);
-        drop(text);
-        assert!(parse_with("[x", &mut scratch).is_none());
-        assert_eq!(scratch.members.capacity(), m);
-        assert_eq!(scratch.items.capacity(), i);
-    }
-
-    #[test]
-    fn numbers_match_serde_exactly() {
-        assert!(same_as_serde(
-            "[1.5,-0,0.1,1e3,1E-7,-2.5e+10,18446744073709551615,18446744073709551616,-9223372036854775808,-9223372036854775809,1234567890123456789,0.30000000000000004]",
-        ));
-        for bad in [
-            "[01]", "[1.]", "[-]", "[1e]", "[1-2]", "[+1]", "[.5]", "[1.5.5]", "[-a]",
-        ] {
-            assert!(!same_as_serde(bad), "{bad}");
-            assert!(serde_json::from_str::<Value>(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn declines_what_serde_rejects_or_treats_specially() {
-        let deep = "[".repeat(200) + &"]".repeat(200);
-        for t in [
-            "",
-            "{",
-            "{\"a\":1,}",
-            "[1,]",
-            "{\"a\" 1}",
-            "{a:1}",
-            "[1 2]",
-            "\"a\u{1}b\"",
-            "\"tab\there\"",
-            r#""\ud800""#,
-            r#""\udc00""#,
-            r#""\ud800\u0041""#,
-            r#""\x""#,
-            r#""\u12g4""#,
-            "\"unterminated",
-            "tru",
-            "nul",
-            "{} x",
-            "\u{feff}{}",
-            &deep,
-        ] {
-            assert!(!same_as_serde(t), "{t:?}");
-        }
-    }
-
-    /// Every line of the format fixtures, whole, cut short and with bytes
-    /// flipped: the fast reader builds serde's tree or declines, never differs.
-    #[test]
-    fn agrees_with_serde_on_fixtures_and_their_mutations() {
-        use rand::{Rng, SeedableRng};
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats");
-        let mut stack = vec![dir];
-        let mut lines = Vec::new();
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "jsonl" || x == "json") {
-                    let text = std::fs::read(&p).unwrap();
-                    lines.extend(text.split(|&b| b == b'\n').map(<[u8]>::to_vec));
-                }
-            }
-        }
-        assert!(lines.len() > 100, "fixtures found: {}", lines.len());
-        let mut taken = 0;
-        let check = |bytes: &[u8]| -> bool {
-            let slow: Result<Value, _> = serde_json::from_slice(bytes);
-            match std::str::from_utf8(bytes).ok().and_then(parse) {
-                Some(fast) => {
-                    let slow = slow.expect("fast accepted what serde rejects");
-                    assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
-                    true
-                }
-                None => false,
-            }
-        };
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let flips: &[u8] = b"\"\\{}[],:0-.eE u\x01\xff\xc3";
-        for l in &lines {
-            let valid = serde_json::from_slice::<Value>(l).is_ok();
-            assert_eq!(
-                check(l),
-                valid,
-                "every valid fixture line takes the fast path"
-            );
-            taken += usize::from(valid);
-            if l.is_empty() {
-                continue;
-            }
-            check(&l[..rng.gen_range(0..l.len())]);
-            for _ in 0..20 {
-                let mut m = l.clone();
-                let at = rng.gen_range(0..m.len());
-                m[at] = flips[rng.gen_range(0..flips.len())];
-                check(&m);
-            }
-        }
-        assert!(taken > 100, "valid lines: {taken}");
-    }
-}
+mod tests;
