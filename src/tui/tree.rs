@@ -172,6 +172,16 @@ mod tests {
             .collect()
     }
 
+    /// A root with two branches of two leaves each, listed out of time order.
+    const TWO_BRANCHES: [(&str, Option<&str>, Option<i64>); 6] = [
+        ("a2", Some("a"), Some(50)),
+        ("root", None, Some(0)),
+        ("b1", Some("b"), Some(40)),
+        ("a", Some("root"), Some(10)),
+        ("a1", Some("a"), Some(30)),
+        ("b", Some("root"), Some(20)),
+    ];
+
     /// The order as "id/depth" strings.
     fn order(l: &[SpanLink]) -> Vec<String> {
         let by_key: HashMap<i64, &str> = l.iter().map(|s| (s.key, s.id.as_str())).collect();
@@ -184,14 +194,7 @@ mod tests {
     #[test]
     fn children_follow_their_parent_even_when_they_start_later() {
         // Time order: root a b a1 b1 a2 — a2 started after b's subtree.
-        let l = links(&[
-            ("a2", Some("a"), Some(50)),
-            ("root", None, Some(0)),
-            ("b1", Some("b"), Some(40)),
-            ("a", Some("root"), Some(10)),
-            ("a1", Some("a"), Some(30)),
-            ("b", Some("root"), Some(20)),
-        ]);
+        let l = links(&TWO_BRANCHES);
         assert_eq!(order(&l), ["root/0", "a/1", "a1/2", "a2/2", "b/1", "b1/2"]);
     }
 
@@ -300,15 +303,9 @@ mod tests {
 
     #[test]
     fn descendants_count_each_subtree_and_folding_hides_exactly_it() {
-        let l = links(&[
-            ("a2", Some("a"), Some(50)),
-            ("root", None, Some(0)),
-            ("b1", Some("b"), Some(40)),
-            ("a", Some("root"), Some(10)),
-            ("a1", Some("a"), Some(30)),
-            ("b", Some("root"), Some(20)),
-            ("lone", None, Some(60)),
-        ]);
+        let mut spec = TWO_BRANCHES.to_vec();
+        spec.push(("lone", None, Some(60)));
+        let l = links(&spec);
         let rows = tree_order(&l);
         let by_key: HashMap<i64, &str> = l.iter().map(|s| (s.key, s.id.as_str())).collect();
         let named = |rows: &[TreeRow]| -> Vec<String> {
