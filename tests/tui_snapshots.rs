@@ -106,16 +106,22 @@ fn snapshots_160x48() {
     }
 }
 
-/// The Run view is a tree: `cargo test` (under `first answer`) is listed under
-/// its parent although the `second answer` subtree started before it, and the
-/// orphan is a root.
-#[test]
-fn run_view_lists_children_under_their_parent() {
+/// The tree fixture's one run, opened in the Run view at 100x16.
+fn tree_run_view() -> (tempfile::TempDir, PathBuf, Harness) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("tree.db");
     tui_fixture::build_tree(&db);
     let mut h = harness(&db, 100, 16);
     key(&mut h, KeyCode::Enter);
+    (dir, db, h)
+}
+
+/// The Run view is a tree: `cargo test` (under `first answer`) is listed under
+/// its parent although the `second answer` subtree started before it, and the
+/// orphan is a root.
+#[test]
+fn run_view_lists_children_under_their_parent() {
+    let (_dir, db, mut h) = tree_run_view();
     let screen = h.draw();
     insta::assert_snapshot!("run_tree_100x16", screen);
     let row = |needle: &str| {
@@ -167,11 +173,7 @@ fn run_view_lists_children_under_their_parent() {
 /// inside a folded subtree unfolds the tree so the span can be selected.
 #[test]
 fn space_folds_and_unfolds_a_subtree_in_the_run_view() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("tree.db");
-    tui_fixture::build_tree(&db);
-    let mut h = harness(&db, 100, 16);
-    key(&mut h, KeyCode::Enter);
+    let (_dir, _db, mut h) = tree_run_view();
     let open = h.draw();
     assert_eq!(h.app.run.list.total, 7, "{open}");
     assert!(open.contains("▾"), "{open}");
