@@ -6,6 +6,7 @@
 mod canary;
 mod doctor;
 mod export;
+mod guard;
 mod import;
 mod listing;
 mod otlp;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Replay(a) => replay::run(a),
         Command::Registry(c) => registry::run(c),
         Command::Canary(c) => canary::run(c),
+        Command::Guard(a) => guard::run(a),
         Command::Doctor(a) => doctor::run(a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -92,21 +94,20 @@ pub fn open_pipeline_with(
     let config = crate::config::Config::load_default()?;
     let ingest: IngestConfig = config.section("ingest")?;
     let store = crate::store::Store::open(db)?;
-    // One key per store (`<db>.key`, 0600) for hash-mode redaction and canary hashes.
-    let mut key_path = db.as_os_str().to_owned();
-    key_path.push(".key");
-    let key = crate::redact::HashKey::load_or_create(std::path::Path::new(&key_path))?;
-    let redactor = crate::redact::Redactor::from_config(&config, key)?;
-    let ctx = match ctx {
-        Some(c) => c,
-        None => crate::detect::DetectContext::load_for_db(db)?,
-    };
-    let detector = crate::detect::Detector::from_config(&config, ctx)?;
+    let (redactor, detector) = crate::ingest::scan::build(&config, db, ctx)?;
     let mut p = crate::ingest::pipeline::Pipeline::new(redactor, detector, store);
     if let Some(cap) = ingest.max_line_bytes {
         p = p.with_line_cap(cap);
     }
     Ok(p)
+}
+
+/// Prints a server's banner to stdout for scripts to read; a closed stdout
+/// (`| head -1`) must not stop the server, so write errors are ignored.
+pub fn print_banner(banner: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
 }
 
 /// True when standard error is a terminal (progress bars go there, never to a pipe).

@@ -8,4 +8,5 @@ pub mod otlp_http;
 pub mod otlp_proto;
 pub mod pipeline;
 pub mod reader;
+pub mod scan;
 pub mod tail;
