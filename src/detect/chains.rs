@@ -14,27 +14,29 @@ const MAX_RUNS: usize = 512;
 const MAX_SECRETS: usize = 4096;
 
 /// A credential read waiting for an egress.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct PendingRead {
     finding: Finding,
     raised: bool,
 }
 
 /// An injected output and the risky steps that followed it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Injection {
     finding: Finding,
     steps: Vec<(String, String)>,
 }
 
 /// What the detector remembers about one run.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct RunState {
     /// fingerprint → (severity, number of span ids) last emitted.
     emitted: HashMap<String, (Severity, usize)>,
     reads: Vec<PendingRead>,
     injections: Vec<Injection>,
     /// Keyed hashes of secrets redaction saw, with the span they were first seen in.
+    #[serde(with = "hex_keys")]
     pub secrets: HashMap<[u8; 32], String>,
     /// The skill active now (skill id), and where it was recognised.
     pub active_skill: Option<String>,
@@ -61,6 +63,64 @@ impl RunState {
             self.secrets.entry(h).or_insert_with(|| span.to_string());
         }
     }
+
+    /// The state as JSON, for a process that judges one event of a run and
+    /// exits (the guard's command hook). Secrets appear as keyed hashes only;
+    /// the findings waiting for a chain pass through `redact` first, so the
+    /// snapshot can go to disk.
+    pub fn snapshot(&self, redact: &mut dyn FnMut(&mut Finding)) -> serde_json::Value {
+        let mut copy = RunState {
+            emitted: self.emitted.clone(),
+            reads: self.reads.clone(),
+            injections: self.injections.clone(),
+            secrets: self.secrets.clone(),
+            active_skill: self.active_skill.clone(),
+            skill_hits: self.skill_hits.clone(),
+        };
+        for r in &mut copy.reads {
+            redact(&mut r.finding);
+        }
+        for i in &mut copy.injections {
+            redact(&mut i.finding);
+        }
+        serde_json::to_value(&copy).unwrap_or_default()
+    }
+
+    /// A state read back from [`RunState::snapshot`]; `None` when it does not parse.
+    pub fn from_snapshot(v: serde_json::Value) -> Option<RunState> {
+        serde_json::from_value(v).ok()
+    }
+}
+
+/// `[u8; 32]` map keys as hex strings (JSON keys must be strings).
+mod hex_keys {
+    use std::collections::HashMap;
+
+    pub fn serialize<S: serde::Serializer>(
+        m: &HashMap<[u8; 32], String>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(m.len()))?;
+        for (k, v) in m {
+            map.serialize_entry(&hex::encode(k), v)?;
+        }
+        map.end()
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<HashMap<[u8; 32], String>, D::Error> {
+        let raw: HashMap<String, String> = serde::Deserialize::deserialize(d)?;
+        let mut out = HashMap::with_capacity(raw.len());
+        for (k, v) in raw {
+            let mut key = [0u8; 32];
+            if hex::decode_to_slice(&k, &mut key).is_ok() {
+                out.insert(key, v);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Runs' states with a bound on how many are kept.
@@ -73,6 +133,11 @@ pub struct Runs {
 }
 
 impl Runs {
+    /// Replaces a run's state (the guard's command hook restoring a snapshot).
+    pub fn set(&mut self, run: &str, state: RunState) {
+        *self.get(run) = state;
+    }
+
     pub fn get(&mut self, run: &str) -> &mut RunState {
         if !self.map.contains_key(run) {
             if self.order.len() >= MAX_RUNS {

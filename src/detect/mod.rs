@@ -23,6 +23,7 @@ pub mod registry;
 pub mod rules;
 pub mod shell;
 pub mod skills;
+pub mod tamper;
 pub mod taxonomy;
 pub mod tokens;
 pub mod tools;
@@ -120,6 +121,7 @@ pub struct Detector {
     canaries: CanarySet,
     key: [u8; 32],
     runs: chains::Runs,
+    tamper: tamper::Tamper,
 }
 
 impl Default for Detector {
@@ -170,7 +172,35 @@ impl Detector {
             registries,
             key,
             runs: chains::Runs::default(),
+            // Checked by unit tests, as the built-in detection data is.
+            tamper: tamper::Tamper::load(&[]).expect("built-in tamper data is valid"),
         }
+    }
+
+    /// A run's correlation state as JSON (see [`chains::RunState::snapshot`]).
+    pub fn run_snapshot(
+        &mut self,
+        run: &str,
+        redact: &mut dyn FnMut(&mut Finding),
+    ) -> serde_json::Value {
+        self.runs.get(run).snapshot(redact)
+    }
+
+    /// Restores a run's correlation state from [`Detector::run_snapshot`];
+    /// false (and a fresh state) when the snapshot does not parse.
+    pub fn restore_run(&mut self, run: &str, snapshot: serde_json::Value) -> bool {
+        match chains::RunState::from_snapshot(snapshot) {
+            Some(st) => {
+                self.runs.set(run, st);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The guard's protected files and commands (GRD-TRACE-001), to extend.
+    pub fn tamper_mut(&mut self) -> &mut tamper::Tamper {
+        &mut self.tamper
     }
 
     /// The registries in use (for `registry list` and `doctor`).
@@ -245,6 +275,7 @@ impl Detector {
             }
             is_outbound |= call.is_mcp();
             hits.extend(an.hits);
+            hits.extend(self.tamper.check(call));
         }
 
         // 2. skills in text, outputs and attributes
@@ -515,6 +546,7 @@ impl Detector {
                     || f.rule_id.starts_with("CMD-")
                     || f.rule_id == id::ENV_SECRET
                     || f.rule_id == id::NET_BAD_HOST
+                    || f.rule_id == id::GUARD_TAMPER
             })
             .collect();
         let chained = chains::correlate(st, &span.id, &findings, egress, &risky);

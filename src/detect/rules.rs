@@ -29,6 +29,7 @@ pub mod id {
     pub const SKL_DETECTED: &str = "SKL-TRACE-001";
     pub const SKL_CHANGED: &str = "SKL-TRACE-002";
     pub const SKL_UNKNOWN: &str = "SKL-TRACE-003";
+    pub const GUARD_TAMPER: &str = "GRD-TRACE-001";
 }
 
 /// One catalogue rule, as SARIF's `reportingDescriptor` needs it.
@@ -146,8 +147,10 @@ mod tests {
             id::SKL_DETECTED,
             id::SKL_CHANGED,
             id::SKL_UNKNOWN,
+            id::GUARD_TAMPER,
         ];
         assert_eq!(ids, want);
+        assert_eq!(default_severity(id::GUARD_TAMPER), Severity::Critical);
         assert_eq!(default_severity(id::EXF_SECRET_OUT), Severity::Critical);
         assert_eq!(default_severity(id::PRB_RECON), Severity::Low);
         assert_eq!(default_severity(id::CMD_DESTRUCTIVE), Severity::Medium);

@@ -95,7 +95,8 @@ pub struct PathSet {
 }
 
 impl PathSet {
-    fn new(globs: &[String]) -> Result<PathSet, DetectError> {
+    /// Compiles path globs (see `assets/detect/canary.toml` for their syntax).
+    pub fn new(globs: &[String]) -> Result<PathSet, DetectError> {
         let res: Vec<String> = globs.iter().map(|g| glob_to_regex(g)).collect();
         let set = RegexSetBuilder::new(&res)
             .case_insensitive(true)

@@ -97,6 +97,8 @@ const READ_TOOLS: &[&str] = &[
     "read_text_file",
     "read_multiple_files",
     "get_file_contents",
+    // Gemini CLI
+    "read_many_files",
 ];
 const WRITE_TOOLS: &[&str] = &[
     "write",
@@ -133,6 +135,8 @@ const SEARCH_TOOLS: &[&str] = &[
     "search_files",
     "codebase_search",
     "grep_search",
+    // Gemini CLI
+    "search_file_content",
 ];
 const PATH_KEYS: &[&str] = &[
     "file_path",
