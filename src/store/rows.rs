@@ -3,7 +3,8 @@
 
 use crate::ingest::pipeline::SourceState;
 use crate::model::{
-    AgentKind, Finding, Origin, Run, Severity, Span, SpanKind, SpanStatus, TriageStatus,
+    AgentKind, Finding, GuardDecision, Origin, Run, Severity, Span, SpanKind, SpanStatus,
+    TriageStatus,
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::Row;
@@ -68,6 +69,8 @@ pub struct FindingRow {
     pub status: TriageStatus,
     pub note: Option<String>,
     pub triaged_ms: Option<i64>,
+    /// What the guard answered the call that raised it (`None`: not guarded).
+    pub guard: Option<GuardDecision>,
 }
 
 /// Which findings to list.
@@ -186,7 +189,7 @@ pub(super) fn span_row(r: &Row<'_>) -> rusqlite::Result<SpanRow> {
 }
 
 pub(super) const FINDING_COLS: &str = "f.id, f.fingerprint, f.rule_id, f.severity, f.confidence, f.run_id, f.span_ids, f.title, \
-    f.message, f.evidence, f.origin_path, f.origin_line, f.skill_id, f.ts_ms, f.related, f.status, f.note, f.triaged_ms";
+    f.message, f.evidence, f.origin_path, f.origin_line, f.skill_id, f.ts_ms, f.related, f.status, f.note, f.triaged_ms, f.guard_decision";
 
 pub(super) fn finding_row(r: &Row<'_>) -> rusqlite::Result<FindingRow> {
     let span_ids: String = r.get(6)?;
@@ -213,6 +216,10 @@ pub(super) fn finding_row(r: &Row<'_>) -> rusqlite::Result<FindingRow> {
         status: r.get::<_, String>(15)?.parse().unwrap_or_default(),
         note: r.get(16)?,
         triaged_ms: r.get(17)?,
+        guard: r
+            .get::<_, Option<String>>(18)?
+            .as_deref()
+            .and_then(GuardDecision::parse),
     })
 }
 

@@ -197,6 +197,11 @@ DROP TABLE spans;
 ALTER TABLE spans_v3 RENAME TO spans;
 CREATE INDEX spans_run_start ON spans(run_key, start_ms, origin_line);
 "#,
+    // 4: the guard's decision on the call that raised a finding (denied,
+    // asked, allowed; NULL for findings no guard judged).
+    r#"
+ALTER TABLE findings ADD COLUMN guard_decision TEXT;
+"#,
 ];
 
 /// Brings the schema to the latest version, one transaction per migration.

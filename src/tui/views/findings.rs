@@ -19,6 +19,15 @@ fn status_short(s: TriageStatus) -> &'static str {
     }
 }
 
+/// The title cell: prefixed with what the guard answered, when it judged the call.
+fn guard_title(fr: &crate::store::FindingRow) -> String {
+    let title = crate::sanitize::line(&fr.finding.title);
+    match fr.guard {
+        Some(d) => format!("[{}] {title}", d.as_str()),
+        None => title.into_owned(),
+    }
+}
+
 pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
     let t = &app.theme;
     let s = &app.findings;
@@ -48,7 +57,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
                 TSpan::styled(note, t.dim),
             ])),
             Cell::from(crate::sanitize::line(&fi.rule_id).into_owned()),
-            Cell::from(crate::sanitize::line(&fi.title).into_owned()),
+            Cell::from(guard_title(fr)),
             Cell::from(Line::from(highlight_markers(&ev, t.dim, t.marker))),
         ]));
     }
@@ -99,10 +108,13 @@ fn detail(f: &mut Frame<'_>, app: &App, g: &Regions) {
         t,
         Line::styled(
             format!(
-                " #{} · {} · confidence {:.0}% ",
+                " #{} · {} · confidence {:.0}%{} ",
                 fr.id,
                 fr.status,
-                fi.confidence * 100.0
+                fi.confidence * 100.0,
+                fr.guard
+                    .map(|d| format!(" · guard {d} the call"))
+                    .unwrap_or_default()
             ),
             t.dim,
         ),
