@@ -1,5 +1,5 @@
 //! `skilltrace doctor`: checks the store, its permissions, the config, the
-//! registries and the proxy and OTLP receiver ports, and says what to fix. Exit 0 when healthy,
+//! registries, the proxy and OTLP receiver ports and the guard's hooks, and says what to fix. Exit 0 when healthy,
 //! 1 when something needs fixing.
 
 use super::db_path;
@@ -46,12 +46,29 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
     check_registries(&mut r);
     check_port(&mut r, "proxy port", &args.proxy, "skilltrace proxy");
     check_port(&mut r, "otlp port", &args.otlp, "skilltrace otlp");
+    check_guard(&mut r);
     if r.problems == 0 {
         println!("all good");
         Ok(0)
     } else {
         println!("{} thing(s) to fix", r.problems);
         Ok(1)
+    }
+}
+
+/// Which agents the guard answers, and whether their hooks answer.
+fn check_guard(r: &mut Report) {
+    match super::guard::status_lines(true) {
+        Ok(lines) => {
+            for l in lines {
+                match l.level {
+                    "ok" => r.ok(&l.what, &l.detail),
+                    "FIX" => r.fix(&l.what, &l.detail),
+                    _ => r.info(&l.what, &l.detail),
+                }
+            }
+        }
+        Err(e) => r.info("guard", &format!("{e:#}")),
     }
 }
 

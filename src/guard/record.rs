@@ -1,0 +1,236 @@
+//! Recording what the guard judged: the redacted run, span, findings and skill
+//! hits, then the decision beside the findings. Always after the answer: the
+//! store is never held across a decision.
+//!
+//! A store that stays locked past a short wait (another writer mid-commit)
+//! does not lose the record: it goes to a spool file beside the store
+//! (`<db>.guard/spool.jsonl`, `0600`, redacted values only, bounded), which the
+//! next successful write drains.
+
+use super::judge::Judgement;
+use crate::model::{Finding, GuardDecision, ParseError, Run, SkillHit, Span};
+use crate::redact::Redactor;
+use crate::store::{Store, StoreBatch, StoreError};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a write waits for a store another process is writing.
+pub const BUSY_WAIT: Duration = Duration::from_millis(250);
+/// The spool stops growing past this size (records beyond are dropped).
+const MAX_SPOOL: u64 = 64 * 1024 * 1024;
+
+/// One thing to record: a redacted batch, and the decision for its findings.
+#[derive(Debug, Default)]
+pub struct Record {
+    pub batch: StoreBatch,
+    pub decision: Option<GuardDecision>,
+    pub fingerprints: Vec<String>,
+}
+
+impl From<Judgement> for Record {
+    fn from(j: Judgement) -> Record {
+        Record {
+            batch: j.batch,
+            decision: Some(j.decision),
+            fingerprints: j.fingerprints,
+        }
+    }
+}
+
+/// A record as a spool line (its values are redacted already).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct SpoolLine {
+    runs: Vec<Run>,
+    spans: Vec<Span>,
+    findings: Vec<Finding>,
+    skill_hits: Vec<SkillHit>,
+    errors: Vec<ParseError>,
+    decision: Option<GuardDecision>,
+    fingerprints: Vec<String>,
+}
+
+/// The spool file beside the store `db`.
+pub fn spool_path(db: &Path) -> PathBuf {
+    super::session::state_dir(db).join("spool.jsonl")
+}
+
+/// Opens the store for a guard write: short waits for other writers.
+pub fn open_store(db: &Path) -> Result<Store, StoreError> {
+    let store = Store::open(db)?;
+    store.conn().busy_timeout(BUSY_WAIT)?;
+    Ok(store)
+}
+
+/// Writes one record into an open store.
+pub fn write(store: &mut Store, r: &Record) -> Result<(), StoreError> {
+    store.write(&r.batch)?;
+    if let Some(d) = r.decision {
+        store.set_guard_decision(&r.fingerprints, d)?;
+    }
+    Ok(())
+}
+
+/// Writes `r` into the store at `db`, then drains the spool; a store that
+/// cannot be written (locked, unopenable) sends `r` to the spool instead.
+/// Returns why the store was not written, if it was not.
+pub fn record(db: &Path, r: &Record, redactor: &mut Redactor) -> Option<String> {
+    let written = open_store(db).and_then(|mut s| {
+        write(&mut s, r)?;
+        Ok(s)
+    });
+    match written {
+        Ok(mut s) => {
+            drain(db, &mut s, redactor);
+            None
+        }
+        Err(e) => {
+            let why = e.to_string();
+            if let Err(se) = spool(db, r) {
+                return Some(format!("{why}; and the spool: {se:#}"));
+            }
+            Some(why)
+        }
+    }
+}
+
+/// Appends `r` to the spool.
+pub fn spool(db: &Path, r: &Record) -> anyhow::Result<()> {
+    let path = spool_path(db);
+    if let Some(dir) = path.parent() {
+        crate::paths::ensure_private_dir(dir)?;
+    }
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_SPOOL) {
+        anyhow::bail!("{}: full, record dropped", path.display());
+    }
+    let b = &r.batch;
+    let line = SpoolLine {
+        runs: b.runs.iter().map(|x| x.get().clone()).collect(),
+        spans: b.spans.iter().map(|x| x.get().clone()).collect(),
+        findings: b.findings.iter().map(|x| x.get().clone()).collect(),
+        skill_hits: b.skill_hits.iter().map(|x| x.get().clone()).collect(),
+        errors: b.errors.iter().map(|x| x.get().clone()).collect(),
+        decision: r.decision,
+        fingerprints: r.fingerprints.clone(),
+    };
+    let mut text = serde_json::to_string(&line)?;
+    text.push('\n');
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)?;
+    crate::paths::set_mode(&path, 0o600)?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Writes every spooled record into `store` and removes the spool. The
+/// spool is claimed by renaming it first, so two processes never write one
+/// record twice; what fails to write goes back to the spool.
+pub fn drain(db: &Path, store: &mut Store, redactor: &mut Redactor) -> usize {
+    let path = spool_path(db);
+    if !path.exists() {
+        return 0;
+    }
+    let claimed = path.with_extension(format!("draining-{}", std::process::id()));
+    if std::fs::rename(&path, &claimed).is_err() {
+        return 0;
+    }
+    let text = std::fs::read_to_string(&claimed).unwrap_or_default();
+    let _ = std::fs::remove_file(&claimed);
+    let mut n = 0;
+    for l in text.lines().filter(|l| !l.trim().is_empty()) {
+        let Ok(line) = serde_json::from_str::<SpoolLine>(l) else {
+            continue;
+        };
+        let r = Record {
+            // Redacted when spooled; redacting again changes nothing and is
+            // what makes them `Redacted` values again.
+            batch: StoreBatch {
+                runs: line
+                    .runs
+                    .into_iter()
+                    .map(|x| redactor.redact_run(x))
+                    .collect(),
+                spans: line
+                    .spans
+                    .into_iter()
+                    .map(|x| redactor.redact_span(x).0)
+                    .collect(),
+                findings: line
+                    .findings
+                    .into_iter()
+                    .map(|x| redactor.redact_finding(x))
+                    .collect(),
+                skill_hits: line
+                    .skill_hits
+                    .into_iter()
+                    .map(|x| redactor.redact_skill_hit(x))
+                    .collect(),
+                errors: line
+                    .errors
+                    .into_iter()
+                    .map(|x| redactor.redact_parse_error(x))
+                    .collect(),
+                ..StoreBatch::default()
+            },
+            decision: line.decision,
+            fingerprints: line.fingerprints,
+        };
+        match write(store, &r) {
+            Ok(()) => n += 1,
+            Err(_) => {
+                let _ = spool(db, &r);
+            }
+        }
+    }
+    n
+}
+
+/// A record of an event the guard could not judge (malformed, internal
+/// error): a parse error naming the agent, the event and why, redacted.
+pub fn failure(redactor: &mut Redactor, agent: &str, line: u64, message: &str) -> Record {
+    let err = ParseError {
+        path: format!("guard://{agent}"),
+        line,
+        message: message.to_string(),
+    };
+    Record {
+        batch: StoreBatch {
+            errors: vec![redactor.redact_parse_error(err)],
+            ..StoreBatch::default()
+        },
+        ..Record::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redact::Mode;
+
+    #[test]
+    fn a_locked_store_spools_and_the_next_write_drains() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        drop(Store::open(&db).unwrap());
+        let mut red = Redactor::new(Mode::Mask);
+        let mut blocker = rusqlite::Connection::open(&db).unwrap();
+        let tx = blocker
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        let r1 = failure(&mut red, "codex", 1, "first: password=hunter2hunter2");
+        let why = record(&db, &r1, &mut red).expect("locked");
+        assert!(why.contains("locked") || why.contains("busy"), "{why}");
+        let spooled = std::fs::read_to_string(spool_path(&db)).unwrap();
+        assert!(!spooled.contains("hunter2"), "{spooled}");
+        tx.rollback().unwrap();
+        let r2 = failure(&mut red, "codex", 2, "second");
+        assert_eq!(record(&db, &r2, &mut red), None);
+        assert!(!spool_path(&db).exists());
+        let s = Store::open_read(&db).unwrap();
+        assert_eq!(s.counts().unwrap().parse_errors, 2);
+    }
+}
