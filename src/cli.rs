@@ -342,6 +342,9 @@ pub struct GuardArgs {
     /// Check that the guard loads and answers: judge one harmless event, record nothing
     #[arg(long)]
     pub check: bool,
+    /// Write the records hooks left in the spool into the store, then exit (hooks start this themselves)
+    #[arg(long, hide = true)]
+    pub drain: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -210,6 +210,12 @@ impl Events {
     }
 }
 
+/// Writes what the hooks spooled into the store (as the drainer they start
+/// does in the background), waiting for a drainer already at it.
+fn drain(db: &Path) {
+    common::ok(bin().args(["guard", "--drain", "--db"]).arg(db));
+}
+
 fn send(agent: &str, db: &Path, ev: &Value) -> Output {
     run(agent, db, ev.to_string().as_bytes(), &[])
 }
@@ -240,6 +246,7 @@ fn read_then_upload(agent: &'static str) {
     assert!(!r.contains("wJalrXUtnFEMI"), "{r}");
 
     // the store: the upload's findings carry the decision, and no secret anywhere
+    drain(&db);
     let f = common::ok(
         bin()
             .args(["findings", "--format", "json", "--db"])
@@ -322,6 +329,7 @@ fn malformed(agent: &'static str) {
     let db = dir.path().join("s.db");
     let out = run(agent, &db, b"{this is not json", &[]);
     assert_eq!(verdict(agent, &out), "allow", "{agent}: fail-open: {out:?}");
+    drain(&db);
     let s = skilltrace::store::Store::open_read(&db).unwrap();
     let errs = s.parse_errors(None, 10).unwrap();
     assert_eq!(errs.len(), 1, "{agent}: recorded as an error");
@@ -465,6 +473,7 @@ fn every_fixture_event_is_read_and_answered() {
         }
         assert!(n >= 4, "{agent}: {n} fixtures");
     }
+    drain(&db);
     let s = skilltrace::store::Store::open_read(&db).unwrap();
     assert_eq!(s.parse_errors(None, 10).unwrap().len(), 0);
     assert!(s.counts().unwrap().spans >= 20);
@@ -539,6 +548,7 @@ fn a_locked_store_does_not_hold_the_answer_and_the_record_waits_in_the_spool() {
         ),
         "allow"
     );
+    drain(&db);
     let mut blocker = rusqlite::Connection::open(&db).unwrap();
     let tx = blocker
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -555,12 +565,23 @@ fn a_locked_store_does_not_hold_the_answer_and_the_record_waits_in_the_spool() {
         "{:?}",
         t.elapsed()
     );
-    let mut spool = db.as_os_str().to_owned();
-    spool.push(".guard/spool.jsonl");
-    assert!(std::path::Path::new(&spool).exists(), "recorded for later");
+    // the record waits (spooled, or held by a drainer waiting for the store)
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let stored = skilltrace::store::Store::open_read(&db)
+        .unwrap()
+        .counts()
+        .unwrap()
+        .findings;
+    assert_eq!(
+        stored.iter().sum::<u64>(),
+        0,
+        "nothing could be written yet"
+    );
     tx.rollback().unwrap();
     drop(blocker);
-    send("claude-code", &db, &e.pre_shell("git log"));
+    drain(&db);
+    let mut spool = db.as_os_str().to_owned();
+    spool.push(".guard/spool.jsonl");
     assert!(!std::path::Path::new(&spool).exists(), "drained");
     let f = common::ok(
         bin()
@@ -568,9 +589,12 @@ fn a_locked_store_does_not_hold_the_answer_and_the_record_waits_in_the_spool() {
             .arg(&db),
     );
     let findings: Vec<Value> = serde_json::from_slice(&f.stdout).unwrap();
-    assert!(findings
-        .iter()
-        .any(|f| f["rule_id"] == "GRD-TRACE-001" && f["guard"] == "denied"));
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule_id"] == "GRD-TRACE-001" && f["guard"] == "denied"),
+        "{findings:#?}"
+    );
 }
 
 #[test]
@@ -598,6 +622,7 @@ fn a_slow_decision_fails_open_and_says_so() {
         })
         .unwrap();
     assert_eq!(verdict("claude-code", &out), "allow", "{out:?}");
+    drain(&db);
     let s = skilltrace::store::Store::open_read(&db).unwrap();
     let runs = s
         .runs(&Default::default(), Default::default(), 0, 10)

@@ -25,6 +25,10 @@ pub fn run(args: GuardArgs) -> Result<i32> {
 
 /// The command hook.
 fn hook_cmd(args: GuardArgs) -> Result<i32> {
+    if args.drain {
+        crate::guard::record::drain_all(&db_path(&args.db)?, Duration::from_secs(30))?;
+        return Ok(0);
+    }
     let Some(agent) = args.agent else {
         anyhow::bail!(
             "guard: --agent is required (claude-code, cursor, gemini or codex); \
@@ -208,6 +212,12 @@ fn install_cmd(a: GuardInstallArgs) -> Result<i32> {
         }
         None => Mode::Command { exe, db },
     };
+    // The store's key now, not in the first two hook processes racing to make it.
+    let db = match &a.db {
+        Some(d) => d.clone(),
+        None => crate::paths::default_db()?,
+    };
+    crate::detect::tokens::load_or_create_key(&db)?;
     let path = settings(a.agent, a.scope)?;
     match install::install(a.agent, &path, &mode)? {
         Outcome::Unchanged => println!(

@@ -87,21 +87,75 @@ pub struct DetectionConfig {
     pub enabled: Option<bool>,
 }
 
+/// A compiled pattern built on first use. Most tool calls need few of the
+/// sets, and compiling them all costs ~30 ms at start, which the guard's
+/// command hook (a process per event) would pay every time. Only built-in
+/// patterns, checked by unit tests, and glob-made ones (always valid) are
+/// lazy; patterns from the config are compiled, and checked, at load.
+#[derive(Clone)]
+pub struct Lazy<T> {
+    cell: std::sync::OnceLock<T>,
+    make: std::sync::Arc<dyn Fn() -> T + Send + Sync>,
+}
+
+impl<T> Lazy<T> {
+    /// Built by `make` on first use.
+    pub fn new(make: impl Fn() -> T + Send + Sync + 'static) -> Lazy<T> {
+        Lazy {
+            cell: std::sync::OnceLock::new(),
+            make: std::sync::Arc::new(make),
+        }
+    }
+
+    /// Already built.
+    pub fn ready(value: T) -> Lazy<T>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        let cell = std::sync::OnceLock::new();
+        let _ = cell.set(value.clone());
+        Lazy {
+            cell,
+            make: std::sync::Arc::new(move || value.clone()),
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Lazy<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.cell.get_or_init(|| (self.make)())
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Lazy<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.cell.get() {
+            Some(v) => v.fmt(f),
+            None => f.write_str("<not built yet>"),
+        }
+    }
+}
+
 /// A compiled set of path globs.
 #[derive(Debug, Clone)]
 pub struct PathSet {
-    set: RegexSet,
+    set: Lazy<RegexSet>,
     globs: Vec<String>,
 }
 
 impl PathSet {
-    /// Compiles path globs (see `assets/detect/canary.toml` for their syntax).
+    /// Path globs (see `assets/detect/canary.toml` for their syntax), compiled
+    /// on first use: a glob always makes a valid pattern.
     pub fn new(globs: &[String]) -> Result<PathSet, DetectError> {
         let res: Vec<String> = globs.iter().map(|g| glob_to_regex(g)).collect();
-        let set = RegexSetBuilder::new(&res)
-            .case_insensitive(true)
-            .build()
-            .map_err(|e| DetectError::Data(format!("path patterns: {e}")))?;
+        let set = Lazy::new(move || {
+            RegexSetBuilder::new(&res)
+                .case_insensitive(true)
+                .build()
+                // Only a size limit can refuse a glob's pattern: match nothing then.
+                .unwrap_or_else(|_| RegexSet::empty())
+        });
         Ok(PathSet {
             set,
             globs: globs.to_vec(),
@@ -289,7 +343,7 @@ pub struct Taxonomy {
     pub secret_env: NameSet,
     pub env_exceptions: NameSet,
     pub env_dump_commands: Vec<Vec<String>>,
-    pub env_code: RegexSet,
+    pub env_code: Lazy<RegexSet>,
     pub persistence_commands: Vec<Vec<String>>,
     pub shells: HashSet<String>,
     pub interpreters: HashSet<String>,
@@ -302,14 +356,14 @@ pub struct Taxonomy {
     pub known_bad: DomainList,
     pub network_commands: HashSet<String>,
     pub fetch_tools: HashSet<String>,
-    pub injection_phrases: RegexSet,
+    pub injection_phrases: Lazy<RegexSet>,
     /// Each phrase on its own, to find where the set matched. Compiled on first
     /// use: most traces never match the set, and compiling costs ~10 ms.
     injection_phrase_list: std::sync::OnceLock<Vec<Option<Regex>>>,
     injection_phrase_src: Vec<String>,
-    pub comment_addressees: RegexSet,
-    pub image_exfil: Regex,
-    pub image_data_keys: Regex,
+    pub comment_addressees: Lazy<RegexSet>,
+    pub image_exfil: Lazy<Regex>,
+    pub image_data_keys: Lazy<Regex>,
     pub pii_rules: Vec<String>,
     pub high_rules: Vec<String>,
     pub disabled: HashSet<String>,
@@ -345,11 +399,37 @@ fn regex_set(name: &str, v: &[String]) -> Result<RegexSet, DetectError> {
         .map_err(|e| DetectError::Data(format!("{name}: {e}")))
 }
 
+/// A built-in pattern set compiled on first use (the embedded data is
+/// checked by `tests::builtin_patterns_compile`); `from_config` patterns are
+/// compiled now, so a broken one stops the load with its error.
+fn lazy_set(
+    name: &'static str,
+    v: Vec<String>,
+    from_config: bool,
+) -> Result<Lazy<RegexSet>, DetectError> {
+    if from_config {
+        return regex_set(name, &v).map(Lazy::ready);
+    }
+    Ok(Lazy::new(move || {
+        regex_set(name, &v).unwrap_or_else(|_| RegexSet::empty())
+    }))
+}
+
 fn regex(name: &str, s: &str) -> Result<Regex, DetectError> {
     regex::RegexBuilder::new(&ascii_boundaries(s))
         .case_insensitive(true)
         .build()
         .map_err(|e| DetectError::Data(format!("{name}: {e}")))
+}
+
+/// A built-in pattern compiled on first use (one that never matches, were it broken).
+fn lazy_regex(name: &'static str, s: String) -> Lazy<Regex> {
+    Lazy::new(move || {
+        regex(name, &s).unwrap_or_else(|_| {
+            #[expect(clippy::expect_used, reason = "a constant pattern that compiles")]
+            Regex::new("[^\\s\\S]").expect("never-matching pattern")
+        })
+    })
 }
 
 impl Taxonomy {
@@ -409,7 +489,7 @@ impl Taxonomy {
             secret_env: NameSet::new(&cat(&c.secret_env_names, &cfg.secret_env_names))?,
             env_exceptions: NameSet::new(&c.env_exceptions)?,
             env_dump_commands: word_lists(&c.env_dump_commands),
-            env_code: regex_set("env code patterns", &c.env_code_patterns)?,
+            env_code: lazy_set("env code patterns", c.env_code_patterns.clone(), false)?,
             persistence_commands: word_lists(&c.persistence_commands),
             shells: set(&c.shells),
             interpreters: set(&c.interpreters),
@@ -422,12 +502,20 @@ impl Taxonomy {
             known_bad: DomainList::new(n.known_bad.iter().chain(cfg.block_domains.iter())),
             network_commands: set(&n.network_commands),
             fetch_tools: set(&n.fetch_tools),
-            injection_phrases: regex_set("injection phrases", &phrases)?,
+            injection_phrases: lazy_set(
+                "injection phrases",
+                phrases.clone(),
+                !cfg.injection_phrases.is_empty(),
+            )?,
             injection_phrase_list: std::sync::OnceLock::new(),
             injection_phrase_src: phrases,
-            comment_addressees: regex_set("comment addressees", &i.comment_addressees)?,
-            image_exfil: regex("image_exfil", &i.image_exfil)?,
-            image_data_keys: regex("image_data_keys", &i.image_data_keys)?,
+            comment_addressees: lazy_set(
+                "comment addressees",
+                i.comment_addressees.clone(),
+                false,
+            )?,
+            image_exfil: lazy_regex("image_exfil", i.image_exfil.clone()),
+            image_data_keys: lazy_regex("image_data_keys", i.image_data_keys.clone()),
             pii_rules: s.pii,
             high_rules: s.high,
             disabled: set(&cfg.disable_rules),
@@ -566,6 +654,34 @@ mod tests {
             .matches("/home/u/.ssh/authorized_keys")
             .is_some());
         assert!(t.persistence.matches("src/main.rs").is_none());
+    }
+
+    #[test]
+    fn builtin_patterns_compile() {
+        // The lazy sets swallow a compile error (they would match nothing):
+        // compile the embedded data eagerly here.
+        let c: CanaryFile = parse("canary.toml", CANARY_TOML).expect("canary");
+        let i: InjectionFile = parse("injection.toml", INJECTION_TOML).expect("injection");
+        regex_set("env", &c.env_code_patterns).expect("env code patterns");
+        regex_set("phrases", &i.phrases).expect("injection phrases");
+        regex_set("addressees", &i.comment_addressees).expect("comment addressees");
+        regex("image", &i.image_exfil).expect("image_exfil");
+        regex("keys", &i.image_data_keys).expect("image_data_keys");
+        // and the lazy ones match what they should, once built
+        let t = tax();
+        assert!(t
+            .injection_phrases
+            .is_match("Ignore all previous instructions"));
+        assert!(t.persistence.matches("~/.bashrc").is_some());
+    }
+
+    #[test]
+    fn a_broken_config_phrase_still_stops_the_load() {
+        let cfg = DetectionConfig {
+            injection_phrases: vec!["(unclosed".into()],
+            ..Default::default()
+        };
+        assert!(Taxonomy::load(&cfg).is_err());
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! the judge's verdict. Malformed event, internal error, or slower than the
 //! budget: the agent's neutral answer (allow), or deny when failing closed,
 //! and the failure is recorded. After the answer the worker saves the
-//! session's state and writes the store (or the spool): the store is never
-//! held across a decision.
+//! session's state and appends the record to the spool, which a background
+//! drainer writes into the store: the agent never waits for the store.
 
 use super::agents::{Agent, Answer, Malformed, Verdict};
 use super::event::{EventKind, GuardEvent};
@@ -195,7 +195,7 @@ fn record_failure(opts: &HookOptions, now: i64, why: &str, answered: GuardDecisi
         }
     );
     let r = record::failure(&mut red, opts.agent.name(), now.max(0) as u64, &msg);
-    let _ = record::record(&opts.db, &r, &mut red);
+    let _ = record::record_later(&opts.db, &r, &exe());
 }
 
 /// The worker: judge, hand the verdict over, learn what was answered, save
@@ -283,7 +283,12 @@ fn work(
     }
     drop(file);
     let r = Record::from(j);
-    let _ = record::record(&opts.db, &r, judge.redactor_mut());
+    let _ = record::record_later(&opts.db, &r, &exe());
+}
+
+/// This binary, for the drainer it starts.
+fn exe() -> PathBuf {
+    std::env::current_exe().unwrap_or_else(|_| PathBuf::from("skilltrace"))
 }
 
 type Prepared = (Judge, Judgement, Option<SessionFile>, Session, GuardEvent);

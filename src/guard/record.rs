@@ -2,10 +2,12 @@
 //! hits, then the decision beside the findings. Always after the answer: the
 //! store is never held across a decision.
 //!
-//! A store that stays locked past a short wait (another writer mid-commit)
-//! does not lose the record: it goes to a spool file beside the store
-//! (`<db>.guard/spool.jsonl`, `0600`, redacted values only, bounded), which the
-//! next successful write drains.
+//! The command hook appends its record to a spool file beside the store
+//! (`<db>.guard/spool.jsonl`, `0600`, redacted values only, bounded) and
+//! exits; a drainer process it starts in the background (`skilltrace guard
+//! --drain`, one at a time) writes the spool into the store. So the agent
+//! never waits for SQLite, and a store that another writer holds locked loses
+//! nothing: the drainer waits for it. `guard serve` writes from its own thread.
 
 use super::judge::Judgement;
 use crate::model::{Finding, GuardDecision, ParseError, Run, SkillHit, Span};
@@ -94,6 +96,67 @@ pub fn record(db: &Path, r: &Record, redactor: &mut Redactor) -> Option<String> 
             Some(why)
         }
     }
+}
+
+/// Appends `r` to the spool and makes sure a drainer will write it: when
+/// this record started a new spool file, a drainer process (`exe guard
+/// --drain --db DB`, in its own process group, stdio closed) is started.
+pub fn record_later(db: &Path, r: &Record, exe: &Path) -> anyhow::Result<()> {
+    let fresh = !spool_path(db).exists();
+    spool(db, r)?;
+    if fresh {
+        start_drainer(db, exe);
+    }
+    Ok(())
+}
+
+/// Starts `exe guard --drain --db DB` in the background, detached from the
+/// agent's hook (its own process group; no stdin, stdout or stderr).
+pub fn start_drainer(db: &Path, exe: &Path) {
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["guard", "--drain", "--db"])
+        .arg(db)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    // Not started: the record waits in the spool for the next drainer.
+    let _ = cmd.spawn();
+}
+
+/// The drainer: takes the drain lock (one drainer at a time, waiting up to
+/// `wait` for another to finish), writes every spooled record, and goes on
+/// until no spool is left. Returns how many records it wrote.
+pub fn drain_all(db: &Path, wait: Duration) -> anyhow::Result<usize> {
+    let lock = super::session::state_dir(db).join("drain.lock");
+    let mut redactor = Redactor::default();
+    let mut n = 0;
+    // Twice at most: a record spooled after the last claim, while the lock
+    // was held, started a drainer that waits for this one and drains it; the
+    // second round covers a start that failed.
+    for _ in 0..2 {
+        let held = super::session::Lock::take(&lock, std::time::Instant::now() + wait)?;
+        if spool_path(db).exists() {
+            let mut store = Store::open(db)?;
+            while spool_path(db).exists() {
+                let k = drain(db, &mut store, &mut redactor);
+                n += k;
+                if k == 0 {
+                    // Nothing would write (the store refused it): leave it for later.
+                    break;
+                }
+            }
+        }
+        drop(held);
+        if !spool_path(db).exists() {
+            break;
+        }
+    }
+    Ok(n)
 }
 
 /// Appends `r` to the spool.

@@ -92,7 +92,30 @@ pub fn state_dir(db: &Path) -> PathBuf {
 #[derive(Debug)]
 pub struct SessionFile {
     path: PathBuf,
-    lock: PathBuf,
+    _lock: Lock,
+}
+
+/// A lock file, taken with `O_EXCL` and removed when dropped; one left by a
+/// process that died is taken over once it is older than ten seconds.
+#[derive(Debug)]
+pub struct Lock {
+    path: PathBuf,
+}
+
+impl Lock {
+    /// Takes the lock at `path`, waiting for its holder until `deadline`.
+    pub fn take(path: &Path, deadline: Instant) -> anyhow::Result<Lock> {
+        take_lock(path, deadline)?;
+        Ok(Lock {
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 impl SessionFile {
@@ -110,9 +133,8 @@ impl SessionFile {
         let name = keyed_hash_hex(key, &format!("{agent}\u{0}{session}"));
         let name = name.get(..32).unwrap_or(&name);
         let path = dir.join(format!("{name}.json"));
-        let lock = dir.join(format!("{name}.lock"));
-        take_lock(&lock, deadline)?;
-        let file = SessionFile { path, lock };
+        let lock = Lock::take(&dir.join(format!("{name}.lock")), deadline)?;
+        let file = SessionFile { path, _lock: lock };
         let s = std::fs::read(&file.path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -132,13 +154,10 @@ impl SessionFile {
     }
 }
 
-impl Drop for SessionFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.lock);
-    }
-}
-
 fn take_lock(lock: &Path, deadline: Instant) -> anyhow::Result<()> {
+    if let Some(dir) = lock.parent() {
+        crate::paths::ensure_private_dir(dir)?;
+    }
     loop {
         match std::fs::OpenOptions::new()
             .write(true)
@@ -157,10 +176,7 @@ fn take_lock(lock: &Path, deadline: Instant) -> anyhow::Result<()> {
                     continue;
                 }
                 if Instant::now() >= deadline {
-                    anyhow::bail!(
-                        "{}: session locked by another guard process",
-                        lock.display()
-                    );
+                    anyhow::bail!("{}: locked by another guard process", lock.display());
                 }
                 std::thread::sleep(Duration::from_millis(1));
             }
