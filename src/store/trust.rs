@@ -1,0 +1,326 @@
+//! What the store checks before it trusts a file it finds beside it: the db,
+//! its `-wal` and `-shm`, the key, the spool and the folder holding them.
+//!
+//! A path that is a symbolic link, or is not a regular file (a folder for the
+//! spool), or is owned by another user, is refused: skilltrace never follows a
+//! link to turn someone else's file into its store. A key others can read or
+//! write, and a folder others can write (where anyone could plant a key or a
+//! `-wal` link before skilltrace creates them) are refused too, unless the user
+//! says `--allow-shared-store`; then each is named in a warning. Files found
+//! wider than `0600` (`0700` for folders) are set back, and that is said.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static ALLOW_SHARED: AtomicBool = AtomicBool::new(false);
+
+/// Set once from `--allow-shared-store`: a key readable by others or a folder
+/// writable by others is then used, with a warning, instead of refused.
+pub fn allow_shared(on: bool) {
+    ALLOW_SHARED.store(on, Ordering::Relaxed);
+}
+
+/// Whether `--allow-shared-store` was given.
+pub fn shared_allowed() -> bool {
+    ALLOW_SHARED.load(Ordering::Relaxed)
+}
+
+/// What a path is, without following a link at its last component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    Link,
+    Other,
+}
+
+/// Facts about one path (from `lstat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts {
+    pub kind: Kind,
+    pub uid: u32,
+    /// Permission bits (`0o777` part).
+    pub mode: u32,
+    pub dev: u64,
+    pub ino: u64,
+}
+
+/// `lstat` of `path`: `None` when nothing is there (not even a dangling link).
+pub fn facts(path: &Path) -> std::io::Result<Option<Facts>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => Ok(Some(facts_of(&m))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Facts of an already opened file (checked on the descriptor, not the name).
+pub fn facts_of_meta(m: &std::fs::Metadata) -> Facts {
+    facts_of(m)
+}
+
+#[cfg(unix)]
+fn facts_of(m: &std::fs::Metadata) -> Facts {
+    use std::os::unix::fs::MetadataExt;
+    let t = m.file_type();
+    Facts {
+        kind: if t.is_symlink() {
+            Kind::Link
+        } else if t.is_file() {
+            Kind::File
+        } else if t.is_dir() {
+            Kind::Dir
+        } else {
+            Kind::Other
+        },
+        uid: m.uid(),
+        mode: m.mode() & 0o7777,
+        dev: m.dev(),
+        ino: m.ino(),
+    }
+}
+
+#[cfg(not(unix))]
+fn facts_of(m: &std::fs::Metadata) -> Facts {
+    let t = m.file_type();
+    Facts {
+        kind: if t.is_symlink() {
+            Kind::Link
+        } else if t.is_file() {
+            Kind::File
+        } else if t.is_dir() {
+            Kind::Dir
+        } else {
+            Kind::Other
+        },
+        uid: 0,
+        mode: 0o600,
+        dev: 0,
+        ino: 0,
+    }
+}
+
+/// The effective user id of this process.
+pub fn my_uid() -> u32 {
+    #[cfg(unix)]
+    {
+        rustix::process::geteuid().as_raw()
+    }
+    #[cfg(not(unix))]
+    {
+        0
+    }
+}
+
+/// Why a path found beside the store is not used. Each says what to do.
+pub fn refusal(f: &Facts, want: Kind, me: u32) -> Option<String> {
+    if f.kind == Kind::Link {
+        return Some(
+            "is a symbolic link; skilltrace never follows a link to its store files \
+             (point --db at the real path)"
+                .into(),
+        );
+    }
+    if f.kind != want {
+        return Some(match want {
+            Kind::Dir => "is not a folder".into(),
+            _ => "is not a regular file".into(),
+        });
+    }
+    if f.uid != me {
+        return Some(format!(
+            "is owned by uid {}, not by you (uid {me}); skilltrace uses only store files it owns",
+            f.uid
+        ));
+    }
+    None
+}
+
+/// Checks a store file (`want` = [`Kind::File`]) or the spool folder
+/// ([`Kind::Dir`]) if it exists: not a link, the right kind, ours. `Ok(None)` when absent.
+pub fn check_owned(path: &Path, want: Kind) -> Result<Option<Facts>, String> {
+    let f = facts(path).map_err(|e| format!("{}: cannot inspect: {e}", path.display()))?;
+    match f {
+        None => Ok(None),
+        Some(f) => match refusal(&f, want, my_uid()) {
+            Some(why) => Err(format!("{}: {why}", path.display())),
+            None => Ok(Some(f)),
+        },
+    }
+}
+
+/// Problems with the folder that holds the store: writable by others, or
+/// owned by someone other than you or root. Empty when it is private.
+pub fn folder_problems(f: &Facts, me: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    if f.mode & 0o002 != 0 {
+        out.push(format!(
+            "is writable by every user (mode {:o})",
+            f.mode & 0o7777
+        ));
+    } else if f.mode & 0o020 != 0 {
+        out.push(format!(
+            "is writable by its group (mode {:o})",
+            f.mode & 0o7777
+        ));
+    }
+    if f.uid != me && f.uid != 0 {
+        out.push(format!("is owned by uid {}, not by you (uid {me})", f.uid));
+    }
+    out
+}
+
+/// Checks the store's folder (following links: a linked data folder is fine).
+/// A folder others can write is refused unless `--allow-shared-store`, then warned about.
+pub fn check_folder(dir: &Path) -> Result<(), String> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let m = match std::fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) => return Err(format!("{}: cannot inspect folder: {e}", dir.display())),
+    };
+    let problems = folder_problems(&facts_of(&m), my_uid());
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let what = format!(
+        "folder {} {}: others could plant a store, key or -wal file there",
+        dir.display(),
+        problems.join(" and ")
+    );
+    if shared_allowed() {
+        crate::notice::warn(
+            "shared-folder",
+            format!("{what} (used: --allow-shared-store)"),
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}; keep the store in a private folder (chmod 700) or pass --allow-shared-store"
+        ))
+    }
+}
+
+/// Checks the key file's mode: readable or writable by others means it may have
+/// been read (its hashes brute-forced) or planted. Refused unless
+/// `--allow-shared-store`; then warned about and set back to `0600`.
+pub fn check_key_mode(path: &Path, f: &Facts) -> Result<(), String> {
+    if f.mode & 0o077 == 0 {
+        return Ok(());
+    }
+    let what = format!(
+        "{}: key is open to others (mode {:o}): it may have been read or planted",
+        path.display(),
+        f.mode & 0o777
+    );
+    if !shared_allowed() {
+        return Err(format!(
+            "{what}; if you made it, chmod 600 it, else delete it (a new key is made), or pass --allow-shared-store"
+        ));
+    }
+    crate::notice::warn("shared-key", format!("{what} (used: --allow-shared-store)"));
+    tighten(path, f, 0o600);
+    Ok(())
+}
+
+/// Sets `path` back to `mode` when it is wider, and says so.
+pub fn tighten(path: &Path, f: &Facts, mode: u32) {
+    if f.mode & 0o777 & !mode == 0 {
+        return;
+    }
+    if crate::paths::set_mode(path, mode).is_ok() {
+        crate::notice::warn(
+            "tightened",
+            format!(
+                "{} was {:o}; set back to {mode:o}",
+                path.display(),
+                f.mode & 0o777
+            ),
+        );
+    }
+}
+
+/// `<db><suffix>` (`-wal`, `-shm`, `.key`, `.spool`).
+pub fn sidecar(db: &Path, suffix: &str) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Checks the db's `-wal` and `-shm` (when present) like the db; with
+/// `tighten`, sets them to `0600` (only once the db is known to be a store).
+pub fn check_sidecars(db: &Path, tighten_them: bool) -> Result<(), String> {
+    for suffix in ["-wal", "-shm"] {
+        let p = sidecar(db, suffix);
+        if let Some(f) = check_owned(&p, Kind::File)? {
+            if tighten_them {
+                tighten(&p, &f, 0o600);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(kind: Kind, uid: u32, mode: u32) -> Facts {
+        Facts {
+            kind,
+            uid,
+            mode,
+            dev: 1,
+            ino: 2,
+        }
+    }
+
+    #[test]
+    fn links_other_kinds_and_other_owners_are_refused() {
+        assert!(refusal(&f(Kind::File, 7, 0o600), Kind::File, 7).is_none());
+        let link = refusal(&f(Kind::Link, 7, 0o777), Kind::File, 7).expect("link");
+        assert!(link.contains("symbolic link"), "{link}");
+        let dir = refusal(&f(Kind::Dir, 7, 0o700), Kind::File, 7).expect("dir");
+        assert!(dir.contains("not a regular file"), "{dir}");
+        let theirs = refusal(&f(Kind::File, 8, 0o600), Kind::File, 7).expect("owner");
+        assert!(
+            theirs.contains("uid 8") && theirs.contains("uid 7"),
+            "{theirs}"
+        );
+        assert!(refusal(&f(Kind::Dir, 7, 0o700), Kind::Dir, 7).is_none());
+    }
+
+    #[test]
+    fn folders_others_can_write_are_problems() {
+        assert!(folder_problems(&f(Kind::Dir, 7, 0o700), 7).is_empty());
+        assert!(folder_problems(&f(Kind::Dir, 7, 0o755), 7).is_empty());
+        assert!(
+            folder_problems(&f(Kind::Dir, 0, 0o755), 7).is_empty(),
+            "root's"
+        );
+        let tmp = folder_problems(&f(Kind::Dir, 0, 0o1777), 7);
+        assert_eq!(tmp.len(), 1);
+        assert!(tmp[0].contains("every user") && tmp[0].contains("1777"));
+        let group = folder_problems(&f(Kind::Dir, 7, 0o770), 7);
+        assert!(group[0].contains("group"), "{group:?}");
+        let theirs = folder_problems(&f(Kind::Dir, 9, 0o700), 7);
+        assert!(theirs[0].contains("uid 9"), "{theirs:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_open_to_others_is_refused_unless_allowed() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().expect("tempdir");
+        let k = t.path().join("s.db.key");
+        std::fs::write(&k, [1u8; 32]).expect("write");
+        std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let facts = check_owned(&k, Kind::File).expect("ours").expect("there");
+        let e = check_key_mode(&k, &facts).expect_err("refused");
+        assert!(e.contains("s.db.key") && e.contains("644"), "{e}");
+        assert!(!e.contains('\n'));
+    }
+}
