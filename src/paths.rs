@@ -142,22 +142,29 @@ pub fn temp_beside(path: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Writes `bytes` to `path` atomically (a temp file of its own + rename), `0600`.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` to a new private temp file beside `path`, then hands it to
+/// `place` (which moves or links it where it belongs); the temp name is
+/// removed whatever happens.
+fn via_temp<T>(path: &Path, bytes: &[u8], place: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
     use std::io::Write;
     let tmp = temp_beside(path);
-    let written = (|| -> Result<()> {
+    let done = (|| -> Result<T> {
         let mut f = create_new_private(&tmp)?
             .with_context(|| format!("{}: cannot create file: exists", tmp.display()))?;
         f.write_all(bytes)
             .with_context(|| format!("{}: cannot write", tmp.display()))?;
         f.sync_all().ok();
-        fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))
+        place(&tmp)
     })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written
+    let _ = fs::remove_file(&tmp);
+    done
+}
+
+/// Writes `bytes` to `path` atomically (a temp file of its own + rename), `0600`.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    via_temp(path, bytes, |tmp| {
+        fs::rename(tmp, path).with_context(|| format!("{}: cannot write", path.display()))
+    })
 }
 
 /// Creates `path` holding `bytes` (`0600`) unless something is already there:
@@ -165,22 +172,11 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 /// sees it half written and no existing file is replaced. True when this call
 /// created it, false when another process (or anything else) got there first.
 pub fn create_once(path: &Path, bytes: &[u8]) -> Result<bool> {
-    use std::io::Write;
-    let tmp = temp_beside(path);
-    let linked = (|| -> Result<bool> {
-        let mut f = create_new_private(&tmp)?
-            .with_context(|| format!("{}: cannot create file: exists", tmp.display()))?;
-        f.write_all(bytes)
-            .with_context(|| format!("{}: cannot write", tmp.display()))?;
-        f.sync_all().ok();
-        match fs::hard_link(&tmp, path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-            Err(e) => Err(e).with_context(|| format!("{}: cannot create file", path.display())),
-        }
-    })();
-    let _ = fs::remove_file(&tmp);
-    linked
+    via_temp(path, bytes, |tmp| match fs::hard_link(tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("{}: cannot create file", path.display())),
+    })
 }
 
 #[cfg(test)]

@@ -97,12 +97,7 @@ fn six_writers_on_one_existing_store_lose_nothing_and_crash_nothing() {
     // An existing store.
     let seed = t.path().join("seed.jsonl");
     std::fs::write(&seed, native_lines("r-seed", 0, 100, "seed")).unwrap();
-    let out = bin_with(None)
-        .args(["import", "--db"])
-        .arg(&db)
-        .arg(&seed)
-        .output()
-        .unwrap();
+    let out = spawn_import(None, &db, &seed).wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -147,16 +142,7 @@ fn six_writers_on_one_existing_store_lose_nothing_and_crash_nothing() {
     // Everyone writes at once: two imports, lines for both tailers, OTLP, proxy.
     let imports: Vec<_> = [&imp1, &imp2]
         .iter()
-        .map(|f| {
-            bin_with(None)
-                .args(["import", "--db"])
-                .arg(&db)
-                .arg(f)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|f| spawn_import(None, &db, f))
         .collect();
     const TAILED: usize = 2_000;
     const TUI_TAILED: usize = 1_000;
@@ -322,16 +308,7 @@ fn five_writers_started_together_on_a_new_store_all_start_and_share_one_key() {
         let db = t.path().join(format!("round{round}/new/deeper/st.db"));
         let kids: Vec<_> = files
             .iter()
-            .map(|f| {
-                bin_with(Some(&config))
-                    .args(["import", "--db"])
-                    .arg(&db)
-                    .arg(f)
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
+            .map(|f| spawn_import(Some(&config), &db, f))
             .collect();
         for k in kids {
             let out = k.wait_with_output().unwrap();

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-const CHAT_REPLY: &str = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}";
+use writers_support::CHAT_REPLY;
 
 /// Exchanges (llm spans) the store holds.
 fn recorded(db: &Path) -> u64 {
@@ -59,32 +59,51 @@ async fn burst(addr: std::net::SocketAddr, n: usize, concurrency: usize) {
     }
 }
 
-/// A proxy recording into the store at `db` through the real pipeline and writer.
-async fn proxy_into(
-    db: &Path,
-    cfg: CommitConfig,
-) -> (
-    std::net::SocketAddr,
-    std::sync::Arc<skilltrace::proxy::ProxyStats>,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<Result<(), skilltrace::proxy::ProxyError>>,
-    skilltrace::ingest::pipeline::Writer,
-) {
+/// A proxy recording into a store through the real pipeline and writer.
+struct Running {
+    addr: std::net::SocketAddr,
+    stats: std::sync::Arc<skilltrace::proxy::ProxyStats>,
+    health: std::sync::Arc<skilltrace::store::commit::Health>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), skilltrace::proxy::ProxyError>>,
+    writer: skilltrace::ingest::pipeline::Writer,
+}
+
+/// Starts a proxy (and a local upstream) recording into the store at `db`.
+async fn proxy_into(db: &Path, cfg: CommitConfig) -> Running {
     let up = start_upstream(|_| Reply::json(Bytes::from_static(CHAT_REPLY.as_bytes()))).await;
     let pipeline = skilltrace::commands::open_pipeline(db)
         .unwrap()
         .with_commit_config(cfg);
     let (sink, writer) = spawn_background_writer(pipeline);
     let bound = skilltrace::proxy::bind(config(&up.url())).await.unwrap();
-    let addr = bound.local_addr();
-    let stats = bound.stats();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(bound.serve(sink, async {
-        let _ = stop_rx.await;
-    }));
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = Running {
+        addr: bound.local_addr(),
+        stats: bound.stats(),
+        health: writer.health(),
+        stop,
+        task: tokio::spawn(bound.serve(sink, async {
+            let _ = stop_rx.await;
+        })),
+        writer,
+    };
     // Keep the upstream alive as long as the test runs.
     std::mem::forget(up);
-    (addr, stats, stop_tx, task, writer)
+    running
+}
+
+impl Running {
+    /// Stops the proxy, lets the writer store everything; exchanges the store holds.
+    async fn finish(self, db: &Path) -> u64 {
+        self.stop.send(()).unwrap();
+        self.task.await.unwrap().unwrap();
+        let writer = self.writer;
+        tokio::task::spawn_blocking(move || writer.join().unwrap())
+            .await
+            .unwrap();
+        recorded(db)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -95,8 +114,8 @@ async fn every_exchange_of_a_burst_is_recorded_while_the_store_is_held_busy() {
         busy_wait: Duration::from_millis(300),
         ..CommitConfig::default()
     };
-    let (addr, stats, stop, task, writer) = proxy_into(&db, cfg).await;
-    let health = writer.health();
+    let p = proxy_into(&db, cfg).await;
+    let (addr, stats, health) = (p.addr, p.stats.clone(), p.health.clone());
     // Another program holds the store's write lock for the whole burst.
     let holder = rusqlite::Connection::open(&db).unwrap();
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
@@ -120,12 +139,7 @@ async fn every_exchange_of_a_burst_is_recorded_while_the_store_is_held_busy() {
     assert_eq!(recorded(&db), 0, "written through a held lock?");
     holder.execute_batch("COMMIT").unwrap();
     drop(holder);
-    stop.send(()).unwrap();
-    task.await.unwrap().unwrap();
-    tokio::task::spawn_blocking(move || writer.join().unwrap())
-        .await
-        .unwrap();
-    let got = recorded(&db);
+    let got = p.finish(&db).await;
     eprintln!(
         "burst with the store held: {N} sent, {got} recorded, {} dropped, {} batches spooled and replayed; burst took {burst_took:?}",
         stats.dropped.load(Ordering::Relaxed),
@@ -146,15 +160,11 @@ async fn two_thousand_concurrent_requests_are_all_recorded() {
     raise_fd_limit();
     let t = tempfile::tempdir().unwrap();
     let db = t.path().join("st.db");
-    let (addr, stats, stop, task, writer) = proxy_into(&db, CommitConfig::default()).await;
+    let p = proxy_into(&db, CommitConfig::default()).await;
+    let stats = p.stats.clone();
     const N: usize = 2_000;
-    burst(addr, N, N).await;
-    stop.send(()).unwrap();
-    task.await.unwrap().unwrap();
-    tokio::task::spawn_blocking(move || writer.join().unwrap())
-        .await
-        .unwrap();
-    let got = recorded(&db);
+    burst(p.addr, N, N).await;
+    let got = p.finish(&db).await;
     eprintln!(
         "2,000 concurrent: {} requests, {got} recorded, {} dropped",
         stats.requests.load(Ordering::Relaxed),

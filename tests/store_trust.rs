@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{bin, ok};
+use common::bin;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -30,12 +30,30 @@ fn trace(dir: &Path) -> PathBuf {
 }
 
 fn import(db: &Path, file: &Path) -> std::process::Output {
-    bin()
-        .args(["import", "--db"])
+    import_with(bin(), db, file)
+}
+
+/// `import --db DB FILE` on `cmd` (which may carry more flags or environment).
+fn import_with(mut cmd: std::process::Command, db: &Path, file: &Path) -> std::process::Output {
+    cmd.args(["import", "--db"])
         .arg(db)
         .arg(file)
         .output()
         .unwrap()
+}
+
+/// `bin()` with `--allow-shared-store` set (through its environment variable).
+fn allowing() -> std::process::Command {
+    let mut c = bin();
+    c.env("SKILLTRACE_ALLOW_SHARED_STORE", "1");
+    c
+}
+
+/// Asserts success, showing stderr when not; returns stderr.
+fn succeeded(out: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    err
 }
 
 /// Exit 2 with one `error: ` line that contains every `want`.
@@ -135,18 +153,7 @@ fn a_planted_key_is_refused_named_by_doctor_and_usable_only_when_allowed() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("FIX   key") && out.contains("644"), "{out}");
     // Allowed explicitly: used, said, and set back to 600.
-    let out = bin()
-        .args(["import", "--allow-shared-store", "--db"])
-        .arg(&db)
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = succeeded(&import_with(allowing(), &db, &f));
     assert!(
         err.contains("warning: ") && err.contains("--allow-shared-store"),
         "{err}"
@@ -155,13 +162,10 @@ fn a_planted_key_is_refused_named_by_doctor_and_usable_only_when_allowed() {
     // A key of another user is refused even so (only root can make one here).
     if is_root() {
         rustix::fs::chown(&key, Some(rustix::fs::Uid::from_raw(4242)), None).unwrap();
-        let out = bin()
-            .args(["import", "--allow-shared-store", "--db"])
-            .arg(&db)
-            .arg(&f)
-            .output()
-            .unwrap();
-        refused(&out, &["st.db.key", "uid 4242"]);
+        refused(
+            &import_with(allowing(), &db, &f),
+            &["st.db.key", "uid 4242"],
+        );
     }
 }
 
@@ -182,19 +186,14 @@ fn a_folder_others_can_write_is_refused_unless_allowed() {
         &["shared", "writable by every user", "--allow-shared-store"],
     );
     assert!(!db.exists() && !shared.join("st.db.key").exists());
+    // The flag itself this time (the test above used its environment variable).
     let out = bin()
-        .env("SKILLTRACE_ALLOW_SHARED_STORE", "1")
-        .args(["import", "--db"])
+        .args(["import", "--allow-shared-store", "--db"])
         .arg(&db)
         .arg(&f)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("writable by every user"));
+    assert!(succeeded(&out).contains("writable by every user"));
     let (code, out) = doctor(&db, &[]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("FIX   folder"), "{out}");
@@ -229,8 +228,7 @@ fn parents_are_created_private_and_a_widened_store_is_set_back() {
     }
     assert_eq!(mode(&db), 0o600);
     chmod(&db, 0o644);
-    let out = ok(bin().args(["import", "--db"]).arg(&db).arg(&f));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = succeeded(&import(&db, &f));
     assert!(err.contains("was 644; set back to 600"), "{err}");
     for side in ["", "-wal", "-shm", ".key"] {
         let p = PathBuf::from(format!("{}{side}", db.display()));
@@ -250,7 +248,7 @@ fn doctor_names_a_spool_left_behind_and_the_next_writer_stores_it() {
     let t = tempfile::tempdir().unwrap();
     let f = trace(t.path());
     let db = t.path().join("st.db");
-    ok(bin().args(["import", "--db"]).arg(&db).arg(&f));
+    succeeded(&import(&db, &f));
     // A writer that stopped with work in its spool.
     {
         let mut r = Redactor::new(Mode::Mask);
@@ -279,8 +277,7 @@ fn doctor_names_a_spool_left_behind_and_the_next_writer_stores_it() {
         "{out}"
     );
     let g = trace(&t.path().join("more").tap_mkdir());
-    let out = ok(bin().args(["import", "--db"]).arg(&db).arg(&g));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = succeeded(&import(&db, &g));
     assert!(
         err.contains("stored the work a stopped writer left"),
         "{err}"

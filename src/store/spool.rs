@@ -73,32 +73,15 @@ struct FrameIn {
 impl FrameIn {
     fn into_batch(self) -> StoreBatch {
         let t = SpoolToken(());
+        fn back<T>(v: Vec<T>, t: &SpoolToken) -> Vec<Redacted<T>> {
+            v.into_iter().map(|v| Redacted::from_spool(v, t)).collect()
+        }
         StoreBatch {
-            runs: self
-                .runs
-                .into_iter()
-                .map(|v| Redacted::from_spool(v, &t))
-                .collect(),
-            spans: self
-                .spans
-                .into_iter()
-                .map(|v| Redacted::from_spool(v, &t))
-                .collect(),
-            findings: self
-                .findings
-                .into_iter()
-                .map(|v| Redacted::from_spool(v, &t))
-                .collect(),
-            skill_hits: self
-                .skill_hits
-                .into_iter()
-                .map(|v| Redacted::from_spool(v, &t))
-                .collect(),
-            errors: self
-                .errors
-                .into_iter()
-                .map(|v| Redacted::from_spool(v, &t))
-                .collect(),
+            runs: back(self.runs, &t),
+            spans: back(self.spans, &t),
+            findings: back(self.findings, &t),
+            skill_hits: back(self.skill_hits, &t),
+            errors: back(self.errors, &t),
             triage: self
                 .triage
                 .into_iter()
@@ -461,4 +444,4 @@ fn nlink(_m: &std::fs::Metadata) -> u64 {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

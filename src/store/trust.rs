@@ -59,20 +59,23 @@ pub fn facts_of_meta(m: &std::fs::Metadata) -> Facts {
     facts_of(m)
 }
 
+fn kind_of(t: std::fs::FileType) -> Kind {
+    if t.is_symlink() {
+        Kind::Link
+    } else if t.is_file() {
+        Kind::File
+    } else if t.is_dir() {
+        Kind::Dir
+    } else {
+        Kind::Other
+    }
+}
+
 #[cfg(unix)]
 fn facts_of(m: &std::fs::Metadata) -> Facts {
     use std::os::unix::fs::MetadataExt;
-    let t = m.file_type();
     Facts {
-        kind: if t.is_symlink() {
-            Kind::Link
-        } else if t.is_file() {
-            Kind::File
-        } else if t.is_dir() {
-            Kind::Dir
-        } else {
-            Kind::Other
-        },
+        kind: kind_of(m.file_type()),
         uid: m.uid(),
         mode: m.mode() & 0o7777,
         dev: m.dev(),
@@ -82,17 +85,8 @@ fn facts_of(m: &std::fs::Metadata) -> Facts {
 
 #[cfg(not(unix))]
 fn facts_of(m: &std::fs::Metadata) -> Facts {
-    let t = m.file_type();
     Facts {
-        kind: if t.is_symlink() {
-            Kind::Link
-        } else if t.is_file() {
-            Kind::File
-        } else if t.is_dir() {
-            Kind::Dir
-        } else {
-            Kind::Other
-        },
+        kind: kind_of(m.file_type()),
         uid: 0,
         mode: 0o600,
         dev: 0,

@@ -25,6 +25,18 @@ pub fn bin_with(config: Option<&Path>) -> Command {
     c
 }
 
+/// `skilltrace import --db DB FILE` started (stdout discarded, stderr piped).
+pub fn spawn_import(config: Option<&Path>, db: &Path, file: &Path) -> Child {
+    bin_with(config)
+        .args(["import", "--db"])
+        .arg(db)
+        .arg(file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// `n` spans of run `run` in the native format, one per line, ids from `from`.
 pub fn native_lines(run: &str, from: usize, n: usize, text: &str) -> String {
     (from..from + n)
@@ -111,7 +123,8 @@ pub fn chat_body(i: usize) -> String {
     )
 }
 
-const CHAT_REPLY: &str = "{\"id\":\"chatcmpl-writers\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}";
+/// What the local upstream answers: one chat completion.
+pub const CHAT_REPLY: &str = "{\"id\":\"chatcmpl-writers\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}";
 
 /// A local upstream answering every request with one chat completion
 /// (keep-alive, thread per connection); its address and a request counter.

@@ -3,34 +3,9 @@
 //! never stored again.
 
 use super::*;
-use crate::ingest::pipeline::SourceState;
-use crate::model::{Origin, Span, SpanKind};
-use crate::redact::{Mode, Redactor};
 
 fn batch(from: usize, n: usize) -> StoreBatch {
-    let mut r = Redactor::new(Mode::Mask);
-    StoreBatch {
-        spans: (from..from + n)
-            .map(|i| {
-                let mut s = Span::new(
-                    format!("s{i}"),
-                    "run",
-                    SpanKind::Tool,
-                    "Bash",
-                    Origin::new("f.jsonl", i as u64 + 1),
-                );
-                s.text = Some("x".repeat(2_000));
-                r.redact_span(s).0
-            })
-            .collect(),
-        sources: vec![SourceState {
-            path: "f.jsonl".into(),
-            offset: (from + n) as u64,
-            line: (from + n) as u64,
-            ..SourceState::default()
-        }],
-        ..StoreBatch::default()
-    }
+    super::super::spool::tests::batch(from, n, &"x".repeat(2_000))
 }
 
 fn quick() -> CommitConfig {

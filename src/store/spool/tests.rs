@@ -5,10 +5,12 @@ use super::*;
 use crate::model::{Origin, SpanKind};
 use crate::redact::{Mode, Redactor};
 
-fn batch(n: usize, text: &str) -> StoreBatch {
+/// A batch of `n` redacted spans (ids from `from`) carrying `text`, and the
+/// source offset they bring the file to (shared with the committer's tests).
+pub(in crate::store) fn batch(from: usize, n: usize, text: &str) -> StoreBatch {
     let mut r = Redactor::new(Mode::Mask);
     StoreBatch {
-        spans: (0..n)
+        spans: (from..from + n)
             .map(|i| {
                 let mut s = Span::new(
                     format!("s{i}"),
@@ -23,7 +25,8 @@ fn batch(n: usize, text: &str) -> StoreBatch {
             .collect(),
         sources: vec![SourceState {
             path: "f.jsonl".into(),
-            offset: 99,
+            offset: (from + n) as u64,
+            line: (from + n) as u64,
             ..SourceState::default()
         }],
         ..StoreBatch::default()
@@ -36,14 +39,14 @@ fn frames_round_trip_and_hold_only_redacted_text() {
     let db = t.path().join("s.db");
     let mut sp = Spool::new(&db, DEFAULT_MAX);
     let secret = "key AKIAIOSFODNN7EXAMPLE here";
-    sp.push(&batch(3, secret)).expect("push");
-    sp.push(&batch(1, "plain")).expect("push");
+    sp.push(&batch(0, 3, secret)).expect("push");
+    sp.push(&batch(0, 1, "plain")).expect("push");
     let on_disk = std::fs::read(files(&folder(&db))[0].0.clone()).expect("read");
     assert!(!String::from_utf8_lossy(&on_disk).contains("AKIAIOSFODNN7EXAMPLE"));
     let own = sp.own().expect("own file");
     let a = own.next_frame().expect("one").expect("whole");
     assert_eq!(a.batch.spans.len(), 3);
-    assert_eq!(a.batch.sources[0].offset, 99);
+    assert_eq!(a.batch.sources[0].offset, 3);
     assert!(a.id.ends_with(":0"), "{}", a.id);
     own.advance(&a);
     let b = own.next_frame().expect("two").expect("whole");
@@ -61,7 +64,7 @@ fn folder_and_files_are_private() {
     let t = tempfile::tempdir().expect("tempdir");
     let db = t.path().join("s.db");
     let mut sp = Spool::new(&db, DEFAULT_MAX);
-    sp.push(&batch(1, "x")).expect("push");
+    sp.push(&batch(0, 1, "x")).expect("push");
     let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
     assert_eq!(mode(&folder(&db)), 0o700);
     assert_eq!(mode(&files(&folder(&db))[0].0), 0o600);
@@ -73,9 +76,9 @@ fn the_bound_holds() {
     let db = t.path().join("s.db");
     let mut sp = Spool::new(&db, 4 << 10);
     let big = "y".repeat(1500);
-    sp.push(&batch(1, &big)).expect("first fits");
-    sp.push(&batch(1, &big)).expect("second fits");
-    let e = sp.push(&batch(1, &big)).expect_err("past the bound");
+    sp.push(&batch(0, 1, &big)).expect("first fits");
+    sp.push(&batch(0, 1, &big)).expect("second fits");
+    let e = sp.push(&batch(0, 1, &big)).expect_err("past the bound");
     assert!(matches!(e, SpoolError::Full(..)), "{e}");
     assert!(usage(&folder(&db)) <= 4 << 10);
 }
@@ -85,7 +88,7 @@ fn a_torn_last_frame_is_skipped_and_said() {
     let t = tempfile::tempdir().expect("tempdir");
     let db = t.path().join("s.db");
     let mut sp = Spool::new(&db, DEFAULT_MAX);
-    sp.push(&batch(2, "a")).expect("push");
+    sp.push(&batch(0, 2, "a")).expect("push");
     let path = files(&folder(&db))[0].0.clone();
     drop(sp); // the writer is gone: an orphan
     let mut f = std::fs::OpenOptions::new()
@@ -108,7 +111,7 @@ fn a_live_writers_file_is_never_claimed() {
     let t = tempfile::tempdir().expect("tempdir");
     let db = t.path().join("s.db");
     let mut live = Spool::new(&db, DEFAULT_MAX);
-    live.push(&batch(1, "x")).expect("push");
+    live.push(&batch(0, 1, "x")).expect("push");
     let other = Spool::new(&db, DEFAULT_MAX);
     assert!(
         other.claim_orphan().is_none(),
@@ -129,7 +132,7 @@ fn a_planted_spool_file_is_not_replayed() {
     let t = tempfile::tempdir().expect("tempdir");
     let db = t.path().join("s.db");
     let mut sp = Spool::new(&db, DEFAULT_MAX);
-    sp.push(&batch(1, "x")).expect("push");
+    sp.push(&batch(0, 1, "x")).expect("push");
     let real = files(&folder(&db))[0].0.clone();
     drop(sp);
     let moved = t.path().join("elsewhere.spool");
