@@ -141,7 +141,10 @@ fn check_folder(r: &mut Report, db: &Path) {
     let Ok(m) = std::fs::metadata(dir) else {
         return;
     };
-    let problems = trust::folder_problems(&trust::facts_of_meta(&m), trust::my_uid());
+    let me = trust::my_uid();
+    let problems = trust::folder_problems(&trust::facts_of_meta(&m), me, |g| {
+        trust::group_has_others(g, me)
+    });
     if problems.is_empty() {
         r.ok("folder", &format!("{} is private", dir.display()));
     } else if trust::shared_allowed() {

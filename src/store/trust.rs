@@ -39,6 +39,7 @@ pub enum Kind {
 pub struct Facts {
     pub kind: Kind,
     pub uid: u32,
+    pub gid: u32,
     /// Permission bits (`0o777` part).
     pub mode: u32,
     pub dev: u64,
@@ -77,6 +78,7 @@ fn facts_of(m: &std::fs::Metadata) -> Facts {
     Facts {
         kind: kind_of(m.file_type()),
         uid: m.uid(),
+        gid: m.gid(),
         mode: m.mode() & 0o7777,
         dev: m.dev(),
         ino: m.ino(),
@@ -88,6 +90,7 @@ fn facts_of(m: &std::fs::Metadata) -> Facts {
     Facts {
         kind: kind_of(m.file_type()),
         uid: 0,
+        gid: 0,
         mode: 0o600,
         dev: 0,
         ino: 0,
@@ -143,18 +146,21 @@ pub fn check_owned(path: &Path, want: Kind) -> Result<Option<Facts>, String> {
     }
 }
 
-/// Problems with the folder that holds the store: writable by others, or
+/// Problems with the folder that holds the store: writable by every user, or
+/// by a group that has other members (a private per-user group is fine), or
 /// owned by someone other than you or root. Empty when it is private.
-pub fn folder_problems(f: &Facts, me: u32) -> Vec<String> {
+/// `group_has_others(gid)` says whether a group has members besides you.
+pub fn folder_problems(f: &Facts, me: u32, group_has_others: impl Fn(u32) -> bool) -> Vec<String> {
     let mut out = Vec::new();
     if f.mode & 0o002 != 0 {
         out.push(format!(
             "is writable by every user (mode {:o})",
             f.mode & 0o7777
         ));
-    } else if f.mode & 0o020 != 0 {
+    } else if f.mode & 0o020 != 0 && group_has_others(f.gid) {
         out.push(format!(
-            "is writable by its group (mode {:o})",
+            "is writable by its group (gid {}, which has other members; mode {:o})",
+            f.gid,
             f.mode & 0o7777
         ));
     }
@@ -162,6 +168,45 @@ pub fn folder_problems(f: &Facts, me: u32) -> Vec<String> {
         out.push(format!("is owned by uid {}, not by you (uid {me})", f.uid));
     }
     out
+}
+
+/// Whether group `gid` has members other than user `me`, from `/etc/group`
+/// (listed members) and `/etc/passwd` (users whose primary group it is). A
+/// group these files do not describe counts as shared: skilltrace cannot tell.
+pub fn group_has_others(gid: u32, me: u32) -> bool {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    group_has_others_in(gid, me, &passwd, &group)
+}
+
+fn group_has_others_in(gid: u32, me: u32, passwd: &str, group: &str) -> bool {
+    let users: Vec<(&str, u32, u32)> = passwd
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some((
+                *f.first()?,
+                f.get(2)?.parse().ok()?,
+                f.get(3)?.parse().ok()?,
+            ))
+        })
+        .collect();
+    let my_name = users.iter().find(|u| u.1 == me).map(|u| u.0);
+    if users.iter().any(|u| u.2 == gid && u.1 != me) {
+        return true;
+    }
+    let Some(line) = group
+        .lines()
+        .find(|l| l.split(':').nth(2).and_then(|g| g.parse::<u32>().ok()) == Some(gid))
+    else {
+        return true;
+    };
+    line.split(':')
+        .nth(3)
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .any(|m| !m.is_empty() && Some(m) != my_name)
 }
 
 /// Checks the store's folder (following links: a linked data folder is fine).
@@ -176,7 +221,8 @@ pub fn check_folder(dir: &Path) -> Result<(), String> {
         Ok(m) => m,
         Err(e) => return Err(format!("{}: cannot inspect folder: {e}", dir.display())),
     };
-    let problems = folder_problems(&facts_of(&m), my_uid());
+    let me = my_uid();
+    let problems = folder_problems(&facts_of(&m), me, |g| group_has_others(g, me));
     if problems.is_empty() {
         return Ok(());
     }
@@ -266,6 +312,7 @@ mod tests {
         Facts {
             kind,
             uid,
+            gid: 50,
             mode,
             dev: 1,
             ino: 2,
@@ -289,19 +336,51 @@ mod tests {
 
     #[test]
     fn folders_others_can_write_are_problems() {
-        assert!(folder_problems(&f(Kind::Dir, 7, 0o700), 7).is_empty());
-        assert!(folder_problems(&f(Kind::Dir, 7, 0o755), 7).is_empty());
+        let shared = |_| true;
+        let private = |_| false;
+        assert!(folder_problems(&f(Kind::Dir, 7, 0o700), 7, shared).is_empty());
+        assert!(folder_problems(&f(Kind::Dir, 7, 0o755), 7, shared).is_empty());
         assert!(
-            folder_problems(&f(Kind::Dir, 0, 0o755), 7).is_empty(),
+            folder_problems(&f(Kind::Dir, 0, 0o755), 7, shared).is_empty(),
             "root's"
         );
-        let tmp = folder_problems(&f(Kind::Dir, 0, 0o1777), 7);
+        let tmp = folder_problems(&f(Kind::Dir, 0, 0o1777), 7, private);
         assert_eq!(tmp.len(), 1);
         assert!(tmp[0].contains("every user") && tmp[0].contains("1777"));
-        let group = folder_problems(&f(Kind::Dir, 7, 0o770), 7);
-        assert!(group[0].contains("group"), "{group:?}");
-        let theirs = folder_problems(&f(Kind::Dir, 9, 0o700), 7);
+        let group = folder_problems(&f(Kind::Dir, 7, 0o770), 7, shared);
+        assert!(
+            group[0].contains("group") && group[0].contains("gid 50"),
+            "{group:?}"
+        );
+        assert!(
+            folder_problems(&f(Kind::Dir, 7, 0o775), 7, private).is_empty(),
+            "a private per-user group (umask 002) is fine"
+        );
+        let theirs = folder_problems(&f(Kind::Dir, 9, 0o700), 7, shared);
         assert!(theirs[0].contains("uid 9"), "{theirs:?}");
+    }
+
+    #[test]
+    fn a_group_is_shared_when_anyone_else_is_in_it() {
+        let passwd = "root:x:0:0::/root:/bin/sh\nann:x:1000:1000::/home/ann:/bin/sh\nbob:x:1001:1001::/home/bob:/bin/sh\n";
+        let group = "root:x:0:\nann:x:1000:\nbob:x:1001:\ndev:x:2000:ann,bob\nsolo:x:2001:ann\n";
+        assert!(
+            !group_has_others_in(1000, 1000, passwd, group),
+            "ann's own group"
+        );
+        assert!(
+            group_has_others_in(2000, 1000, passwd, group),
+            "dev has bob"
+        );
+        assert!(!group_has_others_in(2001, 1000, passwd, group));
+        assert!(
+            group_has_others_in(1001, 1000, passwd, group),
+            "bob's primary group"
+        );
+        assert!(
+            group_has_others_in(4242, 1000, passwd, group),
+            "unknown: shared"
+        );
     }
 
     #[cfg(unix)]
