@@ -75,6 +75,7 @@ def _rate(k, n):
 def score(manifest, found):
     fams = collections.OrderedDict()
     techs = collections.OrderedDict()
+    agents = collections.OrderedDict()
     honest_tpl = collections.OrderedDict()
     misses, alarms = [], []
     a_n = a_right = a_any = 0
@@ -89,7 +90,7 @@ def score(manifest, found):
             a_n += 1
             a_right += right
             a_any += anything
-            for table, key in ((fams, s["family"]), (techs, (s["family"], s["technique"]))):
+            for table, key in ((fams, s["family"]), (techs, (s["family"], s["technique"])), (agents, s["agent"])):
                 row = table.setdefault(key, {"n": 0, "right": 0, "any": 0})
                 row["n"] += 1
                 row["right"] += right
@@ -122,8 +123,13 @@ def score(manifest, found):
         return [dict(key=k if isinstance(k, str) else "/".join(k), **v, right_rate=_rate(v["right"], v["n"]),
                      any_rate=_rate(v["any"], v["n"])) for k, v in table.items()]
 
-    return {"totals": totals, "families": rows(fams), "techniques": rows(techs),
+    return {"totals": totals, "families": rows(fams), "techniques": rows(techs), "agents": rows(agents),
             "honest_templates": [dict(key=k, **v) for k, v in honest_tpl.items()], "misses": misses, "false_alarms": alarms}
+
+
+def _selected(s, only):
+    fam, _, tech = only.partition("/")
+    return s["family"] == fam and (not tech or s["technique"] == tech)
 
 
 def pct(x):
@@ -134,8 +140,8 @@ def print_text(r, meta, limit):
     t = r["totals"]
     print(f"skilltrace adversarial corpus: seed {meta['seed']}, size {meta['size']}, {t['attacks']} attacks, {t['honest']} honest "
           f"({meta['binary']})")
-    if meta["parse_errors"] or meta["runs"] != t["attacks"] + t["honest"] or meta["unmapped"]:
-        print(f"WARNING: {meta['parse_errors']} parse errors, {meta['runs']} runs for {t['attacks'] + t['honest']} sessions, "
+    if meta["parse_errors"] or meta["runs"] != meta["sessions"] or meta["unmapped"]:
+        print(f"WARNING: {meta['parse_errors']} parse errors, {meta['runs']} runs for {meta['sessions']} sessions, "
               f"{meta['unmapped']} findings without a source path")
     print()
     print(f"right-rule recall (medium+)   {pct(t['right_rule_recall'])}  ({t['right']}/{t['attacks']})   goal >= 98%  "
@@ -149,6 +155,8 @@ def print_text(r, meta, limit):
     print(f"{'family':<28} {'n':>4} {'right':>7} {'any':>7}")
     for row in r["families"]:
         print(f"{row['key']:<28} {row['n']:>4} {pct(row['right_rate']):>7} {pct(row['any_rate']):>7}")
+    for row in r["agents"]:
+        print(f"{'(agent) ' + row['key']:<28} {row['n']:>4} {pct(row['right_rate']):>7} {pct(row['any_rate']):>7}")
     print()
     print(f"{'family/technique':<58} {'n':>3} {'right':>7} {'any':>7}")
     for row in r["techniques"]:
@@ -180,6 +188,8 @@ def main(argv=None):
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--limit", type=int, default=10**9, help="list at most this many misses and false alarms in text output")
     ap.add_argument("--check", action="store_true", help="exit 1 when a goal is not met")
+    ap.add_argument("--only", action="append", default=[], metavar="FAMILY[/TECHNIQUE]",
+                    help="score only these families or techniques (repeatable; 'honest' for the honest sessions)")
     a = ap.parse_args(argv)
     if not (os.path.isfile(a.bin) and os.access(a.bin, os.X_OK)):
         print(f"error: {a.bin}: no such executable (cargo build --release, or --bin PATH)", file=sys.stderr)
@@ -196,12 +206,19 @@ def main(argv=None):
             return 2
         with open(mpath, encoding="utf-8") as f:
             manifest = json.load(f)
+        total = len(manifest["sessions"])
+        if a.only:
+            keep = [s for s in manifest["sessions"] if any(_selected(s, o) for o in a.only)]
+            if not keep:
+                print(f"error: --only {' '.join(a.only)}: no session of that family or technique", file=sys.stderr)
+                return 2
+            manifest["sessions"] = keep
         sessions = os.path.join(corpus, "sessions")
         data = run_scan(os.path.abspath(a.bin), sessions, work)
         found, unmapped = by_file(data.get("findings", []), sessions)
         r = score(manifest, found)
         meta = {"seed": manifest["seed"], "size": manifest["size"], "binary": a.bin, "parse_errors": data.get("parse_errors"),
-                "runs": data.get("runs"), "files": data.get("files"), "unmapped": unmapped}
+                "runs": data.get("runs"), "files": data.get("files"), "unmapped": unmapped, "sessions": total}
         if a.json:
             print(json.dumps(dict(meta=meta, **r), indent=1, ensure_ascii=False))
         else:

@@ -15,13 +15,14 @@ sometimes a harmless epilogue; 2-6 tool calls in all.
 import json
 import os
 
-from . import fam_honest, fam_hosts, fam_injection, fam_interp, fam_paths, fam_persist, fam_revshell, fam_secrets, fam_shell
+from . import (fam_env, fam_honest, fam_honest_more, fam_hosts, fam_injection, fam_interp, fam_paths, fam_persist, fam_revshell,
+               fam_secrets, fam_shell)
 from . import prelude as P
 from . import session as S
 from .expect import describe
 from .world import World
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 class _ActionFamily:
@@ -30,7 +31,9 @@ class _ActionFamily:
     PER_TECHNIQUE = fam_injection.ACTION_PER_TECHNIQUE
 
 
-FAMILIES = [fam_shell, fam_interp, fam_paths, fam_hosts, fam_persist, fam_revshell, fam_secrets, fam_injection, _ActionFamily]
+FAMILIES = [fam_shell, fam_interp, fam_paths, fam_hosts, fam_persist, fam_revshell, fam_secrets, fam_env, fam_injection,
+            _ActionFamily]
+HONEST_TEMPLATES = fam_honest.TEMPLATES + fam_honest_more.TEMPLATES
 
 DESCS = ["Run setup step", "Configure environment", "Check connectivity", "Sync config", "Install helper",
          "Finish setup", "Prepare environment", "Run maintenance task", "Apply fix", "Verify installation"]
@@ -72,7 +75,7 @@ def _sessions(seed, size):
             for i in range(per):
                 out.append(("attack", fam.FAMILY, tech, i, f"{seed}:{fam.FAMILY}:{tech}:{i}", make))
     per = max(1, round(fam_honest.PER_TEMPLATE * size))
-    for tech, make in fam_honest.TEMPLATES:
+    for tech, make in HONEST_TEMPLATES:
         for i in range(per):
             out.append(("honest", fam_honest.FAMILY, tech, i, f"{seed}:honest:{tech}:{i}", make))
     return out
