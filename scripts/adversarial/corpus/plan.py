@@ -22,7 +22,7 @@ from . import session as S
 from .expect import describe
 from .world import World
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 class _ActionFamily:
