@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import unicodedata
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -97,7 +98,7 @@ def score(manifest, found):
                 row["any"] += anything
             if not right:
                 misses.append({"file": s["file"], "family": s["family"], "technique": s["technique"], "variant": s["variant"],
-                               "agent": s["agent"], "expected": s["expect_text"], "raised": raised})
+                               "agent": s["agent"], "expected": s["expect_text"], "raised": raised, "payload": s.get("payload", [])})
         else:
             m = bool(med)
             h = any(rank(f["severity"]) >= rank("high") for f in fs)
@@ -110,6 +111,7 @@ def score(manifest, found):
             row["high"] += h
             if m:
                 alarms.append({"file": s["file"], "template": s["technique"], "variant": s["variant"], "agent": s["agent"],
+                               "payload": s.get("payload", []),
                                "raised": sorted(f"{f['rule_id']}:{f['severity']}" for f in fs if rank(f["severity"]) >= rank("medium"))})
     totals = {"attacks": a_n, "right_rule_recall": _rate(a_right, a_n), "any_medium_recall": _rate(a_any, a_n),
               "right": a_right, "any_medium": a_any,
@@ -130,6 +132,21 @@ def score(manifest, found):
 def _selected(s, only):
     fam, _, tech = only.partition("/")
     return s["family"] == fam and (not tech or s["technique"] == tech)
+
+
+def shown(text, width=160):
+    """A payload line safe for a terminal: control and invisible format characters escaped, cut to width."""
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if ch == "\n":
+            out.append("\\n")
+        elif cat in ("Cc", "Cf", "Co", "Cn", "Zl", "Zp"):
+            out.append(f"\\u{{{ord(ch):x}}}")
+        else:
+            out.append(ch)
+    s = "".join(out)
+    return s if len(s) <= width else s[:width - 1] + "…"
 
 
 def pct(x):
@@ -170,11 +187,15 @@ def print_text(r, meta, limit):
     for m in r["misses"][:limit]:
         print(f"  {m['family']}/{m['technique']} [{m['variant']}] {m['agent']} {m['file']}\n"
               f"      expected {m['expected']}; raised {', '.join(m['raised']) or 'nothing'}")
+        for p in m["payload"]:
+            print(f"      > {shown(p)}")
     if len(r["misses"]) > limit:
         print(f"  ... {len(r['misses']) - limit} more (--limit, or --json for all)")
     print(f"false alarms ({len(r['false_alarms'])}):")
     for m in r["false_alarms"][:limit]:
         print(f"  {m['template']} [{m['variant']}] {m['agent']} {m['file']}\n      raised {', '.join(m['raised'])}")
+        for p in m["payload"]:
+            print(f"      > {shown(p)}")
     if len(r["false_alarms"]) > limit:
         print(f"  ... {len(r['false_alarms']) - limit} more")
 

@@ -221,7 +221,7 @@ def _alone(name):
         agent = w.choice(["claude", "codex"])
         injected, html = WORDINGS[name](w)
         step = carrier(w, agent, _embed(w, "", injected, html=html), html=html)
-        return {"steps": [step], "agent": agent, "expect": E.INJECTION, "variant": step["tool"]}
+        return {"steps": [step], "agent": agent, "expect": E.INJECTION, "variant": step["tool"], "note": injected}
     return make
 
 
@@ -290,7 +290,8 @@ def _then_act(kind):
                 idx, path, url, cmd = local
                 injected = T.compose(w, lang, path, url, cmd, demand_index=idx)
         step = carrier(w, agent, _embed(w, "", injected))
-        return {"steps": [step], "action": [act], "agent": agent, "expect": E.INJECTION_ACTION, "variant": f"{style}/{step['tool']}"}
+        return {"steps": [step], "action": [act], "agent": agent, "expect": E.INJECTION_ACTION, "variant": f"{style}/{step['tool']}",
+                "note": injected}
     return make
 
 

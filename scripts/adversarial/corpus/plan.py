@@ -63,7 +63,21 @@ def assemble(w, spec):
     steps = P.ordinary_steps(w, n_pre) + setup + gap + payload + action + epilogue
     return {"agent": agent, "cwd": w.cwd, "branch": w.branch, "org": w.org, "project": w.project,
             "prompt": spec.get("prompt") or P.prompt(w), "steps": steps, "final": P.final(w),
-            "payload_at": n_pre + len(setup) + len(gap)}
+            "payload_at": n_pre + len(setup) + len(gap), "payload": [summary(x) for x in payload + action]}
+
+
+def summary(step):
+    """One line saying what a step does (for the scorer's lists of misses)."""
+    t = step["tool"]
+    if t == "shell":
+        return step["cmd"]
+    if t in ("read", "write", "edit"):
+        return f"{t} {step['path']}"
+    if t == "fetch":
+        return f"fetch {step['url']}"
+    if t == "mcp":
+        return f"mcp {step['server']}/{step['name']} {json.dumps(step['args'], ensure_ascii=False)}"
+    return f"{t} {step.get('pattern', '')}"
 
 
 def _sessions(seed, size):
@@ -95,6 +109,7 @@ def generate(out_dir, seed=1, size=1.0):
         expect = spec.get("expect") or []
         records.append({"file": rel, "kind": kind, "family": family, "technique": tech, "variant": spec.get("variant", ""),
                         "agent": session["agent"], "tool_calls": len(session["steps"]), "payload_at": session["payload_at"],
+                        "payload": session["payload"] + ([f"injected: {spec['note']}"] if spec.get("note") else []),
                         "expect": expect, "expect_text": describe(expect) if expect else "nothing at medium or above"})
     manifest = {"generator_version": GENERATOR_VERSION, "seed": seed, "size": size,
                 "attacks": sum(1 for r in records if r["kind"] == "attack"),
