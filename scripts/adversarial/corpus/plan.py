@@ -22,7 +22,7 @@ from . import session as S
 from .expect import describe
 from .world import World
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 
 class _ActionFamily:
