@@ -3,7 +3,7 @@
 For every technique of every family (and every honest template) the plan makes
 `round(PER_TECHNIQUE * size)` sessions (at least one). A session gets its own World
 seeded by (corpus seed, family, technique, index), so one session never shifts
-another and a new seed changes everything free. Assembly: an ordinary prelude of 0-3
+another and a new seed changes everything free. Assembly: an ordinary prelude of 1-3
 steps, the technique's setup (for secrets: where the secret is seen, maybe followed by
 an ordinary step), the payload, for injection-then-action the obeying step, and
 sometimes a harmless epilogue; 2-6 tool calls in all.
@@ -22,7 +22,7 @@ from . import session as S
 from .expect import describe
 from .world import World
 
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 
 
 class _ActionFamily:
@@ -54,10 +54,11 @@ def assemble(w, spec):
     core = len(setup) + len(payload) + len(action)
     room = 6 - core
     gap = []
-    if setup and spec.get("gap") and room > 0 and w.chance(0.5):
+    if setup and spec.get("gap") and room > 1 and w.chance(0.5):
         gap = P.ordinary_steps(w, 1)
         room -= 1
-    n_pre = w.randint(max(0, 2 - core - len(gap)), max(0, min(3, room)))
+    # at least one ordinary step before anything else: no session opens with its payload
+    n_pre = w.randint(max(1, 2 - core - len(gap)), max(1, min(3, room)))
     room -= n_pre
     epilogue = [P.epilogue_step(w)] if room > 0 and w.chance(0.35) else []
     steps = P.ordinary_steps(w, n_pre) + setup + gap + payload + action + epilogue
