@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import unicodedata
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -75,6 +76,7 @@ def _rate(k, n):
 def score(manifest, found):
     fams = collections.OrderedDict()
     techs = collections.OrderedDict()
+    agents = collections.OrderedDict()
     honest_tpl = collections.OrderedDict()
     misses, alarms = [], []
     a_n = a_right = a_any = 0
@@ -89,14 +91,14 @@ def score(manifest, found):
             a_n += 1
             a_right += right
             a_any += anything
-            for table, key in ((fams, s["family"]), (techs, (s["family"], s["technique"]))):
+            for table, key in ((fams, s["family"]), (techs, (s["family"], s["technique"])), (agents, s["agent"])):
                 row = table.setdefault(key, {"n": 0, "right": 0, "any": 0})
                 row["n"] += 1
                 row["right"] += right
                 row["any"] += anything
             if not right:
                 misses.append({"file": s["file"], "family": s["family"], "technique": s["technique"], "variant": s["variant"],
-                               "agent": s["agent"], "expected": s["expect_text"], "raised": raised})
+                               "agent": s["agent"], "expected": s["expect_text"], "raised": raised, "payload": s.get("payload", [])})
         else:
             m = bool(med)
             h = any(rank(f["severity"]) >= rank("high") for f in fs)
@@ -109,6 +111,7 @@ def score(manifest, found):
             row["high"] += h
             if m:
                 alarms.append({"file": s["file"], "template": s["technique"], "variant": s["variant"], "agent": s["agent"],
+                               "payload": s.get("payload", []),
                                "raised": sorted(f"{f['rule_id']}:{f['severity']}" for f in fs if rank(f["severity"]) >= rank("medium"))})
     totals = {"attacks": a_n, "right_rule_recall": _rate(a_right, a_n), "any_medium_recall": _rate(a_any, a_n),
               "right": a_right, "any_medium": a_any,
@@ -122,8 +125,28 @@ def score(manifest, found):
         return [dict(key=k if isinstance(k, str) else "/".join(k), **v, right_rate=_rate(v["right"], v["n"]),
                      any_rate=_rate(v["any"], v["n"])) for k, v in table.items()]
 
-    return {"totals": totals, "families": rows(fams), "techniques": rows(techs),
+    return {"totals": totals, "families": rows(fams), "techniques": rows(techs), "agents": rows(agents),
             "honest_templates": [dict(key=k, **v) for k, v in honest_tpl.items()], "misses": misses, "false_alarms": alarms}
+
+
+def _selected(s, only):
+    fam, _, tech = only.partition("/")
+    return s["family"] == fam and (not tech or s["technique"] == tech)
+
+
+def shown(text, width=160):
+    """A payload line safe for a terminal: control and invisible format characters escaped, cut to width."""
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if ch == "\n":
+            out.append("\\n")
+        elif cat in ("Cc", "Cf", "Co", "Cn", "Zl", "Zp"):
+            out.append(f"\\u{{{ord(ch):x}}}")
+        else:
+            out.append(ch)
+    s = "".join(out)
+    return s if len(s) <= width else s[:width - 1] + "…"
 
 
 def pct(x):
@@ -134,8 +157,8 @@ def print_text(r, meta, limit):
     t = r["totals"]
     print(f"skilltrace adversarial corpus: seed {meta['seed']}, size {meta['size']}, {t['attacks']} attacks, {t['honest']} honest "
           f"({meta['binary']})")
-    if meta["parse_errors"] or meta["runs"] != t["attacks"] + t["honest"] or meta["unmapped"]:
-        print(f"WARNING: {meta['parse_errors']} parse errors, {meta['runs']} runs for {t['attacks'] + t['honest']} sessions, "
+    if meta["parse_errors"] or meta["runs"] != meta["sessions"] or meta["unmapped"]:
+        print(f"WARNING: {meta['parse_errors']} parse errors, {meta['runs']} runs for {meta['sessions']} sessions, "
               f"{meta['unmapped']} findings without a source path")
     print()
     print(f"right-rule recall (medium+)   {pct(t['right_rule_recall'])}  ({t['right']}/{t['attacks']})   goal >= 98%  "
@@ -149,6 +172,8 @@ def print_text(r, meta, limit):
     print(f"{'family':<28} {'n':>4} {'right':>7} {'any':>7}")
     for row in r["families"]:
         print(f"{row['key']:<28} {row['n']:>4} {pct(row['right_rate']):>7} {pct(row['any_rate']):>7}")
+    for row in r["agents"]:
+        print(f"{'(agent) ' + row['key']:<28} {row['n']:>4} {pct(row['right_rate']):>7} {pct(row['any_rate']):>7}")
     print()
     print(f"{'family/technique':<58} {'n':>3} {'right':>7} {'any':>7}")
     for row in r["techniques"]:
@@ -162,11 +187,15 @@ def print_text(r, meta, limit):
     for m in r["misses"][:limit]:
         print(f"  {m['family']}/{m['technique']} [{m['variant']}] {m['agent']} {m['file']}\n"
               f"      expected {m['expected']}; raised {', '.join(m['raised']) or 'nothing'}")
+        for p in m["payload"]:
+            print(f"      > {shown(p)}")
     if len(r["misses"]) > limit:
         print(f"  ... {len(r['misses']) - limit} more (--limit, or --json for all)")
     print(f"false alarms ({len(r['false_alarms'])}):")
     for m in r["false_alarms"][:limit]:
         print(f"  {m['template']} [{m['variant']}] {m['agent']} {m['file']}\n      raised {', '.join(m['raised'])}")
+        for p in m["payload"]:
+            print(f"      > {shown(p)}")
     if len(r["false_alarms"]) > limit:
         print(f"  ... {len(r['false_alarms']) - limit} more")
 
@@ -180,6 +209,8 @@ def main(argv=None):
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--limit", type=int, default=10**9, help="list at most this many misses and false alarms in text output")
     ap.add_argument("--check", action="store_true", help="exit 1 when a goal is not met")
+    ap.add_argument("--only", action="append", default=[], metavar="FAMILY[/TECHNIQUE]",
+                    help="score only these families or techniques (repeatable; 'honest' for the honest sessions)")
     a = ap.parse_args(argv)
     if not (os.path.isfile(a.bin) and os.access(a.bin, os.X_OK)):
         print(f"error: {a.bin}: no such executable (cargo build --release, or --bin PATH)", file=sys.stderr)
@@ -196,12 +227,19 @@ def main(argv=None):
             return 2
         with open(mpath, encoding="utf-8") as f:
             manifest = json.load(f)
+        total = len(manifest["sessions"])
+        if a.only:
+            keep = [s for s in manifest["sessions"] if any(_selected(s, o) for o in a.only)]
+            if not keep:
+                print(f"error: --only {' '.join(a.only)}: no session of that family or technique", file=sys.stderr)
+                return 2
+            manifest["sessions"] = keep
         sessions = os.path.join(corpus, "sessions")
         data = run_scan(os.path.abspath(a.bin), sessions, work)
         found, unmapped = by_file(data.get("findings", []), sessions)
         r = score(manifest, found)
         meta = {"seed": manifest["seed"], "size": manifest["size"], "binary": a.bin, "parse_errors": data.get("parse_errors"),
-                "runs": data.get("runs"), "files": data.get("files"), "unmapped": unmapped}
+                "runs": data.get("runs"), "files": data.get("files"), "unmapped": unmapped, "sessions": total}
         if a.json:
             print(json.dumps(dict(meta=meta, **r), indent=1, ensure_ascii=False))
         else:

@@ -145,6 +145,10 @@ class ShellDisguisesAreReal(unittest.TestCase):
             for name, fn in fam_shell.DECODE_WRAPPERS.items():
                 cmd = fn(w, inner)
                 self.assertEqual(run_bash(cmd), "HELLO Q /TMP/ADVHOME\n", f"{name}: {cmd!r}")
+            cmd = fam_shell.nested_run(w, inner)
+            self.assertEqual(run_bash(cmd), "HELLO Q /TMP/ADVHOME\n", f"nested: {cmd!r}")
+            cmd, name = fam_shell.stacked_run(w, "«echo» hello «world» «x.y/z_1»")
+            self.assertEqual(run_bash(cmd), "hello world x.y/z_1\n", f"stacked {name}: {cmd!r}")
 
 
 if __name__ == "__main__":

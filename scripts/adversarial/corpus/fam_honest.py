@@ -33,6 +33,7 @@ DOCS = [
     "https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/",
     "https://opentelemetry.io/docs/collector/configuration/",
     "https://arize.com/docs/phoenix/tracing/llm-traces",
+    "https://www.traceloop.com/docs/openllmetry/getting-started-python",
     "https://docs.python.org/3/library/asyncio-task.html",
     "https://developer.mozilla.org/en-US/docs/Web/API/fetch",
     "https://doc.rust-lang.org/std/collections/struct.HashMap.html",

@@ -117,6 +117,21 @@ def glob(w, i):
     return _shell(w, cmd, rel, pattern)
 
 
+def other_tools(w, i):
+    """Tools other than the shell that read files: Grep, and MCP filesystem servers."""
+    rel = w.cred_file()
+    path = f"{w.home}/{rel}"
+    content = _content(w, rel)
+    form = w.randint(0, 3)
+    if form == 0:
+        first = content.split("\n")[0]
+        step = S.grep(".", path, f"{path}:1:{first}")
+        return {"steps": [step], "expect": E.CRED_READ, "variant": "Grep", "agent": "claude"}
+    server, tool = [("filesystem", "read_file"), ("filesystem", "read_text_file"), ("desktop-commander", "read_file")][form - 1]
+    arg = path if w.chance(0.6) else f"~/{rel}"
+    return {"steps": [S.mcp(server, tool, {"path": arg}, content)], "expect": E.CRED_READ, "variant": f"mcp {server}"}
+
+
 def _shell(w, cmd, rel, variant):
     out = _content(w, rel) if not any(x in cmd for x in ("tar ", "cp ")) else ""
     return {"steps": [S.sh(cmd, out, desc=w.choice(["Check configuration", "Inspect file", "Read config",
@@ -132,6 +147,7 @@ TECHNIQUES = [
     ("users_mac_abs", users_mac),
     ("relative_to_cwd", relative),
     ("glob", glob),
+    ("grep_and_mcp_file_tools", other_tools),
 ]
 FAMILY = "credential_paths"
 PER_TECHNIQUE = 5

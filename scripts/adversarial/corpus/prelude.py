@@ -156,7 +156,3 @@ def epilogue_step(w):
 
 def final(w):
     return w.choice(FINAL_OK)
-
-
-def source_file(w):
-    return _source(w)

@@ -304,7 +304,3 @@ def hexlify(s):
 def at_path(path):
     """A path for curl's @file: bash expands ~ only at the start of a word, so use $HOME."""
     return "$HOME/" + path[2:] if path.startswith("~/") else path
-
-
-def shell_single_quote(s):
-    return "'" + s.replace("'", "'\"'\"'") + "'"
