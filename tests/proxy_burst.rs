@@ -208,7 +208,7 @@ impl Drop for Tmpfs {
 #[test]
 fn a_full_disk_is_said_at_once_and_every_exchange_is_recorded_once_there_is_room() {
     let t = tempfile::tempdir().unwrap();
-    let Some(disk) = Tmpfs::mount(&t.path().join("disk"), "6m") else {
+    let Some(disk) = Tmpfs::mount(&t.path().join("disk"), "64m") else {
         eprintln!(
             "cannot mount a tmpfs here (needs root): the full-disk case is covered in-process by \
              store::commit::tests::a_full_store_spools_then_stores_when_there_is_room"
