@@ -218,11 +218,7 @@ fn parents_are_created_private_and_a_widened_store_is_set_back() {
         )
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     for d in ["a", "a/b", "a/b/c"] {
         assert_eq!(mode(&t.path().join(d)), 0o700, "{d}");
     }
