@@ -98,16 +98,22 @@ pub fn record(db: &Path, r: &Record, redactor: &mut Redactor) -> Option<String> 
     }
 }
 
-/// Appends `r` to the spool and makes sure a drainer will write it: when
-/// this record started a new spool file, a drainer process (`exe guard
-/// --drain --db DB`, in its own process group, stdio closed) is started.
+/// Appends `r` to the spool and makes sure a drainer will write it: when no
+/// drainer holds the drain lock, one (`exe guard --drain --db DB`, in its own
+/// process group, stdio closed) is started. A drainer checks the spool again
+/// after it lets the lock go, so a record appended while it was finishing is
+/// never left without one.
 pub fn record_later(db: &Path, r: &Record, exe: &Path) -> anyhow::Result<()> {
-    let fresh = !spool_path(db).exists();
     spool(db, r)?;
-    if fresh {
+    if !drain_lock(db).exists() {
         start_drainer(db, exe);
     }
     Ok(())
+}
+
+/// The lock a drainer holds while it writes the spool into the store.
+fn drain_lock(db: &Path) -> PathBuf {
+    super::session::state_dir(db).join("drain.lock")
 }
 
 /// Starts `exe guard --drain --db DB` in the background, detached from the
@@ -128,31 +134,36 @@ pub fn start_drainer(db: &Path, exe: &Path) {
     let _ = cmd.spawn();
 }
 
+/// Rounds a drainer makes at most; it stops early once no spool is left.
+const DRAIN_ROUNDS: usize = 64;
+
 /// The drainer: takes the drain lock (one drainer at a time, waiting up to
-/// `wait` for another to finish), writes every spooled record, and goes on
-/// until no spool is left. Returns how many records it wrote.
+/// `wait` for another to finish), writes every spooled record, lets the lock
+/// go, and starts again while a spool is left (a record appended while it held
+/// the lock started no drainer of its own). Returns how many records it wrote.
 pub fn drain_all(db: &Path, wait: Duration) -> anyhow::Result<usize> {
-    let lock = super::session::state_dir(db).join("drain.lock");
     let mut redactor = Redactor::default();
     let mut n = 0;
-    // Twice at most: a record spooled after the last claim, while the lock
-    // was held, started a drainer that waits for this one and drains it; the
-    // second round covers a start that failed.
-    for _ in 0..2 {
-        let held = super::session::Lock::take(&lock, std::time::Instant::now() + wait)?;
-        if spool_path(db).exists() {
+    for _ in 0..DRAIN_ROUNDS {
+        let held = super::session::Lock::take(&drain_lock(db), std::time::Instant::now() + wait)?;
+        let mut wrote = 0;
+        let had = spool_path(db).exists();
+        if had {
             let mut store = Store::open(db)?;
             while spool_path(db).exists() {
                 let k = drain(db, &mut store, &mut redactor);
-                n += k;
+                wrote += k;
                 if k == 0 {
-                    // Nothing would write (the store refused it): leave it for later.
                     break;
                 }
             }
         }
         drop(held);
-        if !spool_path(db).exists() {
+        n += wrote;
+        // Checked after the lock is gone: see `record_later`.
+        if !spool_path(db).exists() || (had && wrote == 0) {
+            // Nothing left, or the store refused every record: the next
+            // hook's drainer tries again.
             break;
         }
     }
@@ -180,29 +191,70 @@ pub fn spool(db: &Path, r: &Record) -> anyhow::Result<()> {
     };
     let mut text = serde_json::to_string(&line)?;
     text.push('\n');
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)?;
-    crate::paths::set_mode(&path, 0o600)?;
-    f.write_all(text.as_bytes())?;
+    loop {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        crate::paths::set_mode(&path, 0o600)?;
+        lock(&f)?;
+        // A drainer took the file between our open and our lock: a new one.
+        if removed(&f) {
+            continue;
+        }
+        f.write_all(text.as_bytes())?;
+        return Ok(());
+    }
+}
+
+/// Locks a spool file (exclusive, waiting): appending and claiming it never
+/// overlap, so a drainer reads only whole records and never misses one.
+/// Released when the file is closed.
+#[cfg(unix)]
+fn lock(f: &std::fs::File) -> std::io::Result<()> {
+    rustix::fs::flock(f, rustix::fs::FlockOperation::LockExclusive).map_err(std::io::Error::from)
+}
+
+#[cfg(not(unix))]
+fn lock(_f: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether the open file `f` was removed from its folder.
+#[cfg(unix)]
+fn removed(f: &std::fs::File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    f.metadata().map(|m| m.nlink() == 0).unwrap_or(true)
+}
+
+#[cfg(not(unix))]
+fn removed(_f: &std::fs::File) -> bool {
+    false
+}
+
 /// Writes every spooled record into `store` and removes the spool. The
-/// spool is claimed by renaming it first, so two processes never write one
-/// record twice; what fails to write goes back to the spool.
+/// spool is read and removed under its lock, so two processes never write one
+/// record twice and no record appended meanwhile is lost; what fails to
+/// write goes back to the spool.
 pub fn drain(db: &Path, store: &mut Store, redactor: &mut Redactor) -> usize {
     let path = spool_path(db);
     if !path.exists() {
         return 0;
     }
-    let claimed = path.with_extension(format!("draining-{}", std::process::id()));
-    if std::fs::rename(&path, &claimed).is_err() {
-        return 0;
-    }
-    let text = std::fs::read_to_string(&claimed).unwrap_or_default();
-    let _ = std::fs::remove_file(&claimed);
+    // Claimed under the file's lock: read whole, then removed, while no
+    // hook can append to it.
+    let text = {
+        let Ok(mut f) = std::fs::File::open(&path) else {
+            return 0;
+        };
+        if lock(&f).is_err() || removed(&f) {
+            return 0;
+        }
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut f, &mut text);
+        let _ = std::fs::remove_file(&path);
+        text
+    };
     let mut n = 0;
     for l in text.lines().filter(|l| !l.trim().is_empty()) {
         let Ok(line) = serde_json::from_str::<SpoolLine>(l) else {
@@ -295,5 +347,35 @@ mod tests {
         assert!(!spool_path(&db).exists());
         let s = Store::open_read(&db).unwrap();
         assert_eq!(s.counts().unwrap().parse_errors, 2);
+    }
+
+    #[test]
+    fn records_appended_while_a_drainer_drains_are_all_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        drop(Store::open(&db).unwrap());
+        let appenders: Vec<_> = (0..4u64)
+            .map(|k| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    let mut red = Redactor::new(Mode::Mask);
+                    for i in 0..40 {
+                        spool(&db, &failure(&mut red, "codex", k * 1000 + i, "x")).unwrap();
+                    }
+                })
+            })
+            .collect();
+        let mut drained = 0;
+        while !appenders.iter().all(|a| a.is_finished()) {
+            drained += drain_all(&db, Duration::from_secs(5)).unwrap();
+        }
+        for a in appenders {
+            a.join().unwrap();
+        }
+        drained += drain_all(&db, Duration::from_secs(5)).unwrap();
+        assert_eq!(drained, 160);
+        assert!(!spool_path(&db).exists());
+        let s = Store::open_read(&db).unwrap();
+        assert_eq!(s.counts().unwrap().parse_errors, 160);
     }
 }

@@ -34,10 +34,18 @@ pub fn build(
         None => DetectContext::load_for_db(db)?,
     };
     let mut detector = Detector::from_config(config, ctx)?;
-    let mut protect: Vec<String> = ["", "-wal", "-shm", ".key", ".canaries", ".guard/"]
-        .iter()
-        .map(|s| format!("{}{s}", db.display()))
-        .collect();
+    let mut protect: Vec<String> = [
+        "",
+        "-wal",
+        "-shm",
+        ".key",
+        ".canaries",
+        ".guard/",
+        ".spool/",
+    ]
+    .iter()
+    .map(|s| format!("{}{s}", db.display()))
+    .collect();
     protect.extend(config.path.iter().map(|p| p.display().to_string()));
     detector.tamper_mut().protect(&protect);
     Ok((redactor, detector))
