@@ -90,6 +90,21 @@ fn spawn_ms(cmd: &mut Command, stdin: &[u8]) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
 
+/// CPU seconds (user + system) of this process's waited-for children so far,
+/// from `/proc/self/stat` (Linux; 0 elsewhere). Independent of how busy the
+/// machine is, unlike wall time.
+fn children_cpu_s() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the `(comm)`; cutime and cstime are fields 16 and 17.
+    let rest = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // clock ticks of 1/100 s on Linux
+    (tick(13) + tick(14)) / 100.0
+}
+
 fn command(bin: &str, db: &str, n: usize) {
     let mut guard = Vec::with_capacity(n);
     let mut base = Vec::with_capacity(n);
@@ -100,13 +115,18 @@ fn command(bin: &str, db: &str, n: usize) {
         e0.as_bytes(),
     );
     spawn_ms(&mut Command::new("true"), e0.as_bytes());
+    let (mut guard_cpu, mut base_cpu) = (0.0, 0.0);
     for i in 0..n {
         let e = event("bench-command", i, i % 2 == 1);
+        let c0 = children_cpu_s();
         guard.push(spawn_ms(
             Command::new(bin).args(["guard", "--agent", "claude-code", "--db", db]),
             e.as_bytes(),
         ));
+        let c1 = children_cpu_s();
         base.push(spawn_ms(&mut Command::new("true"), e.as_bytes()));
+        guard_cpu += c1 - c0;
+        base_cpu += children_cpu_s() - c1;
     }
     let g = summary("guard (command hook)", &mut guard);
     let b = summary("true (baseline)", &mut base);
@@ -115,6 +135,11 @@ fn command(bin: &str, db: &str, n: usize) {
         g[0] - b[0],
         g[1] - b[1],
         g[2] - b[2]
+    );
+    println!(
+        "CPU per decision (user+system, the hook process; its background drainer not counted): guard {:.2} ms, true {:.2} ms",
+        guard_cpu * 1000.0 / n as f64,
+        base_cpu * 1000.0 / n as f64
     );
 }
 
