@@ -648,3 +648,37 @@ fn usage_errors_are_one_line() {
     let out = bin().args(["guard", "--agent", "vim"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_hook_starts_a_drainer_that_stores_its_record() {
+    // No explicit drain: the drainer the hook started in the background
+    // writes the record, and leaves no spool behind.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let mut e = Events::new("claude-code", "drainer");
+    let out = send(
+        "claude-code",
+        &db,
+        &e.pre_shell("rm -rf ~/.codex/hooks.json"),
+    );
+    assert_eq!(verdict("claude-code", &out), "deny", "{out:?}");
+    let mut spool = db.as_os_str().to_owned();
+    spool.push(".guard/spool.jsonl");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let stored = loop {
+        let n = skilltrace::store::Store::open_read(&db)
+            .ok()
+            .and_then(|s| s.counts().ok())
+            .map(|c| c.findings.iter().sum::<u64>())
+            .unwrap_or(0);
+        if (n > 0 && !std::path::Path::new(&spool).exists()) || std::time::Instant::now() > until {
+            break n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(stored > 0, "the background drainer stored the finding");
+    assert!(
+        !std::path::Path::new(&spool).exists(),
+        "and the spool is gone"
+    );
+}
