@@ -33,7 +33,7 @@ pub use taxonomy::DetectionConfig;
 
 use crate::model::{Finding, HitMethod, Severity, SkillHit, Span, SpanKind};
 use crate::redact::{Field, Report};
-use hit::{clip, Hit};
+use hit::Hit;
 use network::HostClass;
 use rules::id;
 use skills::{Observation, SkillIndex};
@@ -496,8 +496,9 @@ impl Detector {
                 run_id: span.run_id.clone(),
                 span_ids: vec![span.id.clone()],
                 title: rules::title(h.rule),
-                message: clip(&h.message, 300),
-                evidence: clip(&h.evidence, 200),
+                // Both uncut: the redactor redacts them whole, then cuts them.
+                message: h.message,
+                evidence: hit::evidence(span, report, &out.secrets, &h.evidence),
                 fingerprint: fingerprint::fingerprint(h.rule, &span.run_id, &h.key),
                 origin: Some(span.origin.clone()),
                 skill_id: st.active_skill.clone(),
