@@ -399,7 +399,13 @@ fn credential_shaped(v: &str) -> bool {
     // Generated credentials of 16+ characters nearly always hold a digit (97% of 20
     // random alphanumerics do); CamelCase type names never do.
     let long_random = (digit && v.len() >= 16 && e >= 3.3) || (v.len() >= 24 && e >= 4.0);
-    (classes == 3 && e >= 2.8) || (classes >= 2 && long_random) || (hex && e >= 3.0)
+    // A digit inside (not only at the end) of 10+ characters: generated, not a word.
+    let interior_digit = v
+        .trim_end_matches(|c: char| c.is_ascii_digit())
+        .bytes()
+        .any(|b| b.is_ascii_digit());
+    let short_random = v.len() >= 10 && classes >= 2 && e >= 3.0 && interior_digit;
+    (classes == 3 && e >= 2.8) || (classes >= 2 && long_random) || short_random || (hex && e >= 3.0)
 }
 
 const TEST_CARDS: &[&str] = &[
@@ -430,7 +436,35 @@ fn quoted_literal(text: &str, start: usize, end: usize) -> bool {
     matches!(before, Some(b'"' | b'\'')) && b.get(end) == before
 }
 
+/// `s` with `%XX` escapes decoded (values found in URL-encoded text).
+fn pct_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn classify(rule: &str, value: &str, test_tree: bool, quoted: bool) -> Class {
+    let decoded = pct_decoded(value);
+    let value = decoded.as_str();
+    // Rules whose value is a literal by construction (in a URL, after a flag).
+    let literal_rule = matches!(
+        rule,
+        "url_credentials" | "curl_basic_auth" | "cli_secret_flag"
+    );
+    let quoted = quoted || literal_rule;
     let digits: String = value.chars().filter(char::is_ascii_digit).collect();
     let test_or = |c: Class| {
         if test_tree || test_like(value) {

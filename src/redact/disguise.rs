@@ -442,8 +442,10 @@ impl Ctx<'_> {
         };
         cands.extend(self.disguised(text, depth));
         for c in &cands {
-            self.memory
-                .learn(self.run_id, &text[c.start..c.end], c.label);
+            let v = &text[c.start..c.end];
+            if engine.rememberable(c.label, v) {
+                self.memory.learn(self.run_id, v, c.label);
+            }
         }
         cands
     }

@@ -49,8 +49,10 @@ fn looks_like_json(s: &str) -> bool {
 impl Ctx<'_> {
     fn remember(&mut self, text: &str, cands: &[Cand]) {
         for c in cands {
-            self.memory
-                .learn(self.run_id, &text[c.start..c.end], c.label);
+            let v = &text[c.start..c.end];
+            if self.engine.rememberable(c.label, v) {
+                self.memory.learn(self.run_id, v, c.label);
+            }
         }
     }
 
@@ -317,6 +319,7 @@ impl Ctx<'_> {
         match v {
             Value::String(s) => {
                 if s.trim().is_empty()
+                    || super::value::placeholder(s, &self.engine.words)
                     || marker_ranges(s)
                         .first()
                         .is_some_and(|&(a, b)| a == 0 && b == s.len())
@@ -330,11 +333,16 @@ impl Ctx<'_> {
                 } else {
                     engine.candidates(s, &scan, &[])
                 };
+                let fallback = if engine.is_example(s) {
+                    engine.example_label(label)
+                } else {
+                    label
+                };
                 let best = cands
                     .iter()
                     .map(|c| c.label)
                     .max_by_key(|&l| (engine.labels[l].severity, std::cmp::Reverse(l)))
-                    .unwrap_or(label);
+                    .unwrap_or(fallback);
                 self.memory.learn(self.run_id, s, best);
                 // "Bearer abc..." / "Basic abc...": remember the credential alone too.
                 if let Some((_, last)) = s.trim().rsplit_once(' ') {

@@ -19,6 +19,7 @@ mod prefilter;
 mod rules;
 mod run;
 mod validate;
+mod value;
 
 pub use key::HashKey;
 pub use rules::{builtin_specs, RedactionSection, RuleSpec, BUILTIN_RULES};
@@ -179,15 +180,39 @@ impl Default for Redactor {
     }
 }
 
+/// Compiles example patterns (a value must match one entirely).
+pub(super) fn example_patterns(pats: &[String]) -> Result<Vec<regex::Regex>, (String, String)> {
+    pats.iter()
+        .map(|p| {
+            regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+                let why = e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                (p.clone(), why)
+            })
+        })
+        .collect()
+}
+
 /// The built-in engine, compiled once per process.
 fn builtin_engine() -> Result<Arc<Engine>, RedactError> {
     static ENGINE: OnceLock<Result<Arc<Engine>, String>> = OnceLock::new();
     ENGINE
         .get_or_init(|| {
             let b = rules::builtin().map_err(|e| format!("{}: {}", e.rule, e.why))?;
+            let example_patterns = example_patterns(&b.example_patterns)
+                .map_err(|(p, e)| format!("example pattern '{p}': {e}"))?;
             let extras = Extras {
                 fields: b.fields,
                 headers: b.headers,
+                words: b.words,
+                phone: b.phone,
+                examples: b.examples,
+                example_patterns,
                 ..Extras::default()
             };
             Ok(Arc::new(Engine::new(b.rules, extras)))
@@ -285,11 +310,23 @@ impl Redactor {
         fields.extend(sec.field_paths.iter().cloned());
         let mut headers = b.headers;
         headers.extend(sec.headers.iter().cloned());
+        let mut words = b.words;
+        words
+            .placeholders
+            .extend(sec.placeholders.iter().map(|w| w.to_ascii_lowercase()));
+        let mut examples = b.examples;
+        examples.extend(sec.examples.iter().cloned());
+        let example_patterns = example_patterns(&b.example_patterns)
+            .map_err(|(p, why)| RedactError::Builtin(format!("example pattern '{p}': {why}")))?;
         let extras = Extras {
             allow_exact: sec.allowlist.clone(),
             allow_patterns,
             fields,
             headers,
+            words,
+            phone: b.phone,
+            examples,
+            example_patterns,
         };
         let engine = Engine::new(all, extras);
         Ok(Redactor {
