@@ -336,11 +336,16 @@ mod tests {
         let tx = blocker
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .unwrap();
-        let r1 = failure(&mut red, "codex", 1, "first: password=hunter2hunter2");
+        let r1 = failure(
+            &mut red,
+            "codex",
+            1,
+            "first: token ghp_0123456789abcdefghijABCDEFGHIJ012345",
+        );
         let why = record(&db, &r1, &mut red).expect("locked");
         assert!(why.contains("locked") || why.contains("busy"), "{why}");
         let spooled = std::fs::read_to_string(spool_path(&db)).unwrap();
-        assert!(!spooled.contains("hunter2"), "{spooled}");
+        assert!(!spooled.contains("ghp_0123456789"), "{spooled}");
         tx.rollback().unwrap();
         let r2 = failure(&mut red, "codex", 2, "second");
         assert_eq!(record(&db, &r2, &mut red), None);
