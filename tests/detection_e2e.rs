@@ -153,14 +153,25 @@ fn codex_attack() {
 #[test]
 fn otel_and_agents_attacks() {
     let f = findings(&["samples/otel/attack-tampered-pdf-skill.jsonl"]);
-    assert_eq!(
-        set(&f),
-        want(&[
-            ("SKL-TRACE-002", "high"),
-            ("EXF-TRACE-003", "high"),
-            ("EXF-TRACE-002", "medium")
-        ])
-    );
+    let mut w = vec![
+        ("SKL-TRACE-002", "high"),
+        ("EXF-TRACE-003", "high"),
+        ("EXF-TRACE-002", "medium"),
+    ];
+    if redaction_active() {
+        // the gcloud refresh token read from disk is posted base64-encoded
+        w.push(("EXF-TRACE-004", "critical"));
+    }
+    assert_eq!(set(&f), want(&w));
+    if redaction_active() {
+        let exf = f.iter().find(|x| x["rule_id"] == "EXF-TRACE-004").unwrap();
+        assert!(exf["message"].as_str().unwrap().contains("base64"), "{exf}");
+        assert_eq!(
+            exf["span_ids"].as_array().unwrap().len(),
+            2,
+            "linked to the read: {exf}"
+        );
+    }
     assert!(f
         .iter()
         .filter(|x| x["rule_id"] == "EXF-TRACE-003")
