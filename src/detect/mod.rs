@@ -373,7 +373,10 @@ impl Detector {
                         Some((s, r)) => (Some(s), r),
                         None => (None, m.rule.clone()),
                     };
-                    secret_out.push(SecretOut::whole_plain(rule, seen));
+                    let mut o = SecretOut::whole_plain(rule, seen);
+                    o.as_credential = field_text(span, &m.field)
+                        .is_some_and(|t| self.disguise.as_credential(t, m.start));
+                    SecretOut::merge(&mut secret_out, o);
                 }
             }
             if !pii {
@@ -381,7 +384,12 @@ impl Detector {
             }
         }
         // encoded forms and pieces of secrets seen earlier in the run
-        if is_outbound {
+        let sends = call.as_ref().is_some_and(|c| {
+            c.actions.iter().any(
+                |a| matches!(a, tools::Action::Shell { text, .. } if self.disguise.sends(text)),
+            )
+        });
+        if is_outbound || sends {
             if let Some(input) = span.tool_input.as_deref() {
                 for sg in st.secrets.find(&self.keys, input, &span.id) {
                     if sg.forms != ["plain"] || !sg.whole {
@@ -392,7 +400,17 @@ impl Detector {
                                 .map(str::to_string),
                         );
                     }
-                    SecretOut::merge(&mut secret_out, SecretOut::from(sg));
+                    let credential = match sg.forms.as_slice() {
+                        ["plain"] => sg
+                            .ranges
+                            .iter()
+                            .all(|&(a, _)| self.disguise.as_credential(input, a)),
+                        ["base64"] => sg.ranges.iter().all(|&(a, _)| after_basic(input, a)),
+                        _ => false,
+                    };
+                    let mut o = SecretOut::from(sg);
+                    o.as_credential = credential;
+                    SecretOut::merge(&mut secret_out, o);
                 }
             }
         }
@@ -589,6 +607,21 @@ impl Detector {
         }
         out
     }
+}
+
+/// True when `input[..at]` ends with `Basic ` and a few base64 characters
+/// (HTTP basic auth carries `user:secret` in base64).
+fn after_basic(input: &str, at: usize) -> bool {
+    let head = input.get(..at).unwrap_or_default();
+    let tail_len = head
+        .bytes()
+        .rev()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        .count();
+    tail_len <= 16
+        && head[..head.len() - tail_len]
+            .to_ascii_lowercase()
+            .ends_with("basic ")
 }
 
 fn field_name(f: &Field) -> String {

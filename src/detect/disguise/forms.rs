@@ -1,6 +1,6 @@
 //! The encoded forms of a secret, cut into the windows that are remembered:
-//! plain and reversed (12 characters), lower- and upper-case hex (24),
-//! fully `%XX`-encoded (36), URL-encoded where the secret has reserved
+//! plain and reversed (12 characters), hex (24) and fully `%XX`-encoded (36)
+//! in lower case (matched case-blind, so `%5f%6B` mixes are found too), URL-encoded where the secret has reserved
 //! characters (12 of the encoded text), and base64 standard and URL-safe in
 //! each of the three alignments a secret can take inside a longer encoded
 //! blob (16 characters on group boundaries). Each window covers 12 bytes of
@@ -28,6 +28,11 @@ pub enum Form {
 }
 
 impl Form {
+    /// True for forms matched without regard to ASCII case (hex digits).
+    pub fn case_blind(self) -> bool {
+        matches!(self, Form::Hex | Form::Percent)
+    }
+
     pub const ALL: [Form; 6] = [
         Form::Plain,
         Form::Reversed,
@@ -66,41 +71,29 @@ pub fn each_window(v: &[u8], eligible: &[bool], mut f: impl FnMut(&[u8], usize, 
             f(&rev[n - i - w..n - i], i, w, Form::Reversed);
         }
     }
-    // hex, both cases
-    for upper in [false, true] {
-        let h = if upper {
-            hex::encode_upper(v)
-        } else {
-            hex::encode(v)
-        };
-        let h = h.as_bytes();
-        for i in 0..=n - w {
-            if ok(i, w) {
-                f(&h[2 * i..2 * (i + w)], i, w, Form::Hex);
-            }
+    // hex, lower case (matched case-blind)
+    let h = hex::encode(v);
+    let h = h.as_bytes();
+    for i in 0..=n - w {
+        if ok(i, w) {
+            f(&h[2 * i..2 * (i + w)], i, w, Form::Hex);
         }
     }
     if n < PIECE {
         return;
     }
-    // every byte as %XX, both cases
-    for upper in [false, true] {
-        let p: Vec<u8> = v
-            .iter()
-            .flat_map(|b| {
-                let h = if upper {
-                    hex::encode_upper([*b])
-                } else {
-                    hex::encode([*b])
-                };
-                let h = h.as_bytes();
-                [b'%', h[0], h[1]]
-            })
-            .collect();
-        for i in 0..=n - w {
-            if ok(i, w) {
-                f(&p[3 * i..3 * (i + w)], i, w, Form::Percent);
-            }
+    // every byte as %XX, lower case (matched case-blind)
+    let p: Vec<u8> = v
+        .iter()
+        .flat_map(|b| {
+            let h = hex::encode([*b]);
+            let h = h.as_bytes();
+            [b'%', h[0], h[1]]
+        })
+        .collect();
+    for i in 0..=n - w {
+        if ok(i, w) {
+            f(&p[3 * i..3 * (i + w)], i, w, Form::Percent);
         }
     }
     // URL-encoded (reserved characters only), with and without `/` kept
@@ -170,16 +163,6 @@ fn url_encode(v: &[u8], keep_slash: bool, upper: bool) -> (Vec<u8>, Vec<usize>) 
     (out, src)
 }
 
-/// Window lengths the forms of a secret of `n` bytes use.
-pub fn lengths(n: usize) -> impl Iterator<Item = usize> {
-    let w = PIECE.min(n);
-    let long = n >= PIECE;
-    [w, 2 * w]
-        .into_iter()
-        .chain(long.then_some(3 * PIECE))
-        .chain(long.then_some(16))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,8 +183,7 @@ mod tests {
         assert!(has("wJalrXUtnFEM", Form::Plain));
         assert!(has("YEKELPMAXEYC", Form::Reversed));
         assert!(has(&hex::encode(&v[3..15]), Form::Hex));
-        assert!(has(&hex::encode_upper(&v[3..15]), Form::Hex));
-        let pct: String = v[5..17].iter().map(|b| format!("%{b:02X}")).collect();
+        let pct: String = v[5..17].iter().map(|b| format!("%{b:02x}")).collect();
         assert!(has(&pct, Form::Percent));
         assert!(has("MI%2FK7MDENG", Form::Url) && has("MI%2fK7MDENG", Form::Url));
         // base64 of any 12-byte piece, whatever its offset, is a window
@@ -244,7 +226,5 @@ mod tests {
         assert!(ws.iter().all(|(_, s, l, _)| *s == 0 && *l == 9));
         assert!(ws.iter().any(|(w, ..)| w == "x!2retnuh"));
         assert!(all(b"short").is_empty());
-        assert_eq!(lengths(9).collect::<Vec<_>>(), vec![9, 18]);
-        assert_eq!(lengths(40).collect::<Vec<_>>(), vec![12, 24, 36, 16]);
     }
 }

@@ -57,6 +57,8 @@ const P: u64 = (1 << 61) - 1;
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
     structure: Vec<Regex>,
+    egress: Option<regex::RegexSet>,
+    credential_use: Option<regex::RegexSet>,
     tail_half: Vec<String>,
     home_hosts: Vec<(String, Vec<String>)>,
 }
@@ -65,6 +67,8 @@ pub struct Rules {
 #[serde(deny_unknown_fields)]
 struct RulesFile {
     structure: Vec<String>,
+    egress_commands: Vec<String>,
+    credential_use: Vec<String>,
     tail_half: Vec<String>,
     home_hosts: BTreeMap<String, Vec<String>>,
 }
@@ -81,8 +85,16 @@ impl Rules {
                 Regex::new(p).map_err(|e| DetectError::Data(format!("disguise.toml: {p}: {e}")))
             })
             .collect::<Result<_, _>>()?;
+        let egress = regex::RegexSet::new(&f.egress_commands)
+            .map_err(|e| DetectError::Data(format!("disguise.toml: egress_commands: {e}")))?;
+        let credential_use = regex::RegexSetBuilder::new(&f.credential_use)
+            .case_insensitive(true)
+            .build()
+            .map_err(|e| DetectError::Data(format!("disguise.toml: credential_use: {e}")))?;
         Ok(Rules {
             structure,
+            egress: Some(egress),
+            credential_use: Some(credential_use),
             tail_half: f.tail_half,
             home_hosts: f.home_hosts.into_iter().collect(),
         })
@@ -102,6 +114,33 @@ impl Rules {
             el[..half].iter_mut().for_each(|e| *e = false);
         }
         el
+    }
+
+    /// True when the shell command line `command` carries its arguments off
+    /// the machine without naming a host (`gh gist create`, `git push`, …).
+    pub fn sends(&self, command: &str) -> bool {
+        self.egress.as_ref().is_some_and(|e| e.is_match(command))
+    }
+
+    /// True when the secret starting at byte `at` of `text` is used as a
+    /// credential there (an auth header, `curl -u`, a URL's userinfo).
+    pub fn as_credential(&self, text: &str, at: usize) -> bool {
+        let mut from = at.saturating_sub(80);
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
+        let before = text.get(from..at).unwrap_or_default();
+        // a piece may start after the secret's vendor prefix (`sk-proj-`)
+        let prefix = before
+            .bytes()
+            .rev()
+            .take(17)
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            .count();
+        let trimmed = &before[..before.len() - prefix.min(16)];
+        self.credential_use
+            .as_ref()
+            .is_some_and(|r| r.is_match(before) || r.is_match(trimmed))
     }
 
     /// True when `host` is the home service of secrets found by `rule`.
@@ -126,6 +165,15 @@ pub struct Keys {
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Keys(..)")
+    }
+}
+
+/// `c`, lower-cased when matching case-blind.
+fn fold(c: u8, blind: bool) -> u8 {
+    if blind {
+        c.to_ascii_lowercase()
+    } else {
+        c
     }
 }
 
@@ -154,10 +202,16 @@ impl Keys {
         Keys { base, mac }
     }
 
-    /// 64-bit keyed tag of a window.
-    fn tag(&self, w: &[u8]) -> u64 {
+    /// 64-bit keyed tag of a window; a case-blind one is tagged in lower case,
+    /// apart from the others.
+    fn tag(&self, w: &[u8], blind: bool) -> u64 {
         let mut m = self.mac.clone();
-        m.update(w);
+        if blind {
+            m.update(b"\x01");
+            m.update(&w.to_ascii_lowercase());
+        } else {
+            m.update(w);
+        }
         let out = m.finalize().into_bytes();
         let mut b8 = [0u8; 8];
         b8.copy_from_slice(&out[..8]);
@@ -165,9 +219,10 @@ impl Keys {
     }
 
     /// Keyed polynomial hash of a window (what the rolling hash computes).
-    fn poly(&self, w: &[u8]) -> u64 {
-        w.iter()
-            .fold(0u64, |h, &c| (mulmod(h, self.base) + c as u64 + 1) % P)
+    fn poly(&self, w: &[u8], blind: bool) -> u64 {
+        w.iter().fold(0u64, |h, &c| {
+            (mulmod(h, self.base) + fold(c, blind) as u64 + 1) % P
+        })
     }
 
     fn pow(&self, mut e: usize) -> u64 {
@@ -253,8 +308,8 @@ pub struct RunSecrets {
     fingerprints: Vec<u32>,
     bitmap: Vec<u64>,
     windows: HashMap<u64, WinRef>,
-    /// Window lengths in use.
-    lens: Vec<usize>,
+    /// Window lengths in use, and whether matched case-blind.
+    lens: Vec<(usize, bool)>,
 }
 
 impl RunSecrets {
@@ -318,7 +373,8 @@ impl RunSecrets {
             if added >= room {
                 return;
             }
-            let t = keys.tag(w);
+            let blind = form.case_blind();
+            let t = keys.tag(w, blind);
             if let std::collections::hash_map::Entry::Vacant(e) = self.windows.entry(t) {
                 e.insert(WinRef {
                     secret: idx as u16,
@@ -326,9 +382,9 @@ impl RunSecrets {
                     len: len as u8,
                     form: form as u8,
                 });
-                self.fingerprints.push(keys.poly(w) as u32);
-                if !self.lens.contains(&w.len()) {
-                    self.lens.push(w.len());
+                self.fingerprints.push(keys.poly(w, blind) as u32);
+                if !self.lens.contains(&(w.len(), blind)) {
+                    self.lens.push((w.len(), blind));
                 }
                 added += 1;
             }
@@ -373,24 +429,24 @@ impl RunSecrets {
         let t = &text.as_bytes()[..text.len().min(MAX_TEXT)];
         let mut found: Vec<(usize, usize, WinRef)> = Vec::new();
         let mut checks = 0usize;
-        for &w in &self.lens {
+        for &(w, blind) in &self.lens {
             if t.len() < w || found.len() >= MAX_MATCHES {
                 continue;
             }
             let top = keys.pow(w - 1);
-            let mut h = keys.poly(&t[..w]);
+            let mut h = keys.poly(&t[..w], blind);
             for i in 0..=t.len() - w {
                 if i > 0 {
-                    let out = mulmod(t[i - 1] as u64 + 1, top);
+                    let out = mulmod(fold(t[i - 1], blind) as u64 + 1, top);
                     h = (h + P - out) % P;
-                    h = (mulmod(h, keys.base) + t[i + w - 1] as u64 + 1) % P;
+                    h = (mulmod(h, keys.base) + fold(t[i + w - 1], blind) as u64 + 1) % P;
                 }
                 if self.maybe(h) {
                     checks += 1;
                     if checks > MAX_CHECKS {
                         break;
                     }
-                    if let Some(r) = self.windows.get(&keys.tag(&t[i..i + w])) {
+                    if let Some(r) = self.windows.get(&keys.tag(&t[i..i + w], blind)) {
                         found.push((i, i + w, *r));
                         if found.len() >= MAX_MATCHES {
                             break;

@@ -19,10 +19,14 @@ pub struct SecretOut {
     pub whole: bool,
     pub whole_with_earlier: bool,
     pub earlier_calls: Vec<String>,
+    /// Used the way a credential is (plain, or base64 after `Basic `): only
+    /// then can sending it to its own service be use rather than exfiltration.
+    pub as_credential: bool,
 }
 
 impl From<Sighting> for SecretOut {
     fn from(s: Sighting) -> SecretOut {
+        let as_credential = s.forms == ["plain"];
         SecretOut {
             rule: s.rule,
             seen: Some(s.seen),
@@ -32,6 +36,7 @@ impl From<Sighting> for SecretOut {
             whole: s.whole,
             whole_with_earlier: s.whole_with_earlier,
             earlier_calls: s.earlier_calls,
+            as_credential,
         }
     }
 }
@@ -48,6 +53,7 @@ impl SecretOut {
             whole: true,
             whole_with_earlier: true,
             earlier_calls: Vec::new(),
+            as_credential: true,
         }
     }
 
@@ -67,6 +73,7 @@ impl SecretOut {
                 x.bytes = x.bytes.max(o.bytes);
                 x.len = x.len.max(o.len);
                 x.whole_with_earlier |= o.whole_with_earlier;
+                x.as_credential |= o.as_credential;
                 x.earlier_calls.extend(o.earlier_calls);
             }
             None => list.push(o),
@@ -101,7 +108,7 @@ impl SecretOut {
                 self.earlier_calls.join(", ")
             ));
         }
-        let severity = if home {
+        let severity = if home && self.as_credential {
             msg.push_str(" (to its own service: use, not exfiltration)");
             Severity::Low
         } else if self.whole || self.whole_with_earlier {
@@ -146,6 +153,7 @@ mod tests {
             whole: false,
             whole_with_earlier,
             earlier_calls: vec!["c1".into()],
+            as_credential: false,
         }
     }
 

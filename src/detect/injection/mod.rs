@@ -64,6 +64,14 @@ pub fn scan(text: &str, tax: &Taxonomy) -> Scan {
             }
         }
     }
+    // instructions encoded with a plain request to decode and follow them
+    for decoded in encoded_instructions(&norm.text, rules) {
+        if let Some(v) = judge::judge(&decoded, true, norm.evasions, rules, tax) {
+            if best.as_ref().is_none_or(|b| v.rank() > b.rank()) {
+                best = Some(v);
+            }
+        }
+    }
     if let Some(v) = best {
         out.targets = v.targets.clone();
         out.hits.push(v.hit());
@@ -104,6 +112,92 @@ pub fn scan(text: &str, tax: &Taxonomy) -> Scan {
         out.hits.push(h);
     }
     out.strong = out.hits.iter().any(|h| h.severity >= Severity::Medium);
+    // one injected text is one finding: the strongest sign leads, the others
+    // are named in its message
+    if out.hits.len() > 1 {
+        out.hits.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.confidence.total_cmp(&a.confidence))
+        });
+        let others: Vec<String> = out.hits[1..].iter().map(|h| h.message.clone()).collect();
+        out.hits.truncate(1);
+        if let Some(h) = out.hits.first_mut() {
+            h.message = format!("{}; also: {}", h.message, others.join("; "));
+        }
+    }
+    out
+}
+
+/// Bytes after a "decode and follow" request searched for the encoded text.
+const ENCODED_WINDOW: usize = 4096;
+
+/// Encoded runs decoded per text, and the longest looked at.
+const MAX_RUNS: usize = 8;
+const MAX_RUN: usize = 64 * 1024;
+
+/// Text hidden in encodings: every base64 or hex run of 32+ characters that
+/// decodes to readable UTF-8 (at most [`MAX_RUNS`]), and, after a request to
+/// decode and follow (the aimed signal `encoded`), the ROT13 of what follows.
+fn encoded_instructions(text: &str, rules: &Rules) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    let mut out = Vec::new();
+    let readable = |t: &str| {
+        let n = t.chars().count();
+        let letters = t.chars().filter(|c| c.is_alphabetic()).count();
+        n >= 16
+            && letters * 2 >= n
+            && t.chars()
+                .filter(|c| !c.is_control() || c.is_whitespace())
+                .count()
+                * 10
+                >= n * 9
+    };
+    let runs = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_')))
+        .filter(|r| r.len() >= 32 && r.len() <= MAX_RUN);
+    for run in runs {
+        let hexish = run.len() % 2 == 0 && run.bytes().all(|b| b.is_ascii_hexdigit());
+        let bytes = if hexish {
+            hex::decode(run).ok()
+        } else {
+            let t = run.trim_end_matches('=');
+            STANDARD_NO_PAD
+                .decode(t)
+                .or_else(|_| URL_SAFE_NO_PAD.decode(t))
+                .ok()
+        };
+        if let Some(s) = bytes.and_then(|b| String::from_utf8(b).ok()) {
+            if readable(&s) {
+                out.push(s);
+                if out.len() >= MAX_RUNS {
+                    break;
+                }
+            }
+        }
+    }
+    let asked = rules
+        .aimed
+        .iter()
+        .find(|s| s.name == "encoded")
+        .and_then(|s| s.re.get())
+        .and_then(|re| re.find(text));
+    if let Some(m) = asked {
+        let mut end = (m.end() + ENCODED_WINDOW).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let rot13: String = text[m.end()..end]
+            .chars()
+            .map(|c| match c {
+                'a'..='m' | 'A'..='M' => (c as u8 + 13) as char,
+                'n'..='z' | 'N'..='Z' => (c as u8 - 13) as char,
+                _ => c,
+            })
+            .collect();
+        out.push(rot13);
+    }
     out
 }
 

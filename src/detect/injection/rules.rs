@@ -121,8 +121,12 @@ pub struct Rules {
     pub action: LazyRegex,
     pub target: LazyRegex,
     pub discourse: LazyRegex,
+    /// Weaker discourse: counts only when the instruction is quoted.
+    pub example: LazyRegex,
     pub negation_before: LazyRegex,
     pub negation_after: LazyRegex,
+    pub negation_cancel: LazyRegex,
+    pub negation_breaks: LazyRegex,
     pub carriers: Vec<LazyRegex>,
     pub image_exfil: Option<Regex>,
     pub image_data_keys: Option<Regex>,
@@ -148,7 +152,7 @@ fn data(e: impl std::fmt::Display) -> DetectError {
 }
 
 /// Signals whose names the scorer knows for what they are (not aimed).
-const ROLES: [&str; 4] = ["action", "target", "discourse", "negation"];
+const ROLES: [&str; 5] = ["action", "target", "discourse", "example", "negation"];
 
 impl Rules {
     /// No rules: detection is off.
@@ -254,8 +258,11 @@ impl Rules {
             action: role("action", None),
             target: role("target", None),
             discourse: role("discourse", None),
+            example: role("example", None),
             negation_before: role("negation", Some("before")),
             negation_after: role("negation", Some("after")),
+            negation_cancel: role("negation", Some("cancel")),
+            negation_breaks: role("negation", Some("breaks")),
             carriers: file
                 .carriers
                 .patterns
@@ -318,8 +325,11 @@ mod tests {
             &r.action,
             &r.target,
             &r.discourse,
+            &r.example,
             &r.negation_before,
             &r.negation_after,
+            &r.negation_cancel,
+            &r.negation_breaks,
         ] {
             assert!(l.get().is_some(), "{}", l.src);
         }
