@@ -99,6 +99,13 @@ pub fn judge(
             }
         }
     }
+    // an aimed phrase followed by a condition is documentation, not an order
+    if let Some(cond) = rules.conditional.get() {
+        aimed.retain(|&(_, e, _)| {
+            let (_, b) = around(text, e, e, 40);
+            !cond.is_match(&text[e..b])
+        });
+    }
     aimed.sort_unstable();
     // A disguised text (look-alike letters, invisible characters inside words,
     // letters as entities, tag characters) is judged at its actions too: its

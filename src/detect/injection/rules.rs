@@ -123,6 +123,8 @@ pub struct Rules {
     pub discourse: LazyRegex,
     /// Weaker discourse: counts only when the instruction is quoted.
     pub example: LazyRegex,
+    /// A condition right after an aimed phrase ("… if you use Docker").
+    pub conditional: LazyRegex,
     pub negation_before: LazyRegex,
     pub negation_after: LazyRegex,
     pub negation_cancel: LazyRegex,
@@ -152,7 +154,14 @@ fn data(e: impl std::fmt::Display) -> DetectError {
 }
 
 /// Signals whose names the scorer knows for what they are (not aimed).
-const ROLES: [&str; 5] = ["action", "target", "discourse", "example", "negation"];
+const ROLES: [&str; 6] = [
+    "action",
+    "target",
+    "discourse",
+    "example",
+    "negation",
+    "conditional",
+];
 
 impl Rules {
     /// No rules: detection is off.
@@ -259,6 +268,7 @@ impl Rules {
             target: role("target", None),
             discourse: role("discourse", None),
             example: role("example", None),
+            conditional: role("conditional", None),
             negation_before: role("negation", Some("before")),
             negation_after: role("negation", Some("after")),
             negation_cancel: role("negation", Some("cancel")),
@@ -326,6 +336,7 @@ mod tests {
             &r.target,
             &r.discourse,
             &r.example,
+            &r.conditional,
             &r.negation_before,
             &r.negation_after,
             &r.negation_cancel,
