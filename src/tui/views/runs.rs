@@ -42,6 +42,12 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
             Cell::from(start),
             Cell::from(dur),
             Cell::from(r.span_count.to_string()),
+            Cell::from(
+                r.cost
+                    .as_ref()
+                    .map(|c| c.total().short())
+                    .unwrap_or_default(),
+            ),
             Cell::from(TSpan::styled(spark, t.bar)),
         ];
         if narrow {
@@ -54,7 +60,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         rows.push(Row::new(cells));
     }
     let mut header = vec![
-        "findings", "agent", "title", "started", "took", "spans", "activity",
+        "findings", "agent", "title", "started", "took", "spans", "cost", "activity",
     ];
     let mut widths = vec![
         Constraint::Length(9),
@@ -63,6 +69,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         Constraint::Length(14),
         Constraint::Length(6),
         Constraint::Length(6),
+        Constraint::Length(9),
         Constraint::Length(SPARK_WIDTH as u16),
     ];
     if narrow {
