@@ -42,6 +42,10 @@ impl BudgetWatch {
 
     /// The budgets `touched` runs (whose calls were just stored) are over,
     /// as findings (unredacted: the caller redacts them like any other).
+    ///
+    /// The hook for the guard (issue 16): before letting a run's next tool
+    /// call through, `check(store, {run})` says whether that run, its day or
+    /// its agent's day is over budget; a non-empty answer is its ask/deny.
     pub fn check(
         &self,
         store: &Store,
