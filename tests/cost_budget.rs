@@ -96,8 +96,10 @@ fn crossing_a_budget_while_tailing_raises_its_finding_at_once() {
         wait(&|| Store::open_read(&db).is_ok_and(|s| s.span(&run, "c1").ok().flatten().is_some()))
             .expect("first call stored");
         assert!(
-            rules_of(&db, Some(&run)).is_empty(),
-            "under budget: no finding"
+            !rules_of(&db, Some(&run))
+                .iter()
+                .any(|r| r == "COST-TRACE-001"),
+            "under budget: no run finding"
         );
         // + 1,000,000 × 0.15 = $0.15: the run costs $0.165, over $0.10.
         let start = Instant::now();
@@ -109,6 +111,22 @@ fn crossing_a_budget_while_tailing_raises_its_finding_at_once() {
         })
         .expect("COST-TRACE-001 raised");
         samples.push(start.elapsed());
+        // Raised by the second call, not before: a finding is stored once, with
+        // the words of the batch that raised it ($0.015 + $0.15 = $0.165).
+        let s = Store::open_read(&db).unwrap();
+        let filter = FindingFilter {
+            run_id: Some(run.clone()),
+            ..Default::default()
+        };
+        let found = s.findings(&filter, 0, 10).unwrap();
+        let f = found
+            .iter()
+            .find(|f| f.finding.rule_id == "COST-TRACE-001")
+            .unwrap();
+        assert_eq!(
+            f.finding.message, "run cost $0.17, over its $0.10 budget",
+            "{found:?}"
+        );
     }
     samples.sort();
     let median = samples[samples.len() / 2];
@@ -116,7 +134,8 @@ fn crossing_a_budget_while_tailing_raises_its_finding_at_once() {
     assert!(median < Duration::from_millis(100), "{samples:?}");
 
     // Five runs of $0.165 on one day: $0.825 is over the $0.50 day budget
-    // (crossed by the fourth run), raised once however many calls follow.
+    // (crossed by the fourth run's first call: 3 × $0.165 + $0.015 = $0.51),
+    // raised once however many calls follow.
     wait(&|| rules_of(&db, None).iter().any(|r| r == "COST-TRACE-002")).expect("day budget");
     append(&f, &call("late", "c1", 10));
     wait(&|| Store::open_read(&db).is_ok_and(|s| s.span("late", "c1").ok().flatten().is_some()))
@@ -139,8 +158,14 @@ fn crossing_a_budget_while_tailing_raises_its_finding_at_once() {
         .find(|f| f.finding.rule_id == "COST-TRACE-002")
         .unwrap();
     assert!(
-        day.finding.message.contains("over its $0.50 budget"),
+        day.finding
+            .message
+            .contains("cost $0.51, over its $0.50 budget"),
         "{}",
         day.finding.message
+    );
+    assert_eq!(
+        day.finding.run_id, "r3",
+        "filed under the run that crossed it"
     );
 }

@@ -51,6 +51,8 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
             Cell::from(TSpan::styled(spark, t.bar)),
         ];
         if narrow {
+            // No room for the cost and the duration under 100 columns.
+            cells.remove(6);
             cells.remove(4);
         }
         if wide {
@@ -73,8 +75,10 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         Constraint::Length(SPARK_WIDTH as u16),
     ];
     if narrow {
-        header.remove(4);
-        widths.remove(4);
+        for i in [6, 4] {
+            header.remove(i);
+            widths.remove(i);
+        }
     }
     if wide {
         header.insert(3, "model");
