@@ -61,7 +61,12 @@ fn crossing_a_budget_while_tailing_raises_its_finding_at_once() {
     let f = dir.join("a.jsonl");
     let db = t.path().join("st.db");
     let cfg = t.path().join("config.toml");
-    std::fs::write(&cfg, "[budgets]\nrun = 0.10\nday = 0.50\n").unwrap();
+    // Spans of the native format name no agent: their runs' agent is `unknown`.
+    std::fs::write(
+        &cfg,
+        "[budgets]\nrun = 0.10\nday = 0.50\nagent_day = { unknown = 0.30 }\n",
+    )
+    .unwrap();
     append(&f, &call("warm", "w1", 10));
     let _tail = Tail(
         common::bin()
@@ -167,5 +172,20 @@ fn crossing_a_budget_while_tailing_raises_its_finding_at_once() {
     assert_eq!(
         day.finding.run_id, "r3",
         "filed under the run that crossed it"
+    );
+    // The agent's budget: $0.165 + $0.165 = $0.33 is over $0.30 at r1's second call.
+    let agent: Vec<_> = f
+        .iter()
+        .filter(|f| f.finding.rule_id == "COST-TRACE-003")
+        .collect();
+    assert_eq!(agent.len(), 1, "{agent:?}");
+    assert_eq!(agent[0].finding.run_id, "r1");
+    assert!(
+        agent[0]
+            .finding
+            .message
+            .contains("cost $0.33, over its $0.30 budget"),
+        "{}",
+        agent[0].finding.message
     );
 }
