@@ -4,6 +4,7 @@
 //! errors bubble up as `anyhow` and `main` prints them as one line with exit 2.
 
 mod canary;
+mod cost;
 mod doctor;
 mod export;
 mod import;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Scan(a) => scan::run(a),
         Command::Findings(a) => listing::findings(a),
         Command::Runs(a) => listing::runs(a),
+        Command::Cost(a) => cost::run(a),
         Command::Export(a) => export::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Registry(c) => registry::run(c),
@@ -107,8 +109,11 @@ pub fn open_pipeline_with(
         None => crate::detect::DetectContext::load_for_db(db)?,
     };
     let detector = crate::detect::Detector::from_config(&config, ctx)?;
+    let table = crate::pricing::install(crate::pricing::PriceTable::from_config(&config)?);
+    let budgets = crate::pricing::budget::Budgets::from_config(&config)?;
     let mut p = crate::ingest::pipeline::Pipeline::new(redactor, detector, store)
-        .with_commit_config(store_cfg.commit());
+        .with_commit_config(store_cfg.commit())
+        .with_budget(crate::ingest::budget::BudgetWatch::new(budgets, table));
     if let Some(cap) = ingest.max_line_bytes {
         p = p.with_line_cap(cap);
     }

@@ -29,6 +29,9 @@ pub mod id {
     pub const SKL_DETECTED: &str = "SKL-TRACE-001";
     pub const SKL_CHANGED: &str = "SKL-TRACE-002";
     pub const SKL_UNKNOWN: &str = "SKL-TRACE-003";
+    pub const COST_RUN: &str = "COST-TRACE-001";
+    pub const COST_DAY: &str = "COST-TRACE-002";
+    pub const COST_AGENT_DAY: &str = "COST-TRACE-003";
 }
 
 /// One catalogue rule, as SARIF's `reportingDescriptor` needs it.
@@ -154,6 +157,9 @@ mod tests {
             id::SKL_DETECTED,
             id::SKL_CHANGED,
             id::SKL_UNKNOWN,
+            id::COST_RUN,
+            id::COST_DAY,
+            id::COST_AGENT_DAY,
         ];
         assert_eq!(ids, want);
         assert_eq!(default_severity(id::EXF_SECRET_OUT), Severity::Critical);
