@@ -12,15 +12,23 @@
 //! and `registry` (skill fingerprints); `tokens` (canary tokens); `chains`
 //! (per-run correlation); `rules` (the catalogue); `fingerprint`.
 
+pub mod access;
 pub mod canary;
 pub mod chains;
+pub mod endpoints;
 pub mod exec;
 pub mod fingerprint;
+pub mod flow;
 pub mod hit;
+pub mod host;
 pub mod injection;
+pub mod interp;
 pub mod network;
+pub mod path;
+pub mod persist;
 pub mod registry;
 pub mod rules;
+pub mod session;
 pub mod shell;
 pub mod skills;
 pub mod taxonomy;
@@ -120,6 +128,7 @@ pub struct Detector {
     canaries: CanarySet,
     key: [u8; 32],
     runs: chains::Runs,
+    sessions: session::Sessions,
 }
 
 impl Default for Detector {
@@ -170,6 +179,7 @@ impl Detector {
             registries,
             key,
             runs: chains::Runs::default(),
+            sessions: session::Sessions::default(),
         }
     }
 
@@ -214,6 +224,14 @@ impl Detector {
         }
     }
 
+    /// Notes what a run record tells the command rules (its working
+    /// directory): relative paths in its later commands resolve against it.
+    pub fn observe_run(&mut self, run: &crate::model::Run) {
+        if let Some(cwd) = run.cwd.as_deref().filter(|c| !c.is_empty()) {
+            self.sessions.get(&run.id).run_cwd = Some(cwd.to_string());
+        }
+    }
+
     /// Scans one raw span. `report` says what redaction found in it.
     pub fn scan_span(&mut self, span: &Span, report: &Report) -> Detections {
         let mut out = Detections::default();
@@ -225,8 +243,9 @@ impl Detector {
         let mut outbound_hosts: Vec<HostClass> = Vec::new();
         let mut is_outbound = false;
 
-        // 1. what the tool call does
-        let call = tools::understand(span, &self.tax);
+        // 1. what the tool call does, where the run's shell stands
+        let session = self.sessions.get(&span.run_id);
+        let call = tools::understand_in(span, &self.tax, session.cwd());
         let mut observations: Vec<Observation> = Vec::new();
         if let Some(call) = &call {
             for a in &call.actions {
@@ -234,7 +253,16 @@ impl Detector {
                     observations.push(self.skills.invocation(name));
                 }
             }
-            let an = canary::analyse(call, &self.tax);
+            let ctx = canary::CallCtx {
+                cwd: session.cwd().map(str::to_string),
+                remotes: session.remotes.clone(),
+            };
+            for a in &call.actions {
+                if let tools::Action::Shell { script, .. } = a {
+                    session.after_shell(script.final_cwd.as_deref(), &script.remotes);
+                }
+            }
+            let an = canary::analyse_in(call, &self.tax, &ctx);
             egress |= an.quiet_egress || an.hits.iter().any(|h| h.egress);
             for e in &an.endpoints {
                 let c = network::classify(&e.host, &self.tax);

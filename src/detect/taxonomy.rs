@@ -37,6 +37,14 @@ struct CanaryFile {
     decoders: Vec<String>,
     fetchers: Vec<String>,
     destructive_targets: Vec<String>,
+    secret_env_examples: Vec<String>,
+    rc_files: Vec<String>,
+    rc_config_commands: Vec<String>,
+    script_hooks: Vec<String>,
+    lifecycle_scripts: Vec<String>,
+    git_exec_keys: Vec<String>,
+    shell_clients: Vec<String>,
+    transforms: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -45,6 +53,17 @@ struct NetworkFile {
     known_bad: Vec<String>,
     network_commands: Vec<String>,
     fetch_tools: Vec<String>,
+    trusted_installers: Vec<String>,
+    installers: Vec<Installer>,
+}
+
+/// A package install command and the flags that name where packages come from.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Installer {
+    /// Command and subcommand as typed (`pip install`).
+    pub cmd: String,
+    /// Flags (or config keys) whose value is an index, registry or source URL.
+    pub index: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -122,41 +141,24 @@ impl PathSet {
     }
 }
 
-/// Rewrites every spelling of the home folder to `~`, strips quotes and `./`.
+/// Every spelling of a path folded to one (see [`super::path::normalise`]).
 pub fn normalise_path(p: &str) -> String {
-    let p = p.trim().trim_matches(|c| c == '"' || c == '\'');
-    let mut s = p.replace('\\', "/");
-    for pre in ["${HOME}", "$HOME", "%USERPROFILE%"] {
-        if let Some(rest) = s.strip_prefix(pre) {
-            s = format!("~{rest}");
-        }
+    super::path::normalise(p)
+}
+
+/// Concrete paths a credential glob stands for: `*` and `?` become `x`, a
+/// folder gets a file inside, a leading `**/` is tried at the top and below.
+fn glob_examples(g: &str) -> Vec<String> {
+    let g = g.trim();
+    let mut s = g.replace("**/", "").replace(['*', '?'], "x");
+    if s.ends_with('/') {
+        s.push('x');
     }
-    for pre in ["/home/", "/Users/"] {
-        if let Some(rest) = s.strip_prefix(pre) {
-            s = match rest.find('/') {
-                Some(i) => format!("~{}", &rest[i..]),
-                None => "~".to_string(),
-            };
-        }
+    if g.starts_with("**/") {
+        vec![s.clone(), format!("x/{s}"), format!("~/x/{s}")]
+    } else {
+        vec![s]
     }
-    if let Some(rest) = s.strip_prefix("/root") {
-        if rest.is_empty() || rest.starts_with('/') {
-            s = format!("~{rest}");
-        }
-    }
-    // `~user/...` is another user's home: treat as home too.
-    if s.starts_with('~') && !s.starts_with("~/") && s.len() > 1 {
-        if let Some(i) = s.find('/') {
-            s = format!("~{}", &s[i..]);
-        }
-    }
-    while let Some(rest) = s.strip_prefix("./") {
-        s = rest.to_string();
-    }
-    while s.contains("//") {
-        s = s.replace("//", "/");
-    }
-    s
 }
 
 /// Glob (see `assets/detect/canary.toml`) to an anchored regex.
@@ -314,6 +316,35 @@ pub struct Taxonomy {
     pub disabled: HashSet<String>,
     /// Detection on (the default) or off.
     pub enabled: bool,
+    /// Secret variable names as spelt in practice (for `env | grep PATTERN`).
+    pub secret_env_examples: Vec<String>,
+    /// Shell start-up files (persistence graded by content).
+    pub rc_files: PathSet,
+    /// Commands an rc file may hold without running anything.
+    pub rc_config_commands: HashSet<String>,
+    /// Scripts a tool runs for the project (git hooks, husky).
+    pub script_hooks: PathSet,
+    /// package.json scripts run on install or publish.
+    pub lifecycle_scripts: Vec<String>,
+    /// git config keys whose value git runs.
+    pub git_exec_keys: Vec<String>,
+    /// Network clients that make a reverse shell when wired to a shell.
+    pub shell_clients: HashSet<String>,
+    /// Commands that transform data on its way out.
+    pub transforms: HashSet<String>,
+    /// Vendor installer URL prefixes (`curl … | sh` from them is low).
+    trusted_installers: Vec<String>,
+    /// Package install commands (installs from non-allowlisted hosts run foreign code).
+    pub installers: Vec<Installer>,
+    /// Which commands run which interpreter language.
+    pub languages: super::interp::data::Languages,
+    /// Interpreter folding and call patterns, compiled on first use.
+    interp_data: std::sync::OnceLock<Option<super::interp::InterpData>>,
+    /// Every command name the lists know (a glob in a command name is matched against them).
+    pub known_commands: Vec<String>,
+    /// One concrete path per credential glob (`~/.ssh/id_*` → `~/.ssh/id_x`): a
+    /// glob the agent writes reads a credential when it matches one of these.
+    credential_examples: Vec<String>,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, DetectError> {
@@ -387,6 +418,30 @@ impl Taxonomy {
             a.iter().chain(b.iter()).cloned().collect()
         };
         let phrases = cat(&i.phrases, &cfg.injection_phrases);
+        let mut known_commands: Vec<String> = [
+            &c.read_commands,
+            &c.list_commands,
+            &c.shells,
+            &c.interpreters,
+            &c.wrappers,
+            &c.privilege_commands,
+            &c.decoders,
+            &c.fetchers,
+            &c.probe_binaries,
+            &n.network_commands,
+        ]
+        .iter()
+        .flat_map(|l| l.iter().cloned())
+        .collect();
+        known_commands.sort();
+        known_commands.dedup();
+        let credential_examples: Vec<String> = c
+            .credential_paths
+            .iter()
+            .chain(cfg.credential_paths.iter())
+            .chain(c.wallet_paths.iter())
+            .flat_map(|g| glob_examples(g))
+            .collect();
         Ok(Taxonomy {
             credentials: PathSet::new(&cat(&c.credential_paths, &cfg.credential_paths))?,
             wallets: PathSet::new(&c.wallet_paths)?,
@@ -431,7 +486,53 @@ impl Taxonomy {
             high_rules: s.high,
             disabled: set(&cfg.disable_rules),
             enabled: cfg.enabled.unwrap_or(true),
+            languages: if cfg.enabled == Some(false) {
+                super::interp::data::Languages::default()
+            } else {
+                super::interp::data::Languages::load()?
+            },
+            interp_data: std::sync::OnceLock::new(),
+            known_commands,
+            credential_examples,
+            secret_env_examples: c.secret_env_examples,
+            rc_files: PathSet::new(&c.rc_files)?,
+            rc_config_commands: set(&c.rc_config_commands),
+            script_hooks: PathSet::new(&c.script_hooks)?,
+            lifecycle_scripts: c.lifecycle_scripts,
+            git_exec_keys: c.git_exec_keys,
+            shell_clients: set(&c.shell_clients),
+            transforms: set(&c.transforms),
+            trusted_installers: n.trusted_installers,
+            installers: n.installers,
         })
+    }
+
+    /// True when `url` is under one of the vendor installer prefixes (same
+    /// host, same path prefix): piping it into a shell is the documented install.
+    pub fn trusted_installer(&self, url: &str) -> bool {
+        let Some(host) = super::network::host_of(url) else {
+            return false;
+        };
+        let path = |u: &str| -> String {
+            let rest = u.split_once("://").map(|x| x.1).unwrap_or(u);
+            rest.find('/')
+                .map(|i| rest[i..].to_string())
+                .unwrap_or_default()
+        };
+        let scheme_ok = url.to_ascii_lowercase().starts_with("https://");
+        scheme_ok
+            && self.trusted_installers.iter().any(|p| {
+                super::network::host_of(p).as_deref() == Some(host.as_str())
+                    && path(url).starts_with(&path(p))
+            })
+    }
+
+    /// Interpreter patterns (`None` only if the built-in data were broken,
+    /// which a unit test rules out).
+    pub fn interp(&self) -> Option<&super::interp::InterpData> {
+        self.interp_data
+            .get_or_init(|| super::interp::InterpData::load().ok())
+            .as_ref()
     }
 
     /// The first injection phrase found in `text`, as a match on it.
@@ -458,6 +559,37 @@ impl Taxonomy {
         self.credentials
             .matches(path)
             .or_else(|| self.wallets.matches(path))
+    }
+
+    /// [`Taxonomy::credential`] for a path as the OS would open it: relative
+    /// to `cwd` when it is relative, as a glob when it holds `*`, `?` or `[…]`
+    /// (the glob reads a credential when it can match one), and, without a
+    /// known `cwd`, climbing out with `../` as far as the home folder.
+    pub fn credential_at(&self, path: &str, cwd: Option<&str>) -> Option<String> {
+        let p = super::path::resolve(path, cwd);
+        if let Some(g) = self.credential(&p) {
+            return Some(g.to_string());
+        }
+        if cwd.is_none() {
+            if let Some(guess) = super::path::climb_guess(&p) {
+                if let Some(g) = self.credential(&guess) {
+                    return Some(g.to_string());
+                }
+            }
+        }
+        if super::path::has_glob(&p) {
+            let re = regex::RegexBuilder::new(&super::path::glob_regex(&p)?)
+                .case_insensitive(true)
+                .size_limit(1 << 20)
+                .build()
+                .ok()?;
+            let hit = self
+                .credential_examples
+                .iter()
+                .find(|e| re.is_match(e) && self.credential_exceptions.matches(e).is_none())?;
+            return Some(format!("{p} can match {hit}"));
+        }
+        None
     }
 
     /// True when `name` is a secret-bearing environment variable name.

@@ -1,0 +1,550 @@
+//! The connections a command makes: curl and friends, wget, nc, socat, ssh,
+//! scp, rsync, sftp, ftp, git (with remotes added on the line), DNS tools and
+//! ping (data hidden in names or ping patterns), package installs from URLs or
+//! unknown indexes, `/dev/tcp`, and whether each connection *sends* data
+//! (request body, upload, piped input, command output in the URL, encoded
+//! DNS labels). Hosts are canonical (see `host.rs`).
+
+use super::host;
+use super::network::host_of;
+use super::shell::{Command, RedirectKind};
+use super::taxonomy::Taxonomy;
+
+/// A connection made by a command or tool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    pub host: String,
+    /// The URL or address as written (for evidence).
+    pub target: String,
+    /// True when data is sent (body, upload, piped input, output in the URL).
+    pub sends: bool,
+    /// Tool or command that made it.
+    pub by: String,
+    /// A push to a git remote the line (or the run) added.
+    pub new_remote: bool,
+    /// A package (or package index) fetched to install: its install scripts run.
+    pub install: bool,
+}
+
+/// Options that take a value, per command (so their value is not read as a host).
+fn value_options(name: &str) -> &'static [&'static str] {
+    match name {
+        "curl" => &[
+            "-o",
+            "--output",
+            "-X",
+            "--request",
+            "-H",
+            "--header",
+            "-d",
+            "--data",
+            "--data-raw",
+            "--data-binary",
+            "--data-urlencode",
+            "--json",
+            "-F",
+            "--form",
+            "-u",
+            "--user",
+            "-A",
+            "--user-agent",
+            "-e",
+            "--referer",
+            "-T",
+            "--upload-file",
+            "-m",
+            "--max-time",
+            "--connect-timeout",
+            "-w",
+            "--write-out",
+            "-x",
+            "--proxy",
+            "-b",
+            "--cookie",
+            "-c",
+            "--cookie-jar",
+            "--retry",
+            "-K",
+            "--config",
+            "--cacert",
+            "--cert",
+            "--key",
+            "-E",
+            "-r",
+            "--range",
+            "-z",
+            "--resolve",
+            "--limit-rate",
+            "-Y",
+            "-y",
+            "--url",
+        ],
+        "wget" => &[
+            "-O",
+            "--output-document",
+            "-o",
+            "--output-file",
+            "-P",
+            "--directory-prefix",
+            "--header",
+            "--post-data",
+            "--post-file",
+            "--body-data",
+            "--body-file",
+            "--method",
+            "-U",
+            "--user-agent",
+            "-t",
+            "--tries",
+            "-T",
+            "--timeout",
+            "--user",
+            "--password",
+            "-e",
+            "--execute",
+        ],
+        "nc" | "ncat" | "netcat" => &[
+            "-p", "-s", "-w", "-e", "-c", "-x", "-X", "-i", "-q", "-I", "-O",
+        ],
+        "ssh" => &[
+            "-p", "-i", "-l", "-o", "-F", "-L", "-R", "-D", "-J", "-W", "-b", "-c", "-E", "-m",
+            "-S",
+        ],
+        "scp" | "sftp" => &["-P", "-i", "-o", "-F", "-l", "-c", "-J", "-S"],
+        "rsync" => &[
+            "-e",
+            "--rsh",
+            "--exclude",
+            "--include",
+            "--filter",
+            "-f",
+            "--port",
+        ],
+        "dig" | "nslookup" | "host" | "drill" => &["-t", "-p", "-c", "-q", "-x", "-k", "-y"],
+        "ping" | "ping6" => &[
+            "-c", "-i", "-W", "-w", "-s", "-I", "-p", "-t", "-l", "-Q", "-m",
+        ],
+        "telnet" => &["-l", "-b"],
+        "ftp" | "lftp" | "ncftp" | "tftp" => &["-u", "-p", "-P", "-e", "-c", "-m", "-l"],
+        "xh" | "curlie" | "http" | "https" => &["-a", "--auth", "-o", "--output", "--session"],
+        _ => &[],
+    }
+}
+
+/// Non-option arguments of `cmd` (skipping option values).
+fn positionals(cmd: &Command) -> Vec<String> {
+    let name = cmd.name();
+    let vo = value_options(&name);
+    let mut out = Vec::new();
+    let args = cmd.args();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if a == "--" {
+            out.extend(args[i + 1..].iter().cloned());
+            break;
+        }
+        if a.starts_with('-') && a.len() > 1 {
+            if vo.contains(&a.as_str()) {
+                i += 1;
+            }
+        } else {
+            out.push(a.clone());
+        }
+        i += 1;
+    }
+    out
+}
+
+fn piped_input(cmd: &Command) -> bool {
+    !cmd.piped_from.is_empty()
+        || !cmd.stdin_from.is_empty()
+        || cmd.sends_stdin
+        || cmd.redirects.iter().any(|r| {
+            matches!(
+                r.kind,
+                RedirectKind::Read | RedirectKind::HereString | RedirectKind::HereDoc
+            )
+        })
+}
+
+fn dynamic_url(u: &str) -> bool {
+    u.contains("$(…)") || u.contains('$') || u.contains('`')
+}
+
+/// Curl-like commands and HTTPie-like ones (`http POST host a=b`).
+const CURL_LIKE: &[&str] = &["curl", "lwp-request", "aria2c", "axel", "fetch", "wput"];
+const HTTPIE_LIKE: &[&str] = &["http", "https", "httpie", "xh", "curlie"];
+
+/// The connections one command makes.
+pub fn endpoints(cmd: &Command, tax: &Taxonomy) -> Vec<Endpoint> {
+    let name = cmd.name();
+    let mut out: Vec<Endpoint> = Vec::new();
+    let by = cmd.display();
+    let push = |out: &mut Vec<Endpoint>, target: &str, host: Option<String>, sends: bool| {
+        if let Some(h) = host.and_then(|h| host::canonical(&h)).map(|h| h.name) {
+            // a name with an encoded label leaks data to its DNS server on lookup
+            let leaks = h.split('.').any(host::looks_encoded_label);
+            out.push(Endpoint {
+                host: h,
+                target: target.to_string(),
+                sends: sends || leaks,
+                by: by.clone(),
+                new_remote: false,
+                install: false,
+            });
+        }
+    };
+    // /dev/tcp/HOST/PORT redirections (bash network pseudo-files).
+    for r in &cmd.redirects {
+        if let Some(rest) = r
+            .target
+            .strip_prefix("/dev/tcp/")
+            .or_else(|| r.target.strip_prefix("/dev/udp/"))
+        {
+            let host = rest.split('/').next().unwrap_or("").to_string();
+            push(&mut out, &r.target, Some(host), true);
+        }
+    }
+    let n = name.as_str();
+    if CURL_LIKE.contains(&n) || HTTPIE_LIKE.contains(&n) {
+        let sends_flag = [
+            "-d",
+            "--data",
+            "--data-raw",
+            "--data-binary",
+            "--data-urlencode",
+            "--data-ascii",
+            "--json",
+            "-F",
+            "--form",
+            "--form-string",
+            "-T",
+            "--upload-file",
+        ]
+        .iter()
+        .any(|f| cmd.has_flag(f))
+            || matches!(
+                cmd.flag_value("-X").or(cmd.flag_value("--request")),
+                Some(m) if ["POST", "PUT", "PATCH"].contains(&m.to_ascii_uppercase().as_str())
+            );
+        let httpie = HTTPIE_LIKE.contains(&n);
+        let httpie_data = httpie
+            && cmd.args().iter().any(|a| {
+                (a.contains('=') || a.contains(":=") || a.contains('@'))
+                    && !a.starts_with('-')
+                    && !a.contains("://")
+            });
+        let mut targets = positionals(cmd);
+        if let Some(u) = cmd.flag_value("--url") {
+            targets.push(u.to_string());
+        }
+        for t in targets {
+            if httpie
+                && (["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(&t.as_str())
+                    || (t.contains('=') && !t.contains("://")))
+            {
+                continue;
+            }
+            if t.starts_with("file:") {
+                continue;
+            }
+            let sends = sends_flag || httpie_data || piped_input(cmd) || dynamic_url(&t);
+            push(&mut out, &t, host_of(&t), sends);
+        }
+    } else if n == "wget" {
+        let sends = ["--post-data", "--post-file", "--body-data", "--body-file"]
+            .iter()
+            .any(|f| cmd.has_flag(f))
+            || matches!(cmd.flag_value("--method"), Some(m) if ["post", "put", "patch"].contains(&m.to_ascii_lowercase().as_str()));
+        for t in positionals(cmd) {
+            let s = sends || dynamic_url(&t);
+            push(&mut out, &t, host_of(&t), s);
+        }
+    } else if [
+        "nc", "ncat", "netcat", "pwncat", "cryptcat", "sbd", "telnet",
+    ]
+    .contains(&n)
+    {
+        let listen = cmd.has_flag("-l") || cmd.has_flag("--listen");
+        if let Some(h) = positionals(cmd).first() {
+            if !listen {
+                push(
+                    &mut out,
+                    h,
+                    Some(h.clone()),
+                    piped_input(cmd) || cmd.has_flag("-e") || cmd.has_flag("-c"),
+                );
+            }
+        }
+    } else if n == "ztcp" {
+        if let Some(h) = positionals(cmd).first() {
+            push(&mut out, h, Some(h.clone()), true);
+        }
+    } else if n == "socat" {
+        for a in cmd.args() {
+            let lower = a.to_ascii_lowercase();
+            for pre in [
+                "tcp:",
+                "tcp4:",
+                "tcp6:",
+                "openssl:",
+                "udp:",
+                "udp4:",
+                "tcp-connect:",
+                "openssl-connect:",
+                "ssl:",
+            ] {
+                if let Some(rest) = lower.strip_prefix(pre) {
+                    let host = rest.split([':', ',']).next().unwrap_or("").to_string();
+                    push(&mut out, a, Some(host), true);
+                }
+            }
+        }
+    } else if n == "openssl" {
+        // `openssl s_client -connect host:port`
+        if let Some(hp) = cmd.flag_value("-connect") {
+            let host = hp.rsplit_once(':').map(|x| x.0).unwrap_or(hp).to_string();
+            push(&mut out, hp, Some(host), piped_input(cmd));
+        }
+    } else if n == "ssh" {
+        if let Some(h) = positionals(cmd).first() {
+            let host = h.rsplit('@').next().unwrap_or(h).to_string();
+            let runs_remote = positionals(cmd).len() > 1;
+            push(
+                &mut out,
+                h,
+                Some(host),
+                piped_input(cmd) || (runs_remote && !cmd.subst_ids.is_empty()),
+            );
+        }
+    } else if ["scp", "rsync", "sftp"].contains(&n) {
+        let pos = positionals(cmd);
+        let count = pos.len();
+        for (i, p) in pos.iter().enumerate() {
+            if let Some(host) = remote_spec_host(p) {
+                // the last argument is the destination: data goes there
+                push(
+                    &mut out,
+                    p,
+                    Some(host),
+                    i + 1 == count && count > 1 || n == "sftp",
+                );
+            } else if p.contains("://") {
+                push(&mut out, p, host_of(p), i + 1 == count || n == "sftp");
+            }
+        }
+    } else if ["ftp", "lftp", "ncftp", "ncftpput", "tftp", "tnftp"].contains(&n) {
+        let here_put = cmd.redirects.iter().any(|r| {
+            matches!(r.kind, RedirectKind::HereString | RedirectKind::HereDoc)
+                && r.target
+                    .split_whitespace()
+                    .any(|w| ["put", "mput", "send", "append"].contains(&w))
+        });
+        let arg_put = cmd
+            .args()
+            .iter()
+            .any(|a| ["put", "mput", "send"].contains(&a.as_str()) || a.contains("put "));
+        let sends = here_put || arg_put || n == "ncftpput" || piped_input(cmd);
+        for p in positionals(cmd) {
+            if p.contains("://") {
+                push(&mut out, &p, host_of(&p), sends);
+            } else if let Some(h) = host_like(&p) {
+                push(&mut out, &p, Some(h), sends);
+                break;
+            }
+        }
+    } else if n == "git" {
+        git(cmd, &mut out, &by);
+    } else if [
+        "dig",
+        "nslookup",
+        "host",
+        "drill",
+        "ping",
+        "ping6",
+        "resolvectl",
+        "getent",
+    ]
+    .contains(&n)
+    {
+        let pos = positionals(cmd);
+        let names: Vec<&String> = match n {
+            "resolvectl" => pos.iter().skip(1).collect(),
+            "getent" => pos.iter().skip(1).collect(),
+            _ => pos.iter().filter(|p| !p.starts_with('@')).take(1).collect(),
+        };
+        let pattern = n.starts_with("ping") && cmd.flag_value("-p").is_some();
+        for h in names {
+            let dynamic = dynamic_url(h);
+            let host = h.trim_end_matches('.').to_ascii_lowercase();
+            if dynamic {
+                // DNS exfiltration: the data is in the name; classify by the parent domain
+                let parent: Vec<&str> = host.rsplit('.').take(2).collect();
+                let parent: Vec<&str> = parent.into_iter().rev().collect();
+                push(&mut out, h, Some(parent.join(".")), true);
+            } else if host.contains('.')
+                || host.parse::<std::net::IpAddr>().is_ok()
+                || host::inet_aton(&host).is_some()
+            {
+                push(&mut out, h, Some(host), pattern);
+            }
+        }
+    }
+    installs(cmd, tax, &mut out, &by);
+    // URLs inside interpreter code the normaliser did not turn into commands
+    if cmd.interp.is_none() {
+        if let Some(code) = &cmd.code {
+            let sends = code.contains("post") || code.contains("POST") || code.contains("send");
+            for u in super::network::urls_in(code) {
+                push(&mut out, &u, host_of(&u), sends);
+            }
+        }
+    }
+    out
+}
+
+/// A bare host argument: an IP address or a dotted name.
+fn host_like(s: &str) -> Option<String> {
+    let s = s.rsplit('@').next().unwrap_or(s);
+    let ok = !s.is_empty()
+        && !s.contains('/')
+        && (s.contains('.') || s.parse::<std::net::IpAddr>().is_ok())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    ok.then(|| s.to_string())
+}
+
+/// `git clone/fetch/pull/push/remote …`: pushes send; a push to a remote the
+/// line added (or to a URL) is a push to a remote the project did not have.
+fn git(cmd: &Command, out: &mut Vec<Endpoint>, by: &str) {
+    let args = cmd.args();
+    let sub = args.first().map(String::as_str).unwrap_or("");
+    if ![
+        "clone",
+        "fetch",
+        "pull",
+        "push",
+        "remote",
+        "ls-remote",
+        "submodule",
+    ]
+    .contains(&sub)
+    {
+        return;
+    }
+    let mut add = |target: &str, sends: bool, new_remote: bool| {
+        let host = if target.contains("://") {
+            host_of(target)
+        } else {
+            remote_spec_host(target)
+        };
+        if let Some(h) = host.and_then(|h| host::canonical(&h)).map(|h| h.name) {
+            out.push(Endpoint {
+                host: h,
+                target: target.to_string(),
+                sends,
+                by: by.to_string(),
+                new_remote,
+                install: false,
+            });
+        }
+    };
+    if sub == "push" {
+        if let Some(url) = &cmd.remote_url {
+            add(url, true, true);
+            return;
+        }
+        for a in args[1..].iter().filter(|a| !a.starts_with('-')) {
+            if a.contains("://") || remote_spec_host(a).is_some() {
+                add(a, true, true);
+            }
+        }
+        return;
+    }
+    for a in args {
+        add(a, false, false);
+    }
+}
+
+/// Packages and package indexes fetched from URLs: `pip install URL`,
+/// `--index-url`, `npm i URL`, `--registry` and friends (see `network.toml`).
+fn installs(cmd: &Command, tax: &Taxonomy, out: &mut Vec<Endpoint>, by: &str) {
+    let mut argv: Vec<&str> = cmd.argv.iter().map(String::as_str).collect();
+    let name = cmd.name();
+    // `python -m pip install …` is `pip install …`
+    if tax.languages.lang_of(&name) == Some(super::interp::Lang::Python)
+        && argv.get(1) == Some(&"-m")
+    {
+        argv.drain(..2);
+    }
+    let Some(first) = argv.first() else { return };
+    let first = super::shell::basename(first).to_ascii_lowercase();
+    for inst in &tax.installers {
+        let words: Vec<&str> = inst.cmd.split_whitespace().collect();
+        let head = words.first().copied().unwrap_or("");
+        if first != head && first.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.') != head
+        {
+            continue;
+        }
+        // the subcommand words must follow, options allowed between
+        let rest: Vec<&str> = argv[1..]
+            .iter()
+            .copied()
+            .filter(|a| !a.starts_with('-'))
+            .collect();
+        if !words[1..]
+            .iter()
+            .enumerate()
+            .all(|(i, w)| rest.get(i) == Some(w))
+        {
+            continue;
+        }
+        let mut targets: Vec<String> = Vec::new();
+        for f in &inst.index {
+            if let Some(v) = cmd.flag_value(f) {
+                targets.push(v.to_string());
+            }
+        }
+        for a in &argv[1..] {
+            let a = a.trim_start_matches("git+");
+            if a.contains("://") && !a.starts_with('-') {
+                targets.push(a.to_string());
+            }
+        }
+        for t in targets {
+            let host = if t.contains("://") {
+                host_of(&t)
+            } else {
+                remote_spec_host(&t).or_else(|| host_of(&t))
+            };
+            if let Some(h) = host {
+                out.push(Endpoint {
+                    host: h,
+                    target: t.clone(),
+                    sends: false,
+                    by: by.to_string(),
+                    new_remote: false,
+                    install: true,
+                });
+            }
+        }
+        return;
+    }
+}
+
+/// `[user@]host:path` (scp/rsync/git remote syntax) → host.
+pub fn remote_spec_host(s: &str) -> Option<String> {
+    if s.starts_with('/') || s.starts_with('.') || s.starts_with('~') || s.contains("://") {
+        return None;
+    }
+    let (before, _) = s.split_once(':')?;
+    if before.contains('/') || before.is_empty() {
+        return None;
+    }
+    let host = before.rsplit('@').next()?.to_ascii_lowercase();
+    if host.len() == 1 {
+        return None; // a Windows drive letter
+    }
+    Some(host)
+}
