@@ -332,6 +332,10 @@ pub fn endpoints(cmd: &Command, tax: &Taxonomy) -> Vec<Endpoint> {
                 );
             } else if p.contains("://") {
                 push(&mut out, p, host_of(p), i + 1 == count || n == "sftp");
+            } else if n == "sftp" {
+                if let Some(h) = host_like(p) {
+                    push(&mut out, p, Some(h), true);
+                }
             }
         }
     } else if ["ftp", "lftp", "ncftp", "ncftpput", "tftp", "tnftp"].contains(&n) {
@@ -372,7 +376,11 @@ pub fn endpoints(cmd: &Command, tax: &Taxonomy) -> Vec<Endpoint> {
         let names: Vec<&String> = match n {
             "resolvectl" => pos.iter().skip(1).collect(),
             "getent" => pos.iter().skip(1).collect(),
-            _ => pos.iter().filter(|p| !p.starts_with('@')).take(1).collect(),
+            _ => pos
+                .iter()
+                .filter(|p| !p.starts_with('@') && !p.starts_with('+'))
+                .take(1)
+                .collect(),
         };
         let pattern = n.starts_with("ping") && cmd.flag_value("-p").is_some();
         for h in names {

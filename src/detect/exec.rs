@@ -74,15 +74,14 @@ pub fn executes_stdin(cmd: &Command, tax: &Taxonomy) -> bool {
     })
 }
 
-fn short(s: &str) -> String {
-    let t: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if t.chars().count() > 200 {
-        let mut c: String = t.chars().take(199).collect();
-        c.push('…');
-        c
-    } else {
-        t
-    }
+/// Evidence: the line clipped to 200 characters. Only its head is looked at
+/// (a hostile line can be megabytes).
+pub fn short(s: &str) -> String {
+    let cut = (0..=s.len().min(64 * 1024))
+        .rev()
+        .find(|i| s.is_char_boundary(*i))
+        .unwrap_or(0);
+    super::hit::clip(&s[..cut], 200)
 }
 
 /// " (in a payload decoded by base64 -d)" for commands a decoded payload ran.
@@ -278,10 +277,12 @@ fn downloaded_then_run(script: &Script, tax: &Taxonomy, ev: &str, hits: &mut Vec
     for cmd in &script.commands {
         let name = cmd.name();
         if tax.fetchers.contains(&name) {
-            let mut outs: Vec<String> = ["-o", "--output", "-O", "--output-document"]
+            let mut outs: Vec<String> = ["--output", "--output-document"]
                 .iter()
                 .filter_map(|f| cmd.flag_value(f).map(str::to_string))
                 .collect();
+            let short = if name == "wget" { 'O' } else { 'o' };
+            outs.extend(cmd.short_value(short).map(str::to_string));
             outs.extend(
                 cmd.redirects
                     .iter()
@@ -556,12 +557,41 @@ pub fn write_targets(cmd: &Command) -> Vec<String> {
             }
         }
         "curl" | "wget" => {
-            for f in ["-o", "--output", "-O", "--output-document"] {
+            for f in ["--output", "--output-document"] {
                 if let Some(v) = cmd.flag_value(f) {
-                    if !(name == "curl" && f == "-O") {
-                        out.push(v.to_string());
+                    out.push(v.to_string());
+                }
+            }
+            let short = if name == "wget" { 'O' } else { 'o' };
+            out.extend(cmd.short_value(short).map(str::to_string));
+        }
+        "tar" => {
+            // `tar czf OUT …`, `tar -c -f OUT …`, `tar --create --file=OUT …`
+            let args = cmd.args();
+            let create = args.first().map(|a| {
+                let m = a.trim_start_matches('-');
+                !a.starts_with("--") && (m.contains('c') || m.contains('r') || m.contains('u'))
+            }) == Some(true)
+                || args.iter().any(|a| a == "--create" || a == "--append");
+            if create {
+                if let Some(f) = cmd.flag_value("--file").or_else(|| cmd.short_value('f')) {
+                    out.push(f.to_string());
+                } else if let Some(first) = args
+                    .first()
+                    .filter(|a| !a.starts_with('-') && a.ends_with('f'))
+                {
+                    let _ = first;
+                    if let Some(f) = args.get(1) {
+                        out.push(f.to_string());
                     }
                 }
+            }
+        }
+        "zip" | "7z" | "7za" | "rar" => {
+            // `zip OUT.zip files…`, `7z a OUT.7z files…`
+            let skip = usize::from(name != "zip");
+            if let Some(f) = pos.get(skip) {
+                out.push(f.to_string());
             }
         }
         _ => {}

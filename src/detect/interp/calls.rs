@@ -102,6 +102,9 @@ pub fn path_like(s: &str) -> bool {
     if s.is_empty() || s.len() > 4096 || s.contains("://") || s.contains('\n') {
         return false;
     }
+    if ["~", "~/", "/", ".", "./", "..", "../"].contains(&s) {
+        return false;
+    }
     if s.starts_with('/') || s.starts_with("~") || s.starts_with("./") || s.starts_with("../") {
         return !s.contains(' ') || s.matches(' ').count() < 3;
     }
@@ -195,6 +198,15 @@ pub fn extract(lang: Lang, code: &str, decoded: &[String], data: &InterpData) ->
             }
         } else if f.shell.len() < MAX_ITEMS {
             f.shell.push(args[0].value.clone());
+        }
+        // running a command line that decoding revealed is obfuscated execution
+        if args.iter().any(|l| is_decoded(&l.value))
+            || data
+                .decoders
+                .iter()
+                .any(|(_, r)| r.is_match(&code[w.0..w.1]))
+        {
+            f.evals_decoded = true;
         }
         used.extend(args.iter().map(|l| l.start));
     }

@@ -53,17 +53,34 @@ fn home(code: &str, data: &InterpData) -> String {
     if !data.home.is_match(code) && !data.home_in_strings.is_match(code) {
         return code.to_string();
     }
-    let mut out = String::with_capacity(code.len());
+    let spans: Vec<(usize, usize)> = data
+        .lit
+        .find_iter(code)
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    let inside = |i: usize| spans.iter().any(|(s, e)| *s < i && i < *e);
+    let mut step = String::with_capacity(code.len());
     let mut last = 0;
-    for m in data.lit.find_iter(code) {
-        out.push_str(&data.home.replace_all(&code[last..m.start()], "\"~\""));
+    for m in data.home.find_iter(code) {
+        if inside(m.start()) {
+            continue;
+        }
+        step.push_str(&code[last..m.start()]);
+        step.push_str("\"~\"");
+        last = m.end();
+    }
+    step.push_str(&code[last..]);
+    let mut out = String::with_capacity(step.len());
+    let mut last = 0;
+    for m in data.lit.find_iter(&step) {
+        out.push_str(&step[last..m.start()]);
         let inner = &m.as_str()[1..m.as_str().len() - 1];
         out.push('"');
         out.push_str(&data.home_in_strings.replace_all(inner, "~"));
         out.push('"');
         last = m.end();
     }
-    out.push_str(&data.home.replace_all(&code[last..], "\"~\""));
+    out.push_str(&step[last..]);
     out
 }
 
@@ -168,11 +185,9 @@ fn interpolate(lang: Lang, literal: &str, vars: &[(String, String)]) -> String {
 fn char_codes(code: &str, data: &InterpData) -> String {
     static ONE: OnceLock<Option<Regex>> = OnceLock::new();
     static LIST: OnceLock<Option<Regex>> = OnceLock::new();
-    if !code.contains("chr") && !code.contains("har") && !code.contains("CharCode") {
-        return code.to_string();
-    }
     let mut out = code.to_string();
-    if let Some(r) = re(&ONE, r"(?i)(?:\bchr|\[char\])\s*\(?\s*(\d{1,7})\s*\)?") {
+    let codes = code.contains("chr") || code.contains("har") || code.contains("CharCode");
+    if let Some(r) = re(&ONE, r"(?i)(?:\bchr|\[char\])\s*\(?\s*(\d{1,7})\s*\)?").filter(|_| codes) {
         out = r
             .replace_all(&out, |c: &Captures| {
                 num_lit(&c[1]).unwrap_or_else(|| c[0].to_string())
@@ -182,7 +197,9 @@ fn char_codes(code: &str, data: &InterpData) -> String {
     if let Some(r) = re(
         &LIST,
         r"(?:String\.fromCharCode|string\.char|map\(\s*chr\s*,|chr\(\w+\)\s+for\s+\w+\s+in|pack\(\s*.C\*.\s*,)\s*\(?\s*\[?\s*([\d\s,]+)\]?\s*\)?\)?",
-    ) {
+    )
+    .filter(|_| codes)
+    {
         out = r
             .replace_all(&out, |c: &Captures| {
                 let s: Option<String> = c[1]

@@ -48,6 +48,9 @@ impl Env {
             "PATH" => "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
             "SHELL" | "BASH" => "/bin/bash".to_string(),
             "0" => "bash".to_string(),
+            // a fresh `bash -c` has no positional parameters
+            "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" => String::new(),
+            "@" => return Some(Vec::new()),
             "PWD" => self.cwd.clone()?,
             _ => return None,
         };

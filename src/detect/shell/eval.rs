@@ -85,9 +85,35 @@ pub fn run(cmd: &Command, stdin: Option<&[u8]>, budget: &mut Budget) -> Option<O
         bytes,
         decoders: vec![how.to_string()],
     };
+    // escapes that turned into other characters are an encoding too
+    let escaped = |out: &[u8]| {
+        let joined = args.join(" ");
+        let hidden = ["\\x", "\\0", "\\u", "\\1", "\\2", "\\3"]
+            .iter()
+            .any(|e| joined.contains(e));
+        hidden && !out.is_empty()
+    };
     let out = match name.as_str() {
-        "echo" => plain(echo(args)),
-        "printf" => plain(printf(args)?),
+        "echo" => {
+            let b = echo(args);
+            if escaped(&b)
+                && args
+                    .iter()
+                    .any(|a| a.starts_with("-e") || a == "-ne" || a == "-en")
+            {
+                decoded(b, "echo -e")
+            } else {
+                plain(b)
+            }
+        }
+        "printf" => {
+            let b = printf(args)?;
+            if escaped(&b) {
+                decoded(b, "printf")
+            } else {
+                plain(b)
+            }
+        }
         "cat" => {
             if args.iter().any(|a| a != "-" && !a.starts_with('-')) {
                 return None;

@@ -221,6 +221,30 @@ impl Command {
         })
     }
 
+    /// The value of a one-letter option, also when combined with others
+    /// before it (`-so FILE`, `-sSLo FILE`) or glued to it (`-oFILE`).
+    pub fn short_value(&self, letter: char) -> Option<&str> {
+        let args = self.args();
+        for (i, a) in args.iter().enumerate() {
+            let Some(body) = a.strip_prefix('-') else {
+                continue;
+            };
+            if body.starts_with('-') || body.is_empty() {
+                continue;
+            }
+            if body.len() > 1
+                && body.starts_with(letter)
+                && !body[1..].starts_with(|c: char| c.is_ascii_alphabetic())
+            {
+                return Some(&a[2..]);
+            }
+            if body.ends_with(letter) && body.chars().all(|c| c.is_ascii_alphabetic()) {
+                return args.get(i + 1).map(String::as_str);
+            }
+        }
+        None
+    }
+
     /// The value following `flag` (`-o FILE`, `--output FILE`, `--output=FILE`).
     pub fn flag_value(&self, flag: &str) -> Option<&str> {
         let args = self.args();

@@ -14,6 +14,9 @@ use super::{
 use crate::detect::taxonomy::Taxonomy;
 use brush_parser::ast;
 
+/// At most this many words are read per command.
+const MAX_WORDS: usize = 2048;
+
 /// How many pipeline stages on each side a command knows by name.
 const MAX_NEIGHBOURS: usize = 32;
 
@@ -40,6 +43,8 @@ pub(super) struct Walker<'a> {
     pub(super) collected: Vec<usize>,
     /// Depth of the command whose words are being expanded.
     pub(super) word_depth: usize,
+    /// Decoders the redirections of the command being read went through.
+    pub(super) redir_decoders: Vec<String>,
 }
 
 impl<'a> Walker<'a> {
@@ -53,6 +58,7 @@ impl<'a> Walker<'a> {
             pipes: Vec::new(),
             collected: Vec::new(),
             word_depth: 0,
+            redir_decoders: Vec::new(),
         }
     }
 
@@ -68,7 +74,11 @@ impl<'a> Walker<'a> {
             // A hostile size: no parser, a plain split over the whole text
             // (linear, its words clipped), and say so.
             self.out.truncated = true;
-            self.fallback(&strip_heredoc_bodies(text), via, depth);
+            if memchr::memmem::find(text.as_bytes(), b"<<").is_some() {
+                self.fallback(&strip_heredoc_bodies(text), via, depth);
+            } else {
+                self.fallback(text, via, depth);
+            }
             return;
         }
         let mut parser = brush_parser::Parser::new(std::io::Cursor::new(text), &options());
@@ -88,44 +98,68 @@ impl<'a> Walker<'a> {
     /// When the parser gives up (unbalanced quotes, odd syntax, too big): split
     /// on control operators and whitespace, strip quotes. Better than nothing.
     fn fallback(&mut self, text: &str, via: Via, depth: usize) {
-        for seg in text.split([';', '&', '\n']) {
+        // memchr-driven: this path reads hostile sizes, one pass per byte
+        let bytes = text.as_bytes();
+        let mut start = 0;
+        let mut ends: Vec<usize> = memchr::memchr3_iter(b';', b'&', b'\n', bytes).collect();
+        ends.push(bytes.len());
+        for end in ends {
             if self.full() {
                 return;
             }
-            let stages: Vec<&str> = seg.split('|').take(MAX_COMMANDS).collect();
-            let names: Vec<String> = stages
-                .iter()
-                .map(|s| {
-                    s.split_whitespace()
-                        .next()
-                        .map(|w| basename(&strip_quotes(&clip_text(w))).to_string())
-                        .unwrap_or_default()
-                })
-                .collect();
-            let mut prev: Option<usize> = None;
-            for (i, st) in stages.iter().enumerate() {
-                if self.full() {
-                    return;
-                }
-                let argv: Vec<String> = st
-                    .split_whitespace()
-                    .take(256)
-                    .map(|w| strip_quotes(&clip_text(w)))
-                    .collect();
-                if argv.is_empty() {
-                    continue;
-                }
-                let lo = i.saturating_sub(MAX_NEIGHBOURS);
-                let hi = (i + 1 + MAX_NEIGHBOURS).min(names.len());
-                let cmd = Command {
-                    piped_from: names[lo..i].to_vec(),
-                    piped_to: names[i + 1..hi].to_vec(),
-                    stdin_from: prev.into_iter().collect(),
-                    unresolved: st.contains('$') || st.contains('`'),
-                    ..Command::new(argv, via, depth, clip_text(st.trim()))
-                };
-                prev = self.finish_command(cmd, Vec::new());
+            let seg = &text[start..end];
+            start = (end + 1).min(bytes.len());
+            if seg.trim().is_empty() {
+                continue;
             }
+            let mut stages: Vec<&str> = Vec::new();
+            let mut s0 = 0;
+            for p in memchr::memchr_iter(b'|', seg.as_bytes()) {
+                stages.push(&seg[s0..p]);
+                s0 = p + 1;
+                if stages.len() >= MAX_COMMANDS {
+                    break;
+                }
+            }
+            if stages.len() < MAX_COMMANDS {
+                stages.push(&seg[s0..]);
+            }
+            self.fallback_pipeline(&stages, via, depth);
+        }
+    }
+
+    fn fallback_pipeline(&mut self, stages: &[&str], via: Via, depth: usize) {
+        let names: Vec<String> = stages
+            .iter()
+            .map(|s| {
+                plain_words(s)
+                    .next()
+                    .map(|w| basename(&strip_quotes(&clip_text(w))).to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let mut prev: Option<usize> = None;
+        for (i, st) in stages.iter().enumerate() {
+            if self.full() {
+                return;
+            }
+            let argv: Vec<String> = plain_words(st)
+                .take(256)
+                .map(|w| strip_quotes(&clip_text(w)))
+                .collect();
+            if argv.is_empty() {
+                continue;
+            }
+            let lo = i.saturating_sub(MAX_NEIGHBOURS);
+            let hi = (i + 1 + MAX_NEIGHBOURS).min(names.len());
+            let cmd = Command {
+                piped_from: names[lo..i].to_vec(),
+                piped_to: names[i + 1..hi].to_vec(),
+                stdin_from: prev.into_iter().collect(),
+                unresolved: memchr::memchr2(b'$', b'`', st.as_bytes()).is_some(),
+                ..Command::new(argv, via, depth, clip_text(st.trim()))
+            };
+            prev = self.finish_command(cmd, Vec::new());
         }
     }
 
@@ -330,6 +364,7 @@ impl<'a> Walker<'a> {
             items.extend(suf.0.iter());
         }
         let outer_collected = std::mem::take(&mut self.collected);
+        let outer_redir = std::mem::take(&mut self.redir_decoders);
         self.word_depth = depth;
         let mut params = Vec::new();
         let mut name_done = s.word_or_name.is_none();
@@ -344,6 +379,9 @@ impl<'a> Walker<'a> {
             }
             let Some(it) = items.get(i) else { break };
             match it {
+                ast::CommandPrefixOrSuffixItem::Word(_) if words.len() >= MAX_WORDS => {
+                    self.out.truncated = true;
+                }
                 ast::CommandPrefixOrSuffixItem::Word(w) => words.extend(self.expand_word(&w.value)),
                 ast::CommandPrefixOrSuffixItem::AssignmentWord(a, w) => {
                     let name = match &a.name {
@@ -392,6 +430,7 @@ impl<'a> Walker<'a> {
             }
         }
         let subst_ids = std::mem::replace(&mut self.collected, outer_collected);
+        let redir_decoders = std::mem::replace(&mut self.redir_decoders, outer_redir);
         // `alias` expansion: the alias text stands in for the name.
         if let Some(first) = words.first() {
             if let Some(body) = self.env.alias(&first.text) {
@@ -411,7 +450,7 @@ impl<'a> Walker<'a> {
             .map(|w| (w.substituted || w.assembled || !w.decoders.is_empty()) && !w.dynamic)
             .unwrap_or(false);
         let unresolved = words.iter().any(|w| w.dynamic);
-        let mut decoders = Vec::new();
+        let mut decoders = redir_decoders;
         for w in &words {
             params.extend(w.params.iter().cloned());
             decoders.extend(w.decoders.iter().cloned());
@@ -572,8 +611,28 @@ impl<'a> Walker<'a> {
         if f.is_empty() {
             return word(raw);
         }
-        f.swap_remove(0)
+        let w = f.swap_remove(0);
+        self.redir_decoders.extend(w.decoders.iter().cloned());
+        w
     }
+}
+
+/// Words split on spaces and tabs (memchr-driven: hostile sizes go through here).
+fn plain_words(s: &str) -> impl Iterator<Item = &str> {
+    let b = s.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < b.len() && (b[at] == b' ' || b[at] == b'\t' || b[at] == b'\r') {
+            at += 1;
+        }
+        if at >= b.len() {
+            return None;
+        }
+        let end = memchr::memchr3(b' ', b'\t', b'\r', &b[at..]).map_or(b.len(), |i| at + i);
+        let w = &s[at..end];
+        at = end;
+        Some(w)
+    })
 }
 
 /// The text without the bodies of its here-documents (a plain split would

@@ -179,10 +179,26 @@ fn pieces_into(
                 _ => st.push_text("~"),
             },
             WordPiece::ParameterExpansion(expr) => {
-                if let Some(n) = param_name(src) {
+                // `${#X}` and `${X:+set}` tell whether X is set, not what it holds
+                let reveals = !matches!(
+                    expr,
+                    ParameterExpr::ParameterLength { .. }
+                        | ParameterExpr::UseAlternativeValue { .. }
+                );
+                if let Some(n) = param_name(src).filter(|_| reveals) {
                     st.cur.params.push(n);
                 }
                 match param(expr, ex, depth) {
+                    Some(vals) if quoted && split && all_elements(expr) => {
+                        // "$@" and "${a[@]}": one field per element, quotes or not
+                        st.expanded = true;
+                        for (i, v) in vals.iter().enumerate() {
+                            if i > 0 {
+                                st.break_field();
+                            }
+                            st.push_text(v);
+                        }
+                    }
                     Some(vals) => {
                         st.expanded = true;
                         let joined = vals.join(" ");
@@ -378,6 +394,21 @@ fn param(expr: &ParameterExpr, ex: &mut dyn Expand, depth: usize) -> Option<Vec<
             }
         }
         _ => None,
+    }
+}
+
+/// `$@` / `${a[@]}` (not `$*` / `${a[*]}`).
+fn all_elements(expr: &ParameterExpr) -> bool {
+    match expr {
+        ParameterExpr::Parameter { parameter, .. } => matches!(
+            parameter,
+            Parameter::Special(SpecialParameter::AllPositionalParameters { concatenate: false })
+                | Parameter::NamedWithAllIndices {
+                    concatenate: false,
+                    ..
+                }
+        ),
+        _ => false,
     }
 }
 

@@ -54,7 +54,10 @@ impl Walker<'_> {
                     cmd.dynamic_script = true;
                 }
                 nested = Some((script, Via::ShellC));
-            } else if cmd.args().iter().all(|a| a.starts_with('-')) {
+            } else if cmd.args().iter().all(|a| {
+                a.starts_with('-')
+                    || ["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"].contains(&a.as_str())
+            }) {
                 // `bash <<< "…"` or `sh <<EOF … EOF`: the here-text is the script.
                 if let Some(r) = cmd
                     .redirects
@@ -63,6 +66,19 @@ impl Walker<'_> {
                 {
                     nested = Some((r.target.clone(), Via::HereInput));
                 }
+            }
+        } else if (name == "source" || name == ".")
+            && cmd
+                .args()
+                .iter()
+                .any(|a| ["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0", "-"].contains(&a.as_str()))
+        {
+            if let Some(r) = cmd
+                .redirects
+                .iter()
+                .find(|r| matches!(r.kind, RedirectKind::HereString | RedirectKind::HereDoc))
+            {
+                nested = Some((r.target.clone(), Via::HereInput));
             }
         } else if name == "eval" {
             let body = cmd.args().join(" ");
