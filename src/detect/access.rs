@@ -36,29 +36,16 @@ pub fn read_paths(cmd: &Command, tax: &Taxonomy) -> Vec<String> {
             && !cmd.has_flag("--regexp")
             && !cmd.has_flag("--file");
         let mut skipped_program = !program_first;
-        let mut skip_value = false;
+        let mut skip_value = 0usize;
+        let takes = value_options(&name);
         for a in cmd.args() {
-            if skip_value {
-                skip_value = false;
+            if skip_value > 0 {
+                skip_value -= 1;
                 continue;
             }
             if a.starts_with('-') && !a.contains("=@") {
-                // options of the pattern-first tools that take a value
-                if program_first
-                    && [
-                        "-A",
-                        "-B",
-                        "-C",
-                        "-m",
-                        "-F",
-                        "-v",
-                        "--max-count",
-                        "-t",
-                        "-g",
-                    ]
-                    .contains(&a.as_str())
-                {
-                    skip_value = true;
+                if let Some((_, n)) = takes.iter().find(|(f, _)| f == a) {
+                    skip_value = *n;
                 }
                 continue;
             }
@@ -84,7 +71,15 @@ pub fn read_paths(cmd: &Command, tax: &Taxonomy) -> Vec<String> {
             );
         }
     }
-    for f in ["--post-file", "--body-file", "-in", "--upload-file", "-T"] {
+    for f in [
+        "--post-file",
+        "--body-file",
+        "-in",
+        "--upload-file",
+        "-T",
+        "-InFile",
+        "-infile",
+    ] {
         if let Some(v) = cmd.flag_value(f) {
             out.push(v.to_string());
         }
@@ -101,6 +96,66 @@ pub fn read_paths(cmd: &Command, tax: &Taxonomy) -> Vec<String> {
     }
     out.retain(|p| !p.is_empty() && p != "-" && !p.contains("://"));
     out
+}
+
+/// Options of the reading commands that take values (and how many), so the
+/// values are not read as files.
+fn value_options(name: &str) -> &'static [(&'static str, usize)] {
+    match name {
+        "grep" | "egrep" | "fgrep" => &[
+            ("-A", 1),
+            ("-B", 1),
+            ("-C", 1),
+            ("-m", 1),
+            ("--max-count", 1),
+            ("-d", 1),
+            ("-D", 1),
+        ],
+        "rg" | "ag" | "ack" => &[
+            ("-A", 1),
+            ("-B", 1),
+            ("-C", 1),
+            ("-m", 1),
+            ("-g", 1),
+            ("--glob", 1),
+            ("-t", 1),
+            ("-T", 1),
+            ("--type", 1),
+        ],
+        "awk" | "gawk" | "mawk" => &[("-F", 1), ("-v", 1)],
+        "sed" => &[("-l", 1)],
+        "jq" | "yq" => &[
+            ("--arg", 2),
+            ("--argjson", 2),
+            ("--slurpfile", 2),
+            ("--rawfile", 2),
+            ("--indent", 1),
+        ],
+        "head" | "tail" => &[("-n", 1), ("-c", 1)],
+        "cut" => &[("-d", 1), ("-f", 1), ("-c", 1), ("-b", 1)],
+        "tar" => &[("-C", 1), ("--exclude", 1)],
+        "curl" => &[
+            ("-o", 1),
+            ("-X", 1),
+            ("-H", 1),
+            ("-u", 1),
+            ("-A", 1),
+            ("-e", 1),
+            ("-m", 1),
+            ("-x", 1),
+            ("-w", 1),
+            ("--resolve", 1),
+            ("--connect-to", 1),
+        ],
+        "openssl" => &[
+            ("-passin", 1),
+            ("-pass", 1),
+            ("-out", 1),
+            ("-k", 1),
+            ("-md", 1),
+        ],
+        _ => &[],
+    }
 }
 
 /// `find ROOT -name PAT -exec cat {} +` (or piped to `xargs cat`): the glob it reads.

@@ -60,7 +60,7 @@ pub fn analyse_in(call: &ToolCall, tax: &Taxonomy, ctx: &CallCtx) -> CallAnalysi
             }
             Action::Search { path } => {
                 read_path(path, cwd, &call.tool, tax, &mut a.hits);
-                if tax.sensitive_dirs.matches(path).is_some() && tax.credential(path).is_none() {
+                if tax.sensitive_dir(path) && tax.credential(path).is_none() {
                     a.hits.push(Hit::new(
                         id::EXF_CRED_READ,
                         format!("{} searches credential folder {path}", call.tool),
@@ -184,10 +184,7 @@ fn shell(text: &str, script: &Script, tax: &Taxonomy, ctx: &CallCtx, a: &mut Cal
                     )
                     .key(&format!("read {}", normalise_path(&full))),
                 );
-            } else if tax
-                .sensitive_dirs
-                .matches(&super::path::resolve(&p, cmd.cwd.as_deref()))
-                .is_some()
+            } else if tax.sensitive_dir(&super::path::resolve(&p, cmd.cwd.as_deref()))
                 && ["tar", "zip", "cp", "scp", "rsync", "7z", "grep", "rg"].contains(&name.as_str())
             {
                 a.hits.push(
@@ -260,6 +257,16 @@ fn shell(text: &str, script: &Script, tax: &Taxonomy, ctx: &CallCtx, a: &mut Cal
             .key(&format!("flow|{}|{ev}", f.sink.host))
             .egress(true),
         );
+    }
+    // `echo 'IP github.com' >> /etc/hosts` sends a trusted name to another address
+    let overrides = hosts_overrides(script);
+    if !overrides.is_empty() {
+        for e in a.endpoints.iter_mut() {
+            if let Some((_, ip)) = overrides.iter().find(|(n, _)| *n == e.host) {
+                e.target = format!("{} (→ {ip} by /etc/hosts)", e.target);
+                e.host = ip.clone();
+            }
+        }
     }
     let mut seen_hosts: Vec<(String, bool)> = Vec::new();
     for e in &a.endpoints {
@@ -357,6 +364,36 @@ fn shell(text: &str, script: &Script, tax: &Taxonomy, ctx: &CallCtx, a: &mut Cal
             HostClass::Loopback => {}
         }
     }
+}
+
+/// Names the line maps to addresses by writing `/etc/hosts`: (name, address).
+fn hosts_overrides(script: &Script) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for cmd in &script.commands {
+        let writes_hosts = super::exec::write_targets(cmd)
+            .iter()
+            .any(|t| normalise_path(t) == "/etc/hosts");
+        if !writes_hosts {
+            continue;
+        }
+        let text = if cmd.name() == "tee" {
+            script.stdin_of(cmd.id)
+        } else {
+            script.output_of(cmd.id)
+        };
+        for line in text.unwrap_or_default().lines() {
+            let mut words = line.split_whitespace();
+            let Some(ip) = words.next().filter(|w| super::host::parse_ip(w).is_some()) else {
+                continue;
+            };
+            for n in words.take(16) {
+                if let Some(h) = super::host::canonical(n) {
+                    out.push((h.name, ip.to_string()));
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -172,6 +172,12 @@ fn dynamic_url(u: &str) -> bool {
     u.contains("$(…)") || u.contains('$') || u.contains('`')
 }
 
+/// DNS record types, which `dig`, `drill` and `host` take as an operand.
+const DNS_TYPES: &[&str] = &[
+    "A", "AAAA", "TXT", "MX", "NS", "SOA", "CNAME", "PTR", "SRV", "ANY", "CAA", "DNSKEY", "DS",
+    "HINFO", "NAPTR", "NULL", "SPF", "AXFR", "IXFR",
+];
+
 /// Curl-like commands and HTTPie-like ones (`http POST host a=b`).
 const CURL_LIKE: &[&str] = &["curl", "lwp-request", "aria2c", "axel", "fetch", "wput"];
 const HTTPIE_LIKE: &[&str] = &["http", "https", "httpie", "xh", "curlie"];
@@ -249,8 +255,50 @@ pub fn endpoints(cmd: &Command, tax: &Taxonomy) -> Vec<Endpoint> {
             if t.starts_with("file:") {
                 continue;
             }
-            let sends = sends_flag || httpie_data || piped_input(cmd) || dynamic_url(&t);
+            let sends =
+                sends_flag || httpie_data || piped_input(cmd) || dynamic_url(&t) || n == "wput";
             push(&mut out, &t, host_of(&t), sends);
+        }
+        // the request really goes to a proxy, or to an address given for the name
+        let sends = sends_flag || piped_input(cmd);
+        if let Some(p) = cmd.flag_value("--proxy").or_else(|| cmd.short_value('x')) {
+            let h = host_of(p).or_else(|| host_of(&format!("http://{p}")));
+            push(&mut out, p, h, sends);
+        }
+        for f in ["--resolve", "--connect-to"] {
+            if let Some(v) = cmd.flag_value(f) {
+                // HOST:PORT:ADDR  /  HOST:PORT:ADDR2:PORT2
+                let parts: Vec<&str> = v.split(':').collect();
+                if let Some(addr) = parts.get(2) {
+                    let addr = addr.trim_matches(|c| c == '[' || c == ']');
+                    push(&mut out, v, Some(addr.to_string()), sends);
+                }
+            }
+        }
+    } else if ["invoke-webrequest", "iwr", "invoke-restmethod", "irm"].contains(&n) {
+        // PowerShell's web cmdlets: `-Uri URL -Method Post -Body … -InFile …`
+        let lower: Vec<String> = cmd.args().iter().map(|a| a.to_ascii_lowercase()).collect();
+        let value_of = |flag: &str| {
+            lower
+                .iter()
+                .position(|a| a == flag)
+                .and_then(|i| cmd.args().get(i + 1))
+                .map(String::as_str)
+        };
+        let method_sends = value_of("-method")
+            .map(|m| ["post", "put", "patch"].contains(&m.to_ascii_lowercase().as_str()))
+            .unwrap_or(false);
+        let sends = method_sends
+            || lower
+                .iter()
+                .any(|a| a == "-body" || a == "-infile" || a == "-form")
+            || piped_input(cmd);
+        let url = value_of("-uri")
+            .map(str::to_string)
+            .or_else(|| cmd.args().iter().find(|a| a.contains("://")).cloned());
+        if let Some(u) = url {
+            let s = sends || dynamic_url(&u);
+            push(&mut out, &u, host_of(&u), s);
         }
     } else if n == "wget" {
         let sends = ["--post-data", "--post-file", "--body-data", "--body-file"]
@@ -358,6 +406,24 @@ pub fn endpoints(cmd: &Command, tax: &Taxonomy) -> Vec<Endpoint> {
                 break;
             }
         }
+    } else if n == "gh" {
+        // the GitHub CLI: gists, issues, comments, secrets and raw API calls carry data
+        let a: Vec<&str> = cmd.args().iter().map(String::as_str).collect();
+        let sends = matches!(
+            a.as_slice(),
+            ["gist", "create" | "edit", ..]
+                | ["issue" | "pr", "create" | "comment" | "edit", ..]
+                | ["secret" | "variable", "set", ..]
+                | ["release", "create" | "upload", ..]
+        ) || (a.first() == Some(&"api")
+            && a.iter().any(|x| {
+                ["-f", "-F", "--field", "--raw-field", "--input"].contains(x)
+                    || x.starts_with("--field=")
+                    || x.starts_with("--input=")
+            }));
+        if sends {
+            push(&mut out, "gh", Some("github.com".to_string()), true);
+        }
     } else if n == "git" {
         git(cmd, &mut out, &by);
     } else if [
@@ -378,7 +444,11 @@ pub fn endpoints(cmd: &Command, tax: &Taxonomy) -> Vec<Endpoint> {
             "getent" => pos.iter().skip(1).collect(),
             _ => pos
                 .iter()
-                .filter(|p| !p.starts_with('@') && !p.starts_with('+'))
+                .filter(|p| {
+                    !p.starts_with('@')
+                        && !p.starts_with('+')
+                        && !DNS_TYPES.contains(&p.to_ascii_uppercase().as_str())
+                })
                 .take(1)
                 .collect(),
         };

@@ -203,7 +203,10 @@ fn obfuscated(
             ),
             ev,
         ));
-    } else if (tax.shells.contains(&name) || name == "source" || name == ".")
+    } else if (tax.shells.contains(&name)
+        || name == "source"
+        || name == "."
+        || super::shell::lang_of(&name, tax).is_some())
         && cmd.procsubst_commands.iter().any(|n| {
             tax.fetchers.contains(n) || tax.decoders.contains(n) && n != "echo" && n != "printf"
         })

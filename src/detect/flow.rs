@@ -13,6 +13,12 @@ use super::shell::{Command, Script};
 use super::taxonomy::{normalise_path, Taxonomy};
 use std::collections::HashMap;
 
+/// Transforms that encode (as opposed to filter or reformat).
+const ENCODERS: &[&str] = &[
+    "base64", "base32", "basenc", "xxd", "od", "hexdump", "gzip", "bzip2", "xz", "zstd", "openssl",
+    "gpg", "rev", "uuencode", "zip", "7z", "tar",
+];
+
 /// Secret data on its way out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flow {
@@ -116,7 +122,15 @@ pub fn flows(script: &Script, tax: &Taxonomy) -> Vec<Flow> {
                 let foreign =
                     matches!(class, HostClass::Unlisted { .. } | HostClass::Bad) || e.new_remote;
                 let worth = tv.strong || !tv.transforms.is_empty() || class == HostClass::Bad;
-                if foreign && worth && !out.iter().any(|f| f.sink.host == e.host) {
+                // to a host the allowlist passes (a gist, a webhook), the disguise
+                // itself gives it away: a secret encoded on its way out
+                let disguised = class == HostClass::Allowed
+                    && !tv.transforms.is_empty()
+                    && tv
+                        .transforms
+                        .iter()
+                        .any(|t| tax.decoders.contains(t) || ENCODERS.contains(&t.as_str()));
+                if (foreign && worth || disguised) && !out.iter().any(|f| f.sink.host == e.host) {
                     out.push(Flow {
                         source: tv.source.clone(),
                         transforms: tv.transforms.clone(),
@@ -133,6 +147,16 @@ pub fn flows(script: &Script, tax: &Taxonomy) -> Vec<Flow> {
 
 /// The secret data a command itself reads, if any.
 fn source(cmd: &Command, script: &Script, tax: &Taxonomy) -> Option<Taint> {
+    // `grep KEY config.yaml`, `sed -n '/TOKEN/p' f`: a filter for secret names over a file
+    if let Some(pat) = secret_filter(cmd, tax) {
+        if let Some(p) = read_paths(cmd, tax).first() {
+            return Some(Taint {
+                source: format!("the {pat} lines of {p}"),
+                strong: true,
+                transforms: Vec::new(),
+            });
+        }
+    }
     for p in read_paths(cmd, tax) {
         if let Some(g) = tax.credential_at(&p, cmd.cwd.as_deref()) {
             let _ = g;
@@ -146,12 +170,7 @@ fn source(cmd: &Command, script: &Script, tax: &Taxonomy) -> Option<Taint> {
             "tar", "zip", "7z", "cp", "rsync", "scp", "grep", "rg", "cat",
         ]
         .contains(&cmd.name().as_str());
-        if archive
-            && tax
-                .sensitive_dirs
-                .matches(&super::path::resolve(&p, cmd.cwd.as_deref()))
-                .is_some()
-        {
+        if archive && tax.sensitive_dir(&super::path::resolve(&p, cmd.cwd.as_deref())) {
             return Some(Taint {
                 source: format!("credential folder {p}"),
                 strong: true,
@@ -214,6 +233,50 @@ fn source(cmd: &Command, script: &Script, tax: &Taxonomy) -> Option<Taint> {
     }
     let _ = script;
     None
+}
+
+/// The pattern of a grep/sed/awk that selects secret-named lines (`KEY`, `/aws_secret/p`).
+fn secret_filter(cmd: &Command, tax: &Taxonomy) -> Option<String> {
+    let name = cmd.name();
+    if !["grep", "egrep", "fgrep", "rg", "sed", "awk", "gawk"].contains(&name.as_str()) {
+        return None;
+    }
+    let pat = cmd.flag_value("-e").or_else(|| {
+        cmd.args()
+            .iter()
+            .find(|a| !a.starts_with('-'))
+            .map(String::as_str)
+    })?;
+    let words: String = pat
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c.to_ascii_uppercase()
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let hit = words.split_whitespace().any(|w| {
+        w.len() >= 3
+            && (tax.secret_env(w)
+                || [
+                    "KEY",
+                    "TOKEN",
+                    "SECRET",
+                    "PASSWORD",
+                    "PASSWD",
+                    "APIKEY",
+                    "CREDENTIAL",
+                ]
+                .iter()
+                .any(|k| w.contains(k))
+                || tax
+                    .secret_env_examples
+                    .iter()
+                    .any(|e| e.contains(w) && w.len() >= 4))
+    });
+    hit.then(|| pat.to_string())
 }
 
 #[cfg(test)]

@@ -28,6 +28,8 @@ enum Place {
     Rc,
     /// A script run by a tool (git hook): local tools are low.
     Hook,
+    /// Settings that may hold commands (agent hooks, editor tasks): high when they do.
+    Settings,
     /// Runs whatever it holds: always high.
     Other,
 }
@@ -35,6 +37,8 @@ enum Place {
 fn place(path: &str, tax: &Taxonomy) -> Place {
     if tax.rc_files.matches(path).is_some() {
         Place::Rc
+    } else if tax.settings_files.matches(path).is_some() {
+        Place::Settings
     } else if tax.script_hooks.matches(path).is_some() {
         Place::Hook
     } else {
@@ -50,6 +54,16 @@ fn grade(place: Place, content: Option<&str>, tax: &Taxonomy, depth: usize) -> (
     if place == Place::Other || depth > MAX_GRADE_DEPTH {
         return (Severity::High, String::new());
     }
+    if place == Place::Settings {
+        return match tax
+            .settings_exec_keys
+            .iter()
+            .find(|k| text.contains(k.as_str()))
+        {
+            Some(k) => (Severity::High, format!("adds {k}: commands run later")),
+            None => (Severity::Low, "no hooks or tasks that run commands".into()),
+        };
+    }
     if let Some(why) = risky(text, tax, depth + 1) {
         return (Severity::High, why);
     }
@@ -59,7 +73,7 @@ fn grade(place: Place, content: Option<&str>, tax: &Taxonomy, depth: usize) -> (
             None => (Severity::Low, "only sets variables, PATH or aliases".into()),
         },
         Place::Hook => (Severity::Low, "runs local tools only".into()),
-        Place::Other => (Severity::High, String::new()),
+        Place::Other | Place::Settings => (Severity::High, String::new()),
     }
 }
 
@@ -95,6 +109,22 @@ pub fn risky(text: &str, tax: &Taxonomy, depth: usize) -> Option<String> {
         .map(|h| h.message.clone())
 }
 
+/// A command line that itself reaches a host the allowlist does not pass, or
+/// opens `/dev/tcp` (so what it writes is not to be trusted, however it reads).
+fn line_reaches(text: &str, tax: &Taxonomy) -> Option<String> {
+    if text.contains("/dev/tcp/") || text.contains("/dev/udp/") {
+        return Some("the line opens /dev/tcp".into());
+    }
+    super::network::urls_in(text).into_iter().find_map(|u| {
+        let h = super::network::host_of(&u)?;
+        matches!(
+            classify(&h, tax),
+            HostClass::Unlisted { .. } | HostClass::Bad
+        )
+        .then(|| format!("the line reaches {h}"))
+    })
+}
+
 /// The first command of an rc text that runs something (not a variable,
 /// `export`, `alias`, option or completion setting).
 fn runs_something(text: &str, tax: &Taxonomy) -> Option<String> {
@@ -111,11 +141,34 @@ pub fn script_hits(script: &Script, tax: &Taxonomy, ev: &str, depth: usize) -> V
     let mut hits = Vec::new();
     for cmd in &script.commands {
         for target in super::exec::write_targets(cmd) {
+            if target.ends_with(".pth") {
+                // Python runs `import` lines of any .pth file on its path at every start
+                let content = written_content(script, cmd, &target);
+                let imports = content
+                    .as_deref()
+                    .map(|c| c.lines().any(|l| l.trim_start().starts_with("import")))
+                    .unwrap_or(false);
+                if imports || (content.is_none() && target.contains("$(…)")) {
+                    hits.push(
+                        Hit::new(
+                            id::CMD_PERSISTENCE,
+                            format!("writes {target}, a .pth file Python runs at every start"),
+                            ev,
+                        )
+                        .key(&format!("{target}|{ev}")),
+                    );
+                    continue;
+                }
+            }
             let Some(g) = tax.persistence.matches(&target) else {
                 continue;
             };
             let content = written_content(script, cmd, &target);
-            let (sev, why) = grade(place(&target, tax), content.as_deref(), tax, depth);
+            let pl = place(&target, tax);
+            let (sev, why) = match line_reaches(&cmd.text, tax) {
+                Some(why) if matches!(pl, Place::Rc | Place::Hook) => (Severity::High, why),
+                _ => grade(pl, content.as_deref(), tax, depth),
+            };
             hits.push(
                 Hit::new(
                     id::CMD_PERSISTENCE,
@@ -251,6 +304,33 @@ fn command_hits(
             if k == "core.hookspath" {
                 let local = super::path::is_relative(&super::path::normalise(value))
                     && !value.starts_with("..");
+                // hooks written into that folder on the same line are graded like any hook
+                let dir = super::path::normalise(value);
+                let dir = dir.trim_end_matches('/');
+                let risky_hook = script.commands.iter().find_map(|c| {
+                    super::exec::write_targets(c)
+                        .iter()
+                        .filter(|t| super::path::normalise(t).starts_with(&format!("{dir}/")))
+                        .find_map(|t| {
+                            if let Some(why) = line_reaches(&c.text, tax) {
+                                return Some(why);
+                            }
+                            let content = written_content(script, c, t);
+                            let (sev, why) = grade(Place::Hook, content.as_deref(), tax, depth);
+                            (sev >= Severity::High).then_some(why)
+                        })
+                });
+                if let Some(why) = risky_hook {
+                    hits.push(
+                        Hit::new(
+                            id::CMD_PERSISTENCE,
+                            format!("points git hooks at {value}, where a hook {why}"),
+                            ev,
+                        )
+                        .severity(Severity::High),
+                    );
+                    return;
+                }
                 hits.push(
                     Hit::new(
                         id::CMD_PERSISTENCE,
@@ -270,7 +350,17 @@ fn command_hits(
                 && (!k.starts_with("alias.") || value.starts_with('!'))
             {
                 let body = value.trim_start_matches('!');
-                let (sev, why) = grade(Place::Hook, Some(body), tax, depth);
+                // a script outside the system folders, whose content is not on the line
+                let system = ["/usr/", "/bin/", "/opt/homebrew/", "/snap/"]
+                    .iter()
+                    .any(|p| body.starts_with(p));
+                let path_only = !body.contains(' ')
+                    && (body.starts_with('/') || body.starts_with('~') || body.starts_with('$'));
+                let (sev, why) = if path_only && !system {
+                    (Severity::High, format!("runs {body}"))
+                } else {
+                    grade(Place::Hook, Some(body), tax, depth)
+                };
                 hits.push(
                     Hit::new(
                         id::CMD_PERSISTENCE,
@@ -292,7 +382,19 @@ pub fn write_hits(path: &str, content: &str, tool: &str, tax: &Taxonomy) -> Vec<
     let ev = format!("{tool} {path}");
     let text = (!content.is_empty()).then_some(content);
     if let Some(g) = tax.persistence.matches(path) {
-        let (sev, why) = grade(place(path, tax), text, tax, 0);
+        let python_hook = path.ends_with(".py") && place(path, tax) == Place::Hook;
+        let (sev, why) = match (python_hook, text) {
+            (true, Some(t)) => python_build_hook("setup.py", t, tax)
+                .map(|(s, w)| {
+                    if s == Severity::Low {
+                        (Severity::Medium, w)
+                    } else {
+                        (s, w)
+                    }
+                })
+                .unwrap_or((Severity::Medium, "runs at every build".into())),
+            _ => grade(place(path, tax), text, tax, 0),
+        };
         hits.push(
             Hit::new(
                 id::CMD_PERSISTENCE,
@@ -416,6 +518,17 @@ fn python_build_hook(base: &str, content: &str, tax: &Taxonomy) -> Option<(Sever
             content.contains("cmdclass") || !facts.shell.is_empty() || !facts.argv.is_empty();
         return hooked.then(|| (Severity::Low, "runs local commands at install".to_string()));
     }
+    // a build requirement fetched from a URL runs that code at every build
+    for u in super::network::urls_in(content) {
+        if let Some(h) = super::network::host_of(&u) {
+            if matches!(
+                classify(&h, tax),
+                HostClass::Unlisted { .. } | HostClass::Bad
+            ) {
+                return Some((Severity::High, format!("builds with code from {h}")));
+            }
+        }
+    }
     let hooked = [
         "build.hooks",
         "cmdclass",
@@ -426,8 +539,8 @@ fn python_build_hook(base: &str, content: &str, tax: &Taxonomy) -> Option<(Sever
     .any(|k| content.contains(k));
     hooked.then(|| {
         (
-            Severity::Low,
-            "points the build at project code".to_string(),
+            Severity::Medium,
+            "runs project code at every build and install".to_string(),
         )
     })
 }

@@ -45,6 +45,8 @@ struct CanaryFile {
     git_exec_keys: Vec<String>,
     shell_clients: Vec<String>,
     transforms: Vec<String>,
+    settings_files: Vec<String>,
+    settings_exec_keys: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -332,6 +334,10 @@ pub struct Taxonomy {
     pub shell_clients: HashSet<String>,
     /// Commands that transform data on its way out.
     pub transforms: HashSet<String>,
+    /// Settings files that can hold commands run later (agent hooks, editor tasks).
+    pub settings_files: PathSet,
+    /// Keys that make such a settings file run commands.
+    pub settings_exec_keys: Vec<String>,
     /// Vendor installer URL prefixes (`curl … | sh` from them is low).
     trusted_installers: Vec<String>,
     /// Package install commands (installs from non-allowlisted hosts run foreign code).
@@ -502,9 +508,24 @@ impl Taxonomy {
             git_exec_keys: c.git_exec_keys,
             shell_clients: set(&c.shell_clients),
             transforms: set(&c.transforms),
+            settings_files: PathSet::new(&c.settings_files)?,
+            settings_exec_keys: c.settings_exec_keys,
             trusted_installers: n.trusted_installers,
             installers: n.installers,
         })
+    }
+
+    /// True when `path` is a credential folder itself (`~/.aws`, `~/.ssh/`,
+    /// `~/.ssh/*`), not a file inside one (`~/.aws/config` is not).
+    pub fn sensitive_dir(&self, path: &str) -> bool {
+        let n = normalise_path(path);
+        let mut p = n.as_str();
+        for suffix in ["/**", "/*", "/.", "/"] {
+            p = p.strip_suffix(suffix).unwrap_or(p);
+        }
+        let parent = p.rsplit_once('/').map(|x| x.0).unwrap_or("");
+        self.sensitive_dirs.matches(p).is_some()
+            && (parent.is_empty() || self.sensitive_dirs.matches(parent).is_none())
     }
 
     /// True when `url` is under one of the vendor installer prefixes (same

@@ -89,6 +89,32 @@ fn window(code: &str, at: usize) -> (usize, usize) {
     (start, i)
 }
 
+/// Commas at the top level of an argument text (outside literals and brackets).
+fn top_level_commas(text: &str) -> usize {
+    let b = text.as_bytes();
+    let (mut depth, mut n, mut i, mut in_lit) = (0i32, 0, 0, false);
+    while i < b.len() {
+        let c = b[i];
+        if in_lit {
+            if c == b'\\' {
+                i += 2;
+                continue;
+            }
+            in_lit = c != b'"';
+        } else {
+            match c {
+                b'"' => in_lit = true,
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth -= 1,
+                b',' if depth == 0 => n += 1,
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    n
+}
+
 fn in_window(lits: &[Lit], w: (usize, usize)) -> Vec<&Lit> {
     lits.iter()
         .filter(|l| l.start >= w.0 && l.end <= w.1)
@@ -178,8 +204,31 @@ pub fn extract(lang: Lang, code: &str, decoded: &[String], data: &InterpData) ->
             }
             continue;
         }
+        // an encoded literal handed to a command through a decoding idiom the
+        // folding does not know (`("6375…"):gsub(..)`): decode it speculatively
+        for l in &args {
+            if let Some(d) = speculative_decode(&l.value) {
+                f.evals_decoded = true;
+                if f.shell.len() < MAX_ITEMS {
+                    f.shell.push(d);
+                }
+            }
+        }
+        let top_commas = top_level_commas(&code[w.0..w.1]);
         let list = text.starts_with('[')
-            || (args.len() >= 2 && !args[0].value.contains(' ') && !args[0].value.is_empty());
+            || (top_commas > 0
+                && args.len() >= 2
+                && !args[0].value.contains(' ')
+                && !args[0].value.is_empty());
+        if !list && args.len() >= 2 && top_commas == 0 {
+            // one command line built from pieces and variables: `"curl -d \"" d "\" url"`
+            let line: Vec<&str> = args.iter().map(|l| l.value.as_str()).collect();
+            if f.shell.len() < MAX_ITEMS {
+                f.shell.push(line.join("$x"));
+            }
+            used.extend(args.iter().map(|l| l.start));
+            continue;
+        }
         if list {
             let mut argv: Vec<String> = args.iter().map(|l| l.value.clone()).collect();
             if callee.starts_with("os.exec")
@@ -246,6 +295,12 @@ pub fn extract(lang: Lang, code: &str, decoded: &[String], data: &InterpData) ->
             f.evals_download = true;
         }
         for a in args {
+            if let Some(d) = speculative_decode(&a.value) {
+                f.evals_decoded = true;
+                if f.code.len() < MAX_ITEMS {
+                    f.code.push(d);
+                }
+            }
             if a.value.len() >= 3 && f.code.len() < MAX_ITEMS {
                 f.code.push(a.value.clone());
                 used.push(a.start);
@@ -366,6 +421,27 @@ pub fn extract(lang: Lang, code: &str, decoded: &[String], data: &InterpData) ->
         }
     }
 
+    // `{host: "h", method: "POST"}` (Node's http.request and friends): a URL too
+    static HOSTKEY: OnceLock<Option<Regex>> = OnceLock::new();
+    if let Some(r) = HOSTKEY
+        .get_or_init(|| {
+            Regex::new(&format!(
+                r"(?i)\b(?:host|hostname)\s*[:=]>?\s*({})",
+                super::fold::LIT
+            ))
+            .ok()
+        })
+        .as_ref()
+    {
+        for c in r.captures_iter(code) {
+            if let Some(m) = c.get(1) {
+                let h = unlit(&m.as_str()[1..m.as_str().len() - 1]);
+                if host_like(&h).is_some() && f.urls.len() < MAX_ITEMS {
+                    f.urls.push(format!("https://{h}/"));
+                }
+            }
+        }
+    }
     // URLs
     for l in &lits {
         if used.contains(&l.start) {
@@ -381,6 +457,33 @@ pub fn extract(lang: Lang, code: &str, decoded: &[String], data: &InterpData) ->
     f.socket_sends = data.socket_send.is_match(code);
     f.spawns_shell |= data.shell.is_match(code);
     f
+}
+
+/// A literal that is nothing but hex or base64 and decodes to printable text:
+/// the text (so a decoder the folding does not know still reveals it).
+fn speculative_decode(v: &str) -> Option<String> {
+    let v = v.trim();
+    if v.len() < 16 || v.contains(' ') {
+        return None;
+    }
+    let bytes = if v.len() % 2 == 0 && v.chars().all(|c| c.is_ascii_hexdigit()) {
+        hex::decode(v).ok()?
+    } else if v.chars().all(|c| {
+        c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '=' || c == '-' || c == '_'
+    }) && v
+        .chars()
+        .any(|c| c.is_ascii_digit() || c == '+' || c == '/' || c == '=')
+    {
+        crate::detect::shell::eval::decode_base64(v.as_bytes())?
+    } else {
+        return None;
+    };
+    let text = String::from_utf8(bytes).ok()?;
+    let printable = text
+        .chars()
+        .filter(|c| !c.is_control() || c.is_whitespace())
+        .count();
+    (text.len() >= 8 && printable == text.chars().count() && text.contains(' ')).then_some(text)
 }
 
 fn push_write(f: &mut Facts, path: &str, content: String) {
@@ -402,12 +505,23 @@ fn awk_pipes(code: &str, lits: &[Lit], f: &mut Facts, used: &mut Vec<usize>) {
     static PRINT: OnceLock<Option<Regex>> = OnceLock::new();
     let lit = super::fold::LIT;
     if let Some(r) = GETLINE
-        .get_or_init(|| Regex::new(&format!(r"({lit})\s*\|\s*getline")).ok())
+        .get_or_init(|| Regex::new(&format!(r"({lit})\s*\|\s*getline\s*(\w*)")).ok())
         .as_ref()
     {
         for c in r.captures_iter(code) {
             if let Some(m) = c.get(1) {
-                f.shell.push(unlit(&m.as_str()[1..m.as_str().len() - 1]));
+                let cmd = unlit(&m.as_str()[1..m.as_str().len() - 1]);
+                // `"CMD" | getline c; system(c)` runs what CMD prints
+                let var = c.get(2).map(|v| v.as_str()).unwrap_or("");
+                let rerun = !var.is_empty()
+                    && Regex::new(&format!(r"system\s*\(\s*{}\s*\)", regex::escape(var)))
+                        .map(|r| r.is_match(code))
+                        .unwrap_or(false);
+                if rerun {
+                    f.shell.push(format!("sh -c \"$({cmd})\""));
+                } else {
+                    f.shell.push(cmd);
+                }
                 used.push(m.start());
             }
         }

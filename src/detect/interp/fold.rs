@@ -402,6 +402,25 @@ fn concat(lang: Lang, code: &str, data: &InterpData) -> String {
             out = next;
         }
     }
+    if lang == Lang::Awk {
+        // awk concatenates by juxtaposition: `"~" "/.pypirc"`
+        static JUXTA: OnceLock<Option<Regex>> = OnceLock::new();
+        if let Some(r) = re(&JUXTA, &format!(r#"({LIT})[ \t]*({LIT})"#)) {
+            for _ in 0..16 {
+                let next = r
+                    .replace_all(&out, |c: &Captures| {
+                        let a = unlit(&c[1][1..c[1].len() - 1]);
+                        let b = unlit(&c[2][1..c[2].len() - 1]);
+                        lit(&format!("{a}{b}"))
+                    })
+                    .into_owned();
+                if next == out {
+                    break;
+                }
+                out = next;
+            }
+        }
+    }
     if lang == Lang::Python {
         if let Some(r) = re(&SLASH, &format!(r#"({LIT})\s*/\s*({LIT})"#)) {
             for _ in 0..16 {

@@ -188,6 +188,11 @@ impl Command {
             .first()
             .map(|a| basename(a).to_ascii_lowercase())
             .unwrap_or_default();
+        // `node@20` (npx), `python3@3.12`: the version is not part of the name
+        let n = match n.split_once('@') {
+            Some((head, _)) if !head.is_empty() => head.to_string(),
+            _ => n,
+        };
         match n.split_once('.') {
             Some((head, tail)) if ["nc", "netcat", "ncat"].contains(&head) || tail == "exe" => {
                 head.to_string()
@@ -362,7 +367,7 @@ pub fn parse_argv_in(argv: &[String], cwd: Option<&str>, tax: &Taxonomy) -> Scri
 }
 
 /// The language a command runs code in, if it is an interpreter.
-pub(crate) fn lang_of(name: &str, tax: &Taxonomy) -> Option<super::interp::Lang> {
+pub fn lang_of(name: &str, tax: &Taxonomy) -> Option<super::interp::Lang> {
     tax.languages.lang_of(name)
 }
 

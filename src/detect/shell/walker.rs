@@ -326,7 +326,7 @@ impl<'a> Walker<'a> {
     }
 
     fn for_variable(&mut self, name: &str, values: &[ast::Word], via: Via, depth: usize) {
-        self.collected.clear();
+        let outer = std::mem::take(&mut self.collected);
         self.word_depth = depth;
         let mut vals = Vec::new();
         let mut params = Vec::new();
@@ -336,9 +336,15 @@ impl<'a> Walker<'a> {
                 vals.push(f.text);
             }
         }
-        let ids = std::mem::take(&mut self.collected);
+        let ids = std::mem::replace(&mut self.collected, outer);
         let subst_commands = ids.iter().map(|i| self.out.commands[*i].name()).collect();
-        self.env.unset(name);
+        // a literal list: the variable holds its first word (`for p in /proc/[0-9]*`)
+        match vals.first() {
+            Some(v) if ids.is_empty() && !v.contains('$') => {
+                self.env.assign(name, vec![v.clone()], false, false)
+            }
+            _ => self.env.unset(name),
+        }
         let cmd = Command {
             assignments: vec![(name.to_string(), vals.join(" "))],
             params,
@@ -571,7 +577,7 @@ impl<'a> Walker<'a> {
                         let wi = self.expand_unsplit(&w.value);
                         Some(Redirect {
                             kind,
-                            target: wi.text,
+                            target: wi.text.trim().to_string(),
                         })
                     }
                     ast::IoFileRedirectTarget::ProcessSubstitution(_, sub) => {
@@ -580,10 +586,20 @@ impl<'a> Walker<'a> {
                         self.collected.extend(before..self.out.commands.len());
                         None
                     }
-                    ast::IoFileRedirectTarget::Duplicate(w) => Some(Redirect {
-                        kind: RedirectKind::Other,
-                        target: w.value.clone(),
-                    }),
+                    ast::IoFileRedirectTarget::Duplicate(w) => {
+                        // `>& FILE` is a file when FILE is not a descriptor number
+                        let wi = self.expand_unsplit(&w.value);
+                        let t = wi.text.split_whitespace().next().unwrap_or("").to_string();
+                        let fd = t.chars().all(|c| c.is_ascii_digit() || c == '-');
+                        Some(Redirect {
+                            kind: if fd {
+                                RedirectKind::Other
+                            } else {
+                                RedirectKind::Write
+                            },
+                            target: if fd { w.value.clone() } else { t },
+                        })
+                    }
                     ast::IoFileRedirectTarget::Fd(_) => None,
                 }
             }

@@ -182,7 +182,7 @@ impl Walker<'_> {
         while i < argv.len() && guard < 16 {
             guard += 1;
             let name = basename(&argv[i]).to_ascii_lowercase();
-            if !self.tax.wrappers.contains(&name) {
+            if !self.tax.wrappers.contains(&name) && runner_prefix(&argv[i..]).is_none() {
                 break;
             }
             // `command -v X` is a probe, not a wrapper; `su` without -c is a login.
@@ -197,6 +197,12 @@ impl Walker<'_> {
             if name == "su" {
                 wrappers.push(name);
                 break;
+            }
+            // `uv run X`, `poetry run X`, `npx X`, `pnpm dlx X`: runners of a project's tools
+            if let Some(skip) = runner_prefix(&argv[i..]) {
+                wrappers.push(name.clone());
+                i += skip;
+                continue;
             }
             // `busybox` / `toybox` alone lists applets; with a name it runs that applet.
             if (name == "busybox" || name == "toybox")
@@ -255,6 +261,47 @@ impl Walker<'_> {
     }
 }
 
+/// How many words a project-runner prefix takes (`uv run --with x`, `npx -y`,
+/// `poetry run`, `pnpm dlx`), if `argv` starts with one.
+fn runner_prefix(argv: &[String]) -> Option<usize> {
+    let name = basename(argv.first()?).to_ascii_lowercase();
+    let sub = argv.get(1).map(String::as_str).unwrap_or("");
+    let mut i = match (name.as_str(), sub) {
+        (
+            "uv" | "poetry" | "pipenv" | "pdm" | "rye" | "hatch" | "pixi" | "conda" | "bundle",
+            "run",
+        )
+        | ("bundle", "exec")
+        | ("pnpm" | "yarn", "dlx")
+        | ("pnpm", "exec") => 2,
+        ("npx" | "bunx" | "pnpx", _) => 1,
+        _ => return None,
+    };
+    // the runner's own options, and those that take a value
+    while let Some(a) = argv.get(i) {
+        if !a.starts_with('-') {
+            break;
+        }
+        i += 1;
+        if [
+            "--with",
+            "-w",
+            "-p",
+            "--package",
+            "--python",
+            "-n",
+            "--name",
+            "-e",
+            "--env",
+        ]
+        .contains(&a.as_str())
+        {
+            i += 1;
+        }
+    }
+    (i < argv.len()).then_some(i)
+}
+
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -263,6 +310,24 @@ fn is_name(s: &str) -> bool {
 
 /// The code an interpreter command runs from its arguments.
 fn interpreter_code(cmd: &Command, lang: Lang) -> Option<String> {
+    interpreter_args_code(cmd, lang).or_else(|| {
+        // `python3 <<< 'code'`, `node <<EOF … EOF`: the here-text is the program
+        let runs_file = cmd
+            .args()
+            .iter()
+            .any(|a| !a.starts_with('-') && !["/dev/stdin", "-"].contains(&a.as_str()));
+        if runs_file {
+            return None;
+        }
+        cmd.redirects
+            .iter()
+            .find(|r| matches!(r.kind, RedirectKind::HereString | RedirectKind::HereDoc))
+            .map(|r| r.target.clone())
+    })
+}
+
+/// The code an interpreter's arguments give it (`-c CODE`, `-e CODE`…).
+fn interpreter_args_code(cmd: &Command, lang: Lang) -> Option<String> {
     let args = cmd.args();
     match lang {
         Lang::Awk => {
