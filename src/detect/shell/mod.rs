@@ -18,9 +18,13 @@
 //! its substitutions, and its redirections: what `exec.rs`, `canary.rs` and
 //! `flow.rs` read.
 
+mod codec;
 mod env;
 pub mod eval;
+mod fallback;
+mod patterns;
 mod pipes;
+mod textops;
 mod walker;
 mod words;
 mod wrappers;
