@@ -220,6 +220,21 @@ fn obfuscated(
             .severity(Severity::Medium),
         );
     }
+    // `pwsh -EncodedCommand …`: the command itself is hidden in base64
+    let pwsh_encoded = super::shell::lang_of(&name, tax) == Some(super::interp::Lang::Pwsh)
+        && cmd.code.is_some()
+        && cmd
+            .args()
+            .iter()
+            .any(|a| super::shell::pwsh_encoded_flag(a));
+    if pwsh_encoded {
+        hits.push(Hit::new(
+            id::CMD_OBFUSCATED,
+            format!("{name} runs a base64-encoded command{}", decoded_note(cmd)),
+            ev,
+        ));
+        return;
+    }
     let interp = cmd.interp.as_deref();
     let code_obf = cmd.code.as_deref().map(obfuscated_code).unwrap_or(false)
         || interp.map(|i| i.evals_decoded).unwrap_or(false);
@@ -293,6 +308,11 @@ fn downloaded_then_run(script: &Script, tax: &Taxonomy, ev: &str, hits: &mut Vec
             }
             continue;
         }
+        // `curl … | tar xz -C DIR`, `unzip x.zip -d DIR` of a download: what lands in DIR
+        if let Some(d) = extracted_download(cmd, script, tax, &downloads) {
+            downloads.push(d);
+            continue;
+        }
         if downloads.is_empty() {
             continue;
         }
@@ -309,6 +329,9 @@ fn downloaded_then_run(script: &Script, tax: &Taxonomy, ev: &str, hits: &mut Vec
         let ran = normalise_path(ran);
         if let Some((file, urls)) = downloads.iter().find(|(f, _)| {
             *f == ran
+                || f.ends_with('/')
+                    && (ran.starts_with(f.as_str())
+                        || f == "./" && !ran.starts_with(['/', '~', '$']) && ran.contains('/'))
                 || f.rsplit('/').next() == Some(ran.as_str())
                 || ran.rsplit('/').next() == Some(f.as_str())
         }) {
@@ -325,6 +348,50 @@ fn downloaded_then_run(script: &Script, tax: &Taxonomy, ev: &str, hits: &mut Vec
             });
         }
     }
+}
+
+/// An archive extracted from a download (piped from a fetcher, or a file
+/// downloaded earlier on the line): (its folder with a trailing `/`, the URLs).
+fn extracted_download(
+    cmd: &Command,
+    script: &Script,
+    tax: &Taxonomy,
+    downloads: &[(String, Vec<String>)],
+) -> Option<(String, Vec<String>)> {
+    let name = cmd.name();
+    if !["tar", "gtar", "bsdtar", "unzip", "7z", "7za"].contains(&name.as_str()) {
+        return None;
+    }
+    let fed: Vec<String> = cmd
+        .stdin_from
+        .iter()
+        .filter_map(|i| script.commands.get(*i))
+        .filter(|c| tax.fetchers.contains(&c.name()))
+        .flat_map(|c| endpoints(c, tax).into_iter().map(|e| e.target))
+        .collect();
+    let urls = if fed.is_empty() {
+        let args: Vec<String> = cmd.args().iter().map(|a| normalise_path(a)).collect();
+        downloads
+            .iter()
+            .find(|(f, _)| !f.ends_with('/') && args.contains(f))?
+            .1
+            .clone()
+    } else {
+        fed
+    };
+    let dir = cmd
+        .flag_value("-C")
+        .or_else(|| cmd.flag_value("--directory"))
+        .or_else(|| (name == "unzip").then(|| cmd.flag_value("-d")).flatten())
+        .map(normalise_path)
+        .unwrap_or_default();
+    let dir = dir.trim_end_matches('/');
+    let key = if dir.is_empty() || dir == "." {
+        "./".to_string()
+    } else {
+        format!("{dir}/")
+    };
+    Some((key, urls))
 }
 
 /// CMD-TRACE-005 for one command.

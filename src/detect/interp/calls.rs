@@ -405,7 +405,20 @@ pub fn extract(lang: Lang, code: &str, decoded: &[String], data: &InterpData) ->
         let w = window(code, name.end());
         let inner = &code[w.0..w.1];
         for l in in_window(&lits, w) {
-            if let Some((h, p)) = host_like(&l.value) {
+            // a name followed by a port is a peer even when it looks like a file
+            // (`("transfer.sh", 31337)`)
+            let ported = code[l.end.min(code.len())..]
+                .trim_start()
+                .strip_prefix(',')
+                .map(|r| r.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+                .unwrap_or(false);
+            let peer = host_like(&l.value).or_else(|| {
+                ported
+                    .then(|| host_like(&format!("{}.x", l.value)))
+                    .flatten()
+                    .map(|(h, p)| (h.trim_end_matches(".x").to_string(), p))
+            });
+            if let Some((h, p)) = peer {
                 push_socket(&mut f, &h, p.or_else(|| port_in(inner)));
             }
         }

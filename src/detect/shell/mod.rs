@@ -28,6 +28,7 @@ mod textops;
 mod walker;
 mod words;
 mod wrappers;
+pub use wrappers::pwsh_encoded_flag;
 
 use super::taxonomy::Taxonomy;
 use brush_parser::ParserOptions;

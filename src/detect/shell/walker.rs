@@ -372,7 +372,13 @@ impl<'a> Walker<'a> {
         // `alias` expansion: the alias text stands in for the name.
         if let Some(first) = words.first() {
             if let Some(body) = self.env.alias(&first.text) {
-                let rest: Vec<String> = words[1..].iter().map(|w| shell_quote(&w.text)).collect();
+                let mut rest: Vec<String> =
+                    words[1..].iter().map(|w| shell_quote(&w.text)).collect();
+                // the command's redirections stay with it (`z -i >& /dev/tcp/…`)
+                rest.extend(items.iter().filter_map(|it| match it {
+                    ast::CommandPrefixOrSuffixItem::IoRedirect(io) => Some(io.to_string()),
+                    _ => None,
+                }));
                 let text = format!("{body} {}", rest.join(" "));
                 self.script(&text, Via::Alias, depth + 1);
                 return;

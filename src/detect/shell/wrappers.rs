@@ -355,14 +355,12 @@ fn interpreter_args_code(cmd: &Command, lang: Lang) -> Option<String> {
         }
         Lang::Pwsh => {
             for (i, a) in args.iter().enumerate() {
-                let l = a.to_ascii_lowercase();
-                let l = l.trim_start_matches('-').trim_start_matches('/');
-                if ["encodedcommand", "enc", "e", "ec", "encodedcommand"].contains(&l)
-                    || (l.len() >= 3 && "encodedcommand".starts_with(l))
-                {
+                if pwsh_encoded_flag(a) {
                     let b = args.get(i + 1)?;
                     return decode_utf16_b64(b);
                 }
+                let l = a.to_ascii_lowercase();
+                let l = l.trim_start_matches('-').trim_start_matches('/');
                 if l == "c" || l == "command" || (l.len() >= 3 && "command".starts_with(l)) {
                     return Some(args[i + 1..].join(" ")).filter(|s| !s.is_empty());
                 }
@@ -400,6 +398,16 @@ fn interpreter_args_code(cmd: &Command, lang: Lang) -> Option<String> {
             None
         }
     }
+}
+
+/// True for pwsh's `-EncodedCommand` flag in any of its spellings (`-enc`, `/ec`…).
+pub fn pwsh_encoded_flag(a: &str) -> bool {
+    if !a.starts_with(['-', '/']) {
+        return false;
+    }
+    let l = a.to_ascii_lowercase();
+    let l = l.trim_start_matches('-').trim_start_matches('/');
+    ["enc", "e", "ec"].contains(&l) || (l.len() >= 3 && "encodedcommand".starts_with(l))
 }
 
 /// `pwsh -EncodedCommand`: base64 of UTF-16LE text.
