@@ -59,14 +59,10 @@ pub fn executes_stdin(cmd: &Command, tax: &Taxonomy) -> bool {
     })
 }
 
-/// Evidence: the line clipped to 200 characters. Only its head is looked at
-/// (a hostile line can be megabytes).
+/// The command line as evidence: whitespace collapsed, not cut (the redactor cuts
+/// evidence after redacting it, so no piece of a secret survives a cut).
 pub fn short(s: &str) -> String {
-    let cut = (0..=s.len().min(64 * 1024))
-        .rev()
-        .find(|i| s.is_char_boundary(*i))
-        .unwrap_or(0);
-    super::hit::clip(&s[..cut], 200)
+    crate::redact::cut::collapse(s)
 }
 
 /// " (in a payload decoded by base64 -d)" for commands a decoded payload ran.
