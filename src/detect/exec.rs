@@ -8,7 +8,6 @@
 //! Python socket that does the same, and `busybox nc`.
 
 use super::hit::Hit;
-use super::network::endpoints;
 use super::rules::id;
 use super::shell::{Command, RedirectKind, Script, Via};
 use super::taxonomy::{normalise_path, Taxonomy};
@@ -16,7 +15,9 @@ use crate::model::Severity;
 use regex::{Regex, RegexBuilder};
 use std::sync::OnceLock;
 
+mod download;
 mod revshell;
+use download::{downloaded_then_run, upstream_urls};
 use revshell::reverse_shell;
 
 fn rx(cell: &'static OnceLock<Option<Regex>>, pat: &str) -> Option<&'static Regex> {
@@ -60,9 +61,11 @@ pub fn executes_stdin(cmd: &Command, tax: &Taxonomy) -> bool {
 }
 
 /// The command line as evidence: whitespace collapsed, not cut (the redactor cuts
-/// evidence after redacting it, so no piece of a secret survives a cut).
+/// evidence after redacting it, so no piece of a secret survives a cut), except
+/// that a hostile line is bounded to its first 64 KiB first, backing off over the
+/// token the bound would split (`raw_head`), so no start of a secret is left.
 pub fn short(s: &str) -> String {
-    crate::redact::cut::collapse(s)
+    crate::redact::cut::collapse(crate::redact::cut::raw_head(s, 64 * 1024))
 }
 
 /// " (in a payload decoded by base64 -d)" for commands a decoded payload ran.
@@ -247,147 +250,6 @@ fn obfuscated(
             ev,
         ));
     }
-}
-
-/// URLs the fetchers upstream of a command download.
-fn upstream_urls(cmd: &Command, script: &Script, tax: &Taxonomy) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut todo: Vec<usize> = cmd.stdin_from.clone();
-    let mut seen = 0;
-    while let Some(i) = todo.pop() {
-        seen += 1;
-        if seen > 64 {
-            break;
-        }
-        let Some(c) = script.commands.get(i) else {
-            continue;
-        };
-        if tax.fetchers.contains(&c.name()) {
-            out.extend(endpoints(c, tax).into_iter().map(|e| e.target));
-        }
-        todo.extend(c.stdin_from.iter().copied());
-    }
-    out
-}
-
-/// `curl -o x.sh URL && bash x.sh`: a file downloaded on the line is then run.
-fn downloaded_then_run(script: &Script, tax: &Taxonomy, ev: &str, hits: &mut Vec<Hit>) {
-    let mut downloads: Vec<(String, Vec<String>)> = Vec::new();
-    for cmd in &script.commands {
-        let name = cmd.name();
-        if tax.fetchers.contains(&name) {
-            let mut outs: Vec<String> = ["--output", "--output-document"]
-                .iter()
-                .filter_map(|f| cmd.flag_value(f).map(str::to_string))
-                .collect();
-            let short = if name == "wget" { 'O' } else { 'o' };
-            outs.extend(cmd.short_value(short).map(str::to_string));
-            outs.extend(
-                cmd.redirects
-                    .iter()
-                    .filter(|r| matches!(r.kind, RedirectKind::Write | RedirectKind::Append))
-                    .map(|r| r.target.clone()),
-            );
-            if name == "wget" && outs.is_empty() && !cmd.has_flag("-q")
-                || cmd.has_flag("-O") && outs.is_empty()
-            {
-                // `wget URL` / `curl -O URL` keep the URL's file name
-                for e in endpoints(cmd, tax) {
-                    if let Some(f) = e.target.rsplit('/').next().filter(|f| !f.is_empty()) {
-                        outs.push(f.to_string());
-                    }
-                }
-            }
-            let urls: Vec<String> = endpoints(cmd, tax).into_iter().map(|e| e.target).collect();
-            for o in outs {
-                downloads.push((normalise_path(&o), urls.clone()));
-            }
-            continue;
-        }
-        // `curl … | tar xz -C DIR`, `unzip x.zip -d DIR` of a download: what lands in DIR
-        if let Some(d) = extracted_download(cmd, script, tax, &downloads) {
-            downloads.push(d);
-            continue;
-        }
-        if downloads.is_empty() {
-            continue;
-        }
-        let ran: Option<&String> = if tax.shells.contains(&name)
-            || tax.interpreters.contains(&name)
-            || name == "source"
-            || name == "."
-        {
-            cmd.args().iter().find(|a| !a.starts_with('-'))
-        } else {
-            cmd.argv.first()
-        };
-        let Some(ran) = ran else { continue };
-        let ran = normalise_path(ran);
-        if let Some((file, urls)) = downloads.iter().find(|(f, _)| {
-            *f == ran
-                || f.ends_with('/')
-                    && (ran.starts_with(f.as_str())
-                        || f == "./" && !ran.starts_with(['/', '~', '$']) && ran.contains('/'))
-                || f.rsplit('/').next() == Some(ran.as_str())
-                || ran.rsplit('/').next() == Some(f.as_str())
-        }) {
-            let trusted = !urls.is_empty() && urls.iter().all(|u| tax.trusted_installer(u));
-            let hit = Hit::new(
-                id::CMD_OBFUSCATED,
-                format!("{name} runs {file}, downloaded on the same line"),
-                ev,
-            );
-            hits.push(if trusted {
-                hit.severity(Severity::Low)
-            } else {
-                hit
-            });
-        }
-    }
-}
-
-/// An archive extracted from a download (piped from a fetcher, or a file
-/// downloaded earlier on the line): (its folder with a trailing `/`, the URLs).
-fn extracted_download(
-    cmd: &Command,
-    script: &Script,
-    tax: &Taxonomy,
-    downloads: &[(String, Vec<String>)],
-) -> Option<(String, Vec<String>)> {
-    let name = cmd.name();
-    if !["tar", "gtar", "bsdtar", "unzip", "7z", "7za"].contains(&name.as_str()) {
-        return None;
-    }
-    let fed: Vec<String> = cmd
-        .stdin_from
-        .iter()
-        .filter_map(|i| script.commands.get(*i))
-        .filter(|c| tax.fetchers.contains(&c.name()))
-        .flat_map(|c| endpoints(c, tax).into_iter().map(|e| e.target))
-        .collect();
-    let urls = if fed.is_empty() {
-        let args: Vec<String> = cmd.args().iter().map(|a| normalise_path(a)).collect();
-        downloads
-            .iter()
-            .find(|(f, _)| !f.ends_with('/') && args.contains(f))?
-            .1
-            .clone()
-    } else {
-        fed
-    };
-    let dir = cmd
-        .flag_value("-C")
-        .or_else(|| cmd.flag_value("--directory"))
-        .or_else(|| (name == "unzip").then(|| cmd.flag_value("-d")).flatten())
-        .map(normalise_path)
-        .unwrap_or_default();
-    let dir = dir.trim_end_matches('/');
-    let key = if dir.is_empty() || dir == "." {
-        "./".to_string()
-    } else {
-        format!("{dir}/")
-    };
-    Some((key, urls))
 }
 
 /// CMD-TRACE-005 for one command.

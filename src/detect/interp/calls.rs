@@ -31,6 +31,33 @@ fn literals(code: &str, data: &InterpData) -> Vec<Lit> {
         .collect()
 }
 
+/// The bytes of `b` from `from` on that lie outside string literals (canonical
+/// `"…"` with backslash escapes), with their offsets.
+fn outside_literals(b: &[u8], from: usize) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let mut i = from;
+    let mut in_lit = false;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            let c = b[i];
+            i += 1;
+            if in_lit {
+                if c == b'\\' {
+                    i += 1;
+                } else if c == b'"' {
+                    in_lit = false;
+                }
+                continue;
+            }
+            if c == b'"' {
+                in_lit = true;
+                continue;
+            }
+            return Some((i - 1, c));
+        }
+        None
+    })
+}
+
 /// The argument text of a call whose name ends at `at`: up to the matching
 /// `)` when a `(` follows, else to the end of the statement.
 fn window(code: &str, at: usize) -> (usize, usize) {
@@ -40,21 +67,8 @@ fn window(code: &str, at: usize) -> (usize, usize) {
     let b = code.as_bytes();
     if trimmed.starts_with('(') {
         let mut depth = 0i32;
-        let mut i = start;
-        let mut in_lit = false;
-        while i < b.len() {
-            let c = b[i];
-            if in_lit {
-                if c == b'\\' {
-                    i += 2;
-                    continue;
-                }
-                if c == b'"' {
-                    in_lit = false;
-                }
-            } else if c == b'"' {
-                in_lit = true;
-            } else if c == b'(' || c == b'[' || c == b'{' {
+        for (i, c) in outside_literals(b, start) {
+            if c == b'(' || c == b'[' || c == b'{' {
                 depth += 1;
             } else if c == b')' || c == b']' || c == b'}' {
                 depth -= 1;
@@ -62,55 +76,28 @@ fn window(code: &str, at: usize) -> (usize, usize) {
                     return (start + 1, i);
                 }
             }
-            i += 1;
         }
         return (start + 1, b.len());
     }
-    let mut i = start;
-    let mut in_lit = false;
-    while i < b.len() {
-        let c = b[i];
-        if in_lit {
-            if c == b'\\' {
-                i += 2;
-                continue;
-            }
-            if c == b'"' {
-                in_lit = false;
-            }
-        } else if c == b'"' {
-            in_lit = true;
-        } else if c == b';' || c == b'\n' || c == b'}' || c == b'|' && !code[i..].starts_with("||")
-        {
-            break;
-        }
-        i += 1;
-    }
-    (start, i)
+    let end = outside_literals(b, start)
+        .find(|&(i, c)| {
+            c == b';' || c == b'\n' || c == b'}' || c == b'|' && !code[i..].starts_with("||")
+        })
+        .map_or(b.len(), |(i, _)| i);
+    (start, end)
 }
 
 /// Commas at the top level of an argument text (outside literals and brackets).
 fn top_level_commas(text: &str) -> usize {
-    let b = text.as_bytes();
-    let (mut depth, mut n, mut i, mut in_lit) = (0i32, 0, 0, false);
-    while i < b.len() {
-        let c = b[i];
-        if in_lit {
-            if c == b'\\' {
-                i += 2;
-                continue;
-            }
-            in_lit = c != b'"';
-        } else {
-            match c {
-                b'"' => in_lit = true,
-                b'(' | b'[' | b'{' => depth += 1,
-                b')' | b']' | b'}' => depth -= 1,
-                b',' if depth == 0 => n += 1,
-                _ => {}
-            }
+    let mut depth = 0i32;
+    let mut n = 0;
+    for (_, c) in outside_literals(text.as_bytes(), 0) {
+        match c {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b',' if depth == 0 => n += 1,
+            _ => {}
         }
-        i += 1;
     }
     n
 }

@@ -381,6 +381,30 @@ fn rot13(c: char) -> char {
     }
 }
 
+/// Replaces each pair of literals `r` matches (groups 1 and 2) by one literal
+/// `join` makes of their values, until nothing changes or `rounds` are spent.
+fn fold_pairs(
+    r: &Regex,
+    mut out: String,
+    rounds: usize,
+    join: impl Fn(&str, &str) -> String,
+) -> String {
+    for _ in 0..rounds {
+        let next = r
+            .replace_all(&out, |c: &Captures| {
+                let a = unlit(&c[1][1..c[1].len() - 1]);
+                let b = unlit(&c[2][1..c[2].len() - 1]);
+                lit(&join(&a, &b))
+            })
+            .into_owned();
+        if next == out {
+            break;
+        }
+        out = next;
+    }
+    out
+}
+
 /// `"a" + "b"`, `"a" . "b"`, `"a" .. "b"`, Python `"~" / ".aws"`, and
 /// path-join calls over literals.
 fn concat(lang: Lang, code: &str, data: &InterpData) -> String {
@@ -388,58 +412,20 @@ fn concat(lang: Lang, code: &str, data: &InterpData) -> String {
     static SLASH: OnceLock<Option<Regex>> = OnceLock::new();
     let mut out = code.to_string();
     if let Some(r) = re(&CAT, &format!(r#"({LIT})\s*(?:\+|\.\.|\.)\s*({LIT})"#)) {
-        for _ in 0..64 {
-            let next = r
-                .replace_all(&out, |c: &Captures| {
-                    let a = unlit(&c[1][1..c[1].len() - 1]);
-                    let b = unlit(&c[2][1..c[2].len() - 1]);
-                    lit(&format!("{a}{b}"))
-                })
-                .into_owned();
-            if next == out {
-                break;
-            }
-            out = next;
-        }
+        out = fold_pairs(r, out, 64, |a, b| format!("{a}{b}"));
     }
     if lang == Lang::Awk {
         // awk concatenates by juxtaposition: `"~" "/.pypirc"`
         static JUXTA: OnceLock<Option<Regex>> = OnceLock::new();
         if let Some(r) = re(&JUXTA, &format!(r#"({LIT})[ \t]*({LIT})"#)) {
-            for _ in 0..16 {
-                let next = r
-                    .replace_all(&out, |c: &Captures| {
-                        let a = unlit(&c[1][1..c[1].len() - 1]);
-                        let b = unlit(&c[2][1..c[2].len() - 1]);
-                        lit(&format!("{a}{b}"))
-                    })
-                    .into_owned();
-                if next == out {
-                    break;
-                }
-                out = next;
-            }
+            out = fold_pairs(r, out, 16, |a, b| format!("{a}{b}"));
         }
     }
     if lang == Lang::Python {
         if let Some(r) = re(&SLASH, &format!(r#"({LIT})\s*/\s*({LIT})"#)) {
-            for _ in 0..16 {
-                let next = r
-                    .replace_all(&out, |c: &Captures| {
-                        let a = unlit(&c[1][1..c[1].len() - 1]);
-                        let b = unlit(&c[2][1..c[2].len() - 1]);
-                        lit(&format!(
-                            "{}/{}",
-                            a.trim_end_matches('/'),
-                            b.trim_start_matches('/')
-                        ))
-                    })
-                    .into_owned();
-                if next == out {
-                    break;
-                }
-                out = next;
-            }
+            out = fold_pairs(r, out, 16, |a, b| {
+                format!("{}/{}", a.trim_end_matches('/'), b.trim_start_matches('/'))
+            });
         }
     }
     if data.join.is_match(&out) {

@@ -64,9 +64,7 @@ pub fn canonical(lang: Lang, code: &str) -> String {
             }
             '`' if matches!(lang, Lang::Perl | Lang::Ruby | Lang::Php) => {
                 let (value, end) = raw_until(&chars, i + 1, '`', true);
-                out.push_str("qx(");
-                push_lit(&mut out, &value);
-                out.push(')');
+                push_quoted(&mut out, &value, true);
                 i = end;
             }
             '[' if lang == Lang::Lua && long_bracket(&chars, i).is_some() => {
@@ -89,13 +87,7 @@ pub fn canonical(lang: Lang, code: &str) -> String {
             'q' if matches!(lang, Lang::Perl) && !prev_is_ident(&chars, i) => {
                 match perl_q(&chars, i) {
                     Some((value, end, exec)) => {
-                        if exec {
-                            out.push_str("qx(");
-                            push_lit(&mut out, &value);
-                            out.push(')');
-                        } else {
-                            push_lit(&mut out, &value);
-                        }
+                        push_quoted(&mut out, &value, exec);
                         i = end;
                     }
                     None => {
@@ -111,13 +103,7 @@ pub fn canonical(lang: Lang, code: &str) -> String {
                 match chars.get(i + 2).copied().and_then(closing) {
                     Some(close) => {
                         let (value, end) = raw_until(&chars, i + 3, close, next != Some('q'));
-                        if exec {
-                            out.push_str("qx(");
-                            push_lit(&mut out, &value);
-                            out.push(')');
-                        } else {
-                            push_lit(&mut out, &value);
-                        }
+                        push_quoted(&mut out, &value, exec);
                         i = end;
                     }
                     None => {
@@ -133,6 +119,17 @@ pub fn canonical(lang: Lang, code: &str) -> String {
         }
     }
     out
+}
+
+/// A quoted literal, as `qx("…")` when the quoting runs it as a command.
+fn push_quoted(out: &mut String, value: &str, exec: bool) {
+    if exec {
+        out.push_str("qx(");
+        push_lit(out, value);
+        out.push(')');
+    } else {
+        push_lit(out, value);
+    }
 }
 
 /// Appends a literal in canonical form.
