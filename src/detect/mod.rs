@@ -17,8 +17,8 @@
 pub mod access;
 pub mod canary;
 pub mod chains;
-pub mod endpoints;
 pub mod disguise;
+pub mod endpoints;
 pub mod exec;
 pub mod fingerprint;
 pub mod flow;
