@@ -14,16 +14,24 @@
 //! encoding or in pieces); `chains` (per-run correlation); `rules` (the
 //! catalogue); `fingerprint`.
 
+pub mod access;
 pub mod canary;
 pub mod chains;
 pub mod disguise;
+pub mod endpoints;
 pub mod exec;
 pub mod fingerprint;
+pub mod flow;
 pub mod hit;
+pub mod host;
 pub mod injection;
+pub mod interp;
 pub mod network;
+pub mod path;
+pub mod persist;
 pub mod registry;
 pub mod rules;
+pub mod session;
 pub mod shell;
 pub mod skills;
 pub mod taxonomy;
@@ -128,6 +136,7 @@ pub struct Detector {
     keys: disguise::Keys,
     disguise: disguise::Rules,
     runs: chains::Runs,
+    sessions: session::Sessions,
 }
 
 impl Default for Detector {
@@ -182,6 +191,7 @@ impl Detector {
             // exclusion of shared prefixes.
             disguise: disguise::Rules::load().unwrap_or_default(),
             runs: chains::Runs::default(),
+            sessions: session::Sessions::default(),
         }
     }
 
@@ -226,6 +236,14 @@ impl Detector {
         }
     }
 
+    /// Notes what a run record tells the command rules (its working
+    /// directory): relative paths in its later commands resolve against it.
+    pub fn observe_run(&mut self, run: &crate::model::Run) {
+        if let Some(cwd) = run.cwd.as_deref().filter(|c| !c.is_empty()) {
+            self.sessions.get(&run.id).run_cwd = Some(cwd.to_string());
+        }
+    }
+
     /// Scans one raw span. `report` says what redaction found in it.
     pub fn scan_span(&mut self, span: &Span, report: &Report) -> Detections {
         let mut out = Detections::default();
@@ -237,8 +255,9 @@ impl Detector {
         let mut outbound_hosts: Vec<(String, HostClass)> = Vec::new();
         let mut is_outbound = false;
 
-        // 1. what the tool call does
-        let call = tools::understand(span, &self.tax);
+        // 1. what the tool call does, where the run's shell stands
+        let session = self.sessions.get(&span.run_id);
+        let call = tools::understand_in(span, &self.tax, session.cwd());
         let mut observations: Vec<Observation> = Vec::new();
         if let Some(call) = &call {
             for a in &call.actions {
@@ -246,7 +265,16 @@ impl Detector {
                     observations.push(self.skills.invocation(name));
                 }
             }
-            let an = canary::analyse(call, &self.tax);
+            let ctx = canary::CallCtx {
+                cwd: session.cwd().map(str::to_string),
+                remotes: session.remotes.clone(),
+            };
+            for a in &call.actions {
+                if let tools::Action::Shell { script, .. } = a {
+                    session.after_shell(script.final_cwd.as_deref(), &script.remotes);
+                }
+            }
+            let an = canary::analyse_in(call, &self.tax, &ctx);
             egress |= an.quiet_egress || an.hits.iter().any(|h| h.egress);
             for e in &an.endpoints {
                 let c = network::classify(&e.host, &self.tax);

@@ -177,7 +177,11 @@ impl Pipeline {
         room(&mut out.runs, runs);
         for rec in batch.records.drain(..) {
             match rec {
-                Record::Run(r) => out.runs.push(self.redactor.redact_run(r)),
+                Record::Run(r) => {
+                    // the run's working directory resolves its commands' relative paths
+                    self.detector.observe_run(&r);
+                    out.runs.push(self.redactor.redact_run(r))
+                }
                 Record::Span(span) => {
                     // Planned on the raw span (which detection reads), then
                     // applied by moving it: no copy of the span's text.
