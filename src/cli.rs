@@ -88,6 +88,11 @@ pub enum Command {
     /// List runs
     #[command(after_help = "Example:\n  skilltrace runs --format json")]
     Runs(RunsArgs),
+    /// What model calls cost, by model, agent, day or run (offline price table)
+    #[command(
+        after_help = "Examples:\n  skilltrace cost\n  skilltrace cost --by day --since 2026-12-01\n  skilltrace cost --by run --format json"
+    )]
+    Cost(CostArgs),
     /// Export findings as SARIF, runs and spans as native JSONL or as OpenTelemetry (OTLP/JSON)
     #[command(
         after_help = "Examples:\n  skilltrace export --format sarif -o results.sarif\n  skilltrace export --format json --run RUN_ID -o run.jsonl\n  skilltrace export --format otlp -o traces.jsonl   # for an OpenTelemetry Collector (otlpjsonfile)"
@@ -263,6 +268,31 @@ pub struct FindingsArgs {
 pub struct RunsArgs {
     #[command(flatten)]
     pub db: DbArg,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+}
+
+/// What `skilltrace cost` groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum CostBy {
+    #[default]
+    Model,
+    Agent,
+    Day,
+    /// Top-level runs, their subagents' calls included
+    Run,
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Group by
+    #[arg(long, value_enum, default_value_t)]
+    pub by: CostBy,
+    /// Only calls on or after this day (YYYY-MM-DD, local time)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
 }

@@ -279,8 +279,19 @@ pub struct Span {
     /// Everything else, as a JSON object.
     #[serde(default)]
     pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Prompt tokens of a model call, cached ones included (see [`crate::usage`]).
     pub input_tokens: Option<u64>,
+    /// Completion tokens, reasoning included.
     pub output_tokens: Option<u64>,
+    /// Of `input_tokens`, those read from the provider's prompt cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_tokens: Option<u64>,
+    /// Of `input_tokens`, those written to the provider's prompt cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_tokens: Option<u64>,
+    /// Of `cache_write_tokens`, those cached for an hour (Anthropic's 1h TTL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_1h_tokens: Option<u64>,
     pub origin: Origin,
 }
 
@@ -311,6 +322,9 @@ impl Span {
             attributes: serde_json::Map::new(),
             input_tokens: None,
             output_tokens: None,
+            cache_read_tokens: None,
+            cache_write_tokens: None,
+            cache_write_1h_tokens: None,
             origin,
         }
     }
@@ -347,6 +361,9 @@ impl Span {
             attributes,
             input_tokens,
             output_tokens,
+            cache_read_tokens,
+            cache_write_tokens,
+            cache_write_1h_tokens,
             ..
         } = newer;
         fn newer_of<T>(old: &mut Option<T>, new: Option<T>) {
@@ -372,6 +389,9 @@ impl Span {
         newer_of(&mut self.text, text);
         newer_of(&mut self.input_tokens, input_tokens);
         newer_of(&mut self.output_tokens, output_tokens);
+        newer_of(&mut self.cache_read_tokens, cache_read_tokens);
+        newer_of(&mut self.cache_write_tokens, cache_write_tokens);
+        newer_of(&mut self.cache_write_1h_tokens, cache_write_1h_tokens);
         if self.attributes.is_empty() {
             self.attributes = attributes;
         } else {

@@ -437,3 +437,64 @@ fn config_extends_and_switches_off() {
         "{err}"
     );
 }
+
+/// A hostile command of 16 MiB (or one just under the parser's limit, built
+/// to make decoding and walking work hard) is read in bounded time: the
+/// pipeline does not stall, and what can be seen is still flagged.
+#[test]
+fn hostile_commands_are_read_in_bounded_time() {
+    use std::time::{Duration, Instant};
+    let mib16 = 16 << 20;
+    let b64 = "QUJD".repeat(mib16 / 4);
+    let mut nested = String::from("cat ~/.aws/credentials");
+    for _ in 0..12 {
+        use base64::Engine;
+        nested = format!(
+            "echo {} | base64 -d | sh",
+            base64::engine::general_purpose::STANDARD.encode(&nested)
+        );
+    }
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "16 MiB payload piped to a shell",
+            format!("echo '{b64}' | base64 -d | sh"),
+        ),
+        (
+            "16 MiB of substitutions",
+            "$(".repeat(mib16 / 4) + &")".repeat(mib16 / 4),
+        ),
+        ("16 MiB of pipes", "cat x | ".repeat(mib16 / 8)),
+        ("16 MiB of statements", "a=$a$a; ".repeat(mib16 / 8)),
+        (
+            "16 MiB python one-liner",
+            format!("python3 -c \"exec(__import__('base64').b64decode('{b64}'))\""),
+        ),
+        ("250 KiB of statements", "echo a; ".repeat(250 * 1024 / 8)),
+        (
+            "250 KiB python one-liner",
+            format!(
+                "python3 -c \"exec(__import__('base64').b64decode('{}'))\"",
+                "QUJD".repeat(60_000)
+            ),
+        ),
+        ("payload nested 12 times", nested),
+        (
+            "250 KiB of brace lists",
+            "{a,b}{c,d}{e,f}{g,h} ".repeat(250 * 1024 / 21),
+        ),
+    ];
+    for (what, cmd) in cases {
+        let mut d = Detector::new();
+        let t = Instant::now();
+        let f = scan(&mut d, &bash("s1", &cmd));
+        let took = t.elapsed();
+        assert!(took < Duration::from_secs(15), "{what}: {took:?}");
+        if what.starts_with("16 MiB payload") {
+            assert!(
+                rules(&f).contains(&"CMD-TRACE-001"),
+                "{what}: {:?}",
+                rules(&f)
+            );
+        }
+    }
+}

@@ -10,6 +10,8 @@ use anyhow::Result;
 use std::io::Write;
 
 pub fn run(args: ExportArgs) -> Result<i32> {
+    // OTLP spans carry their cost, priced with the config's table.
+    super::cost::price_table()?;
     if args.format != ExportFormat::Sarif {
         if args.baseline.is_some() {
             anyhow::bail!("--baseline: only with --format sarif");

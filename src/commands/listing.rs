@@ -5,6 +5,7 @@
 use super::{db_path, stdout_colour};
 use crate::cli::{FindingsArgs, OutputFormat, RunsArgs};
 use crate::model::Severity;
+use crate::pricing::RunCost;
 use crate::sanitize;
 use crate::store::{FindingFilter, FindingRow, RunFilter, RunRow, RunSort, Store};
 use anyhow::Result;
@@ -18,13 +19,20 @@ pub fn runs(args: RunsArgs) -> Result<i32> {
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());
     let filter = RunFilter::default();
+    let table = super::cost::price_table()?;
+    let costs = crate::pricing::ledger::run_costs(
+        &table,
+        &store.usage_rows(table.bands(), None)?,
+        &store.run_parents()?,
+    );
+    let none = RunCost::default();
     if args.format == OutputFormat::Json {
         write!(out, "[")?;
     } else {
         writeln!(
             out,
-            "{:<14} {:<13} {:<16} {:>8} {:>6} {:<22} TITLE",
-            "RUN", "AGENT", "STARTED", "DURATION", "SPANS", "FINDINGS"
+            "{:<14} {:<13} {:<16} {:>8} {:>6} {:>10} {:<22} TITLE",
+            "RUN", "AGENT", "STARTED", "DURATION", "SPANS", "COST", "FINDINGS"
         )?;
     }
     let mut offset = 0;
@@ -32,14 +40,15 @@ pub fn runs(args: RunsArgs) -> Result<i32> {
     loop {
         let page = store.runs(&filter, RunSort::Started, offset, PAGE)?;
         for r in &page {
+            let cost = costs.get(&r.run.id).unwrap_or(&none);
             match args.format {
                 OutputFormat::Json => {
                     if !first {
                         write!(out, ",")?;
                     }
-                    serde_json::to_writer(&mut out, &run_json(r))?;
+                    serde_json::to_writer(&mut out, &run_json(r, cost))?;
                 }
-                OutputFormat::Text => writeln!(out, "{}", run_line(r))?,
+                OutputFormat::Text => writeln!(out, "{}", run_line(r, cost))?,
             }
             first = false;
         }
@@ -55,9 +64,11 @@ pub fn runs(args: RunsArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// A run as JSON for `runs --format json`.
-pub fn run_json(r: &RunRow) -> serde_json::Value {
+/// A run as JSON for `runs --format json`; `cost` is its own calls' and its
+/// subagents' (`usd` null when none could be priced).
+pub fn run_json(r: &RunRow, cost: &RunCost) -> serde_json::Value {
     json!({
+        "cost": cost.json(),
         "id": r.run.id,
         "agent": r.run.agent.map(|a| a.as_str()).unwrap_or("unknown"),
         "source": r.run.source,
@@ -78,7 +89,7 @@ pub fn run_json(r: &RunRow) -> serde_json::Value {
     })
 }
 
-fn run_line(r: &RunRow) -> String {
+fn run_line(r: &RunRow, cost: &RunCost) -> String {
     let started = r.run.started_ms.map(fmt_time).unwrap_or_else(|| "-".into());
     let dur = match (r.run.started_ms, r.run.ended_ms) {
         (Some(s), Some(e)) if e >= s => fmt_duration(e - s),
@@ -89,12 +100,13 @@ fn run_line(r: &RunRow) -> String {
     let title = r.run.title.as_deref().unwrap_or("");
     let id = short_id(&r.run.id, 14);
     format!(
-        "{:<14} {:<13} {:<16} {:>8} {:>6} {:<22} {}",
+        "{:<14} {:<13} {:<16} {:>8} {:>6} {:>10} {:<22} {}",
         sanitize::line(&id),
         r.run.agent.map(|a| a.as_str()).unwrap_or("unknown"),
         started,
         dur,
         r.span_count,
+        cost.total().short(),
         badges,
         sanitize::line(&truncate(title, 80))
     )

@@ -4,6 +4,7 @@
 //! errors bubble up as `anyhow` and `main` prints them as one line with exit 2.
 
 mod canary;
+mod cost;
 mod doctor;
 mod export;
 mod guard;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Scan(a) => scan::run(a),
         Command::Findings(a) => listing::findings(a),
         Command::Runs(a) => listing::runs(a),
+        Command::Cost(a) => cost::run(a),
         Command::Export(a) => export::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Registry(c) => registry::run(c),
@@ -100,8 +102,11 @@ pub fn open_pipeline_with(
     let store_cfg: crate::store::commit::StoreConfig = config.section("store")?;
     let store = crate::store::Store::open(db)?;
     let (redactor, detector) = crate::ingest::scan::build(&config, db, ctx)?;
+    let table = crate::pricing::install(crate::pricing::PriceTable::from_config(&config)?);
+    let budgets = crate::pricing::budget::Budgets::from_config(&config)?;
     let mut p = crate::ingest::pipeline::Pipeline::new(redactor, detector, store)
-        .with_commit_config(store_cfg.commit());
+        .with_commit_config(store_cfg.commit())
+        .with_budget(crate::ingest::budget::BudgetWatch::new(budgets, table));
     if let Some(cap) = ingest.max_line_bytes {
         p = p.with_line_cap(cap);
     }

@@ -22,6 +22,7 @@ struct TuiConfig {
 pub fn run(args: TuiArgs) -> Result<i32> {
     let config = crate::config::Config::load_default()?;
     let tcfg: TuiConfig = config.section("tui")?;
+    crate::pricing::install(crate::pricing::PriceTable::from_config(&config)?);
     let theme = crate::tui::theme::Theme::load(
         args.theme.as_deref().or(tcfg.theme.as_deref()),
         crate::tui::theme::no_color_env(),

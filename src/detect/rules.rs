@@ -30,6 +30,9 @@ pub mod id {
     pub const SKL_CHANGED: &str = "SKL-TRACE-002";
     pub const SKL_UNKNOWN: &str = "SKL-TRACE-003";
     pub const GUARD_TAMPER: &str = "GRD-TRACE-001";
+    pub const COST_RUN: &str = "COST-TRACE-001";
+    pub const COST_DAY: &str = "COST-TRACE-002";
+    pub const COST_AGENT_DAY: &str = "COST-TRACE-003";
 }
 
 /// One catalogue rule, as SARIF's `reportingDescriptor` needs it.
@@ -156,6 +159,9 @@ mod tests {
             id::SKL_CHANGED,
             id::SKL_UNKNOWN,
             id::GUARD_TAMPER,
+            id::COST_RUN,
+            id::COST_DAY,
+            id::COST_AGENT_DAY,
         ];
         assert_eq!(ids, want);
         assert_eq!(default_severity(id::GUARD_TAMPER), Severity::Critical);

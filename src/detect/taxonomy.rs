@@ -5,13 +5,12 @@
 //! into one `RegexSet` per category, name lists into hash sets.
 
 use super::DetectError;
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex::{RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 use std::collections::HashSet;
 
 const CANARY_TOML: &str = include_str!("../../assets/detect/canary.toml");
 const NETWORK_TOML: &str = include_str!("../../assets/detect/network.toml");
-const INJECTION_TOML: &str = include_str!("../../assets/detect/injection.toml");
 const SECRETS_TOML: &str = include_str!("../../assets/detect/secrets.toml");
 
 #[derive(Debug, Default, Deserialize)]
@@ -37,6 +36,16 @@ struct CanaryFile {
     decoders: Vec<String>,
     fetchers: Vec<String>,
     destructive_targets: Vec<String>,
+    secret_env_examples: Vec<String>,
+    rc_files: Vec<String>,
+    rc_config_commands: Vec<String>,
+    script_hooks: Vec<String>,
+    lifecycle_scripts: Vec<String>,
+    git_exec_keys: Vec<String>,
+    shell_clients: Vec<String>,
+    transforms: Vec<String>,
+    settings_files: Vec<String>,
+    settings_exec_keys: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -45,14 +54,17 @@ struct NetworkFile {
     known_bad: Vec<String>,
     network_commands: Vec<String>,
     fetch_tools: Vec<String>,
+    trusted_installers: Vec<String>,
+    installers: Vec<Installer>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct InjectionFile {
-    phrases: Vec<String>,
-    comment_addressees: Vec<String>,
-    image_exfil: String,
-    image_data_keys: String,
+/// A package install command and the flags that name where packages come from.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Installer {
+    /// Command and subcommand as typed (`pip install`).
+    pub cmd: String,
+    /// Flags (or config keys) whose value is an index, registry or source URL.
+    pub index: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,253 +91,20 @@ pub struct DetectionConfig {
     pub secret_env_names: Vec<String>,
     /// More probe binaries (PRB-TRACE-001).
     pub probe_binaries: Vec<String>,
-    /// More prompt-injection regexes (PINJ-TRACE-001).
+    /// More prompt-injection regexes (PINJ-TRACE-001), each alone a high finding.
     pub injection_phrases: Vec<String>,
+    /// More patterns for the injection signals of `assets/detect/injection.toml`
+    /// (`override`, `secrecy`, `discourse`, …), by signal name.
+    pub injection_patterns: std::collections::BTreeMap<String, Vec<String>>,
     /// Rule ids to switch off entirely.
     pub disable_rules: Vec<String>,
     /// `false` turns detection off (spans are still redacted and stored).
     pub enabled: Option<bool>,
 }
 
-/// A compiled pattern built on first use. Most tool calls need few of the
-/// sets, and compiling them all costs ~30 ms at start, which the guard's
-/// command hook (a process per event) would pay every time. Only built-in
-/// patterns, checked by unit tests, and glob-made ones (always valid) are
-/// lazy; patterns from the config are compiled, and checked, at load.
-#[derive(Clone)]
-pub struct Lazy<T> {
-    cell: std::sync::OnceLock<T>,
-    make: std::sync::Arc<dyn Fn() -> T + Send + Sync>,
-}
-
-impl<T> Lazy<T> {
-    /// Built by `make` on first use.
-    pub fn new(make: impl Fn() -> T + Send + Sync + 'static) -> Lazy<T> {
-        Lazy {
-            cell: std::sync::OnceLock::new(),
-            make: std::sync::Arc::new(make),
-        }
-    }
-
-    /// Already built.
-    pub fn ready(value: T) -> Lazy<T>
-    where
-        T: Clone + Send + Sync + 'static,
-    {
-        let cell = std::sync::OnceLock::new();
-        let _ = cell.set(value.clone());
-        Lazy {
-            cell,
-            make: std::sync::Arc::new(move || value.clone()),
-        }
-    }
-}
-
-impl<T> std::ops::Deref for Lazy<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        self.cell.get_or_init(|| (self.make)())
-    }
-}
-
-impl<T: std::fmt::Debug> std::fmt::Debug for Lazy<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.cell.get() {
-            Some(v) => v.fmt(f),
-            None => f.write_str("<not built yet>"),
-        }
-    }
-}
-
-/// A compiled set of path globs.
-#[derive(Debug, Clone)]
-pub struct PathSet {
-    set: Lazy<RegexSet>,
-    globs: Vec<String>,
-}
-
-impl PathSet {
-    /// Path globs (see `assets/detect/canary.toml` for their syntax), compiled
-    /// on first use: a glob always makes a valid pattern.
-    pub fn new(globs: &[String]) -> Result<PathSet, DetectError> {
-        let res: Vec<String> = globs.iter().map(|g| glob_to_regex(g)).collect();
-        let set = Lazy::new(move || {
-            RegexSetBuilder::new(&res)
-                .case_insensitive(true)
-                .build()
-                // Only a size limit can refuse a glob's pattern: match nothing then.
-                .unwrap_or_else(|_| RegexSet::empty())
-        });
-        Ok(PathSet {
-            set,
-            globs: globs.to_vec(),
-        })
-    }
-
-    /// The first glob matching the normalised `path`.
-    pub fn matches(&self, path: &str) -> Option<&str> {
-        let norm = normalise_path(path);
-        // Most paths match nothing: `is_match` stops early, `matches` runs every pattern.
-        if !self.set.is_match(&norm) {
-            return None;
-        }
-        self.set
-            .matches(&norm)
-            .iter()
-            .next()
-            .map(|i| self.globs[i].as_str())
-    }
-}
-
-/// Rewrites every spelling of the home folder to `~`, strips quotes and `./`.
-pub fn normalise_path(p: &str) -> String {
-    let p = p.trim().trim_matches(|c| c == '"' || c == '\'');
-    let mut s = p.replace('\\', "/");
-    for pre in ["${HOME}", "$HOME", "%USERPROFILE%"] {
-        if let Some(rest) = s.strip_prefix(pre) {
-            s = format!("~{rest}");
-        }
-    }
-    for pre in ["/home/", "/Users/"] {
-        if let Some(rest) = s.strip_prefix(pre) {
-            s = match rest.find('/') {
-                Some(i) => format!("~{}", &rest[i..]),
-                None => "~".to_string(),
-            };
-        }
-    }
-    if let Some(rest) = s.strip_prefix("/root") {
-        if rest.is_empty() || rest.starts_with('/') {
-            s = format!("~{rest}");
-        }
-    }
-    // `~user/...` is another user's home: treat as home too.
-    if s.starts_with('~') && !s.starts_with("~/") && s.len() > 1 {
-        if let Some(i) = s.find('/') {
-            s = format!("~{}", &s[i..]);
-        }
-    }
-    while let Some(rest) = s.strip_prefix("./") {
-        s = rest.to_string();
-    }
-    while s.contains("//") {
-        s = s.replace("//", "/");
-    }
-    s
-}
-
-/// Glob (see `assets/detect/canary.toml`) to an anchored regex.
-fn glob_to_regex(glob: &str) -> String {
-    let mut g = glob.trim().to_string();
-    let dir = g.ends_with('/');
-    if dir {
-        g.pop();
-    }
-    let mut re = String::from("^");
-    let rest: &str = if let Some(r) = g.strip_prefix("**/") {
-        re.push_str("(?:.*/)?");
-        r
-    } else {
-        &g
-    };
-    let chars: Vec<char> = rest.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '*' if chars.get(i + 1) == Some(&'*') => {
-                re.push_str(".*");
-                i += 1;
-                if chars.get(i + 1) == Some(&'/') {
-                    i += 1;
-                    re.push_str("/?");
-                }
-            }
-            '*' => re.push_str("[^/]*"),
-            '?' => re.push_str("[^/]"),
-            c => re.push_str(&regex::escape(&c.to_string())),
-        }
-        i += 1;
-    }
-    if dir {
-        re.push_str("(?:/.*)?$");
-    } else {
-        re.push('$');
-    }
-    re
-}
-
-/// A set of name globs (env var names), case-insensitive.
-#[derive(Debug, Clone)]
-pub struct NameSet {
-    set: RegexSet,
-}
-
-impl NameSet {
-    fn new(globs: &[String]) -> Result<NameSet, DetectError> {
-        let res: Vec<String> = globs
-            .iter()
-            .map(|g| {
-                let mut r = String::from("^");
-                for c in g.chars() {
-                    match c {
-                        '*' => r.push_str(".*"),
-                        c => r.push_str(&regex::escape(&c.to_string())),
-                    }
-                }
-                r.push('$');
-                r
-            })
-            .collect();
-        let set = RegexSetBuilder::new(&res)
-            .case_insensitive(true)
-            .build()
-            .map_err(|e| DetectError::Data(format!("name patterns: {e}")))?;
-        Ok(NameSet { set })
-    }
-
-    pub fn matches(&self, name: &str) -> bool {
-        self.set.is_match(name)
-    }
-}
-
-/// A domain list: exact domains cover their subdomains; `*.x` covers only subdomains.
-#[derive(Debug, Clone, Default)]
-pub struct DomainList {
-    exact_or_sub: HashSet<String>,
-    sub_only: HashSet<String>,
-}
-
-impl DomainList {
-    fn new<'a>(items: impl IntoIterator<Item = &'a String>) -> DomainList {
-        let mut d = DomainList::default();
-        for it in items {
-            let it = it.trim().trim_end_matches('.').to_ascii_lowercase();
-            if let Some(rest) = it.strip_prefix("*.") {
-                d.sub_only.insert(rest.to_string());
-            } else if !it.is_empty() {
-                d.exact_or_sub.insert(it);
-            }
-        }
-        d
-    }
-
-    /// True when `host` (lowercase) is listed or is a subdomain of a listed domain.
-    pub fn contains(&self, host: &str) -> bool {
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
-        if self.exact_or_sub.contains(&host) {
-            return true;
-        }
-        let mut rest = host.as_str();
-        while let Some(i) = rest.find('.') {
-            rest = &rest[i + 1..];
-            if self.exact_or_sub.contains(rest) || self.sub_only.contains(rest) {
-                return true;
-            }
-        }
-        false
-    }
-}
+mod sets;
+use sets::glob_examples;
+pub use sets::{normalise_path, DomainList, NameSet, PathSet};
 
 /// All compiled rule data.
 #[derive(Debug, Clone)]
@@ -343,7 +122,7 @@ pub struct Taxonomy {
     pub secret_env: NameSet,
     pub env_exceptions: NameSet,
     pub env_dump_commands: Vec<Vec<String>>,
-    pub env_code: Lazy<RegexSet>,
+    pub env_code: RegexSet,
     pub persistence_commands: Vec<Vec<String>>,
     pub shells: HashSet<String>,
     pub interpreters: HashSet<String>,
@@ -356,19 +135,46 @@ pub struct Taxonomy {
     pub known_bad: DomainList,
     pub network_commands: HashSet<String>,
     pub fetch_tools: HashSet<String>,
-    pub injection_phrases: Lazy<RegexSet>,
-    /// Each phrase on its own, to find where the set matched. Compiled on first
-    /// use: most traces never match the set, and compiling costs ~10 ms.
-    injection_phrase_list: std::sync::OnceLock<Vec<Option<Regex>>>,
-    injection_phrase_src: Vec<String>,
-    pub comment_addressees: Lazy<RegexSet>,
-    pub image_exfil: Lazy<Regex>,
-    pub image_data_keys: Lazy<Regex>,
+    /// Prompt-injection signals, carriers and image beacons (PINJ-TRACE-001).
+    pub injection: super::injection::Rules,
     pub pii_rules: Vec<String>,
     pub high_rules: Vec<String>,
     pub disabled: HashSet<String>,
     /// Detection on (the default) or off.
     pub enabled: bool,
+    /// Secret variable names as spelt in practice (for `env | grep PATTERN`).
+    pub secret_env_examples: Vec<String>,
+    /// Shell start-up files (persistence graded by content).
+    pub rc_files: PathSet,
+    /// Commands an rc file may hold without running anything.
+    pub rc_config_commands: HashSet<String>,
+    /// Scripts a tool runs for the project (git hooks, husky).
+    pub script_hooks: PathSet,
+    /// package.json scripts run on install or publish.
+    pub lifecycle_scripts: Vec<String>,
+    /// git config keys whose value git runs.
+    pub git_exec_keys: Vec<String>,
+    /// Network clients that make a reverse shell when wired to a shell.
+    pub shell_clients: HashSet<String>,
+    /// Commands that transform data on its way out.
+    pub transforms: HashSet<String>,
+    /// Settings files that can hold commands run later (agent hooks, editor tasks).
+    pub settings_files: PathSet,
+    /// Keys that make such a settings file run commands.
+    pub settings_exec_keys: Vec<String>,
+    /// Vendor installer URL prefixes (`curl … | sh` from them is low).
+    trusted_installers: Vec<String>,
+    /// Package install commands (installs from non-allowlisted hosts run foreign code).
+    pub installers: Vec<Installer>,
+    /// Which commands run which interpreter language.
+    pub languages: super::interp::data::Languages,
+    /// Interpreter folding and call patterns, compiled on first use.
+    interp_data: std::sync::OnceLock<Option<super::interp::InterpData>>,
+    /// Every command name the lists know (a glob in a command name is matched against them).
+    pub known_commands: Vec<String>,
+    /// One concrete path per credential glob (`~/.ssh/id_*` → `~/.ssh/id_x`): a
+    /// glob the agent writes reads a credential when it matches one of these.
+    credential_examples: Vec<String>,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, DetectError> {
@@ -399,39 +205,6 @@ fn regex_set(name: &str, v: &[String]) -> Result<RegexSet, DetectError> {
         .map_err(|e| DetectError::Data(format!("{name}: {e}")))
 }
 
-/// A built-in pattern set compiled on first use (the embedded data is
-/// checked by `tests::builtin_patterns_compile`); `from_config` patterns are
-/// compiled now, so a broken one stops the load with its error.
-fn lazy_set(
-    name: &'static str,
-    v: Vec<String>,
-    from_config: bool,
-) -> Result<Lazy<RegexSet>, DetectError> {
-    if from_config {
-        return regex_set(name, &v).map(Lazy::ready);
-    }
-    Ok(Lazy::new(move || {
-        regex_set(name, &v).unwrap_or_else(|_| RegexSet::empty())
-    }))
-}
-
-fn regex(name: &str, s: &str) -> Result<Regex, DetectError> {
-    regex::RegexBuilder::new(&ascii_boundaries(s))
-        .case_insensitive(true)
-        .build()
-        .map_err(|e| DetectError::Data(format!("{name}: {e}")))
-}
-
-/// A built-in pattern compiled on first use (one that never matches, were it broken).
-fn lazy_regex(name: &'static str, s: String) -> Lazy<Regex> {
-    Lazy::new(move || {
-        regex(name, &s).unwrap_or_else(|_| {
-            #[expect(clippy::expect_used, reason = "a constant pattern that compiles")]
-            Regex::new("[^\\s\\S]").expect("never-matching pattern")
-        })
-    })
-}
-
 impl Taxonomy {
     /// The built-in data extended by `cfg`.
     pub fn load(cfg: &DetectionConfig) -> Result<Taxonomy, DetectError> {
@@ -445,14 +218,14 @@ impl Taxonomy {
             return Taxonomy::build(
                 CanaryFile::default(),
                 NetworkFile::default(),
-                InjectionFile::default(),
+                super::injection::Rules::off(),
                 SecretsFile::default(),
                 &off,
             );
         }
         let c: CanaryFile = parse("canary.toml", CANARY_TOML)?;
         let n: NetworkFile = parse("network.toml", NETWORK_TOML)?;
-        let i: InjectionFile = parse("injection.toml", INJECTION_TOML)?;
+        let i = super::injection::Rules::load(&cfg.injection_phrases, &cfg.injection_patterns)?;
         let s: SecretsFile = parse("secrets.toml", SECRETS_TOML)?;
         Taxonomy::build(c, n, i, s, cfg)
     }
@@ -460,14 +233,37 @@ impl Taxonomy {
     fn build(
         c: CanaryFile,
         n: NetworkFile,
-        i: InjectionFile,
+        i: super::injection::Rules,
         s: SecretsFile,
         cfg: &DetectionConfig,
     ) -> Result<Taxonomy, DetectError> {
         let cat = |a: &[String], b: &[String]| -> Vec<String> {
             a.iter().chain(b.iter()).cloned().collect()
         };
-        let phrases = cat(&i.phrases, &cfg.injection_phrases);
+        let mut known_commands: Vec<String> = [
+            &c.read_commands,
+            &c.list_commands,
+            &c.shells,
+            &c.interpreters,
+            &c.wrappers,
+            &c.privilege_commands,
+            &c.decoders,
+            &c.fetchers,
+            &c.probe_binaries,
+            &n.network_commands,
+        ]
+        .iter()
+        .flat_map(|l| l.iter().cloned())
+        .collect();
+        known_commands.sort();
+        known_commands.dedup();
+        let credential_examples: Vec<String> = c
+            .credential_paths
+            .iter()
+            .chain(cfg.credential_paths.iter())
+            .chain(c.wallet_paths.iter())
+            .flat_map(|g| glob_examples(g))
+            .collect();
         Ok(Taxonomy {
             credentials: PathSet::new(&cat(&c.credential_paths, &cfg.credential_paths))?,
             wallets: PathSet::new(&c.wallet_paths)?,
@@ -489,7 +285,7 @@ impl Taxonomy {
             secret_env: NameSet::new(&cat(&c.secret_env_names, &cfg.secret_env_names))?,
             env_exceptions: NameSet::new(&c.env_exceptions)?,
             env_dump_commands: word_lists(&c.env_dump_commands),
-            env_code: lazy_set("env code patterns", c.env_code_patterns.clone(), false)?,
+            env_code: regex_set("env code patterns", &c.env_code_patterns)?,
             persistence_commands: word_lists(&c.persistence_commands),
             shells: set(&c.shells),
             interpreters: set(&c.interpreters),
@@ -502,41 +298,73 @@ impl Taxonomy {
             known_bad: DomainList::new(n.known_bad.iter().chain(cfg.block_domains.iter())),
             network_commands: set(&n.network_commands),
             fetch_tools: set(&n.fetch_tools),
-            injection_phrases: lazy_set(
-                "injection phrases",
-                phrases.clone(),
-                !cfg.injection_phrases.is_empty(),
-            )?,
-            injection_phrase_list: std::sync::OnceLock::new(),
-            injection_phrase_src: phrases,
-            comment_addressees: lazy_set(
-                "comment addressees",
-                i.comment_addressees.clone(),
-                false,
-            )?,
-            image_exfil: lazy_regex("image_exfil", i.image_exfil.clone()),
-            image_data_keys: lazy_regex("image_data_keys", i.image_data_keys.clone()),
+            injection: i,
             pii_rules: s.pii,
             high_rules: s.high,
             disabled: set(&cfg.disable_rules),
             enabled: cfg.enabled.unwrap_or(true),
+            languages: if cfg.enabled == Some(false) {
+                super::interp::data::Languages::default()
+            } else {
+                super::interp::data::Languages::load()?
+            },
+            interp_data: std::sync::OnceLock::new(),
+            known_commands,
+            credential_examples,
+            secret_env_examples: c.secret_env_examples,
+            rc_files: PathSet::new(&c.rc_files)?,
+            rc_config_commands: set(&c.rc_config_commands),
+            script_hooks: PathSet::new(&c.script_hooks)?,
+            lifecycle_scripts: c.lifecycle_scripts,
+            git_exec_keys: c.git_exec_keys,
+            shell_clients: set(&c.shell_clients),
+            transforms: set(&c.transforms),
+            settings_files: PathSet::new(&c.settings_files)?,
+            settings_exec_keys: c.settings_exec_keys,
+            trusted_installers: n.trusted_installers,
+            installers: n.installers,
         })
     }
 
-    /// The first injection phrase found in `text`, as a match on it.
-    pub fn injection_phrase<'t>(&self, text: &'t str) -> Option<regex::Match<'t>> {
-        // `is_match` answers the usual "no" fastest; only a hit pays for `matches`.
-        if !self.injection_phrases.is_match(text) {
-            return None;
+    /// True when `path` is a credential folder itself (`~/.aws`, `~/.ssh/`,
+    /// `~/.ssh/*`), not a file inside one (`~/.aws/config` is not).
+    pub fn sensitive_dir(&self, path: &str) -> bool {
+        let n = normalise_path(path);
+        let mut p = n.as_str();
+        for suffix in ["/**", "/*", "/.", "/"] {
+            p = p.strip_suffix(suffix).unwrap_or(p);
         }
-        let i = self.injection_phrases.matches(text).iter().next()?;
-        let list = self.injection_phrase_list.get_or_init(|| {
-            self.injection_phrase_src
-                .iter()
-                .map(|p| regex("injection phrase", p).ok())
-                .collect()
-        });
-        list.get(i)?.as_ref()?.find(text)
+        let parent = p.rsplit_once('/').map(|x| x.0).unwrap_or("");
+        self.sensitive_dirs.matches(p).is_some()
+            && (parent.is_empty() || self.sensitive_dirs.matches(parent).is_none())
+    }
+
+    /// True when `url` is under one of the vendor installer prefixes (same
+    /// host, same path prefix): piping it into a shell is the documented install.
+    pub fn trusted_installer(&self, url: &str) -> bool {
+        let Some(host) = super::network::host_of(url) else {
+            return false;
+        };
+        let path = |u: &str| -> String {
+            let rest = u.split_once("://").map(|x| x.1).unwrap_or(u);
+            rest.find('/')
+                .map(|i| rest[i..].to_string())
+                .unwrap_or_default()
+        };
+        let scheme_ok = url.to_ascii_lowercase().starts_with("https://");
+        scheme_ok
+            && self.trusted_installers.iter().any(|p| {
+                super::network::host_of(p).as_deref() == Some(host.as_str())
+                    && path(url).starts_with(&path(p))
+            })
+    }
+
+    /// Interpreter patterns (`None` only if the built-in data were broken,
+    /// which a unit test rules out).
+    pub fn interp(&self) -> Option<&super::interp::InterpData> {
+        self.interp_data
+            .get_or_init(|| super::interp::InterpData::load().ok())
+            .as_ref()
     }
 
     /// A credential or wallet path (and not a template): the glob that matched.
@@ -547,6 +375,37 @@ impl Taxonomy {
         self.credentials
             .matches(path)
             .or_else(|| self.wallets.matches(path))
+    }
+
+    /// [`Taxonomy::credential`] for a path as the OS would open it: relative
+    /// to `cwd` when it is relative, as a glob when it holds `*`, `?` or `[…]`
+    /// (the glob reads a credential when it can match one), and, without a
+    /// known `cwd`, climbing out with `../` as far as the home folder.
+    pub fn credential_at(&self, path: &str, cwd: Option<&str>) -> Option<String> {
+        let p = super::path::resolve(path, cwd);
+        if let Some(g) = self.credential(&p) {
+            return Some(g.to_string());
+        }
+        if cwd.is_none() {
+            if let Some(guess) = super::path::climb_guess(&p) {
+                if let Some(g) = self.credential(&guess) {
+                    return Some(g.to_string());
+                }
+            }
+        }
+        if super::path::has_glob(&p) {
+            let re = regex::RegexBuilder::new(&super::path::glob_regex(&p)?)
+                .case_insensitive(true)
+                .size_limit(1 << 20)
+                .build()
+                .ok()?;
+            let hit = self
+                .credential_examples
+                .iter()
+                .find(|e| re.is_match(e) && self.credential_exceptions.matches(e).is_none())?;
+            return Some(format!("{p} can match {hit}"));
+        }
+        None
     }
 
     /// True when `name` is a secret-bearing environment variable name.
@@ -568,131 +427,4 @@ impl Taxonomy {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tax() -> Taxonomy {
-        Taxonomy::load(&DetectionConfig::default()).expect("built-in data")
-    }
-
-    #[test]
-    fn detection_off_compiles_no_rule_data() {
-        let t = Taxonomy::load(&DetectionConfig {
-            enabled: Some(false),
-            credential_paths: vec!["~/.mine/**".into()],
-            ..DetectionConfig::default()
-        })
-        .expect("load");
-        assert!(!t.enabled);
-        assert!(t.credential("~/.aws/credentials").is_none());
-        assert!(
-            t.credential("~/.mine/key").is_none(),
-            "user additions ignored too"
-        );
-        let on = Taxonomy::load(&DetectionConfig::default()).expect("load");
-        assert!(on.enabled && on.credential("~/.aws/credentials").is_some());
-    }
-
-    #[test]
-    fn home_spellings_normalise() {
-        assert_eq!(normalise_path("/home/alice/.ssh/id_rsa"), "~/.ssh/id_rsa");
-        assert_eq!(
-            normalise_path("/Users/bob/.aws/credentials"),
-            "~/.aws/credentials"
-        );
-        assert_eq!(normalise_path("$HOME/.netrc"), "~/.netrc");
-        assert_eq!(normalise_path("${HOME}/.netrc"), "~/.netrc");
-        assert_eq!(normalise_path("/root/.kube/config"), "~/.kube/config");
-        assert_eq!(normalise_path("./.env"), ".env");
-    }
-
-    #[test]
-    fn credential_globs() {
-        let t = tax();
-        for p in [
-            "~/.ssh/id_rsa",
-            "/home/u/.ssh/id_ed25519",
-            "~/.aws/credentials",
-            ".env",
-            "/srv/app/.env.production",
-            "~/.kube/config",
-            "~/.docker/config.json",
-            "~/.gnupg/private-keys-v1.d/x.key",
-            "~/.config/solana/id.json",
-            "~/.mozilla/firefox/abc.default/logins.json",
-        ] {
-            assert!(t.credential(p).is_some(), "{p}");
-        }
-        for p in [
-            "README.md",
-            "src/env.rs",
-            ".env.example",
-            "~/.ssh/id_rsa.pub",
-            "docs/.environment",
-            "src/password_field.rs",
-        ] {
-            assert!(t.credential(p).is_none(), "{p}");
-        }
-    }
-
-    #[test]
-    fn domains_and_env_names() {
-        let t = tax();
-        assert!(t.allow.contains("pypi.org"));
-        assert!(t.allow.contains("files.pythonhosted.org"));
-        assert!(!t.allow.contains("evilpypi.org"));
-        assert!(t.known_bad.contains("abc123.ngrok-free.app"));
-        assert!(t.known_bad.contains("pastebin.com"));
-        assert!(!t.known_bad.contains("github.com"));
-        assert!(t.secret_env("OPENAI_API_KEY"));
-        assert!(t.secret_env("aws_secret_access_key"));
-        assert!(!t.secret_env("HOME"));
-        assert!(!t.secret_env("SSH_AUTH_SOCK"));
-        assert!(t.persistence.matches("~/.bashrc").is_some());
-        assert!(t
-            .persistence
-            .matches("/home/u/.ssh/authorized_keys")
-            .is_some());
-        assert!(t.persistence.matches("src/main.rs").is_none());
-    }
-
-    #[test]
-    fn builtin_patterns_compile() {
-        // The lazy sets swallow a compile error (they would match nothing):
-        // compile the embedded data eagerly here.
-        let c: CanaryFile = parse("canary.toml", CANARY_TOML).expect("canary");
-        let i: InjectionFile = parse("injection.toml", INJECTION_TOML).expect("injection");
-        regex_set("env", &c.env_code_patterns).expect("env code patterns");
-        regex_set("phrases", &i.phrases).expect("injection phrases");
-        regex_set("addressees", &i.comment_addressees).expect("comment addressees");
-        regex("image", &i.image_exfil).expect("image_exfil");
-        regex("keys", &i.image_data_keys).expect("image_data_keys");
-        // and the lazy ones match what they should, once built
-        let t = tax();
-        assert!(t
-            .injection_phrases
-            .is_match("Ignore all previous instructions"));
-        assert!(t.persistence.matches("~/.bashrc").is_some());
-    }
-
-    #[test]
-    fn a_broken_config_phrase_still_stops_the_load() {
-        let cfg = DetectionConfig {
-            injection_phrases: vec!["(unclosed".into()],
-            ..Default::default()
-        };
-        assert!(Taxonomy::load(&cfg).is_err());
-    }
-
-    #[test]
-    fn config_extends_data() {
-        let cfg = DetectionConfig {
-            allow_domains: vec!["internal.example".into()],
-            credential_paths: vec!["~/secrets/*".into()],
-            ..Default::default()
-        };
-        let t = Taxonomy::load(&cfg).expect("load");
-        assert!(t.allow.contains("api.internal.example"));
-        assert!(t.credential("~/secrets/db.txt").is_some());
-    }
-}
+mod tests;

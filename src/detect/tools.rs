@@ -7,7 +7,7 @@
 //! list of [`Action`]s; unknown tools are read generically from argument names
 //! (`command`, `path`, `url`...).
 
-use super::shell::{parse_argv, parse_script, Script};
+use super::shell::{parse_argv_in, parse_script_in, Script};
 use super::taxonomy::Taxonomy;
 use crate::model::Span;
 use serde_json::Value;
@@ -52,6 +52,8 @@ pub struct ToolCall {
     /// `Some(server)` for MCP tools.
     pub mcp_server: Option<String>,
     pub actions: Vec<Action>,
+    /// The working directory the call names itself (Codex `workdir`), if any.
+    pub cwd: Option<String>,
 }
 
 impl ToolCall {
@@ -183,6 +185,12 @@ const CONTENT_KEYS: &[&str] = &[
 
 /// Reads a span's tool call; `None` when the span is not a tool call.
 pub fn understand(span: &Span, tax: &Taxonomy) -> Option<ToolCall> {
+    understand_in(span, tax, None)
+}
+
+/// [`understand`] for a call run in `cwd` (the run's working directory):
+/// shell commands are read relative to it, or to the call's own `workdir`.
+pub fn understand_in(span: &Span, tax: &Taxonomy, cwd: Option<&str>) -> Option<ToolCall> {
     let tool = span
         .tool_name
         .clone()
@@ -191,12 +199,24 @@ pub fn understand(span: &Span, tax: &Taxonomy) -> Option<ToolCall> {
     let json: Option<Value> = serde_json::from_str(input).ok();
     let (mcp_server, short) = split_mcp(&tool);
     let lname = short.to_ascii_lowercase();
+    let obj = json.as_ref().and_then(Value::as_object);
+    let own_cwd = obj.and_then(|o| {
+        ["workdir", "cwd", "working_directory", "dir_path"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(Value::as_str))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    });
+    let cwd: Option<String> = match (&own_cwd, cwd) {
+        (Some(o), base) => Some(super::path::resolve(o, base)),
+        (None, base) => base.map(str::to_string),
+    };
     let mut call = ToolCall {
         tool: tool.clone(),
         mcp_server,
         actions: Vec::new(),
+        cwd: own_cwd.as_ref().and(cwd.clone()),
     };
-    let obj = json.as_ref().and_then(Value::as_object);
 
     if lname == "skill" {
         if let Some(o) = obj {
@@ -229,20 +249,23 @@ pub fn understand(span: &Span, tax: &Taxonomy) -> Option<ToolCall> {
             Some(o) => {
                 for k in COMMAND_KEYS {
                     if let Some(v) = o.get(*k) {
-                        push_shell(&mut call.actions, v, tax);
+                        push_shell(&mut call.actions, v, tax, cwd.as_deref());
                     }
                 }
                 if let Some(a) = o.get("action").and_then(Value::as_object) {
                     if let Some(v) = a.get("command") {
-                        push_shell(&mut call.actions, v, tax);
+                        push_shell(&mut call.actions, v, tax, cwd.as_deref());
                     }
                 }
             }
             None => match &json {
-                Some(v @ Value::Array(_)) => push_shell(&mut call.actions, v, tax),
-                _ if !input.trim().is_empty() => {
-                    push_shell(&mut call.actions, &Value::String(input.to_string()), tax)
-                }
+                Some(v @ Value::Array(_)) => push_shell(&mut call.actions, v, tax, cwd.as_deref()),
+                _ if !input.trim().is_empty() => push_shell(
+                    &mut call.actions,
+                    &Value::String(input.to_string()),
+                    tax,
+                    cwd.as_deref(),
+                ),
                 _ => {}
             },
         }
@@ -316,11 +339,11 @@ pub fn split_mcp(tool: &str) -> (Option<String>, String) {
     (None, tool.to_string())
 }
 
-fn push_shell(actions: &mut Vec<Action>, v: &Value, tax: &Taxonomy) {
+fn push_shell(actions: &mut Vec<Action>, v: &Value, tax: &Taxonomy, cwd: Option<&str>) {
     match v {
         Value::String(s) if !s.trim().is_empty() => actions.push(Action::Shell {
             text: s.clone(),
-            script: parse_script(s, tax),
+            script: parse_script_in(s, cwd, tax),
         }),
         Value::Array(a) => {
             let argv: Vec<String> = a
@@ -330,7 +353,7 @@ fn push_shell(actions: &mut Vec<Action>, v: &Value, tax: &Taxonomy) {
             if !argv.is_empty() {
                 actions.push(Action::Shell {
                     text: argv.join(" "),
-                    script: parse_argv(&argv, tax),
+                    script: parse_argv_in(&argv, cwd, tax),
                 });
             }
         }
@@ -373,7 +396,7 @@ fn generic(
             for (k, val) in o {
                 let lk = k.to_ascii_lowercase();
                 if COMMAND_KEYS.contains(&lk.as_str()) {
-                    push_shell(&mut call.actions, val, tax);
+                    push_shell(&mut call.actions, val, tax, None);
                 } else if URL_KEYS.contains(&lk.as_str()) {
                     if let Some(s) = val.as_str() {
                         if s.contains("://") || is_fetch {

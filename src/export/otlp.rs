@@ -132,6 +132,22 @@ fn otlp_span(s: &Span, findings: &[&Finding]) -> Value {
     if let Some(t) = s.output_tokens {
         attrs.push(int("gen_ai.usage.output_tokens", t as i64));
     }
+    if let Some(t) = s.cache_read_tokens {
+        attrs.push(int("gen_ai.usage.cache_read.input_tokens", t as i64));
+    }
+    if let Some(t) = s.cache_write_tokens {
+        attrs.push(int("gen_ai.usage.cache_creation.input_tokens", t as i64));
+    }
+    // The call's cost in US dollars from the offline price table; left out
+    // (never 0) when the table does not know the model.
+    if let Some(c) = crate::pricing::Cost::of_span(&crate::pricing::table(), s) {
+        if !c.has_unknown() {
+            attrs.push(kv(
+                "gen_ai.usage.cost",
+                json!({ "doubleValue": c.money.usd() }),
+            ));
+        }
+    }
     if s.kind == SpanKind::Tool || s.tool_name.is_some() {
         if let Some(t) = s
             .tool_name
@@ -286,6 +302,41 @@ mod tests {
         assert_eq!(s.len(), 16);
         assert_ne!(s, span_id("run-2", "a"), "span ids are scoped by run");
         assert_ne!(s, span_id("run-1", "b"));
+    }
+
+    fn attr(v: &Value, k: &str) -> Option<Value> {
+        v["attributes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["key"] == k))
+            .map(|x| x["value"].clone())
+    }
+
+    #[test]
+    fn a_model_call_carries_its_cache_tokens_and_cost_unknown_left_out() {
+        let mut s = Span::new("m1", "run-1", SpanKind::Llm, "chat", Origin::new("/f", 1));
+        s.model = Some("claude-opus-4-6".into());
+        // Opus 4.6 ($5 / $6.25 write / $0.50 read / $25): 3 × 5 + 15,005 × 6.25
+        // + 11,442 × 0.5 + 9 × 25 = 99,742.25 per million → $0.09974225
+        crate::usage::Usage::anthropic(3, 15_005, 11_442, 0, 9).put(&mut s);
+        let v = otlp_span(&s, &[]);
+        assert_eq!(
+            attr(&v, "gen_ai.usage.cache_read.input_tokens"),
+            Some(json!({"intValue":"11442"}))
+        );
+        assert_eq!(
+            attr(&v, "gen_ai.usage.cache_creation.input_tokens"),
+            Some(json!({"intValue":"15005"}))
+        );
+        assert_eq!(
+            attr(&v, "gen_ai.usage.cost"),
+            Some(json!({"doubleValue":0.09974225}))
+        );
+        s.model = Some("acme-private-llm".into());
+        assert_eq!(
+            attr(&otlp_span(&s, &[]), "gen_ai.usage.cost"),
+            None,
+            "never $0"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Sources of trace data: format parsers, the file reader, the tailer, the
 //! OTLP/HTTP receiver and the pipeline.
 
+pub mod budget;
 pub mod file;
 pub mod formats;
 pub mod import;

@@ -77,6 +77,7 @@ pub struct Pipeline {
     commit_config: CommitConfig,
     stats: PipelineStats,
     line_cap: usize,
+    budget: Option<crate::ingest::budget::BudgetWatch>,
 }
 
 impl Pipeline {
@@ -88,7 +89,15 @@ impl Pipeline {
             commit_config: CommitConfig::default(),
             stats: PipelineStats::default(),
             line_cap: crate::ingest::reader::DEFAULT_LINE_CAP,
+            budget: None,
         }
+    }
+
+    /// Watches cost budgets: a batch that takes a run or a day over one also
+    /// stores its `COST-TRACE-*` finding.
+    pub fn with_budget(mut self, watch: Option<crate::ingest::budget::BudgetWatch>) -> Pipeline {
+        self.budget = watch;
+        self
     }
 
     /// Sets how this pipeline (and writer threads it starts) wait for a busy
@@ -168,7 +177,11 @@ impl Pipeline {
         room(&mut out.runs, runs);
         for rec in batch.records.drain(..) {
             match rec {
-                Record::Run(r) => out.runs.push(self.redactor.redact_run(r)),
+                Record::Run(r) => {
+                    // the run's working directory resolves its commands' relative paths
+                    self.detector.observe_run(&r);
+                    out.runs.push(self.redactor.redact_run(r))
+                }
                 Record::Span(span) => {
                     crate::ingest::scan::scan_span(
                         &mut self.redactor,
@@ -220,12 +233,39 @@ impl Pipeline {
     }
 
     fn commit(&mut self, sb: &mut StoreBatch) -> Result<WriteStats, StoreError> {
-        let w = match self.committer.commit(sb)? {
+        let touched: std::collections::BTreeSet<String> = match &self.budget {
+            Some(_) => sb
+                .spans
+                .iter()
+                .map(|s| s.get())
+                .filter(|s| crate::ingest::budget::has_usage(s))
+                .map(|s| s.run_id.clone())
+                .collect(),
+            None => Default::default(),
+        };
+        let mut w = match self.committer.commit(sb)? {
             Committed::Stored(w) => w,
             Committed::Kept => WriteStats::default(),
         };
         self.stats.add(w);
         self.count_replayed();
+        if let Some(watch) = &self.budget {
+            // Checked once the calls are stored (a batch kept in the spool is
+            // counted by the next check); a crossing is one finding, stored once.
+            if w != WriteStats::default() && !touched.is_empty() {
+                let found = watch.check(self.committer.store(), &touched)?;
+                if !found.is_empty() {
+                    let mut fb = StoreBatch::default();
+                    for f in found {
+                        fb.findings.push(self.redactor.redact_finding(f));
+                    }
+                    if let Committed::Stored(fw) = self.committer.commit(&mut fb)? {
+                        self.stats.findings += fw.new_findings;
+                        w.new_findings += fw.new_findings;
+                    }
+                }
+            }
+        }
         Ok(w)
     }
 

@@ -129,6 +129,10 @@ fn usage(u: Option<&Value>, r: &mut LlmResponse) {
     if let Some(b) = base {
         r.input_tokens = Some(b + created + read);
         r.cached_tokens = Some(read);
+        r.cache_write_tokens = Some(created);
+        r.cache_write_1h_tokens = u
+            .get("cache_creation")
+            .and_then(|c| u64_of(c, "ephemeral_1h_input_tokens"));
     }
     if let Some(o) = u64_of(u, "output_tokens") {
         r.output_tokens = Some(o);
@@ -294,5 +298,22 @@ mod tests {
         assert_eq!(r.text, "par");
         assert_eq!(r.error.as_deref(), Some("overloaded_error: Overloaded"));
         assert_eq!(r.input_tokens, Some(3));
+    }
+
+    #[test]
+    fn usage_keeps_cache_reads_and_writes_apart() {
+        let r = response(&serde_json::json!({
+            "id": "msg_1", "model": "claude-x", "content": [],
+            "usage": {"input_tokens": 3, "cache_creation_input_tokens": 100,
+                      "cache_read_input_tokens": 50, "output_tokens": 7,
+                      "cache_creation": {"ephemeral_5m_input_tokens": 60, "ephemeral_1h_input_tokens": 40}}
+        }));
+        // Anthropic's input_tokens leaves the cache out: the span's input is all 153.
+        assert_eq!(r.input_tokens, Some(153));
+        assert_eq!(
+            (r.cached_tokens, r.cache_write_tokens),
+            (Some(50), Some(100))
+        );
+        assert_eq!(r.cache_write_1h_tokens, Some(40));
     }
 }

@@ -69,7 +69,12 @@ pub struct LlmResponse {
     pub finish_reason: Option<String>,
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
+    /// Of `input_tokens`, those read from the provider's prompt cache.
     pub cached_tokens: Option<u64>,
+    /// Of `input_tokens`, those written to the prompt cache (Anthropic).
+    pub cache_write_tokens: Option<u64>,
+    /// Of `cache_write_tokens`, those kept for an hour (Anthropic).
+    pub cache_write_1h_tokens: Option<u64>,
     pub reasoning_tokens: Option<u64>,
     /// An error the API reported (error body or mid-stream `error` event), one line.
     pub error: Option<String>,

@@ -168,6 +168,9 @@ impl Recorder {
         span.model = resp.model.clone().or_else(|| req.model.clone());
         span.input_tokens = resp.input_tokens;
         span.output_tokens = resp.output_tokens;
+        span.cache_read_tokens = resp.cached_tokens;
+        span.cache_write_tokens = resp.cache_write_tokens;
+        span.cache_write_1h_tokens = resp.cache_write_1h_tokens;
         span.text = (!resp.text.is_empty()).then(|| resp.text.clone());
         let status = f.response.as_ref().map(|r| r.status);
         let failed = f.outcome != Outcome::Complete

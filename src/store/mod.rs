@@ -14,12 +14,14 @@ mod rows;
 pub mod schema;
 pub mod spool;
 pub mod trust;
+mod usage;
 mod write;
 
 pub use read::{
     Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillSummary,
     SourceRow, SpanLink, SpanRow,
 };
+pub use usage::UsageRow;
 pub use write::{span_bytes, StoreBatch, WriteStats};
 
 use rusqlite::{Connection, OpenFlags};

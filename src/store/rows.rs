@@ -20,6 +20,9 @@ pub struct RunRow {
     pub models: Vec<String>,
     /// Findings by severity, indexed by `Severity::rank()`.
     pub findings: [u64; 5],
+    /// What the run's model calls cost, its subagents' included; `None`
+    /// until priced (`pricing::ledger::costs_of_runs`).
+    pub cost: Option<crate::pricing::RunCost>,
 }
 
 impl RunRow {
@@ -145,6 +148,7 @@ pub(super) fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
         tool_count: r.get::<_, i64>(10)? as u64,
         input_tokens: r.get::<_, i64>(11)? as u64,
         output_tokens: r.get::<_, i64>(12)? as u64,
+        cost: None,
         findings: [
             r.get::<_, i64>(13)? as u64,
             r.get::<_, i64>(14)? as u64,
@@ -156,7 +160,8 @@ pub(super) fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
 }
 
 pub(super) const SPAN_COLS: &str = "key, (SELECT r.id FROM runs r WHERE r.key = spans.run_key), id, parent_id, kind, name, start_ms, end_ms, status, model, tool_name, \
-    tool_call_id, tool_input, tool_output, text, attributes, input_tokens, output_tokens, origin_path, origin_line";
+    tool_call_id, tool_input, tool_output, text, attributes, input_tokens, output_tokens, origin_path, origin_line, \
+    cache_read_tokens, cache_write_tokens, cache_write_1h_tokens";
 
 pub(super) fn span_row(r: &Row<'_>) -> rusqlite::Result<SpanRow> {
     let attrs: Option<String> = r.get(15)?;
@@ -184,6 +189,9 @@ pub(super) fn span_row(r: &Row<'_>) -> rusqlite::Result<SpanRow> {
             input_tokens: r.get::<_, Option<i64>>(16)?.map(|t| t as u64),
             output_tokens: r.get::<_, Option<i64>>(17)?.map(|t| t as u64),
             origin: Origin::new(r.get::<_, String>(18)?, r.get::<_, i64>(19)? as u64),
+            cache_read_tokens: r.get::<_, Option<i64>>(20)?.map(|t| t as u64),
+            cache_write_tokens: r.get::<_, Option<i64>>(21)?.map(|t| t as u64),
+            cache_write_1h_tokens: r.get::<_, Option<i64>>(22)?.map(|t| t as u64),
         },
     })
 }

@@ -213,7 +213,15 @@ CREATE TABLE spool_replayed(
     replayed_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
-    // 5: the guard's decision on the call that raised a finding (denied,
+    // 5: cached prompt tokens of model calls (issue 19), kept so calls are
+    // priced as cached: reads and writes are parts of `input_tokens`, the
+    // 1-hour writes a part of the writes. Older rows stay NULL (uncached).
+    r#"
+ALTER TABLE spans ADD COLUMN cache_read_tokens INTEGER;
+ALTER TABLE spans ADD COLUMN cache_write_tokens INTEGER;
+ALTER TABLE spans ADD COLUMN cache_write_1h_tokens INTEGER;
+"#,
+    // 6: the guard's decision on the call that raised a finding (denied,
     // asked, allowed; NULL for findings no guard judged).
     r#"
 ALTER TABLE findings ADD COLUMN guard_decision TEXT;

@@ -214,8 +214,9 @@ impl RunKeys {
 }
 
 const INSERT_SPAN: &str = "INSERT INTO spans(run_key, id, parent_id, kind, name, start_ms, end_ms, status, model, \
-  tool_name, tool_call_id, tool_input, tool_output, text, attributes, input_tokens, output_tokens, origin_path, origin_line) \
-  VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19) ON CONFLICT(run_key, id) DO NOTHING";
+  tool_name, tool_call_id, tool_input, tool_output, text, attributes, input_tokens, output_tokens, origin_path, origin_line, \
+  cache_read_tokens, cache_write_tokens, cache_write_1h_tokens) \
+  VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22) ON CONFLICT(run_key, id) DO NOTHING";
 
 /// Merge of a re-sent span into the stored one: newer non-empty fields win, attributes merge.
 const MERGE_SPAN: &str = "UPDATE spans SET \
@@ -225,7 +226,9 @@ const MERGE_SPAN: &str = "UPDATE spans SET \
   tool_name=COALESCE(?10, tool_name), tool_call_id=COALESCE(?11, tool_call_id), \
   tool_input=COALESCE(?12, tool_input), tool_output=COALESCE(?13, tool_output), text=COALESCE(?14, text), \
   attributes=CASE WHEN ?15 IS NULL THEN attributes WHEN attributes IS NULL THEN ?15 ELSE json_patch(attributes, ?15) END, \
-  input_tokens=COALESCE(?16, input_tokens), output_tokens=COALESCE(?17, output_tokens) \
+  input_tokens=COALESCE(?16, input_tokens), output_tokens=COALESCE(?17, output_tokens), \
+  cache_read_tokens=COALESCE(?20, cache_read_tokens), cache_write_tokens=COALESCE(?21, cache_write_tokens), \
+  cache_write_1h_tokens=COALESCE(?22, cache_write_1h_tokens) \
   WHERE run_key=?1 AND id=?2 AND ?18 IS NOT NULL AND ?19 IS NOT NULL";
 
 const UPSERT_RUN: &str = "INSERT INTO runs(id, agent, source, parent_run_id, started_ms, ended_ms, title, cwd, updated_ms) \
@@ -538,7 +541,10 @@ fn write_spans(
             s.input_tokens.map(|t| t as i64),
             s.output_tokens.map(|t| t as i64),
             s.origin.path,
-            s.origin.line as i64
+            s.origin.line as i64,
+            s.cache_read_tokens.map(|t| t as i64),
+            s.cache_write_tokens.map(|t| t as i64),
+            s.cache_write_1h_tokens.map(|t| t as i64)
         ];
         let d = deltas.entry(run_key).or_default();
         let is_tool = s.kind == crate::model::SpanKind::Tool;

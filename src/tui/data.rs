@@ -368,7 +368,7 @@ impl Source {
                 Some(n) => n,
                 None => s.run_count(&filter)?,
             };
-            let rows = s.runs(&filter, sort, offset, limit)?;
+            let rows = priced(s, s.runs(&filter, sort, offset, limit)?)?;
             self.run_total = Some((filter, total));
             return Ok(Reply::Runs {
                 tag,
@@ -386,9 +386,11 @@ impl Source {
         } = req
         {
             let (total, rows) = self.tree_page(&run_id, &folded, offset, limit)?;
+            let s = self.reader()?;
+            let run = priced(s, s.run(&run_id)?.into_iter().collect())?.pop();
             return Ok(Reply::Spans {
                 tag,
-                run: self.reader()?.run(&run_id)?.map(Box::new),
+                run: run.map(Box::new),
                 total,
                 offset,
                 rows,
@@ -531,6 +533,16 @@ pub fn coalesce(queue: Vec<Request>) -> Vec<Request> {
         out.push(r);
     }
     out
+}
+
+/// `rows` with their costs (subagents rolled up) from the installed price table.
+fn priced(s: &Store, mut rows: Vec<RunRow>) -> Result<Vec<RunRow>, StoreError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.run.id.as_str()).collect();
+    let mut costs = crate::pricing::ledger::costs_of_runs(s, &crate::pricing::table(), &ids)?;
+    for r in &mut rows {
+        r.cost = Some(costs.remove(&r.run.id).unwrap_or_default());
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]

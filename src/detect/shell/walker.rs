@@ -1,28 +1,84 @@
 //! The walk over brush-parser's syntax tree: lists, pipelines, compound
-//! commands, simple commands and redirections become [`Command`]s, nested
-//! substitutions are recursed into, and a plain split stands in where the
+//! commands, simple commands and redirections become [`Command`]s, their words
+//! expanded against what the line itself set (see `words.rs`, `env.rs`),
+//! nested substitutions recursed into, and a plain split stands in where the
 //! parser gives up.
 
-use super::words::{strip_quotes, word, WordInfo};
+use super::env::Env;
+use super::eval::Budget;
+use super::fallback::strip_heredoc_bodies;
+use super::words::{expand, word, WordInfo};
 use super::{
-    basename, options, Command, Redirect, RedirectKind, Script, Via, MAX_COMMANDS, MAX_DEPTH,
+    options, Command, Redirect, RedirectKind, Script, Via, MAX_COMMANDS, MAX_DEPTH, MAX_SCRIPT,
 };
 use crate::detect::taxonomy::Taxonomy;
 use brush_parser::ast;
+
+/// At most this many words are read per command.
+const MAX_WORDS: usize = 2048;
+
+/// How many pipeline stages on each side a command knows by name.
+pub(super) const MAX_NEIGHBOURS: usize = 32;
+
+/// One pipeline as walked: for each stage, the commands it ran at the
+/// pipeline's own depth (a simple command, or the body of a compound one).
+#[derive(Debug, Clone)]
+pub(super) struct PipeLog {
+    pub(super) depth: usize,
+    pub(super) level: usize,
+    pub(super) stages: Vec<Vec<usize>>,
+}
 
 /// Walks one command line, appending what it finds to `out`.
 pub(super) struct Walker<'a> {
     pub(super) tax: &'a Taxonomy,
     pub(super) out: &'a mut Script,
+    pub(super) env: Env,
+    pub(super) budget: Budget,
+    /// Compound-command nesting (a brace group or loop body is one level down).
+    pub(super) level: usize,
+    /// Every pipeline walked so far, in order.
+    pub(super) pipes: Vec<PipeLog>,
+    /// Ids of the commands run inside the substitutions of the command being read.
+    pub(super) collected: Vec<usize>,
+    /// Depth of the command whose words are being expanded.
+    pub(super) word_depth: usize,
+    /// Decoders the redirections of the command being read went through.
+    pub(super) redir_decoders: Vec<String>,
 }
 
-impl Walker<'_> {
+impl<'a> Walker<'a> {
+    pub(super) fn new(tax: &'a Taxonomy, out: &'a mut Script, cwd: Option<String>) -> Walker<'a> {
+        Walker {
+            tax,
+            out,
+            env: Env::new(cwd),
+            budget: Budget::new(),
+            level: 0,
+            pipes: Vec::new(),
+            collected: Vec::new(),
+            word_depth: 0,
+            redir_decoders: Vec::new(),
+        }
+    }
+
     pub(super) fn full(&self) -> bool {
         self.out.commands.len() >= MAX_COMMANDS
     }
 
     pub(super) fn script(&mut self, text: &str, via: Via, depth: usize) {
         if depth > MAX_DEPTH || self.full() || text.trim().is_empty() {
+            return;
+        }
+        if text.len() > MAX_SCRIPT {
+            // A hostile size: no parser, a plain split over the whole text
+            // (linear, its words clipped), and say so.
+            self.out.truncated = true;
+            if memchr::memmem::find(text.as_bytes(), b"<<").is_some() {
+                self.fallback(&strip_heredoc_bodies(text), via, depth);
+            } else {
+                self.fallback(text, via, depth);
+            }
             return;
         }
         let mut parser = brush_parser::Parser::new(std::io::Cursor::new(text), &options());
@@ -39,38 +95,7 @@ impl Walker<'_> {
         }
     }
 
-    /// When the parser gives up (unbalanced quotes, odd syntax): split on control
-    /// operators and whitespace, strip quotes. Better than seeing nothing.
-    fn fallback(&mut self, text: &str, via: Via, depth: usize) {
-        let mut prev: Vec<String> = Vec::new();
-        for seg in text.split([';', '&', '\n']) {
-            let stages: Vec<&str> = seg.split('|').collect();
-            let names: Vec<String> = stages
-                .iter()
-                .map(|s| {
-                    s.split_whitespace()
-                        .next()
-                        .map(|w| basename(&strip_quotes(w)).to_string())
-                        .unwrap_or_default()
-                })
-                .collect();
-            for (i, st) in stages.iter().enumerate() {
-                let argv: Vec<String> = st.split_whitespace().map(strip_quotes).collect();
-                if argv.is_empty() {
-                    continue;
-                }
-                let cmd = Command {
-                    piped_from: names[..i].to_vec(),
-                    piped_to: names[i + 1..].to_vec(),
-                    ..Command::new(argv, via, depth, st.trim().to_string())
-                };
-                self.finish_command(cmd, Vec::new());
-            }
-            prev.clear();
-        }
-    }
-
-    fn compound_list(&mut self, list: &ast::CompoundList, via: Via, depth: usize) {
+    pub(super) fn compound_list(&mut self, list: &ast::CompoundList, via: Via, depth: usize) {
         for item in &list.0 {
             self.and_or(&item.0, via, depth);
         }
@@ -86,69 +111,88 @@ impl Walker<'_> {
     }
 
     fn pipeline(&mut self, p: &ast::Pipeline, via: Via, depth: usize) {
-        // Most commands stand alone: no neighbours to name, so no words to parse twice.
-        if let [c] = p.seq.as_slice() {
-            let ctx = PipeCtx {
-                from: Vec::new(),
-                to: Vec::new(),
-            };
-            self.command(c, &ctx, via, depth);
-            return;
+        let mut stages: Vec<Vec<usize>> = Vec::with_capacity(p.seq.len().min(MAX_COMMANDS));
+        for c in &p.seq {
+            if self.full() {
+                break;
+            }
+            let before = self.out.commands.len();
+            // Each stage runs in a subshell: what it sets does not outlive it.
+            let saved = (p.seq.len() > 1).then(|| self.env.clone());
+            self.command(c, via, depth);
+            if let Some(env) = saved {
+                self.env = env;
+            }
+            let top: Vec<usize> = (before..self.out.commands.len())
+                .filter(|i| self.out.commands[*i].depth == depth)
+                .collect();
+            stages.push(top);
         }
-        let names: Vec<String> = p.seq.iter().map(|c| self.head_name(c)).collect();
-        for (i, c) in p.seq.iter().enumerate() {
-            let ctx = PipeCtx {
-                from: names[..i].to_vec(),
-                to: names[i + 1..].to_vec(),
-            };
-            self.command(c, &ctx, via, depth);
+        if stages.len() > 1 {
+            self.link_stages(&stages);
+        }
+        self.pipes.push(PipeLog {
+            depth,
+            level: self.level,
+            stages: stages.clone(),
+        });
+        if stages.len() > 1 {
+            self.run_piped_payloads(&stages, depth);
         }
     }
 
-    /// The name of the first simple command inside `c` (for pipeline neighbours).
-    fn head_name(&self, c: &ast::Command) -> String {
-        match c {
-            ast::Command::Simple(s) => {
-                let mut words: Vec<String> = Vec::new();
-                if let Some(w) = &s.word_or_name {
-                    words.push(word(&w.value).text);
-                }
-                if let Some(suf) = &s.suffix {
-                    for it in &suf.0 {
-                        if let ast::CommandPrefixOrSuffixItem::Word(w) = it {
-                            words.push(word(&w.value).text);
-                        }
+    /// Names each stage's neighbours and which commands feed its stdin.
+    fn link_stages(&mut self, stages: &[Vec<usize>]) {
+        let names: Vec<Vec<String>> = stages
+            .iter()
+            .map(|ids| ids.iter().map(|i| self.out.commands[*i].name()).collect())
+            .collect();
+        // Commands whose output leaves their stage (not consumed inside it).
+        let feeds: Vec<Vec<usize>> = stages
+            .iter()
+            .map(|ids| {
+                ids.iter()
+                    .copied()
+                    .filter(|i| self.out.commands[*i].piped_to.is_empty())
+                    .collect()
+            })
+            .collect();
+        for (s, ids) in stages.iter().enumerate() {
+            // the nearest neighbours are what the rules read; a bound keeps long pipelines linear
+            let lo = s.saturating_sub(MAX_NEIGHBOURS);
+            let hi = (s + 1 + MAX_NEIGHBOURS).min(names.len());
+            let from: Vec<String> = names[lo..s].iter().flatten().cloned().collect();
+            let to: Vec<String> = names[s + 1..hi].iter().flatten().cloned().collect();
+            for &i in ids {
+                let c = &mut self.out.commands[i];
+                if c.piped_from.is_empty() {
+                    c.piped_from.clone_from(&from);
+                    if s > 0 {
+                        c.stdin_from.clone_from(&feeds[s - 1]);
                     }
                 }
-                let (_, rest, _) = self.strip_wrappers(&words);
-                rest.first()
-                    .map(|w| basename(w).to_ascii_lowercase())
-                    .unwrap_or_default()
+                if c.piped_to.is_empty() {
+                    c.piped_to.clone_from(&to);
+                }
             }
-            ast::Command::Compound(cc, _) => match cc {
-                ast::CompoundCommand::BraceGroup(b) => self.list_head(&b.list),
-                ast::CompoundCommand::Subshell(s) => self.list_head(&s.list),
-                _ => String::new(),
-            },
-            _ => String::new(),
         }
     }
 
-    fn list_head(&self, l: &ast::CompoundList) -> String {
-        l.0.first()
-            .and_then(|it| it.0.first.seq.first())
-            .map(|c| self.head_name(c))
-            .unwrap_or_default()
-    }
-
-    fn command(&mut self, c: &ast::Command, ctx: &PipeCtx, via: Via, depth: usize) {
+    fn command(&mut self, c: &ast::Command, via: Via, depth: usize) {
         if self.full() {
             return;
         }
         match c {
-            ast::Command::Simple(s) => self.simple(s, ctx, via, depth),
+            ast::Command::Simple(s) => self.simple(s, via, depth),
             ast::Command::Compound(cc, redirs) => {
+                self.level += 1;
+                let saved =
+                    matches!(cc, ast::CompoundCommand::Subshell(_)).then(|| self.env.clone());
                 self.compound(cc, via, depth);
+                if let Some(env) = saved {
+                    self.env = env;
+                }
+                self.level -= 1;
                 if let Some(r) = redirs {
                     // Redirections of a compound command: record them on a synthetic command.
                     let redirects: Vec<Redirect> =
@@ -158,15 +202,17 @@ impl Walker<'_> {
                     if !redirects.is_empty() {
                         let cmd = Command {
                             redirects,
-                            piped_from: ctx.from.clone(),
-                            piped_to: ctx.to.clone(),
-                            ..Command::new(Vec::new(), via, depth, c.to_string())
+                            ..Command::new(Vec::new(), via, depth, clip_text(&c.to_string()))
                         };
-                        self.out.commands.push(cmd);
+                        self.push(cmd);
                     }
                 }
             }
-            ast::Command::Function(f) => self.compound(&f.body.0, via, depth),
+            ast::Command::Function(f) => {
+                self.level += 1;
+                self.compound(&f.body.0, via, depth);
+                self.level -= 1;
+            }
             ast::Command::ExtendedTest(..) => {}
         }
     }
@@ -176,7 +222,14 @@ impl Walker<'_> {
         match cc {
             C::BraceGroup(b) => self.compound_list(&b.list, via, depth),
             C::Subshell(s) => self.compound_list(&s.list, via, depth),
-            C::ForClause(f) => self.compound_list(&f.body.list, via, depth),
+            C::ForClause(f) => {
+                // `for x in WORDS`: x takes each word; recorded as an assignment
+                // so what the words carry (a substitution's output) reaches `$x`.
+                if let Some(values) = &f.values {
+                    self.for_variable(&f.variable_name, values, via, depth);
+                }
+                self.compound_list(&f.body.list, via, depth)
+            }
             C::ArithmeticForClause(f) => self.compound_list(&f.body.list, via, depth),
             C::CaseClause(c) => {
                 for item in &c.cases {
@@ -199,19 +252,47 @@ impl Walker<'_> {
                 self.compound_list(&w.0, via, depth);
                 self.compound_list(&w.1.list, via, depth);
             }
-            C::Coprocess(c) => {
-                let ctx = PipeCtx::default();
-                self.command(&c.body, &ctx, via, depth);
-            }
+            C::Coprocess(c) => self.command(&c.body, via, depth),
             C::Arithmetic(_) => {}
         }
     }
 
-    fn simple(&mut self, s: &ast::SimpleCommand, ctx: &PipeCtx, via: Via, depth: usize) {
+    fn for_variable(&mut self, name: &str, values: &[ast::Word], via: Via, depth: usize) {
+        let outer = std::mem::take(&mut self.collected);
+        self.word_depth = depth;
+        let mut vals = Vec::new();
+        let mut params = Vec::new();
+        for w in values {
+            for f in expand(&w.value, self, true) {
+                params.extend(f.params);
+                vals.push(f.text);
+            }
+        }
+        let ids = std::mem::replace(&mut self.collected, outer);
+        let subst_commands = ids.iter().map(|i| self.out.commands[*i].name()).collect();
+        // a literal list: the variable holds its first word (`for p in /proc/[0-9]*`)
+        match vals.first() {
+            Some(v) if ids.is_empty() && !v.contains('$') => {
+                self.env.assign(name, vec![v.clone()], false, false)
+            }
+            _ => self.env.unset(name),
+        }
+        let cmd = Command {
+            assignments: vec![(name.to_string(), vals.join(" "))],
+            params,
+            subst_ids: ids,
+            subst_commands,
+            ..Command::new(Vec::new(), via, depth, format!("for {name} in …"))
+        };
+        self.push(cmd);
+    }
+
+    fn simple(&mut self, s: &ast::SimpleCommand, via: Via, depth: usize) {
         let mut words: Vec<WordInfo> = Vec::new();
         let mut assignments = Vec::new();
         let mut redirects = Vec::new();
-        let mut procsubst = Vec::new();
+        let mut procsubst_ids = Vec::new();
+        let mut procsubst_out: Vec<(String, Vec<String>)> = Vec::new();
         let mut items: Vec<&ast::CommandPrefixOrSuffixItem> = Vec::new();
         if let Some(p) = &s.prefix {
             items.extend(p.0.iter());
@@ -220,32 +301,44 @@ impl Walker<'_> {
         if let Some(suf) = &s.suffix {
             items.extend(suf.0.iter());
         }
-        let mut name_word = s.word_or_name.as_ref().map(|w| word(&w.value));
+        let outer_collected = std::mem::take(&mut self.collected);
+        let outer_redir = std::mem::take(&mut self.redir_decoders);
+        self.word_depth = depth;
         let mut params = Vec::new();
-        let mut substs = Vec::new();
-        for (i, it) in items.iter().enumerate() {
-            if i == name_pos {
-                if let Some(w) = name_word.take() {
-                    words.push(w);
+        let mut name_done = s.word_or_name.is_none();
+        // prefix assignments of a command with a name apply to that command only
+        let has_name = s.word_or_name.is_some();
+        for i in 0..=items.len() {
+            if i == name_pos && !name_done {
+                name_done = true;
+                if let Some(w) = &s.word_or_name {
+                    words.extend(self.expand_word(&w.value));
                 }
             }
+            let Some(it) = items.get(i) else { break };
             match it {
-                ast::CommandPrefixOrSuffixItem::Word(w) => words.push(word(&w.value)),
+                ast::CommandPrefixOrSuffixItem::Word(_) if words.len() >= MAX_WORDS => {
+                    self.out.truncated = true;
+                }
+                ast::CommandPrefixOrSuffixItem::Word(w) => words.extend(self.expand_word(&w.value)),
                 ast::CommandPrefixOrSuffixItem::AssignmentWord(a, w) => {
                     let name = match &a.name {
                         ast::AssignmentName::VariableName(n) => n.clone(),
                         ast::AssignmentName::ArrayElementName(n, _) => n.clone(),
                     };
-                    let raw = w.value.split_once('=').map(|x| x.1).unwrap_or("");
-                    let v = word(raw);
-                    params.extend(v.params.iter().cloned());
-                    substs.extend(v.substs.iter().cloned());
+                    let (text, values, dynamic, ps) = self.assignment_value(a, &w.value);
+                    params.extend(ps);
                     if i < name_pos {
-                        assignments.push((name, v.text));
+                        if !has_name {
+                            self.env.assign(&name, values, dynamic, a.append);
+                        }
+                        assignments.push((name, text));
                     } else {
-                        // `export X=…` / `declare X=…` arguments
+                        // `export X=…` / `declare X=…` / `local X=…` arguments
+                        self.env.assign(&name, values, dynamic, a.append);
                         words.push(WordInfo {
-                            text: format!("{name}={}", v.text),
+                            text: format!("{name}={text}"),
+                            dynamic,
                             ..Default::default()
                         });
                     }
@@ -257,8 +350,15 @@ impl Walker<'_> {
                 }
                 ast::CommandPrefixOrSuffixItem::ProcessSubstitution(_, sub) => {
                     let before = self.out.commands.len();
+                    let plog = self.pipes.len();
+                    let saved = self.env.clone();
+                    let level = self.level;
                     self.compound_list(&sub.list, Via::ProcessSubstitution, depth + 1);
-                    procsubst.extend(self.out.commands[before..].iter().map(|c| c.name()));
+                    self.env = saved;
+                    procsubst_ids.extend(before..self.out.commands.len());
+                    if let Some(o) = self.eval_pipes(plog, depth + 1, level) {
+                        procsubst_out.push(o);
+                    }
                     words.push(WordInfo {
                         text: "<(…)".into(),
                         dynamic: true,
@@ -267,39 +367,137 @@ impl Walker<'_> {
                 }
             }
         }
-        if let Some(w) = name_word.take() {
-            words.push(w);
+        let subst_ids = std::mem::replace(&mut self.collected, outer_collected);
+        let redir_decoders = std::mem::replace(&mut self.redir_decoders, outer_redir);
+        // `alias` expansion: the alias text stands in for the name.
+        if let Some(first) = words.first() {
+            if let Some(body) = self.env.alias(&first.text) {
+                let mut rest: Vec<String> =
+                    words[1..].iter().map(|w| shell_quote(&w.text)).collect();
+                // the command's redirections stay with it (`z -i >& /dev/tcp/…`)
+                rest.extend(items.iter().filter_map(|it| match it {
+                    ast::CommandPrefixOrSuffixItem::IoRedirect(io) => Some(io.to_string()),
+                    _ => None,
+                }));
+                let text = format!("{body} {}", rest.join(" "));
+                self.script(&text, Via::Alias, depth + 1);
+                return;
+            }
         }
-        let dynamic_name = words.first().map(|w| w.dynamic).unwrap_or(false)
-            && words
-                .first()
+        let first = words.first();
+        let dynamic_name = first.map(|w| w.dynamic).unwrap_or(false)
+            && first
                 .map(|w| w.text.starts_with('$') || w.text.starts_with('`'))
                 .unwrap_or(false);
+        // a name spelt so as to hide it, but known here (`$c$r`, `$(printf cu)rl`)
+        let computed_name = first
+            .map(|w| (w.substituted || w.assembled || !w.decoders.is_empty()) && !w.dynamic)
+            .unwrap_or(false);
+        let unresolved = words.iter().any(|w| w.dynamic);
+        let mut decoders = redir_decoders;
         for w in &words {
             params.extend(w.params.iter().cloned());
-            substs.extend(w.substs.iter().cloned());
+            decoders.extend(w.decoders.iter().cloned());
         }
-        // Recurse into command substitutions, remembering what ran inside.
-        let mut subst_commands = Vec::new();
-        for sub in &substs {
-            let before = self.out.commands.len();
-            self.script(sub, Via::Substitution, depth + 1);
-            subst_commands.extend(self.out.commands[before..].iter().map(|c| c.name()));
-        }
+        let subst_commands = subst_ids
+            .iter()
+            .map(|i| self.out.commands[*i].name())
+            .collect();
+        let procsubst_commands = procsubst_ids
+            .iter()
+            .map(|i| self.out.commands[*i].name())
+            .collect();
         let argv: Vec<String> = words.iter().map(|w| w.text.clone()).collect();
-        let dyn_flags: Vec<bool> = words.iter().map(|w| w.dynamic).collect();
+        let dyn_flags: Vec<bool> = words.iter().map(|w| w.dynamic || w.substituted).collect();
+        let mut all_subst = subst_ids;
+        all_subst.extend(procsubst_ids);
         let cmd = Command {
             assignments,
             redirects,
-            piped_from: ctx.from.clone(),
-            piped_to: ctx.to.clone(),
             params,
             subst_commands,
-            procsubst_commands: procsubst,
+            procsubst_commands,
+            subst_ids: all_subst,
             dynamic_name,
-            ..Command::new(argv, via, depth, s.to_string())
+            computed_name,
+            unresolved,
+            words_decoded_by: decoders,
+            cwd: self.env.cwd.clone(),
+            ..Command::new(argv, via, depth, clip_text(&s.to_string()))
         };
-        self.finish_command(cmd, dyn_flags);
+        let id = self.finish_command(cmd, dyn_flags);
+        if let Some(id) = id {
+            self.after_command(id);
+            // `bash <(…)` / `source <(…)` run what the process substitution printed.
+            let runs_file = {
+                let c = &self.out.commands[id];
+                let n = c.name();
+                self.tax.shells.contains(&n) || n == "source" || n == "."
+            };
+            if runs_file {
+                for (text, decs) in procsubst_out {
+                    self.run_payload(&text, &decs, depth);
+                }
+            }
+        }
+    }
+
+    /// Expands one word of a command into its fields.
+    fn expand_word(&mut self, raw: &str) -> Vec<WordInfo> {
+        expand(raw, self, true)
+    }
+
+    /// The value of `NAME=…` / `NAME=(…)`: its text, its values when known,
+    /// whether anything stayed unknown, and the parameters it expanded.
+    fn assignment_value(
+        &mut self,
+        a: &ast::Assignment,
+        raw_word: &str,
+    ) -> (String, Vec<String>, bool, Vec<String>) {
+        match &a.value {
+            ast::AssignmentValue::Scalar(w) => {
+                let fields = expand(&w.value, self, false);
+                let f = fields.into_iter().next().unwrap_or_default();
+                (f.text.clone(), vec![f.text], f.dynamic, f.params)
+            }
+            ast::AssignmentValue::Array(items) => {
+                let mut vals = Vec::new();
+                let mut dynamic = false;
+                let mut params = Vec::new();
+                for (_, w) in items {
+                    for f in expand(&w.value, self, true) {
+                        dynamic |= f.dynamic;
+                        params.extend(f.params);
+                        vals.push(f.text);
+                    }
+                }
+                let _ = raw_word;
+                (vals.join(" "), vals, dynamic, params)
+            }
+        }
+    }
+
+    /// Records a command and returns its id.
+    pub(super) fn push(&mut self, mut cmd: Command) -> usize {
+        let id = self.out.commands.len();
+        cmd.id = id;
+        self.out.commands.push(cmd);
+        id
+    }
+
+    /// Walks a payload that a shell runs (decoded text, a process substitution's output).
+    pub(super) fn run_payload(&mut self, text: &str, decoders: &[String], depth: usize) {
+        if !self.budget.take(text.len()) {
+            self.out.truncated = true;
+            return;
+        }
+        let before = self.out.commands.len();
+        self.script(text, Via::Decoded, depth + 1);
+        for c in &mut self.out.commands[before..] {
+            let mut d = decoders.to_vec();
+            d.append(&mut c.decoded_by);
+            c.decoded_by = d;
+        }
     }
 
     fn redirect(&mut self, io: &ast::IoRedirect, depth: usize) -> Option<Redirect> {
@@ -314,26 +512,38 @@ impl Walker<'_> {
                 };
                 match target {
                     ast::IoFileRedirectTarget::Filename(w) => {
-                        let wi = word(&w.value);
+                        let wi = self.expand_unsplit(&w.value);
                         Some(Redirect {
                             kind,
-                            target: wi.text,
+                            target: wi.text.trim().to_string(),
                         })
                     }
                     ast::IoFileRedirectTarget::ProcessSubstitution(_, sub) => {
+                        let before = self.out.commands.len();
                         self.compound_list(&sub.list, Via::ProcessSubstitution, depth + 1);
+                        self.collected.extend(before..self.out.commands.len());
                         None
                     }
-                    ast::IoFileRedirectTarget::Duplicate(w) => Some(Redirect {
-                        kind: RedirectKind::Other,
-                        target: w.value.clone(),
-                    }),
+                    ast::IoFileRedirectTarget::Duplicate(w) => {
+                        // `>& FILE` is a file when FILE is not a descriptor number
+                        let wi = self.expand_unsplit(&w.value);
+                        let t = wi.text.split_whitespace().next().unwrap_or("").to_string();
+                        let fd = t.chars().all(|c| c.is_ascii_digit() || c == '-');
+                        Some(Redirect {
+                            kind: if fd {
+                                RedirectKind::Other
+                            } else {
+                                RedirectKind::Write
+                            },
+                            target: if fd { w.value.clone() } else { t },
+                        })
+                    }
                     ast::IoFileRedirectTarget::Fd(_) => None,
                 }
             }
             ast::IoRedirect::HereString(_, w) => Some(Redirect {
                 kind: RedirectKind::HereString,
-                target: word(&w.value).text,
+                target: self.expand_unsplit(&w.value).text,
             }),
             ast::IoRedirect::HereDocument(_, h) => Some(Redirect {
                 kind: RedirectKind::HereDoc,
@@ -345,15 +555,41 @@ impl Walker<'_> {
                 } else {
                     RedirectKind::Write
                 },
-                target: word(&w.value).text,
+                target: self.expand_unsplit(&w.value).text,
             }),
         }
     }
+
+    fn expand_unsplit(&mut self, raw: &str) -> WordInfo {
+        let mut f = expand(raw, self, false);
+        if f.is_empty() {
+            return word(raw);
+        }
+        let w = f.swap_remove(0);
+        self.redir_decoders.extend(w.decoders.iter().cloned());
+        w
+    }
 }
 
-/// The pipeline neighbours of the command being read.
-#[derive(Default)]
-struct PipeCtx {
-    from: Vec<String>,
-    to: Vec<String>,
+/// A word quoted so the shell reads it back as one word.
+pub(super) fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./~:@=+,%".contains(c))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// A command's text as evidence: at most 4 KiB of it.
+pub(super) fn clip_text(s: &str) -> String {
+    if s.len() <= 4096 {
+        return s.to_string();
+    }
+    let cut = (0..=4096)
+        .rev()
+        .find(|i| s.is_char_boundary(*i))
+        .unwrap_or(0);
+    format!("{}…", &s[..cut])
 }

@@ -106,7 +106,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         let agent = r.run.agent.map(|a| a.as_str()).unwrap_or("?");
         let mut second = vec![TSpan::styled(
             format!(
-                "{} · {} · {} spans · {} tools · {}↑ {}↓ tokens · {} ",
+                "{} · {} · {} spans · {} tools · {}↑ {}↓ tokens{} · {} ",
                 r.run
                     .started_ms
                     .map(|m| time(m, app.utc_offset_s))
@@ -120,6 +120,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
                 r.tool_count,
                 short_count(r.input_tokens),
                 short_count(r.output_tokens),
+                run_cost(r),
                 crate::sanitize::line(&r.models.join(", ")),
             ),
             t.dim,
@@ -134,4 +135,22 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         ];
         f.render_widget(Paragraph::new(lines), g.summary);
     }
+}
+
+/// ` · $1.23 (subagents $0.45)` for the header; empty when the run made no
+/// priced or unpriced call (or is not priced yet).
+fn run_cost(r: &crate::store::RunRow) -> String {
+    let Some(c) = &r.cost else {
+        return String::new();
+    };
+    let total = c.total();
+    if total.is_empty() {
+        return String::new();
+    }
+    let subs = if c.subagents.is_empty() {
+        String::new()
+    } else {
+        format!(" (subagents {})", c.subagents.short())
+    };
+    crate::sanitize::line(&format!(" · {}{subs}", total.long())).into_owned()
 }

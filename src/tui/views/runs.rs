@@ -42,9 +42,17 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
             Cell::from(start),
             Cell::from(dur),
             Cell::from(r.span_count.to_string()),
+            Cell::from(
+                r.cost
+                    .as_ref()
+                    .map(|c| c.total().short())
+                    .unwrap_or_default(),
+            ),
             Cell::from(TSpan::styled(spark, t.bar)),
         ];
         if narrow {
+            // No room for the cost and the duration under 100 columns.
+            cells.remove(6);
             cells.remove(4);
         }
         if wide {
@@ -54,7 +62,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         rows.push(Row::new(cells));
     }
     let mut header = vec![
-        "findings", "agent", "title", "started", "took", "spans", "activity",
+        "findings", "agent", "title", "started", "took", "spans", "cost", "activity",
     ];
     let mut widths = vec![
         Constraint::Length(9),
@@ -63,11 +71,14 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         Constraint::Length(14),
         Constraint::Length(6),
         Constraint::Length(6),
+        Constraint::Length(9),
         Constraint::Length(SPARK_WIDTH as u16),
     ];
     if narrow {
-        header.remove(4);
-        widths.remove(4);
+        for i in [6, 4] {
+            header.remove(i);
+            widths.remove(i);
+        }
     }
     if wide {
         header.insert(3, "model");

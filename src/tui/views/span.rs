@@ -85,6 +85,18 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             ),
         ));
     }
+    if let Some(c) = crate::pricing::Cost::of_span(&crate::pricing::table(), sp) {
+        let u = c.usage();
+        let cached = if u.cache_read + u.cache_write > 0 {
+            format!(
+                " ({} cache read, {} cache write)",
+                u.cache_read, u.cache_write
+            )
+        } else {
+            String::new()
+        };
+        out.push(kv("cost", format!("{}{cached}", c.long())));
+    }
     out.push(kv(
         "origin",
         format!("{}:{}", sp.origin.path, sp.origin.line),

@@ -195,13 +195,20 @@ impl super::ClaudeParser {
                 s.parent_id = owned(&turn).or_else(|| owned(&cx.parent.span));
             }
             s.end_ms = cx.ts;
-            if usage.is_some() {
-                s.input_tokens = Some(tokens.0);
-                s.output_tokens = Some(tokens.1);
-                s.attributes
-                    .insert("cache_read_input_tokens".into(), cache_read.into());
-                s.attributes
-                    .insert("cache_creation_input_tokens".into(), cache_write.into());
+            if let Some(u) = usage {
+                let write_1h = u
+                    .get("cache_creation")
+                    .and_then(|c| c.get("ephemeral_1h_input_tokens"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0);
+                crate::usage::Usage::anthropic(
+                    tok("input_tokens"),
+                    cache_write,
+                    cache_read,
+                    write_1h,
+                    tokens.1,
+                )
+                .put(&mut s);
             }
             if let Some(r) = nonempty(v, "requestId") {
                 s.attributes.insert("request_id".into(), r.into());

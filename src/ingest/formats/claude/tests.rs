@@ -41,6 +41,11 @@ fn usage_once_per_message_and_tool_pairing() {
     let llm: Vec<_> = s.iter().filter(|x| x.kind == SpanKind::Llm).collect();
     assert_eq!(llm.len(), 1, "usage unchanged: one llm emission");
     assert_eq!(llm[0].input_tokens, Some(18));
+    // Cache reads and writes are kept apart, as parts of the input (priced as cached).
+    assert_eq!(
+        (llm[0].cache_read_tokens, llm[0].cache_write_tokens),
+        (Some(10), Some(5))
+    );
     assert_eq!(llm[0].parent_id.as_deref(), Some("u1"));
     let tools: Vec<_> = s.iter().filter(|x| x.kind == SpanKind::Tool).collect();
     assert_eq!(tools.len(), 2);

@@ -491,6 +491,8 @@ impl CodexParser {
         s.model = self.model.clone();
         s.input_tokens = n("input_tokens");
         s.output_tokens = n("output_tokens");
+        // Codex counts cached prompt tokens inside `input_tokens` (OpenAI's way).
+        s.cache_read_tokens = n("cached_input_tokens");
         if self.last_llm.as_ref().map(|l| l.0.as_str()) != Some(id.as_str()) {
             s.parent_id = self.turn.clone();
             s.start_ms = ts;

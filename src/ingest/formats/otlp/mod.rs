@@ -201,6 +201,17 @@ impl OtlpParser {
             "gen_ai.usage.completion_tokens",
             "llm.token_count.completion",
         ]);
+        s.cache_read_tokens = a.int(&[
+            "gen_ai.usage.cache_read.input_tokens",
+            "gen_ai.usage.cache_read_input_tokens",
+            "gen_ai.usage.cached_tokens",
+            "llm.token_count.prompt_details.cache_read",
+        ]);
+        s.cache_write_tokens = a.int(&[
+            "gen_ai.usage.cache_creation.input_tokens",
+            "gen_ai.usage.cache_creation_input_tokens",
+            "llm.token_count.prompt_details.cache_write",
+        ]);
         if kind == SpanKind::Llm && (s.input_tokens.is_some() || s.output_tokens.is_some()) {
             self.count_once(&mut s);
         }
@@ -318,6 +329,9 @@ impl OtlpParser {
                 s.attributes
                     .insert("usage.nested_output_tokens".into(), o.into());
             }
+            s.cache_read_tokens = None;
+            s.cache_write_tokens = None;
+            s.cache_write_1h_tokens = None;
         } else {
             self.counted.insert(s.id.clone());
             if let Some(p) = &s.parent_id {

@@ -32,6 +32,7 @@ fn old_names_numbers_and_upper_hex() {
             {"key":"gen_ai.request.model","value":{"stringValue":"gpt"}},
             {"key":"gen_ai.usage.prompt_tokens","value":{"intValue":"12"}},
             {"key":"gen_ai.usage.completion_tokens","value":{"intValue":7}},
+            {"key":"gen_ai.usage.cache_read.input_tokens","value":{"intValue":"4"}},
             {"key":"gen_ai.request.temperature","value":{"doubleValue":0.5}}],
         "events":[{"name":"gen_ai.user.message","attributes":[{"key":"content","value":{"stringValue":"hi there"}}]}]}),
     );
@@ -45,6 +46,7 @@ fn old_names_numbers_and_upper_hex() {
         (Some(1_544_712_660_000), Some(1_544_712_661_000))
     );
     assert_eq!((s.input_tokens, s.output_tokens), (Some(12), Some(7)));
+    assert_eq!((s.cache_read_tokens, s.cache_write_tokens), (Some(4), None));
     assert_eq!(s.status, SpanStatus::Error);
     assert_eq!(s.text.as_deref(), Some("user: hi there"));
     assert_eq!(s.attributes["gen_ai.request.temperature"], json!(0.5));

@@ -1,0 +1,117 @@
+//! `skilltrace cost`: what the stored model calls cost, grouped by model,
+//! agent, day or top-level run, priced offline by the price table.
+
+use super::db_path;
+use crate::cli::{CostArgs, CostBy, OutputFormat};
+use crate::pricing::ledger::{grouped, GroupBy};
+use crate::pricing::{thousands, Cost, PriceTable};
+use crate::sanitize;
+use crate::store::Store;
+use anyhow::Result;
+use serde_json::json;
+use std::io::Write;
+
+/// The config's price table, installed for this process.
+pub fn price_table() -> Result<std::sync::Arc<PriceTable>> {
+    let config = crate::config::Config::load_default()?;
+    Ok(crate::pricing::install(PriceTable::from_config(&config)?))
+}
+
+/// `YYYY-MM-DD` as the epoch milliseconds of that day's local midnight.
+pub fn day_start_ms(day: &str) -> Result<i64> {
+    use chrono::TimeZone;
+    let d = chrono::NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").map_err(|e| {
+        anyhow::anyhow!(
+            "--since {}: not a YYYY-MM-DD date: {e}",
+            sanitize::line(day)
+        )
+    })?;
+    let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+    let local = chrono::Local
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.timestamp_millis());
+    Ok(local.unwrap_or_else(|| midnight.and_utc().timestamp_millis()))
+}
+
+pub fn run(args: CostArgs) -> Result<i32> {
+    let since = args.since.as_deref().map(day_start_ms).transpose()?;
+    let table = price_table()?;
+    let store = Store::open_read(&db_path(&args.db)?)?;
+    let rows = store.usage_rows(table.bands(), since)?;
+    let parents = store.run_parents()?;
+    let by = match args.by {
+        CostBy::Model => GroupBy::Model,
+        CostBy::Agent => GroupBy::Agent,
+        CostBy::Day => GroupBy::Day,
+        CostBy::Run => GroupBy::Run,
+    };
+    let (groups, total) = grouped(&table, &rows, &parents, by);
+    let out = std::io::stdout();
+    let mut out = std::io::BufWriter::new(out.lock());
+    match args.format {
+        OutputFormat::Json => {
+            let rows: Vec<_> = groups
+                .iter()
+                .map(|(k, c)| {
+                    let mut v = usage_json(c);
+                    v[by.as_str()] = json!(k);
+                    v
+                })
+                .collect();
+            let s = table.source();
+            let doc = json!({
+                "by": by.as_str(),
+                "since": args.since,
+                "rows": rows,
+                "total": usage_json(&total),
+                "prices": {"source": s.name, "package": s.package, "licence": s.licence, "snapshot": s.snapshot},
+            });
+            serde_json::to_writer(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            let head = by.as_str().to_ascii_uppercase();
+            writeln!(
+                out,
+                "{head:<28} {:>6} {:>12} {:>12} {:>12}  COST",
+                "CALLS", "INPUT", "CACHED", "OUTPUT"
+            )?;
+            for (k, c) in &groups {
+                writeln!(out, "{}", text_line(&sanitize::line(k), c))?;
+            }
+            writeln!(out, "{}", text_line("total", &total))?;
+            if total.has_unknown() {
+                writeln!(out, "unknown: {}", sanitize::line(&total.long()))?;
+            }
+            writeln!(out, "{}", table.source().line())?;
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+fn text_line(key: &str, c: &Cost) -> String {
+    let u = c.usage();
+    format!(
+        "{:<28} {:>6} {:>12} {:>12} {:>12}  {}",
+        super::listing::truncate(key, 28),
+        thousands(u.calls),
+        thousands(u.input),
+        thousands(u.cache_read + u.cache_write),
+        thousands(u.output),
+        c.short()
+    )
+}
+
+/// A cost with its tokens, as JSON.
+fn usage_json(c: &Cost) -> serde_json::Value {
+    let u = c.usage();
+    let mut v = c.json();
+    v["calls"] = json!(u.calls);
+    v["input_tokens"] = json!(u.input);
+    v["cache_read_tokens"] = json!(u.cache_read);
+    v["cache_write_tokens"] = json!(u.cache_write);
+    v["output_tokens"] = json!(u.output);
+    v
+}

@@ -1,0 +1,123 @@
+//! Connections that fetch or publish code: git (clones, fetches, pushes, and
+//! remotes added on the same line) and package installs from URLs or indexes
+//! the project does not normally use.
+
+use super::*;
+
+/// `git clone/fetch/pull/push/remote …`: pushes send; a push to a remote the
+/// line added (or to a URL) is a push to a remote the project did not have.
+pub(super) fn git(cmd: &Command, out: &mut Vec<Endpoint>, by: &str) {
+    let args = cmd.args();
+    let sub = args.first().map(String::as_str).unwrap_or("");
+    if ![
+        "clone",
+        "fetch",
+        "pull",
+        "push",
+        "remote",
+        "ls-remote",
+        "submodule",
+    ]
+    .contains(&sub)
+    {
+        return;
+    }
+    let mut add = |target: &str, sends: bool, new_remote: bool| {
+        let host = if target.contains("://") {
+            host_of(target)
+        } else {
+            remote_spec_host(target)
+        };
+        if let Some(h) = host.and_then(|h| host::canonical(&h)).map(|h| h.name) {
+            out.push(Endpoint {
+                host: h,
+                target: target.to_string(),
+                sends,
+                by: by.to_string(),
+                new_remote,
+                install: false,
+            });
+        }
+    };
+    if sub == "push" {
+        if let Some(url) = &cmd.remote_url {
+            add(url, true, true);
+            return;
+        }
+        for a in args[1..].iter().filter(|a| !a.starts_with('-')) {
+            if a.contains("://") || remote_spec_host(a).is_some() {
+                add(a, true, true);
+            }
+        }
+        return;
+    }
+    for a in args {
+        add(a, false, false);
+    }
+}
+
+/// Packages and package indexes fetched from URLs: `pip install URL`,
+/// `--index-url`, `npm i URL`, `--registry` and friends (see `network.toml`).
+pub(super) fn installs(cmd: &Command, tax: &Taxonomy, out: &mut Vec<Endpoint>, by: &str) {
+    let mut argv: Vec<&str> = cmd.argv.iter().map(String::as_str).collect();
+    let name = cmd.name();
+    // `python -m pip install …` is `pip install …`
+    if tax.languages.lang_of(&name) == Some(crate::detect::interp::Lang::Python)
+        && argv.get(1) == Some(&"-m")
+    {
+        argv.drain(..2);
+    }
+    let Some(first) = argv.first() else { return };
+    let first = crate::detect::shell::basename(first).to_ascii_lowercase();
+    for inst in &tax.installers {
+        let words: Vec<&str> = inst.cmd.split_whitespace().collect();
+        let head = words.first().copied().unwrap_or("");
+        if first != head && first.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.') != head
+        {
+            continue;
+        }
+        // the subcommand words must follow, options allowed between
+        let rest: Vec<&str> = argv[1..]
+            .iter()
+            .copied()
+            .filter(|a| !a.starts_with('-'))
+            .collect();
+        if !words[1..]
+            .iter()
+            .enumerate()
+            .all(|(i, w)| rest.get(i) == Some(w))
+        {
+            continue;
+        }
+        let mut targets: Vec<String> = Vec::new();
+        for f in &inst.index {
+            if let Some(v) = cmd.flag_value(f) {
+                targets.push(v.to_string());
+            }
+        }
+        for a in &argv[1..] {
+            let a = a.trim_start_matches("git+");
+            if a.contains("://") && !a.starts_with('-') {
+                targets.push(a.to_string());
+            }
+        }
+        for t in targets {
+            let host = if t.contains("://") {
+                host_of(&t)
+            } else {
+                remote_spec_host(&t).or_else(|| host_of(&t))
+            };
+            if let Some(h) = host {
+                out.push(Endpoint {
+                    host: h,
+                    target: t.clone(),
+                    sends: false,
+                    by: by.to_string(),
+                    new_remote: false,
+                    install: true,
+                });
+            }
+        }
+        return;
+    }
+}

@@ -1,0 +1,216 @@
+//! What a command line sets for itself, as the shell would remember it while
+//! the line runs: variables (`c=cu`, `export`, `declare`, `read <<<`, `set --`,
+//! arrays), aliases, the working directory (`cd`, `pushd`) and git remotes
+//! added on the line. The walker expands later words against it.
+
+use super::walker::Walker;
+use super::words::Expand;
+use super::Via;
+use std::collections::HashMap;
+
+/// At most this many variables and aliases are remembered per line.
+const MAX_NAMES: usize = 256;
+/// A remembered value is at most this long.
+const MAX_VALUE: usize = 64 * 1024;
+
+/// The line's own shell state.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Env {
+    vars: HashMap<String, Vec<String>>,
+    /// Variables the line set to something unknown (they hide the defaults).
+    unknown: std::collections::HashSet<String>,
+    aliases: HashMap<String, String>,
+    /// Working directory, when the run's is known or a `cd` chose one.
+    pub(super) cwd: Option<String>,
+    /// `git remote add NAME URL` on this line.
+    pub(super) remotes: HashMap<String, String>,
+}
+
+impl Env {
+    pub(super) fn new(cwd: Option<String>) -> Env {
+        Env {
+            cwd,
+            ..Env::default()
+        }
+    }
+
+    /// A variable's value: set on the line, or what every fresh shell has.
+    pub(super) fn get(&self, name: &str) -> Option<Vec<String>> {
+        if let Some(v) = self.vars.get(name) {
+            return Some(v.clone());
+        }
+        if self.unknown.contains(name) {
+            return None;
+        }
+        let d = match name {
+            "HOME" => "~".to_string(),
+            "IFS" => " \t\n".to_string(),
+            "PATH" => "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+            "SHELL" | "BASH" => "/bin/bash".to_string(),
+            "0" => "bash".to_string(),
+            // a fresh `bash -c` has no positional parameters
+            "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" => String::new(),
+            "@" => return Some(Vec::new()),
+            "PWD" => self.cwd.clone()?,
+            _ => return None,
+        };
+        Some(vec![d])
+    }
+
+    /// `NAME=value` (or `+=`); an unknown value forgets the name.
+    pub(super) fn assign(&mut self, name: &str, values: Vec<String>, dynamic: bool, append: bool) {
+        if dynamic {
+            self.unset(name);
+            return;
+        }
+        if self.vars.len() >= MAX_NAMES && !self.vars.contains_key(name) {
+            return;
+        }
+        let values: Vec<String> = values
+            .into_iter()
+            .map(|v| {
+                if v.len() > MAX_VALUE {
+                    String::new()
+                } else {
+                    v
+                }
+            })
+            .collect();
+        self.unknown.remove(name);
+        if append {
+            match self.vars.get_mut(name) {
+                Some(old) if values.len() == 1 && old.len() == 1 => old[0].push_str(&values[0]),
+                Some(old) => old.extend(values),
+                None => {
+                    self.vars.insert(name.to_string(), values);
+                }
+            }
+        } else {
+            self.vars.insert(name.to_string(), values);
+        }
+    }
+
+    pub(super) fn unset(&mut self, name: &str) {
+        self.vars.remove(name);
+        if self.unknown.len() < MAX_NAMES {
+            self.unknown.insert(name.to_string());
+        }
+    }
+
+    /// The text an alias stands for.
+    pub(super) fn alias(&self, name: &str) -> Option<String> {
+        self.aliases.get(name).cloned()
+    }
+}
+
+impl Expand for Walker<'_> {
+    fn var(&mut self, name: &str) -> Option<Vec<String>> {
+        self.env.get(name)
+    }
+
+    fn set_var(&mut self, name: &str, value: String) {
+        self.env.assign(name, vec![value], false, false);
+    }
+
+    fn subst(&mut self, script: &str) -> Option<(String, Vec<String>)> {
+        let depth = self.word_depth + 1;
+        let before = self.out.commands.len();
+        let plog = self.pipes.len();
+        let level = self.level;
+        let saved = self.env.clone();
+        self.script(script, Via::Substitution, depth);
+        self.env = saved;
+        self.word_depth = depth - 1;
+        self.collected.extend(before..self.out.commands.len());
+        self.eval_pipes(plog, depth, level)
+    }
+}
+
+impl Walker<'_> {
+    /// What a command changes in the line's state once it has run.
+    pub(super) fn after_command(&mut self, id: usize) {
+        let c = &self.out.commands[id];
+        let name = c.name();
+        let args: Vec<String> = c.args().to_vec();
+        match name.as_str() {
+            "alias" => {
+                for a in &args {
+                    if let Some((k, v)) = a.split_once('=') {
+                        if self.env.aliases.len() < MAX_NAMES && v.len() <= MAX_VALUE {
+                            self.env.aliases.insert(k.to_string(), v.to_string());
+                        }
+                    }
+                }
+            }
+            "unalias" => {
+                for a in &args {
+                    self.env.aliases.remove(a);
+                }
+            }
+            "unset" => {
+                for a in args.iter().filter(|a| !a.starts_with('-')) {
+                    self.env.vars.remove(a);
+                }
+            }
+            "cd" | "pushd" => {
+                let target = args.iter().find(|a| !a.starts_with('-'));
+                let next = match target {
+                    None => Some("~".to_string()),
+                    Some(t) if t.contains("$(…)") || t.contains('$') => None,
+                    Some(t) => Some(crate::detect::path::resolve(t, self.env.cwd.as_deref())),
+                };
+                match next {
+                    Some(n) if !crate::detect::path::is_relative(&n) => self.env.cwd = Some(n),
+                    _ => self.env.cwd = None,
+                }
+            }
+            "read" => {
+                // `read [-r] NAME <<< "value"`
+                let here = c
+                    .redirects
+                    .iter()
+                    .find(|r| r.kind == super::RedirectKind::HereString)
+                    .map(|r| r.target.clone());
+                let names: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+                if let (Some(v), [n]) = (here, names.as_slice()) {
+                    let n = n.to_string();
+                    self.env.assign(&n, vec![v], false, false);
+                } else {
+                    for n in names {
+                        let n = n.to_string();
+                        self.env.unset(&n);
+                    }
+                }
+            }
+            "set" if args.first().map(|a| a == "--").unwrap_or(false) => {
+                let pos: Vec<String> = args[1..].to_vec();
+                for (i, v) in pos.iter().enumerate().take(9) {
+                    self.env
+                        .assign(&(i + 1).to_string(), vec![v.clone()], false, false);
+                }
+                self.env.assign("@", pos, false, false);
+            }
+            "git" => {
+                let a: Vec<&str> = args.iter().map(String::as_str).collect();
+                if let ["remote", "add", rest @ ..] = a.as_slice() {
+                    let pos: Vec<&&str> = rest.iter().filter(|x| !x.starts_with('-')).collect();
+                    if let [n, url, ..] = pos.as_slice() {
+                        self.env.remotes.insert(n.to_string(), url.to_string());
+                        self.out.remotes.push((n.to_string(), url.to_string()));
+                    }
+                }
+                if let ["remote", "set-url", rest @ ..] = a.as_slice() {
+                    let pos: Vec<&&str> = rest.iter().filter(|x| !x.starts_with('-')).collect();
+                    if let [n, url, ..] = pos.as_slice() {
+                        self.env.remotes.insert(n.to_string(), url.to_string());
+                        self.out.remotes.push((n.to_string(), url.to_string()));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if self.out.commands[id].depth == 0 {
+            self.out.final_cwd.clone_from(&self.env.cwd);
+        }
+    }
+}

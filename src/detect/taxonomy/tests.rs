@@ -1,0 +1,98 @@
+use super::*;
+
+fn tax() -> Taxonomy {
+    Taxonomy::load(&DetectionConfig::default()).expect("built-in data")
+}
+
+#[test]
+fn detection_off_compiles_no_rule_data() {
+    let t = Taxonomy::load(&DetectionConfig {
+        enabled: Some(false),
+        credential_paths: vec!["~/.mine/**".into()],
+        ..DetectionConfig::default()
+    })
+    .expect("load");
+    assert!(!t.enabled);
+    assert!(t.credential("~/.aws/credentials").is_none());
+    assert!(
+        t.credential("~/.mine/key").is_none(),
+        "user additions ignored too"
+    );
+    let on = Taxonomy::load(&DetectionConfig::default()).expect("load");
+    assert!(on.enabled && on.credential("~/.aws/credentials").is_some());
+}
+
+#[test]
+fn home_spellings_normalise() {
+    assert_eq!(normalise_path("/home/alice/.ssh/id_rsa"), "~/.ssh/id_rsa");
+    assert_eq!(
+        normalise_path("/Users/bob/.aws/credentials"),
+        "~/.aws/credentials"
+    );
+    assert_eq!(normalise_path("$HOME/.netrc"), "~/.netrc");
+    assert_eq!(normalise_path("${HOME}/.netrc"), "~/.netrc");
+    assert_eq!(normalise_path("/root/.kube/config"), "~/.kube/config");
+    assert_eq!(normalise_path("./.env"), ".env");
+}
+
+#[test]
+fn credential_globs() {
+    let t = tax();
+    for p in [
+        "~/.ssh/id_rsa",
+        "/home/u/.ssh/id_ed25519",
+        "~/.aws/credentials",
+        ".env",
+        "/srv/app/.env.production",
+        "~/.kube/config",
+        "~/.docker/config.json",
+        "~/.gnupg/private-keys-v1.d/x.key",
+        "~/.config/solana/id.json",
+        "~/.mozilla/firefox/abc.default/logins.json",
+    ] {
+        assert!(t.credential(p).is_some(), "{p}");
+    }
+    for p in [
+        "README.md",
+        "src/env.rs",
+        ".env.example",
+        "~/.ssh/id_rsa.pub",
+        "docs/.environment",
+        "src/password_field.rs",
+    ] {
+        assert!(t.credential(p).is_none(), "{p}");
+    }
+}
+
+#[test]
+fn domains_and_env_names() {
+    let t = tax();
+    assert!(t.allow.contains("pypi.org"));
+    assert!(t.allow.contains("files.pythonhosted.org"));
+    assert!(!t.allow.contains("evilpypi.org"));
+    assert!(t.known_bad.contains("abc123.ngrok-free.app"));
+    assert!(t.known_bad.contains("pastebin.com"));
+    assert!(!t.known_bad.contains("github.com"));
+    assert!(t.secret_env("OPENAI_API_KEY"));
+    assert!(t.secret_env("aws_secret_access_key"));
+    assert!(!t.secret_env("HOME"));
+    assert!(!t.secret_env("SSH_AUTH_SOCK"));
+    assert!(t.persistence.matches("~/.bashrc").is_some());
+    assert!(t
+        .persistence
+        .matches("/home/u/.ssh/authorized_keys")
+        .is_some());
+    assert!(t.persistence.matches("src/main.rs").is_none());
+}
+
+#[test]
+fn config_extends_data() {
+    let cfg = DetectionConfig {
+        allow_domains: vec!["internal.example".into()],
+        credential_paths: vec!["~/secrets/*".into()],
+        ..Default::default()
+    };
+    let t = Taxonomy::load(&cfg).expect("load");
+    assert!(t.allow.contains("api.internal.example"));
+    assert!(t.credential("~/secrets/db.txt").is_some());
+}
