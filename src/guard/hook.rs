@@ -306,7 +306,8 @@ fn prepare(
     let (redactor, mut detector) = crate::ingest::scan::build(config, db, None)?;
     detector.tamper_mut().add_globs(&policy.protect_paths)?;
     let key = crate::detect::tokens::load_or_create_key(db)?;
-    let mut judge = Judge::new(redactor, detector, policy, key);
+    let budget = super::budget::Budget::from_config(config, db)?;
+    let mut judge = Judge::new(redactor, detector, policy, key).with_budget(budget);
     let dir = session::state_dir(db);
     let (file, mut sess) = if dry_run {
         (None, Session::default())

@@ -28,6 +28,8 @@ pub struct Judge {
     detector: Detector,
     policy: Policy,
     key: [u8; 32],
+    /// Cost budgets checked before a tool call (none unless `[budgets]` sets one).
+    budget: Option<super::budget::Budget>,
 }
 
 /// What judging one event produced.
@@ -54,7 +56,14 @@ impl Judge {
             detector,
             policy,
             key,
+            budget: None,
         }
+    }
+
+    /// The judge, also checking the run's cost budgets before each tool call.
+    pub fn with_budget(mut self, budget: Option<super::budget::Budget>) -> Judge {
+        self.budget = budget;
+        self
     }
 
     /// The policy in use.
@@ -128,6 +137,21 @@ impl Judge {
         for (h, rule) in seen {
             s.note_secret(h, &rule);
         }
+        let mut n = n;
+        let mut budget_error = None;
+        if let Some(b) = self.budget.as_ref().filter(|_| ev.kind.decides()) {
+            match b.over(&ev.session) {
+                Ok(over) => {
+                    for mut f in over {
+                        f.span_ids = vec![span_id.clone()];
+                        batch.findings.push(self.redactor.redact_finding(f));
+                        n += 1;
+                    }
+                }
+                // Fail open on the budget alone; the failure is on the span.
+                Err(e) => budget_error = Some(e),
+            }
+        }
         let start = batch.findings.len() - n;
         let new: Vec<&Finding> = batch.findings[start..].iter().map(|f| f.get()).collect();
         let fingerprints = new.iter().map(|f| f.fingerprint.clone()).collect();
@@ -152,6 +176,9 @@ impl Judge {
         }
         if !j.verdict.reason.is_empty() {
             attrs.insert("guard.reason".into(), j.verdict.reason.clone().into());
+        }
+        if let Some(e) = budget_error {
+            attrs.insert("guard.budget_error".into(), e.into());
         }
         self.annotate(&mut j, attrs);
         j

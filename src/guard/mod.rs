@@ -12,6 +12,7 @@
 //! settings, keeping the user's own hooks byte for byte.
 
 pub mod agents;
+pub mod budget;
 pub mod client;
 pub mod event;
 pub mod hook;

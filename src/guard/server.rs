@@ -151,12 +151,13 @@ pub async fn bind(opts: &ServeOptions) -> anyhow::Result<BoundGuard> {
         opts.shards
     };
     let key = crate::detect::tokens::load_or_create_key(&opts.db)?;
+    let budget = super::budget::Budget::from_config(&config, &opts.db)?;
     let mut shards = Vec::with_capacity(n);
     for _ in 0..n {
         let (redactor, mut detector) = crate::ingest::scan::build(&config, &opts.db, None)?;
         detector.tamper_mut().add_globs(&policy.protect_paths)?;
         shards.push(Mutex::new(Shard {
-            judge: Judge::new(redactor, detector, policy.clone(), key),
+            judge: Judge::new(redactor, detector, policy.clone(), key).with_budget(budget.clone()),
             sessions: HashMap::new(),
             order: VecDeque::new(),
         }));
