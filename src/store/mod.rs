@@ -10,12 +10,17 @@ mod fts;
 mod read;
 mod rows;
 pub mod schema;
+mod triage;
+mod workbench;
 mod write;
 
 pub use read::{
     Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillSummary,
     SourceRow, SpanLink, SpanRow,
 };
+pub use rows::Note;
+pub use triage::TriageState;
+pub use workbench::{FindingKey, SkillFilter, SkillRow, SkillSighting, SpanFlagRow};
 pub use write::{StoreBatch, WriteStats};
 
 use rusqlite::{Connection, OpenFlags};
