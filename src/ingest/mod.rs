@@ -7,5 +7,7 @@ pub mod import;
 pub mod otlp_http;
 pub mod otlp_proto;
 pub mod pipeline;
+pub mod queue;
 pub mod reader;
 pub mod tail;
+pub mod writer;

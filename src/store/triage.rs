@@ -39,6 +39,20 @@ impl Store {
                 TriageStatus::FalsePositive | TriageStatus::Suppressed
             )
         });
+        // A person's decision: waited for while other writers hold the store.
+        super::busy::retry(super::busy::DEFAULT_WAIT, || {
+            self.decide_once(ids, status, reason, by, at_ms)
+        })
+    }
+
+    fn decide_once(
+        &self,
+        ids: &[i64],
+        status: TriageStatus,
+        reason: Option<&str>,
+        by: Option<&str>,
+        at_ms: i64,
+    ) -> Result<Vec<TriageState>, StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         let mut before = Vec::with_capacity(ids.len());
         {
@@ -72,6 +86,10 @@ impl Store {
 
     /// Puts findings' triage back as `states` say (undo), one transaction.
     pub fn restore_triage(&self, states: &[TriageState]) -> Result<(), StoreError> {
+        super::busy::retry(super::busy::DEFAULT_WAIT, || self.restore_once(states))
+    }
+
+    fn restore_once(&self, states: &[TriageState]) -> Result<(), StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         {
             let mut set = tx.prepare_cached(
@@ -98,6 +116,18 @@ impl Store {
         if text.trim().is_empty() {
             return Ok(Vec::new());
         }
+        super::busy::retry(super::busy::DEFAULT_WAIT, || {
+            self.add_note_once(ids, author, at_ms, text)
+        })
+    }
+
+    fn add_note_once(
+        &self,
+        ids: &[i64],
+        author: &str,
+        at_ms: i64,
+        text: &str,
+    ) -> Result<Vec<i64>, StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         let mut out = Vec::with_capacity(ids.len());
         {
@@ -117,6 +147,12 @@ impl Store {
 
     /// Removes notes by id (undo of [`Store::add_note`]).
     pub fn remove_notes(&self, note_ids: &[i64]) -> Result<(), StoreError> {
+        super::busy::retry(super::busy::DEFAULT_WAIT, || {
+            self.remove_notes_once(note_ids)
+        })
+    }
+
+    fn remove_notes_once(&self, note_ids: &[i64]) -> Result<(), StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         {
             let mut del = tx.prepare_cached("DELETE FROM finding_notes WHERE id = ?1")?;
