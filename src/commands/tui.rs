@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Default, serde::Deserialize)]
 struct TuiConfig {
     theme: Option<String>,
+    /// More findings grouped as one behaviour (`[[tui.behaviour]] name, rules`).
+    #[serde(default)]
+    behaviour: Vec<crate::tui::group::Behaviour>,
 }
 
 pub fn run(args: TuiArgs) -> Result<i32> {
@@ -28,6 +31,12 @@ pub fn run(args: TuiArgs) -> Result<i32> {
         crate::tui::theme::no_color_env(),
     )?;
     let keymap = crate::tui::action::Keymap::load_user()?;
+    let behaviours = crate::tui::group::Behaviours::builtin().with(tcfg.behaviour);
+    // Demo paths that do not exist are an error, not an empty workbench.
+    let (_, bad) = crate::ingest::import::collect(&args.paths);
+    if let Some(why) = bad.first() {
+        anyhow::bail!("{why}");
+    }
     let mut redaction = redaction_mode(&config);
     let stop = StopFlag::default();
     let shared = Arc::new(Shared::default());
@@ -48,10 +57,16 @@ pub fn run(args: TuiArgs) -> Result<i32> {
     if let Some(_t) = &demo {
         let mut pipeline = open_pipeline(&db)?;
         redaction = pipeline_redaction(&mut pipeline);
-        let paths = args.paths.clone();
+        // Absolute paths, as the follower's file events name them: one source
+        // per file in Sources, not one for the import and one for the follow.
+        let paths: Vec<PathBuf> = args
+            .paths
+            .iter()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+            .collect();
         labels.push(format!(
             "demo {} (temporary store)",
-            paths
+            args.paths
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
@@ -159,6 +174,8 @@ pub fn run(args: TuiArgs) -> Result<i32> {
             theme,
             keymap,
             lazy: demo.is_some(),
+            author: crate::tui::author_from_env(),
+            behaviours,
         },
         status,
     );
