@@ -6,9 +6,6 @@
 
 use serde_json::Value;
 
-/// Longest text kept for one field of a streamed response.
-pub const MAX_STREAM_TEXT: usize = 4 << 20;
-
 /// One tool call the model asked for (or that the client re-sent as history).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ToolCall {
@@ -73,23 +70,12 @@ pub struct LlmResponse {
     pub reasoning_tokens: Option<u64>,
     /// An error the API reported (error body or mid-stream `error` event), one line.
     pub error: Option<String>,
-    /// True when a text or argument field hit [`MAX_STREAM_TEXT`].
+    /// True when the exchange's [`super::room::Room`] did not keep everything.
     pub truncated: bool,
-}
-
-/// Appends to a bounded string, flagging truncation instead of growing past `MAX_STREAM_TEXT`.
-pub fn push_capped(dst: &mut String, src: &str, truncated: &mut bool) {
-    if dst.len() + src.len() <= MAX_STREAM_TEXT {
-        dst.push_str(src);
-        return;
-    }
-    *truncated = true;
-    let room = MAX_STREAM_TEXT.saturating_sub(dst.len());
-    let mut cut = room.min(src.len());
-    while cut > 0 && !src.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    dst.push_str(&src[..cut]);
+    /// Bytes of text and tool-call arguments not kept.
+    pub dropped_bytes: u64,
+    /// Tool calls (content blocks) not kept.
+    pub dropped_tool_calls: u64,
 }
 
 /// The string at `v[key]`, if it is one.
@@ -189,15 +175,6 @@ mod tests {
             "a\nb"
         );
         assert_eq!(content_text(&json!(null)), "");
-    }
-
-    #[test]
-    fn push_capped_respects_char_boundaries() {
-        let mut s = "x".repeat(MAX_STREAM_TEXT - 1);
-        let mut t = false;
-        push_capped(&mut s, "éé", &mut t);
-        assert!(t);
-        assert_eq!(s.len(), MAX_STREAM_TEXT - 1);
     }
 
     #[test]
