@@ -6,7 +6,9 @@
 //! same parsing. The rewriting reads the wire bytes directly ([`transcode`]),
 //! so a request never exists in memory as a tree of messages.
 
+mod out;
 mod transcode;
+mod wire;
 
 pub use transcode::{to_json, to_json_limited, ProtoError};
 
@@ -143,7 +145,7 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
-    fn kv(key: &str, v: any_value::Value) -> KeyValue {
+    pub(super) fn kv(key: &str, v: any_value::Value) -> KeyValue {
         KeyValue {
             key: key.into(),
             value: Some(AnyValue { value: Some(v) }),

@@ -10,8 +10,9 @@
 //! `prost` only where no SDK goes: groups are refused, and an attribute value
 //! sent twice keeps the last rather than merging the two.
 
+use super::out::{Out, Sep};
+use super::wire::{text, Fields, Val};
 use base64::Engine;
-use std::io::Write;
 
 /// Why a request could not be rewritten.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,192 +46,50 @@ pub fn to_json_limited(
         max_spans,
     };
     out.open(b'{')?;
-    out.key("resourceSpans")?;
-    out.open(b'[')?;
-    let mut sep = Sep::default();
-    for f in Fields::new(body) {
-        match f? {
-            (1, Val::Len(rs)) => {
-                sep.next(&mut out);
-                resource_spans(&mut out, rs)?;
-            }
-            (1, _) => return Err(ProtoError::Decode),
-            _ => {}
-        }
-    }
-    out.close(b']');
+    list(&mut out, "resourceSpans", body, 1, resource_spans)?;
     out.close(b'}');
     Ok(out.buf)
 }
 
-/// One field's payload.
-#[derive(Debug, Clone, Copy)]
-enum Val<'a> {
-    Varint(u64),
-    I64(u64),
-    Len(&'a [u8]),
-    I32,
+/// A message's payload writer.
+type Write = fn(&mut Out, &[u8]) -> Result<(), ProtoError>;
+
+/// `"key":[…]`: each message in field `number` of `b`, written by `write`.
+fn list(out: &mut Out, key: &str, b: &[u8], number: u32, write: Write) -> Result<(), ProtoError> {
+    out.key(key)?;
+    out.open(b'[')?;
+    elements(out, b, number, write, &mut Sep::default())?;
+    out.close(b']');
+    Ok(())
 }
 
-/// The fields of one message, in wire order.
-struct Fields<'a> {
-    buf: &'a [u8],
-    failed: bool,
-}
-
-impl<'a> Fields<'a> {
-    fn new(buf: &'a [u8]) -> Fields<'a> {
-        Fields { buf, failed: false }
-    }
-
-    fn varint(&mut self) -> Result<u64, ProtoError> {
-        let mut v: u64 = 0;
-        for i in 0..10 {
-            let (&b, rest) = self.buf.split_first().ok_or(ProtoError::Decode)?;
-            self.buf = rest;
-            if i == 9 && b > 1 {
-                return Err(ProtoError::Decode);
+/// The messages in field `number` of `b` as array elements (after those `sep` has seen).
+fn elements(
+    out: &mut Out,
+    b: &[u8],
+    number: u32,
+    write: Write,
+    sep: &mut Sep,
+) -> Result<(), ProtoError> {
+    for f in Fields::new(b) {
+        match f? {
+            (n, Val::Len(m)) if n == number => {
+                sep.next(out);
+                write(out, m)?;
             }
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b < 0x80 {
-                return Ok(v);
-            }
+            (n, _) if n == number => return Err(ProtoError::Decode),
+            _ => {}
         }
-        Err(ProtoError::Decode)
     }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ProtoError> {
-        if n > self.buf.len() {
-            return Err(ProtoError::Decode);
-        }
-        let (head, rest) = self.buf.split_at(n);
-        self.buf = rest;
-        Ok(head)
-    }
-
-    fn field(&mut self) -> Result<(u32, Val<'a>), ProtoError> {
-        let key = self.varint()?;
-        let number = u32::try_from(key >> 3).map_err(|_| ProtoError::Decode)?;
-        if number == 0 {
-            return Err(ProtoError::Decode);
-        }
-        let val = match key & 7 {
-            0 => Val::Varint(self.varint()?),
-            1 => {
-                let b = self.take(8)?;
-                let mut a = [0u8; 8];
-                a.copy_from_slice(b);
-                Val::I64(u64::from_le_bytes(a))
-            }
-            2 => {
-                let n = usize::try_from(self.varint()?).map_err(|_| ProtoError::Decode)?;
-                Val::Len(self.take(n)?)
-            }
-            5 => {
-                self.take(4)?;
-                Val::I32
-            }
-            _ => return Err(ProtoError::Decode),
-        };
-        Ok((number, val))
-    }
+    Ok(())
 }
 
-impl<'a> Iterator for Fields<'a> {
-    type Item = Result<(u32, Val<'a>), ProtoError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.buf.is_empty() {
-            return None;
-        }
-        let f = self.field();
-        self.failed = f.is_err();
-        Some(f)
-    }
-}
-
-fn text(b: &[u8]) -> Result<&str, ProtoError> {
-    std::str::from_utf8(b).map_err(|_| ProtoError::Decode)
-}
-
-/// JSON being written, with its spans and values counted.
-struct Out {
-    buf: Vec<u8>,
-    values: usize,
-    max_values: usize,
-    spans: usize,
-    max_spans: usize,
-}
-
-impl Out {
-    fn bump(&mut self) -> Result<(), ProtoError> {
-        self.values += 1;
-        if self.values > self.max_values {
-            return Err(ProtoError::TooManyValues(self.max_values));
-        }
-        Ok(())
-    }
-
-    fn open(&mut self, c: u8) -> Result<(), ProtoError> {
-        self.bump()?;
-        self.buf.push(c);
-        Ok(())
-    }
-
-    fn close(&mut self, c: u8) {
-        self.buf.push(c);
-    }
-
-    /// An object member's key (the member counts as one value).
-    fn key(&mut self, k: &str) -> Result<(), ProtoError> {
-        self.bump()?;
-        self.quoted(k);
-        self.buf.push(b':');
-        Ok(())
-    }
-
-    fn quoted(&mut self, s: &str) {
-        let _ = serde_json::to_writer(&mut self.buf, s);
-    }
-
-    fn string(&mut self, s: &str) -> Result<(), ProtoError> {
-        self.bump()?;
-        self.quoted(s);
-        Ok(())
-    }
-
-    fn number(&mut self, n: impl std::fmt::Display) -> Result<(), ProtoError> {
-        self.bump()?;
-        let _ = write!(self.buf, "{n}");
-        Ok(())
-    }
-
-    fn float(&mut self, d: f64) -> Result<(), ProtoError> {
-        self.bump()?;
-        // Non-finite numbers have no JSON form: `null`, as serde_json writes them.
-        let _ = serde_json::to_writer(&mut self.buf, &d);
-        Ok(())
-    }
-
-    fn boolean(&mut self, b: bool) -> Result<(), ProtoError> {
-        self.bump()?;
-        self.buf
-            .extend_from_slice(if b { b"true" } else { b"false" });
-        Ok(())
-    }
-}
-
-/// Commas between the elements of an array or the members of an object.
-#[derive(Default)]
-struct Sep(bool);
-
-impl Sep {
-    fn next(&mut self, out: &mut Out) {
-        if self.0 {
-            out.buf.push(b',');
-        }
-        self.0 = true;
-    }
+/// `"key":"value",`
+fn member(out: &mut Out, key: &str, value: &str) -> Result<(), ProtoError> {
+    out.key(key)?;
+    out.string(value)?;
+    out.buf.push(b',');
+    Ok(())
 }
 
 fn resource_spans(out: &mut Out, b: &[u8]) -> Result<(), ProtoError> {
@@ -256,23 +115,14 @@ fn resource_spans(out: &mut Out, b: &[u8]) -> Result<(), ProtoError> {
         let mut sep = Sep::default();
         for f in Fields::new(b) {
             if let (1, Val::Len(r)) = f? {
-                attributes_of(out, r, 1, &mut sep)?;
+                elements(out, r, 1, key_value, &mut sep)?;
             }
         }
         out.close(b']');
         out.close(b'}');
         out.buf.push(b',');
     }
-    out.key("scopeSpans")?;
-    out.open(b'[')?;
-    let mut sep = Sep::default();
-    for f in Fields::new(b) {
-        if let (2, Val::Len(ss)) = f? {
-            sep.next(out);
-            scope_spans(out, ss)?;
-        }
-    }
-    out.close(b']');
+    list(out, "scopeSpans", b, 2, scope_spans)?;
     out.close(b'}');
     Ok(())
 }
@@ -301,28 +151,13 @@ fn scope_spans(out: &mut Out, b: &[u8]) -> Result<(), ProtoError> {
     if scoped {
         out.key("scope")?;
         out.open(b'{')?;
-        out.key("name")?;
-        out.string(name)?;
-        out.buf.push(b',');
+        member(out, "name", name)?;
         out.key("version")?;
         out.string(version)?;
         out.close(b'}');
         out.buf.push(b',');
     }
-    out.key("spans")?;
-    out.open(b'[')?;
-    let mut sep = Sep::default();
-    for f in Fields::new(b) {
-        if let (2, Val::Len(sp)) = f? {
-            out.spans += 1;
-            if out.spans > out.max_spans {
-                return Err(ProtoError::TooManySpans(out.max_spans));
-            }
-            sep.next(out);
-            span(out, sp)?;
-        }
-    }
-    out.close(b']');
+    list(out, "spans", b, 2, span)?;
     out.close(b'}');
     Ok(())
 }
@@ -342,6 +177,10 @@ struct SpanHead<'a> {
 }
 
 fn span(out: &mut Out, b: &[u8]) -> Result<(), ProtoError> {
+    out.spans += 1;
+    if out.spans > out.max_spans {
+        return Err(ProtoError::TooManySpans(out.max_spans));
+    }
     let mut h = SpanHead::default();
     for f in Fields::new(b) {
         match f? {
@@ -361,45 +200,21 @@ fn span(out: &mut Out, b: &[u8]) -> Result<(), ProtoError> {
         }
     }
     out.open(b'{')?;
-    out.key("traceId")?;
-    out.string(&hex::encode(h.trace_id))?;
-    out.buf.push(b',');
-    out.key("spanId")?;
-    out.string(&hex::encode(h.span_id))?;
+    member(out, "traceId", &hex::encode(h.trace_id))?;
+    member(out, "spanId", &hex::encode(h.span_id))?;
     if !h.parent.is_empty() {
-        out.buf.push(b',');
-        out.key("parentSpanId")?;
-        out.string(&hex::encode(h.parent))?;
+        member(out, "parentSpanId", &hex::encode(h.parent))?;
     }
-    out.buf.push(b',');
-    out.key("name")?;
-    out.string(h.name)?;
-    out.buf.push(b',');
+    member(out, "name", h.name)?;
     out.key("kind")?;
     out.number(h.kind)?;
     out.buf.push(b',');
-    out.key("startTimeUnixNano")?;
-    out.string(&h.start.to_string())?;
-    out.buf.push(b',');
-    out.key("endTimeUnixNano")?;
-    out.string(&h.end.to_string())?;
-    out.buf.push(b',');
-    out.key("attributes")?;
-    out.open(b'[')?;
-    attributes_of(out, b, 9, &mut Sep::default())?;
-    out.close(b']');
+    member(out, "startTimeUnixNano", &h.start.to_string())?;
+    member(out, "endTimeUnixNano", &h.end.to_string())?;
+    list(out, "attributes", b, 9, key_value)?;
     if h.events {
         out.buf.push(b',');
-        out.key("events")?;
-        out.open(b'[')?;
-        let mut sep = Sep::default();
-        for f in Fields::new(b) {
-            if let (11, Val::Len(e)) = f? {
-                sep.next(out);
-                event(out, e)?;
-            }
-        }
-        out.close(b']');
+        list(out, "events", b, 11, event)?;
     }
     if h.status {
         status(out, b)?;
@@ -420,16 +235,9 @@ fn event(out: &mut Out, b: &[u8]) -> Result<(), ProtoError> {
         }
     }
     out.open(b'{')?;
-    out.key("timeUnixNano")?;
-    out.string(&time.to_string())?;
-    out.buf.push(b',');
-    out.key("name")?;
-    out.string(name)?;
-    out.buf.push(b',');
-    out.key("attributes")?;
-    out.open(b'[')?;
-    attributes_of(out, b, 3, &mut Sep::default())?;
-    out.close(b']');
+    member(out, "timeUnixNano", &time.to_string())?;
+    member(out, "name", name)?;
+    list(out, "attributes", b, 3, key_value)?;
     out.close(b'}');
     Ok(())
 }
@@ -461,21 +269,6 @@ fn status(out: &mut Out, b: &[u8]) -> Result<(), ProtoError> {
     Ok(())
 }
 
-/// The `KeyValue`s in field `number` of message `b`, as array elements.
-fn attributes_of(out: &mut Out, b: &[u8], number: u32, sep: &mut Sep) -> Result<(), ProtoError> {
-    for f in Fields::new(b) {
-        match f? {
-            (n, Val::Len(kv)) if n == number => {
-                sep.next(out);
-                key_value(out, kv)?;
-            }
-            (n, _) if n == number => return Err(ProtoError::Decode),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 fn key_value(out: &mut Out, b: &[u8]) -> Result<(), ProtoError> {
     let (mut key, mut value) = ("", None);
     for f in Fields::new(b) {
@@ -487,9 +280,7 @@ fn key_value(out: &mut Out, b: &[u8]) -> Result<(), ProtoError> {
         }
     }
     out.open(b'{')?;
-    out.key("key")?;
-    out.string(key)?;
-    out.buf.push(b',');
+    member(out, "key", key)?;
     out.key("value")?;
     any_value(out, value.unwrap_or_default())?;
     out.close(b'}');
@@ -527,32 +318,11 @@ fn any_value(out: &mut Out, b: &[u8]) -> Result<(), ProtoError> {
             out.key("doubleValue")?;
             out.float(f64::from_bits(v))?;
         }
-        Some((5, Val::Len(a))) => {
-            out.key("arrayValue")?;
+        Some((n @ (5 | 6), Val::Len(list_bytes))) => {
+            out.key(if n == 5 { "arrayValue" } else { "kvlistValue" })?;
             out.open(b'{')?;
-            out.key("values")?;
-            out.open(b'[')?;
-            let mut sep = Sep::default();
-            for f in Fields::new(a) {
-                match f? {
-                    (1, Val::Len(v)) => {
-                        sep.next(out);
-                        any_value(out, v)?;
-                    }
-                    (1, _) => return Err(ProtoError::Decode),
-                    _ => {}
-                }
-            }
-            out.close(b']');
-            out.close(b'}');
-        }
-        Some((6, Val::Len(l))) => {
-            out.key("kvlistValue")?;
-            out.open(b'{')?;
-            out.key("values")?;
-            out.open(b'[')?;
-            attributes_of(out, l, 1, &mut Sep::default())?;
-            out.close(b']');
+            let write: Write = if n == 5 { any_value } else { key_value };
+            list(out, "values", list_bytes, 1, write)?;
             out.close(b'}');
         }
         Some((_, Val::Len(bytes))) => {
@@ -568,16 +338,10 @@ fn any_value(out: &mut Out, b: &[u8]) -> Result<(), ProtoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::otlp_proto::tests::kv;
     use crate::ingest::otlp_proto::*;
     use prost::Message;
     use serde_json::{json, Value};
-
-    fn kv(key: &str, v: any_value::Value) -> KeyValue {
-        KeyValue {
-            key: key.into(),
-            value: Some(AnyValue { value: Some(v) }),
-        }
-    }
 
     fn one_span(attributes: Vec<KeyValue>) -> ExportTraceServiceRequest {
         ExportTraceServiceRequest {
