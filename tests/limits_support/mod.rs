@@ -1,7 +1,7 @@
 //! Harness for the memory and time limit tests: runs the real binary (or the
 //! build named by `SKILLTRACE_TEST_BIN`, to measure another version the same
 //! way), reads its peak RSS (`VmHWM`), speaks raw HTTP/1.1 over loopback, and
-//! plays a canned upstream for the proxy.
+//! plays a canned upstream for the proxy. Its test files also declare `mod common;`.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -53,16 +53,7 @@ impl Server {
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let addr = first
-            .split("http://")
-            .nth(1)
-            .and_then(|r| r.split(['/', ',']).next())
-            .unwrap_or_else(|| panic!("no address in banner: {first:?}"))
-            .to_string();
+        let addr = crate::common::banner_addr(&mut child);
         Server {
             child,
             addr,
@@ -162,14 +153,7 @@ pub fn read_answer(s: &mut TcpStream) -> std::io::Result<Answer> {
 pub fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    let mut head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
+    let head = crate::common::post_head(addr, path, headers, body.len());
     s.write_all(head.as_bytes()).unwrap();
     // A server that refuses early may close before reading it all.
     let _ = s.write_all(body);
@@ -248,6 +232,18 @@ impl HeldOpen {
             assert!(t.elapsed() < limit, "clients still sending after {limit:?}");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Waits until `at` after `started` (past the server's body deadline),
+    /// lets the clients read their answers, and checks that each body was cut
+    /// off (408) or refused for the budget (503), some of them cut off.
+    pub fn release_after(self, started: Instant, at: Duration) {
+        while started.elapsed() < at {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let codes: Vec<u16> = self.release().iter().map(|a| a.status).collect();
+        assert!(codes.iter().all(|c| *c == 408 || *c == 503), "{codes:?}");
+        assert!(codes.contains(&408), "{codes:?}");
     }
 
     /// Lets the clients read their answers (they send no more); returns them.
