@@ -14,6 +14,7 @@ pub mod hash;
 pub mod ingest;
 pub mod limits;
 pub mod model;
+pub mod notice;
 pub mod paths;
 pub mod priority;
 pub mod proxy;

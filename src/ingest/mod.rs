@@ -8,5 +8,7 @@ pub mod otlp_census;
 pub mod otlp_http;
 pub mod otlp_proto;
 pub mod pipeline;
+pub mod queue;
 pub mod reader;
 pub mod tail;
+pub mod writer;

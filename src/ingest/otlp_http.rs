@@ -8,10 +8,13 @@
 //! Answers follow the OTLP/HTTP specification: 200 with an (empty)
 //! `ExportTraceServiceResponse`; 400 for a body that is not an OTLP/JSON request
 //! (the sender must not retry); 415 for another content type; 413 past a size
-//! limit; 408 for a body not received whole in time; 503 with `Retry-After`
-//! when the in-flight memory budget is full. When the store writer is behind,
-//! the answer waits for room in its queue (backpressure), so nothing is
-//! dropped. Error bodies name the problem, never the content.
+//! limit; 408 for a body not received whole in time. Nothing accepted is
+//! dropped: a request is taken only while the store writer's inbox has room
+//! (it spools what a slow or full store cannot take); when it has none, the
+//! answer is 429 with `Retry-After` before the body is read (the exporter
+//! retries), and 503 with `Retry-After` if the writer has stopped or the
+//! in-flight memory budget is full; a stopped writer and throttling are said on
+//! stderr at once. Error bodies name the problem, never the content.
 //!
 //! Memory has a ceiling ([`crate::limits`]): every body byte, compressed and
 //! decoded, is held against one budget shared by all connections until the
@@ -70,6 +73,8 @@ pub struct ReceiverStats {
     pub busy: AtomicU64,
     /// Of the rejected: bodies not received whole in time (408).
     pub timed_out: AtomicU64,
+    /// Answered 429 because the store writer was behind (the exporter retries).
+    pub throttled: AtomicU64,
 }
 
 /// A bound receiver, not yet serving.
@@ -197,21 +202,27 @@ fn status(code: StatusCode, message: &str) -> Response<Body> {
     reply(code, "application/json", body)
 }
 
+/// A retryable refusal: `status` with `Retry-After: secs`.
+fn retry_later(code: StatusCode, secs: u64, message: &str) -> Response<Body> {
+    let mut r = status(code, message);
+    r.headers_mut().insert(
+        hyper::header::RETRY_AFTER,
+        hyper::header::HeaderValue::from(secs),
+    );
+    r
+}
+
 /// 503 with `Retry-After`: the in-flight memory budget is full (retryable in OTLP).
 fn busy(shared: &Shared) -> Response<Body> {
     shared.stats.busy.fetch_add(1, Ordering::Relaxed);
-    let mut r = status(
+    retry_later(
         StatusCode::SERVICE_UNAVAILABLE,
+        RETRY_AFTER_SECS,
         &format!(
             "request bodies in flight fill the {} memory budget; retry later",
             mib(shared.limits.inflight_bytes)
         ),
-    );
-    r.headers_mut().insert(
-        hyper::header::RETRY_AFTER,
-        hyper::header::HeaderValue::from(RETRY_AFTER_SECS),
-    );
-    r
+    )
 }
 
 /// Asks the client's connection to close after this answer (its body was not read whole).
@@ -271,6 +282,31 @@ async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Bo
             "Content-Type: application/x-protobuf or application/json (OTLP/HTTP)",
         );
     };
+    // Admission: take a request only when the writer can take its spans, so
+    // an accepted one is never dropped (the parser keeps state across requests).
+    if shared.sink.is_closed() {
+        crate::notice::warn(
+            "otlp-writer",
+            "otlp: the store writer has stopped; answering 503 (exporters retry)",
+        );
+        return retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            5,
+            "store writer stopped; retry later",
+        );
+    }
+    if !shared.sink.has_room() {
+        let n = shared.stats.throttled.fetch_add(1, Ordering::Relaxed) + 1;
+        crate::notice::warn(
+            "otlp-throttled",
+            format!("otlp: the store is behind; answering 429 with Retry-After (exporters retry; {n} so far)"),
+        );
+        return retry_later(
+            StatusCode::TOO_MANY_REQUESTS,
+            1,
+            "the store is behind; retry later",
+        );
+    }
     let encoding = header(&req, hyper::header::CONTENT_ENCODING).to_ascii_lowercase();
     let coding = match encoding.as_str() {
         "" | "identity" => Coding::Identity,
@@ -393,7 +429,15 @@ async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Bo
         .unwrap_or(false);
     drop(held);
     if !sent {
-        return status(StatusCode::SERVICE_UNAVAILABLE, "store writer stopped");
+        crate::notice::warn(
+            "otlp-writer",
+            "otlp: the store writer has stopped; a request was refused with 503 (exporters retry)",
+        );
+        return retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            5,
+            "store writer stopped; retry later",
+        );
     }
     match bad {
         Some(m) => status(
