@@ -204,7 +204,7 @@ fn held_open_request_bodies_share_one_budget() {
     let srv = Server::start(
         t.path(),
         &["proxy", "--openai-upstream", &up.url],
-        "[limits]\nbody_timeout_secs = 15\n",
+        "[limits]\nbody_timeout_secs = 30\n",
     );
     let started = Instant::now();
     // 64 clients each announce 16 MiB, send 15 MiB and stop.
@@ -216,14 +216,14 @@ fn held_open_request_bodies_share_one_budget() {
         16 * MIB,
         15 * MIB,
     );
-    held.wait_sent(Duration::from_secs(12));
+    held.wait_sent(Duration::from_secs(24));
     let a = chat(&srv.addr);
     assert_eq!(a.status, 503, "{}", a.head);
     assert_eq!(a.header("retry-after").as_deref(), Some("1"));
     assert!(String::from_utf8_lossy(&a.body).contains("proxy_busy"));
     let peak_held = srv.peak_mib();
     // Past the deadline every held body is cut off and the budget is free again.
-    held.release_after(started, Duration::from_secs(17));
+    held.release_after(started, Duration::from_secs(32));
     let a = chat(&srv.addr);
     assert_eq!(a.status, 200, "{}", a.head);
     let said = srv.stop();
