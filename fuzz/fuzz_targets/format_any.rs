@@ -8,6 +8,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else {
         return;
     };
-    let forced = Format::ALL.get(usize::from(pick) % (Format::ALL.len() + 1)).copied();
+    let forced = Format::ALL
+        .get(usize::from(pick) % (Format::ALL.len() + 1))
+        .copied();
     skilltrace_fuzz::format(rest, forced);
 });

@@ -2,5 +2,8 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    skilltrace_fuzz::format(data, Some(skilltrace::ingest::formats::Format::OpenaiAgents));
+    skilltrace_fuzz::format(
+        data,
+        Some(skilltrace::ingest::formats::Format::OpenaiAgents),
+    );
 });

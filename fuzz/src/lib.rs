@@ -31,7 +31,10 @@ pub fn format(data: &[u8], forced: Option<Format>) {
 fn census(data: &[u8]) {
     use skilltrace::ingest::otlp_census::census;
     use skilltrace::limits::json::count_values;
-    if let (Ok(c), Ok(n)) = (census(data, usize::MAX, usize::MAX), count_values(data, usize::MAX)) {
+    if let (Ok(c), Ok(n)) = (
+        census(data, usize::MAX, usize::MAX),
+        count_values(data, usize::MAX),
+    ) {
         assert_eq!(c.values, n, "census and count disagree");
         if c.spans > 0 {
             assert!(census(data, c.spans - 1, usize::MAX).is_err());
@@ -85,7 +88,11 @@ pub fn sse(data: &[u8]) {
     let whole = parse(&[body]);
     let i = usize::from(cut[0]) * body.len() / 256;
     let j = (i + usize::from(cut[1]) * body.len() / 256).min(body.len());
-    assert_eq!(parse(&[&body[..i], &body[i..j], &body[j..]]), whole, "split at {i},{j}");
+    assert_eq!(
+        parse(&[&body[..i], &body[i..j], &body[j..]]),
+        whole,
+        "split at {i},{j}"
+    );
     const ROOM: usize = 512;
     let mut chat = ChatStream::with_room(Room::new(ROOM, 4));
     let mut responses = ResponsesStream::with_room(Room::new(ROOM, 4));
@@ -125,8 +132,12 @@ pub fn shell(data: &[u8]) {
 pub fn redact(data: &[u8]) {
     use skilltrace::redact::{Mode, Redactor};
     let text = String::from_utf8_lossy(data);
-    let once = Redactor::builtin(Mode::Mask).redact_text(&text).into_inner();
-    let twice = Redactor::builtin(Mode::Mask).redact_text(&once).into_inner();
+    let once = Redactor::builtin(Mode::Mask)
+        .redact_text(&text)
+        .into_inner();
+    let twice = Redactor::builtin(Mode::Mask)
+        .redact_text(&once)
+        .into_inner();
     assert_eq!(once, twice, "redacting twice changed the text");
 }
 
@@ -228,4 +239,3 @@ fn any(v: &AnyValue) -> Value {
         None => json!({}),
     }
 }
-
