@@ -142,22 +142,8 @@ pub fn error_text(v: &Value) -> Option<String> {
         Value::Null => return None,
         other => other.to_string(),
     };
-    Some(one_line(&msg, 300))
-}
-
-/// Collapses whitespace to single spaces and cuts to `max` characters.
-pub fn one_line(s: &str, max: usize) -> String {
-    let mut out = String::new();
-    for word in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    if out.chars().count() > max {
-        out = out.chars().take(max).collect::<String>() + "…";
-    }
-    out
+    // Whole: the message is redacted with the span it lands in, and only views cut it.
+    Some(crate::redact::cut::collapse(&msg))
 }
 
 #[cfg(test)]
@@ -186,6 +172,5 @@ mod tests {
             Some("overloaded_error: Overloaded".to_string())
         );
         assert_eq!(error_text(&json!({"error":null})), None);
-        assert_eq!(one_line("a \n b", 10), "a b");
     }
 }
