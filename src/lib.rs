@@ -12,6 +12,7 @@ pub mod detect;
 pub mod export;
 pub mod hash;
 pub mod ingest;
+pub mod limits;
 pub mod model;
 pub mod notice;
 pub mod paths;

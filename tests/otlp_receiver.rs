@@ -8,7 +8,7 @@ mod common;
 
 use common::{bin, ok};
 use skilltrace::store::{RunFilter, RunSort, Store};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -16,14 +16,7 @@ use std::process::{Child, Stdio};
 /// One HTTP/1.1 request on its own connection; returns (status, body).
 fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
-    let mut head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
+    let head = common::post_head(addr, path, headers, body.len());
     s.write_all(head.as_bytes()).unwrap();
     s.write_all(body).unwrap();
     let mut resp = String::new();
@@ -42,16 +35,7 @@ fn start(db: &Path) -> (Child, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or_else(|| panic!("no address in banner: {first}"))
-        .to_string();
+    let addr = common::banner_addr(&mut child);
     (child, addr)
 }
 

@@ -14,12 +14,15 @@ use std::sync::atomic::Ordering;
 
 pub fn run(args: OtlpArgs) -> Result<i32> {
     let db = db_path(&args.db)?;
+    let limits = crate::limits::Limits::from_config(&crate::config::Config::load_default()?)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("skilltrace-otlp-io")
         .enable_all()
         .build()?;
-    let bound = rt.block_on(otlp_http::bind(&args.listen))?;
+    let bound = rt
+        .block_on(otlp_http::bind(&args.listen))?
+        .with_limits(limits);
     let addr = bound.local_addr();
     let stats = bound.stats();
     let pipeline = open_pipeline(&db)?;

@@ -288,7 +288,9 @@ fn start_proxy(
     stop: StopFlag,
     shared: Arc<Shared>,
 ) -> Result<Option<JoinHandle<()>>> {
-    let handle = crate::proxy::spawn(crate::proxy::ProxyConfig::new(addr), sink)?;
+    let limits = crate::limits::Limits::from_config(&crate::config::Config::load_default()?)?;
+    let cfg = crate::proxy::ProxyConfig::new(addr).with_limits(&limits);
+    let handle = crate::proxy::spawn(cfg, sink)?;
     let stats = handle.stats();
     let h = std::thread::Builder::new()
         .name("skilltrace-proxy-watch".into())

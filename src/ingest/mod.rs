@@ -5,6 +5,7 @@ pub mod budget;
 pub mod file;
 pub mod formats;
 pub mod import;
+pub mod otlp_census;
 pub mod otlp_http;
 pub mod otlp_proto;
 pub mod pipeline;
