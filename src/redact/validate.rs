@@ -129,11 +129,13 @@ fn curl_command(text: &str, at: usize) -> bool {
 }
 
 /// A cookie header value that is not code (`cookie: crate::lgrp_cookie_t`,
-/// `if cookie: cookies.append(cookie)`) and holds a value that looks generated: of
+/// `if cookie: cookies.append(cookie)`, `dcookie: c_long = X + 1`) and holds a value that looks generated: of
 /// cookie-value characters, with a letter and a digit, random enough by
 /// `[rule.value]`, not a host name (`PART_NUMBER=3,4; domain=foo.bar.acme.com`).
 fn cookie(s: &str, c: Checks<'_>) -> bool {
-    if s.contains("::") || s.contains('(') || s.contains("->") {
+    // Code: paths, calls, arrows, and assignments with spaces around `=` (never in a
+    // cookie string): `SYS_lookup_dcookie: c_long = __X32_SYSCALL_BIT + 212;`.
+    if s.contains("::") || s.contains('(') || s.contains("->") || s.contains(" = ") {
         return false;
     }
     s.split([';', '=', ',', ' ', '"', '\''])
