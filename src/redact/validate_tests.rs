@@ -122,6 +122,9 @@ fn curl_u_belongs_to_curl_only() {
         ("git push -u origin:main", false),
         ("ls; curl -u me:${TOKEN} x", false),
         ("printf '%s' \"curl -u admin:Pw9xQ2mLk https://x\"", true),
+        ("curl -s -d 'pp curl -u admin:Pw9xQ2mLk' https://x", true),
+        ("echo curl; sort -u a:Pw9xQ2mLk", false),
+        ("ssh host -u admin:Pw9xQ2mLk", false),
     ] {
         let at = t.find("-u").unwrap_or(0);
         let s = t[at..].find(':').map_or(0, |i| at + i + 1);
