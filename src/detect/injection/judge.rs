@@ -333,8 +333,17 @@ fn demand_in(ctx: &str, rules: &Rules, tax: &Taxonomy) -> Demand {
             .iter()
             .find(|&&t| gap(here, t) <= pair && same_sentence(ctx, here, t))
         {
+            // Whole tokens, uncut: the message is redacted whole and only then cut
+            // (a cut or a start inside a token, `SECRET-KEY-1…` of an age key, would
+            // leave a piece of a secret no rule matches any more).
             let (a, b) = (m.start().min(t.0), m.end().max(t.1));
-            return Demand::Risky(clip(&ctx[a..b], 120));
+            let a = ctx[..a]
+                .rfind(char::is_whitespace)
+                .map_or(0, |i| i + ctx[i..].chars().next().map_or(1, char::len_utf8));
+            let b = ctx[b..]
+                .find(char::is_whitespace)
+                .map_or(ctx.len(), |i| b + i);
+            return Demand::Risky(ctx[a..b].to_string());
         }
     }
     if benign {
