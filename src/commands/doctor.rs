@@ -85,6 +85,9 @@ fn check_store(r: &mut Report, db: &Path) {
         },
         Err(e) => r.fix("store", &e.to_string()),
     }
+    if let Ok(s) = crate::store::Store::open_read(db) {
+        check_parse_errors(r, &s);
+    }
     let mut files = vec![db.to_path_buf()];
     for suffix in ["-wal", "-shm", ".key", ".canaries"] {
         let mut s = db.as_os_str().to_owned();
@@ -110,6 +113,52 @@ fn check_store(r: &mut Report, db: &Path) {
                 );
             }
         }
+    }
+}
+
+/// Files most named when some could not be read.
+const ERROR_FILES_SHOWN: usize = 10;
+
+/// Names the files that left parse errors (most first), with the first error of each.
+fn check_parse_errors(r: &mut Report, s: &crate::store::Store) {
+    let Ok(sources) = s.sources() else { return };
+    let mut bad: Vec<_> = sources.iter().filter(|x| x.errors > 0).collect();
+    if bad.is_empty() {
+        return;
+    }
+    bad.sort_by(|a, b| {
+        b.errors
+            .cmp(&a.errors)
+            .then(a.state.path.cmp(&b.state.path))
+    });
+    let total: u64 = bad.iter().map(|x| x.errors).sum();
+    r.fix(
+        "parse errors",
+        &format!(
+            "{total} in {} file(s); their unreadable lines were skipped (the Sources view of `skilltrace tui` lists each):",
+            bad.len()
+        ),
+    );
+    for src in bad.iter().take(ERROR_FILES_SHOWN) {
+        let first = s
+            .parse_errors(Some(&src.state.path), 1)
+            .ok()
+            .and_then(|e| e.into_iter().next());
+        let why = first
+            .map(|e| format!(", first at line {}: {}", e.line, e.message))
+            .unwrap_or_default();
+        println!(
+            "          {} ({} error(s){})",
+            crate::sanitize::line(&src.state.path),
+            src.errors,
+            crate::sanitize::line(&why)
+        );
+    }
+    if bad.len() > ERROR_FILES_SHOWN {
+        println!(
+            "          … and {} more file(s)",
+            bad.len() - ERROR_FILES_SHOWN
+        );
     }
 }
 

@@ -87,8 +87,8 @@ pub fn import_file(
         }
         sent
     };
-    let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
-    let read = if is_json && offset == 0 {
+    // A document is read whole whenever it changed (it changes in place).
+    let read = if super::document::is_document(path) {
         tf.pump_document(&mut file, &mut sink)
     } else {
         tf.pump(&mut file, true, &mut sink)
