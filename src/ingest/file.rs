@@ -116,8 +116,9 @@ pub struct TraceFile {
     unknown: Unknown,
     /// A read resuming past line 1 has fed line 1 to the parser first.
     primed: bool,
-    /// What earlier reads of this document passed on.
+    /// What earlier reads of this document passed on (kept only by a follower).
     seen: Seen,
+    remember: bool,
 }
 
 impl TraceFile {
@@ -147,6 +148,7 @@ impl TraceFile {
             unknown: Unknown::default(),
             primed: line == 0,
             seen: Seen::default(),
+            remember: false,
         }
     }
 
@@ -186,6 +188,14 @@ impl TraceFile {
                 .collect::<Vec<_>>()
                 .join(","),
         }
+    }
+
+    /// Keeps what each read of a document passed on, so the next read of it
+    /// (a follower's, after the agent rewrote it) passes on only what changed.
+    /// A one-shot import reads each document once and does without.
+    pub fn remembering(mut self) -> TraceFile {
+        self.remember = true;
+        self
     }
 
     /// What this document's reads passed on (kept across a rewrite by rename).
@@ -341,9 +351,25 @@ impl TraceFile {
         let len = file.metadata()?.len();
         self.parser = FileParser::new(self.display.clone(), self.forced);
         self.unknown = Unknown::default();
-        if len as usize > self.line_cap {
+        if len > self.doc_cap() {
+            let mut head = vec![0u8; self.line_cap.min(1 << 16)];
+            file.seek(SeekFrom::Start(0))?;
+            let n = file.read(&mut head)?;
             self.splitter.reset(0, 0);
-            return self.pump(file, true, sink);
+            if first_line_is_value(&head[..n]) || !head[..n].contains(&b'\n') {
+                return self.pump(file, true, sink); // JSON Lines under a `.json` name
+            }
+            self.errors.push(ParseError {
+                path: self.display.clone(),
+                line: 1,
+                message: format!(
+                    "JSON document larger than the {} byte limit for documents; skipped",
+                    self.doc_cap()
+                ),
+            });
+            self.splitter.reset(len, 1);
+            sink(self.take_batch());
+            return Ok(0);
         }
         let mut bytes = Vec::with_capacity(len as usize);
         file.seek(SeekFrom::Start(0))?;
@@ -380,7 +406,9 @@ impl TraceFile {
             Err(e) => Some((1, e.to_string())),
         };
         self.parser.finish(&mut records);
-        self.seen.keep_new(&mut records);
+        if self.remember {
+            self.seen.keep_new(&mut records);
+        }
         self.records.append(&mut records);
         if let Some((line, message)) = error {
             self.errors.push(ParseError {
@@ -393,6 +421,14 @@ impl TraceFile {
         self.splitter.reset(bytes.len() as u64, lines.max(1));
         sink(self.take_batch());
         Ok(bytes.len() as u64)
+    }
+}
+
+impl TraceFile {
+    /// The largest whole document read (a task history or chat is one value):
+    /// four lines' worth, 64 MiB by default.
+    fn doc_cap(&self) -> u64 {
+        4 * self.line_cap as u64
     }
 }
 
@@ -487,7 +523,7 @@ mod tests {
         let first = r#"[{"role":"user","content":"<task>go</task>"},
             {"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"execute_command","input":{"command":"ls"}}]}]"#;
         std::fs::write(&p, first).expect("write");
-        let mut tf = new(&p);
+        let mut tf = new(&p).remembering();
         assert_eq!(spans(&read(&mut tf, true)), ["T:m0", "T:m1", "t1"]);
         let second = first.trim_end_matches(']').to_owned()
             + r#",{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"a b"}]}]"#;

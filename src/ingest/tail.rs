@@ -293,7 +293,11 @@ impl Tailer {
             dev,
             ino,
         );
-        let doc_len = if is_doc { Some((u64::MAX, 0)) } else { None };
+        let (tf, doc_len) = if is_doc {
+            (tf.remembering(), Some((u64::MAX, 0)))
+        } else {
+            (tf, None)
+        };
         self.files
             .insert(path.to_path_buf(), Tracked { tf, file, doc_len });
     }

@@ -535,4 +535,31 @@ mod tests {
         assert_eq!(ids, ["u1", "g1", "g1:text", "g2", "c1"]);
         assert_eq!(s[4].status, SpanStatus::Error);
     }
+
+    #[test]
+    fn the_prompt_log_titles_runs_and_a_checkpoint_yields_nothing() {
+        let mut p = GeminiParser::default();
+        let mut out = Vec::new();
+        let log = json!([
+            {"sessionId":"s1","messageId":0,"type":"user","message":"/help","timestamp":"2026-01-01T00:00:00Z"},
+            {"sessionId":"s1","messageId":1,"type":"user","message":"fix the build","timestamp":"2026-01-01T00:00:05Z"},
+            {"messageId":2,"type":"user","message":"lost"}
+        ]);
+        let o = Origin::new("logs.json", 1);
+        let err = p.document(&Value::from(log), &o, &mut out).unwrap_err();
+        assert!(err.to_string().contains("1 of 3 log entries"), "{err}");
+        let titled: Vec<_> = out
+            .iter()
+            .filter_map(|r| match r {
+                Record::Run(r) => r.title.clone(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(titled, ["fix the build"]);
+        assert!(spans(&out).is_empty());
+        let mut out = Vec::new();
+        let saved = json!([{"role":"user","parts":[{"text":"hi"}]},{"role":"model","parts":[{"text":"yo"}]}]);
+        assert!(p.document(&Value::from(saved), &o, &mut out).is_ok());
+        assert!(out.is_empty());
+    }
 }

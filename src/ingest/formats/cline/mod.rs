@@ -61,20 +61,17 @@ impl FormatParser for ClineParser {
         Format::Cline
     }
 
-    /// One element read on its own (a forced `--format cline` on a line file).
+    /// Cline's files are whole documents; a single line (a forced
+    /// `--format cline` on a line file) has no place in a task.
     fn value(
         &mut self,
-        v: &Value,
-        origin: &Origin,
-        out: &mut Vec<Record>,
+        _v: &Value,
+        _origin: &Origin,
+        _out: &mut Vec<Record>,
     ) -> Result<(), FormatError> {
-        self.document(
-            &Value::Array(crate::ingest::formats::json::Array::from_vec(vec![
-                v.clone()
-            ])),
-            origin,
-            out,
-        )
+        Err(FormatError::Shape(
+            "cline: a task history is a whole JSON document, not a line".into(),
+        ))
     }
 
     fn document(
