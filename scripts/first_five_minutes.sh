@@ -7,7 +7,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d)
 SESSION="skilltrace-first5-$$"
-cleanup() { tmux kill-session -t "$SESSION" 2>/dev/null || true; rm -rf "$WORK"; }
+# A private tmux server: a server already running would hand the new session
+# its own environment (not this script's CARGO_TARGET_DIR and SKILLTRACE_DB).
+TMUX_SOCK="skilltrace-first5-$$"
+unset TMUX
+tmx() { tmux -L "$TMUX_SOCK" "$@"; }
+cleanup() { tmx kill-server 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 # The two commands, read from the README itself so they can never drift apart.
@@ -26,25 +31,25 @@ export SKILLTRACE_CONFIG="$WORK/no-config.toml"
 echo "-- building (release)"
 cargo build --release --quiet
 echo "-- $TUI_CMD (in tmux)"
-tmux new-session -d -s "$SESSION" -x 160 -y 48 "cd '$WORK/skilltrace' && $TUI_CMD 2>'$WORK/tui.err'; echo EXITED:\$? > '$WORK/tui.exit'; sleep 30"
+tmx new-session -d -s "$SESSION" -x 160 -y 48 "cd '$WORK/skilltrace' && $TUI_CMD 2>'$WORK/tui.err'; echo EXITED:\$? > '$WORK/tui.exit'; sleep 30"
 screen=""
 # Wait for the Runs view to fill from samples/, then go to Findings with Tab.
 for _ in $(seq 1 100); do
   sleep 0.3
-  screen=$(tmux capture-pane -p -t "$SESSION" 2>/dev/null || true)
+  screen=$(tmx capture-pane -p -t "$SESSION" 2>/dev/null || true)
   if grep -qE 'Runs \([1-9]' <<<"$screen" && grep -qE ' C[1-9]' <<<"$screen"; then break; fi
 done
-tmux send-keys -t "$SESSION" Tab
+tmx send-keys -t "$SESSION" Tab
 for _ in $(seq 1 50); do
   sleep 0.2
-  screen=$(tmux capture-pane -p -t "$SESSION" 2>/dev/null || true)
+  screen=$(tmx capture-pane -p -t "$SESSION" 2>/dev/null || true)
   if grep -qE 'CRIT +open' <<<"$screen"; then break; fi
 done
 if ! grep -qE 'CRIT +open' <<<"$screen"; then
   echo "the TUI did not show findings from samples/:"; echo "$screen"; cat "$WORK/tui.err" 2>/dev/null || true; exit 1
 fi
 echo "$screen" | head -20
-tmux send-keys -t "$SESSION" q
+tmx send-keys -t "$SESSION" q
 for _ in $(seq 1 50); do
   sleep 0.2
   [ -f "$WORK/tui.exit" ] && break

@@ -27,6 +27,10 @@ pub struct DbArg {
     /// SQLite store [env: SKILLTRACE_DB; default: <data dir>/skilltrace.db]
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Use a store whose folder others can write, or whose key others can read,
+    /// instead of refusing it (each is named in a warning)
+    #[arg(long, env = "SKILLTRACE_ALLOW_SHARED_STORE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub allow_shared_store: bool,
 }
 
 /// Output format of listing commands.
@@ -100,7 +104,18 @@ pub enum Command {
     /// Canary tokens: decoy credentials that prove exfiltration
     #[command(subcommand)]
     Canary(CanaryCommand),
-    /// Check the store, permissions, registries, config and the proxy and OTLP ports
+    /// Check the store, the files beside it, the spool, registries, config and the proxy and OTLP ports
+    #[command(
+        after_help = "Checks, each reported ok, info or FIX (exit 1 when something needs fixing):\n  \
+store        a regular file you own (not a link), a skilltrace store (not another program's SQLite file), its schema\n  \
+folder       the store's folder: not writable by others, yours or root's\n  \
+files        the db, -wal, -shm, .key and .canaries: yours, not links, mode 600\n  \
+key          <db>.key not readable or writable by others (else it may have been read or planted)\n  \
+spool        batches a writer kept in <db>.spool because the store was busy or full, not stored yet\n  \
+config       the config file parses\n  \
+registries   each registry is pinned in the config or signed by a trusted key\n  \
+ports        the proxy and OTLP receiver ports"
+    )]
     Doctor(DoctorArgs),
     /// Print shell completions
     #[command(

@@ -13,6 +13,7 @@ pub mod export;
 pub mod hash;
 pub mod ingest;
 pub mod model;
+pub mod notice;
 pub mod paths;
 pub mod priority;
 pub mod proxy;

@@ -38,12 +38,34 @@ pub fn config_dir() -> Option<PathBuf> {
     config_file().and_then(|f| f.parent().map(Path::to_path_buf))
 }
 
-/// Creates `dir` (and parents) and sets it to `0700`.
+/// Creates `dir` and every missing parent, each `0700` whatever the umask
+/// (folders that already exist are left as they are).
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {
-    if !dir.as_os_str().is_empty() && !dir.exists() {
-        fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create folder", dir.display()))?;
-        set_mode(dir, 0o700)?;
+    if dir.as_os_str().is_empty() || dir.exists() {
+        return Ok(());
+    }
+    // The missing folders, outermost first: each is created 0700 and set so,
+    // never left at 0777 & !umask as `create_dir_all` would leave them.
+    let mut missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && fs::symlink_metadata(a).is_err())
+        .collect();
+    missing.reverse();
+    for d in missing {
+        let mut b = fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            b.mode(0o700);
+        }
+        match b.create(d) {
+            Ok(()) => set_mode(d, 0o700)?,
+            // Another process made it meanwhile: theirs, checked like any folder found.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("{}: cannot create folder", d.display()))
+            }
+        }
     }
     Ok(())
 }
@@ -61,39 +83,148 @@ pub fn set_mode(path: &Path, mode: u32) -> Result<()> {
     Ok(())
 }
 
-/// Creates (or truncates) a file readable only by its owner.
-pub fn create_private_file(path: &Path) -> Result<File> {
+/// Options that never follow a symbolic link at the last component and create `0600`.
+fn private_opts() -> OpenOptions {
     let mut opts = OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+        opts.mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
     }
-    let f = opts
+    opts
+}
+
+/// Creates (or truncates) a file readable only by its owner. A symbolic link
+/// at `path` is refused, never followed.
+pub fn create_private_file(path: &Path) -> Result<File> {
+    let f = private_opts()
+        .write(true)
+        .create(true)
+        .truncate(true)
         .open(path)
         .with_context(|| format!("{}: cannot create file", path.display()))?;
     set_mode(path, 0o600)?;
     Ok(f)
 }
 
-/// Writes `bytes` to `path` atomically (temp file + rename), `0600`.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp-skilltrace");
+/// Creates `path` only if nothing is there (not even a dangling link): `0600`,
+/// opened for reading and writing. `Ok(None)` when something already exists.
+pub fn create_new_private(path: &Path) -> Result<Option<File>> {
+    match private_opts()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)
     {
-        let mut f = create_private_file(&tmp)?;
+        Ok(f) => {
+            set_mode(path, 0o600)?;
+            Ok(Some(f))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("{}: cannot create file", path.display())),
+    }
+}
+
+/// Opens an existing file for reading without following a symbolic link at `path`.
+pub fn open_nofollow(path: &Path) -> std::io::Result<File> {
+    private_opts().read(true).open(path)
+}
+
+/// A temporary name beside `path`, unique to this process and call.
+pub fn temp_beside(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(format!(
+        ".tmp-{}-{:016x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    PathBuf::from(s)
+}
+
+/// Writes `bytes` to a new private temp file beside `path`, then hands it to
+/// `place` (which moves or links it where it belongs); the temp name is
+/// removed whatever happens.
+fn via_temp<T>(path: &Path, bytes: &[u8], place: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+    use std::io::Write;
+    let tmp = temp_beside(path);
+    let done = (|| -> Result<T> {
+        let mut f = create_new_private(&tmp)?
+            .with_context(|| format!("{}: cannot create file: exists", tmp.display()))?;
         f.write_all(bytes)
             .with_context(|| format!("{}: cannot write", tmp.display()))?;
         f.sync_all().ok();
-    }
-    fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
+        place(&tmp)
+    })();
+    let _ = fs::remove_file(&tmp);
+    done
+}
+
+/// Writes `bytes` to `path` atomically (a temp file of its own + rename), `0600`.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    via_temp(path, bytes, |tmp| {
+        fs::rename(tmp, path).with_context(|| format!("{}: cannot write", path.display()))
+    })
+}
+
+/// Creates `path` holding `bytes` (`0600`) unless something is already there:
+/// written to a temp file first and hard-linked into place, so no reader ever
+/// sees it half written and no existing file is replaced. True when this call
+/// created it, false when another process (or anything else) got there first.
+pub fn create_once(path: &Path, bytes: &[u8]) -> Result<bool> {
+    via_temp(path, bytes, |tmp| match fs::hard_link(tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("{}: cannot create file", path.display())),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    fn mode_of(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(p).expect("meta").permissions().mode() & 0o777
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn every_created_parent_is_private() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let d = t.path().join("one/two/three");
+        ensure_private_dir(&d).expect("dir");
+        for p in ["one", "one/two", "one/two/three"] {
+            assert_eq!(mode_of(&t.path().join(p)), 0o700, "{p}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_never_followed_and_create_once_never_replaces() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let target = t.path().join("target");
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        assert!(
+            create_private_file(&link).is_err(),
+            "dangling link followed"
+        );
+        assert!(!target.exists(), "the link's target was created");
+        assert!(create_new_private(&link).expect("no error").is_none());
+        let k = t.path().join("k");
+        assert!(create_once(&k, b"first").expect("create"));
+        assert!(!create_once(&k, b"second").expect("exists"));
+        assert_eq!(fs::read(&k).expect("read"), b"first");
+        assert_eq!(mode_of(&k), 0o600);
+        let left: Vec<_> = fs::read_dir(t.path())
+            .expect("ls")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .collect();
+        assert!(left.is_empty(), "temp files left behind");
+    }
 
     #[cfg(unix)]
     #[test]

@@ -279,7 +279,11 @@ pub fn redetect(pipeline: &mut Pipeline, run_id: &str) -> Result<RedetectReport,
         skill_hits: hits,
         ..Default::default()
     };
-    report.skill_hits = pipeline.store_mut().write(&batch)?.new_skill_hits;
+    // Waits out other writers (bounded); a store busy for longer is an error, said.
+    let store = pipeline.store_mut();
+    report.skill_hits =
+        crate::store::busy::retry(crate::store::busy::DEFAULT_WAIT, || store.write(&batch))?
+            .new_skill_hits;
     Ok(report)
 }
 

@@ -42,9 +42,47 @@ fn registry_build_verify_and_tamper() {
     assert!(text.contains("def alpha_run(path, mode)"));
     assert!(text.contains("watermark = \"beta/2.0.0\""));
     assert!(text.contains("body_sha256 = "));
-    assert!(reg.with_extension("toml.sha256").exists());
+    let beside = reg.with_extension("toml.sha256");
+    assert!(beside.exists());
 
-    let out = ok(bin().args(["registry", "verify"]).arg(&reg));
+    // The digest beside the file is not enough on its own: refused, with what to pin.
+    let digest = std::fs::read_to_string(&beside).unwrap();
+    let digest = digest.split_whitespace().next().unwrap().to_string();
+    let refused = |cmd: &mut std::process::Command| {
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("team.toml") && err.contains("refused"),
+            "{err}"
+        );
+        err
+    };
+    let err = refused(bin().args(["registry", "verify"]).arg(&reg));
+    assert!(
+        err.contains("not trusted on its own") && err.contains(&digest),
+        "{err}"
+    );
+
+    // Pinned in the config: trusted.
+    let config = t.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[registries]\npinned = {{ {:?} = {digest:?} }}\n",
+            reg.display().to_string()
+        ),
+    )
+    .unwrap();
+    let with_config = || {
+        let mut c = bin();
+        c.env("SKILLTRACE_CONFIG", &config)
+            .args(["registry", "verify"])
+            .arg(&reg);
+        c
+    };
+    let out = ok(&mut with_config());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: "));
 
     // one byte changed: refused, one line naming the file, exit 2
@@ -52,27 +90,21 @@ fn registry_build_verify_and_tamper() {
     let i = bytes.iter().rposition(|b| *b == b'a').unwrap();
     bytes[i] = b'b';
     std::fs::write(&reg, &bytes).unwrap();
-    let out = bin()
-        .args(["registry", "verify"])
-        .arg(&reg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(
-        err.contains("team.toml") && err.contains("refused"),
-        "{err}"
-    );
+    refused(&mut with_config());
+
+    // ...and still refused after the digest beside it was regenerated to match.
+    use sha2::Digest;
+    std::fs::write(
+        &beside,
+        format!("{}  team.toml\n", hex::encode(sha2::Sha256::digest(&bytes))),
+    )
+    .unwrap();
+    refused(&mut with_config());
+    refused(bin().args(["registry", "verify"]).arg(&reg));
 
     // no pin at all: refused too
-    std::fs::remove_file(reg.with_extension("toml.sha256")).unwrap();
-    let out = bin()
-        .args(["registry", "verify"])
-        .arg(&reg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_file(&beside).unwrap();
+    refused(bin().args(["registry", "verify"]).arg(&reg));
 }
 
 #[test]

@@ -225,7 +225,11 @@ fn redetect_with_a_registry_that_gained_a_skill() {
     .unwrap();
     std::fs::write(
         &config,
-        format!("[registries]\nfiles = [{:?}]\n", reg.display().to_string()),
+        format!(
+            "[registries]\nfiles = [{:?}]\npinned = {{ {:?} = {digest:?} }}\n",
+            reg.display().to_string(),
+            reg.display().to_string()
+        ),
     )
     .unwrap();
 

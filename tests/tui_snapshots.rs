@@ -461,10 +461,10 @@ fn mouse_and_live_refresh() {
 }
 
 #[test]
-fn status_line_is_loud_about_disabled_redaction_and_drops() {
+fn status_line_is_loud_about_disabled_redaction_drops_and_spooling() {
     use skilltrace::tui::app::SourceStatus;
     let (_d, db) = store(false);
-    let mut h = harness(&db, 160, 20);
+    let mut h = harness(&db, 200, 20);
     let quiet = h.draw();
     assert!(quiet.contains("redaction mask"), "{quiet}");
     h.act(Action::Status(SourceStatus {
@@ -473,12 +473,14 @@ fn status_line_is_loud_about_disabled_redaction_and_drops() {
         dropped: 3,
         redaction: "off".into(),
         error: None,
+        store: Some("store: 4 batches spooled (disk is full)".into()),
     }));
     let s = h.draw();
     let status = s.lines().rev().nth(1).unwrap();
     assert!(status.starts_with(" ⚠ REDACTION OFF"), "{status}");
     for want in [
         "dropped 3 batches",
+        "4 batches spooled",
         "importing 25%",
         "proxy 127.0.0.1:8787",
         "tail 2 path(s)",

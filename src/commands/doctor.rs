@@ -1,6 +1,9 @@
-//! `skilltrace doctor`: checks the store, its permissions, the config, the
-//! registries and the proxy and OTLP receiver ports, and says what to fix. Exit 0 when healthy,
-//! 1 when something needs fixing.
+//! `skilltrace doctor`: checks the store and everything beside it (each file a
+//! regular file you own, not a link, mode `600`; the folder private; the db a
+//! skilltrace store; the key not open to others; the spool empty), the config,
+//! the registries (pinned in the config or signed) and the proxy and OTLP
+//! receiver ports, and says what to fix. Exit 0 when healthy, 1 when something
+//! needs fixing.
 
 use super::db_path;
 use crate::cli::DoctorArgs;
@@ -24,19 +27,6 @@ impl Report {
     }
 }
 
-#[cfg(unix)]
-fn mode(p: &Path) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .ok()
-        .map(|m| m.permissions().mode() & 0o777)
-}
-
-#[cfg(not(unix))]
-fn mode(_p: &Path) -> Option<u32> {
-    None
-}
-
 pub fn run(args: DoctorArgs) -> Result<i32> {
     let mut r = Report { problems: 0 };
     println!("skilltrace {} doctor", env!("CARGO_PKG_VERSION"));
@@ -56,24 +46,38 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
 }
 
 fn check_store(r: &mut Report, db: &Path) {
-    if !db.exists() {
-        r.info(
+    use crate::store::trust;
+    check_folder(r, db);
+    match trust::facts(db) {
+        Ok(None) => {
+            r.info(
+                "store",
+                &format!(
+                    "{} does not exist yet (created by import, tail, proxy or tui)",
+                    db.display()
+                ),
+            );
+            return;
+        }
+        Ok(Some(_)) => {}
+        Err(e) => return r.fix("store", &format!("{}: cannot inspect: {e}", db.display())),
+    }
+    let latest = crate::store::schema::latest();
+    match crate::store::Store::inspect(db) {
+        Ok(s) if s.schema_version() < latest => r.info(
             "store",
             &format!(
-                "{} does not exist yet (created by import, tail, proxy or tui)",
-                db.display()
+                "{} (a skilltrace store, schema v{}; the next writer upgrades it to v{latest})",
+                db.display(),
+                s.schema_version()
             ),
-        );
-        return;
-    }
-    match crate::store::Store::open_read(db) {
+        ),
         Ok(s) => match s.counts() {
             Ok(c) => r.ok(
                 "store",
                 &format!(
-                    "{} (schema v{}; {} runs, {} spans, {} findings, {} parse errors, {} spans waiting for search indexing)",
+                    "{} (a skilltrace store, schema v{latest}; {} runs, {} spans, {} findings, {} parse errors, {} spans waiting for search indexing)",
                     db.display(),
-                    crate::store::schema::latest(),
                     c.runs,
                     c.spans,
                     c.findings.iter().sum::<u64>(),
@@ -83,36 +87,119 @@ fn check_store(r: &mut Report, db: &Path) {
             ),
             Err(e) => r.fix("store", &e.to_string()),
         },
-        Err(e) => r.fix("store", &e.to_string()),
+        Err(e) => r.fix("store", &format!("{e}; skilltrace refuses to write to it")),
     }
-    if let Ok(s) = crate::store::Store::open_read(db) {
+    if let Ok(s) = crate::store::Store::inspect(db) {
         check_parse_errors(r, &s);
     }
-    let mut files = vec![db.to_path_buf()];
-    for suffix in ["-wal", "-shm", ".key", ".canaries"] {
-        let mut s = db.as_os_str().to_owned();
-        s.push(suffix);
-        files.push(s.into());
-    }
-    for f in files.iter().filter(|f| f.exists()) {
-        match mode(f) {
-            Some(m) if m & 0o077 != 0 => r.fix(
-                "permissions",
-                &format!("{} is {m:o}; run: chmod 600 '{}'", f.display(), f.display()),
-            ),
-            Some(_) => r.ok("permissions", &format!("{} is private (600)", f.display())),
-            None => {}
-        }
-    }
-    if let Some(dir) = db.parent() {
-        if let Some(m) = mode(dir) {
-            if m & 0o077 != 0 {
-                r.info(
-                    "folder",
-                    &format!("{} is {m:o}; skilltrace creates its own folders 700 (chmod 700 if it is private to skilltrace)", dir.display()),
+    for suffix in ["", "-wal", "-shm", ".key", ".canaries"] {
+        let f = trust::sidecar(db, suffix);
+        let facts = match trust::check_owned(&f, trust::Kind::File) {
+            Ok(Some(facts)) => facts,
+            Ok(None) => continue,
+            Err(why) => {
+                r.fix(
+                    "file",
+                    &format!("{why}; remove it (skilltrace will not use it)"),
                 );
+                continue;
             }
+        };
+        let m = facts.mode & 0o777;
+        if m & 0o077 == 0 {
+            r.ok(
+                "permissions",
+                &format!("{} is yours and private (600)", f.display()),
+            );
+        } else if suffix == ".key" {
+            r.fix(
+                "key",
+                &format!(
+                    "{} is {m:o}: others may have read it (so brute-force its hashes) or planted it; writers refuse it. \
+                     If you made it: chmod 600 '{}'; if not: delete it (a new key is made, hash markers change)",
+                    f.display(),
+                    f.display()
+                ),
+            );
+        } else {
+            r.fix(
+                "permissions",
+                &format!(
+                    "{} is {m:o}; the next open sets it back to 600, or run: chmod 600 '{}'",
+                    f.display(),
+                    f.display()
+                ),
+            );
         }
+    }
+    check_spool(r, db);
+}
+
+fn check_folder(r: &mut Report, db: &Path) {
+    use crate::store::trust;
+    let dir = match db.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(m) = std::fs::metadata(dir) else {
+        return;
+    };
+    let me = trust::my_uid();
+    let problems = trust::folder_problems(&trust::facts_of_meta(&m), me, |g| {
+        trust::group_has_others(g, me)
+    });
+    if problems.is_empty() {
+        r.ok("folder", &format!("{} is private", dir.display()));
+    } else if trust::shared_allowed() {
+        r.info(
+            "folder",
+            &format!(
+                "{} {} (allowed by --allow-shared-store)",
+                dir.display(),
+                problems.join(" and ")
+            ),
+        );
+    } else {
+        r.fix(
+            "folder",
+            &format!(
+                "{} {}: others could plant a store, key or -wal there, so writers refuse it; \
+                 chmod 700 it, move the store (--db), or pass --allow-shared-store",
+                dir.display(),
+                problems.join(" and ")
+            ),
+        );
+    }
+}
+
+fn check_spool(r: &mut Report, db: &Path) {
+    let s = crate::store::spool::survey(db);
+    let dir = crate::store::spool::folder(db);
+    if s.files == 0 {
+        if dir.exists() {
+            r.ok("spool", &format!("{} is empty", dir.display()));
+        }
+        return;
+    }
+    let what = format!(
+        "{} batches ({} KB) wait in {} to be stored",
+        s.frames,
+        s.bytes.div_ceil(1024),
+        dir.display()
+    );
+    if s.held == s.files {
+        r.info(
+            "spool",
+            &format!("{what}; the running writer stores them when the store can take them"),
+        );
+    } else {
+        r.fix(
+            "spool",
+            &format!(
+                "{what}, {} file(s) left by writers that stopped; the next writer on this store (tail, import, otlp, proxy, tui) stores them",
+                s.files - s.held
+            ),
+        );
     }
 }
 

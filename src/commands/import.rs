@@ -52,7 +52,7 @@ pub fn import(args: ImportArgs) -> Result<i32> {
     })?;
     if !args.no_index {
         bar.set_message("indexing for search");
-        while pipeline.store_mut().index_fts(20_000)? > 0 {}
+        index_all(&mut pipeline)?;
     }
     bar.finish_and_clear();
     for why in &rep.unreadable {
@@ -79,6 +79,27 @@ pub fn import(args: ImportArgs) -> Result<i32> {
         counts.open_findings,
     );
     Ok(0)
+}
+
+/// Indexes every waiting span for search; a store other writers keep busy
+/// leaves the rest to the next writer (said, never an error).
+fn index_all(pipeline: &mut crate::ingest::pipeline::Pipeline) -> Result<()> {
+    use crate::store::busy;
+    loop {
+        let store = pipeline.store_mut();
+        match busy::retry(busy::DEFAULT_WAIT, || store.index_fts(20_000)) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if busy::classify(&e) == busy::Failure::Fatal => return Err(e.into()),
+            Err(e) => {
+                crate::notice::warn(
+                    "index-later",
+                    format!("search index not finished ({e}); the next writer on this store finishes it"),
+                );
+                return Ok(());
+            }
+        }
+    }
 }
 
 pub fn tail(args: TailArgs) -> Result<i32> {

@@ -44,8 +44,12 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-/// The store path from `--db`, `$SKILLTRACE_DB` or the data folder.
+/// The store path from `--db`, `$SKILLTRACE_DB` or the data folder (and
+/// `--allow-shared-store`, which the store's checks read).
 pub fn db_path(arg: &DbArg) -> Result<PathBuf> {
+    if arg.allow_shared_store {
+        crate::store::trust::allow_shared(true);
+    }
     match &arg.db {
         Some(p) => Ok(p.clone()),
         None => crate::paths::default_db(),
@@ -91,6 +95,7 @@ pub fn open_pipeline_with(
 ) -> Result<crate::ingest::pipeline::Pipeline> {
     let config = crate::config::Config::load_default()?;
     let ingest: IngestConfig = config.section("ingest")?;
+    let store_cfg: crate::store::commit::StoreConfig = config.section("store")?;
     let store = crate::store::Store::open(db)?;
     // One key per store (`<db>.key`, 0600) for hash-mode redaction and canary hashes.
     let mut key_path = db.as_os_str().to_owned();
@@ -102,7 +107,8 @@ pub fn open_pipeline_with(
         None => crate::detect::DetectContext::load_for_db(db)?,
     };
     let detector = crate::detect::Detector::from_config(&config, ctx)?;
-    let mut p = crate::ingest::pipeline::Pipeline::new(redactor, detector, store);
+    let mut p = crate::ingest::pipeline::Pipeline::new(redactor, detector, store)
+        .with_commit_config(store_cfg.commit());
     if let Some(cap) = ingest.max_line_bytes {
         p = p.with_line_cap(cap);
     }

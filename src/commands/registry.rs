@@ -60,10 +60,14 @@ pub fn run(cmd: RegistryCommand) -> Result<i32> {
                         .unwrap_or_default();
                     std::fs::write(&pin, format!("{digest}  {name}\n"))
                         .with_context(|| format!("{}: cannot write", pin.display()))?;
+                    // The digest file records it; only the config's pin (or a
+                    // signature) makes skilltrace trust the registry.
                     eprintln!(
-                        "wrote {} and its pinned digest {}",
+                        "wrote {} and its digest {}\nto use it, pin the digest in the config:\n  [registries]\n  files = [{:?}]\n  pinned = {{ {:?} = {digest:?} }}",
                         path.display(),
-                        pin.display()
+                        pin.display(),
+                        path.display().to_string(),
+                        path.display().to_string(),
                     );
                 }
                 None => print!("{text}"),

@@ -71,6 +71,7 @@ pub fn run(args: ScanArgs) -> Result<i32> {
     // The user's canary tokens (if `canary init` made any) are looked for too.
     let user_db = db_path(&crate::cli::DbArg {
         db: args.db.clone(),
+        ..Default::default()
     })?;
     let canaries = crate::detect::DetectContext::load_existing(&user_db)?;
     let tmp = TempDir::new()?;

@@ -33,6 +33,7 @@ pub fn run(args: TuiArgs) -> Result<i32> {
     let mut threads: Vec<JoinHandle<()>> = Vec::new();
     let mut labels = Vec::new();
     let mut sender: Option<IngestSender> = None;
+    let mut health: Option<Arc<crate::store::commit::Health>> = None;
 
     let demo = if args.paths.is_empty() {
         None
@@ -75,6 +76,7 @@ pub fn run(args: TuiArgs) -> Result<i32> {
         let line_cap = pipeline.line_cap();
         let (tx, writer) = spawn_writer(pipeline);
         sender = Some(tx.clone());
+        health = Some(writer.health());
         if !args.tail.is_empty() {
             labels.push(format!("tail {} path(s)", args.tail.len()));
             let (paths, st, db2, sh, tx2) = (
@@ -143,9 +145,13 @@ pub fn run(args: TuiArgs) -> Result<i32> {
                 dropped: sender.as_ref().map(|s| s.dropped()).unwrap_or(0),
                 redaction: redaction.clone(),
                 error: shared.error(),
+                store: health.as_ref().and_then(|h| h.notice()),
             }
         }
     };
+    // Warnings (spooling, drops) go to the status line while the TUI owns the
+    // terminal, and are printed when it lets go.
+    crate::notice::hold(true);
     let result = crate::tui::run(
         crate::tui::Options {
             db: &db,
@@ -157,15 +163,26 @@ pub fn run(args: TuiArgs) -> Result<i32> {
     );
     stop.stop();
     drop(sender);
-    // Give background sources a moment to commit what they hold; never hang on exit.
-    let deadline = Instant::now() + Duration::from_secs(3);
+    crate::notice::hold(false);
+    // Give background sources time to commit (or spool) what they hold; never
+    // hang on exit, and say so if something had to be left behind.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut unfinished = 0;
     for t in threads {
         while !t.is_finished() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
         if t.is_finished() {
             let _ = t.join();
+        } else {
+            unfinished += 1;
         }
+    }
+    if unfinished > 0 {
+        crate::notice::warn(
+            "tui-exit",
+            format!("{} was still writing at exit; what it had not stored or spooled is not in the store (tailed files resume from their stored offsets)", db.display()),
+        );
     }
     drop(demo);
     result.map(|_| 0)

@@ -1,10 +1,13 @@
 //! Skill registries: the TOML format, integrity (pinned SHA-256 or ed25519
 //! signature), signing, and `registry build` from a folder of `SKILL.md` files.
 //!
-//! A registry loads only if its SHA-256 matches the digest pinned beside it
-//! (`<file>.sha256`) or in the config (`[registries] pinned`), or if it carries
-//! a valid ed25519 signature from a key in `[registries] trusted_keys`. Anything
-//! else is refused with one line naming the file; a registry is never half-loaded.
+//! A registry loads only if its SHA-256 matches a digest pinned in the config
+//! (`[registries] pinned`), or if it carries a valid ed25519 signature from a
+//! key in `[registries] trusted_keys`. A digest file beside it
+//! (`<file>.sha256`, as `registry build` writes) is checked (a mismatch
+//! refuses the file) but never trusted on its own: whoever can change the
+//! registry can rewrite the digest next to it. Anything else is refused with
+//! one line naming the file; a registry is never half-loaded.
 
 use super::fingerprint::sha256_hex;
 use super::skills::{fingerprints_of, parse_skill_md};
@@ -87,7 +90,6 @@ pub struct RegistryFile {
 /// How a registry's integrity was established.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
-    PinnedBeside,
     PinnedInConfig,
     /// Signed by this (hex) trusted key.
     Signature(String),
@@ -97,7 +99,6 @@ pub enum Verification {
 impl std::fmt::Display for Verification {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Verification::PinnedBeside => f.write_str("digest pinned beside the file"),
             Verification::PinnedInConfig => f.write_str("digest pinned in the config"),
             Verification::Signature(k) => {
                 write!(f, "ed25519 signature by {}…", &k[..k.len().min(16)])
@@ -160,7 +161,9 @@ fn parse_key(hexkey: &str) -> Option<VerifyingKey> {
     VerifyingKey::from_bytes(&b).ok()
 }
 
-/// Checks integrity, then parses. `pinned_beside`/`pinned_config` are hex digests when present.
+/// Checks integrity, then parses. `pinned_beside`/`pinned_config` are hex
+/// digests when present; only the config's pin or a trusted signature makes a
+/// registry trusted (the digest beside it can only refuse it).
 pub fn verify(
     origin: &str,
     bytes: &[u8],
@@ -174,8 +177,8 @@ pub fn verify(
         .map_err(|e| refuse(origin, format!("invalid registry: {}", e.message())))?;
     let mut verified = None;
     for (pin, how) in [
-        (pinned_config, Verification::PinnedInConfig),
-        (pinned_beside, Verification::PinnedBeside),
+        (pinned_config, Some(Verification::PinnedInConfig)),
+        (pinned_beside, None),
     ] {
         if let Some(p) = pin {
             let p = p
@@ -193,7 +196,9 @@ pub fn verify(
                     ),
                 ));
             }
-            verified.get_or_insert(how);
+            if let Some(how) = how {
+                verified.get_or_insert(how);
+            }
         }
     }
     if let Some(sig) = &file.signature {
@@ -221,8 +226,16 @@ pub fn verify(
             None => {}
         }
     }
-    let verified =
-        verified.ok_or_else(|| refuse(origin, "no pinned SHA-256 and no trusted signature"))?;
+    let verified = verified.ok_or_else(|| match pinned_beside {
+        Some(_) => refuse(
+            origin,
+            format!(
+                "the digest beside it is not trusted on its own (whoever can change the file can rewrite it); \
+                 pin {sha} in the config ([registries] pinned) or sign the registry with a trusted key"
+            ),
+        ),
+        None => refuse(origin, "no pinned SHA-256 and no trusted signature"),
+    })?;
     Ok(Registry {
         origin: origin.to_string(),
         sha256: sha,
@@ -234,18 +247,20 @@ pub fn verify(
 impl Registry {
     /// The built-in registry, checked against the digest pinned at build time.
     pub fn builtin() -> Result<Registry, DetectError> {
+        // Compiled in with its digest: as trusted as the binary itself.
         let mut r = verify(
             BUILTIN_NAME,
             BUILTIN_TOML.as_bytes(),
-            Some(BUILTIN_SHA256),
             None,
+            Some(BUILTIN_SHA256),
             &[],
         )?;
         r.verified = Verification::Builtin;
         Ok(r)
     }
 
-    /// Loads and verifies a registry file (digest beside it, in the config, or a signature).
+    /// Loads and verifies a registry file (digest pinned in the config, or a
+    /// signature; a digest beside it is checked but not enough).
     pub fn load(path: &Path, cfg: &RegistriesConfig) -> Result<Registry, DetectError> {
         let origin = path.display().to_string();
         let bytes =
@@ -429,11 +444,11 @@ mod tests {
     fn tampered_registry_is_refused() {
         let text = BUILTIN_TOML.as_bytes();
         let sha = sha256_hex(text);
-        assert!(verify("r.toml", text, Some(&sha), None, &[]).is_ok());
+        assert!(verify("r.toml", text, Some(&sha), Some(&sha), &[]).is_ok());
         let mut bad = text.to_vec();
         let i = bad.iter().position(|b| *b == b'p').expect("a p");
         bad[i] = b'q';
-        let err = verify("r.toml", &bad, Some(&sha), None, &[]).expect_err("tampered");
+        let err = verify("r.toml", &bad, None, Some(&sha), &[]).expect_err("tampered");
         let msg = err.to_string();
         assert!(
             msg.starts_with("r.toml: ") && msg.ends_with("refused") && !msg.contains('\n'),
@@ -441,6 +456,12 @@ mod tests {
         );
         let err = verify("r.toml", text, None, None, &[]).expect_err("unpinned");
         assert!(err.to_string().contains("no pinned SHA-256"), "{err}");
+        // A tampered file whose digest beside it was regenerated: not trusted.
+        let bad_sha = sha256_hex(&bad);
+        let err = verify("r.toml", &bad, Some(&bad_sha), None, &[]).expect_err("beside only");
+        assert!(err.to_string().contains("not trusted on its own"), "{err}");
+        // A stale digest beside the file still refuses it.
+        assert!(verify("r.toml", &bad, Some(&sha), Some(&bad_sha), &[]).is_err());
         // a config pin is enough, and a wrong one refuses even if the file pin matches
         assert!(verify("r.toml", text, None, Some(&sha), &[]).is_ok());
         assert!(verify("r.toml", text, Some(&sha), Some(&"0".repeat(64)), &[]).is_err());

@@ -358,45 +358,19 @@ pub fn beside(db: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Reads the 32-byte store key from `<db>.key` (raw bytes or 64 hex characters),
-/// creating it (`0600`) when absent.
+/// creating it (`0600`, race-free) when absent: the one key redaction uses too
+/// ([`crate::redact::HashKey::load_or_create`], which also refuses a planted key).
 pub fn load_or_create_key(db: &Path) -> Result<[u8; 32], DetectError> {
-    let path = beside(db, "key");
-    if let Some(k) = read_key(&path)? {
-        return Ok(k);
-    }
-    let mut k = [0u8; 32];
-    rand::thread_rng().fill(&mut k);
-    if let Some(dir) = path.parent() {
-        crate::paths::ensure_private_dir(dir).map_err(|e| DetectError::Io(e.to_string()))?;
-    }
-    crate::paths::write_private(&path, &k).map_err(|e| DetectError::Io(e.to_string()))?;
-    Ok(k)
+    crate::redact::HashKey::load_or_create(&beside(db, "key"))
+        .map(|k| k.bytes())
+        .map_err(|e| DetectError::Io(format!("{e:#}")))
 }
 
-/// Reads `<db>.key` if it exists.
+/// Reads `<db>.key` if it exists (checked as [`crate::redact::HashKey::read`] does).
 pub fn read_key(path: &Path) -> Result<Option<[u8; 32]>, DetectError> {
-    match std::fs::read(path) {
-        Ok(b) => {
-            let mut k = [0u8; 32];
-            if b.len() == 32 {
-                k.copy_from_slice(&b);
-                return Ok(Some(k));
-            }
-            let t = String::from_utf8_lossy(&b).trim().to_string();
-            if t.len() == 64 && hex::decode_to_slice(&t, &mut k).is_ok() {
-                return Ok(Some(k));
-            }
-            Err(DetectError::Io(format!(
-                "{}: not a 32-byte key",
-                path.display()
-            )))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(DetectError::Io(format!(
-            "{}: cannot read key: {e}",
-            path.display()
-        ))),
-    }
+    crate::redact::HashKey::read(path)
+        .map(|k| k.map(|k| k.bytes()))
+        .map_err(|e| DetectError::Io(format!("{e:#}")))
 }
 
 /// Reads `<db>.canaries` (absent: empty).

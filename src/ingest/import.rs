@@ -171,7 +171,7 @@ pub fn import_paths(
         unreadable,
         ..Default::default()
     };
-    let writer = StoreThread::spawn(pipeline.store().path())?;
+    let writer = StoreThread::spawn_with(pipeline.store().path(), pipeline.commit_config())?;
     let recycler = Recycler::default();
     let mut held = Held::default();
     let mut failed = None;

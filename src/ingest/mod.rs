@@ -9,5 +9,7 @@ mod lines;
 pub mod otlp_http;
 pub mod otlp_proto;
 pub mod pipeline;
+pub mod queue;
 pub mod reader;
 pub mod tail;
+pub mod writer;

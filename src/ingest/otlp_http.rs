@@ -8,9 +8,12 @@
 //! Answers follow the OTLP/HTTP specification: 200 with an (empty)
 //! `ExportTraceServiceResponse`; 400 for a body that is not an OTLP/JSON request
 //! (the sender must not retry); 415 for another content type; 413 past the
-//! size limit. When the store writer is behind, the answer waits
-//! for room in its queue (backpressure), so nothing is dropped. Error bodies
-//! name the problem, never the content.
+//! size limit. Nothing accepted is dropped: a request is taken only while the
+//! store writer's inbox has room (it spools what a slow or full store cannot
+//! take); when it has none, the answer is 429 with `Retry-After` before the
+//! body is read (the exporter retries), and 503 with `Retry-After` if the
+//! writer has stopped; both are said on stderr at once. Error bodies name the
+//! problem, never the content.
 
 use crate::ingest::formats::{FileParser, Format, FormatError};
 use crate::ingest::pipeline::{Batch, IngestSender, SourceState};
@@ -54,6 +57,8 @@ pub struct ReceiverStats {
     pub requests: AtomicU64,
     pub accepted: AtomicU64,
     pub rejected: AtomicU64,
+    /// Answered 429 because the store writer was behind (the exporter retries).
+    pub throttled: AtomicU64,
 }
 
 /// A bound receiver, not yet serving.
@@ -169,6 +174,15 @@ fn status(code: StatusCode, message: &str) -> Response<Body> {
     reply(code, "application/json", body)
 }
 
+/// A retryable refusal: `status` with `Retry-After: secs`.
+fn retry_later(code: StatusCode, secs: u32, message: &str) -> Response<Body> {
+    let mut r = status(code, message);
+    if let Ok(v) = secs.to_string().parse() {
+        r.headers_mut().insert(hyper::header::RETRY_AFTER, v);
+    }
+    r
+}
+
 fn header(req: &Request<Incoming>, name: hyper::header::HeaderName) -> &str {
     req.headers()
         .get(name)
@@ -209,6 +223,31 @@ async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Bo
             "Content-Type: application/x-protobuf or application/json (OTLP/HTTP)",
         );
     };
+    // Admission: take a request only when the writer can take its spans, so
+    // an accepted one is never dropped (the parser keeps state across requests).
+    if shared.sink.is_closed() {
+        crate::notice::warn(
+            "otlp-writer",
+            "otlp: the store writer has stopped; answering 503 (exporters retry)",
+        );
+        return retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            5,
+            "store writer stopped; retry later",
+        );
+    }
+    if !shared.sink.has_room() {
+        let n = shared.stats.throttled.fetch_add(1, Ordering::Relaxed) + 1;
+        crate::notice::warn(
+            "otlp-throttled",
+            format!("otlp: the store is behind; answering 429 with Retry-After (exporters retry; {n} so far)"),
+        );
+        return retry_later(
+            StatusCode::TOO_MANY_REQUESTS,
+            1,
+            "the store is behind; retry later",
+        );
+    }
     let encoding = header(&req, hyper::header::CONTENT_ENCODING).to_ascii_lowercase();
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
@@ -298,7 +337,15 @@ async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Bo
         .await
         .unwrap_or(false);
     if !sent {
-        return status(StatusCode::SERVICE_UNAVAILABLE, "store writer stopped");
+        crate::notice::warn(
+            "otlp-writer",
+            "otlp: the store writer has stopped; a request was refused with 503 (exporters retry)",
+        );
+        return retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            5,
+            "store writer stopped; retry later",
+        );
     }
     match bad {
         Some(m) => status(

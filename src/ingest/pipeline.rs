@@ -3,13 +3,15 @@
 //! [`Pipeline::process`] is the single place where raw records become stored
 //! rows: every span is redacted and scanned here, and the store accepts only
 //! the `Redacted` values this stage produces. Sources (tailer, importer,
-//! proxy) hand [`Batch`]es to a writer thread through an [`IngestSender`].
+//! proxy) hand [`Batch`]es to a writer thread through an [`IngestSender`]
+//! (the threads are in [`super::writer`]); the pipeline commits through a
+//! [`Committer`], so a busy or full store never loses a batch.
 
 use crate::ingest::formats::Record;
 use crate::model::ParseError;
 
 /// Where a file source stands: identity and how far it has been read.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SourceState {
     /// File path, or `proxy://addr` for the proxy.
     pub path: String,
@@ -34,48 +36,14 @@ pub struct Batch {
     pub source: Option<SourceState>,
 }
 
-/// Sends batches to the writer thread. Cloneable; `try_send` never blocks (the
-/// proxy uses it and counts drops), `send` waits (the tailer uses it).
-#[derive(Debug, Clone)]
-pub struct IngestSender {
-    tx: std::sync::mpsc::SyncSender<Batch>,
-    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl IngestSender {
-    /// Wraps a channel end (the writer owns the other end).
-    pub fn new(tx: std::sync::mpsc::SyncSender<Batch>) -> IngestSender {
-        IngestSender {
-            tx,
-            dropped: Default::default(),
-        }
-    }
-
-    /// Queues a batch without waiting; false (and one more drop counted) when the queue is full.
-    pub fn try_send(&self, batch: Batch) -> bool {
-        match self.tx.try_send(batch) {
-            Ok(()) => true,
-            Err(_) => {
-                self.dropped
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                false
-            }
-        }
-    }
-
-    /// Queues a batch, waiting while the queue is full; false if the writer is gone.
-    pub fn send(&self, batch: Batch) -> bool {
-        self.tx.send(batch).is_ok()
-    }
-
-    /// Batches dropped by `try_send` so far.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
-    }
-}
+pub use super::queue::IngestSender;
+pub use super::writer::{
+    spawn_background_writer, spawn_writer, StoreThread, Writer, QUEUE_DEPTH, STORE_QUEUE,
+};
 
 use crate::detect::Detector;
 use crate::redact::Redactor;
+use crate::store::commit::{CommitConfig, Committed, Committer, Leftover};
 use crate::store::{Store, StoreBatch, StoreError, WriteStats};
 
 /// Running totals of what the pipeline has stored.
@@ -90,7 +58,7 @@ pub struct PipelineStats {
 }
 
 impl PipelineStats {
-    fn add(&mut self, w: WriteStats) {
+    pub(super) fn add(&mut self, w: WriteStats) {
         self.batches += 1;
         self.new_spans += w.new_spans;
         self.spans += w.new_spans + w.updated_spans;
@@ -100,11 +68,13 @@ impl PipelineStats {
     }
 }
 
-/// Parse → scan → store. Owns the redactor, the detector and the writing store connection.
+/// Parse → scan → store. Owns the redactor, the detector and the writing
+/// store connection (behind a [`Committer`]).
 pub struct Pipeline {
     redactor: Redactor,
     detector: Detector,
-    store: Store,
+    committer: Committer,
+    commit_config: CommitConfig,
     stats: PipelineStats,
     line_cap: usize,
 }
@@ -114,10 +84,29 @@ impl Pipeline {
         Pipeline {
             redactor,
             detector,
-            store,
+            committer: Committer::new(store, CommitConfig::default()),
+            commit_config: CommitConfig::default(),
             stats: PipelineStats::default(),
             line_cap: crate::ingest::reader::DEFAULT_LINE_CAP,
         }
+    }
+
+    /// Sets how this pipeline (and writer threads it starts) wait for a busy
+    /// store and how much they may spool.
+    pub fn with_commit_config(mut self, cfg: CommitConfig) -> Pipeline {
+        self.commit_config = cfg;
+        self.committer.set_config(cfg);
+        self
+    }
+
+    /// How this pipeline commits.
+    pub fn commit_config(&self) -> CommitConfig {
+        self.commit_config
+    }
+
+    /// The committer (its health: what was spooled, replayed, lost).
+    pub fn committer_mut(&mut self) -> &mut Committer {
+        &mut self.committer
     }
 
     /// Sets the longest line (bytes) readers feeding this pipeline accept.
@@ -148,7 +137,7 @@ impl Pipeline {
 
     /// The store this pipeline writes.
     pub fn store(&self) -> &Store {
-        &self.store
+        self.committer.store()
     }
 
     /// The redactor (for redacting text bound for logs and messages).
@@ -158,7 +147,7 @@ impl Pipeline {
 
     /// The store this pipeline writes (for FTS indexing and reads between batches).
     pub fn store_mut(&mut self) -> &mut Store {
-        &mut self.store
+        self.committer.store_mut()
     }
 
     /// Scans a batch: the one place where raw records become redacted rows.
@@ -220,12 +209,11 @@ impl Pipeline {
         out
     }
 
-    /// Scans and stores one batch in one transaction.
+    /// Scans and stores one batch in one transaction (or keeps it in the
+    /// spool when the store cannot take it: then it is counted when stored).
     pub fn process(&mut self, batch: Batch) -> Result<WriteStats, StoreError> {
-        let sb = self.scan(batch);
-        let w = self.store.write(&sb)?;
-        self.stats.add(w);
-        Ok(w)
+        let mut sb = self.scan(batch);
+        self.commit(&mut sb)
     }
 
     /// Scans and stores several batches in one transaction (the writer coalesces queued batches).
@@ -241,114 +229,42 @@ impl Pipeline {
             all.triage.extend(sb.triage);
             all.sources.extend(sb.sources);
         }
-        let w = self.store.write(&all)?;
+        self.commit(&mut all)
+    }
+
+    fn commit(&mut self, sb: &mut StoreBatch) -> Result<WriteStats, StoreError> {
+        let w = match self.committer.commit(sb)? {
+            Committed::Stored(w) => w,
+            Committed::Kept => WriteStats::default(),
+        };
         self.stats.add(w);
+        self.count_replayed();
         Ok(w)
     }
-}
 
-/// The writer thread's handle: join it after dropping every sender.
-pub struct Writer {
-    handle: std::thread::JoinHandle<Result<PipelineStats, StoreError>>,
-    stats: std::sync::Arc<std::sync::Mutex<PipelineStats>>,
-}
-
-impl Writer {
-    /// Totals so far (updated after each commit).
-    pub fn stats(&self) -> PipelineStats {
-        self.stats.lock().map(|s| *s).unwrap_or_default()
+    /// Stores kept batches when a retry is due (writers call it when idle).
+    pub fn tick(&mut self) -> Result<(), StoreError> {
+        self.committer.tick()?;
+        self.count_replayed();
+        Ok(())
     }
 
-    /// Waits for the writer to drain its queue and stop (all senders must be dropped).
-    pub fn join(self) -> Result<PipelineStats, StoreError> {
-        match self.handle.join() {
-            Ok(r) => r,
-            Err(_) => Err(StoreError::NotFound("writer thread failed".into())),
-        }
-    }
-}
-
-/// Writes scanned batches on a second thread with its own store connection, so
-/// a bulk import parses and scans on one core while SQLite commits on the other.
-/// The queue holds at most [`STORE_QUEUE`] batches, so memory stays bounded.
-pub struct StoreThread {
-    tx: std::sync::mpsc::SyncSender<StoreBatch>,
-    /// Written batches come back to be freed on the thread that allocated them
-    /// (the system allocator frees across threads slowly).
-    done: std::sync::mpsc::Receiver<StoreBatch>,
-    handle: std::thread::JoinHandle<Result<PipelineStats, StoreError>>,
-    stopped: std::cell::Cell<bool>,
-}
-
-/// Scanned batches that may wait for the store thread (each is up to
-/// [`crate::ingest::file::BATCH_RECORDS`] records).
-pub const STORE_QUEUE: usize = 2;
-
-impl StoreThread {
-    /// Opens a writing connection to the store at `path` and starts the thread.
-    pub fn spawn(path: &std::path::Path) -> Result<StoreThread, StoreError> {
-        let mut store = Store::open(path)?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<StoreBatch>(STORE_QUEUE);
-        let (done_tx, done) = std::sync::mpsc::sync_channel::<StoreBatch>(STORE_QUEUE + 1);
-        let handle = std::thread::Builder::new()
-            .name("skilltrace-store".into())
-            .spawn(move || -> Result<PipelineStats, StoreError> {
-                let mut stats = PipelineStats::default();
-                // Returning on error drops `rx`: the sender sees it and stops.
-                for batch in rx {
-                    stats.add(store.write(&batch)?);
-                    // Full only if the sender stopped collecting: then free here.
-                    let _ = done_tx.try_send(batch);
-                }
-                Ok(stats)
-            })
-            .map_err(|e| StoreError::NotFound(format!("cannot start store thread: {e}")))?;
-        Ok(StoreThread {
-            tx,
-            done,
-            handle,
-            stopped: std::cell::Cell::new(false),
-        })
+    /// True while batches wait in the spool (full-text indexing waits too).
+    pub fn backlog(&self) -> bool {
+        self.committer.backlog()
     }
 
-    /// Queues a batch, waiting while the queue is full; false once the thread
-    /// has stopped on an error (which [`StoreThread::finish`] returns).
-    pub fn send(&self, batch: StoreBatch) -> bool {
-        if self.stopped.get() {
-            return false;
-        }
-        while let Ok(old) = self.done.try_recv() {
-            drop(old);
-        }
-        let ok = batch.is_empty() || self.tx.send(batch).is_ok();
-        self.stopped.set(!ok);
-        ok
+    /// Before stopping: stores what is kept until `deadline`, says what is left.
+    pub fn settle(&mut self, deadline: std::time::Instant) -> Result<Leftover, StoreError> {
+        let left = self.committer.finish(deadline)?;
+        self.count_replayed();
+        Ok(left)
     }
 
-    /// An empty batch to scan into: one the thread has written and handed
-    /// back, emptied with its vectors' capacity kept (no reallocation and no
-    /// freeing of large vectors per batch), or a new one.
-    pub fn spare(&self) -> StoreBatch {
-        let mut spare = None;
-        while let Ok(old) = self.done.try_recv() {
-            if spare.is_none() {
-                spare = Some(old);
-            }
-        }
-        spare.map(emptied).unwrap_or_default()
-    }
-
-    /// True once a send found the thread gone (stop reading more input).
-    pub fn stopped(&self) -> bool {
-        self.stopped.get()
-    }
-
-    /// Waits for every queued batch to be committed; the totals, or the first error.
-    pub fn finish(self) -> Result<PipelineStats, StoreError> {
-        drop(self.tx);
-        match self.handle.join() {
-            Ok(r) => r,
-            Err(_) => Err(StoreError::NotFound("store thread failed".into())),
+    fn count_replayed(&mut self) {
+        let r = self.committer.take_replayed();
+        if r != WriteStats::default() {
+            self.stats.add(r);
         }
     }
 }
@@ -363,85 +279,6 @@ fn room<T>(v: &mut Vec<T>, n: usize) {
             v.reserve(n);
         }
     }
-}
-
-/// `b` with every vector cleared, capacity kept.
-fn emptied(mut b: StoreBatch) -> StoreBatch {
-    b.runs.clear();
-    b.spans.clear();
-    b.findings.clear();
-    b.skill_hits.clear();
-    b.errors.clear();
-    b.triage.clear();
-    b.sources.clear();
-    b
-}
-
-/// How many batches may wait for the writer.
-pub const QUEUE_DEPTH: usize = 256;
-
-/// Starts the single writer thread that owns the pipeline (and so the store's
-/// write connection). Queued batches are coalesced into one transaction; when
-/// the queue is idle it indexes full-text search in small steps.
-pub fn spawn_writer(pipeline: Pipeline) -> (IngestSender, Writer) {
-    spawn_writer_with(pipeline, false)
-}
-
-/// [`spawn_writer`] at a lower CPU priority, for the proxy: its commits yield
-/// to forwarding. (Not for the tailer, whose goal is a commit within 100 ms of
-/// a line being written, even on a busy machine.)
-pub fn spawn_background_writer(pipeline: Pipeline) -> (IngestSender, Writer) {
-    spawn_writer_with(pipeline, true)
-}
-
-fn spawn_writer_with(mut pipeline: Pipeline, background: bool) -> (IngestSender, Writer) {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(QUEUE_DEPTH);
-    let stats = std::sync::Arc::new(std::sync::Mutex::new(PipelineStats::default()));
-    let shared = stats.clone();
-    let handle = std::thread::Builder::new()
-        .name("skilltrace-writer".into())
-        .spawn(move || -> Result<PipelineStats, StoreError> {
-            if background {
-                crate::priority::background();
-            }
-            use std::sync::mpsc::RecvTimeoutError;
-            loop {
-                match rx.recv_timeout(std::time::Duration::from_millis(200)) {
-                    Ok(first) => {
-                        let mut batches = vec![first];
-                        let mut records = batches[0].records.len();
-                        while records < 20_000 {
-                            match rx.try_recv() {
-                                Ok(b) => {
-                                    records += b.records.len();
-                                    batches.push(b);
-                                }
-                                Err(_) => break,
-                            }
-                        }
-                        pipeline.process_many(batches)?;
-                        if records < 20_000 {
-                            pipeline.store_mut().index_fts(500)?;
-                        }
-                        if let Ok(mut s) = shared.lock() {
-                            *s = pipeline.stats();
-                        }
-                    }
-                    Err(RecvTimeoutError::Timeout) => {
-                        pipeline.store_mut().index_fts(2_000)?;
-                    }
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
-            }
-            while pipeline.store_mut().index_fts(10_000)? > 0 {}
-            Ok(pipeline.stats())
-        })
-        .map_err(|e| StoreError::NotFound(format!("cannot start writer thread: {e}")));
-    let handle = match handle {
-        Ok(h) => h,
-        Err(e) => std::thread::spawn(move || Err(e)),
-    };
-    (IngestSender::new(tx), Writer { handle, stats })
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 //!
 //! Nothing here can slow or cut forwarding: copies stop at the recording limit,
 //! SSE is parsed incrementally (no whole response is kept), and the hand-off is
-//! a non-blocking `try_send` that counts a drop when the recorder is behind.
+//! a send on an unbounded channel that never waits: the queue is bounded in
+//! bytes instead, and past that bound a copy is dropped, counted and named on
+//! stderr at once.
 
 use super::anthropic::MessagesStream;
 use super::exchange::LlmResponse;
@@ -209,6 +211,9 @@ impl Default for RecordLimits {
     }
 }
 
+/// What an exchange's head (meta, headers, folded stream) counts for in the recorder's queue.
+pub const EXCHANGE_HEAD: usize = 2 << 10;
+
 /// A finished exchange on its way to the recorder thread.
 #[derive(Debug)]
 pub struct Finished {
@@ -230,7 +235,7 @@ pub struct ExchangeRecorder {
     response: Option<ResponseMeta>,
     body: ResponseCapture,
     limits: RecordLimits,
-    tx: tokio::sync::mpsc::Sender<Finished>,
+    tx: tokio::sync::mpsc::UnboundedSender<Finished>,
     stats: Arc<ProxyStats>,
 }
 
@@ -239,7 +244,7 @@ impl ExchangeRecorder {
         meta: ExchangeMeta,
         request_body: SharedCapture,
         limits: RecordLimits,
-        tx: tokio::sync::mpsc::Sender<Finished>,
+        tx: tokio::sync::mpsc::UnboundedSender<Finished>,
         stats: Arc<ProxyStats>,
     ) -> ExchangeRecorder {
         ExchangeRecorder {
@@ -313,24 +318,42 @@ impl ExchangeRecorder {
             ended: Instant::now(),
             ended_ms: chrono::Utc::now().timestamp_millis(),
         };
-        // Bodies waiting for the recorder are bounded in bytes as well as in count.
+        // Exchanges waiting for the recorder are bounded in bytes, not in
+        // count: a burst of any number of small exchanges is all recorded.
+        // Past the bound the copy is dropped, counted and named at once.
         let size = done.held_bytes();
+        let seq = done.meta.seq;
         let queued = self.stats.queued_bytes.fetch_add(size, Ordering::Relaxed);
-        if queued + size > self.limits.queue_bytes as u64 || self.tx.try_send(done).is_err() {
+        let full = queued + size > self.limits.queue_bytes as u64;
+        if full || self.tx.send(done).is_err() {
             self.stats.queued_bytes.fetch_sub(size, Ordering::Relaxed);
-            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            let n = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            let why = if full {
+                format!(
+                    "{} MB of exchanges already wait for the store",
+                    queued >> 20
+                )
+            } else {
+                "the recorder has stopped".to_string()
+            };
+            crate::notice::warn(
+                "proxy-dropped",
+                format!("proxy: recording of exchange #{seq} dropped: {why} ({n} dropped so far; forwarding is unaffected)"),
+            );
         }
     }
 }
 
 impl Finished {
-    /// Body bytes this exchange holds while it waits for the recorder.
+    /// Bytes this exchange holds while it waits for the recorder: its bodies
+    /// and a fixed share for its head, so the queue's byte bound also bounds
+    /// how many exchanges may wait.
     pub fn held_bytes(&self) -> u64 {
         let body = match &self.body {
             ResponseCapture::Body(c) => c.bytes.len(),
             _ => 0,
         };
-        (self.request_body.bytes.len() + body) as u64
+        (EXCHANGE_HEAD + self.request_body.bytes.len() + body) as u64
     }
 }
 
@@ -365,9 +388,9 @@ mod tests {
     #[test]
     fn hand_off_is_bounded_in_bytes_and_happens_once() {
         let stats = Arc::new(ProxyStats::default());
-        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let limits = RecordLimits {
-            queue_bytes: 10,
+            queue_bytes: EXCHANGE_HEAD + 10,
             ..RecordLimits::default()
         };
         let big: SharedCapture = Arc::new(Mutex::new(Capture::new(100)));
@@ -384,7 +407,10 @@ mod tests {
         drop(r);
         let got = rx.try_recv().unwrap();
         assert_eq!(got.outcome, Outcome::ClientGone);
-        assert_eq!(stats.queued_bytes.load(Ordering::Relaxed), 2);
+        assert_eq!(
+            stats.queued_bytes.load(Ordering::Relaxed),
+            EXCHANGE_HEAD as u64 + 2
+        );
         assert!(rx.try_recv().is_err(), "handed off exactly once");
     }
 

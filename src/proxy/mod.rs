@@ -5,9 +5,9 @@
 //! agent ──HTTP/1.1──► server.rs ──(HTTP/1.1 | h2, TLS)──► upstream
 //!                        │ copies (bounded) of each frame
 //!                        ▼
-//!                   capture.rs (SSE folded as it passes) ──try_send──► recorder thread
+//!                   capture.rs (SSE folded as it passes) ──never waits──► recorder thread
 //!                                                                    record.rs + group.rs
-//!                                                                        │ Batch
+//!                                                                        │ Batch (waits for room)
 //!                                                                        ▼
 //!                                                                  IngestSender (pipeline)
 //! ```
@@ -15,8 +15,13 @@
 //! Use [`bind`] then [`BoundProxy::serve`] inside a tokio runtime (tests bind
 //! port 0 and read [`BoundProxy::local_addr`]), [`serve`] for both at once, or
 //! [`spawn`] to run it on its own runtime thread (for `skilltrace tui --proxy`).
-//! Nothing a request does waits on recording: hand-offs are `try_send`, and a
-//! full queue drops the copy and counts it in [`ProxyStats::dropped`].
+//! Nothing a request does waits on recording: the hand-off to the recorder
+//! never waits, its queue is bounded in bytes (not in count, so a burst of
+//! 2,000 exchanges is all recorded), and only past that bound is a copy dropped,
+//! counted in [`ProxyStats::dropped`] and named on stderr at once. The recorder
+//! thread waits for room in the writer's inbox, and the writer spools what a
+//! slow or full store cannot take: a slow store costs memory up to the bound,
+//! never a recording.
 
 pub mod anthropic;
 pub mod capture;
@@ -173,7 +178,7 @@ pub struct ProxyStats {
     pub requests: AtomicU64,
     /// Exchanges handed to the pipeline.
     pub recorded: AtomicU64,
-    /// Exchanges whose recording was dropped (recorder or pipeline queue full).
+    /// Exchanges whose recording was dropped (past the recorder's byte bound, or the writer gone).
     pub dropped: AtomicU64,
     /// Upstream unreachable or silent (502 / 504 given).
     pub upstream_errors: AtomicU64,
@@ -279,7 +284,7 @@ impl BoundProxy {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ProxyError> {
         let source = self.source_path();
-        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let shared = server::Shared::new(
             self.openai,
             self.anthropic,
@@ -307,7 +312,7 @@ impl BoundProxy {
 
 /// The recorder thread: finished exchanges → records → the pipeline.
 fn record_loop(
-    mut rx: tokio::sync::mpsc::Receiver<capture::Finished>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<capture::Finished>,
     source: String,
     sink: IngestSender,
     stats: Arc<ProxyStats>,
@@ -316,8 +321,8 @@ fn record_loop(
     let mut recorder = record::Recorder::new(source.clone());
     while let Some(finished) = rx.blocking_recv() {
         let held = finished.held_bytes();
+        let seq = finished.meta.seq;
         let (records, errors) = recorder.record(finished);
-        stats.queued_bytes.fetch_sub(held, Ordering::Relaxed);
         let batch = Batch {
             records,
             errors,
@@ -329,10 +334,18 @@ fn record_loop(
                 ..SourceState::default()
             }),
         };
-        if sink.try_send(batch) {
+        // Waits while the writer's inbox is full (this thread only; the
+        // exchanges behind it queue up to their byte bound meanwhile).
+        let sent = sink.send(batch);
+        stats.queued_bytes.fetch_sub(held, Ordering::Relaxed);
+        if sent {
             stats.recorded.fetch_add(1, Ordering::Relaxed);
         } else {
-            stats.dropped.fetch_add(1, Ordering::Relaxed);
+            let n = stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            crate::notice::warn(
+                "proxy-dropped",
+                format!("proxy: recording of exchange #{seq} dropped: the store writer has stopped ({n} dropped so far)"),
+            );
         }
     }
 }

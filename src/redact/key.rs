@@ -31,33 +31,82 @@ impl HashKey {
         HashKey(bytes)
     }
 
-    /// Reads the key at `path`, or creates it (32 random bytes, `0600`) when absent.
-    /// A key file of the wrong size is an error, never silently replaced.
+    /// The key's bytes (for detection's keyed hashes of canary tokens).
+    pub fn bytes(&self) -> [u8; 32] {
+        self.0
+    }
+
+    /// Reads the key at `path`, or creates it (32 random bytes, `0600`) when
+    /// absent. Creation is race-free: the key is written to a temp file of its
+    /// own and linked into place only if nothing is there yet, then read back,
+    /// so writers started together all end up with the one key on disk.
+    /// A key that is a link, not yours, open to others (see
+    /// [`crate::store::trust`]) or of the wrong size is an error, never replaced.
     pub fn load_or_create(path: &Path) -> Result<HashKey> {
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                let k: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-                    anyhow::anyhow!(
-                        "{}: redaction key must be 32 bytes, found {}",
-                        path.display(),
-                        bytes.len()
-                    )
-                })?;
-                crate::paths::set_mode(path, 0o600)?;
-                Ok(HashKey(k))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let k = HashKey::random();
-                if let Some(dir) = path.parent() {
-                    crate::paths::ensure_private_dir(dir)?;
-                }
-                crate::paths::write_private(path, &k.0)?;
-                Ok(k)
-            }
-            Err(e) => {
-                Err(e).with_context(|| format!("{}: cannot read redaction key", path.display()))
-            }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::paths::ensure_private_dir(dir)?;
         }
+        crate::store::trust::check_folder(path.parent().unwrap_or(Path::new(".")))
+            .map_err(anyhow::Error::msg)?;
+        for _ in 0..3 {
+            if let Some(k) = HashKey::read(path)? {
+                return Ok(k);
+            }
+            let k = HashKey::random();
+            if crate::paths::create_once(path, &k.0)? {
+                return Ok(k);
+            }
+            // Another writer linked its key first: use that one.
+        }
+        anyhow::bail!(
+            "{}: the redaction key keeps appearing and vanishing; is another program touching it?",
+            path.display()
+        )
+    }
+
+    /// Reads the key at `path` if it exists: 32 raw bytes or 64 hex characters,
+    /// from a regular file you own that no one else can read or write.
+    pub fn read(path: &Path) -> Result<Option<HashKey>> {
+        use crate::store::trust;
+        use std::io::Read;
+        let mut file = match crate::paths::open_nofollow(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                // A link (refused by O_NOFOLLOW) or something else: say which.
+                trust::check_owned(path, trust::Kind::File).map_err(anyhow::Error::msg)?;
+                return Err(e)
+                    .with_context(|| format!("{}: cannot read redaction key", path.display()));
+            }
+        };
+        // Checked on the open file, so nothing can be swapped in between.
+        let meta = file
+            .metadata()
+            .with_context(|| format!("{}: cannot read redaction key", path.display()))?;
+        let facts = trust::facts_of_meta(&meta);
+        if let Some(why) = trust::refusal(&facts, trust::Kind::File, trust::my_uid()) {
+            anyhow::bail!("{}: {why}", path.display());
+        }
+        trust::check_key_mode(path, &facts).map_err(anyhow::Error::msg)?;
+        let mut bytes = Vec::with_capacity(64);
+        file.by_ref()
+            .take(129)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("{}: cannot read redaction key", path.display()))?;
+        let mut k = [0u8; 32];
+        if bytes.len() == 32 {
+            k.copy_from_slice(&bytes);
+            return Ok(Some(HashKey(k)));
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        if text.trim().len() == 64 && hex::decode_to_slice(text.trim(), &mut k).is_ok() {
+            return Ok(Some(HashKey(k)));
+        }
+        anyhow::bail!(
+            "{}: redaction key must be 32 bytes, found {}",
+            path.display(),
+            bytes.len()
+        )
     }
 
     /// First 4 bytes of HMAC-SHA256(key, value), as 8 lower-case hex digits.
@@ -90,9 +139,51 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         assert_eq!(format!("{a:?}"), "HashKey(..)");
+        std::fs::write(&p, hex::encode([9u8; 32])).expect("write");
+        assert_eq!(HashKey::load_or_create(&p).expect("hex").bytes(), [9u8; 32]);
         std::fs::write(&p, b"short").expect("write");
         let e = HashKey::load_or_create(&p).expect_err("bad size");
         assert!(e.to_string().contains("32 bytes"), "{e}");
+    }
+
+    #[test]
+    fn writers_started_together_share_one_key() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let p = t.path().join("new/store.db.key");
+        let keys: Vec<HashKey> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| HashKey::load_or_create(&p).expect("every writer starts")))
+                .collect();
+            hs.into_iter().map(|h| h.join().expect("thread")).collect()
+        });
+        let on_disk = HashKey::read(&p).expect("read").expect("there");
+        assert!(
+            keys.iter().all(|k| *k == on_disk),
+            "a writer kept a key that lost the race"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_that_is_a_link_or_open_to_others_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().expect("tempdir");
+        let real = t.path().join("elsewhere");
+        std::fs::write(&real, [3u8; 32]).expect("write");
+        let p = t.path().join("store.db.key");
+        std::os::unix::fs::symlink(&real, &p).expect("symlink");
+        let e = HashKey::load_or_create(&p).expect_err("link");
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        std::fs::remove_file(&p).expect("rm");
+        std::fs::write(&p, [3u8; 32]).expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let e = HashKey::load_or_create(&p).expect_err("planted");
+        assert!(e.to_string().contains("open to others"), "{e}");
+        assert_eq!(
+            std::fs::read(&p).expect("kept"),
+            [3u8; 32],
+            "never replaced"
+        );
     }
 
     #[test]

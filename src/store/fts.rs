@@ -21,7 +21,12 @@ impl Store {
     /// Indexes up to `max` spans: first re-indexes updated spans (the queue),
     /// then new spans past the watermark. Returns how many were indexed.
     pub fn index_fts(&mut self, max: usize) -> Result<usize, StoreError> {
-        let tx = self.conn.transaction()?;
+        // The write lock first: reading before writing in a deferred
+        // transaction fails at once (SQLITE_BUSY_SNAPSHOT) when another
+        // writer committed in between, without waiting.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut n = 0;
         {
             let mut del = tx.prepare_cached("DELETE FROM spans_fts WHERE rowid=?1")?;

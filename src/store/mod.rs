@@ -6,17 +6,21 @@
 //! their own connections. Full-text search is built behind ingest from a
 //! queue ([`Store::index_fts`]) so ingest speed does not pay for indexing.
 
+pub mod busy;
+pub mod commit;
 mod fts;
 mod read;
 mod rows;
 pub mod schema;
+pub mod spool;
+pub mod trust;
 mod write;
 
 pub use read::{
     Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillSummary,
     SourceRow, SpanLink, SpanRow,
 };
-pub use write::{StoreBatch, WriteStats};
+pub use write::{span_bytes, StoreBatch, WriteStats};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -53,31 +57,62 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// How long opening waits for other writers (one may be upgrading the schema).
+const OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl Store {
-    /// Opens (creating if needed) the store for writing: folder `0700`, files `0600`.
+    /// Opens (creating if needed) the store for writing: folder `0700`, files
+    /// `0600`, everything found there checked first ([`trust`]): a link, a file
+    /// of another user or another program's SQLite database is refused. Safe
+    /// with other writers opening the same new store at the same moment.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let p = path.display().to_string();
         let err = |why: String| StoreError::Open {
             path: p.clone(),
             why,
         };
-        if let Some(dir) = path.parent() {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir {
             crate::paths::ensure_private_dir(dir).map_err(|e| err(format!("{e:#}")))?;
         }
-        if !path.exists() {
-            crate::paths::create_private_file(path).map_err(|e| err(format!("{e:#}")))?;
-        }
-        let mut conn = Connection::open(path).map_err(|e| err(e.to_string()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        trust::check_folder(dir.unwrap_or(Path::new("."))).map_err(&err)?;
+        let found = match trust::check_owned(path, trust::Kind::File).map_err(&err)? {
+            Some(f) => f,
+            None => {
+                // Created here unless another writer was first (then checked as found).
+                crate::paths::create_new_private(path).map_err(|e| err(format!("{e:#}")))?;
+                trust::check_owned(path, trust::Kind::File)
+                    .map_err(&err)?
+                    .ok_or_else(|| err("vanished while it was being created".into()))?
+            }
+        };
+        trust::check_sidecars(path, false).map_err(&err)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(|e| err(e.to_string()))?;
+        same_file(path, &found).map_err(&err)?;
+        conn.busy_timeout(busy::STATEMENT_WAIT)?;
+        let shown = |e: StoreError| match e {
+            StoreError::Sql(e) => err(not_a_store(e)),
+            other => other,
+        };
+        let version = busy::retry(OPEN_WAIT, || check_identity(&conn, &p)).map_err(shown)?;
+        // A store (or an empty file becoming one): its files are set back to 0600.
+        trust::tighten(path, &found, 0o600);
+        trust::check_sidecars(path, true).map_err(&err)?;
+        let found = version;
         // 16 KiB pages (new stores only; an existing file keeps its size): span
         // rows average ~1 KB, and `cargo bench --bench store` writes them 1.5x
         // faster than with SQLite's default 4 KiB pages.
-        conn.execute_batch(
-            "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON; \
-             PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768;",
-        )
-        .map_err(|e| err(not_a_store(e)))?;
-        let found = check_version(&conn, &p)?;
+        busy::retry(OPEN_WAIT, || {
+            conn.execute_batch(
+                "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON; \
+                 PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768;",
+            )
+            .map_err(StoreError::from)
+        })
+        .map_err(shown)?;
         if (1..schema::latest()).contains(&found) {
             // An existing store from an older skilltrace: upgrading copies tables
             // once, which takes a while on a big store, so say why we pause.
@@ -86,8 +121,11 @@ impl Store {
                 schema::latest()
             );
         }
-        schema::migrate(&mut conn).map_err(|e| err(not_a_store(e)))?;
-        fix_sidecar_modes(path);
+        busy::retry(OPEN_WAIT, || {
+            schema::migrate(&mut conn).map_err(StoreError::from)
+        })
+        .map_err(shown)?;
+        trust::check_sidecars(path, true).map_err(&err)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -95,37 +133,52 @@ impl Store {
         })
     }
 
-    /// Opens an existing store for reading only (the TUI's and listings' connections).
+    /// Opens an existing store for reading only (the TUI's and listings' connections),
+    /// after the same checks as [`Store::open`] (and setting its files back to `0600`).
     pub fn open_read(path: &Path) -> Result<Store, StoreError> {
+        Store::open_read_with(path, true)
+    }
+
+    /// [`Store::open_read`] that changes nothing, not even modes (for `doctor`,
+    /// which reports what it finds).
+    pub fn inspect(path: &Path) -> Result<Store, StoreError> {
+        Store::open_read_with(path, false)
+    }
+
+    fn open_read_with(path: &Path, tighten: bool) -> Result<Store, StoreError> {
         let p = path.display().to_string();
-        if !path.exists() {
+        let err = |why: String| StoreError::Open {
+            path: p.clone(),
+            why,
+        };
+        let Some(found) = trust::check_owned(path, trust::Kind::File).map_err(&err)? else {
             return Err(StoreError::Missing { path: p });
-        }
+        };
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        trust::check_folder(dir.unwrap_or(Path::new("."))).map_err(&err)?;
+        trust::check_sidecars(path, false).map_err(&err)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_URI,
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NOFOLLOW,
         )
-        .map_err(|e| StoreError::Open {
-            path: p.clone(),
-            why: e.to_string(),
-        })?;
+        .map_err(|e| err(e.to_string()))?;
+        same_file(path, &found).map_err(&err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let v: usize = conn
-            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-            .map_err(|e| StoreError::Open {
-                path: p.clone(),
-                why: not_a_store(e),
-            })? as usize;
+        let v = busy::retry(OPEN_WAIT, || check_identity(&conn, &p)).map_err(|e| match e {
+            StoreError::Sql(e) => err(not_a_store(e)),
+            other => other,
+        })?;
         if v == 0 {
-            return Err(StoreError::Open {
-                path: p,
-                why: "not a skilltrace store".into(),
-            });
+            return Err(err("not a skilltrace store (empty)".into()));
         }
-        check_version(&conn, &p)?;
-        if v < schema::latest() {
+        if tighten {
+            trust::tighten(path, &found, 0o600);
+            trust::check_sidecars(path, true).map_err(&err)?;
+        }
+        if v < schema::latest() && tighten {
             // A store written by an older skilltrace: bring it up to date once
             // (a write connection migrates), then read it as usual.
             drop(conn);
@@ -142,6 +195,14 @@ impl Store {
     /// The store's file path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The store's schema version (`PRAGMA user_version`; 0 if unreadable).
+    pub fn schema_version(&self) -> usize {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+            .map(|v| v as usize)
+            .unwrap_or(0)
     }
 
     /// Changes whenever another connection commits (for live refresh in readers).
@@ -184,14 +245,56 @@ fn not_a_store(e: rusqlite::Error) -> String {
     }
 }
 
-/// The store's schema version, refused when newer than this binary's.
-fn check_version(conn: &Connection, p: &str) -> Result<usize, StoreError> {
-    let v: usize = conn
-        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-        .map_err(|e| StoreError::Open {
-            path: p.to_string(),
-            why: not_a_store(e),
-        })? as usize;
+/// The path still names the file that was checked (nothing swapped in between).
+fn same_file(path: &Path, checked: &trust::Facts) -> Result<(), String> {
+    match trust::facts(path) {
+        Ok(Some(f))
+            if f.kind == trust::Kind::File && (f.dev, f.ino) == (checked.dev, checked.ino) =>
+        {
+            Ok(())
+        }
+        _ => Err("was replaced while it was being opened; try again".into()),
+    }
+}
+
+/// Whether the file is a skilltrace store (or empty, to become one); its
+/// schema version. Another program's SQLite database is refused before
+/// anything is written to it: a store carries skilltrace's `application_id`,
+/// or (written before it had one) a schema version and skilltrace's tables.
+fn check_identity(conn: &Connection, p: &str) -> Result<usize, StoreError> {
+    let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let v = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    let foreign = |why: String| {
+        StoreError::Open {
+        path: p.to_string(),
+        why: format!(
+            "not a skilltrace store: an SQLite database of another program ({why}); skilltrace adds nothing to it"
+        ),
+    }
+    };
+    if app != 0 && app != schema::APPLICATION_ID {
+        return Err(foreign(format!("application_id {app:#x}")));
+    }
+    if app == 0 {
+        let objects: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'",
+            [],
+            |r| r.get(0),
+        )?;
+        let ours: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN ('meta', 'runs', 'spans')",
+            [],
+            |r| r.get(0),
+        )?;
+        if v == 0 && objects > 0 {
+            return Err(foreign(format!("{objects} tables and indexes")));
+        }
+        if v > 0 && ours < 3 {
+            return Err(foreign(format!(
+                "schema version {v} without skilltrace's tables"
+            )));
+        }
+    }
     if v > schema::latest() {
         return Err(StoreError::TooNew {
             path: p.to_string(),
@@ -200,18 +303,6 @@ fn check_version(conn: &Connection, p: &str) -> Result<usize, StoreError> {
         });
     }
     Ok(v)
-}
-
-/// SQLite gives `-wal`/`-shm` the main file's mode; make sure of it whatever the umask.
-fn fix_sidecar_modes(path: &Path) {
-    for suffix in ["-wal", "-shm"] {
-        let mut s = path.as_os_str().to_owned();
-        s.push(suffix);
-        let side = PathBuf::from(s);
-        if side.exists() {
-            let _ = crate::paths::set_mode(&side, 0o600);
-        }
-    }
 }
 
 /// Now, in milliseconds since the epoch.
@@ -224,3 +315,6 @@ pub(crate) fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(all(test, unix))]
+mod open_tests;

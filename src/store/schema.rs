@@ -3,7 +3,11 @@
 //! Each entry of [`MIGRATIONS`] moves the schema one version up; the applied
 //! version lives in `PRAGMA user_version`. Never edit a shipped migration: add one.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
+
+/// `PRAGMA application_id` of a skilltrace store ("SkTr"): how a store is told
+/// apart from another program's SQLite file before anything is added to it.
+pub const APPLICATION_ID: i64 = 0x536b_5472;
 
 /// Schema migrations, in order. Index + 1 is the version each produces.
 pub const MIGRATIONS: &[&str] = &[
@@ -197,19 +201,41 @@ DROP TABLE spans;
 ALTER TABLE spans_v3 RENAME TO spans;
 CREATE INDEX spans_run_start ON spans(run_key, start_ms, origin_line);
 "#,
+    // 4: the store says what it is (`application_id`, a `meta` marker), so
+    // skilltrace never adds its tables to another program's database; and the
+    // spool's replayed frames are remembered, in the transaction that stores
+    // them, so a frame is stored exactly once even across a crash.
+    r#"
+PRAGMA application_id = 1399542898;
+INSERT INTO meta(key, value) VALUES('store', 'skilltrace') ON CONFLICT(key) DO NOTHING;
+CREATE TABLE spool_replayed(
+    frame       TEXT PRIMARY KEY,
+    replayed_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Brings the schema to the latest version, one transaction per migration.
+/// Each runs under `BEGIN IMMEDIATE` (the write lock, taken before anything is
+/// read) and re-reads the version inside it, so writers opening a new or old
+/// store at the same moment apply each migration once, never twice.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let current: usize =
-        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction()?;
+    let version = |c: &Connection| -> rusqlite::Result<usize> {
+        Ok(c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize)
+    };
+    if version(conn)? >= MIGRATIONS.len() {
+        return Ok(());
+    }
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current = version(&tx)?;
+        let Some(sql) = MIGRATIONS.get(current) else {
+            return tx.commit();
+        };
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.pragma_update(None, "user_version", (current + 1) as i64)?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 /// The version this binary's schema ends at.

@@ -413,10 +413,11 @@ fn new_stores_use_16k_pages_and_existing_ones_keep_theirs() {
     // A store created with SQLite's default page size opens and keeps it.
     let old = t.path().join("old.db");
     crate::paths::create_private_file(&old).unwrap();
-    rusqlite::Connection::open(&old)
-        .unwrap()
-        .execute_batch("PRAGMA page_size=4096; CREATE TABLE x(a);")
-        .unwrap();
+    let c = rusqlite::Connection::open(&old).unwrap();
+    c.execute_batch("PRAGMA page_size=4096;").unwrap();
+    c.execute_batch(schema::MIGRATIONS[0]).unwrap();
+    c.pragma_update(None, "user_version", 1).unwrap();
+    drop(c);
     let s = Store::open(&old).unwrap();
     let ps: i64 = s
         .conn()

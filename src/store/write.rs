@@ -78,6 +78,29 @@ impl StoreBatch {
         *spans = kept;
     }
 
+    /// Roughly the bytes the batch holds (for memory bounds, not exact).
+    pub fn approx_bytes(&self) -> usize {
+        self.spans
+            .iter()
+            .map(|s| span_bytes(s.get()))
+            .sum::<usize>()
+            + self
+                .findings
+                .iter()
+                .map(|f| {
+                    let f = f.get();
+                    256 + f.title.len() + f.message.len() + f.evidence.len()
+                })
+                .sum::<usize>()
+            + 256 * (self.runs.len() + self.skill_hits.len() + self.sources.len())
+            + self
+                .errors
+                .iter()
+                .map(|e| 64 + e.get().message.len())
+                .sum::<usize>()
+            + 128 * self.triage.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.runs.is_empty()
             && self.spans.is_empty()
@@ -87,6 +110,36 @@ impl StoreBatch {
             && self.triage.is_empty()
             && self.sources.is_empty()
     }
+}
+
+/// Roughly the bytes a span holds in memory (its strings and attributes).
+pub fn span_bytes(s: &Span) -> usize {
+    fn json(v: &serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::String(s) => 24 + s.len(),
+            serde_json::Value::Array(a) => 24 + a.iter().map(json).sum::<usize>(),
+            serde_json::Value::Object(o) => {
+                24 + o.iter().map(|(k, v)| 24 + k.len() + json(v)).sum::<usize>()
+            }
+            _ => 24,
+        }
+    }
+    let opt = |o: &Option<String>| o.as_ref().map_or(0, String::len);
+    256 + s.id.len()
+        + s.run_id.len()
+        + s.name.len()
+        + s.origin.path.len()
+        + opt(&s.parent_id)
+        + opt(&s.model)
+        + opt(&s.tool_name)
+        + opt(&s.tool_call_id)
+        + opt(&s.tool_input)
+        + opt(&s.tool_output)
+        + opt(&s.text)
+        + s.attributes
+            .iter()
+            .map(|(k, v)| 24 + k.len() + json(v))
+            .sum::<usize>()
 }
 
 /// What a write changed.
@@ -181,24 +234,85 @@ const UPSERT_RUN: &str = "INSERT INTO runs(id, agent, source, parent_run_id, sta
   ended_ms=MAX(COALESCE(ended_ms, excluded.ended_ms), COALESCE(excluded.ended_ms, ended_ms)), \
   title=COALESCE(title, excluded.title), cwd=COALESCE(cwd, excluded.cwd), updated_ms=excluded.updated_ms";
 
+const UPSERT_SOURCE: &str = "INSERT INTO sources(path, kind, dev, ino, offset, line, format, updated_ms) \
+  VALUES(?1,?2,?3,?4,?5,?6,?7,?8) \
+  ON CONFLICT(path) DO UPDATE SET kind=excluded.kind, dev=excluded.dev, ino=excluded.ino, offset=excluded.offset, \
+  line=excluded.line, format=excluded.format, updated_ms=excluded.updated_ms";
+
+/// [`UPSERT_SOURCE`] for replayed frames: the same file's offset never moves back.
+const UPSERT_SOURCE_FORWARD: &str = "INSERT INTO sources(path, kind, dev, ino, offset, line, format, updated_ms) \
+  VALUES(?1,?2,?3,?4,?5,?6,?7,?8) \
+  ON CONFLICT(path) DO UPDATE SET kind=excluded.kind, dev=excluded.dev, ino=excluded.ino, offset=excluded.offset, \
+  line=excluded.line, format=excluded.format, updated_ms=excluded.updated_ms \
+  WHERE sources.dev<>excluded.dev OR sources.ino<>excluded.ino OR sources.offset<excluded.offset \
+  OR (sources.offset=excluded.offset AND sources.line<excluded.line)";
+
 impl Store {
     /// Writes one batch in one transaction. Either all of it lands or none.
     pub fn write(&mut self, batch: &StoreBatch) -> Result<WriteStats, StoreError> {
-        if batch.is_empty() {
-            return Ok(WriteStats::default());
+        Ok(self.write_marked(batch, None)?.unwrap_or_default())
+    }
+
+    /// Writes a batch read back from the spool, recording its frame id in the
+    /// same transaction: `None` (and nothing written) when that frame was
+    /// stored before, so a frame lands exactly once even if a crash came
+    /// between storing it and removing its spool file. A source's offset only
+    /// moves forward here (live writes may have passed the spooled one).
+    pub fn write_frame(
+        &mut self,
+        batch: &StoreBatch,
+        frame: &str,
+    ) -> Result<Option<WriteStats>, StoreError> {
+        self.write_marked(batch, Some(frame))
+    }
+
+    /// Forgets the replayed-frame rows of a spool file that is gone.
+    pub fn forget_frames(&self, spool_file: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM spool_replayed WHERE frame >= ?1 AND frame < ?2",
+            [format!("{spool_file}:"), format!("{spool_file};")],
+        )?;
+        Ok(())
+    }
+
+    fn write_marked(
+        &mut self,
+        batch: &StoreBatch,
+        frame: Option<&str>,
+    ) -> Result<Option<WriteStats>, StoreError> {
+        if batch.is_empty() && frame.is_none() {
+            return Ok(Some(WriteStats::default()));
         }
-        let written = self.write_tx(batch);
+        let written = self.write_tx(batch, frame);
         if written.is_err() {
             self.run_keys.clear();
         }
         written
     }
 
-    fn write_tx(&mut self, batch: &StoreBatch) -> Result<WriteStats, StoreError> {
+    fn write_tx(
+        &mut self,
+        batch: &StoreBatch,
+        frame: Option<&str>,
+    ) -> Result<Option<WriteStats>, StoreError> {
         let mut stats = WriteStats::default();
         let now = now_ms();
         let keys = &mut self.run_keys;
-        let tx = self.conn.transaction()?;
+        // The write lock first (and the busy handler with it): a deferred
+        // transaction that reads before it writes can fail at once with
+        // SQLITE_BUSY_SNAPSHOT when another writer committed meanwhile.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if let Some(frame) = frame {
+            let fresh = tx.execute(
+                "INSERT INTO spool_replayed(frame, replayed_ms) VALUES(?1, ?2) ON CONFLICT(frame) DO NOTHING",
+                params![frame, now],
+            )?;
+            if fresh == 0 {
+                return Ok(None);
+            }
+        }
         let mut deltas: HashMap<i64, RunDelta> = HashMap::default();
         {
             let mut up_run = tx.prepare_cached(UPSERT_RUN)?;
@@ -253,11 +367,11 @@ impl Store {
                 ])?;
             }
             apply_run_deltas(&tx, deltas, now)?;
-            let mut src = tx.prepare_cached(
-                "INSERT INTO sources(path, kind, dev, ino, offset, line, format, updated_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8) \
-                 ON CONFLICT(path) DO UPDATE SET kind=excluded.kind, dev=excluded.dev, ino=excluded.ino, offset=excluded.offset, \
-                 line=excluded.line, format=excluded.format, updated_ms=excluded.updated_ms",
-            )?;
+            let mut src = tx.prepare_cached(if frame.is_some() {
+                UPSERT_SOURCE_FORWARD
+            } else {
+                UPSERT_SOURCE
+            })?;
             for s in &batch.sources {
                 src.execute(params![
                     s.path,
@@ -276,7 +390,7 @@ impl Store {
             }
         }
         tx.commit()?;
-        Ok(stats)
+        Ok(Some(stats))
     }
 
     /// Sets a finding's triage status and note (a person's decision; stored at once).
@@ -286,10 +400,13 @@ impl Store {
         status: TriageStatus,
         note: Option<&str>,
     ) -> Result<(), StoreError> {
-        let n = self.conn.execute(
-            "UPDATE findings SET status=?2, note=COALESCE(?3, note), triaged_ms=?4 WHERE id=?1",
-            params![id, status.as_str(), note, now_ms()],
-        )?;
+        // A person's decision: waited for while other writers hold the store.
+        let n = super::busy::retry(super::busy::DEFAULT_WAIT, || {
+            Ok(self.conn.execute(
+                "UPDATE findings SET status=?2, note=COALESCE(?3, note), triaged_ms=?4 WHERE id=?1",
+                params![id, status.as_str(), note, now_ms()],
+            )?)
+        })?;
         if n == 0 {
             return Err(StoreError::NotFound(format!(
                 "finding {id}: no such finding"

@@ -61,7 +61,7 @@ pub struct Shared {
     pub token: Option<String>,
     pub limits: RecordLimits,
     pub timeouts: Timeouts,
-    pub recorder: tokio::sync::mpsc::Sender<Finished>,
+    pub recorder: tokio::sync::mpsc::UnboundedSender<Finished>,
     pub stats: Arc<ProxyStats>,
     client: UpstreamClient,
 }
@@ -77,7 +77,7 @@ impl Shared {
         limits: RecordLimits,
         timeouts: Timeouts,
         extra_ca_pem: &[u8],
-        recorder: tokio::sync::mpsc::Sender<Finished>,
+        recorder: tokio::sync::mpsc::UnboundedSender<Finished>,
         stats: Arc<ProxyStats>,
     ) -> Result<Shared, String> {
         let mut http = HttpConnector::new();

@@ -41,6 +41,8 @@ pub struct SourceStatus {
     pub redaction: String,
     /// A background source failed: one line.
     pub error: Option<String>,
+    /// The store could not take writes: work spooled (or lost), one line.
+    pub store: Option<String>,
 }
 
 /// What a prompt is for.

@@ -148,6 +148,13 @@ fn status_line(f: &mut Frame<'_>, app: &App, area: Rect) {
             t.loud,
         ));
     }
+    if let Some(n) = &s.store {
+        spans.push(sep());
+        spans.push(TSpan::styled(
+            format!(" {} ", crate::sanitize::line(n)),
+            t.loud,
+        ));
+    }
     if let Some((done, total)) = s.importing {
         spans.push(sep());
         let pct = (done * 100).checked_div(total).unwrap_or(0).min(100);

@@ -1,0 +1,1 @@
+"""The adversarial corpus generator's library (see ../README.md)."""

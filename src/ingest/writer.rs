@@ -1,0 +1,286 @@
+//! The writer threads: the one that owns a pipeline and commits what sources
+//! send ([`spawn_writer`], for tail, the OTLP receiver, the proxy and the TUI's
+//! live ingest), and the one an import hands scanned batches to
+//! ([`StoreThread`]). Both commit through a [`Committer`], so a store that is
+//! busy for long or full keeps their work in the spool instead of stopping
+//! them; only an error waiting cannot cure (a broken schema) stops a writer,
+//! and that is said at once.
+
+use super::pipeline::{Pipeline, PipelineStats};
+use super::queue::{Inbox, IngestSender, RecvError};
+use crate::store::busy::{self, Failure};
+use crate::store::commit::{CommitConfig, Committed, Committer, Health};
+use crate::store::{Store, StoreBatch, StoreError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a stopping writer keeps trying to store what it spooled.
+pub const SETTLE: Duration = Duration::from_secs(10);
+
+/// Records a writer coalesces into one transaction.
+const COALESCE_RECORDS: usize = 20_000;
+
+/// The writer thread's handle: join it after dropping every sender.
+pub struct Writer {
+    handle: std::thread::JoinHandle<Result<PipelineStats, StoreError>>,
+    stats: Arc<Mutex<PipelineStats>>,
+    health: Arc<Health>,
+}
+
+impl Writer {
+    /// Totals so far (updated after each commit).
+    pub fn stats(&self) -> PipelineStats {
+        self.stats.lock().map(|s| *s).unwrap_or_default()
+    }
+
+    /// What the writer has had to spool (and store later), or lost.
+    pub fn health(&self) -> Arc<Health> {
+        self.health.clone()
+    }
+
+    /// Waits for the writer to drain its queue and stop (all senders must be dropped).
+    pub fn join(self) -> Result<PipelineStats, StoreError> {
+        match self.handle.join() {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::NotFound("writer thread failed".into())),
+        }
+    }
+}
+
+/// Kept for callers that sized things by it; the inbox is bounded in bytes
+/// ([`super::queue::DEFAULT_BYTES`]), not in batches.
+pub const QUEUE_DEPTH: usize = 256;
+
+/// Starts the single writer thread that owns the pipeline (and so the store's
+/// write connection). Queued batches are coalesced into one transaction; when
+/// the queue is idle it stores spooled work and indexes full-text search in
+/// small steps.
+pub fn spawn_writer(pipeline: Pipeline) -> (IngestSender, Writer) {
+    spawn_writer_with(pipeline, false)
+}
+
+/// [`spawn_writer`] at a lower CPU priority, for the proxy: its commits yield
+/// to forwarding. (Not for the tailer, whose goal is a commit within 100 ms of
+/// a line being written, even on a busy machine.)
+pub fn spawn_background_writer(pipeline: Pipeline) -> (IngestSender, Writer) {
+    spawn_writer_with(pipeline, true)
+}
+
+fn spawn_writer_with(mut pipeline: Pipeline, background: bool) -> (IngestSender, Writer) {
+    let (tx, inbox) = IngestSender::queue(super::queue::DEFAULT_BYTES);
+    let stats = Arc::new(Mutex::new(PipelineStats::default()));
+    let health = pipeline.committer_mut().health();
+    let closing = inbox.closing();
+    pipeline.committer_mut().set_closing(closing);
+    let shared = stats.clone();
+    let handle = std::thread::Builder::new()
+        .name("skilltrace-writer".into())
+        .spawn(move || {
+            if background {
+                crate::priority::background();
+            }
+            let r = write_loop(&mut pipeline, &inbox, &shared);
+            if let Err(e) = &r {
+                // Said at once: a receiver or proxy may run on for hours.
+                crate::notice::warn(
+                    "writer-stopped",
+                    format!("store writer stopped: {e}; nothing more is stored"),
+                );
+            }
+            r
+        })
+        .map_err(|e| StoreError::NotFound(format!("cannot start writer thread: {e}")));
+    let handle = match handle {
+        Ok(h) => h,
+        Err(e) => std::thread::spawn(move || Err(e)),
+    };
+    (
+        tx,
+        Writer {
+            handle,
+            stats,
+            health,
+        },
+    )
+}
+
+fn write_loop(
+    pipeline: &mut Pipeline,
+    inbox: &Inbox,
+    shared: &Mutex<PipelineStats>,
+) -> Result<PipelineStats, StoreError> {
+    loop {
+        match inbox.recv_timeout(Duration::from_millis(200)) {
+            Ok(first) => {
+                let mut records = first.records.len();
+                let mut batches = vec![first];
+                while records < COALESCE_RECORDS {
+                    match inbox.try_recv() {
+                        Some(b) => {
+                            records += b.records.len();
+                            batches.push(b);
+                        }
+                        None => break,
+                    }
+                }
+                pipeline.process_many(batches)?;
+                if records < COALESCE_RECORDS {
+                    index(pipeline, 500)?;
+                }
+                if let Ok(mut s) = shared.lock() {
+                    *s = pipeline.stats();
+                }
+            }
+            Err(RecvError::Timeout) => {
+                pipeline.tick()?;
+                index(pipeline, 2_000)?;
+                if let Ok(mut s) = shared.lock() {
+                    *s = pipeline.stats();
+                }
+            }
+            Err(RecvError::Disconnected) => break,
+        }
+    }
+    pipeline.settle(Instant::now() + SETTLE)?;
+    while index(pipeline, 10_000)? > 0 {}
+    Ok(pipeline.stats())
+}
+
+/// Indexes for search unless the store is spooling; a busy store just means later.
+fn index(pipeline: &mut Pipeline, n: usize) -> Result<usize, StoreError> {
+    if pipeline.backlog() {
+        return Ok(0);
+    }
+    match pipeline.store_mut().index_fts(n) {
+        Ok(n) => Ok(n),
+        Err(e) if busy::classify(&e) == Failure::Fatal => Err(e),
+        Err(_) => Ok(0),
+    }
+}
+
+/// Writes scanned batches on a second thread with its own store connection, so
+/// a bulk import parses and scans on one core while SQLite commits on the other.
+/// The queue holds at most [`STORE_QUEUE`] batches, so memory stays bounded.
+pub struct StoreThread {
+    tx: std::sync::mpsc::SyncSender<StoreBatch>,
+    /// Written batches come back to be freed on the thread that allocated them
+    /// (the system allocator frees across threads slowly).
+    done: std::sync::mpsc::Receiver<StoreBatch>,
+    handle: std::thread::JoinHandle<Result<PipelineStats, StoreError>>,
+    stopped: std::cell::Cell<bool>,
+}
+
+/// Scanned batches that may wait for the store thread (each is up to
+/// [`crate::ingest::file::BATCH_RECORDS`] records).
+pub const STORE_QUEUE: usize = 2;
+
+impl StoreThread {
+    /// Opens a writing connection to the store at `path` and starts the thread.
+    pub fn spawn(path: &std::path::Path) -> Result<StoreThread, StoreError> {
+        StoreThread::spawn_with(path, CommitConfig::default())
+    }
+
+    /// [`StoreThread::spawn`] with how to wait and spool.
+    pub fn spawn_with(
+        path: &std::path::Path,
+        cfg: CommitConfig,
+    ) -> Result<StoreThread, StoreError> {
+        let mut committer = Committer::new(Store::open(path)?, cfg);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<StoreBatch>(STORE_QUEUE);
+        let (done_tx, done) = std::sync::mpsc::sync_channel::<StoreBatch>(STORE_QUEUE + 1);
+        let handle = std::thread::Builder::new()
+            .name("skilltrace-store".into())
+            .spawn(move || -> Result<PipelineStats, StoreError> {
+                let mut stats = PipelineStats::default();
+                // Returning on error drops `rx`: the sender sees it and stops.
+                loop {
+                    let mut batch = match rx.recv_timeout(Duration::from_millis(200)) {
+                        Ok(b) => b,
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                            committer.tick()?;
+                            add_replayed(&mut stats, &mut committer);
+                            continue;
+                        }
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                    };
+                    if let Committed::Stored(w) = committer.commit(&mut batch)? {
+                        stats.add(w);
+                    }
+                    add_replayed(&mut stats, &mut committer);
+                    // Full only if the sender stopped collecting: then free here.
+                    let _ = done_tx.try_send(batch);
+                }
+                committer.finish(Instant::now() + SETTLE)?;
+                add_replayed(&mut stats, &mut committer);
+                Ok(stats)
+            })
+            .map_err(|e| StoreError::NotFound(format!("cannot start store thread: {e}")))?;
+        Ok(StoreThread {
+            tx,
+            done,
+            handle,
+            stopped: std::cell::Cell::new(false),
+        })
+    }
+
+    /// Queues a batch, waiting while the queue is full; false once the thread
+    /// has stopped on an error (which [`StoreThread::finish`] returns).
+    pub fn send(&self, batch: StoreBatch) -> bool {
+        if self.stopped.get() {
+            return false;
+        }
+        while let Ok(old) = self.done.try_recv() {
+            drop(old);
+        }
+        let ok = batch.is_empty() || self.tx.send(batch).is_ok();
+        self.stopped.set(!ok);
+        ok
+    }
+
+    /// An empty batch to scan into: one the thread has written and handed
+    /// back, emptied with its vectors' capacity kept (no reallocation and no
+    /// freeing of large vectors per batch), or a new one.
+    pub fn spare(&self) -> StoreBatch {
+        let mut spare = None;
+        while let Ok(old) = self.done.try_recv() {
+            if spare.is_none() {
+                spare = Some(old);
+            }
+        }
+        spare.map(emptied).unwrap_or_default()
+    }
+
+    /// True once a send found the thread gone (stop reading more input).
+    pub fn stopped(&self) -> bool {
+        self.stopped.get()
+    }
+
+    /// Waits for every queued batch to be committed (or spooled); the totals, or the first error.
+    pub fn finish(self) -> Result<PipelineStats, StoreError> {
+        drop(self.tx);
+        match self.handle.join() {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::NotFound("store thread failed".into())),
+        }
+    }
+}
+
+/// Counts what the committer's replays stored since last asked.
+fn add_replayed(stats: &mut PipelineStats, committer: &mut Committer) {
+    let r = committer.take_replayed();
+    if r != crate::store::WriteStats::default() {
+        stats.add(r);
+    }
+}
+
+/// `b` with every vector cleared, capacity kept.
+fn emptied(mut b: StoreBatch) -> StoreBatch {
+    b.runs.clear();
+    b.spans.clear();
+    b.findings.clear();
+    b.skill_hits.clear();
+    b.errors.clear();
+    b.triage.clear();
+    b.sources.clear();
+    b
+}
