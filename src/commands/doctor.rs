@@ -2,7 +2,8 @@
 //! regular file you own, not a link, mode `600`; the folder private; the db a
 //! skilltrace store; the key not open to others; the spool empty), the config,
 //! the registries (pinned in the config or signed) and the proxy and OTLP
-//! receiver ports, and says what to fix. Exit 0 when healthy, 1 when something
+//! receiver ports, lists the agent folders found on this machine, and says
+//! what to fix. Exit 0 when healthy, 1 when something
 //! needs fixing.
 
 use super::db_path;
@@ -36,12 +37,34 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
     check_registries(&mut r);
     check_port(&mut r, "proxy port", &args.proxy, "skilltrace proxy");
     check_port(&mut r, "otlp port", &args.otlp, "skilltrace otlp");
+    check_agents(&r);
     if r.problems == 0 {
         println!("all good");
         Ok(0)
     } else {
         println!("{} thing(s) to fix", r.problems);
         Ok(1)
+    }
+}
+
+/// The agent folders `skilltrace tail` (no path) and `tui --tail auto` follow.
+fn check_agents(r: &Report) {
+    let roots = crate::ingest::discover::on_this_machine();
+    let found: Vec<_> = roots.iter().filter(|a| a.exists()).collect();
+    if found.is_empty() {
+        r.info(
+            "agents",
+            &format!(
+                "no agent folder found ({} known places looked at); `skilltrace tail` waits for one to appear",
+                roots.len()
+            ),
+        );
+    }
+    for a in found {
+        r.ok(
+            "agent",
+            &format!("{} (followed by `skilltrace tail`)", a.describe()),
+        );
     }
 }
 

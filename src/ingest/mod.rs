@@ -1,12 +1,14 @@
 //! Sources of trace data: format parsers, the file reader, the tailer, the
 //! OTLP/HTTP receiver and the pipeline.
 
+pub mod discover;
 pub mod document;
 pub mod file;
 pub mod formats;
 pub mod import;
 mod lines;
 pub mod otlp_http;
+pub mod otlp_logs_proto;
 pub mod otlp_proto;
 pub mod pipeline;
 pub mod queue;

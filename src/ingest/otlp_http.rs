@@ -1,6 +1,7 @@
 //! The OTLP/HTTP receiver: `POST /v1/traces` with an `ExportTraceServiceRequest`
-//! in protobuf (SDKs' default) or JSON, gzip or plain, from an OpenTelemetry SDK
-//! or Collector, on loopback only; each request is parsed by the OTLP parser
+//! and `POST /v1/logs` with an `ExportLogsServiceRequest` (Claude Code's and
+//! Codex's telemetry events), in protobuf (SDKs' default) or JSON, gzip or
+//! plain, from an OpenTelemetry SDK, an agent or a Collector, on loopback only; each request is parsed by the OTLP parser
 //! (protobuf rewritten to OTLP/JSON first, [`super::otlp_proto`]) and handed to
 //! the pipeline (redaction and detection before the store) like a line of a
 //! tailed file.
@@ -34,6 +35,8 @@ use std::time::Duration;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4318";
 /// The traces path of OTLP/HTTP.
 pub const TRACES_PATH: &str = "/v1/traces";
+/// The logs path of OTLP/HTTP.
+pub const LOGS_PATH: &str = "/v1/logs";
 /// Largest request body taken, compressed or not.
 pub const MAX_BODY: usize = 32 << 20;
 
@@ -203,12 +206,16 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
 }
 
 async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Body> {
-    if req.uri().path().trim_end_matches('/') != TRACES_PATH {
-        return status(
-            StatusCode::NOT_FOUND,
-            "skilltrace receives traces only, at POST /v1/traces",
-        );
-    }
+    let logs = match req.uri().path().trim_end_matches('/') {
+        TRACES_PATH => false,
+        LOGS_PATH => true,
+        _ => {
+            return status(
+                StatusCode::NOT_FOUND,
+                "skilltrace receives traces and logs only, at POST /v1/traces and /v1/logs",
+            )
+        }
+    };
     if req.method() != Method::POST {
         return status(StatusCode::METHOD_NOT_ALLOWED, "use POST");
     }
@@ -284,13 +291,19 @@ async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Bo
         }
     };
     let body = if protobuf {
-        match crate::ingest::otlp_proto::to_json(&body) {
+        let decoded = if logs {
+            crate::ingest::otlp_logs_proto::to_json(&body)
+        } else {
+            crate::ingest::otlp_proto::to_json(&body)
+        };
+        match decoded {
             Ok(json) => json,
             Err(_) => {
+                let what = if logs { "logs" } else { "traces" };
                 return status(
                     StatusCode::BAD_REQUEST,
-                    "not an OTLP protobuf traces request",
-                )
+                    &format!("not an OTLP protobuf {what} request"),
+                );
             }
         }
     } else {
@@ -350,7 +363,7 @@ async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Bo
     match bad {
         Some(m) => status(
             StatusCode::BAD_REQUEST,
-            &format!("not an OTLP/JSON traces request: {m}"),
+            &format!("not an OTLP/JSON traces or logs request: {m}"),
         ),
         None => reply(StatusCode::OK, "application/json", "{}".into()),
     }

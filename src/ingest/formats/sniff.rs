@@ -58,7 +58,7 @@ pub fn sniff(v: &Value) -> Option<Format> {
     if o.contains_key("sessionId") && o.contains_key("projectHash") {
         return Some(Format::GeminiCli);
     }
-    if o.contains_key("resourceSpans") {
+    if o.contains_key("resourceSpans") || o.contains_key("resourceLogs") {
         return Some(Format::Otlp);
     }
     if let Some(obj) = o.get("object").and_then(Value::as_str) {
@@ -171,6 +171,7 @@ mod tests {
                 Some(Format::Native),
             ),
             (json!({"resourceSpans":[]}), Some(Format::Otlp)),
+            (json!({"resourceLogs":[]}), Some(Format::Otlp)),
             (
                 json!({"object":"trace.span","id":"span_1"}),
                 Some(Format::OpenaiAgents),
