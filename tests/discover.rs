@@ -218,6 +218,12 @@ fn tail_with_no_path_and_no_agent_waits_and_says_so() {
     let mut first = String::new();
     err.read_line(&mut first).unwrap();
     assert!(first.contains("no agent folder found yet"), "{first}");
+    // The banner comes last, once the tailer is about to start (signals handled).
+    let mut rest = String::new();
+    while !rest.contains("following every agent folder") {
+        assert!(err.read_line(&mut rest).unwrap() > 0, "{rest}");
+    }
+    std::thread::sleep(Duration::from_millis(300));
     ok(Command::new("kill").args(["-TERM", &child.id().to_string()]));
     assert!(child.wait().unwrap().success());
 }
