@@ -151,13 +151,9 @@ pub fn span_line(run_start: Option<i64>, s: &Span, width: usize) -> String {
     }
 }
 
+/// Stored text cut to `n` characters, never inside a marker ([`crate::redact::cut::cut`]).
 fn cut(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        return s.to_string();
-    }
-    let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
-    t.push('…');
-    t
+    crate::redact::cut::cut(s, n).into_owned()
 }
 
 /// Rules whose findings come from raw secret values seen by the redactor; the

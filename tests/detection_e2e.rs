@@ -153,14 +153,17 @@ fn codex_attack() {
 #[test]
 fn otel_and_agents_attacks() {
     let f = findings(&["samples/otel/attack-tampered-pdf-skill.jsonl"]);
-    assert_eq!(
-        set(&f),
-        want(&[
-            ("SKL-TRACE-002", "high"),
-            ("EXF-TRACE-003", "high"),
-            ("EXF-TRACE-002", "medium")
-        ])
-    );
+    let mut w = vec![
+        ("SKL-TRACE-002", "high"),
+        ("EXF-TRACE-003", "high"),
+        ("EXF-TRACE-002", "medium"),
+    ];
+    if redaction_active() {
+        // The skill posts the gcloud credentials base64-encoded; redaction decodes the
+        // run, finds the refresh token inside, and the secret is seen leaving.
+        w.push(("EXF-TRACE-004", "critical"));
+    }
+    assert_eq!(set(&f), want(&w));
     assert!(f
         .iter()
         .filter(|x| x["rule_id"] == "EXF-TRACE-003")

@@ -217,14 +217,10 @@ pub fn short_id(id: &str, n: usize) -> String {
     format!("{start}…{end}")
 }
 
-/// At most `n` characters, with an ellipsis when cut.
+/// At most `n` characters of stored (redacted) text, with an ellipsis when cut;
+/// never inside a redaction marker ([`crate::redact::cut::cut`]).
 pub fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        return s.to_string();
-    }
-    let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
-    t.push('…');
-    t
+    crate::redact::cut::cut(s, n).into_owned()
 }
 
 /// `YYYY-MM-DD HH:MM` in UTC.

@@ -59,15 +59,10 @@ fn executes_stdin(cmd: &Command, tax: &Taxonomy) -> bool {
         .all(|a| a.starts_with('-') && !["-m", "-c", "-e", "-r"].contains(&a.as_str()) || a == "-")
 }
 
+/// The command line as evidence: whitespace collapsed, not cut (the redactor cuts
+/// evidence after redacting it, so no piece of a secret survives a cut).
 fn short(s: &str) -> String {
-    let t: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if t.chars().count() > 200 {
-        let mut c: String = t.chars().take(199).collect();
-        c.push('…');
-        c
-    } else {
-        t
-    }
+    crate::redact::cut::collapse(s)
 }
 
 /// Command rule hits for one parsed command line.

@@ -111,9 +111,9 @@ pub fn scan(text: &str, tax: &Taxonomy) -> Vec<Hit> {
                 Hit::new(
                     id::PINJ_OUTPUT,
                     format!("bidirectional override U+{:04X} reorders text", c as u32),
-                    &excerpt(text, pos, pos + c.len_utf8())
-                        .escape_default()
-                        .to_string(),
+                    // Raw, so the window is masked with the redaction of the whole
+                    // output; every view escapes the control when it shows it.
+                    &excerpt(text, pos, pos + c.len_utf8()),
                 )
                 .key(&format!("bidi|{:x}", c as u32))
                 .confidence(0.6),

@@ -33,7 +33,7 @@ pub use taxonomy::DetectionConfig;
 
 use crate::model::{Finding, HitMethod, Severity, SkillHit, Span, SpanKind};
 use crate::redact::{Field, Report};
-use hit::{clip, Hit};
+use hit::Hit;
 use network::HostClass;
 use rules::id;
 use skills::{Observation, SkillIndex};
@@ -322,20 +322,23 @@ impl Detector {
             if m.rule.starts_with("REDACTED") {
                 continue;
             }
+            // The redactor marks known test and example values (and public keys)
+            // info: they are redacted, but never raise more than info.
+            let example = m.severity == Severity::Info;
             let fname = field_name(&m.field);
             match by_rule.iter_mut().find(|(r, _, _)| r == &m.rule) {
-                Some((_, fields, _)) => {
+                Some((_, fields, real)) => {
                     if !fields.contains(&fname) {
                         fields.push(fname.clone());
                     }
+                    *real |= !example;
                 }
-                None => by_rule.push((
-                    m.rule.clone(),
-                    vec![fname.clone()],
-                    m.severity >= Severity::High,
-                )),
+                None => by_rule.push((m.rule.clone(), vec![fname.clone()], !example)),
             }
             let pii = self.tax.is_pii_rule(&m.rule);
+            if example && !pii {
+                continue; // not a secret that can leave: no EXF-TRACE-004, not remembered
+            }
             let value = field_text(span, &m.field).and_then(|t| t.get(m.start..m.end));
             let Some(value) = value.filter(|v| v.len() >= 8) else {
                 continue;
@@ -354,10 +357,10 @@ impl Detector {
                 newly_seen.push(h);
             }
         }
-        for (rule, fields, high_sev) in &by_rule {
-            // DESIGN: info, high only for private keys and cloud keys (not the redactor's own rank)
-            let _ = high_sev;
-            let high = self.tax.is_high_rule(rule);
+        for (rule, fields, real) in &by_rule {
+            // docs/findings.md: info, high for a private key or cloud credential
+            // (`high` in assets/detect/secrets.toml) that is not a test or example value.
+            let high = *real && self.tax.is_high_rule(rule);
             let ev = format!("{rule} in {}", fields.join(", "));
             hits.push(
                 Hit::new(
@@ -496,8 +499,9 @@ impl Detector {
                 run_id: span.run_id.clone(),
                 span_ids: vec![span.id.clone()],
                 title: rules::title(h.rule),
-                message: clip(&h.message, 300),
-                evidence: clip(&h.evidence, 200),
+                // Both uncut: the redactor redacts them whole, then cuts them.
+                message: h.message,
+                evidence: hit::evidence(span, report, &out.secrets, &h.evidence),
                 fingerprint: fingerprint::fingerprint(h.rule, &span.run_id, &h.key),
                 origin: Some(span.origin.clone()),
                 skill_id: st.active_skill.clone(),

@@ -46,6 +46,10 @@ pub struct RuleInfo {
     pub help: String,
     /// Default severity.
     pub severity: Severity,
+    /// When a finding's severity can differ from the default, the rule that sets it
+    /// (one line, shown in `docs/findings.md`).
+    #[serde(default)]
+    pub severity_rule: Option<String>,
     /// SARIF `properties.tags`.
     #[serde(default)]
     pub tags: Vec<String>,
@@ -108,10 +112,14 @@ pub fn default_severity(id: &str) -> Severity {
 pub fn markdown_table() -> String {
     let mut s = String::from("| id | severity | title | what to do |\n|---|---|---|---|\n");
     for r in catalogue() {
+        let severity = match &r.severity_rule {
+            Some(rule) => format!("{} ({rule})", r.severity),
+            None => r.severity.to_string(),
+        };
         s.push_str(&format!(
             "| `{}` | {} | {} | {} |\n",
             r.id,
-            r.severity,
+            severity,
             r.title,
             r.help.replace('|', "\\|")
         ));

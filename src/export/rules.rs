@@ -87,13 +87,7 @@ pub fn security_severity(s: Severity) -> Option<&'static str> {
 
 /// GitHub accepts descriptions up to 1024 characters; names up to 255.
 fn clip(s: &str, max: usize) -> String {
-    let s = s.trim();
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut t: String = s.chars().take(max - 1).collect();
-    t.push('…');
-    t
+    crate::redact::cut::cut(s.trim(), max).into_owned()
 }
 
 /// A SARIF `name` from a title: lowercase words joined by dashes (`credential-file-read`).

@@ -267,14 +267,11 @@ impl<'a> SpanCache<'a> {
     }
 }
 
+/// Stored text on one sanitised line, cut to `n` characters, never inside a
+/// redaction marker ([`crate::redact::cut::cut`]).
 fn clip(s: &str, n: usize) -> String {
     let s = crate::sanitize::line(s.trim());
-    if s.chars().count() <= n {
-        return s.into_owned();
-    }
-    let mut t: String = s.chars().take(n - 1).collect();
-    t.push('…');
-    t
+    crate::redact::cut::cut(&s, n).into_owned()
 }
 
 /// One SARIF result; the flag says its code flow was cut.

@@ -77,19 +77,32 @@ pub struct LlmResponse {
     pub truncated: bool,
 }
 
-/// Appends to a bounded string, flagging truncation instead of growing past `MAX_STREAM_TEXT`.
+/// Appends to a bounded string, flagging truncation instead of growing past
+/// `MAX_STREAM_TEXT`. The cut lands where no start of a secret is left for the
+/// redactor to miss ([`crate::redact::cut::raw_head`], across the join of the two
+/// strings), and nothing is appended after it.
 pub fn push_capped(dst: &mut String, src: &str, truncated: &mut bool) {
+    if *truncated {
+        return;
+    }
     if dst.len() + src.len() <= MAX_STREAM_TEXT {
         dst.push_str(src);
         return;
     }
     *truncated = true;
-    let room = MAX_STREAM_TEXT.saturating_sub(dst.len());
-    let mut cut = room.min(src.len());
-    while cut > 0 && !src.is_char_boundary(cut) {
-        cut -= 1;
+    let room = MAX_STREAM_TEXT.saturating_sub(dst.len()).min(src.len());
+    let mut end = room;
+    while !src.is_char_boundary(end) {
+        end -= 1;
     }
-    dst.push_str(&src[..cut]);
+    // One character past the cut tells `raw_head` whether a token goes on.
+    let mut past = end;
+    if let Some(c) = src[end..].chars().next() {
+        past += c.len_utf8();
+    }
+    dst.push_str(&src[..past]);
+    let keep = crate::redact::cut::raw_head(dst, dst.len() - (past - end)).len();
+    dst.truncate(keep);
 }
 
 /// The string at `v[key]`, if it is one.
@@ -156,22 +169,8 @@ pub fn error_text(v: &Value) -> Option<String> {
         Value::Null => return None,
         other => other.to_string(),
     };
-    Some(one_line(&msg, 300))
-}
-
-/// Collapses whitespace to single spaces and cuts to `max` characters.
-pub fn one_line(s: &str, max: usize) -> String {
-    let mut out = String::new();
-    for word in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    if out.chars().count() > max {
-        out = out.chars().take(max).collect::<String>() + "…";
-    }
-    out
+    // Whole: the message is redacted with the span it lands in, and only views cut it.
+    Some(crate::redact::cut::collapse(&msg))
 }
 
 #[cfg(test)]
@@ -197,7 +196,16 @@ mod tests {
         let mut t = false;
         push_capped(&mut s, "éé", &mut t);
         assert!(t);
-        assert_eq!(s.len(), MAX_STREAM_TEXT - 1);
+        // The cut would split the token of x's: it goes whole (no line break nearby).
+        assert!(s.len() < MAX_STREAM_TEXT);
+        assert!(s.is_char_boundary(s.len()));
+        let mut s = "x ".repeat((MAX_STREAM_TEXT - 20) / 2);
+        let mut t = false;
+        let key = format!("gh{}_{}", "p", "A1b2C3d4".repeat(5));
+        push_capped(&mut s, &format!("send {key} now"), &mut t);
+        assert!(t && s.ends_with("send "), "{:?}", &s[s.len() - 10..]);
+        push_capped(&mut s, "more", &mut t);
+        assert!(s.ends_with("send "), "nothing after the cut");
     }
 
     #[test]
@@ -209,6 +217,5 @@ mod tests {
             Some("overloaded_error: Overloaded".to_string())
         );
         assert_eq!(error_text(&json!({"error":null})), None);
-        assert_eq!(one_line("a \n b", 10), "a b");
     }
 }

@@ -7,7 +7,7 @@
 
 use super::anthropic;
 use super::capture::{Finished, Outcome, ResponseCapture};
-use super::exchange::{one_line, LlmRequest, LlmResponse, Message};
+use super::exchange::{LlmRequest, LlmResponse, Message};
 use super::group::{prefix_hashes, GroupKey, Grouper, KnownCall};
 use super::openai;
 use super::route::Api;
@@ -122,7 +122,8 @@ impl Recorder {
                 .messages
                 .iter()
                 .find(|m| m.role == "user" && !m.text.trim().is_empty())
-                .map(|m| one_line(&m.text, 200)),
+                // Whole: the redactor cuts titles after redacting them.
+                .map(|m| crate::redact::cut::collapse(&m.text)),
             cwd: None,
         }));
 
@@ -355,15 +356,14 @@ fn put<T: Into<Value>>(a: &mut Map<String, Value>, key: &str, v: Option<T>) {
     }
 }
 
+/// At most `max` bytes of raw text, cut where no start of a secret is left
+/// ([`crate::redact::cut::raw_head`]), with how much was dropped.
 fn cap(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_string();
     }
-    let mut cut = max;
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}…[{} bytes more]", &s[..cut], s.len() - cut)
+    let head = crate::redact::cut::raw_head(s, max);
+    format!("{head}…[{} bytes more]", s.len() - head.len())
 }
 
 fn message_json(m: &Message) -> Value {

@@ -14,9 +14,10 @@
 use super::key::HashKey;
 use super::markers::{MARKER_HASH, MARKER_MASK};
 use super::prefilter::{digit_run_may_be_pii, digit_runs, Keywords};
-use super::rules::{Rule, Trigger};
+use super::rules::{PhoneCodes, Rule, Trigger};
 use super::run::followed;
 use super::validate::Validator;
+use super::value::{self, Words};
 use super::Mode;
 use crate::model::Severity;
 use regex::Regex;
@@ -101,6 +102,15 @@ pub struct Engine {
     pub header_label: usize,
     /// Label of canary tokens that detection hands back (`canary_token`).
     pub canary_label: usize,
+    /// Labels from here on are the "known test or example value" copies of the
+    /// labels before: same name, severity info (see [`Engine::example_label`]).
+    example_base: usize,
+    /// The word lists values are judged by.
+    pub(super) words: Words,
+    /// E.164 country codes for the phone validator.
+    pub(super) phone: PhoneCodes,
+    examples: HashSet<String>,
+    example_patterns: Vec<Regex>,
 }
 
 /// Inputs to [`Engine::new`] besides the rules.
@@ -110,6 +120,12 @@ pub struct Extras {
     pub allow_patterns: Vec<Regex>,
     pub fields: Vec<String>,
     pub headers: Vec<String>,
+    pub words: Words,
+    pub phone: PhoneCodes,
+    /// Known test and example values, exact.
+    pub examples: Vec<String>,
+    /// Patterns such a value matches entirely.
+    pub example_patterns: Vec<Regex>,
 }
 
 /// Lower case, `-` as `_`: how field and header names compare.
@@ -169,6 +185,14 @@ impl Engine {
             name: "sensitive_header".into(),
             severity: Severity::Medium,
         });
+        let example_base = labels.len();
+        for i in 0..example_base {
+            let name = labels[i].name.clone();
+            labels.push(Label {
+                name,
+                severity: Severity::Info,
+            });
+        }
 
         // Keywords, deduplicated. Overlapping search reports every keyword, so
         // `token` and `session_token` are both seen where both occur.
@@ -276,7 +300,49 @@ impl Engine {
             field_label,
             header_label,
             canary_label,
+            example_base,
+            words: extras.words,
+            phone: extras.phone,
+            examples: extras.examples.into_iter().collect(),
+            example_patterns: extras.example_patterns,
         }
+    }
+
+    /// True when `value` is a known test or example value (`[values] examples`).
+    pub fn is_example(&self, value: &str) -> bool {
+        if self.examples.contains(value) || self.example_patterns.iter().any(|p| p.is_match(value))
+        {
+            return true;
+        }
+        // Numbers are listed without their separators (`4111 1111 1111 1111`).
+        let grouped = value.len() <= 40
+            && value.bytes().any(|b| b == b' ' || b == b'-')
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-');
+        grouped && self.examples.contains(&value.replace([' ', '-'], ""))
+    }
+
+    /// The label a match of `label` gets when its value is a known test or example
+    /// value: same name, severity info.
+    pub fn example_label(&self, label: usize) -> usize {
+        if label < self.example_base {
+            self.example_base + label
+        } else {
+            label
+        }
+    }
+
+    /// Whether a value found under `label` may be remembered for the run: not a
+    /// word-like identifier found by a `key = value` rule (`hunter22`, `csrfToken`),
+    /// which would then mask every use of that word.
+    pub fn rememberable(&self, label: usize, value: &str) -> bool {
+        let rule = label % self.example_base.max(1);
+        let assignment = self
+            .rules
+            .get(rule)
+            .is_some_and(|r| matches!(r.validator, Some(Validator::Assignment | Validator::Curl)));
+        !(assignment && value::word_like(value))
     }
 
     /// The prefilter: one keyword pass and one digit-run pass.

@@ -15,6 +15,10 @@ fn engines() -> (Engine, Engine) {
     let mk = || Extras {
         fields: b.fields.clone(),
         headers: b.headers.clone(),
+        words: b.words.clone(),
+        phone: b.phone.clone(),
+        examples: b.examples.clone(),
+        example_patterns: super::example_patterns(&b.example_patterns).unwrap_or_default(),
         ..Extras::default()
     };
     let gated = Engine::new(b.rules.clone(), mk());

@@ -11,7 +11,7 @@
 
 use super::engine::{Cand, Engine};
 use super::key::HashKey;
-use super::markers::marker_ranges;
+use super::markers::{marker_ranges, subtract_markers};
 use super::memory::{Hit, Memory};
 use super::Mode;
 use serde_json::Value;
@@ -49,8 +49,10 @@ fn looks_like_json(s: &str) -> bool {
 impl Ctx<'_> {
     fn remember(&mut self, text: &str, cands: &[Cand]) {
         for c in cands {
-            self.memory
-                .learn(self.run_id, &text[c.start..c.end], c.label);
+            let v = &text[c.start..c.end];
+            if self.engine.rememberable(c.label, v) {
+                self.memory.learn(self.run_id, v, c.label);
+            }
         }
     }
 
@@ -71,10 +73,13 @@ impl Ctx<'_> {
         if !self.skip_memory {
             self.memory.search(self.run_id, hay, &mut mem);
         }
-        self.finish(hay, off, text, &scan, &mem)
+        let hidden = self.disguised(hay, 0);
+        self.finish(hay, off, text, &scan, &mem, hidden)
     }
 
-    /// Rules and memory hits (`scan`, `mem` over `hay` = prefix + `text`) applied to `text`.
+    /// Rules, memory hits and `hidden` (redactions found by decoding, see
+    /// [`Ctx::disguised`]) — `scan`, `mem` and `hidden` over `hay` = prefix + `text` —
+    /// applied to `text`.
     fn finish(
         &mut self,
         hay: &str,
@@ -82,12 +87,25 @@ impl Ctx<'_> {
         text: &str,
         scan: &super::engine::Scan,
         mem: &[Hit],
+        hidden: Vec<Cand>,
     ) -> (Option<String>, Vec<Cand>) {
         let engine = self.engine;
-        if scan.is_clean() && mem.is_empty() {
+        let clean = scan.is_clean() && mem.is_empty();
+        if clean && hidden.is_empty() {
             return (None, Vec::new());
         }
-        let mut cands = engine.candidates(hay, scan, mem);
+        let mut cands = if clean {
+            Vec::new()
+        } else {
+            engine.candidates(hay, scan, mem)
+        };
+        if !hidden.is_empty() {
+            cands.extend(if scan.marker {
+                subtract_markers(hay, hidden)
+            } else {
+                hidden
+            });
+        }
         if off > 0 {
             cands.retain_mut(|c| {
                 c.start = c.start.max(off) - off;
@@ -123,7 +141,13 @@ impl Ctx<'_> {
                 || !mem.is_empty()
                 || (!scan.is_clean() && !self.engine.candidates(text, &scan, &[]).is_empty());
             if !maybe {
-                return (None, Vec::new());
+                // Nothing a rule sees in the raw JSON: only a decoded run can hold a secret.
+                let hidden = self.disguised(text, 0);
+                if hidden.is_empty() {
+                    return (None, Vec::new());
+                }
+                let (out, ranges) = self.finish(text, 0, text, &scan, &mem, hidden);
+                return (out, found_in(text, ranges));
             }
             if let Ok(parsed) = serde_json::from_str::<Value>(text) {
                 let mut v = parsed.clone();
@@ -151,21 +175,12 @@ impl Ctx<'_> {
         }
         // Reuse the prefilter results unless the JSON walk learned new secrets.
         let (out, ranges) = if self.memory.len() == learned_before {
-            self.finish(text, 0, text, &scan, &mem)
+            let hidden = self.disguised(text, 0);
+            self.finish(text, 0, text, &scan, &mem, hidden)
         } else {
             self.plain_ranges("", text)
         };
-        let found = ranges
-            .into_iter()
-            .map(|c| Found {
-                label: c.label,
-                path: String::new(),
-                start: c.start,
-                end: c.end,
-                value: text[c.start..c.end].to_string(),
-            })
-            .collect();
-        (out, found)
+        (out, found_in(text, ranges))
     }
 
     /// Redacts every string under `v` in place; true if anything changed.
@@ -304,6 +319,7 @@ impl Ctx<'_> {
         match v {
             Value::String(s) => {
                 if s.trim().is_empty()
+                    || super::value::placeholder(s, &self.engine.words)
                     || marker_ranges(s)
                         .first()
                         .is_some_and(|&(a, b)| a == 0 && b == s.len())
@@ -317,11 +333,16 @@ impl Ctx<'_> {
                 } else {
                     engine.candidates(s, &scan, &[])
                 };
+                let fallback = if engine.is_example(s) {
+                    engine.example_label(label)
+                } else {
+                    label
+                };
                 let best = cands
                     .iter()
                     .map(|c| c.label)
                     .max_by_key(|&l| (engine.labels[l].severity, std::cmp::Reverse(l)))
-                    .unwrap_or(label);
+                    .unwrap_or(fallback);
                 self.memory.learn(self.run_id, s, best);
                 // "Bearer abc..." / "Basic abc...": remember the credential alone too.
                 if let Some((_, last)) = s.trim().rsplit_once(' ') {
@@ -367,6 +388,20 @@ impl Ctx<'_> {
             Value::Bool(_) | Value::Null => false,
         }
     }
+}
+
+/// Finds at the merged ranges `ranges` of `text`.
+fn found_in(text: &str, ranges: Vec<Cand>) -> Vec<Found> {
+    ranges
+        .into_iter()
+        .map(|c| Found {
+            label: c.label,
+            path: String::new(),
+            start: c.start,
+            end: c.end,
+            value: text[c.start..c.end].to_string(),
+        })
+        .collect()
 }
 
 /// Places a find from inside a JSON-encoded string into the raw outer text: where its

@@ -6,6 +6,8 @@
 //! findings and errors into `Redacted` ones and reports which rules matched
 //! where (rule and position, never the value) so detection can use it.
 
+pub mod cut;
+mod disguise;
 mod engine;
 #[cfg(test)]
 mod gate_tests;
@@ -17,6 +19,7 @@ mod prefilter;
 mod rules;
 mod run;
 mod validate;
+mod value;
 
 pub use key::HashKey;
 pub use rules::{builtin_specs, RedactionSection, RuleSpec, BUILTIN_RULES};
@@ -177,15 +180,39 @@ impl Default for Redactor {
     }
 }
 
+/// Compiles example patterns (a value must match one entirely).
+pub(super) fn example_patterns(pats: &[String]) -> Result<Vec<regex::Regex>, (String, String)> {
+    pats.iter()
+        .map(|p| {
+            regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+                let why = e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                (p.clone(), why)
+            })
+        })
+        .collect()
+}
+
 /// The built-in engine, compiled once per process.
 fn builtin_engine() -> Result<Arc<Engine>, RedactError> {
     static ENGINE: OnceLock<Result<Arc<Engine>, String>> = OnceLock::new();
     ENGINE
         .get_or_init(|| {
             let b = rules::builtin().map_err(|e| format!("{}: {}", e.rule, e.why))?;
+            let example_patterns = example_patterns(&b.example_patterns)
+                .map_err(|(p, e)| format!("example pattern '{p}': {e}"))?;
             let extras = Extras {
                 fields: b.fields,
                 headers: b.headers,
+                words: b.words,
+                phone: b.phone,
+                examples: b.examples,
+                example_patterns,
                 ..Extras::default()
             };
             Ok(Arc::new(Engine::new(b.rules, extras)))
@@ -283,11 +310,23 @@ impl Redactor {
         fields.extend(sec.field_paths.iter().cloned());
         let mut headers = b.headers;
         headers.extend(sec.headers.iter().cloned());
+        let mut words = b.words;
+        words
+            .placeholders
+            .extend(sec.placeholders.iter().map(|w| w.to_ascii_lowercase()));
+        let mut examples = b.examples;
+        examples.extend(sec.examples.iter().cloned());
+        let example_patterns = example_patterns(&b.example_patterns)
+            .map_err(|(p, why)| RedactError::Builtin(format!("example pattern '{p}': {why}")))?;
         let extras = Extras {
             allow_exact: sec.allowlist.clone(),
             allow_patterns,
             fields,
             headers,
+            words,
+            phone: b.phone,
+            examples,
+            example_patterns,
         };
         let engine = Engine::new(all, extras);
         Ok(Redactor {
@@ -494,17 +533,24 @@ impl Redactor {
         (self.apply(span, plan), report)
     }
 
-    /// Redacts a run's title, source and cwd.
+    /// Redacts a run's title, source and cwd; the title (the whole first line of
+    /// the prompt, as parsers give it) is cut to [`cut::TITLE_CHARS`] only after it
+    /// is redacted.
     pub fn redact_run(&mut self, mut run: Run) -> Redacted<Run> {
         let mut r = Report::default();
         let id = run.id.clone();
         self.opt_in_place(&id, &mut run.title, Field::Other("title".into()), &mut r);
+        if let Some(t) = &mut run.title {
+            *t = cut::one_line(t, cut::TITLE_CHARS);
+        }
         self.field_in_place(&id, &mut run.source, Field::Other("source".into()), &mut r);
         self.opt_in_place(&id, &mut run.cwd, Field::Other("cwd".into()), &mut r);
         Redacted::new(run)
     }
 
-    /// Redacts a finding's title, message and evidence.
+    /// Redacts a finding's title, message and evidence, each whole, then cuts the
+    /// message and the evidence to one line of [`cut::MESSAGE_CHARS`] and
+    /// [`cut::EVIDENCE_CHARS`] characters (detection hands them over uncut).
     pub fn redact_finding(&mut self, mut finding: Finding) -> Redacted<Finding> {
         let mut r = Report::default();
         let id = finding.run_id.clone();
@@ -526,6 +572,8 @@ impl Redactor {
             Field::Other("evidence".into()),
             &mut r,
         );
+        finding.message = cut::one_line(&finding.message, cut::MESSAGE_CHARS);
+        finding.evidence = cut::one_line(&finding.evidence, cut::EVIDENCE_CHARS);
         if let Some(o) = &mut finding.origin {
             let mut path = o.path.to_string();
             self.field_in_place(&id, &mut path, Field::Other("origin".into()), &mut r);
@@ -554,6 +602,16 @@ impl Redactor {
     pub fn redact_text(&mut self, text: &str) -> Redacted<String> {
         let mut r = Report::default();
         Redacted::new(self.redact_str("", text, Field::Other("text".into()), &mut r))
+    }
+
+    /// Redacts the whole of `text` (as part of run `run_id`), then cuts it to one
+    /// line of at most `max` characters ([`cut::one_line`]): how trace text bound
+    /// for a title, an excerpt or a preview is shortened, so that no cut leaves the
+    /// start of a secret for the rules to miss.
+    pub fn redact_line(&mut self, run_id: &str, text: &str, max: usize) -> Redacted<String> {
+        let mut r = Report::default();
+        let red = self.redact_str(run_id, text, Field::Other("text".into()), &mut r);
+        Redacted::new(cut::one_line(&red, max))
     }
 }
 

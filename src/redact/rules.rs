@@ -6,6 +6,7 @@
 //! validator and a severity. Nothing here touches trace text.
 
 use super::validate::Validator;
+use super::value::{ValueRule, Words};
 use super::{Mode, RedactError};
 use crate::model::Severity;
 use regex::{Regex, RegexBuilder};
@@ -47,6 +48,13 @@ pub struct RuleSpec {
     pub followed_by: Option<String>,
     #[serde(default)]
     pub validator: Option<String>,
+    /// Thresholds for the values a `key = value` rule finds (see `redact::value`).
+    #[serde(default)]
+    pub value: Option<ValueRule>,
+    /// Words one of which must occur shortly before a match the validator cannot
+    /// vouch for alone (a card number written without separators).
+    #[serde(default)]
+    pub context: Vec<String>,
     /// TraceCraft rule(s) this one covers (documentation only).
     #[serde(default)]
     pub tracecraft: Option<String>,
@@ -63,7 +71,59 @@ struct RuleFile {
     fields: Vec<String>,
     #[serde(default)]
     headers: Vec<String>,
+    #[serde(default)]
+    values: ValuesFile,
+    #[serde(default)]
+    phone: PhoneFile,
     rule: Vec<RuleSpec>,
+}
+
+/// `[values]`: the word lists values are judged by, and known example values.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValuesFile {
+    /// Values that stand for a secret without being one.
+    #[serde(default)]
+    pub placeholders: Vec<String>,
+    /// Keywords and type names: code, not values.
+    #[serde(default)]
+    pub code: Vec<String>,
+    /// Documented test and example values, exact: redacted, but only info.
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Patterns a value matches entirely when it is a test or example value.
+    #[serde(default)]
+    pub example_patterns: Vec<String>,
+}
+
+/// `[phone]`: E.164 country codes and the length of their national numbers.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneFile {
+    /// `"<code>:<digits>"` or `"<code>:<min>-<max>"`.
+    #[serde(default)]
+    pub codes: Vec<String>,
+}
+
+/// Country code → (shortest, longest) national number, parsed from `[phone]`.
+#[derive(Debug, Clone, Default)]
+pub struct PhoneCodes(pub std::collections::HashMap<u16, (u8, u8)>);
+
+impl PhoneCodes {
+    fn parse(file: &PhoneFile) -> Result<PhoneCodes, String> {
+        let mut m = std::collections::HashMap::new();
+        for c in &file.codes {
+            let bad =
+                || format!("[phone] codes: '{c}' is not <code>:<digits> or <code>:<min>-<max>");
+            let (code, len) = c.split_once(':').ok_or_else(bad)?;
+            let (lo, hi) = len.split_once('-').unwrap_or((len, len));
+            let code: u16 = code.parse().map_err(|_| bad())?;
+            let lo: u8 = lo.parse().map_err(|_| bad())?;
+            let hi: u8 = hi.parse().map_err(|_| bad())?;
+            m.insert(code, (lo, hi));
+        }
+        Ok(PhoneCodes(m))
+    }
 }
 
 /// A compiled rule.
@@ -85,6 +145,10 @@ pub struct Rule {
     /// See [`RuleSpec::followed_by`]; empty = any keyword hit counts.
     pub followed_by: Vec<u8>,
     pub validator: Option<Validator>,
+    /// Thresholds for the values the rule finds.
+    pub value: ValueRule,
+    /// See [`RuleSpec::context`] (lower case).
+    pub context: Vec<String>,
     pub tracecraft: Option<String>,
     pub builtin: bool,
 }
@@ -212,6 +276,12 @@ impl RuleSpec {
             window,
             followed_by: self.followed_by.as_deref().unwrap_or("").bytes().collect(),
             validator,
+            value: self.value.unwrap_or_default(),
+            context: self
+                .context
+                .iter()
+                .map(|w| w.to_ascii_lowercase())
+                .collect(),
             tracecraft: self.tracecraft.clone(),
             builtin,
         })
@@ -227,20 +297,27 @@ fn one_line(s: &str) -> String {
         .unwrap_or_else(|| s.lines().last().unwrap_or("").trim().to_string())
 }
 
-/// The built-in set: compiled rules, sensitive field paths and header names.
+/// The built-in set: compiled rules, sensitive field paths and header names, the
+/// word lists values are judged by, known example values and phone country codes.
 #[derive(Debug, Clone)]
 pub struct Builtin {
     pub rules: Vec<Rule>,
     pub fields: Vec<String>,
     pub headers: Vec<String>,
+    pub words: Words,
+    pub examples: Vec<String>,
+    pub example_patterns: Vec<String>,
+    pub phone: PhoneCodes,
 }
 
 /// Parses and compiles the built-in rule file.
 pub fn builtin() -> Result<Builtin, SpecError> {
-    let file: RuleFile = toml::from_str(BUILTIN_RULES).map_err(|e| SpecError {
+    let err = |why: String| SpecError {
         rule: "<builtin>".into(),
-        why: e.message().to_string(),
-    })?;
+        why,
+    };
+    let file: RuleFile = toml::from_str(BUILTIN_RULES).map_err(|e| err(e.message().into()))?;
+    let lower = |v: &[String]| v.iter().map(|w| w.to_ascii_lowercase()).collect();
     Ok(Builtin {
         rules: file
             .rule
@@ -249,6 +326,13 @@ pub fn builtin() -> Result<Builtin, SpecError> {
             .collect::<Result<_, _>>()?,
         fields: file.fields,
         headers: file.headers,
+        words: Words {
+            placeholders: lower(&file.values.placeholders),
+            code: lower(&file.values.code),
+        },
+        examples: file.values.examples,
+        example_patterns: file.values.example_patterns,
+        phone: PhoneCodes::parse(&file.phone).map_err(err)?,
     })
 }
 
@@ -281,6 +365,13 @@ pub struct RedactionSection {
     /// Extra HTTP header names whose whole value is redacted.
     #[serde(default)]
     pub headers: Vec<String>,
+    /// More values that stand for a secret without being one (never redacted as a
+    /// `key = value` value).
+    #[serde(default)]
+    pub placeholders: Vec<String>,
+    /// More known test or example values: still redacted, their findings info.
+    #[serde(default)]
+    pub examples: Vec<String>,
     /// Extra rules.
     #[serde(default)]
     pub rules: Vec<RuleSpec>,
@@ -382,6 +473,8 @@ mod tests {
             window: None,
             followed_by: None,
             validator: None,
+            value: None,
+            context: vec![],
             tracecraft: None,
         };
         let e = spec("emp", "EMP-(\\d{6}").compile(false).expect_err("bad");

@@ -7,6 +7,7 @@ use super::engine::{Cand, Engine, Scan, DIGIT_MARGIN, KEY_BACK};
 use super::markers::subtract_markers;
 use super::memory::Hit;
 use super::rules::Trigger;
+use super::validate::Checks;
 
 impl Engine {
     /// Every range of `text` a rule says to redact, validated, allowlist-filtered and
@@ -179,17 +180,24 @@ impl Engine {
                 .find_map(|&g| caps.get(g))
                 .map(|g| g.range())
                 .unwrap_or(m.range());
+            let example = self.is_example(&text[secret.clone()]);
+            let checks = Checks {
+                rule,
+                words: &self.words,
+                phone: &self.phone,
+                example,
+            };
             let keep = !secret.is_empty()
                 && rule
                     .validator
-                    .is_none_or(|v| v.check(text, m.range(), secret.clone()))
+                    .is_none_or(|v| v.check(text, m.range(), secret.clone(), checks))
                 && !self.allowed(&text[secret.clone()])
                 && !self.allowed(m.as_str());
             if keep {
                 out.push(Cand {
                     start: secret.start,
                     end: secret.end,
-                    label: i,
+                    label: if example { self.example_label(i) } else { i },
                 });
             }
             pos = if m.end() > m.start() {

@@ -1,12 +1,26 @@
 //! Validators: cheap checks that run after a rule's regex matched, to throw out
-//! look-alikes (a 13-digit timestamp is not a card, a UUID is not a phone).
+//! look-alikes (a 13-digit timestamp is not a card, a UUID is not a phone, a call
+//! is not a password).
 //!
 //! Each validator sees the whole text, the regex match range and the range of
-//! the part to redact, so it can look one byte beyond the match (what the
-//! regex crate's lack of look-around cannot). All are pure and allocation-free
-//! except where noted; none can panic on any input.
+//! the part to redact, so it can look beyond the match (what the regex crate's
+//! lack of look-around cannot), and the rule's data ([`Checks`]). All are pure and
+//! allocation-free except where noted; none can panic on any input.
 
+use super::rules::{PhoneCodes, Rule};
+use super::value::{self, Words};
 use std::ops::Range;
+
+/// What a validator may consult besides the text: the rule that matched, the word
+/// lists values are judged by and the phone country codes.
+#[derive(Debug, Clone, Copy)]
+pub struct Checks<'a> {
+    pub rule: &'a Rule,
+    pub words: &'a Words,
+    pub phone: &'a PhoneCodes,
+    /// The value is a known test or example value (a test card number needs no context).
+    pub example: bool,
+}
 
 /// A named check a rule may require (`validator = "luhn"` in `rules.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +43,16 @@ pub enum Validator {
     Random,
     /// Not a placeholder (`${X}`, `<token>`, `xxx`, `your_key_here`, ...).
     Placeholder,
-    /// Assignment value: not a placeholder, not code (`get_token()`, `os.environ[..]`, `self.x`).
+    /// A `key = value` value judged as a value ([`super::value::is_secret`]): not
+    /// code, not a placeholder, a literal or random enough by `[rule.value]`.
     Assignment,
+    /// `-u user:password` of a `curl` command (not `socat -u`, `git push -u`),
+    /// the password judged as a shell word.
+    Curl,
+    /// A cookie header holding at least one value random enough by `[rule.value]`.
+    Cookie,
+    /// A PEM block with key material: an END line, or 16+ base64 characters.
+    Pem,
 }
 
 impl Validator {
@@ -47,30 +69,133 @@ impl Validator {
             "random" => Validator::Random,
             "placeholder" => Validator::Placeholder,
             "assignment" => Validator::Assignment,
+            "curl" => Validator::Curl,
+            "cookie" => Validator::Cookie,
+            "pem" => Validator::Pem,
             _ => return None,
         })
     }
 
     /// Every validator name, for error messages and docs.
     pub const NAMES: &'static str =
-        "luhn, card, iban, ssn, phone, email, mixed, random, placeholder, assignment";
+        "luhn, card, iban, ssn, phone, email, mixed, random, placeholder, assignment, curl, cookie, pem";
 
     /// True when the candidate `secret` (inside match `m`) of `text` passes.
-    pub fn check(self, text: &str, m: Range<usize>, secret: Range<usize>) -> bool {
+    pub fn check(self, text: &str, m: Range<usize>, secret: Range<usize>, c: Checks<'_>) -> bool {
         let s = text.get(secret.clone()).unwrap_or("");
         match self {
             Validator::Luhn => luhn_digits(s),
-            Validator::Card => card(s),
+            Validator::Card => card(s) && (c.example || card_context(text, secret, c.rule)),
             Validator::Iban => iban(s),
             Validator::Ssn => ssn(s) && standalone_number(text, secret),
-            Validator::Phone => phone(text, secret),
+            Validator::Phone => phone(text, secret, c.phone),
             Validator::Email => email(s),
             Validator::Mixed => mixed(s),
             Validator::Random => random(s),
-            Validator::Placeholder => !placeholder(s),
-            Validator::Assignment => assignment(text, m, secret),
+            Validator::Placeholder => !value::placeholder(s, c.words),
+            Validator::Assignment => value::is_secret(text, m, secret, &c.rule.value, c.words),
+            Validator::Curl => {
+                curl_command(text, m.start)
+                    && value::is_secret(text, m, secret, &c.rule.value, c.words)
+            }
+            Validator::Cookie => cookie(s, c),
+            Validator::Pem => pem_body(text.get(m).unwrap_or("")),
         }
     }
+}
+
+/// True when the flag at `at` belongs to a `curl` command: a word of its command
+/// segment (after the last line break, `;`, `|`, `&`, `(`, backtick or brace) before
+/// the flag names curl (any path; a word glued to text before it, `xcurl`, counts,
+/// and so does a command quoted inside another, `echo "curl …"`). `socat -u`,
+/// `git push -u`, `sort -u` are not curl's.
+fn curl_command(text: &str, at: usize) -> bool {
+    let b = text.as_bytes();
+    let mut at = at.min(b.len());
+    while at > 0 && !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let start = b[..at]
+        .iter()
+        .rposition(|c| matches!(c, b'\n' | b';' | b'|' | b'&' | b'(' | b'`' | b'{'))
+        .map_or(0, |i| i + 1);
+    text[start..at]
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+        .any(|w| {
+            let name = w.rsplit(['/', '\\']).next().unwrap_or(w);
+            let name = name.strip_suffix(".exe").unwrap_or(name);
+            name.ends_with("curl")
+        })
+}
+
+/// A cookie header value that is not code (`cookie: crate::lgrp_cookie_t`,
+/// `if cookie: cookies.append(cookie)`) and holds a value that looks generated: of
+/// cookie-value characters, with a letter and a digit, random enough by
+/// `[rule.value]`, not a host name (`PART_NUMBER=3,4; domain=foo.bar.acme.com`).
+fn cookie(s: &str, c: Checks<'_>) -> bool {
+    if s.contains("::") || s.contains('(') || s.contains("->") {
+        return false;
+    }
+    s.split([';', '=', ',', ' ', '"', '\''])
+        .map(|v| v.trim_start_matches('.'))
+        .any(|v| {
+            v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~%+/".contains(&b))
+                && v.bytes().any(|b| b.is_ascii_digit())
+                && v.bytes().any(|b| b.is_ascii_alphabetic())
+                && !dotted_name(v)
+                && value::random_like(v, &c.rule.value)
+        })
+}
+
+/// `foo.bar.acme.com`: dot-separated words without digits (a host or a path).
+fn dotted_name(v: &str) -> bool {
+    v.contains('.')
+        && v.split('.')
+            .all(|p| p.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-'))
+}
+
+/// A PEM match with key material: its END line, or at least 16 base64 characters
+/// after the header (a header alone, as in docs, is not a key).
+fn pem_body(m: &str) -> bool {
+    let body = m.split_once("-----").map_or("", |(_, rest)| rest);
+    let body = body.split_once("-----").map_or("", |(_, rest)| rest);
+    body.contains("-----END")
+        || body
+            .bytes()
+            .filter(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
+            .count()
+            >= 16
+}
+
+/// A card number written without separators is a card only near a word of the
+/// rule's `context` (64 bytes before it) — constants in code and digits after a
+/// decimal point are not; grouped numbers (`4111 1111 1111 1111`) need no context.
+fn card_context(text: &str, r: Range<usize>, rule: &Rule) -> bool {
+    let b = text.as_bytes();
+    let before = r.start.checked_sub(1).and_then(|i| b.get(i)).copied();
+    let after = b.get(r.end).copied();
+    let after2 = b.get(r.end + 1).copied();
+    let decimal = |sep: Option<u8>, next: Option<u8>| {
+        sep == Some(b'.') && next.is_some_and(|c| c.is_ascii_digit())
+    };
+    let before2 = r.start.checked_sub(2).and_then(|i| b.get(i)).copied();
+    if decimal(before, before2) || decimal(after, after2) {
+        return false;
+    }
+    let grouped = text
+        .get(r.clone())
+        .is_some_and(|s| s.bytes().any(|c| !c.is_ascii_digit()));
+    if grouped || rule.context.is_empty() {
+        return true;
+    }
+    let from = r.start.saturating_sub(64);
+    let mut from = from;
+    while from > 0 && !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let window = text[from..r.start].to_ascii_lowercase();
+    rule.context.iter().any(|w| window.contains(w.as_str()))
 }
 
 /// Luhn checksum over the ASCII digits of `s` (other bytes ignored); false with < 2 digits.
@@ -276,26 +401,64 @@ fn standalone_number(text: &str, r: Range<usize>) -> bool {
     !glued(before) && !glued(after) && !joins(before, before2) && !joins(after, after2)
 }
 
-fn phone(text: &str, r: Range<usize>) -> bool {
+fn phone(text: &str, r: Range<usize>, codes: &PhoneCodes) -> bool {
     let s = text.get(r.clone()).unwrap_or("");
-    let digits = s.bytes().filter(u8::is_ascii_digit).count();
-    if !(9..=15).contains(&digits) {
+    let digits: Vec<u8> = s
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|d| d - b'0')
+        .collect();
+    if !(9..=15).contains(&digits.len()) {
         return false;
     }
     if !s.starts_with('+') {
-        // National form: area code cannot start with 0 or 1.
-        let first = s.bytes().find(u8::is_ascii_digit).unwrap_or(b'0');
-        if first < b'2' {
+        // National form: the area code cannot start with 0 or 1.
+        if digits[0] < 2 {
             return false;
         }
-    } else if r.start > 0 {
+    } else {
         // "+" glued to a word ("x+12...") is arithmetic, not a phone.
-        let prev = text.as_bytes().get(r.start - 1).copied().unwrap_or(b' ');
-        if prev.is_ascii_alphanumeric() || prev == b'+' {
+        let prev = r.start.checked_sub(1).and_then(|i| text.as_bytes().get(i));
+        if prev.is_some_and(|p| p.is_ascii_alphanumeric() || *p == b'+') {
             return false;
+        }
+        if !e164(&digits, codes) {
+            return false;
+        }
+        // A separated first group is the country code: `+2.001…` is a decimal.
+        let group = s[1..]
+            .find(|ch: char| !ch.is_ascii_digit())
+            .map(|i| &s[1..1 + i]);
+        if let Some(g) = group.filter(|g| g.len() < digits.len()) {
+            let known = g.parse::<u16>().is_ok_and(|cc| codes.0.contains_key(&cc));
+            if !known && !codes.0.is_empty() && g.len() <= 3 {
+                return false;
+            }
         }
     }
     standalone_number(text, r)
+}
+
+/// `+<digits>`: an assigned country code followed by a national number of that
+/// country's length (`+2147483649`, `+4294967296`, `+10000…` are numbers, not
+/// phones). NANP (+1) area codes start with 2–9.
+fn e164(d: &[u8], codes: &PhoneCodes) -> bool {
+    if codes.0.is_empty() {
+        return true;
+    }
+    (1..=3).any(|n| {
+        if d.len() <= n {
+            return false;
+        }
+        let cc = d[..n].iter().fold(0u16, |a, &x| a * 10 + u16::from(x));
+        let Some(&(lo, hi)) = codes.0.get(&cc) else {
+            return false;
+        };
+        let national = &d[n..];
+        let len_ok = (usize::from(lo)..=usize::from(hi)).contains(&national.len());
+        let nanp_ok = cc != 1 || national[0] >= 2;
+        len_ok && nanp_ok
+    })
 }
 
 const FILE_TLDS: &[&str] = &[
@@ -334,118 +497,42 @@ fn random(s: &str) -> bool {
     digits >= 1 && letters >= 1 && long_mixed
 }
 
-const PLACEHOLDERS: &[&str] = &[
-    "null",
-    "none",
-    "nil",
-    "true",
-    "false",
-    "undefined",
-    "empty",
-    "string",
-    "str",
-    "int",
-    "bool",
-    "bytes",
-    "required",
-    "optional",
-    "redacted",
-    "hidden",
-    "masked",
-    "secret",
-    "password",
-    "passwd",
-    "token",
-    "apikey",
-    "api_key",
-    "changeme_placeholder",
-    "placeholder",
-    "example",
-    "value",
-    "default",
-    "env",
-    "self",
-    "this",
-    "todo",
-    "tbd",
-    "dummy",
-    "foo",
-    "bar",
-];
-
-/// True for values that stand for a secret without being one.
-pub fn placeholder(s: &str) -> bool {
-    let t = s.trim_matches(|c: char| c == '"' || c == '\'' || c.is_whitespace());
-    if t.is_empty() {
-        return true;
-    }
-    let lower = t.to_ascii_lowercase();
-    if PLACEHOLDERS.contains(&lower.as_str()) {
-        return true;
-    }
-    let first = t.as_bytes()[0];
-    // ${VAR}, $VAR, %VAR%, {{ var }}, <your-token>, [REDACTED...], *****
-    if matches!(first, b'$' | b'%' | b'{' | b'<' | b'[' | b'*' | b'&' | b'@') {
-        return true;
-    }
-    if t.bytes().all(|b| b == t.as_bytes()[0]) {
-        return true; // xxxxxxxx, ........
-    }
-    lower.starts_with("your_")
-        || lower.starts_with("your-")
-        || lower.starts_with("<")
-        || lower.contains("...")
-        || lower.starts_with("process.env")
-}
-
-/// A dotted identifier such as `os.environ` or `config.db.password`: code, not a value.
-fn dotted_identifier(s: &str) -> bool {
-    let mut parts = 0;
-    for p in s.split('.') {
-        let mut bytes = p.bytes();
-        let ok = bytes
-            .next()
-            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !ok {
-            return false;
-        }
-        parts += 1;
-    }
-    parts >= 2
-}
-
-fn assignment(text: &str, m: Range<usize>, secret: Range<usize>) -> bool {
-    let s = text.get(secret.clone()).unwrap_or("");
-    if placeholder(s) {
-        return false;
-    }
-    let b = text.as_bytes();
-    let quoted = secret.start > 0 && matches!(b.get(secret.start - 1), Some(b'"' | b'\''));
-    if !quoted {
-        // `token = get_token()`, `password = os.environ["X"]`, `api_key: Option<String>`
-        if matches!(b.get(secret.end), Some(b'(' | b'[' | b'<' | b'{')) {
-            return false;
-        }
-        if dotted_identifier(s) {
-            return false;
-        }
-    }
-    // Key names that contain a keyword but hold no secret.
-    let key = text
-        .get(m.start..secret.start)
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let key = key.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
-    !(key.starts_with("pwd") || key.starts_with("oldpwd"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn builtin() -> &'static super::super::rules::Builtin {
+        static B: std::sync::OnceLock<super::super::rules::Builtin> = std::sync::OnceLock::new();
+        B.get_or_init(|| {
+            super::super::rules::builtin()
+                .map_err(|e| e.why)
+                .expect("rules")
+        })
+    }
+
+    /// `v` on the whole of `s`, with the data of the built-in rule that uses it.
+    fn check_in(v: Validator, text: &str, r: Range<usize>, example: bool) -> bool {
+        check_at(v, text, r.clone(), r, example)
+    }
+
+    fn check_at(v: Validator, text: &str, m: Range<usize>, r: Range<usize>, example: bool) -> bool {
+        let b = builtin();
+        let rule = b
+            .rules
+            .iter()
+            .find(|x| x.validator == Some(v))
+            .unwrap_or(&b.rules[0]);
+        let c = Checks {
+            rule,
+            words: &b.words,
+            phone: &b.phone,
+            example,
+        };
+        v.check(text, m, r, c)
+    }
+
     fn check(v: Validator, s: &str) -> bool {
-        v.check(s, 0..s.len(), 0..s.len())
+        check_in(v, s, 0..s.len(), false)
     }
 
     #[test]
@@ -454,7 +541,14 @@ mod tests {
         assert!(!luhn_digits("4111111111111112"));
         assert!(check(Validator::Card, "4111 1111 1111 1111"));
         assert!(check(Validator::Card, "5500-0000-0000-0004"));
-        assert!(check(Validator::Card, "378282246310005"));
+        // Bare numbers need a card word before them, or to be a known test number.
+        assert!(!check(Validator::Card, "378282246310005"));
+        assert!(check_in(Validator::Card, "378282246310005", 0..15, true));
+        let t = "card number: 378282246310005";
+        assert!(check_in(Validator::Card, t, 13..t.len(), false));
+        // Constants in code and digits after a decimal point are not cards.
+        let t = "5.3575520046180838,";
+        assert!(!check_in(Validator::Card, t, 2..18, false));
         assert!(
             !check(Validator::Card, "4111 1111-1111 1111"),
             "mixed separators"
@@ -482,7 +576,7 @@ mod tests {
         assert!(!check(Validator::Ssn, "123-00-3456"));
         assert!(!check(Validator::Ssn, "123-45-0000"));
         let t = "v1.123-45-6789";
-        assert!(!Validator::Ssn.check(t, 3..t.len(), 3..t.len()));
+        assert!(!check_in(Validator::Ssn, t, 3..t.len(), false));
     }
 
     #[test]
@@ -490,8 +584,21 @@ mod tests {
         assert!(check(Validator::Phone, "+1-555-123-4567"));
         assert!(check(Validator::Phone, "(555) 123-4567"));
         assert!(!check(Validator::Phone, "123-456-7890"), "area code 1");
+        assert!(check(Validator::Phone, "+14155552671"));
+        assert!(check(Validator::Phone, "+31 641044153"));
+        // Signed numbers with no country code and length of a phone.
+        for n in [
+            "+2147483649",
+            "+4294967296",
+            "+10011010010",
+            "+1441497364",
+            "+281474976710656",
+            "+2.00100000000",
+        ] {
+            assert!(!check(Validator::Phone, n), "{n}");
+        }
         let t = "x+15551234567";
-        assert!(!Validator::Phone.check(t, 1..t.len(), 1..t.len()));
+        assert!(!check_in(Validator::Phone, t, 1..t.len(), false));
     }
 
     #[test]
@@ -506,18 +613,34 @@ mod tests {
     }
 
     #[test]
-    fn assignments() {
-        let ok = |t: &str, v: &str| {
-            let s = t.find(v).expect("value in text");
-            Validator::Assignment.check(t, 0..s + v.len(), s..s + v.len())
-        };
-        assert!(ok("password=hunter22", "hunter22"));
-        assert!(!ok("token = get_token()", "get_token"));
-        assert!(!ok("password = os.environ", "os.environ"));
-        assert!(!ok("api_key: Option<String>", "Option"));
-        assert!(!ok("TOKEN=${GITHUB_TOKEN}", "${GITHUB_TOKEN}"));
-        assert!(!ok("password: <your-password>", "<your-password>"));
-        assert!(!ok("PWD=/home/user", "/home/user"));
-        assert!(ok("secret: \"s3cr3t-value\"", "s3cr3t-value"));
+    fn curl_u_belongs_to_curl_only() {
+        for (t, want) in [
+            ("curl -u admin:Pw9xQ2mLk https://x", true),
+            ("sudo /usr/bin/curl -s -u admin:Pw9xQ2mLk https://x", true),
+            ("socat -u FILE:/etc/passwd TCP:10.0.0.1:9", false),
+            ("git push -u origin:main", false),
+            ("ls; curl -u me:${TOKEN} x", false),
+            ("printf '%s' \"curl -u admin:Pw9xQ2mLk https://x\"", true),
+        ] {
+            let at = t.find("-u").unwrap_or(0);
+            let s = t[at..].find(':').map_or(0, |i| at + i + 1);
+            let e = t[s..].find(' ').map_or(t.len(), |i| s + i);
+            assert_eq!(
+                check_at(Validator::Curl, t, at..e, s..e, false),
+                want,
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn pem_needs_key_material() {
+        let h = format!("-----BEGIN PRIVATE {}-----", "KEY");
+        assert!(!check(Validator::Pem, &format!("{h}\n")));
+        assert!(!check(Validator::Pem, &format!("{h}\n/// ```")));
+        assert!(check(
+            Validator::Pem,
+            &format!("{h}\nMC4CAQAwBQYDK2VwBCIEI")
+        ));
     }
 }

@@ -171,6 +171,8 @@ fn excerpt(body: &str, words: &[String]) -> String {
         .take_while(|&i| i + 30 <= pos)
         .last()
         .unwrap_or(0);
-    let s: String = body[start..].chars().take(80).collect();
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    // Stored text is redacted: cut it without splitting a marker, and when the
+    // window starts inside one, start after it.
+    let start = crate::redact::cut::marker_end_at(body, start);
+    crate::redact::cut::one_line(&body[start..], 80)
 }

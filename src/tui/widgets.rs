@@ -7,7 +7,6 @@ use crate::model::{Severity, Span, SpanKind};
 use ratatui::style::Style;
 use ratatui::text::Span as TSpan;
 use std::sync::OnceLock;
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Buckets in a runs-list sparkline.
 pub const SPARK_WIDTH: usize = 12;
@@ -127,25 +126,10 @@ pub fn time(ms: i64, offset_s: i32) -> String {
     }
 }
 
-/// Cuts `s` to at most `width` display cells, ending with `…` when cut.
+/// Cuts `s` to at most `width` display cells, ending with `…` when cut, never
+/// inside a redaction marker ([`crate::redact::cut::cut_cells`]).
 pub fn fit(s: &str, width: usize) -> String {
-    if UnicodeWidthStr::width(s) <= width {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in s.chars() {
-        let cw = UnicodeWidthChar::width(c).unwrap_or(0);
-        if used + cw + 1 > width {
-            break;
-        }
-        out.push(c);
-        used += cw;
-    }
-    if width > 0 {
-        out.push('…');
-    }
-    out
+    crate::redact::cut::cut_cells(s, width)
 }
 
 /// A tool call's one-line gist: its command, path, URL or query, else its input.

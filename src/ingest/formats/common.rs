@@ -153,15 +153,14 @@ fn epoch_ms(x: f64) -> Millis {
     }
 }
 
-/// Longest title kept, in characters.
-pub const TITLE_CHARS: usize = 120;
-
-/// A run title from prompt text: first non-blank line, whitespace collapsed,
-/// cut at [`TITLE_CHARS`] characters (with `…`). `None` for blank text.
+/// A run title from prompt text: the whole first non-blank line, whitespace and
+/// control characters collapsed to single spaces. `None` for blank text. Not cut
+/// here: a cut before redaction would leave the start of a secret that no rule
+/// matches any more; the redactor cuts titles to
+/// [`crate::redact::cut::TITLE_CHARS`] after redacting them.
 pub fn title_of(text: &str) -> Option<String> {
     let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    let mut out = String::with_capacity(line.len().min(TITLE_CHARS * 4));
-    let mut n = 0;
+    let mut out = String::with_capacity(line.len());
     let mut space = false;
     for c in line.chars() {
         if c.is_whitespace() || c.is_control() {
@@ -169,20 +168,10 @@ pub fn title_of(text: &str) -> Option<String> {
             continue;
         }
         if space && !out.is_empty() {
-            if n + 1 >= TITLE_CHARS {
-                out.push('…');
-                return Some(out);
-            }
             out.push(' ');
-            n += 1;
         }
         space = false;
-        if n + 1 >= TITLE_CHARS {
-            out.push('…');
-            return Some(out);
-        }
         out.push(c);
-        n += 1;
     }
     Some(out)
 }
@@ -381,10 +370,9 @@ mod tests {
             title_of("\n  fix   the\tbug \nmore").as_deref(),
             Some("fix the bug")
         );
+        // Whole: the redactor cuts it, after redacting.
         let long = "é".repeat(500);
-        let t = title_of(&long).unwrap();
-        assert_eq!(t.chars().count(), TITLE_CHARS);
-        assert!(t.ends_with('…'));
+        assert_eq!(title_of(&long).as_deref(), Some(long.as_str()));
         assert_eq!(title_of("  \n "), None);
     }
 

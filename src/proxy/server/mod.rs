@@ -339,7 +339,7 @@ fn describe(e: &(dyn std::error::Error + 'static)) -> String {
         }
         cur = err.source();
     }
-    super::exchange::one_line(&parts.join(": "), 300)
+    crate::redact::cut::one_line(&parts.join(": "), 300)
 }
 
 /// A JSON error body shaped like the provider's own, so SDKs surface it cleanly.
