@@ -159,11 +159,19 @@ fn otel_and_agents_attacks() {
         ("EXF-TRACE-002", "medium"),
     ];
     if redaction_active() {
-        // The skill posts the gcloud credentials base64-encoded; redaction decodes the
-        // run, finds the refresh token inside, and the secret is seen leaving.
+        // the gcloud refresh token read from disk is posted base64-encoded
         w.push(("EXF-TRACE-004", "critical"));
     }
     assert_eq!(set(&f), want(&w));
+    if redaction_active() {
+        let exf = f.iter().find(|x| x["rule_id"] == "EXF-TRACE-004").unwrap();
+        assert!(exf["message"].as_str().unwrap().contains("base64"), "{exf}");
+        assert_eq!(
+            exf["span_ids"].as_array().unwrap().len(),
+            2,
+            "linked to the read: {exf}"
+        );
+    }
     assert!(f
         .iter()
         .filter(|x| x["rule_id"] == "EXF-TRACE-003")

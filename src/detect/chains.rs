@@ -1,8 +1,11 @@
 //! Per-run correlation, in arrival order: credential read → egress (EXF-TRACE-003
 //! raised to high and linked), injected tool output → risky action
-//! (PINJ-TRACE-002, critical, listing every step), and the run's memory of
-//! secrets seen (keyed hashes only) for EXF-TRACE-004.
+//! (PINJ-TRACE-002, critical, listing every step: after a strong injection any
+//! risky step, after one that only talks about injection a step on a host or
+//! file it names), and the run's memory of secrets seen (keyed hashes only,
+//! see [`disguise`](super::disguise)) for EXF-TRACE-004.
 
+use super::disguise::{RunSecrets, MAX_TOTAL};
 use super::fingerprint::fingerprint;
 use super::rules::{self, id};
 use crate::model::{Finding, Severity};
@@ -10,8 +13,6 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 /// How many runs keep state at once (oldest dropped first).
 const MAX_RUNS: usize = 512;
-/// Per run, at most this many secrets are remembered.
-const MAX_SECRETS: usize = 4096;
 
 /// A credential read waiting for an egress.
 #[derive(Debug, Clone)]
@@ -25,6 +26,16 @@ struct PendingRead {
 struct Injection {
     finding: Finding,
     steps: Vec<(String, String)>,
+    /// Any risky step follows it (medium or above); else only steps on `targets`.
+    strong: bool,
+    targets: Vec<String>,
+}
+
+/// What injection scanning said about a span's output, for the chain.
+#[derive(Debug, Clone, Default)]
+pub struct InjectionSeed {
+    pub strong: bool,
+    pub targets: Vec<String>,
 }
 
 /// What the detector remembers about one run.
@@ -34,8 +45,8 @@ pub struct RunState {
     emitted: HashMap<String, (Severity, usize)>,
     reads: Vec<PendingRead>,
     injections: Vec<Injection>,
-    /// Keyed hashes of secrets redaction saw, with the span they were first seen in.
-    pub secrets: HashMap<[u8; 32], String>,
+    /// Keyed hashes of the secrets redaction saw (whole and in pieces).
+    pub secrets: RunSecrets,
     /// The skill active now (skill id), and where it was recognised.
     pub active_skill: Option<String>,
     /// Skill hits already reported: (span id, skill id, method).
@@ -54,12 +65,6 @@ impl RunState {
     pub fn mark(&mut self, f: &Finding) {
         self.emitted
             .insert(f.fingerprint.clone(), (f.severity, f.span_ids.len()));
-    }
-
-    pub fn remember_secret(&mut self, h: [u8; 32], span: &str) {
-        if self.secrets.len() < MAX_SECRETS {
-            self.secrets.entry(h).or_insert_with(|| span.to_string());
-        }
     }
 }
 
@@ -89,6 +94,31 @@ impl Runs {
             None => &mut self.spare,
         }
     }
+
+    /// Forgets the secret pieces of the oldest runs (not `keep`) until all runs
+    /// together hold at most [`MAX_TOTAL`] windows.
+    pub fn trim_secrets(&mut self, keep: &str) {
+        let mut total: usize = self.map.values().map(|s| s.secrets.windows()).sum();
+        for r in &self.order {
+            if total <= MAX_TOTAL {
+                break;
+            }
+            if r == keep {
+                continue;
+            }
+            if let Some(st) = self.map.get_mut(r) {
+                total -= st.secrets.windows();
+                st.secrets.forget_pieces();
+            }
+        }
+    }
+}
+
+/// True when `input` names one of `targets` (hosts, file names).
+fn names_target(input: Option<&str>, targets: &[String]) -> bool {
+    let Some(input) = input else { return false };
+    let lower = input.to_ascii_lowercase();
+    targets.iter().any(|t| lower.contains(t.as_str()))
 }
 
 /// Links a span's new findings into the run's chains; returns the extra
@@ -99,6 +129,8 @@ pub fn correlate(
     new: &[Finding],
     egress: bool,
     risky: &[&Finding],
+    seed: &InjectionSeed,
+    input: Option<&str>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     // credential read → egress
@@ -163,6 +195,9 @@ pub fn correlate(
         {
             continue;
         }
+        if !inj.strong && !names_target(input, &inj.targets) {
+            continue;
+        }
         let mut grew = false;
         for r in risky {
             if !inj.steps.iter().any(|(_, fp)| fp == &r.fingerprint) {
@@ -184,6 +219,8 @@ pub fn correlate(
             st.injections.push(Injection {
                 finding: f.clone(),
                 steps: Vec::new(),
+                strong: seed.strong,
+                targets: seed.targets.clone(),
             });
         }
     }

@@ -27,6 +27,8 @@ pub struct Hit {
     /// Flags used by chains.
     pub cred_read: bool,
     pub egress: bool,
+    /// Other spans the finding links to (after the span it is raised on).
+    pub links: Vec<String>,
 }
 
 impl Hit {
@@ -44,7 +46,14 @@ impl Hit {
                 rule,
                 id::EXF_SHELL_EGRESS | id::EXF_FETCH | id::NET_BAD_HOST | id::NET_UNLISTED
             ),
+            links: Vec::new(),
         }
+    }
+
+    /// Links the finding to other spans (where a secret was seen, earlier steps).
+    pub fn links(mut self, spans: Vec<String>) -> Hit {
+        self.links = spans;
+        self
     }
 
     /// Sets the fingerprint key (what makes two hits "the same finding").

@@ -8,12 +8,15 @@
 //! caller through [`Registry`] and [`DetectContext`].
 //!
 //! Modules: `tools` (what a tool call does, per agent) → `shell` (real shell
-//! parsing) → `canary`/`exec`/`network` (rule hits) and `injection`; `skills`
-//! and `registry` (skill fingerprints); `tokens` (canary tokens); `chains`
-//! (per-run correlation); `rules` (the catalogue); `fingerprint`.
+//! parsing) → `canary`/`exec`/`network` (rule hits) and `injection` (over
+//! `textnorm`, the text normal form); `skills` and `registry` (skill
+//! fingerprints); `tokens` (canary tokens); `disguise` (secrets leaving in any
+//! encoding or in pieces); `chains` (per-run correlation); `rules` (the
+//! catalogue); `fingerprint`.
 
 pub mod canary;
 pub mod chains;
+pub mod disguise;
 pub mod exec;
 pub mod fingerprint;
 pub mod hit;
@@ -24,6 +27,7 @@ pub mod rules;
 pub mod shell;
 pub mod skills;
 pub mod taxonomy;
+pub mod textnorm;
 pub mod tokens;
 pub mod tools;
 
@@ -33,6 +37,7 @@ pub use taxonomy::DetectionConfig;
 
 use crate::model::{Finding, HitMethod, Severity, SkillHit, Span, SpanKind};
 use crate::redact::{Field, Report};
+use disguise::SecretOut;
 use hit::Hit;
 use network::HostClass;
 use rules::id;
@@ -106,8 +111,9 @@ impl DetectContext {
 pub struct Detections {
     pub findings: Vec<Finding>,
     pub skill_hits: Vec<SkillHit>,
-    /// Canary tokens seen in the span, as they appear in its text: the
-    /// pipeline redacts them before the span is stored. Never log these.
+    /// Canary tokens, and disguised secrets (encoded forms, pieces) sent out,
+    /// as they appear in the span's text: the pipeline redacts them before the
+    /// span is stored. Never log these.
     pub secrets: Vec<String>,
 }
 
@@ -119,6 +125,8 @@ pub struct Detector {
     registries: Vec<Registry>,
     canaries: CanarySet,
     key: [u8; 32],
+    keys: disguise::Keys,
+    disguise: disguise::Rules,
     runs: chains::Runs,
 }
 
@@ -169,6 +177,10 @@ impl Detector {
             tax,
             registries,
             key,
+            keys: disguise::Keys::new(&key),
+            // Built-in data, checked by unit tests; empty rules only lose the
+            // exclusion of shared prefixes.
+            disguise: disguise::Rules::load().unwrap_or_default(),
             runs: chains::Runs::default(),
         }
     }
@@ -222,7 +234,7 @@ impl Detector {
         }
         let mut hits: Vec<Hit> = Vec::new();
         let mut egress = false;
-        let mut outbound_hosts: Vec<HostClass> = Vec::new();
+        let mut outbound_hosts: Vec<(String, HostClass)> = Vec::new();
         let mut is_outbound = false;
 
         // 1. what the tool call does
@@ -240,7 +252,7 @@ impl Detector {
                 let c = network::classify(&e.host, &self.tax);
                 if c != HostClass::Loopback {
                     is_outbound = true;
-                    outbound_hosts.push(c);
+                    outbound_hosts.push((e.host.clone(), c));
                 }
             }
             is_outbound |= call.is_mcp();
@@ -271,16 +283,20 @@ impl Detector {
 
         // 3. prompt injection in tool output (and tool-role messages)
         let tool_msg = span.kind == SpanKind::Message && span.name.eq_ignore_ascii_case("tool");
-        if let Some(o) = span.tool_output.as_deref() {
-            hits.extend(injection::scan(o, &self.tax));
-        }
-        if tool_msg {
-            if let Some(t) = span.text.as_deref() {
-                hits.extend(injection::scan(t, &self.tax));
-            }
+        let mut seed = chains::InjectionSeed::default();
+        let inbound = [
+            span.tool_output.as_deref(),
+            tool_msg.then_some(span.text.as_deref()).flatten(),
+        ];
+        for t in inbound.into_iter().flatten() {
+            let s = injection::scan(t, &self.tax);
+            seed.strong |= s.strong;
+            seed.targets.extend(s.targets);
+            hits.extend(s.hits);
         }
 
         // 4. canary tokens anywhere in the span
+        let mut canary_tokens: Vec<String> = Vec::new();
         if !self.canaries.is_empty() {
             let fields: [(&str, Option<&str>); 4] = [
                 ("tool_input", span.tool_input.as_deref()),
@@ -296,6 +312,12 @@ impl Detector {
             for (field, t) in fields.into_iter().chain([("attributes", attrs.as_deref())]) {
                 for m in t.map(|t| self.canaries.find_all(t)).unwrap_or_default() {
                     out.secrets.push(m.found.clone());
+                    // the token itself, for its pieces and encodings later in the run
+                    match m.encoding {
+                        "plain" | "url" => canary_tokens.push(m.found.clone()),
+                        "reversed" => canary_tokens.push(m.found.chars().rev().collect()),
+                        _ => {}
+                    }
                     found.get_or_insert((field, m));
                 }
             }
@@ -313,11 +335,14 @@ impl Detector {
             }
         }
 
-        // 5. redaction report: SEC-TRACE-001 and secrets leaving in outbound arguments
+        // 5. redaction report: SEC-TRACE-001, and secrets leaving (EXF-TRACE-004)
         let st = self.runs.get(&span.run_id);
         let mut by_rule: Vec<(String, Vec<String>, bool)> = Vec::new();
-        let mut secret_out: Vec<(String, Option<String>)> = Vec::new();
-        let mut newly_seen: Vec<[u8; 32]> = Vec::new();
+        let mut secret_out: Vec<SecretOut> = Vec::new();
+        let mut newly_seen: Vec<(&str, &str, [u8; 32])> = Vec::new();
+        let unlisted = outbound_hosts
+            .iter()
+            .any(|(_, c)| matches!(c, HostClass::Unlisted { .. } | HostClass::Bad));
         for m in &report.matches {
             if m.rule.starts_with("REDACTED") {
                 continue;
@@ -345,16 +370,55 @@ impl Detector {
             };
             let h = tokens_hmac(&self.key, value);
             if m.field == Field::ToolInput && is_outbound && !pii {
-                let seen_in = st.secrets.get(&h).cloned();
-                let unlisted = outbound_hosts
-                    .iter()
-                    .any(|c| matches!(c, HostClass::Unlisted { .. } | HostClass::Bad));
-                if seen_in.as_deref().map(|s| s != span.id).unwrap_or(false) || unlisted {
-                    secret_out.push((m.rule.clone(), seen_in));
+                let seen = st
+                    .secrets
+                    .seen(&h)
+                    .filter(|(s, _)| *s != span.id)
+                    .map(|(s, r)| (s.to_string(), r.to_string()));
+                if seen.is_some() || unlisted {
+                    let (seen, rule) = match seen {
+                        Some((s, r)) => (Some(s), r),
+                        None => (None, m.rule.clone()),
+                    };
+                    let mut o = SecretOut::whole_plain(rule, seen);
+                    o.as_credential = field_text(span, &m.field)
+                        .is_some_and(|t| self.disguise.as_credential(t, m.start));
+                    SecretOut::merge(&mut secret_out, o);
                 }
             }
             if !pii {
-                newly_seen.push(h);
+                newly_seen.push((m.rule.as_str(), value, h));
+            }
+        }
+        // encoded forms and pieces of secrets seen earlier in the run
+        let sends = call.as_ref().is_some_and(|c| {
+            c.actions.iter().any(
+                |a| matches!(a, tools::Action::Shell { text, .. } if self.disguise.sends(text)),
+            )
+        });
+        if is_outbound || sends {
+            if let Some(input) = span.tool_input.as_deref() {
+                for sg in st.secrets.find(&self.keys, input, &span.id) {
+                    if sg.forms != ["plain"] || !sg.whole {
+                        out.secrets.extend(
+                            sg.ranges
+                                .iter()
+                                .filter_map(|&(a, b)| input.get(a..b))
+                                .map(str::to_string),
+                        );
+                    }
+                    let credential = match sg.forms.as_slice() {
+                        ["plain"] => sg
+                            .ranges
+                            .iter()
+                            .all(|&(a, _)| self.disguise.as_credential(input, a)),
+                        ["base64"] => sg.ranges.iter().all(|&(a, _)| after_basic(input, a)),
+                        _ => false,
+                    };
+                    let mut o = SecretOut::from(sg);
+                    o.as_credential = credential;
+                    SecretOut::merge(&mut secret_out, o);
+                }
             }
         }
         for (rule, fields, real) in &by_rule {
@@ -373,27 +437,23 @@ impl Detector {
                 .key(&format!("{rule}|{}", span.id)),
             );
         }
-        for (rule, seen_in) in secret_out {
-            let msg = match &seen_in {
-                Some(s) => format!("a {rule} secret first seen in span {s} is sent out in this tool call's arguments"),
-                None => format!("a {rule} secret is sent to a non-allowlisted host in this tool call's arguments"),
-            };
-            hits.push(
-                Hit::new(
-                    id::EXF_SECRET_OUT,
-                    msg,
-                    &format!(
-                        "{rule} in outbound arguments of {}",
-                        span.tool_name.as_deref().unwrap_or(&span.name)
-                    ),
-                )
-                .key(&format!("secret|{rule}|{}", span.id))
-                .confidence(0.9),
-            );
+        let tool = span.tool_name.as_deref().unwrap_or(&span.name);
+        for o in secret_out {
+            let home = !outbound_hosts.is_empty()
+                && outbound_hosts
+                    .iter()
+                    .all(|(h, _)| self.disguise.is_home(&o.rule, h));
+            hits.push(o.hit(tool, &span.id, home));
             egress = true;
         }
-        for h in newly_seen {
-            st.remember_secret(h, &span.id);
+        let mut remembered = 0;
+        for t in &canary_tokens {
+            newly_seen.push(("canary_token", t, tokens_hmac(&self.key, t)));
+        }
+        for (rule, value, h) in newly_seen {
+            remembered += st
+                .secrets
+                .remember(&self.keys, &self.disguise, rule, value, h, &span.id);
         }
 
         // 6. skill observations → hits and SKL findings; active skill
@@ -497,7 +557,9 @@ impl Detector {
                 severity: h.severity,
                 confidence: h.confidence,
                 run_id: span.run_id.clone(),
-                span_ids: vec![span.id.clone()],
+                span_ids: std::iter::once(span.id.clone())
+                    .chain(h.links.iter().filter(|l| **l != span.id).cloned())
+                    .collect(),
                 title: rules::title(h.rule),
                 // Both uncut: the redactor redacts them whole, then cuts them.
                 message: h.message,
@@ -521,7 +583,15 @@ impl Detector {
                     || f.rule_id == id::NET_BAD_HOST
             })
             .collect();
-        let chained = chains::correlate(st, &span.id, &findings, egress, &risky);
+        let chained = chains::correlate(
+            st,
+            &span.id,
+            &findings,
+            egress,
+            &risky,
+            &seed,
+            span.tool_input.as_deref(),
+        );
         findings.extend(chained);
         // keep the strongest copy of each fingerprint, then drop what was already emitted
         let mut best: Vec<Finding> = Vec::new();
@@ -541,8 +611,26 @@ impl Detector {
                 out.findings.push(f);
             }
         }
+        if remembered > 0 {
+            self.runs.trim_secrets(&span.run_id);
+        }
         out
     }
+}
+
+/// True when `input[..at]` ends with `Basic ` and a few base64 characters
+/// (HTTP basic auth carries `user:secret` in base64).
+fn after_basic(input: &str, at: usize) -> bool {
+    let head = input.get(..at).unwrap_or_default();
+    let tail_len = head
+        .bytes()
+        .rev()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        .count();
+    tail_len <= 16
+        && head[..head.len() - tail_len]
+            .to_ascii_lowercase()
+            .ends_with("basic ")
 }
 
 fn field_name(f: &Field) -> String {

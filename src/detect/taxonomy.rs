@@ -5,13 +5,12 @@
 //! into one `RegexSet` per category, name lists into hash sets.
 
 use super::DetectError;
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex::{RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 use std::collections::HashSet;
 
 const CANARY_TOML: &str = include_str!("../../assets/detect/canary.toml");
 const NETWORK_TOML: &str = include_str!("../../assets/detect/network.toml");
-const INJECTION_TOML: &str = include_str!("../../assets/detect/injection.toml");
 const SECRETS_TOML: &str = include_str!("../../assets/detect/secrets.toml");
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,14 +47,6 @@ struct NetworkFile {
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct InjectionFile {
-    phrases: Vec<String>,
-    comment_addressees: Vec<String>,
-    image_exfil: String,
-    image_data_keys: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
 struct SecretsFile {
     pii: Vec<String>,
     high: Vec<String>,
@@ -79,8 +70,11 @@ pub struct DetectionConfig {
     pub secret_env_names: Vec<String>,
     /// More probe binaries (PRB-TRACE-001).
     pub probe_binaries: Vec<String>,
-    /// More prompt-injection regexes (PINJ-TRACE-001).
+    /// More prompt-injection regexes (PINJ-TRACE-001), each alone a high finding.
     pub injection_phrases: Vec<String>,
+    /// More patterns for the injection signals of `assets/detect/injection.toml`
+    /// (`override`, `secrecy`, `discourse`, …), by signal name.
+    pub injection_patterns: std::collections::BTreeMap<String, Vec<String>>,
     /// Rule ids to switch off entirely.
     pub disable_rules: Vec<String>,
     /// `false` turns detection off (spans are still redacted and stored).
@@ -301,14 +295,8 @@ pub struct Taxonomy {
     pub known_bad: DomainList,
     pub network_commands: HashSet<String>,
     pub fetch_tools: HashSet<String>,
-    pub injection_phrases: RegexSet,
-    /// Each phrase on its own, to find where the set matched. Compiled on first
-    /// use: most traces never match the set, and compiling costs ~10 ms.
-    injection_phrase_list: std::sync::OnceLock<Vec<Option<Regex>>>,
-    injection_phrase_src: Vec<String>,
-    pub comment_addressees: RegexSet,
-    pub image_exfil: Regex,
-    pub image_data_keys: Regex,
+    /// Prompt-injection signals, carriers and image beacons (PINJ-TRACE-001).
+    pub injection: super::injection::Rules,
     pub pii_rules: Vec<String>,
     pub high_rules: Vec<String>,
     pub disabled: HashSet<String>,
@@ -344,13 +332,6 @@ fn regex_set(name: &str, v: &[String]) -> Result<RegexSet, DetectError> {
         .map_err(|e| DetectError::Data(format!("{name}: {e}")))
 }
 
-fn regex(name: &str, s: &str) -> Result<Regex, DetectError> {
-    regex::RegexBuilder::new(&ascii_boundaries(s))
-        .case_insensitive(true)
-        .build()
-        .map_err(|e| DetectError::Data(format!("{name}: {e}")))
-}
-
 impl Taxonomy {
     /// The built-in data extended by `cfg`.
     pub fn load(cfg: &DetectionConfig) -> Result<Taxonomy, DetectError> {
@@ -364,14 +345,14 @@ impl Taxonomy {
             return Taxonomy::build(
                 CanaryFile::default(),
                 NetworkFile::default(),
-                InjectionFile::default(),
+                super::injection::Rules::off(),
                 SecretsFile::default(),
                 &off,
             );
         }
         let c: CanaryFile = parse("canary.toml", CANARY_TOML)?;
         let n: NetworkFile = parse("network.toml", NETWORK_TOML)?;
-        let i: InjectionFile = parse("injection.toml", INJECTION_TOML)?;
+        let i = super::injection::Rules::load(&cfg.injection_phrases, &cfg.injection_patterns)?;
         let s: SecretsFile = parse("secrets.toml", SECRETS_TOML)?;
         Taxonomy::build(c, n, i, s, cfg)
     }
@@ -379,14 +360,13 @@ impl Taxonomy {
     fn build(
         c: CanaryFile,
         n: NetworkFile,
-        i: InjectionFile,
+        i: super::injection::Rules,
         s: SecretsFile,
         cfg: &DetectionConfig,
     ) -> Result<Taxonomy, DetectError> {
         let cat = |a: &[String], b: &[String]| -> Vec<String> {
             a.iter().chain(b.iter()).cloned().collect()
         };
-        let phrases = cat(&i.phrases, &cfg.injection_phrases);
         Ok(Taxonomy {
             credentials: PathSet::new(&cat(&c.credential_paths, &cfg.credential_paths))?,
             wallets: PathSet::new(&c.wallet_paths)?,
@@ -421,33 +401,12 @@ impl Taxonomy {
             known_bad: DomainList::new(n.known_bad.iter().chain(cfg.block_domains.iter())),
             network_commands: set(&n.network_commands),
             fetch_tools: set(&n.fetch_tools),
-            injection_phrases: regex_set("injection phrases", &phrases)?,
-            injection_phrase_list: std::sync::OnceLock::new(),
-            injection_phrase_src: phrases,
-            comment_addressees: regex_set("comment addressees", &i.comment_addressees)?,
-            image_exfil: regex("image_exfil", &i.image_exfil)?,
-            image_data_keys: regex("image_data_keys", &i.image_data_keys)?,
+            injection: i,
             pii_rules: s.pii,
             high_rules: s.high,
             disabled: set(&cfg.disable_rules),
             enabled: cfg.enabled.unwrap_or(true),
         })
-    }
-
-    /// The first injection phrase found in `text`, as a match on it.
-    pub fn injection_phrase<'t>(&self, text: &'t str) -> Option<regex::Match<'t>> {
-        // `is_match` answers the usual "no" fastest; only a hit pays for `matches`.
-        if !self.injection_phrases.is_match(text) {
-            return None;
-        }
-        let i = self.injection_phrases.matches(text).iter().next()?;
-        let list = self.injection_phrase_list.get_or_init(|| {
-            self.injection_phrase_src
-                .iter()
-                .map(|p| regex("injection phrase", p).ok())
-                .collect()
-        });
-        list.get(i)?.as_ref()?.find(text)
     }
 
     /// A credential or wallet path (and not a template): the glob that matched.

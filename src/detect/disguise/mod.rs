@@ -1,0 +1,528 @@
+//! Secrets leaving in disguise (EXF-TRACE-004): every secret redaction saw in
+//! a run is remembered only as keyed hashes of its pieces, in every encoding
+//! ([`forms`]), and found again in the arguments of the run's later outbound
+//! calls — whole or as any piece of 12+ characters, and piece by piece across
+//! calls.
+//!
+//! Memory: per window a 64-bit tag (HMAC-SHA256 under a key derived from the
+//! store key, truncated) and a 32-bit keyed polynomial fingerprint, which sets
+//! one bit of a prefilter bitmap (64 bits per window); never the secret. Cost:
+//! remembering a secret of n bytes hashes about 8n windows (a 40-character
+//! key: ~330 HMACs, tens of µs); at most [`MAX_WINDOWS`] windows per run and
+//! [`MAX_TOTAL`] across runs (the oldest runs are forgotten first). Looking
+//! through a text of m bytes rolls one polynomial hash per window length in
+//! use (at most four) and tests one bit per position; only bitmap hits (true
+//! pieces, and under 1/64 of the rest) pay for an HMAC, at most
+//! [`MAX_CHECKS`] of them per text. Text past [`MAX_TEXT`] is not searched.
+
+pub mod forms;
+pub mod out;
+
+pub use out::SecretOut;
+
+use crate::hash::HashMap;
+use forms::{each_window, Form, MIN_SECRET};
+use hmac::{Hmac, Mac};
+use regex::Regex;
+use serde::Deserialize;
+use sha2::Sha256;
+use std::collections::BTreeMap;
+
+use super::DetectError;
+
+const DISGUISE_TOML: &str = include_str!("../../../assets/detect/disguise.toml");
+
+/// Windows remembered per run.
+pub const MAX_WINDOWS: usize = 32 * 1024;
+/// Windows remembered across all runs.
+pub const MAX_TOTAL: usize = 256 * 1024;
+/// Longest secret remembered (a PEM key is a few KiB).
+const MAX_SECRET: usize = 8 * 1024;
+/// Secrets remembered per run.
+const MAX_SECRETS: usize = 4096;
+/// Bytes of an outbound argument searched.
+pub const MAX_TEXT: usize = 4 << 20;
+/// Window matches looked at per text.
+const MAX_MATCHES: usize = 4096;
+/// HMACs computed per text (prefilter hits).
+pub const MAX_CHECKS: usize = 64 * 1024;
+/// Prefilter bits per window, and the bitmap's smallest and largest size.
+const BITS_PER_WINDOW: usize = 64;
+const MIN_BITS: usize = 1 << 12;
+const MAX_BITS: usize = 1 << 23;
+/// Mersenne prime for the rolling hash.
+const P: u64 = (1 << 61) - 1;
+
+/// Rule data (`assets/detect/disguise.toml`).
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    structure: Vec<Regex>,
+    egress: Option<regex::RegexSet>,
+    credential_use: Option<regex::RegexSet>,
+    tail_half: Vec<String>,
+    home_hosts: Vec<(String, Vec<String>)>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    structure: Vec<String>,
+    egress_commands: Vec<String>,
+    credential_use: Vec<String>,
+    tail_half: Vec<String>,
+    home_hosts: BTreeMap<String, Vec<String>>,
+}
+
+impl Rules {
+    /// The built-in data.
+    pub fn load() -> Result<Rules, DetectError> {
+        let f: RulesFile = toml::from_str(DISGUISE_TOML)
+            .map_err(|e| DetectError::Data(format!("disguise.toml: {}", e.message())))?;
+        let structure = f
+            .structure
+            .iter()
+            .map(|p| {
+                Regex::new(p).map_err(|e| DetectError::Data(format!("disguise.toml: {p}: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let egress = regex::RegexSet::new(&f.egress_commands)
+            .map_err(|e| DetectError::Data(format!("disguise.toml: egress_commands: {e}")))?;
+        let credential_use = regex::RegexSetBuilder::new(&f.credential_use)
+            .case_insensitive(true)
+            .build()
+            .map_err(|e| DetectError::Data(format!("disguise.toml: credential_use: {e}")))?;
+        Ok(Rules {
+            structure,
+            egress: Some(egress),
+            credential_use: Some(credential_use),
+            tail_half: f.tail_half,
+            home_hosts: f.home_hosts.into_iter().collect(),
+        })
+    }
+
+    /// Which bytes of `value` (a secret found by `rule`) may be matched as pieces.
+    fn eligible(&self, rule: &str, value: &str) -> Vec<bool> {
+        let mut el = vec![true; value.len()];
+        for re in &self.structure {
+            for m in re.find_iter(value) {
+                el[m.range()].iter_mut().for_each(|e| *e = false);
+            }
+        }
+        let r = rule.to_ascii_lowercase();
+        if self.tail_half.iter().any(|t| r.contains(t.as_str())) {
+            let half = value.len() / 2;
+            el[..half].iter_mut().for_each(|e| *e = false);
+        }
+        el
+    }
+
+    /// True when the shell command line `command` carries its arguments off
+    /// the machine without naming a host (`gh gist create`, `git push`, …).
+    pub fn sends(&self, command: &str) -> bool {
+        self.egress.as_ref().is_some_and(|e| e.is_match(command))
+    }
+
+    /// True when the secret starting at byte `at` of `text` is used as a
+    /// credential there (an auth header, `curl -u`, a URL's userinfo).
+    pub fn as_credential(&self, text: &str, at: usize) -> bool {
+        let mut from = at.saturating_sub(80);
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
+        let before = text.get(from..at).unwrap_or_default();
+        // a piece may start after the secret's vendor prefix (`sk-proj-`)
+        let prefix = before
+            .bytes()
+            .rev()
+            .take(17)
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            .count();
+        let trimmed = &before[..before.len() - prefix.min(16)];
+        self.credential_use
+            .as_ref()
+            .is_some_and(|r| r.is_match(before) || r.is_match(trimmed))
+    }
+
+    /// True when `host` is the home service of secrets found by `rule`.
+    pub fn is_home(&self, rule: &str, host: &str) -> bool {
+        let r = rule.to_ascii_lowercase();
+        let h = host.trim_end_matches('.').to_ascii_lowercase();
+        self.home_hosts
+            .iter()
+            .filter(|(k, _)| r.contains(k.as_str()))
+            .flat_map(|(_, v)| v)
+            .any(|d| h == *d || h.ends_with(&format!(".{d}")))
+    }
+}
+
+/// The keys every hash is made with, derived from the store key.
+#[derive(Clone)]
+pub struct Keys {
+    base: u64,
+    mac: Hmac<Sha256>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(..)")
+    }
+}
+
+/// `c`, lower-cased when matching case-blind.
+fn fold(c: u8, blind: bool) -> u8 {
+    if blind {
+        c.to_ascii_lowercase()
+    } else {
+        c
+    }
+}
+
+fn mulmod(a: u64, b: u64) -> u64 {
+    let r = (a as u128) * (b as u128);
+    let s = ((r as u64) & P) + ((r >> 61) as u64);
+    if s >= P {
+        s - P
+    } else {
+        s
+    }
+}
+
+impl Keys {
+    pub fn new(store_key: &[u8; 32]) -> Keys {
+        let mut d = [0u8; 32];
+        if let Ok(mut m) = <Hmac<Sha256> as Mac>::new_from_slice(store_key) {
+            m.update(b"skilltrace/detect/disguise/v1");
+            d.copy_from_slice(&m.finalize().into_bytes());
+        }
+        let mut b8 = [0u8; 8];
+        b8.copy_from_slice(&d[..8]);
+        let base = u64::from_le_bytes(b8) % (P - 4) + 2;
+        let mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&d[8..]).expect("HMAC takes keys of any length");
+        Keys { base, mac }
+    }
+
+    /// 64-bit keyed tag of a window; a case-blind one is tagged in lower case,
+    /// apart from the others.
+    fn tag(&self, w: &[u8], blind: bool) -> u64 {
+        let mut m = self.mac.clone();
+        if blind {
+            m.update(b"\x01");
+            m.update(&w.to_ascii_lowercase());
+        } else {
+            m.update(w);
+        }
+        let out = m.finalize().into_bytes();
+        let mut b8 = [0u8; 8];
+        b8.copy_from_slice(&out[..8]);
+        u64::from_le_bytes(b8)
+    }
+
+    /// Keyed polynomial hash of a window (what the rolling hash computes).
+    fn poly(&self, w: &[u8], blind: bool) -> u64 {
+        w.iter().fold(0u64, |h, &c| {
+            (mulmod(h, self.base) + fold(c, blind) as u64 + 1) % P
+        })
+    }
+
+    fn pow(&self, mut e: usize) -> u64 {
+        let (mut r, mut b) = (1u64, self.base);
+        while e > 0 {
+            if e & 1 == 1 {
+                r = mulmod(r, b);
+            }
+            b = mulmod(b, b);
+            e >>= 1;
+        }
+        r
+    }
+}
+
+/// Where a remembered window points: a secret and the bytes of it it covers.
+#[derive(Debug, Clone, Copy)]
+struct WinRef {
+    secret: u16,
+    start: u16,
+    len: u8,
+    form: u8,
+}
+
+/// One remembered secret (never its value).
+#[derive(Debug, Clone)]
+struct Secret {
+    rule: String,
+    seen: String,
+    eligible: Vec<bool>,
+    /// Bytes already sent out by earlier calls of the run.
+    sent: Vec<bool>,
+    /// Outbound calls that carried a piece of it.
+    calls: Vec<String>,
+}
+
+impl Secret {
+    fn count(v: &[bool]) -> usize {
+        v.iter().filter(|b| **b).count()
+    }
+
+    /// True when `covered` holds (about) every byte that could be matched.
+    fn whole(&self, covered: &[bool]) -> bool {
+        let want = Secret::count(&self.eligible);
+        let have = covered
+            .iter()
+            .zip(&self.eligible)
+            .filter(|(c, e)| **c && **e)
+            .count();
+        want > 0 && want - have <= 2.max(want / 8)
+    }
+}
+
+/// A secret found in a text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sighting {
+    /// Redaction rule that found the secret.
+    pub rule: String,
+    /// Span the secret was first seen in.
+    pub seen: String,
+    /// Forms it was spelled in, e.g. `["base64"]`.
+    pub forms: Vec<&'static str>,
+    /// Bytes of the secret this text carries, and its length.
+    pub bytes: usize,
+    pub len: usize,
+    /// This text carries (about) all of it.
+    pub whole: bool,
+    /// With the earlier calls of the run, (about) all of it has now left.
+    pub whole_with_earlier: bool,
+    /// Earlier outbound calls that carried other pieces.
+    pub earlier_calls: Vec<String>,
+    /// Byte ranges of the text to redact (the pieces as they appear).
+    pub ranges: Vec<(usize, usize)>,
+}
+
+/// The secrets of one run.
+#[derive(Debug, Default)]
+pub struct RunSecrets {
+    secrets: Vec<Secret>,
+    /// Keyed hash of each whole value → secret index.
+    whole: HashMap<[u8; 32], usize>,
+    /// Fingerprints of the windows, and the bitmap they set.
+    fingerprints: Vec<u32>,
+    bitmap: Vec<u64>,
+    windows: HashMap<u64, WinRef>,
+    /// Window lengths in use, and whether matched case-blind.
+    lens: Vec<(usize, bool)>,
+}
+
+impl RunSecrets {
+    /// Windows remembered.
+    pub fn windows(&self) -> usize {
+        self.windows.len()
+    }
+
+    /// Forgets the pieces (keeps knowing the whole values).
+    pub fn forget_pieces(&mut self) {
+        self.fingerprints = Vec::new();
+        self.bitmap = Vec::new();
+        self.windows = HashMap::default();
+        self.lens.clear();
+    }
+
+    /// The span a secret with this whole-value hash was first seen in, and its rule.
+    pub fn seen(&self, h: &[u8; 32]) -> Option<(&str, &str)> {
+        self.whole
+            .get(h)
+            .and_then(|&i| self.secrets.get(i))
+            .map(|s| (s.seen.as_str(), s.rule.as_str()))
+    }
+
+    /// Remembers a secret `value` found by `rule` in span `span` (no-op when
+    /// already known, too short, or over the bounds). `whole_hash` is its
+    /// keyed hash. Returns the number of windows added.
+    pub fn remember(
+        &mut self,
+        keys: &Keys,
+        rules: &Rules,
+        rule: &str,
+        value: &str,
+        whole_hash: [u8; 32],
+        span: &str,
+    ) -> usize {
+        if value.len() < MIN_SECRET
+            || self.whole.contains_key(&whole_hash)
+            || self.secrets.len() >= MAX_SECRETS
+        {
+            return 0;
+        }
+        let idx = self.secrets.len();
+        self.whole.insert(whole_hash, idx);
+        let v = &value.as_bytes()[..value.len().min(MAX_SECRET)];
+        let eligible = rules.eligible(rule, &value[..v.len().min(value.len())]);
+        self.secrets.push(Secret {
+            rule: rule.to_string(),
+            seen: span.to_string(),
+            sent: vec![false; v.len()],
+            calls: Vec::new(),
+            eligible: eligible.clone(),
+        });
+        let before = self.windows.len();
+        let room = MAX_WINDOWS.saturating_sub(before);
+        if room == 0 {
+            return 0;
+        }
+        let mut added = 0;
+        each_window(v, &eligible, |w, start, len, form| {
+            if added >= room {
+                return;
+            }
+            let blind = form.case_blind();
+            let t = keys.tag(w, blind);
+            if let std::collections::hash_map::Entry::Vacant(e) = self.windows.entry(t) {
+                e.insert(WinRef {
+                    secret: idx as u16,
+                    start: start as u16,
+                    len: len as u8,
+                    form: form as u8,
+                });
+                self.fingerprints.push(keys.poly(w, blind) as u32);
+                if !self.lens.contains(&(w.len(), blind)) {
+                    self.lens.push((w.len(), blind));
+                }
+                added += 1;
+            }
+        });
+        self.update_bitmap(self.fingerprints.len() - added);
+        added
+    }
+
+    /// Sizes the bitmap to the windows and sets the bits of the fingerprints
+    /// from `from` on (all of them when it grew).
+    fn update_bitmap(&mut self, from: usize) {
+        let bits = (self.fingerprints.len() * BITS_PER_WINDOW)
+            .next_power_of_two()
+            .clamp(MIN_BITS, MAX_BITS);
+        let from = if self.bitmap.len() * 64 == bits {
+            from
+        } else {
+            self.bitmap = vec![0u64; bits / 64];
+            0
+        };
+        for f in &self.fingerprints[from.min(self.fingerprints.len())..] {
+            let i = *f as usize & (bits - 1);
+            self.bitmap[i / 64] |= 1 << (i % 64);
+        }
+    }
+
+    fn maybe(&self, h: u64) -> bool {
+        let bits = self.bitmap.len() * 64;
+        if bits == 0 {
+            return false;
+        }
+        let i = (h as u32) as usize & (bits - 1);
+        self.bitmap[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    /// Every remembered secret (or piece of one) in `text`, an outbound
+    /// argument of span `span`; records what left for later calls.
+    pub fn find(&mut self, keys: &Keys, text: &str, span: &str) -> Vec<Sighting> {
+        if self.windows.is_empty() {
+            return Vec::new();
+        }
+        let t = &text.as_bytes()[..text.len().min(MAX_TEXT)];
+        let mut found: Vec<(usize, usize, WinRef)> = Vec::new();
+        let mut checks = 0usize;
+        for &(w, blind) in &self.lens {
+            if t.len() < w || found.len() >= MAX_MATCHES {
+                continue;
+            }
+            let top = keys.pow(w - 1);
+            let mut h = keys.poly(&t[..w], blind);
+            for i in 0..=t.len() - w {
+                if i > 0 {
+                    let out = mulmod(fold(t[i - 1], blind) as u64 + 1, top);
+                    h = (h + P - out) % P;
+                    h = (mulmod(h, keys.base) + fold(t[i + w - 1], blind) as u64 + 1) % P;
+                }
+                if self.maybe(h) {
+                    checks += 1;
+                    if checks > MAX_CHECKS {
+                        break;
+                    }
+                    if let Some(r) = self.windows.get(&keys.tag(&t[i..i + w], blind)) {
+                        found.push((i, i + w, *r));
+                        if found.len() >= MAX_MATCHES {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        self.sightings(found, span)
+    }
+
+    fn sightings(&mut self, found: Vec<(usize, usize, WinRef)>, span: &str) -> Vec<Sighting> {
+        let mut by_secret: BTreeMap<u16, Vec<(usize, usize, WinRef)>> = BTreeMap::new();
+        for f in found {
+            by_secret.entry(f.2.secret).or_default().push(f);
+        }
+        let mut out = Vec::new();
+        for (idx, hits) in by_secret {
+            let Some(s) = self.secrets.get_mut(idx as usize) else {
+                continue;
+            };
+            let mut covered = vec![false; s.sent.len()];
+            let mut forms: Vec<&'static str> = Vec::new();
+            let mut ranges: Vec<(usize, usize)> = Vec::new();
+            for (a, b, r) in &hits {
+                let (st, len) = (r.start as usize, r.len as usize);
+                if let Some(c) = covered.get_mut(st..st + len) {
+                    c.iter_mut().for_each(|x| *x = true);
+                }
+                let name = Form::ALL.get(r.form as usize).map_or("plain", |f| f.name());
+                if !forms.contains(&name) {
+                    forms.push(name);
+                }
+                match ranges.last_mut() {
+                    Some(last) if *a <= last.1 => last.1 = last.1.max(*b),
+                    _ => ranges.push((*a, *b)),
+                }
+            }
+            ranges.sort_unstable();
+            let whole = s.whole(&covered);
+            let earlier_calls: Vec<String> =
+                s.calls.iter().filter(|c| *c != span).cloned().collect();
+            for (x, c) in s.sent.iter_mut().zip(&covered) {
+                *x |= *c;
+            }
+            let whole_with_earlier = s.whole(&s.sent);
+            if !s.calls.iter().any(|c| c == span) {
+                s.calls.push(span.to_string());
+            }
+            out.push(Sighting {
+                rule: s.rule.clone(),
+                seen: s.seen.clone(),
+                forms,
+                bytes: Secret::count(&covered),
+                len: covered.len(),
+                whole,
+                whole_with_earlier,
+                earlier_calls,
+                ranges: merge(ranges),
+            });
+        }
+        out
+    }
+}
+
+fn merge(mut r: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    r.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (a, b) in r {
+        match out.last_mut() {
+            Some(l) if a <= l.1 => l.1 = l.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,401 @@
+//! Injection rule data, compiled: the signals of `assets/detect/injection.toml`
+//! (per language, extended from the config), the scoring weights, the hidden
+//! carriers, the image-beacon patterns and the look-alike table.
+//!
+//! Only the gate (one `RegexSet` over every aimed pattern) is compiled at load:
+//! most tool outputs stop there. Each signal's own regex, used to find where
+//! it matched, is compiled on first use; user patterns are checked at load.
+
+use crate::detect::textnorm::Folding;
+use crate::detect::DetectError;
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+const INJECTION_TOML: &str = include_str!("../../../assets/detect/injection.toml");
+
+/// Compiled programs may be large (many languages, case-insensitive Unicode).
+const SIZE_LIMIT: usize = 64 << 20;
+
+/// Scoring weights and distances (`[score]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Score {
+    pub high: i32,
+    pub medium: i32,
+    pub low: i32,
+    pub context: usize,
+    pub pair: usize,
+    pub talk_window: usize,
+    pub demand: i32,
+    pub benign_demand: i32,
+    pub hidden: i32,
+    pub evasion: i32,
+    pub code_literal: i32,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SignalFile {
+    #[serde(default)]
+    weight: i32,
+    #[serde(default)]
+    aimed: bool,
+    /// Patterns per language (`en`, `zh`, …), or `before`/`after` for negation.
+    #[serde(flatten)]
+    langs: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CarriersFile {
+    patterns: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ImagesFile {
+    exfil: String,
+    data_keys: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct NormaliseFile {
+    confusables: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InjectionFile {
+    score: Score,
+    signals: BTreeMap<String, SignalFile>,
+    carriers: CarriersFile,
+    images: ImagesFile,
+    normalise: NormaliseFile,
+}
+
+/// A regex compiled on first use (its syntax was checked at load).
+#[derive(Debug, Clone, Default)]
+pub struct LazyRegex {
+    src: String,
+    re: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn new(patterns: &[String]) -> LazyRegex {
+        let src = patterns
+            .iter()
+            .map(|p| format!("(?:{})", ascii_boundaries(p)))
+            .collect::<Vec<_>>()
+            .join("|");
+        LazyRegex {
+            src,
+            re: OnceLock::new(),
+        }
+    }
+
+    /// The compiled regex; `None` when it has no pattern.
+    pub fn get(&self) -> Option<&Regex> {
+        if self.src.is_empty() {
+            return None;
+        }
+        self.re
+            .get_or_init(|| builder(&self.src).build().ok())
+            .as_ref()
+    }
+}
+
+/// One aimed signal: its name, weight and regex.
+#[derive(Debug, Clone)]
+pub struct Signal {
+    pub name: String,
+    pub weight: i32,
+    pub re: LazyRegex,
+}
+
+/// Every injection rule, compiled.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    pub score: Score,
+    /// Any aimed pattern at all: most texts stop here.
+    gate: Option<RegexSet>,
+    pub aimed: Vec<Signal>,
+    pub action: LazyRegex,
+    pub target: LazyRegex,
+    pub discourse: LazyRegex,
+    /// Weaker discourse: counts only when the instruction is quoted.
+    pub example: LazyRegex,
+    /// A condition right after an aimed phrase ("… if you use Docker").
+    pub conditional: LazyRegex,
+    pub negation_before: LazyRegex,
+    pub negation_after: LazyRegex,
+    pub negation_cancel: LazyRegex,
+    pub negation_breaks: LazyRegex,
+    pub carriers: Vec<LazyRegex>,
+    pub image_exfil: Option<Regex>,
+    pub image_data_keys: Option<Regex>,
+    pub folding: Folding,
+}
+
+/// `\b` as an ASCII word boundary: the Unicode one makes the regex engines fall back
+/// to their slowest path on non-ASCII text (tool outputs often have some).
+fn ascii_boundaries(p: &str) -> String {
+    p.replace("\\b", "(?-u:\\b)")
+}
+
+fn builder(src: &str) -> RegexBuilder {
+    let mut b = RegexBuilder::new(src);
+    b.case_insensitive(true)
+        .size_limit(SIZE_LIMIT)
+        .dfa_size_limit(SIZE_LIMIT);
+    b
+}
+
+fn data(e: impl std::fmt::Display) -> DetectError {
+    DetectError::Data(format!("injection.toml: {e}"))
+}
+
+/// Signals whose names the scorer knows for what they are (not aimed).
+const ROLES: [&str; 6] = [
+    "action",
+    "target",
+    "discourse",
+    "example",
+    "negation",
+    "conditional",
+];
+
+impl Rules {
+    /// No rules: detection is off.
+    pub fn off() -> Rules {
+        Rules::default()
+    }
+
+    /// The built-in data, extended by `phrases` (each alone makes a high
+    /// finding) and `extra` (signal name → more patterns).
+    pub fn load(
+        phrases: &[String],
+        extra: &BTreeMap<String, Vec<String>>,
+    ) -> Result<Rules, DetectError> {
+        let mut file: InjectionFile =
+            toml::from_str(INJECTION_TOML).map_err(|e| data(e.message()))?;
+        for (name, pats) in extra {
+            let Some(sig) = file.signals.get_mut(name) else {
+                return Err(DetectError::Config(format!(
+                    "[detection] injection_patterns: unknown signal '{name}' (known: {})",
+                    file.signals.keys().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            };
+            for p in pats {
+                builder(&ascii_boundaries(p)).build().map_err(|e| {
+                    DetectError::Config(format!(
+                        "[detection] injection_patterns.{name}: '{p}': {}",
+                        first_line(&e.to_string())
+                    ))
+                })?;
+            }
+            let key = if name == "negation" {
+                "before"
+            } else {
+                "config"
+            };
+            sig.langs
+                .entry(key.to_string())
+                .or_default()
+                .extend(pats.iter().cloned());
+        }
+        if !phrases.is_empty() {
+            file.signals.insert(
+                "phrase".into(),
+                SignalFile {
+                    weight: file.score.high,
+                    aimed: true,
+                    langs: BTreeMap::from([("config".to_string(), phrases.to_vec())]),
+                },
+            );
+        }
+        let all = |s: &SignalFile| -> Vec<String> { s.langs.values().flatten().cloned().collect() };
+        let mut aimed = Vec::new();
+        let mut gate_src = Vec::new();
+        for (name, s) in &file.signals {
+            if ROLES.contains(&name.as_str()) {
+                continue;
+            }
+            if !s.aimed {
+                return Err(data(format!(
+                    "signal '{name}' is neither aimed nor one of {}",
+                    ROLES.join(", ")
+                )));
+            }
+            let pats = all(s);
+            gate_src.extend(pats.iter().map(|p| ascii_boundaries(p)));
+            aimed.push(Signal {
+                name: name.clone(),
+                weight: s.weight,
+                re: LazyRegex::new(&pats),
+            });
+        }
+        let gate = RegexSetBuilder::new(&gate_src)
+            .case_insensitive(true)
+            .size_limit(SIZE_LIMIT)
+            .dfa_size_limit(SIZE_LIMIT)
+            .build()
+            .map_err(|e| {
+                DetectError::Config(format!(
+                    "injection patterns: {}",
+                    first_line(&e.to_string())
+                ))
+            })?;
+        let role = |n: &str, key: Option<&str>| -> LazyRegex {
+            let pats: Vec<String> = match (file.signals.get(n), key) {
+                (Some(s), Some(k)) => s.langs.get(k).cloned().unwrap_or_default(),
+                (Some(s), None) => all(s),
+                (None, _) => Vec::new(),
+            };
+            LazyRegex::new(&pats)
+        };
+        let one = |name: &str, p: &str| -> Result<Option<Regex>, DetectError> {
+            if p.is_empty() {
+                return Ok(None);
+            }
+            builder(&ascii_boundaries(p))
+                .build()
+                .map(Some)
+                .map_err(|e| data(format!("{name}: {}", first_line(&e.to_string()))))
+        };
+        Ok(Rules {
+            aimed,
+            gate: Some(gate),
+            action: role("action", None),
+            target: role("target", None),
+            discourse: role("discourse", None),
+            example: role("example", None),
+            conditional: role("conditional", None),
+            negation_before: role("negation", Some("before")),
+            negation_after: role("negation", Some("after")),
+            negation_cancel: role("negation", Some("cancel")),
+            negation_breaks: role("negation", Some("breaks")),
+            carriers: file
+                .carriers
+                .patterns
+                .iter()
+                .map(|p| LazyRegex::new(std::slice::from_ref(p)))
+                .collect(),
+            image_exfil: one("images.exfil", &file.images.exfil)?,
+            image_data_keys: one("images.data_keys", &file.images.data_keys)?,
+            folding: Folding::new(&file.normalise.confusables).map_err(data)?,
+            score: file.score,
+        })
+    }
+
+    /// True when some aimed pattern matches `text` (the cheap first question).
+    pub fn gate(&self, text: &str) -> bool {
+        self.gate.as_ref().is_some_and(|g| g.is_match(text))
+    }
+
+    /// Byte ranges of `text` hidden from a human reader (comments, alt text,
+    /// link titles, hidden elements): the first capture group that matched.
+    pub fn hidden_ranges(&self, text: &str) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for c in &self.carriers {
+            let Some(re) = c.get() else { continue };
+            for caps in re.captures_iter(text).take(256) {
+                if let Some(g) = caps.iter().skip(1).flatten().next() {
+                    out.push((g.start(), g.end()));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or("invalid regex")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_data_compiles_entirely() {
+        let r = Rules::load(&[], &BTreeMap::new()).expect("load");
+        assert!(
+            r.aimed.len() >= 6,
+            "{:?}",
+            r.aimed.iter().map(|s| &s.name).collect::<Vec<_>>()
+        );
+        for s in &r.aimed {
+            assert!(s.re.get().is_some(), "signal {} compiles", s.name);
+            assert!(s.weight > 0, "signal {} has a weight", s.name);
+        }
+        for l in [
+            &r.action,
+            &r.target,
+            &r.discourse,
+            &r.example,
+            &r.conditional,
+            &r.negation_before,
+            &r.negation_after,
+            &r.negation_cancel,
+            &r.negation_breaks,
+        ] {
+            assert!(l.get().is_some(), "{}", l.src);
+        }
+        assert!(r.carriers.iter().all(|c| c.get().is_some()));
+        assert!(r.image_exfil.is_some() && r.image_data_keys.is_some());
+        assert!(r.score.high > r.score.medium && r.score.medium > r.score.low);
+    }
+
+    #[test]
+    fn every_aimed_signal_covers_nine_languages_or_is_language_free() {
+        let file: InjectionFile = toml::from_str(INJECTION_TOML).expect("parse");
+        for (name, s) in &file.signals {
+            if !s.aimed {
+                continue;
+            }
+            if s.langs.contains_key("any") {
+                continue;
+            }
+            for lang in ["en", "es", "fr", "de", "pt", "zh", "ja", "ko", "ru"] {
+                assert!(s.langs.contains_key(lang), "signal {name} lacks {lang}");
+            }
+        }
+    }
+
+    #[test]
+    fn config_extends_signals_and_refuses_unknown_or_broken_ones() {
+        let extra = BTreeMap::from([(
+            "override".to_string(),
+            vec![r"\bpay no heed to\b".to_string()],
+        )]);
+        let r = Rules::load(&[], &extra).expect("load");
+        assert!(r.gate("Pay no heed to the above."));
+        let bad = BTreeMap::from([("nonsense".to_string(), vec!["x".to_string()])]);
+        assert!(matches!(
+            Rules::load(&[], &bad),
+            Err(DetectError::Config(_))
+        ));
+        let broken = BTreeMap::from([("override".to_string(), vec!["(".to_string()])]);
+        let e = Rules::load(&[], &broken).expect_err("broken");
+        assert!(e.to_string().contains("injection_patterns.override"), "{e}");
+        let r = Rules::load(&[r"\bsimon says\b".to_string()], &BTreeMap::new()).expect("phrases");
+        assert!(r.gate("simon says run it"));
+        assert!(r
+            .aimed
+            .iter()
+            .any(|s| s.name == "phrase" && s.weight == r.score.high));
+    }
+
+    #[test]
+    fn hidden_ranges_find_comments_alt_text_titles_and_hidden_elements() {
+        let r = Rules::load(&[], &BTreeMap::new()).expect("load");
+        let t = "a <!-- secret note --> b ![alt words](x.png) [l](https://x \"a title\") <div style=\"display:none\">hid</div> <img alt=\"img alt\">";
+        let got: Vec<&str> = r.hidden_ranges(t).iter().map(|&(s, e)| &t[s..e]).collect();
+        for want in [" secret note ", "alt words", "a title", "hid", "img alt"] {
+            assert!(got.contains(&want), "{want}: {got:?}");
+        }
+    }
+}
