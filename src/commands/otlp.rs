@@ -32,12 +32,14 @@ pub fn run(args: OtlpArgs) -> Result<i32> {
     let shutdown = super::proxy::shutdown_signal(&rt);
     // The banner goes to stdout for scripts; a closed stdout must not stop the receiver.
     let banner = format!(
-        "skilltrace receiving OTLP/HTTP traces on http://{addr}{path}, recording into {}\n\
+        "skilltrace receiving OTLP/HTTP traces on http://{addr}{path}, and logs on {logs}, recording into {}\n\
          point exporters at it (protobuf or JSON):\n  \
-         export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://{addr}{path}\n\
+         export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://{addr}{path}\n  \
+         export OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=http://{addr}{logs}\n\
          (Ctrl-C to stop)\n",
         db.display(),
         path = otlp_http::TRACES_PATH,
+        logs = otlp_http::LOGS_PATH,
     );
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());

@@ -106,7 +106,7 @@ pub fn run(args: ScanArgs) -> Result<i32> {
     }
     if counts.parse_errors > 0 {
         eprintln!(
-            "warning: {} line(s) could not be read as a trace (`skilltrace import` the same files to keep them and see where)",
+            "warning: {} parse error(s): lines, or whole files, that could not be read as a trace (`skilltrace import` the same files to keep them and see where)",
             counts.parse_errors
         );
     }

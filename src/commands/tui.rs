@@ -94,9 +94,37 @@ pub fn run(args: TuiArgs) -> Result<i32> {
         sender = Some(tx.clone());
         health = Some(writer.health());
         if !args.tail.is_empty() {
-            labels.push(format!("tail {} path(s)", args.tail.len()));
+            let tail_paths = if args.tail.iter().any(|p| p.as_os_str() == "auto") {
+                // `--tail auto`: every known agent folder, those that appear later too.
+                let roots = crate::ingest::discover::on_this_machine();
+                let mut found: Vec<&str> = roots
+                    .iter()
+                    .filter(|r| r.exists())
+                    .map(|r| r.home.agent.as_str())
+                    .collect();
+                found.dedup();
+                labels.push(format!(
+                    "tail auto: {}",
+                    if found.is_empty() {
+                        "no agent folder yet".to_string()
+                    } else {
+                        found.join(", ")
+                    }
+                ));
+                let mut paths: Vec<_> = roots.into_iter().map(|r| r.path).collect();
+                paths.extend(
+                    args.tail
+                        .iter()
+                        .filter(|p| p.as_os_str() != "auto")
+                        .cloned(),
+                );
+                paths
+            } else {
+                labels.push(format!("tail {} path(s)", args.tail.len()));
+                args.tail.clone()
+            };
             let (paths, st, db2, sh, tx2) = (
-                args.tail.clone(),
+                tail_paths,
                 stop.clone(),
                 db.clone(),
                 shared.clone(),

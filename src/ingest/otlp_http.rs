@@ -1,6 +1,7 @@
 //! The OTLP/HTTP receiver: `POST /v1/traces` with an `ExportTraceServiceRequest`
-//! in protobuf (SDKs' default) or JSON, gzip or plain, from an OpenTelemetry SDK
-//! or Collector, on loopback only; each request is parsed by the OTLP parser
+//! and `POST /v1/logs` with an `ExportLogsServiceRequest` (Claude Code's and
+//! Codex's telemetry events), in protobuf (SDKs' default) or JSON, gzip or
+//! plain, from an OpenTelemetry SDK, an agent or a Collector, on loopback only; each request is parsed by the OTLP parser
 //! (protobuf rewritten to OTLP/JSON first, [`super::otlp_proto`]) and handed to
 //! the pipeline (redaction and detection before the store) like a line of a
 //! tailed file.
@@ -48,6 +49,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:4318";
 pub const TRACES_PATH: &str = "/v1/traces";
 /// Seconds a sender is asked to wait when the memory budget is full.
 pub const RETRY_AFTER_SECS: u64 = 1;
+/// The logs path of OTLP/HTTP.
+pub const LOGS_PATH: &str = "/v1/logs";
 
 /// Why the receiver could not start.
 #[derive(Debug, thiserror::Error)]
@@ -262,12 +265,16 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
 }
 
 async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Body> {
-    if req.uri().path().trim_end_matches('/') != TRACES_PATH {
-        return status(
-            StatusCode::NOT_FOUND,
-            "skilltrace receives traces only, at POST /v1/traces",
-        );
-    }
+    let logs = match req.uri().path().trim_end_matches('/') {
+        TRACES_PATH => false,
+        LOGS_PATH => true,
+        _ => {
+            return status(
+                StatusCode::NOT_FOUND,
+                "skilltrace receives traces and logs only, at POST /v1/traces and /v1/logs",
+            )
+        }
+    };
     if req.method() != Method::POST {
         return status(StatusCode::METHOD_NOT_ALLOWED, "use POST");
     }
@@ -380,7 +387,7 @@ async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Bo
         }
         Cow::Borrowed(_) => wire,
     };
-    let body = match counted(shared, decoded, protobuf, &mut held) {
+    let body = match counted(shared, decoded, protobuf, logs, &mut held) {
         Ok(b) => b,
         Err(answer) => return *answer,
     };
@@ -442,7 +449,7 @@ async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Bo
     match bad {
         Some(m) => status(
             StatusCode::BAD_REQUEST,
-            &format!("not an OTLP/JSON traces request: {m}"),
+            &format!("not an OTLP/JSON traces or logs request: {m}"),
         ),
         None => reply(StatusCode::OK, "application/json", "{}".into()),
     }
@@ -454,6 +461,7 @@ fn counted(
     shared: &Shared,
     body: Vec<u8>,
     protobuf: bool,
+    logs: bool,
     held: &mut Held,
 ) -> Result<Vec<u8>, Box<Response<Body>>> {
     let l = &shared.limits;
@@ -476,6 +484,20 @@ fn counted(
             // Bad JSON goes on to the parser, which says what is wrong and stores it.
             Ok(_) | Err(CensusError::Count(CountError::Invalid(_))) => Ok(body),
         };
+    }
+    if logs {
+        // Logs carry no spans; their JSON form is counted like a JSON request.
+        let Ok(json) = crate::ingest::otlp_logs_proto::to_json(&body) else {
+            return Err(Box::new(status(
+                StatusCode::BAD_REQUEST,
+                "not an OTLP protobuf logs request",
+            )));
+        };
+        if !held.resize(held.bytes() - body.capacity().min(held.bytes()) + json.capacity()) {
+            return Err(Box::new(busy(shared)));
+        }
+        drop(body);
+        return counted(shared, json, false, true, held);
     }
     let json = match to_json_limited(&body, l.otlp_spans, l.json_values) {
         Ok(json) => json,

@@ -86,7 +86,19 @@ fn is_change(kind: &notify::EventKind) -> bool {
 struct Tracked {
     tf: TraceFile,
     file: File,
-    doc_len: Option<u64>,
+    /// For a whole-JSON document: its size and modification time when last read.
+    doc_len: Option<(u64, u128)>,
+}
+
+/// A document's size and modification time (ns), to tell when it was rewritten.
+fn doc_stamp(meta: &std::fs::Metadata) -> (u64, u128) {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    (meta.len(), mtime)
 }
 
 /// Follows `paths` until `stop` is set, sending batches to the writer.
@@ -294,15 +306,24 @@ impl Tailer {
             }
         };
         let (dev, ino) = identity(&meta);
-        let is_doc = path.extension().and_then(|e| e.to_str()) == Some("json");
         if let Some(tr) = self.files.get(path) {
             if tr.tf.identity() != (dev, ino) {
                 // Rotated: drain the old file, then start the new one from its beginning.
+                let is_doc = tr.doc_len.is_some();
+                let mut seen = None;
                 if let Some(mut old) = self.files.remove(path) {
                     let mut sink = self.send();
-                    let _ = old.tf.pump(&mut old.file, false, &mut sink);
+                    if is_doc {
+                        // A document rewritten by rename: what was read stays known.
+                        seen = Some(old.tf.take_seen());
+                    } else {
+                        let _ = old.tf.pump(&mut old.file, false, &mut sink);
+                    }
                 }
                 self.open(path, dev, ino, 0, 0, is_doc);
+                if let (Some(seen), Some(tr)) = (seen, self.files.get_mut(path)) {
+                    tr.tf.put_seen(seen);
+                }
             }
         } else {
             let recreated = self.deleted.remove(path);
@@ -319,15 +340,18 @@ impl Tailer {
                 }
                 _ => (0, 0),
             };
+            let is_doc = crate::ingest::document::is_document(path);
             self.open(path, dev, ino, offset, line, is_doc);
         }
         let Some(mut tr) = self.files.remove(path) else {
             return;
         };
         if let Some(prev) = tr.doc_len {
-            if prev != meta.len() {
-                tr.doc_len = Some(meta.len());
-                tr.tf = TraceFile::new(path, self.opts.forced, self.opts.line_cap, 0, 0, dev, ino);
+            // A document changes in place: read it again whole when its size
+            // or time changed; only what changed is passed on.
+            let stamp = doc_stamp(&meta);
+            if prev != stamp {
+                tr.doc_len = Some(stamp);
                 let mut sink = self.send();
                 let _ = tr.tf.pump_document(&mut tr.file, &mut sink);
             }
@@ -353,7 +377,11 @@ impl Tailer {
             dev,
             ino,
         );
-        let doc_len = if is_doc { Some(u64::MAX) } else { None };
+        let (tf, doc_len) = if is_doc {
+            (tf.remembering(), Some((u64::MAX, 0)))
+        } else {
+            (tf, None)
+        };
         self.files
             .insert(path.to_path_buf(), Tracked { tf, file, doc_len });
     }
