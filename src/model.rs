@@ -95,6 +95,12 @@ pub enum AgentKind {
     OpenaiAgents,
     Proxy,
     Skilltrace,
+    GeminiCli,
+    CopilotCli,
+    Opencode,
+    Cline,
+    RooCode,
+    KiloCode,
     Unknown,
 }
 
@@ -110,6 +116,12 @@ impl AgentKind {
             AgentKind::OpenaiAgents => "openai-agents",
             AgentKind::Proxy => "proxy",
             AgentKind::Skilltrace => "skilltrace",
+            AgentKind::GeminiCli => "gemini-cli",
+            AgentKind::CopilotCli => "copilot-cli",
+            AgentKind::Opencode => "opencode",
+            AgentKind::Cline => "cline",
+            AgentKind::RooCode => "roo-code",
+            AgentKind::KiloCode => "kilo-code",
             AgentKind::Unknown => "unknown",
         }
     }
@@ -125,6 +137,12 @@ impl AgentKind {
             "openai-agents" => AgentKind::OpenaiAgents,
             "proxy" => AgentKind::Proxy,
             "skilltrace" => AgentKind::Skilltrace,
+            "gemini-cli" => AgentKind::GeminiCli,
+            "copilot-cli" => AgentKind::CopilotCli,
+            "opencode" => AgentKind::Opencode,
+            "cline" => AgentKind::Cline,
+            "roo-code" => AgentKind::RooCode,
+            "kilo-code" => AgentKind::KiloCode,
             _ => AgentKind::Unknown,
         }
     }
@@ -630,6 +648,12 @@ mod tests {
             AgentKind::OpenaiAgents,
             AgentKind::Proxy,
             AgentKind::Skilltrace,
+            AgentKind::GeminiCli,
+            AgentKind::CopilotCli,
+            AgentKind::Opencode,
+            AgentKind::Cline,
+            AgentKind::RooCode,
+            AgentKind::KiloCode,
         ] {
             assert_eq!(AgentKind::parse(k.as_str()), k);
         }

@@ -235,6 +235,8 @@ fn real_benign_sessions_raise_nothing_at_medium_or_above() {
     let f = findings(&[
         "tests/fixtures/formats/claude-code",
         "tests/fixtures/formats/codex",
+        "tests/fixtures/formats/gemini-cli",
+        "tests/fixtures/formats/copilot-cli",
         "tests/fixtures/formats/openai-agents",
         "tests/fixtures/formats/openinference",
         "tests/fixtures/formats/otel-genai",
@@ -244,4 +246,82 @@ fn real_benign_sessions_raise_nothing_at_medium_or_above() {
         .filter(|x| !matches!(x["severity"].as_str(), Some("info") | Some("low")))
         .collect();
     assert!(loud.is_empty(), "benign sessions raised: {loud:#?}");
+}
+
+/// Issue 15: every rule fires on the new agents' tools as on Claude Code's.
+#[test]
+fn new_agents_attacks() {
+    let secrets = redaction_active();
+    // Gemini CLI: an injected runbook page → AWS keys read and posted to a webhook.
+    let f = findings(&["samples/gemini-cli"]);
+    assert_eq!(
+        set(&f),
+        want(&[
+            ("EXF-TRACE-002", "medium"),
+            ("PINJ-TRACE-001", "high"),
+            ("PINJ-TRACE-002", "critical"),
+            ("EXF-TRACE-003", "high"),
+            ("NET-TRACE-002", "high"),
+            ("EXF-TRACE-001", "high"),
+        ])
+    );
+    let chain = f.iter().find(|x| x["rule_id"] == "PINJ-TRACE-002").unwrap();
+    assert_eq!(chain["span_ids"].as_array().unwrap().len(), 3, "{chain}");
+
+    // Copilot CLI: probing, an env dump to a paste site, a token sent through an MCP tool.
+    let f = findings(&["samples/copilot-cli"]);
+    let mut w = vec![
+        ("PRB-TRACE-001", "low"),
+        ("ENV-TRACE-001", "medium"),
+        ("NET-TRACE-002", "high"),
+        ("EXF-TRACE-001", "high"),
+    ];
+    if secrets {
+        w.push(("EXF-TRACE-004", "critical"));
+        let mcp = f.iter().find(|x| x["rule_id"] == "EXF-TRACE-004").unwrap();
+        assert!(!mcp["evidence"].as_str().unwrap().contains("ghp_"), "{mcp}");
+    }
+    assert_eq!(set(&f), want(&w));
+
+    // OpenCode: cron job, .bashrc and authorized_keys persistence, reverse shells.
+    let f = findings(&["samples/opencode"]);
+    assert_eq!(
+        set(&f),
+        want(&[
+            ("CMD-TRACE-002", "high"),
+            ("CMD-TRACE-003", "critical"),
+            ("EXF-TRACE-001", "high"),
+        ])
+    );
+    assert_eq!(
+        f.iter().filter(|x| x["rule_id"] == "CMD-TRACE-002").count(),
+        3
+    );
+
+    // Cline (native tools): .env read, its Stripe key posted through an MCP form tool and curl.
+    let f = findings(&["samples/cline/saoudrizwan.claude-dev"]);
+    let mut w = vec![
+        ("EXF-TRACE-003", "high"),
+        ("EXF-TRACE-002", "medium"),
+        ("EXF-TRACE-001", "high"),
+    ];
+    if secrets {
+        w.push(("EXF-TRACE-004", "critical"));
+    }
+    assert_eq!(set(&f), want(&w));
+
+    // Roo Code (XML tools): probing, listing ~/.ssh, reading the private key.
+    let f = findings(&["samples/cline/rooveterinaryinc.roo-cline"]);
+    assert_eq!(
+        set(&f),
+        want(&[("PRB-TRACE-001", "low"), ("EXF-TRACE-003", "medium")])
+    );
+
+    // The new agents' fixtures: only their fetches of unlisted hosts are reported.
+    let f = findings(&[
+        "tests/fixtures/formats/opencode",
+        "tests/fixtures/formats/cline",
+    ]);
+    assert_eq!(set(&f), want(&[("EXF-TRACE-002", "medium")]));
+    assert_eq!(f.len(), 2);
 }

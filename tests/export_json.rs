@@ -44,7 +44,7 @@ fn snapshot(db: &Path) -> (Vec<String>, Vec<String>, Vec<String>) {
         }
     }
     for f in s.findings(&FindingFilter::default(), 0, 10_000).unwrap() {
-        findings.push(format!("{:?} {} {:?}", f.finding, f.status, f.note));
+        findings.push(format!("{:?} {} {:?}", f.finding, f.status, f.reason));
     }
     spans.sort();
     findings.sort();

@@ -8,7 +8,7 @@ mod common;
 
 use common::{bin, ok};
 use skilltrace::store::{RunFilter, RunSort, Store};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -16,14 +16,7 @@ use std::process::{Child, Stdio};
 /// One HTTP/1.1 request on its own connection; returns (status, body).
 fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
-    let mut head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
+    let head = common::post_head(addr, path, headers, body.len());
     s.write_all(head.as_bytes()).unwrap();
     s.write_all(body).unwrap();
     let mut resp = String::new();
@@ -42,16 +35,7 @@ fn start(db: &Path) -> (Child, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or_else(|| panic!("no address in banner: {first}"))
-        .to_string();
+    let addr = common::banner_addr(&mut child);
     (child, addr)
 }
 
@@ -180,7 +164,7 @@ fn bad_requests_get_otlp_status_codes_and_secrets_stay_out_of_the_store() {
     );
     // JSON, but not a traces request
     assert_eq!(post(&addr, "/v1/traces", &json, b"[1,2]").0, 400);
-    assert_eq!(post(&addr, "/v1/logs", &json, b"{}").0, 404);
+    assert_eq!(post(&addr, "/v1/metrics", &json, b"{}").0, 404);
     let (code, _) = post(
         &addr,
         "/v1/traces",
@@ -360,4 +344,252 @@ fn listen_errors_are_one_line() {
         !t.path().join("x.db").exists(),
         "nothing created when the port is busy"
     );
+}
+
+/// Claude Code's and Codex's telemetry events (OTLP logs) posted to `/v1/logs`
+/// as JSON, gzip and protobuf store exactly what importing the same events
+/// from a file stores: runs by session / conversation id, prompts, tools
+/// with status and duration, model calls with tokens; the secret in a prompt
+/// is in no byte of the store.
+#[test]
+fn telemetry_logs_post_json_gzip_and_protobuf_and_store_what_import_would() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats/otel-logs");
+    let files = [root.join("claude-code.jsonl"), root.join("codex.jsonl")];
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("recv.db");
+    let (child, addr) = start(&db);
+    let mut sent = 0;
+    for (i, f) in files.iter().enumerate() {
+        for line in std::fs::read_to_string(f).unwrap().lines() {
+            let (code, body) = if i == 0 {
+                post(
+                    &addr,
+                    "/v1/logs",
+                    &[("Content-Type", "application/json")],
+                    line.as_bytes(),
+                )
+            } else {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                gz.write_all(line.as_bytes()).unwrap();
+                let headers = [
+                    ("Content-Type", "application/json"),
+                    ("Content-Encoding", "gzip"),
+                ];
+                post(&addr, "/v1/logs/", &headers, &gz.finish().unwrap())
+            };
+            assert_eq!((code, body.as_str()), (200, "{}"));
+            sent += 1;
+        }
+    }
+    assert_eq!(sent, 6);
+    let said = stop(child);
+    assert!(said.contains("6 accepted"), "{said}");
+    let db2 = t.path().join("import.db");
+    for f in &files {
+        ok(bin().arg("import").arg(f).arg("--db").arg(&db2));
+    }
+    let got = contents(&db);
+    assert_eq!(got, contents(&db2));
+
+    let s = Store::open_read(&db).unwrap();
+    let runs = s
+        .runs(&RunFilter::default(), RunSort::Started, 0, 10)
+        .unwrap();
+    let claude = runs
+        .iter()
+        .find(|r| r.run.id == "4f7c2d1e-9a8b-4c3d-8e2f-1a2b3c4d5e6f")
+        .expect("the Claude Code session is a run");
+    let codex = runs
+        .iter()
+        .find(|r| r.run.id == "019aef12-3456-7890-abcd-ef0123456789")
+        .expect("the Codex conversation is a run");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        claude.run.agent,
+        Some(skilltrace::model::AgentKind::ClaudeCode)
+    );
+    assert_eq!(codex.run.agent, Some(skilltrace::model::AgentKind::Codex));
+    assert_eq!(
+        codex.run.title.as_deref(),
+        Some("Set up the project and install the helper")
+    );
+    // Claude Code: prompt, 2 requests + 1 error, 1 decision, 2 tools.
+    let spans = s.spans(&claude.run.id, 0, 100).unwrap();
+    assert_eq!(spans.len(), 7);
+    let tools: Vec<_> = spans
+        .iter()
+        .filter(|x| x.span.kind == skilltrace::model::SpanKind::Tool)
+        .map(|x| {
+            (
+                x.span.name.as_str(),
+                x.span.status,
+                x.span.end_ms.zip(x.span.start_ms).map(|(e, s)| e - s),
+            )
+        })
+        .collect();
+    use skilltrace::model::SpanStatus;
+    assert_eq!(
+        tools,
+        [
+            ("Bash", SpanStatus::Ok, Some(2150)),
+            ("Read", SpanStatus::Error, Some(4))
+        ]
+    );
+    let llm: Vec<_> = spans
+        .iter()
+        .filter(|x| x.span.kind == skilltrace::model::SpanKind::Llm)
+        .map(|x| {
+            (
+                x.span.model.clone().unwrap_or_default(),
+                x.span.status,
+                x.span.input_tokens,
+                x.span.output_tokens,
+            )
+        })
+        .collect();
+    assert_eq!(
+        llm,
+        [
+            (
+                "claude-sonnet-4-5-20250929".to_string(),
+                SpanStatus::Ok,
+                Some(19_512),
+                Some(240)
+            ),
+            (
+                "claude-sonnet-4-5-20250929".to_string(),
+                SpanStatus::Error,
+                None,
+                None
+            ),
+            (
+                "claude-haiku-4-5-20251001".to_string(),
+                SpanStatus::Ok,
+                Some(300),
+                Some(20)
+            ),
+        ]
+    );
+    let prompt = spans
+        .iter()
+        .find(|x| x.span.kind == skilltrace::model::SpanKind::Message)
+        .unwrap();
+    assert!(spans
+        .iter()
+        .filter(|x| x.span.id != prompt.span.id)
+        .all(|x| x.span.parent_id.as_deref() == Some(prompt.span.id.as_str())));
+    // Codex: the started conversation, prompt, request, completed response, decision, 2 tools.
+    let spans = s.spans(&codex.run.id, 0, 100).unwrap();
+    assert_eq!(spans.len(), 7, "per-chunk sse events are skipped");
+    let shell = spans.iter().find(|x| x.span.name == "shell").unwrap();
+    assert_eq!(shell.span.tool_call_id.as_deref(), Some("call_7Hq2"));
+    assert_eq!(
+        shell.span.tool_output.as_deref(),
+        Some("installed helper 1.2.0")
+    );
+    let patch = spans.iter().find(|x| x.span.name == "apply_patch").unwrap();
+    assert_eq!(patch.span.status, SpanStatus::Error);
+    let done = spans
+        .iter()
+        .find(|x| x.span.kind == skilltrace::model::SpanKind::Llm)
+        .unwrap();
+    assert_eq!(
+        (done.span.input_tokens, done.span.output_tokens),
+        (Some(5400), Some(310))
+    );
+    assert_eq!(done.span.model.as_deref(), Some("gpt-5-codex"));
+    drop(s);
+    let blob: Vec<u8> = std::fs::read_dir(t.path())
+        .unwrap()
+        .flat_map(|e| std::fs::read(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    let secret = b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzOTELLOGKEY";
+    assert!(!blob.windows(secret.len()).any(|w| w == secret));
+}
+
+/// The attacks in the telemetry fixtures raise findings as the same tools in
+/// the agents' own transcripts would.
+#[test]
+fn telemetry_logs_raise_findings_on_the_tools_they_report() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats/otel-logs");
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("f.db");
+    ok(bin().arg("import").arg(&root).arg("--db").arg(&db));
+    let out = ok(bin()
+        .args(["findings", "--format", "json", "--db"])
+        .arg(&db));
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let by_run = |run: &str| -> Vec<String> {
+        let mut v: Vec<String> = findings
+            .iter()
+            .filter(|f| f["run_id"] == run)
+            .map(|f| f["rule_id"].as_str().unwrap_or("").to_string())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let claude = by_run("4f7c2d1e-9a8b-4c3d-8e2f-1a2b3c4d5e6f");
+    assert!(claude.iter().any(|r| r.starts_with("EXF-")), "{claude:?}");
+    let codex = by_run("019aef12-3456-7890-abcd-ef0123456789");
+    assert!(!codex.is_empty(), "{codex:?}");
+}
+
+/// A protobuf `ExportLogsServiceRequest` (what the agents send with
+/// `http/protobuf`, their default) lands as the same event in JSON would.
+#[test]
+fn protobuf_logs_store_the_same_spans_as_json() {
+    use prost::Message;
+    use skilltrace::ingest::otlp_logs_proto::*;
+    use skilltrace::ingest::otlp_proto::{any_value, AnyValue, KeyValue};
+    let kv = |k: &str, v: &str| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(v.into())),
+        }),
+    };
+    let attrs = vec![
+        kv("event.name", "codex.tool_result"),
+        kv("conversation.id", "conv-proto"),
+        kv("tool_name", "shell"),
+        kv("call_id", "call_1"),
+        kv("arguments", r#"{"command":["bash","-lc","ls"]}"#),
+        kv("duration_ms", "25"),
+        kv("success", "true"),
+        kv("output", "a\nb"),
+    ];
+    let req = ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: None,
+            scope_logs: vec![ScopeLogs {
+                scope: None,
+                log_records: vec![LogRecord {
+                    time_unix_nano: 1_765_015_200_000_000_000,
+                    attributes: attrs,
+                    ..Default::default()
+                }],
+            }],
+        }],
+    };
+    let json = String::from_utf8(to_json(&req.encode_to_vec()).unwrap()).unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("recv.db");
+    let (child, addr) = start(&db);
+    let proto = [("Content-Type", "application/x-protobuf")];
+    assert_eq!(post(&addr, "/v1/logs", &proto, &req.encode_to_vec()).0, 200);
+    let (code, body) = post(&addr, "/v1/logs", &proto, b"\xff\xff\xff\xff");
+    assert_eq!(
+        (code, body.contains("not an OTLP protobuf logs request")),
+        (400, true),
+        "{body}"
+    );
+    stop(child);
+    let file = t.path().join("logs.jsonl");
+    std::fs::write(&file, format!("{json}\n")).unwrap();
+    let db2 = t.path().join("import.db");
+    ok(bin().arg("import").arg(&file).arg("--db").arg(&db2));
+    let got = contents(&db);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1, 1);
+    assert_eq!(got, contents(&db2));
 }

@@ -632,7 +632,7 @@ async fn stalled_request_body_gets_408_and_is_not_forwarded() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let up = start_upstream(|_| Reply::json(Bytes::from_static(b"{}"))).await;
     let mut cfg = config(&up.url());
-    cfg.timeouts.idle = Duration::from_millis(300);
+    cfg.timeouts.request_body = Duration::from_millis(300);
     let px = start_proxy(cfg).await;
     let mut s = tokio::net::TcpStream::connect(px.addr).await.unwrap();
     s.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\":")

@@ -123,6 +123,7 @@ fn code_templates_and_placeholders_are_not_secrets_in_any_language() {
         "if cookie: cookies.append(cookie)",
         "pub(crate) cookie: Option<PayloadU16<NonEmpty>>,",
         "Add the Cookie: header to the request.",
+        "pub const SYS_lookup_dcookie: c_long = __X32_SYSCALL_BIT + 212;",
         // A PEM header named in docs, with no key
         "You can recognise a PKCS#8 key by its first line:\n\n-----BEGIN PRIVATE KEY-----\n```",
     ];

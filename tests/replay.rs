@@ -46,7 +46,28 @@ fn prints_each_span_with_its_offset() {
         String::from_utf8_lossy(&o.stderr)
     );
     let out = String::from_utf8(o.stdout).unwrap();
-    let lines: Vec<&str> = out.lines().collect();
+    let all: Vec<&str> = out.lines().collect();
+    // Each finding is raised right under the span that raised it.
+    let at = |needle: &str| all.iter().position(|l| l.contains(needle)).unwrap();
+    assert_eq!(
+        at("⚑ INFO     SEC-TRACE-001"),
+        at("message user") + 1,
+        "{out}"
+    );
+    assert!(
+        all[at("tool    Bash") + 1].contains("⚑ CRITICAL CMD-TRACE-003"),
+        "{out}"
+    );
+    assert_eq!(
+        all.last().copied(),
+        Some("end of run: 5 finding(s) raised (1 critical, 1 high, 1 medium, 1 low, 1 info)"),
+        "{out}"
+    );
+    let lines: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|l| !l.contains('⚑') && !l.starts_with("end of run"))
+        .collect();
     assert_eq!(lines.len(), 6, "{out}");
     assert!(
         lines[0].starts_with("run r1 (claude-code, 5 spans): title of r1"),

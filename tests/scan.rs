@@ -252,21 +252,54 @@ fn unreadable_lines_are_reported_not_ignored() {
     let t = sandbox();
     let f = t.path().join("in/notes.jsonl");
     std::fs::write(&f, "this is not a trace\n{\"also\": \"not one\"}\n").unwrap();
+    let good = t.path().join("in/benign.jsonl");
+    let sample =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/claude-code/benign-fix-rounding.jsonl");
+    std::fs::copy(sample, &good).unwrap();
     let o = scan(
         t.path(),
-        &[f.as_os_str(), "--fail-on".as_ref(), "low".as_ref()],
+        &[
+            f.as_os_str(),
+            good.as_os_str(),
+            "--fail-on".as_ref(),
+            "low".as_ref(),
+        ],
     );
-    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let err = String::from_utf8_lossy(&o.stderr);
+    // A file none of whose lines is of a known format is one error, not one per line.
     assert!(
-        err.contains("warning: 2 line(s) could not be read as a trace"),
+        err.contains("warning: 1 parse error(s): lines, or whole files, that could not be read"),
         "{err}"
     );
-    assert!(
-        err.contains("warning: no spans found in the input"),
-        "{err}"
-    );
-    assert!(String::from_utf8_lossy(&o.stdout).contains("2 parse error(s)"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("1 parse error(s)"));
+}
+
+/// A gate pointed at the wrong input checked nothing: that is an input error
+/// (one line, exit 2), never a pass — a file of unreadable lines, or the README.
+#[test]
+fn a_scan_that_checked_no_span_fails_with_one_line() {
+    let t = sandbox();
+    let f = t.path().join("in/notes.jsonl");
+    std::fs::write(&f, "this is not a trace\n{\"also\": \"not one\"}\n").unwrap();
+    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    for input in [f.as_os_str(), readme.as_os_str()] {
+        let o = scan(t.path(), &[input, "--fail-on".as_ref(), "high".as_ref()]);
+        assert_eq!(o.status.code(), Some(2), "{input:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("error: "), "{err}");
+        assert!(
+            err.contains("no spans found") && err.contains("nothing was checked"),
+            "{err}"
+        );
+        assert!(o.stdout.is_empty());
+    }
 }
 
 /// The bundled samples through the gate: malicious ones fail `--fail-on high`, the
@@ -308,7 +341,7 @@ fn samples_fail_the_gate_without_leaking_secrets() {
         let art = &r["locations"][0]["physicalLocation"]["artifactLocation"];
         let uri = art["uri"].as_str().unwrap();
         assert!(
-            uri.starts_with("samples/") && uri.ends_with(".jsonl"),
+            uri.starts_with("samples/") && (uri.ends_with(".jsonl") || uri.ends_with(".json")),
             "{uri}"
         );
         assert_eq!(art["uriBaseId"], "%SRCROOT%");

@@ -1,6 +1,10 @@
 //! The tailer end to end: appends, partial lines, rotation, truncation,
 //! deletion and re-creation, folders that appear later, latency, and a
 //! kill -9 and restart of the real binary with no line lost or stored twice.
+//! Each scenario runs twice: driven by filesystem events alone (the fallback
+//! poll pushed out of reach), and by the fallback poll alone (no events, as on
+//! a filesystem that raises none). And an idle `tail` sleeps: under 2% of a
+//! core over 10 s, on an empty folder and on one with a file in it.
 #![allow(clippy::unwrap_used)]
 
 use skilltrace::ingest::pipeline::spawn_writer;
@@ -34,17 +38,33 @@ struct Running {
     db: PathBuf,
 }
 
+/// What drives the tailer in a scenario.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Drive {
+    /// Filesystem events only: the fallback poll comes after the test is over.
+    Events,
+    /// The fallback poll only (every 100 ms), no events.
+    Poll,
+}
+
 impl Running {
-    fn start(paths: Vec<PathBuf>, db: &Path) -> Running {
+    fn start(paths: Vec<PathBuf>, db: &Path, drive: Drive) -> Running {
         let pipeline = skilltrace::commands::open_pipeline(db).unwrap();
         let stop = StopFlag::default();
         let s2 = stop.clone();
         let db2 = db.to_path_buf();
         let thread = std::thread::spawn(move || {
             let (tx, writer) = spawn_writer(pipeline);
-            let opts = TailOptions {
-                rescan: Duration::from_millis(100),
-                ..Default::default()
+            let opts = match drive {
+                Drive::Events => TailOptions {
+                    rescan: Duration::from_secs(600),
+                    ..Default::default()
+                },
+                Drive::Poll => TailOptions {
+                    rescan: Duration::from_millis(100),
+                    events: false,
+                    ..Default::default()
+                },
             };
             follow(&paths, &db2, opts, tx, &s2).unwrap();
             writer.join().unwrap();
@@ -93,13 +113,22 @@ const WAIT: Duration = Duration::from_secs(5);
 
 #[test]
 fn follows_appends_partial_lines_and_is_fast() {
+    follows_appends_and_partial_lines(Drive::Events);
+}
+
+#[test]
+fn the_fallback_poll_alone_follows_appends_and_partial_lines() {
+    follows_appends_and_partial_lines(Drive::Poll);
+}
+
+fn follows_appends_and_partial_lines(drive: Drive) {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("traces");
     std::fs::create_dir(&dir).unwrap();
     let f = dir.join("a.jsonl");
     append(&f, &line("r", "s1"));
     let db = t.path().join("st.db");
-    let r = Running::start(vec![dir.clone()], &db);
+    let r = Running::start(vec![dir.clone()], &db, drive);
     assert!(
         r.wait_for("r", "s1", WAIT).is_some(),
         "existing line ingested"
@@ -125,11 +154,14 @@ fn follows_appends_partial_lines_and_is_fast() {
     }
     samples.sort();
     let median = samples[samples.len() / 2];
-    eprintln!("tail latency: median {median:?}, all {samples:?}");
-    assert!(
-        median < Duration::from_millis(100),
-        "write-to-commit latency {samples:?}"
-    );
+    eprintln!("tail latency ({drive:?}): median {median:?}, all {samples:?}");
+    // The 100 ms goal is the event path's; polling every 100 ms cannot promise it.
+    if drive == Drive::Events {
+        assert!(
+            median < Duration::from_millis(100),
+            "write-to-commit latency {samples:?}"
+        );
+    }
     // A new file in the watched folder.
     append(&dir.join("b.jsonl"), &line("r2", "n1"));
     assert!(r.wait_for("r2", "n1", WAIT).is_some());
@@ -138,6 +170,15 @@ fn follows_appends_partial_lines_and_is_fast() {
 
 #[test]
 fn survives_rotation_truncation_deletion_and_late_folders() {
+    rotation_truncation_deletion_and_late_folders(Drive::Events);
+}
+
+#[test]
+fn the_fallback_poll_alone_survives_rotation_truncation_deletion_and_late_folders() {
+    rotation_truncation_deletion_and_late_folders(Drive::Poll);
+}
+
+fn rotation_truncation_deletion_and_late_folders(drive: Drive) {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("traces");
     std::fs::create_dir(&dir).unwrap();
@@ -145,7 +186,7 @@ fn survives_rotation_truncation_deletion_and_late_folders() {
     append(&f, &line("r", "a1"));
     let late = t.path().join("late");
     let db = t.path().join("st.db");
-    let r = Running::start(vec![dir.clone(), late.clone()], &db);
+    let r = Running::start(vec![dir.clone(), late.clone()], &db, drive);
     assert!(r.wait_for("r", "a1", WAIT).is_some());
 
     // Rotation: rename, then create anew at the same path.
@@ -245,4 +286,78 @@ fn kill_and_restart_loses_nothing_and_stores_nothing_twice() {
     assert_eq!(src.line, n);
     let run = s.run("k").unwrap().unwrap();
     assert_eq!(run.span_count, n, "run counters count each span once");
+}
+
+/// CPU seconds (user + system) the process has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    let hz = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .unwrap_or(100.0);
+    ticks / hz
+}
+
+#[test]
+fn an_idle_tail_sleeps() {
+    let t = tempfile::tempdir().unwrap();
+    let empty = t.path().join("empty");
+    let one = t.path().join("one");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::create_dir(&one).unwrap();
+    append(&one.join("a.jsonl"), &line("r", "s1"));
+    let exe = env!("CARGO_BIN_EXE_skilltrace");
+    let spawn = |dir: &Path, db: &str| {
+        std::process::Command::new(exe)
+            .arg("tail")
+            .arg(dir)
+            .arg("--db")
+            .arg(t.path().join(db))
+            .env(
+                "SKILLTRACE_CONFIG",
+                "/nonexistent/skilltrace-test-config.toml",
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut children = [spawn(&empty, "e.db"), spawn(&one, "o.db")];
+    // Past start-up (rules compiled, the file read and stored), then 10 s of nothing.
+    std::thread::sleep(Duration::from_secs(3));
+    let before: Vec<f64> = children.iter().map(|c| cpu_seconds(c.id())).collect();
+    let window = Duration::from_secs(10);
+    std::thread::sleep(window);
+    let used: Vec<f64> = children
+        .iter()
+        .zip(&before)
+        .map(|(c, b)| (cpu_seconds(c.id()) - b) / window.as_secs_f64())
+        .collect();
+    for c in &mut children {
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+    eprintln!(
+        "idle tail: {:.2}% of a core (empty folder), {:.2}% (one file)",
+        used[0] * 100.0,
+        used[1] * 100.0
+    );
+    assert!(
+        used[0] < 0.02,
+        "empty folder: {:.2}% of a core",
+        used[0] * 100.0
+    );
+    assert!(
+        used[1] < 0.02,
+        "one file: {:.2}% of a core",
+        used[1] * 100.0
+    );
 }

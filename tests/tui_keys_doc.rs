@@ -18,3 +18,21 @@ fn keys_doc_matches_the_keymap() {
     );
     assert!(want.contains("## Findings") && want.contains("`?`"));
 }
+
+/// The README's key tables (Runs, Run, Findings, Span) are the keymap's own.
+#[test]
+fn readme_key_tables_match_the_keymap() {
+    use skilltrace::tui::action::{Keymap, ViewId};
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let k = Keymap::builtin();
+    for v in [ViewId::Runs, ViewId::Run, ViewId::Findings, ViewId::Span] {
+        let table = k.table(v);
+        assert!(
+            readme.contains(&table),
+            "README.md lacks the {} key table as the keymap has it:\n{table}",
+            v.title()
+        );
+    }
+}

@@ -39,7 +39,11 @@ fn key(h: &mut Harness, code: KeyCode) {
     h.key(code, KeyModifiers::NONE);
 }
 
-/// Every screen worth seeing, in order, as (name, text).
+/// Every screen worth seeing, in order, as (name, text): the views, the Run
+/// view's glyphs, roll-up and jump, the Span view from a flagged span (with
+/// its findings, skills and the evidence highlighted), the grouped triage
+/// queue with its detail pane, the filter prompt, Skills, Sources, search and
+/// a replay that raised its findings and stopped its clock.
 fn tour(db: &std::path::Path, w: u16, hh: u16) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut h = harness(db, w, hh);
@@ -48,13 +52,17 @@ fn tour(db: &std::path::Path, w: u16, hh: u16) -> Vec<(String, String)> {
     h.press('?');
     shot(&mut h, "help_runs");
     h.press('?');
-    // The Claude run is the oldest; go to the bottom of the list and open it.
-    h.press('G');
-    key(&mut h, KeyCode::Enter);
+    // The invoice-filler run (the skill that reads ~/.aws/credentials and sends them).
+    open_run_titled(&mut h, "invoice-filler");
     shot(&mut h, "run");
-    for _ in 0..5 {
-        h.press('j');
-    }
+    h.press('n');
+    shot(&mut h, "run_next_flagged");
+    // Fold the flagged span's parent: the fold carries what it hides.
+    h.press('k');
+    key(&mut h, KeyCode::Char(' '));
+    shot(&mut h, "run_folded");
+    key(&mut h, KeyCode::Char(' '));
+    h.press('n');
     key(&mut h, KeyCode::Enter);
     shot(&mut h, "span");
     key(&mut h, KeyCode::Esc);
@@ -64,9 +72,15 @@ fn tour(db: &std::path::Path, w: u16, hh: u16) -> Vec<(String, String)> {
     h.press('?');
     shot(&mut h, "help_findings");
     h.press('?');
-    h.press('x');
-    shot(&mut h, "findings_confirm");
-    h.press('n');
+    h.press('f');
+    h.type_text("status:fp sev:urgent");
+    shot(&mut h, "filter_error");
+    h.key(KeyCode::Char('u'), KeyModifiers::CONTROL);
+    h.type_text("webhook");
+    shot(&mut h, "filter_prompt");
+    key(&mut h, KeyCode::Enter);
+    shot(&mut h, "findings_filtered");
+    key(&mut h, KeyCode::Esc);
     key(&mut h, KeyCode::Tab);
     shot(&mut h, "skills");
     key(&mut h, KeyCode::Tab);
@@ -80,14 +94,94 @@ fn tour(db: &std::path::Path, w: u16, hh: u16) -> Vec<(String, String)> {
     key(&mut h, KeyCode::BackTab);
     key(&mut h, KeyCode::BackTab);
     key(&mut h, KeyCode::BackTab);
-    h.press('G');
+    open_run_titled(&mut h, "invoice-filler");
     h.press('R');
     h.act(Action::Tick {
         now_ms: tui_fixture::T0,
-        elapsed_ms: 46_000,
+        elapsed_ms: 5_000,
     });
     shot(&mut h, "replay");
+    for _ in 0..30 {
+        h.act(Action::Tick {
+            now_ms: tui_fixture::T0,
+            elapsed_ms: 5_000,
+        });
+    }
+    shot(&mut h, "replay_finished");
     out
+}
+
+/// Selects the run whose title holds `needle` in the Runs view and opens it.
+fn open_run_titled(h: &mut Harness, needle: &str) {
+    h.press('g');
+    for _ in 0..h.app.runs.list.total {
+        let hit = h
+            .app
+            .runs
+            .list
+            .selected()
+            .is_some_and(|r| r.run.title.as_deref().unwrap_or("").contains(needle));
+        if hit {
+            key(h, KeyCode::Enter);
+            return;
+        }
+        h.press('j');
+    }
+    panic!("no run titled {needle:?}");
+}
+
+/// The triage screens: a chain finding's detail (remediation, steps), three
+/// findings triaged with one key each and one undone, the triaged shown with
+/// `a`, a rule marked and suppressed with a reason, and a note signed and timed.
+fn triage_tour(db: &std::path::Path, w: u16, hh: u16) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut h = harness(db, w, hh);
+    let mut shot = |h: &mut Harness, name: &str| out.push((format!("{name}_{w}x{hh}"), h.draw()));
+    key(&mut h, KeyCode::Tab);
+    select_rule(&mut h, "PINJ-TRACE-002");
+    shot(&mut h, "findings_chain");
+    h.press('g');
+    h.press('x');
+    h.press('x');
+    h.press('c');
+    h.press('u');
+    shot(&mut h, "findings_after_triage");
+    h.press('a');
+    shot(&mut h, "findings_all");
+    h.press('a');
+    select_rule(&mut h, "SEC-TRACE-001");
+    h.press('M');
+    h.press('s');
+    shot(&mut h, "suppress_prompt");
+    h.key(KeyCode::Char('u'), KeyModifiers::CONTROL);
+    h.type_text("test credentials from the fixture\n");
+    h.press('g');
+    h.press('n');
+    h.type_text("ticket SEC-12: looked at it");
+    h.key(KeyCode::Char('s'), KeyModifiers::CONTROL);
+    shot(&mut h, "findings_note");
+    out
+}
+
+/// Moves the Findings selection to the first row led by `rule`.
+fn select_rule(h: &mut Harness, rule: &str) {
+    h.press('g');
+    for _ in 0..h.app.findings.list.total {
+        if h.app
+            .findings
+            .list
+            .selected()
+            .unwrap()
+            .lead()
+            .finding
+            .rule_id
+            == rule
+        {
+            return;
+        }
+        h.press('j');
+    }
+    panic!("no row led by {rule}");
 }
 
 #[test]
@@ -96,12 +190,18 @@ fn snapshots_80x24() {
     for (name, text) in tour(&db, 80, 24) {
         insta::assert_snapshot!(name, text);
     }
+    for (name, text) in triage_tour(&db, 80, 24) {
+        insta::assert_snapshot!(name, text);
+    }
 }
 
 #[test]
-fn snapshots_160x48() {
+fn snapshots_160x45() {
     let (_d, db) = samples_store();
-    for (name, text) in tour(&db, 160, 48) {
+    for (name, text) in tour(&db, 160, 45) {
+        insta::assert_snapshot!(name, text);
+    }
+    for (name, text) in triage_tour(&db, 160, 45) {
         insta::assert_snapshot!(name, text);
     }
 }
@@ -316,54 +416,195 @@ fn any_size_down_to_one_cell_never_panics() {
     assert!(s.contains("Runs"), "{s}");
 }
 
+/// One key per decision, no confirmation, the cursor moves on; `u` takes
+/// decisions back newest first; a note and a suppression reason are kept
+/// apart, each signed; all of it is in the store and survives reopening.
 #[test]
-fn triage_is_stored_and_survives_reopening() {
+fn triage_is_one_key_undoable_and_survives_reopening() {
     use skilltrace::model::TriageStatus;
     let (_d, db) = store(false);
     let mut h = harness(&db, 100, 30);
     key(&mut h, KeyCode::Tab);
-    // Second finding: mark false positive, confirm, then write a two-line note.
-    h.press('j');
-    let id = h.app.findings.list.selected().unwrap().id;
+    let open_before = h.app.findings.list.total;
+    let first = h.app.findings.list.selected().unwrap().ids();
     h.press('x');
-    h.press('y');
-    h.press('n');
-    h.type_text("benign: test fixture");
-    h.key(KeyCode::Enter, KeyModifiers::NONE);
-    h.type_text("second line");
-    h.key(KeyCode::Char('s'), KeyModifiers::CONTROL);
-    // Suppress needs a reason and a confirmation; answering no changes nothing.
-    h.press('k');
-    h.press('s');
-    h.type_text("known");
-    h.key(KeyCode::Char('s'), KeyModifiers::CONTROL);
-    h.press('n');
-    // Confirm asks too; Esc is a no.
+    // The row left the queue at once (triaged findings are hidden) and the next took its place.
+    assert_eq!(h.app.findings.list.total, open_before - 1);
+    let second = h.app.findings.list.selected().unwrap().ids();
+    assert_ne!(first, second);
     h.press('c');
-    key(&mut h, KeyCode::Esc);
+    let third = h.app.findings.list.selected().unwrap().ids();
+    h.press('s');
+    h.type_text("vendored test data\n");
+    assert_eq!(h.app.findings.list.total, open_before - 3);
+    // Undo the suppression: the third finding is open again, the others stay.
+    h.press('u');
     let store = open_read(&db);
-    let rows = store.findings(&Default::default(), 0, 1000).unwrap();
-    assert!(rows.len() >= 5);
-    for r in &rows {
-        if r.id == id {
-            assert_eq!(r.status, TriageStatus::FalsePositive);
-            assert_eq!(r.note.as_deref(), Some("benign: test fixture\nsecond line"));
-        } else {
-            assert_eq!(r.status, TriageStatus::Open, "{r:?}");
-        }
+    let status = |ids: &[i64]| {
+        ids.iter()
+            .map(|i| store.finding(*i).unwrap().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert!(status(&first)
+        .iter()
+        .all(|r| r.status == TriageStatus::FalsePositive
+            && r.triaged_by.as_deref() == Some("tester")));
+    assert!(status(&second)
+        .iter()
+        .all(|r| r.status == TriageStatus::Confirmed));
+    assert!(status(&third)
+        .iter()
+        .all(|r| r.status == TriageStatus::Open && r.reason.is_none()));
+    assert_eq!(h.app.findings.list.total, open_before - 2);
+    // Suppress with a reason, then a two-line note: reason and note stay apart.
+    let sel = h.app.findings.list.selected().unwrap().ids();
+    h.press('n');
+    h.type_text("looked at it");
+    h.key(KeyCode::Enter, KeyModifiers::NONE);
+    h.type_text("ticket SEC-12");
+    h.key(KeyCode::Char('s'), KeyModifiers::CONTROL);
+    h.press('s');
+    h.key(KeyCode::Char('u'), KeyModifiers::CONTROL);
+    h.type_text("known fixture\n");
+    for r in status(&sel) {
+        assert_eq!(r.status, TriageStatus::Suppressed);
+        assert_eq!(r.reason.as_deref(), Some("known fixture"));
+        assert_eq!(r.notes.len(), 1, "{r:?}");
+        assert_eq!(r.notes[0].text, "looked at it\nticket SEC-12");
+        assert_eq!(r.notes[0].author, "tester");
+        assert_eq!(r.notes[0].ts_ms, tui_fixture::T0 + 2_000_000);
     }
+    // Reopen everything in a new session: shown with `a`, kept as decided.
     let mut again = harness(&db, 100, 30);
     key(&mut again, KeyCode::Tab);
-    again.press('j');
-    assert_eq!(again.app.findings.list.selected().unwrap().id, id);
+    assert_eq!(again.app.findings.list.total, open_before - 3);
+    again.press('a');
     let screen = again.draw();
-    assert!(screen.contains("false+✎"), "{screen}");
-    assert!(
-        screen.contains("note: benign: test fixture⏎second line"),
-        "{screen}"
-    );
+    assert!(screen.contains("false+"), "{screen}");
+    assert!(screen.contains("suppressed✎"), "{screen}");
+    assert!(screen.contains("confirmed"), "{screen}");
+    // Nothing is left to undo in a new session.
+    again.press('u');
+    assert!(again.draw().contains("nothing to undo"));
 }
 
+/// Marks make a decision apply to all of them: a row, a rule (every finding
+/// of it in the filter, on screen or not), a run; Esc clears marks first.
+#[test]
+fn marks_and_bulk_decisions() {
+    use skilltrace::model::TriageStatus;
+    use skilltrace::store::FindingFilter;
+    let (_d, db) = samples_store();
+    let st = open_read(&db);
+    let mut h = harness(&db, 120, 30);
+    key(&mut h, KeyCode::Tab);
+    select_rule(&mut h, "SEC-TRACE-001");
+    let of_rule = |status| {
+        st.finding_count(&FindingFilter {
+            rule_id: Some("SEC-TRACE-001".into()),
+            status,
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let n = of_rule(None);
+    assert!(n >= 3, "{n}");
+    h.press('M');
+    assert!(h.draw().contains("rule SEC-TRACE-001"));
+    key(&mut h, KeyCode::Esc);
+    assert!(h.app.findings.marks.is_empty(), "Esc clears marks first");
+    h.press('M');
+    h.press('s');
+    h.key(KeyCode::Char('u'), KeyModifiers::CONTROL);
+    h.type_text("fixture secrets\n");
+    assert_eq!(of_rule(Some(TriageStatus::Suppressed)), n);
+    assert!(h.app.findings.marks.is_empty());
+    let screen = h.draw();
+    assert!(!screen.contains("SEC-TRACE-001"), "{screen}");
+    // One key undoes the whole bulk decision.
+    h.press('u');
+    assert_eq!(of_rule(Some(TriageStatus::Open)), n);
+    // Two rows marked with Space (the cursor moves on), confirmed together.
+    h.press('g');
+    let a = h.app.findings.list.selected().unwrap().ids();
+    key(&mut h, KeyCode::Char(' '));
+    let b = h.app.findings.list.selected().unwrap().ids();
+    key(&mut h, KeyCode::Char(' '));
+    h.press('c');
+    for id in a.iter().chain(&b) {
+        assert_eq!(
+            st.finding(*id).unwrap().unwrap().status,
+            TriageStatus::Confirmed
+        );
+    }
+    // A run marked: every open finding of that run.
+    let run = h
+        .app
+        .findings
+        .list
+        .selected()
+        .unwrap()
+        .lead()
+        .finding
+        .run_id
+        .clone();
+    h.press('A');
+    h.press('x');
+    let open_in_run = st
+        .finding_count(&FindingFilter {
+            run_id: Some(run),
+            status: Some(TriageStatus::Open),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(open_in_run, 0);
+}
+
+/// Findings about one action are one row listing its rules, and a decision
+/// on the row lands on each of them.
+#[test]
+fn one_action_is_one_row_and_one_decision() {
+    use skilltrace::model::TriageStatus;
+    let (_d, db) = samples_store();
+    let st = open_read(&db);
+    let mut h = harness(&db, 160, 45);
+    key(&mut h, KeyCode::Tab);
+    // The curl that sends the AWS credentials raises EXF-TRACE-001 and NET-TRACE-002.
+    let at = h
+        .app
+        .findings
+        .list
+        .rows
+        .iter()
+        .position(|g| {
+            let rules = g.rules();
+            rules.contains(&"EXF-TRACE-001") && rules.contains(&"NET-TRACE-002")
+        })
+        .expect("a row with both rules");
+    let g = h.app.findings.list.rows[at].clone();
+    assert!(g.rows.len() >= 2);
+    let span = g.lead().finding.span_ids[0].clone();
+    assert!(g.rows.iter().all(|r| r.finding.span_ids[0] == span));
+    for _ in 0..at {
+        h.press('j');
+    }
+    assert_eq!(h.app.findings.list.selected().unwrap().ids(), g.ids());
+    let screen = h.draw();
+    let label = format!("{} +1", g.lead().finding.rule_id);
+    assert!(screen.contains(&label), "{label}\n{screen}");
+    assert!(screen.contains("findings about this action"), "{screen}");
+    h.press('x');
+    for id in g.ids() {
+        assert_eq!(
+            st.finding(id).unwrap().unwrap().status,
+            TriageStatus::FalsePositive
+        );
+    }
+}
+
+/// One filter language: conditions on one finding (in Runs too), free text,
+/// short forms, `run:`; errors shown in the prompt and nothing applied; Esc
+/// and Ctrl-U clear.
 #[test]
 fn filter_sort_and_paging_follow_the_store() {
     use skilltrace::model::{Severity, TriageStatus};
@@ -371,37 +612,86 @@ fn filter_sort_and_paging_follow_the_store() {
     let (_d, db) = store(false);
     let st = open_read(&db);
     let mut h = harness(&db, 100, 30);
-    h.press('f');
-    h.type_text("sev:high\n");
-    let n = st
-        .run_count(&RunFilter {
-            min_severity: Some(Severity::High),
+    let typed = |h: &mut Harness, text: &str| {
+        h.press('f');
+        h.key(KeyCode::Char('u'), KeyModifiers::CONTROL);
+        h.type_text(text);
+        key(h, KeyCode::Enter);
+        h.draw()
+    };
+    let with = |f: FindingFilter| {
+        st.run_count(&RunFilter {
+            finding: Some(Box::new(f)),
             ..Default::default()
         })
-        .unwrap();
+        .unwrap()
+    };
+    let n = with(FindingFilter {
+        min_severity: Some(Severity::High),
+        ..Default::default()
+    });
     assert!((1..4).contains(&n), "{n}");
-    let s = h.draw();
+    let s = typed(&mut h, "sev:high");
     assert!(s.contains(&format!("Runs ({n})")), "{s}");
     assert!(s.contains("Fix the failing parser"), "{s}");
-    h.press('f');
-    for _ in 0..8 {
-        key(&mut h, KeyCode::Backspace);
+    assert!(typed(&mut h, "a:codex").contains("Runs (1)"));
+    // Conditions hold on the same finding: once the critical findings are
+    // confirmed, its run has no *open critical* finding, though it has both.
+    let crit = st
+        .findings(
+            &FindingFilter {
+                min_severity: Some(Severity::Critical),
+                ..Default::default()
+            },
+            0,
+            10,
+        )
+        .unwrap();
+    let run = crit[0].finding.run_id.clone();
+    assert!(crit.iter().all(|c| c.finding.run_id == run), "one run");
+    let w = skilltrace::store::Store::open(&db).unwrap();
+    for c in &crit {
+        w.set_triage(c.id, TriageStatus::Confirmed, None).unwrap();
     }
-    h.type_text("agent:codex\n");
-    assert!(h.draw().contains("Runs (1)"));
-    h.press('f');
-    for _ in 0..11 {
-        key(&mut h, KeyCode::Backspace);
-    }
-    key(&mut h, KeyCode::Enter);
+    h.changed();
+    let s = typed(&mut h, "status:open sev:critical");
+    assert!(s.contains("Runs (0)"), "{s}");
+    let s = typed(&mut h, "is:o s:c");
+    assert!(s.contains("Runs (0)"), "{s}");
+    let s = typed(&mut h, "sev:critical");
+    assert!(s.contains("Runs (1)"), "{s}");
+    let s = typed(&mut h, &format!("run:{}", &run[..6]));
+    assert!(s.contains("Runs (1)"), "{s}");
+    // Esc in the view clears the filter; sorting by worst open findings.
+    key(&mut h, KeyCode::Esc);
+    assert!(h.app.runs.filter.text.is_empty());
     h.press('s');
     let s = h.draw();
     assert!(s.contains("Runs (4) · worst findings"), "{s}");
-    // Worst first: the run with the critical finding leads.
-    assert_eq!(h.app.runs.list.get(0).unwrap().run.id, "claude-7f3a91c2");
+    // Findings: free text narrows (it used to keep every row).
     key(&mut h, KeyCode::Tab);
-    h.press('f');
-    h.type_text("status:open sev:medium\n");
+    let all = h.app.findings.list.total;
+    let s = typed(&mut h, "paste");
+    let n = h.app.findings.list.total;
+    assert!(n >= 1 && n < all, "{n} of {all}\n{s}");
+    for g in &h.app.findings.list.rows {
+        let f = &g.lead().finding;
+        let hay = format!("{} {} {} {}", f.rule_id, f.title, f.message, f.evidence).to_lowercase();
+        assert!(
+            g.rows.iter().any(|r| {
+                let f = &r.finding;
+                format!("{} {} {} {}", f.rule_id, f.title, f.message, f.evidence)
+                    .to_lowercase()
+                    .contains("paste")
+            }),
+            "{hay}"
+        );
+    }
+    let s = typed(&mut h, "status:fp");
+    assert!(s.contains("Findings (0)"), "{s}");
+    let s = typed(&mut h, "status:confirmed");
+    assert!(s.contains(&format!("Findings ({})", crit.len())), "{s}");
+    let s = typed(&mut h, "status:open sev:medium");
     let n = st
         .finding_count(&FindingFilter {
             min_severity: Some(Severity::Medium),
@@ -410,11 +700,19 @@ fn filter_sort_and_paging_follow_the_store() {
         })
         .unwrap();
     assert!(n >= 3, "{n}");
-    let s = h.draw();
-    assert!(s.contains(&format!("Findings ({n})")), "{s}");
+    assert!(h.app.findings.list.total <= n, "{s}");
+    // A bad key: shown in the prompt, where it was typed; nothing applied.
     h.press('f');
-    h.type_text(" colour:red\n");
-    assert!(h.draw().contains("filter: unknown key 'colour'"));
+    h.type_text(" colour:red");
+    key(&mut h, KeyCode::Enter);
+    let s = h.draw();
+    assert!(h.app.modal.is_some(), "the prompt stays open");
+    assert!(s.contains("✗ unknown key 'colour'"), "{s}");
+    assert_eq!(h.app.findings.filter.text, "status:open sev:medium");
+    // Esc in the prompt clears the filter.
+    key(&mut h, KeyCode::Esc);
+    assert!(h.app.findings.filter.text.is_empty());
+    assert!(h.app.modal.is_none());
 }
 
 #[test]
@@ -442,22 +740,39 @@ fn mouse_and_live_refresh() {
     });
     assert_eq!(h.app.view(), skilltrace::tui::action::ViewId::Findings);
     // Another connection triages: the next data-version poll refreshes the view.
-    let first = h.app.findings.list.selected().unwrap().id;
+    let first = h.app.findings.list.selected().unwrap().lead().id;
+    let total = h.app.findings.list.total;
     let w = skilltrace::store::Store::open(&db).unwrap();
     w.set_triage(
         first,
-        skilltrace::model::TriageStatus::Confirmed,
+        skilltrace::model::TriageStatus::FalsePositive,
         Some("from the CLI"),
     )
     .unwrap();
     assert!(
-        h.draw().lines().any(|l| l.contains(" open ")),
+        h.draw().contains("0 triaged hidden"),
         "still the old page before the poll"
     );
     h.changed();
     let s = h.draw();
-    assert!(s.contains("note: from the CLI"), "{s}");
-    assert!(s.contains("confirmed"), "{s}");
+    assert!(s.contains("1 triaged hidden"), "{s}");
+    assert_eq!(h.app.findings.list.total, total - 1);
+    h.press('a');
+    select_id(&mut h, first);
+    let s = h.draw();
+    assert!(s.contains("from the CLI"), "{s}");
+}
+
+/// Moves the Findings selection to the row holding finding `id`.
+fn select_id(h: &mut Harness, id: i64) {
+    h.press('g');
+    for _ in 0..h.app.findings.list.total {
+        if h.app.findings.list.selected().unwrap().ids().contains(&id) {
+            return;
+        }
+        h.press('j');
+    }
+    panic!("finding {id} not listed");
 }
 
 #[test]
@@ -494,4 +809,251 @@ fn status_line_is_loud_about_disabled_redaction_drops_and_spooling() {
         Theme::dark().loud.add_modifier
     );
     assert_eq!(buf[(2, y)].bg, Theme::dark().loud.bg.unwrap());
+}
+
+/// Spans that raised findings carry their severity's glyph, a fold shows what
+/// it hides, `n`/`N` visit every flagged span in order and wrap, Enter opens
+/// one with its evidence highlighted, `]` goes on to the next, and a finding
+/// is triaged from the Span view.
+#[test]
+fn flagged_spans_glyphs_folds_jumps_and_triage_from_the_span_view() {
+    use skilltrace::model::TriageStatus;
+    let (_d, db) = samples_store();
+    let st = open_read(&db);
+    let mut h = harness(&db, 160, 45);
+    open_run_titled(&mut h, "invoice-filler");
+    let rows = h.app.run.list.rows.clone();
+    let flagged: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, _, f))| f.own.any())
+        .map(|(i, _)| i)
+        .collect();
+    assert!(flagged.len() >= 2, "{flagged:?}");
+    assert!(!flagged.contains(&0));
+    let screen = h.draw();
+    for &i in &flagged {
+        let name = rows[i].0.span.tool_name.clone().unwrap_or_default();
+        let line = screen
+            .lines()
+            .nth(5 + i)
+            .unwrap_or_else(|| panic!("row {i} on screen\n{screen}"));
+        let sev = rows[i].2.own.worst_open().unwrap();
+        let glyph = skilltrace::tui::widgets::sev_glyph(sev);
+        assert!(
+            line.starts_with(&format!("│{glyph}")),
+            "{name}: {line}\n{screen}"
+        );
+    }
+    for &want in &flagged {
+        h.press('n');
+        assert_eq!(h.app.run.list.sel, want);
+    }
+    h.press('n');
+    assert_eq!(h.app.run.list.sel, flagged[0], "wraps to the first");
+    h.press('N');
+    assert_eq!(h.app.run.list.sel, *flagged.last().unwrap(), "and back");
+    // Fold the first flagged span's parent: the fold carries its badges.
+    h.press('n');
+    let parent = (0..flagged[0])
+        .rev()
+        .find(|&i| rows[i].1.depth < rows[flagged[0]].1.depth)
+        .unwrap();
+    for _ in parent..flagged[0] {
+        h.press('k');
+    }
+    key(&mut h, KeyCode::Char(' '));
+    let (_, _, f) = *h.app.run.list.selected().unwrap();
+    assert!(f.hidden.any(), "{f:?}");
+    let want: Vec<String> = (0..5)
+        .rev()
+        .filter(|&i| f.hidden.open[i] > 0)
+        .map(|i| format!("{}{}", ["I", "L", "M", "H", "C"][i], f.hidden.open[i]))
+        .collect();
+    let line = h
+        .draw()
+        .lines()
+        .find(|l| l.contains('▸'))
+        .unwrap()
+        .to_string();
+    assert!(
+        line.contains("(+") && line.contains(&want.join(" ")),
+        "{want:?} {line}"
+    );
+    // `n` stops at the fold that hides a flagged span.
+    h.press('g');
+    h.press('n');
+    assert_eq!(h.app.run.list.sel, parent);
+    key(&mut h, KeyCode::Char(' '));
+    h.press('n');
+    key(&mut h, KeyCode::Enter);
+    let span = h.draw();
+    assert!(span.contains("Findings on this span"), "{span}");
+    let accent = skilltrace::tui::theme::Theme::dark().accent;
+    let buf = h.terminal.backend().buffer();
+    assert!(
+        buf.content().iter().any(|c| c.fg == accent.fg.unwrap()
+            && c.modifier.contains(ratatui::style::Modifier::REVERSED)),
+        "the evidence is highlighted in the span\n{span}"
+    );
+    // Triage from the Span view: the selected group, stored at once.
+    let ids = h.app.span.groups[0].ids();
+    h.press('x');
+    for id in &ids {
+        assert_eq!(
+            st.finding(*id).unwrap().unwrap().status,
+            TriageStatus::FalsePositive
+        );
+    }
+    h.press('u');
+    for id in &ids {
+        assert_eq!(st.finding(*id).unwrap().unwrap().status, TriageStatus::Open);
+    }
+    // `]` opens the next flagged span of the run.
+    let before = h.app.span.key.clone();
+    h.press(']');
+    assert_ne!(h.app.span.key, before);
+    assert!(!h.app.span.groups.is_empty());
+}
+
+/// Replay raises each finding as its span arrives, stops its clock at the
+/// end, and `R` plays it again.
+#[test]
+fn replay_raises_findings_and_stops_its_clock() {
+    let (_d, db) = samples_store();
+    let st = open_read(&db);
+    let mut h = harness(&db, 120, 30);
+    open_run_titled(&mut h, "invoice-filler");
+    let run = h.app.run.run_id.clone().unwrap();
+    let want = st
+        .findings(
+            &skilltrace::store::FindingFilter {
+                run_id: Some(run),
+                ..Default::default()
+            },
+            0,
+            1000,
+        )
+        .unwrap()
+        .len() as u64;
+    assert!(want >= 3);
+    h.press('R');
+    let tick = |h: &mut Harness, ms| {
+        h.act(Action::Tick {
+            now_ms: tui_fixture::T0,
+            elapsed_ms: ms,
+        })
+    };
+    tick(&mut h, 10);
+    let r = h.app.replay.as_ref().unwrap();
+    let early: u64 = r.raised_counts.iter().sum();
+    assert!(early < want, "not everything at once: {early} of {want}");
+    for _ in 0..200 {
+        tick(&mut h, 1_000);
+    }
+    let r = h.app.replay.as_ref().unwrap();
+    assert!(r.finished());
+    assert_eq!(r.raised_counts.iter().sum::<u64>(), want);
+    let stopped = r.clock_ms;
+    tick(&mut h, 60_000);
+    assert_eq!(
+        h.app.replay.as_ref().unwrap().clock_ms,
+        stopped,
+        "the clock stopped"
+    );
+    let s = h.draw();
+    assert!(s.contains("finished") && s.contains("raised"), "{s}");
+    h.press('R');
+    let r = h.app.replay.as_ref().unwrap();
+    assert!(r.clock_ms < 1.0 && r.raised_counts.iter().sum::<u64>() <= early);
+}
+
+/// Skills: the tampered `anthropic/pdf` run is there with its findings and
+/// integrity; the Run header and the Findings rows name the skill.
+#[test]
+fn skills_are_visible_everywhere() {
+    let (_d, db) = samples_store();
+    let mut h = harness(&db, 160, 45);
+    key(&mut h, KeyCode::Tab);
+    key(&mut h, KeyCode::Tab);
+    let pdf = h
+        .app
+        .skills
+        .list
+        .rows
+        .iter()
+        .find(|k| k.skill_id == "anthropic/pdf")
+        .expect("anthropic/pdf listed")
+        .clone();
+    assert!(pdf.changed >= 1, "{pdf:?}");
+    assert!(pdf.findings >= 5, "{pdf:?}");
+    assert!(pdf.runs >= 2, "{pdf:?}");
+    let s = h.draw();
+    assert!(s.contains("⚠ changed"), "{s}");
+    // Filter by the skill's short name, in Findings: every row is the skill's.
+    key(&mut h, KeyCode::BackTab);
+    h.press('a');
+    h.press('f');
+    h.type_text("skill:pdf\n");
+    assert!(h.app.findings.list.total >= 3);
+    assert!(h
+        .app
+        .findings
+        .list
+        .rows
+        .iter()
+        .all(|g| g
+            .rows
+            .iter()
+            .any(|r| r.finding.skill_id.as_deref() == Some("anthropic/pdf"))));
+    assert!(h.draw().contains(" pdf "));
+    // The run's header names its skill and its change.
+    key(&mut h, KeyCode::Enter);
+    let s = h.draw();
+    assert!(s.contains("skill anthropic/pdf ⚠ changed"), "{s}");
+}
+
+/// At 80x24 every view keeps `? help` in the footer and the Run header keeps
+/// its badges; the Runs badges column never cuts a badge at 160 columns.
+#[test]
+fn small_screens_keep_help_and_badges() {
+    let (_d, db) = samples_store();
+    let mut h = harness(&db, 80, 24);
+    let footer = |h: &mut Harness| h.draw().lines().last().unwrap().to_string();
+    for _ in 0..4 {
+        let f = footer(&mut h);
+        assert!(f.contains("? help") && f.contains("q quit"), "{f}");
+        key(&mut h, KeyCode::Tab);
+    }
+    open_run_titled(&mut h, "invoice-filler");
+    let s = h.draw();
+    assert!(footer(&mut h).contains("? help"));
+    let header = s.lines().nth(3).unwrap();
+    assert!(
+        header.contains("H")
+            && header
+                .trim_start_matches('│')
+                .starts_with(['C', 'H', 'M', 'L', 'I']),
+        "{header}"
+    );
+    key(&mut h, KeyCode::Enter);
+    assert!(footer(&mut h).contains("? help"));
+    let mut wide = harness(&db, 160, 45);
+    let s = wide.draw();
+    for r in &wide.app.runs.list.rows {
+        let want: Vec<String> = (0..5)
+            .rev()
+            .filter(|&i| r.findings[i] > 0)
+            .map(|i| format!("{}{}", ["I", "L", "M", "H", "C"][i], r.findings[i]))
+            .collect();
+        let title = r.run.title.clone().unwrap_or_default();
+        if title.is_empty() {
+            continue;
+        }
+        let line = s
+            .lines()
+            .find(|l| !title.is_empty() && l.contains(&title[..title.len().min(20)]))
+            .unwrap_or("");
+        assert!(line.contains(&want.join(" ")), "{want:?} {line}");
+    }
 }

@@ -2,7 +2,8 @@
 //! regular file you own, not a link, mode `600`; the folder private; the db a
 //! skilltrace store; the key not open to others; the spool empty), the config,
 //! the registries (pinned in the config or signed) and the proxy and OTLP
-//! receiver ports and the guard's hooks, and says what to fix. Exit 0 when healthy, 1 when something
+//! receiver ports and the guard's hooks, lists the agent folders found on this
+//! machine, and says what to fix. Exit 0 when healthy, 1 when something
 //! needs fixing.
 
 use super::db_path;
@@ -37,6 +38,7 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
     check_port(&mut r, "proxy port", &args.proxy, "skilltrace proxy");
     check_port(&mut r, "otlp port", &args.otlp, "skilltrace otlp");
     check_guard(&mut r);
+    check_agents(&r);
     if r.problems == 0 {
         println!("all good");
         Ok(0)
@@ -59,6 +61,27 @@ fn check_guard(r: &mut Report) {
             }
         }
         Err(e) => r.info("guard", &format!("{e:#}")),
+    }
+}
+
+/// The agent folders `skilltrace tail` (no path) and `tui --tail auto` follow.
+fn check_agents(r: &Report) {
+    let roots = crate::ingest::discover::on_this_machine();
+    let found: Vec<_> = roots.iter().filter(|a| a.exists()).collect();
+    if found.is_empty() {
+        r.info(
+            "agents",
+            &format!(
+                "no agent folder found ({} known places looked at); `skilltrace tail` waits for one to appear",
+                roots.len()
+            ),
+        );
+    }
+    for a in found {
+        r.ok(
+            "agent",
+            &format!("{} (followed by `skilltrace tail`)", a.describe()),
+        );
     }
 }
 
@@ -105,6 +128,9 @@ fn check_store(r: &mut Report, db: &Path) {
             Err(e) => r.fix("store", &e.to_string()),
         },
         Err(e) => r.fix("store", &format!("{e}; skilltrace refuses to write to it")),
+    }
+    if let Ok(s) = crate::store::Store::inspect(db) {
+        check_parse_errors(r, &s);
     }
     for suffix in ["", "-wal", "-shm", ".key", ".canaries"] {
         let f = trust::sidecar(db, suffix);
@@ -213,6 +239,52 @@ fn check_spool(r: &mut Report, db: &Path) {
                 "{what}, {} file(s) left by writers that stopped; the next writer on this store (tail, import, otlp, proxy, tui) stores them",
                 s.files - s.held
             ),
+        );
+    }
+}
+
+/// Files most named when some could not be read.
+const ERROR_FILES_SHOWN: usize = 10;
+
+/// Names the files that left parse errors (most first), with the first error of each.
+fn check_parse_errors(r: &mut Report, s: &crate::store::Store) {
+    let Ok(sources) = s.sources() else { return };
+    let mut bad: Vec<_> = sources.iter().filter(|x| x.errors > 0).collect();
+    if bad.is_empty() {
+        return;
+    }
+    bad.sort_by(|a, b| {
+        b.errors
+            .cmp(&a.errors)
+            .then(a.state.path.cmp(&b.state.path))
+    });
+    let total: u64 = bad.iter().map(|x| x.errors).sum();
+    r.fix(
+        "parse errors",
+        &format!(
+            "{total} in {} file(s); their unreadable lines were skipped (the Sources view of `skilltrace tui` lists each):",
+            bad.len()
+        ),
+    );
+    for src in bad.iter().take(ERROR_FILES_SHOWN) {
+        let first = s
+            .parse_errors(Some(&src.state.path), 1)
+            .ok()
+            .and_then(|e| e.into_iter().next());
+        let why = first
+            .map(|e| format!(", first at line {}: {}", e.line, e.message))
+            .unwrap_or_default();
+        println!(
+            "          {} ({} error(s){})",
+            crate::sanitize::line(&src.state.path),
+            src.errors,
+            crate::sanitize::line(&why)
+        );
+    }
+    if bad.len() > ERROR_FILES_SHOWN {
+        println!(
+            "          … and {} more file(s)",
+            bad.len() - ERROR_FILES_SHOWN
         );
     }
 }

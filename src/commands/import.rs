@@ -118,18 +118,65 @@ pub fn tail(args: TailArgs) -> Result<i32> {
     let s2 = stop.clone();
     // Ctrl-C stops cleanly: the writer drains and commits what it has.
     let _ = ctrlc_flag(s2);
-    eprintln!(
-        "following {} path(s) into {} (Ctrl-C to stop)",
-        args.paths.len(),
-        db.display()
-    );
-    crate::ingest::tail::follow(&args.paths, &db, opts, tx, &stop)?;
+    let paths = if args.paths.is_empty() {
+        let roots = discovered_roots(&stop)?;
+        eprintln!(
+            "following every agent folder on this machine into {} (Ctrl-C to stop)",
+            db.display()
+        );
+        roots
+    } else {
+        eprintln!(
+            "following {} path(s) into {} (Ctrl-C to stop)",
+            args.paths.len(),
+            db.display()
+        );
+        args.paths.clone()
+    };
+    crate::ingest::tail::follow(&paths, &db, opts, tx, &stop)?;
     let stats = writer.join()?;
     eprintln!(
         "stopped: {} spans, {} findings stored",
         stats.new_spans, stats.findings
     );
     Ok(0)
+}
+
+/// Every known agent folder (existing or not: the tailer follows those that
+/// appear later); says which exist now, and each one that appears, on stderr.
+pub fn discovered_roots(stop: &crate::ingest::tail::StopFlag) -> Result<Vec<std::path::PathBuf>> {
+    use crate::ingest::discover;
+    let roots = discover::on_this_machine();
+    if roots.is_empty() {
+        anyhow::bail!(
+            "tail: no home folder to look for agents in (set HOME, or name the folders to follow)"
+        );
+    }
+    let mut said = discover::Announcer::new(roots);
+    let paths = said.paths();
+    let now = said.news();
+    if now.is_empty() {
+        eprintln!("no agent folder found yet; waiting for one to appear");
+    }
+    for line in &now {
+        eprintln!("  following {line}");
+    }
+    eprintln!(
+        "  ({} other known agent folder(s) are followed when they appear; `skilltrace doctor` lists them)",
+        said.waiting()
+    );
+    let stop = stop.clone();
+    std::thread::Builder::new()
+        .name("skilltrace-discover".into())
+        .spawn(move || {
+            while !stop.is_stopped() && said.waiting() > 0 {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                for line in said.news() {
+                    eprintln!("  now following {line}");
+                }
+            }
+        })?;
+    Ok(paths)
 }
 
 /// Sets `stop` on SIGINT/SIGTERM using a small tokio runtime on a helper thread.

@@ -13,12 +13,15 @@ use std::sync::atomic::Ordering;
 
 pub fn run(args: OtlpArgs) -> Result<i32> {
     let db = db_path(&args.db)?;
+    let limits = crate::limits::Limits::from_config(&crate::config::Config::load_default()?)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("skilltrace-otlp-io")
         .enable_all()
         .build()?;
-    let bound = rt.block_on(otlp_http::bind(&args.listen))?;
+    let bound = rt
+        .block_on(otlp_http::bind(&args.listen))?
+        .with_limits(limits);
     let addr = bound.local_addr();
     let stats = bound.stats();
     let pipeline = open_pipeline(&db)?;
@@ -28,12 +31,14 @@ pub fn run(args: OtlpArgs) -> Result<i32> {
     let shutdown = super::proxy::shutdown_signal(&rt);
     // The banner goes to stdout for scripts.
     let banner = format!(
-        "skilltrace receiving OTLP/HTTP traces on http://{addr}{path}, recording into {}\n\
+        "skilltrace receiving OTLP/HTTP traces on http://{addr}{path}, and logs on {logs}, recording into {}\n\
          point exporters at it (protobuf or JSON):\n  \
-         export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://{addr}{path}\n\
+         export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://{addr}{path}\n  \
+         export OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=http://{addr}{logs}\n\
          (Ctrl-C to stop)\n",
         db.display(),
         path = otlp_http::TRACES_PATH,
+        logs = otlp_http::LOGS_PATH,
     );
     super::print_banner(&banner);
 

@@ -11,7 +11,8 @@ use anyhow::Result;
 use std::sync::atomic::Ordering;
 
 pub fn run(args: ProxyArgs) -> Result<i32> {
-    let mut cfg = ProxyConfig::from_args(&args);
+    let limits = crate::limits::Limits::from_config(&crate::config::Config::load_default()?)?;
+    let mut cfg = ProxyConfig::from_args(&args).with_limits(&limits);
     if let Some(ca) = &args.upstream_ca {
         cfg.upstream_ca_pem = std::fs::read(ca).map_err(|e| {
             anyhow::anyhow!(
@@ -61,11 +62,12 @@ pub fn run(args: ProxyArgs) -> Result<i32> {
     drop(rt);
     let written = writer.join()?;
     eprintln!(
-        "stopped: {} requests, {} exchanges recorded, {} dropped, {} upstream errors; {} spans and {} findings stored",
+        "stopped: {} requests, {} exchanges recorded, {} dropped, {} upstream errors, {} refused while the memory budget was full; {} spans and {} findings stored",
         stats.requests.load(Ordering::Relaxed),
         stats.recorded.load(Ordering::Relaxed),
         stats.dropped.load(Ordering::Relaxed),
         stats.upstream_errors.load(Ordering::Relaxed),
+        stats.busy.load(Ordering::Relaxed),
         written.new_spans,
         written.findings,
     );

@@ -49,15 +49,61 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
             .unwrap_or_default()
     )?;
     let width = terminal_width();
+    let mut raised = findings_by_span(&store, &run_id)?;
+    let mut counts = [0u64; 5];
     for (span, wait) in spans.iter().zip(replay::delays(&spans, args.speed)) {
         if !wait.is_zero() {
             out.flush()?;
             std::thread::sleep(wait);
         }
         writeln!(out, "{}", replay::span_line(start, span, width))?;
+        // The findings this span raised, as it arrives.
+        for f in raised.remove(&span.id).unwrap_or_default() {
+            counts[f.severity.rank() as usize] += 1;
+            writeln!(out, "{}", finding_line(&f, width))?;
+        }
     }
+    let total: u64 = counts.iter().sum();
+    writeln!(
+        out,
+        "end of run: {total} finding(s) raised ({} critical, {} high, {} medium, {} low, {} info)",
+        counts[4], counts[3], counts[2], counts[1], counts[0]
+    )?;
     out.flush()?;
     Ok(0)
+}
+
+/// The run's findings by primary span, each list worst first.
+fn findings_by_span(
+    store: &Store,
+    run_id: &str,
+) -> Result<std::collections::HashMap<String, Vec<Finding>>> {
+    let filter = crate::store::FindingFilter {
+        run_id: Some(run_id.to_string()),
+        ..Default::default()
+    };
+    let mut out: std::collections::HashMap<String, Vec<Finding>> = Default::default();
+    for r in store.findings(&filter, 0, 10_000)? {
+        if let Some(span) = r.finding.span_ids.first().cloned() {
+            out.entry(span).or_default().push(r.finding);
+        }
+    }
+    Ok(out)
+}
+
+/// A raised finding under its span: `  ⚑ HIGH     EXF-TRACE-001  message`.
+fn finding_line(f: &Finding, width: usize) -> String {
+    let line = format!(
+        "           ⚑ {:<8} {:<14} {}",
+        f.severity.as_str().to_uppercase(),
+        sanitize::line(&f.rule_id),
+        sanitize::line(if f.message.is_empty() {
+            &f.title
+        } else {
+            &f.message
+        })
+    );
+    super::listing::truncate(&line, width.max(40))
 }
 
 fn terminal_width() -> usize {

@@ -84,14 +84,31 @@ pub fn run(args: ScanArgs) -> Result<i32> {
     }
     let counts = pipeline.store().counts()?;
     let store = pipeline.store();
-    if counts.parse_errors > 0 {
-        eprintln!(
-            "warning: {} line(s) could not be read as a trace (`skilltrace import` the same files to keep them and see where)",
-            counts.parse_errors
+    if counts.spans == 0 {
+        // A CI gate pointed at the wrong path must not pass: nothing was checked.
+        anyhow::bail!(
+            "{}: no spans found in {} file(s){}: nothing was checked",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            rep.files,
+            if counts.parse_errors > 0 {
+                format!(
+                    " ({} line(s) could not be read as a trace)",
+                    counts.parse_errors
+                )
+            } else {
+                String::new()
+            }
         );
     }
-    if counts.spans == 0 {
-        eprintln!("warning: no spans found in the input: nothing was checked");
+    if counts.parse_errors > 0 {
+        eprintln!(
+            "warning: {} parse error(s): lines, or whole files, that could not be read as a trace (`skilltrace import` the same files to keep them and see where)",
+            counts.parse_errors
+        );
     }
 
     let failing = match args.fail_on {

@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Default, serde::Deserialize)]
 struct TuiConfig {
     theme: Option<String>,
+    /// More findings grouped as one behaviour (`[[tui.behaviour]] name, rules`).
+    #[serde(default)]
+    behaviour: Vec<crate::tui::group::Behaviour>,
 }
 
 pub fn run(args: TuiArgs) -> Result<i32> {
@@ -28,6 +31,12 @@ pub fn run(args: TuiArgs) -> Result<i32> {
         crate::tui::theme::no_color_env(),
     )?;
     let keymap = crate::tui::action::Keymap::load_user()?;
+    let behaviours = crate::tui::group::Behaviours::builtin().with(tcfg.behaviour);
+    // Demo paths that do not exist are an error, not an empty workbench.
+    let (_, bad) = crate::ingest::import::collect(&args.paths);
+    if let Some(why) = bad.first() {
+        anyhow::bail!("{why}");
+    }
     let mut redaction = redaction_mode(&config);
     let stop = StopFlag::default();
     let shared = Arc::new(Shared::default());
@@ -48,10 +57,16 @@ pub fn run(args: TuiArgs) -> Result<i32> {
     if let Some(_t) = &demo {
         let mut pipeline = open_pipeline(&db)?;
         redaction = pipeline_redaction(&mut pipeline);
-        let paths = args.paths.clone();
+        // Absolute paths, as the follower's file events name them: one source
+        // per file in Sources, not one for the import and one for the follow.
+        let paths: Vec<PathBuf> = args
+            .paths
+            .iter()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+            .collect();
         labels.push(format!(
             "demo {} (temporary store)",
-            paths
+            args.paths
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
@@ -79,9 +94,37 @@ pub fn run(args: TuiArgs) -> Result<i32> {
         sender = Some(tx.clone());
         health = Some(writer.health());
         if !args.tail.is_empty() {
-            labels.push(format!("tail {} path(s)", args.tail.len()));
+            let tail_paths = if args.tail.iter().any(|p| p.as_os_str() == "auto") {
+                // `--tail auto`: every known agent folder, those that appear later too.
+                let roots = crate::ingest::discover::on_this_machine();
+                let mut found: Vec<&str> = roots
+                    .iter()
+                    .filter(|r| r.exists())
+                    .map(|r| r.home.agent.as_str())
+                    .collect();
+                found.dedup();
+                labels.push(format!(
+                    "tail auto: {}",
+                    if found.is_empty() {
+                        "no agent folder yet".to_string()
+                    } else {
+                        found.join(", ")
+                    }
+                ));
+                let mut paths: Vec<_> = roots.into_iter().map(|r| r.path).collect();
+                paths.extend(
+                    args.tail
+                        .iter()
+                        .filter(|p| p.as_os_str() != "auto")
+                        .cloned(),
+                );
+                paths
+            } else {
+                labels.push(format!("tail {} path(s)", args.tail.len()));
+                args.tail.clone()
+            };
             let (paths, st, db2, sh, tx2) = (
-                args.tail.clone(),
+                tail_paths,
                 stop.clone(),
                 db.clone(),
                 shared.clone(),
@@ -159,6 +202,8 @@ pub fn run(args: TuiArgs) -> Result<i32> {
             theme,
             keymap,
             lazy: demo.is_some(),
+            author: crate::tui::author_from_env(),
+            behaviours,
         },
         status,
     );
@@ -271,7 +316,9 @@ fn start_proxy(
     stop: StopFlag,
     shared: Arc<Shared>,
 ) -> Result<Option<JoinHandle<()>>> {
-    let handle = crate::proxy::spawn(crate::proxy::ProxyConfig::new(addr), sink)?;
+    let limits = crate::limits::Limits::from_config(&crate::config::Config::load_default()?)?;
+    let cfg = crate::proxy::ProxyConfig::new(addr).with_limits(&limits);
+    let handle = crate::proxy::spawn(cfg, sink)?;
     let stats = handle.stats();
     let h = std::thread::Builder::new()
         .name("skilltrace-proxy-watch".into())

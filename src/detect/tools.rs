@@ -2,8 +2,12 @@
 //!
 //! Claude Code `Bash`/`Read`/`Write`/`Edit`/`MultiEdit`/`Glob`/`Grep`/`WebFetch`/`Skill`,
 //! Codex `shell` (argv arrays like `["bash","-lc","…"]`), `exec_command`,
-//! `shell_command`, `local_shell_call`, `apply_patch` (raw patch text), OTel and
-//! Agents SDK function tools, and MCP tools `mcp__<server>__<tool>` all become a
+//! `shell_command`, `local_shell_call`, `apply_patch` (raw patch text), Gemini CLI
+//! (`run_shell_command`, `read_many_files`, `replace`, `web_fetch`...), Copilot CLI
+//! (`bash`, `view`, `create`), OpenCode (`bash`, `read`, `webfetch`), Cline / Roo /
+//! Kilo (`execute_command`, `write_to_file`, `replace_in_file`, `apply_diff`), OTel and
+//! Agents SDK function tools, and MCP tools (`mcp__<server>__<tool>`, or the
+//! `mcp_server`/`mcp_tool` attributes a parser sets) all become a
 //! list of [`Action`]s; unknown tools are read generically from argument names
 //! (`command`, `path`, `url`...).
 
@@ -99,7 +103,6 @@ const READ_TOOLS: &[&str] = &[
     "read_text_file",
     "read_multiple_files",
     "get_file_contents",
-    // Gemini CLI
     "read_many_files",
 ];
 const WRITE_TOOLS: &[&str] = &[
@@ -120,6 +123,12 @@ const WRITE_TOOLS: &[&str] = &[
     "save_file",
     "create_or_update_file",
     "push_files",
+    "write_to_file",
+    "replace_in_file",
+    "apply_diff",
+    "insert_content",
+    "search_and_replace",
+    "create",
 ];
 const LIST_TOOLS: &[&str] = &[
     "glob",
@@ -129,6 +138,8 @@ const LIST_TOOLS: &[&str] = &[
     "list_files",
     "directory_tree",
     "find_files",
+    "list",
+    "list_code_definition_names",
 ];
 const SEARCH_TOOLS: &[&str] = &[
     "grep",
@@ -137,7 +148,6 @@ const SEARCH_TOOLS: &[&str] = &[
     "search_files",
     "codebase_search",
     "grep_search",
-    // Gemini CLI
     "search_file_content",
 ];
 const PATH_KEYS: &[&str] = &[
@@ -153,6 +163,9 @@ const PATH_KEYS: &[&str] = &[
     "dir",
     "directory",
     "paths",
+    "filePath",
+    "dir_path",
+    "include",
 ];
 const URL_KEYS: &[&str] = &[
     "url",
@@ -181,6 +194,8 @@ const CONTENT_KEYS: &[&str] = &[
     "file_text",
     "insert_text",
     "contents",
+    "newString",
+    "diff",
 ];
 
 /// Reads a span's tool call; `None` when the span is not a tool call.
@@ -197,7 +212,18 @@ pub fn understand_in(span: &Span, tax: &Taxonomy, cwd: Option<&str>) -> Option<T
         .or_else(|| (span.kind == crate::model::SpanKind::Tool).then(|| span.name.clone()))?;
     let input = span.tool_input.as_deref().unwrap_or("");
     let json: Option<Value> = serde_json::from_str(input).ok();
-    let (mcp_server, short) = split_mcp(&tool);
+    let (mut mcp_server, mut short) = split_mcp(&tool);
+    // Agents whose MCP tool names do not follow `mcp__server__tool` (Gemini
+    // CLI, Copilot CLI, Cline's `use_mcp_tool`): the parser names the server
+    // and tool in attributes.
+    if mcp_server.is_none() {
+        if let Some(server) = span.attributes.get("mcp_server").and_then(Value::as_str) {
+            mcp_server = Some(server.to_string());
+            if let Some(t) = span.attributes.get("mcp_tool").and_then(Value::as_str) {
+                short = t.to_string();
+            }
+        }
+    }
     let lname = short.to_ascii_lowercase();
     let obj = json.as_ref().and_then(Value::as_object);
     let own_cwd = obj.and_then(|o| {
@@ -321,6 +347,17 @@ pub fn understand_in(span: &Span, tax: &Taxonomy, cwd: Option<&str>) -> Option<T
             0,
             is_fetch,
         );
+        // A fetch tool whose URLs sit in free text (Gemini's `web_fetch` takes a `prompt`).
+        if is_fetch
+            && !call
+                .actions
+                .iter()
+                .any(|a| matches!(a, Action::Fetch { .. }))
+        {
+            for u in super::network::urls_in(input) {
+                call.actions.push(Action::Fetch { url: u });
+            }
+        }
     } else if is_fetch {
         for u in super::network::urls_in(input) {
             call.actions.push(Action::Fetch { url: u });

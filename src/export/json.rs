@@ -66,11 +66,12 @@ fn write_run(
         let page = store.findings(&filter, offset, PAGE)?;
         let n = page.len();
         for f in page {
+            // The native triage record carries the status and its reason (as `note`).
             let triage =
-                (f.status != TriageStatus::Open || f.note.is_some()).then(|| Record::Triage {
+                (f.status != TriageStatus::Open || f.reason.is_some()).then(|| Record::Triage {
                     fingerprint: f.finding.fingerprint.clone(),
                     status: f.status,
-                    note: f.note.clone(),
+                    note: f.reason.clone(),
                 });
             let mut finding = f.finding;
             // the reader gives an origin-less finding the export file's line; its

@@ -332,6 +332,9 @@ fn result(
     if let Some(s) = &f.skill_id {
         r["properties"]["skill"] = json!(s);
     }
+    if let Some(n) = notes(row) {
+        r["properties"]["notes"] = n;
+    }
     if !f.related.is_empty() {
         r["properties"]["related"] = json!(f.related);
     }
@@ -377,27 +380,81 @@ fn result(
     Ok((r, cut))
 }
 
+/// A time as SARIF writes it (ISO 8601, UTC, milliseconds).
+fn iso_time(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
 /// Triage as SARIF suppressions: none for open and confirmed findings (an empty
-/// array: "not suppressed"), one `external`/`accepted` suppression otherwise.
+/// array: "not suppressed"), one `external`/`accepted` suppression otherwise,
+/// whose justification is the person's reason, with who decided and when in
+/// its properties.
 fn suppressions(row: &FindingRow) -> Value {
-    let note = row
-        .note
+    let reason = row
+        .reason
         .as_deref()
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(|n| clip(n, 1000));
     let justification = match row.status {
         TriageStatus::Open | TriageStatus::Confirmed => return json!([]),
-        TriageStatus::FalsePositive => match note {
+        TriageStatus::FalsePositive => match reason {
             Some(n) => format!("false positive: {n}"),
             None => "marked a false positive in skilltrace".to_string(),
         },
-        TriageStatus::Suppressed => match note {
+        TriageStatus::Suppressed => match reason {
             Some(n) => format!("suppressed: {n}"),
             None => "suppressed in skilltrace".to_string(),
         },
     };
-    json!([{"kind": "external", "status": "accepted", "justification": justification}])
+    let mut s = json!({"kind": "external", "status": "accepted", "justification": justification});
+    let mut props = serde_json::Map::new();
+    if let Some(by) = row.triaged_by.as_deref().filter(|b| !b.is_empty()) {
+        props.insert("triagedBy".into(), json!(clip(by, 200)));
+    }
+    if let Some(at) = row.triaged_ms.and_then(iso_time) {
+        props.insert("triagedAt".into(), json!(at));
+    }
+    if !props.is_empty() {
+        s["properties"] = Value::Object(props);
+    }
+    json!([s])
+}
+
+/// A finding's notes as result properties: `[{author, time, text}]`, oldest first.
+fn notes(row: &FindingRow) -> Option<Value> {
+    let notes: Vec<Value> = row
+        .notes
+        .iter()
+        .map(|n| {
+            let mut v = json!({"text": clip_block(&n.text, 4000)});
+            if !n.author.is_empty() {
+                v["author"] = json!(clip(&n.author, 200));
+            }
+            if let Some(t) = iso_time(n.ts_ms) {
+                v["time"] = json!(t);
+            }
+            v
+        })
+        .collect();
+    (!notes.is_empty()).then_some(Value::Array(notes))
+}
+
+/// Stored multi-line text, each line sanitised (line breaks kept), at most about `n` characters.
+fn clip_block(s: &str, n: usize) -> String {
+    let mut out = String::new();
+    for l in s.trim().lines() {
+        if out.chars().count() >= n {
+            out.push('…');
+            break;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&clip(l, n));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,9 +1,13 @@
 //! One trace file being read: identity, line splitting, parsing, and batching
-//! of what it yields, with the offset to resume from committed alongside.
+//! of what it yields, with the offset to resume from committed alongside. A
+//! file of no known format costs one parse error, not one per line; a
+//! whole-JSON-document file is read (and re-read, as it changes) as one unit.
 
-use super::formats::{FileParser, Format, Record};
+use super::document::{first_line_is_value, salvage, Seen};
+use super::formats::{FileParser, Format, FormatError, Record};
+use super::lines::{formats_list, Lines, Unknown};
 use super::pipeline::{Batch, SourceState};
-use super::reader::{Line, LineSplitter};
+use super::reader::LineSplitter;
 use crate::model::ParseError;
 
 use std::fs::File;
@@ -99,6 +103,7 @@ impl Recycler {
 pub struct TraceFile {
     path: PathBuf,
     display: String,
+    forced: Option<Format>,
     parser: FileParser,
     splitter: LineSplitter,
     dev: u64,
@@ -107,6 +112,13 @@ pub struct TraceFile {
     errors: Vec<ParseError>,
     line_cap: usize,
     recycler: Recycler,
+    /// Lines read before any line of a known format.
+    unknown: Unknown,
+    /// A read resuming past line 1 has fed line 1 to the parser first.
+    primed: bool,
+    /// What earlier reads of this document passed on (kept only by a follower).
+    seen: Seen,
+    remember: bool,
 }
 
 impl TraceFile {
@@ -125,6 +137,7 @@ impl TraceFile {
             path: path.to_path_buf(),
             parser: FileParser::new(display.clone(), forced),
             display,
+            forced,
             splitter: LineSplitter::new(line_cap, offset, line),
             dev,
             ino,
@@ -132,6 +145,10 @@ impl TraceFile {
             errors: Vec::new(),
             line_cap,
             recycler: Recycler::default(),
+            unknown: Unknown::default(),
+            primed: line == 0,
+            seen: Seen::default(),
+            remember: false,
         }
     }
 
@@ -173,6 +190,23 @@ impl TraceFile {
         }
     }
 
+    /// Keeps what each read of a document passed on, so the next read of it
+    /// (a follower's, after the agent rewrote it) passes on only what changed.
+    /// A one-shot import reads each document once and does without.
+    pub fn remembering(mut self) -> TraceFile {
+        self.remember = true;
+        self
+    }
+
+    /// What this document's reads passed on (kept across a rewrite by rename).
+    pub fn take_seen(&mut self) -> Seen {
+        std::mem::take(&mut self.seen)
+    }
+
+    pub fn put_seen(&mut self, seen: Seen) {
+        self.seen = seen;
+    }
+
     /// Shares `recycler` (one pool for every file of an import).
     pub fn with_recycler(mut self, recycler: Recycler) -> TraceFile {
         self.recycler = recycler;
@@ -207,6 +241,9 @@ impl TraceFile {
         at_end: bool,
         sink: &mut dyn FnMut(Batch) -> bool,
     ) -> std::io::Result<u64> {
+        if !self.primed {
+            self.prime(file)?;
+        }
         let start = self.splitter.offset() + self.splitter.pending() as u64;
         file.seek(SeekFrom::Start(start))?;
         let mut buf = vec![0u8; 1 << 20];
@@ -226,11 +263,18 @@ impl TraceFile {
                 errors,
                 display,
                 line_cap,
+                unknown,
                 ..
             } = self;
-            splitter.push(&buf[..n], |l| {
-                on_line(parser, records, errors, display, *line_cap, l)
-            });
+            let mut lines = Lines {
+                parser,
+                records,
+                errors,
+                unknown,
+                display,
+                line_cap: *line_cap,
+            };
+            splitter.push(&buf[..n], |l| lines.line(l));
             if self.records.len() >= BATCH_RECORDS && !sink(self.take_batch()) {
                 return Ok(total);
             }
@@ -243,10 +287,22 @@ impl TraceFile {
                 errors,
                 display,
                 line_cap,
+                unknown,
                 ..
             } = self;
-            splitter.finish(|l| on_line(parser, records, errors, display, *line_cap, l));
+            let mut lines = Lines {
+                parser,
+                records,
+                errors,
+                unknown,
+                display,
+                line_cap: *line_cap,
+            };
+            splitter.finish(|l| lines.line(l));
             self.parser.finish(&mut self.records);
+        }
+        if !self.parser.knows_format() {
+            self.unknown.report(&mut self.errors);
         }
         if !self.records.is_empty() || !self.errors.is_empty() || total > 0 {
             sink(self.take_batch());
@@ -254,60 +310,248 @@ impl TraceFile {
         Ok(total)
     }
 
-    /// Reads a whole `.json` file as one document; falls back to lines when it is not one.
+    /// A read that resumes past line 1 first feeds line 1 to the parser
+    /// (what it yields is already stored), so formats whose first line names
+    /// the session (Codex, Gemini CLI logs, Copilot CLI) keep their run.
+    fn prime(&mut self, file: &mut File) -> std::io::Result<()> {
+        self.primed = true;
+        file.seek(SeekFrom::Start(0))?;
+        let mut first = Vec::new();
+        let mut limited = Read::by_ref(file).take(self.line_cap as u64 + 1);
+        let mut buf = [0u8; 64 << 10];
+        loop {
+            let n = limited.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            match memchr::memchr(b'\n', &buf[..n]) {
+                Some(i) => {
+                    first.extend_from_slice(&buf[..i]);
+                    let mut discard = Vec::new();
+                    let _ = self.parser.line(&first, 1, &mut discard);
+                    return Ok(());
+                }
+                None => first.extend_from_slice(&buf[..n]),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the whole file as one JSON document, from its start, whatever
+    /// was read before (a document changes in place): a fresh parser reads
+    /// it, and only what earlier reads did not already pass on is handed to
+    /// `sink`. A `.json` file that is really JSON Lines is read as lines; a
+    /// document cut short keeps its complete records and reports one error;
+    /// a document of no known format reports one "unsupported format" error.
     pub fn pump_document(
         &mut self,
         file: &mut File,
         sink: &mut dyn FnMut(Batch) -> bool,
     ) -> std::io::Result<u64> {
         let len = file.metadata()?.len();
-        if len as usize > self.line_cap {
-            return self.pump(file, true, sink);
+        self.parser = FileParser::new(self.display.clone(), self.forced);
+        self.unknown = Unknown::default();
+        if len > self.doc_cap() {
+            let mut head = vec![0u8; self.line_cap.min(1 << 16)];
+            file.seek(SeekFrom::Start(0))?;
+            let n = file.read(&mut head)?;
+            self.splitter.reset(0, 0);
+            if first_line_is_value(&head[..n]) || !head[..n].contains(&b'\n') {
+                return self.pump(file, true, sink); // JSON Lines under a `.json` name
+            }
+            self.errors.push(ParseError {
+                path: self.display.clone(),
+                line: 1,
+                message: format!(
+                    "JSON document larger than the {} byte limit for documents; skipped",
+                    self.doc_cap()
+                ),
+            });
+            self.splitter.reset(len, 1);
+            sink(self.take_batch());
+            return Ok(0);
         }
         let mut bytes = Vec::with_capacity(len as usize);
         file.seek(SeekFrom::Start(0))?;
         file.read_to_end(&mut bytes)?;
-        let first = bytes
-            .iter()
-            .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF);
-        let multi_line_doc =
-            matches!(first, Some(b'[')) || bytes.iter().filter(|&&b| b == b'\n').count() > 1;
-        let mut probe = Vec::new();
-        if multi_line_doc && self.parser.document(&bytes, &mut probe).is_ok() {
-            self.records = probe;
-            self.parser.finish(&mut self.records);
-            let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
-            self.splitter.reset(bytes.len() as u64, lines.max(1));
-            sink(self.take_batch());
-            return Ok(bytes.len() as u64);
+        let mut records = Vec::new();
+        let error = match self.parser.document(&bytes, &mut records) {
+            Ok(()) => None,
+            Err(FormatError::NotATrace) if records.is_empty() => Some((
+                1,
+                format!(
+                    "unsupported format: a JSON document of no format skilltrace reads ({})",
+                    formats_list()
+                ),
+            )),
+            Err(e @ (FormatError::Json(_) | FormatError::Utf8)) => {
+                if first_line_is_value(&bytes) {
+                    // JSON Lines in a `.json` file.
+                    self.splitter.reset(0, 0);
+                    return self.pump(file, true, sink);
+                }
+                match salvage(&bytes) {
+                    Some((fixed, cut)) => {
+                        records.clear();
+                        let _ = self.parser.document(&fixed, &mut records);
+                        let line = line_of(&bytes, cut);
+                        Some((
+                            line,
+                            format!("JSON document cut short or broken ({e}); the records before line {line} were kept"),
+                        ))
+                    }
+                    None => Some((1, format!("not a readable JSON document ({e})"))),
+                }
+            }
+            Err(e) => Some((1, e.to_string())),
+        };
+        self.parser.finish(&mut records);
+        if self.remember {
+            self.seen.keep_new(&mut records);
         }
-        self.splitter.reset(0, 0);
-        self.pump(file, true, sink)
+        self.records.append(&mut records);
+        if let Some((line, message)) = error {
+            self.errors.push(ParseError {
+                path: self.display.clone(),
+                line,
+                message,
+            });
+        }
+        let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.splitter.reset(bytes.len() as u64, lines.max(1));
+        sink(self.take_batch());
+        Ok(bytes.len() as u64)
     }
 }
 
-fn on_line(
-    parser: &mut FileParser,
-    records: &mut Vec<Record>,
-    errors: &mut Vec<ParseError>,
-    display: &str,
-    line_cap: usize,
-    line: Line<'_>,
-) {
-    match line {
-        Line::Text(bytes, n) => {
-            if let Err(e) = parser.line(bytes, n, records) {
-                errors.push(ParseError {
-                    path: display.to_string(),
-                    line: n,
-                    message: e.to_string(),
-                });
-            }
+impl TraceFile {
+    /// The largest whole document read (a task history or chat is one value):
+    /// four lines' worth, 64 MiB by default.
+    fn doc_cap(&self) -> u64 {
+        4 * self.line_cap as u64
+    }
+}
+
+/// The 1-based line of byte `at`.
+fn line_of(bytes: &[u8], at: usize) -> u64 {
+    bytes[..at.min(bytes.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads `path` with a fresh file (import) or `tf` (a follower), returning each batch.
+    fn read(tf: &mut TraceFile, doc: bool) -> Vec<Batch> {
+        let mut f = File::open(tf.path()).expect("open");
+        let mut got = Vec::new();
+        let mut sink = |b: Batch| {
+            got.push(b);
+            true
+        };
+        if doc {
+            tf.pump_document(&mut f, &mut sink).expect("read");
+        } else {
+            tf.pump(&mut f, true, &mut sink).expect("read");
         }
-        Line::TooLong(n) => errors.push(ParseError {
-            path: display.to_string(),
-            line: n,
-            message: format!("line longer than the {line_cap} byte limit; skipped"),
-        }),
+        got
+    }
+
+    fn spans(batches: &[Batch]) -> Vec<String> {
+        batches
+            .iter()
+            .flat_map(|b| &b.records)
+            .filter_map(|r| match r {
+                Record::Span(s) => Some(s.id.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn errors(batches: &[Batch]) -> Vec<(u64, String)> {
+        batches
+            .iter()
+            .flat_map(|b| &b.errors)
+            .map(|e| (e.line, e.message.clone()))
+            .collect()
+    }
+
+    fn new(path: &Path) -> TraceFile {
+        TraceFile::new(path, None, 1 << 20, 0, 0, 0, 0)
+    }
+
+    #[test]
+    fn unknown_lines_are_one_error_and_known_files_keep_theirs() {
+        let t = tempfile::tempdir().expect("tmp");
+        let p = t.path().join("x.jsonl");
+        std::fs::write(&p, "{\"a\":1}\nnot json\n{\"a\":2}\n").expect("write");
+        let errs = errors(&read(&mut new(&p), false));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].1.starts_with("unsupported format: 3 line(s)"),
+            "{errs:?}"
+        );
+        // A bad first line in a file that turns out to be Copilot CLI's is its own error.
+        std::fs::write(
+            &p,
+            "{\"broken\n{\"type\":\"session.start\",\"data\":{\"sessionId\":\"S\"},\"id\":\"e1\"}\n{\"hello\":1}\n",
+        )
+        .expect("write");
+        let errs = errors(&read(&mut new(&p), false));
+        assert_eq!(
+            errs.iter().map(|e| e.0).collect::<Vec<_>>(),
+            [1, 3],
+            "{errs:?}"
+        );
+        assert!(errs[0].1.starts_with("invalid JSON"));
+        assert_eq!(errs[1].1, FormatError::NotATrace.to_string());
+    }
+
+    #[test]
+    fn a_reread_document_passes_on_only_what_changed() {
+        let t = tempfile::tempdir().expect("tmp");
+        let p = t
+            .path()
+            .join("tasks")
+            .join("T")
+            .join("api_conversation_history.json");
+        std::fs::create_dir_all(p.parent().expect("dir")).expect("mkdir");
+        let first = r#"[{"role":"user","content":"<task>go</task>"},
+            {"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"execute_command","input":{"command":"ls"}}]}]"#;
+        std::fs::write(&p, first).expect("write");
+        let mut tf = new(&p).remembering();
+        assert_eq!(spans(&read(&mut tf, true)), ["T:m0", "T:m1", "t1"]);
+        let second = first.trim_end_matches(']').to_owned()
+            + r#",{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"a b"}]}]"#;
+        std::fs::write(&p, second).expect("write");
+        let again = read(&mut tf, true);
+        assert_eq!(spans(&again), ["t1"], "only the call that got its result");
+        assert!(errors(&again).is_empty());
+        assert_eq!(
+            spans(&read(&mut tf, true)),
+            Vec::<String>::new(),
+            "unchanged"
+        );
+    }
+
+    #[test]
+    fn a_resumed_log_still_knows_its_session() {
+        let t = tempfile::tempdir().expect("tmp");
+        let p = t.path().join("session-x.jsonl");
+        let head =
+            "{\"sessionId\":\"S1\",\"projectHash\":\"h\",\"startTime\":\"2026-01-01T00:00:00Z\"}\n";
+        let body = "{\"id\":\"u1\",\"timestamp\":\"2026-01-01T00:00:01Z\",\"type\":\"user\",\"content\":\"hi\"}\n";
+        std::fs::write(&p, format!("{head}{body}")).expect("write");
+        let mut tf = TraceFile::new(&p, None, 1 << 20, head.len() as u64, 1, 0, 0);
+        let got = read(&mut tf, false);
+        let run_of_u1 = got.iter().flat_map(|b| &b.records).find_map(|r| match r {
+            Record::Span(s) if s.id == "u1" => Some(s.run_id.clone()),
+            _ => None,
+        });
+        assert_eq!(run_of_u1.as_deref(), Some("S1"));
     }
 }

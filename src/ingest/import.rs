@@ -1,10 +1,10 @@
 //! One-shot import of files and folders through the pipeline, resuming where a
 //! previous import or tail of the same file stopped (so nothing is stored twice).
 
-use super::file::{ends_a_line, identity, walk, Recycler, TraceFile};
+use super::file::{ends_a_line, identity, walk, Recycler, TraceFile, BATCH_RECORDS};
 use super::formats::Format;
 use super::pipeline::{Pipeline, StoreThread};
-use crate::store::StoreError;
+use crate::store::{StoreBatch, StoreError};
 use std::path::{Path, PathBuf};
 
 /// What an import did.
@@ -23,6 +23,9 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
     let mut seen = std::collections::HashSet::new();
     for p in paths {
         match walk(p) {
+            // One folder walked yields each file once (a store folder of
+            // OpenCode parts holds thousands: no path resolution for them).
+            Ok(v) if paths.len() == 1 => files.extend(v),
             // A file named twice (`import dir dir/a.jsonl`) is read once.
             Ok(v) => files.extend(
                 v.into_iter()
@@ -43,14 +46,58 @@ pub fn io_why(e: &std::io::Error) -> String {
     }
 }
 
+/// Scanned rows of small files held back to share one transaction: a session
+/// kept as hundreds of small files (OpenCode parts, Cline tasks, Gemini chats)
+/// would otherwise cost a commit per file. A file's source offset travels in
+/// the same batch as its rows, so what is committed stays consistent.
+#[derive(Default)]
+pub struct Held(Option<StoreBatch>);
+
+impl Held {
+    /// Adds a file's scanned rows to what is held; hands it all to `writer`
+    /// once it is a batch's worth. (Each file's rows were folded when scanned;
+    /// appending keeps that work from being redone over the whole batch.)
+    fn add(&mut self, mut b: StoreBatch, writer: &StoreThread) -> bool {
+        let acc = match self.0.take() {
+            Some(mut acc) => {
+                acc.runs.append(&mut b.runs);
+                acc.spans.append(&mut b.spans);
+                acc.findings.append(&mut b.findings);
+                acc.skill_hits.append(&mut b.skill_hits);
+                acc.errors.append(&mut b.errors);
+                acc.triage.append(&mut b.triage);
+                acc.sources.append(&mut b.sources);
+                acc
+            }
+            None => b,
+        };
+        let rows = acc.spans.len() + acc.runs.len() + acc.errors.len() + acc.findings.len();
+        if rows >= BATCH_RECORDS {
+            return writer.send(acc);
+        }
+        self.0 = Some(acc);
+        true
+    }
+
+    /// Sends what is held.
+    pub fn flush(&mut self, writer: &StoreThread) -> bool {
+        match self.0.take() {
+            Some(b) => writer.send(b),
+            None => true,
+        }
+    }
+}
+
 /// Imports one file, resuming from the stored offset when it is the same file.
-/// Calls `progress` with bytes read as it goes.
+/// Calls `progress` with bytes read as it goes. Small files' rows may be left
+/// in `held`, to go with the next files' ([`Held::flush`] sends them).
 pub fn import_file(
     pipeline: &mut Pipeline,
     writer: &StoreThread,
     path: &Path,
     forced: Option<Format>,
     recycler: &Recycler,
+    held: &mut Held,
     progress: &mut dyn FnMut(u64),
 ) -> Result<u64, ImportError> {
     let mut file = std::fs::File::open(path)
@@ -81,14 +128,14 @@ pub fn import_file(
         let before = tf_bytes(&b);
         let scanned = pipeline.scan_into(&mut b, writer.spare());
         recycler.give(b.records);
-        let sent = writer.send(scanned);
+        let sent = held.add(scanned, writer);
         if sent {
             progress(before);
         }
         sent
     };
-    let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
-    let read = if is_json && offset == 0 {
+    // A document is read whole whenever it changed (it changes in place).
+    let read = if super::document::is_document(path) {
         tf.pump_document(&mut file, &mut sink)
     } else {
         tf.pump(&mut file, true, &mut sink)
@@ -126,6 +173,7 @@ pub fn import_paths(
     };
     let writer = StoreThread::spawn_with(pipeline.store().path(), pipeline.commit_config())?;
     let recycler = Recycler::default();
+    let mut held = Held::default();
     let mut failed = None;
     for f in files {
         if writer.stopped() {
@@ -136,7 +184,7 @@ pub fn import_paths(
             progress(offset.saturating_sub(last), &f);
             last = offset;
         };
-        match import_file(pipeline, &writer, &f, forced, &recycler, &mut cb) {
+        match import_file(pipeline, &writer, &f, forced, &recycler, &mut held, &mut cb) {
             Ok(n) => {
                 rep.files += 1;
                 rep.bytes += n;
@@ -148,6 +196,7 @@ pub fn import_paths(
             }
         }
     }
+    held.flush(&writer);
     // The store thread's own error (disk full...) comes first: it is the cause.
     pipeline.absorb(writer.finish()?);
     match failed {

@@ -2,10 +2,15 @@
 //! OTLP/HTTP receiver and the pipeline.
 
 pub mod budget;
+pub mod discover;
+pub mod document;
 pub mod file;
 pub mod formats;
 pub mod import;
+mod lines;
+pub mod otlp_census;
 pub mod otlp_http;
+pub mod otlp_logs_proto;
 pub mod otlp_proto;
 pub mod pipeline;
 pub mod queue;

@@ -1,30 +1,43 @@
 //! The OTLP/HTTP receiver: `POST /v1/traces` with an `ExportTraceServiceRequest`
-//! in protobuf (SDKs' default) or JSON, gzip or plain, from an OpenTelemetry SDK
-//! or Collector, on loopback only; each request is parsed by the OTLP parser
+//! and `POST /v1/logs` with an `ExportLogsServiceRequest` (Claude Code's and
+//! Codex's telemetry events), in protobuf (SDKs' default) or JSON, gzip or
+//! plain, from an OpenTelemetry SDK, an agent or a Collector, on loopback only; each request is parsed by the OTLP parser
 //! (protobuf rewritten to OTLP/JSON first, [`super::otlp_proto`]) and handed to
 //! the pipeline (redaction and detection before the store) like a line of a
 //! tailed file.
 //!
 //! Answers follow the OTLP/HTTP specification: 200 with an (empty)
 //! `ExportTraceServiceResponse`; 400 for a body that is not an OTLP/JSON request
-//! (the sender must not retry); 415 for another content type; 413 past the
-//! size limit. Nothing accepted is dropped: a request is taken only while the
-//! store writer's inbox has room (it spools what a slow or full store cannot
-//! take); when it has none, the answer is 429 with `Retry-After` before the
-//! body is read (the exporter retries), and 503 with `Retry-After` if the
-//! writer has stopped; both are said on stderr at once. Error bodies name the
-//! problem, never the content.
+//! (the sender must not retry); 415 for another content type; 413 past a size
+//! limit; 408 for a body not received whole in time. Nothing accepted is
+//! dropped: a request is taken only while the store writer's inbox has room
+//! (it spools what a slow or full store cannot take); when it has none, the
+//! answer is 429 with `Retry-After` before the body is read (the exporter
+//! retries), and 503 with `Retry-After` if the writer has stopped or the
+//! in-flight memory budget is full; a stopped writer and throttling are said on
+//! stderr at once. Error bodies name the problem, never the content.
+//!
+//! Memory has a ceiling ([`crate::limits`]): every body byte, compressed and
+//! decoded, is held against one budget shared by all connections until the
+//! writer's queue has taken the request's spans; bodies, decoded sizes, spans
+//! and JSON values per request are capped and counted before anything is parsed.
 
 use crate::ingest::formats::{FileParser, Format, FormatError};
+use crate::ingest::otlp_census::{census, CensusError};
+use crate::ingest::otlp_proto::{to_json_limited, ProtoError};
 use crate::ingest::pipeline::{Batch, IngestSender, SourceState};
+use crate::limits::body::{drain, read_whole, BodyError};
+use crate::limits::decode::{decode, Coding, DecodeError};
+use crate::limits::json::CountError;
+use crate::limits::{mib, Budget, Held, Limits};
 use crate::model::ParseError;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
-use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,8 +47,10 @@ use std::time::Duration;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4318";
 /// The traces path of OTLP/HTTP.
 pub const TRACES_PATH: &str = "/v1/traces";
-/// Largest request body taken, compressed or not.
-pub const MAX_BODY: usize = 32 << 20;
+/// Seconds a sender is asked to wait when the memory budget is full.
+pub const RETRY_AFTER_SECS: u64 = 1;
+/// The logs path of OTLP/HTTP.
+pub const LOGS_PATH: &str = "/v1/logs";
 
 /// Why the receiver could not start.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +72,10 @@ pub struct ReceiverStats {
     pub requests: AtomicU64,
     pub accepted: AtomicU64,
     pub rejected: AtomicU64,
+    /// Of the rejected: answered 503 because the in-flight memory budget was full.
+    pub busy: AtomicU64,
+    /// Of the rejected: bodies not received whole in time (408).
+    pub timed_out: AtomicU64,
     /// Answered 429 because the store writer was behind (the exporter retries).
     pub throttled: AtomicU64,
 }
@@ -66,6 +85,7 @@ pub struct BoundReceiver {
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
     stats: Arc<ReceiverStats>,
+    limits: Limits,
 }
 
 /// Binds `listen` (loopback only).
@@ -83,6 +103,7 @@ pub async fn bind(listen: &str) -> Result<BoundReceiver, ReceiverError> {
         listener,
         addr,
         stats: Arc::new(ReceiverStats::default()),
+        limits: Limits::default(),
     })
 }
 
@@ -91,6 +112,8 @@ struct Shared {
     parser: Mutex<FileParser>,
     sink: IngestSender,
     stats: Arc<ReceiverStats>,
+    limits: Limits,
+    budget: Arc<Budget>,
 }
 
 impl BoundReceiver {
@@ -109,6 +132,12 @@ impl BoundReceiver {
         self.stats.clone()
     }
 
+    /// Receives under `limits` (the defaults otherwise).
+    pub fn with_limits(mut self, limits: Limits) -> BoundReceiver {
+        self.limits = limits;
+        self
+    }
+
     /// Receives until `shutdown` resolves, then lets open requests finish.
     pub async fn serve(self, sink: IngestSender, shutdown: impl Future<Output = ()>) {
         let source = self.source_path();
@@ -117,6 +146,8 @@ impl BoundReceiver {
             source,
             sink,
             stats: self.stats.clone(),
+            limits: self.limits,
+            budget: Budget::new(self.limits.inflight_bytes),
         });
         let handler_shared = shared.clone();
         crate::serve::http1(
@@ -154,12 +185,43 @@ fn status(code: StatusCode, message: &str) -> Response<Body> {
 }
 
 /// A retryable refusal: `status` with `Retry-After: secs`.
-fn retry_later(code: StatusCode, secs: u32, message: &str) -> Response<Body> {
+fn retry_later(code: StatusCode, secs: u64, message: &str) -> Response<Body> {
     let mut r = status(code, message);
-    if let Ok(v) = secs.to_string().parse() {
-        r.headers_mut().insert(hyper::header::RETRY_AFTER, v);
-    }
+    r.headers_mut().insert(
+        hyper::header::RETRY_AFTER,
+        hyper::header::HeaderValue::from(secs),
+    );
     r
+}
+
+/// 503 with `Retry-After`: the in-flight memory budget is full (retryable in OTLP).
+fn busy(shared: &Shared) -> Response<Body> {
+    shared.stats.busy.fetch_add(1, Ordering::Relaxed);
+    retry_later(
+        StatusCode::SERVICE_UNAVAILABLE,
+        RETRY_AFTER_SECS,
+        &format!(
+            "request bodies in flight fill the {} memory budget; retry later",
+            mib(shared.limits.inflight_bytes)
+        ),
+    )
+}
+
+/// Asks the client's connection to close after this answer (its body was not read whole).
+fn closing(mut r: Response<Body>) -> Response<Body> {
+    r.headers_mut().insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
+    r
+}
+
+/// 413 naming the limit passed and the config key that sets it.
+fn too_large(what: &str, key: &str) -> Response<Body> {
+    status(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("{what}; send smaller batches or raise [limits] {key}"),
+    )
 }
 
 fn header(req: &Request<Incoming>, name: hyper::header::HeaderName) -> &str {
@@ -182,12 +244,16 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
 }
 
 async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Body> {
-    if req.uri().path().trim_end_matches('/') != TRACES_PATH {
-        return status(
-            StatusCode::NOT_FOUND,
-            "skilltrace receives traces only, at POST /v1/traces",
-        );
-    }
+    let logs = match req.uri().path().trim_end_matches('/') {
+        TRACES_PATH => false,
+        LOGS_PATH => true,
+        _ => {
+            return status(
+                StatusCode::NOT_FOUND,
+                "skilltrace receives traces and logs only, at POST /v1/traces and /v1/logs",
+            )
+        }
+    };
     if req.method() != Method::POST {
         return status(StatusCode::METHOD_NOT_ALLOWED, "use POST");
     }
@@ -228,33 +294,9 @@ async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Bo
         );
     }
     let encoding = header(&req, hyper::header::CONTENT_ENCODING).to_ascii_lowercase();
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            return status(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request body is larger than 32 MiB or was cut short",
-            )
-        }
-    };
-    let body = match encoding.as_str() {
-        "" | "identity" => body.to_vec(),
-        "gzip" | "x-gzip" => {
-            let mut out = Vec::new();
-            let inflated = flate2::read::GzDecoder::new(&body[..])
-                .take(MAX_BODY as u64 + 1)
-                .read_to_end(&mut out);
-            match inflated {
-                Ok(_) if out.len() <= MAX_BODY => out,
-                Ok(_) => {
-                    return status(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "request body inflates past 32 MiB",
-                    )
-                }
-                Err(_) => return status(StatusCode::BAD_REQUEST, "body is not valid gzip"),
-            }
-        }
+    let coding = match encoding.as_str() {
+        "" | "identity" => Coding::Identity,
+        "gzip" | "x-gzip" => Coding::Gzip,
         _ => {
             return status(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -262,18 +304,71 @@ async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Bo
             )
         }
     };
-    let body = if protobuf {
-        match crate::ingest::otlp_proto::to_json(&body) {
-            Ok(json) => json,
-            Err(_) => {
-                return status(
-                    StatusCode::BAD_REQUEST,
-                    "not an OTLP protobuf traces request",
-                )
-            }
+    let limits = shared.limits;
+    let max = limits.otlp_body_bytes;
+    let deadline = tokio::time::Instant::now() + limits.body_timeout();
+    let mut held = shared.budget.hold();
+    let mut body = req.into_body();
+    let read = read_whole(&mut body, max, &mut held, deadline).await;
+    let wire = match read {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            return closing(too_large(
+                &format!("request body is larger than {}", mib(max)),
+                "otlp_body_bytes",
+            ))
         }
-    } else {
-        body
+        Err(BodyError::Budget) => {
+            // Read the rest (keeping nothing) so the sender sees the 503, not a reset.
+            return if drain(body, max as u64, deadline).await {
+                busy(shared)
+            } else {
+                closing(busy(shared))
+            };
+        }
+        Err(BodyError::Timeout) => {
+            shared.stats.timed_out.fetch_add(1, Ordering::Relaxed);
+            return closing(status(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!(
+                    "request body not received whole within {} s",
+                    limits.body_timeout_secs
+                ),
+            ));
+        }
+        Err(BodyError::Broken) => {
+            return closing(status(
+                StatusCode::BAD_REQUEST,
+                "request body was cut short",
+            ))
+        }
+    };
+    drop(body);
+    let decoded = match decode(coding, &wire, max, 0, &mut held) {
+        Ok(d) => d,
+        Err(DecodeError::TooLarge { .. }) => {
+            return too_large(
+                &format!("request body inflates past {}", mib(max)),
+                "otlp_body_bytes",
+            )
+        }
+        Err(DecodeError::Budget) => return busy(shared),
+        Err(DecodeError::Corrupt) => {
+            return status(StatusCode::BAD_REQUEST, "body is not valid gzip")
+        }
+    };
+    let decoded = match decoded {
+        Cow::Owned(d) => {
+            // The compressed form is no longer needed.
+            held.shrink(wire.capacity());
+            drop(wire);
+            d
+        }
+        Cow::Borrowed(_) => wire,
+    };
+    let body = match counted(shared, decoded, protobuf, logs, &mut held) {
+        Ok(b) => b,
+        Err(answer) => return *answer,
     };
     let mut records = Vec::new();
     let parsed = match shared.parser.lock() {
@@ -297,6 +392,9 @@ async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Bo
             (vec![error], Some(said))
         }
     };
+    // What the spans cost stays held until the writer's queue has taken them:
+    // the text they were parsed from stands in for their size.
+    drop(body);
     let batch = Batch {
         records,
         errors,
@@ -315,6 +413,7 @@ async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Bo
     let sent = tokio::task::spawn_blocking(move || sink.send(batch))
         .await
         .unwrap_or(false);
+    drop(held);
     if !sent {
         crate::notice::warn(
             "otlp-writer",
@@ -329,8 +428,70 @@ async fn receive(shared: &Shared, req: Request<Incoming>, n: u64) -> Response<Bo
     match bad {
         Some(m) => status(
             StatusCode::BAD_REQUEST,
-            &format!("not an OTLP/JSON traces request: {m}"),
+            &format!("not an OTLP/JSON traces or logs request: {m}"),
         ),
         None => reply(StatusCode::OK, "application/json", "{}".into()),
     }
+}
+
+/// The request as OTLP/JSON, its spans and values counted against the limits
+/// (protobuf is rewritten, counting as it goes); else the answer refusing it.
+fn counted(
+    shared: &Shared,
+    body: Vec<u8>,
+    protobuf: bool,
+    logs: bool,
+    held: &mut Held,
+) -> Result<Vec<u8>, Box<Response<Body>>> {
+    let l = &shared.limits;
+    let spans = || {
+        too_large(
+            &format!("request carries more than {} spans", l.otlp_spans),
+            "otlp_spans",
+        )
+    };
+    let values = || {
+        too_large(
+            &format!("request carries more than {} JSON values", l.json_values),
+            "json_values",
+        )
+    };
+    if !protobuf {
+        return match census(&body, l.otlp_spans, l.json_values) {
+            Err(CensusError::TooManySpans(_)) => Err(Box::new(spans())),
+            Err(CensusError::Count(CountError::TooMany(_))) => Err(Box::new(values())),
+            // Bad JSON goes on to the parser, which says what is wrong and stores it.
+            Ok(_) | Err(CensusError::Count(CountError::Invalid(_))) => Ok(body),
+        };
+    }
+    if logs {
+        // Logs carry no spans; their JSON form is counted like a JSON request.
+        let Ok(json) = crate::ingest::otlp_logs_proto::to_json(&body) else {
+            return Err(Box::new(status(
+                StatusCode::BAD_REQUEST,
+                "not an OTLP protobuf logs request",
+            )));
+        };
+        if !held.resize(held.bytes() - body.capacity().min(held.bytes()) + json.capacity()) {
+            return Err(Box::new(busy(shared)));
+        }
+        drop(body);
+        return counted(shared, json, false, true, held);
+    }
+    let json = match to_json_limited(&body, l.otlp_spans, l.json_values) {
+        Ok(json) => json,
+        Err(ProtoError::TooManySpans(_)) => return Err(Box::new(spans())),
+        Err(ProtoError::TooManyValues(_)) => return Err(Box::new(values())),
+        Err(ProtoError::Decode) => {
+            return Err(Box::new(status(
+                StatusCode::BAD_REQUEST,
+                "not an OTLP protobuf traces request",
+            )))
+        }
+    };
+    // Hold the JSON form in place of the protobuf one.
+    if !held.resize(held.bytes() - body.capacity().min(held.bytes()) + json.capacity()) {
+        return Err(Box::new(busy(shared)));
+    }
+    Ok(json)
 }

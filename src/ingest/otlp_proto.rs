@@ -1,11 +1,18 @@
 //! OTLP protobuf traces, as OpenTelemetry SDKs send them by default
 //! (`http/protobuf`): the messages of `opentelemetry/proto/collector/trace/v1`
-//! that traces use, decoded with `prost` and rewritten in the OTLP/JSON form
-//! (hex ids, nanoseconds as strings, `AnyValue` objects) the OTLP parser reads,
-//! so both encodings go through exactly the same parsing.
+//! that traces use (as `prost` types, for whoever builds requests), and their
+//! rewriting in the OTLP/JSON form (hex ids, nanoseconds as strings, `AnyValue`
+//! objects) the OTLP parser reads, so both encodings go through exactly the
+//! same parsing. The rewriting reads the wire bytes directly ([`transcode`]),
+//! so a request never exists in memory as a tree of messages.
+
+mod out;
+mod transcode;
+mod wire;
+
+pub use transcode::{to_json, to_json_limited, ProtoError};
 
 use prost::Message;
-use serde_json::{json, Map, Value};
 
 #[derive(Clone, PartialEq, Message)]
 pub struct ExportTraceServiceRequest {
@@ -133,111 +140,12 @@ pub struct KeyValueList {
     pub values: Vec<KeyValue>,
 }
 
-/// Decodes a protobuf `ExportTraceServiceRequest` into its OTLP/JSON form.
-pub fn to_json(body: &[u8]) -> Result<Vec<u8>, prost::DecodeError> {
-    let req = ExportTraceServiceRequest::decode(body)?;
-    let v = json!({ "resourceSpans": req.resource_spans.iter().map(resource_spans).collect::<Vec<_>>() });
-    Ok(v.to_string().into_bytes())
-}
-
-fn resource_spans(rs: &ResourceSpans) -> Value {
-    let mut o = Map::new();
-    if let Some(r) = &rs.resource {
-        o.insert(
-            "resource".into(),
-            json!({ "attributes": attrs(&r.attributes) }),
-        );
-    }
-    let scopes: Vec<Value> = rs
-        .scope_spans
-        .iter()
-        .map(|ss| {
-            let mut s = Map::new();
-            if let Some(sc) = &ss.scope {
-                s.insert(
-                    "scope".into(),
-                    json!({ "name": sc.name, "version": sc.version }),
-                );
-            }
-            s.insert("spans".into(), ss.spans.iter().map(span).collect());
-            Value::Object(s)
-        })
-        .collect();
-    o.insert("scopeSpans".into(), scopes.into());
-    Value::Object(o)
-}
-
-fn span(s: &Span) -> Value {
-    let mut o = Map::new();
-    o.insert("traceId".into(), hex::encode(&s.trace_id).into());
-    o.insert("spanId".into(), hex::encode(&s.span_id).into());
-    if !s.parent_span_id.is_empty() {
-        o.insert("parentSpanId".into(), hex::encode(&s.parent_span_id).into());
-    }
-    o.insert("name".into(), s.name.clone().into());
-    o.insert("kind".into(), s.kind.into());
-    o.insert(
-        "startTimeUnixNano".into(),
-        s.start_time_unix_nano.to_string().into(),
-    );
-    o.insert(
-        "endTimeUnixNano".into(),
-        s.end_time_unix_nano.to_string().into(),
-    );
-    o.insert("attributes".into(), attrs(&s.attributes));
-    if !s.events.is_empty() {
-        let events: Vec<Value> = s
-            .events
-            .iter()
-            .map(|e| {
-                json!({
-                    "timeUnixNano": e.time_unix_nano.to_string(),
-                    "name": e.name,
-                    "attributes": attrs(&e.attributes),
-                })
-            })
-            .collect();
-        o.insert("events".into(), events.into());
-    }
-    if let Some(st) = &s.status {
-        o.insert(
-            "status".into(),
-            json!({ "code": st.code, "message": st.message }),
-        );
-    }
-    Value::Object(o)
-}
-
-fn attrs(kvs: &[KeyValue]) -> Value {
-    kvs.iter()
-        .map(|kv| json!({ "key": kv.key, "value": kv.value.as_ref().map_or(json!({}), any) }))
-        .collect()
-}
-
-fn any(v: &AnyValue) -> Value {
-    use any_value::Value as V;
-    match &v.value {
-        Some(V::StringValue(s)) => json!({ "stringValue": s }),
-        Some(V::BoolValue(b)) => json!({ "boolValue": b }),
-        Some(V::IntValue(i)) => json!({ "intValue": i.to_string() }),
-        Some(V::DoubleValue(d)) => json!({ "doubleValue": d }),
-        Some(V::ArrayValue(a)) => {
-            json!({ "arrayValue": { "values": a.values.iter().map(any).collect::<Vec<_>>() } })
-        }
-        Some(V::KvlistValue(l)) => json!({ "kvlistValue": { "values": attrs(&l.values) } }),
-        Some(V::BytesValue(b)) => {
-            use base64::Engine;
-            json!({ "bytesValue": base64::engine::general_purpose::STANDARD.encode(b) })
-        }
-        None => json!({}),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
-    fn kv(key: &str, v: any_value::Value) -> KeyValue {
+    pub(super) fn kv(key: &str, v: any_value::Value) -> KeyValue {
         KeyValue {
             key: key.into(),
             value: Some(AnyValue { value: Some(v) }),

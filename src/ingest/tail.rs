@@ -4,8 +4,14 @@
 //! partial last line (held until its newline), rotation by rename + create
 //! (the old file is drained first), truncation (copytruncate), deletion and
 //! re-creation. Offsets are committed with the rows they produced, so a
-//! restart resumes exactly: no line lost, none stored twice. notify events
-//! drive it; a periodic rescan catches anything an event missed.
+//! restart resumes exactly: no line lost, none stored twice.
+//!
+//! notify events drive it, and only events that say something changed
+//! (created, written, renamed, removed): reading a file or listing a folder
+//! raises access events of its own, and answering those would spin. A root
+//! that does not exist yet is watched through its nearest existing ancestor. A
+//! slow rescan (every [`TailOptions::rescan`]) catches what an event missed and
+//! covers filesystems that raise none; with nothing happening, the tailer sleeps.
 
 use super::file::{ends_a_line, identity, is_trace_file, walk, TraceFile};
 use super::formats::Format;
@@ -39,26 +45,60 @@ pub struct TailOptions {
     pub forced: Option<Format>,
     /// Ignore stored offsets and read every file from its start.
     pub from_start: bool,
-    /// How often to rescan for files notify did not report.
+    /// How often to rescan for changes notify did not report (the fallback poll).
     pub rescan: Duration,
     pub line_cap: usize,
+    /// Follow filesystem events (true) or only poll every `rescan` (false:
+    /// what happens on a filesystem that raises no events).
+    pub events: bool,
 }
+
+/// The fallback poll's default period: slow, since events do the work.
+pub const DEFAULT_RESCAN: Duration = Duration::from_secs(2);
 
 impl Default for TailOptions {
     fn default() -> Self {
         TailOptions {
             forced: None,
             from_start: false,
-            rescan: Duration::from_millis(500),
+            rescan: DEFAULT_RESCAN,
             line_cap: DEFAULT_LINE_CAP,
+            events: true,
         }
+    }
+}
+
+/// Longest wait for an event before the stop flag is looked at again.
+const STOP_CHECK: Duration = Duration::from_millis(250);
+
+/// True for events that say a path changed; access events (a file opened,
+/// read or closed without writing, a folder listed) say nothing, and the
+/// tailer's own reads raise them.
+fn is_change(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode};
+    match kind {
+        notify::EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        notify::EventKind::Access(_) => false,
+        _ => true,
     }
 }
 
 struct Tracked {
     tf: TraceFile,
     file: File,
-    doc_len: Option<u64>,
+    /// For a whole-JSON document: its size and modification time when last read.
+    doc_len: Option<(u64, u128)>,
+}
+
+/// A document's size and modification time (ns), to tell when it was rewritten.
+fn doc_stamp(meta: &std::fs::Metadata) -> (u64, u128) {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    (meta.len(), mtime)
 }
 
 /// Follows `paths` until `stop` is set, sending batches to the writer.
@@ -70,12 +110,20 @@ pub fn follow(
     stop: &StopFlag,
 ) -> Result<()> {
     let (ev_tx, ev_rx) = std::sync::mpsc::channel::<notify::Result<notify::Event>>();
-    let mut watcher = notify::recommended_watcher(move |e| {
-        let _ = ev_tx.send(e);
-    })?;
+    // Without events (asked for, or the platform refuses a watcher) the rescan does all the work.
+    let mut watcher = if opts.events {
+        notify::recommended_watcher(move |e| {
+            let _ = ev_tx.send(e);
+        })
+        .ok()
+    } else {
+        drop(ev_tx);
+        None
+    };
     let mut t = Tailer {
         roots: paths.to_vec(),
         watched: Vec::new(),
+        watched_ancestors: Vec::new(),
         files: HashMap::new(),
         deleted: Default::default(),
         reader: Store::open_read(db).ok(),
@@ -83,39 +131,41 @@ pub fn follow(
         opts,
         tx,
     };
-    t.watch_roots(&mut watcher);
+    if let Some(w) = watcher.as_mut() {
+        t.watch_roots(w);
+    }
     t.rescan();
-    let mut last_scan = Instant::now();
+    let mut next_scan = Instant::now() + t.opts.rescan;
     while !stop.is_stopped() {
-        match ev_rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Ok(ev)) => {
-                let mut touched: Vec<PathBuf> = ev.paths;
-                while let Ok(more) = ev_rx.try_recv() {
-                    if let Ok(e) = more {
-                        touched.extend(e.paths);
+        let wait = next_scan
+            .saturating_duration_since(Instant::now())
+            .min(STOP_CHECK);
+        match ev_rx.recv_timeout(wait) {
+            Ok(first) => {
+                let mut touched: Vec<PathBuf> = Vec::new();
+                for ev in std::iter::once(first).chain(ev_rx.try_iter()).flatten() {
+                    if is_change(&ev.kind) {
+                        touched.extend(ev.paths);
                     }
                 }
                 touched.sort();
                 touched.dedup();
-                for p in touched {
-                    if p.is_dir() {
-                        if let Ok(found) = walk(&p) {
-                            for f in found {
-                                t.check(&f);
-                            }
-                        }
-                    } else if is_trace_file(&p) || t.files.contains_key(&p) {
-                        t.check(&p);
-                    }
+                if let Some(w) = watcher.as_mut() {
+                    t.on_changes(touched, w);
                 }
             }
-            Ok(Err(_)) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                // No watcher: sleep until the next poll (in steps, to see the stop flag).
+                std::thread::sleep(wait);
+            }
         }
-        if last_scan.elapsed() >= t.opts.rescan {
-            t.watch_roots(&mut watcher);
+        if Instant::now() >= next_scan {
+            if let Some(w) = watcher.as_mut() {
+                t.watch_roots(w);
+            }
             t.rescan();
-            last_scan = Instant::now();
+            next_scan = Instant::now() + t.opts.rescan;
         }
     }
     Ok(())
@@ -124,6 +174,8 @@ pub fn follow(
 struct Tailer {
     roots: Vec<PathBuf>,
     watched: Vec<PathBuf>,
+    /// Existing ancestors of roots that do not exist yet, watched to see them appear.
+    watched_ancestors: Vec<PathBuf>,
     files: HashMap<PathBuf, Tracked>,
     /// Paths seen deleted while following: a file re-created there is new,
     /// even if the filesystem hands it the same inode number again.
@@ -138,7 +190,18 @@ impl Tailer {
     fn watch_roots(&mut self, watcher: &mut notify::RecommendedWatcher) {
         use notify::{RecursiveMode, Watcher};
         for r in &self.roots {
-            if self.watched.contains(r) || !r.exists() {
+            if self.watched.contains(r) {
+                continue;
+            }
+            if !r.exists() {
+                // Watch the nearest existing ancestor, to hear of the root when it appears.
+                if let Some(a) = r.ancestors().skip(1).find(|a| a.is_dir()) {
+                    if !self.watched_ancestors.iter().any(|w| w == a)
+                        && watcher.watch(a, RecursiveMode::NonRecursive).is_ok()
+                    {
+                        self.watched_ancestors.push(a.to_path_buf());
+                    }
+                }
                 continue;
             }
             let mode = if r.is_dir() {
@@ -157,6 +220,39 @@ impl Tailer {
             if watcher.watch(&target, mode).is_ok() {
                 self.watched.push(r.clone());
             }
+        }
+    }
+
+    /// Brings up to date what changed events named.
+    fn on_changes(&mut self, touched: Vec<PathBuf>, watcher: &mut notify::RecommendedWatcher) {
+        let mut roots_appeared = false;
+        for p in touched {
+            // A root not watched yet, or a folder on its way, appeared.
+            roots_appeared |= self
+                .roots
+                .iter()
+                .any(|r| !self.watched.contains(r) && r.starts_with(&p));
+            let beside_roots = p
+                .parent()
+                .is_some_and(|d| self.watched_ancestors.iter().any(|a| a == d))
+                && !self.roots.iter().any(|r| p.starts_with(r));
+            if beside_roots {
+                // Heard through an ancestor's watch: nothing else there is followed.
+                continue;
+            }
+            if p.is_dir() {
+                if let Ok(found) = walk(&p) {
+                    for f in found {
+                        self.check(&f);
+                    }
+                }
+            } else if is_trace_file(&p) || self.files.contains_key(&p) {
+                self.check(&p);
+            }
+        }
+        if roots_appeared {
+            self.watch_roots(watcher);
+            self.rescan();
         }
     }
 
@@ -210,15 +306,24 @@ impl Tailer {
             }
         };
         let (dev, ino) = identity(&meta);
-        let is_doc = path.extension().and_then(|e| e.to_str()) == Some("json");
         if let Some(tr) = self.files.get(path) {
             if tr.tf.identity() != (dev, ino) {
                 // Rotated: drain the old file, then start the new one from its beginning.
+                let is_doc = tr.doc_len.is_some();
+                let mut seen = None;
                 if let Some(mut old) = self.files.remove(path) {
                     let mut sink = self.send();
-                    let _ = old.tf.pump(&mut old.file, false, &mut sink);
+                    if is_doc {
+                        // A document rewritten by rename: what was read stays known.
+                        seen = Some(old.tf.take_seen());
+                    } else {
+                        let _ = old.tf.pump(&mut old.file, false, &mut sink);
+                    }
                 }
                 self.open(path, dev, ino, 0, 0, is_doc);
+                if let (Some(seen), Some(tr)) = (seen, self.files.get_mut(path)) {
+                    tr.tf.put_seen(seen);
+                }
             }
         } else {
             let recreated = self.deleted.remove(path);
@@ -235,15 +340,18 @@ impl Tailer {
                 }
                 _ => (0, 0),
             };
+            let is_doc = crate::ingest::document::is_document(path);
             self.open(path, dev, ino, offset, line, is_doc);
         }
         let Some(mut tr) = self.files.remove(path) else {
             return;
         };
         if let Some(prev) = tr.doc_len {
-            if prev != meta.len() {
-                tr.doc_len = Some(meta.len());
-                tr.tf = TraceFile::new(path, self.opts.forced, self.opts.line_cap, 0, 0, dev, ino);
+            // A document changes in place: read it again whole when its size
+            // or time changed; only what changed is passed on.
+            let stamp = doc_stamp(&meta);
+            if prev != stamp {
+                tr.doc_len = Some(stamp);
                 let mut sink = self.send();
                 let _ = tr.tf.pump_document(&mut tr.file, &mut sink);
             }
@@ -269,7 +377,11 @@ impl Tailer {
             dev,
             ino,
         );
-        let doc_len = if is_doc { Some(u64::MAX) } else { None };
+        let (tf, doc_len) = if is_doc {
+            (tf.remembering(), Some((u64::MAX, 0)))
+        } else {
+            (tf, None)
+        };
         self.files
             .insert(path.to_path_buf(), Tracked { tf, file, doc_len });
     }

@@ -7,9 +7,10 @@
 //! JSON-parsed, never matched on bytes (the real server pads objects with spaces).
 
 use super::exchange::{
-    arguments_text, content_text, error_text, push_capped, str_of, u64_of, LlmRequest, LlmResponse,
-    Message, ToolCall, ToolResult,
+    arguments_text, content_text, error_text, str_of, u64_of, LlmRequest, LlmResponse, Message,
+    ToolCall, ToolResult,
 };
+use super::room::Room;
 use serde_json::Value;
 
 /// Messages request body.
@@ -153,9 +154,23 @@ pub struct MessagesStream {
     resp: LlmResponse,
     blocks: Vec<(u64, Block)>,
     pub stopped: bool,
+    room: Room,
 }
 
 impl MessagesStream {
+    /// A fold keeping what `room` allows.
+    pub fn with_room(room: Room) -> MessagesStream {
+        MessagesStream {
+            room,
+            ..MessagesStream::default()
+        }
+    }
+
+    /// The room left (for memory accounting as the stream passes).
+    pub fn room_mut(&mut self) -> &mut Room {
+        &mut self.room
+    }
+
     /// One SSE event's data (the `type` inside is authoritative).
     pub fn on_data(&mut self, data: &str) {
         let Ok(v) = serde_json::from_str::<Value>(data) else {
@@ -171,6 +186,9 @@ impl MessagesStream {
             "content_block_start" => {
                 let index = u64_of(&v, "index").unwrap_or(0);
                 let cb = v.get("content_block").unwrap_or(&Value::Null);
+                if !self.room.admit_call() {
+                    return;
+                }
                 let block = match cb.get("type").and_then(Value::as_str) {
                     Some("text") => {
                         if let Some(t) = cb.get("text").and_then(Value::as_str) {
@@ -185,11 +203,13 @@ impl MessagesStream {
                             Some(Value::Object(o)) if o.is_empty() => String::new(),
                             other => arguments_text(other),
                         };
-                        Block::Tool(ToolCall {
-                            id: str_of(cb, "id").unwrap_or_default(),
-                            name: str_of(cb, "name").unwrap_or_default(),
-                            arguments: initial,
-                        })
+                        let mut call = ToolCall::default();
+                        self.room
+                            .set(&mut call.id, str_of(cb, "id").unwrap_or_default());
+                        self.room
+                            .set(&mut call.name, str_of(cb, "name").unwrap_or_default());
+                        self.room.set(&mut call.arguments, initial);
+                        Block::Tool(call)
                     }
                     _ => Block::Other,
                 };
@@ -206,11 +226,12 @@ impl MessagesStream {
                     }
                     Some("input_json_delta") => {
                         let frag = d.get("partial_json").and_then(Value::as_str).unwrap_or("");
-                        let truncated = &mut self.resp.truncated;
-                        if let Some((_, Block::Tool(call))) =
-                            self.blocks.iter_mut().rev().find(|(i, _)| *i == index)
-                        {
-                            push_capped(&mut call.arguments, frag, truncated);
+                        match self.blocks.iter_mut().rev().find(|(i, _)| *i == index) {
+                            Some((_, Block::Tool(call))) => {
+                                self.room.push(&mut call.arguments, frag)
+                            }
+                            Some(_) => {}
+                            None => self.room.drop_bytes(frag.len()),
                         }
                     }
                     _ => {}
@@ -229,12 +250,13 @@ impl MessagesStream {
     }
 
     fn push_text(&mut self, t: &str) {
-        push_capped(&mut self.resp.text, t, &mut self.resp.truncated);
+        self.room.push(&mut self.resp.text, t);
     }
 
     /// What the stream said, as far as it got; tool inputs are normalised JSON when they parse.
     pub fn finish(self) -> LlmResponse {
         let mut r = self.resp;
+        self.room.mark(&mut r);
         for (_, b) in self.blocks {
             match b {
                 Block::Tool(mut call) => {

@@ -2,31 +2,40 @@
 //! taken while the bytes are forwarded, and the hand-off of a finished exchange
 //! to the recorder thread.
 //!
-//! Nothing here can slow or cut forwarding: copies stop at the recording limit,
-//! SSE is parsed incrementally (no whole response is kept), and the hand-off is
-//! a send on an unbounded channel that never waits: the queue is bounded in
-//! bytes instead, and past that bound a copy is dropped, counted and named on
-//! stderr at once.
+//! Nothing here can slow or cut forwarding: copies stop at the recording limit
+//! or when the proxy's in-flight memory budget is full (the copy then says it
+//! was truncated and counts what it missed), SSE is parsed incrementally into a
+//! bounded [`Room`] (no whole response is kept), and the hand-off is a send on
+//! an unbounded channel that never waits: the queue is bounded in bytes
+//! instead, and past that bound a copy is dropped, counted and named on stderr
+//! at once.
 
 use super::anthropic::MessagesStream;
 use super::exchange::LlmResponse;
 use super::openai::{ChatStream, ResponsesStream};
+use super::room::Room;
 use super::route::{Api, Route};
 use super::sse::{SseEvent, SseParser};
 use super::ProxyStats;
+use crate::limits::{Budget, Held, Limits};
 use crate::model::Millis;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// A copy of a body up to a limit; the total size is counted past it.
+/// A copy of a body up to a limit; the total size is counted past it. Its
+/// memory is held against the proxy's budget; a copy the budget cannot hold
+/// stops there, truncated.
 #[derive(Debug, Default)]
 pub struct Capture {
-    pub bytes: Vec<u8>,
+    /// The head of the body.
+    pub bytes: Bytes,
+    /// Body bytes seen, copied or not.
     pub total: u64,
     pub truncated: bool,
     limit: usize,
+    held: Held,
 }
 
 impl Capture {
@@ -37,14 +46,62 @@ impl Capture {
         }
     }
 
-    /// Appends what fits under the limit.
+    /// A capture whose copy is held in `held` (a reservation on the proxy's budget).
+    pub fn held_in(limit: usize, held: Held) -> Capture {
+        Capture {
+            limit,
+            held,
+            ..Capture::default()
+        }
+    }
+
+    /// Appends what fits under the limit and the budget.
     pub fn push(&mut self, data: &[u8]) {
         self.total += data.len() as u64;
-        let room = self.limit.saturating_sub(self.bytes.len());
+        let room = if self.truncated {
+            0
+        } else {
+            self.limit.saturating_sub(self.bytes.len())
+        };
         if data.len() > room {
             self.truncated = true;
         }
-        self.bytes.extend_from_slice(&data[..room.min(data.len())]);
+        let take = room.min(data.len());
+        if take == 0 {
+            return;
+        }
+        let mut buf = match std::mem::take(&mut self.bytes).try_into_mut() {
+            Ok(b) => b,
+            Err(shared) => BytesMut::from(&shared[..]),
+        };
+        let len = buf.len() + take;
+        if len > buf.capacity() {
+            let want = len.max(buf.capacity() * 2).min(self.limit);
+            if !self.held.resize(want) {
+                self.truncated = true;
+                self.bytes = buf.freeze();
+                return;
+            }
+            buf.reserve(want - buf.len());
+            // The allocator may round up; hold that too when the budget allows.
+            let _ = self.held.resize(buf.capacity().max(want));
+        }
+        buf.extend_from_slice(&data[..take]);
+        self.bytes = buf.freeze();
+    }
+
+    /// Takes a body already read (and held in `held`): its head up to the limit
+    /// is the copy; the whole of it was seen.
+    pub fn set(&mut self, body: &Bytes, held: Held) {
+        self.total += body.len() as u64;
+        self.truncated |= body.len() > self.limit;
+        self.bytes = body.slice(..body.len().min(self.limit));
+        self.held.absorb(held);
+    }
+
+    /// Bytes of the copy.
+    pub fn kept(&self) -> usize {
+        self.bytes.len()
     }
 }
 
@@ -127,11 +184,19 @@ pub enum StreamFold {
 }
 
 impl StreamFold {
-    fn for_api(api: Api) -> StreamFold {
+    fn for_api(api: Api, room: Room) -> StreamFold {
         match api {
-            Api::ChatCompletions => StreamFold::Chat(ChatStream::default()),
-            Api::Responses => StreamFold::Responses(ResponsesStream::default()),
-            Api::Messages => StreamFold::Messages(MessagesStream::default()),
+            Api::ChatCompletions => StreamFold::Chat(ChatStream::with_room(room)),
+            Api::Responses => StreamFold::Responses(ResponsesStream::with_room(room)),
+            Api::Messages => StreamFold::Messages(MessagesStream::with_room(room)),
+        }
+    }
+
+    fn room_mut(&mut self) -> &mut Room {
+        match self {
+            StreamFold::Chat(s) => s.room_mut(),
+            StreamFold::Responses(s) => s.room_mut(),
+            StreamFold::Messages(s) => s.room_mut(),
         }
     }
 
@@ -174,6 +239,8 @@ pub struct SseCapture {
     pub events: u64,
     /// Body bytes seen.
     pub bytes: u64,
+    /// What the fold keeps, held against the proxy's budget.
+    pub held: Held,
 }
 
 impl ResponseCapture {
@@ -192,22 +259,46 @@ impl ResponseCapture {
 pub struct RecordLimits {
     /// Request body bytes copied for parsing (forwarding is never cut).
     pub request_body: usize,
-    /// Non-streamed response body bytes copied for parsing.
+    /// Non-streamed response body bytes copied for parsing, and kept after decoding.
     pub response_body: usize,
     /// Largest single SSE event parsed.
     pub sse_event: usize,
     /// Body bytes of finished exchanges allowed to wait for the recorder; past it copies are dropped.
     pub queue_bytes: usize,
+    /// Body bytes held at once across all exchanges (the in-flight budget).
+    pub inflight: usize,
+    /// Response text and tool-call arguments kept per exchange.
+    pub text: usize,
+    /// Tool calls kept per exchange.
+    pub tool_calls: usize,
+    /// Most JSON values in a body that is parsed.
+    pub json_values: usize,
 }
 
 impl Default for RecordLimits {
     fn default() -> Self {
+        RecordLimits::from_limits(&Limits::default())
+    }
+}
+
+impl RecordLimits {
+    /// The proxy's share of the `[limits]` section.
+    pub fn from_limits(l: &Limits) -> RecordLimits {
         RecordLimits {
-            request_body: 16 << 20,
-            response_body: 16 << 20,
+            request_body: l.record_body_bytes,
+            response_body: l.record_body_bytes,
             sse_event: 4 << 20,
             queue_bytes: 256 << 20,
+            inflight: l.inflight_bytes,
+            text: l.record_text_bytes,
+            tool_calls: l.record_tool_calls,
+            json_values: l.json_values,
         }
+    }
+
+    /// The room one exchange has for its response.
+    pub fn room(&self) -> Room {
+        Room::new(self.text, self.tool_calls)
     }
 }
 
@@ -237,6 +328,7 @@ pub struct ExchangeRecorder {
     limits: RecordLimits,
     tx: tokio::sync::mpsc::UnboundedSender<Finished>,
     stats: Arc<ProxyStats>,
+    budget: Option<Arc<Budget>>,
 }
 
 impl ExchangeRecorder {
@@ -255,7 +347,18 @@ impl ExchangeRecorder {
             limits,
             tx,
             stats,
+            budget: None,
         }
+    }
+
+    /// Holds the response copies of this exchange against `budget`.
+    pub fn with_budget(mut self, budget: Arc<Budget>) -> ExchangeRecorder {
+        self.budget = Some(budget);
+        self
+    }
+
+    fn hold(&self) -> Held {
+        self.budget.as_ref().map(Budget::hold).unwrap_or_default()
     }
 
     /// The response head arrived: decide how its body is kept.
@@ -266,12 +369,15 @@ impl ExchangeRecorder {
             Some(api) if sse && resp.content_encoding.is_none() => {
                 ResponseCapture::Stream(Box::new(SseCapture {
                     parser: SseParser::new(self.limits.sse_event),
-                    fold: Some(StreamFold::for_api(api)),
+                    fold: Some(StreamFold::for_api(api, self.limits.room())),
                     events: 0,
                     bytes: 0,
+                    held: self.hold(),
                 }))
             }
-            Some(_) if !sse => ResponseCapture::Body(Capture::new(self.limits.response_body)),
+            Some(_) if !sse => {
+                ResponseCapture::Body(Capture::held_in(self.limits.response_body, self.hold()))
+            }
             _ => ResponseCapture::Count(0),
         };
         self.response = Some(resp);
@@ -288,6 +394,7 @@ impl ExchangeRecorder {
                     parser,
                     fold,
                     events,
+                    held,
                     ..
                 } = &mut **s;
                 parser.feed(data, &mut |ev| {
@@ -296,8 +403,19 @@ impl ExchangeRecorder {
                         fold.on_event(&ev);
                     }
                 });
+                // Hold what the fold keeps; when the budget cannot, it keeps no more.
+                if let Some(room) = fold.as_mut().map(StreamFold::room_mut) {
+                    if !held.resize(room.kept()) {
+                        room.close();
+                    }
+                }
             }
         }
+    }
+
+    /// The exchange was refused before anything was forwarded: nothing is recorded.
+    pub fn cancel(&mut self) {
+        self.meta = None;
     }
 
     /// Hands the exchange to the recorder (once; later calls do nothing).
@@ -350,10 +468,10 @@ impl Finished {
     /// how many exchanges may wait.
     pub fn held_bytes(&self) -> u64 {
         let body = match &self.body {
-            ResponseCapture::Body(c) => c.bytes.len(),
+            ResponseCapture::Body(c) => c.kept(),
             _ => 0,
         };
-        (EXCHANGE_HEAD + self.request_body.bytes.len() + body) as u64
+        (EXCHANGE_HEAD + self.request_body.kept() + body) as u64
     }
 }
 
@@ -419,8 +537,73 @@ mod tests {
         let mut c = Capture::new(4);
         c.push(b"abc");
         c.push(b"def");
-        assert_eq!(c.bytes, b"abcd");
+        assert_eq!(&c.bytes[..], b"abcd");
         assert_eq!(c.total, 6);
         assert!(c.truncated);
+    }
+
+    #[test]
+    fn a_copy_the_budget_cannot_hold_stops_truncated_and_gives_back_on_drop() {
+        let budget = Budget::new(100);
+        let mut c = Capture::held_in(1000, budget.hold());
+        c.push(&[b'a'; 40]);
+        c.push(&[b'b'; 80]);
+        assert!(c.truncated, "100 bytes of budget, 120 wanted");
+        assert_eq!(c.total, 120);
+        assert_eq!(c.kept(), 40);
+        assert!(budget.used() >= 40 && budget.used() <= 100);
+        drop(c);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn a_body_read_ahead_is_shared_not_copied() {
+        let budget = Budget::new(100);
+        let mut held = budget.hold();
+        assert!(held.grow(10));
+        let body = Bytes::from_static(b"0123456789");
+        let mut c = Capture::new(4);
+        c.set(&body, held);
+        assert_eq!(
+            (&c.bytes[..], c.total, c.truncated),
+            (&b"0123"[..], 10, true)
+        );
+        assert_eq!(budget.used(), 10);
+        drop(c);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn a_stream_keeps_what_its_room_allows_and_holds_it() {
+        let budget = Budget::new(1 << 20);
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let limits = RecordLimits {
+            text: 64,
+            ..RecordLimits::default()
+        };
+        let cap: SharedCapture = Arc::new(Mutex::new(Capture::new(100)));
+        let mut r = ExchangeRecorder::new(meta(), cap, limits, tx, Arc::new(ProxyStats::default()))
+            .with_budget(budget.clone());
+        r.on_response(ResponseMeta {
+            status: 200,
+            headers: hyper::HeaderMap::new(),
+            content_type: "text/event-stream".into(),
+            content_encoding: None,
+            at: Instant::now(),
+        });
+        for i in 0..20 {
+            let ev = format!(
+                "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"word{i} \"}}}}]}}\n\n"
+            );
+            r.on_data(&Bytes::from(ev));
+        }
+        let ResponseCapture::Stream(s) = &mut r.body else {
+            panic!("stream expected")
+        };
+        assert!(s.held.bytes() <= 64 && s.held.bytes() > 0);
+        assert_eq!(budget.used(), s.held.bytes());
+        let resp = s.fold.take().unwrap().finish();
+        assert!(resp.text.len() <= 64 && resp.text.ends_with(' '));
+        assert!(resp.truncated && resp.dropped_bytes > 0);
     }
 }

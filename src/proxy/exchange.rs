@@ -6,9 +6,6 @@
 
 use serde_json::Value;
 
-/// Longest text kept for one field of a streamed response.
-pub const MAX_STREAM_TEXT: usize = 4 << 20;
-
 /// One tool call the model asked for (or that the client re-sent as history).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ToolCall {
@@ -78,36 +75,12 @@ pub struct LlmResponse {
     pub reasoning_tokens: Option<u64>,
     /// An error the API reported (error body or mid-stream `error` event), one line.
     pub error: Option<String>,
-    /// True when a text or argument field hit [`MAX_STREAM_TEXT`].
+    /// True when the exchange's [`super::room::Room`] did not keep everything.
     pub truncated: bool,
-}
-
-/// Appends to a bounded string, flagging truncation instead of growing past
-/// `MAX_STREAM_TEXT`. The cut lands where no start of a secret is left for the
-/// redactor to miss ([`crate::redact::cut::raw_head`], across the join of the two
-/// strings), and nothing is appended after it.
-pub fn push_capped(dst: &mut String, src: &str, truncated: &mut bool) {
-    if *truncated {
-        return;
-    }
-    if dst.len() + src.len() <= MAX_STREAM_TEXT {
-        dst.push_str(src);
-        return;
-    }
-    *truncated = true;
-    let room = MAX_STREAM_TEXT.saturating_sub(dst.len()).min(src.len());
-    let mut end = room;
-    while !src.is_char_boundary(end) {
-        end -= 1;
-    }
-    // One character past the cut tells `raw_head` whether a token goes on.
-    let mut past = end;
-    if let Some(c) = src[end..].chars().next() {
-        past += c.len_utf8();
-    }
-    dst.push_str(&src[..past]);
-    let keep = crate::redact::cut::raw_head(dst, dst.len() - (past - end)).len();
-    dst.truncate(keep);
+    /// Bytes of text and tool-call arguments not kept.
+    pub dropped_bytes: u64,
+    /// Tool calls (content blocks) not kept.
+    pub dropped_tool_calls: u64,
 }
 
 /// The string at `v[key]`, if it is one.
@@ -193,24 +166,6 @@ mod tests {
             "a\nb"
         );
         assert_eq!(content_text(&json!(null)), "");
-    }
-
-    #[test]
-    fn push_capped_respects_char_boundaries() {
-        let mut s = "x".repeat(MAX_STREAM_TEXT - 1);
-        let mut t = false;
-        push_capped(&mut s, "éé", &mut t);
-        assert!(t);
-        // The cut would split the token of x's: it goes whole (no line break nearby).
-        assert!(s.len() < MAX_STREAM_TEXT);
-        assert!(s.is_char_boundary(s.len()));
-        let mut s = "x ".repeat((MAX_STREAM_TEXT - 20) / 2);
-        let mut t = false;
-        let key = format!("gh{}_{}", "p", "A1b2C3d4".repeat(5));
-        push_capped(&mut s, &format!("send {key} now"), &mut t);
-        assert!(t && s.ends_with("send "), "{:?}", &s[s.len() - 10..]);
-        push_capped(&mut s, "more", &mut t);
-        assert!(s.ends_with("send "), "nothing after the cut");
     }
 
     #[test]

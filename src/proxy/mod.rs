@@ -29,6 +29,7 @@ pub mod exchange;
 pub mod group;
 pub mod openai;
 pub mod record;
+pub mod room;
 pub mod route;
 pub mod server;
 pub mod sse;
@@ -59,6 +60,8 @@ pub struct Timeouts {
     pub response_headers: Duration,
     /// Longest silence inside a response body (SSE streams included).
     pub idle: Duration,
+    /// A request body an understood API reads ahead must arrive within this.
+    pub request_body: Duration,
     /// A client must finish sending its request head within this.
     pub client_headers: Duration,
     /// On shutdown, how long open exchanges may run on.
@@ -71,6 +74,7 @@ impl Default for Timeouts {
             connect: Duration::from_secs(10),
             response_headers: Duration::from_secs(600),
             idle: Duration::from_secs(300),
+            request_body: crate::limits::Limits::default().body_timeout(),
             client_headers: Duration::from_secs(30),
             drain: Duration::from_secs(5),
         }
@@ -130,6 +134,13 @@ impl ProxyConfig {
         }
     }
 
+    /// Applies the `[limits]` section: recording caps, the in-flight budget, the body timeout.
+    pub fn with_limits(mut self, l: &crate::limits::Limits) -> ProxyConfig {
+        self.limits = RecordLimits::from_limits(l);
+        self.timeouts.request_body = l.body_timeout();
+        self
+    }
+
     /// From `skilltrace proxy` arguments.
     pub fn from_args(a: &crate::cli::ProxyArgs) -> ProxyConfig {
         ProxyConfig {
@@ -184,6 +195,8 @@ pub struct ProxyStats {
     pub upstream_errors: AtomicU64,
     /// Requests refused for a missing or wrong token.
     pub unauthorized: AtomicU64,
+    /// Requests refused (503) because the in-flight memory budget was full.
+    pub busy: AtomicU64,
     /// Body bytes of finished exchanges waiting for the recorder.
     pub queued_bytes: AtomicU64,
 }
@@ -282,9 +295,10 @@ impl BoundProxy {
         )
         .map_err(ProxyError::Tls)?;
         let stats = self.stats.clone();
+        let limits = self.cfg.limits;
         let recorder = std::thread::Builder::new()
             .name("skilltrace-proxy-recorder".into())
-            .spawn(move || record_loop(rx, source, sink, stats))
+            .spawn(move || record_loop(rx, source, sink, stats, limits))
             .map_err(ProxyError::Runtime)?;
         server::run(self.listener, Arc::new(shared), shutdown).await;
         // The recorder ends once every in-flight exchange has handed off.
@@ -301,9 +315,10 @@ fn record_loop(
     source: String,
     sink: IngestSender,
     stats: Arc<ProxyStats>,
+    limits: RecordLimits,
 ) {
     crate::priority::background();
-    let mut recorder = record::Recorder::new(source.clone());
+    let mut recorder = record::Recorder::new(source.clone()).with_limits(limits);
     while let Some(finished) = rx.blocking_recv() {
         let held = finished.held_bytes();
         let seq = finished.meta.seq;

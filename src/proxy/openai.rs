@@ -6,9 +6,10 @@
 //! events are typed, and `response.completed` (when it arrives) is authoritative.
 
 use super::exchange::{
-    arguments_text, content_text, error_text, push_capped, str_of, u64_of, LlmRequest, LlmResponse,
-    Message, ToolCall, ToolResult,
+    arguments_text, content_text, error_text, str_of, u64_of, LlmRequest, LlmResponse, Message,
+    ToolCall, ToolResult,
 };
+use super::room::Room;
 use serde_json::Value;
 
 /// Chat Completions request body.
@@ -216,9 +217,23 @@ pub struct ChatStream {
     /// Tool calls by (choice index, tool index), in first-seen order.
     calls: Vec<((u64, u64), ToolCall)>,
     pub done: bool,
+    room: Room,
 }
 
 impl ChatStream {
+    /// A fold keeping what `room` allows.
+    pub fn with_room(room: Room) -> ChatStream {
+        ChatStream {
+            room,
+            ..ChatStream::default()
+        }
+    }
+
+    /// The room left (for memory accounting as the stream passes).
+    pub fn room_mut(&mut self) -> &mut Room {
+        &mut self.room
+    }
+
     /// One SSE event's data.
     pub fn on_data(&mut self, data: &str) {
         let data = data.trim();
@@ -249,7 +264,7 @@ impl ChatStream {
             if ci == 0 {
                 for key in ["content", "refusal"] {
                     if let Some(t) = delta.get(key).and_then(Value::as_str) {
-                        push_capped(&mut self.resp.text, t, &mut self.resp.truncated);
+                        self.room.push(&mut self.resp.text, t);
                     }
                 }
                 if let Some(f) = str_of(choice, "finish_reason") {
@@ -263,23 +278,37 @@ impl ChatStream {
                 .flatten()
             {
                 let ti = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
+                let f = tc.get("function").unwrap_or(&Value::Null);
                 let pos = match self.calls.iter().position(|(k, _)| *k == (ci, ti)) {
                     Some(p) => p,
-                    None => {
+                    // A call's first fragment carries its id or name, later ones only
+                    // arguments: those of a call not kept are counted, not re-admitted.
+                    None if (tc.get("id").is_some()
+                        || f.get("name").is_some()
+                        || self.room.calls_left() > 0)
+                        && self.room.admit_call() =>
+                    {
                         self.calls.push(((ci, ti), ToolCall::default()));
                         self.calls.len() - 1
+                    }
+                    None => {
+                        let piece = |v: &Value, k: &str| {
+                            v.get(k).and_then(Value::as_str).map_or(0, str::len)
+                        };
+                        self.room
+                            .drop_bytes(piece(f, "arguments") + piece(f, "name") + piece(tc, "id"));
+                        continue;
                     }
                 };
                 let call = &mut self.calls[pos].1;
                 if let Some(id) = tc.get("id").and_then(Value::as_str) {
-                    call.id = id.to_string();
+                    self.room.set(&mut call.id, id.to_string());
                 }
-                let f = tc.get("function").unwrap_or(&Value::Null);
                 if let Some(n) = f.get("name").and_then(Value::as_str) {
-                    call.name.push_str(n);
+                    self.room.push(&mut call.name, n);
                 }
                 if let Some(a) = f.get("arguments").and_then(Value::as_str) {
-                    push_capped(&mut call.arguments, a, &mut self.resp.truncated);
+                    self.room.push(&mut call.arguments, a);
                 }
             }
         }
@@ -290,6 +319,7 @@ impl ChatStream {
     pub fn finish(self) -> LlmResponse {
         let mut r = self.resp;
         r.tool_calls = self.calls.into_iter().map(|(_, c)| c).collect();
+        self.room.mark(&mut r);
         r
     }
 }
@@ -377,9 +407,23 @@ pub struct ResponsesStream {
     calls: Vec<(String, ToolCall)>,
     /// The final response object, when `response.completed/failed/incomplete` arrived.
     final_response: Option<LlmResponse>,
+    room: Room,
 }
 
 impl ResponsesStream {
+    /// A fold keeping what `room` allows.
+    pub fn with_room(room: Room) -> ResponsesStream {
+        ResponsesStream {
+            room,
+            ..ResponsesStream::default()
+        }
+    }
+
+    /// The room left (for memory accounting as the stream passes).
+    pub fn room_mut(&mut self) -> &mut Room {
+        &mut self.room
+    }
+
     /// One SSE event (the `type` inside the data is authoritative over `event:`).
     pub fn on_data(&mut self, data: &str) {
         let Ok(v) = serde_json::from_str::<Value>(data) else {
@@ -395,7 +439,7 @@ impl ResponsesStream {
             }
             "response.output_text.delta" | "response.refusal.delta" => {
                 if let Some(d) = v.get("delta").and_then(Value::as_str) {
-                    push_capped(&mut self.resp.text, d, &mut self.resp.truncated);
+                    self.room.push(&mut self.resp.text, d);
                 }
             }
             "response.output_item.added" | "response.output_item.done" => {
@@ -407,18 +451,23 @@ impl ResponsesStream {
                 match self.calls.iter_mut().find(|(id, _)| *id == item_id) {
                     Some((_, existing)) => {
                         if !call.arguments.is_empty() {
-                            existing.arguments = call.arguments;
+                            self.room.set(&mut existing.arguments, call.arguments);
                         }
                         if !call.name.is_empty() {
-                            existing.name = call.name;
+                            self.room.set(&mut existing.name, call.name);
                         }
                     }
-                    None => {
+                    None if self.room.admit_call() => {
                         if kind == "response.output_item.added" && call.arguments == "{}" {
                             call.arguments.clear();
                         }
-                        self.calls.push((item_id, call));
+                        let mut kept = ToolCall::default();
+                        self.room.set(&mut kept.id, call.id);
+                        self.room.set(&mut kept.name, call.name);
+                        self.room.set(&mut kept.arguments, call.arguments);
+                        self.calls.push((item_id, kept));
                     }
+                    None => {}
                 }
             }
             "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta" => {
@@ -426,8 +475,9 @@ impl ResponsesStream {
                 let Some(d) = v.get("delta").and_then(Value::as_str) else {
                     return;
                 };
-                if let Some((_, call)) = self.calls.iter_mut().find(|(id, _)| *id == item_id) {
-                    push_capped(&mut call.arguments, d, &mut self.resp.truncated);
+                match self.calls.iter_mut().find(|(id, _)| *id == item_id) {
+                    Some((_, call)) => self.room.push(&mut call.arguments, d),
+                    None => self.room.drop_bytes(d.len()),
                 }
             }
             "response.function_call_arguments.done" | "response.custom_tool_call_input.done" => {
@@ -436,12 +486,15 @@ impl ResponsesStream {
                 if let (Some((_, call)), Some(a)) =
                     (self.calls.iter_mut().find(|(id, _)| *id == item_id), args)
                 {
-                    call.arguments = a;
+                    self.room.set(&mut call.arguments, a);
                 }
             }
             "response.completed" | "response.failed" | "response.incomplete" => {
                 if let Some(resp) = v.get("response") {
-                    self.final_response = Some(responses_response(resp));
+                    // The final object repeats what the deltas built: it gets the room they left.
+                    let mut r = responses_response(resp);
+                    r.fit(Room::new(self.room.left(), self.room.calls_left()));
+                    self.final_response = Some(r);
                 }
             }
             "error" => {
@@ -453,20 +506,24 @@ impl ResponsesStream {
         }
     }
 
-    /// The final response object when the stream completed, else what the deltas built.
+    /// The final response object when the stream completed, else what the deltas
+    /// built (also for whatever the final object could not keep).
     pub fn finish(self) -> LlmResponse {
         let mut built = self.resp;
         built.tool_calls = self.calls.into_iter().map(|(_, c)| c).collect();
+        self.room.mark(&mut built);
         match self.final_response {
             Some(mut f) => {
-                if f.text.is_empty() {
+                if f.text.len() < built.text.len() {
                     f.text = built.text;
                 }
-                if f.tool_calls.is_empty() {
+                if f.tool_calls.len() < built.tool_calls.len() {
                     f.tool_calls = built.tool_calls;
                 }
                 f.error = f.error.or(built.error);
-                f.truncated = built.truncated;
+                f.truncated |= built.truncated;
+                f.dropped_bytes = f.dropped_bytes.max(built.dropped_bytes);
+                f.dropped_tool_calls = f.dropped_tool_calls.max(built.dropped_tool_calls);
                 f
             }
             None => {

@@ -6,7 +6,7 @@
 //! or query value that carries a credential (they were dropped in `route.rs`).
 
 use super::anthropic;
-use super::capture::{Finished, Outcome, ResponseCapture};
+use super::capture::{Finished, Outcome, RecordLimits, ResponseCapture};
 use super::exchange::{LlmRequest, LlmResponse, Message};
 use super::group::{prefix_hashes, GroupKey, Grouper, KnownCall};
 use super::openai;
@@ -14,7 +14,7 @@ use super::route::Api;
 use crate::ingest::formats::Record;
 use crate::model::{AgentKind, Origin, ParseError, Run, Span, SpanKind, SpanStatus};
 use serde_json::{json, Map, Value};
-use std::io::Read;
+use std::borrow::Cow;
 
 /// Longest message text kept in an llm span's `request.messages`.
 const MAX_MESSAGE_TEXT: usize = 16 << 10;
@@ -22,8 +22,9 @@ const MAX_MESSAGE_TEXT: usize = 16 << 10;
 const MAX_SYSTEM_TEXT: usize = 64 << 10;
 /// Longest tool output kept on a tool span.
 const MAX_TOOL_OUTPUT: usize = 256 << 10;
-/// Largest decompressed body parsed.
-const MAX_DECODED: u64 = 64 << 20;
+/// How far past the decoding cap a compressed body is still decoded (output
+/// dropped) to say how large it was.
+const COUNT_PAST_DECODED: u64 = 256 << 20;
 
 /// Turns finished exchanges into records; owns the conversation grouper.
 #[derive(Debug)]
@@ -34,6 +35,7 @@ pub struct Recorder {
     /// The run that holds exchanges the proxy does not understand.
     http_run: String,
     http_run_sent: bool,
+    limits: RecordLimits,
 }
 
 impl Recorder {
@@ -48,7 +50,14 @@ impl Recorder {
             source,
             http_run,
             http_run_sent: false,
+            limits: RecordLimits::default(),
         }
+    }
+
+    /// Parses bodies under `limits` (decoded size, JSON values, response room).
+    pub fn with_limits(mut self, limits: RecordLimits) -> Recorder {
+        self.limits = limits;
+        self
     }
 
     /// The records (and parse errors) for one exchange.
@@ -83,19 +92,22 @@ impl Recorder {
     ) {
         let seq = f.meta.seq;
         let origin = self.origin(seq);
-        let req = match parse_request(api, &f) {
+        let mut not_parsed = Vec::new();
+        let req = match parse_request(api, &f, &self.limits) {
             Ok(r) => r,
             Err(why) => {
                 errors.push(self.parse_error(seq, &format!("request: {why}")));
+                not_parsed.push(("request.not_parsed", why));
                 LlmRequest::default()
             }
         };
-        let resp = match parse_response(api, &mut f) {
+        let resp = match parse_response(api, &mut f, &self.limits) {
             Ok(r) => r,
             Err(why) => {
                 if f.outcome == Outcome::Complete {
                     errors.push(self.parse_error(seq, &format!("response: {why}")));
                 }
+                not_parsed.push(("response.not_parsed", why));
                 LlmResponse::default()
             }
         };
@@ -198,6 +210,19 @@ impl Recorder {
         }
         if resp.truncated {
             a.insert("response.truncated".into(), true.into());
+            put(
+                a,
+                "response.dropped_bytes",
+                Some(resp.dropped_bytes).filter(|&n| n > 0),
+            );
+            put(
+                a,
+                "response.dropped_tool_calls",
+                Some(resp.dropped_tool_calls).filter(|&n| n > 0),
+            );
+        }
+        for (key, why) in not_parsed {
+            a.insert(key.into(), why.into());
         }
         if new_from == 0 {
             if let Some(sys) = &req.system {
@@ -400,15 +425,19 @@ fn message_json(m: &Message) -> Value {
     Value::Object(o)
 }
 
-fn parse_request(api: Api, f: &Finished) -> Result<LlmRequest, String> {
+fn parse_request(api: Api, f: &Finished, limits: &RecordLimits) -> Result<LlmRequest, String> {
     let body = &f.request_body;
     if body.truncated {
-        return Err("body over the recording limit, not parsed".into());
+        return Err(format!(
+            "body over the recording limit ({} of {} bytes recorded), not parsed",
+            body.kept(),
+            body.total
+        ));
     }
     if body.bytes.is_empty() {
         return Err("empty body".into());
     }
-    let v: Value = serde_json::from_slice(&body.bytes).map_err(|e| format!("not JSON ({e})"))?;
+    let v = parse_json(&body.bytes, limits)?;
     Ok(match api {
         Api::ChatCompletions => openai::chat_request(&v),
         Api::Responses => openai::responses_request(&v),
@@ -416,7 +445,25 @@ fn parse_request(api: Api, f: &Finished) -> Result<LlmRequest, String> {
     })
 }
 
-fn parse_response(api: Api, f: &mut Finished) -> Result<LlmResponse, String> {
+/// Parses a body that passed the JSON values count (a tree of millions of tiny
+/// values is never built).
+fn parse_json(bytes: &[u8], limits: &RecordLimits) -> Result<Value, String> {
+    use crate::limits::json::{count_values, CountError};
+    match count_values(bytes, limits.json_values) {
+        Err(CountError::TooMany(n)) => {
+            return Err(format!("more than {n} JSON values, not parsed"))
+        }
+        Err(CountError::Invalid(e)) => return Err(format!("not JSON ({e})")),
+        Ok(_) => {}
+    }
+    serde_json::from_slice(bytes).map_err(|e| format!("not JSON ({e})"))
+}
+
+fn parse_response(
+    api: Api,
+    f: &mut Finished,
+    limits: &RecordLimits,
+) -> Result<LlmResponse, String> {
     let enc = f.response.as_ref().and_then(|r| r.content_encoding.clone());
     let encoded = enc.is_some();
     match &mut f.body {
@@ -434,55 +481,54 @@ fn parse_response(api: Api, f: &mut Finished) -> Result<LlmResponse, String> {
         }
         ResponseCapture::Body(c) => {
             if c.truncated {
-                return Err("body over the recording limit, not parsed".into());
+                return Err(format!(
+                    "body over the recording limit ({} of {} bytes recorded), not parsed",
+                    c.kept(),
+                    c.total
+                ));
             }
-            let bytes = decode(enc.as_deref(), &c.bytes)?;
+            let bytes = decode(enc.as_deref(), &c.bytes, limits.response_body)?;
             if bytes.is_empty() {
                 return Ok(LlmResponse::default());
             }
-            let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON ({e})"))?;
-            Ok(match api {
+            let v = parse_json(&bytes, limits)?;
+            let mut r = match api {
                 Api::ChatCompletions => openai::chat_response(&v),
                 Api::Responses => openai::responses_response(&v),
                 Api::Messages => anthropic::response(&v),
-            })
+            };
+            r.fit(limits.room());
+            Ok(r)
         }
     }
 }
 
-/// Undoes `gzip`, `deflate`, `br` and `zstd` content coding (at most
-/// `MAX_DECODED` bytes out); other codings are not parsed.
-fn decode(encoding: Option<&str>, bytes: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    let res = match encoding.map(|e| e.trim().to_ascii_lowercase()) {
-        None => return Ok(bytes.to_vec()),
-        Some(e) if e == "identity" => return Ok(bytes.to_vec()),
-        Some(e) if e == "gzip" || e == "x-gzip" => flate2::read::GzDecoder::new(bytes)
-            .take(MAX_DECODED)
-            .read_to_end(&mut out),
-        Some(e) if e == "deflate" => {
-            // RFC 9110 deflate is zlib-wrapped; some servers send it raw.
-            let zlib = flate2::read::ZlibDecoder::new(bytes)
-                .take(MAX_DECODED)
-                .read_to_end(&mut out);
-            if zlib.is_err() {
-                out.clear();
-                flate2::read::DeflateDecoder::new(bytes)
-                    .take(MAX_DECODED)
-                    .read_to_end(&mut out)
-            } else {
-                zlib
-            }
-        }
-        Some(e) if e == "br" => brotli_decompressor::Decompressor::new(bytes, 64 << 10)
-            .take(MAX_DECODED)
-            .read_to_end(&mut out),
-        Some(e) if e == "zstd" => match ruzstd::decoding::StreamingDecoder::new(bytes) {
-            Ok(d) => d.take(MAX_DECODED).read_to_end(&mut out),
-            Err(_) => return Err("corrupt compressed body".into()),
-        },
-        Some(e) => return Err(format!("content-encoding {e} is not decoded")),
+/// Undoes `gzip`, `deflate`, `br` and `zstd` content coding, keeping at most
+/// `cap` bytes (past it, the body is measured, not kept); other codings are not parsed.
+fn decode<'a>(
+    encoding: Option<&str>,
+    bytes: &'a [u8],
+    cap: usize,
+) -> Result<Cow<'a, [u8]>, String> {
+    use crate::limits::decode::{decode, Coding, DecodeError};
+    let coding = match encoding {
+        None => Coding::Identity,
+        Some(e) => Coding::from_header(e).ok_or_else(|| {
+            format!(
+                "content-encoding {} is not decoded",
+                e.trim().to_ascii_lowercase()
+            )
+        })?,
     };
-    res.map(|_| out)
-        .map_err(|_| "corrupt compressed body".to_string())
+    decode(
+        coding,
+        bytes,
+        cap,
+        COUNT_PAST_DECODED,
+        &mut Default::default(),
+    )
+    .map_err(|e| match e {
+        DecodeError::TooLarge { .. } => format!("body {e}, over the recording limit, not parsed"),
+        other => other.to_string(),
+    })
 }

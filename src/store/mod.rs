@@ -13,15 +13,20 @@ mod read;
 mod rows;
 pub mod schema;
 pub mod spool;
+mod triage;
 pub mod trust;
 mod usage;
+mod workbench;
 mod write;
 
 pub use read::{
     Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillSummary,
     SourceRow, SpanLink, SpanRow,
 };
+pub use rows::Note;
+pub use triage::TriageState;
 pub use usage::UsageRow;
+pub use workbench::{FindingKey, SkillFilter, SkillRow, SkillSighting, SpanFlagRow};
 pub use write::{span_bytes, StoreBatch, WriteStats};
 
 use rusqlite::{Connection, OpenFlags};

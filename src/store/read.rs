@@ -37,7 +37,9 @@ impl Store {
     ) -> Result<Vec<RunRow>, StoreError> {
         let order = match sort {
             RunSort::Started => "COALESCE(started_ms, updated_ms) DESC, id",
-            RunSort::Findings => "f_critical DESC, f_high DESC, f_medium DESC, f_low DESC, f_info DESC, started_ms DESC",
+            // Worst open finding first (what is left to triage), then most of them.
+            RunSort::Findings => "(SELECT max(severity) FROM findings f WHERE f.run_id = runs.id AND f.status = 'open') DESC NULLS LAST, \
+                (SELECT count(*) FROM findings f WHERE f.run_id = runs.id AND f.status = 'open') DESC, started_ms DESC",
             RunSort::Spans => "span_count DESC, started_ms DESC",
         };
         let head = format!("SELECT {RUN_COLS} FROM runs");
@@ -314,17 +316,27 @@ impl Store {
             Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
         };
         let mut findings = [0u64; 5];
-        let mut st =
-            c.prepare_cached("SELECT severity, count(*) FROM findings GROUP BY severity")?;
-        for row in st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
-            let (s, n) = row?;
+        let mut open = [0u64; 5];
+        let mut st = c.prepare_cached(
+            "SELECT severity, count(*), sum(status = 'open') FROM findings GROUP BY severity",
+        )?;
+        for row in st.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })? {
+            let (s, n, o) = row?;
             findings[Severity::from_rank(s).rank() as usize] += n as u64;
+            open[Severity::from_rank(s).rank() as usize] += o as u64;
         }
         Ok(Counts {
             runs: one("SELECT count(*) FROM runs")?,
             spans: one("SELECT COALESCE(sum(span_count), 0) FROM runs")?,
             findings,
-            open_findings: one("SELECT count(*) FROM findings WHERE status = 'open'")?,
+            open_findings: open.iter().sum(),
+            open,
             skills: one("SELECT count(DISTINCT skill_id) FROM skill_hits")?,
             sources: one("SELECT count(*) FROM sources")?,
             parse_errors: one("SELECT count(*) FROM parse_errors")?,

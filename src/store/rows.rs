@@ -55,6 +55,10 @@ pub struct RunFilter {
     pub text: Option<String>,
     /// Only runs with a finding at or above this severity.
     pub min_severity: Option<Severity>,
+    /// Only runs whose id starts with this.
+    pub id_prefix: Option<String>,
+    /// Only runs with one finding that meets every condition of this filter.
+    pub finding: Option<Box<FindingFilter>>,
 }
 
 /// A span with its storage position.
@@ -70,10 +74,23 @@ pub struct FindingRow {
     pub id: i64,
     pub finding: Finding,
     pub status: TriageStatus,
-    pub note: Option<String>,
+    /// Why it was set aside (false positive, suppressed): SARIF's justification.
+    pub reason: Option<String>,
+    /// Who set the status (`$USER` of the person triaging), when known.
+    pub triaged_by: Option<String>,
     pub triaged_ms: Option<i64>,
     /// What the guard answered the call that raised it (`None`: not guarded).
     pub guard: Option<GuardDecision>,
+    /// Notes, oldest first.
+    pub notes: Vec<Note>,
+}
+
+/// A note on a finding: who wrote it, when, and what.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Note {
+    pub author: String,
+    pub ts_ms: i64,
+    pub text: String,
 }
 
 /// Which findings to list.
@@ -84,7 +101,13 @@ pub struct FindingFilter {
     pub run_id: Option<String>,
     pub rule_id: Option<String>,
     pub agent: Option<String>,
+    /// A skill id, or its last path segment (`invoice-filler` for `acme/invoice-filler`).
     pub skill_id: Option<String>,
+    /// Only findings of runs whose id starts with this.
+    pub run_prefix: Option<String>,
+    /// Words that must each appear (case-insensitively) in the rule id, title,
+    /// message, evidence, skill or run id.
+    pub words: Vec<String>,
 }
 
 /// One skill and where it was seen.
@@ -116,6 +139,8 @@ pub struct Counts {
     pub spans: u64,
     pub findings: [u64; 5],
     pub open_findings: u64,
+    /// Open findings by `Severity::rank()`.
+    pub open: [u64; 5],
     pub skills: u64,
     pub sources: u64,
     pub parse_errors: u64,
@@ -197,7 +222,9 @@ pub(super) fn span_row(r: &Row<'_>) -> rusqlite::Result<SpanRow> {
 }
 
 pub(super) const FINDING_COLS: &str = "f.id, f.fingerprint, f.rule_id, f.severity, f.confidence, f.run_id, f.span_ids, f.title, \
-    f.message, f.evidence, f.origin_path, f.origin_line, f.skill_id, f.ts_ms, f.related, f.status, f.note, f.triaged_ms, f.guard_decision";
+    f.message, f.evidence, f.origin_path, f.origin_line, f.skill_id, f.ts_ms, f.related, f.status, f.reason, f.triaged_ms, \
+    f.triaged_by, (SELECT json_group_array(json_array(n.author, n.ts_ms, n.text)) FROM \
+    (SELECT author, ts_ms, text FROM finding_notes WHERE finding_id = f.id ORDER BY ts_ms, id) n), f.guard_decision";
 
 pub(super) fn finding_row(r: &Row<'_>) -> rusqlite::Result<FindingRow> {
     let span_ids: String = r.get(6)?;
@@ -222,30 +249,74 @@ pub(super) fn finding_row(r: &Row<'_>) -> rusqlite::Result<FindingRow> {
             related: serde_json::from_str(&related).unwrap_or_default(),
         },
         status: r.get::<_, String>(15)?.parse().unwrap_or_default(),
-        note: r.get(16)?,
+        reason: r.get(16)?,
         triaged_ms: r.get(17)?,
+        triaged_by: r.get(18)?,
+        notes: notes(r.get::<_, Option<String>>(19)?.as_deref()),
         guard: r
-            .get::<_, Option<String>>(18)?
+            .get::<_, Option<String>>(20)?
             .as_deref()
             .and_then(GuardDecision::parse),
     })
 }
 
+/// Notes as the finding query aggregates them: `[[author, ts_ms, text], …]`.
+fn notes(json: Option<&str>) -> Vec<Note> {
+    let rows: Vec<(String, i64, String)> = json
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default();
+    rows.into_iter()
+        .map(|(author, ts_ms, text)| Note {
+            author,
+            ts_ms,
+            text,
+        })
+        .collect()
+}
+
+/// `%text%` for LIKE, with LIKE's wildcards escaped (`ESCAPE '\'`).
+pub(super) fn like(text: &str) -> SqlValue {
+    SqlValue::Text(format!(
+        "%{}%",
+        text.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    ))
+}
+
+/// `prefix%` for LIKE, wildcards escaped.
+fn like_prefix(text: &str) -> SqlValue {
+    match like(text) {
+        SqlValue::Text(t) => SqlValue::Text(t[1..].to_string()),
+        v => v,
+    }
+}
+
 pub(super) fn run_where(f: &RunFilter) -> (String, Vec<SqlValue>) {
     let mut w = vec!["1=1".to_string()];
     let mut p: Vec<SqlValue> = Vec::new();
+    if let Some(id) = &f.id_prefix {
+        p.push(like_prefix(id));
+        w.push(format!("id LIKE ?{} ESCAPE '\\'", p.len()));
+    }
+    if let Some(ff) = &f.finding {
+        let (fw, fp) = finding_where_from(ff, p.len());
+        p.extend(fp);
+        w.push(format!(
+            "id IN (SELECT f.run_id FROM findings f WHERE {fw})"
+        ));
+    }
     if let Some(a) = &f.agent {
         p.push(SqlValue::Text(a.clone()));
         w.push(format!("agent = ?{}", p.len()));
     }
-    if let Some(t) = &f.text {
-        p.push(SqlValue::Text(format!(
-            "%{}%",
-            t.replace('%', "\\%").replace('_', "\\_")
-        )));
+    // Each word must appear (case-insensitively) in the title, id, source or models.
+    for word in f.text.iter().flat_map(|t| t.split_whitespace()) {
+        p.push(like(word));
         let n = p.len();
         w.push(format!(
-            "(title LIKE ?{n} ESCAPE '\\' OR id LIKE ?{n} ESCAPE '\\' OR source LIKE ?{n} ESCAPE '\\')"
+            "(title LIKE ?{n} ESCAPE '\\' OR id LIKE ?{n} ESCAPE '\\' OR source LIKE ?{n} ESCAPE '\\' \
+             OR models LIKE ?{n} ESCAPE '\\')"
         ));
     }
     if let Some(s) = f.min_severity {
@@ -260,31 +331,52 @@ pub(super) fn run_where(f: &RunFilter) -> (String, Vec<SqlValue>) {
 }
 
 pub(super) fn finding_where(f: &FindingFilter) -> (String, Vec<SqlValue>) {
+    finding_where_from(f, 0)
+}
+
+/// The WHERE clause of `f` over `findings f`, its parameters numbered after `first`.
+pub(super) fn finding_where_from(f: &FindingFilter, first: usize) -> (String, Vec<SqlValue>) {
     let mut w = vec!["1=1".to_string()];
     let mut p: Vec<SqlValue> = Vec::new();
+    let n = |p: &Vec<SqlValue>| first + p.len();
+    if let Some(r) = &f.run_prefix {
+        p.push(like_prefix(r));
+        w.push(format!("f.run_id LIKE ?{} ESCAPE '\\'", n(&p)));
+    }
+    for word in &f.words {
+        p.push(like(word));
+        let k = n(&p);
+        w.push(format!(
+            "(f.rule_id LIKE ?{k} ESCAPE '\\' OR f.title LIKE ?{k} ESCAPE '\\' OR f.message LIKE ?{k} ESCAPE '\\' \
+             OR f.evidence LIKE ?{k} ESCAPE '\\' OR COALESCE(f.skill_id, '') LIKE ?{k} ESCAPE '\\' OR f.run_id LIKE ?{k} ESCAPE '\\')"
+        ));
+    }
     if let Some(s) = f.min_severity {
         p.push(SqlValue::Integer(s.rank()));
-        w.push(format!("f.severity >= ?{}", p.len()));
+        w.push(format!("f.severity >= ?{}", n(&p)));
     }
     if let Some(s) = f.status {
         p.push(SqlValue::Text(s.as_str().into()));
-        w.push(format!("f.status = ?{}", p.len()));
+        w.push(format!("f.status = ?{}", n(&p)));
     }
-    for (col, v) in [
-        ("f.run_id", &f.run_id),
-        ("f.rule_id", &f.rule_id),
-        ("f.skill_id", &f.skill_id),
-    ] {
+    for (col, v) in [("f.run_id", &f.run_id), ("f.rule_id", &f.rule_id)] {
         if let Some(v) = v {
             p.push(SqlValue::Text(v.clone()));
-            w.push(format!("{col} = ?{}", p.len()));
+            w.push(format!("{col} = ?{}", n(&p)));
         }
+    }
+    if let Some(v) = &f.skill_id {
+        p.push(SqlValue::Text(v.clone()));
+        let k = n(&p);
+        w.push(format!(
+            "(f.skill_id = ?{k} OR (length(f.skill_id) > length(?{k}) AND substr(f.skill_id, -length(?{k}) - 1) = '/' || ?{k}))"
+        ));
     }
     if let Some(a) = &f.agent {
         p.push(SqlValue::Text(a.clone()));
         w.push(format!(
             "f.run_id IN (SELECT id FROM runs WHERE agent = ?{})",
-            p.len()
+            n(&p)
         ));
     }
     (w.join(" AND "), p)

@@ -221,7 +221,31 @@ ALTER TABLE spans ADD COLUMN cache_read_tokens INTEGER;
 ALTER TABLE spans ADD COLUMN cache_write_tokens INTEGER;
 ALTER TABLE spans ADD COLUMN cache_write_1h_tokens INTEGER;
 "#,
-    // 6: the guard's decision on the call that raised a finding (denied,
+    // 6: triage keeps a person's words apart. `reason` says why a finding was set
+    // aside (false positive, suppressed: SARIF's justification) and `triaged_by`
+    // who decided; notes are their own rows, each with its author and time. The
+    // old single `note` field is split: on a set-aside finding it was the reason,
+    // anywhere else a note (author unknown). `note` is left empty from here on.
+    r#"
+ALTER TABLE findings ADD COLUMN reason TEXT;
+ALTER TABLE findings ADD COLUMN triaged_by TEXT;
+CREATE TABLE finding_notes(
+    id         INTEGER PRIMARY KEY,
+    finding_id INTEGER NOT NULL,
+    author     TEXT NOT NULL DEFAULT '',
+    ts_ms      INTEGER NOT NULL,
+    text       TEXT NOT NULL
+);
+CREATE INDEX finding_notes_finding ON finding_notes(finding_id, ts_ms, id);
+UPDATE findings SET reason = note
+  WHERE status IN ('false-positive', 'suppressed') AND note IS NOT NULL AND note <> '';
+INSERT INTO finding_notes(finding_id, author, ts_ms, text)
+  SELECT id, '', COALESCE(triaged_ms, created_ms), note FROM findings
+  WHERE status NOT IN ('false-positive', 'suppressed') AND note IS NOT NULL AND note <> '';
+UPDATE findings SET note = NULL;
+CREATE INDEX findings_status ON findings(status, severity DESC, ts_ms, id);
+"#,
+    // 7: the guard's decision on the call that raised a finding (denied,
     // asked, allowed; NULL for findings no guard judged).
     r#"
 ALTER TABLE findings ADD COLUMN guard_decision TEXT;

@@ -289,7 +289,7 @@ fn findings_dedupe_raise_and_triage() {
     .expect("triage");
     let f = s.finding(rows[0].id).expect("q").expect("row");
     assert_eq!(f.status, TriageStatus::FalsePositive);
-    assert_eq!(f.note.as_deref(), Some("test fixture"));
+    assert_eq!(f.reason.as_deref(), Some("test fixture"));
     let open = FindingFilter {
         status: Some(TriageStatus::Open),
         ..Default::default()

@@ -361,7 +361,7 @@ impl Store {
                 stats.errors += err.execute(params![e.path, e.line as i64, e.message])? as u64;
             }
             let mut tri = tx.prepare_cached(
-                "UPDATE findings SET status=?2, note=?3, triaged_ms=?4 WHERE fingerprint=?1",
+                "UPDATE findings SET status=?2, reason=?3, triaged_ms=?4 WHERE fingerprint=?1",
             )?;
             for (fp, status, note) in &batch.triage {
                 tri.execute(params![
@@ -420,21 +420,18 @@ impl Store {
         Ok(())
     }
 
-    /// Sets a finding's triage status and note (a person's decision; stored at once).
+    /// Sets a finding's triage status and the reason for it (a person's
+    /// decision; stored at once). See [`Store::decide`] for groups and undo.
     pub fn set_triage(
         &self,
         id: i64,
         status: TriageStatus,
-        note: Option<&str>,
+        reason: Option<&str>,
     ) -> Result<(), StoreError> {
-        // A person's decision: waited for while other writers hold the store.
-        let n = super::busy::retry(super::busy::DEFAULT_WAIT, || {
-            Ok(self.conn.execute(
-                "UPDATE findings SET status=?2, note=COALESCE(?3, note), triaged_ms=?4 WHERE id=?1",
-                params![id, status.as_str(), note, now_ms()],
-            )?)
-        })?;
-        if n == 0 {
+        if self
+            .decide(&[id], status, reason, None, now_ms())?
+            .is_empty()
+        {
             return Err(StoreError::NotFound(format!(
                 "finding {id}: no such finding"
             )));

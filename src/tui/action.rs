@@ -95,12 +95,35 @@ pub enum Action {
     Sort,
     Confirm,
     FalsePositive,
+    /// Mark a false positive, saying why.
+    FalsePositiveWhy,
     Suppress,
     Note,
     Reopen,
+    /// Take the last triage decision or note back.
+    Undo,
+    /// Mark or unmark the selected row for a bulk decision.
+    Mark,
+    /// Mark (or unmark) every finding of the selected row's rule.
+    MarkRule,
+    /// Mark (or unmark) every finding of the selected row's run.
+    MarkRun,
+    /// Show triaged findings too, or hide them again.
+    ShowTriaged,
     OpenSpan,
+    /// Open step N (1-based) of the selected chain finding.
+    OpenStep(u8),
     /// Fold or unfold the selected span's subtree (Run view).
     Fold,
+    /// The next / previous flagged span.
+    NextFlagged,
+    PrevFlagged,
+    /// The next / previous finding in the Span view.
+    NextFinding,
+    PrevFinding,
+    /// Scroll the Findings detail pane.
+    DetailDown,
+    DetailUp,
     Replay,
     Pause,
     Faster,
@@ -150,11 +173,24 @@ impl Action {
             "sort" => Action::Sort,
             "confirm" => Action::Confirm,
             "false-positive" => Action::FalsePositive,
+            "false-positive-why" => Action::FalsePositiveWhy,
             "suppress" => Action::Suppress,
             "note" => Action::Note,
             "reopen" => Action::Reopen,
+            "undo" => Action::Undo,
+            "mark" => Action::Mark,
+            "mark-rule" => Action::MarkRule,
+            "mark-run" => Action::MarkRun,
+            "show-triaged" => Action::ShowTriaged,
             "open-span" => Action::OpenSpan,
+            "open-step" => Action::OpenStep(0),
             "fold" => Action::Fold,
+            "next-flagged" => Action::NextFlagged,
+            "prev-flagged" => Action::PrevFlagged,
+            "next-finding" => Action::NextFinding,
+            "prev-finding" => Action::PrevFinding,
+            "detail-down" => Action::DetailDown,
+            "detail-up" => Action::DetailUp,
             "replay" => Action::Replay,
             "pause" => Action::Pause,
             "faster" => Action::Faster,
@@ -241,8 +277,11 @@ impl Binding {
     fn is_global(&self) -> bool {
         self.views.iter().any(|v| v == "*")
     }
-    /// The keys as shown to people: `j/Down`.
+    /// The keys as shown to people: `j/Down` (`1-9` for the step digits).
     pub fn keys_label(&self) -> String {
+        if self.run == "open-step" && self.keys.len() == 9 {
+            return "1-9".into();
+        }
         self.keys
             .iter()
             .map(|k| k.label.as_str())
@@ -341,15 +380,23 @@ impl Keymap {
         Ok(Keymap { bindings })
     }
 
-    /// The action for `key` in `view`: the view's own bindings first, then global ones.
+    /// The action for `key` in `view`: the view's own bindings first, then global
+    /// ones. `open-step` takes its step number from the digit pressed.
     pub fn lookup(&self, view: ViewId, key: &KeyEvent) -> Option<Action> {
         let hit = |b: &&Binding| b.keys.iter().any(|k| k.matches(key));
-        self.bindings
+        let action = self
+            .bindings
             .iter()
             .filter(|b| b.applies_to(view))
             .find(hit)
             .or_else(|| self.bindings.iter().filter(|b| b.is_global()).find(hit))
-            .map(|b| b.action.clone())
+            .map(|b| b.action.clone())?;
+        Some(match (action, key.code) {
+            (Action::OpenStep(_), KeyCode::Char(c)) => {
+                Action::OpenStep(c.to_digit(10).map(|d| d as u8).unwrap_or(1).max(1))
+            }
+            (a, _) => a,
+        })
     }
 
     /// The bindings active in `view`, its own first, each action once, shadowed keys removed.
@@ -376,17 +423,20 @@ impl Keymap {
         out
     }
 
-    /// Footer hints for `view`: (first key, short label).
-    pub fn footer(&self, view: ViewId) -> Vec<(String, String)> {
+    /// Footer hints for `view`: (first key, short label, kept when space is short).
+    /// Help and quit are always kept, so `?` is never lost on a small screen.
+    pub fn footer(&self, view: ViewId) -> Vec<(String, String, bool)> {
         self.help(view)
             .into_iter()
             .filter_map(|b| {
                 let label = b.footer.clone()?;
                 let key = match b.run.as_str() {
                     "down" => "j/k".to_string(),
+                    "open-step" => "1-9".to_string(),
                     _ => b.keys.first()?.label.clone(),
                 };
-                Some((key, label))
+                let pinned = matches!(b.run.as_str(), "help" | "quit");
+                Some((key, label, pinned))
             })
             .collect()
     }
@@ -397,19 +447,29 @@ impl Keymap {
             "# Key bindings\n\nGenerated from `src/tui/keymap.toml` (the same table the `?` help \
              overlay and the footer are drawn from). Override any of them in \
              `<config dir>/keymap.toml` with the same format.\n\n\
-             In prompts: `Enter` applies (one-line prompts), `Ctrl-S` saves (notes), `Esc` cancels. \
-             In confirmations: `y` yes, anything else no. \
-             Mouse: the wheel scrolls, a click selects a row or a tab.\n",
+             Triage never asks \"are you sure?\": every decision is stored at once and `u` takes \
+             the last one back (then the one before). With rows marked (`Space`, `M` a rule, `A` a run), \
+             a decision applies to all of them. \
+             In prompts: `Enter` applies (one-line prompts), `Ctrl-S` saves (notes), `Ctrl-U` clears, \
+             `Esc` cancels (in the filter prompt it clears the filter). \
+             Mouse: the wheel scrolls, a click selects a row or a tab.\n\n\
+             Filter (`f`): `sev:high status:open rule:ID skill:NAME agent:NAME run:PREFIX words \"a phrase\"`. \
+             Conditions on findings hold on the same finding (in Runs, Skills and Sources: rows with one \
+             finding meeting them all); `sev` means at or above; words must each appear in the row's text. \
+             Short forms: `s:` `st:`/`is:` `r:` `sk:` `a:`; `c h m l i`; `o`, `c`, `fp`, `sup`.\n",
         );
         for v in ViewId::ALL {
-            s.push_str(&format!(
-                "\n## {}\n\n| Keys | Action |\n|---|---|\n",
-                v.title()
-            ));
-            for b in self.help(v) {
-                let keys: Vec<String> = b.keys.iter().map(|k| format!("`{}`", k.label)).collect();
-                s.push_str(&format!("| {} | {} |\n", keys.join(" "), b.desc));
-            }
+            s.push_str(&format!("\n## {}\n\n{}", v.title(), self.table(v)));
+        }
+        s
+    }
+
+    /// One view's keys as a Markdown table (docs/keys.md; the README shows some).
+    pub fn table(&self, view: ViewId) -> String {
+        let mut s = String::from("| Keys | Action |\n|---|---|\n");
+        for b in self.help(view) {
+            let keys: Vec<String> = b.keys.iter().map(|k| format!("`{}`", k.label)).collect();
+            s.push_str(&format!("| {} | {} |\n", keys.join(" "), b.desc));
         }
         s
     }
@@ -430,7 +490,20 @@ mod tests {
         let s = key(KeyCode::Char('s'));
         assert_eq!(k.lookup(ViewId::Runs, &s), Some(Action::Sort));
         assert_eq!(k.lookup(ViewId::Findings, &s), Some(Action::Suppress));
-        assert_eq!(k.lookup(ViewId::Span, &s), None);
+        assert_eq!(k.lookup(ViewId::Span, &s), Some(Action::Suppress));
+        assert_eq!(k.lookup(ViewId::Sources, &s), None);
+        assert_eq!(
+            k.lookup(ViewId::Findings, &key(KeyCode::Char('7'))),
+            Some(Action::OpenStep(7))
+        );
+        assert_eq!(
+            k.lookup(ViewId::Run, &key(KeyCode::Char('n'))),
+            Some(Action::NextFlagged)
+        );
+        assert_eq!(
+            k.lookup(ViewId::Findings, &key(KeyCode::Char('n'))),
+            Some(Action::Note)
+        );
         assert_eq!(
             k.lookup(ViewId::Replay, &key(KeyCode::Char('l'))),
             Some(Action::Skip)
@@ -458,10 +531,7 @@ mod tests {
         let back = h.iter().find(|b| b.run == "back").expect("back");
         assert_eq!(back.keys_label(), "Esc/h/Left");
         let md = k.markdown();
-        assert!(
-            md.contains("| `x` | Mark the finding a false positive |"),
-            "{md}"
-        );
+        assert!(md.contains("| `x` | Mark a false positive |"), "{md}");
     }
 
     #[test]

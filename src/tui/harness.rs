@@ -33,12 +33,13 @@ impl Harness {
         theme: Theme,
     ) -> anyhow::Result<Harness> {
         let source = Source::open(db)?;
-        let app = App::new(
+        let mut app = App::new(
             Keymap::builtin(),
             theme,
             Rect::new(0, 0, width, height),
             now_ms,
         );
+        app.author = "tester".into();
         let terminal = Terminal::new(TestBackend::new(width, height))?;
         let mut h = Harness {
             app,

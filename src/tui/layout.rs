@@ -71,7 +71,9 @@ pub fn regions(view: ViewId, area: Rect) -> Regions {
     // Views with a detail pane split the body when there is room.
     let detail_rows = match view {
         ViewId::Skills | ViewId::Sources if body.height >= 12 => body.height * 2 / 5,
-        ViewId::Findings if body.height >= 14 => 6,
+        // Findings: room for what to do and a chain's steps on a tall screen.
+        ViewId::Findings if body.height >= 30 => (body.height * 2 / 5).min(20),
+        ViewId::Findings if body.height >= 14 => 8,
         _ => 0,
     };
     let (list_block, detail) = split_bottom(body, detail_rows);

@@ -12,6 +12,8 @@ pub mod app;
 pub mod data;
 pub mod event;
 pub mod filter;
+pub mod flags;
+pub mod group;
 pub mod harness;
 pub mod layout;
 mod replies;
@@ -31,6 +33,21 @@ pub struct Options<'a> {
     pub keymap: action::Keymap,
     /// Open the store lazily (demo mode: it is being created by the import).
     pub lazy: bool,
+    /// Who triages, signed on decisions and notes.
+    pub author: String,
+    /// Which findings about one action are one row.
+    pub behaviours: group::Behaviours,
+}
+
+/// Who is triaging: `$USER`, else `$LOGNAME`, else `unknown` (one line, sanitised).
+pub fn author_from_env() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .map(|v| crate::sanitize::line(v.trim()).into_owned())
+        .find(|v| !v.is_empty())
+        .map(|v| widgets::fit(&v, 64))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Opens the UI on `opts.db` and runs it until the user quits.
@@ -40,7 +57,8 @@ pub fn run(opts: Options<'_>, status: impl FnMut() -> app::SourceStatus) -> Resu
         data::Source::lazy(opts.db)
     } else {
         data::Source::open(opts.db)?
-    };
+    }
+    .with_behaviours(opts.behaviours.clone());
     let (msg_tx, msg_rx) = std::sync::mpsc::channel::<event::Msg>();
     let reply_tx = msg_tx.clone();
     let requests = data::spawn(source, move |r| reply_tx.send(event::Msg::Reply(r)).is_ok())
@@ -56,5 +74,7 @@ pub fn run(opts: Options<'_>, status: impl FnMut() -> app::SourceStatus) -> Resu
         now,
     );
     app.utc_offset_s = chrono::Local::now().offset().local_minus_utc();
+    app.author = opts.author;
+    app.behaviours = opts.behaviours;
     event::run_loop(app, requests, (msg_tx, msg_rx), status)
 }

@@ -48,6 +48,7 @@ impl App {
             Reply::Spans {
                 tag,
                 run,
+                skills,
                 total,
                 offset,
                 rows,
@@ -59,18 +60,36 @@ impl App {
                 if let Some(r) = run {
                     self.run.run = Some(*r);
                 }
+                self.run.skills = skills;
                 self.run.list.fill(total, offset, rows, h);
                 self.after_view(ViewId::Run)
             }
-            Reply::Span { span, findings } => {
+            Reply::Span {
+                span,
+                findings,
+                skills,
+            } => {
                 self.span.span = span.map(|s| *s);
-                self.span.findings = findings;
+                self.span.groups = crate::tui::group::group_rows(findings, &self.behaviours);
+                self.span.sel = self.span.sel.min(self.span.groups.len().saturating_sub(1));
+                self.span.skills = skills;
                 self.span.loaded = true;
+                if std::mem::take(&mut self.span.seek_match) {
+                    let h = crate::tui::layout::regions(ViewId::Span, self.size)
+                        .list
+                        .height;
+                    if let Some(line) = crate::tui::views::span_match_line(self) {
+                        if line >= h as usize {
+                            self.span.scroll = line.saturating_sub(h as usize / 3);
+                        }
+                    }
+                }
                 Vec::new()
             }
             Reply::Findings {
                 tag,
                 total,
+                hidden,
                 offset,
                 rows,
             } => {
@@ -78,14 +97,30 @@ impl App {
                     return None;
                 }
                 let h = self.list_height(ViewId::Findings);
+                self.findings.hidden = hidden;
                 self.findings.list.fill(total, offset, rows, h);
                 self.after_view(ViewId::Findings)
             }
+            Reply::Steps { finding_id, steps } => {
+                if self
+                    .findings
+                    .steps
+                    .as_ref()
+                    .is_some_and(|(id, _)| *id == finding_id)
+                {
+                    self.findings.steps = Some((finding_id, steps));
+                }
+                Vec::new()
+            }
             Reply::Skills {
+                tag,
                 total,
                 offset,
                 rows,
             } => {
+                if tag != self.skills.tag {
+                    return None;
+                }
                 let h = self.list_height(ViewId::Skills);
                 self.skills.list.fill(total, offset, rows, h);
                 self.after_view(ViewId::Skills)
@@ -122,12 +157,37 @@ impl App {
                 }
                 Vec::new()
             }
-            Reply::Triaged { id, status } => {
-                self.message = Some((format!("finding #{id}: {status} (saved)"), false));
-                let mut v = vec![Request::Counts];
-                v.extend(self.load(ViewId::Findings));
-                v
+            Reply::Triaged {
+                status,
+                count,
+                undo,
+            } => {
+                let what = match status {
+                    Some(s) => format!("{count} finding(s) → {s}"),
+                    None => format!("note saved on {count} finding(s)"),
+                };
+                self.message = Some((format!("{what} (saved · u undoes)"), false));
+                if count > 0 {
+                    self.remember(undo);
+                }
+                self.refresh()
             }
+            Reply::Undone { count } => {
+                self.message = Some((format!("undone: {count} back as before"), false));
+                self.refresh()
+            }
+            Reply::ReplayFindings { run_id, findings } => {
+                if let Some(r) = self.replay.as_mut().filter(|r| r.run_id == run_id) {
+                    r.set_findings(findings);
+                }
+                Vec::new()
+            }
+            Reply::FlagAt {
+                tag,
+                position,
+                wrapped,
+            } => self.flag_at(tag, position, wrapped),
+            Reply::FlaggedSpan { run_id, span_id } => self.flagged_span(run_id, span_id),
             Reply::ReplaySpans {
                 run_id,
                 offset,
@@ -165,13 +225,8 @@ impl App {
                 }
             }
             Reply::Changed => {
-                let mut v = vec![Request::Counts];
                 self.runs.hist.clear();
-                let view = self.view();
-                if view != ViewId::Span {
-                    v.extend(self.load(view));
-                }
-                v
+                self.refresh()
             }
             Reply::Error(e) => {
                 self.message = Some((e, true));
@@ -188,6 +243,21 @@ impl App {
             }
         };
         fetch(reqs)
+    }
+
+    /// Counts and the view on screen, fetched again (the store changed). The
+    /// Span view keeps its scroll; the others keep their selection.
+    fn refresh(&mut self) -> Vec<Request> {
+        let mut v = vec![Request::Counts];
+        let view = self.view();
+        if view == ViewId::Span {
+            if let Some((run_id, span_id)) = self.span.key.clone() {
+                v.push(Request::Span { run_id, span_id });
+            }
+        } else if view != ViewId::Replay {
+            v.extend(self.load(view));
+        }
+        v
     }
 
     /// Follow-up queries for `view` when it is the one on screen (a page still
@@ -209,17 +279,24 @@ impl App {
                 .findings
                 .list
                 .selected()
-                .map(|f| f.finding.run_id.clone()),
+                .map(|g| g.lead().finding.run_id.clone()),
+            // In a replay, R starts it again from the beginning.
+            ViewId::Replay => self.replay.as_ref().map(|r| r.run_id.clone()),
             _ => None,
         };
         let Some(run_id) = run_id else {
             return Vec::new();
         };
-        self.replay = Some(ReplayState::new(run_id));
+        let speed = self.replay.as_ref().map(|r| r.speed).unwrap_or(1.0);
+        let mut r = ReplayState::new(run_id.clone());
+        r.speed = speed;
+        self.replay = Some(r);
         if self.view() != ViewId::Replay {
             self.stack.push(ViewId::Replay);
         }
-        self.replay_fetch()
+        let mut v = vec![Request::ReplayFindings { run_id }];
+        v.extend(self.replay_fetch());
+        v
     }
 
     /// The next page of replay spans when the loaded ones run low.
@@ -267,10 +344,14 @@ impl App {
             return Vec::new();
         }
         if let Some(r) = self.replay.as_mut() {
-            if !r.paused && r.start_ms.is_some() {
+            if !r.paused && r.start_ms.is_some() && !r.finished() {
                 r.clock_ms += elapsed_ms as f64 * r.speed;
                 r.release_due();
                 r.compress_gap();
+                if r.finished() {
+                    // The clock stops at the last span (R starts again).
+                    r.clock_ms = r.clock_ms.min(r.end_ms());
+                }
             }
             r.release_due();
         }

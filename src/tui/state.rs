@@ -4,12 +4,14 @@
 //! count, holds one page of rows around the viewport, and says which page to
 //! fetch next, so a store of millions of rows costs one page of memory.
 
-use crate::model::{ParseError, Span};
+use super::data::Step;
+use super::filter::Query;
+use super::group::FindingGroup;
+use crate::model::{ParseError, Severity, Span};
 use crate::store::{
-    FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillSummary, SourceRow,
-    SpanRow,
+    FindingRow, RunRow, RunSort, SearchHit, SkillRow, SkillSighting, SourceRow, SpanRow,
 };
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 /// Rows fetched per page.
 pub const PAGE: usize = 200;
@@ -148,12 +150,37 @@ impl Cursor {
     }
 }
 
+/// A list view's filter: the text as typed and what it means.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ViewFilter {
+    pub text: String,
+    pub query: Query,
+}
+
+impl ViewFilter {
+    /// The filter `text` means.
+    pub fn new(text: &str) -> ViewFilter {
+        ViewFilter {
+            text: text.trim().to_string(),
+            query: super::filter::parse(text),
+        }
+    }
+
+    /// ` · filter: TEXT` for a view's title, or nothing.
+    pub fn title(&self) -> String {
+        if self.text.is_empty() {
+            String::new()
+        } else {
+            format!(" · filter: {}", crate::sanitize::line(&self.text))
+        }
+    }
+}
+
 /// The Runs view.
 #[derive(Debug, Clone, Default)]
 pub struct RunsState {
     pub list: Paged<RunRow>,
-    pub filter: RunFilter,
-    pub filter_text: String,
+    pub filter: ViewFilter,
     pub sort: RunSort,
     pub tag: u64,
     /// Activity histograms of runs seen on screen (cleared when data changes).
@@ -166,8 +193,10 @@ pub struct RunsState {
 pub struct RunState {
     pub run_id: Option<String>,
     pub run: Option<RunRow>,
-    /// Spans with their place in the tree (depth, descendants).
-    pub list: Paged<(SpanRow, crate::tui::tree::TreeRow)>,
+    /// Spans with their place in the tree (depth, descendants) and their findings.
+    pub list: Paged<super::data::SpanItem>,
+    /// Skills seen in the run: (id, its content differs from the registry).
+    pub skills: Vec<(String, bool)>,
     /// Spans whose subtrees are folded away (store keys).
     pub folded: std::collections::BTreeSet<i64>,
     pub tag: u64,
@@ -175,36 +204,114 @@ pub struct RunState {
     pub locate: Option<String>,
 }
 
-/// The Span view: a span's detail, pre-rendered into lines once per load.
+/// The Span view: a span's detail, its findings grouped (one is selected for
+/// triage) and the skills recognised in it.
 #[derive(Debug, Clone, Default)]
 pub struct SpanState {
     pub key: Option<(String, String)>,
     pub span: Option<Span>,
-    pub findings: Vec<FindingRow>,
+    pub groups: Vec<FindingGroup>,
+    /// The selected group (triage keys act on it).
+    pub sel: usize,
+    /// (skill id, method, confidence).
+    pub skills: Vec<(String, String, f32)>,
     pub loaded: bool,
     pub scroll: usize,
+    /// Scroll to the first highlighted match once the span arrives.
+    pub seek_match: bool,
+}
+
+/// Findings marked for a bulk decision: single findings, every finding of a
+/// rule, every finding of a run (both within the view's filter).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Marks {
+    pub ids: BTreeSet<i64>,
+    pub rules: BTreeSet<String>,
+    pub runs: BTreeSet<String>,
+}
+
+impl Marks {
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty() && self.rules.is_empty() && self.runs.is_empty()
+    }
+
+    /// True when `g` is marked (itself, its rule or its run).
+    pub fn covers(&self, g: &FindingGroup) -> bool {
+        g.rows.iter().all(|r| self.ids.contains(&r.id))
+            || g.rows
+                .iter()
+                .any(|r| self.rules.contains(&r.finding.rule_id))
+            || self.runs.contains(&g.lead().finding.run_id)
+    }
+
+    /// What is marked, for the title: `2 marked · rule NET-TRACE-002 · run 3b14…`.
+    pub fn label(&self) -> String {
+        let mut out = Vec::new();
+        if !self.ids.is_empty() {
+            out.push(format!("{} marked", self.ids.len()));
+        }
+        for r in &self.rules {
+            out.push(format!("rule {}", crate::sanitize::line(r)));
+        }
+        for r in &self.runs {
+            out.push(format!(
+                "run {}",
+                super::widgets::fit(&crate::sanitize::line(r), 9)
+            ));
+        }
+        out.join(" · ")
+    }
 }
 
 /// The Findings view: the triage queue.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct FindingsState {
-    pub list: Paged<FindingRow>,
-    pub filter: FindingFilter,
-    pub filter_text: String,
+    pub list: Paged<FindingGroup>,
+    pub filter: ViewFilter,
+    /// Open findings only (the default); `a` shows triaged ones too.
+    pub hide_triaged: bool,
+    /// Triaged findings the filter hides.
+    pub hidden: u64,
     pub tag: u64,
+    pub marks: Marks,
+    /// The chain steps of a finding: (finding id, steps).
+    pub steps: Option<(i64, Vec<Step>)>,
+    /// The reason given last (offered again by the next suppression).
+    pub last_reason: String,
+    /// The detail pane's scroll (back to 0 when the selection moves).
+    pub detail_scroll: u16,
+}
+
+impl Default for FindingsState {
+    fn default() -> FindingsState {
+        FindingsState {
+            list: Paged::default(),
+            filter: ViewFilter::default(),
+            hide_triaged: true,
+            hidden: 0,
+            tag: 0,
+            marks: Marks::default(),
+            steps: None,
+            last_reason: String::new(),
+            detail_scroll: 0,
+        }
+    }
 }
 
 /// The Skills view.
 #[derive(Debug, Clone, Default)]
 pub struct SkillsState {
-    pub list: Paged<SkillSummary>,
+    pub list: Paged<SkillRow>,
+    pub filter: ViewFilter,
+    pub tag: u64,
     pub hits_for: Option<String>,
-    pub hits: Vec<(String, String, String, f32)>,
+    pub hits: Vec<SkillSighting>,
 }
 
 /// The Sources view.
 #[derive(Debug, Clone, Default)]
 pub struct SourcesState {
+    pub filter: ViewFilter,
     pub rows: Vec<SourceRow>,
     pub cursor: Cursor,
     pub loaded: bool,
@@ -243,6 +350,13 @@ pub struct ReplayState {
     pub skipped_ms: f64,
     pub speed: f64,
     pub paused: bool,
+    /// The run's findings by primary span, raised as their spans arrive.
+    pub findings: HashMap<String, Vec<FindingRow>>,
+    pub findings_loaded: bool,
+    /// Findings raised so far, newest last (older ones drop off past a cap).
+    pub raised: VecDeque<FindingRow>,
+    /// Findings raised so far, by `Severity::rank()`.
+    pub raised_counts: [u64; 5],
 }
 
 impl ReplayState {
@@ -261,7 +375,57 @@ impl ReplayState {
             skipped_ms: 0.0,
             speed: 1.0,
             paused: false,
+            findings: HashMap::new(),
+            findings_loaded: false,
+            raised: VecDeque::new(),
+            raised_counts: [0; 5],
         }
+    }
+
+    /// Takes the run's findings, raising those whose spans are already shown.
+    pub fn set_findings(&mut self, rows: Vec<FindingRow>) {
+        for f in rows {
+            let span = f.finding.span_ids.first().cloned().unwrap_or_default();
+            self.findings.entry(span).or_default().push(f);
+        }
+        self.findings_loaded = true;
+        let shown: Vec<String> = self.shown.iter().map(|s| s.span.id.clone()).collect();
+        for id in shown {
+            self.raise(&id);
+        }
+    }
+
+    /// Raises the findings of span `id` (once).
+    fn raise(&mut self, id: &str) {
+        let Some(fs) = self.findings.remove(id) else {
+            return;
+        };
+        for f in fs {
+            self.raised_counts[f.finding.severity.rank() as usize] += 1;
+            self.raised.push_back(f);
+            if self.raised.len() > Self::KEEP {
+                self.raised.pop_front();
+            }
+        }
+    }
+
+    /// The worst severity among the findings raised on span `id` (shown spans only).
+    pub fn worst_on(&self, id: &str) -> Option<Severity> {
+        self.raised
+            .iter()
+            .filter(|f| f.finding.span_ids.first().map(String::as_str) == Some(id))
+            .map(|f| f.finding.severity)
+            .max()
+    }
+
+    /// Replay time at which the last span is due (where the clock stops).
+    pub fn end_ms(&self) -> f64 {
+        self.shown
+            .back()
+            .map(|s| self.due_at(s))
+            .filter(|t| t.is_finite())
+            .unwrap_or(0.0)
+            .max(0.0)
     }
 
     /// Most spans kept on screen.
@@ -282,7 +446,9 @@ impl ReplayState {
                 break;
             }
             if let Some(s) = self.pending.pop_front() {
+                let id = s.span.id.clone();
                 self.shown.push_back(s);
+                self.raise(&id);
                 self.shown_total += 1;
                 if self.shown.len() > Self::KEEP {
                     self.shown.pop_front();

@@ -21,6 +21,8 @@ pub struct TreeRow {
     pub depth: u32,
     /// The rows right after this one that are its descendants.
     pub descendants: u32,
+    /// This row's place in the full order (folding leaves it as it was).
+    pub index: u32,
 }
 
 /// The depth-first order of a run's spans (every span exactly once).
@@ -83,6 +85,7 @@ pub fn tree_order(links: &[SpanLink]) -> Vec<TreeRow> {
                 key: links[by_time[v] as usize].key,
                 depth,
                 descendants: 0,
+                index: out.len() as u32,
             });
             let children = &kids[first[v] as usize..first[v + 1] as usize];
             // Pushed last-first so the earliest child is walked next.

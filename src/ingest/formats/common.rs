@@ -286,6 +286,48 @@ pub fn file_stem(path: &str) -> &str {
     }
 }
 
+/// The name of the folder a file sits in (`a/tasks/17/ui.json` → `17`); `None` at the root.
+pub fn parent_name(path: &str) -> Option<&str> {
+    let mut parts = path.rsplit(['/', '\\']);
+    parts.next()?;
+    parts.next().filter(|p| !p.is_empty())
+}
+
+/// The last path component (`a/b/events.jsonl` → `events.jsonl`).
+pub fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// Problems met inside one document (a bad message among good ones): the good
+/// records are kept, and the document reports ONE error naming how many items
+/// could not be read and why the first one failed.
+#[derive(Debug, Default)]
+pub struct Problems {
+    count: usize,
+    first: Option<String>,
+}
+
+impl Problems {
+    /// Notes one unreadable item (`what`: which item and why, never its content).
+    pub fn note(&mut self, what: impl Into<String>) {
+        self.count += 1;
+        if self.first.is_none() {
+            self.first = Some(what.into());
+        }
+    }
+
+    /// `Ok` when nothing was noted, else one shape error for `format`'s `items`.
+    pub fn result(self, format: &str, items: &str, total: usize) -> Result<(), super::FormatError> {
+        match self.first {
+            None => Ok(()),
+            Some(first) => Err(super::FormatError::Shape(format!(
+                "{format}: {} of {total} {items} unreadable (first: {first})",
+                self.count
+            ))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +383,9 @@ mod tests {
         );
         assert_eq!(content_text(&v).as_deref(), Some("a\n[image]\nb"));
         assert_eq!(file_stem("x/y/rollout-1.jsonl"), "rollout-1");
+        assert_eq!(parent_name("a/tasks/17/ui.json"), Some("17"));
+        assert_eq!(parent_name("ui.json"), None);
+        assert_eq!(file_name("a\\b\\events.jsonl"), "events.jsonl");
     }
 
     #[test]

@@ -7,11 +7,16 @@
 
 pub mod agents;
 pub mod claude;
+pub mod cline;
 pub mod codex;
 mod common;
+pub mod copilot;
 mod fastjson;
+pub mod gemini;
+pub mod homes;
 pub mod json;
 pub mod native;
+pub mod opencode;
 pub mod otlp;
 pub mod sniff;
 
@@ -33,15 +38,27 @@ pub enum Format {
     OpenaiAgents,
     /// skilltrace's own JSONL (proxy recordings, `export --format json`).
     Native,
+    /// Gemini CLI chats (`~/.gemini/tmp/<project>/chats/session-*.json` documents, `.jsonl` logs).
+    GeminiCli,
+    /// GitHub Copilot CLI session state (`~/.copilot/session-state/<id>/events.jsonl`).
+    CopilotCli,
+    /// OpenCode storage (session, message and part JSON files) and `opencode export` output.
+    Opencode,
+    /// Cline / Roo Code / Kilo Code task histories (`api_conversation_history.json`, `ui_messages.json`).
+    Cline,
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 9] = [
         Format::ClaudeCode,
         Format::Codex,
         Format::Otlp,
         Format::OpenaiAgents,
         Format::Native,
+        Format::GeminiCli,
+        Format::CopilotCli,
+        Format::Opencode,
+        Format::Cline,
     ];
 
     /// The name used with `--format`.
@@ -52,6 +69,10 @@ impl Format {
             Format::Otlp => "otlp",
             Format::OpenaiAgents => "openai-agents",
             Format::Native => "skilltrace",
+            Format::GeminiCli => "gemini-cli",
+            Format::CopilotCli => "copilot-cli",
+            Format::Opencode => "opencode",
+            Format::Cline => "cline",
         }
     }
 
@@ -67,6 +88,10 @@ impl Format {
             Format::Otlp => Box::new(otlp::OtlpParser::default()),
             Format::OpenaiAgents => Box::new(agents::AgentsParser::default()),
             Format::Native => Box::new(native::NativeParser::default()),
+            Format::GeminiCli => Box::new(gemini::GeminiParser::default()),
+            Format::CopilotCli => Box::new(copilot::CopilotParser::default()),
+            Format::Opencode => Box::new(opencode::OpencodeParser),
+            Format::Cline => Box::new(cline::ClineParser),
         }
     }
 }
@@ -120,6 +145,23 @@ pub trait FormatParser: Send {
         origin: &Origin,
         out: &mut Vec<Record>,
     ) -> Result<(), FormatError>;
+    /// Parses a whole-file document found at `origin`. The default reads a
+    /// JSON array as one value per element (the first error is returned when
+    /// no element could be read) and anything else as one value. Formats whose
+    /// files are documents (a chat, a task history) read the whole tree here;
+    /// they push every good record and return ONE error naming what was not
+    /// read, so a bad message never costs its neighbours.
+    fn document(
+        &mut self,
+        v: &Value,
+        origin: &Origin,
+        out: &mut Vec<Record>,
+    ) -> Result<(), FormatError> {
+        match v {
+            Value::Array(items) => each_item(items, |item| self.value(item, origin, out)),
+            _ => self.value(v, origin, out),
+        }
+    }
     /// End of input (import only; a tailed file never finishes): flush held state.
     fn finish(&mut self, _out: &mut Vec<Record>) {}
 }
@@ -172,6 +214,11 @@ impl FileParser {
         self.router.parsers.iter().map(|p| p.format()).collect()
     }
 
+    /// True once any value of this file was of a known format.
+    pub fn knows_format(&self) -> bool {
+        !self.router.parsers.is_empty()
+    }
+
     /// Parses one line (without its `\n`). Blank lines yield nothing.
     pub fn line(
         &mut self,
@@ -220,24 +267,36 @@ impl FileParser {
 }
 
 impl Router {
-    /// A whole-file document: a JSON array of records has each element
-    /// routed on its own.
+    /// A whole-file document: handed whole to the format that owns document
+    /// files of its shape (a Gemini chat, a Cline task history, an OpenCode
+    /// storage file); otherwise a JSON array has each element routed on its own.
     fn document(&mut self, v: &Value, out: &mut Vec<Record>) -> Result<(), FormatError> {
-        if let Value::Array(items) = v {
-            let mut first_err = None;
-            let mut any = false;
-            for item in items {
-                match self.value(item, 1, out) {
-                    Ok(()) => any = true,
-                    Err(e) => first_err = first_err.or(Some(e)),
-                }
+        self.origin.line = 1;
+        let format = match self.forced {
+            Some(f) => Some(f),
+            None => sniff::document(v),
+        };
+        match format {
+            Some(f) => {
+                let idx = self.parser_for(f);
+                self.parsers[idx].document(v, &self.origin, out)
             }
-            return match (any, first_err) {
-                (false, Some(e)) => Err(e),
-                _ => Ok(()),
-            };
+            None => match v {
+                Value::Array(items) => each_item(items, |item| self.value(item, 1, out)),
+                _ => self.value(v, 1, out),
+            },
         }
-        self.value(v, 1, out)
+    }
+
+    /// The index of `format`'s parser, created on first use.
+    fn parser_for(&mut self, format: Format) -> usize {
+        match self.parsers.iter().position(|p| p.format() == format) {
+            Some(i) => i,
+            None => {
+                self.parsers.push(format.new_parser());
+                self.parsers.len() - 1
+            }
+        }
     }
 
     fn value(&mut self, v: &Value, line_no: u64, out: &mut Vec<Record>) -> Result<(), FormatError> {
@@ -246,14 +305,28 @@ impl Router {
             None => sniff::sniff(v).ok_or(FormatError::NotATrace)?,
         };
         self.origin.line = line_no;
-        let idx = match self.parsers.iter().position(|p| p.format() == format) {
-            Some(i) => i,
-            None => {
-                self.parsers.push(format.new_parser());
-                self.parsers.len() - 1
-            }
-        };
+        let idx = self.parser_for(format);
         self.parsers[idx].value(v, &self.origin, out)
+    }
+}
+
+/// Reads every element with `f`; the first error is returned only when no
+/// element could be read (a file of another format), else the good ones stand.
+fn each_item(
+    items: &[Value],
+    mut f: impl FnMut(&Value) -> Result<(), FormatError>,
+) -> Result<(), FormatError> {
+    let mut first_err = None;
+    let mut any = false;
+    for item in items {
+        match f(item) {
+            Ok(()) => any = true,
+            Err(e) => first_err = first_err.or(Some(e)),
+        }
+    }
+    match (any, first_err) {
+        (false, Some(e)) => Err(e),
+        _ => Ok(()),
     }
 }
 

@@ -42,13 +42,23 @@ const CODEX_BARE_ITEMS: &[&str] = &[
     "reasoning",
 ];
 
+/// Message types Gemini CLI writes in its chat records.
+const GEMINI_TYPES: &[&str] = &["user", "gemini", "info", "error", "warning"];
+
 /// The format of one record, or `None` when it is not a trace record at all.
 pub fn sniff(v: &Value) -> Option<Format> {
     let o = v.as_object()?;
     if o.contains_key("skilltrace") {
         return Some(Format::Native);
     }
-    if o.contains_key("resourceSpans") {
+    // Gemini CLI JSONL logs: metadata updates, rewinds, and the session header.
+    if o.contains_key("$set") || o.contains_key("$rewindTo") {
+        return Some(Format::GeminiCli);
+    }
+    if o.contains_key("sessionId") && o.contains_key("projectHash") {
+        return Some(Format::GeminiCli);
+    }
+    if o.contains_key("resourceSpans") || o.contains_key("resourceLogs") {
         return Some(Format::Otlp);
     }
     if let Some(obj) = o.get("object").and_then(Value::as_str) {
@@ -79,6 +89,17 @@ pub fn sniff(v: &Value) -> Option<Format> {
         if t == "message" && o.contains_key("role") && o.contains_key("content") {
             return Some(Format::Codex);
         }
+        // Copilot CLI events: `{type: "session.start", data, id, timestamp, parentId}`.
+        if o.contains_key("data") && (t.contains('.') || t == "abort") {
+            return Some(Format::CopilotCli);
+        }
+        // Gemini CLI message records: `{id, timestamp, type, content}`.
+        if GEMINI_TYPES.contains(&t)
+            && o.contains_key("id")
+            && (o.contains_key("content") || o.contains_key("toolCalls"))
+        {
+            return Some(Format::GeminiCli);
+        }
         return None;
     }
     // Older Codex rollouts: a bare session header, and `{"record_type":"state"}` lines.
@@ -94,6 +115,49 @@ pub fn sniff(v: &Value) -> Option<Format> {
     None
 }
 
+/// The format that owns a whole-file document of this shape, read as one
+/// unit: a Gemini chat, a Gemini prompt log or saved checkpoint, a Cline task's
+/// `api_conversation_history.json` or `ui_messages.json`, an OpenCode storage
+/// file or `opencode export` output. `None` leaves the document to the
+/// per-record sniffing above (an array has each element sniffed).
+pub fn document(v: &Value) -> Option<Format> {
+    match v {
+        Value::Object(o) => {
+            if o.contains_key("sessionId") && o.contains_key("projectHash") {
+                return Some(Format::GeminiCli);
+            }
+            let opencode_session = |x: &Value| {
+                x.get("projectID").is_some() && x.get("time").is_some() && x.get("id").is_some()
+            };
+            let is_opencode = opencode_session(v)
+                || (o.contains_key("sessionID")
+                    && o.contains_key("id")
+                    && (o.contains_key("role") || o.contains_key("messageID")))
+                || (o.get("info").is_some_and(opencode_session) && o.contains_key("messages"));
+            is_opencode.then_some(Format::Opencode)
+        }
+        Value::Array(items) => {
+            let first = items.iter().find(|i| i.is_object())?;
+            let has = |k: &str| first.get(k).is_some();
+            let s = |k: &str| first.get(k).and_then(Value::as_str);
+            if has("ts") && matches!(s("type"), Some("say" | "ask")) {
+                return Some(Format::Cline);
+            }
+            if has("role") && has("content") && !has("type") {
+                return Some(Format::Cline);
+            }
+            if has("sessionId") && has("messageId") && has("message") {
+                return Some(Format::GeminiCli); // logs.json: the prompts of each session
+            }
+            if has("role") && has("parts") {
+                return Some(Format::GeminiCli); // a `/chat save` checkpoint
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +171,7 @@ mod tests {
                 Some(Format::Native),
             ),
             (json!({"resourceSpans":[]}), Some(Format::Otlp)),
+            (json!({"resourceLogs":[]}), Some(Format::Otlp)),
             (
                 json!({"object":"trace.span","id":"span_1"}),
                 Some(Format::OpenaiAgents),
@@ -147,12 +212,69 @@ mod tests {
                 Some(Format::Codex),
             ),
             (json!({"type":"user"}), None),
+            (
+                json!({"sessionId":"s","projectHash":"h","startTime":"t"}),
+                Some(Format::GeminiCli),
+            ),
+            (json!({"$set":{"lastUpdated":"t"}}), Some(Format::GeminiCli)),
+            (json!({"$rewindTo":"m1"}), Some(Format::GeminiCli)),
+            (
+                json!({"id":"m","timestamp":"t","type":"gemini","content":""}),
+                Some(Format::GeminiCli),
+            ),
+            (
+                json!({"type":"session.start","data":{},"id":"e1"}),
+                Some(Format::CopilotCli),
+            ),
+            (json!({"type":"abort","data":{}}), Some(Format::CopilotCli)),
             (json!({"hello":"world"}), None),
             (json!([1, 2]), None),
             (json!(null), None),
         ];
         for (v, want) in cases {
             assert_eq!(sniff(&Value::from(v.clone())), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn whole_documents_are_claimed_by_shape() {
+        let cases = [
+            (
+                json!({"sessionId":"s","projectHash":"h","messages":[]}),
+                Some(Format::GeminiCli),
+            ),
+            (
+                json!([{"sessionId":"s","messageId":0,"type":"user","message":"hi"}]),
+                Some(Format::GeminiCli),
+            ),
+            (json!([{"role":"user","parts":[]}]), Some(Format::GeminiCli)),
+            (json!([{"role":"user","content":"hi"}]), Some(Format::Cline)),
+            (
+                json!([{"ts":1,"type":"say","say":"task","text":"x"}]),
+                Some(Format::Cline),
+            ),
+            (
+                json!({"id":"ses_1","projectID":"p","time":{"created":1}}),
+                Some(Format::Opencode),
+            ),
+            (
+                json!({"id":"msg_1","sessionID":"ses_1","role":"user"}),
+                Some(Format::Opencode),
+            ),
+            (
+                json!({"id":"prt_1","sessionID":"ses_1","messageID":"msg_1","type":"text"}),
+                Some(Format::Opencode),
+            ),
+            (
+                json!({"info":{"id":"ses_1","projectID":"p","time":{}},"messages":[]}),
+                Some(Format::Opencode),
+            ),
+            (json!([{"type":"message","role":"user","content":[]}]), None),
+            (json!({"resourceSpans":[]}), None),
+            (json!([]), None),
+        ];
+        for (v, want) in cases {
+            assert_eq!(document(&Value::from(v.clone())), want, "{v}");
         }
     }
 }

@@ -5,12 +5,17 @@
 //! Bodies stream through frame by frame in both directions; a copy of each frame
 //! goes to the exchange's recorder on the side. A client that disconnects drops
 //! the upstream request (and its connection). Errors the proxy itself produces
-//! (401, 502, 504) carry a JSON body in the shape of the provider's own errors.
+//! (401, 408, 502, 503, 504) carry a JSON body in the shape of the provider's own errors.
+//!
+//! Memory has a ceiling: request bodies read ahead and response copies are
+//! held against one in-flight budget shared by every connection. A request
+//! whose body the budget cannot hold is not forwarded: the client gets 503
+//! with `Retry-After` (which the OpenAI and Anthropic SDKs honour by retrying).
 
 mod tee;
 
 pub use tee::RequestTee;
-use tee::ResponseTee;
+use tee::{AheadError, ResponseTee};
 
 use super::capture::{
     Capture, ExchangeMeta, ExchangeRecorder, Finished, Outcome, RecordLimits, ResponseMeta,
@@ -18,6 +23,7 @@ use super::capture::{
 };
 use super::route::{self, Provider, Upstream};
 use super::{ProxyStats, Timeouts};
+use crate::limits::{body::drain, mib, Budget};
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
@@ -63,6 +69,8 @@ pub struct Shared {
     pub timeouts: Timeouts,
     pub recorder: tokio::sync::mpsc::UnboundedSender<Finished>,
     pub stats: Arc<ProxyStats>,
+    /// Body bytes held across all connections.
+    pub budget: Arc<Budget>,
     client: UpstreamClient,
 }
 
@@ -99,6 +107,7 @@ impl Shared {
             openai,
             anthropic,
             token,
+            budget: Budget::new(limits.inflight),
             limits,
             timeouts,
             recorder,
@@ -211,13 +220,15 @@ async fn handle(
         shared.limits,
         shared.recorder.clone(),
         shared.stats.clone(),
-    );
+    )
+    .with_budget(shared.budget.clone());
     route::strip_for_forwarding(&mut parts.headers);
     let tee = if route.api.is_some() {
-        let read = RequestTee::read_ahead(body, limit, capture);
-        match tokio::time::timeout(shared.timeouts.idle, read).await {
-            Ok(Ok(t)) => t,
-            Ok(Err(e)) => {
+        let deadline = tokio::time::Instant::now() + shared.timeouts.request_body;
+        let held = shared.budget.hold();
+        match RequestTee::read_ahead(body, limit, capture, held, deadline).await {
+            Ok(t) => t,
+            Err(AheadError::Broken(e)) => {
                 // The client broke off mid-upload: nothing to forward, no one to answer.
                 rec.finish(Outcome::BodyError(format!(
                     "client request body: {}",
@@ -230,14 +241,35 @@ async fn handle(
                     "request body broke off",
                 ));
             }
-            Err(_) => {
+            Err(AheadError::Timeout) => {
                 rec.finish(Outcome::BodyError("client request body: timed out".into()));
-                return Ok(error_response(
+                return Ok(closing(error_response(
                     StatusCode::REQUEST_TIMEOUT,
                     route.provider,
                     "request_timeout",
                     "request body not received in time",
-                ));
+                )));
+            }
+            Err(AheadError::Budget(rest)) => {
+                // Refused before anything was forwarded: nothing to record. The rest
+                // of the body is read and dropped so the client sees the 503.
+                rec.cancel();
+                shared.stats.busy.fetch_add(1, Ordering::Relaxed);
+                let ended = drain(rest, u64::MAX, deadline).await;
+                let mut resp = error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    route.provider,
+                    "proxy_busy",
+                    &format!(
+                        "skilltrace proxy: request bodies in flight fill its {} memory budget; retry shortly",
+                        mib(shared.limits.inflight)
+                    ),
+                );
+                resp.headers_mut().insert(
+                    hyper::header::RETRY_AFTER,
+                    HeaderValue::from(RETRY_AFTER_SECS),
+                );
+                return Ok(if ended { resp } else { closing(resp) });
             }
         }
     } else {
@@ -304,6 +336,16 @@ async fn handle(
     *out.status_mut() = rparts.status;
     *out.headers_mut() = rparts.headers;
     Ok(out)
+}
+
+/// Seconds a client is asked to wait when the memory budget is full.
+pub const RETRY_AFTER_SECS: u64 = 1;
+
+/// Asks the client's connection to close after this answer (its body was not read whole).
+fn closing(mut r: Response<ProxyBody>) -> Response<ProxyBody> {
+    r.headers_mut()
+        .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+    r
 }
 
 fn header_str(h: &HeaderMap, name: hyper::header::HeaderName) -> &str {

@@ -2,63 +2,97 @@
 //! client's body upstream (read ahead up to the recording limit, then streamed)
 //! while copying it to the capture; `ResponseTee` streams the upstream's answer
 //! back, feeding the exchange's recorder and enforcing the idle timeout.
+//!
+//! The read-ahead is one buffer, held against the proxy's in-flight budget,
+//! that is both forwarded and recorded (never copied twice, and never a pile of
+//! small frames each pinning a larger read buffer).
 
 use super::{describe, BoxError};
+use crate::limits::Held;
 use crate::proxy::capture::{ExchangeRecorder, Outcome, SharedCapture};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use std::collections::VecDeque;
+use hyper::HeaderMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-/// The client's request body on its way upstream: frames already read (an
+/// The client's request body on its way upstream: what was read ahead (an
 /// understood API's body is read ahead, up to the recording limit, so it is
 /// recorded even when the upstream cannot be reached), then the rest of the
 /// client's body, copied (up to the limit) on the side.
 pub struct RequestTee {
-    queued: VecDeque<Frame<Bytes>>,
-    queued_len: u64,
+    ahead: Option<Bytes>,
+    trailers: Option<HeaderMap>,
     inner: Option<Incoming>,
     capture: SharedCapture,
 }
 
+/// Why a body could not be read ahead.
+pub(super) enum AheadError {
+    /// The client broke off mid-upload.
+    Broken(hyper::Error),
+    /// Not received before the deadline.
+    Timeout,
+    /// The in-flight budget cannot hold it; the rest of the body is handed back to drain.
+    Budget(Incoming),
+}
+
 impl RequestTee {
-    /// Reads the body ahead until it ends or passes `limit` bytes; `Err` when the client broke off.
+    /// Reads the body ahead until it ends or passes `limit` bytes, before
+    /// `deadline`, holding what it reads in `held`.
     pub(super) async fn read_ahead(
         mut body: Incoming,
         limit: usize,
         capture: SharedCapture,
-    ) -> Result<RequestTee, hyper::Error> {
-        let mut queued = VecDeque::new();
-        let mut len = 0u64;
-        let mut copy = Vec::new();
+        mut held: Held,
+        deadline: tokio::time::Instant,
+    ) -> Result<RequestTee, AheadError> {
+        let mut buf = BytesMut::new();
+        if let Some(n) = body.size_hint().exact() {
+            let n = usize::try_from(n).unwrap_or(usize::MAX).min(limit + 1);
+            if !held.grow(n) {
+                return Err(AheadError::Budget(body));
+            }
+            buf.reserve(n);
+        }
+        let mut trailers = None;
         let ended = loop {
-            match body.frame().await {
-                None => break true,
-                Some(Err(e)) => return Err(e),
-                Some(Ok(frame)) => {
-                    if let Some(d) = frame.data_ref() {
-                        len += d.len() as u64;
-                        copy.push(d.clone());
-                    }
-                    queued.push_back(frame);
-                    if len > limit as u64 {
-                        break false;
-                    }
+            let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+                Err(_) => return Err(AheadError::Timeout),
+                Ok(None) => break true,
+                Ok(Some(Err(e))) => return Err(AheadError::Broken(e)),
+                Ok(Some(Ok(frame))) => frame,
+            };
+            let data = match frame.into_data() {
+                Ok(d) => d,
+                Err(frame) => {
+                    trailers = frame.into_trailers().ok();
+                    continue;
                 }
+            };
+            let len = buf.len() + data.len();
+            if len > buf.capacity() {
+                let want = len.max(buf.capacity() * 2).max(held.bytes());
+                if !held.resize(want) {
+                    return Err(AheadError::Budget(body));
+                }
+                buf.reserve(want - buf.len());
+            }
+            buf.extend_from_slice(&data);
+            if buf.len() > limit {
+                break false;
             }
         };
+        let ahead = buf.freeze();
         if let Ok(mut c) = capture.lock() {
-            for d in &copy {
-                c.push(d);
-            }
+            c.set(&ahead, held);
         }
         Ok(RequestTee {
-            queued,
-            queued_len: len,
+            ahead: Some(ahead),
+            trailers,
             inner: (!ended).then_some(body),
             capture,
         })
@@ -67,11 +101,15 @@ impl RequestTee {
     /// Streams the body through as it comes.
     pub(super) fn streaming(body: Incoming, capture: SharedCapture) -> RequestTee {
         RequestTee {
-            queued: VecDeque::new(),
-            queued_len: 0,
+            ahead: None,
+            trailers: None,
             inner: Some(body),
             capture,
         }
+    }
+
+    fn ahead_len(&self) -> u64 {
+        self.ahead.as_ref().map_or(0, |b| b.len() as u64)
     }
 }
 
@@ -84,11 +122,11 @@ impl Body for RequestTee {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = &mut *self;
-        if let Some(frame) = this.queued.pop_front() {
-            if let Some(d) = frame.data_ref() {
-                this.queued_len -= d.len() as u64;
-            }
-            return Poll::Ready(Some(Ok(frame)));
+        if let Some(ahead) = this.ahead.take().filter(|b| !b.is_empty()) {
+            return Poll::Ready(Some(Ok(Frame::data(ahead))));
+        }
+        if let Some(t) = this.trailers.take() {
+            return Poll::Ready(Some(Ok(Frame::trailers(t))));
         }
         let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(None);
@@ -105,18 +143,21 @@ impl Body for RequestTee {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.queued.is_empty() && self.inner.as_ref().is_none_or(Incoming::is_end_stream)
+        self.ahead_len() == 0
+            && self.trailers.is_none()
+            && self.inner.as_ref().is_none_or(Incoming::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
+        let ahead = self.ahead_len();
         match &self.inner {
-            None => SizeHint::with_exact(self.queued_len),
+            None => SizeHint::with_exact(ahead),
             Some(inner) => {
                 let h = inner.size_hint();
                 let mut out = SizeHint::new();
-                out.set_lower(h.lower() + self.queued_len);
+                out.set_lower(h.lower() + ahead);
                 if let Some(u) = h.upper() {
-                    out.set_upper(u + self.queued_len);
+                    out.set_upper(u + ahead);
                 }
                 out
             }

@@ -5,11 +5,14 @@
 //! worker's answers back in. Neither does I/O, so the whole UI can be driven
 //! and snapshotted in tests without a terminal or a thread.
 
+mod flagged;
 mod modal;
 mod navigate;
+mod triage;
 
 use super::action::{Action, Keymap, ViewId};
-use super::data::Request;
+use super::data::{Request, Target, Undo};
+use super::group::Behaviours;
 use super::layout;
 use super::state::*;
 use super::theme::Theme;
@@ -50,15 +53,18 @@ pub struct SourceStatus {
 pub enum PromptKind {
     Search,
     Filter(ViewId),
-    Suppress { id: i64 },
-    Note { id: i64, status: TriageStatus },
-}
-
-/// A decision waiting for `y`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pending {
-    pub question: String,
-    pub request: Request,
+    /// Why these findings are set aside (suppressed, false positive).
+    Reason {
+        status: TriageStatus,
+        target: Target,
+        /// What the decision is on, for the title: `finding #5`, `3 marked`.
+        what: String,
+    },
+    /// A note on these findings.
+    Note {
+        target: Target,
+        what: String,
+    },
 }
 
 /// An overlay that takes the keys while open.
@@ -70,8 +76,9 @@ pub enum Modal {
     Prompt {
         kind: PromptKind,
         input: Box<TextArea<'static>>,
+        /// Why the last Enter was refused, shown in the prompt.
+        error: Option<String>,
     },
-    Confirm(Pending),
 }
 
 /// The whole UI state.
@@ -98,6 +105,12 @@ pub struct App {
     pub search: SearchState,
     pub replay: Option<ReplayState>,
     pub modal: Option<Modal>,
+    /// Who triages (`$USER`), signed on decisions and notes.
+    pub author: String,
+    /// Which findings are one row (one action, one behaviour).
+    pub behaviours: Behaviours,
+    /// Decisions to take back, newest last.
+    pub undo: Vec<Undo>,
     /// A one-line message for the status line: (text, is_error).
     pub message: Option<(String, bool)>,
     pub quit: bool,
@@ -129,6 +142,9 @@ impl App {
             search: SearchState::default(),
             replay: None,
             modal: None,
+            author: "unknown".into(),
+            behaviours: Behaviours::builtin(),
+            undo: Vec::new(),
             message: None,
             quit: false,
         }
@@ -211,15 +227,7 @@ impl App {
                 self.stack = vec![next];
                 self.load(next)
             }
-            Action::Back => {
-                if self.stack.len() > 1 {
-                    self.stack.pop();
-                    if view == ViewId::Replay {
-                        self.replay = None;
-                    }
-                }
-                self.load(self.view())
-            }
+            Action::Back => return fetch(self.back(view)),
             Action::Enter => self.enter(view),
             Action::Help => {
                 self.modal = Some(Modal::Help { scroll: 0 });
@@ -231,11 +239,10 @@ impl App {
                 Vec::new()
             }
             Action::Filter => {
-                let text = match view {
-                    ViewId::Findings => self.findings.filter_text.clone(),
-                    _ => self.runs.filter_text.clone(),
-                };
-                self.open_prompt(PromptKind::Filter(view), &text);
+                if let Some(f) = self.filter_of(view) {
+                    let text = f.text.clone();
+                    self.open_prompt(PromptKind::Filter(view), &text);
+                }
                 Vec::new()
             }
             Action::Sort => {
@@ -248,25 +255,33 @@ impl App {
                 ));
                 self.load(ViewId::Runs)
             }
-            Action::Confirm => self.triage(TriageStatus::Confirmed),
-            Action::FalsePositive => self.triage(TriageStatus::FalsePositive),
-            Action::Reopen => self.triage(TriageStatus::Open),
-            Action::Suppress => {
-                if let Some(f) = self.findings.list.selected() {
-                    let id = f.id;
-                    self.open_prompt(PromptKind::Suppress { id }, "");
-                }
+            Action::Confirm => self.decide(view, TriageStatus::Confirmed),
+            Action::FalsePositive => self.decide(view, TriageStatus::FalsePositive),
+            Action::Reopen => self.decide(view, TriageStatus::Open),
+            Action::FalsePositiveWhy => self.ask_reason(view, TriageStatus::FalsePositive),
+            Action::Suppress => self.ask_reason(view, TriageStatus::Suppressed),
+            Action::Note => self.ask_note(view),
+            Action::Undo => self.take_back(),
+            Action::Mark | Action::MarkRule | Action::MarkRun => self.mark(&action),
+            Action::ShowTriaged => self.toggle_triaged(),
+            Action::OpenSpan => self.open_finding_span(None),
+            Action::OpenStep(n) => self.open_finding_span(Some(n)),
+            Action::DetailDown | Action::DetailUp => {
+                let d = &mut self.findings.detail_scroll;
+                *d = if action == Action::DetailDown {
+                    d.saturating_add(1).min(200)
+                } else {
+                    d.saturating_sub(1)
+                };
                 Vec::new()
             }
-            Action::Note => {
-                if let Some(f) = self.findings.list.selected() {
-                    let (id, status) = (f.id, f.status);
-                    let note = f.note.clone().unwrap_or_default();
-                    self.open_prompt(PromptKind::Note { id, status }, &note);
-                }
+            Action::NextFinding | Action::PrevFinding => {
+                self.move_span_finding(action == Action::NextFinding);
                 Vec::new()
             }
-            Action::OpenSpan => self.open_finding_span(),
+            Action::NextFlagged | Action::PrevFlagged => {
+                self.jump_flagged(view, action == Action::NextFlagged)
+            }
             Action::Fold => self.fold_selected(),
             Action::Replay => self.start_replay(view),
             Action::Pause | Action::Faster | Action::Slower | Action::Skip => {

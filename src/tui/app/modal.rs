@@ -1,11 +1,12 @@
-//! The overlays' keys: the help pager, text prompts (search, filter, suppress
-//! reason, note) and the `y`-to-confirm question for triage decisions.
+//! The overlays' keys: the help pager and the text prompts (search, filter,
+//! a reason for setting findings aside, a note). A prompt refuses what it
+//! cannot use and says why inside itself, where the person is typing.
 
-use super::{fetch, App, Command, Modal, Pending, PromptKind};
+use super::{fetch, App, Command, Modal, PromptKind};
 use crate::model::TriageStatus;
 use crate::tui::action::{Action, ViewId};
 use crate::tui::data::Request;
-use crate::tui::state::Cursor;
+use crate::tui::state::{Cursor, ViewFilter};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_textarea::TextArea;
 
@@ -22,6 +23,7 @@ impl App {
         self.modal = Some(Modal::Prompt {
             kind,
             input: Box::new(input),
+            error: None,
         });
     }
 
@@ -41,33 +43,76 @@ impl App {
                 KeyCode::Char('c') if ctrl => return self.update(Action::Quit),
                 _ => {}
             },
-            Modal::Confirm(p) => {
-                if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-                    self.message = Some(("saving…".into(), false));
-                    return fetch(vec![p.request]);
-                }
-                self.message = Some(("cancelled: nothing changed".into(), false));
-            }
-            Modal::Prompt { kind, mut input } => {
-                let multi = matches!(kind, PromptKind::Note { .. } | PromptKind::Suppress { .. });
+            Modal::Prompt {
+                kind,
+                mut input,
+                error,
+            } => {
+                let multi = matches!(kind, PromptKind::Note { .. });
                 let submit = (key.code == KeyCode::Enter && !multi)
                     || (ctrl && key.code == KeyCode::Char('s'));
                 if key.code == KeyCode::Esc {
-                    self.message = Some(("cancelled".into(), false));
+                    // Esc in the filter prompt clears the filter (k9s); elsewhere it cancels.
+                    if let PromptKind::Filter(view) = kind {
+                        return fetch(self.set_filter(view, ""));
+                    }
+                    self.message = Some(("cancelled: nothing changed".into(), false));
                     return None;
                 }
                 if ctrl && key.code == KeyCode::Char('c') {
                     return self.update(Action::Quit);
                 }
+                if ctrl && key.code == KeyCode::Char('u') {
+                    // Clear the input (readline), not the text area's own undo.
+                    let mut fresh = TextArea::default();
+                    fresh.set_cursor_line_style(input.cursor_line_style());
+                    self.modal = Some(Modal::Prompt {
+                        kind,
+                        input: Box::new(fresh),
+                        error: None,
+                    });
+                    return None;
+                }
                 if submit {
                     let text = input.lines().join("\n");
-                    return fetch(self.submit(kind, text));
+                    match self.refuse(&kind, &text) {
+                        Some(why) => {
+                            self.modal = Some(Modal::Prompt {
+                                kind,
+                                input,
+                                error: Some(why),
+                            });
+                            return None;
+                        }
+                        None => return fetch(self.submit(kind, text)),
+                    }
                 }
                 input.input(key);
-                self.modal = Some(Modal::Prompt { kind, input });
+                // A stale refusal goes once the text changes.
+                let error = error.filter(|_| matches!(kind, PromptKind::Filter(_)));
+                self.modal = Some(Modal::Prompt { kind, input, error });
             }
         }
         None
+    }
+
+    /// Why `text` cannot be used for `kind`, if it cannot.
+    fn refuse(&self, kind: &PromptKind, text: &str) -> Option<String> {
+        match kind {
+            PromptKind::Filter(_) => crate::tui::filter::parse(text)
+                .errors
+                .first()
+                .map(|e| e.message.clone()),
+            PromptKind::Reason { status, .. } if text.trim().is_empty() => Some(format!(
+                "{}: a reason is required (Esc cancels)",
+                if *status == TriageStatus::Suppressed {
+                    "suppress"
+                } else {
+                    "false positive"
+                }
+            )),
+            _ => None,
+        }
     }
 
     fn submit(&mut self, kind: PromptKind, text: String) -> Vec<Request> {
@@ -80,76 +125,76 @@ impl App {
                 self.search.query = q.clone();
                 self.search.searching = true;
                 self.search.cursor = Cursor::default();
+                self.search.hits.clear();
                 if self.view() != ViewId::Search {
                     self.stack.push(ViewId::Search);
                 }
                 vec![Request::Search { query: q }]
             }
-            PromptKind::Filter(view) => {
-                let f = crate::tui::filter::parse(&text);
-                if let Some(e) = f.errors.first() {
-                    self.message = Some((format!("filter: {e}"), true));
-                }
-                let text = text.trim().to_string();
-                if view == ViewId::Findings {
-                    self.findings.filter = f.findings;
-                    self.findings.filter_text = text;
-                    self.findings.tag += 1;
-                    self.findings.list.reset();
-                } else {
-                    self.runs.filter = f.runs;
-                    self.runs.filter_text = text;
-                    self.runs.tag += 1;
-                    self.runs.list.reset();
-                }
-                self.load(view)
-            }
-            PromptKind::Suppress { id } => {
+            PromptKind::Filter(view) => self.set_filter(view, &text),
+            PromptKind::Reason {
+                status,
+                target,
+                what,
+            } => {
                 let reason = text.trim().to_string();
-                if reason.is_empty() {
-                    self.message = Some(("suppress: a reason is required".into(), true));
+                self.findings.last_reason = reason.clone();
+                self.send_decision(target, status, Some(reason), &what)
+            }
+            PromptKind::Note { target, what } => {
+                let text = text.trim_end().to_string();
+                if text.trim().is_empty() {
+                    self.message = Some(("empty note: nothing saved".into(), false));
                     return Vec::new();
                 }
-                self.modal = Some(Modal::Confirm(Pending {
-                    question: format!("Suppress finding #{id} with this reason?"),
-                    request: Request::Triage {
-                        id,
-                        status: TriageStatus::Suppressed,
-                        note: Some(reason),
-                    },
-                }));
-                Vec::new()
+                self.message = Some((format!("saving a note on {what}…"), false));
+                vec![Request::Note {
+                    target,
+                    text,
+                    by: self.author.clone(),
+                    at_ms: self.now_ms,
+                }]
             }
-            PromptKind::Note { id, status } => vec![Request::Triage {
-                id,
-                status,
-                note: Some(text.trim_end().to_string()),
-            }],
         }
     }
 
-    pub(super) fn triage(&mut self, status: TriageStatus) -> Vec<Request> {
-        let Some(f) = self.findings.list.selected() else {
-            return Vec::new();
-        };
-        if f.status == status {
-            self.message = Some((format!("finding #{} is already {status}", f.id), false));
-            return Vec::new();
+    /// The filter of a list view (none for the others).
+    pub(super) fn filter_of(&self, view: ViewId) -> Option<&ViewFilter> {
+        match view {
+            ViewId::Runs => Some(&self.runs.filter),
+            ViewId::Findings => Some(&self.findings.filter),
+            ViewId::Skills => Some(&self.skills.filter),
+            ViewId::Sources => Some(&self.sources.filter),
+            _ => None,
         }
-        let what = match status {
-            TriageStatus::Confirmed => "Confirm",
-            TriageStatus::FalsePositive => "Mark as false positive:",
-            TriageStatus::Suppressed => "Suppress",
-            TriageStatus::Open => "Reopen",
-        };
-        self.modal = Some(Modal::Confirm(Pending {
-            question: format!("{what} finding #{} (now {})?", f.id, f.status),
-            request: Request::Triage {
-                id: f.id,
-                status,
-                note: None,
-            },
-        }));
-        Vec::new()
+    }
+
+    /// Sets `view`'s filter to `text` and reloads it from the top.
+    pub(super) fn set_filter(&mut self, view: ViewId, text: &str) -> Vec<Request> {
+        let f = ViewFilter::new(text);
+        match view {
+            ViewId::Runs => {
+                self.runs.filter = f;
+                self.runs.tag += 1;
+                self.runs.list.reset();
+            }
+            ViewId::Findings => {
+                self.findings.filter = f;
+                self.findings.tag += 1;
+                self.findings.list.reset();
+            }
+            ViewId::Skills => {
+                self.skills.filter = f;
+                self.skills.tag += 1;
+                self.skills.list.reset();
+            }
+            ViewId::Sources => {
+                self.sources.filter = f;
+                self.sources.cursor = Cursor::default();
+                self.sources.loaded = false;
+            }
+            _ => return Vec::new(),
+        }
+        self.load(view)
     }
 }

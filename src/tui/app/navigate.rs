@@ -15,7 +15,10 @@ impl App {
         match view {
             ViewId::Runs => self.runs.list.move_by(delta, h),
             ViewId::Run => self.run.list.move_by(delta, h),
-            ViewId::Findings => self.findings.list.move_by(delta, h),
+            ViewId::Findings => {
+                self.findings.list.move_by(delta, h);
+                self.findings.detail_scroll = 0;
+            }
             ViewId::Skills => self.skills.list.move_by(delta, h),
             ViewId::Sources => self
                 .sources
@@ -63,19 +66,28 @@ impl App {
                 self.findings.list.scroll_into_view(h);
                 if let Some((offset, limit)) = self.findings.list.want(h) {
                     self.findings.list.requested = Some((offset, limit));
+                    let hide = self.findings.hide_triaged;
+                    let q = &self.findings.filter.query;
                     out.push(Request::Findings {
                         tag: self.findings.tag,
-                        filter: self.findings.filter.clone(),
+                        filter: q.findings(hide),
+                        count_hidden: hide && q.status.is_none(),
                         offset,
                         limit,
                     });
                 }
+                out.extend(self.steps_request());
             }
             ViewId::Skills => {
                 self.skills.list.scroll_into_view(h);
                 if let Some((offset, limit)) = self.skills.list.want(h) {
                     self.skills.list.requested = Some((offset, limit));
-                    out.push(Request::Skills { offset, limit });
+                    out.push(Request::Skills {
+                        tag: self.skills.tag,
+                        filter: self.skills.filter.query.skills(),
+                        offset,
+                        limit,
+                    });
                 }
                 let id = self.skills.list.selected().map(|s| s.skill_id.clone());
                 if id.is_some() && id != self.skills.hits_for {
@@ -101,12 +113,32 @@ impl App {
         out
     }
 
+    /// The chain steps of the selected finding, when it has steps not yet labelled.
+    fn steps_request(&mut self) -> Option<Request> {
+        let f = self.findings.list.selected()?.lead();
+        if f.finding.span_ids.len() < 2
+            || self
+                .findings
+                .steps
+                .as_ref()
+                .is_some_and(|(id, _)| *id == f.id)
+        {
+            return None;
+        }
+        self.findings.steps = Some((f.id, Vec::new()));
+        Some(Request::Steps {
+            finding_id: f.id,
+            run_id: f.finding.run_id.clone(),
+            span_ids: f.finding.span_ids.clone(),
+        })
+    }
+
     fn runs_page(&mut self, h: usize) -> Option<Request> {
         let (offset, limit) = self.runs.list.want(h)?;
         self.runs.list.requested = Some((offset, limit));
         Some(Request::Runs {
             tag: self.runs.tag,
-            filter: self.runs.filter.clone(),
+            filter: self.runs.filter.query.runs(),
             sort: self.runs.sort,
             offset,
             limit,
@@ -149,7 +181,8 @@ impl App {
             }
             ViewId::Sources => {
                 self.sources.errors_for = None;
-                let mut v = vec![Request::Sources];
+                let (words, runs) = self.sources.filter.query.sources();
+                let mut v = vec![Request::Sources { words, runs }];
                 v.extend(self.after_move(view));
                 return v;
             }
@@ -176,34 +209,34 @@ impl App {
                 self.open_run(id, None)
             }
             ViewId::Run => {
-                let Some((s, _)) = self.run.list.selected() else {
+                let Some((s, _, flags)) = self.run.list.selected() else {
                     return Vec::new();
                 };
+                let seek = flags.own.any();
                 let key = (s.span.run_id.clone(), s.span.id.clone());
-                self.open_span(key)
+                self.open_span(key, seek)
             }
             ViewId::Findings => {
-                let Some(f) = self.findings.list.selected() else {
+                let Some(g) = self.findings.list.selected() else {
                     return Vec::new();
                 };
-                let (run, span) = (
-                    f.finding.run_id.clone(),
-                    f.finding.span_ids.first().cloned(),
-                );
+                let f = &g.lead().finding;
+                let (run, span) = (f.run_id.clone(), f.span_ids.first().cloned());
                 self.open_run(run, span)
             }
             ViewId::Skills => {
-                let Some((run, span, _, _)) = self.skills.hits.first().cloned() else {
+                let Some(hit) = self.skills.hits.first() else {
                     return Vec::new();
                 };
-                self.open_run(run, Some(span))
+                let (run, span) = (hit.run_id.clone(), hit.span_id.clone());
+                self.open_run(run, (!span.is_empty()).then_some(span))
             }
             ViewId::Search => {
                 let Some(hit) = self.search.hits.get(self.search.cursor.sel) else {
                     return Vec::new();
                 };
                 let key = (hit.run_id.clone(), hit.span_id.clone());
-                self.open_span(key)
+                self.open_span(key, true)
             }
             ViewId::Span | ViewId::Sources | ViewId::Replay => Vec::new(),
         }
@@ -237,7 +270,7 @@ impl App {
         if self.view() != ViewId::Run {
             return Vec::new();
         }
-        let Some((_, row)) = self.run.list.selected() else {
+        let Some((_, row, _)) = self.run.list.selected() else {
             return Vec::new();
         };
         if row.descendants == 0 {
@@ -253,10 +286,12 @@ impl App {
         self.load(ViewId::Run)
     }
 
-    fn open_span(&mut self, key: (String, String)) -> Vec<Request> {
+    /// Opens the Span view on `key`; `seek` scrolls to the first highlighted match.
+    fn open_span(&mut self, key: (String, String), seek: bool) -> Vec<Request> {
         if self.span.key.as_ref() != Some(&key) {
             self.span = SpanState {
                 key: Some(key),
+                seek_match: seek,
                 ..Default::default()
             };
         }
@@ -264,16 +299,25 @@ impl App {
         self.load(ViewId::Span)
     }
 
-    pub(super) fn open_finding_span(&mut self) -> Vec<Request> {
-        let Some(f) = self.findings.list.selected() else {
+    /// Opens the selected finding's span, or step `step` (1-based) of its chain.
+    pub(super) fn open_finding_span(&mut self, step: Option<u8>) -> Vec<Request> {
+        let Some(g) = self.findings.list.selected() else {
             return Vec::new();
         };
-        let Some(span) = f.finding.span_ids.first().cloned() else {
-            self.message = Some(("this finding points at no span".into(), true));
+        let f = &g.lead().finding;
+        let i = step.map(|n| usize::from(n.max(1)) - 1).unwrap_or(0);
+        let Some(span) = f.span_ids.get(i).cloned() else {
+            let why = match step {
+                Some(n) if !f.span_ids.is_empty() => {
+                    format!("this finding has {} step(s), not {n}", f.span_ids.len())
+                }
+                _ => "this finding points at no span".to_string(),
+            };
+            self.message = Some((why, true));
             return Vec::new();
         };
-        let key = (f.finding.run_id.clone(), span);
-        self.open_span(key)
+        let key = (f.run_id.clone(), span);
+        self.open_span(key, true)
     }
 
     pub(super) fn click(&mut self, view: ViewId, column: u16, row: u16) -> Vec<Request> {

@@ -7,6 +7,7 @@
 
 mod findings;
 mod help;
+mod prompt;
 mod replay;
 mod run;
 mod runs;
@@ -16,12 +17,12 @@ mod sources;
 mod span;
 
 use super::action::ViewId;
-use super::app::{App, Modal, PromptKind};
+use super::app::{App, Modal};
 use super::layout::{self, Regions};
 use super::theme::Theme;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span as TSpan};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
 /// Draws the whole screen.
@@ -51,10 +52,16 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
     footer(f, app, g.footer);
     match &app.modal {
         Some(Modal::Help { scroll }) => help::draw(f, app, *scroll),
-        Some(Modal::Prompt { kind, input }) => prompt(f, app, kind, input),
-        Some(Modal::Confirm(p)) => confirm(f, &app.theme, &p.question),
+        Some(Modal::Prompt { kind, input, error }) => {
+            prompt::draw(f, app, kind, input, error.as_deref())
+        }
         None => {}
     }
+}
+
+/// The Span view's first line with a highlighted match (for scrolling to it).
+pub fn span_match_line(app: &App) -> Option<usize> {
+    span::first_match(app)
 }
 
 const BRAND: &str = " skilltrace ";
@@ -175,9 +182,12 @@ fn status_line(f: &mut Frame<'_>, app: &App, area: Rect) {
         super::widgets::short_count(c.spans)
     )));
     let total: u64 = c.findings.iter().sum();
-    spans.push(TSpan::raw(format!("{total} findings ")));
-    spans.extend(super::widgets::badges(&c.findings, t));
-    spans.push(TSpan::raw(format!(" ({} open)", c.open_findings)));
+    spans.push(TSpan::raw(format!("{} open ", c.open_findings)));
+    spans.extend(super::widgets::badges(&c.open, t));
+    spans.push(TSpan::styled(
+        format!(" ({} triaged)", total.saturating_sub(c.open_findings)),
+        t.dim,
+    ));
     if c.sources > 0 {
         spans.push(sep());
         spans.push(TSpan::raw(format!("{} sources", c.sources)));
@@ -199,10 +209,26 @@ fn status_line(f: &mut Frame<'_>, app: &App, area: Rect) {
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.status), area);
 }
 
+/// The footer: the view's key hints, dropping the last ones that do not fit
+/// but never `? help` and `q quit`.
 fn footer(f: &mut Frame<'_>, app: &App, area: Rect) {
     let t = &app.theme;
+    let mut hints = app.keymap.footer(app.view());
+    let width = |h: &[(String, String, bool)]| -> usize {
+        h.iter()
+            .map(|(k, l, _)| k.chars().count() + l.chars().count() + 3)
+            .sum()
+    };
+    while width(&hints) > area.width as usize {
+        match hints.iter().rposition(|(_, _, pinned)| !pinned) {
+            Some(i) => {
+                hints.remove(i);
+            }
+            None => break,
+        }
+    }
     let mut spans = Vec::new();
-    for (k, label) in app.keymap.footer(app.view()) {
+    for (k, label, _) in hints {
         spans.push(TSpan::styled(format!(" {k}"), t.key));
         spans.push(TSpan::styled(format!(" {label} "), t.dim));
     }
@@ -272,47 +298,6 @@ pub(super) fn centred(area: Rect, w: u16, h: u16) -> Rect {
         w,
         h,
     )
-}
-
-fn prompt(f: &mut Frame<'_>, app: &App, kind: &PromptKind, input: &tui_textarea::TextArea<'_>) {
-    let t = &app.theme;
-    let area = f.area();
-    let (title, hint, h) = match kind {
-        PromptKind::Search => ("Search every span", "Enter search · Esc cancel", 3),
-        PromptKind::Filter(_) => (
-            "Filter",
-            "sev:high status:open rule:ID agent:NAME skill:ID words · Enter apply · Esc cancel",
-            3,
-        ),
-        PromptKind::Suppress { .. } => ("Suppress: why?", "Ctrl-S continue · Esc cancel", 8),
-        PromptKind::Note { .. } => ("Note", "Ctrl-S save · Esc cancel", 8),
-    };
-    let w = area.width.saturating_sub(4).min(90);
-    let r = centred(area, w, h);
-    f.render_widget(Clear, r);
-    let b = block(t, Line::styled(format!(" {title} "), t.title))
-        .title_bottom(Line::styled(format!(" {hint} "), t.dim));
-    let inside = b.inner(r);
-    f.render_widget(b, r);
-    f.render_widget(input, inside);
-}
-
-fn confirm(f: &mut Frame<'_>, t: &Theme, question: &str) {
-    let area = f.area();
-    let w = (question.chars().count() as u16 + 6).clamp(30, area.width.saturating_sub(2).max(1));
-    let r = centred(area, w, 5);
-    f.render_widget(Clear, r);
-    let b = block(t, Line::styled(" Confirm ", t.title));
-    let lines = vec![
-        Line::styled(crate::sanitize::line(question).into_owned(), t.text),
-        Line::from(vec![
-            TSpan::styled("y", t.key),
-            TSpan::styled(" yes   ", t.dim),
-            TSpan::styled("any other key", t.key),
-            TSpan::styled(" no", t.dim),
-        ]),
-    ];
-    f.render_widget(Paragraph::new(lines).block(b).wrap(Wrap { trim: true }), r);
 }
 
 /// A "loading" or "empty" message for a list, or none when rows exist.

@@ -1,9 +1,11 @@
 //! The Replay view: a run's spans appear in their original timing (scaled by
-//! the speed), newest at the bottom, with a clock and a progress bar.
+//! the speed), newest at the bottom, each with the findings it raised (its
+//! glyph and rules), with a clock, a progress bar and the findings raised so
+//! far. At the end the clock stops; `R` plays it again.
 
 use super::{short_id, table, App};
 use crate::tui::layout::Regions;
-use crate::tui::widgets::{duration, kind_mark, span_label};
+use crate::tui::widgets::{badges, duration, fit, kind_mark, sev_glyph, span_label};
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span as TSpan};
 use ratatui::widgets::{Cell, Paragraph, Row};
@@ -20,17 +22,40 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
             (Some(a), Some(z)) => format!("+{}", duration(a - z)),
             _ => String::new(),
         };
-        rows.push(Row::new(vec![
-            Cell::from(TSpan::styled(at, t.dim)),
-            Cell::from(format!(
-                "{} {}",
+        let raised: Vec<&crate::store::FindingRow> = r
+            .raised
+            .iter()
+            .filter(|f| f.finding.span_ids.first() == Some(&s.span.id))
+            .collect();
+        let glyph = match r.worst_on(&s.span.id) {
+            Some(sev) => TSpan::styled(sev_glyph(sev), t.severity(sev)),
+            None => TSpan::raw(" "),
+        };
+        let mut line = vec![
+            glyph,
+            TSpan::raw(format!(
+                " {} {}",
                 kind_mark(s.span.kind),
                 span_label(&s.span)
             )),
+        ];
+        if !raised.is_empty() {
+            let mut rules: Vec<String> = Vec::new();
+            for f in &raised {
+                let rid = crate::sanitize::line(&f.finding.rule_id).into_owned();
+                if !rules.contains(&rid) {
+                    rules.push(rid);
+                }
+            }
+            line.push(TSpan::styled(format!("  ⚑ {}", rules.join(" ")), t.high));
+        }
+        rows.push(Row::new(vec![
+            Cell::from(TSpan::styled(at, t.dim)),
+            Cell::from(Line::from(line)),
         ]));
     }
     let state = if r.finished() {
-        "■ finished"
+        "■ finished · R plays it again"
     } else if r.paused {
         "❚❚ paused"
     } else {
@@ -76,17 +101,33 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
     } else {
         String::new()
     };
-    let lines = vec![
-        Line::styled(
-            format!(
-                "{} · {}/{} spans{next}{skipped}",
-                duration(r.clock_ms as i64),
-                r.shown_total,
-                r.total
-            ),
-            t.text,
+    let mut first = vec![TSpan::styled(
+        format!(
+            "{} · {}/{} spans{next}{skipped} · ",
+            duration(r.clock_ms as i64),
+            r.shown_total,
+            r.total
         ),
-        Line::styled(bar, t.bar),
-    ];
+        t.text,
+    )];
+    let found = badges(&r.raised_counts, t);
+    if found.is_empty() {
+        first.push(TSpan::styled("no findings raised yet", t.dim));
+    } else {
+        first.push(TSpan::styled("raised ", t.text));
+        first.extend(found);
+        if let Some(last) = r.raised.back() {
+            let what = format!(
+                "  latest: {} {}",
+                crate::sanitize::line(&last.finding.rule_id),
+                crate::sanitize::line(&last.finding.title)
+            );
+            first.push(TSpan::styled(
+                fit(&what, w.saturating_sub(40).max(10)),
+                t.dim,
+            ));
+        }
+    }
+    let lines = vec![Line::from(first), Line::styled(bar, t.bar)];
     f.render_widget(Paragraph::new(lines), g.summary);
 }

@@ -1,13 +1,17 @@
 //! The Run view: a run's spans as a tree, each span directly followed by its
 //! children (siblings in time order, see [`crate::tui::tree`]), indented by
 //! depth, with a waterfall bar beside each; tool calls show their command or
-//! path. A span with children shows `▾`, or `▸` and how many rows it hides
-//! when its subtree is folded (Space).
+//! path. A span that raised a finding carries its worst open severity's glyph
+//! (`✓` when all of them are triaged); a span with children shows `▾`, or `▸`
+//! and how many rows it hides when its subtree is folded (Space), with the
+//! open findings it hides as badges. The header names the run's skills.
 
 use super::{empty_note, short_id, table, visible_sel, App};
 use crate::model::SpanKind;
 use crate::tui::layout::Regions;
-use crate::tui::widgets::{badges, duration, kind_mark, short_count, span_label, time, waterfall};
+use crate::tui::widgets::{
+    badges, duration, kind_mark, sev_glyph, short_count, span_label, time, waterfall,
+};
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span as TSpan};
 use ratatui::widgets::{Cell, Paragraph, Row};
@@ -25,7 +29,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
     let bar_w = (g.list.width as usize / 4).clamp(8, 60);
     let mut rows = Vec::new();
     for i in s.list.top..s.list.top + h {
-        let Some((row, tree)) = s.list.get(i) else {
+        let Some((row, tree, flags)) = s.list.get(i) else {
             break;
         };
         let sp = &row.span;
@@ -55,12 +59,23 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
             SpanKind::Llm => t.bar_llm,
             _ => t.bar,
         };
-        let mut first = vec![status, TSpan::styled(label, style)];
+        let glyph = match flags.own.worst_open() {
+            Some(sev) => TSpan::styled(sev_glyph(sev), t.severity(sev)),
+            None if flags.own.any() => TSpan::styled("✓", t.dim),
+            None => TSpan::raw(" "),
+        };
+        let mut first = vec![glyph, status, TSpan::styled(label, style)];
         if folded {
             first.push(TSpan::styled(
                 format!("  (+{})", short_count(u64::from(tree.descendants))),
                 t.dim,
             ));
+            if flags.hidden.worst_open().is_some() {
+                first.push(TSpan::raw(" "));
+                first.extend(badges(&flags.hidden.open_counts(), t));
+            } else if flags.hidden.any() {
+                first.push(TSpan::styled(" ✓", t.dim));
+            }
         }
         rows.push(Row::new(vec![
             Cell::from(Line::from(first)),
@@ -104,7 +119,23 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         let title =
             crate::sanitize::line(r.run.title.as_deref().unwrap_or("(untitled)")).into_owned();
         let agent = r.run.agent.map(|a| a.as_str()).unwrap_or("?");
-        let mut second = vec![TSpan::styled(
+        // Badges (open findings) and skills first: they must survive a narrow screen.
+        let mut second = badges(&r.findings, t);
+        if second.is_empty() {
+            second.push(TSpan::styled("no open findings", t.dim));
+        }
+        second.push(TSpan::styled(" · ", t.dim));
+        for (id, changed) in s.skills.iter().take(3) {
+            second.push(TSpan::styled(
+                format!("skill {}", crate::sanitize::line(id)),
+                t.accent,
+            ));
+            if *changed {
+                second.push(TSpan::styled(" ⚠ changed", t.high));
+            }
+            second.push(TSpan::styled(" · ", t.dim));
+        }
+        second.push(TSpan::styled(
             format!(
                 "{} · {} · {} spans · {} tools · {}↑ {}↓ tokens{} · {} ",
                 r.run
@@ -124,8 +155,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
                 crate::sanitize::line(&r.models.join(", ")),
             ),
             t.dim,
-        )];
-        second.extend(badges(&r.findings, t));
+        ));
         let lines = vec![
             Line::from(vec![
                 TSpan::styled(format!("{agent} "), t.accent),

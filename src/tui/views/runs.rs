@@ -1,5 +1,6 @@
-//! The Runs view: every run, newest (or worst, or biggest) first, with finding
-//! badges and a sparkline of activity, paged from the store.
+//! The Runs view: every run, newest (or worst, or biggest) first, with badges
+//! of its open findings (the column grows to fit them) and a sparkline of
+//! activity, paged from the store.
 
 use super::{empty_note, table, visible_sel, App};
 use crate::tui::layout::Regions;
@@ -16,6 +17,18 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
     let h = g.list.height as usize;
     let wide = g.list.width >= 120;
     let narrow = g.list.width < 100;
+    // The badges column is as wide as the widest badges on screen: never cut.
+    let badge_w = (s.list.top..s.list.top + h)
+        .filter_map(|i| s.list.get(i))
+        .map(|r| {
+            badges(&r.findings, t)
+                .iter()
+                .map(|b| b.content.chars().count())
+                .sum::<usize>()
+        })
+        .max()
+        .unwrap_or(0)
+        .clamp(8, 30) as u16;
     let mut rows = Vec::new();
     for i in s.list.top..s.list.top + h {
         let Some(r) = s.list.get(i) else { break };
@@ -65,7 +78,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         "findings", "agent", "title", "started", "took", "spans", "cost", "activity",
     ];
     let mut widths = vec![
-        Constraint::Length(9),
+        Constraint::Length(badge_w),
         Constraint::Length(if wide { 13 } else { 11 }),
         Constraint::Fill(1),
         Constraint::Length(14),
@@ -84,11 +97,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         header.insert(3, "model");
         widths.insert(3, Constraint::Length(24));
     }
-    let filter = if s.filter_text.is_empty() {
-        String::new()
-    } else {
-        format!(" · filter: {}", crate::sanitize::line(&s.filter_text))
-    };
+    let filter = s.filter.title();
     let title = Line::from(vec![
         TSpan::styled(format!(" Runs ({})", s.list.total), t.title),
         TSpan::styled(format!(" · {}{filter} ", sort_name(s.sort)), t.dim),

@@ -47,7 +47,10 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         }
         rows.push(Row::new(cells));
     }
-    let title = Line::styled(format!(" Sources ({}) ", s.rows.len()), t.title);
+    let title = Line::from(vec![
+        TSpan::styled(format!(" Sources ({})", s.rows.len()), t.title),
+        TSpan::styled(format!("{} ", s.filter.title()), t.dim),
+    ]);
     table(
         f,
         t,

@@ -1,4 +1,5 @@
-//! Parser for OTLP/JSON `ExportTraceServiceRequest`s (one per line, or a whole file).
+//! Parser for OTLP/JSON `ExportTraceServiceRequest`s and `ExportLogsServiceRequest`s
+//! (one per line, or a whole file); logs are read by [`logs`].
 //!
 //! Understands the OpenTelemetry GenAI semantic conventions (old and new
 //! attribute names, message events, `gen_ai.*.messages` as JSON inside a
@@ -18,6 +19,7 @@ use crate::ingest::formats::json::Value;
 use crate::model::{AgentKind, Millis, Origin, Span, SpanKind, SpanStatus};
 
 mod attrs;
+mod logs;
 mod text;
 
 pub use attrs::any_to_json;
@@ -102,6 +104,9 @@ impl FormatParser for OtlpParser {
         origin: &Origin,
         out: &mut Vec<Record>,
     ) -> Result<(), FormatError> {
+        if let Some(Value::Array(resource_logs)) = v.get("resourceLogs") {
+            return self.logs(resource_logs, origin, out);
+        }
         let Some(Value::Array(resource_spans)) = v.get("resourceSpans") else {
             return Err(FormatError::Shape(
                 "otlp: resourceSpans is not an array".into(),

@@ -1,0 +1,583 @@
+//! [`Source`]: the store connections the worker answers from, and the orders
+//! it keeps between questions.
+//!
+//! The Run view lists a run as a tree ([`crate::tui::tree`]): the run's
+//! skeleton (keys and parent links, no contents) is read once, ordered, and
+//! kept with each span's findings ([`crate::tui::flags`]) until the run or the
+//! store's `data_version` changes; full rows are read only for the page on
+//! screen, by key. The Findings view is kept the same way: the filter's
+//! findings as light keys, grouped ([`crate::tui::group`]), and a page of
+//! groups read by id.
+
+use super::{Reply, Request, SpanItem, Step, Target, Undo};
+use crate::store::{FindingFilter, RunFilter, RunRow, Store, StoreError};
+use crate::tui::flags::{RowFlags, RunFlags};
+use crate::tui::group::{assemble, group_keys, Behaviours};
+use crate::tui::tree::{fold, tree_order, TreeRow};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Most findings the Findings view orders and groups (a store holding more
+/// lists the worst this many).
+pub const MAX_FINDINGS: usize = 200_000;
+
+/// The store connections a worker answers from.
+pub struct Source {
+    path: PathBuf,
+    read: Option<Store>,
+    write: Option<Store>,
+    /// The last run count and the filter it was for (cleared when the store changes).
+    run_total: Option<(RunFilter, u64)>,
+    last_version: Option<i64>,
+    /// The tree order of the run last opened in the Run view.
+    tree: Option<TreeCache>,
+    /// The Findings view's groups for the last filter.
+    groups: Option<GroupCache>,
+    behaviours: Behaviours,
+}
+
+/// A run's spans in tree order with their findings, valid while the store's
+/// `data_version` is `version`.
+struct TreeCache {
+    run_id: String,
+    version: Option<i64>,
+    rows: Vec<TreeRow>,
+    /// The rows shown with some spans folded, and which spans those were.
+    shown: Option<(Vec<i64>, Vec<TreeRow>)>,
+    flags: RunFlags,
+}
+
+/// A filter's findings grouped, valid while the store's `data_version` is `version`.
+struct GroupCache {
+    filter: FindingFilter,
+    version: Option<i64>,
+    groups: Vec<Vec<i64>>,
+    /// Triaged findings the filter hides, once counted.
+    hidden: Option<u64>,
+}
+
+impl Source {
+    fn new(path: &Path, read: Option<Store>) -> Source {
+        Source {
+            path: path.to_path_buf(),
+            read,
+            write: None,
+            run_total: None,
+            last_version: None,
+            tree: None,
+            groups: None,
+            behaviours: Behaviours::builtin(),
+        }
+    }
+
+    /// Opens the read connection now (the store must exist) and the write one on first triage.
+    pub fn open(path: &Path) -> Result<Source, StoreError> {
+        Ok(Source::new(path, Some(Store::open_read(path)?)))
+    }
+
+    /// A source that opens lazily (the store may not exist yet, e.g. while a demo import starts).
+    pub fn lazy(path: &Path) -> Source {
+        Source::new(path, None)
+    }
+
+    /// The same source grouping findings by these behaviours.
+    pub fn with_behaviours(mut self, b: Behaviours) -> Source {
+        self.behaviours = b;
+        self
+    }
+
+    fn reader(&mut self) -> Result<&Store, StoreError> {
+        if self.read.is_none() {
+            self.read = Some(Store::open_read(&self.path)?);
+        }
+        match &self.read {
+            Some(s) => Ok(s),
+            None => Err(StoreError::NotFound("store not open".into())),
+        }
+    }
+
+    fn writer(&mut self) -> Result<&Store, StoreError> {
+        if self.write.is_none() {
+            self.write = Some(Store::open(&self.path)?);
+        }
+        match &self.write {
+            Some(s) => Ok(s),
+            None => Err(StoreError::NotFound("store not open".into())),
+        }
+    }
+
+    /// The store's change counter (None while it cannot be opened). A change
+    /// forgets cached counts.
+    pub fn data_version(&mut self) -> Option<i64> {
+        let v = self.reader().ok()?.data_version().ok();
+        if v != self.last_version {
+            self.last_version = v;
+            self.run_total = None;
+        }
+        v
+    }
+
+    /// `run_id`'s spans in tree order with their findings: built from the
+    /// run's skeleton on first use and again after the store changed (or when `rebuild`).
+    fn tree(&mut self, run_id: &str, rebuild: bool) -> Result<&TreeCache, StoreError> {
+        let version = self.data_version();
+        let fresh =
+            matches!(&self.tree, Some(t) if !rebuild && t.run_id == run_id && t.version == version);
+        if !fresh {
+            self.tree = None;
+            let s = self.reader()?;
+            let links = s.span_skeleton(run_id)?;
+            let rows = tree_order(&links);
+            let key_of: HashMap<&str, i64> = links.iter().map(|l| (l.id.as_str(), l.key)).collect();
+            let at: HashMap<i64, usize> = rows.iter().map(|r| (r.key, r.index as usize)).collect();
+            let found = s.span_flags(run_id)?;
+            let flags = RunFlags::new(
+                rows.len(),
+                found.iter().filter_map(|f| {
+                    let i = *at.get(key_of.get(f.span_id.as_str())?)?;
+                    Some((i, f.severity, f.open))
+                }),
+            );
+            self.tree = Some(TreeCache {
+                run_id: run_id.to_string(),
+                version,
+                rows,
+                shown: None,
+                flags,
+            });
+        }
+        self.tree
+            .as_ref()
+            .ok_or_else(|| StoreError::NotFound("tree: not built".into()))
+    }
+
+    /// `run_id`'s tree as shown with the subtrees of `folded` left out.
+    fn shown(
+        &mut self,
+        run_id: &str,
+        folded: &[i64],
+        rebuild: bool,
+    ) -> Result<(&[TreeRow], &RunFlags), StoreError> {
+        self.tree(run_id, rebuild)?;
+        let Some(t) = self.tree.as_mut() else {
+            return Err(StoreError::NotFound("tree: not built".into()));
+        };
+        if folded.is_empty() {
+            return Ok((&t.rows, &t.flags));
+        }
+        if t.shown.as_ref().map(|(f, _)| f.as_slice()) != Some(folded) {
+            t.shown = Some((folded.to_vec(), fold(&t.rows, folded)));
+        }
+        let rows = t.shown.as_ref().map(|(_, r)| r.as_slice()).unwrap_or(&[]);
+        Ok((rows, &t.flags))
+    }
+
+    /// Rows `[offset, offset + limit)` of `run_id`'s tree as shown (with
+    /// `folded` subtrees left out), with their places in the tree and their
+    /// findings, and how many rows are shown. A span gone since the order was
+    /// built (a write slipped in before the version poll saw it) rebuilds the order once.
+    fn tree_page(
+        &mut self,
+        run_id: &str,
+        folded: &[i64],
+        offset: usize,
+        limit: usize,
+    ) -> Result<(u64, Vec<SpanItem>), StoreError> {
+        let mut rebuild = false;
+        loop {
+            let (tree, flags) = self.shown(run_id, folded, rebuild)?;
+            let total = tree.len() as u64;
+            let page: Vec<(TreeRow, RowFlags)> = tree
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .map(|r| (*r, flags.row(r, folded.binary_search(&r.key).is_ok())))
+                .collect();
+            let keys: Vec<i64> = page.iter().map(|(r, _)| r.key).collect();
+            let rows = self.reader()?.spans_by_keys(&keys)?;
+            if rows.len() == keys.len() || rebuild {
+                let mut rows = rows.into_iter().peekable();
+                let mut out = Vec::with_capacity(page.len());
+                for (r, f) in page {
+                    if rows.peek().is_some_and(|s| s.rowid == r.key) {
+                        if let Some(s) = rows.next() {
+                            out.push((s, r, f));
+                        }
+                    }
+                }
+                return Ok((total, out));
+            }
+            rebuild = true;
+        }
+    }
+
+    /// The Findings view's groups for `filter` (rebuilt when the store changed).
+    fn groups(
+        &mut self,
+        filter: &FindingFilter,
+        count_hidden: bool,
+    ) -> Result<&GroupCache, StoreError> {
+        let version = self.data_version();
+        let fresh = matches!(&self.groups, Some(g) if g.version == version && g.filter == *filter);
+        if !fresh {
+            self.groups = None;
+            let keys = self.reader()?.finding_keys(filter, MAX_FINDINGS)?;
+            let groups = group_keys(&keys, &self.behaviours);
+            self.groups = Some(GroupCache {
+                filter: filter.clone(),
+                version,
+                groups,
+                hidden: None,
+            });
+        }
+        let need = count_hidden && matches!(&self.groups, Some(g) if g.hidden.is_none());
+        if need {
+            let all = FindingFilter {
+                status: None,
+                ..filter.clone()
+            };
+            let shown = self.reader()?.finding_count(filter)?;
+            let every = self.reader()?.finding_count(&all)?;
+            if let Some(g) = self.groups.as_mut() {
+                g.hidden = Some(every.saturating_sub(shown));
+            }
+        }
+        self.groups
+            .as_ref()
+            .ok_or_else(|| StoreError::NotFound("findings: not grouped".into()))
+    }
+
+    /// Every finding `target` names, each once, in order.
+    fn resolve(&mut self, target: &Target) -> Result<Vec<i64>, StoreError> {
+        let mut seen = HashSet::new();
+        let mut ids: Vec<i64> = target
+            .ids
+            .iter()
+            .copied()
+            .filter(|i| seen.insert(*i))
+            .collect();
+        for scope in &target.scopes {
+            for k in self.reader()?.finding_keys(scope, MAX_FINDINGS)? {
+                if seen.insert(k.id) {
+                    ids.push(k.id);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Runs with their `findings` counting open findings only (what is left to triage).
+    fn with_open_counts(&mut self, mut rows: Vec<RunRow>) -> Result<Vec<RunRow>, StoreError> {
+        let ids: Vec<&str> = rows.iter().map(|r| r.run.id.as_str()).collect();
+        let open = self.reader()?.open_counts(&ids)?;
+        for r in rows.iter_mut() {
+            r.findings = open.get(&r.run.id).copied().unwrap_or_default();
+        }
+        Ok(rows)
+    }
+
+    /// Answers one request synchronously (the worker thread, tests and benchmarks call this).
+    pub fn execute(&mut self, req: Request) -> Reply {
+        match self.answer(req) {
+            Ok(r) => r,
+            Err(e) => Reply::Error(crate::sanitize::line(&e.to_string()).into_owned()),
+        }
+    }
+
+    fn answer(&mut self, req: Request) -> Result<Reply, StoreError> {
+        Ok(match req {
+            Request::Triage {
+                target,
+                status,
+                reason,
+                by,
+                at_ms,
+            } => {
+                let ids = self.resolve(&target)?;
+                let before =
+                    self.writer()?
+                        .decide(&ids, status, reason.as_deref(), Some(&by), at_ms)?;
+                Reply::Triaged {
+                    status: Some(status),
+                    count: before.len(),
+                    undo: Undo::Status(before),
+                }
+            }
+            Request::Note {
+                target,
+                text,
+                by,
+                at_ms,
+            } => {
+                let ids = self.resolve(&target)?;
+                let notes = self.writer()?.add_note(&ids, &by, at_ms, &text)?;
+                Reply::Triaged {
+                    status: None,
+                    count: notes.len(),
+                    undo: Undo::Notes(notes),
+                }
+            }
+            Request::Undo(u) => {
+                let count = match &u {
+                    Undo::Status(s) => {
+                        self.writer()?.restore_triage(s)?;
+                        s.len()
+                    }
+                    Undo::Notes(n) => {
+                        self.writer()?.remove_notes(n)?;
+                        n.len()
+                    }
+                };
+                Reply::Undone { count }
+            }
+            Request::Runs {
+                tag,
+                filter,
+                sort,
+                offset,
+                limit,
+            } => {
+                // Paging under the same filter reuses the count (a data change clears it).
+                let cached = match &self.run_total {
+                    Some((f, n)) if *f == filter => Some(*n),
+                    _ => None,
+                };
+                let s = self.reader()?;
+                let total = match cached {
+                    Some(n) => n,
+                    None => s.run_count(&filter)?,
+                };
+                let rows = priced(s, s.runs(&filter, sort, offset, limit)?)?;
+                self.run_total = Some((filter, total));
+                Reply::Runs {
+                    tag,
+                    total,
+                    offset,
+                    rows: self.with_open_counts(rows)?,
+                }
+            }
+            Request::Spans {
+                tag,
+                run_id,
+                folded,
+                offset,
+                limit,
+            } => {
+                let (total, rows) = self.tree_page(&run_id, &folded, offset, limit)?;
+                let s = self.reader()?;
+                let run = priced(s, s.run(&run_id)?.into_iter().collect())?;
+                let run = self.with_open_counts(run)?;
+                Reply::Spans {
+                    tag,
+                    run: run.into_iter().next().map(Box::new),
+                    skills: self.reader()?.run_skills(&run_id)?,
+                    total,
+                    offset,
+                    rows,
+                }
+            }
+            Request::Locate { run_id, span_id } => {
+                let key = self.reader()?.span_key(&run_id, &span_id)?;
+                let position = match key {
+                    Some(key) => self
+                        .tree(&run_id, false)?
+                        .rows
+                        .iter()
+                        .position(|r| r.key == key)
+                        .map(|p| p as u64),
+                    None => None,
+                };
+                Reply::Located {
+                    run_id,
+                    span_id,
+                    position,
+                }
+            }
+            Request::Flagged {
+                tag,
+                run_id,
+                folded,
+                from,
+                forward,
+            } => {
+                let (shown, flags) = self.shown(&run_id, &folded, false)?;
+                let position = flags.next(
+                    shown,
+                    |r| folded.binary_search(&r.key).is_ok(),
+                    from,
+                    forward,
+                );
+                Reply::FlagAt {
+                    tag,
+                    wrapped: position.is_some_and(|p| (p <= from) == forward),
+                    position: position.map(|p| p as u64),
+                }
+            }
+            Request::FlaggedAfter {
+                run_id,
+                span_id,
+                forward,
+            } => {
+                let key = self.reader()?.span_key(&run_id, &span_id)?;
+                let t = self.tree(&run_id, false)?;
+                let from = key.and_then(|k| t.rows.iter().position(|r| r.key == k));
+                let next = from
+                    .and_then(|p| t.flags.next(&t.rows, |_| false, p, forward))
+                    .map(|i| t.rows[i].key);
+                let span_id = match next {
+                    Some(k) => self
+                        .reader()?
+                        .spans_by_keys(&[k])?
+                        .into_iter()
+                        .next()
+                        .map(|s| s.span.id),
+                    None => None,
+                };
+                Reply::FlaggedSpan { run_id, span_id }
+            }
+            Request::Findings {
+                tag,
+                filter,
+                count_hidden,
+                offset,
+                limit,
+            } => {
+                let g = self.groups(&filter, count_hidden)?;
+                let total = g.groups.len() as u64;
+                let hidden = g.hidden.unwrap_or(0);
+                let page: Vec<Vec<i64>> =
+                    g.groups.iter().skip(offset).take(limit).cloned().collect();
+                let ids: Vec<i64> = page.iter().flatten().copied().collect();
+                let rows = self.reader()?.findings_by_ids(&ids)?;
+                Reply::Findings {
+                    tag,
+                    total,
+                    hidden,
+                    offset,
+                    rows: assemble(&page, rows),
+                }
+            }
+            Request::Steps {
+                finding_id,
+                run_id,
+                span_ids,
+            } => {
+                let s = self.reader()?;
+                let mut steps: Vec<Step> = Vec::new();
+                for sid in span_ids.into_iter().take(50) {
+                    let label = s.span(&run_id, &sid)?.map(|sp| {
+                        format!(
+                            "{} {}",
+                            crate::tui::widgets::kind_mark(sp.kind),
+                            crate::tui::widgets::span_label(&sp)
+                        )
+                    });
+                    steps.push((sid, label));
+                }
+                Reply::Steps { finding_id, steps }
+            }
+            Request::Counts => {
+                let counts = self.reader()?.counts()?;
+                Reply::Counts {
+                    fts_pending: counts.fts_pending,
+                    counts,
+                }
+            }
+            Request::Histograms { runs, buckets } => {
+                let s = self.reader()?;
+                let mut out = Vec::with_capacity(runs.len());
+                for (id, a, b) in runs {
+                    let h = s.run_histogram(&id, a, b, buckets)?;
+                    out.push((id, h));
+                }
+                Reply::Histograms(out)
+            }
+            Request::Span { run_id, span_id } => {
+                let s = self.reader()?;
+                Reply::Span {
+                    span: s.span(&run_id, &span_id)?.map(Box::new),
+                    findings: s.findings_for_span(&run_id, &span_id)?,
+                    skills: s.span_skills(&run_id, &span_id)?,
+                }
+            }
+            Request::Skills {
+                tag,
+                filter,
+                offset,
+                limit,
+            } => {
+                let s = self.reader()?;
+                Reply::Skills {
+                    tag,
+                    total: s.skill_row_count(&filter)?,
+                    offset,
+                    rows: s.skill_rows(&filter, offset, limit)?,
+                }
+            }
+            Request::SkillHits { skill_id } => Reply::SkillHits {
+                hits: self.reader()?.skill_sightings(&skill_id, 200)?,
+                skill_id,
+            },
+            Request::Sources { words, runs } => {
+                let s = self.reader()?;
+                let mut rows = s.sources()?;
+                let words: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+                rows.retain(|r| {
+                    let hay = format!("{} {} {}", r.state.path, r.state.format, r.state.kind)
+                        .to_lowercase();
+                    words.iter().all(|w| hay.contains(w.as_str()))
+                });
+                if let Some(f) = &runs {
+                    let keep: HashSet<String> = s.run_sources(f)?.into_iter().collect();
+                    rows.retain(|r| keep.contains(&r.state.path));
+                }
+                Reply::Sources(rows)
+            }
+            Request::ParseErrors { path } => Reply::ParseErrors {
+                errors: self.reader()?.parse_errors(Some(&path), 500)?,
+                path,
+            },
+            Request::Search { query } => {
+                let s = self.reader()?;
+                Reply::Search {
+                    hits: s.search(&query, 500)?,
+                    fts_pending: s.fts_pending()?,
+                    query,
+                }
+            }
+            Request::ReplaySpans {
+                run_id,
+                offset,
+                limit,
+            } => {
+                let s = self.reader()?;
+                Reply::ReplaySpans {
+                    total: s.span_count(&run_id)?,
+                    rows: s.spans(&run_id, offset, limit)?,
+                    run_id,
+                    offset,
+                }
+            }
+            Request::ReplayFindings { run_id } => {
+                let filter = FindingFilter {
+                    run_id: Some(run_id.clone()),
+                    ..Default::default()
+                };
+                Reply::ReplayFindings {
+                    findings: self.reader()?.findings(&filter, 0, 5_000)?,
+                    run_id,
+                }
+            }
+        })
+    }
+}
+
+/// `rows` with their costs (subagents rolled up) from the installed price table.
+fn priced(s: &Store, mut rows: Vec<RunRow>) -> Result<Vec<RunRow>, StoreError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.run.id.as_str()).collect();
+    let mut costs = crate::pricing::ledger::costs_of_runs(s, &crate::pricing::table(), &ids)?;
+    for r in &mut rows {
+        r.cost = Some(costs.remove(&r.run.id).unwrap_or_default());
+    }
+    Ok(rows)
+}
