@@ -263,6 +263,8 @@ fn new_agents_attacks() {
             ("EXF-TRACE-003", "high"),
             ("NET-TRACE-002", "high"),
             ("EXF-TRACE-001", "high"),
+            // the curl posts the credentials file it names: read and egress in one command
+            ("EXF-TRACE-004", "critical"),
         ])
     );
     let chain = f.iter().find(|x| x["rule_id"] == "PINJ-TRACE-002").unwrap();

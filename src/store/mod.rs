@@ -269,6 +269,9 @@ fn same_file(path: &Path, checked: &trust::Facts) -> Result<(), String> {
 /// anything is written to it: a store carries skilltrace's `application_id`,
 /// or (written before it had one) a schema version and skilltrace's tables.
 fn check_identity(conn: &Connection, p: &str) -> Result<usize, StoreError> {
+    // One read transaction: the reads below see one snapshot, never a store that
+    // another writer is creating between two of them (tables but version 0).
+    let snapshot = conn.unchecked_transaction()?;
     let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
     let v = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
     let foreign = |why: String| {
@@ -309,6 +312,7 @@ fn check_identity(conn: &Connection, p: &str) -> Result<usize, StoreError> {
             supported: schema::latest(),
         });
     }
+    drop(snapshot);
     Ok(v)
 }
 
