@@ -111,7 +111,12 @@ pub enum Command {
     /// Canary tokens: decoy credentials that prove exfiltration
     #[command(subcommand)]
     Canary(CanaryCommand),
-    /// Check the store, the files beside it, the spool, registries, config and the proxy and OTLP ports
+    /// Guard your agents: answer their hooks (allow, ask, deny) before a tool runs
+    #[command(
+        after_help = "Examples:\n  skilltrace guard install --agent claude-code     # hooks into ~/.claude/settings.json\n  skilltrace guard status\n  skilltrace guard serve &                          # one process for HTTP hooks\n  echo '{...}' | skilltrace guard --agent codex     # what an installed hook runs"
+    )]
+    Guard(GuardArgs),
+    /// Check the store, the files beside it, the spool, registries, config, the proxy and OTLP ports and the guard
     #[command(
         after_help = "Checks, each reported ok, info or FIX (exit 1 when something needs fixing):\n  \
 store        a regular file you own (not a link), a skilltrace store (not another program's SQLite file), its schema\n  \
@@ -121,7 +126,8 @@ key          <db>.key not readable or writable by others (else it may have been 
 spool        batches a writer kept in <db>.spool because the store was busy or full, not stored yet\n  \
 config       the config file parses\n  \
 registries   each registry is pinned in the config or signed by a trusted key\n  \
-ports        the proxy and OTLP receiver ports"
+ports        the proxy and OTLP receiver ports\n  \
+guard        which agents the guard answers, and whether their hooks answer"
     )]
     Doctor(DoctorArgs),
     /// Print shell completions
@@ -363,6 +369,106 @@ pub enum CanaryCommand {
         #[command(flatten)]
         db: DbArg,
     },
+}
+
+/// `skilltrace guard`: the command hook itself, or one of its subcommands.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct GuardArgs {
+    #[command(subcommand)]
+    pub command: Option<GuardCommand>,
+    /// The agent whose hook event arrives on stdin (the answer goes to stdout in its format)
+    #[arg(long, value_enum, value_name = "AGENT")]
+    pub agent: Option<crate::guard::Agent>,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Deny when the guard itself fails (a malformed event, an internal error, a decision over budget)
+    #[arg(long)]
+    pub fail_closed: bool,
+    /// Forward the event to `guard serve` at URL (e.g. http://127.0.0.1:8788); decide here when it does not answer
+    #[arg(long, value_name = "URL")]
+    pub http: Option<String>,
+    /// Check that the guard loads and answers: judge one harmless event, record nothing
+    #[arg(long)]
+    pub check: bool,
+    /// Write the records hooks left in the spool into the store, then exit (hooks start this themselves)
+    #[arg(long, hide = true)]
+    pub drain: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GuardCommand {
+    /// Answer HTTP hooks on loopback, keeping every session's state in memory
+    #[command(
+        after_help = "Example:\n  skilltrace guard serve &\n  skilltrace guard install --agent claude-code --http http://127.0.0.1:8788"
+    )]
+    Serve(GuardServeArgs),
+    /// Add the guard's hooks to an agent's settings (keeps your own hooks, backs the file up first)
+    #[command(
+        after_help = "Examples:\n  skilltrace guard install --agent claude-code\n  skilltrace guard install --agent cursor --scope project\n  skilltrace guard install --agent gemini --http http://127.0.0.1:8788"
+    )]
+    Install(GuardInstallArgs),
+    /// Remove the guard's hooks (and only them) from an agent's settings
+    #[command(after_help = "Example:\n  skilltrace guard uninstall --agent claude-code")]
+    Uninstall(GuardUninstallArgs),
+    /// Show which agents are guarded and whether their hook answers
+    Status(GuardStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GuardServeArgs {
+    /// Address to listen on (loopback only unless --allow-remote)
+    #[arg(long, default_value = crate::guard::server::DEFAULT_LISTEN, value_name = "ADDR")]
+    pub listen: String,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Deny when the guard itself fails
+    #[arg(long)]
+    pub fail_closed: bool,
+    /// Allow listening on a non-loopback address (then --token is required)
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Token clients must send as `x-skilltrace-token` when --allow-remote is set
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SKILLTRACE_GUARD_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GuardInstallArgs {
+    /// The agent to guard
+    #[arg(long, value_enum, value_name = "AGENT")]
+    pub agent: crate::guard::Agent,
+    /// User settings (every project) or this project's settings
+    #[arg(long, value_enum, default_value = "user")]
+    pub scope: crate::guard::install::Scope,
+    /// Answer from `guard serve` at URL (Claude Code: an HTTP hook; others: a command that forwards)
+    #[arg(long, value_name = "URL")]
+    pub http: Option<String>,
+    /// Store the installed hooks record into [default: the default store]
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GuardUninstallArgs {
+    /// The agent to stop guarding
+    #[arg(long, value_enum, value_name = "AGENT")]
+    pub agent: crate::guard::Agent,
+    /// User settings or this project's settings
+    #[arg(long, value_enum, default_value = "user")]
+    pub scope: crate::guard::install::Scope,
+}
+
+#[derive(Debug, Args)]
+pub struct GuardStatusArgs {
+    /// Only list the installed hooks; do not run them to check they answer
+    #[arg(long)]
+    pub no_check: bool,
 }
 
 #[derive(Debug, Args)]

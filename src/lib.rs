@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod detect;
 pub mod export;
+pub mod guard;
 pub mod hash;
 pub mod ingest;
 pub mod limits;

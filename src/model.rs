@@ -89,6 +89,8 @@ impl FromStr for Severity {
 pub enum AgentKind {
     ClaudeCode,
     Codex,
+    Cursor,
+    Gemini,
     Otel,
     OpenaiAgents,
     Proxy,
@@ -108,6 +110,8 @@ impl AgentKind {
         match self {
             AgentKind::ClaudeCode => "claude-code",
             AgentKind::Codex => "codex",
+            AgentKind::Cursor => "cursor",
+            AgentKind::Gemini => "gemini",
             AgentKind::Otel => "otel",
             AgentKind::OpenaiAgents => "openai-agents",
             AgentKind::Proxy => "proxy",
@@ -127,6 +131,8 @@ impl AgentKind {
         match s {
             "claude-code" => AgentKind::ClaudeCode,
             "codex" => AgentKind::Codex,
+            "cursor" => AgentKind::Cursor,
+            "gemini" => AgentKind::Gemini,
             "otel" => AgentKind::Otel,
             "openai-agents" => AgentKind::OpenaiAgents,
             "proxy" => AgentKind::Proxy,
@@ -520,6 +526,48 @@ pub struct Finding {
     pub related: Vec<String>,
 }
 
+/// What the guard answered an agent that asked before a tool ran (or what it
+/// recorded for an event it could not block). Stored beside the findings the
+/// call raised, shown in the TUI, `findings --format json` and SARIF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GuardDecision {
+    /// The call was refused.
+    Denied,
+    /// The user was asked to confirm the call.
+    Asked,
+    /// The call went ahead (nothing reached the policy's threshold, or the
+    /// guard failed open).
+    Allowed,
+}
+
+impl GuardDecision {
+    /// The lowercase name used in the store, JSON and SARIF.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuardDecision::Denied => "denied",
+            GuardDecision::Asked => "asked",
+            GuardDecision::Allowed => "allowed",
+        }
+    }
+
+    /// Inverse of [`GuardDecision::as_str`]; `None` for anything else.
+    pub fn parse(s: &str) -> Option<GuardDecision> {
+        match s {
+            "denied" => Some(GuardDecision::Denied),
+            "asked" => Some(GuardDecision::Asked),
+            "allowed" => Some(GuardDecision::Allowed),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for GuardDecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How a skill was recognised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -594,6 +642,8 @@ mod tests {
         for k in [
             AgentKind::ClaudeCode,
             AgentKind::Codex,
+            AgentKind::Cursor,
+            AgentKind::Gemini,
             AgentKind::Otel,
             AgentKind::OpenaiAgents,
             AgentKind::Proxy,
@@ -612,6 +662,14 @@ mod tests {
         }
         assert_eq!(SpanKind::parse("tool"), SpanKind::Tool);
         assert_eq!(HitMethod::parse("exact"), HitMethod::Exact);
+        for d in [
+            GuardDecision::Denied,
+            GuardDecision::Asked,
+            GuardDecision::Allowed,
+        ] {
+            assert_eq!(GuardDecision::parse(d.as_str()), Some(d));
+        }
+        assert_eq!(GuardDecision::parse("maybe"), None);
     }
 
     #[test]

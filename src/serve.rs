@@ -1,6 +1,8 @@
 //! Serving HTTP/1.1 on a bound listener until shutdown: one task per
-//! connection, a deadline for request heads, then a graceful drain. Shared by
-//! the proxy and the OTLP receiver.
+//! connection, a deadline for request heads, then a graceful drain; binding
+//! a listen address loopback-only unless remote access is allowed; checking a
+//! client token in constant time. Shared by the proxy, the OTLP receiver and
+//! the guard's HTTP hook endpoint.
 
 use hyper::body::{Body, Incoming};
 use hyper::{Request, Response};
@@ -9,6 +11,85 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
+
+/// Why a listen address could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    #[error("cannot resolve listen address {0}")]
+    BadListen(String),
+    #[error("{0} is not a loopback address")]
+    NotLoopback(String),
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// Resolves `listen` (`host:port`) and binds it. Every address it resolves to
+/// must be loopback unless `allow_remote`. Returns the listener and the
+/// address actually bound (port 0 resolved).
+pub async fn bind(
+    listen: &str,
+    allow_remote: bool,
+) -> Result<(TcpListener, std::net::SocketAddr), ListenError> {
+    let addrs: Vec<std::net::SocketAddr> = match listen.parse::<std::net::SocketAddr>() {
+        Ok(a) => vec![a],
+        Err(_) => tokio::net::lookup_host(listen)
+            .await
+            .map_err(|_| ListenError::BadListen(listen.to_string()))?
+            .collect(),
+    };
+    let Some(first) = addrs.first().copied() else {
+        return Err(ListenError::BadListen(listen.to_string()));
+    };
+    if !allow_remote {
+        if let Some(remote) = addrs.iter().find(|a| !a.ip().is_loopback()) {
+            return Err(ListenError::NotLoopback(remote.to_string()));
+        }
+    }
+    let listener = TcpListener::bind(first)
+        .await
+        .map_err(|source| ListenError::Listen {
+            addr: first.to_string(),
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ListenError::Listen {
+            addr: first.to_string(),
+            source,
+        })?;
+    Ok((listener, addr))
+}
+
+/// A complete response: `status`, a `Content-Type`, and `body`.
+pub fn reply(
+    status: hyper::StatusCode,
+    content_type: &'static str,
+    body: String,
+) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
+    let mut r = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    r
+}
+
+/// True when header `name` of `headers` equals `expected`, compared in
+/// constant time.
+pub fn token_ok(headers: &hyper::HeaderMap, name: &str, expected: &str) -> bool {
+    headers
+        .get(name)
+        .is_some_and(|v| ct_eq(v.as_bytes(), expected.as_bytes()))
+}
+
+/// Byte equality in time independent of where the inputs differ.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
 
 /// Accepts connections on `listener` and answers each request with `handler`
 /// until `shutdown` resolves; then asks open connections to finish and waits up
@@ -66,4 +147,29 @@ pub async fn http1<H, F, B>(
     drop(close_rx);
     let _ = close_tx.send(true);
     let _ = tokio::time::timeout(drain, close_tx.closed()).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq() {
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"ab"));
+    }
+
+    #[tokio::test]
+    async fn binds_loopback_and_refuses_remote_unless_allowed() {
+        let (_l, addr) = bind("127.0.0.1:0", false).await.unwrap();
+        assert!(addr.ip().is_loopback() && addr.port() != 0);
+        let e = bind("0.0.0.0:0", false).await.unwrap_err();
+        assert!(matches!(e, ListenError::NotLoopback(_)), "{e}");
+        assert!(bind("0.0.0.0:0", true).await.is_ok());
+        assert!(matches!(
+            bind("no-such-host.invalid:1", false).await.unwrap_err(),
+            ListenError::BadListen(_)
+        ));
+    }
 }

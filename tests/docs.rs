@@ -64,8 +64,8 @@ fn every_readme_command_and_flag_exists() {
             "README uses unknown command `{sub}` in `{l}`"
         );
         let mut path = vec![*sub];
-        if matches!(*sub, "registry" | "canary") {
-            if let Some(s2) = words.get(2) {
+        if matches!(*sub, "registry" | "canary" | "guard") {
+            if let Some(s2) = words.get(2).filter(|w| !w.starts_with('-')) {
                 path.push(s2);
             }
         }

@@ -2,8 +2,8 @@
 //! regular file you own, not a link, mode `600`; the folder private; the db a
 //! skilltrace store; the key not open to others; the spool empty), the config,
 //! the registries (pinned in the config or signed) and the proxy and OTLP
-//! receiver ports, lists the agent folders found on this machine, and says
-//! what to fix. Exit 0 when healthy, 1 when something
+//! receiver ports and the guard's hooks, lists the agent folders found on this
+//! machine, and says what to fix. Exit 0 when healthy, 1 when something
 //! needs fixing.
 
 use super::db_path;
@@ -37,6 +37,7 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
     check_registries(&mut r);
     check_port(&mut r, "proxy port", &args.proxy, "skilltrace proxy");
     check_port(&mut r, "otlp port", &args.otlp, "skilltrace otlp");
+    check_guard(&mut r);
     check_agents(&r);
     if r.problems == 0 {
         println!("all good");
@@ -44,6 +45,22 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
     } else {
         println!("{} thing(s) to fix", r.problems);
         Ok(1)
+    }
+}
+
+/// Which agents the guard answers, and whether their hooks answer.
+fn check_guard(r: &mut Report) {
+    match super::guard::status_lines(true) {
+        Ok(lines) => {
+            for l in lines {
+                match l.level {
+                    "ok" => r.ok(&l.what, &l.detail),
+                    "FIX" => r.fix(&l.what, &l.detail),
+                    _ => r.info(&l.what, &l.detail),
+                }
+            }
+        }
+        Err(e) => r.info("guard", &format!("{e:#}")),
     }
 }
 

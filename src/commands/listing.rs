@@ -183,6 +183,7 @@ pub fn finding_json(f: &FindingRow) -> serde_json::Value {
         "skill_id": x.skill_id,
         "ts_ms": x.ts_ms,
         "related": x.related,
+        "guard": f.guard.map(|g| g.as_str()),
     })
 }
 

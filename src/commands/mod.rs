@@ -7,6 +7,7 @@ mod canary;
 mod cost;
 mod doctor;
 mod export;
+mod guard;
 mod import;
 mod listing;
 mod otlp;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Replay(a) => replay::run(a),
         Command::Registry(c) => registry::run(c),
         Command::Canary(c) => canary::run(c),
+        Command::Guard(a) => guard::run(a),
         Command::Doctor(a) => doctor::run(a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -99,16 +101,7 @@ pub fn open_pipeline_with(
     let ingest: IngestConfig = config.section("ingest")?;
     let store_cfg: crate::store::commit::StoreConfig = config.section("store")?;
     let store = crate::store::Store::open(db)?;
-    // One key per store (`<db>.key`, 0600) for hash-mode redaction and canary hashes.
-    let mut key_path = db.as_os_str().to_owned();
-    key_path.push(".key");
-    let key = crate::redact::HashKey::load_or_create(std::path::Path::new(&key_path))?;
-    let redactor = crate::redact::Redactor::from_config(&config, key)?;
-    let ctx = match ctx {
-        Some(c) => c,
-        None => crate::detect::DetectContext::load_for_db(db)?,
-    };
-    let detector = crate::detect::Detector::from_config(&config, ctx)?;
+    let (redactor, detector) = crate::ingest::scan::build(&config, db, ctx)?;
     let table = crate::pricing::install(crate::pricing::PriceTable::from_config(&config)?);
     let budgets = crate::pricing::budget::Budgets::from_config(&config)?;
     let mut p = crate::ingest::pipeline::Pipeline::new(redactor, detector, store)
@@ -118,6 +111,14 @@ pub fn open_pipeline_with(
         p = p.with_line_cap(cap);
     }
     Ok(p)
+}
+
+/// Prints a server's banner to stdout for scripts to read; a closed stdout
+/// (`| head -1`) must not stop the server, so write errors are ignored.
+pub fn print_banner(banner: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
 }
 
 /// True when standard error is a terminal (progress bars go there, never to a pipe).

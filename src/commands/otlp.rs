@@ -9,7 +9,6 @@ use super::{db_path, open_pipeline};
 use crate::cli::OtlpArgs;
 use crate::ingest::otlp_http;
 use anyhow::Result;
-use std::io::Write;
 use std::sync::atomic::Ordering;
 
 pub fn run(args: OtlpArgs) -> Result<i32> {
@@ -30,7 +29,7 @@ pub fn run(args: OtlpArgs) -> Result<i32> {
 
     // Signal handlers first: a script may stop us as soon as it reads the banner.
     let shutdown = super::proxy::shutdown_signal(&rt);
-    // The banner goes to stdout for scripts; a closed stdout must not stop the receiver.
+    // The banner goes to stdout for scripts.
     let banner = format!(
         "skilltrace receiving OTLP/HTTP traces on http://{addr}{path}, and logs on {logs}, recording into {}\n\
          point exporters at it (protobuf or JSON):\n  \
@@ -41,9 +40,7 @@ pub fn run(args: OtlpArgs) -> Result<i32> {
         path = otlp_http::TRACES_PATH,
         logs = otlp_http::LOGS_PATH,
     );
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
-    drop(out);
+    super::print_banner(&banner);
 
     rt.block_on(bound.serve(sink, shutdown));
     drop(rt);

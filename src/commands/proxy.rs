@@ -8,7 +8,6 @@ use super::{db_path, open_pipeline};
 use crate::cli::ProxyArgs;
 use crate::proxy::{self, ProxyConfig};
 use anyhow::Result;
-use std::io::Write;
 use std::sync::atomic::Ordering;
 
 pub fn run(args: ProxyArgs) -> Result<i32> {
@@ -42,7 +41,7 @@ pub fn run(args: ProxyArgs) -> Result<i32> {
 
     // Signal handlers first: a script may stop us as soon as it reads the banner.
     let shutdown = shutdown_signal(&rt);
-    // The banner goes to stdout for scripts; a closed stdout (`| head -1`) must not stop the proxy.
+    // The banner goes to stdout for scripts.
     let mut banner = format!(
         "skilltrace proxy listening on http://{addr}, recording into {}\n\
          point agents at it:\n  \
@@ -57,9 +56,7 @@ pub fn run(args: ProxyArgs) -> Result<i32> {
         "upstreams: openai {}, anthropic {} (Ctrl-C to stop)\n",
         cfg.openai_upstream, cfg.anthropic_upstream
     ));
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
-    drop(out);
+    super::print_banner(&banner);
 
     rt.block_on(bound.serve(sink, shutdown))?;
     drop(rt);

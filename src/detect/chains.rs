@@ -15,14 +15,14 @@ use std::collections::{HashMap, HashSet, VecDeque};
 const MAX_RUNS: usize = 512;
 
 /// A credential read waiting for an egress.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct PendingRead {
     finding: Finding,
     raised: bool,
 }
 
 /// An injected output and the risky steps that followed it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Injection {
     finding: Finding,
     steps: Vec<(String, String)>,
@@ -39,7 +39,8 @@ pub struct InjectionSeed {
 }
 
 /// What the detector remembers about one run.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct RunState {
     /// fingerprint → (severity, number of span ids) last emitted.
     emitted: HashMap<String, (Severity, usize)>,
@@ -66,6 +67,33 @@ impl RunState {
         self.emitted
             .insert(f.fingerprint.clone(), (f.severity, f.span_ids.len()));
     }
+
+    /// The state as JSON, for a process that judges one event of a run and
+    /// exits (the guard's command hook). Secrets appear as keyed hashes only;
+    /// the findings waiting for a chain pass through `redact` first, so the
+    /// snapshot can go to disk.
+    pub fn snapshot(&self, redact: &mut dyn FnMut(&mut Finding)) -> serde_json::Value {
+        let mut copy = RunState {
+            emitted: self.emitted.clone(),
+            reads: self.reads.clone(),
+            injections: self.injections.clone(),
+            secrets: self.secrets.clone(),
+            active_skill: self.active_skill.clone(),
+            skill_hits: self.skill_hits.clone(),
+        };
+        for r in &mut copy.reads {
+            redact(&mut r.finding);
+        }
+        for i in &mut copy.injections {
+            redact(&mut i.finding);
+        }
+        serde_json::to_value(&copy).unwrap_or_default()
+    }
+
+    /// A state read back from [`RunState::snapshot`]; `None` when it does not parse.
+    pub fn from_snapshot(v: serde_json::Value) -> Option<RunState> {
+        serde_json::from_value(v).ok()
+    }
 }
 
 /// Runs' states with a bound on how many are kept.
@@ -78,6 +106,11 @@ pub struct Runs {
 }
 
 impl Runs {
+    /// Replaces a run's state (the guard's command hook restoring a snapshot).
+    pub fn set(&mut self, run: &str, state: RunState) {
+        *self.get(run) = state;
+    }
+
     pub fn get(&mut self, run: &str) -> &mut RunState {
         if !self.map.contains_key(run) {
             if self.order.len() >= MAX_RUNS {

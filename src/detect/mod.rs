@@ -34,6 +34,7 @@ pub mod rules;
 pub mod session;
 pub mod shell;
 pub mod skills;
+pub mod tamper;
 pub mod taxonomy;
 pub mod textnorm;
 pub mod tokens;
@@ -136,6 +137,7 @@ pub struct Detector {
     keys: disguise::Keys,
     disguise: disguise::Rules,
     runs: chains::Runs,
+    tamper: tamper::Tamper,
     sessions: session::Sessions,
 }
 
@@ -191,8 +193,36 @@ impl Detector {
             // exclusion of shared prefixes.
             disguise: disguise::Rules::load().unwrap_or_default(),
             runs: chains::Runs::default(),
+            // Checked by unit tests, as the built-in detection data is.
+            tamper: tamper::Tamper::load(&[]).expect("built-in tamper data is valid"),
             sessions: session::Sessions::default(),
         }
+    }
+
+    /// A run's correlation state as JSON (see [`chains::RunState::snapshot`]).
+    pub fn run_snapshot(
+        &mut self,
+        run: &str,
+        redact: &mut dyn FnMut(&mut Finding),
+    ) -> serde_json::Value {
+        self.runs.get(run).snapshot(redact)
+    }
+
+    /// Restores a run's correlation state from [`Detector::run_snapshot`];
+    /// false (and a fresh state) when the snapshot does not parse.
+    pub fn restore_run(&mut self, run: &str, snapshot: serde_json::Value) -> bool {
+        match chains::RunState::from_snapshot(snapshot) {
+            Some(st) => {
+                self.runs.set(run, st);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The guard's protected files and commands (GRD-TRACE-001), to extend.
+    pub fn tamper_mut(&mut self) -> &mut tamper::Tamper {
+        &mut self.tamper
     }
 
     /// The registries in use (for `registry list` and `doctor`).
@@ -285,6 +315,7 @@ impl Detector {
             }
             is_outbound |= call.is_mcp();
             hits.extend(an.hits);
+            hits.extend(self.tamper.check(call));
         }
 
         // 2. skills in text, outputs and attributes
@@ -609,6 +640,7 @@ impl Detector {
                     || f.rule_id.starts_with("CMD-")
                     || f.rule_id == id::ENV_SECRET
                     || f.rule_id == id::NET_BAD_HOST
+                    || f.rule_id == id::GUARD_TAMPER
             })
             .collect();
         let chained = chains::correlate(

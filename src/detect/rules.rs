@@ -29,6 +29,7 @@ pub mod id {
     pub const SKL_DETECTED: &str = "SKL-TRACE-001";
     pub const SKL_CHANGED: &str = "SKL-TRACE-002";
     pub const SKL_UNKNOWN: &str = "SKL-TRACE-003";
+    pub const GUARD_TAMPER: &str = "GRD-TRACE-001";
     pub const COST_RUN: &str = "COST-TRACE-001";
     pub const COST_DAY: &str = "COST-TRACE-002";
     pub const COST_AGENT_DAY: &str = "COST-TRACE-003";
@@ -157,11 +158,13 @@ mod tests {
             id::SKL_DETECTED,
             id::SKL_CHANGED,
             id::SKL_UNKNOWN,
+            id::GUARD_TAMPER,
             id::COST_RUN,
             id::COST_DAY,
             id::COST_AGENT_DAY,
         ];
         assert_eq!(ids, want);
+        assert_eq!(default_severity(id::GUARD_TAMPER), Severity::Critical);
         assert_eq!(default_severity(id::EXF_SECRET_OUT), Severity::Critical);
         assert_eq!(default_severity(id::PRB_RECON), Severity::Low);
         assert_eq!(default_severity(id::CMD_DESTRUCTIVE), Severity::Medium);

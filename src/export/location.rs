@@ -5,7 +5,7 @@
 //! `%SRCROOT%`-relative paths (what GitHub code scanning wants); other absolute
 //! paths become `TRACEROOT`-relative (`TRACEROOT` = `file:///`); proxy records
 //! (`proxy://<addr>`) become `proxy/<addr>.jsonl` under `PROXY`, with the request
-//! number as the line.
+//! number as the line, and the guard's (`guard://<agent>`) `guard/<agent>.jsonl`.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::{json, Value};
@@ -91,7 +91,11 @@ impl Locator {
         if path.is_empty() {
             return None;
         }
-        if let Some(addr) = path.strip_prefix("proxy://") {
+        let pseudo = path
+            .strip_prefix("proxy://")
+            .map(|a| ("proxy", a))
+            .or_else(|| path.strip_prefix("guard://").map(|a| ("guard", a)));
+        if let Some((scheme, addr)) = pseudo {
             let name: String = addr
                 .chars()
                 .map(|c| {
@@ -103,13 +107,13 @@ impl Locator {
                 })
                 .collect();
             let name = if name.is_empty() {
-                "proxy".to_string()
+                scheme.to_string()
             } else {
                 name
             };
             return Some(FileRef {
                 base: PROXY,
-                uri: format!("proxy/{}.jsonl", encode(&name)),
+                uri: format!("{scheme}/{}.jsonl", encode(&name)),
                 line: line.max(1),
             });
         }
@@ -260,6 +264,11 @@ mod tests {
         assert_eq!(
             r.map(|r| r.uri),
             Some("home/u/.claude/projects/p/s.jsonl".into())
+        );
+        let g = loc().file_ref("guard://claude-code", 7).unwrap();
+        assert_eq!(
+            (g.base, g.uri.as_str(), g.line),
+            (PROXY, "guard/claude-code.jsonl", 7)
         );
         let r = loc().file_ref("proxy://127.0.0.1:8787", 42);
         assert_eq!(

@@ -338,6 +338,10 @@ fn result(
     if !f.related.is_empty() {
         r["properties"]["related"] = json!(f.related);
     }
+    if let Some(g) = row.guard {
+        // What the guard answered the call that raised it (denied, asked, allowed).
+        r["properties"]["guardDecision"] = json!(g.as_str());
+    }
     let mut cut = false;
     if f.span_ids.len() > 1 {
         let steps = f.span_ids.len();

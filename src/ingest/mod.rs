@@ -15,5 +15,6 @@ pub mod otlp_proto;
 pub mod pipeline;
 pub mod queue;
 pub mod reader;
+pub mod scan;
 pub mod tail;
 pub mod writer;

@@ -90,30 +90,14 @@ pub struct BoundReceiver {
 
 /// Binds `listen` (loopback only).
 pub async fn bind(listen: &str) -> Result<BoundReceiver, ReceiverError> {
-    let addrs: Vec<SocketAddr> = match listen.parse::<SocketAddr>() {
-        Ok(a) => vec![a],
-        Err(_) => tokio::net::lookup_host(listen)
-            .await
-            .map_err(|_| ReceiverError::BadListen(listen.to_string()))?
-            .collect(),
-    };
-    let Some(first) = addrs.first().copied() else {
-        return Err(ReceiverError::BadListen(listen.to_string()));
-    };
-    if let Some(remote) = addrs.iter().find(|a| !a.ip().is_loopback()) {
-        return Err(ReceiverError::NotLoopback(remote.to_string()));
-    }
-    let listener = tokio::net::TcpListener::bind(first)
+    let (listener, addr) = crate::serve::bind(listen, false)
         .await
-        .map_err(|source| ReceiverError::Listen {
-            addr: first.to_string(),
-            source,
-        })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|source| ReceiverError::Listen {
-            addr: first.to_string(),
-            source,
+        .map_err(|e| match e {
+            crate::serve::ListenError::BadListen(l) => ReceiverError::BadListen(l),
+            crate::serve::ListenError::NotLoopback(a) => ReceiverError::NotLoopback(a),
+            crate::serve::ListenError::Listen { addr, source } => {
+                ReceiverError::Listen { addr, source }
+            }
         })?;
     Ok(BoundReceiver {
         listener,
@@ -190,13 +174,8 @@ impl BoundReceiver {
 
 type Body = Full<Bytes>;
 
-fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    *r.status_mut() = status;
-    if let Ok(v) = content_type.parse() {
-        r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
-    }
-    r
+fn reply(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
+    crate::serve::reply(status, content_type, body)
 }
 
 /// An error answer: OTLP's `Status` message as JSON.

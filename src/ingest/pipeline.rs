@@ -183,25 +183,12 @@ impl Pipeline {
                     out.runs.push(self.redactor.redact_run(r))
                 }
                 Record::Span(span) => {
-                    // Planned on the raw span (which detection reads), then
-                    // applied by moving it: no copy of the span's text.
-                    let mut plan = self.redactor.plan_span(&span);
-                    let det = self.detector.scan_span(&span, plan.report());
-                    if !det.secrets.is_empty() {
-                        // Canary tokens are secrets too: remembered for the run
-                        // (later spans, these findings) and this span planned again.
-                        for t in &det.secrets {
-                            self.redactor.remember_canary(&span.run_id, t);
-                        }
-                        plan = self.redactor.plan_span(&span);
-                    }
-                    out.spans.push(self.redactor.apply(span, plan));
-                    for f in det.findings {
-                        out.findings.push(self.redactor.redact_finding(f));
-                    }
-                    for h in det.skill_hits {
-                        out.skill_hits.push(self.redactor.redact_skill_hit(h));
-                    }
+                    crate::ingest::scan::scan_span(
+                        &mut self.redactor,
+                        &mut self.detector,
+                        span,
+                        &mut out,
+                    );
                 }
                 Record::Finding(f) => out.findings.push(self.redactor.redact_finding(*f)),
                 Record::Triage {

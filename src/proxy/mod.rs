@@ -227,33 +227,18 @@ pub async fn bind(cfg: ProxyConfig) -> Result<BoundProxy, ProxyError> {
             source,
         })?;
     server::check_tls(&cfg.upstream_ca_pem).map_err(ProxyError::Tls)?;
-    let addrs: Vec<SocketAddr> = match cfg.listen.parse::<SocketAddr>() {
-        Ok(a) => vec![a],
-        Err(_) => tokio::net::lookup_host(cfg.listen.as_str())
-            .await
-            .map_err(|_| ProxyError::BadListen(cfg.listen.clone()))?
-            .collect(),
-    };
-    let Some(first) = addrs.first().copied() else {
-        return Err(ProxyError::BadListen(cfg.listen.clone()));
-    };
-    if !cfg.allow_remote {
-        if let Some(remote) = addrs.iter().find(|a| !a.ip().is_loopback()) {
-            return Err(ProxyError::NotLoopback(remote.to_string()));
-        }
-    } else if cfg.token.as_deref().is_none_or(str::is_empty) {
+    if cfg.allow_remote && cfg.token.as_deref().is_none_or(str::is_empty) {
         return Err(ProxyError::TokenRequired);
     }
-    let listener = tokio::net::TcpListener::bind(first)
+    let (listener, addr) = crate::serve::bind(&cfg.listen, cfg.allow_remote)
         .await
-        .map_err(|source| ProxyError::Listen {
-            addr: first.to_string(),
-            source,
+        .map_err(|e| match e {
+            crate::serve::ListenError::BadListen(l) => ProxyError::BadListen(l),
+            crate::serve::ListenError::NotLoopback(a) => ProxyError::NotLoopback(a),
+            crate::serve::ListenError::Listen { addr, source } => {
+                ProxyError::Listen { addr, source }
+            }
         })?;
-    let addr = listener.local_addr().map_err(|source| ProxyError::Listen {
-        addr: first.to_string(),
-        source,
-    })?;
     Ok(BoundProxy {
         listener,
         addr,

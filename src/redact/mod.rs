@@ -525,6 +525,22 @@ impl Redactor {
         }
     }
 
+    /// Remembers a secret `value` for `run_id` as `rule` (a rule name) found it:
+    /// every later occurrence in that run is redacted under that name. For a
+    /// process that judges one event of a run (the guard's command hook) and
+    /// recognises, by its keyed hash, a value an earlier process redacted.
+    pub fn remember_secret(&mut self, run_id: &str, value: &str, rule: &str) {
+        if self.enabled {
+            let label = self
+                .engine
+                .labels
+                .iter()
+                .position(|l| l.name == rule)
+                .unwrap_or(self.engine.field_label);
+            self.memory.learn(run_id, value, label);
+        }
+    }
+
     /// Redacts every string of a span (recursively, including JSON inside strings):
     /// [`Redactor::plan_span`] then [`Redactor::apply`].
     pub fn redact_span(&mut self, span: Span) -> (Redacted<Span>, Report) {

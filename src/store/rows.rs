@@ -3,7 +3,8 @@
 
 use crate::ingest::pipeline::SourceState;
 use crate::model::{
-    AgentKind, Finding, Origin, Run, Severity, Span, SpanKind, SpanStatus, TriageStatus,
+    AgentKind, Finding, GuardDecision, Origin, Run, Severity, Span, SpanKind, SpanStatus,
+    TriageStatus,
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::Row;
@@ -78,6 +79,8 @@ pub struct FindingRow {
     /// Who set the status (`$USER` of the person triaging), when known.
     pub triaged_by: Option<String>,
     pub triaged_ms: Option<i64>,
+    /// What the guard answered the call that raised it (`None`: not guarded).
+    pub guard: Option<GuardDecision>,
     /// Notes, oldest first.
     pub notes: Vec<Note>,
 }
@@ -221,7 +224,7 @@ pub(super) fn span_row(r: &Row<'_>) -> rusqlite::Result<SpanRow> {
 pub(super) const FINDING_COLS: &str = "f.id, f.fingerprint, f.rule_id, f.severity, f.confidence, f.run_id, f.span_ids, f.title, \
     f.message, f.evidence, f.origin_path, f.origin_line, f.skill_id, f.ts_ms, f.related, f.status, f.reason, f.triaged_ms, \
     f.triaged_by, (SELECT json_group_array(json_array(n.author, n.ts_ms, n.text)) FROM \
-    (SELECT author, ts_ms, text FROM finding_notes WHERE finding_id = f.id ORDER BY ts_ms, id) n)";
+    (SELECT author, ts_ms, text FROM finding_notes WHERE finding_id = f.id ORDER BY ts_ms, id) n), f.guard_decision";
 
 pub(super) fn finding_row(r: &Row<'_>) -> rusqlite::Result<FindingRow> {
     let span_ids: String = r.get(6)?;
@@ -250,6 +253,10 @@ pub(super) fn finding_row(r: &Row<'_>) -> rusqlite::Result<FindingRow> {
         triaged_ms: r.get(17)?,
         triaged_by: r.get(18)?,
         notes: notes(r.get::<_, Option<String>>(19)?.as_deref()),
+        guard: r
+            .get::<_, Option<String>>(20)?
+            .as_deref()
+            .and_then(GuardDecision::parse),
     })
 }
 

@@ -245,6 +245,11 @@ INSERT INTO finding_notes(finding_id, author, ts_ms, text)
 UPDATE findings SET note = NULL;
 CREATE INDEX findings_status ON findings(status, severity DESC, ts_ms, id);
 "#,
+    // 7: the guard's decision on the call that raised a finding (denied,
+    // asked, allowed; NULL for findings no guard judged).
+    r#"
+ALTER TABLE findings ADD COLUMN guard_decision TEXT;
+"#,
 ];
 
 /// Brings the schema to the latest version, one transaction per migration.

@@ -9,7 +9,9 @@
 use super::{now_ms, Store, StoreError};
 use crate::hash::HashMap;
 use crate::ingest::pipeline::SourceState;
-use crate::model::{Finding, ParseError, Run, Severity, SkillHit, Span, TriageStatus};
+use crate::model::{
+    Finding, GuardDecision, ParseError, Run, Severity, SkillHit, Span, TriageStatus,
+};
 use crate::redact::Redacted;
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -394,6 +396,28 @@ impl Store {
         }
         tx.commit()?;
         Ok(Some(stats))
+    }
+
+    /// Marks findings (by fingerprint) with the guard's decision on the call
+    /// that raised them. Unknown fingerprints are skipped.
+    pub fn set_guard_decision(
+        &mut self,
+        fingerprints: &[String],
+        decision: GuardDecision,
+    ) -> Result<(), StoreError> {
+        if fingerprints.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut st =
+                tx.prepare_cached("UPDATE findings SET guard_decision=?2 WHERE fingerprint=?1")?;
+            for fp in fingerprints {
+                st.execute(params![fp, decision.as_str()])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Sets a finding's triage status and the reason for it (a person's

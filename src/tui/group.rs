@@ -252,6 +252,7 @@ mod tests {
             status,
             reason: None,
             triaged_by: None,
+            guard: None,
             triaged_ms: None,
             notes: vec![],
         };

@@ -17,6 +17,7 @@
 
 pub mod forms;
 pub mod out;
+mod wire;
 
 pub use out::SecretOut;
 
@@ -239,7 +240,7 @@ impl Keys {
 }
 
 /// Where a remembered window points: a secret and the bytes of it it covers.
-#[derive(Debug, Clone, Copy)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy)]
 struct WinRef {
     secret: u16,
     start: u16,
@@ -248,7 +249,7 @@ struct WinRef {
 }
 
 /// One remembered secret (never its value).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Secret {
     rule: String,
     seen: String,
@@ -298,8 +299,11 @@ pub struct Sighting {
     pub ranges: Vec<(usize, usize)>,
 }
 
-/// The secrets of one run.
-#[derive(Debug, Default)]
+/// The secrets of one run. Serialised (keyed hashes and fingerprints only,
+/// see [`wire`]) so the guard's command hook, a process per event, keeps it
+/// between events.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(into = "wire::Wire", from = "wire::Wire")]
 pub struct RunSecrets {
     secrets: Vec<Secret>,
     /// Keyed hash of each whole value → secret index.

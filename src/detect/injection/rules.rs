@@ -2,9 +2,10 @@
 //! (per language, extended from the config), the scoring weights, the hidden
 //! carriers, the image-beacon patterns and the look-alike table.
 //!
-//! Only the gate (one `RegexSet` over every aimed pattern) is compiled at load:
-//! most tool outputs stop there. Each signal's own regex, used to find where
-//! it matched, is compiled on first use; user patterns are checked at load.
+//! The gate (one `RegexSet` over every aimed pattern) is compiled on first
+//! use, or at load when the config extends the patterns: most tool outputs
+//! stop there. Each signal's own regex, used to find where it matched, is
+//! compiled on first use; user patterns are checked at load.
 
 use crate::detect::textnorm::Folding;
 use crate::detect::DetectError;
@@ -115,8 +116,12 @@ pub struct Signal {
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
     pub score: Score,
-    /// Any aimed pattern at all: most texts stop here.
-    gate: Option<RegexSet>,
+    /// Any aimed pattern at all: most texts stop here. Compiled on first use
+    /// (~tens of ms for nine languages, which every guard hook process would
+    /// pay at start) unless the config added patterns: then at load, so an
+    /// error in them stops the load.
+    gate: OnceLock<Option<RegexSet>>,
+    gate_src: Vec<String>,
     pub aimed: Vec<Signal>,
     pub action: LazyRegex,
     pub target: LazyRegex,
@@ -233,17 +238,10 @@ impl Rules {
                 re: LazyRegex::new(&pats),
             });
         }
-        let gate = RegexSetBuilder::new(&gate_src)
-            .case_insensitive(true)
-            .size_limit(SIZE_LIMIT)
-            .dfa_size_limit(SIZE_LIMIT)
-            .build()
-            .map_err(|e| {
-                DetectError::Config(format!(
-                    "injection patterns: {}",
-                    first_line(&e.to_string())
-                ))
-            })?;
+        let gate = OnceLock::new();
+        if !phrases.is_empty() || !extra.is_empty() {
+            let _ = gate.set(Some(gate_set(&gate_src)?));
+        }
         let role = |n: &str, key: Option<&str>| -> LazyRegex {
             let pats: Vec<String> = match (file.signals.get(n), key) {
                 (Some(s), Some(k)) => s.langs.get(k).cloned().unwrap_or_default(),
@@ -263,7 +261,8 @@ impl Rules {
         };
         Ok(Rules {
             aimed,
-            gate: Some(gate),
+            gate,
+            gate_src,
             action: role("action", None),
             target: role("target", None),
             discourse: role("discourse", None),
@@ -288,7 +287,14 @@ impl Rules {
 
     /// True when some aimed pattern matches `text` (the cheap first question).
     pub fn gate(&self, text: &str) -> bool {
-        self.gate.as_ref().is_some_and(|g| g.is_match(text))
+        if self.gate_src.is_empty() {
+            return false;
+        }
+        self.gate
+            // The built-in data is checked by `built_in_data_compiles_entirely`.
+            .get_or_init(|| gate_set(&self.gate_src).ok())
+            .as_ref()
+            .is_some_and(|g| g.is_match(text))
     }
 
     /// Byte ranges of `text` hidden from a human reader (comments, alt text,
@@ -307,6 +313,21 @@ impl Rules {
     }
 }
 
+/// The gate: every aimed pattern in one set.
+fn gate_set(src: &[String]) -> Result<RegexSet, DetectError> {
+    RegexSetBuilder::new(src)
+        .case_insensitive(true)
+        .size_limit(SIZE_LIMIT)
+        .dfa_size_limit(SIZE_LIMIT)
+        .build()
+        .map_err(|e| {
+            DetectError::Config(format!(
+                "injection patterns: {}",
+                first_line(&e.to_string())
+            ))
+        })
+}
+
 fn first_line(s: &str) -> String {
     s.lines()
         .map(str::trim)
@@ -322,6 +343,8 @@ mod tests {
     #[test]
     fn built_in_data_compiles_entirely() {
         let r = Rules::load(&[], &BTreeMap::new()).expect("load");
+        assert!(r.gate.get().is_none(), "the gate is built on first use");
+        gate_set(&r.gate_src).expect("the built-in gate compiles");
         assert!(
             r.aimed.len() >= 6,
             "{:?}",
@@ -387,6 +410,12 @@ mod tests {
             .aimed
             .iter()
             .any(|s| s.name == "phrase" && s.weight == r.score.high));
+    }
+
+    #[test]
+    fn a_broken_config_phrase_stops_the_load_though_the_gate_is_lazy() {
+        let e = Rules::load(&["(unclosed".to_string()], &BTreeMap::new()).expect_err("broken");
+        assert!(matches!(e, DetectError::Config(_)), "{e}");
     }
 
     #[test]

@@ -9,20 +9,31 @@ use std::collections::HashSet;
 /// A compiled set of path globs.
 #[derive(Debug, Clone)]
 pub struct PathSet {
-    set: RegexSet,
+    /// Compiled on first use: most tool calls need few of the sets, and
+    /// compiling them all at start would cost every guard hook process.
+    set: std::sync::OnceLock<RegexSet>,
+    res: Vec<String>,
     globs: Vec<String>,
 }
 
 impl PathSet {
-    pub(super) fn new(globs: &[String]) -> Result<PathSet, DetectError> {
-        let res: Vec<String> = globs.iter().map(|g| glob_to_regex(g)).collect();
-        let set = RegexSetBuilder::new(&res)
-            .case_insensitive(true)
-            .build()
-            .map_err(|e| DetectError::Data(format!("path patterns: {e}")))?;
+    /// Path globs (see `assets/detect/canary.toml` for their syntax). A glob
+    /// always makes a valid pattern, so the set is compiled on first use.
+    pub fn new(globs: &[String]) -> Result<PathSet, DetectError> {
         Ok(PathSet {
-            set,
+            set: std::sync::OnceLock::new(),
+            res: globs.iter().map(|g| glob_to_regex(g)).collect(),
             globs: globs.to_vec(),
+        })
+    }
+
+    fn set(&self) -> &RegexSet {
+        self.set.get_or_init(|| {
+            RegexSetBuilder::new(&self.res)
+                .case_insensitive(true)
+                .build()
+                // Only a size limit can refuse a glob's pattern: match nothing then.
+                .unwrap_or_else(|_| RegexSet::empty())
         })
     }
 
@@ -30,10 +41,10 @@ impl PathSet {
     pub fn matches(&self, path: &str) -> Option<&str> {
         let norm = normalise_path(path);
         // Most paths match nothing: `is_match` stops early, `matches` runs every pattern.
-        if !self.set.is_match(&norm) {
+        if !self.set().is_match(&norm) {
             return None;
         }
-        self.set
+        self.set()
             .matches(&norm)
             .iter()
             .next()

@@ -171,10 +171,7 @@ async fn handle(
     let seq = shared.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let route = route::classify(req.method(), req.uri().path(), req.headers());
     if let Some(expected) = &shared.token {
-        let ok = req
-            .headers()
-            .get(route::TOKEN_HEADER)
-            .is_some_and(|v| ct_eq(v.as_bytes(), expected.as_bytes()));
+        let ok = crate::serve::token_ok(req.headers(), route::TOKEN_HEADER, expected);
         if !ok {
             shared.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
             return Ok(error_response(
@@ -365,11 +362,6 @@ fn session_header(h: &HeaderMap) -> Option<String> {
     })
 }
 
-/// Constant-time comparison (the length is not secret).
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// The error and its causes, one line (connector errors name hosts and OS errors, no secrets).
 fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = Vec::new();
@@ -413,13 +405,6 @@ pub fn error_response(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn constant_time_eq() {
-        assert!(ct_eq(b"abc", b"abc"));
-        assert!(!ct_eq(b"abc", b"abd"));
-        assert!(!ct_eq(b"abc", b"ab"));
-    }
 
     #[test]
     fn session_header_first_match() {

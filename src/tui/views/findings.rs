@@ -25,6 +25,15 @@ pub(super) fn status_short(s: Option<TriageStatus>) -> &'static str {
     }
 }
 
+/// The title cell: prefixed with what the guard answered, when it judged the call.
+fn guard_title(fr: &crate::store::FindingRow) -> String {
+    let title = crate::sanitize::line(&fr.finding.title);
+    match fr.guard {
+        Some(d) => format!("[{}] {title}", d.as_str()),
+        None => title.into_owned(),
+    }
+}
+
 /// The skill column's width: narrow, wide.
 const SKILL_W: [u16; 2] = [11, 16];
 
@@ -101,7 +110,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
             ])),
             Cell::from(rules_label(grp)),
             Cell::from(TSpan::styled(skill, t.accent)),
-            Cell::from(crate::sanitize::line(&fi.title).into_owned()),
+            Cell::from(guard_title(fr)),
             Cell::from(Line::from(highlight_markers(&ev, t.dim, t.marker))),
         ];
         if narrow {
@@ -157,7 +166,7 @@ fn detail(f: &mut Frame<'_>, app: &App, g: &Regions) {
         t,
         Line::styled(
             format!(
-                " #{} · {} · confidence {:.0}%{} · J/K scroll ",
+                " #{} · {} · confidence {:.0}%{}{} · J/K scroll ",
                 fr.id,
                 status_short(grp.status()),
                 fi.confidence * 100.0,
@@ -165,7 +174,10 @@ fn detail(f: &mut Frame<'_>, app: &App, g: &Regions) {
                     format!(" · {} findings about this action", grp.rows.len())
                 } else {
                     String::new()
-                }
+                },
+                fr.guard
+                    .map(|d| format!(" · guard {d} the call"))
+                    .unwrap_or_default()
             ),
             t.dim,
         ),

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Latency of the guard, each figure beside a baseline taken in the same run
+# (examples/guard_bench.rs does the measuring):
+#  - the command hook: `skilltrace guard --agent claude-code` spawned once per
+#    decision with a PreToolUse/PostToolUse event on stdin, against `true`
+#    spawned the same way, alternating (goal: p99 under 30 ms above `true`);
+#  - the HTTP hook: `skilltrace guard serve` under SESSIONS concurrent sessions
+#    (one keep-alive connection each), every decision followed by `GET /health`
+#    on the same connection, the baseline (goal: added p50 under 1 ms, p99
+#    under 5 ms).
+# Both run as users run them: release build, recording into a real store.
+# Usage: scripts/bench_guard.sh [N command decisions, default 300] [SESSIONS, default 32] [M events per session, default 200]
+# BENCH_NO_BUILD=1 uses the release binaries already built.
+set -euo pipefail
+n="${1:-300}"
+sessions="${2:-32}"
+m="${3:-200}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+  cargo build -q --release --bin skilltrace --example guard_bench
+fi
+tmp="$(mktemp -d)"
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+export SKILLTRACE_CONFIG="$tmp/none.toml"
+bin="$root/target/release/skilltrace"
+bench="$root/target/release/examples/guard_bench"
+echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)"
+echo "== command hook, $n decisions (and $n spawns of true)"
+"$bench" command "$bin" "$tmp/command.db" "$n"
+echo "== HTTP hook, $sessions sessions x $m events"
+"$bin" guard serve --listen 127.0.0.1:0 --db "$tmp/http.db" >"$tmp/serve.out" 2>"$tmp/serve.err" &
+pid=$!
+for _ in $(seq 100); do
+  grep -q "serving hooks on" "$tmp/serve.out" 2>/dev/null && break
+  sleep 0.1
+done
+addr="$(sed -n 's/.*serving hooks on http:\/\/\([^,]*\),.*/\1/p' "$tmp/serve.out")"
+[ -n "$addr" ] || { echo "bench_guard: guard serve did not start: $(cat "$tmp/serve.err")" >&2; exit 1; }
+"$bench" http "$addr" "$sessions" "$m"
+echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)"

@@ -1,0 +1,235 @@
+//! GRD-TRACE-001: a tool call that switches the guard off quietly, by editing
+//! an agent's hook settings or skilltrace's config, store, key or guard state,
+//! or by running a command that uninstalls the guard.
+//!
+//! The paths, commands and path-changing commands are data
+//! (`assets/detect/tamper.toml`); the store, key and config in use are added at
+//! start ([`Tamper::protect`]). Input is a [`ToolCall`]; output is [`Hit`]s.
+
+use super::exec::write_targets;
+use super::hit::Hit;
+use super::rules::id;
+use super::shell::Command;
+use super::taxonomy::{normalise_path, PathSet};
+use super::tools::{Action, ToolCall};
+use super::DetectError;
+
+const TAMPER_TOML: &str = include_str!("../../assets/detect/tamper.toml");
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TamperFile {
+    paths: Vec<String>,
+    commands: Vec<Vec<String>>,
+    mutators: Vec<String>,
+}
+
+/// The protected files and the commands that turn the guard off.
+#[derive(Debug, Clone)]
+pub struct Tamper {
+    globs: Vec<String>,
+    paths: PathSet,
+    /// Files protected at start, normalised (a trailing `/`: a whole folder).
+    exact: Vec<String>,
+    commands: Vec<Vec<String>>,
+    mutators: Vec<String>,
+}
+
+impl Tamper {
+    /// The built-in data plus `extra` path globs.
+    pub fn load(extra: &[String]) -> Result<Tamper, DetectError> {
+        let f: TamperFile = toml::from_str(TAMPER_TOML)
+            .map_err(|e| DetectError::Data(format!("tamper.toml: {}", e.message())))?;
+        let globs: Vec<String> = f.paths.into_iter().chain(extra.iter().cloned()).collect();
+        Ok(Tamper {
+            paths: PathSet::new(&globs)?,
+            globs,
+            exact: Vec::new(),
+            commands: f.commands,
+            mutators: f.mutators,
+        })
+    }
+
+    /// Adds path globs to protect (`[guard] protect_paths` in the config).
+    pub fn add_globs(&mut self, globs: &[String]) -> Result<(), DetectError> {
+        if globs.is_empty() {
+            return Ok(());
+        }
+        self.globs.extend(globs.iter().cloned());
+        self.paths = PathSet::new(&self.globs)?;
+        Ok(())
+    }
+
+    /// Adds files to protect (the store, its key, the config in use) as
+    /// literal paths; one ending in `/` protects a whole folder.
+    pub fn protect(&mut self, files: &[String]) {
+        for f in files {
+            let n = normalise_path(f);
+            if !n.is_empty() && !self.exact.contains(&n) {
+                self.exact.push(n);
+            }
+        }
+    }
+
+    /// What protects `path` (a glob or a file protected at start), if anything.
+    pub fn protected(&self, path: &str) -> Option<&str> {
+        if let Some(g) = self.paths.matches(path) {
+            return Some(g);
+        }
+        let n = normalise_path(path);
+        self.exact
+            .iter()
+            .find(|e| match e.strip_suffix('/') {
+                Some(dir) => n == dir || n.starts_with(e.as_str()),
+                None => n == **e,
+            })
+            .map(String::as_str)
+    }
+
+    /// Hits for a tool call that changes a protected file or disables the guard.
+    pub fn check(&self, call: &ToolCall) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        for a in &call.actions {
+            match a {
+                Action::Write { path, .. } => {
+                    if let Some(g) = self.protected(path) {
+                        hits.push(hit(&call.tool, path, g));
+                    }
+                }
+                Action::Shell { text, script } => {
+                    for cmd in &script.commands {
+                        self.command(cmd, text, &mut hits);
+                    }
+                }
+                _ => {}
+            }
+        }
+        hits
+    }
+
+    fn command(&self, cmd: &Command, text: &str, hits: &mut Vec<Hit>) {
+        let argv: Vec<String> = std::iter::once(cmd.name())
+            .chain(cmd.args().iter().cloned())
+            .collect();
+        if let Some(c) = self
+            .commands
+            .iter()
+            .find(|c| c.len() <= argv.len() && c.iter().zip(&argv).all(|(w, a)| w == a))
+        {
+            let ev = super::hit::clip(text, 160);
+            hits.push(
+                Hit::new(
+                    id::GUARD_TAMPER,
+                    format!("runs `{}`, which switches the guard off", c.join(" ")),
+                    &ev,
+                )
+                .key(&format!("command {}", c.join(" "))),
+            );
+        }
+        let mut targets = write_targets(cmd);
+        if self.mutators.contains(&cmd.name()) {
+            targets.extend(cmd.args().iter().filter(|a| !a.starts_with('-')).cloned());
+        }
+        for t in targets {
+            if let Some(g) = self.protected(&t) {
+                hits.push(hit(&cmd.name(), &t, g));
+            }
+        }
+    }
+}
+
+fn hit(tool: &str, path: &str, glob: &str) -> Hit {
+    Hit::new(
+        id::GUARD_TAMPER,
+        format!("{tool} changes {path}, which the guard depends on ({glob})"),
+        &format!("{tool} {path}"),
+    )
+    .key(&format!("tamper {}", normalise_path(path)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::taxonomy::{DetectionConfig, Taxonomy};
+    use crate::model::{Origin, Span, SpanKind};
+
+    fn call(tool: &str, input: &str) -> ToolCall {
+        let tax = Taxonomy::load(&DetectionConfig::default()).unwrap();
+        let mut s = Span::new("s", "r", SpanKind::Tool, tool, Origin::new("t", 1));
+        s.tool_name = Some(tool.into());
+        s.tool_input = Some(input.into());
+        crate::detect::tools::understand(&s, &tax).unwrap()
+    }
+
+    fn rules(t: &Tamper, tool: &str, input: &str) -> usize {
+        t.check(&call(tool, input)).len()
+    }
+
+    #[test]
+    fn hook_settings_config_store_and_uninstall_are_tampering() {
+        let t = Tamper::load(&[]).unwrap();
+        for (tool, input) in [
+            (
+                "Write",
+                r#"{"file_path":"/home/u/.claude/settings.json","content":"{}"}"#,
+            ),
+            (
+                "Edit",
+                r#"{"file_path":"/repo/.claude/settings.local.json","old_string":"a","new_string":"b"}"#,
+            ),
+            ("Bash", r#"{"command":"echo '{}' > ~/.cursor/hooks.json"}"#),
+            (
+                "Bash",
+                r#"{"command":"rm -f ~/.local/share/skilltrace/skilltrace.db"}"#,
+            ),
+            (
+                "Bash",
+                r#"{"command":"sed -i s/guard// /home/u/.gemini/settings.json"}"#,
+            ),
+            ("Bash", r#"{"command":"mv ~/.codex/hooks.json /tmp/x"}"#),
+            (
+                "Bash",
+                r#"{"command":"skilltrace guard uninstall --agent claude-code"}"#,
+            ),
+            (
+                "Bash",
+                r#"{"command":"sqlite3 /data/skilltrace.db 'DELETE FROM findings'"}"#,
+            ),
+        ] {
+            assert_eq!(rules(&t, tool, input), 1, "{tool} {input}");
+        }
+    }
+
+    #[test]
+    fn reading_settings_and_ordinary_writes_are_not() {
+        let t = Tamper::load(&[]).unwrap();
+        for (tool, input) in [
+            ("Read", r#"{"file_path":"/home/u/.claude/settings.json"}"#),
+            ("Bash", r#"{"command":"cat ~/.cursor/hooks.json"}"#),
+            (
+                "Bash",
+                r#"{"command":"cp ~/.gemini/settings.json /tmp/backup.json"}"#,
+            ),
+            (
+                "Write",
+                r#"{"file_path":"/repo/src/main.rs","content":"fn main(){}"}"#,
+            ),
+            ("Bash", r#"{"command":"skilltrace guard status"}"#),
+        ] {
+            assert_eq!(rules(&t, tool, input), 0, "{tool} {input}");
+        }
+    }
+
+    #[test]
+    fn protected_paths_added_at_start_count_literally() {
+        let mut t = Tamper::load(&[]).unwrap();
+        assert_eq!(rules(&t, "Bash", r#"{"command":"rm /srv/st/my[1].db"}"#), 0);
+        t.protect(&["/srv/st/my[1].db".into(), "/srv/st/my.db.guard/".into()]);
+        assert_eq!(rules(&t, "Bash", r#"{"command":"rm /srv/st/my[1].db"}"#), 1);
+        assert_eq!(rules(&t, "Bash", r#"{"command":"rm /srv/st/my1.db"}"#), 0);
+        assert_eq!(
+            rules(&t, "Bash", r#"{"command":"rm -rf /srv/st/my.db.guard/x"}"#),
+            1
+        );
+    }
+}

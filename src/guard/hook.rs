@@ -1,0 +1,324 @@
+//! The command hook: one event on stdin, one answer on stdout, in the agent's
+//! own format; a new process per event.
+//!
+//! The decision runs on a worker thread against a budget. Answered in time:
+//! the judge's verdict. Malformed event, internal error, or slower than the
+//! budget: the agent's neutral answer (allow), or deny when failing closed,
+//! and the failure is recorded. After the answer the worker saves the
+//! session's state and appends the record to the spool, which a background
+//! drainer writes into the store: the agent never waits for the store.
+
+use super::agents::{Agent, Answer, Malformed, Verdict};
+use super::event::{EventKind, GuardEvent};
+use super::judge::{Judge, Judgement};
+use super::policy::{Action, Policy};
+use super::record::{self, Record};
+use super::session::{self, Session, SessionFile};
+use crate::config::Config;
+use crate::model::GuardDecision;
+use crate::redact::Redactor;
+use serde_json::Map;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The most the hook reads from stdin (a tool result can be large).
+pub const MAX_EVENT: u64 = 64 * 1024 * 1024;
+/// How long the process waits after answering for the record to be written.
+const RECORD_WAIT: Duration = Duration::from_secs(5);
+
+/// How to run the hook.
+#[derive(Debug, Clone)]
+pub struct HookOptions {
+    pub agent: Agent,
+    pub db: PathBuf,
+    /// `--fail-closed`: deny when the guard fails (also `[guard] fail_closed`).
+    pub fail_closed: bool,
+    /// Judge only: record nothing, save no state (`guard status` probes).
+    pub dry_run: bool,
+}
+
+/// Why the worker could not judge.
+#[derive(Debug)]
+enum Failure {
+    Malformed(Malformed),
+    Internal(String),
+}
+
+/// What the worker sends back before recording.
+struct Judged {
+    verdict: Verdict,
+    event: String,
+}
+
+/// What the main thread answered, for the worker to record.
+#[derive(Debug, Clone)]
+struct Answered {
+    decision: GuardDecision,
+    /// Set when the answer was not the judge's (over budget, failure).
+    error: Option<String>,
+}
+
+/// Runs the hook on `input`; returns the answer to print and its exit code.
+/// Never fails: every failure becomes the neutral (or, failing closed, the
+/// denying) answer, and is recorded.
+pub fn run(opts: &HookOptions, input: Vec<u8>) -> Answer {
+    let now = crate::store::now_ms();
+    let loaded = Config::load_default()
+        .map_err(|e| format!("{e:#}"))
+        .and_then(|c| {
+            Policy::from_config(&c)
+                .map(|p| (c, p))
+                .map_err(|e| format!("{e:#}"))
+        });
+    let (config, policy) = match loaded {
+        Ok(cp) => cp,
+        Err(e) => {
+            // The config is broken: no policy to go by but the flag.
+            let why = format!("internal error: {e}");
+            let event = opts.agent.parse(&input).ok().map(|e| e.name);
+            let a = fail_answer(opts.agent, event.as_deref(), opts.fail_closed, &why);
+            if !opts.dry_run {
+                record_failure(opts, now, &why, decision_of_fail(opts.fail_closed));
+            }
+            return a;
+        }
+    };
+    let fail_closed = opts.fail_closed || policy.fail_closed;
+    let budget = Duration::from_millis(policy.budget_ms);
+    let (tx, rx) = mpsc::channel::<Result<Judged, Failure>>();
+    let (answered_tx, answered_rx) = mpsc::channel::<Answered>();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let worker_opts = opts.clone();
+    let spawned = std::thread::Builder::new()
+        .name("skilltrace-guard".into())
+        .spawn(move || {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                work(&worker_opts, config, policy, &input, now, &tx, &answered_rx)
+            }));
+            if out.is_err() {
+                let _ = tx.send(Err(Failure::Internal("the guard crashed".into())));
+            }
+            let _ = done_tx.send(());
+        });
+    if spawned.is_err() {
+        return fail_answer(opts.agent, None, fail_closed, "cannot start a thread");
+    }
+    let (answer, answered) = match rx.recv_timeout(budget) {
+        Ok(Ok(j)) => (
+            opts.agent.answer(Some(&j.event), &j.verdict),
+            Answered {
+                decision: decision_of(j.verdict.action),
+                error: None,
+            },
+        ),
+        Ok(Err(f)) => {
+            let (event, why) = match f {
+                Failure::Malformed(m) => (m.event, format!("malformed event: {}", m.why)),
+                Failure::Internal(e) => (None, format!("internal error: {e}")),
+            };
+            (
+                fail_answer(opts.agent, event.as_deref(), fail_closed, &why),
+                Answered {
+                    decision: decision_of_fail(fail_closed),
+                    error: Some(why),
+                },
+            )
+        }
+        Err(_) => {
+            let why = format!("no decision within the {} ms budget", budget.as_millis());
+            (
+                fail_answer(opts.agent, None, fail_closed, &why),
+                Answered {
+                    decision: decision_of_fail(fail_closed),
+                    error: Some(why),
+                },
+            )
+        }
+    };
+    let _ = answered_tx.send(answered);
+    // The answer is final; the worker records it. Wait for that (bounded):
+    // exiting would cut the write short.
+    let _ = done_rx.recv_timeout(RECORD_WAIT);
+    answer
+}
+
+/// The answer `guard serve` gave to a forwarded event, printed as it is.
+pub fn forwarded(body: Vec<u8>) -> Answer {
+    Answer {
+        stdout: String::from_utf8_lossy(&body).into_owned(),
+        ..Answer::default()
+    }
+}
+
+fn decision_of(a: Action) -> GuardDecision {
+    match a {
+        Action::Deny => GuardDecision::Denied,
+        Action::Ask => GuardDecision::Asked,
+        Action::Allow => GuardDecision::Allowed,
+    }
+}
+
+fn decision_of_fail(fail_closed: bool) -> GuardDecision {
+    if fail_closed {
+        GuardDecision::Denied
+    } else {
+        GuardDecision::Allowed
+    }
+}
+
+/// The answer when the guard failed: neutral, or deny when failing closed.
+fn fail_answer(agent: Agent, event: Option<&str>, fail_closed: bool, why: &str) -> Answer {
+    if fail_closed {
+        let v = Verdict {
+            action: Action::Deny,
+            reason: crate::sanitize::line(&format!(
+                "skilltrace guard failed closed ({why}): the call is refused until the guard works"
+            ))
+            .into_owned(),
+        };
+        agent.answer(event, &v)
+    } else {
+        agent.answer(event, &Verdict::allow())
+    }
+}
+
+/// Records a failure to judge as a parse error of `guard://<agent>`.
+fn record_failure(opts: &HookOptions, now: i64, why: &str, answered: GuardDecision) {
+    let mut red = Redactor::default();
+    let msg = format!(
+        "guard: {why}; answered {answered} ({})",
+        if answered == GuardDecision::Denied {
+            "fail-closed"
+        } else {
+            "fail-open"
+        }
+    );
+    let r = record::failure(&mut red, opts.agent.name(), now.max(0) as u64, &msg);
+    let _ = record::record_later(&opts.db, &r, &exe());
+}
+
+/// The worker: judge, hand the verdict over, learn what was answered, save
+/// the session, record.
+fn work(
+    opts: &HookOptions,
+    config: Config,
+    policy: Policy,
+    input: &[u8],
+    now: i64,
+    tx: &mpsc::Sender<Result<Judged, Failure>>,
+    answered: &mpsc::Receiver<Answered>,
+) {
+    let prepared = match opts.agent.parse(input) {
+        Err(m) => Err(Failure::Malformed(m)),
+        Ok(ev) => prepare(&config, policy, &opts.db, ev, now, opts.dry_run)
+            .map_err(|e| Failure::Internal(format!("{e:#}"))),
+    };
+    let (mut judge, mut j, file, mut sess, ev) = match prepared {
+        Ok(p) => p,
+        Err(f) => {
+            let why = match &f {
+                Failure::Malformed(m) => format!(
+                    "malformed {} event{}: {}",
+                    opts.agent.name(),
+                    m.event
+                        .as_deref()
+                        .map(|e| format!(" {e}"))
+                        .unwrap_or_default(),
+                    m.why
+                ),
+                Failure::Internal(e) => format!("internal error: {e}"),
+            };
+            let _ = tx.send(Err(f));
+            let got = answered.recv().ok();
+            if !opts.dry_run {
+                let d = got.map(|a| a.decision).unwrap_or(GuardDecision::Allowed);
+                record_failure(opts, now, &why, d);
+            }
+            return;
+        }
+    };
+    let _ = tx.send(Ok(Judged {
+        verdict: j.verdict.clone(),
+        event: j.event.clone(),
+    }));
+    let got = answered.recv().unwrap_or(Answered {
+        decision: j.decision,
+        error: None,
+    });
+    if opts.dry_run {
+        return;
+    }
+    let mut attrs = Map::new();
+    attrs.insert(
+        "guard.latency_ms".into(),
+        (crate::store::now_ms() - now).into(),
+    );
+    if let Some(e) = &got.error {
+        attrs.insert("guard.decision".into(), got.decision.as_str().into());
+        attrs.insert(
+            "guard.error".into(),
+            format!(
+                "{e}: answered {} ({}); the judge said {}",
+                got.decision,
+                if got.decision == GuardDecision::Denied {
+                    "fail-closed"
+                } else {
+                    "fail-open"
+                },
+                j.decision
+            )
+            .into(),
+        );
+        j.decision = got.decision;
+    }
+    judge.annotate(&mut j, attrs);
+    judge.save_state(&ev, &mut sess);
+    if let Some(f) = &file {
+        if ev.kind == EventKind::SessionEnd {
+            f.remove();
+        } else {
+            let _ = f.save(&sess);
+        }
+    }
+    drop(file);
+    let r = Record::from(j);
+    let _ = record::record_later(&opts.db, &r, &exe());
+}
+
+/// This binary, for the drainer it starts.
+fn exe() -> PathBuf {
+    std::env::current_exe().unwrap_or_else(|_| PathBuf::from("skilltrace"))
+}
+
+type Prepared = (Judge, Judgement, Option<SessionFile>, Session, GuardEvent);
+
+/// Loads the session, builds the judge and judges.
+fn prepare(
+    config: &Config,
+    policy: Policy,
+    db: &Path,
+    ev: GuardEvent,
+    now: i64,
+    dry_run: bool,
+) -> anyhow::Result<Prepared> {
+    let deadline = Instant::now() + Duration::from_millis(policy.budget_ms);
+    let (redactor, mut detector) = crate::ingest::scan::build(config, db, None)?;
+    detector.tamper_mut().add_globs(&policy.protect_paths)?;
+    let key = crate::detect::tokens::load_or_create_key(db)?;
+    let budget = super::budget::Budget::from_config(config, db)?;
+    let mut judge = Judge::new(redactor, detector, policy, key).with_budget(budget);
+    let dir = session::state_dir(db);
+    let (file, mut sess) = if dry_run {
+        (None, Session::default())
+    } else {
+        if ev.kind == EventKind::SessionStart {
+            session::sweep(&dir);
+        }
+        let (f, s) = SessionFile::open(&dir, &key, ev.agent.name(), &ev.session, deadline)?;
+        (Some(f), s)
+    };
+    judge.load_state(&ev, &mut sess);
+    let j = judge.judge(&ev, &mut sess, now);
+    Ok((judge, j, file, sess, ev))
+}

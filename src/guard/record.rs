@@ -1,0 +1,386 @@
+//! Recording what the guard judged: the redacted run, span, findings and skill
+//! hits, then the decision beside the findings. Always after the answer: the
+//! store is never held across a decision.
+//!
+//! The command hook appends its record to a spool file beside the store
+//! (`<db>.guard/spool.jsonl`, `0600`, redacted values only, bounded) and
+//! exits; a drainer process it starts in the background (`skilltrace guard
+//! --drain`, one at a time) writes the spool into the store. So the agent
+//! never waits for SQLite, and a store that another writer holds locked loses
+//! nothing: the drainer waits for it. `guard serve` writes from its own thread.
+
+use super::judge::Judgement;
+use crate::model::{Finding, GuardDecision, ParseError, Run, SkillHit, Span};
+use crate::redact::Redactor;
+use crate::store::{Store, StoreBatch, StoreError};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a write waits for a store another process is writing.
+pub const BUSY_WAIT: Duration = Duration::from_millis(250);
+/// The spool stops growing past this size (records beyond are dropped).
+const MAX_SPOOL: u64 = 64 * 1024 * 1024;
+
+/// One thing to record: a redacted batch, and the decision for its findings.
+#[derive(Debug, Default)]
+pub struct Record {
+    pub batch: StoreBatch,
+    pub decision: Option<GuardDecision>,
+    pub fingerprints: Vec<String>,
+}
+
+impl From<Judgement> for Record {
+    fn from(j: Judgement) -> Record {
+        Record {
+            batch: j.batch,
+            decision: Some(j.decision),
+            fingerprints: j.fingerprints,
+        }
+    }
+}
+
+/// A record as a spool line (its values are redacted already).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct SpoolLine {
+    runs: Vec<Run>,
+    spans: Vec<Span>,
+    findings: Vec<Finding>,
+    skill_hits: Vec<SkillHit>,
+    errors: Vec<ParseError>,
+    decision: Option<GuardDecision>,
+    fingerprints: Vec<String>,
+}
+
+/// The spool file beside the store `db`.
+pub fn spool_path(db: &Path) -> PathBuf {
+    super::session::state_dir(db).join("spool.jsonl")
+}
+
+/// Opens the store for a guard write: short waits for other writers.
+pub fn open_store(db: &Path) -> Result<Store, StoreError> {
+    let store = Store::open(db)?;
+    store.conn().busy_timeout(BUSY_WAIT)?;
+    Ok(store)
+}
+
+/// Writes one record into an open store.
+pub fn write(store: &mut Store, r: &Record) -> Result<(), StoreError> {
+    store.write(&r.batch)?;
+    if let Some(d) = r.decision {
+        store.set_guard_decision(&r.fingerprints, d)?;
+    }
+    Ok(())
+}
+
+/// Writes `r` into the store at `db`, then drains the spool; a store that
+/// cannot be written (locked, unopenable) sends `r` to the spool instead.
+/// Returns why the store was not written, if it was not.
+pub fn record(db: &Path, r: &Record, redactor: &mut Redactor) -> Option<String> {
+    let written = open_store(db).and_then(|mut s| {
+        write(&mut s, r)?;
+        Ok(s)
+    });
+    match written {
+        Ok(mut s) => {
+            drain(db, &mut s, redactor);
+            None
+        }
+        Err(e) => {
+            let why = e.to_string();
+            if let Err(se) = spool(db, r) {
+                return Some(format!("{why}; and the spool: {se:#}"));
+            }
+            Some(why)
+        }
+    }
+}
+
+/// Appends `r` to the spool and makes sure a drainer will write it: when no
+/// drainer holds the drain lock, one (`exe guard --drain --db DB`, in its own
+/// process group, stdio closed) is started. A drainer checks the spool again
+/// after it lets the lock go, so a record appended while it was finishing is
+/// never left without one.
+pub fn record_later(db: &Path, r: &Record, exe: &Path) -> anyhow::Result<()> {
+    spool(db, r)?;
+    if !drain_lock(db).exists() {
+        start_drainer(db, exe);
+    }
+    Ok(())
+}
+
+/// The lock a drainer holds while it writes the spool into the store.
+fn drain_lock(db: &Path) -> PathBuf {
+    super::session::state_dir(db).join("drain.lock")
+}
+
+/// Starts `exe guard --drain --db DB` in the background, detached from the
+/// agent's hook (its own process group; no stdin, stdout or stderr).
+pub fn start_drainer(db: &Path, exe: &Path) {
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["guard", "--drain", "--db"])
+        .arg(db)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    // Not started: the record waits in the spool for the next drainer.
+    let _ = cmd.spawn();
+}
+
+/// Rounds a drainer makes at most; it stops early once no spool is left.
+const DRAIN_ROUNDS: usize = 64;
+
+/// The drainer: takes the drain lock (one drainer at a time, waiting up to
+/// `wait` for another to finish), writes every spooled record, lets the lock
+/// go, and starts again while a spool is left (a record appended while it held
+/// the lock started no drainer of its own). Returns how many records it wrote.
+pub fn drain_all(db: &Path, wait: Duration) -> anyhow::Result<usize> {
+    let mut redactor = Redactor::default();
+    let mut n = 0;
+    for _ in 0..DRAIN_ROUNDS {
+        let held = super::session::Lock::take(&drain_lock(db), std::time::Instant::now() + wait)?;
+        let mut wrote = 0;
+        let had = spool_path(db).exists();
+        if had {
+            let mut store = Store::open(db)?;
+            while spool_path(db).exists() {
+                let k = drain(db, &mut store, &mut redactor);
+                wrote += k;
+                if k == 0 {
+                    break;
+                }
+            }
+        }
+        drop(held);
+        n += wrote;
+        // Checked after the lock is gone: see `record_later`.
+        if !spool_path(db).exists() || (had && wrote == 0) {
+            // Nothing left, or the store refused every record: the next
+            // hook's drainer tries again.
+            break;
+        }
+    }
+    Ok(n)
+}
+
+/// Appends `r` to the spool.
+pub fn spool(db: &Path, r: &Record) -> anyhow::Result<()> {
+    let path = spool_path(db);
+    if let Some(dir) = path.parent() {
+        crate::paths::ensure_private_dir(dir)?;
+    }
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_SPOOL) {
+        anyhow::bail!("{}: full, record dropped", path.display());
+    }
+    let b = &r.batch;
+    let line = SpoolLine {
+        runs: b.runs.iter().map(|x| x.get().clone()).collect(),
+        spans: b.spans.iter().map(|x| x.get().clone()).collect(),
+        findings: b.findings.iter().map(|x| x.get().clone()).collect(),
+        skill_hits: b.skill_hits.iter().map(|x| x.get().clone()).collect(),
+        errors: b.errors.iter().map(|x| x.get().clone()).collect(),
+        decision: r.decision,
+        fingerprints: r.fingerprints.clone(),
+    };
+    let mut text = serde_json::to_string(&line)?;
+    text.push('\n');
+    loop {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        crate::paths::set_mode(&path, 0o600)?;
+        lock(&f)?;
+        // A drainer took the file between our open and our lock: a new one.
+        if removed(&f) {
+            continue;
+        }
+        f.write_all(text.as_bytes())?;
+        return Ok(());
+    }
+}
+
+/// Locks a spool file (exclusive, waiting): appending and claiming it never
+/// overlap, so a drainer reads only whole records and never misses one.
+/// Released when the file is closed.
+#[cfg(unix)]
+fn lock(f: &std::fs::File) -> std::io::Result<()> {
+    rustix::fs::flock(f, rustix::fs::FlockOperation::LockExclusive).map_err(std::io::Error::from)
+}
+
+#[cfg(not(unix))]
+fn lock(_f: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Whether the open file `f` was removed from its folder.
+#[cfg(unix)]
+fn removed(f: &std::fs::File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    f.metadata().map(|m| m.nlink() == 0).unwrap_or(true)
+}
+
+#[cfg(not(unix))]
+fn removed(_f: &std::fs::File) -> bool {
+    false
+}
+
+/// Writes every spooled record into `store` and removes the spool. The
+/// spool is read and removed under its lock, so two processes never write one
+/// record twice and no record appended meanwhile is lost; what fails to
+/// write goes back to the spool.
+pub fn drain(db: &Path, store: &mut Store, redactor: &mut Redactor) -> usize {
+    let path = spool_path(db);
+    if !path.exists() {
+        return 0;
+    }
+    // Claimed under the file's lock: read whole, then removed, while no
+    // hook can append to it.
+    let text = {
+        let Ok(mut f) = std::fs::File::open(&path) else {
+            return 0;
+        };
+        if lock(&f).is_err() || removed(&f) {
+            return 0;
+        }
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut f, &mut text);
+        let _ = std::fs::remove_file(&path);
+        text
+    };
+    let mut n = 0;
+    for l in text.lines().filter(|l| !l.trim().is_empty()) {
+        let Ok(line) = serde_json::from_str::<SpoolLine>(l) else {
+            continue;
+        };
+        let r = Record {
+            // Redacted when spooled; redacting again changes nothing and is
+            // what makes them `Redacted` values again.
+            batch: StoreBatch {
+                runs: line
+                    .runs
+                    .into_iter()
+                    .map(|x| redactor.redact_run(x))
+                    .collect(),
+                spans: line
+                    .spans
+                    .into_iter()
+                    .map(|x| redactor.redact_span(x).0)
+                    .collect(),
+                findings: line
+                    .findings
+                    .into_iter()
+                    .map(|x| redactor.redact_finding(x))
+                    .collect(),
+                skill_hits: line
+                    .skill_hits
+                    .into_iter()
+                    .map(|x| redactor.redact_skill_hit(x))
+                    .collect(),
+                errors: line
+                    .errors
+                    .into_iter()
+                    .map(|x| redactor.redact_parse_error(x))
+                    .collect(),
+                ..StoreBatch::default()
+            },
+            decision: line.decision,
+            fingerprints: line.fingerprints,
+        };
+        match write(store, &r) {
+            Ok(()) => n += 1,
+            Err(_) => {
+                let _ = spool(db, &r);
+            }
+        }
+    }
+    n
+}
+
+/// A record of an event the guard could not judge (malformed, internal
+/// error): a parse error naming the agent, the event and why, redacted.
+pub fn failure(redactor: &mut Redactor, agent: &str, line: u64, message: &str) -> Record {
+    let err = ParseError {
+        path: format!("guard://{agent}"),
+        line,
+        message: message.to_string(),
+    };
+    Record {
+        batch: StoreBatch {
+            errors: vec![redactor.redact_parse_error(err)],
+            ..StoreBatch::default()
+        },
+        ..Record::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redact::Mode;
+
+    #[test]
+    fn a_locked_store_spools_and_the_next_write_drains() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        drop(Store::open(&db).unwrap());
+        let mut red = Redactor::new(Mode::Mask);
+        let mut blocker = rusqlite::Connection::open(&db).unwrap();
+        let tx = blocker
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        let r1 = failure(
+            &mut red,
+            "codex",
+            1,
+            "first: token ghp_0123456789abcdefghijABCDEFGHIJ012345",
+        );
+        let why = record(&db, &r1, &mut red).expect("locked");
+        assert!(why.contains("locked") || why.contains("busy"), "{why}");
+        let spooled = std::fs::read_to_string(spool_path(&db)).unwrap();
+        assert!(!spooled.contains("ghp_0123456789"), "{spooled}");
+        tx.rollback().unwrap();
+        let r2 = failure(&mut red, "codex", 2, "second");
+        assert_eq!(record(&db, &r2, &mut red), None);
+        assert!(!spool_path(&db).exists());
+        let s = Store::open_read(&db).unwrap();
+        assert_eq!(s.counts().unwrap().parse_errors, 2);
+    }
+
+    #[test]
+    fn records_appended_while_a_drainer_drains_are_all_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        drop(Store::open(&db).unwrap());
+        let appenders: Vec<_> = (0..4u64)
+            .map(|k| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    let mut red = Redactor::new(Mode::Mask);
+                    for i in 0..40 {
+                        spool(&db, &failure(&mut red, "codex", k * 1000 + i, "x")).unwrap();
+                    }
+                })
+            })
+            .collect();
+        let mut drained = 0;
+        while !appenders.iter().all(|a| a.is_finished()) {
+            drained += drain_all(&db, Duration::from_secs(5)).unwrap();
+        }
+        for a in appenders {
+            a.join().unwrap();
+        }
+        drained += drain_all(&db, Duration::from_secs(5)).unwrap();
+        assert_eq!(drained, 160);
+        assert!(!spool_path(&db).exists());
+        let s = Store::open_read(&db).unwrap();
+        assert_eq!(s.counts().unwrap().parse_errors, 160);
+    }
+}

@@ -1,0 +1,465 @@
+//! `skilltrace guard serve`: the HTTP hook endpoint. One long-lived process on
+//! loopback (unless `--allow-remote` with `--token`, as the proxy) that keeps
+//! every session's state in memory, so a decision costs no process start and
+//! no store open.
+//!
+//! `POST /guard/<agent>` takes the agent's hook event as the body and answers
+//! in that agent's format (Claude Code's HTTP hooks post here directly; the
+//! other agents' command hooks forward with `skilltrace guard --http URL`).
+//! `GET /health` says the server is up. Sessions are sharded over several
+//! judges by session id, so events of one session are judged in order while
+//! sessions run in parallel. Records go to a writer thread through a bounded
+//! queue (a full queue drops and counts, never stalls an answer).
+
+use super::agents::{Agent, Answer, Verdict};
+use super::judge::Judge;
+use super::policy::{Action, Policy};
+use super::record::{self, Record};
+use super::session::Session;
+use crate::config::Config;
+use crate::model::GuardDecision;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{json, Map};
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8788";
+/// Path prefix of the hook endpoints: `/guard/<agent>`.
+pub const HOOK_PREFIX: &str = "/guard/";
+/// The largest event accepted.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Sessions kept per shard (oldest forgotten first).
+const MAX_SESSIONS: usize = 1024;
+/// Records that may wait for the writer.
+const RECORD_QUEUE: usize = 4096;
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: String,
+    pub allow_remote: bool,
+    pub token: Option<String>,
+    pub db: PathBuf,
+    pub fail_closed: bool,
+    /// Judges (shards); 0 picks one per core (at least 2).
+    pub shards: usize,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("guard serve: {0}; pass --allow-remote (with --token) to listen on it")]
+    NotLoopback(String),
+    #[error(
+        "guard serve: --allow-remote requires --token (clients send it as x-skilltrace-token)"
+    )]
+    TokenRequired,
+    #[error("guard serve: {0}")]
+    Listen(String),
+}
+
+/// Live counters.
+#[derive(Debug, Default)]
+pub struct GuardStats {
+    pub requests: AtomicU64,
+    pub decisions: AtomicU64,
+    pub denied: AtomicU64,
+    pub asked: AtomicU64,
+    /// Malformed events, internal errors and decisions over budget.
+    pub failures: AtomicU64,
+    /// Records dropped because the writer's queue was full.
+    pub dropped: AtomicU64,
+    pub unauthorized: AtomicU64,
+}
+
+struct Shard {
+    judge: Judge,
+    sessions: HashMap<String, Session>,
+    order: VecDeque<String>,
+}
+
+impl Shard {
+    /// The judge and the session `key` (created, the oldest forgotten when full).
+    fn judge_and_session(&mut self, key: &str) -> (&mut Judge, &mut Session) {
+        if !self.sessions.contains_key(key) {
+            if self.order.len() >= MAX_SESSIONS {
+                if let Some(old) = self.order.pop_front() {
+                    self.sessions.remove(&old);
+                }
+            }
+            self.order.push_back(key.to_string());
+        }
+        (
+            &mut self.judge,
+            self.sessions.entry(key.to_string()).or_default(),
+        )
+    }
+
+    fn forget(&mut self, key: &str) {
+        self.sessions.remove(key);
+        self.order.retain(|k| k != key);
+    }
+}
+
+struct Shared {
+    shards: Vec<Mutex<Shard>>,
+    token: Option<String>,
+    fail_closed: bool,
+    budget: Duration,
+    recorder: std::sync::mpsc::SyncSender<Record>,
+    stats: Arc<GuardStats>,
+}
+
+/// A server whose socket is bound.
+pub struct BoundGuard {
+    listener: tokio::net::TcpListener,
+    addr: std::net::SocketAddr,
+    shared: Arc<Shared>,
+    writer: std::thread::JoinHandle<()>,
+}
+
+/// Loads the config, builds the judges, starts the writer and binds.
+pub async fn bind(opts: &ServeOptions) -> anyhow::Result<BoundGuard> {
+    if opts.allow_remote && opts.token.as_deref().is_none_or(str::is_empty) {
+        return Err(ServeError::TokenRequired.into());
+    }
+    let (listener, addr) = crate::serve::bind(&opts.listen, opts.allow_remote)
+        .await
+        .map_err(|e| match e {
+            crate::serve::ListenError::NotLoopback(a) => {
+                ServeError::NotLoopback(format!("{a} is not a loopback address"))
+            }
+            e => ServeError::Listen(format!("{e}")),
+        })?;
+    let config = Config::load_default()?;
+    let policy = Policy::from_config(&config)?;
+    let n = if opts.shards == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(2, 8)
+    } else {
+        opts.shards
+    };
+    let key = crate::detect::tokens::load_or_create_key(&opts.db)?;
+    let budget = super::budget::Budget::from_config(&config, &opts.db)?;
+    let mut shards = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (redactor, mut detector) = crate::ingest::scan::build(&config, &opts.db, None)?;
+        detector.tamper_mut().add_globs(&policy.protect_paths)?;
+        shards.push(Mutex::new(Shard {
+            judge: Judge::new(redactor, detector, policy.clone(), key).with_budget(budget.clone()),
+            sessions: HashMap::new(),
+            order: VecDeque::new(),
+        }));
+    }
+    // Open the store once now: a store that cannot be opened fails here, not
+    // silently in the writer.
+    drop(record::open_store(&opts.db)?);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Record>(RECORD_QUEUE);
+    let db = opts.db.clone();
+    let writer = std::thread::Builder::new()
+        .name("skilltrace-guard-writer".into())
+        .spawn(move || write_loop(&db, rx))?;
+    Ok(BoundGuard {
+        listener,
+        addr,
+        shared: Arc::new(Shared {
+            shards,
+            token: opts.token.clone().filter(|t| !t.is_empty()),
+            fail_closed: opts.fail_closed || policy.fail_closed,
+            budget: Duration::from_millis(policy.budget_ms),
+            recorder: tx,
+            stats: Arc::new(GuardStats::default()),
+        }),
+        writer,
+    })
+}
+
+impl BoundGuard {
+    /// The address bound (port 0 resolved).
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// Counters, live while the server runs.
+    pub fn stats(&self) -> Arc<GuardStats> {
+        self.shared.stats.clone()
+    }
+
+    /// Answers until `shutdown` resolves; then lets open requests finish and
+    /// the writer commit what it was handed.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) {
+        let shared = self.shared;
+        let handler_shared = shared.clone();
+        crate::serve::http1(
+            self.listener,
+            move |req| handle(handler_shared.clone(), req),
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+            shutdown,
+        )
+        .await;
+        drop(shared);
+        let _ = tokio::task::spawn_blocking(move || self.writer.join()).await;
+    }
+}
+
+/// The writer thread: one store connection, every record written in order.
+fn write_loop(db: &std::path::Path, rx: std::sync::mpsc::Receiver<Record>) {
+    let mut redactor = crate::redact::Redactor::default();
+    let mut store = record::open_store(db).ok();
+    if let Some(s) = store.as_mut() {
+        record::drain(db, s, &mut redactor);
+    }
+    for r in rx {
+        let ok = match store.as_mut() {
+            Some(s) => record::write(s, &r).is_ok(),
+            None => {
+                store = record::open_store(db).ok();
+                store.as_mut().is_some_and(|s| record::write(s, &r).is_ok())
+            }
+        };
+        if !ok {
+            let _ = record::spool(db, &r);
+        }
+    }
+}
+
+type Body = Full<Bytes>;
+
+fn reply(status: StatusCode, body: String) -> Response<Body> {
+    crate::serve::reply(status, "application/json", body)
+}
+
+async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    shared.stats.requests.fetch_add(1, Ordering::Relaxed);
+    if let Some(t) = &shared.token {
+        if !crate::serve::token_ok(req.headers(), super::client::TOKEN_HEADER, t) {
+            shared.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
+            let msg = json!({"error": "missing or wrong x-skilltrace-token header"});
+            return Ok(reply(StatusCode::UNAUTHORIZED, msg.to_string()));
+        }
+    }
+    let path = req.uri().path().to_string();
+    if req.method() == Method::GET && path == "/health" {
+        let s = &shared.stats;
+        let body = json!({
+            "service": "skilltrace-guard",
+            "version": env!("CARGO_PKG_VERSION"),
+            "requests": s.requests.load(Ordering::Relaxed),
+            "decisions": s.decisions.load(Ordering::Relaxed),
+            "denied": s.denied.load(Ordering::Relaxed),
+            "asked": s.asked.load(Ordering::Relaxed),
+            "failures": s.failures.load(Ordering::Relaxed),
+            "dropped": s.dropped.load(Ordering::Relaxed),
+        });
+        return Ok(reply(StatusCode::OK, body.to_string()));
+    }
+    let Some(agent) = path.strip_prefix(HOOK_PREFIX).and_then(Agent::from_name) else {
+        let msg = json!({"error": "unknown path: POST /guard/<claude-code|cursor|gemini|codex>, GET /health"});
+        return Ok(reply(StatusCode::NOT_FOUND, msg.to_string()));
+    };
+    if req.method() != Method::POST {
+        let msg = json!({"error": "use POST"});
+        return Ok(reply(StatusCode::METHOD_NOT_ALLOWED, msg.to_string()));
+    }
+    let body = match tokio::time::timeout(
+        Duration::from_secs(30),
+        Limited::new(req.into_body(), MAX_BODY).collect(),
+    )
+    .await
+    {
+        Ok(Ok(b)) => b.to_bytes(),
+        _ => Bytes::new(),
+    };
+    let answer = decide(&shared, agent, body).await;
+    Ok(reply(StatusCode::OK, http_body(answer)))
+}
+
+/// An answer as an HTTP hook response body: what a command hook prints, or,
+/// where a command hook would exit 2, a JSON block.
+fn http_body(a: Answer) -> String {
+    if a.exit == 2 {
+        json!({"decision": "block", "reason": a.stderr}).to_string()
+    } else {
+        a.stdout
+    }
+}
+
+/// What the handler answered, once: in time (the judge's verdict), or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    InTime,
+    Late,
+}
+
+async fn decide(shared: &Arc<Shared>, agent: Agent, body: Bytes) -> Answer {
+    let outcome: Arc<Mutex<Option<Outcome>>> = Arc::new(Mutex::new(None));
+    let started = Instant::now();
+    let mut task = {
+        let shared = shared.clone();
+        let outcome = outcome.clone();
+        tokio::task::spawn_blocking(move || judge_one(&shared, agent, &body, &outcome, started))
+    };
+    let fail = |why: &str| {
+        shared.stats.failures.fetch_add(1, Ordering::Relaxed);
+        fail_answer(agent, shared.fail_closed, why)
+    };
+    match tokio::time::timeout(shared.budget, &mut task).await {
+        Ok(Ok(a)) => a,
+        Ok(Err(_)) => fail("the guard crashed"),
+        Err(_) => {
+            let late = outcome
+                .lock()
+                .map(|mut o| *o.get_or_insert(Outcome::Late) == Outcome::Late)
+                .unwrap_or(true);
+            if late {
+                fail(&format!(
+                    "no decision within the {} ms budget",
+                    shared.budget.as_millis()
+                ))
+            } else {
+                // Decided in time, still finishing: its answer stands.
+                match task.await {
+                    Ok(a) => a,
+                    Err(_) => fail("the guard crashed"),
+                }
+            }
+        }
+    }
+}
+
+fn fail_answer(agent: Agent, fail_closed: bool, why: &str) -> Answer {
+    let v = if fail_closed {
+        Verdict {
+            action: Action::Deny,
+            reason: format!(
+                "skilltrace guard failed closed ({why}): the call is refused until the guard works"
+            ),
+        }
+    } else {
+        Verdict::allow()
+    };
+    agent.answer(None, &v)
+}
+
+fn decision_fail(fail_closed: bool) -> GuardDecision {
+    if fail_closed {
+        GuardDecision::Denied
+    } else {
+        GuardDecision::Allowed
+    }
+}
+
+fn send(shared: &Shared, r: Record) {
+    if shared.recorder.try_send(r).is_err() {
+        shared.stats.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Judges one event on a blocking thread, records it, and returns the answer.
+fn judge_one(
+    shared: &Shared,
+    agent: Agent,
+    body: &[u8],
+    outcome: &Mutex<Option<Outcome>>,
+    started: Instant,
+) -> Answer {
+    let now = crate::store::now_ms();
+    let ev = match agent.parse(body) {
+        Ok(ev) => ev,
+        Err(m) => {
+            shared.stats.failures.fetch_add(1, Ordering::Relaxed);
+            let d = decision_fail(shared.fail_closed);
+            let why = format!(
+                "malformed {} event{}: {}",
+                agent.name(),
+                m.event
+                    .as_deref()
+                    .map(|e| format!(" {e}"))
+                    .unwrap_or_default(),
+                m.why
+            );
+            let mut red = crate::redact::Redactor::default();
+            let msg = format!(
+                "guard: {why}; answered {d} (fail-{})",
+                if shared.fail_closed { "closed" } else { "open" }
+            );
+            send(
+                shared,
+                record::failure(&mut red, agent.name(), now.max(0) as u64, &msg),
+            );
+            let v = if shared.fail_closed {
+                Verdict {
+                    action: Action::Deny,
+                    reason: format!("skilltrace guard failed closed ({why})"),
+                }
+            } else {
+                Verdict::allow()
+            };
+            return agent.answer(m.event.as_deref(), &v);
+        }
+    };
+    let key = format!("{}\u{0}{}", agent.name(), ev.session);
+    let shard_ix = shard_of(&key, shared.shards.len());
+    let Ok(mut shard) = shared.shards[shard_ix].lock() else {
+        return fail_answer(agent, shared.fail_closed, "a judge crashed earlier");
+    };
+    let shard = &mut *shard;
+    let (judge, sess) = shard.judge_and_session(&key);
+    let mut j = judge.judge(&ev, sess, now);
+    if ev.kind == super::event::EventKind::SessionEnd {
+        shard.forget(&key);
+    }
+    let late = outcome
+        .lock()
+        .map(|mut o| *o.get_or_insert(Outcome::InTime) == Outcome::Late)
+        .unwrap_or(false);
+    let mut attrs = Map::new();
+    attrs.insert(
+        "guard.latency_ms".into(),
+        (started.elapsed().as_millis() as u64).into(),
+    );
+    if late {
+        let d = decision_fail(shared.fail_closed);
+        attrs.insert("guard.decision".into(), d.as_str().into());
+        attrs.insert(
+            "guard.error".into(),
+            format!(
+                "no decision within the {} ms budget: answered {d}; the judge said {}",
+                shared.budget.as_millis(),
+                j.decision
+            )
+            .into(),
+        );
+        j.decision = d;
+    }
+    shard.judge.annotate(&mut j, attrs);
+    let answer = agent.answer(Some(&j.event), &j.verdict);
+    let s = &shared.stats;
+    s.decisions.fetch_add(1, Ordering::Relaxed);
+    match j.decision {
+        GuardDecision::Denied => s.denied.fetch_add(1, Ordering::Relaxed),
+        GuardDecision::Asked => s.asked.fetch_add(1, Ordering::Relaxed),
+        GuardDecision::Allowed => 0,
+    };
+    send(shared, Record::from(j));
+    answer
+}
+
+fn shard_of(key: &str, n: usize) -> usize {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::fast::FixedState::default().build_hasher();
+    h.write(key.as_bytes());
+    (h.finish() % n.max(1) as u64) as usize
+}
