@@ -374,6 +374,14 @@ impl TraceFile {
         let mut bytes = Vec::with_capacity(len as usize);
         file.seek(SeekFrom::Start(0))?;
         file.read_to_end(&mut bytes)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            // Nothing yet: an agent rewriting its document in place truncates it
+            // first, and a reader may look in between. Not an error; the write's
+            // own change brings the next read.
+            self.splitter.reset(0, 0);
+            sink(self.take_batch());
+            return Ok(0);
+        }
         let mut records = Vec::new();
         let error = match self.parser.document(&bytes, &mut records) {
             Ok(()) => None,
@@ -527,7 +535,7 @@ mod tests {
         assert_eq!(spans(&read(&mut tf, true)), ["T:m0", "T:m1", "t1"]);
         let second = first.trim_end_matches(']').to_owned()
             + r#",{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"a b"}]}]"#;
-        std::fs::write(&p, second).expect("write");
+        std::fs::write(&p, &second).expect("write");
         let again = read(&mut tf, true);
         assert_eq!(spans(&again), ["t1"], "only the call that got its result");
         assert!(errors(&again).is_empty());
@@ -536,6 +544,14 @@ mod tests {
             Vec::<String>::new(),
             "unchanged"
         );
+        // Caught between the truncation and the write of a rewrite: nothing, no
+        // error; then the whole document again, with nothing doubled.
+        std::fs::write(&p, "").expect("truncate");
+        let between = read(&mut tf, true);
+        assert!(errors(&between).is_empty(), "{:?}", errors(&between));
+        assert!(spans(&between).is_empty());
+        std::fs::write(&p, &second).expect("write");
+        assert!(errors(&read(&mut tf, true)).is_empty());
     }
 
     #[test]
