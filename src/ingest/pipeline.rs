@@ -9,23 +9,7 @@
 
 use crate::ingest::formats::Record;
 use crate::model::ParseError;
-
-/// Where a file source stands: identity and how far it has been read.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub struct SourceState {
-    /// File path, or `proxy://addr` for the proxy.
-    pub path: String,
-    /// `file` or `proxy`.
-    pub kind: String,
-    pub dev: u64,
-    pub ino: u64,
-    /// Bytes consumed (up to the end of the last complete line).
-    pub offset: u64,
-    /// Lines consumed (for the proxy: requests seen).
-    pub line: u64,
-    /// Formats seen, comma separated.
-    pub format: String,
-}
+pub use crate::model::SourceState;
 
 /// One unit of work for the writer: records from one source, their parse errors,
 /// and where the source stands after them (committed in the same transaction).

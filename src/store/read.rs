@@ -10,7 +10,7 @@ pub use super::rows::{
     Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SkillSummary, SourceRow, SpanRow,
 };
 use super::{Store, StoreError};
-use crate::ingest::pipeline::SourceState;
+use crate::model::SourceState;
 use crate::model::{ParseError, Severity, Span};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};

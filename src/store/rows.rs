@@ -1,7 +1,7 @@
 //! The read side's row types (runs, spans, findings, skills, sources, counts), the
 //! column lists they are read from, their row mappers and the WHERE builders of their filters.
 
-use crate::ingest::pipeline::SourceState;
+use crate::model::SourceState;
 use crate::model::{
     AgentKind, Finding, GuardDecision, Origin, Run, Severity, Span, SpanKind, SpanStatus,
     TriageStatus,

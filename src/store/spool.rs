@@ -13,7 +13,7 @@
 
 use super::trust;
 use super::StoreBatch;
-use crate::ingest::pipeline::SourceState;
+use crate::model::SourceState;
 use crate::model::{Finding, ParseError, Run, SkillHit, Span, TriageStatus};
 use crate::redact::Redacted;
 use serde::{Deserialize, Serialize};

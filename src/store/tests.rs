@@ -1,7 +1,7 @@
 //! Unit tests of the store: merge semantics, counters, dedupe, triage, FTS, permissions.
 
 use super::*;
-use crate::ingest::pipeline::SourceState;
+use crate::model::SourceState;
 use crate::model::*;
 use crate::redact::{Mode, Redactor};
 

@@ -8,7 +8,7 @@
 
 use super::{now_ms, Store, StoreError};
 use crate::hash::HashMap;
-use crate::ingest::pipeline::SourceState;
+use crate::model::SourceState;
 use crate::model::{
     Finding, GuardDecision, ParseError, Run, Severity, SkillHit, Span, TriageStatus,
 };
