@@ -83,6 +83,34 @@ pub fn set_mode(path: &Path, mode: u32) -> Result<()> {
     Ok(())
 }
 
+/// Sets unix permission bits on an open file (no-op elsewhere): unlike
+/// [`set_mode`], it cannot fail because another process removed or renamed
+/// the path meanwhile.
+pub fn set_file_mode(f: &File, path: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(fs::Permissions::from_mode(mode))
+            .with_context(|| format!("{}: cannot set permissions", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (f, path, mode);
+    Ok(())
+}
+
+/// Opens `path` for appending, creating it `0600` if missing; a symbolic link
+/// at `path` is refused. The mode is set on the open file, so a file another
+/// process removes between the open and the mode change is no error.
+pub fn open_private_append(path: &Path) -> Result<File> {
+    let f = private_opts()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("{}: cannot open file", path.display()))?;
+    set_file_mode(&f, path, 0o600)?;
+    Ok(f)
+}
+
 /// Options that never follow a symbolic link at the last component and create `0600`.
 fn private_opts() -> OpenOptions {
     let mut opts = OpenOptions::new();
@@ -104,7 +132,7 @@ pub fn create_private_file(path: &Path) -> Result<File> {
         .truncate(true)
         .open(path)
         .with_context(|| format!("{}: cannot create file", path.display()))?;
-    set_mode(path, 0o600)?;
+    set_file_mode(&f, path, 0o600)?;
     Ok(f)
 }
 
@@ -118,7 +146,7 @@ pub fn create_new_private(path: &Path) -> Result<Option<File>> {
         .open(path)
     {
         Ok(f) => {
-            set_mode(path, 0o600)?;
+            set_file_mode(&f, path, 0o600)?;
             Ok(Some(f))
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),

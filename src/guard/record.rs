@@ -192,11 +192,7 @@ pub fn spool(db: &Path, r: &Record) -> anyhow::Result<()> {
     let mut text = serde_json::to_string(&line)?;
     text.push('\n');
     loop {
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)?;
-        crate::paths::set_mode(&path, 0o600)?;
+        let mut f = crate::paths::open_private_append(&path)?;
         lock(&f)?;
         // A drainer took the file between our open and our lock: a new one.
         if removed(&f) {
