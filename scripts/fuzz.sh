@@ -2,7 +2,8 @@
 # Fuzzes every parser with cargo-fuzz (libFuzzer, AddressSanitizer, nightly):
 # each target in fuzz/fuzz_targets/ runs for SECONDS (default 60), its corpus
 # seeded from tests/fixtures/ and samples/ (trace lines, SSE streams, shell
-# commands found in them, and OTLP/JSON lines re-encoded as protobuf).
+# commands found in them, and OTLP/JSON trace and log requests re-encoded as
+# protobuf).
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
@@ -126,6 +127,33 @@ def request(req):
         out += s(1, body)
     return out
 
+def log_record(r):
+    out = field(1, 1, nanos(r.get("timeUnixNano"))) + field(11, 1, nanos(r.get("observedTimeUnixNano")))
+    out += field(2, 0, varint(int(r.get("severityNumber", 0))))
+    if r.get("severityText"):
+        out += s(3, r["severityText"])
+    if "body" in r:
+        out += s(5, anyvalue(r["body"]))
+    out += b"".join(s(6, kv(a)) for a in r.get("attributes", []))
+    if r.get("traceId"):
+        out += s(9, bytes.fromhex(r["traceId"]))
+    if r.get("spanId"):
+        out += s(10, bytes.fromhex(r["spanId"]))
+    if r.get("eventName"):
+        out += s(12, r["eventName"])
+    return out
+
+def logs_request(req):
+    out = b""
+    for rl in req.get("resourceLogs", []):
+        body = s(1, b"".join(s(1, kv(a)) for a in rl.get("resource", {}).get("attributes", [])))
+        for sl in rl.get("scopeLogs", []):
+            sc = sl.get("scope", {})
+            body += s(2, s(1, s(1, sc.get("name", "")) + s(2, sc.get("version", "")))
+                      + b"".join(s(2, log_record(r)) for r in sl.get("logRecords", [])))
+        out += s(1, body)
+    return out
+
 def commands(v, out):
     if isinstance(v, dict):
         for k, x in v.items():
@@ -155,6 +183,14 @@ for line in lines():
     except ValueError:
         continue
     commands(v, shell)
+    if isinstance(v, dict) and "resourceLogs" in v:
+        if "otlp_logs" in targets:
+            put("otlp_logs", line)
+        if "otlp_logs_proto" in targets:
+            try:
+                put("otlp_logs_proto", logs_request(v))
+            except (ValueError, TypeError, AttributeError):
+                pass
     if isinstance(v, dict) and "resourceSpans" in v and "otlp_proto" in targets:
         try:
             put("otlp_proto", request(v))
@@ -168,8 +204,9 @@ if "sse" in targets:
         if p.endswith(".sse"):
             with open(p, "rb") as f:
                 put("sse", b"\x80\x40" + f.read())
-if "otlp_proto" in targets:
-    put("otlp_proto", b"")
+for t in ("otlp_proto", "otlp_logs_proto"):
+    if t in targets:
+        put(t, b"")
 PY
 
 mkdir -p logs
