@@ -176,7 +176,7 @@ targets = sys.argv[1:]
 shell = []
 for line in lines():
     for t in targets:
-        if t.startswith("format_") or t == "redact":
+        if (t.startswith("format_") and t != "format_otlp_logs") or t == "redact":
             put(t, line)
     try:
         v = json.loads(line)
@@ -184,8 +184,8 @@ for line in lines():
         continue
     commands(v, shell)
     if isinstance(v, dict) and "resourceLogs" in v:
-        if "otlp_logs" in targets:
-            put("otlp_logs", line)
+        if "format_otlp_logs" in targets:
+            put("format_otlp_logs", line)
         if "otlp_logs_proto" in targets:
             try:
                 put("otlp_logs_proto", logs_request(v))
