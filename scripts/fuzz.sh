@@ -116,16 +116,20 @@ def span(sp):
         out += s(15, s(2, st.get("message", "")) + field(3, 0, varint(int(st.get("code", 0)))))
     return out
 
-def request(req):
+def export(req, kind, scopes, items, item):
+    """An Export*ServiceRequest: resource `kind`s of scopes of encoded items."""
     out = b""
-    for rs in req.get("resourceSpans", []):
-        body = s(1, b"".join(s(1, kv(a)) for a in rs.get("resource", {}).get("attributes", [])))
-        for ss in rs.get("scopeSpans", []):
-            sc = ss.get("scope", {})
+    for r in req.get(kind, []):
+        body = s(1, b"".join(s(1, kv(a)) for a in r.get("resource", {}).get("attributes", [])))
+        for sc_items in r.get(scopes, []):
+            sc = sc_items.get("scope", {})
             body += s(2, s(1, s(1, sc.get("name", "")) + s(2, sc.get("version", "")))
-                      + b"".join(s(2, span(sp)) for sp in ss.get("spans", [])))
+                      + b"".join(s(2, item(x)) for x in sc_items.get(items, [])))
         out += s(1, body)
     return out
+
+def request(req):
+    return export(req, "resourceSpans", "scopeSpans", "spans", span)
 
 def log_record(r):
     out = field(1, 1, nanos(r.get("timeUnixNano"))) + field(11, 1, nanos(r.get("observedTimeUnixNano")))
@@ -144,15 +148,7 @@ def log_record(r):
     return out
 
 def logs_request(req):
-    out = b""
-    for rl in req.get("resourceLogs", []):
-        body = s(1, b"".join(s(1, kv(a)) for a in rl.get("resource", {}).get("attributes", [])))
-        for sl in rl.get("scopeLogs", []):
-            sc = sl.get("scope", {})
-            body += s(2, s(1, s(1, sc.get("name", "")) + s(2, sc.get("version", "")))
-                      + b"".join(s(2, log_record(r)) for r in sl.get("logRecords", [])))
-        out += s(1, body)
-    return out
+    return export(req, "resourceLogs", "scopeLogs", "logRecords", log_record)
 
 def commands(v, out):
     if isinstance(v, dict):
