@@ -20,8 +20,8 @@ mod workbench;
 mod write;
 
 pub use read::{
-    Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillSummary,
-    SourceRow, SpanLink, SpanRow,
+    Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SourceRow, SpanLink,
+    SpanRow,
 };
 pub use rows::Note;
 pub use triage::TriageState;
