@@ -110,25 +110,13 @@ fn deliver(
 mod tests {
     use super::*;
     use crate::proxy::capture::{Capture, ExchangeMeta, Outcome, ResponseCapture};
-    use crate::proxy::route::{Api, Provider, Route};
     use std::time::Instant;
 
     fn finished(seq: u64) -> Finished {
         Finished {
             meta: ExchangeMeta {
                 seq,
-                route: Route {
-                    provider: Provider::OpenAi,
-                    api: Some(Api::ChatCompletions),
-                },
-                method: "POST".into(),
-                path: "/v1/chat/completions".into(),
-                query: None,
-                upstream: "http://x".into(),
-                started: Instant::now(),
-                started_ms: 0,
-                request_headers: hyper::HeaderMap::new(),
-                session_header: None,
+                ..crate::proxy::capture::tests::meta()
             },
             request_body: Capture::default(),
             response: None,
@@ -137,6 +125,21 @@ mod tests {
             ended: Instant::now(),
             ended_ms: 0,
         }
+    }
+
+    /// Runs the recorder over what `tx` sent, into `sink`.
+    fn record_all(
+        rx: UnboundedReceiver<Finished>,
+        sink: std::sync::mpsc::SyncSender<Batch>,
+        stats: &Arc<ProxyStats>,
+    ) {
+        run(
+            rx,
+            "proxy://t".into(),
+            IngestSender::new(sink),
+            stats.clone(),
+            RecordLimits::default(),
+        );
     }
 
     #[test]
@@ -152,13 +155,7 @@ mod tests {
             tx.send(f).unwrap();
         }
         drop(tx);
-        run(
-            rx,
-            "proxy://t".into(),
-            IngestSender::new(sink_tx),
-            stats.clone(),
-            RecordLimits::default(),
-        );
+        record_all(rx, sink_tx, &stats);
         let batches: Vec<Batch> = sink_rx.try_iter().collect();
         assert_eq!(batches.len(), 1, "one round, one batch");
         let llm = batches[0]
@@ -181,13 +178,7 @@ mod tests {
             tx.send(finished(seq)).unwrap();
         }
         drop(tx);
-        run(
-            rx,
-            "proxy://t".into(),
-            IngestSender::new(sink_tx),
-            stats.clone(),
-            RecordLimits::default(),
-        );
+        record_all(rx, sink_tx, &stats);
         assert_eq!(stats.dropped.load(Ordering::Relaxed), 3);
         assert_eq!(stats.recorded.load(Ordering::Relaxed), 0);
     }

@@ -294,12 +294,13 @@ impl Drop for ExchangeRecorder {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::proxy::route::Api;
     use std::sync::Mutex;
 
-    fn meta() -> ExchangeMeta {
+    /// A chat-completions exchange's head, for tests.
+    pub(crate) fn meta() -> ExchangeMeta {
         ExchangeMeta {
             seq: 1,
             route: Route {
