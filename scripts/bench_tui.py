@@ -54,7 +54,8 @@ class Control:
     def __init__(self):
         self.p = subprocess.Popen(["tmux", "-L", SOCK, "-C", "attach", "-t", "b"],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True, bufsize=1)
+                                  stderr=subprocess.DEVNULL, text=True, bufsize=1,
+                                  encoding="utf-8", errors="replace")
         self.cmd("refresh-client -f no-output")
 
     def cmd(self, line):

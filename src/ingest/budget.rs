@@ -2,7 +2,9 @@
 //! and days it touched and raises a `COST-TRACE-*` finding the first time a
 //! budget of the config's `[budgets]` is crossed (a run with its subagents,
 //! a day, an agent's day). Findings are fingerprinted by run or day, so one
-//! crossing is one finding however many batches follow.
+//! crossing is one finding however many batches follow. Only what the batch
+//! touched is read: its runs' trees and its days' calls, by index, never the
+//! whole store's usage.
 
 use crate::detect::fingerprint::fingerprint;
 use crate::detect::rules;
@@ -11,7 +13,7 @@ use crate::pricing::budget::{Budgets, Over};
 use crate::pricing::ledger::{run_costs, top_run};
 use crate::pricing::{Cost, PriceTable};
 use crate::store::{Store, StoreError, UsageRow};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use rules::id::{COST_AGENT_DAY, COST_DAY, COST_RUN};
@@ -54,13 +56,23 @@ impl BudgetWatch {
         if touched.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = store.usage_rows(self.table.bands(), None)?;
+        let bands = self.table.bands();
         let parents = store.run_parents()?;
+        let tops: BTreeSet<&str> = touched.iter().map(|r| top_run(&parents, r)).collect();
+        // The touched runs' calls: with a run budget, their whole top-level
+        // runs' (subagents included); else only their own trees'.
+        let rows = if self.budgets.run.is_some() {
+            store.usage_rows_of(bands, &tops.iter().copied().collect::<Vec<_>>())?
+        } else {
+            store.usage_rows_of(
+                bands,
+                &touched.iter().map(String::as_str).collect::<Vec<_>>(),
+            )?
+        };
         let mut crossings = Vec::new();
         if self.budgets.run.is_some() {
             let costs = run_costs(&self.table, &rows, &parents);
-            let tops: BTreeSet<&str> = touched.iter().map(|r| top_run(&parents, r)).collect();
-            for top in tops {
+            for &top in &tops {
                 let Some(c) = costs.get(top) else { continue };
                 if let Some(over) = self.budgets.over_run(&c.total()) {
                     let subs = if c.subagents.is_empty() {
@@ -79,19 +91,27 @@ impl BudgetWatch {
                 }
             }
         }
-        // The days the touched runs' calls were made on, and who made them.
-        let mut days: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
-        for r in rows.iter().filter(|r| touched.contains(&r.run_id)) {
-            days.insert((r.day.as_str(), r.agent.as_str(), r.run_id.as_str()));
+        if self.budgets.day.is_none() && self.budgets.agent_day.is_empty() {
+            return Ok(crossings.into_iter().map(finding).collect());
         }
-        let mut seen_day = BTreeSet::new();
-        let mut seen_agent = BTreeSet::new();
-        for &(day, agent, run) in &days {
-            if day.is_empty() {
-                continue;
+        // The days the touched runs' calls were made on, and who made them;
+        // each day's calls are read alone (by the calls' time index).
+        let mut days: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+        for r in rows.iter().filter(|r| touched.contains(&r.run_id)) {
+            if !r.day.is_empty() {
+                days.entry(r.day.as_str())
+                    .or_default()
+                    .entry(r.agent.as_str())
+                    .or_insert(r.run_id.as_str());
             }
-            if self.budgets.day.is_some() && seen_day.insert(day) {
-                let spent = cost_where(&self.table, &rows, |r| r.day == day);
+        }
+        for (day, agents) in days {
+            let Some(&run) = agents.values().next() else {
+                continue;
+            };
+            let on_day = store.usage_rows_on(bands, day)?;
+            if self.budgets.day.is_some() {
+                let spent = cost_where(&self.table, &on_day, |_| true);
                 if let Some(over) = self.budgets.over_day(&spent) {
                     crossings.push(Crossing {
                         rule: COST_DAY,
@@ -103,8 +123,11 @@ impl BudgetWatch {
                     });
                 }
             }
-            if self.budgets.agent_day.contains_key(agent) && seen_agent.insert((day, agent)) {
-                let spent = cost_where(&self.table, &rows, |r| r.day == day && r.agent == agent);
+            for (&agent, &run) in &agents {
+                if !self.budgets.agent_day.contains_key(agent) {
+                    continue;
+                }
+                let spent = cost_where(&self.table, &on_day, |r| r.agent == agent);
                 if let Some(over) = self.budgets.over_agent_day(agent, &spent) {
                     crossings.push(Crossing {
                         rule: COST_AGENT_DAY,

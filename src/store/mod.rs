@@ -6,6 +6,7 @@
 //! their own connections. Full-text search is built behind ingest from a
 //! queue ([`Store::index_fts`]) so ingest speed does not pay for indexing.
 
+mod batch;
 pub mod busy;
 pub mod commit;
 mod fts;
@@ -19,7 +20,10 @@ pub mod trust;
 mod usage;
 mod workbench;
 mod write;
+mod write_findings;
+mod write_runs;
 
+pub use batch::{span_bytes, StoreBatch};
 pub use read::{
     Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillSummary,
     SourceRow, SpanLink, SpanRow,
@@ -29,7 +33,7 @@ pub use search::{SearchWindow, SEARCH_WINDOW};
 pub use triage::TriageState;
 pub use usage::UsageRow;
 pub use workbench::{FindingKey, SkillFilter, SkillRow, SkillSighting, SpanFlagRow};
-pub use write::{span_bytes, StoreBatch, WriteStats};
+pub use write::WriteStats;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -57,7 +61,7 @@ pub enum StoreError {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
-    run_keys: write::RunKeys,
+    run_keys: write_runs::RunKeys,
 }
 
 impl std::fmt::Debug for Store {
@@ -138,7 +142,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
-            run_keys: write::RunKeys::default(),
+            run_keys: write_runs::RunKeys::default(),
         })
     }
 
@@ -197,7 +201,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
-            run_keys: write::RunKeys::default(),
+            run_keys: write_runs::RunKeys::default(),
         })
     }
 

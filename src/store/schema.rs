@@ -250,14 +250,19 @@ CREATE INDEX findings_status ON findings(status, severity DESC, ts_ms, id);
     r#"
 ALTER TABLE findings ADD COLUMN guard_decision TEXT;
 "#,
-    // 8: totals kept as rows are written (issue 20), so the TUI's status line
+    // 8: the budget watch (issue 19) prices only what a batch touched: one
+    // day's model calls by their time (a partial index: calls only), and a
+    // run's subagents by their parent.
+    r#"
+CREATE INDEX spans_calls_time ON spans(COALESCE(start_ms, end_ms))
+  WHERE input_tokens IS NOT NULL OR output_tokens IS NOT NULL;
+CREATE INDEX runs_parent ON runs(parent_run_id) WHERE parent_run_id IS NOT NULL;
+"#,
+    // 9: totals kept as rows are written (issue 20), so the TUI's status line
     // and first frame never count a million spans or findings: runs and spans
     // in `tally`, findings by severity and status in `finding_tally`, each
-    // kept by triggers on every path that writes the tables. And subagent
-    // runs found by their parent (pricing rolls them up) without building a
-    // throwaway index over every run per query.
+    // kept by triggers on every path that writes the tables.
     r#"
-CREATE INDEX runs_parent ON runs(parent_run_id) WHERE parent_run_id IS NOT NULL;
 CREATE TABLE tally(
     name TEXT PRIMARY KEY,
     n    INTEGER NOT NULL

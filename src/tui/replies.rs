@@ -21,6 +21,10 @@ impl App {
                 self.fts_pending = fts_pending;
                 Vec::new()
             }
+            Reply::CostTotal(c) => {
+                self.runs.cost_total = Some(c);
+                Vec::new()
+            }
             Reply::Runs {
                 tag,
                 total,
@@ -279,7 +283,7 @@ impl App {
     /// Counts and the view on screen, fetched again (the store changed). The
     /// Span view keeps its scroll; the others keep their selection.
     fn refresh(&mut self) -> Vec<Request> {
-        // The view first: its answer is drawn while the counts are read.
+        // The view first: its answer is drawn while the totals are read.
         let mut v = Vec::new();
         let view = self.view();
         if view == ViewId::Span {
@@ -290,6 +294,7 @@ impl App {
             v.extend(self.load(view));
         }
         v.push(Request::Counts);
+        v.push(Request::CostTotal);
         v
     }
 
@@ -443,7 +448,10 @@ mod tests {
             matches!(first.first(), Some(Request::Runs { .. })),
             "{first:?}"
         );
-        assert_eq!(first.last(), Some(&Request::Counts));
+        assert_eq!(
+            first[first.len() - 2..],
+            [Request::Counts, Request::CostTotal]
+        );
         assert!(!first.iter().any(|r| matches!(r, Request::Costs { .. })));
         let tag = a.runs.tag;
         let then = asked(a.on_reply(Reply::Runs {

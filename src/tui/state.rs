@@ -192,6 +192,8 @@ pub struct RunsState {
     /// Costs of runs seen on screen (the Runs and Run views; cleared when data changes).
     pub costs: HashMap<String, crate::pricing::RunCost>,
     pub costs_requested: bool,
+    /// What every model call in the store cost (the total line).
+    pub cost_total: Option<crate::pricing::Cost>,
 }
 
 /// The Run view: one run's spans as a tree with a waterfall.

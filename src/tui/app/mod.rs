@@ -160,6 +160,7 @@ impl App {
     pub fn start(&mut self) -> Option<Command> {
         let mut req = self.load(self.view());
         req.push(Request::Counts);
+        req.push(Request::CostTotal);
         fetch(req)
     }
 
