@@ -13,6 +13,7 @@ mod fts;
 mod read;
 mod rows;
 pub mod schema;
+mod search;
 pub mod spool;
 mod triage;
 pub mod trust;
@@ -28,6 +29,7 @@ pub use read::{
     SpanRow,
 };
 pub use rows::Note;
+pub use search::{SearchWindow, SEARCH_WINDOW};
 pub use triage::TriageState;
 pub use usage::UsageRow;
 pub use workbench::{FindingKey, SkillFilter, SkillRow, SkillSighting, SpanFlagRow};

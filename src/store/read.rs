@@ -293,8 +293,10 @@ impl Store {
         };
         let mut findings = [0u64; 5];
         let mut open = [0u64; 5];
+        // Kept by triggers as rows are written (schema migration 8): no scan.
         let mut st = c.prepare_cached(
-            "SELECT severity, count(*), sum(status = 'open') FROM findings GROUP BY severity",
+            "SELECT severity, sum(n), sum(CASE WHEN status = 'open' THEN n ELSE 0 END) \
+             FROM finding_tally GROUP BY severity",
         )?;
         for row in st.query_map([], |r| {
             Ok((
@@ -308,8 +310,8 @@ impl Store {
             open[Severity::from_rank(s).rank() as usize] += o as u64;
         }
         Ok(Counts {
-            runs: one("SELECT count(*) FROM runs")?,
-            spans: one("SELECT COALESCE(sum(span_count), 0) FROM runs")?,
+            runs: one("SELECT COALESCE(max(n), 0) FROM tally WHERE name = 'runs'")?,
+            spans: one("SELECT COALESCE(max(n), 0) FROM tally WHERE name = 'spans'")?,
             findings,
             open_findings: open.iter().sum(),
             open,
