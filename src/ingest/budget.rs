@@ -11,10 +11,12 @@ use crate::detect::rules;
 use crate::model::Finding;
 use crate::pricing::budget::{Budgets, Over};
 use crate::pricing::ledger::{run_costs, top_run};
-use crate::pricing::{Cost, PriceTable};
-use crate::store::{Store, StoreError, UsageRow};
+use crate::pricing::PriceTable;
+use crate::store::{Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use super::budget_days::{Day, DayBook};
 
 use rules::id::{COST_AGENT_DAY, COST_DAY, COST_RUN};
 
@@ -23,6 +25,8 @@ use rules::id::{COST_AGENT_DAY, COST_DAY, COST_RUN};
 pub struct BudgetWatch {
     budgets: Budgets,
     table: Arc<PriceTable>,
+    /// The days read so far, when this watch is one writer's (see [`BudgetWatch::remembering`]).
+    book: Option<Arc<Mutex<DayBook>>>,
 }
 
 /// What a crossing is reported with: the rule, the run it is filed under,
@@ -39,7 +43,27 @@ struct Crossing<'a> {
 impl BudgetWatch {
     /// A watch for `budgets`; `None` when none is set (nothing to watch).
     pub fn new(budgets: Budgets, table: Arc<PriceTable>) -> Option<BudgetWatch> {
-        (!budgets.is_empty()).then_some(BudgetWatch { budgets, table })
+        (!budgets.is_empty()).then_some(BudgetWatch {
+            budgets,
+            table,
+            book: None,
+        })
+    }
+
+    /// The same watch keeping what each day's calls cost between checks, for
+    /// the one writer that stores every batch it checks: each check then
+    /// reads only its runs' calls. Its crossings are found once each.
+    pub fn remembering(mut self) -> BudgetWatch {
+        self.book = Some(Arc::new(Mutex::new(DayBook::default())));
+        self
+    }
+
+    /// Forgets what the days cost (batches were stored that this watch did
+    /// not check: the next check reads their days again).
+    pub fn forget(&self) {
+        if let Some(b) = &self.book {
+            b.lock().unwrap_or_else(|e| e.into_inner()).forget();
+        }
     }
 
     /// The budgets `touched` runs (whose calls were just stored) are over,
@@ -94,8 +118,7 @@ impl BudgetWatch {
         if self.budgets.day.is_none() && self.budgets.agent_day.is_empty() {
             return Ok(crossings.into_iter().map(finding).collect());
         }
-        // The days the touched runs' calls were made on, and who made them;
-        // each day's calls are read alone (by the calls' time index).
+        // The days the touched runs' calls were made on, and who made them.
         let mut days: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
         for r in rows.iter().filter(|r| touched.contains(&r.run_id)) {
             if !r.day.is_empty() {
@@ -105,51 +128,74 @@ impl BudgetWatch {
                     .or_insert(r.run_id.as_str());
             }
         }
+        // Each day's calls: from the book (the touched runs' fresh usage put
+        // in) when this watch keeps one, else read alone by index.
+        let mut book = self
+            .book
+            .as_ref()
+            .map(|b| b.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some(b) = book.as_mut() {
+            b.sync(store)?;
+            let runs: BTreeSet<&str> = rows
+                .iter()
+                .map(|r| r.run_id.as_str())
+                .chain(touched.iter().map(String::as_str))
+                .collect();
+            b.update(&self.table, &runs, &rows);
+        }
         for (day, agents) in days {
-            let Some(&run) = agents.values().next() else {
+            let mut fresh;
+            let d: &mut Day = match book.as_mut() {
+                Some(b) => b.day(store, &self.table, day)?,
+                None => {
+                    fresh = Day::read(store, &self.table, day)?;
+                    &mut fresh
+                }
+            };
+            let Some(&first) = agents.values().next() else {
                 continue;
             };
-            let on_day = store.usage_rows_on(bands, day)?;
-            if self.budgets.day.is_some() {
-                let spent = cost_where(&self.table, &on_day, |_| true);
-                if let Some(over) = self.budgets.over_day(&spent) {
-                    crossings.push(Crossing {
+            let checks = std::iter::once((None, first, self.budgets.day)).chain(
+                agents
+                    .iter()
+                    .map(|(&a, &run)| (Some(a), run, self.budgets.agent_day.get(a).copied())),
+            );
+            for (agent, run, budget) in checks {
+                let key = agent.unwrap_or("").to_owned();
+                // Priced money first (cheap); the full cost only when over.
+                let Some(budget) = budget else { continue };
+                if d.crossed.contains(&key) || d.money(agent) <= budget {
+                    continue;
+                }
+                let spent = d.cost(&self.table, agent);
+                let over = match agent {
+                    None => self.budgets.over_day(&spent),
+                    Some(a) => self.budgets.over_agent_day(a, &spent),
+                };
+                let Some(over) = over else { continue };
+                d.crossed.insert(key);
+                crossings.push(match agent {
+                    None => Crossing {
                         rule: COST_DAY,
                         run_id: run,
                         fp_run: "",
                         fp_key: day.to_owned(),
                         what: format!("day {day}"),
                         over,
-                    });
-                }
-            }
-            for (&agent, &run) in &agents {
-                if !self.budgets.agent_day.contains_key(agent) {
-                    continue;
-                }
-                let spent = cost_where(&self.table, &on_day, |r| r.agent == agent);
-                if let Some(over) = self.budgets.over_agent_day(agent, &spent) {
-                    crossings.push(Crossing {
+                    },
+                    Some(a) => Crossing {
                         rule: COST_AGENT_DAY,
                         run_id: run,
                         fp_run: "",
-                        fp_key: format!("{agent} {day}"),
-                        what: format!("{agent} on {day}"),
+                        fp_key: format!("{a} {day}"),
+                        what: format!("{a} on {day}"),
                         over,
-                    });
-                }
+                    },
+                });
             }
         }
         Ok(crossings.into_iter().map(finding).collect())
     }
-}
-
-fn cost_where(table: &PriceTable, rows: &[UsageRow], keep: impl Fn(&UsageRow) -> bool) -> Cost {
-    let mut c = Cost::default();
-    for r in rows.iter().filter(|r| keep(r)) {
-        c.add(table, &r.model, r.band, &r.usage);
-    }
-    c
 }
 
 fn finding(c: Crossing<'_>) -> Finding {
