@@ -12,15 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use writers_support::*;
 
-fn append(path: &Path, text: &str) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-}
+use crate::common::append;
 
 /// The TUI with `--tail DIR` in a detached tmux session; `None` without tmux.
 struct Tui {
