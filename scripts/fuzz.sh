@@ -2,7 +2,8 @@
 # Fuzzes every parser with cargo-fuzz (libFuzzer, AddressSanitizer, nightly):
 # each target in fuzz/fuzz_targets/ runs for SECONDS (default 60), its corpus
 # seeded from tests/fixtures/ and samples/ (trace lines, SSE streams, shell
-# commands found in them, and OTLP/JSON lines re-encoded as protobuf).
+# commands found in them, and OTLP/JSON trace and log requests re-encoded as
+# protobuf).
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
@@ -115,16 +116,39 @@ def span(sp):
         out += s(15, s(2, st.get("message", "")) + field(3, 0, varint(int(st.get("code", 0)))))
     return out
 
-def request(req):
+def export(req, kind, scopes, items, item):
+    """An Export*ServiceRequest: resource `kind`s of scopes of encoded items."""
     out = b""
-    for rs in req.get("resourceSpans", []):
-        body = s(1, b"".join(s(1, kv(a)) for a in rs.get("resource", {}).get("attributes", [])))
-        for ss in rs.get("scopeSpans", []):
-            sc = ss.get("scope", {})
+    for r in req.get(kind, []):
+        body = s(1, b"".join(s(1, kv(a)) for a in r.get("resource", {}).get("attributes", [])))
+        for sc_items in r.get(scopes, []):
+            sc = sc_items.get("scope", {})
             body += s(2, s(1, s(1, sc.get("name", "")) + s(2, sc.get("version", "")))
-                      + b"".join(s(2, span(sp)) for sp in ss.get("spans", [])))
+                      + b"".join(s(2, item(x)) for x in sc_items.get(items, [])))
         out += s(1, body)
     return out
+
+def request(req):
+    return export(req, "resourceSpans", "scopeSpans", "spans", span)
+
+def log_record(r):
+    out = field(1, 1, nanos(r.get("timeUnixNano"))) + field(11, 1, nanos(r.get("observedTimeUnixNano")))
+    out += field(2, 0, varint(int(r.get("severityNumber", 0))))
+    if r.get("severityText"):
+        out += s(3, r["severityText"])
+    if "body" in r:
+        out += s(5, anyvalue(r["body"]))
+    out += b"".join(s(6, kv(a)) for a in r.get("attributes", []))
+    if r.get("traceId"):
+        out += s(9, bytes.fromhex(r["traceId"]))
+    if r.get("spanId"):
+        out += s(10, bytes.fromhex(r["spanId"]))
+    if r.get("eventName"):
+        out += s(12, r["eventName"])
+    return out
+
+def logs_request(req):
+    return export(req, "resourceLogs", "scopeLogs", "logRecords", log_record)
 
 def commands(v, out):
     if isinstance(v, dict):
@@ -148,13 +172,21 @@ targets = sys.argv[1:]
 shell = []
 for line in lines():
     for t in targets:
-        if t.startswith("format_") or t == "redact":
+        if (t.startswith("format_") and t != "format_otlp_logs") or t == "redact":
             put(t, line)
     try:
         v = json.loads(line)
     except ValueError:
         continue
     commands(v, shell)
+    if isinstance(v, dict) and "resourceLogs" in v:
+        if "format_otlp_logs" in targets:
+            put("format_otlp_logs", line)
+        if "otlp_logs_proto" in targets:
+            try:
+                put("otlp_logs_proto", logs_request(v))
+            except (ValueError, TypeError, AttributeError):
+                pass
     if isinstance(v, dict) and "resourceSpans" in v and "otlp_proto" in targets:
         try:
             put("otlp_proto", request(v))
@@ -168,8 +200,9 @@ if "sse" in targets:
         if p.endswith(".sse"):
             with open(p, "rb") as f:
                 put("sse", b"\x80\x40" + f.read())
-if "otlp_proto" in targets:
-    put("otlp_proto", b"")
+for t in ("otlp_proto", "otlp_logs_proto"):
+    if t in targets:
+        put(t, b"")
 PY
 
 mkdir -p logs

@@ -66,6 +66,42 @@ pub fn otlp_proto(data: &[u8]) {
     }
 }
 
+/// The OTLP parser on a logs request (`resourceLogs`), as a line and as a
+/// document, twice: the same records each time.
+pub fn otlp_logs(data: &[u8]) {
+    let read = || {
+        let mut out = Vec::new();
+        let mut p = FileParser::new("fuzz.jsonl", Some(Format::Otlp));
+        let _ = p.line(data, 1, &mut out);
+        p.finish(&mut out);
+        let mut d = FileParser::new("fuzz.json", Some(Format::Otlp));
+        let _ = d.document(data, &mut out);
+        d.finish(&mut out);
+        out
+    };
+    assert_eq!(read(), read(), "the same logs request read twice differs");
+}
+
+/// The protobuf logs decoder: valid JSON out, read by the OTLP parser, and the
+/// same JSON for the request's canonical encoding (unknown fields, field order and
+/// packing never change what is read).
+pub fn otlp_logs_proto(data: &[u8]) {
+    use skilltrace::ingest::otlp_logs_proto::{to_json, ExportLogsServiceRequest};
+    let Ok(json) = to_json(data) else {
+        return;
+    };
+    let _: Value = serde_json::from_slice(&json).expect("the decoder writes valid JSON");
+    let mut p = FileParser::new("otlp://fuzz", Some(Format::Otlp));
+    let _ = p.line(&json, 1, &mut Vec::new());
+    if let Ok(req) = ExportLogsServiceRequest::decode(data) {
+        let canonical = to_json(&req.encode_to_vec()).expect("a re-encoded request decodes");
+        assert_eq!(
+            json, canonical,
+            "a request and its canonical encoding differ"
+        );
+    }
+}
+
 /// The SSE parser gives the same events whole or split at any two points, and
 /// the three stream folds keep no more than their room.
 pub fn sse(data: &[u8]) {

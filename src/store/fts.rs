@@ -129,44 +129,11 @@ impl Store {
     }
 
     /// Searches span text. The query is taken as plain words (each quoted), so
-    /// user input can never be FTS syntax; results are newest-run first.
+    /// user input can never be FTS syntax; the best `limit` of the newest
+    /// hits first (one window of `Store::search_window`).
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
-        let q = fts_query(query);
-        if q.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut st = self.conn.prepare_cached(
-            "SELECT r.id, s.id, s.kind, s.name FROM spans_fts JOIN spans s ON s.key = spans_fts.rowid \
-             JOIN runs r ON r.key = s.run_key \
-             WHERE spans_fts MATCH ?1 ORDER BY rank LIMIT ?2",
-        )?;
-        let hits = st
-            .query_map(params![q, limit as i64], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let words: Vec<String> = query.split_whitespace().map(|w| w.to_lowercase()).collect();
-        let mut out = Vec::with_capacity(hits.len());
-        for (run_id, span_id, kind, name) in hits {
-            let body: String = self.conn.query_row(
-                "SELECT concat_ws(' ', name, tool_name, tool_input, tool_output, text) FROM spans WHERE run_key = (SELECT key FROM runs WHERE id = ?1) AND id = ?2",
-                params![run_id, span_id],
-                |r| r.get(0),
-            )?;
-            out.push(SearchHit {
-                run_id,
-                span_id,
-                kind,
-                name,
-                snippet: excerpt(&body, &words),
-            });
-        }
-        Ok(out)
+        let w = self.search_window(query, None, super::search::SEARCH_WINDOW)?;
+        self.search_hits(query, &w.keys[..limit.min(w.keys.len())])
     }
 }
 
@@ -181,7 +148,7 @@ fn watermark(conn: &rusqlite::Connection) -> Result<i64, StoreError> {
 }
 
 /// Quotes every word so the user's text is matched literally (no FTS operators).
-fn fts_query(query: &str) -> String {
+pub(super) fn fts_query(query: &str) -> String {
     query
         .split_whitespace()
         .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
@@ -190,7 +157,7 @@ fn fts_query(query: &str) -> String {
 }
 
 /// ~80 characters around the first word found, on one line.
-fn excerpt(body: &str, words: &[String]) -> String {
+pub(super) fn excerpt(body: &str, words: &[String]) -> String {
     let lower = body.to_lowercase();
     let pos = words
         .iter()

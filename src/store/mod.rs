@@ -13,6 +13,7 @@ mod fts;
 mod read;
 mod rows;
 pub mod schema;
+mod search;
 pub mod spool;
 mod triage;
 pub mod trust;
@@ -24,10 +25,11 @@ mod write_runs;
 
 pub use batch::{span_bytes, StoreBatch};
 pub use read::{
-    Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillSummary,
-    SourceRow, SpanLink, SpanRow,
+    Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SourceRow, SpanLink,
+    SpanRow,
 };
 pub use rows::Note;
+pub use search::{SearchWindow, SEARCH_WINDOW};
 pub use triage::TriageState;
 pub use usage::UsageRow;
 pub use workbench::{FindingKey, SkillFilter, SkillRow, SkillSighting, SpanFlagRow};

@@ -7,7 +7,7 @@ use super::rows::{
     finding_row, finding_where, run_row, run_where, span_row, FINDING_COLS, RUN_COLS, SPAN_COLS,
 };
 pub use super::rows::{
-    Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SkillSummary, SourceRow, SpanRow,
+    Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SourceRow, SpanRow,
 };
 use super::{Store, StoreError};
 use crate::model::SourceState;
@@ -199,30 +199,6 @@ impl Store {
         Ok(rows)
     }
 
-    /// Skills seen, most hits first.
-    pub fn skills(&self, offset: usize, limit: usize) -> Result<Vec<SkillSummary>, StoreError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT skill_id, max(name), max(version), group_concat(DISTINCT method), max(confidence), count(*), \
-             count(DISTINCT run_id), max(ts_ms) FROM skill_hits GROUP BY skill_id ORDER BY count(*) DESC, skill_id \
-             LIMIT ?1 OFFSET ?2",
-        )?;
-        let rows = st
-            .query_map(params![limit as i64, offset as i64], |r| {
-                Ok(SkillSummary {
-                    skill_id: r.get(0)?,
-                    name: r.get(1)?,
-                    version: r.get(2)?,
-                    methods: r.get(3)?,
-                    confidence: r.get::<_, f64>(4)? as f32,
-                    hits: r.get::<_, i64>(5)? as u64,
-                    runs: r.get::<_, i64>(6)? as u64,
-                    last_ms: r.get(7)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
-    }
-
     /// Runs and spans where a skill was seen: (run_id, span_id, method, confidence).
     pub fn skill_hits(
         &self,
@@ -317,8 +293,10 @@ impl Store {
         };
         let mut findings = [0u64; 5];
         let mut open = [0u64; 5];
+        // Kept by triggers as rows are written (schema migration 8): no scan.
         let mut st = c.prepare_cached(
-            "SELECT severity, count(*), sum(status = 'open') FROM findings GROUP BY severity",
+            "SELECT severity, sum(n), sum(CASE WHEN status = 'open' THEN n ELSE 0 END) \
+             FROM finding_tally GROUP BY severity",
         )?;
         for row in st.query_map([], |r| {
             Ok((
@@ -332,8 +310,8 @@ impl Store {
             open[Severity::from_rank(s).rank() as usize] += o as u64;
         }
         Ok(Counts {
-            runs: one("SELECT count(*) FROM runs")?,
-            spans: one("SELECT COALESCE(sum(span_count), 0) FROM runs")?,
+            runs: one("SELECT COALESCE(max(n), 0) FROM tally WHERE name = 'runs'")?,
+            spans: one("SELECT COALESCE(max(n), 0) FROM tally WHERE name = 'spans'")?,
             findings,
             open_findings: open.iter().sum(),
             open,

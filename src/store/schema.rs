@@ -258,6 +258,49 @@ CREATE INDEX spans_calls_time ON spans(COALESCE(start_ms, end_ms))
   WHERE input_tokens IS NOT NULL OR output_tokens IS NOT NULL;
 CREATE INDEX runs_parent ON runs(parent_run_id) WHERE parent_run_id IS NOT NULL;
 "#,
+    // 9: totals kept as rows are written (issue 20), so the TUI's status line
+    // and first frame never count a million spans or findings: runs and spans
+    // in `tally`, findings by severity and status in `finding_tally`, each
+    // kept by triggers on every path that writes the tables.
+    r#"
+CREATE TABLE tally(
+    name TEXT PRIMARY KEY,
+    n    INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO tally(name, n) SELECT 'runs', count(*) FROM runs;
+INSERT INTO tally(name, n) SELECT 'spans', COALESCE(sum(span_count), 0) FROM runs;
+CREATE TRIGGER tally_run_insert AFTER INSERT ON runs BEGIN
+  UPDATE tally SET n = n + 1 WHERE name = 'runs';
+  UPDATE tally SET n = n + COALESCE(new.span_count, 0) WHERE name = 'spans';
+END;
+CREATE TRIGGER tally_run_delete AFTER DELETE ON runs BEGIN
+  UPDATE tally SET n = n - 1 WHERE name = 'runs';
+  UPDATE tally SET n = n - COALESCE(old.span_count, 0) WHERE name = 'spans';
+END;
+CREATE TRIGGER tally_run_spans AFTER UPDATE OF span_count ON runs BEGIN
+  UPDATE tally SET n = n + COALESCE(new.span_count, 0) - COALESCE(old.span_count, 0) WHERE name = 'spans';
+END;
+CREATE TABLE finding_tally(
+    severity INTEGER NOT NULL,
+    status   TEXT NOT NULL,
+    n        INTEGER NOT NULL,
+    PRIMARY KEY(severity, status)
+) WITHOUT ROWID;
+INSERT INTO finding_tally(severity, status, n)
+  SELECT severity, status, count(*) FROM findings GROUP BY severity, status;
+CREATE TRIGGER finding_tally_insert AFTER INSERT ON findings BEGIN
+  INSERT INTO finding_tally(severity, status, n) VALUES(new.severity, new.status, 1)
+    ON CONFLICT(severity, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER finding_tally_delete AFTER DELETE ON findings BEGIN
+  UPDATE finding_tally SET n = n - 1 WHERE severity = old.severity AND status = old.status;
+END;
+CREATE TRIGGER finding_tally_update AFTER UPDATE OF severity, status ON findings BEGIN
+  UPDATE finding_tally SET n = n - 1 WHERE severity = old.severity AND status = old.status;
+  INSERT INTO finding_tally(severity, status, n) VALUES(new.severity, new.status, 1)
+    ON CONFLICT(severity, status) DO UPDATE SET n = n + 1;
+END;
+"#,
 ];
 
 /// Brings the schema to the latest version, one transaction per migration.

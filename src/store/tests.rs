@@ -556,3 +556,80 @@ fn skeleton_and_spans_by_keys_read_one_run_only() {
     assert_eq!(rows[0].span.run_id, "r1");
     assert!(s.spans_by_keys(&[]).expect("empty").is_empty());
 }
+
+#[test]
+fn counts_kept_by_the_writer_match_a_full_count_through_writes_merges_and_triage() {
+    let (_t, mut s) = tmp();
+    let scan = |s: &Store| -> (u64, u64, [u64; 5], [u64; 5]) {
+        let c = s.conn();
+        let one = |q: &str| c.query_row(q, [], |r| r.get::<_, i64>(0)).expect("q") as u64;
+        let mut all = [0u64; 5];
+        let mut open = [0u64; 5];
+        let mut st = c
+            .prepare(
+                "SELECT severity, count(*), sum(status = 'open') FROM findings GROUP BY severity",
+            )
+            .expect("prep");
+        for row in st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .expect("q")
+        {
+            let (sev, n, o) = row.expect("row");
+            all[Severity::from_rank(sev).rank() as usize] += n as u64;
+            open[Severity::from_rank(sev).rank() as usize] += o as u64;
+        }
+        (
+            one("SELECT count(*) FROM runs"),
+            one("SELECT count(*) FROM spans"),
+            all,
+            open,
+        )
+    };
+    let kept = |s: &Store| {
+        let c = s.counts().expect("counts");
+        (c.runs, c.spans, c.findings, c.open)
+    };
+    s.write(&batch(
+        vec![
+            span("a", "r1", SpanKind::Tool),
+            span("b", "r2", SpanKind::Llm),
+        ],
+        vec![
+            finding("f1", "r1", Severity::High),
+            finding("f2", "r2", Severity::Low),
+        ],
+    ))
+    .expect("w1");
+    // The same span and finding again (a re-import: merged, not added), one more of each.
+    s.write(&batch(
+        vec![
+            span("a", "r1", SpanKind::Tool),
+            span("c", "r1", SpanKind::Tool),
+        ],
+        vec![
+            finding("f1", "r1", Severity::Critical),
+            finding("f3", "r1", Severity::High),
+        ],
+    ))
+    .expect("w2");
+    assert_eq!(kept(&s), scan(&s));
+    assert_eq!(kept(&s).1, 3);
+    let ids: Vec<i64> = s
+        .finding_keys(&FindingFilter::default(), 10)
+        .expect("keys")
+        .iter()
+        .map(|k| k.id)
+        .collect();
+    s.set_triage(ids[0], TriageStatus::Confirmed, None)
+        .expect("triage");
+    s.set_triage(ids[1], TriageStatus::Suppressed, Some("known"))
+        .expect("triage");
+    assert_eq!(kept(&s), scan(&s));
+    assert_eq!(s.counts().expect("counts").open_findings, 1);
+}

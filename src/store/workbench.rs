@@ -149,8 +149,11 @@ impl Store {
             return Ok(out);
         }
         let list = serde_json::to_string(run_ids).unwrap_or_else(|_| "[]".into());
+        // `+status`: look the runs up by `findings_run`; the planner would
+        // otherwise walk every open finding by `findings_status` (seconds on a
+        // store of 400k findings, where the runs' own findings take a millisecond).
         let mut st = self.conn.prepare_cached(
-            "SELECT run_id, severity, count(*) FROM findings WHERE status = 'open' \
+            "SELECT run_id, severity, count(*) FROM findings WHERE +status = 'open' \
              AND run_id IN (SELECT value FROM json_each(?1)) GROUP BY run_id, severity",
         )?;
         let rows = st.query_map([list], |r| {

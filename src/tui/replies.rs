@@ -35,8 +35,13 @@ impl App {
                     return None;
                 }
                 let h = self.list_height(ViewId::Runs);
+                let mut rows = rows;
+                for r in rows.iter_mut() {
+                    r.cost = self.runs.costs.get(&r.run.id).cloned();
+                }
                 self.runs.list.fill(total, offset, rows, h);
                 self.runs.hist_requested = false;
+                self.runs.costs_requested = false;
                 self.after_view(ViewId::Runs)
             }
             Reply::Histograms(hs) => {
@@ -46,6 +51,21 @@ impl App {
                 }
                 for (id, h) in hs {
                     self.runs.hist.insert(id, h);
+                }
+                Vec::new()
+            }
+            Reply::Costs(costs) => {
+                self.runs.costs_requested = false;
+                if self.runs.costs.len() > 2_000 {
+                    self.runs.costs.clear();
+                }
+                for (id, c) in costs {
+                    for r in self.runs.list.rows.iter_mut().chain(self.run.run.as_mut()) {
+                        if r.run.id == id {
+                            r.cost = Some(c.clone());
+                        }
+                    }
+                    self.runs.costs.insert(id, c);
                 }
                 Vec::new()
             }
@@ -61,7 +81,8 @@ impl App {
                     return None;
                 }
                 let h = self.list_height(ViewId::Run);
-                if let Some(r) = run {
+                if let Some(mut r) = run {
+                    r.cost = self.runs.costs.get(&r.run.id).cloned();
                     self.run.run = Some(*r);
                 }
                 self.run.skills = skills;
@@ -151,15 +172,22 @@ impl App {
             }
             Reply::Search {
                 query,
+                offset,
                 hits,
+                total,
                 fts_pending,
             } => {
-                if query == self.search.query {
-                    self.search.hits = hits;
-                    self.search.searching = false;
-                    self.search.fts_pending = fts_pending;
+                let s = &mut self.search;
+                if query != s.query || offset > s.hits.len() {
+                    return None;
                 }
-                Vec::new()
+                s.hits.truncate(offset);
+                s.hits.extend(hits);
+                s.total = total.max(s.hits.len() as u64);
+                s.searching = false;
+                s.requested = false;
+                s.fts_pending = fts_pending;
+                self.after_view(ViewId::Search)
             }
             Reply::Triaged {
                 status,
@@ -230,12 +258,15 @@ impl App {
             }
             Reply::Changed => {
                 self.runs.hist.clear();
+                self.runs.costs.clear();
                 self.refresh()
             }
             Reply::Error(e) => {
                 self.message = Some((e, true));
                 // Whatever was asked may be asked again.
                 self.runs.hist_requested = false;
+                self.runs.costs_requested = false;
+                self.search.requested = false;
                 self.runs.list.requested = None;
                 self.run.list.requested = None;
                 self.findings.list.requested = None;
@@ -252,7 +283,8 @@ impl App {
     /// Counts and the view on screen, fetched again (the store changed). The
     /// Span view keeps its scroll; the others keep their selection.
     fn refresh(&mut self) -> Vec<Request> {
-        let mut v = vec![Request::Counts, Request::CostTotal];
+        // The view first: its answer is drawn while the totals are read.
+        let mut v = Vec::new();
         let view = self.view();
         if view == ViewId::Span {
             if let Some((run_id, span_id)) = self.span.key.clone() {
@@ -261,6 +293,8 @@ impl App {
         } else if view != ViewId::Replay {
             v.extend(self.load(view));
         }
+        v.push(Request::Counts);
+        v.push(Request::CostTotal);
         v
     }
 
@@ -360,5 +394,140 @@ impl App {
             r.release_due();
         }
         self.replay_fetch()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::pricing::RunCost;
+    use crate::store::{RunRow, SearchHit};
+    use crate::tui::action::{Action, Keymap, ViewId};
+    use crate::tui::app::{App, Command};
+    use crate::tui::data::{Reply, Request};
+    use crate::tui::state::SEARCH_PAGE;
+    use crate::tui::theme::Theme;
+    use ratatui::layout::Rect;
+
+    fn app() -> App {
+        App::new(
+            Keymap::builtin(),
+            Theme::dark(),
+            Rect::new(0, 0, 160, 45),
+            0,
+        )
+    }
+
+    fn asked(c: Option<Command>) -> Vec<Request> {
+        match c {
+            Some(Command::Fetch(v)) => v,
+            _ => Vec::new(),
+        }
+    }
+
+    fn run(id: &str) -> RunRow {
+        RunRow {
+            run: crate::model::Run {
+                id: id.into(),
+                ..Default::default()
+            },
+            span_count: 1,
+            tool_count: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            models: Vec::new(),
+            findings: [0; 5],
+            cost: None,
+        }
+    }
+
+    #[test]
+    fn the_first_page_is_asked_before_the_counts_and_priced_after_it_arrives() {
+        let mut a = app();
+        let first = asked(a.start());
+        assert!(
+            matches!(first.first(), Some(Request::Runs { .. })),
+            "{first:?}"
+        );
+        assert_eq!(
+            first[first.len() - 2..],
+            [Request::Counts, Request::CostTotal]
+        );
+        assert!(!first.iter().any(|r| matches!(r, Request::Costs { .. })));
+        let tag = a.runs.tag;
+        let then = asked(a.on_reply(Reply::Runs {
+            tag,
+            total: 2,
+            offset: 0,
+            rows: vec![run("r1"), run("r2")],
+        }));
+        let costs: Vec<&Request> = then
+            .iter()
+            .filter(|r| matches!(r, Request::Costs { .. }))
+            .collect();
+        assert_eq!(
+            costs,
+            [&Request::Costs {
+                runs: vec!["r1".into(), "r2".into()]
+            }]
+        );
+        let cost = RunCost::default();
+        asked(a.on_reply(Reply::Costs(vec![("r2".into(), cost.clone())])));
+        assert_eq!(a.runs.list.get(1).and_then(|r| r.cost.clone()), Some(cost));
+        assert_eq!(a.runs.list.get(0).and_then(|r| r.cost.clone()), None);
+    }
+
+    #[test]
+    fn search_pages_are_asked_as_the_cursor_nears_the_hits_loaded() {
+        let mut a = app();
+        a.search.query = "curl".into();
+        a.search.searching = true;
+        a.stack.push(ViewId::Search);
+        let hit = |i: usize| SearchHit {
+            run_id: "r".into(),
+            span_id: format!("s{i}"),
+            kind: "tool".into(),
+            name: "Bash".into(),
+            snippet: "[curl]".into(),
+        };
+        let page = |from: usize| (from..from + SEARCH_PAGE).map(hit).collect::<Vec<_>>();
+        let next = asked(a.on_reply(Reply::Search {
+            query: "curl".into(),
+            offset: 0,
+            hits: page(0),
+            total: 150,
+            fts_pending: 0,
+        }));
+        // A page holds less than two screens: the next one is asked at once.
+        assert_eq!(
+            next,
+            [Request::Search {
+                query: "curl".into(),
+                offset: SEARCH_PAGE,
+                limit: SEARCH_PAGE,
+            }]
+        );
+        assert!(asked(a.update(Action::Down)).is_empty(), "asked twice");
+        // An answer to another query is dropped; the right one is appended.
+        assert!(asked(a.on_reply(Reply::Search {
+            query: "other".into(),
+            offset: SEARCH_PAGE,
+            hits: page(SEARCH_PAGE),
+            total: 150,
+            fts_pending: 0,
+        }))
+        .is_empty());
+        asked(a.on_reply(Reply::Search {
+            query: "curl".into(),
+            offset: SEARCH_PAGE,
+            hits: page(SEARCH_PAGE),
+            total: 150,
+            fts_pending: 0,
+        }));
+        assert_eq!(a.search.hits.len(), 2 * SEARCH_PAGE);
+        assert_eq!(
+            a.search.hits[SEARCH_PAGE].span_id,
+            format!("s{SEARCH_PAGE}")
+        );
+        assert_eq!(a.search.total, 150);
     }
 }

@@ -16,6 +16,9 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 /// Rows fetched per page.
 pub const PAGE: usize = 200;
 
+/// Search hits asked at a time (each reads its span's text for a snippet).
+pub const SEARCH_PAGE: usize = 60;
+
 /// A virtual list: `total` rows exist, `rows` hold `[offset, offset + rows.len())`.
 #[derive(Debug, Clone)]
 pub struct Paged<T> {
@@ -186,6 +189,9 @@ pub struct RunsState {
     /// Activity histograms of runs seen on screen (cleared when data changes).
     pub hist: HashMap<String, Vec<u64>>,
     pub hist_requested: bool,
+    /// Costs of runs seen on screen (the Runs and Run views; cleared when data changes).
+    pub costs: HashMap<String, crate::pricing::RunCost>,
+    pub costs_requested: bool,
     /// What every model call in the store cost (the total line).
     pub cost_total: Option<crate::pricing::Cost>,
 }
@@ -325,9 +331,14 @@ pub struct SourcesState {
 #[derive(Debug, Clone, Default)]
 pub struct SearchState {
     pub query: String,
+    /// The hits loaded so far, best first (more are asked as the cursor nears their end).
     pub hits: Vec<SearchHit>,
+    /// How many spans match.
+    pub total: u64,
     pub cursor: Cursor,
     pub searching: bool,
+    /// A further page is asked and not yet answered.
+    pub requested: bool,
     pub fts_pending: u64,
 }
 

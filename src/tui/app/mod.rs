@@ -155,10 +155,12 @@ impl App {
         self.stack.last().copied().unwrap_or(ViewId::Runs)
     }
 
-    /// The queries the first frame needs.
+    /// The queries the first frame needs: the view's page first (it is
+    /// drawn as soon as it arrives), then the totals for the status line.
     pub fn start(&mut self) -> Option<Command> {
-        let mut req = vec![Request::Counts, Request::CostTotal];
-        req.extend(self.load(self.view()));
+        let mut req = self.load(self.view());
+        req.push(Request::Counts);
+        req.push(Request::CostTotal);
         fetch(req)
     }
 

@@ -126,10 +126,15 @@ impl App {
                 self.search.searching = true;
                 self.search.cursor = Cursor::default();
                 self.search.hits.clear();
+                self.search.total = 0;
                 if self.view() != ViewId::Search {
                     self.stack.push(ViewId::Search);
                 }
-                vec![Request::Search { query: q }]
+                vec![Request::Search {
+                    query: q,
+                    offset: 0,
+                    limit: crate::tui::state::SEARCH_PAGE,
+                }]
             }
             PromptKind::Filter(view) => self.set_filter(view, &text),
             PromptKind::Reason {

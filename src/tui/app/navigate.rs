@@ -46,6 +46,7 @@ impl App {
                 self.runs.list.scroll_into_view(h);
                 out.extend(self.runs_page(h));
                 out.extend(self.histograms(h));
+                out.extend(self.costs(h));
             }
             ViewId::Run => {
                 self.run.list.scroll_into_view(h);
@@ -61,6 +62,7 @@ impl App {
                         });
                     }
                 }
+                out.extend(self.costs(h));
             }
             ViewId::Findings => {
                 self.findings.list.scroll_into_view(h);
@@ -108,7 +110,21 @@ impl App {
                     out.extend(path.map(|path| Request::ParseErrors { path }));
                 }
             }
-            ViewId::Span | ViewId::Search | ViewId::Replay => {}
+            ViewId::Search => {
+                // The next page once the cursor is within a screen of the loaded hits' end.
+                let s = &mut self.search;
+                let n = s.hits.len();
+                if !s.searching && !s.requested && (n as u64) < s.total && s.cursor.sel + 2 * h >= n
+                {
+                    s.requested = true;
+                    out.push(Request::Search {
+                        query: s.query.clone(),
+                        offset: n,
+                        limit: crate::tui::state::SEARCH_PAGE,
+                    });
+                }
+            }
+            ViewId::Span | ViewId::Replay => {}
         }
         out
     }
@@ -143,6 +159,34 @@ impl App {
             offset,
             limit,
         })
+    }
+
+    /// Costs for the visible runs (and the open run) not priced yet: asked
+    /// after their page arrived, so pricing never delays a first page.
+    fn costs(&mut self, h: usize) -> Option<Request> {
+        if self.runs.costs_requested {
+            return None;
+        }
+        let runs: Vec<String> = if self.view() == ViewId::Run {
+            self.run
+                .run
+                .iter()
+                .filter(|r| r.cost.is_none())
+                .map(|r| r.run.id.clone())
+                .collect()
+        } else {
+            let l = &self.runs.list;
+            (l.top..l.top + h)
+                .filter_map(|i| l.get(i))
+                .filter(|r| r.cost.is_none())
+                .map(|r| r.run.id.clone())
+                .collect()
+        };
+        if runs.is_empty() {
+            return None;
+        }
+        self.runs.costs_requested = true;
+        Some(Request::Costs { runs })
     }
 
     /// Histograms for the visible runs that have none yet.

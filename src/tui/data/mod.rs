@@ -59,6 +59,11 @@ pub enum Request {
         offset: usize,
         limit: usize,
     },
+    /// What the runs on screen cost (asked after their page, never before it:
+    /// pricing reads every model call of a run).
+    Costs {
+        runs: Vec<String>,
+    },
     /// Activity histograms for the runs on screen: (run id, start, end).
     Histograms {
         runs: Vec<(String, i64, i64)>,
@@ -111,8 +116,11 @@ pub enum Request {
     ParseErrors {
         path: String,
     },
+    /// Hits `offset..offset + limit` of a full-text search, best first.
     Search {
         query: String,
+        offset: usize,
+        limit: usize,
     },
     /// A person's triage decision on `target`, stored at once.
     Triage {
@@ -182,7 +190,8 @@ impl Request {
             Request::Locate { .. } => 12,
             Request::Steps { .. } => 13,
             Request::ReplayFindings { .. } => 14,
-            Request::CostTotal => 15,
+            Request::Costs { .. } => 15,
+            Request::CostTotal => 16,
             Request::Triage { .. }
             | Request::Note { .. }
             | Request::Undo(_)
@@ -210,6 +219,7 @@ pub enum Reply {
     /// What every model call in the store cost, as `skilltrace cost` totals it.
     CostTotal(crate::pricing::Cost),
     /// A page of runs; each row's `findings` counts its *open* findings.
+    /// Rows come unpriced (`cost: None`): [`Request::Costs`] prices them.
     Runs {
         tag: u64,
         total: u64,
@@ -217,9 +227,11 @@ pub enum Reply {
         rows: Vec<RunRow>,
     },
     Histograms(Vec<(String, Vec<u64>)>),
+    /// Runs priced: (run id, its cost with its subagents').
+    Costs(Vec<(String, crate::pricing::RunCost)>),
     Spans {
         tag: u64,
-        /// The run, its `findings` counting open ones.
+        /// The run, its `findings` counting open ones (unpriced: see [`Request::Costs`]).
         run: Option<Box<RunRow>>,
         /// Skills seen in the run: (id, its content differs from the registry).
         skills: Vec<(String, bool)>,
@@ -262,7 +274,10 @@ pub enum Reply {
     },
     Search {
         query: String,
+        offset: usize,
         hits: Vec<SearchHit>,
+        /// How many spans match (at most [`source::MAX_SEARCH_COUNT`]).
+        total: u64,
         fts_pending: u64,
     },
     /// A decision (or a note, `status: None`) stored on `count` findings.

@@ -10,7 +10,7 @@
 //! groups read by id.
 
 use super::{Reply, Request, SpanItem, Step, Target, Undo};
-use crate::store::{FindingFilter, RunFilter, RunRow, Store, StoreError};
+use crate::store::{FindingFilter, RunFilter, RunRow, Store, StoreError, SEARCH_WINDOW};
 use crate::tui::flags::{RowFlags, RunFlags};
 use crate::tui::group::{assemble, group_keys, Behaviours};
 use crate::tui::tree::{fold, tree_order, TreeRow};
@@ -20,6 +20,9 @@ use std::path::{Path, PathBuf};
 /// Most findings the Findings view orders and groups (a store holding more
 /// lists the worst this many).
 pub const MAX_FINDINGS: usize = 200_000;
+
+/// Searches count their hits up to this many.
+pub const MAX_SEARCH_COUNT: u64 = 1_000_000;
 
 /// The store connections a worker answers from.
 pub struct Source {
@@ -35,6 +38,8 @@ pub struct Source {
     tree: Option<TreeCache>,
     /// The Findings view's groups for the last filter.
     groups: Option<GroupCache>,
+    /// The last search's best hits.
+    search: Option<SearchCache>,
     behaviours: Behaviours,
 }
 
@@ -47,6 +52,19 @@ struct TreeCache {
     /// The rows shown with some spans folded, and which spans those were.
     shown: Option<(Vec<i64>, Vec<TreeRow>)>,
     flags: RunFlags,
+}
+
+/// A search's hits ranked so far, valid while the store's `data_version` is `version`.
+struct SearchCache {
+    query: String,
+    version: Option<i64>,
+    /// Hit keys of the windows ranked so far, in order.
+    keys: Vec<i64>,
+    /// Where the next window starts (hits below this key).
+    next: Option<i64>,
+    /// Every window is ranked.
+    done: bool,
+    total: u64,
 }
 
 /// A filter's findings grouped, valid while the store's `data_version` is `version`.
@@ -69,6 +87,7 @@ impl Source {
             last_version: None,
             tree: None,
             groups: None,
+            search: None,
             behaviours: Behaviours::builtin(),
         }
     }
@@ -251,6 +270,52 @@ impl Source {
             .ok_or_else(|| StoreError::NotFound("findings: not grouped".into()))
     }
 
+    /// Keys of hits `offset..offset + limit` of `query` and how many match.
+    /// Hits come a window at a time ([`crate::store::Store::search_window`]:
+    /// the newest 10,000 ranked, then the next older 10,000 …), each window
+    /// ranked once per query and data version and kept.
+    fn search_page(
+        &mut self,
+        query: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<i64>, u64), StoreError> {
+        let version = self.data_version();
+        if !matches!(&self.search, Some(c) if c.query == query && c.version == version) {
+            let total = self.reader()?.search_count(query, MAX_SEARCH_COUNT)?;
+            self.search = Some(SearchCache {
+                query: query.to_string(),
+                version,
+                keys: Vec::new(),
+                next: None,
+                done: false,
+                total,
+            });
+        }
+        let end = offset.saturating_add(limit);
+        loop {
+            let (below, more) = match &self.search {
+                Some(c) if c.keys.len() < end && !c.done => (c.next, true),
+                _ => (None, false),
+            };
+            if !more {
+                break;
+            }
+            let w = self.reader()?.search_window(query, below, SEARCH_WINDOW)?;
+            if let Some(c) = self.search.as_mut() {
+                c.keys.extend(w.keys);
+                c.done = w.next.is_none();
+                c.next = w.next;
+            }
+        }
+        let c = self
+            .search
+            .as_ref()
+            .ok_or_else(|| StoreError::NotFound("search: not run".into()))?;
+        let page = c.keys.iter().skip(offset).take(limit).copied().collect();
+        Ok((page, c.total))
+    }
+
     /// Every finding `target` names, each once, in order.
     fn resolve(&mut self, target: &Target) -> Result<Vec<i64>, StoreError> {
         let mut seen = HashSet::new();
@@ -351,7 +416,7 @@ impl Source {
                     Some(n) => n,
                     None => s.run_count(&filter)?,
                 };
-                let rows = priced(s, s.runs(&filter, sort, offset, limit)?)?;
+                let rows = s.runs(&filter, sort, offset, limit)?;
                 self.run_total = Some((filter, total));
                 Reply::Runs {
                     tag,
@@ -368,8 +433,7 @@ impl Source {
                 limit,
             } => {
                 let (total, rows) = self.tree_page(&run_id, &folded, offset, limit)?;
-                let s = self.reader()?;
-                let run = priced(s, s.run(&run_id)?.into_iter().collect())?;
+                let run = self.reader()?.run(&run_id)?.into_iter().collect();
                 let run = self.with_open_counts(run)?;
                 Reply::Spans {
                     tag,
@@ -497,6 +561,20 @@ impl Source {
                     counts,
                 }
             }
+            Request::Costs { runs } => {
+                let ids: Vec<&str> = runs.iter().map(String::as_str).collect();
+                let s = self.reader()?;
+                let mut costs =
+                    crate::pricing::ledger::costs_of_runs(s, &crate::pricing::table(), &ids)?;
+                Reply::Costs(
+                    runs.into_iter()
+                        .map(|id| {
+                            let c = costs.remove(&id).unwrap_or_default();
+                            (id, c)
+                        })
+                        .collect(),
+                )
+            }
             Request::Histograms { runs, buckets } => {
                 let s = self.reader()?;
                 let mut out = Vec::with_capacity(runs.len());
@@ -551,12 +629,19 @@ impl Source {
                 errors: self.reader()?.parse_errors(Some(&path), 500)?,
                 path,
             },
-            Request::Search { query } => {
+            Request::Search {
+                query,
+                offset,
+                limit,
+            } => {
+                let (keys, total) = self.search_page(&query, offset, limit)?;
                 let s = self.reader()?;
                 Reply::Search {
-                    hits: s.search(&query, 500)?,
+                    hits: s.search_hits(&query, &keys)?,
+                    total,
                     fts_pending: s.fts_pending()?,
                     query,
+                    offset,
                 }
             }
             Request::ReplaySpans {
@@ -584,14 +669,4 @@ impl Source {
             }
         })
     }
-}
-
-/// `rows` with their costs (subagents rolled up) from the installed price table.
-fn priced(s: &Store, mut rows: Vec<RunRow>) -> Result<Vec<RunRow>, StoreError> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.run.id.as_str()).collect();
-    let mut costs = crate::pricing::ledger::costs_of_runs(s, &crate::pricing::table(), &ids)?;
-    for r in &mut rows {
-        r.cost = Some(costs.remove(&r.run.id).unwrap_or_default());
-    }
-    Ok(rows)
 }

@@ -27,10 +27,19 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         format!(
             " Search “{}” · {} hits ",
             crate::sanitize::line(&s.query),
-            s.hits.len()
+            s.total
         ),
         t.title,
     )];
+    if s.total > crate::store::SEARCH_WINDOW as u64 {
+        title.push(TSpan::styled(
+            format!(
+                "best first within each {} hits, newest first ",
+                crate::pricing::thousands(crate::store::SEARCH_WINDOW as u64)
+            ),
+            t.dim,
+        ));
+    }
     if s.fts_pending > 0 {
         title.push(TSpan::styled(
             format!(

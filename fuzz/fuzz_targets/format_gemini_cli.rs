@@ -1,0 +1,6 @@
+//! The `gemini_cli` parser (Gemini CLI chats (documents and `.jsonl` logs)), forced, on arbitrary lines and documents.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    skilltrace_fuzz::format(data, Some(skilltrace::ingest::formats::Format::GeminiCli));
+});

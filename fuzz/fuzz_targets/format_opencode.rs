@@ -1,0 +1,6 @@
+//! The `opencode` parser (OpenCode storage files and `opencode export` output), forced, on arbitrary lines and documents.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    skilltrace_fuzz::format(data, Some(skilltrace::ingest::formats::Format::Opencode));
+});
