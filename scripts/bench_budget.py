@@ -2,7 +2,7 @@
 """What cost budgets cost: an import with `[budgets]` set against the same import without,
 and how soon a budget crossing is stored while tailing a large store.
 
-Usage: bench_budget.py BIN CORPUS ROUNDS [SAMPLES]
+Usage: bench_budget.py BIN CORPUS ROUNDS [SAMPLES]   (ROUNDS 0: one import, then the tail alone)
 
 Import: each round imports CORPUS into a fresh store twice, without budgets and with
 run, day and agent-day budgets set (order alternating between rounds), and records wall
@@ -107,6 +107,16 @@ def main():
         cpu_ratios.append(got["budgets"][1] / got["none"][1])
         print("round %d: without %.3f s (cpu %.3f), with %.3f s (cpu %.3f)" % (
             r, got["none"][0], got["none"][1], got["budgets"][0], got["budgets"][1]), flush=True)
+    if kept is None:
+        # ROUNDS 0: the tail measurement alone, on one import with budgets.
+        kept = os.path.join(tmp, "budgets.db")
+        w, c = run_import(binary, corpus, kept, budget_cfg)
+        walls["budgets"].append(w)
+        cpus["budgets"].append(c)
+        walls["none"].append(float("nan"))
+        cpus["none"].append(float("nan"))
+        ratios.append(float("nan"))
+        cpu_ratios.append(float("nan"))
     spans = query(kept, "SELECT count(*) FROM spans")[0][0]
     calls = query(kept, "SELECT count(*) FROM spans WHERE input_tokens IS NOT NULL OR output_tokens IS NOT NULL")[0][0]
     day, day_calls = query(kept, """SELECT date(COALESCE(s.start_ms, s.end_ms, r.started_ms) / 1000, 'unixepoch', 'localtime') AS d,

@@ -170,6 +170,13 @@ fn an_unpriced_model_is_unknown_and_a_bad_date_is_one_line() {
     assert_eq!(err.lines().count(), 1, "{err}");
 }
 
+/// The Claude Code session with its subagent, and the Codex session.
+const SESSIONS: [&str; 3] = [
+    "claude-code/session_excerpt.jsonl",
+    "claude-code/subagent_excerpt.jsonl",
+    "codex/rollout-2026-02-23T20-34-25-019c8bfe-ec25-79e0-97d7-bda6a9c575ff.jsonl",
+];
+
 /// The lines of `skilltrace export --format json` as JSON values.
 fn exported(db: &Path, extra: &[&str]) -> Vec<Value> {
     let out = ok(bin()
@@ -196,14 +203,7 @@ fn span_dollars(lines: &[Value], run: &str) -> f64 {
 fn the_json_export_carries_the_same_costs_as_runs() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
-    import(
-        &db,
-        &[
-            "claude-code/session_excerpt.jsonl",
-            "claude-code/subagent_excerpt.jsonl",
-            "codex/rollout-2026-02-23T20-34-25-019c8bfe-ec25-79e0-97d7-bda6a9c575ff.jsonl",
-        ],
-    );
+    import(&db, &SESSIONS);
     let lines = exported(&db, &[]);
     let listed = json_of(&db, &["runs"]);
     let runs: Vec<&Value> = lines.iter().filter(|l| l["type"] == "run").collect();
@@ -319,14 +319,7 @@ fn the_runs_view_total_is_the_cost_reports_total() {
     call.start_ms = Some(1_780_000_000_000);
     let line = serde_json::json!({"skilltrace": 1, "type": "span", "span": call});
     std::fs::write(&odd, format!("{line}\n")).unwrap();
-    import(
-        &db,
-        &[
-            "claude-code/session_excerpt.jsonl",
-            "claude-code/subagent_excerpt.jsonl",
-            "codex/rollout-2026-02-23T20-34-25-019c8bfe-ec25-79e0-97d7-bda6a9c575ff.jsonl",
-        ],
-    );
+    import(&db, &SESSIONS);
     ok(bin().arg("import").arg("--db").arg(&db).arg(&odd));
     let report = String::from_utf8(ok(bin().args(["cost", "--db"]).arg(&db)).stdout).unwrap();
     let said = report
