@@ -169,3 +169,184 @@ fn an_unpriced_model_is_unknown_and_a_bad_date_is_one_line() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// The lines of `skilltrace export --format json` as JSON values.
+fn exported(db: &Path, extra: &[&str]) -> Vec<Value> {
+    let out = ok(bin()
+        .args(["export", "--format", "json", "--db"])
+        .arg(db)
+        .args(extra));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The summed `gen_ai.usage.cost` of the exported spans of `run`.
+fn span_dollars(lines: &[Value], run: &str) -> f64 {
+    lines
+        .iter()
+        .filter(|l| l["type"] == "span" && l["span"]["run_id"] == run)
+        .filter_map(|l| l["gen_ai.usage.cost"].as_f64())
+        .sum()
+}
+
+#[test]
+fn the_json_export_carries_the_same_costs_as_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    import(
+        &db,
+        &[
+            "claude-code/session_excerpt.jsonl",
+            "claude-code/subagent_excerpt.jsonl",
+            "codex/rollout-2026-02-23T20-34-25-019c8bfe-ec25-79e0-97d7-bda6a9c575ff.jsonl",
+        ],
+    );
+    let lines = exported(&db, &[]);
+    let listed = json_of(&db, &["runs"]);
+    let runs: Vec<&Value> = lines.iter().filter(|l| l["type"] == "run").collect();
+    assert_eq!(runs.len(), listed.as_array().unwrap().len());
+    for r in &runs {
+        let id = r["run"]["id"].as_str().unwrap();
+        let same = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == id)
+            .unwrap();
+        assert_eq!(r["cost"], same["cost"], "run {id}");
+        assert_eq!(r["gen_ai.usage.cost"], same["cost"]["usd"], "run {id}");
+    }
+    // The hand-computed figures of the tests above: the Claude Code session
+    // $0.21126575 of its own and $0.0507615 in its subagent; the Codex
+    // session $0.16168915.
+    let claude = runs
+        .iter()
+        .find(|r| r["run"]["agent"] == "claude-code" && r["run"]["parent_run_id"].is_null())
+        .unwrap();
+    let c = &claude["cost"];
+    assert!(close(c["own_usd"].as_f64().unwrap(), 0.211_265_75), "{c}");
+    assert!(
+        close(c["subagents_usd"].as_f64().unwrap(), 0.050_761_5),
+        "{c}"
+    );
+    assert!(close(usd(c), 0.262_027_25), "{c}");
+    let codex = runs.iter().find(|r| r["run"]["agent"] == "codex").unwrap();
+    assert!(close(
+        codex["gen_ai.usage.cost"].as_f64().unwrap(),
+        0.161_689_15
+    ));
+    // Span by span, the model calls add up to their run's own cost.
+    let claude_id = claude["run"]["id"].as_str().unwrap();
+    assert!(close(span_dollars(&lines, claude_id), 0.211_265_75));
+    let codex_id = codex["run"]["id"].as_str().unwrap();
+    assert!(close(span_dollars(&lines, codex_id), 0.161_689_15));
+    let call = lines
+        .iter()
+        .find(|l| {
+            l["type"] == "span" && l["span"]["run_id"] == claude_id && l.get("cost").is_some()
+        })
+        .unwrap();
+    assert_eq!(call["cost"]["priced_calls"], 1, "{call}");
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l["type"] == "span" && l["span"]["input_tokens"].is_null())
+            .all(|l| l.get("cost").is_none()),
+        "spans without usage carry no cost"
+    );
+
+    // One run alone carries the same figures, and the export imports back
+    // (the reader passes over the cost fields) to the same costs.
+    let one = exported(&db, &["--run", claude_id]);
+    assert_eq!(one[0]["cost"], *c);
+    let back = dir.path().join("back.db");
+    let file = dir.path().join("export.jsonl");
+    ok(bin()
+        .args(["export", "--format", "json", "-o"])
+        .arg(&file)
+        .arg("--db")
+        .arg(&db));
+    ok(bin().arg("import").arg("--db").arg(&back).arg(&file));
+    let again = json_of(&back, &["cost", "--by", "agent"]);
+    assert!(
+        close(usd(&again["total"]), 0.262_027_25 + 0.161_689_15),
+        "{again}"
+    );
+}
+
+/// A model the price table lacks: the export says unknown, never $0.
+#[test]
+fn the_json_export_says_unknown_for_an_unpriced_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "[pricing]\nbuiltin = false\n").unwrap();
+    import(&db, &["claude-code/session_excerpt.jsonl"]);
+    let out = ok(bin()
+        .env("SKILLTRACE_CONFIG", &cfg)
+        .args(["export", "--format", "json", "--db"])
+        .arg(&db));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let run: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(run["type"], "run");
+    assert!(run["cost"]["usd"].is_null(), "{run}");
+    assert!(run.get("gen_ai.usage.cost").is_none(), "{run}");
+    assert_eq!(run["cost"]["unknown_calls"], 4, "{run}");
+    assert_eq!(run["cost"]["unknown_models"][0], "claude-opus-4-6", "{run}");
+}
+
+/// The TUI's Runs view totals the store as `skilltrace cost` does: the
+/// priced dollars and what could not be priced.
+#[test]
+fn the_runs_view_total_is_the_cost_reports_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    // One call of a model no table prices, beside the real sessions.
+    let odd = dir.path().join("odd.jsonl");
+    let mut call = skilltrace::model::Span::new(
+        "c1",
+        "odd-run",
+        skilltrace::model::SpanKind::Llm,
+        "chat",
+        skilltrace::model::Origin::new("odd", 1),
+    );
+    call.model = Some("acme-x".into());
+    call.input_tokens = Some(1000);
+    call.output_tokens = Some(10);
+    call.start_ms = Some(1_780_000_000_000);
+    let line = serde_json::json!({"skilltrace": 1, "type": "span", "span": call});
+    std::fs::write(&odd, format!("{line}\n")).unwrap();
+    import(
+        &db,
+        &[
+            "claude-code/session_excerpt.jsonl",
+            "claude-code/subagent_excerpt.jsonl",
+            "codex/rollout-2026-02-23T20-34-25-019c8bfe-ec25-79e0-97d7-bda6a9c575ff.jsonl",
+        ],
+    );
+    ok(bin().arg("import").arg("--db").arg(&db).arg(&odd));
+    let report = String::from_utf8(ok(bin().args(["cost", "--db"]).arg(&db)).stdout).unwrap();
+    let said = report
+        .lines()
+        .find_map(|l| l.strip_prefix("unknown: "))
+        .unwrap_or_else(|| panic!("{report}"));
+    // $0.26202725 + $0.16168915 priced; acme-x's call unknown.
+    assert_eq!(said, "$0.42 + unknown (1 call, 1,010 tokens: acme-x)");
+    for (w, h) in [(80, 24), (160, 45)] {
+        let mut t = skilltrace::tui::harness::Harness::new(
+            &db,
+            w,
+            h,
+            1_780_000_000_000,
+            skilltrace::tui::theme::Theme::dark(),
+        )
+        .unwrap();
+        let screen = t.draw();
+        // The list's bottom border carries the total.
+        let bottom = screen.lines().find(|l| l.starts_with('└')).unwrap();
+        assert!(bottom.contains(&format!(" total {said} ")), "{screen}");
+    }
+}

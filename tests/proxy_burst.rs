@@ -71,7 +71,19 @@ struct Running {
 
 /// Starts a proxy (and a local upstream) recording into the store at `db`.
 async fn proxy_into(db: &Path, cfg: CommitConfig) -> Running {
-    let up = start_upstream(|_| Reply::json(Bytes::from_static(CHAT_REPLY.as_bytes()))).await;
+    proxy_answering(db, cfg, |_| {
+        Reply::json(Bytes::from_static(CHAT_REPLY.as_bytes()))
+    })
+    .await
+}
+
+/// [`proxy_into`] with an upstream answering as `reply` says.
+async fn proxy_answering(
+    db: &Path,
+    cfg: CommitConfig,
+    reply: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
+) -> Running {
+    let up = start_upstream(reply).await;
     let pipeline = skilltrace::commands::open_pipeline(db)
         .unwrap()
         .with_commit_config(cfg);
@@ -152,6 +164,108 @@ async fn every_exchange_of_a_burst_is_recorded_while_the_store_is_held_busy() {
         "the spool was never used"
     );
     assert_eq!(health.kept.load(Ordering::Relaxed), 0);
+    assert_eq!(health.lost.load(Ordering::Relaxed), 0);
+}
+
+/// Slows the store down on purpose: another connection holds its write lock
+/// for `held` out of every `held + gap`, until dropped.
+struct SlowStore {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<u64>>,
+}
+
+impl SlowStore {
+    fn start(db: &Path, held: Duration, gap: Duration) -> SlowStore {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let c = rusqlite::Connection::open(db).unwrap();
+        c.busy_timeout(Duration::from_secs(60)).unwrap();
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut holds = 0;
+            while !flag.load(Ordering::Relaxed) {
+                c.execute_batch("BEGIN IMMEDIATE").unwrap();
+                std::thread::sleep(held);
+                c.execute_batch("COMMIT").unwrap();
+                holds += 1;
+                std::thread::sleep(gap);
+            }
+            holds
+        });
+        SlowStore {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Lets the store go; how many times it was held.
+    fn end(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().map_or(0, |t| t.join().unwrap())
+    }
+}
+
+impl Drop for SlowStore {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Issue 20: a store slowed down on purpose (another writer holds its lock
+/// 9/10 of the time) while a burst of JSON and SSE exchanges arrives, and the
+/// proxy is stopped before the store has caught up: every exchange is
+/// recorded, SSE answers folded whole, none dropped, no answer waited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_exchange_of_a_burst_is_recorded_while_the_store_is_slowed_down() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("slow.db");
+    let cfg = CommitConfig {
+        busy_wait: Duration::from_millis(500),
+        ..CommitConfig::default()
+    };
+    let n_seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stream = fixture("wire-openai-chat/06_stream_tool_calls.sse");
+    let p = proxy_answering(&db, cfg, move |_| {
+        if n_seen.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
+            Reply::sse(stream.clone(), 5)
+        } else {
+            Reply::json(Bytes::from_static(CHAT_REPLY.as_bytes()))
+        }
+    })
+    .await;
+    let (stats, health) = (p.stats.clone(), p.health.clone());
+    let slow = SlowStore::start(&db, Duration::from_millis(180), Duration::from_millis(20));
+    const N: usize = 600;
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(120), burst(p.addr, N, 64))
+        .await
+        .expect("responses waited for the slowed store");
+    let burst_took = started.elapsed();
+    // Stopped while the store is still slowed: what waits is handed over, not dropped.
+    p.stop.send(()).unwrap();
+    p.task.await.unwrap().unwrap();
+    let holds = slow.end();
+    let writer = p.writer;
+    tokio::task::spawn_blocking(move || writer.join().unwrap())
+        .await
+        .unwrap();
+    let got = recorded(&db);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let streams: u64 = c
+        .query_row(
+            "SELECT count(*) FROM spans WHERE kind='llm' AND json_extract(attributes, '$.\"sse.events\"') > 0",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap() as u64;
+    eprintln!(
+        "burst into a slowed store: {N} sent, {got} recorded ({streams} streams), {} dropped, lock held {holds} times, {} batches spooled; burst took {burst_took:?}",
+        stats.dropped.load(Ordering::Relaxed),
+        health.replayed.load(Ordering::Relaxed)
+    );
+    assert!(holds > 1, "the store was never slowed");
+    assert_eq!(stats.dropped.load(Ordering::Relaxed), 0);
+    assert_eq!(got, N as u64, "exchanges lost while the store was slow");
+    assert_eq!(streams, N as u64 / 2, "SSE answers not folded whole");
     assert_eq!(health.lost.load(Ordering::Relaxed), 0);
 }
 

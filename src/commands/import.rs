@@ -81,15 +81,23 @@ pub fn import(args: ImportArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Indexes every waiting span for search; a store other writers keep busy
-/// leaves the rest to the next writer (said, never an error).
+/// Indexes every waiting span for search, in large transactions (FTS5's bulk
+/// path), then lets the store merge what it built ([`Store::settle_fts`]); a
+/// store other writers keep busy leaves the rest to the next writer (said,
+/// never an error).
+///
+/// [`Store::settle_fts`]: crate::store::Store::settle_fts
 fn index_all(pipeline: &mut crate::ingest::pipeline::Pipeline) -> Result<()> {
     use crate::store::busy;
+    /// Spans per transaction: large enough that commits are a small share,
+    /// small enough that a concurrent writer waits well under its busy timeout.
+    const CHUNK: usize = 50_000;
+    let mut indexed = 0u64;
+    let store = pipeline.store_mut();
     loop {
-        let store = pipeline.store_mut();
-        match busy::retry(busy::DEFAULT_WAIT, || store.index_fts(20_000)) {
-            Ok(0) => return Ok(()),
-            Ok(_) => {}
+        match busy::retry(busy::DEFAULT_WAIT, || store.index_fts(CHUNK)) {
+            Ok(0) => break,
+            Ok(n) => indexed += n as u64,
             Err(e) if busy::classify(&e) == busy::Failure::Fatal => return Err(e.into()),
             Err(e) => {
                 crate::notice::warn(
@@ -99,6 +107,11 @@ fn index_all(pipeline: &mut crate::ingest::pipeline::Pipeline) -> Result<()> {
                 return Ok(());
             }
         }
+    }
+    match busy::retry(busy::DEFAULT_WAIT, || store.settle_fts(indexed)) {
+        Err(e) if busy::classify(&e) == busy::Failure::Fatal => Err(e.into()),
+        // Unmerged segments only make searches read a few more pages.
+        _ => Ok(()),
     }
 }
 

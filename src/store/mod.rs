@@ -6,6 +6,7 @@
 //! their own connections. Full-text search is built behind ingest from a
 //! queue ([`Store::index_fts`]) so ingest speed does not pay for indexing.
 
+mod batch;
 pub mod busy;
 pub mod commit;
 mod fts;
@@ -18,7 +19,10 @@ pub mod trust;
 mod usage;
 mod workbench;
 mod write;
+mod write_findings;
+mod write_runs;
 
+pub use batch::{span_bytes, StoreBatch};
 pub use read::{
     Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillSummary,
     SourceRow, SpanLink, SpanRow,
@@ -27,7 +31,7 @@ pub use rows::Note;
 pub use triage::TriageState;
 pub use usage::UsageRow;
 pub use workbench::{FindingKey, SkillFilter, SkillRow, SkillSighting, SpanFlagRow};
-pub use write::{span_bytes, StoreBatch, WriteStats};
+pub use write::WriteStats;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -55,7 +59,7 @@ pub enum StoreError {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
-    run_keys: write::RunKeys,
+    run_keys: write_runs::RunKeys,
 }
 
 impl std::fmt::Debug for Store {
@@ -136,7 +140,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
-            run_keys: write::RunKeys::default(),
+            run_keys: write_runs::RunKeys::default(),
         })
     }
 
@@ -195,7 +199,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
-            run_keys: write::RunKeys::default(),
+            run_keys: write_runs::RunKeys::default(),
         })
     }
 

@@ -5,108 +5,29 @@
 //! Nothing here can slow or cut forwarding: copies stop at the recording limit
 //! or when the proxy's in-flight memory budget is full (the copy then says it
 //! was truncated and counts what it missed), SSE is parsed incrementally into a
-//! bounded [`Room`] (no whole response is kept), and the hand-off is a send on
-//! an unbounded channel that never waits: the queue is bounded in bytes
-//! instead, and past that bound a copy is dropped, counted and named on stderr
-//! at once.
+//! bounded [`Room`] on the recorder thread (`stream.rs`: no whole response is
+//! kept), and the hand-off is a send on an unbounded channel that never waits:
+//! the queue is bounded in bytes instead, and past that bound a copy is
+//! dropped, counted and named on stderr at once.
+//!
+//! `copy.rs` holds the bounded body copy, `stream.rs` how a response is kept
+//! and the SSE fold; this file follows one exchange and hands it off.
 
-use super::anthropic::MessagesStream;
-use super::exchange::LlmResponse;
-use super::openai::{ChatStream, ResponsesStream};
+mod copy;
+mod stream;
+
+pub use copy::{Capture, SharedCapture};
+pub use stream::{ResponseCapture, SseCapture, StreamFold, FOLD_AT};
+
 use super::room::Room;
-use super::route::{Api, Route};
-use super::sse::{SseEvent, SseParser};
+use super::route::Route;
 use super::ProxyStats;
 use crate::limits::{Budget, Held, Limits};
 use crate::model::Millis;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
-
-/// A copy of a body up to a limit; the total size is counted past it. Its
-/// memory is held against the proxy's budget; a copy the budget cannot hold
-/// stops there, truncated.
-#[derive(Debug, Default)]
-pub struct Capture {
-    /// The head of the body.
-    pub bytes: Bytes,
-    /// Body bytes seen, copied or not.
-    pub total: u64,
-    pub truncated: bool,
-    limit: usize,
-    held: Held,
-}
-
-impl Capture {
-    pub fn new(limit: usize) -> Capture {
-        Capture {
-            limit,
-            ..Capture::default()
-        }
-    }
-
-    /// A capture whose copy is held in `held` (a reservation on the proxy's budget).
-    pub fn held_in(limit: usize, held: Held) -> Capture {
-        Capture {
-            limit,
-            held,
-            ..Capture::default()
-        }
-    }
-
-    /// Appends what fits under the limit and the budget.
-    pub fn push(&mut self, data: &[u8]) {
-        self.total += data.len() as u64;
-        let room = if self.truncated {
-            0
-        } else {
-            self.limit.saturating_sub(self.bytes.len())
-        };
-        if data.len() > room {
-            self.truncated = true;
-        }
-        let take = room.min(data.len());
-        if take == 0 {
-            return;
-        }
-        let mut buf = match std::mem::take(&mut self.bytes).try_into_mut() {
-            Ok(b) => b,
-            Err(shared) => BytesMut::from(&shared[..]),
-        };
-        let len = buf.len() + take;
-        if len > buf.capacity() {
-            let want = len.max(buf.capacity() * 2).min(self.limit);
-            if !self.held.resize(want) {
-                self.truncated = true;
-                self.bytes = buf.freeze();
-                return;
-            }
-            buf.reserve(want - buf.len());
-            // The allocator may round up; hold that too when the budget allows.
-            let _ = self.held.resize(buf.capacity().max(want));
-        }
-        buf.extend_from_slice(&data[..take]);
-        self.bytes = buf.freeze();
-    }
-
-    /// Takes a body already read (and held in `held`): its head up to the limit
-    /// is the copy; the whole of it was seen.
-    pub fn set(&mut self, body: &Bytes, held: Held) {
-        self.total += body.len() as u64;
-        self.truncated |= body.len() > self.limit;
-        self.bytes = body.slice(..body.len().min(self.limit));
-        self.held.absorb(held);
-    }
-
-    /// Bytes of the copy.
-    pub fn kept(&self) -> usize {
-        self.bytes.len()
-    }
-}
-
-/// The request body copy, shared between the forwarded body and the exchange.
-pub type SharedCapture = Arc<Mutex<Capture>>;
 
 /// How an exchange ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,89 +90,6 @@ pub struct ResponseMeta {
     pub content_encoding: Option<String>,
     /// When the response head arrived.
     pub at: Instant,
-}
-
-/// A stream being folded as it passes.
-#[derive(Debug)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one per exchange, held boxed inside ResponseCapture"
-)]
-pub enum StreamFold {
-    Chat(ChatStream),
-    Responses(ResponsesStream),
-    Messages(MessagesStream),
-}
-
-impl StreamFold {
-    fn for_api(api: Api, room: Room) -> StreamFold {
-        match api {
-            Api::ChatCompletions => StreamFold::Chat(ChatStream::with_room(room)),
-            Api::Responses => StreamFold::Responses(ResponsesStream::with_room(room)),
-            Api::Messages => StreamFold::Messages(MessagesStream::with_room(room)),
-        }
-    }
-
-    fn room_mut(&mut self) -> &mut Room {
-        match self {
-            StreamFold::Chat(s) => s.room_mut(),
-            StreamFold::Responses(s) => s.room_mut(),
-            StreamFold::Messages(s) => s.room_mut(),
-        }
-    }
-
-    fn on_event(&mut self, ev: &SseEvent) {
-        match self {
-            StreamFold::Chat(s) => s.on_data(&ev.data),
-            StreamFold::Responses(s) => s.on_data(&ev.data),
-            StreamFold::Messages(s) => s.on_data(&ev.data),
-        }
-    }
-
-    /// The folded response.
-    pub fn finish(self) -> LlmResponse {
-        match self {
-            StreamFold::Chat(s) => s.finish(),
-            StreamFold::Responses(s) => s.finish(),
-            StreamFold::Messages(s) => s.finish(),
-        }
-    }
-}
-
-/// How the response body is being kept.
-#[derive(Debug)]
-pub enum ResponseCapture {
-    /// Not kept (no response yet, or a route whose body is not recorded); bytes counted.
-    Count(u64),
-    /// A bounded copy, parsed when the exchange ends.
-    Body(Capture),
-    /// An SSE stream folded event by event.
-    Stream(Box<SseCapture>),
-}
-
-/// An SSE response being parsed as it passes.
-#[derive(Debug)]
-pub struct SseCapture {
-    pub parser: SseParser,
-    /// Taken by the recorder when the exchange is turned into records.
-    pub fold: Option<StreamFold>,
-    /// Events parsed.
-    pub events: u64,
-    /// Body bytes seen.
-    pub bytes: u64,
-    /// What the fold keeps, held against the proxy's budget.
-    pub held: Held,
-}
-
-impl ResponseCapture {
-    /// Bytes of response body seen.
-    pub fn bytes_seen(&self) -> u64 {
-        match self {
-            ResponseCapture::Count(n) => *n,
-            ResponseCapture::Body(c) => c.total,
-            ResponseCapture::Stream(s) => s.bytes,
-        }
-    }
 }
 
 /// Recording limits.
@@ -367,13 +205,7 @@ impl ExchangeRecorder {
         let sse = resp.content_type.starts_with("text/event-stream");
         self.body = match api {
             Some(api) if sse && resp.content_encoding.is_none() => {
-                ResponseCapture::Stream(Box::new(SseCapture {
-                    parser: SseParser::new(self.limits.sse_event),
-                    fold: Some(StreamFold::for_api(api, self.limits.room())),
-                    events: 0,
-                    bytes: 0,
-                    held: self.hold(),
-                }))
+                ResponseCapture::Stream(Box::new(SseCapture::new(api, &self.limits, self.hold())))
             }
             Some(_) if !sse => {
                 ResponseCapture::Body(Capture::held_in(self.limits.response_body, self.hold()))
@@ -388,28 +220,7 @@ impl ExchangeRecorder {
         match &mut self.body {
             ResponseCapture::Count(n) => *n += data.len() as u64,
             ResponseCapture::Body(c) => c.push(data),
-            ResponseCapture::Stream(s) => {
-                s.bytes += data.len() as u64;
-                let SseCapture {
-                    parser,
-                    fold,
-                    events,
-                    held,
-                    ..
-                } = &mut **s;
-                parser.feed(data, &mut |ev| {
-                    *events += 1;
-                    if let Some(fold) = fold.as_mut() {
-                        fold.on_event(&ev);
-                    }
-                });
-                // Hold what the fold keeps; when the budget cannot, it keeps no more.
-                if let Some(room) = fold.as_mut().map(StreamFold::room_mut) {
-                    if !held.resize(room.kept()) {
-                        room.close();
-                    }
-                }
-            }
+            ResponseCapture::Stream(s) => s.on_data(data),
         }
     }
 
@@ -469,7 +280,8 @@ impl Finished {
     pub fn held_bytes(&self) -> u64 {
         let body = match &self.body {
             ResponseCapture::Body(c) => c.kept(),
-            _ => 0,
+            ResponseCapture::Stream(s) => s.pending(),
+            ResponseCapture::Count(_) => 0,
         };
         (EXCHANGE_HEAD + self.request_body.kept() + body) as u64
     }
@@ -484,6 +296,8 @@ impl Drop for ExchangeRecorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proxy::route::Api;
+    use std::sync::Mutex;
 
     fn meta() -> ExchangeMeta {
         ExchangeMeta {
@@ -533,47 +347,6 @@ mod tests {
     }
 
     #[test]
-    fn capture_counts_past_the_limit() {
-        let mut c = Capture::new(4);
-        c.push(b"abc");
-        c.push(b"def");
-        assert_eq!(&c.bytes[..], b"abcd");
-        assert_eq!(c.total, 6);
-        assert!(c.truncated);
-    }
-
-    #[test]
-    fn a_copy_the_budget_cannot_hold_stops_truncated_and_gives_back_on_drop() {
-        let budget = Budget::new(100);
-        let mut c = Capture::held_in(1000, budget.hold());
-        c.push(&[b'a'; 40]);
-        c.push(&[b'b'; 80]);
-        assert!(c.truncated, "100 bytes of budget, 120 wanted");
-        assert_eq!(c.total, 120);
-        assert_eq!(c.kept(), 40);
-        assert!(budget.used() >= 40 && budget.used() <= 100);
-        drop(c);
-        assert_eq!(budget.used(), 0);
-    }
-
-    #[test]
-    fn a_body_read_ahead_is_shared_not_copied() {
-        let budget = Budget::new(100);
-        let mut held = budget.hold();
-        assert!(held.grow(10));
-        let body = Bytes::from_static(b"0123456789");
-        let mut c = Capture::new(4);
-        c.set(&body, held);
-        assert_eq!(
-            (&c.bytes[..], c.total, c.truncated),
-            (&b"0123"[..], 10, true)
-        );
-        assert_eq!(budget.used(), 10);
-        drop(c);
-        assert_eq!(budget.used(), 0);
-    }
-
-    #[test]
     fn a_stream_keeps_what_its_room_allows_and_holds_it() {
         let budget = Budget::new(1 << 20);
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
@@ -600,6 +373,7 @@ mod tests {
         let ResponseCapture::Stream(s) = &mut r.body else {
             panic!("stream expected")
         };
+        s.settle();
         assert!(s.held.bytes() <= 64 && s.held.bytes() > 0);
         assert_eq!(budget.used(), s.held.bytes());
         let resp = s.fold.take().unwrap().finish();

@@ -1,0 +1,81 @@
+//! The findings side of a write: a finding is keyed by its fingerprint (a
+//! re-import never duplicates it; a chain finding may raise its severity or
+//! add steps), and the run's counters follow.
+
+use super::write_runs::{RunDelta, RunKeys};
+use super::{StoreError, WriteStats};
+use crate::hash::HashMap;
+use crate::model::{Finding, Severity};
+use crate::redact::Redacted;
+use rusqlite::{params, Transaction};
+
+pub(super) fn write_findings(
+    tx: &Transaction<'_>,
+    keys: &mut RunKeys,
+    findings: &[Redacted<Finding>],
+    deltas: &mut HashMap<i64, RunDelta>,
+    stats: &mut WriteStats,
+    now: i64,
+) -> Result<(), StoreError> {
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let mut find = tx.prepare_cached(
+        "SELECT severity, json_array_length(span_ids) FROM findings WHERE fingerprint=?1",
+    )?;
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO findings(fingerprint, rule_id, severity, confidence, run_id, span_id, span_ids, title, message, \
+         evidence, origin_path, origin_line, skill_id, ts_ms, related, created_ms) \
+         VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16) ON CONFLICT(fingerprint) DO NOTHING",
+    )?;
+    let mut raise = tx.prepare_cached(
+        "UPDATE findings SET severity=?2, span_ids=?3, message=?4, related=?5, confidence=MAX(confidence, ?6) WHERE fingerprint=?1",
+    )?;
+    for f in findings {
+        let f = f.get();
+        let span_ids = serde_json::to_string(&f.span_ids).unwrap_or_else(|_| "[]".into());
+        let related = serde_json::to_string(&f.related).unwrap_or_else(|_| "[]".into());
+        let d = deltas.entry(keys.get(tx, &f.run_id, "", now)?).or_default();
+        // Inserted first: a new finding (the common case on import) costs one
+        // descent of the fingerprint index, not a lookup and then an insert.
+        let fresh = ins.execute(params![
+            f.fingerprint,
+            f.rule_id,
+            f.severity.rank(),
+            f.confidence as f64,
+            f.run_id,
+            f.span_ids.first(),
+            span_ids,
+            f.title,
+            f.message,
+            f.evidence,
+            f.origin.as_ref().map(|o| &*o.path),
+            f.origin.as_ref().map(|o| o.line as i64),
+            f.skill_id,
+            f.ts_ms,
+            related,
+            now
+        ])? == 1;
+        if fresh {
+            stats.new_findings += 1;
+            d.findings[f.severity.rank() as usize] += 1;
+            continue;
+        }
+        let (sev, steps): (i64, i64) =
+            find.query_row([&f.fingerprint], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if f.severity.rank() > sev || f.span_ids.len() as i64 > steps {
+            let new_sev = f.severity.rank().max(sev);
+            raise.execute(params![
+                f.fingerprint,
+                new_sev,
+                span_ids,
+                f.message,
+                related,
+                f.confidence as f64
+            ])?;
+            d.findings[Severity::from_rank(sev).rank() as usize] -= 1;
+            d.findings[Severity::from_rank(new_sev).rank() as usize] += 1;
+        }
+    }
+    Ok(())
+}

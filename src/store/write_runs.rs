@@ -1,0 +1,170 @@
+//! The runs side of a write: run keys remembered across batches, run records
+//! folded per batch, and the per-run counters a batch adds (so the runs list
+//! never scans spans).
+
+use super::StoreError;
+use crate::hash::HashMap;
+use crate::model::Run;
+use crate::redact::Redacted;
+use rusqlite::{params, Transaction};
+
+#[derive(Default)]
+pub(super) struct RunDelta {
+    pub(super) spans: i64,
+    pub(super) tools: i64,
+    pub(super) input: i64,
+    pub(super) output: i64,
+    pub(super) findings: [i64; 5],
+    pub(super) models: Vec<String>,
+    pub(super) start: Option<i64>,
+    pub(super) end: Option<i64>,
+}
+
+/// Run id → the run's integer key (`runs.key`, which spans point at),
+/// remembered across batches: runs are never deleted, so a committed key never
+/// changes. Forgotten whole when a write fails, since keys handed out inside a
+/// rolled-back transaction no longer exist.
+#[derive(Debug, Default)]
+pub(super) struct RunKeys {
+    map: HashMap<String, i64>,
+}
+
+/// How many run ids [`RunKeys`] remembers before starting over (~10 MB).
+const RUN_KEYS_MAX: usize = 100_000;
+
+impl RunKeys {
+    pub(super) fn clear(&mut self) {
+        self.map.clear();
+    }
+
+    fn remember(&mut self, id: &str, key: i64) {
+        if self.map.len() >= RUN_KEYS_MAX {
+            self.map.clear();
+        }
+        self.map.insert(id.to_owned(), key);
+    }
+
+    /// The key of run `id`, creating the run (with `source`) if it is new.
+    pub(super) fn get(
+        &mut self,
+        tx: &Transaction<'_>,
+        id: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        if let Some(k) = self.map.get(id) {
+            return Ok(*k);
+        }
+        tx.prepare_cached(
+            "INSERT INTO runs(id, source, updated_ms) VALUES(?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
+        )?
+        .execute(params![id, source, now])?;
+        let key = tx
+            .prepare_cached("SELECT key FROM runs WHERE id=?1")?
+            .query_row([id], |r| r.get(0))?;
+        self.remember(id, key);
+        Ok(key)
+    }
+}
+
+pub(super) const UPSERT_RUN: &str = "INSERT INTO runs(id, agent, source, parent_run_id, started_ms, ended_ms, title, cwd, updated_ms) \
+  VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(id) DO UPDATE SET \
+  agent=COALESCE(agent, excluded.agent), source=CASE WHEN source='' THEN excluded.source ELSE source END, \
+  parent_run_id=COALESCE(parent_run_id, excluded.parent_run_id), \
+  started_ms=MIN(COALESCE(started_ms, excluded.started_ms), COALESCE(excluded.started_ms, started_ms)), \
+  ended_ms=MAX(COALESCE(ended_ms, excluded.ended_ms), COALESCE(excluded.ended_ms, ended_ms)), \
+  title=COALESCE(title, excluded.title), cwd=COALESCE(cwd, excluded.cwd), updated_ms=excluded.updated_ms";
+
+/// The run records of one batch, one per run: parsers announce a run again
+/// whenever they learn more of it, and one upsert per run costs far less than
+/// one per record. Folded with the same rules as [`UPSERT_RUN`] (first agent,
+/// source, parent, title and cwd; earliest start; latest end), in order of
+/// first appearance.
+pub(super) fn fold_runs(runs: &[Redacted<Run>]) -> Vec<Run> {
+    let mut at: HashMap<&str, usize> = HashMap::default();
+    let mut out: Vec<Run> = Vec::new();
+    for r in runs {
+        let r = r.get();
+        let Some(&i) = at.get(r.id.as_str()) else {
+            at.insert(&r.id, out.len());
+            out.push(r.clone());
+            continue;
+        };
+        let f = &mut out[i];
+        f.agent = f.agent.or(r.agent);
+        if f.source.is_empty() {
+            f.source.clone_from(&r.source);
+        }
+        if f.parent_run_id.is_none() {
+            f.parent_run_id.clone_from(&r.parent_run_id);
+        }
+        f.started_ms = earliest(f.started_ms, r.started_ms);
+        f.ended_ms = match (f.ended_ms, r.ended_ms) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if f.title.is_none() {
+            f.title.clone_from(&r.title);
+        }
+        if f.cwd.is_none() {
+            f.cwd.clone_from(&r.cwd);
+        }
+    }
+    out
+}
+
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+pub(super) fn apply_run_deltas(
+    tx: &Transaction<'_>,
+    deltas: HashMap<i64, RunDelta>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut models = tx.prepare_cached("SELECT models FROM runs WHERE key=?1")?;
+    let mut upd = tx.prepare_cached(
+        "UPDATE runs SET span_count=span_count+?2, tool_count=tool_count+?3, input_tokens=input_tokens+?4, \
+         output_tokens=output_tokens+?5, f_info=f_info+?6, f_low=f_low+?7, f_medium=f_medium+?8, f_high=f_high+?9, \
+         f_critical=f_critical+?10, models=COALESCE(?11, models), \
+         started_ms=MIN(COALESCE(started_ms, ?12), COALESCE(?12, started_ms)), \
+         ended_ms=MAX(COALESCE(ended_ms, ?13), COALESCE(?13, ended_ms)), updated_ms=?14 WHERE key=?1",
+    )?;
+    for (key, d) in deltas {
+        // The models list changes only when this batch saw a model.
+        let merged = if d.models.is_empty() {
+            None
+        } else {
+            let mut current: String = models.query_row([key], |r| r.get(0))?;
+            for m in &d.models {
+                if !current.split(',').any(|x| x == m) {
+                    if !current.is_empty() {
+                        current.push(',');
+                    }
+                    current.push_str(m);
+                }
+            }
+            Some(current)
+        };
+        upd.execute(params![
+            key,
+            d.spans,
+            d.tools,
+            d.input,
+            d.output,
+            d.findings[0],
+            d.findings[1],
+            d.findings[2],
+            d.findings[3],
+            d.findings[4],
+            merged,
+            d.start,
+            d.end,
+            now
+        ])?;
+    }
+    Ok(())
+}
