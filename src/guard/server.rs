@@ -50,7 +50,7 @@ pub struct ServeOptions {
     pub token: Option<String>,
     pub db: PathBuf,
     pub fail_closed: bool,
-    /// Judges (shards); 0 picks four per core (8 to 32).
+    /// Judges (shards); 0 picks one per core (at least 2).
     pub shards: usize,
 }
 
@@ -142,14 +142,14 @@ pub async fn bind(opts: &ServeOptions) -> anyhow::Result<BoundGuard> {
         })?;
     let config = Config::load_default()?;
     let policy = Policy::from_config(&config)?;
-    // Several judges per core: a judge's lock holder preempted by the OS holds
-    // up only the sessions of its shard (with one per core, 32 sessions on 2
-    // cores queued 16 deep behind each lock: tens of ms at p99).
+    // One judge per core (at least 2). Four per core was tried: each judge
+    // compiles the injection gate on its first tool result (~300M instructions),
+    // and eight of those stalls cost more than the shorter lock queues saved.
     let n = if opts.shards == 0 {
         std::thread::available_parallelism()
-            .map(|n| n.get() * 4)
-            .unwrap_or(8)
-            .clamp(8, 32)
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(2, 8)
     } else {
         opts.shards
     };
