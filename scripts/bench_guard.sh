@@ -11,6 +11,8 @@
 # Both run as users run them: release build, recording into a real store.
 # Usage: scripts/bench_guard.sh [N command decisions, default 300] [SESSIONS, default 32] [M events per session, default 200]
 # BENCH_NO_BUILD=1 uses the release binaries already built.
+# BASE_BIN=PATH also measures another build (say main's) the same way, each
+# half right before this build's, for a before/after in the same run.
 set -euo pipefail
 n="${1:-300}"
 sessions="${2:-32}"
@@ -32,16 +34,29 @@ export SKILLTRACE_CONFIG="$tmp/none.toml"
 bin="$root/target/release/skilltrace"
 bench="$root/target/release/examples/guard_bench"
 echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)"
-echo "== command hook, $n decisions (and $n spawns of true)"
-"$bench" command "$bin" "$tmp/command.db" "$n"
-echo "== HTTP hook, $sessions sessions x $m events"
-"$bin" guard serve --listen 127.0.0.1:0 --db "$tmp/http.db" >"$tmp/serve.out" 2>"$tmp/serve.err" &
-pid=$!
-for _ in $(seq 100); do
-  grep -q "serving hooks on" "$tmp/serve.out" 2>/dev/null && break
-  sleep 0.1
+bins=("$bin")
+[ -n "${BASE_BIN:-}" ] && bins=("$BASE_BIN" "$bin")
+i=0
+for b in "${bins[@]}"; do
+  i=$((i + 1))
+  echo "== command hook ($b), $n decisions (and $n spawns of true)"
+  "$bench" command "$b" "$tmp/command-$i.db" "$n"
 done
-addr="$(sed -n 's/.*serving hooks on http:\/\/\([^,]*\),.*/\1/p' "$tmp/serve.out")"
-[ -n "$addr" ] || { echo "bench_guard: guard serve did not start: $(cat "$tmp/serve.err")" >&2; exit 1; }
-"$bench" http "$addr" "$sessions" "$m"
+for b in "${bins[@]}"; do
+  i=$((i + 1))
+  echo "== HTTP hook ($b), $sessions sessions x $m events"
+  rm -f "$tmp/serve.out"
+  "$b" guard serve --listen 127.0.0.1:0 --db "$tmp/http-$i.db" >"$tmp/serve.out" 2>"$tmp/serve.err" &
+  pid=$!
+  for _ in $(seq 600); do
+    grep -q "serving hooks on" "$tmp/serve.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  addr="$(sed -n 's/.*serving hooks on http:\/\/\([^,]*\),.*/\1/p' "$tmp/serve.out")"
+  [ -n "$addr" ] || { echo "bench_guard: guard serve did not start: $(cat "$tmp/serve.err")" >&2; exit 1; }
+  "$bench" http "$addr" "$sessions" "$m"
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  pid=""
+done
 echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)"

@@ -13,6 +13,7 @@ pub mod export;
 pub mod guard;
 pub mod hash;
 pub mod ingest;
+pub mod lazyre;
 pub mod limits;
 pub mod model;
 pub mod notice;

@@ -200,6 +200,15 @@ impl Detector {
         }
     }
 
+    /// Compiles now the regexes compiled on first use that many spans need
+    /// (code's env access, secrets in pieces, image beacons): a long-lived
+    /// process (`guard serve`) pays for them at start, not inside a request.
+    pub fn warm(&self) {
+        self.tax.env_code.get();
+        self.tax.injection.warm();
+        self.disguise.warm();
+    }
+
     /// A run's correlation state as JSON (see [`chains::RunState::snapshot`]).
     pub fn run_snapshot(
         &mut self,

@@ -5,7 +5,6 @@
 //! into one `RegexSet` per category, name lists into hash sets.
 
 use super::DetectError;
-use regex::{RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 use std::collections::HashSet;
 
@@ -122,7 +121,8 @@ pub struct Taxonomy {
     pub secret_env: NameSet,
     pub env_exceptions: NameSet,
     pub env_dump_commands: Vec<Vec<String>>,
-    pub env_code: RegexSet,
+    /// Built-in only, compiled on first use (most spans run no code).
+    pub env_code: crate::lazyre::LazyRegexSet,
     pub persistence_commands: Vec<Vec<String>>,
     pub shells: HashSet<String>,
     pub interpreters: HashSet<String>,
@@ -195,14 +195,6 @@ fn word_lists(v: &[String]) -> Vec<Vec<String>> {
 /// to their slowest path on non-ASCII text (tool outputs often have some).
 fn ascii_boundaries(p: &str) -> String {
     p.replace("\\b", "(?-u:\\b)")
-}
-
-fn regex_set(name: &str, v: &[String]) -> Result<RegexSet, DetectError> {
-    let v: Vec<String> = v.iter().map(|p| ascii_boundaries(p)).collect();
-    RegexSetBuilder::new(&v)
-        .case_insensitive(true)
-        .build()
-        .map_err(|e| DetectError::Data(format!("{name}: {e}")))
 }
 
 impl Taxonomy {
@@ -285,7 +277,15 @@ impl Taxonomy {
             secret_env: NameSet::new(&cat(&c.secret_env_names, &cfg.secret_env_names))?,
             env_exceptions: NameSet::new(&c.env_exceptions)?,
             env_dump_commands: word_lists(&c.env_dump_commands),
-            env_code: regex_set("env code patterns", &c.env_code_patterns)?,
+            env_code: crate::lazyre::LazyRegexSet::new(
+                c.env_code_patterns
+                    .iter()
+                    .map(|p| ascii_boundaries(p))
+                    .collect(),
+                crate::lazyre::Flags {
+                    case_insensitive: true,
+                },
+            ),
             persistence_commands: word_lists(&c.persistence_commands),
             shells: set(&c.shells),
             interpreters: set(&c.interpreters),

@@ -66,6 +66,12 @@ impl Judge {
         self
     }
 
+    /// Compiles now what many events need (see [`Detector::warm`]).
+    pub fn warm(&self) {
+        self.redactor.warm();
+        self.detector.warm();
+    }
+
     /// The policy in use.
     pub fn policy(&self) -> &Policy {
         &self.policy

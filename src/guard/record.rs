@@ -75,6 +75,49 @@ pub fn write(store: &mut Store, r: &Record) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Writes `records` into an open store in one transaction (their batches
+/// joined in order: one commit instead of one per record), then their
+/// decisions. If the joined write fails, each is written alone. Returns the
+/// records that could not be written.
+pub fn write_all(store: &mut Store, records: Vec<Record>) -> Vec<Record> {
+    if records.len() < 2 {
+        return records
+            .into_iter()
+            .filter(|r| write(store, r).is_err())
+            .collect();
+    }
+    let mut joined = StoreBatch::default();
+    for r in &records {
+        let b = &r.batch;
+        joined.runs.extend(b.runs.iter().cloned());
+        joined.spans.extend(b.spans.iter().cloned());
+        joined.findings.extend(b.findings.iter().cloned());
+        joined.skill_hits.extend(b.skill_hits.iter().cloned());
+        joined.errors.extend(b.errors.iter().cloned());
+        joined.triage.extend(b.triage.iter().cloned());
+        joined.sources.extend(b.sources.iter().cloned());
+    }
+    joined.fold_spans();
+    if store.write(&joined).is_err() {
+        return records
+            .into_iter()
+            .filter(|r| write(store, r).is_err())
+            .collect();
+    }
+    records
+        .into_iter()
+        .filter(|r| {
+            r.decision
+                .is_some_and(|d| store.set_guard_decision(&r.fingerprints, d).is_err())
+        })
+        .map(|r| Record {
+            // Its batch is stored: only the decision is left to record.
+            batch: StoreBatch::default(),
+            ..r
+        })
+        .collect()
+}
+
 /// Writes `r` into the store at `db`, then drains the spool; a store that
 /// cannot be written (locked, unopenable) sends `r` to the spool instead.
 /// Returns why the store was not written, if it was not.
@@ -133,6 +176,9 @@ pub fn start_drainer(db: &Path, exe: &Path) {
     // Not started: the record waits in the spool for the next drainer.
     let _ = cmd.spawn();
 }
+
+/// Records written in one transaction at most.
+pub const WRITE_CHUNK: usize = 256;
 
 /// Rounds a drainer makes at most; it stops early once no spool is left.
 const DRAIN_ROUNDS: usize = 64;
@@ -251,7 +297,7 @@ pub fn drain(db: &Path, store: &mut Store, redactor: &mut Redactor) -> usize {
         let _ = std::fs::remove_file(&path);
         text
     };
-    let mut n = 0;
+    let mut records = Vec::new();
     for l in text.lines().filter(|l| !l.trim().is_empty()) {
         let Ok(line) = serde_json::from_str::<SpoolLine>(l) else {
             continue;
@@ -290,11 +336,17 @@ pub fn drain(db: &Path, store: &mut Store, redactor: &mut Redactor) -> usize {
             decision: line.decision,
             fingerprints: line.fingerprints,
         };
-        match write(store, &r) {
-            Ok(()) => n += 1,
-            Err(_) => {
-                let _ = spool(db, &r);
-            }
+        records.push(r);
+    }
+    // In as few transactions as can be: a burst of hooks is one commit.
+    let mut n = 0;
+    for chunk in records.chunks_mut(WRITE_CHUNK) {
+        let chunk: Vec<Record> = chunk.iter_mut().map(std::mem::take).collect();
+        let all = chunk.len();
+        let failed = write_all(store, chunk);
+        n += all - failed.len();
+        for r in &failed {
+            let _ = spool(db, r);
         }
     }
     n

@@ -142,6 +142,9 @@ pub async fn bind(opts: &ServeOptions) -> anyhow::Result<BoundGuard> {
         })?;
     let config = Config::load_default()?;
     let policy = Policy::from_config(&config)?;
+    // One judge per core (at least 2). Four per core was tried: each judge
+    // compiles the injection gate on its first tool result (~300M instructions),
+    // and eight of those stalls cost more than the shorter lock queues saved.
     let n = if opts.shards == 0 {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -156,8 +159,11 @@ pub async fn bind(opts: &ServeOptions) -> anyhow::Result<BoundGuard> {
     for _ in 0..n {
         let (redactor, mut detector) = crate::ingest::scan::build(&config, &opts.db, None)?;
         detector.tamper_mut().add_globs(&policy.protect_paths)?;
+        let judge = Judge::new(redactor, detector, policy.clone(), key).with_budget(budget.clone());
+        // Not on first use inside a request.
+        judge.warm();
         shards.push(Mutex::new(Shard {
-            judge: Judge::new(redactor, detector, policy.clone(), key).with_budget(budget.clone()),
+            judge,
             sessions: HashMap::new(),
             order: VecDeque::new(),
         }));
@@ -214,23 +220,32 @@ impl BoundGuard {
     }
 }
 
-/// The writer thread: one store connection, every record written in order.
+/// The writer thread: one store connection, every record written in order,
+/// those waiting together in one transaction (under load a commit per record
+/// cost the judges a core).
 fn write_loop(db: &std::path::Path, rx: std::sync::mpsc::Receiver<Record>) {
     let mut redactor = crate::redact::Redactor::default();
     let mut store = record::open_store(db).ok();
     if let Some(s) = store.as_mut() {
         record::drain(db, s, &mut redactor);
     }
-    for r in rx {
-        let ok = match store.as_mut() {
-            Some(s) => record::write(s, &r).is_ok(),
-            None => {
-                store = record::open_store(db).ok();
-                store.as_mut().is_some_and(|s| record::write(s, &r).is_ok())
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < record::WRITE_CHUNK {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
             }
+        }
+        if store.is_none() {
+            store = record::open_store(db).ok();
+        }
+        let failed = match store.as_mut() {
+            Some(s) => record::write_all(s, batch),
+            None => batch,
         };
-        if !ok {
-            let _ = record::spool(db, &r);
+        for r in &failed {
+            let _ = record::spool(db, r);
         }
     }
 }

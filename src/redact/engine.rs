@@ -110,7 +110,7 @@ pub struct Engine {
     /// E.164 country codes for the phone validator.
     pub(super) phone: PhoneCodes,
     examples: HashSet<String>,
-    example_patterns: Vec<Regex>,
+    example_patterns: Vec<crate::lazyre::LazyRegex>,
 }
 
 /// Inputs to [`Engine::new`] besides the rules.
@@ -124,8 +124,8 @@ pub struct Extras {
     pub phone: PhoneCodes,
     /// Known test and example values, exact.
     pub examples: Vec<String>,
-    /// Patterns such a value matches entirely.
-    pub example_patterns: Vec<Regex>,
+    /// Patterns such a value matches entirely (built-in, compiled on first use).
+    pub example_patterns: Vec<crate::lazyre::LazyRegex>,
 }
 
 /// Lower case, `-` as `_`: how field and header names compare.
@@ -305,6 +305,14 @@ impl Engine {
             phone: extras.phone,
             examples: extras.examples.into_iter().collect(),
             example_patterns: extras.example_patterns,
+        }
+    }
+
+    /// Compiles now the example patterns (rules stay compiled on first use:
+    /// most never meet their prefilter's keyword).
+    pub fn warm(&self) {
+        for p in &self.example_patterns {
+            p.get();
         }
     }
 

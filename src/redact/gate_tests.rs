@@ -18,7 +18,7 @@ fn engines() -> (Engine, Engine) {
         words: b.words.clone(),
         phone: b.phone.clone(),
         examples: b.examples.clone(),
-        example_patterns: super::example_patterns(&b.example_patterns).unwrap_or_default(),
+        example_patterns: super::example_patterns(&b.example_patterns),
         ..Extras::default()
     };
     let gated = Engine::new(b.rules.clone(), mk());

@@ -182,21 +182,12 @@ impl Default for Redactor {
     }
 }
 
-/// Compiles example patterns (a value must match one entirely).
-pub(super) fn example_patterns(pats: &[String]) -> Result<Vec<regex::Regex>, (String, String)> {
+/// Example patterns (a value must match one entirely): built-in only,
+/// compiled on first use (most texts have no candidate value to judge), each
+/// checked by `builtin_rules_compile_with_keywords`.
+pub(super) fn example_patterns(pats: &[String]) -> Vec<crate::lazyre::LazyRegex> {
     pats.iter()
-        .map(|p| {
-            regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
-                let why = e
-                    .to_string()
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string();
-                (p.clone(), why)
-            })
-        })
+        .map(|p| crate::lazyre::LazyRegex::new(format!("^(?:{p})$"), Default::default()))
         .collect()
 }
 
@@ -206,8 +197,7 @@ fn builtin_engine() -> Result<Arc<Engine>, RedactError> {
     ENGINE
         .get_or_init(|| {
             let b = rules::builtin().map_err(|e| format!("{}: {}", e.rule, e.why))?;
-            let example_patterns = example_patterns(&b.example_patterns)
-                .map_err(|(p, e)| format!("example pattern '{p}': {e}"))?;
+            let example_patterns = example_patterns(&b.example_patterns);
             let extras = Extras {
                 fields: b.fields,
                 headers: b.headers,
@@ -318,8 +308,7 @@ impl Redactor {
             .extend(sec.placeholders.iter().map(|w| w.to_ascii_lowercase()));
         let mut examples = b.examples;
         examples.extend(sec.examples.iter().cloned());
-        let example_patterns = example_patterns(&b.example_patterns)
-            .map_err(|(p, why)| RedactError::Builtin(format!("example pattern '{p}': {why}")))?;
+        let example_patterns = example_patterns(&b.example_patterns);
         let extras = Extras {
             allow_exact: sec.allowlist.clone(),
             allow_patterns,
@@ -338,6 +327,12 @@ impl Redactor {
             key,
             memory: Memory::default(),
         })
+    }
+
+    /// Compiles now the regexes every text may need (the example patterns): a
+    /// long-lived process (`guard serve`) pays for them at start, not inside a request.
+    pub fn warm(&self) {
+        self.engine.warm();
     }
 
     /// Replaces the hash key (the store's key, for `hash` mode).

@@ -415,6 +415,13 @@ mod tests {
     #[test]
     fn builtin_rules_compile_with_keywords() {
         let b = builtin().map_err(|e| e.why).expect("compile");
+        // Example patterns compile on first use: every one must compile.
+        assert!(!b.example_patterns.is_empty());
+        for re in super::super::example_patterns(&b.example_patterns) {
+            if let Err(e) = re.compile() {
+                panic!("{}: {e}", re.as_str());
+            }
+        }
         assert!(b.fields.iter().any(|f| f == "password"));
         assert!(b.headers.iter().any(|h| h == "set-cookie"));
         let rules = b.rules;

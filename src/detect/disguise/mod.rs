@@ -22,9 +22,9 @@ mod wire;
 pub use out::SecretOut;
 
 use crate::hash::HashMap;
+use crate::lazyre::{Flags, LazyRegex, LazyRegexSet};
 use forms::{each_window, Form, MIN_SECRET};
 use hmac::{Hmac, Mac};
-use regex::Regex;
 use serde::Deserialize;
 use sha2::Sha256;
 use std::collections::BTreeMap;
@@ -57,9 +57,11 @@ const P: u64 = (1 << 61) - 1;
 /// Rule data (`assets/detect/disguise.toml`).
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
-    structure: Vec<Regex>,
-    egress: Option<regex::RegexSet>,
-    credential_use: Option<regex::RegexSet>,
+    // Built-in only and compiled on first use (checked by the tests): most
+    // spans hold no secret to look for in pieces.
+    structure: Vec<LazyRegex>,
+    egress: LazyRegexSet,
+    credential_use: LazyRegexSet,
     tail_half: Vec<String>,
     home_hosts: Vec<(String, Vec<String>)>,
 }
@@ -79,32 +81,38 @@ impl Rules {
     pub fn load() -> Result<Rules, DetectError> {
         let f: RulesFile = toml::from_str(DISGUISE_TOML)
             .map_err(|e| DetectError::Data(format!("disguise.toml: {}", e.message())))?;
-        let structure = f
-            .structure
-            .iter()
-            .map(|p| {
-                Regex::new(p).map_err(|e| DetectError::Data(format!("disguise.toml: {p}: {e}")))
-            })
-            .collect::<Result<_, _>>()?;
-        let egress = regex::RegexSet::new(&f.egress_commands)
-            .map_err(|e| DetectError::Data(format!("disguise.toml: egress_commands: {e}")))?;
-        let credential_use = regex::RegexSetBuilder::new(&f.credential_use)
-            .case_insensitive(true)
-            .build()
-            .map_err(|e| DetectError::Data(format!("disguise.toml: credential_use: {e}")))?;
+        let plain = Flags::default();
         Ok(Rules {
-            structure,
-            egress: Some(egress),
-            credential_use: Some(credential_use),
+            structure: f
+                .structure
+                .iter()
+                .map(|p| LazyRegex::new(p.as_str(), plain))
+                .collect(),
+            egress: LazyRegexSet::new(f.egress_commands, plain),
+            credential_use: LazyRegexSet::new(
+                f.credential_use,
+                Flags {
+                    case_insensitive: true,
+                },
+            ),
             tail_half: f.tail_half,
             home_hosts: f.home_hosts.into_iter().collect(),
         })
     }
 
+    /// Compiles now what is otherwise compiled on first use.
+    pub fn warm(&self) {
+        self.structure.iter().for_each(|r| {
+            r.get();
+        });
+        self.egress.get();
+        self.credential_use.get();
+    }
+
     /// Which bytes of `value` (a secret found by `rule`) may be matched as pieces.
     fn eligible(&self, rule: &str, value: &str) -> Vec<bool> {
         let mut el = vec![true; value.len()];
-        for re in &self.structure {
+        for re in self.structure.iter().filter_map(LazyRegex::get) {
             for m in re.find_iter(value) {
                 el[m.range()].iter_mut().for_each(|e| *e = false);
             }
@@ -120,7 +128,7 @@ impl Rules {
     /// True when the shell command line `command` carries its arguments off
     /// the machine without naming a host (`gh gist create`, `git push`, …).
     pub fn sends(&self, command: &str) -> bool {
-        self.egress.as_ref().is_some_and(|e| e.is_match(command))
+        self.egress.is_match(command)
     }
 
     /// True when the secret starting at byte `at` of `text` is used as a
@@ -139,9 +147,7 @@ impl Rules {
             .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
             .count();
         let trimmed = &before[..before.len() - prefix.min(16)];
-        self.credential_use
-            .as_ref()
-            .is_some_and(|r| r.is_match(before) || r.is_match(trimmed))
+        self.credential_use.is_match(before) || self.credential_use.is_match(trimmed)
     }
 
     /// True when `host` is the home service of secrets found by `rule`.

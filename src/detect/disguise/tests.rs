@@ -237,3 +237,17 @@ fn bounded_per_run_and_in_text() {
         t.elapsed()
     );
 }
+
+#[test]
+fn built_in_patterns_compile_entirely() {
+    // Compiled on first use: a pattern that did not compile would match nothing.
+    let r = Rules::load().expect("rules");
+    assert!(!r.structure.is_empty());
+    for re in &r.structure {
+        if let Err(e) = re.compile() {
+            panic!("{}: {e}", re.as_str());
+        }
+    }
+    r.egress.compile().expect("egress_commands");
+    r.credential_use.compile().expect("credential_use");
+}

@@ -203,10 +203,10 @@ fn encoded_instructions(text: &str, rules: &Rules) -> Vec<String> {
 
 /// A markdown image whose URL, on a host outside the allowlist, carries data.
 fn image_beacon(text: &str, rules: &Rules, tax: &Taxonomy) -> Option<Hit> {
-    let (re, keys) = (rules.image_exfil.as_ref()?, rules.image_data_keys.as_ref()?);
     if !text.contains("![") {
         return None;
     }
+    let (re, keys) = (rules.image_exfil.get()?, rules.image_data_keys.get()?);
     for cap in re.captures_iter(text).take(256) {
         let Some(url) = cap.get(1) else { continue };
         let url = url.as_str();

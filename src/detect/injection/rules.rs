@@ -135,8 +135,8 @@ pub struct Rules {
     pub negation_cancel: LazyRegex,
     pub negation_breaks: LazyRegex,
     pub carriers: Vec<LazyRegex>,
-    pub image_exfil: Option<Regex>,
-    pub image_data_keys: Option<Regex>,
+    pub image_exfil: LazyRegex,
+    pub image_data_keys: LazyRegex,
     pub folding: Folding,
 }
 
@@ -250,14 +250,14 @@ impl Rules {
             };
             LazyRegex::new(&pats)
         };
-        let one = |name: &str, p: &str| -> Result<Option<Regex>, DetectError> {
-            if p.is_empty() {
-                return Ok(None);
-            }
-            builder(&ascii_boundaries(p))
-                .build()
-                .map(Some)
-                .map_err(|e| data(format!("{name}: {}", first_line(&e.to_string()))))
+        // Built-in only (checked by `built_in_data_compiles_entirely`): compiled
+        // on first use, as most texts have no markdown image.
+        let one = |p: &str| -> LazyRegex {
+            let pats: Vec<String> = Some(p.to_string())
+                .filter(|p| !p.is_empty())
+                .into_iter()
+                .collect();
+            LazyRegex::new(&pats)
         };
         Ok(Rules {
             aimed,
@@ -278,11 +278,18 @@ impl Rules {
                 .iter()
                 .map(|p| LazyRegex::new(std::slice::from_ref(p)))
                 .collect(),
-            image_exfil: one("images.exfil", &file.images.exfil)?,
-            image_data_keys: one("images.data_keys", &file.images.data_keys)?,
+            image_exfil: one(&file.images.exfil),
+            image_data_keys: one(&file.images.data_keys),
             folding: Folding::new(&file.normalise.confusables).map_err(data)?,
             score: file.score,
         })
+    }
+
+    /// Compiles now the image regexes (the aimed signals stay lazy: most
+    /// texts stop at the gate).
+    pub fn warm(&self) {
+        self.image_exfil.get();
+        self.image_data_keys.get();
     }
 
     /// True when some aimed pattern matches `text` (the cheap first question).
@@ -368,7 +375,7 @@ mod tests {
             assert!(l.get().is_some(), "{}", l.src);
         }
         assert!(r.carriers.iter().all(|c| c.get().is_some()));
-        assert!(r.image_exfil.is_some() && r.image_data_keys.is_some());
+        assert!(r.image_exfil.get().is_some() && r.image_data_keys.get().is_some());
         assert!(r.score.high > r.score.medium && r.score.medium > r.score.low);
     }
 

@@ -96,3 +96,11 @@ fn config_extends_data() {
     assert!(t.allow.contains("api.internal.example"));
     assert!(t.credential("~/secrets/db.txt").is_some());
 }
+
+#[test]
+fn env_code_patterns_compile_and_match() {
+    // Compiled on first use: a pattern that did not compile would match nothing.
+    let t = tax();
+    t.env_code.compile().expect("env code patterns");
+    assert!(t.env_code.is_match("print(os.environ)"));
+}
