@@ -54,7 +54,7 @@ SESSION_IDS = re.compile(
 )
 
 
-def load_rewrite():
+def load_gen_corpus():
     spec = importlib.util.spec_from_file_location("gen_corpus", os.path.join(ROOT, "scripts/gen_corpus.py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -63,7 +63,7 @@ def load_rewrite():
         data = mod.rewrite(data, k)
         return SESSION_IDS.sub(lambda m: m.group(1) + b"-%d" % k, data)
 
-    return rewrite
+    return rewrite, mod.write_copies
 
 
 def sources(name):
@@ -79,28 +79,15 @@ def sources(name):
     return files, unit
 
 
-def build(name, out, size_mb, rewrite):
+def build(name, out, size_mb, rewrite, write_copies):
     files, unit = sources(name)
     target = int(size_mb * 1e6)
     written, k = 0, 0
     os.makedirs(out, exist_ok=True)
     if unit == "lines":
         # One source file per ~4 MB output file, copies concatenated (as gen_corpus).
-        while written < target:
-            for rel, _, blob in files:
-                path = os.path.join(out, "%06d-%s" % (k, os.path.basename(rel)))
-                with open(path, "wb") as fh:
-                    chunk = 0
-                    while chunk < 4_000_000 and written < target:
-                        data = rewrite(blob, k)
-                        if not data.endswith(b"\n"):
-                            data += b"\n"
-                        fh.write(data)
-                        chunk += len(data)
-                        written += len(data)
-                        k += 1
-                if written >= target:
-                    break
+        blobs = [(os.path.basename(rel), blob) for rel, _, blob in files]
+        return write_copies(blobs, out, target, rewrite)
     else:
         # Every copy is the whole tree again under its own folder: task and
         # session folders keep their names' shape (the run id is the folder).
@@ -142,7 +129,7 @@ def main():
         a.exe = os.path.join(ROOT, "target/release/skilltrace")
     if "claude-code" not in a.formats:
         a.formats.insert(0, "claude-code")
-    rewrite = load_rewrite()
+    rewrite, write_copies = load_gen_corpus()
     work = tempfile.mkdtemp(prefix="skilltrace-formats-")
     try:
         cfg = os.path.join(work, "bare.toml")
@@ -153,7 +140,7 @@ def main():
         corpora = {}
         for name in a.formats:
             path = os.path.join(work, name)
-            size = build(name, path, a.size_mb, rewrite)
+            size = build(name, path, a.size_mb, rewrite, write_copies)
             nfiles = sum(len(fs) for _, _, fs in os.walk(path))
             corpora[name] = (path, size, nfiles)
             subprocess.run(["sh", "-c", 'find "$1" -type f -exec cat {} + > /dev/null', "sh", path], check=True)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Added latency of `skilltrace proxy` versus a direct connection to the same local
 # upstream (examples/proxy_bench_upstream.rs, replaying a recorded Chat Completions
-# body), measured with wrk at 1, 32 and 256 concurrent connections in one run.
+# body, or its recorded SSE stream for `"stream":true`), measured with wrk in one
+# run, and whether every exchange the proxy received was recorded in its store.
 # The proxy runs as users run it: release build, recording into a real store.
 #
 # Two modes per connection count, each direct then through the proxy:
@@ -10,13 +11,37 @@
 #    says what the proxy adds to a request;
 #  - flat out: no pause; requests per second, and latency under saturation (on a
 #    small machine that is mostly queueing behind the CPU, not proxy work).
+# After the last point the proxy is stopped and its store is counted: exchanges
+# recorded (llm and http spans from proxy://) against requests received.
+#
 # Usage: scripts/bench_proxy.sh [seconds per measurement, default 10] [RATE]
-# Needs wrk (Debian: apt-get install -y wrk). BENCH_NO_BUILD=1 uses the release binaries already built.
+# Environment (all optional):
+#   BENCH_RATES="500 2000"   paced rates (default: RATE)
+#   BENCH_KINDS="json sse"   answers measured (default: json)
+#   BENCH_CONNS="32"         connection counts (default: "1 32 256")
+#   BENCH_MODES="paced"      paced and/or flat (default: "paced flat")
+#   BENCH_BIN=PATH           the skilltrace binary (default: target/release/skilltrace)
+#   BENCH_IMPORT=same|other  with BENCH_CORPUS=DIR: `skilltrace import DIR` runs beside
+#                            the measurements, into the proxy's store or another one
+#                            (restarted on a fresh store, or the next copy, when it ends)
+#   BENCH_NO_BUILD=1         use the release binaries already built
+# Needs wrk (Debian: apt-get install -y wrk) and sqlite3 for the store count.
 set -euo pipefail
 dur="${1:-10}"
 rate="${2:-2000}"
+rates="${BENCH_RATES:-$rate}"
+kinds="${BENCH_KINDS:-json}"
+conns="${BENCH_CONNS:-1 32 256}"
+modes="${BENCH_MODES:-paced flat}"
+import_mode="${BENCH_IMPORT:-}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${BENCH_BIN:-$root/target/release/skilltrace}"
 command -v wrk >/dev/null || { echo "bench_proxy: wrk not found (apt-get install -y wrk)" >&2; exit 2; }
+command -v sqlite3 >/dev/null || { echo "bench_proxy: sqlite3 not found (apt-get install -y sqlite3)" >&2; exit 2; }
+if [ -n "$import_mode" ]; then
+  case "$import_mode" in same | other) ;; *) echo "bench_proxy: BENCH_IMPORT must be same or other" >&2; exit 2 ;; esac
+  [ -d "${BENCH_CORPUS:-}" ] || { echo "bench_proxy: BENCH_IMPORT needs BENCH_CORPUS=DIR (python3 scripts/gen_corpus.py DIR 200 tests/fixtures/formats samples)" >&2; exit 2; }
+fi
 cd "$root"
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
   cargo build -q --release --bin skilltrace --example proxy_bench_upstream
@@ -34,7 +59,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 up_port="$(free_port)"
 target/release/examples/proxy_bench_upstream "127.0.0.1:$up_port" >"$tmp/up.log" 2>&1 &
 pids+=($!)
-target/release/skilltrace proxy --listen 127.0.0.1:0 --db "$tmp/bench.db" \
+"$bin" proxy --listen 127.0.0.1:0 --db "$tmp/bench.db" \
   --openai-upstream "http://127.0.0.1:$up_port" --anthropic-upstream "http://127.0.0.1:$up_port" \
   >"$tmp/proxy.out" 2>"$tmp/proxy.err" &
 proxy_pid=$!
@@ -46,7 +71,32 @@ done
 proxy_addr="$(sed -n 's/.*listening on http:\/\/\([^,]*\),.*/\1/p' "$tmp/proxy.out")"
 [ -n "$proxy_addr" ] || { echo "bench_proxy: proxy did not start: $(cat "$tmp/proxy.err")" >&2; exit 1; }
 
-cat >"$tmp/post.lua" <<LUA
+# An import beside the proxy, over and over until the measurements end.
+importer() {
+  local i=0 db
+  while :; do
+    i=$((i + 1))
+    if [ "$import_mode" = same ]; then
+      # A new path each time, so the store takes it as new files.
+      ln -sfn "$BENCH_CORPUS" "$tmp/corpus$i"
+      db="$tmp/bench.db"
+      "$bin" import "$tmp/corpus$i/" --db "$db" >/dev/null 2>>"$tmp/import.err" || echo "import exit $?" >>"$tmp/import.err"
+    else
+      db="$tmp/other.db"
+      rm -f "$db" "$db-wal" "$db-shm"
+      "$bin" import "$BENCH_CORPUS" --db "$db" >/dev/null 2>>"$tmp/import.err" || echo "import exit $?" >>"$tmp/import.err"
+    fi
+    echo "$(date +%s.%N) import $i done" >>"$tmp/import.log"
+  done
+}
+if [ -n "$import_mode" ]; then
+  importer &
+  import_pid=$!
+  pids+=($import_pid)
+  sleep 2
+fi
+
+cat >"$tmp/json.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer sk-bench-not-a-real-key"
@@ -54,18 +104,21 @@ local f = io.open("$root/tests/fixtures/wire/wire-openai-chat/01_request_with_to
 wrk.body = f:read("*a")
 f:close()
 LUA
+# The same request asking for a stream: the upstream answers with the recorded SSE.
+sed 's/^f:close()$/f:close()\nwrk.body = string.gsub(wrk.body, "^%s*{", "{\\"stream\\":true,", 1)/' "$tmp/json.lua" >"$tmp/sse.lua"
 
 # wrk prints latencies as 123.45us / 1.23ms / 1.02s: convert to ms.
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
 
 # Paced variant: each connection pauses conns/RATE seconds between requests.
-paced_script() { # conns -> script path
-  local f="$tmp/paced_$1.lua"
-  cp "$tmp/post.lua" "$f"
-  echo "function delay() return $(awk -v c="$1" -v r="$rate" 'BEGIN{printf "%d", c*1000/r}') end" >>"$f"
+paced_script() { # kind conns rate -> script path
+  local f="$tmp/paced_$1_$2_$3.lua"
+  cp "$tmp/$1.lua" "$f"
+  echo "function delay() return $(awk -v c="$2" -v r="$3" 'BEGIN{printf "%d", c*1000/r}') end" >>"$f"
   echo "$f"
 }
 
+sent=0
 run() { # conns url script -> "p50 p99 rps"
   local c="$1" url="$2" script="$3" t=2
   [ "$c" -lt 2 ] && t=1
@@ -76,29 +129,74 @@ run() { # conns url script -> "p50 p99 rps"
   rps="$(awk '/^Requests\/sec/{print $2}' "$tmp/wrk.out")"
   errs="$(grep -c "Non-2xx\|Socket errors" "$tmp/wrk.out" || true)"
   [ "$errs" = "0" ] || { echo "bench_proxy: errors during run:" >&2; cat "$tmp/wrk.out" >&2; }
-  echo "$(to_ms "$p50") $(to_ms "$p99") $rps"
+  echo "$(to_ms "$p50") $(to_ms "$p99") $rps $(awk '/requests in/{print $1}' "$tmp/wrk.out")"
 }
 
 direct="http://127.0.0.1:$up_port/v1/chat/completions"
 proxied="http://$proxy_addr/v1/chat/completions"
-echo "proxy benchmark: wrk, ${dur}s per point, POST /v1/chat/completions (1.3 KB request, 1.3 KB JSON reply), $(nproc) cores, load avg $(cut -d' ' -f1 /proc/loadavg)"
-printf "%-10s %-6s | %-28s | %-28s | %-18s\n" "mode" "conns" "direct p50 / p99 ms, req/s" "proxy p50 / p99 ms, req/s" "added p50 / p99 ms"
-for mode in paced flat; do
-  for c in 1 32 256; do
-    script="$tmp/post.lua"
-    label="flat out"
-    if [ "$mode" = paced ]; then
-      script="$(paced_script "$c")"
-      label="~${rate}/s"
-      [ "$c" = 1 ] && label="1 conn"
-    fi
-    read -r dp50 dp99 drps <<<"$(run "$c" "$direct" "$script")"
-    read -r pp50 pp99 prps <<<"$(run "$c" "$proxied" "$script")"
-    a50="$(awk -v a="$pp50" -v b="$dp50" 'BEGIN{printf "%.3f", a-b}')"
-    a99="$(awk -v a="$pp99" -v b="$dp99" 'BEGIN{printf "%.3f", a-b}')"
-    printf "%-10s %-6s | %7s / %7s  %10s | %7s / %7s  %10s | %7s / %7s\n" "$label" "$c" "$dp50" "$dp99" "$drps" "$pp50" "$pp99" "$prps" "$a50" "$a99"
+echo "proxy benchmark: wrk, ${dur}s per point, POST /v1/chat/completions (1.3 KB request; JSON: 1.3 KB reply, SSE: the recorded tool-call stream), $(nproc) cores, load avg $(cut -d' ' -f1 /proc/loadavg), import beside: ${import_mode:-none}"
+printf "%-5s %-10s %-6s | %-28s | %-28s | %-18s\n" "kind" "mode" "conns" "direct p50 / p99 ms, req/s" "proxy p50 / p99 ms, req/s" "added p50 / p99 ms"
+for kind in $kinds; do
+  for mode in $modes; do
+    mode_rates="$rates"
+    [ "$mode" = flat ] && mode_rates="flat"
+    for r in $mode_rates; do
+      for c in $conns; do
+        script="$tmp/$kind.lua"
+        label="flat out"
+        if [ "$mode" = paced ]; then
+          script="$(paced_script "$kind" "$c" "$r")"
+          label="~${r}/s"
+          [ "$c" = 1 ] && label="1 conn"
+        fi
+        read -r dp50 dp99 drps _ <<<"$(run "$c" "$direct" "$script")"
+        read -r pp50 pp99 prps pn <<<"$(run "$c" "$proxied" "$script")"
+        sent=$((sent + ${pn:-0}))
+        a50="$(awk -v a="$pp50" -v b="$dp50" 'BEGIN{printf "%.3f", a-b}')"
+        a99="$(awk -v a="$pp99" -v b="$dp99" 'BEGIN{printf "%.3f", a-b}')"
+        printf "%-5s %-10s %-6s | %7s / %7s  %10s | %7s / %7s  %10s | %7s / %7s\n" "$kind" "$label" "$c" "$dp50" "$dp99" "$drps" "$pp50" "$pp99" "$prps" "$a50" "$a99"
+      done
+    done
   done
 done
+if [ -n "$import_mode" ]; then
+  kill -TERM "$import_pid" 2>/dev/null || true
+  pkill -TERM -P "$import_pid" 2>/dev/null || true
+  wait "$import_pid" 2>/dev/null || true
+  done_n=0; err_n=0
+  [ -f "$tmp/import.log" ] && done_n="$(wc -l <"$tmp/import.log")"
+  [ -f "$tmp/import.err" ] && err_n="$(grep -c . "$tmp/import.err" || true)"
+  echo "imports beside: $done_n finished during the run; $err_n lines on their stderr"
+fi
+# CPU time and wake-ups (voluntary context switches) of the proxy's threads,
+# by role: robust figures even on a busy machine, where latency is mostly
+# waiting for a core.
+python3 - "$proxy_pid" <<'PY' || true
+import os, sys
+pid = sys.argv[1]
+tick = os.sysconf("SC_CLK_TCK")
+roles = {}
+for t in os.listdir(f"/proc/{pid}/task"):
+    try:
+        comm = open(f"/proc/{pid}/task/{t}/comm").read().strip()
+        stat = open(f"/proc/{pid}/task/{t}/stat").read().rsplit(")", 1)[1].split()
+        status = open(f"/proc/{pid}/task/{t}/status").read()
+    except OSError:
+        continue
+    # Names are cut to 15 bytes; the recorder and the writer are the niced ones.
+    role = "recorder+writer" if int(stat[16]) > 0 else "forwarding (io + main)"
+    cpu = (int(stat[11]) + int(stat[12])) * 1000 / tick
+    wakes = int(status.split("voluntary_ctxt_switches:")[1].split()[0])
+    r = roles.setdefault(role, [0, 0, 0])
+    r[0] += cpu; r[1] += wakes; r[2] += 1
+print("proxy threads, CPU ms and wake-ups (voluntary context switches): " + "; ".join(f"{k} ({v[2]} threads) {v[0]:.0f} ms, {v[1]} wake-ups" for k, v in sorted(roles.items())))
+PY
 kill -TERM "$proxy_pid"
 wait "$proxy_pid" 2>/dev/null || true
-echo "proxy: $(tail -n 1 "$tmp/proxy.err")"
+echo "proxy: $(grep '^stopped:' "$tmp/proxy.err" || tail -n 1 "$tmp/proxy.err")"
+others="$(grep -v '^stopped:' "$tmp/proxy.err" | head -n 5 || true)"
+[ -z "$others" ] || echo "proxy stderr: $others"
+received="$(sed -n 's/^stopped: \([0-9]*\) requests.*/\1/p' "$tmp/proxy.err")"
+stored="$(sqlite3 -cmd ".timeout 120000" "$tmp/bench.db" "SELECT count(*) FROM spans WHERE kind IN ('llm','http') AND origin_path LIKE 'proxy://%'")"
+lost=$((${received:-0} - stored))
+echo "store: ${stored} exchanges recorded of ${received:-?} requests received (wrk completed ${sent}); ${lost} not recorded"

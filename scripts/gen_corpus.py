@@ -25,25 +25,12 @@ def rewrite(data: bytes, k: int) -> bytes:
     return data
 
 
-def main() -> None:
-    if len(sys.argv) < 4:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
-    out, size_mb, sources = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
-    files = []
-    for s in sources:
-        for root, _, names in os.walk(s):
-            for n in sorted(names):
-                if n.endswith(".jsonl"):
-                    files.append(os.path.join(root, n))
-    if not files:
-        print("gen_corpus: no .jsonl files in sources", file=sys.stderr)
-        sys.exit(2)
-    blobs = [(os.path.basename(f), open(f, "rb").read()) for f in files]
+def write_copies(blobs, out, target, rewrite) -> int:
+    """Writes copies of each (name, JSON Lines blob), ids rewritten by
+    rewrite(blob, k), into OUT until TARGET bytes: files of ~4 MB, one source
+    per file. Returns the bytes written."""
     os.makedirs(out, exist_ok=True)
-    target = int(size_mb * 1e6)
     written, k = 0, 0
-    # Group copies into files of ~4 MB each, one source format per file.
     while written < target:
         for name, blob in blobs:
             path = os.path.join(out, "%06d-%s" % (k, name))
@@ -59,6 +46,25 @@ def main() -> None:
                     k += 1
             if written >= target:
                 break
+    return written
+
+
+def main() -> None:
+    if len(sys.argv) < 4:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    out, size_mb, sources = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+    files = []
+    for s in sources:
+        for root, _, names in os.walk(s):
+            for n in sorted(names):
+                if n.endswith(".jsonl"):
+                    files.append(os.path.join(root, n))
+    if not files:
+        print("gen_corpus: no .jsonl files in sources", file=sys.stderr)
+        sys.exit(2)
+    blobs = [(os.path.basename(f), open(f, "rb").read()) for f in files]
+    written = write_copies(blobs, out, int(size_mb * 1e6), rewrite)
     print("%s: %d files, %.1f MB" % (out, len(os.listdir(out)), written / 1e6))
 
 

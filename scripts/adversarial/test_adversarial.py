@@ -7,7 +7,7 @@ Checks that the corpus is deterministic for a seed and different across seeds, t
 it has the promised size and spread, that every session is well-formed JSONL in its
 agent's shape with 2-6 tool calls, and that the shell disguises are real: each
 transform, applied to a harmless command, makes bash do exactly what the plain
-command does. (tests/adversarial_corpus.rs imports a corpus with the real binary.)
+command does. (tests/e2e/adversarial_corpus.rs imports a corpus with the real binary.)
 """
 
 import json

@@ -16,6 +16,7 @@
 
 pub mod access;
 pub mod canary;
+mod canary_seen;
 pub mod chains;
 pub mod disguise;
 pub mod endpoints;
@@ -29,6 +30,7 @@ pub mod interp;
 pub mod network;
 pub mod path;
 pub mod persist;
+mod redaction_report;
 pub mod registry;
 pub mod rules;
 pub mod session;
@@ -44,9 +46,8 @@ pub use registry::{RegistriesConfig, Registry, Verification};
 pub use rules::{catalogue, RuleInfo};
 pub use taxonomy::DetectionConfig;
 
-use crate::model::{Finding, HitMethod, Severity, SkillHit, Span, SpanKind};
-use crate::redact::{Field, Report};
-use disguise::SecretOut;
+use crate::model::{Finding, HitMethod, SkillHit, Span, SpanKind};
+use crate::redact::Report;
 use hit::Hit;
 use network::HostClass;
 use rules::id;
@@ -355,165 +356,37 @@ impl Detector {
         }
 
         // 4. canary tokens anywhere in the span
-        let mut canary_tokens: Vec<String> = Vec::new();
-        if !self.canaries.is_empty() {
-            let fields: [(&str, Option<&str>); 4] = [
-                ("tool_input", span.tool_input.as_deref()),
-                ("tool_output", span.tool_output.as_deref()),
-                ("text", span.text.as_deref()),
-                ("name", Some(span.name.as_str())),
-            ];
-            // Every field is searched (each canary seen must be redacted);
-            // the first sighting names the finding.
-            let mut found = None;
-            let attrs = (!span.attributes.is_empty())
-                .then(|| serde_json::Value::Object(span.attributes.clone()).to_string());
-            for (field, t) in fields.into_iter().chain([("attributes", attrs.as_deref())]) {
-                for m in t.map(|t| self.canaries.find_all(t)).unwrap_or_default() {
-                    out.secrets.push(m.found.clone());
-                    // the token itself, for its pieces and encodings later in the run
-                    match m.encoding {
-                        "plain" | "url" => canary_tokens.push(m.found.clone()),
-                        "reversed" => canary_tokens.push(m.found.chars().rev().collect()),
-                        _ => {}
-                    }
-                    found.get_or_insert((field, m));
-                }
-            }
-            if let Some((field, m)) = found {
-                let ev = format!(
-                    "canary {} from {} ({}) in {field}",
-                    m.label, m.file, m.encoding
-                );
-                hits.push(
-                    Hit::new(id::EXF_SECRET_OUT, format!("canary token {} of decoy {} appeared in {field}, {} encoded: proof of exfiltration", m.label, m.file, m.encoding), &ev)
-                        .confidence(1.0)
-                        .key(&format!("canary|{}|{}|{}", m.file, m.label, span.id)),
-                );
-                egress = true;
-            }
+        let canaries = canary_seen::find(&self.canaries, span, &mut out.secrets);
+        if let Some(h) = canaries.hit {
+            hits.push(h);
+            egress = true;
         }
 
         // 5. redaction report: SEC-TRACE-001, and secrets leaving (EXF-TRACE-004)
         let st = self.runs.get(&span.run_id);
-        let mut by_rule: Vec<(String, Vec<String>, bool)> = Vec::new();
-        let mut secret_out: Vec<SecretOut> = Vec::new();
-        let mut newly_seen: Vec<(&str, &str, [u8; 32])> = Vec::new();
-        let unlisted = outbound_hosts
-            .iter()
-            .any(|(_, c)| matches!(c, HostClass::Unlisted { .. } | HostClass::Bad));
-        for m in &report.matches {
-            if m.rule.starts_with("REDACTED") {
-                continue;
-            }
-            // The redactor marks known test and example values (and public keys)
-            // info: they are redacted, but never raise more than info.
-            let example = m.severity == Severity::Info;
-            let fname = field_name(&m.field);
-            match by_rule.iter_mut().find(|(r, _, _)| r == &m.rule) {
-                Some((_, fields, real)) => {
-                    if !fields.contains(&fname) {
-                        fields.push(fname.clone());
-                    }
-                    *real |= !example;
-                }
-                None => by_rule.push((m.rule.clone(), vec![fname.clone()], !example)),
-            }
-            let pii = self.tax.is_pii_rule(&m.rule);
-            if example && !pii {
-                continue; // not a secret that can leave: no EXF-TRACE-004, not remembered
-            }
-            let value = field_text(span, &m.field).and_then(|t| t.get(m.start..m.end));
-            let Some(value) = value.filter(|v| v.len() >= 8) else {
-                continue;
-            };
-            let h = tokens_hmac(&self.key, value);
-            if m.field == Field::ToolInput && is_outbound && !pii {
-                let seen = st
-                    .secrets
-                    .seen(&h)
-                    .filter(|(s, _)| *s != span.id)
-                    .map(|(s, r)| (s.to_string(), r.to_string()));
-                if seen.is_some() || unlisted {
-                    let (seen, rule) = match seen {
-                        Some((s, r)) => (Some(s), r),
-                        None => (None, m.rule.clone()),
-                    };
-                    let mut o = SecretOut::whole_plain(rule, seen);
-                    o.as_credential = field_text(span, &m.field)
-                        .is_some_and(|t| self.disguise.as_credential(t, m.start));
-                    SecretOut::merge(&mut secret_out, o);
-                }
-            }
-            if !pii {
-                newly_seen.push((m.rule.as_str(), value, h));
-            }
-        }
-        // encoded forms and pieces of secrets seen earlier in the run
-        let sends = call.as_ref().is_some_and(|c| {
-            c.actions.iter().any(
-                |a| matches!(a, tools::Action::Shell { text, .. } if self.disguise.sends(text)),
-            )
-        });
-        if is_outbound || sends {
-            if let Some(input) = span.tool_input.as_deref() {
-                for sg in st.secrets.find(&self.keys, input, &span.id) {
-                    if sg.forms != ["plain"] || !sg.whole {
-                        out.secrets.extend(
-                            sg.ranges
-                                .iter()
-                                .filter_map(|&(a, b)| input.get(a..b))
-                                .map(str::to_string),
-                        );
-                    }
-                    let credential = match sg.forms.as_slice() {
-                        ["plain"] => sg
-                            .ranges
-                            .iter()
-                            .all(|&(a, _)| self.disguise.as_credential(input, a)),
-                        ["base64"] => sg.ranges.iter().all(|&(a, _)| after_basic(input, a)),
-                        _ => false,
-                    };
-                    let mut o = SecretOut::from(sg);
-                    o.as_credential = credential;
-                    SecretOut::merge(&mut secret_out, o);
-                }
-            }
-        }
-        for (rule, fields, real) in &by_rule {
-            // docs/findings.md: info, high for a private key or cloud credential
-            // (`high` in assets/detect/secrets.toml) that is not a test or example value.
-            let high = *real && self.tax.is_high_rule(rule);
-            let ev = format!("{rule} in {}", fields.join(", "));
-            hits.push(
-                Hit::new(
-                    id::SEC_REDACTED,
-                    format!("redacted a {rule} value (type recorded, value never stored)"),
-                    &ev,
-                )
-                .severity(if high { Severity::High } else { Severity::Info })
-                .confidence(0.9)
-                .key(&format!("{rule}|{}", span.id)),
-            );
-        }
-        let tool = span.tool_name.as_deref().unwrap_or(&span.name);
-        for o in secret_out {
-            let home = !outbound_hosts.is_empty()
-                && outbound_hosts
-                    .iter()
-                    .all(|(h, _)| self.disguise.is_home(&o.rule, h));
-            hits.push(o.hit(tool, &span.id, home));
-            egress = true;
-        }
-        let mut remembered = 0;
-        for t in &canary_tokens {
-            newly_seen.push(("canary_token", t, tokens_hmac(&self.key, t)));
-        }
-        for (rule, value, h) in newly_seen {
-            remembered += st
-                .secrets
-                .remember(&self.keys, &self.disguise, rule, value, h, &span.id);
-        }
+        let cx = redaction_report::Ctx {
+            tax: &self.tax,
+            key: &self.key,
+            keys: &self.keys,
+            disguise: &self.disguise,
+        };
+        let ob = redaction_report::Outbound {
+            hosts: &outbound_hosts,
+            is_outbound,
+        };
+        let read = redaction_report::read(
+            &cx,
+            st,
+            span,
+            report,
+            call.as_ref(),
+            &ob,
+            &canaries.tokens,
+            &mut out.secrets,
+            &mut hits,
+        );
+        egress |= read.egress;
+        let remembered = read.remembered;
 
         // 6. skill observations → hits and SKL findings; active skill
         for o in observations {
@@ -676,47 +549,4 @@ impl Detector {
         }
         out
     }
-}
-
-/// True when `input[..at]` ends with `Basic ` and a few base64 characters
-/// (HTTP basic auth carries `user:secret` in base64).
-fn after_basic(input: &str, at: usize) -> bool {
-    let head = input.get(..at).unwrap_or_default();
-    let tail_len = head
-        .bytes()
-        .rev()
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
-        .count();
-    tail_len <= 16
-        && head[..head.len() - tail_len]
-            .to_ascii_lowercase()
-            .ends_with("basic ")
-}
-
-fn field_name(f: &Field) -> String {
-    match f {
-        Field::Name => "name".into(),
-        Field::Text => "text".into(),
-        Field::ToolInput => "tool_input".into(),
-        Field::ToolOutput => "tool_output".into(),
-        Field::Attribute(p) => format!("attribute {p}"),
-        Field::Other(o) => o.clone(),
-    }
-}
-
-fn field_text<'a>(span: &'a Span, f: &Field) -> Option<&'a str> {
-    match f {
-        Field::Name => Some(span.name.as_str()),
-        Field::Text => span.text.as_deref(),
-        Field::ToolInput => span.tool_input.as_deref(),
-        Field::ToolOutput => span.tool_output.as_deref(),
-        _ => None,
-    }
-}
-
-fn tokens_hmac(key: &[u8; 32], value: &str) -> [u8; 32] {
-    let mut h = [0u8; 32];
-    let hexed = tokens::keyed_hash_hex(key, value);
-    let _ = hex::decode_to_slice(hexed, &mut h);
-    h
 }

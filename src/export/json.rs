@@ -7,12 +7,21 @@
 //! as a stream: memory stays flat whatever the store holds. A finding stored
 //! without an origin is written with its primary span's origin (the reader would
 //! otherwise give it the export file's line).
+//!
+//! Run and span lines of model calls also carry their cost beside the payload
+//! (the reader ignores it): `gen_ai.usage.cost`, the priced US dollars (left
+//! out when nothing could be priced, never 0 for an unknown model), and `cost`,
+//! the same object `skilltrace runs --format json` gives (a run's subagents
+//! rolled up and shown apart; what is unknown counted).
 
 use super::ExportError;
 use crate::ingest::formats::native::encode;
 use crate::ingest::formats::Record;
 use crate::model::TriageStatus;
+use crate::pricing::{Cost, PriceTable, RunCost};
 use crate::store::{FindingFilter, RunRow, Store};
+use serde_json::Value;
+use std::collections::HashMap;
 use std::io::Write;
 
 use super::PAGE;
@@ -33,9 +42,30 @@ pub fn write(
     out: &mut dyn Write,
 ) -> Result<JsonStats, ExportError> {
     let mut stats = JsonStats::default();
-    super::for_each_run(store, run_id, |run| write_run(store, run, out, &mut stats))?;
+    let table = crate::pricing::table();
+    let costs = match run_id {
+        Some(id) => crate::pricing::ledger::costs_of_runs(store, &table, &[id])?,
+        None => crate::pricing::ledger::run_costs(
+            &table,
+            &store.usage_rows(table.bands(), None)?,
+            &store.run_parents()?,
+        ),
+    };
+    let priced = Priced {
+        table: &table,
+        runs: &costs,
+    };
+    super::for_each_run(store, run_id, |run| {
+        write_run(store, &priced, run, out, &mut stats)
+    })?;
     out.flush()?;
     Ok(stats)
+}
+
+/// The price table and every exported run's cost.
+struct Priced<'a> {
+    table: &'a PriceTable,
+    runs: &'a HashMap<String, RunCost>,
 }
 
 fn put(out: &mut dyn Write, record: &Record) -> Result<(), ExportError> {
@@ -44,18 +74,38 @@ fn put(out: &mut dyn Write, record: &Record) -> Result<(), ExportError> {
     Ok(())
 }
 
+/// `record`'s line with the cost fields added after its payload.
+fn put_costed(out: &mut dyn Write, record: &Record, cost: Value) -> Result<(), ExportError> {
+    let line = encode(record);
+    // `encode` writes one JSON object: the cost keys go before its closing brace.
+    let body = line.strip_suffix('}').unwrap_or(&line);
+    out.write_all(body.as_bytes())?;
+    if let Some(usd) = cost.get("usd").filter(|u| !u.is_null()) {
+        write!(out, ",\"gen_ai.usage.cost\":{usd}")?;
+    }
+    writeln!(out, ",\"cost\":{cost}}}")?;
+    Ok(())
+}
+
 fn write_run(
     store: &Store,
+    priced: &Priced<'_>,
     run: &RunRow,
     out: &mut dyn Write,
     stats: &mut JsonStats,
 ) -> Result<(), ExportError> {
-    put(out, &Record::Run(run.run.clone()))?;
-    stats.runs += 1;
     let id = run.run.id.as_str();
+    match priced.runs.get(id) {
+        Some(c) => put_costed(out, &Record::Run(run.run.clone()), c.json())?,
+        None => put(out, &Record::Run(run.run.clone()))?,
+    }
+    stats.runs += 1;
     super::for_each_span(store, id, |s| {
         stats.spans += 1;
-        put(out, &Record::Span(s))
+        match Cost::of_span(priced.table, &s) {
+            Some(c) => put_costed(out, &Record::Span(s), c.json()),
+            None => put(out, &Record::Span(s)),
+        }
     })?;
     let filter = FindingFilter {
         run_id: Some(id.to_string()),

@@ -2,17 +2,21 @@
 //! and days it touched and raises a `COST-TRACE-*` finding the first time a
 //! budget of the config's `[budgets]` is crossed (a run with its subagents,
 //! a day, an agent's day). Findings are fingerprinted by run or day, so one
-//! crossing is one finding however many batches follow.
+//! crossing is one finding however many batches follow. Only what the batch
+//! touched is read: its runs' trees and its days' calls, by index, never the
+//! whole store's usage.
 
 use crate::detect::fingerprint::fingerprint;
 use crate::detect::rules;
 use crate::model::Finding;
 use crate::pricing::budget::{Budgets, Over};
 use crate::pricing::ledger::{run_costs, top_run};
-use crate::pricing::{Cost, PriceTable};
-use crate::store::{Store, StoreError, UsageRow};
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use crate::pricing::PriceTable;
+use crate::store::{Store, StoreError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use super::budget_days::{Day, DayBook};
 
 use rules::id::{COST_AGENT_DAY, COST_DAY, COST_RUN};
 
@@ -21,6 +25,8 @@ use rules::id::{COST_AGENT_DAY, COST_DAY, COST_RUN};
 pub struct BudgetWatch {
     budgets: Budgets,
     table: Arc<PriceTable>,
+    /// The days read so far, when this watch is one writer's (see [`BudgetWatch::remembering`]).
+    book: Option<Arc<Mutex<DayBook>>>,
 }
 
 /// What a crossing is reported with: the rule, the run it is filed under,
@@ -37,7 +43,27 @@ struct Crossing<'a> {
 impl BudgetWatch {
     /// A watch for `budgets`; `None` when none is set (nothing to watch).
     pub fn new(budgets: Budgets, table: Arc<PriceTable>) -> Option<BudgetWatch> {
-        (!budgets.is_empty()).then_some(BudgetWatch { budgets, table })
+        (!budgets.is_empty()).then_some(BudgetWatch {
+            budgets,
+            table,
+            book: None,
+        })
+    }
+
+    /// The same watch keeping what each day's calls cost between checks, for
+    /// the one writer that stores every batch it checks: each check then
+    /// reads only its runs' calls. Its crossings are found once each.
+    pub fn remembering(mut self) -> BudgetWatch {
+        self.book = Some(Arc::new(Mutex::new(DayBook::default())));
+        self
+    }
+
+    /// Forgets what the days cost (batches were stored that this watch did
+    /// not check: the next check reads their days again).
+    pub fn forget(&self) {
+        if let Some(b) = &self.book {
+            b.lock().unwrap_or_else(|e| e.into_inner()).forget();
+        }
     }
 
     /// The budgets `touched` runs (whose calls were just stored) are over,
@@ -54,13 +80,23 @@ impl BudgetWatch {
         if touched.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = store.usage_rows(self.table.bands(), None)?;
+        let bands = self.table.bands();
         let parents = store.run_parents()?;
+        let tops: BTreeSet<&str> = touched.iter().map(|r| top_run(&parents, r)).collect();
+        // The touched runs' calls: with a run budget, their whole top-level
+        // runs' (subagents included); else only their own trees'.
+        let rows = if self.budgets.run.is_some() {
+            store.usage_rows_of(bands, &tops.iter().copied().collect::<Vec<_>>())?
+        } else {
+            store.usage_rows_of(
+                bands,
+                &touched.iter().map(String::as_str).collect::<Vec<_>>(),
+            )?
+        };
         let mut crossings = Vec::new();
         if self.budgets.run.is_some() {
             let costs = run_costs(&self.table, &rows, &parents);
-            let tops: BTreeSet<&str> = touched.iter().map(|r| top_run(&parents, r)).collect();
-            for top in tops {
+            for &top in &tops {
                 let Some(c) = costs.get(top) else { continue };
                 if let Some(over) = self.budgets.over_run(&c.total()) {
                     let subs = if c.subagents.is_empty() {
@@ -79,54 +115,87 @@ impl BudgetWatch {
                 }
             }
         }
-        // The days the touched runs' calls were made on, and who made them.
-        let mut days: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
-        for r in rows.iter().filter(|r| touched.contains(&r.run_id)) {
-            days.insert((r.day.as_str(), r.agent.as_str(), r.run_id.as_str()));
+        if self.budgets.day.is_none() && self.budgets.agent_day.is_empty() {
+            return Ok(crossings.into_iter().map(finding).collect());
         }
-        let mut seen_day = BTreeSet::new();
-        let mut seen_agent = BTreeSet::new();
-        for &(day, agent, run) in &days {
-            if day.is_empty() {
-                continue;
+        // The days the touched runs' calls were made on, and who made them.
+        let mut days: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+        for r in rows.iter().filter(|r| touched.contains(&r.run_id)) {
+            if !r.day.is_empty() {
+                days.entry(r.day.as_str())
+                    .or_default()
+                    .entry(r.agent.as_str())
+                    .or_insert(r.run_id.as_str());
             }
-            if self.budgets.day.is_some() && seen_day.insert(day) {
-                let spent = cost_where(&self.table, &rows, |r| r.day == day);
-                if let Some(over) = self.budgets.over_day(&spent) {
-                    crossings.push(Crossing {
+        }
+        // Each day's calls: from the book (the touched runs' fresh usage put
+        // in) when this watch keeps one, else read alone by index.
+        let mut book = self
+            .book
+            .as_ref()
+            .map(|b| b.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some(b) = book.as_mut() {
+            b.sync(store)?;
+            let runs: BTreeSet<&str> = rows
+                .iter()
+                .map(|r| r.run_id.as_str())
+                .chain(touched.iter().map(String::as_str))
+                .collect();
+            b.update(&self.table, &runs, &rows);
+        }
+        for (day, agents) in days {
+            let mut fresh;
+            let d: &mut Day = match book.as_mut() {
+                Some(b) => b.day(store, &self.table, day)?,
+                None => {
+                    fresh = Day::read(store, &self.table, day)?;
+                    &mut fresh
+                }
+            };
+            let Some(&first) = agents.values().next() else {
+                continue;
+            };
+            let checks = std::iter::once((None, first, self.budgets.day)).chain(
+                agents
+                    .iter()
+                    .map(|(&a, &run)| (Some(a), run, self.budgets.agent_day.get(a).copied())),
+            );
+            for (agent, run, budget) in checks {
+                let key = agent.unwrap_or("").to_owned();
+                // Priced money first (cheap); the full cost only when over.
+                let Some(budget) = budget else { continue };
+                if d.crossed.contains(&key) || d.money(agent) <= budget {
+                    continue;
+                }
+                let spent = d.cost(&self.table, agent);
+                let over = match agent {
+                    None => self.budgets.over_day(&spent),
+                    Some(a) => self.budgets.over_agent_day(a, &spent),
+                };
+                let Some(over) = over else { continue };
+                d.crossed.insert(key);
+                crossings.push(match agent {
+                    None => Crossing {
                         rule: COST_DAY,
                         run_id: run,
                         fp_run: "",
                         fp_key: day.to_owned(),
                         what: format!("day {day}"),
                         over,
-                    });
-                }
-            }
-            if self.budgets.agent_day.contains_key(agent) && seen_agent.insert((day, agent)) {
-                let spent = cost_where(&self.table, &rows, |r| r.day == day && r.agent == agent);
-                if let Some(over) = self.budgets.over_agent_day(agent, &spent) {
-                    crossings.push(Crossing {
+                    },
+                    Some(a) => Crossing {
                         rule: COST_AGENT_DAY,
                         run_id: run,
                         fp_run: "",
-                        fp_key: format!("{agent} {day}"),
-                        what: format!("{agent} on {day}"),
+                        fp_key: format!("{a} {day}"),
+                        what: format!("{a} on {day}"),
                         over,
-                    });
-                }
+                    },
+                });
             }
         }
         Ok(crossings.into_iter().map(finding).collect())
     }
-}
-
-fn cost_where(table: &PriceTable, rows: &[UsageRow], keep: impl Fn(&UsageRow) -> bool) -> Cost {
-    let mut c = Cost::default();
-    for r in rows.iter().filter(|r| keep(r)) {
-        c.add(table, &r.model, r.band, &r.usage);
-    }
-    c
 }
 
 fn finding(c: Crossing<'_>) -> Finding {

@@ -2,6 +2,7 @@
 //! OTLP/HTTP receiver and the pipeline.
 
 pub mod budget;
+pub mod budget_days;
 pub mod discover;
 pub mod document;
 pub mod file;

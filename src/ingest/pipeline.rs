@@ -80,7 +80,7 @@ impl Pipeline {
     /// Watches cost budgets: a batch that takes a run or a day over one also
     /// stores its `COST-TRACE-*` finding.
     pub fn with_budget(mut self, watch: Option<crate::ingest::budget::BudgetWatch>) -> Pipeline {
-        self.budget = watch;
+        self.budget = watch.map(crate::ingest::budget::BudgetWatch::remembering);
         self
     }
 
@@ -227,13 +227,17 @@ impl Pipeline {
                 .collect(),
             None => Default::default(),
         };
-        let mut w = match self.committer.commit(sb)? {
-            Committed::Stored(w) => w,
-            Committed::Kept => WriteStats::default(),
+        let (mut w, kept) = match self.committer.commit(sb)? {
+            Committed::Stored(w) => (w, false),
+            Committed::Kept => (WriteStats::default(), true),
         };
         self.stats.add(w);
         self.count_replayed();
         if let Some(watch) = &self.budget {
+            if kept {
+                // Stored later without a check: the watch reads its days again.
+                watch.forget();
+            }
             // Checked once the calls are stored (a batch kept in the spool is
             // counted by the next check); a crossing is one finding, stored once.
             if w != WriteStats::default() && !touched.is_empty() {
@@ -272,10 +276,15 @@ impl Pipeline {
         Ok(left)
     }
 
+    /// Counts the batches the spool stored since the last look (unchecked by
+    /// the budget watch, which then forgets what the days cost).
     fn count_replayed(&mut self) {
         let r = self.committer.take_replayed();
         if r != WriteStats::default() {
             self.stats.add(r);
+            if let Some(watch) = &self.budget {
+                watch.forget();
+            }
         }
     }
 }

@@ -108,6 +108,15 @@ pub fn costs_of_runs(
     Ok(all)
 }
 
+/// What all `rows` cost together (the total of every grouping).
+pub fn total(table: &PriceTable, rows: &[UsageRow]) -> Cost {
+    let mut total = Cost::default();
+    for r in rows {
+        total.add(table, &r.model, r.band, &r.usage);
+    }
+    total
+}
+
 /// Costs grouped by `by`, keys sorted, with the grand total. Grouped by run,
 /// a subagent's calls count under its top-level run.
 pub fn grouped(

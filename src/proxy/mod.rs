@@ -5,9 +5,9 @@
 //! agent ──HTTP/1.1──► server.rs ──(HTTP/1.1 | h2, TLS)──► upstream
 //!                        │ copies (bounded) of each frame
 //!                        ▼
-//!                   capture.rs (SSE folded as it passes) ──never waits──► recorder thread
-//!                                                                    record.rs + group.rs
-//!                                                                        │ Batch (waits for room)
+//!                   capture/ (bodies copied as they pass) ──never waits──► recorder thread
+//!                                                    recording.rs (rounds) + record.rs + group.rs
+//!                                                                        │ one Batch a round (waits for room)
 //!                                                                        ▼
 //!                                                                  IngestSender (pipeline)
 //! ```
@@ -29,6 +29,7 @@ pub mod exchange;
 pub mod group;
 pub mod openai;
 pub mod record;
+pub mod recording;
 pub mod room;
 pub mod route;
 pub mod server;
@@ -36,7 +37,7 @@ pub mod sse;
 
 pub use capture::RecordLimits;
 
-use crate::ingest::pipeline::{Batch, IngestSender, SourceState};
+use crate::ingest::pipeline::IngestSender;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -298,55 +299,26 @@ impl BoundProxy {
         let limits = self.cfg.limits;
         let recorder = std::thread::Builder::new()
             .name("skilltrace-proxy-recorder".into())
-            .spawn(move || record_loop(rx, source, sink, stats, limits))
+            .spawn(move || recording::run(rx, source, sink, stats, limits))
             .map_err(ProxyError::Runtime)?;
         server::run(self.listener, Arc::new(shared), shutdown).await;
-        // The recorder ends once every in-flight exchange has handed off.
-        let drain = self.cfg.timeouts.drain;
-        let _ =
-            tokio::time::timeout(drain, tokio::task::spawn_blocking(move || recorder.join())).await;
-        Ok(())
-    }
-}
-
-/// The recorder thread: finished exchanges → records → the pipeline.
-fn record_loop(
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<capture::Finished>,
-    source: String,
-    sink: IngestSender,
-    stats: Arc<ProxyStats>,
-    limits: RecordLimits,
-) {
-    crate::priority::background();
-    let mut recorder = record::Recorder::new(source.clone()).with_limits(limits);
-    while let Some(finished) = rx.blocking_recv() {
-        let held = finished.held_bytes();
-        let seq = finished.meta.seq;
-        let (records, errors) = recorder.record(finished);
-        let batch = Batch {
-            records,
-            errors,
-            source: Some(SourceState {
-                path: source.clone(),
-                kind: "proxy".into(),
-                line: stats.requests.load(Ordering::Relaxed),
-                format: "proxy".into(),
-                ..SourceState::default()
-            }),
-        };
-        // Waits while the writer's inbox is full (this thread only; the
-        // exchanges behind it queue up to their byte bound meanwhile).
-        let sent = sink.send(batch);
-        stats.queued_bytes.fetch_sub(held, Ordering::Relaxed);
-        if sent {
-            stats.recorded.fetch_add(1, Ordering::Relaxed);
-        } else {
-            let n = stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        // The recorder ends once every exchange has been handed to the writer:
+        // waited for whole (stopping never drops a recording), said when slow.
+        let mut done = tokio::task::spawn_blocking(move || recorder.join());
+        if tokio::time::timeout(self.cfg.timeouts.drain, &mut done)
+            .await
+            .is_err()
+        {
             crate::notice::warn(
-                "proxy-dropped",
-                format!("proxy: recording of exchange #{seq} dropped: the store writer has stopped ({n} dropped so far)"),
+                "proxy-stopping",
+                format!(
+                    "proxy: stopping: {} KB of exchanges still being handed to the store writer; waiting for them (none is dropped)",
+                    self.stats.queued_bytes.load(Ordering::Relaxed) >> 10
+                ),
             );
+            let _ = done.await;
         }
+        Ok(())
     }
 }
 

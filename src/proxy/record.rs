@@ -61,7 +61,11 @@ impl Recorder {
     }
 
     /// The records (and parse errors) for one exchange.
-    pub fn record(&mut self, f: Finished) -> (Vec<Record>, Vec<ParseError>) {
+    pub fn record(&mut self, mut f: Finished) -> (Vec<Record>, Vec<ParseError>) {
+        // A stream copied as it passed is folded here, off the forwarding path.
+        if let ResponseCapture::Stream(s) = &mut f.body {
+            s.settle();
+        }
         let mut out = Vec::new();
         let mut errors = Vec::new();
         match f.meta.route.api {

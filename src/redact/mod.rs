@@ -11,6 +11,8 @@ mod disguise;
 mod engine;
 #[cfg(test)]
 mod gate_tests;
+#[cfg(test)]
+mod idempotence_tests;
 mod json;
 mod key;
 mod markers;
@@ -408,7 +410,7 @@ impl Redactor {
         if !self.enabled || text.is_empty() {
             return None;
         }
-        let (out, found) = self.ctx(run_id).string(text, 0);
+        let (out, found) = self.ctx(run_id).settled(text);
         for f in &found {
             let m = self.to_match(f, field.clone());
             report.matches.push(m);
@@ -458,9 +460,7 @@ impl Redactor {
         if !span.attributes.is_empty() {
             let mut found = Vec::new();
             let mut value = serde_json::Value::Object(span.attributes.clone());
-            let changed = self
-                .ctx(run)
-                .walk(&mut value, &mut String::new(), 0, &mut found);
+            let changed = self.ctx(run).walk_settled(&mut value, &mut found);
             if let (true, serde_json::Value::Object(m)) = (changed || !found.is_empty(), value) {
                 plan.attributes = Some(m);
             }

@@ -24,8 +24,8 @@ mod write_runs;
 
 pub use batch::{span_bytes, StoreBatch};
 pub use read::{
-    Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillSummary,
-    SourceRow, SpanLink, SpanRow,
+    Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SourceRow, SpanLink,
+    SpanRow,
 };
 pub use rows::Note;
 pub use triage::TriageState;

@@ -7,7 +7,7 @@ use super::rows::{
     finding_row, finding_where, run_row, run_where, span_row, FINDING_COLS, RUN_COLS, SPAN_COLS,
 };
 pub use super::rows::{
-    Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SkillSummary, SourceRow, SpanRow,
+    Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SourceRow, SpanRow,
 };
 use super::{Store, StoreError};
 use crate::model::SourceState;
@@ -195,30 +195,6 @@ impl Store {
         let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st
             .query_map([run_id, span_id], finding_row)?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
-    }
-
-    /// Skills seen, most hits first.
-    pub fn skills(&self, offset: usize, limit: usize) -> Result<Vec<SkillSummary>, StoreError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT skill_id, max(name), max(version), group_concat(DISTINCT method), max(confidence), count(*), \
-             count(DISTINCT run_id), max(ts_ms) FROM skill_hits GROUP BY skill_id ORDER BY count(*) DESC, skill_id \
-             LIMIT ?1 OFFSET ?2",
-        )?;
-        let rows = st
-            .query_map(params![limit as i64, offset as i64], |r| {
-                Ok(SkillSummary {
-                    skill_id: r.get(0)?,
-                    name: r.get(1)?,
-                    version: r.get(2)?,
-                    methods: r.get(3)?,
-                    confidence: r.get::<_, f64>(4)? as f32,
-                    hits: r.get::<_, i64>(5)? as u64,
-                    runs: r.get::<_, i64>(6)? as u64,
-                    last_ms: r.get(7)?,
-                })
-            })?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }

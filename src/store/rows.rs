@@ -110,20 +110,6 @@ pub struct FindingFilter {
     pub words: Vec<String>,
 }
 
-/// One skill and where it was seen.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SkillSummary {
-    pub skill_id: String,
-    pub name: String,
-    pub version: Option<String>,
-    /// Methods seen, comma separated.
-    pub methods: String,
-    pub confidence: f32,
-    pub hits: u64,
-    pub runs: u64,
-    pub last_ms: Option<i64>,
-}
-
 /// A source and its parse-error count.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceRow {

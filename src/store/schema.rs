@@ -250,6 +250,14 @@ CREATE INDEX findings_status ON findings(status, severity DESC, ts_ms, id);
     r#"
 ALTER TABLE findings ADD COLUMN guard_decision TEXT;
 "#,
+    // 8: the budget watch (issue 19) prices only what a batch touched: one
+    // day's model calls by their time (a partial index: calls only), and a
+    // run's subagents by their parent.
+    r#"
+CREATE INDEX spans_calls_time ON spans(COALESCE(start_ms, end_ms))
+  WHERE input_tokens IS NOT NULL OR output_tokens IS NOT NULL;
+CREATE INDEX runs_parent ON runs(parent_run_id) WHERE parent_run_id IS NOT NULL;
+"#,
 ];
 
 /// Brings the schema to the latest version, one transaction per migration.

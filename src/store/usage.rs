@@ -23,6 +23,9 @@ pub struct UsageRow {
 /// The SQL `CASE` filing a call's prompt size under the highest band it
 /// exceeds (bands are numbers from the price table, never user text).
 fn band_case(bands: &[u64]) -> String {
+    if bands.is_empty() {
+        return "0".into();
+    }
     let mut sorted = bands.to_vec();
     sorted.sort_unstable_by(|a, b| b.cmp(a));
     let mut s = String::from("CASE");
@@ -33,6 +36,86 @@ fn band_case(bands: &[u64]) -> String {
     s
 }
 
+/// Which calls a usage query reads.
+enum Scope {
+    /// Every call, or those at or after a time (undated calls then excluded).
+    Since(Option<i64>),
+    /// The calls of these runs (a JSON array of ids) and of every run below them.
+    Runs(String),
+    /// The calls of one day (`YYYY-MM-DD`, local time).
+    Day(String),
+}
+
+/// A call's time: its start, else its end, else its run's start.
+const CALL_MS: &str = "COALESCE(s.start_ms, s.end_ms, r.started_ms)";
+
+/// A call's day, `YYYY-MM-DD` in local time (empty when undated).
+const CALL_DAY: &str = "COALESCE(date(COALESCE(s.start_ms, s.end_ms, r.started_ms) / 1000, 'unixepoch', 'localtime'), '')";
+
+/// A model call (what the calls' time index holds).
+const CALLS: &str = "(input_tokens IS NOT NULL OR output_tokens IS NOT NULL)";
+
+/// Local days lie within this much of the UTC day of the same date (UTC-12 to UTC+14).
+const DAY_SLACK_MS: i64 = 15 * 3_600_000;
+
+/// A usage query's SQL and its three parameters (`None`: nothing to read).
+#[allow(clippy::type_complexity)]
+fn usage_query(
+    bands: &[u64],
+    scope: Scope,
+) -> Option<(String, Option<i64>, Option<i64>, Option<String>)> {
+    // Each scope's condition, with its parameters (every condition names
+    // all three, unused ones NULL, so one binding fits them all).
+    let (cond, p1, p2, p3): (String, Option<i64>, Option<i64>, Option<String>) = match scope {
+        Scope::Since(since) => (
+            format!("(?1 IS NULL OR {CALL_MS} >= ?1) AND ?2 IS NULL AND ?3 IS NULL"),
+            since,
+            None,
+            None,
+        ),
+        Scope::Runs(ids) => (
+            "r.id IN (WITH RECURSIVE tree(id) AS (SELECT value FROM json_each(?3) \
+             UNION SELECT c.id FROM runs c JOIN tree t ON c.parent_run_id = t.id) SELECT id FROM tree) \
+             AND ?1 IS NULL AND ?2 IS NULL"
+                .to_owned(),
+            None,
+            None,
+            Some(ids),
+        ),
+        Scope::Day(day) => {
+            let d = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").ok()?;
+            let utc = d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis();
+            // The calls near the day by the index on their time (the range
+            // widened by the largest UTC offsets) and the undated ones, then
+            // exactly those of the local day.
+            (
+                format!(
+                    "s.key IN (SELECT key FROM spans WHERE {CALLS} \
+                       AND COALESCE(start_ms, end_ms) BETWEEN ?1 AND ?2 \
+                     UNION ALL SELECT key FROM spans WHERE {CALLS} \
+                       AND COALESCE(start_ms, end_ms) IS NULL) \
+                     AND {CALL_DAY} = ?3"
+                ),
+                Some(utc - DAY_SLACK_MS),
+                Some(utc + 86_400_000 + DAY_SLACK_MS),
+                Some(day),
+            )
+        }
+    };
+    let sql = format!(
+        "SELECT r.id, COALESCE(r.agent, 'unknown'), {CALL_DAY} AS u_day, \
+           COALESCE(s.model, '') AS u_model, {band} AS u_band, COUNT(*), \
+           SUM(COALESCE(s.input_tokens, 0)), SUM(MIN(COALESCE(s.cache_read_tokens, 0), COALESCE(s.input_tokens, 0))), \
+           SUM(COALESCE(s.cache_write_tokens, 0)), SUM(COALESCE(s.cache_write_1h_tokens, 0)), \
+           SUM(COALESCE(s.output_tokens, 0)) \
+         FROM spans s JOIN runs r ON r.key = s.run_key \
+         WHERE (s.input_tokens IS NOT NULL OR s.output_tokens IS NOT NULL) AND {cond} \
+         GROUP BY r.key, u_day, u_model, u_band ORDER BY r.id, u_day, u_model, u_band",
+        band = band_case(bands)
+    );
+    Some((sql, p1, p2, p3))
+}
+
 impl Store {
     /// Every model call's usage, grouped by run, model, band and day; only
     /// calls at or after `since_ms` when given (undated calls then excluded).
@@ -41,40 +124,30 @@ impl Store {
         bands: &[u64],
         since_ms: Option<i64>,
     ) -> Result<Vec<UsageRow>, StoreError> {
-        self.usage_rows_in(bands, since_ms, None)
+        self.usage_rows_in(bands, Scope::Since(since_ms))
     }
 
     /// [`Store::usage_rows`] of `runs` and every run below them (subagents).
     pub fn usage_rows_of(&self, bands: &[u64], runs: &[&str]) -> Result<Vec<UsageRow>, StoreError> {
         let ids = serde_json::to_string(runs).unwrap_or_else(|_| "[]".into());
-        self.usage_rows_in(bands, None, Some(ids))
+        self.usage_rows_in(bands, Scope::Runs(ids))
     }
 
-    fn usage_rows_in(
-        &self,
-        bands: &[u64],
-        since_ms: Option<i64>,
-        runs: Option<String>,
-    ) -> Result<Vec<UsageRow>, StoreError> {
-        let sql = format!(
-            "SELECT r.id, COALESCE(r.agent, 'unknown'), \
-               COALESCE(date(COALESCE(s.start_ms, s.end_ms, r.started_ms) / 1000, 'unixepoch', 'localtime'), '') AS u_day, \
-               COALESCE(s.model, '') AS u_model, {band} AS u_band, COUNT(*), \
-               SUM(COALESCE(s.input_tokens, 0)), SUM(MIN(COALESCE(s.cache_read_tokens, 0), COALESCE(s.input_tokens, 0))), \
-               SUM(COALESCE(s.cache_write_tokens, 0)), SUM(COALESCE(s.cache_write_1h_tokens, 0)), \
-               SUM(COALESCE(s.output_tokens, 0)) \
-             FROM spans s JOIN runs r ON r.key = s.run_key \
-             WHERE (s.input_tokens IS NOT NULL OR s.output_tokens IS NOT NULL) \
-               AND (?1 IS NULL OR COALESCE(s.start_ms, s.end_ms, r.started_ms) >= ?1) \
-               AND (?2 IS NULL OR r.id IN (WITH RECURSIVE tree(id) AS (SELECT value FROM json_each(?2) \
-                 UNION SELECT c.id FROM runs c JOIN tree t ON c.parent_run_id = t.id) SELECT id FROM tree)) \
-             GROUP BY r.key, u_day, u_model, u_band ORDER BY r.id, u_day, u_model, u_band",
-            band = band_case(bands)
-        );
+    /// [`Store::usage_rows`] of the calls made on `day` (`YYYY-MM-DD`, local
+    /// time), read through the calls' time index: the cost of the rest of the
+    /// store is not read. A malformed day has no calls.
+    pub fn usage_rows_on(&self, bands: &[u64], day: &str) -> Result<Vec<UsageRow>, StoreError> {
+        self.usage_rows_in(bands, Scope::Day(day.to_owned()))
+    }
+
+    fn usage_rows_in(&self, bands: &[u64], scope: Scope) -> Result<Vec<UsageRow>, StoreError> {
+        let Some((sql, p1, p2, p3)) = usage_query(bands, scope) else {
+            return Ok(Vec::new());
+        };
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&sql)?;
         let n = |v: i64| v.max(0) as u64;
-        let rows = stmt.query_map(rusqlite::params![since_ms, runs], |r| {
+        let rows = stmt.query_map(rusqlite::params![p1, p2, p3], |r| {
             let mut u = Usage::from_fields(&[
                 Some(n(r.get(6)?)),
                 Some(n(r.get(10)?)),
@@ -103,5 +176,81 @@ impl Store {
             .prepare_cached("SELECT id, parent_run_id FROM runs WHERE parent_run_id IS NOT NULL")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Origin, Run, Span, SpanKind};
+    use crate::redact::{Mode, Redactor};
+    use crate::store::{Store, StoreBatch};
+
+    /// A model call of `run` with `input` prompt tokens at `ms` (undated when None).
+    fn call(run: &str, id: &str, ms: Option<i64>, input: u64) -> Span {
+        let mut s = Span::new(id, run, SpanKind::Llm, "chat", Origin::new("/x", 1));
+        s.model = Some("m".into());
+        s.input_tokens = Some(input);
+        s.output_tokens = Some(1);
+        s.start_ms = ms;
+        s
+    }
+
+    #[test]
+    fn one_days_calls_are_read_by_index_and_match_the_whole_query() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let mut s = Store::open(&t.path().join("st.db")).expect("open");
+        let day = 86_400_000;
+        let base = 1_780_000_000_000 - 1_780_000_000_000 % day; // a UTC midnight
+        let mut r = Redactor::new(Mode::Mask);
+        let undated_run = Run {
+            id: "late".into(),
+            started_ms: Some(base + day + 3_600_000),
+            ..Run::default()
+        };
+        let spans = [
+            call("a", "1", Some(base + 1_000), 10),
+            call("a", "2", Some(base + day / 2), 20),
+            call("b", "3", Some(base + day + 7_200_000), 40),
+            call("b", "4", Some(base + 3 * day), 80),
+            call("late", "5", None, 160),
+        ];
+        let batch = StoreBatch {
+            runs: vec![r.redact_run(undated_run)],
+            spans: spans.into_iter().map(|x| r.redact_span(x).0).collect(),
+            ..Default::default()
+        };
+        s.write(&batch).expect("write");
+        let all = s.usage_rows(&[], None).expect("all");
+        let mut days: Vec<&str> = all.iter().map(|r| r.day.as_str()).collect();
+        days.dedup();
+        assert!(days.len() >= 3, "{days:?}");
+        for d in &days {
+            let mut want: Vec<_> = all.iter().filter(|r| r.day == *d).cloned().collect();
+            let mut got = s.usage_rows_on(&[], d).expect("day");
+            want.sort_by(|a, b| (&a.run_id, a.usage.input).cmp(&(&b.run_id, b.usage.input)));
+            got.sort_by(|a, b| (&a.run_id, a.usage.input).cmp(&(&b.run_id, b.usage.input)));
+            assert_eq!(got, want, "day {d}");
+        }
+        let undated = all.iter().find(|r| r.run_id == "late").expect("late");
+        assert!(!undated.day.is_empty(), "dated by its run's start");
+        assert!(s.usage_rows_on(&[], "not a day").expect("bad").is_empty());
+        // The day's calls come through the calls' time index, not a scan.
+        let plan: Vec<String> = {
+            let (sql, a, b, c) =
+                super::usage_query(&[], super::Scope::Day(days[0].into())).expect("query");
+            let conn = s.conn();
+            let mut st = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("plan");
+            st.query_map(rusqlite::params![a, b, c], |r| r.get::<_, String>(3))
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("plan rows")
+        };
+        assert!(
+            plan.iter().any(|l| l.contains("spans_calls_time")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|l| l.starts_with("SCAN s")), "{plan:?}");
     }
 }

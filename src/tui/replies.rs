@@ -21,6 +21,10 @@ impl App {
                 self.fts_pending = fts_pending;
                 Vec::new()
             }
+            Reply::CostTotal(c) => {
+                self.runs.cost_total = Some(c);
+                Vec::new()
+            }
             Reply::Runs {
                 tag,
                 total,
@@ -248,7 +252,7 @@ impl App {
     /// Counts and the view on screen, fetched again (the store changed). The
     /// Span view keeps its scroll; the others keep their selection.
     fn refresh(&mut self) -> Vec<Request> {
-        let mut v = vec![Request::Counts];
+        let mut v = vec![Request::Counts, Request::CostTotal];
         let view = self.view();
         if view == ViewId::Span {
             if let Some((run_id, span_id)) = self.span.key.clone() {

@@ -186,6 +186,8 @@ pub struct RunsState {
     /// Activity histograms of runs seen on screen (cleared when data changes).
     pub hist: HashMap<String, Vec<u64>>,
     pub hist_requested: bool,
+    /// What every model call in the store cost (the total line).
+    pub cost_total: Option<crate::pricing::Cost>,
 }
 
 /// The Run view: one run's spans as a tree with a waterfall.

@@ -277,24 +277,11 @@ impl Secret {
     }
 }
 
-/// A secret found in a text.
+/// A secret found in a text: what it sends (`out.seen` is the span the secret
+/// was first seen in; `out.as_credential` is set for a plain one), and where.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sighting {
-    /// Redaction rule that found the secret.
-    pub rule: String,
-    /// Span the secret was first seen in.
-    pub seen: String,
-    /// Forms it was spelled in, e.g. `["base64"]`.
-    pub forms: Vec<&'static str>,
-    /// Bytes of the secret this text carries, and its length.
-    pub bytes: usize,
-    pub len: usize,
-    /// This text carries (about) all of it.
-    pub whole: bool,
-    /// With the earlier calls of the run, (about) all of it has now left.
-    pub whole_with_earlier: bool,
-    /// Earlier outbound calls that carried other pieces.
-    pub earlier_calls: Vec<String>,
+    pub out: SecretOut,
     /// Byte ranges of the text to redact (the pieces as they appear).
     pub ranges: Vec<(usize, usize)>,
 }
@@ -501,14 +488,17 @@ impl RunSecrets {
                 s.calls.push(span.to_string());
             }
             out.push(Sighting {
-                rule: s.rule.clone(),
-                seen: s.seen.clone(),
-                forms,
-                bytes: Secret::count(&covered),
-                len: covered.len(),
-                whole,
-                whole_with_earlier,
-                earlier_calls,
+                out: SecretOut {
+                    rule: s.rule.clone(),
+                    seen: Some(s.seen.clone()),
+                    as_credential: forms == ["plain"],
+                    forms,
+                    bytes: Secret::count(&covered),
+                    len: covered.len(),
+                    whole,
+                    whole_with_earlier,
+                    earlier_calls,
+                },
                 ranges: merge(ranges),
             });
         }

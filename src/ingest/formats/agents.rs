@@ -118,10 +118,7 @@ impl AgentsParser {
             "generation" | "response" => {
                 s.model = nonempty(data, "model").map(str::to_owned);
                 if let Some(u) = data.get("usage") {
-                    let n =
-                        |a: &str, b: &str| u.get(a).or_else(|| u.get(b)).and_then(Value::as_u64);
-                    s.input_tokens = n("input_tokens", "prompt_tokens");
-                    s.output_tokens = n("output_tokens", "completion_tokens");
+                    usage(u, &mut s);
                 }
                 let mut text = String::new();
                 for k in ["input", "output"] {
@@ -175,6 +172,26 @@ impl AgentsParser {
 }
 
 /// Chat messages (`[{role, content, tool_calls}]`, or Responses input items) as `role: text` lines.
+/// A model call's token counts from the SDK's `usage`. The prompt count
+/// includes cached tokens (OpenAI's way); the cached part is
+/// `input_tokens_details.cached_tokens` (Responses API and the SDK's own
+/// `Usage`), `prompt_tokens_details.cached_tokens` (Chat Completions) or a
+/// flat `cached_input_tokens`, and the cache writes some providers report are
+/// `input_tokens_details.cache_write_tokens` or `cache_write_input_tokens`.
+fn usage(u: &Value, s: &mut Span) {
+    let n = |a: &str, b: &str| u.get(a).or_else(|| u.get(b)).and_then(Value::as_u64);
+    let detail = |k: &str| {
+        ["input_tokens_details", "prompt_tokens_details"]
+            .iter()
+            .find_map(|d| u.get(d).and_then(|d| d.get(k)).and_then(Value::as_u64))
+    };
+    s.input_tokens = n("input_tokens", "prompt_tokens");
+    s.output_tokens = n("output_tokens", "completion_tokens");
+    s.cache_read_tokens = detail("cached_tokens").or_else(|| n("cached_input_tokens", ""));
+    s.cache_write_tokens =
+        detail("cache_write_tokens").or_else(|| n("cache_write_input_tokens", ""));
+}
+
 fn render(msgs: &[Value], out: &mut String, prompt: &mut Option<String>) {
     for m in msgs {
         let role = str_of(m, "role").unwrap_or_else(|| str_of(m, "type").unwrap_or("item"));
@@ -257,5 +274,59 @@ mod tests {
         assert_eq!(spans[1].kind, SpanKind::Agent);
         assert_eq!(spans[1].status, SpanStatus::Unset);
         assert_eq!(spans[1].attributes["data"]["turn"], json!(1));
+    }
+
+    /// The SDK's generation usage (as `openai-agents` 0.24 exports it) with a
+    /// cache hit: 1,200 prompt tokens of which 1,024 cached, 300 completion.
+    /// At gpt-4o-mini's $0.15 / $0.075 (cached) / $0.60 per million:
+    /// 176 x 0.15 + 1,024 x 0.075 + 300 x 0.60 = 26.4 + 76.8 + 180 = 283.2 micro-dollars.
+    #[test]
+    fn cached_prompt_tokens_are_kept_and_priced_as_cached() {
+        let line = |usage: serde_json::Value| {
+            let v = json!({"object":"trace.span","id":"span_g","trace_id":"trace_1","parent_id":null,
+                "started_at":"2025-03-11T16:02:12Z","ended_at":"2025-03-11T16:02:13Z",
+                "span_data":{"type":"generation","model":"gpt-4o-mini","usage":usage}});
+            let mut out = Vec::new();
+            AgentsParser::default()
+                .value(&Value::from(v), &Origin::new("a", 1), &mut out)
+                .expect("parses");
+            out.into_iter()
+                .find_map(|r| match r {
+                    Record::Span(s) => Some(s),
+                    _ => None,
+                })
+                .expect("a span")
+        };
+        let s = line(
+            json!({"requests":1,"input_tokens":1200,"output_tokens":300,"total_tokens":1500,
+            "input_tokens_details":{"cache_write_tokens":0,"cached_tokens":1024,"cache_write_tokens_details":null},
+            "output_tokens_details":{"reasoning_tokens":0}}),
+        );
+        assert_eq!(
+            (
+                s.input_tokens,
+                s.cache_read_tokens,
+                s.cache_write_tokens,
+                s.output_tokens
+            ),
+            (Some(1200), Some(1024), Some(0), Some(300))
+        );
+        let table = crate::pricing::PriceTable::builtin().expect("the shipped table");
+        let u = crate::usage::Usage::of(&s).expect("usage");
+        let cost = table.cost("gpt-4o-mini", &u, 0).expect("priced");
+        assert_eq!(cost.0, 283_200_000_000, "283.2 micro-dollars exactly");
+        let uncached = crate::usage::Usage::openai(1200, 0, 300);
+        assert_eq!(
+            table.cost("gpt-4o-mini", &uncached, 0).map(|m| m.0),
+            Some(360_000_000_000),
+            "the same call with nothing cached: 1,200 x 0.15 + 300 x 0.60 = 360 micro-dollars"
+        );
+        // The same call in the Chat Completions shape, and the flat one of the SDK's turn usage.
+        let chat = line(json!({"prompt_tokens":1200,"completion_tokens":300,
+            "prompt_tokens_details":{"cached_tokens":1024}}));
+        assert_eq!(chat.cache_read_tokens, Some(1024));
+        let flat = line(json!({"input_tokens":1200,"output_tokens":300,
+            "cached_input_tokens":1024,"cache_write_input_tokens":0}));
+        assert_eq!(flat.cache_read_tokens, Some(1024));
     }
 }

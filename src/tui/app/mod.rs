@@ -157,7 +157,7 @@ impl App {
 
     /// The queries the first frame needs.
     pub fn start(&mut self) -> Option<Command> {
-        let mut req = vec![Request::Counts];
+        let mut req = vec![Request::Counts, Request::CostTotal];
         req.extend(self.load(self.view()));
         fetch(req)
     }

@@ -50,6 +50,8 @@ pub enum Undo {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     Counts,
+    /// What every model call in the store cost (the Runs view's total line).
+    CostTotal,
     Runs {
         tag: u64,
         filter: RunFilter,
@@ -180,6 +182,7 @@ impl Request {
             Request::Locate { .. } => 12,
             Request::Steps { .. } => 13,
             Request::ReplayFindings { .. } => 14,
+            Request::CostTotal => 15,
             Request::Triage { .. }
             | Request::Note { .. }
             | Request::Undo(_)
@@ -204,6 +207,8 @@ pub enum Reply {
         /// Spans waiting for the search index.
         fts_pending: u64,
     },
+    /// What every model call in the store cost, as `skilltrace cost` totals it.
+    CostTotal(crate::pricing::Cost),
     /// A page of runs; each row's `findings` counts its *open* findings.
     Runs {
         tag: u64,

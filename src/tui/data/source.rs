@@ -28,6 +28,8 @@ pub struct Source {
     write: Option<Store>,
     /// The last run count and the filter it was for (cleared when the store changes).
     run_total: Option<(RunFilter, u64)>,
+    /// The store-wide cost total (cleared when the store changes).
+    cost_total: Option<crate::pricing::Cost>,
     last_version: Option<i64>,
     /// The tree order of the run last opened in the Run view.
     tree: Option<TreeCache>,
@@ -63,6 +65,7 @@ impl Source {
             read,
             write: None,
             run_total: None,
+            cost_total: None,
             last_version: None,
             tree: None,
             groups: None,
@@ -113,6 +116,7 @@ impl Source {
         if v != self.last_version {
             self.last_version = v;
             self.run_total = None;
+            self.cost_total = None;
         }
         v
     }
@@ -475,6 +479,16 @@ impl Source {
                     steps.push((sid, label));
                 }
                 Reply::Steps { finding_id, steps }
+            }
+            Request::CostTotal => {
+                self.data_version();
+                if self.cost_total.is_none() {
+                    let s = self.reader()?;
+                    let table = crate::pricing::table();
+                    let rows = s.usage_rows(table.bands(), None)?;
+                    self.cost_total = Some(crate::pricing::ledger::total(&table, &rows));
+                }
+                Reply::CostTotal(self.cost_total.clone().unwrap_or_default())
             }
             Request::Counts => {
                 let counts = self.reader()?.counts()?;

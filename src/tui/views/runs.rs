@@ -1,14 +1,14 @@
 //! The Runs view: every run, newest (or worst, or biggest) first, with badges
 //! of its open findings (the column grows to fit them) and a sparkline of
-//! activity, paged from the store.
+//! activity, paged from the store; what they all cost on the bottom border.
 
 use super::{empty_note, table, visible_sel, App};
 use crate::tui::layout::Regions;
 use crate::tui::state::sort_name;
 use crate::tui::widgets::{badges, duration, fit, sparkline, time, SPARK_WIDTH};
-use ratatui::layout::Constraint;
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span as TSpan};
-use ratatui::widgets::{Cell, Row};
+use ratatui::widgets::{Cell, Paragraph, Row};
 use ratatui::Frame;
 
 pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
@@ -118,4 +118,25 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         visible_sel(s.list.sel, s.list.top, h),
         empty,
     );
+    if let Some(c) = s.cost_total.as_ref().filter(|c| !c.is_empty()) {
+        total_line(f, app, g, c);
+    }
+}
+
+/// What every run cost together (as `skilltrace cost` totals it, the unpriced
+/// part named), on the list's bottom border, right-aligned.
+fn total_line(f: &mut Frame<'_>, app: &App, g: &Regions, c: &crate::pricing::Cost) {
+    let b = g.body;
+    if b.height < 3 || b.width < 12 {
+        return;
+    }
+    let room = b.width as usize - 4;
+    let text = fit(
+        &format!(" total {} ", crate::sanitize::line(&c.long())),
+        room,
+    );
+    let line = Line::from(TSpan::styled(text, app.theme.dim));
+    let w = (line.width() as u16).min(b.width - 4);
+    let at = Rect::new(b.x + b.width - 2 - w, b.y + b.height - 1, w, 1);
+    f.render_widget(Paragraph::new(line), at);
 }

@@ -1,0 +1,57 @@
+//! The end-to-end tests: one test binary (linked once) holding one module per
+//! area, each a former `tests/<area>.rs` file, that runs the real binary as a
+//! user would. Run one area with `cargo test --test e2e <area>::` (e.g.
+//! `cargo test --test e2e tail_documents::`). A new area is a new file here
+//! plus its `mod` line below; tests that assert wall-clock latency or drive
+//! tmux go to `tests/timing/` instead.
+//!
+//! The helpers the areas share are the `*_support` modules, `common` and
+//! `tui_fixture`.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod export_support;
+mod limits_support;
+mod parse_support;
+mod proxy_support;
+mod redaction_support;
+mod tui_fixture;
+mod writers_support;
+
+mod adversarial_corpus;
+mod cost;
+mod detection;
+mod detection_cli;
+mod detection_e2e;
+mod detection_text;
+mod discover;
+mod docs;
+mod export_json;
+mod export_otlp;
+mod export_sarif;
+mod guard_budget;
+mod guard_install;
+mod guard_serve;
+mod import_agents;
+mod import_cli;
+mod limits_otlp;
+mod limits_proxy;
+mod otlp_receiver;
+mod parsers;
+mod parsers_agents;
+mod proxy;
+mod proxy_burst;
+mod proxy_encodings;
+mod proxy_store;
+mod proxy_tls;
+mod redaction;
+mod redaction_cuts;
+mod redaction_e2e;
+mod redaction_fragments;
+mod redaction_values;
+mod replay;
+mod scan;
+mod store_trust;
+mod tail_documents;
+mod tui_keys_doc;
+mod tui_snapshots;
