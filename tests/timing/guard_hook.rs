@@ -16,10 +16,26 @@ use std::process::Output;
 
 const AGENTS: [&str; 4] = ["claude-code", "cursor", "gemini", "codex"];
 
+/// A config whose decision budget is generous: these tests judge what the
+/// guard decides, not how fast a debug build decides it on a loaded machine
+/// (the budget itself is tested with its own config below).
+fn patient_config() -> &'static Path {
+    static CFG: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    CFG.get_or_init(|| {
+        let p = std::env::temp_dir().join(format!(
+            "skilltrace-guard-hook-test-{}.toml",
+            std::process::id()
+        ));
+        std::fs::write(&p, "[guard]\nbudget_ms = 30000\n").unwrap();
+        p
+    })
+}
+
 /// Runs `skilltrace guard --agent AGENT --db DB [extra]` with `stdin`.
 fn run(agent: &str, db: &Path, stdin: &[u8], extra: &[&str]) -> Output {
     common::run_with_stdin(
         bin()
+            .env("SKILLTRACE_CONFIG", patient_config())
             .args(["guard", "--agent", agent, "--db"])
             .arg(db)
             .args(extra),
