@@ -116,19 +116,31 @@ fn command(bin: &str, db: &str, n: usize) {
     );
     spawn_ms(&mut Command::new("true"), e0.as_bytes());
     let (mut guard_cpu, mut base_cpu) = (0.0, 0.0);
+    // Each kind apart too: a PreToolUse is the decision the agent waits for,
+    // a PostToolUse records the result (its scan keeps the session's chains).
+    let (mut pre, mut post) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for i in 0..n {
-        let e = event("bench-command", i, i % 2 == 1);
+        let is_post = i % 2 == 1;
+        let e = event("bench-command", i, is_post);
         let c0 = children_cpu_s();
-        guard.push(spawn_ms(
+        let ms = spawn_ms(
             Command::new(bin).args(["guard", "--agent", "claude-code", "--db", db]),
             e.as_bytes(),
-        ));
+        );
+        guard.push(ms);
+        if is_post {
+            post.push(ms)
+        } else {
+            pre.push(ms)
+        }
         let c1 = children_cpu_s();
         base.push(spawn_ms(&mut Command::new("true"), e.as_bytes()));
         guard_cpu += c1 - c0;
         base_cpu += children_cpu_s() - c1;
     }
     let g = summary("guard (command hook)", &mut guard);
+    summary("  of which PreToolUse", &mut pre);
+    summary("  of which PostToolUse", &mut post);
     let b = summary("true (baseline)", &mut base);
     println!(
         "added by the guard: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms (goal: p99 under 30 ms above true)",

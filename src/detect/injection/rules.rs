@@ -285,9 +285,32 @@ impl Rules {
         })
     }
 
-    /// Compiles now the image regexes (the aimed signals stay lazy: most
-    /// texts stop at the gate).
+    /// Compiles now every regex compiled on first use: the gate, the aimed
+    /// signals and the judging context, the image regexes. For a long-lived
+    /// process (`guard serve`), so that no request pays for a compile; a
+    /// short-lived one (the command hook) leaves them lazy, as most texts stop
+    /// at the gate and most events never reach it.
     pub fn warm(&self) {
+        self.gate("");
+        for s in &self.aimed {
+            s.re.get();
+        }
+        for r in [
+            &self.action,
+            &self.target,
+            &self.discourse,
+            &self.example,
+            &self.conditional,
+            &self.negation_before,
+            &self.negation_after,
+            &self.negation_cancel,
+            &self.negation_breaks,
+        ] {
+            r.get();
+        }
+        for c in &self.carriers {
+            c.get();
+        }
         self.image_exfil.get();
         self.image_data_keys.get();
     }
