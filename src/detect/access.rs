@@ -365,21 +365,29 @@ fn grep_can_show_secrets(grep: &Command, tax: &Taxonomy) -> Option<Option<String
 /// `vault kv get`, `security find-generic-password`…): the taxonomy entry it matches.
 /// An entry's words after the first must appear in order among the arguments.
 pub fn credential_command(cmd: &Command, tax: &Taxonomy) -> Option<String> {
-    let first = basename(cmd.argv.first()?);
     tax.credential_commands
         .iter()
-        .find(|words| {
-            words.first().map(String::as_str) == Some(first) && {
-                let mut want = words[1..].iter().peekable();
-                for a in &cmd.argv[1..] {
-                    if want.peek().is_some_and(|w| word_matches(w, a)) {
-                        want.next();
-                    }
-                }
-                want.peek().is_none()
-            }
-        })
+        .find(|words| command_matches(cmd, words))
         .map(|words| words.join(" "))
+}
+
+/// A command against one entry of a command list (`["kubectl", "get", "secret*"]`): the
+/// first word is the command's name, the others appear in order among its arguments,
+/// other arguments in between allowed.
+pub fn command_matches(cmd: &Command, words: &[String]) -> bool {
+    let Some(first) = cmd.argv.first() else {
+        return false;
+    };
+    if words.first().map(String::as_str) != Some(basename(first)) {
+        return false;
+    }
+    let mut want = words[1..].iter().peekable();
+    for a in &cmd.argv[1..] {
+        if want.peek().is_some_and(|w| word_matches(w, a)) {
+            want.next();
+        }
+    }
+    want.peek().is_none()
 }
 
 /// Whether what command `j` prints is only used to talk to the service it belongs to:

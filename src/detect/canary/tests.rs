@@ -96,6 +96,34 @@ fn commands_that_print_a_stored_credential_are_credential_reads() {
 }
 
 #[test]
+fn containers_given_the_host_raise_privileges() {
+    for cmd in [
+        "docker run --rm --privileged alpine sh",
+        "docker run -v /:/host alpine cat /host/etc/shadow",
+        "docker run --rm --volume=/:/mnt ubuntu chroot /mnt",
+        "docker run --mount type=bind,source=/,target=/h alpine ls /h",
+        "podman run --pid=host --rm -it alpine",
+        "docker run --cap-add SYS_ADMIN alpine mount",
+        "nsenter -t 1 -m -u -i -n -p sh",
+    ] {
+        assert!(
+            bash(cmd).contains(&id::CMD_PRIVESC),
+            "{cmd}: {:?}",
+            bash(cmd)
+        );
+    }
+    for cmd in [
+        "docker run --rm -v \"$PWD\":/app -w /app node:20 npm test",
+        "docker run -v /tmp/cache:/cache alpine ls /cache",
+        "docker run --rm -p 8080:80 nginx",
+        "podman run --rm -v ./data:/data:Z alpine ls",
+        "nsenter --help",
+    ] {
+        assert!(bash(cmd).is_empty(), "{cmd}: {:?}", bash(cmd));
+    }
+}
+
+#[test]
 fn credential_commands_extend_from_the_config() {
     let cfg = DetectionConfig {
         credential_commands: vec!["acme-cli secret get".into()],
