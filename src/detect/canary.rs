@@ -187,7 +187,7 @@ fn shell(text: &str, script: &Script, tax: &Taxonomy, ctx: &CallCtx, a: &mut Cal
                     .key(&format!("read {}", normalise_path(&full))),
                 );
             } else if tax.sensitive_dir(&super::path::resolve(&p, cmd.cwd.as_deref()))
-                && ["tar", "zip", "cp", "scp", "rsync", "7z", "grep", "rg"].contains(&name.as_str())
+                && tax.folder_readers.contains(&name)
             {
                 a.hits.push(
                     Hit::new(

@@ -215,6 +215,17 @@ pub fn endpoints(cmd: &Command, tax: &Taxonomy) -> Vec<Endpoint> {
             push(&mut out, &r.target, Some(host), true);
         }
     }
+    // a tunnel or a cloud copy: the host is the service's, not on the line
+    for (words, implied) in &tax.implied_hosts {
+        if super::access::command_matches(cmd, words) {
+            push(
+                &mut out,
+                &words.join(" "),
+                Some(implied.host.clone()),
+                implied.sends,
+            );
+        }
+    }
     let n = name.as_str();
     if CURL_LIKE.contains(&n) || HTTPIE_LIKE.contains(&n) {
         let sends_flag = [

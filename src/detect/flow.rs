@@ -166,10 +166,7 @@ fn source(cmd: &Command, script: &Script, tax: &Taxonomy) -> Option<Taint> {
                 transforms: Vec::new(),
             });
         }
-        let archive = [
-            "tar", "zip", "7z", "cp", "rsync", "scp", "grep", "rg", "cat",
-        ]
-        .contains(&cmd.name().as_str());
+        let archive = tax.folder_readers.contains(&cmd.name());
         if archive && tax.sensitive_dir(&super::path::resolve(&p, cmd.cwd.as_deref())) {
             return Some(Taint {
                 source: format!("credential folder {p}"),

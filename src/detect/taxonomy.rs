@@ -19,6 +19,7 @@ struct CanaryFile {
     credential_exceptions: Vec<String>,
     read_commands: Vec<String>,
     list_commands: Vec<String>,
+    folder_readers: Vec<String>,
     sensitive_dirs: Vec<String>,
     probe_binaries: Vec<String>,
     recon_commands: Vec<String>,
@@ -57,6 +58,7 @@ struct NetworkFile {
     fetch_tools: Vec<String>,
     trusted_installers: Vec<String>,
     installers: Vec<Installer>,
+    implied_hosts: Vec<ImpliedHost>,
 }
 
 /// A package install command and the flags that name where packages come from.
@@ -66,6 +68,18 @@ pub struct Installer {
     pub cmd: String,
     /// Flags (or config keys) whose value is an index, registry or source URL.
     pub index: Vec<String>,
+}
+
+/// A command that connects to a host it does not name (a tunnel, a cloud copy).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ImpliedHost {
+    /// Command words (see `access::command_matches`).
+    pub cmd: String,
+    /// The service's host.
+    pub host: String,
+    /// Whether the command uploads its operands.
+    #[serde(default)]
+    pub sends: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -120,6 +134,8 @@ pub struct Taxonomy {
     pub sensitive_dirs: PathSet,
     pub read_commands: HashSet<String>,
     pub list_commands: HashSet<String>,
+    /// Commands that read a whole folder given as an operand (credential folders).
+    pub folder_readers: HashSet<String>,
     pub probe_binaries: HashSet<String>,
     /// Recon commands as word lists (`["uname", "-a"]`).
     pub recon_commands: Vec<Vec<String>>,
@@ -175,6 +191,8 @@ pub struct Taxonomy {
     trusted_installers: Vec<String>,
     /// Package install commands (installs from non-allowlisted hosts run foreign code).
     pub installers: Vec<Installer>,
+    /// Commands that connect to a host they do not name, as words, with that host.
+    pub implied_hosts: Vec<(Vec<String>, ImpliedHost)>,
     /// Which commands run which interpreter language.
     pub languages: super::interp::data::Languages,
     /// Interpreter folding and call patterns, compiled on first use.
@@ -281,6 +299,7 @@ impl Taxonomy {
             )?,
             read_commands: set(&c.read_commands),
             list_commands: set(&c.list_commands),
+            folder_readers: set(&c.folder_readers),
             probe_binaries: set(&cat(&c.probe_binaries, &cfg.probe_binaries)),
             recon_commands: word_lists(&c.recon_commands),
             credential_commands: word_lists(&cat(&c.credential_commands, &cfg.credential_commands)),
@@ -334,6 +353,11 @@ impl Taxonomy {
             settings_exec_keys: c.settings_exec_keys,
             trusted_installers: n.trusted_installers,
             installers: n.installers,
+            implied_hosts: n
+                .implied_hosts
+                .into_iter()
+                .map(|h| (h.cmd.split_whitespace().map(str::to_string).collect(), h))
+                .collect(),
         })
     }
 
