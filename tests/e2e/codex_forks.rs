@@ -1,7 +1,9 @@
 //! Today's Codex rollouts imported by the binary (issue 15): a spawned
 //! subagent's rollout copies its parent's history, yet a parent + child pair
 //! gives two runs with each span, finding and token once; per-response
-//! `token_usage_record`s and their `token_count` twins cost once.
+//! `token_usage_record`s and their `token_count` twins cost once; archived
+//! `.jsonl.zst` rollouts import like their plain twins, a compressed twin of
+//! an imported file adds nothing, and a zstd bomb is one line of error.
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
@@ -147,4 +149,133 @@ fn a_parent_and_its_subagent_are_two_runs_with_each_span_once() {
     assert_eq!(spans(&db2), all);
     assert_eq!(runs(&db2), rs);
     assert_eq!(findings(&db2), findings(&db));
+}
+
+const ARCHIVED: &str =
+    "archived_sessions/rollout-2026-10-14T09-00-00-019e2b41-7c10-7d52-9a41-2c7f3e5b0a01.jsonl.zst";
+
+/// (rule, run, span) of every finding, sorted.
+fn findings(db: &Path) -> Vec<(String, String, String)> {
+    let mut v: Vec<_> = findings_json(db)
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap_or_default().to_owned(),
+                f["run_id"].as_str().unwrap_or_default().to_owned(),
+                f["span_id"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn an_archived_zst_rollout_imports_like_its_plain_twin_and_not_twice() {
+    let t = tempfile::tempdir().unwrap();
+    let (plain_db, zst_db) = (t.path().join("plain.db"), t.path().join("zst.db"));
+    let plain = forks()[0].clone();
+    assert!(plain.to_string_lossy().contains(PARENT));
+    let zst = Path::new(FIX).join(ARCHIVED);
+    import(std::slice::from_ref(&plain), &plain_db);
+    import(std::slice::from_ref(&zst), &zst_db);
+    assert_eq!(spans(&zst_db), spans(&plain_db));
+    assert_eq!(runs(&zst_db), runs(&plain_db));
+    assert_eq!(findings(&zst_db), findings(&plain_db));
+    assert!(!findings(&zst_db).is_empty());
+
+    // The compressed twin of a file already imported adds nothing, nor does
+    // importing it again.
+    let before = (spans(&plain_db), runs(&plain_db), findings(&plain_db));
+    for _ in 0..2 {
+        import(std::slice::from_ref(&zst), &plain_db);
+        assert_eq!(
+            (spans(&plain_db), runs(&plain_db), findings(&plain_db)),
+            before
+        );
+    }
+    assert_eq!(cost_total(&plain_db), cost_total(&zst_db));
+}
+
+#[test]
+fn a_codex_home_is_read_with_its_archive_and_a_plain_twin_wins() {
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path().join("codex");
+    let day = home.join("sessions/2026/10/14");
+    let archive = home.join("archived_sessions");
+    std::fs::create_dir_all(&day).unwrap();
+    std::fs::create_dir_all(&archive).unwrap();
+    // The child is live; the parent archived, compressed, beside a plain copy
+    // of the child's (which Codex would read instead of its `.zst`).
+    let child = &forks()[1];
+    std::fs::copy(child, day.join(child.file_name().unwrap())).unwrap();
+    let zst = Path::new(FIX).join(ARCHIVED);
+    std::fs::copy(&zst, archive.join(zst.file_name().unwrap())).unwrap();
+    let db = t.path().join("s.db");
+    let out = import(std::slice::from_ref(&home), &db);
+    assert!(out.starts_with("imported 2 files"), "{out}");
+    let db_pair = t.path().join("pair.db");
+    import(&forks(), &db_pair);
+    assert_eq!(spans(&db), spans(&db_pair));
+    assert_eq!(runs(&db), runs(&db_pair));
+
+    // A `.zst` beside its plain twin is not read: the twin is.
+    let twin = archive.join(
+        zst.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .trim_end_matches(".zst"),
+    );
+    std::fs::write(&twin, "").unwrap();
+    let db2 = t.path().join("s2.db");
+    let out = import(&[home], &db2);
+    assert!(out.starts_with("imported 2 files"), "{out}");
+    assert!(runs(&db2).iter().all(|r| r.0 != PARENT), "{:?}", runs(&db2));
+}
+
+#[test]
+fn a_zstd_bomb_is_one_line_of_error_and_exit_2() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("s.db");
+    let bomb = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "tests/fixtures/bombs/rollout-2026-10-14T10-00-00-019e2b50-0000-7000-8000-00000000b0b0.jsonl.zst",
+    );
+    let started = std::time::Instant::now();
+    let out = bin()
+        .arg("import")
+        .arg(&bomb)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ")
+            && err.contains(
+                "decompresses more than 250 times its size: refused as a compression bomb"
+            ),
+        "{err}"
+    );
+    // Stopped at the ratio bound (32 MiB out), long before its 1 GiB.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+
+    // Beside a good file, the bomb is a warning and the good file is imported.
+    let out = bin()
+        .arg("import")
+        .arg(&bomb)
+        .arg(&forks()[0])
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("warning: ") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(runs(&db).iter().any(|r| r.0 == PARENT));
 }
