@@ -67,28 +67,10 @@ fn legacy_rollout_without_envelope() {
 
 /// Feeds `lines` to a fresh parser as the file `name`; returns what it yields.
 fn feed(name: &str, lines: &[serde_json::Value]) -> Vec<Record> {
-    let mut p = CodexParser::default();
-    let mut out = Vec::new();
-    for (i, l) in lines.iter().enumerate() {
-        p.value(
-            &l.clone().into(),
-            &Origin::new(name, i as u64 + 1),
-            &mut out,
-        )
-        .unwrap();
-    }
-    p.finish(&mut out);
-    out
+    super::super::test_support::feed(&mut CodexParser::default(), name, lines)
 }
 
-fn spans_of(out: &[Record]) -> Vec<&Span> {
-    out.iter()
-        .filter_map(|r| match r {
-            Record::Span(s) => Some(s),
-            _ => None,
-        })
-        .collect()
-}
+use super::super::test_support::spans as spans_of;
 
 #[test]
 fn an_unnumbered_fork_skips_the_lines_copied_from_its_parent() {
