@@ -281,26 +281,13 @@ fn a_zstd_bomb_is_one_line_of_error_and_exit_2() {
 
 #[test]
 fn tail_reads_an_archived_zst_rollout_as_it_appears() {
-    use skilltrace::ingest::pipeline::spawn_writer;
-    use skilltrace::ingest::tail::{follow, StopFlag, TailOptions};
     use std::time::{Duration, Instant};
 
     let t = tempfile::tempdir().unwrap();
     let archive = t.path().join("codex/archived_sessions");
     std::fs::create_dir_all(&archive).unwrap();
     let db = t.path().join("s.db");
-    let pipeline = skilltrace::commands::open_pipeline(&db).unwrap();
-    let stop = StopFlag::default();
-    let (stop2, db2, roots) = (stop.clone(), db.clone(), vec![archive.clone()]);
-    let th = std::thread::spawn(move || {
-        let (tx, writer) = spawn_writer(pipeline);
-        let opts = TailOptions {
-            rescan: Duration::from_millis(100),
-            ..Default::default()
-        };
-        follow(&roots, &db2, opts, tx, &stop2).unwrap();
-        writer.join().unwrap();
-    });
+    let (stop, th) = common::spawn_tail(vec![archive.clone()], &db);
     // Codex archives a rollout: the compressed file appears (written, then renamed).
     let zst = Path::new(FIX).join(ARCHIVED);
     let tmp = archive.join("partial.tmp");
