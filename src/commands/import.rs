@@ -55,11 +55,20 @@ pub fn import(args: ImportArgs) -> Result<i32> {
         index_all(&mut pipeline)?;
     }
     bar.finish_and_clear();
+    if rep.files == 0 {
+        // One input that could not be read is one line saying why.
+        match rep.unreadable.as_slice() {
+            [why] => anyhow::bail!("{why}"),
+            _ => {
+                for why in &rep.unreadable {
+                    eprintln!("warning: {why}");
+                }
+                anyhow::bail!("no input could be read")
+            }
+        }
+    }
     for why in &rep.unreadable {
         eprintln!("warning: {why}");
-    }
-    if rep.files == 0 {
-        anyhow::bail!("no input could be read");
     }
     let stats = pipeline.stats();
     let counts = pipeline.store().counts()?;

@@ -128,8 +128,9 @@ mod tests {
             assert!(c.iter().any(|r| r.home.agent == agent), "{agent}");
         }
         let codex: Vec<_> = c.iter().filter(|r| r.home.agent == "codex").collect();
-        assert_eq!(codex.len(), 1);
+        assert_eq!(codex.len(), 2, "live and archived rollouts");
         assert_eq!(codex[0].path, Path::new("/data/codex/sessions"));
+        assert_eq!(codex[1].path, Path::new("/data/codex/archived_sessions"));
         assert_eq!(codex[0].relocated_by.as_deref(), Some("CODEX_HOME"));
         assert!(codex[0].describe().ends_with("(from $CODEX_HOME)"));
         let claude = c.iter().find(|r| r.home.agent == "claude-code");

@@ -15,7 +15,10 @@ const HEAD: usize = 4096;
 /// True when `path` is read as one JSON document: a `.json` file, or a file
 /// (`.jsonl`, `.ndjson`) whose first line is a pretty-printed value's opening.
 pub fn is_document(path: &Path) -> bool {
-    if path.extension().and_then(|e| e.to_str()) == Some("json") {
+    // A compressed file is read whole, as a document is (`TraceFile::pump_document`).
+    if path.extension().and_then(|e| e.to_str()) == Some("json")
+        || super::compressed::is_compressed(path)
+    {
         return true;
     }
     let Ok(f) = std::fs::File::open(path) else {

@@ -46,12 +46,13 @@ pub fn ends_a_line(path: &Path, offset: u64) -> bool {
     f.seek(SeekFrom::Start(offset - 1)).is_ok() && f.read_exact(&mut b).is_ok() && b[0] == b'\n'
 }
 
-/// True for the file names skilltrace reads inside folders.
+/// True for the file names skilltrace reads inside folders (a compressed
+/// `.jsonl.zst` too, unless its plain twin is there to be read instead).
 pub fn is_trace_file(p: &Path) -> bool {
     matches!(
         p.extension().and_then(|e| e.to_str()),
         Some("jsonl" | "json" | "ndjson")
-    )
+    ) || (super::compressed::is_compressed(p) && !super::compressed::has_plain_twin(p))
 }
 
 /// Every trace file under `path` (itself when it is a file), sorted.
@@ -246,6 +247,16 @@ impl TraceFile {
         }
         let start = self.splitter.offset() + self.splitter.pending() as u64;
         file.seek(SeekFrom::Start(start))?;
+        self.feed(file, at_end, sink)
+    }
+
+    /// Reads `input` to its end as the continuation of what was read (see [`TraceFile::pump`]).
+    fn feed(
+        &mut self,
+        file: &mut dyn Read,
+        at_end: bool,
+        sink: &mut dyn FnMut(Batch) -> bool,
+    ) -> std::io::Result<u64> {
         let mut buf = vec![0u8; 1 << 20];
         let mut total = 0u64;
         loop {
@@ -348,6 +359,9 @@ impl TraceFile {
         file: &mut File,
         sink: &mut dyn FnMut(Batch) -> bool,
     ) -> std::io::Result<u64> {
+        if super::compressed::is_compressed(&self.path) {
+            return self.pump_compressed(file, sink);
+        }
         let len = file.metadata()?.len();
         self.parser = FileParser::new(self.display.clone(), self.forced);
         self.unknown = Unknown::default();
@@ -433,6 +447,36 @@ impl TraceFile {
 }
 
 impl TraceFile {
+    /// Reads a compressed file (`.jsonl.zst`) whole, from its start, as JSON
+    /// Lines, whatever was read before (it is rewritten, not appended to);
+    /// a follower passes on only what earlier reads did not. Decoding is
+    /// bounded ([`super::compressed`]): past a bound, one error.
+    fn pump_compressed(
+        &mut self,
+        file: &mut File,
+        sink: &mut dyn FnMut(Batch) -> bool,
+    ) -> std::io::Result<u64> {
+        self.parser = FileParser::new(self.display.clone(), self.forced);
+        self.unknown = Unknown::default();
+        self.splitter.reset(0, 0);
+        file.seek(SeekFrom::Start(0))?;
+        let mut decoded = super::compressed::decode(
+            std::io::BufReader::new(&mut *file),
+            super::compressed::MAX_DECODED,
+        )?;
+        if !self.remember {
+            return self.feed(&mut decoded, true, sink);
+        }
+        let mut seen = std::mem::take(&mut self.seen);
+        let mut keep_new = |mut b: Batch| {
+            seen.keep_new(&mut b.records);
+            sink(b)
+        };
+        let read = self.feed(&mut decoded, true, &mut keep_new);
+        self.seen = seen;
+        read
+    }
+
     /// The largest whole document read (a task history or chat is one value):
     /// four lines' worth, 64 MiB by default.
     fn doc_cap(&self) -> u64 {

@@ -3,6 +3,7 @@
 
 pub mod budget;
 pub mod budget_days;
+pub mod compressed;
 pub mod discover;
 pub mod document;
 pub mod file;

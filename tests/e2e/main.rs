@@ -19,6 +19,7 @@ mod tui_fixture;
 mod writers_support;
 
 mod adversarial_corpus;
+mod codex_forks;
 mod cost;
 mod detection;
 mod detection_cli;

@@ -4,8 +4,6 @@
 //! by line; each change lands once, with no parse error and nothing doubled.
 #![allow(clippy::unwrap_used)]
 
-use skilltrace::ingest::pipeline::spawn_writer;
-use skilltrace::ingest::tail::{follow, StopFlag, TailOptions};
 use skilltrace::model::SpanStatus;
 use skilltrace::store::Store;
 use std::path::Path;
@@ -59,18 +57,7 @@ fn follows_documents_rewritten_in_place_and_logs_appended() {
     std::fs::create_dir_all(log.parent().unwrap()).unwrap();
     std::fs::write(&log, lines[..3].join("\n") + "\n").unwrap();
 
-    let pipeline = skilltrace::commands::open_pipeline(&db).unwrap();
-    let stop = StopFlag::default();
-    let (stop2, db2, roots) = (stop.clone(), db.clone(), vec![root.clone()]);
-    let th = std::thread::spawn(move || {
-        let (tx, writer) = spawn_writer(pipeline);
-        let opts = TailOptions {
-            rescan: Duration::from_millis(100),
-            ..Default::default()
-        };
-        follow(&roots, &db2, opts, tx, &stop2).unwrap();
-        writer.join().unwrap();
-    });
+    let (stop, th) = crate::common::spawn_tail(vec![root.clone()], &db);
 
     let run = "1755700000000";
     wait(&db, "the first tool call", |s| {

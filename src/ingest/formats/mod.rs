@@ -19,6 +19,8 @@ pub mod native;
 pub mod opencode;
 pub mod otlp;
 pub mod sniff;
+#[cfg(test)]
+mod test_support;
 
 use crate::ingest::formats::json::Value;
 use crate::model::{Finding, Origin, Run, Span, TriageStatus};

@@ -122,3 +122,28 @@ pub fn append(p: &std::path::Path, text: &str) {
         .unwrap();
     f.write_all(text.as_bytes()).unwrap();
 }
+
+/// Follows `roots` into the store `db` on a thread (rescanning every 100 ms),
+/// as `skilltrace tail` does; stop it with the flag, then join the thread.
+pub fn spawn_tail(
+    roots: Vec<std::path::PathBuf>,
+    db: &std::path::Path,
+) -> (
+    skilltrace::ingest::tail::StopFlag,
+    std::thread::JoinHandle<()>,
+) {
+    use skilltrace::ingest::tail::{follow, StopFlag, TailOptions};
+    let pipeline = skilltrace::commands::open_pipeline(db).unwrap();
+    let stop = StopFlag::default();
+    let (stop2, db2) = (stop.clone(), db.to_path_buf());
+    let th = std::thread::spawn(move || {
+        let (tx, writer) = skilltrace::ingest::pipeline::spawn_writer(pipeline);
+        let opts = TailOptions {
+            rescan: std::time::Duration::from_millis(100),
+            ..Default::default()
+        };
+        follow(&roots, &db2, opts, tx, &stop2).unwrap();
+        writer.join().unwrap();
+    });
+    (stop, th)
+}

@@ -5,28 +5,10 @@ use crate::model::SpanStatus;
 use serde_json::json;
 
 fn parse(lines: &[serde_json::Value]) -> Vec<Record> {
-    let mut p = ClaudeParser::default();
-    let mut out = Vec::new();
-    for (i, l) in lines.iter().enumerate() {
-        p.value(
-            &l.clone().into(),
-            &Origin::new("s.jsonl", i as u64 + 1),
-            &mut out,
-        )
-        .unwrap();
-    }
-    p.finish(&mut out);
-    out
+    super::super::test_support::feed(&mut ClaudeParser::default(), "s.jsonl", lines)
 }
 
-fn spans(out: &[Record]) -> Vec<&Span> {
-    out.iter()
-        .filter_map(|r| match r {
-            Record::Span(s) => Some(s),
-            _ => None,
-        })
-        .collect()
-}
+use super::super::test_support::spans;
 
 #[test]
 fn usage_once_per_message_and_tool_pairing() {

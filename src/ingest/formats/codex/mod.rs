@@ -5,19 +5,27 @@
 //! * run = `session_meta.payload.id` (else the UUID at the end of the file name);
 //! * a turn (`task_started` / `turn_context` `turn_id`) is an `agent` span;
 //! * one model request is an `llm` span with id `llm-L<line>` (the line of its
-//!   first output item); its tokens come from the `event_msg` `token_count`
-//!   that closes it (`last_token_usage`; an unchanged cumulative total is a
-//!   duplicate report and is skipped);
+//!   first output item); its tokens come from the `token_usage_record` or the
+//!   `event_msg` `token_count` that closes it;
 //! * `function_call` / `custom_tool_call` / `local_shell_call` are `tool` spans
 //!   with id = `call_id` (arguments kept as text), emitted again with the
 //!   output when the matching `*_output` arrives; `web_search_call` is a tool
 //!   span `ws-L<line>`;
 //! * `response_item` messages and reasoning are `message` spans `msg-L<line>`.
 //!
+//! Usage is counted once per response ([`usage`]); the lines a spawned or
+//! forked thread copies from its parent yield nothing ([`lineage`]). The
+//! first `session_meta` of a file names the run: a later one (the parent's,
+//! copied) does not switch it.
+//!
 //! `event_msg` copies of messages (`user_message`, `agent_message`,
 //! `agent_reasoning`, `exec_command_end`) are not turned into spans: the
 //! `response_item` side is the one kept, so nothing is counted twice. The
 //! first `user_message` event gives the run title.
+
+mod lineage;
+mod output;
+mod usage;
 
 use super::common::{
     content_text, file_stem, iso_ms, nonempty, run_update, str_of, text_of, title_of,
@@ -26,6 +34,9 @@ use super::{Format, FormatError, FormatParser, Record};
 use crate::hash::HashMap;
 use crate::ingest::formats::json::Value;
 use crate::model::{AgentKind, Millis, Origin, Span, SpanKind, SpanStatus};
+use lineage::Lineage;
+use output::output_text;
+use usage::Tokens;
 
 /// Response item types older rollouts wrote without the `{type, payload}` envelope.
 const BARE_ITEMS: &[&str] = &[
@@ -51,8 +62,14 @@ pub struct CodexParser {
     model: Option<String>,
     /// The llm span being built (first output item of a model request seen).
     open_llm: Option<String>,
-    /// The last llm span, and whether it got its tokens.
-    last_llm: Option<(String, bool)>,
+    /// The last llm span, and where its tokens came from.
+    last_llm: Option<(String, Tokens)>,
+    /// The file has shown a `token_usage_record` (its `token_count` twins are not used).
+    usage_records: bool,
+    /// The run was named by the file's own `session_meta` (a later one is a copy).
+    meta_seen: bool,
+    /// Which lines are copies of the parent's history.
+    lineage: Lineage,
     /// Cumulative total tokens last reported (duplicate `token_count` detection).
     last_total: Option<u64>,
     /// Open calls: call_id → (tool name, parent span, start).
@@ -78,13 +95,21 @@ impl FormatParser for CodexParser {
         out: &mut Vec<Record>,
     ) -> Result<(), FormatError> {
         let ts = str_of(v, "timestamp").and_then(iso_ms);
+        if self.meta_seen && self.lineage.copied(v, ts) {
+            return Ok(()); // the parent's history: its own file has it
+        }
         match (str_of(v, "type"), v.get("payload")) {
+            (Some("session_meta"), Some(_)) if self.meta_seen => Ok(()),
             (Some("session_meta"), Some(p)) => self.session_meta(p, ts, origin, out),
             (Some(tag), Some(p)) => {
                 self.ensure_run(origin, ts, out);
                 match tag {
                     "response_item" => self.item(p, ts, origin, out),
                     "event_msg" => self.event(p, ts, origin, out),
+                    "token_usage_record" => {
+                        self.usage_record(p, ts, origin, out);
+                        Ok(())
+                    }
                     "turn_context" => {
                         if let Some(m) = nonempty(p, "model") {
                             if self.model.as_deref() != Some(m) {
@@ -129,6 +154,9 @@ impl FormatParser for CodexParser {
                 }
                 if v.get("id").is_some() && v.get("timestamp").is_some() {
                     // Older rollouts: a bare session header on the first line.
+                    if self.meta_seen {
+                        return Ok(());
+                    }
                     return self.session_meta(v, ts, origin, out);
                 }
                 Err(FormatError::NotATrace)
@@ -160,14 +188,12 @@ impl CodexParser {
         r.started_ms = started;
         r.ended_ms = started;
         r.cwd = nonempty(p, "cwd").map(str::to_owned);
-        // Spawned subagents name their parent thread in `source.subagent`.
-        r.parent_run_id = p
-            .get("source")
-            .and_then(|s| s.get("subagent"))
-            .and_then(find_parent_thread)
-            .map(str::to_owned);
+        // Spawned subagents and forks name the thread they came from.
+        r.parent_run_id = lineage::parent(p).map(str::to_owned);
         out.push(Record::Run(r));
         self.run = Some(id.to_owned());
+        self.meta_seen = true;
+        self.lineage = Lineage::of(p, started);
         self.end = started;
         self.emitted_end = started;
         self.source = origin.path.to_string();
@@ -268,7 +294,7 @@ impl CodexParser {
         s.model = self.model.clone();
         out.push(Record::Span(s));
         self.open_llm = Some(id.clone());
-        self.last_llm = Some((id.clone(), false));
+        self.last_llm = Some((id.clone(), Tokens::Missing));
         id
     }
 
@@ -457,106 +483,6 @@ impl CodexParser {
             _ => {}
         }
         Ok(())
-    }
-
-    /// Puts one request's usage on its llm span (once; duplicates skipped).
-    fn tokens(&mut self, p: &Value, ts: Option<Millis>, origin: &Origin, out: &mut Vec<Record>) {
-        let Some(info) = p.get("info").filter(|i| !i.is_null()) else {
-            return;
-        };
-        let total = info
-            .get("total_token_usage")
-            .and_then(|t| t.get("total_tokens"))
-            .and_then(Value::as_u64);
-        if total.is_some() && total == self.last_total {
-            return; // the same report again
-        }
-        self.last_total = total;
-        let Some(last) = info.get("last_token_usage") else {
-            return;
-        };
-        let n = |k: &str| last.get(k).and_then(Value::as_u64);
-        let id = match &self.last_llm {
-            Some((id, false)) => id.clone(),
-            _ => format!("llm-L{}", origin.line),
-        };
-        let mut s = Span::new(
-            id.clone(),
-            self.run_id(),
-            SpanKind::Llm,
-            "chat",
-            origin.clone(),
-        );
-        s.end_ms = ts;
-        s.model = self.model.clone();
-        s.input_tokens = n("input_tokens");
-        s.output_tokens = n("output_tokens");
-        // Codex counts cached prompt tokens inside `input_tokens` (OpenAI's way).
-        s.cache_read_tokens = n("cached_input_tokens");
-        if self.last_llm.as_ref().map(|l| l.0.as_str()) != Some(id.as_str()) {
-            s.parent_id = self.turn.clone();
-            s.start_ms = ts;
-        }
-        for k in ["cached_input_tokens", "reasoning_output_tokens"] {
-            if let Some(x) = n(k) {
-                s.attributes.insert(k.into(), x.into());
-            }
-        }
-        out.push(Record::Span(s));
-        self.last_llm = Some((id, true));
-        self.open_llm = None;
-    }
-}
-
-/// Output text of a `*_output` item, and whether it reports a failure.
-/// Current builds write a string; older ones a JSON string or object
-/// `{"output": ..., "metadata": {"exit_code": N}}`.
-fn output_text(v: Option<&Value>) -> (String, bool) {
-    let Some(v) = v else {
-        return (String::new(), false);
-    };
-    let exit_failed = |o: &Value| {
-        o.get("metadata")
-            .and_then(|m| m.get("exit_code"))
-            .and_then(Value::as_i64)
-            .is_some_and(|c| c != 0)
-            || o.get("success").and_then(Value::as_bool) == Some(false)
-    };
-    match v {
-        Value::String(s) => {
-            if s.starts_with('{') {
-                if let Ok(o) = Value::parse(s) {
-                    if let Some(inner) = o.get("output").and_then(Value::as_str) {
-                        return (inner.to_owned(), exit_failed(&o));
-                    }
-                }
-            }
-            let failed = s
-                .lines()
-                .take(6)
-                .filter_map(|l| l.strip_prefix("Process exited with code "))
-                .any(|c| c.trim() != "0");
-            (s.to_string(), failed)
-        }
-        Value::Object(_) => {
-            let text = str_of(v, "output")
-                .or_else(|| str_of(v, "content"))
-                .map(str::to_owned)
-                .unwrap_or_else(|| text_of(v));
-            (text, exit_failed(v))
-        }
-        other => (text_of(other), false),
-    }
-}
-
-/// Looks for a `parent_thread_id` anywhere in a (small) `source.subagent` object.
-fn find_parent_thread<'a>(v: &'a Value<'_>) -> Option<&'a str> {
-    match v {
-        Value::Object(m) => m
-            .get("parent_thread_id")
-            .and_then(Value::as_str)
-            .or_else(|| m.values().find_map(find_parent_thread)),
-        _ => None,
     }
 }
 

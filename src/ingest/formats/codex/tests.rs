@@ -64,3 +64,113 @@ fn legacy_rollout_without_envelope() {
     });
     assert_eq!(title.as_deref(), Some("list files"));
 }
+
+/// Feeds `lines` to a fresh parser as the file `name`; returns what it yields.
+fn feed(name: &str, lines: &[serde_json::Value]) -> Vec<Record> {
+    super::super::test_support::feed(&mut CodexParser::default(), name, lines)
+}
+
+use super::super::test_support::spans as spans_of;
+
+#[test]
+fn an_unnumbered_fork_skips_the_lines_copied_from_its_parent() {
+    let meta = |id: &str, at: &str, extra: serde_json::Value| {
+        let mut p = json!({"id": id, "timestamp": at, "cwd": "/w"});
+        p.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json!({"timestamp": at, "type": "session_meta", "payload": p})
+    };
+    let call = |at: &str, id: &str| {
+        json!({"timestamp": at, "type": "response_item", "payload":
+            {"type":"function_call","name":"exec_command","arguments":"{}","call_id": id}})
+    };
+    let out = feed(
+        "rollout-child.jsonl",
+        &[
+            meta(
+                "child",
+                "2026-10-01T10:00:05.000Z",
+                json!({"forked_from_id": "parent"}),
+            ),
+            meta(
+                "parent",
+                "2026-10-01T10:00:00.000Z",
+                json!({"source": "cli"}),
+            ),
+            call("2026-10-01T10:00:01.000Z", "call_parent"),
+            call("2026-10-01T10:00:06.000Z", "call_child"),
+        ],
+    );
+    let runs: Vec<_> = out
+        .iter()
+        .filter_map(|r| match r {
+            Record::Run(r) => Some((r.id.as_str(), r.parent_run_id.as_deref())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(runs[0], ("child", Some("parent")));
+    assert!(runs.iter().all(|r| r.0 == "child"), "{runs:?}");
+    let tools: Vec<_> = spans_of(&out)
+        .into_iter()
+        .filter(|s| s.kind == SpanKind::Tool)
+        .map(|s| (s.id.as_str(), s.run_id.as_str()))
+        .collect();
+    assert_eq!(tools, [("call_child", "child")]);
+}
+
+#[test]
+fn a_response_is_counted_once_from_its_record_or_its_twin() {
+    let usage = |input: u64, output: u64| {
+        json!({"input_tokens": input, "cached_input_tokens": 10, "cache_write_input_tokens": 5,
+            "output_tokens": output, "reasoning_output_tokens": 1, "total_tokens": input + output})
+    };
+    let count = |total: u64, last: serde_json::Value| {
+        json!({"type":"event_msg","payload":{"type":"token_count","info":{
+            "total_token_usage":{"total_tokens": total},"last_token_usage": last}}})
+    };
+    let record = |thread: &str, resp: &str, u: serde_json::Value| {
+        json!({"type":"token_usage_record","payload":{"thread_id": thread,"turn_id":"t1",
+            "response_id": resp,"usage": u}})
+    };
+    let say = json!({"type":"response_item","payload":{"type":"message","role":"assistant",
+        "content":[{"type":"output_text","text":"hi"}]}});
+    let out = feed(
+        "rollout-x.jsonl",
+        &[
+            json!({"type":"session_meta","payload":{"id":"me","timestamp":"2026-10-01T10:00:00.000Z"}}),
+            say.clone(),
+            // The twin first, then the record of the same response.
+            count(110, usage(100, 10)),
+            record("me", "r1", usage(100, 10)),
+            say.clone(),
+            // The record first; the twin after it is not used.
+            record("me", "r2", usage(200, 20)),
+            count(330, usage(200, 20)),
+            // Another thread's record (copied history) is not this run's.
+            record("someone-else", "r0", usage(999, 99)),
+        ],
+    );
+    // Per llm span, the last usage it was given (the store keeps the newest).
+    type Usage = (String, u64, u64, Option<u64>, Option<u64>);
+    let mut per: Vec<Usage> = Vec::new();
+    for s in spans_of(&out) {
+        if let (SpanKind::Llm, Some(i), Some(o)) = (s.kind, s.input_tokens, s.output_tokens) {
+            per.retain(|p| p.0 != s.id);
+            per.push((
+                s.id.clone(),
+                i,
+                o,
+                s.cache_read_tokens,
+                s.cache_write_tokens,
+            ));
+        }
+    }
+    assert_eq!(
+        per,
+        [
+            ("llm-L2".into(), 100, 10, Some(10), Some(5)),
+            ("llm-L5".into(), 200, 20, Some(10), Some(5)),
+        ]
+    );
+}
