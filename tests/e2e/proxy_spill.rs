@@ -126,15 +126,37 @@ fn wait_for_store(db: &Path) {
     assert!(db.exists());
 }
 
+/// A proxy on a new store in `dir`, whose write lock another program holds.
+struct Held {
+    db: PathBuf,
+    config: PathBuf,
+    up: String,
+    proxy: Server,
+    holder: rusqlite::Connection,
+}
+
+fn held_proxy(dir: &Path) -> Held {
+    let db = dir.join("st.db");
+    let config = small_queue_config(dir);
+    let up = format!("http://{}", writers_support::upstream().0);
+    let proxy = start_proxy(&config, &db, &up);
+    wait_for_store(&db);
+    let holder = hold(&db);
+    Held {
+        db,
+        config,
+        up,
+        proxy,
+        holder,
+    }
+}
+
 #[test]
 fn every_exchange_is_recorded_through_the_spool_while_the_store_is_held() {
     let t = tempfile::tempdir().unwrap();
-    let db = t.path().join("st.db");
-    let config = small_queue_config(t.path());
-    let (up, _) = writers_support::upstream();
-    let proxy = start_proxy(&config, &db, &format!("http://{up}"));
-    wait_for_store(&db);
-    let holder = hold(&db);
+    let Held {
+        db, proxy, holder, ..
+    } = held_proxy(t.path());
     const N: usize = 400;
     let started = Instant::now();
     send_requests(&proxy.addr, 0, N);
@@ -206,12 +228,13 @@ fn every_exchange_is_recorded_through_the_spool_while_the_store_is_held() {
 #[test]
 fn a_proxy_killed_while_spilling_loses_nothing_it_spilled() {
     let t = tempfile::tempdir().unwrap();
-    let db = t.path().join("st.db");
-    let config = small_queue_config(t.path());
-    let (up, _) = writers_support::upstream();
-    let mut proxy = start_proxy(&config, &db, &format!("http://{up}"));
-    wait_for_store(&db);
-    let holder = hold(&db);
+    let Held {
+        db,
+        config,
+        up,
+        mut proxy,
+        holder,
+    } = held_proxy(t.path());
     send_requests(&proxy.addr, 0, 400);
     // Quiet: wait until every exchange was handed over (to the spool or the writer's memory).
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -243,14 +266,14 @@ fn a_proxy_killed_while_spilling_loses_nothing_it_spilled() {
         "{text}"
     );
     // The next proxy on the store stores what was spilled, exactly once.
-    let proxy = start_proxy(&config, &db, &format!("http://{up}"));
+    let proxy = start_proxy(&config, &db, &up);
     let got = writers_support::wait_until(Duration::from_secs(60), spilled, || recorded(&db).0);
     let (code, err) = proxy.stop();
     assert_eq!(code, Some(0), "{err:?}");
     assert_eq!(got, spilled, "{err:?}");
     assert_eq!(spool_files(&db), 0, "the spool was not emptied: {err:?}");
     // And once more: nothing is stored twice.
-    let proxy = start_proxy(&config, &db, &format!("http://{up}"));
+    let proxy = start_proxy(&config, &db, &up);
     std::thread::sleep(Duration::from_millis(500));
     let (code, err) = proxy.stop();
     assert_eq!(code, Some(0), "{err:?}");
