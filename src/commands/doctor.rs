@@ -36,6 +36,7 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
     check_config(&mut r);
     check_registries(&mut r);
     check_port(&mut r, "proxy port", &args.proxy, "skilltrace proxy");
+    check_proxy(&mut r, &args.proxy);
     check_port(&mut r, "otlp port", &args.otlp, "skilltrace otlp");
     check_guard(&mut r);
     check_agents(&r);
@@ -333,6 +334,25 @@ fn check_registries(r: &mut Report) {
             }
         }
         Err(e) => r.fix("registries", &e.to_string()),
+    }
+}
+
+/// A proxy running on `addr`: its recording counters (`GET /health`).
+fn check_proxy(r: &mut Report, addr: &str) {
+    if std::net::TcpStream::connect(addr).is_err() {
+        return;
+    }
+    match crate::proxy::health::fetch(addr) {
+        Ok(v) => {
+            for (level, detail) in crate::proxy::health::lines(&v) {
+                match level {
+                    "FIX" => r.fix("proxy", &detail),
+                    "ok" => r.ok("proxy", &detail),
+                    _ => r.info("proxy", &detail),
+                }
+            }
+        }
+        Err(why) => r.info("proxy", &format!("{addr}: no counters: {why}")),
     }
 }
 

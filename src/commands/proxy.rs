@@ -37,6 +37,14 @@ pub fn run(args: ProxyArgs) -> Result<i32> {
     let addr = bound.local_addr();
     let stats = bound.stats();
     let pipeline = open_pipeline(&db)?;
+    // A store slower than exchanges arrive: rounds spill (redacted) to its spool.
+    let config = crate::config::Config::load_default()?;
+    let spill_db = db.clone();
+    let bound = bound.with_spill(proxy::spill::Spill::new(
+        &db,
+        pipeline.commit_config().spool_max,
+        Box::new(move || crate::ingest::scan::build(&config, &spill_db, None)),
+    ));
     let (sink, writer) = crate::ingest::pipeline::spawn_background_writer(pipeline);
 
     // Signal handlers first: a script may stop us as soon as it reads the banner.
@@ -62,10 +70,9 @@ pub fn run(args: ProxyArgs) -> Result<i32> {
     drop(rt);
     let written = writer.join()?;
     eprintln!(
-        "stopped: {} requests, {} exchanges recorded, {} dropped, {} upstream errors, {} refused while the memory budget was full; {} spans and {} findings stored",
+        "stopped: {} requests, {}, {} upstream errors, {} refused while the memory budget was full; {} spans and {} findings stored",
         stats.requests.load(Ordering::Relaxed),
-        stats.recorded.load(Ordering::Relaxed),
-        stats.dropped.load(Ordering::Relaxed),
+        stats.recorded_line(),
         stats.upstream_errors.load(Ordering::Relaxed),
         stats.busy.load(Ordering::Relaxed),
         written.new_spans,

@@ -150,47 +150,8 @@ impl Pipeline {
 
     /// [`Pipeline::scan`] into `out` (an emptied batch, see [`StoreThread::spare`]),
     /// draining `batch`: both keep their vectors' capacity for the next batch.
-    pub fn scan_into(&mut self, batch: &mut Batch, mut out: StoreBatch) -> StoreBatch {
-        // Sized once: growing a vector of ~4,096 spans by doubling copies it ~12 times.
-        let runs = batch
-            .records
-            .iter()
-            .filter(|r| matches!(r, Record::Run(_)))
-            .count();
-        room(&mut out.spans, batch.records.len() - runs);
-        room(&mut out.runs, runs);
-        for rec in batch.records.drain(..) {
-            match rec {
-                Record::Run(r) => {
-                    // the run's working directory resolves its commands' relative paths
-                    self.detector.observe_run(&r);
-                    out.runs.push(self.redactor.redact_run(r))
-                }
-                Record::Span(span) => {
-                    crate::ingest::scan::scan_span(
-                        &mut self.redactor,
-                        &mut self.detector,
-                        span,
-                        &mut out,
-                    );
-                }
-                Record::Finding(f) => out.findings.push(self.redactor.redact_finding(*f)),
-                Record::Triage {
-                    fingerprint,
-                    status,
-                    note,
-                } => {
-                    let note = note.map(|n| self.redactor.redact_text(&n));
-                    out.triage.push((fingerprint, status, note));
-                }
-            }
-        }
-        for e in batch.errors.drain(..) {
-            out.errors.push(self.redactor.redact_parse_error(e));
-        }
-        out.sources.extend(batch.source.take());
-        out.fold_spans();
-        out
+    pub fn scan_into(&mut self, batch: &mut Batch, out: StoreBatch) -> StoreBatch {
+        scan_batch(&mut self.redactor, &mut self.detector, batch, out)
     }
 
     /// Scans and stores one batch in one transaction (or keeps it in the
@@ -287,6 +248,51 @@ impl Pipeline {
             }
         }
     }
+}
+
+/// [`Pipeline::scan_into`] with a given redactor and detector: also for the
+/// proxy's recorder when it spills to the spool (which holds only redacted rows).
+pub fn scan_batch(
+    redactor: &mut Redactor,
+    detector: &mut Detector,
+    batch: &mut Batch,
+    mut out: StoreBatch,
+) -> StoreBatch {
+    // Sized once: growing a vector of ~4,096 spans by doubling copies it ~12 times.
+    let runs = batch
+        .records
+        .iter()
+        .filter(|r| matches!(r, Record::Run(_)))
+        .count();
+    room(&mut out.spans, batch.records.len() - runs);
+    room(&mut out.runs, runs);
+    for rec in batch.records.drain(..) {
+        match rec {
+            Record::Run(r) => {
+                // the run's working directory resolves its commands' relative paths
+                detector.observe_run(&r);
+                out.runs.push(redactor.redact_run(r))
+            }
+            Record::Span(span) => {
+                crate::ingest::scan::scan_span(redactor, detector, span, &mut out);
+            }
+            Record::Finding(f) => out.findings.push(redactor.redact_finding(*f)),
+            Record::Triage {
+                fingerprint,
+                status,
+                note,
+            } => {
+                let note = note.map(|n| redactor.redact_text(&n));
+                out.triage.push((fingerprint, status, note));
+            }
+        }
+    }
+    for e in batch.errors.drain(..) {
+        out.errors.push(redactor.redact_parse_error(e));
+    }
+    out.sources.extend(batch.source.take());
+    out.fold_spans();
+    out
 }
 
 /// Room for `n` more items in the empty `v`: a new allocation (with slack, so

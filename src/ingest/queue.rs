@@ -35,6 +35,8 @@ struct State {
     bytes: usize,
     senders: usize,
     receiver_gone: bool,
+    /// True while the writer waits for a batch (it has nothing in hand).
+    receiving: bool,
 }
 
 struct Shared {
@@ -46,6 +48,8 @@ struct Shared {
     limit: usize,
     /// Set when the last sender has gone (the writer is draining to stop).
     closing: Arc<AtomicBool>,
+    /// Set when a sender left a spool file for the writer to store (see [`IngestSender::spooled`]).
+    spooled: AtomicBool,
 }
 
 impl Shared {
@@ -94,6 +98,7 @@ impl IngestSender {
             ready: Condvar::new(),
             limit,
             closing: Arc::default(),
+            spooled: AtomicBool::new(false),
         });
         (
             IngestSender {
@@ -122,6 +127,47 @@ impl IngestSender {
                 q.ready.notify_one();
                 true
             }
+        }
+    }
+
+    /// [`IngestSender::send`] waiting at most `wait` for room: `Some(true)`
+    /// when queued (the batch taken), `Some(false)` if the writer is gone,
+    /// `None` (the batch left as it was) when there was no room in time.
+    pub fn send_within(&self, batch: &mut Batch, wait: Duration) -> Option<bool> {
+        match &self.way {
+            Way::Channel(tx) => Some(tx.send(std::mem::take(batch)).is_ok()),
+            Way::Queue(q) => {
+                let n = batch_bytes(batch);
+                let deadline = std::time::Instant::now() + wait;
+                let mut s = q.lock();
+                while !s.receiver_gone && !s.items.is_empty() && s.bytes + n > q.limit {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return None;
+                    }
+                    s = q
+                        .room
+                        .wait_timeout(s, left)
+                        .map(|(g, _)| g)
+                        .unwrap_or_else(|p| p.into_inner().0);
+                }
+                if s.receiver_gone {
+                    return Some(false);
+                }
+                s.bytes += n;
+                s.items.push_back((std::mem::take(batch), n));
+                q.ready.notify_one();
+                Some(true)
+            }
+        }
+    }
+
+    /// Tells the writer a spool file was left for it (the proxy's recorder
+    /// spilled while the store was slow): it stores the file's frames before
+    /// the next batch sent after this call.
+    pub fn spooled(&self) {
+        if let Way::Queue(q) = &self.way {
+            q.spooled.store(true, Ordering::Release);
         }
     }
 
@@ -156,6 +202,18 @@ impl IngestSender {
             Way::Queue(q) => {
                 let s = q.lock();
                 !s.receiver_gone && s.bytes < q.limit
+            }
+        }
+    }
+
+    /// True when the writer has nothing to do: no batch waits and it is
+    /// waiting for one (not storing one, nor replaying a spool).
+    pub fn writer_idle(&self) -> bool {
+        match &self.way {
+            Way::Channel(_) => true,
+            Way::Queue(q) => {
+                let s = q.lock();
+                s.items.is_empty() && s.receiving
             }
         }
     }
@@ -243,12 +301,19 @@ impl Inbox {
             if left.is_zero() {
                 return Err(RecvError::Timeout);
             }
+            s.receiving = true;
             s = q
                 .ready
                 .wait_timeout(s, left)
                 .map(|(g, _)| g)
                 .unwrap_or_else(|p| p.into_inner().0);
+            s.receiving = false;
         }
+    }
+
+    /// True once after a sender called [`IngestSender::spooled`].
+    pub fn take_spooled(&self) -> bool {
+        self.shared.spooled.swap(false, Ordering::Acquire)
     }
 
     /// The next batch if one is waiting.
@@ -311,6 +376,39 @@ mod tests {
         // Into an empty inbox even an oversized batch goes (nothing would ever take it otherwise).
         assert!(tx.try_send(batch(2 << 20)));
         assert!(!tx.has_room(), "over the bound: the receiver answers 429");
+    }
+
+    #[test]
+    fn send_within_gives_the_batch_back_when_no_room_comes_and_idle_means_waiting() {
+        let (tx, rx) = IngestSender::queue(1 << 10);
+        assert!(!tx.writer_idle(), "not waiting yet");
+        let mut b = batch(2 << 10);
+        assert_eq!(
+            tx.send_within(&mut b, Duration::from_millis(10)),
+            Some(true)
+        );
+        assert!(b.records.is_empty(), "taken when queued");
+        let mut b = batch(10);
+        assert_eq!(tx.send_within(&mut b, Duration::from_millis(30)), None);
+        assert_eq!(b.records.len(), 1, "left as it was");
+        assert!(!tx.writer_idle(), "a batch waits");
+        assert!(rx.try_recv().is_some());
+        assert!(matches!(
+            rx.recv_timeout(Duration::from_millis(20)),
+            Err(RecvError::Timeout)
+        ));
+        let waiter = std::thread::spawn(move || rx.recv_timeout(Duration::from_secs(5)).is_ok());
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !tx.writer_idle() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(tx.writer_idle(), "the writer waits with nothing in hand");
+        assert_eq!(
+            tx.send_within(&mut b, Duration::from_millis(10)),
+            Some(true)
+        );
+        assert!(waiter.join().unwrap());
+        drop(tx);
     }
 
     #[test]

@@ -110,7 +110,12 @@ fn write_loop(
     shared: &Mutex<PipelineStats>,
 ) -> Result<PipelineStats, StoreError> {
     loop {
-        match inbox.recv_timeout(Duration::from_millis(200)) {
+        let next = inbox.recv_timeout(Duration::from_millis(200));
+        if inbox.take_spooled() {
+            // Stored before any batch sent after the file was left (keeps order).
+            pipeline.committer_mut().look_for_orphans();
+        }
+        match next {
             Ok(first) => {
                 let mut records = first.records.len();
                 let mut batches = vec![first];

@@ -42,6 +42,10 @@ pub struct Limits {
     pub record_text_bytes: usize,
     /// Proxy: tool calls kept per exchange.
     pub record_tool_calls: usize,
+    /// Proxy: bytes of finished exchanges that may wait in memory for the store.
+    /// Past a quarter of it the recorder spills recordings (redacted) to the
+    /// spool beside the store; past all of it (the spool full too) a recording is dropped.
+    pub proxy_queue_bytes: usize,
 }
 
 impl Default for Limits {
@@ -55,6 +59,7 @@ impl Default for Limits {
             record_body_bytes: 16 * MIB,
             record_text_bytes: 16 * MIB,
             record_tool_calls: 1_024,
+            proxy_queue_bytes: 256 * MIB,
         }
     }
 }
@@ -93,6 +98,7 @@ impl Limits {
             ("record_body_bytes", self.record_body_bytes),
             ("record_text_bytes", self.record_text_bytes),
             ("record_tool_calls", self.record_tool_calls),
+            ("proxy_queue_bytes", self.proxy_queue_bytes),
         ];
         if let Some((name, _)) = sizes.iter().find(|(_, v)| *v == 0) {
             return Err(LimitsError::Zero(name));

@@ -27,12 +27,14 @@ pub mod anthropic;
 pub mod capture;
 pub mod exchange;
 pub mod group;
+pub mod health;
 pub mod openai;
 pub mod record;
 pub mod recording;
 pub mod room;
 pub mod route;
 pub mod server;
+pub mod spill;
 pub mod sse;
 
 pub use capture::RecordLimits;
@@ -41,7 +43,7 @@ use crate::ingest::pipeline::IngestSender;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -200,6 +202,57 @@ pub struct ProxyStats {
     pub busy: AtomicU64,
     /// Body bytes of finished exchanges waiting for the recorder.
     pub queued_bytes: AtomicU64,
+    /// Finished exchanges waiting for the recorder.
+    pub queued: AtomicU64,
+    /// Exchanges recorded to the spool (redacted) because the store was slow;
+    /// counted in `recorded` too. The store's writer stores them later.
+    pub spilled: AtomicU64,
+    /// Times the recorder began spilling.
+    pub spills: AtomicU64,
+    /// True while the recorder spills.
+    pub spilling: AtomicBool,
+    /// Bytes in the spool file being spilled to.
+    pub spill_bytes: AtomicU64,
+}
+
+impl ProxyStats {
+    /// The counters as JSON (the proxy's `GET /health`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        serde_json::json!({
+            "status": "ok",
+            "requests": n(&self.requests),
+            "recorded": n(&self.recorded),
+            "dropped": n(&self.dropped),
+            "spilled": n(&self.spilled),
+            "spills": n(&self.spills),
+            "spilling": self.spilling.load(Ordering::Relaxed),
+            "spill_bytes": n(&self.spill_bytes),
+            "queued": n(&self.queued),
+            "queued_bytes": n(&self.queued_bytes),
+            "upstream_errors": n(&self.upstream_errors),
+            "unauthorized": n(&self.unauthorized),
+            "busy": n(&self.busy),
+        })
+    }
+
+    /// The exit line's recording part: `N exchanges recorded (M spilled to the spool), D dropped`.
+    pub fn recorded_line(&self) -> String {
+        let spilled = self.spilled.load(Ordering::Relaxed);
+        let spill = if spilled > 0 {
+            format!(
+                " ({spilled} spilled to the spool while the store was slow, {} time(s))",
+                self.spills.load(Ordering::Relaxed)
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "{} exchanges recorded{spill}, {} dropped",
+            self.recorded.load(Ordering::Relaxed),
+            self.dropped.load(Ordering::Relaxed)
+        )
+    }
 }
 
 /// A proxy whose listening socket is open; [`BoundProxy::serve`] runs it.
@@ -211,6 +264,7 @@ pub struct BoundProxy {
     openai: route::Upstream,
     anthropic: route::Upstream,
     stats: Arc<ProxyStats>,
+    spill: Option<spill::Spill>,
 }
 
 /// Validates the configuration and opens the listening socket.
@@ -247,6 +301,7 @@ pub async fn bind(cfg: ProxyConfig) -> Result<BoundProxy, ProxyError> {
         openai,
         anthropic,
         stats: Arc::new(ProxyStats::default()),
+        spill: None,
     })
 }
 
@@ -275,6 +330,13 @@ impl BoundProxy {
         self.stats.clone()
     }
 
+    /// Spills recordings to the spool while the store is slow (see [`spill`]);
+    /// without it the recorder only waits for the writer.
+    pub fn with_spill(mut self, spill: spill::Spill) -> BoundProxy {
+        self.spill = Some(spill);
+        self
+    }
+
     /// Forwards and records until `shutdown` resolves; then lets open exchanges
     /// finish (up to the drain timeout) and flushes the recorder.
     pub async fn serve(
@@ -297,9 +359,10 @@ impl BoundProxy {
         .map_err(ProxyError::Tls)?;
         let stats = self.stats.clone();
         let limits = self.cfg.limits;
+        let out = recording::Outlet::new(sink, self.spill, &limits);
         let recorder = std::thread::Builder::new()
             .name("skilltrace-proxy-recorder".into())
-            .spawn(move || recording::run(rx, source, sink, stats, limits))
+            .spawn(move || recording::run(rx, source, out, stats, limits))
             .map_err(ProxyError::Runtime)?;
         server::run(self.listener, Arc::new(shared), shutdown).await;
         // The recorder ends once every exchange has been handed to the writer:

@@ -8,14 +8,19 @@
 //! batch, one transaction, per round instead of one per exchange. That is what
 //! keeps the recorder and the writer from taking the CPU from the threads that
 //! forward, on a small machine. A stored exchange is at most [`LINGER`] later.
+//!
+//! While the writer has no room, the recorder waits for it, unless the queue
+//! behind it has passed its high-water mark: then rounds go to the spool
+//! ([`super::spill`]) until the queue is low again.
 
 use super::capture::{Finished, RecordLimits};
 use super::record::Recorder;
+use super::spill::Spill;
 use super::ProxyStats;
 use crate::ingest::pipeline::{Batch, IngestSender, SourceState};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -23,27 +28,84 @@ use tokio::sync::mpsc::UnboundedReceiver;
 pub const LINGER: Duration = Duration::from_millis(20);
 /// Queued bytes of exchanges taken in one round at most (a burst is sent in several batches).
 const ROUND_BYTES: u64 = 4 << 20;
+/// How long a round waits for room in the writer's inbox between looks at the queue.
+const LOOK: Duration = Duration::from_millis(50);
+/// After the spool refused a round, how long rounds wait for the writer instead.
+const SPILL_PAUSE: Duration = Duration::from_secs(5);
+
+/// Where the recorder hands rounds: the writer, or the spool while the queue is high.
+pub(super) struct Outlet {
+    pub sink: IngestSender,
+    pub spill: Option<Spill>,
+    /// Queued bytes past which rounds spill, and under which spilling ends.
+    high: u64,
+    low: u64,
+    refused_at: Option<Instant>,
+}
+
+impl Outlet {
+    pub(super) fn new(sink: IngestSender, spill: Option<Spill>, limits: &RecordLimits) -> Outlet {
+        let bound = limits.queue_bytes as u64;
+        Outlet {
+            sink,
+            spill,
+            high: bound / 4,
+            low: bound / 16,
+            refused_at: None,
+        }
+    }
+}
+
+/// What became of a round.
+enum Handed {
+    Sent,
+    Spilled,
+    /// Not recorded, and why.
+    Lost(String),
+}
 
 /// Runs until every sender is gone and the queue is empty.
 pub(super) fn run(
     mut rx: UnboundedReceiver<Finished>,
     source: String,
-    sink: IngestSender,
+    mut out: Outlet,
     stats: Arc<ProxyStats>,
     limits: RecordLimits,
 ) {
     crate::priority::background();
     let mut recorder = Recorder::new(source.clone()).with_limits(limits);
     let mut round = Vec::new();
-    while let Some(first) = rx.blocking_recv() {
+    loop {
+        let first = if out.spill.as_ref().is_some_and(Spill::active) {
+            // While spilling, look at the queue even when no exchange comes:
+            // the spill ends (and the writer gets its file) once it is low.
+            match rx.try_recv() {
+                Ok(f) => f,
+                Err(TryRecvError::Empty) => {
+                    std::thread::sleep(LOOK);
+                    if caught_up(&out, &stats) {
+                        end_spill(&mut out, &stats, "the store writer has caught up");
+                    }
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => break,
+            }
+        } else {
+            match rx.blocking_recv() {
+                Some(f) => f,
+                None => break,
+            }
+        };
         round.push(first);
         let open = take_more(&mut rx, &mut round);
         if open && round_bytes(&round) < ROUND_BYTES {
             std::thread::sleep(LINGER);
             take_more(&mut rx, &mut round);
         }
-        deliver(&mut recorder, &mut round, &source, &sink, &stats);
+        deliver(&mut recorder, &mut round, &source, &mut out, &stats);
     }
+    // What was spilled is the writer's to store now (or the next writer's).
+    end_spill(&mut out, &stats, "the proxy is stopping");
 }
 
 /// Takes what waits, up to [`ROUND_BYTES`]; false once every sender is gone.
@@ -66,13 +128,14 @@ fn round_bytes(round: &[Finished]) -> u64 {
     round.iter().map(Finished::held_bytes).sum()
 }
 
-/// Records a round and sends it as one batch (waiting while the writer's inbox
-/// is full: this thread only; exchanges behind it queue up to their byte bound).
+/// Records a round and hands it over as one batch: to the writer (waiting
+/// while its inbox is full: this thread only; exchanges behind it queue up to
+/// their byte bound), or to the spool while the queue is past its high-water mark.
 fn deliver(
     recorder: &mut Recorder,
     round: &mut Vec<Finished>,
     source: &str,
-    sink: &IngestSender,
+    out: &mut Outlet,
     stats: &ProxyStats,
 ) {
     let mut batch = Batch::default();
@@ -92,18 +155,122 @@ fn deliver(
         ..SourceState::default()
     });
     let n = seqs.len() as u64;
-    let sent = sink.send(batch);
+    let handed = hand_over(batch, out, stats);
     stats.queued_bytes.fetch_sub(held, Ordering::Relaxed);
-    if sent {
-        stats.recorded.fetch_add(n, Ordering::Relaxed);
-    } else {
-        let total = stats.dropped.fetch_add(n, Ordering::Relaxed) + n;
-        let first = seqs.first().copied().unwrap_or_default();
-        crate::notice::warn(
-            "proxy-dropped",
-            format!("proxy: recording of {n} exchanges from #{first} dropped: the store writer has stopped ({total} dropped so far)"),
-        );
+    stats.queued.fetch_sub(n, Ordering::Relaxed);
+    match handed {
+        Handed::Sent => {
+            stats.recorded.fetch_add(n, Ordering::Relaxed);
+        }
+        Handed::Spilled => {
+            stats.recorded.fetch_add(n, Ordering::Relaxed);
+            stats.spilled.fetch_add(n, Ordering::Relaxed);
+        }
+        Handed::Lost(why) => {
+            let total = stats.dropped.fetch_add(n, Ordering::Relaxed) + n;
+            let first = seqs.first().copied().unwrap_or_default();
+            crate::notice::warn(
+                "proxy-dropped",
+                format!("proxy: recording of {n} exchanges from #{first} dropped: {why} ({total} dropped so far)"),
+            );
+        }
     }
+}
+
+/// Sends `batch` to the writer, or spills it while the queue is high.
+fn hand_over(batch: Batch, out: &mut Outlet, stats: &ProxyStats) -> Handed {
+    if out.spill.as_ref().is_some_and(Spill::active) && caught_up(out, stats) {
+        end_spill(out, stats, "the store writer has caught up");
+    }
+    if out.spill.as_ref().is_some_and(Spill::active) || should_spill(out, stats) {
+        return spill(batch, out, stats);
+    }
+    let mut batch = batch;
+    loop {
+        match out.sink.send_within(&mut batch, LOOK) {
+            Some(true) => return Handed::Sent,
+            Some(false) => return Handed::Lost("the store writer has stopped".into()),
+            None => {}
+        }
+        if should_spill(out, stats) {
+            return spill(batch, out, stats);
+        }
+    }
+}
+
+/// Bytes waiting for the store in memory: the recorder's queue and the writer's inbox.
+fn waiting(out: &Outlet, stats: &ProxyStats) -> u64 {
+    stats.queued_bytes.load(Ordering::Relaxed) + out.sink.queued_bytes() as u64
+}
+
+/// True when the memory waiting has passed the high-water mark (and the spool
+/// did not refuse a round lately).
+fn should_spill(out: &Outlet, stats: &ProxyStats) -> bool {
+    let refused = out.refused_at.is_some_and(|t| t.elapsed() < SPILL_PAUSE);
+    out.spill.is_some() && !refused && waiting(out, stats) >= out.high
+}
+
+/// True when the recorder's queue is low again and the writer has nothing in hand.
+fn caught_up(out: &Outlet, stats: &ProxyStats) -> bool {
+    stats.queued_bytes.load(Ordering::Relaxed) <= out.low && out.sink.writer_idle()
+}
+
+/// Appends `batch` to the spool (said when a spill begins); a refusal is said
+/// and the round lost, and rounds wait for the writer again for a while.
+fn spill(batch: Batch, out: &mut Outlet, stats: &ProxyStats) -> Handed {
+    let waiting_kb = waiting(out, stats) >> 10;
+    let Some(sp) = out.spill.as_mut() else {
+        return Handed::Lost("no spool".into());
+    };
+    let starting = !sp.active();
+    match sp.push(batch) {
+        Ok(()) => {
+            stats.spilling.store(true, Ordering::Relaxed);
+            stats.spill_bytes.store(sp.bytes(), Ordering::Relaxed);
+            if starting {
+                stats.spills.fetch_add(1, Ordering::Relaxed);
+                crate::notice::warn(
+                    "proxy-spill",
+                    format!(
+                        "proxy: the store is slower than exchanges arrive ({} KB wait in memory); spilling recordings, redacted, to the spool {} until it catches up (nothing is dropped, forwarding is unaffected)",
+                        waiting_kb,
+                        sp.dir().display()
+                    ),
+                );
+            }
+            Handed::Spilled
+        }
+        Err(why) => {
+            out.refused_at = Some(Instant::now());
+            let dir = sp.dir();
+            end_spill(out, stats, "the spool refused more");
+            Handed::Lost(format!(
+                "cannot spill to the spool {}: {why}",
+                dir.display()
+            ))
+        }
+    }
+}
+
+/// Lets the spill file go to the writer (which stores it before anything sent after).
+fn end_spill(out: &mut Outlet, stats: &ProxyStats, why: &str) {
+    let Some(sp) = out.spill.as_mut() else {
+        return;
+    };
+    if !sp.active() {
+        return;
+    }
+    let frames = sp.release();
+    out.sink.spooled();
+    stats.spilling.store(false, Ordering::Relaxed);
+    stats.spill_bytes.store(0, Ordering::Relaxed);
+    crate::notice::warn(
+        "proxy-spill-end",
+        format!(
+            "proxy: {why}: {frames} spilled rounds ({} exchanges spilled so far) are handed to the store writer, in order",
+            stats.spilled.load(Ordering::Relaxed)
+        ),
+    );
 }
 
 #[cfg(test)]
@@ -133,12 +300,13 @@ mod tests {
         sink: std::sync::mpsc::SyncSender<Batch>,
         stats: &Arc<ProxyStats>,
     ) {
+        let limits = RecordLimits::default();
         run(
             rx,
             "proxy://t".into(),
-            IngestSender::new(sink),
+            Outlet::new(IngestSender::new(sink), None, &limits),
             stats.clone(),
-            RecordLimits::default(),
+            limits,
         );
     }
 

@@ -43,7 +43,7 @@ impl Default for CommitConfig {
 pub struct StoreConfig {
     /// Milliseconds a writer waits for a busy store before spooling (default 10000).
     pub busy_wait_ms: Option<u64>,
-    /// Bound of the spool beside the store, in MB (default 256).
+    /// Bound of the spool beside the store, in MB (default 1024).
     pub spool_max_mb: Option<u64>,
 }
 
@@ -186,6 +186,13 @@ impl Committer {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Looks for spool files other writers left (at the next commit or tick):
+    /// the proxy's recorder leaves one after spilling while the store was slow.
+    pub fn look_for_orphans(&mut self) {
+        self.orphans_due = true;
+        self.next_try = Instant::now();
     }
 
     /// True while kept batches wait to be stored.
@@ -433,7 +440,7 @@ impl Committer {
                 crate::notice::warn(
                     "spool-orphan",
                     format!(
-                        "{}: stored the work a stopped writer left in {}",
+                        "{}: stored the work left in {}",
                         self.store.path().display(),
                         self.spool.dir().join(name).display()
                     ),

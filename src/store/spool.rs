@@ -22,7 +22,7 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// Default bound of the spool folder.
-pub const DEFAULT_MAX: u64 = 256 << 20;
+pub const DEFAULT_MAX: u64 = 1 << 30;
 
 /// Proof for [`Redacted::from_spool`] that a value was read back from the
 /// spool, which only ever holds values that were `Redacted` when written.
@@ -263,6 +263,20 @@ impl Spool {
         let name = own.name.clone();
         own.remove();
         Some(name)
+    }
+
+    /// Lets go of this writer's file without replaying it (closing it drops its
+    /// lock): it is then an orphan that the store's writer claims and stores
+    /// (the proxy's recorder spills so). The next push starts a new file.
+    /// Its name and frames, or `None` when nothing was spooled.
+    pub fn release_own(&mut self) -> Option<(String, u64)> {
+        let own = self.own.take()?;
+        Some((own.name, own.written))
+    }
+
+    /// Bytes this writer's file holds.
+    pub fn own_bytes(&self) -> u64 {
+        self.own.as_ref().map_or(0, |f| f.end)
     }
 
     /// Removes a claimed orphan whose frames are all stored.

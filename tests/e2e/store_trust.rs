@@ -274,10 +274,7 @@ fn doctor_names_a_spool_left_behind_and_the_next_writer_stores_it() {
     );
     let g = trace(&t.path().join("more").tap_mkdir());
     let err = succeeded(&import(&db, &g));
-    assert!(
-        err.contains("stored the work a stopped writer left"),
-        "{err}"
-    );
+    assert!(err.contains("stored the work left in"), "{err}");
     let c = rusqlite::Connection::open(&db).unwrap();
     let n: i64 = c
         .query_row(

@@ -126,7 +126,7 @@ impl RecordLimits {
             request_body: l.record_body_bytes,
             response_body: l.record_body_bytes,
             sse_event: 4 << 20,
-            queue_bytes: 256 << 20,
+            queue_bytes: l.proxy_queue_bytes,
             inflight: l.inflight_bytes,
             text: l.record_text_bytes,
             tool_calls: l.record_tool_calls,
@@ -253,9 +253,11 @@ impl ExchangeRecorder {
         let size = done.held_bytes();
         let seq = done.meta.seq;
         let queued = self.stats.queued_bytes.fetch_add(size, Ordering::Relaxed);
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
         let full = queued + size > self.limits.queue_bytes as u64;
         if full || self.tx.send(done).is_err() {
             self.stats.queued_bytes.fetch_sub(size, Ordering::Relaxed);
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
             let n = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             let why = if full {
                 format!(

@@ -60,6 +60,10 @@ pub const SESSION_HEADERS: &[&str] = &[
     "openai-conversation-id",
 ];
 
+/// The one path the proxy answers itself (`GET` only, never forwarded): its
+/// counters as JSON ([`ProxyStats::to_json`]), behind the token when one is set.
+pub const HEALTH_PATH: &str = "/health";
+
 /// Everything a request handler needs, shared by all connections.
 pub struct Shared {
     pub openai: Upstream,
@@ -168,19 +172,22 @@ async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
+    let authorized = shared.token.as_ref().is_none_or(|expected| {
+        crate::serve::token_ok(req.headers(), route::TOKEN_HEADER, expected)
+    });
+    if authorized && req.method() == hyper::Method::GET && req.uri().path() == HEALTH_PATH {
+        return Ok(health_response(&shared.stats));
+    }
     let seq = shared.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let route = route::classify(req.method(), req.uri().path(), req.headers());
-    if let Some(expected) = &shared.token {
-        let ok = crate::serve::token_ok(req.headers(), route::TOKEN_HEADER, expected);
-        if !ok {
-            shared.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
-            return Ok(error_response(
-                StatusCode::UNAUTHORIZED,
-                route.provider,
-                "unauthorized",
-                "missing or wrong x-skilltrace-token header",
-            ));
-        }
+    if !authorized {
+        shared.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
+        return Ok(error_response(
+            StatusCode::UNAUTHORIZED,
+            route.provider,
+            "unauthorized",
+            "missing or wrong x-skilltrace-token header",
+        ));
     }
     let (mut parts, body) = req.into_parts();
     let upstream = match route.provider {
@@ -374,6 +381,15 @@ fn describe(e: &(dyn std::error::Error + 'static)) -> String {
         cur = err.source();
     }
     crate::redact::cut::one_line(&parts.join(": "), 300)
+}
+
+/// `200` with the proxy's counters.
+fn health_response(stats: &ProxyStats) -> Response<ProxyBody> {
+    let bytes = Bytes::from(stats.to_json().to_string());
+    let mut resp = Response::new(Full::new(bytes).map_err(|never| match never {}).boxed());
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
 }
 
 /// A JSON error body shaped like the provider's own, so SDKs surface it cleanly.
