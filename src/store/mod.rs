@@ -15,6 +15,7 @@ mod rows;
 pub mod schema;
 mod search;
 pub mod spool;
+mod tree_top;
 mod triage;
 pub mod trust;
 mod usage;
@@ -29,7 +30,8 @@ pub use read::{
     SpanRow,
 };
 pub use rows::Note;
-pub use search::{SearchWindow, SEARCH_WINDOW};
+pub use search::{SearchWindow, SEARCH_FIRST_WINDOW, SEARCH_WINDOW};
+pub use tree_top::TopRow;
 pub use triage::TriageState;
 pub use usage::UsageRow;
 pub use workbench::{FindingKey, SkillFilter, SkillRow, SkillSighting, SpanFlagRow};
