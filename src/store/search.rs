@@ -11,6 +11,11 @@ use rusqlite::{params, OptionalExtension};
 /// time, newest window first, so a page never waits on ranking every hit.
 pub const SEARCH_WINDOW: usize = 10_000;
 
+/// The first window of a search the TUI pages through: the newest this many
+/// hits, ranked before the first page shows (a tenth of [`SEARCH_WINDOW`]'s
+/// ranking time); the windows after it are [`SEARCH_WINDOW`] wide.
+pub const SEARCH_FIRST_WINDOW: usize = 1_000;
+
 /// One window of a search's hits, best first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchWindow {
