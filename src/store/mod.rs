@@ -15,7 +15,8 @@ mod rows;
 pub mod schema;
 mod search;
 pub mod spool;
-mod tree_top;
+#[cfg(test)]
+pub(crate) mod test_spans;
 mod triage;
 pub mod trust;
 mod usage;
@@ -31,7 +32,6 @@ pub use read::{
 };
 pub use rows::Note;
 pub use search::{SearchWindow, SEARCH_FIRST_WINDOW, SEARCH_WINDOW};
-pub use tree_top::TopRow;
 pub use triage::TriageState;
 pub use usage::UsageRow;
 pub use workbench::{FindingKey, SkillFilter, SkillRow, SkillSighting, SpanFlagRow};

@@ -301,12 +301,6 @@ CREATE TRIGGER finding_tally_update AFTER UPDATE OF severity, status ON findings
     ON CONFLICT(severity, status) DO UPDATE SET n = n + 1;
 END;
 "#,
-    // 10: each span's children in time order (issue 20), so the Run view
-    // reads a run's first page from the top of its tree (`store::tree_top`)
-    // instead of ordering the whole run first.
-    r#"
-CREATE INDEX spans_run_parent ON spans(run_key, parent_id, start_ms, origin_line);
-"#,
 ];
 
 /// Brings the schema to the latest version, one transaction per migration.

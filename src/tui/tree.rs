@@ -19,9 +19,7 @@ use std::collections::HashMap;
 pub struct TreeRow {
     pub key: i64,
     pub depth: u32,
-    /// The rows right after this one that are its descendants (a first page
-    /// read from the top of the tree, before the whole order is built, says
-    /// only whether there are any: 1 or 0; see `Source::top_page`).
+    /// The rows right after this one that are its descendants.
     pub descendants: u32,
     /// This row's place in the full order (folding leaves it as it was).
     pub index: u32,

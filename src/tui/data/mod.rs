@@ -350,7 +350,6 @@ pub fn spawn(
                         return;
                     }
                 }
-                source.idle();
                 if last_poll.elapsed() >= poll {
                     last_poll = Instant::now();
                     let v = source.data_version();

@@ -42,9 +42,6 @@ pub struct Source {
     last_version: Option<i64>,
     /// The tree order of the run last opened in the Run view.
     tree: Option<TreeCache>,
-    /// A run whose first page was read from the top of its tree: its whole
-    /// order is built when the worker is next idle ([`Source::idle`]).
-    pending_tree: Option<String>,
     /// The Findings view's groups for the last filter.
     groups: Option<GroupCache>,
     /// The last search's best hits.
@@ -62,7 +59,6 @@ impl Source {
             cost_total: None,
             last_version: None,
             tree: None,
-            pending_tree: None,
             groups: None,
             search: None,
             behaviours: Behaviours::builtin(),

@@ -75,8 +75,8 @@ impl Source {
 mod tests {
     use super::super::Source;
     use crate::model::{Origin, Span, SpanKind};
-    use crate::redact::{Mode, Redactor};
-    use crate::store::{Store, StoreBatch, SEARCH_FIRST_WINDOW};
+    use crate::store::test_spans::stored;
+    use crate::store::SEARCH_FIRST_WINDOW;
     use std::collections::HashSet;
 
     #[test]
@@ -84,35 +84,26 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("s.db");
         let n = SEARCH_FIRST_WINDOW + 700;
-        {
-            let mut s = Store::open(&path).expect("open");
-            let mut r = Redactor::new(Mode::Mask);
-            let spans = (0..n)
-                .map(|i| {
-                    let mut sp = Span::new(
-                        format!("s{i}"),
-                        "r1",
-                        SpanKind::Llm,
-                        "n",
-                        Origin::new("/x/f.jsonl", i as u64 + 1),
-                    );
-                    // Older spans match more densely: bm25 alone would rank them first.
-                    let words = if i < 700 {
-                        "zebra zebra zebra"
-                    } else {
-                        "zebra and other words"
-                    };
-                    sp.text = Some(words.to_string());
-                    r.redact_span(sp).0
-                })
-                .collect();
-            s.write(&StoreBatch {
-                spans,
-                ..Default::default()
+        let spans = (0..n)
+            .map(|i| {
+                let mut sp = Span::new(
+                    format!("s{i}"),
+                    "r1",
+                    SpanKind::Llm,
+                    "n",
+                    Origin::new("/x/f.jsonl", i as u64 + 1),
+                );
+                // Older spans match more densely: bm25 alone would rank them first.
+                let words = if i < 700 {
+                    "zebra zebra zebra"
+                } else {
+                    "zebra and other words"
+                };
+                sp.text = Some(words.to_string());
+                sp
             })
-            .expect("write");
-            while s.index_fts(5000).expect("index") > 0 {}
-        }
+            .collect();
+        drop(stored(&path, spans));
         let mut src = Source::open(&path).expect("source");
         let (first, total) = src.search_page("zebra", 0, 60).expect("page");
         assert_eq!(total, n as u64);

@@ -6,13 +6,9 @@
 use super::Source;
 use crate::store::StoreError;
 use crate::tui::data::SpanItem;
-use crate::tui::flags::{Flag, RowFlags, RunFlags};
+use crate::tui::flags::{RowFlags, RunFlags};
 use crate::tui::tree::{fold, tree_order, TreeRow};
 use std::collections::HashMap;
-
-/// Pages this deep into an unfolded run are read from the top of its tree
-/// ([`crate::store::Store::tree_top`]) while its whole order is not built yet.
-const TOP_ROWS: usize = 1_000;
 
 /// A run's spans in tree order with their findings, valid while the store's
 /// `data_version` is `version`.
@@ -92,14 +88,6 @@ impl Source {
         offset: usize,
         limit: usize,
     ) -> Result<(u64, Vec<SpanItem>), StoreError> {
-        if folded.is_empty() && offset.saturating_add(limit) <= TOP_ROWS && !self.tree_fresh(run_id)
-        {
-            if let Some(page) = self.top_page(run_id, offset, limit)? {
-                // The whole order is built when the worker is next idle.
-                self.pending_tree = Some(run_id.to_string());
-                return Ok(page);
-            }
-        }
         let mut rebuild = false;
         loop {
             let (tree, flags) = self.shown(run_id, folded, rebuild)?;
@@ -125,72 +113,6 @@ impl Source {
                 return Ok((total, out));
             }
             rebuild = true;
-        }
-    }
-
-    /// The tree order of `run_id` is built for the store as it is now.
-    fn tree_fresh(&mut self, run_id: &str) -> bool {
-        let version = self.data_version();
-        matches!(&self.tree, Some(t) if t.run_id == run_id && t.version == version)
-    }
-
-    /// Rows `[offset, offset + limit)` of `run_id`'s unfolded tree read from
-    /// its top, with their own findings; `None` when the walk cannot place
-    /// them (a parent cycle) or a span went since (the full order decides).
-    /// A row's `descendants` is 1 for "has children": only folding shows the
-    /// count, and a folded tree is always read from the full order.
-    fn top_page(
-        &mut self,
-        run_id: &str,
-        offset: usize,
-        limit: usize,
-    ) -> Result<Option<(u64, Vec<SpanItem>)>, StoreError> {
-        let s = self.reader()?;
-        let Some((total, top)) = s.tree_top(run_id, offset.saturating_add(limit))? else {
-            return Ok(None);
-        };
-        let page = top.get(offset..).unwrap_or(&[]);
-        let mut own: HashMap<&str, Flag> = page
-            .iter()
-            .map(|r| (r.id.as_str(), Flag::default()))
-            .collect();
-        for f in s.span_flags(run_id)? {
-            if let Some(flag) = own.get_mut(f.span_id.as_str()) {
-                flag.add(f.severity, f.open);
-            }
-        }
-        let keys: Vec<i64> = page.iter().map(|r| r.key).collect();
-        let rows = s.spans_by_keys(&keys)?;
-        if rows.len() != keys.len() {
-            return Ok(None);
-        }
-        let items = rows
-            .into_iter()
-            .zip(page)
-            .enumerate()
-            .map(|(i, (span, r))| {
-                let tree = TreeRow {
-                    key: r.key,
-                    depth: r.depth,
-                    descendants: u32::from(r.has_children),
-                    index: (offset + i) as u32,
-                };
-                let flags = RowFlags {
-                    own: own.get(r.id.as_str()).copied().unwrap_or_default(),
-                    hidden: Flag::default(),
-                };
-                (span, tree, flags)
-            })
-            .collect();
-        Ok(Some((total, items)))
-    }
-
-    /// Work left for when no request waits: the order of the run whose first
-    /// page was read from the top (so the keys after it find it built).
-    pub(in crate::tui::data) fn idle(&mut self) {
-        if let Some(run_id) = self.pending_tree.take() {
-            // A failure here is said by the next request that needs the order.
-            let _ = self.tree(&run_id, false);
         }
     }
 }
