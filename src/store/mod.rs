@@ -15,6 +15,8 @@ mod rows;
 pub mod schema;
 mod search;
 pub mod spool;
+#[cfg(test)]
+pub(crate) mod test_spans;
 mod triage;
 pub mod trust;
 mod usage;
@@ -29,7 +31,7 @@ pub use read::{
     SpanRow,
 };
 pub use rows::Note;
-pub use search::{SearchWindow, SEARCH_WINDOW};
+pub use search::{SearchWindow, SEARCH_FIRST_WINDOW, SEARCH_WINDOW};
 pub use triage::TriageState;
 pub use usage::UsageRow;
 pub use workbench::{FindingKey, SkillFilter, SkillRow, SkillSighting, SpanFlagRow};

@@ -11,6 +11,11 @@ use rusqlite::{params, OptionalExtension};
 /// time, newest window first, so a page never waits on ranking every hit.
 pub const SEARCH_WINDOW: usize = 10_000;
 
+/// The first window of a search the TUI pages through: the newest this many
+/// hits, ranked before the first page shows (a tenth of [`SEARCH_WINDOW`]'s
+/// ranking time); the windows after it are [`SEARCH_WINDOW`] wide.
+pub const SEARCH_FIRST_WINDOW: usize = 1_000;
+
 /// One window of a search's hits, best first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchWindow {
@@ -106,14 +111,12 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use crate::model::{Origin, Span, SpanKind};
-    use crate::redact::{Mode, Redactor};
-    use crate::store::{Store, StoreBatch};
+    use crate::store::test_spans::stored;
+    use crate::store::Store;
 
     /// A store of one run whose spans hold these texts.
     fn store(texts: &[&str]) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = Store::open(&dir.path().join("s.db")).expect("open");
-        let mut r = Redactor::new(Mode::Mask);
         let spans = texts
             .iter()
             .enumerate()
@@ -126,15 +129,10 @@ mod tests {
                     Origin::new("/x/f.jsonl", i as u64 + 1),
                 );
                 sp.text = Some(t.to_string());
-                r.redact_span(sp).0
+                sp
             })
             .collect();
-        s.write(&StoreBatch {
-            spans,
-            ..Default::default()
-        })
-        .expect("write");
-        while s.index_fts(1000).expect("index") > 0 {}
+        let s = stored(&dir.path().join("s.db"), spans);
         (dir, s)
     }
 

@@ -7,15 +7,21 @@
 //! store's `data_version` changes; full rows are read only for the page on
 //! screen, by key. The Findings view is kept the same way: the filter's
 //! findings as light keys, grouped ([`crate::tui::group`]), and a page of
-//! groups read by id.
+//! groups read by id. Each cache lives in its own child module: [`tree`]
+//! (the Run view), [`groups`] (the Findings view), [`search`] (the Search view).
 
-use super::{Reply, Request, SpanItem, Step, Target, Undo};
-use crate::store::{FindingFilter, RunFilter, RunRow, Store, StoreError, SEARCH_WINDOW};
-use crate::tui::flags::{RowFlags, RunFlags};
-use crate::tui::group::{assemble, group_keys, Behaviours};
-use crate::tui::tree::{fold, tree_order, TreeRow};
-use std::collections::{HashMap, HashSet};
+mod groups;
+mod search;
+mod tree;
+
+use super::{Reply, Request, Step, Undo};
+use crate::store::{FindingFilter, RunFilter, RunRow, Store, StoreError};
+use crate::tui::group::{assemble, Behaviours};
+use groups::GroupCache;
+use search::SearchCache;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use tree::TreeCache;
 
 /// Most findings the Findings view orders and groups (a store holding more
 /// lists the worst this many).
@@ -41,39 +47,6 @@ pub struct Source {
     /// The last search's best hits.
     search: Option<SearchCache>,
     behaviours: Behaviours,
-}
-
-/// A run's spans in tree order with their findings, valid while the store's
-/// `data_version` is `version`.
-struct TreeCache {
-    run_id: String,
-    version: Option<i64>,
-    rows: Vec<TreeRow>,
-    /// The rows shown with some spans folded, and which spans those were.
-    shown: Option<(Vec<i64>, Vec<TreeRow>)>,
-    flags: RunFlags,
-}
-
-/// A search's hits ranked so far, valid while the store's `data_version` is `version`.
-struct SearchCache {
-    query: String,
-    version: Option<i64>,
-    /// Hit keys of the windows ranked so far, in order.
-    keys: Vec<i64>,
-    /// Where the next window starts (hits below this key).
-    next: Option<i64>,
-    /// Every window is ranked.
-    done: bool,
-    total: u64,
-}
-
-/// A filter's findings grouped, valid while the store's `data_version` is `version`.
-struct GroupCache {
-    filter: FindingFilter,
-    version: Option<i64>,
-    groups: Vec<Vec<i64>>,
-    /// Triaged findings the filter hides, once counted.
-    hidden: Option<u64>,
 }
 
 impl Source {
@@ -138,201 +111,6 @@ impl Source {
             self.cost_total = None;
         }
         v
-    }
-
-    /// `run_id`'s spans in tree order with their findings: built from the
-    /// run's skeleton on first use and again after the store changed (or when `rebuild`).
-    fn tree(&mut self, run_id: &str, rebuild: bool) -> Result<&TreeCache, StoreError> {
-        let version = self.data_version();
-        let fresh =
-            matches!(&self.tree, Some(t) if !rebuild && t.run_id == run_id && t.version == version);
-        if !fresh {
-            self.tree = None;
-            let s = self.reader()?;
-            let links = s.span_skeleton(run_id)?;
-            let rows = tree_order(&links);
-            let key_of: HashMap<&str, i64> = links.iter().map(|l| (l.id.as_str(), l.key)).collect();
-            let at: HashMap<i64, usize> = rows.iter().map(|r| (r.key, r.index as usize)).collect();
-            let found = s.span_flags(run_id)?;
-            let flags = RunFlags::new(
-                rows.len(),
-                found.iter().filter_map(|f| {
-                    let i = *at.get(key_of.get(f.span_id.as_str())?)?;
-                    Some((i, f.severity, f.open))
-                }),
-            );
-            self.tree = Some(TreeCache {
-                run_id: run_id.to_string(),
-                version,
-                rows,
-                shown: None,
-                flags,
-            });
-        }
-        self.tree
-            .as_ref()
-            .ok_or_else(|| StoreError::NotFound("tree: not built".into()))
-    }
-
-    /// `run_id`'s tree as shown with the subtrees of `folded` left out.
-    fn shown(
-        &mut self,
-        run_id: &str,
-        folded: &[i64],
-        rebuild: bool,
-    ) -> Result<(&[TreeRow], &RunFlags), StoreError> {
-        self.tree(run_id, rebuild)?;
-        let Some(t) = self.tree.as_mut() else {
-            return Err(StoreError::NotFound("tree: not built".into()));
-        };
-        if folded.is_empty() {
-            return Ok((&t.rows, &t.flags));
-        }
-        if t.shown.as_ref().map(|(f, _)| f.as_slice()) != Some(folded) {
-            t.shown = Some((folded.to_vec(), fold(&t.rows, folded)));
-        }
-        let rows = t.shown.as_ref().map(|(_, r)| r.as_slice()).unwrap_or(&[]);
-        Ok((rows, &t.flags))
-    }
-
-    /// Rows `[offset, offset + limit)` of `run_id`'s tree as shown (with
-    /// `folded` subtrees left out), with their places in the tree and their
-    /// findings, and how many rows are shown. A span gone since the order was
-    /// built (a write slipped in before the version poll saw it) rebuilds the order once.
-    fn tree_page(
-        &mut self,
-        run_id: &str,
-        folded: &[i64],
-        offset: usize,
-        limit: usize,
-    ) -> Result<(u64, Vec<SpanItem>), StoreError> {
-        let mut rebuild = false;
-        loop {
-            let (tree, flags) = self.shown(run_id, folded, rebuild)?;
-            let total = tree.len() as u64;
-            let page: Vec<(TreeRow, RowFlags)> = tree
-                .iter()
-                .skip(offset)
-                .take(limit)
-                .map(|r| (*r, flags.row(r, folded.binary_search(&r.key).is_ok())))
-                .collect();
-            let keys: Vec<i64> = page.iter().map(|(r, _)| r.key).collect();
-            let rows = self.reader()?.spans_by_keys(&keys)?;
-            if rows.len() == keys.len() || rebuild {
-                let mut rows = rows.into_iter().peekable();
-                let mut out = Vec::with_capacity(page.len());
-                for (r, f) in page {
-                    if rows.peek().is_some_and(|s| s.rowid == r.key) {
-                        if let Some(s) = rows.next() {
-                            out.push((s, r, f));
-                        }
-                    }
-                }
-                return Ok((total, out));
-            }
-            rebuild = true;
-        }
-    }
-
-    /// The Findings view's groups for `filter` (rebuilt when the store changed).
-    fn groups(
-        &mut self,
-        filter: &FindingFilter,
-        count_hidden: bool,
-    ) -> Result<&GroupCache, StoreError> {
-        let version = self.data_version();
-        let fresh = matches!(&self.groups, Some(g) if g.version == version && g.filter == *filter);
-        if !fresh {
-            self.groups = None;
-            let keys = self.reader()?.finding_keys(filter, MAX_FINDINGS)?;
-            let groups = group_keys(&keys, &self.behaviours);
-            self.groups = Some(GroupCache {
-                filter: filter.clone(),
-                version,
-                groups,
-                hidden: None,
-            });
-        }
-        let need = count_hidden && matches!(&self.groups, Some(g) if g.hidden.is_none());
-        if need {
-            let all = FindingFilter {
-                status: None,
-                ..filter.clone()
-            };
-            let shown = self.reader()?.finding_count(filter)?;
-            let every = self.reader()?.finding_count(&all)?;
-            if let Some(g) = self.groups.as_mut() {
-                g.hidden = Some(every.saturating_sub(shown));
-            }
-        }
-        self.groups
-            .as_ref()
-            .ok_or_else(|| StoreError::NotFound("findings: not grouped".into()))
-    }
-
-    /// Keys of hits `offset..offset + limit` of `query` and how many match.
-    /// Hits come a window at a time ([`crate::store::Store::search_window`]:
-    /// the newest 10,000 ranked, then the next older 10,000 …), each window
-    /// ranked once per query and data version and kept.
-    fn search_page(
-        &mut self,
-        query: &str,
-        offset: usize,
-        limit: usize,
-    ) -> Result<(Vec<i64>, u64), StoreError> {
-        let version = self.data_version();
-        if !matches!(&self.search, Some(c) if c.query == query && c.version == version) {
-            let total = self.reader()?.search_count(query, MAX_SEARCH_COUNT)?;
-            self.search = Some(SearchCache {
-                query: query.to_string(),
-                version,
-                keys: Vec::new(),
-                next: None,
-                done: false,
-                total,
-            });
-        }
-        let end = offset.saturating_add(limit);
-        loop {
-            let (below, more) = match &self.search {
-                Some(c) if c.keys.len() < end && !c.done => (c.next, true),
-                _ => (None, false),
-            };
-            if !more {
-                break;
-            }
-            let w = self.reader()?.search_window(query, below, SEARCH_WINDOW)?;
-            if let Some(c) = self.search.as_mut() {
-                c.keys.extend(w.keys);
-                c.done = w.next.is_none();
-                c.next = w.next;
-            }
-        }
-        let c = self
-            .search
-            .as_ref()
-            .ok_or_else(|| StoreError::NotFound("search: not run".into()))?;
-        let page = c.keys.iter().skip(offset).take(limit).copied().collect();
-        Ok((page, c.total))
-    }
-
-    /// Every finding `target` names, each once, in order.
-    fn resolve(&mut self, target: &Target) -> Result<Vec<i64>, StoreError> {
-        let mut seen = HashSet::new();
-        let mut ids: Vec<i64> = target
-            .ids
-            .iter()
-            .copied()
-            .filter(|i| seen.insert(*i))
-            .collect();
-        for scope in &target.scopes {
-            for k in self.reader()?.finding_keys(scope, MAX_FINDINGS)? {
-                if seen.insert(k.id) {
-                    ids.push(k.id);
-                }
-            }
-        }
-        Ok(ids)
     }
 
     /// Runs with their `findings` counting open findings only (what is left to triage).

@@ -31,10 +31,11 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
         ),
         t.title,
     )];
-    if s.total > crate::store::SEARCH_WINDOW as u64 {
+    if s.total > crate::store::SEARCH_FIRST_WINDOW as u64 {
         title.push(TSpan::styled(
             format!(
-                "best first within each {} hits, newest first ",
+                "best first within the newest {} hits, then within each older {} ",
+                crate::pricing::thousands(crate::store::SEARCH_FIRST_WINDOW as u64),
                 crate::pricing::thousands(crate::store::SEARCH_WINDOW as u64)
             ),
             t.dim,
