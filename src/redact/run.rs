@@ -7,7 +7,7 @@ use super::engine::{Cand, Engine, Scan, DIGIT_MARGIN, KEY_BACK};
 use super::markers::subtract_markers;
 use super::memory::Hit;
 use super::rules::Trigger;
-use super::validate::Checks;
+use super::validate::{Checks, Validator};
 
 impl Engine {
     /// Every range of `text` a rule says to redact, validated, allowlist-filtered and
@@ -180,7 +180,12 @@ impl Engine {
                 .find_map(|&g| caps.get(g))
                 .map(|g| g.range())
                 .unwrap_or(m.range());
-            let example = self.is_example(&text[secret.clone()]);
+            // Whether the value is a known example is asked only of values the
+            // validator keeps (most matches in clean text are code it rejects), except
+            // for card numbers, whose validator needs it.
+            let mut example = rule.validator == Some(Validator::Card)
+                && !secret.is_empty()
+                && self.is_example(&text[secret.clone()]);
             let checks = Checks {
                 rule,
                 words: &self.words,
@@ -194,6 +199,7 @@ impl Engine {
                 && !self.allowed(&text[secret.clone()])
                 && !self.allowed(m.as_str());
             if keep {
+                example = example || self.is_example(&text[secret.clone()]);
                 out.push(Cand {
                     start: secret.start,
                     end: secret.end,

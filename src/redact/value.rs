@@ -137,10 +137,16 @@ fn dotted(s: &str) -> bool {
     parts >= 2
 }
 
+/// A byte after a value that makes it code: a call, subscript, generic, block,
+/// member access or `?`.
+fn code_next(next: Option<u8>) -> bool {
+    matches!(next, Some(b'(' | b'[' | b'<' | b'{' | b'.' | b'?'))
+}
+
 /// Code rather than a value: paths (`a::b`, `a.b`), calls, subscripts, generics,
 /// closures, keywords and type names.
 pub fn code_like(s: &str, next: Option<u8>, words: &Words) -> bool {
-    if matches!(next, Some(b'(' | b'[' | b'<' | b'{' | b'.' | b'?')) {
+    if code_next(next) {
         return true;
     }
     if s.starts_with(':') || s.contains("::") || s.contains("->") || s.contains('(') {
@@ -172,22 +178,29 @@ pub fn placeholder(s: &str, words: &Words) -> bool {
     if t.bytes().all(|b| b == first) {
         return true; // xxxxxxxx, ........
     }
-    let lower = t.to_ascii_lowercase();
-    if words.placeholders.contains(&lower) {
-        return true;
-    }
-    lower.starts_with("your_")
-        || lower.starts_with("your-")
-        || lower.starts_with("process.env")
-        || lower.starts_with("os.environ")
-        || lower.starts_with("env:")
-        || lower.contains("...")
-        || lower.contains('…')
-        || lower.contains("{{")
-        || lower.contains("${")
-        || lower.contains("%(")
-        || lower.ends_with("_here")
-        || lower.ends_with("-here")
+    // Compared ignoring ASCII case, without a lower-cased copy (the word lists are
+    // lower case).
+    let b = t.as_bytes();
+    let starts = |p: &str| {
+        b.get(..p.len())
+            .is_some_and(|x| x.eq_ignore_ascii_case(p.as_bytes()))
+    };
+    let ends =
+        |p: &str| b.len() >= p.len() && b[b.len() - p.len()..].eq_ignore_ascii_case(p.as_bytes());
+    words
+        .placeholders
+        .iter()
+        .any(|w| w.as_bytes().eq_ignore_ascii_case(b))
+        || starts("your_")
+        || starts("your-")
+        || starts("process.env")
+        || starts("os.environ")
+        || starts("env:")
+        || b.windows(3).any(|w| w == b"...")
+        || t.contains('…')
+        || b.windows(2).any(|w| matches!(w, b"{{" | b"${" | b"%("))
+        || ends("_here")
+        || ends("-here")
 }
 
 /// `DB_PASSWORD_2` style: the name of a variable or constant, not its value.
@@ -252,13 +265,19 @@ pub fn is_secret(
     let Some(v) = text.get(secret.clone()) else {
         return false;
     };
-    if placeholder(v, words) {
-        return false;
-    }
     let b = text.as_bytes();
     let before = secret.start.checked_sub(1).and_then(|i| b.get(i)).copied();
     let next = b.get(secret.end).copied();
     let quoted = matches!(before, Some(b'"' | b'\'' | b'`')) && next == before;
+    // Cheapest first (every check below that is not for quoted values only says "not a
+    // secret"): an unquoted value followed by a call, subscript, generic or member
+    // access is code (`client.get_token()`), as `code_like` would say further down.
+    if !quoted && code_next(next) {
+        return false;
+    }
+    if placeholder(v, words) {
+        return false;
+    }
     // Keys that name a directory, not a secret.
     let key = text
         .get(m.start..secret.start)
