@@ -46,7 +46,7 @@ for b in "${bins[@]}"; do
   i=$((i + 1))
   echo "== HTTP hook ($b), $sessions sessions x $m events"
   rm -f "$tmp/serve.out"
-  "$b" guard serve --listen 127.0.0.1:0 --db "$tmp/http-$i.db" >"$tmp/serve.out" 2>"$tmp/serve.err" &
+  SKILLTRACE_GUARD_TIMING=1 "$b" guard serve --listen 127.0.0.1:0 --db "$tmp/http-$i.db" >"$tmp/serve.out" 2>"$tmp/serve.err" &
   pid=$!
   for _ in $(seq 600); do
     grep -q "serving hooks on" "$tmp/serve.out" 2>/dev/null && break
@@ -58,5 +58,24 @@ for b in "${bins[@]}"; do
   kill -TERM "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   pid=""
+  # The server's own view (SKILLTRACE_GUARD_TIMING): from the request handed
+  # to a judging thread to the record queued, per phase; the client's figures
+  # above add the HTTP round trip and the bench client's own scheduling.
+  python3 - "$tmp/serve.err" <<'PY'
+import re, sys
+phases = {}
+for line in open(sys.argv[1], errors="replace"):
+    if line.startswith("guard timing:"):
+        for k, v in re.findall(r"([a-z-]+) ([0-9.]+)", line):
+            phases.setdefault(k, []).append(float(v))
+if phases:
+    def pct(v, p):
+        v = sorted(v)
+        return v[min(len(v) - 1, int(p * len(v)))]
+    print(f"server side ({len(phases['total'])} decisions), ms:")
+    for k, v in phases.items():
+        if k != "shard":
+            print(f"  {k:12} p50 {pct(v, .5):7.3f}  p90 {pct(v, .9):7.3f}  p99 {pct(v, .99):7.3f}  max {max(v):7.3f}")
+PY
 done
 echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)"

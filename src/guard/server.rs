@@ -41,6 +41,8 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 const MAX_SESSIONS: usize = 1024;
 /// Records that may wait for the writer.
 const RECORD_QUEUE: usize = 4096;
+/// Set (not `0`): every decision prints its phase timings to stderr.
+pub const TIMING_ENV: &str = "SKILLTRACE_GUARD_TIMING";
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -112,6 +114,8 @@ impl Shard {
 
 struct Shared {
     shards: Vec<Mutex<Shard>>,
+    /// `SKILLTRACE_GUARD_TIMING` set: one line of phase timings per decision on stderr.
+    timing: bool,
     token: Option<String>,
     fail_closed: bool,
     budget: Duration,
@@ -181,6 +185,7 @@ pub async fn bind(opts: &ServeOptions) -> anyhow::Result<BoundGuard> {
         addr,
         shared: Arc::new(Shared {
             shards,
+            timing: std::env::var_os(TIMING_ENV).is_some_and(|v| !v.is_empty() && v != "0"),
             token: opts.token.clone().filter(|t| !t.is_empty()),
             fail_closed: opts.fail_closed || policy.fail_closed,
             budget: Duration::from_millis(policy.budget_ms),
@@ -390,6 +395,7 @@ fn judge_one(
     outcome: &Mutex<Option<Outcome>>,
     started: Instant,
 ) -> Answer {
+    let t_thread = Instant::now();
     let now = crate::store::now_ms();
     let ev = match agent.parse(body) {
         Ok(ev) => ev,
@@ -427,12 +433,15 @@ fn judge_one(
     };
     let key = format!("{}\u{0}{}", agent.name(), ev.session);
     let shard_ix = shard_of(&key, shared.shards.len());
-    let Ok(mut shard) = shared.shards[shard_ix].lock() else {
+    let t_parsed = Instant::now();
+    let Ok(mut guard) = shared.shards[shard_ix].lock() else {
         return fail_answer(agent, shared.fail_closed, "a judge crashed earlier");
     };
-    let shard = &mut *shard;
+    let t_locked = Instant::now();
+    let shard = &mut *guard;
     let (judge, sess) = shard.judge_and_session(&key);
     let mut j = judge.judge(&ev, sess, now);
+    let t_judged = Instant::now();
     if ev.kind == super::event::EventKind::SessionEnd {
         shard.forget(&key);
     }
@@ -460,6 +469,9 @@ fn judge_one(
         j.decision = d;
     }
     shard.judge.annotate(&mut j, attrs);
+    // The session's state is updated: the next event of the shard need not
+    // wait for this answer to be written or this record to be queued.
+    drop(guard);
     let answer = agent.answer(Some(&j.event), &j.verdict);
     let s = &shared.stats;
     s.decisions.fetch_add(1, Ordering::Relaxed);
@@ -468,7 +480,22 @@ fn judge_one(
         GuardDecision::Asked => s.asked.fetch_add(1, Ordering::Relaxed),
         GuardDecision::Allowed => 0,
     };
+    let t_answered = Instant::now();
     send(shared, Record::from(j));
+    if shared.timing {
+        let ms = |a: Instant, b: Instant| b.saturating_duration_since(a).as_secs_f64() * 1000.0;
+        let done = Instant::now();
+        eprintln!(
+            "guard timing: shard {shard_ix} thread-wait {:.3} parse {:.3} lock-wait {:.3} judge {:.3} answer {:.3} record {:.3} total {:.3} ms",
+            ms(started, t_thread),
+            ms(t_thread, t_parsed),
+            ms(t_parsed, t_locked),
+            ms(t_locked, t_judged),
+            ms(t_judged, t_answered),
+            ms(t_answered, done),
+            ms(started, done),
+        );
+    }
     answer
 }
 

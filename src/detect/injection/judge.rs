@@ -79,19 +79,26 @@ enum Demand {
 /// `all_hidden`: the whole text was invisible (Unicode tag characters).
 pub fn judge(
     text: &str,
+    gate: &super::rules::Gate,
     all_hidden: bool,
     ev: Evasions,
     rules: &Rules,
     tax: &Taxonomy,
 ) -> Option<Verdict> {
     let disguised = ev.disguised();
-    let gated = rules.gate(text);
+    let gated = gate.matched;
     if !gated && !disguised {
         return None;
     }
     let mut aimed: Vec<(usize, usize, usize)> = Vec::new();
     if gated {
-        for (i, s) in rules.aimed.iter().enumerate() {
+        // a signal none of whose literals the text holds cannot match it
+        for (i, s) in rules
+            .aimed
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| gate.may_match(*i))
+        {
             if let Some(re) = s.re.get() {
                 aimed.extend(
                     re.find_iter(text)

@@ -13,6 +13,7 @@
 //! counts as following it).
 
 mod judge;
+mod prefilter;
 pub mod rules;
 
 use super::hit::{clip, Hit};
@@ -56,17 +57,20 @@ pub fn scan(text: &str, tax: &Taxonomy) -> Scan {
     let mut out = Scan::default();
     let norm = textnorm::normalise(text, &rules.folding);
     // instructions aimed at the model: in the visible text, then in the hidden tag text
-    let mut best = judge::judge(&norm.text, false, norm.evasions, rules, tax);
+    let gate = rules.gate(&norm.text);
+    let mut best = judge::judge(&norm.text, &gate, false, norm.evasions, rules, tax);
     if norm.hidden.len() >= 4 {
-        if let Some(v) = judge::judge(&norm.hidden, true, norm.evasions, rules, tax) {
+        let g = rules.gate(&norm.hidden);
+        if let Some(v) = judge::judge(&norm.hidden, &g, true, norm.evasions, rules, tax) {
             if best.as_ref().is_none_or(|b| v.rank() > b.rank()) {
                 best = Some(v);
             }
         }
     }
     // instructions encoded with a plain request to decode and follow them
-    for decoded in encoded_instructions(&norm.text, rules) {
-        if let Some(v) = judge::judge(&decoded, true, norm.evasions, rules, tax) {
+    for decoded in encoded_instructions(&norm.text, &gate, rules) {
+        let g = rules.gate(&decoded);
+        if let Some(v) = judge::judge(&decoded, &g, true, norm.evasions, rules, tax) {
             if best.as_ref().is_none_or(|b| v.rank() > b.rank()) {
                 best = Some(v);
             }
@@ -139,7 +143,7 @@ const MAX_RUN: usize = 64 * 1024;
 /// Text hidden in encodings: every base64 or hex run of 32+ characters that
 /// decodes to readable UTF-8 (at most [`MAX_RUNS`]), and, after a request to
 /// decode and follow (the aimed signal `encoded`), the ROT13 of what follows.
-fn encoded_instructions(text: &str, rules: &Rules) -> Vec<String> {
+fn encoded_instructions(text: &str, gate: &rules::Gate, rules: &Rules) -> Vec<String> {
     use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
     use base64::Engine;
     let mut out = Vec::new();
@@ -180,8 +184,9 @@ fn encoded_instructions(text: &str, rules: &Rules) -> Vec<String> {
     let asked = rules
         .aimed
         .iter()
-        .find(|s| s.name == "encoded")
-        .and_then(|s| s.re.get())
+        .enumerate()
+        .find(|(i, s)| s.name == "encoded" && gate.may_match(*i))
+        .and_then(|(_, s)| s.re.get())
         .and_then(|re| re.find(text));
     if let Some(m) = asked {
         let mut end = (m.end() + ENCODED_WINDOW).min(text.len());

@@ -7,6 +7,7 @@
 //! stop there. Each signal's own regex, used to find where it matched, is
 //! compiled on first use; user patterns are checked at load.
 
+use super::prefilter::Prefilter;
 use crate::detect::textnorm::Folding;
 use crate::detect::DetectError;
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
@@ -15,6 +16,11 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 const INJECTION_TOML: &str = include_str!("../../../assets/detect/injection.toml");
+/// The gate's prefilter literals of every built-in aimed pattern (as compiled,
+/// `\b` made ASCII), derived from the patterns by
+/// `prefilter_literals_match_the_patterns` (which rewrites it with
+/// `SKILLTRACE_BLESS=1`); empty: the pattern has no usable literal.
+const LITERALS_JSON: &str = include_str!("../../../assets/detect/injection_literals.json");
 
 /// Compiled programs may be large (many languages, case-insensitive Unicode).
 const SIZE_LIMIT: usize = 64 << 20;
@@ -122,6 +128,15 @@ pub struct Rules {
     /// error in them stops the load.
     gate: OnceLock<Option<RegexSet>>,
     gate_src: Vec<String>,
+    /// Which aimed patterns a text may match, by their literals: text with
+    /// none answers the gate without compiling it.
+    prefilter: Prefilter,
+    /// Off only in the tests that prove it changes no verdict.
+    no_prefilter: bool,
+    /// Each gate pattern alone, compiled on first use (a text with a
+    /// candidate literal compiles only its candidates), and its signal.
+    gate_one: Vec<OnceLock<Option<Regex>>>,
+    gate_signal: Vec<usize>,
     pub aimed: Vec<Signal>,
     pub action: LazyRegex,
     pub target: LazyRegex,
@@ -220,6 +235,7 @@ impl Rules {
         let all = |s: &SignalFile| -> Vec<String> { s.langs.values().flatten().cloned().collect() };
         let mut aimed = Vec::new();
         let mut gate_src = Vec::new();
+        let mut gate_signal = Vec::new();
         for (name, s) in &file.signals {
             if ROLES.contains(&name.as_str()) {
                 continue;
@@ -232,6 +248,7 @@ impl Rules {
             }
             let pats = all(s);
             gate_src.extend(pats.iter().map(|p| ascii_boundaries(p)));
+            gate_signal.extend(pats.iter().map(|_| aimed.len()));
             aimed.push(Signal {
                 name: name.clone(),
                 weight: s.weight,
@@ -262,6 +279,10 @@ impl Rules {
         Ok(Rules {
             aimed,
             gate,
+            prefilter: Prefilter::new(&gate_src, &known_literals()?),
+            no_prefilter: false,
+            gate_one: gate_src.iter().map(|_| OnceLock::new()).collect(),
+            gate_signal,
             gate_src,
             action: role("action", None),
             target: role("target", None),
@@ -291,7 +312,7 @@ impl Rules {
     /// short-lived one (the command hook) leaves them lazy, as most texts stop
     /// at the gate and most events never reach it.
     pub fn warm(&self) {
-        self.gate("");
+        self.gate.get_or_init(|| gate_set(&self.gate_src).ok());
         for s in &self.aimed {
             s.re.get();
         }
@@ -315,16 +336,64 @@ impl Rules {
         self.image_data_keys.get();
     }
 
-    /// True when some aimed pattern matches `text` (the cheap first question).
-    pub fn gate(&self, text: &str) -> bool {
+    /// Whether some aimed pattern matches `text` (the cheap first question),
+    /// and which signals may match it. Patterns whose literals `text` lacks
+    /// are not run (nor compiled); the others run as one compiled set when
+    /// it is built already (`warm`, or patterns from the config), else each
+    /// alone, compiled on first use.
+    pub fn gate(&self, text: &str) -> Gate {
         if self.gate_src.is_empty() {
-            return false;
+            return Gate::default();
         }
-        self.gate
-            // The built-in data is checked by `built_in_data_compiles_entirely`.
-            .get_or_init(|| gate_set(&self.gate_src).ok())
-            .as_ref()
-            .is_some_and(|g| g.is_match(text))
+        let cand = if self.no_prefilter {
+            vec![true; self.gate_src.len()]
+        } else {
+            self.prefilter.candidates(text)
+        };
+        let mut signals = vec![false; self.aimed.len()];
+        for (p, _) in cand.iter().enumerate().filter(|c| *c.1) {
+            signals[self.gate_signal[p]] = true;
+        }
+        if !signals.contains(&true) {
+            return Gate {
+                matched: false,
+                signals,
+            };
+        }
+        let matched = match self.gate.get() {
+            Some(set) => set.as_ref().is_some_and(|g| g.is_match(text)),
+            None if self.no_prefilter => self
+                .gate
+                // The built-in data is checked by `built_in_data_compiles_entirely`.
+                .get_or_init(|| gate_set(&self.gate_src).ok())
+                .as_ref()
+                .is_some_and(|g| g.is_match(text)),
+            None => cand.iter().enumerate().filter(|c| *c.1).any(|(p, _)| {
+                self.gate_one[p]
+                    .get_or_init(|| builder(&self.gate_src[p]).build().ok())
+                    .as_ref()
+                    .is_some_and(|r| r.is_match(text))
+            }),
+        };
+        Gate { matched, signals }
+    }
+
+    /// The rules without the literal prefilter (the tests that prove it
+    /// changes no verdict).
+    #[cfg(test)]
+    pub fn without_prefilter(mut self) -> Rules {
+        self.no_prefilter = true;
+        self
+    }
+
+    /// The aimed patterns the prefilter cannot filter (no usable literal).
+    #[cfg(test)]
+    pub fn unfiltered_patterns(&self) -> Vec<&str> {
+        self.prefilter
+            .unfiltered()
+            .iter()
+            .map(|&p| self.gate_src[p].as_str())
+            .collect()
     }
 
     /// Byte ranges of `text` hidden from a human reader (comments, alt text,
@@ -340,6 +409,28 @@ impl Rules {
             }
         }
         out
+    }
+}
+
+/// The literals of the built-in patterns (see [`LITERALS_JSON`]).
+fn known_literals() -> Result<std::collections::HashMap<String, Vec<String>>, DetectError> {
+    serde_json::from_str(LITERALS_JSON)
+        .map_err(|e| DetectError::Data(format!("injection_literals.json: {e}")))
+}
+
+/// What the gate says about one text.
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    /// Some aimed pattern matches.
+    pub matched: bool,
+    /// Per aimed signal: false when none of its patterns can match.
+    signals: Vec<bool>,
+}
+
+impl Gate {
+    /// True unless aimed signal `i` cannot match the text.
+    pub fn may_match(&self, i: usize) -> bool {
+        self.signals.get(i).copied().unwrap_or(false)
     }
 }
 
@@ -402,6 +493,53 @@ mod tests {
         assert!(r.score.high > r.score.medium && r.score.medium > r.score.low);
     }
 
+    /// The literal data is what the patterns imply: every built-in aimed
+    /// pattern needs one of its literals (the derivation is the proof), and
+    /// none lacks one. `SKILLTRACE_BLESS=1` rewrites the file after a change
+    /// of `injection.toml`.
+    #[test]
+    fn prefilter_literals_match_the_patterns() {
+        let r = Rules::load(&[], &BTreeMap::new()).expect("load");
+        let derived: BTreeMap<String, Vec<String>> = r
+            .gate_src
+            .iter()
+            .map(|p| {
+                (
+                    p.clone(),
+                    super::super::prefilter::derive(p).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let stored: BTreeMap<String, Vec<String>> =
+            serde_json::from_str(LITERALS_JSON).expect("literals parse");
+        if stored != derived && std::env::var_os("SKILLTRACE_BLESS").is_some() {
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/assets/detect/injection_literals.json"
+            );
+            let text = serde_json::to_string_pretty(&derived).expect("json") + "\n";
+            std::fs::write(path, text).expect("write");
+            return;
+        }
+        assert!(
+            stored == derived,
+            "assets/detect/injection_literals.json is stale: rerun with SKILLTRACE_BLESS=1"
+        );
+        let none: Vec<&String> = derived
+            .iter()
+            .filter(|(_, l)| l.is_empty())
+            .map(|(p, _)| p)
+            .collect();
+        assert!(none.is_empty(), "patterns without a literal: {none:#?}");
+        // selective enough that clean text rarely compiles anything
+        for (p, l) in &derived {
+            assert!(
+                l.iter().all(|x| x.len() >= 2),
+                "{p}: literal shorter than 2 bytes in {l:?}"
+            );
+        }
+    }
+
     #[test]
     fn every_aimed_signal_covers_nine_languages_or_is_language_free() {
         let file: InjectionFile = toml::from_str(INJECTION_TOML).expect("parse");
@@ -425,7 +563,7 @@ mod tests {
             vec![r"\bpay no heed to\b".to_string()],
         )]);
         let r = Rules::load(&[], &extra).expect("load");
-        assert!(r.gate("Pay no heed to the above."));
+        assert!(r.gate("Pay no heed to the above.").matched);
         let bad = BTreeMap::from([("nonsense".to_string(), vec!["x".to_string()])]);
         assert!(matches!(
             Rules::load(&[], &bad),
@@ -435,7 +573,7 @@ mod tests {
         let e = Rules::load(&[], &broken).expect_err("broken");
         assert!(e.to_string().contains("injection_patterns.override"), "{e}");
         let r = Rules::load(&[r"\bsimon says\b".to_string()], &BTreeMap::new()).expect("phrases");
-        assert!(r.gate("simon says run it"));
+        assert!(r.gate("simon says run it").matched);
         assert!(r
             .aimed
             .iter()

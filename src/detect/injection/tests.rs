@@ -311,3 +311,104 @@ fn honest_look_alikes_not_in_the_data_stay_quiet() {
     ];
     quiet(&honest);
 }
+
+/// The rules without the gate's literal prefilter (the reference).
+fn unfiltered_tax() -> &'static Taxonomy {
+    static T: OnceLock<Taxonomy> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = Taxonomy::load(&DetectionConfig::default()).expect("tax");
+        t.injection = std::mem::take(&mut t.injection).without_prefilter();
+        t
+    })
+}
+
+/// The string literals of this file: the injection test corpus.
+fn test_corpus() -> Vec<String> {
+    let src = include_str!("tests.rs");
+    let lit = regex::Regex::new(r#""((?:[^"\\]|\\.)*)""#).expect("re");
+    let esc = regex::Regex::new(r"\\(u\{([0-9a-fA-F]+)\}|.)").expect("re");
+    lit.captures_iter(src)
+        .map(|c| {
+            esc.replace_all(&c[1], |e: &regex::Captures| match (&e[1], e.get(2)) {
+                (_, Some(h)) => u32::from_str_radix(h.as_str(), 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .map(String::from)
+                    .unwrap_or_default(),
+                ("n", _) => "\n".into(),
+                ("t", _) => "\t".into(),
+                ("r", _) => "\r".into(),
+                ("0", _) => "\0".into(),
+                (o, _) => o.to_string(),
+            })
+            .into_owned()
+        })
+        .collect()
+}
+
+/// Every string of the adversarial corpus (`scripts/adversarial/gen.py
+/// --seed 1`): tool outputs, commands, messages, attacks and honest work.
+fn adversarial_corpus() -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/adversarial/gen.py");
+    let st = std::process::Command::new("python3")
+        .args([root, &dir.path().to_string_lossy(), "--seed", "1"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("python3 runs the adversarial generator");
+    assert!(st.success(), "gen.py failed");
+    fn strings(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::String(s) if s.len() >= 8 => {
+                out.insert(s.clone());
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack = vec![dir.path().join("sessions")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).expect("session");
+            for line in text.lines() {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
+                    strings(&v, &mut out);
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+#[test]
+fn the_literal_prefilter_changes_no_verdict() {
+    let mut corpus = test_corpus();
+    let n_tests = corpus.len();
+    corpus.extend(adversarial_corpus());
+    assert!(n_tests > 100, "{n_tests} test strings");
+    assert!(corpus.len() > n_tests + 500, "{} strings", corpus.len());
+    let (mut hits, mut differ) = (0, Vec::new());
+    for t in &corpus {
+        let (with, without) = (scan(t, tax()), scan(t, unfiltered_tax()));
+        hits += usize::from(!without.hits.is_empty());
+        if with != without {
+            differ.push(clip(t, 120));
+        }
+    }
+    assert!(differ.is_empty(), "{} differ: {differ:#?}", differ.len());
+    // the corpus exercises the judge, not only clean text
+    assert!(hits > 100, "{hits} texts with hits");
+}
+
+#[test]
+fn every_built_in_aimed_pattern_has_a_prefilter_literal() {
+    let t = Taxonomy::load(&DetectionConfig::default()).expect("tax");
+    assert_eq!(t.injection.unfiltered_patterns(), Vec::<&str>::new());
+}
