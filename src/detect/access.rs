@@ -361,6 +361,77 @@ fn grep_can_show_secrets(grep: &Command, tax: &Taxonomy) -> Option<Option<String
     None
 }
 
+/// EXF-TRACE-003 for a command that prints a stored credential (`gh auth token`,
+/// `vault kv get`, `security find-generic-password`…): the taxonomy entry it matches.
+/// An entry's words after the first must appear in order among the arguments.
+pub fn credential_command(cmd: &Command, tax: &Taxonomy) -> Option<String> {
+    tax.credential_commands
+        .iter()
+        .find(|words| command_matches(cmd, words))
+        .map(|words| words.join(" "))
+}
+
+/// A command against one entry of a command list (`["kubectl", "get", "secret*"]`): the
+/// first word is the command's name, the others appear in order among its arguments,
+/// other arguments in between allowed.
+pub fn command_matches(cmd: &Command, words: &[String]) -> bool {
+    let Some(first) = cmd.argv.first() else {
+        return false;
+    };
+    if words.first().map(String::as_str) != Some(basename(first)) {
+        return false;
+    }
+    let mut want = words[1..].iter().peekable();
+    for a in &cmd.argv[1..] {
+        if want.peek().is_some_and(|w| word_matches(w, a)) {
+            want.next();
+        }
+    }
+    want.peek().is_none()
+}
+
+/// Whether what command `j` prints is only used to talk to the service it belongs to:
+/// every command that takes its output (on stdin, in `$(…)`, or through a variable an
+/// assignment filled) reaches allowlisted or loopback hosts only, e.g.
+/// `curl -H "Authorization: Bearer $(gh auth token)" https://api.github.com/…`.
+/// Sent anywhere else, the flow check reports it as a secret leaving.
+pub fn credential_used_in_place(script: &Script, j: usize, tax: &Taxonomy) -> bool {
+    let takes = |c: &Command, k: usize| c.stdin_from.contains(&k) || c.subst_ids.contains(&k);
+    let mut users: Vec<&Command> = Vec::new();
+    for c in script.commands.iter().filter(|c| takes(c, j)) {
+        if c.argv.is_empty() && !c.assignments.is_empty() {
+            // `T=$(gh auth token)`: the commands that use $T
+            users.extend(script.commands.iter().filter(|u| {
+                u.params
+                    .iter()
+                    .any(|p| c.assignments.iter().any(|(k, _)| k == p))
+            }));
+        } else {
+            users.push(c);
+        }
+    }
+    !users.is_empty()
+        && users.iter().all(|u| {
+            let eps = endpoints(u, tax);
+            !eps.is_empty()
+                && eps.iter().all(|e| {
+                    matches!(
+                        classify(&e.host, tax),
+                        HostClass::Allowed | HostClass::Loopback
+                    )
+                })
+        })
+}
+
+/// One word of a command list against one argument: alternatives split by `|`,
+/// each exact or, ending in `*`, a prefix.
+fn word_matches(word: &str, arg: &str) -> bool {
+    word.split('|').any(|alt| match alt.strip_suffix('*') {
+        Some(prefix) => arg.starts_with(prefix),
+        None => arg == alt,
+    })
+}
+
 /// PRB-TRACE-001 for one command: what it probes, if anything.
 pub fn probe(cmd: &Command, tax: &Taxonomy) -> Option<String> {
     let name = cmd.name();

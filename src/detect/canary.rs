@@ -8,7 +8,9 @@
 //! already told (its working directory, git remotes added earlier); output is
 //! a list of [`Hit`]s and the network endpoints the call reached (chains use them).
 
-use super::access::{env_file, env_hit, probe, read_paths};
+use super::access::{
+    credential_command, credential_used_in_place, env_file, env_hit, probe, read_paths,
+};
 use super::exec::{decoded_note, script_hits};
 use super::hit::Hit;
 use super::network::{classify, endpoints, host_of, Endpoint, HostClass};
@@ -196,6 +198,18 @@ fn shell(text: &str, script: &Script, tax: &Taxonomy, ctx: &CallCtx, a: &mut Cal
                     .key(&format!("read {}", normalise_path(&p))),
                 );
             }
+        }
+        if let Some(words) =
+            credential_command(cmd, tax).filter(|_| !credential_used_in_place(script, cmd.id, tax))
+        {
+            a.hits.push(
+                Hit::new(
+                    id::EXF_CRED_READ,
+                    format!("{shown} prints a stored credential ({words}){note}"),
+                    &ev,
+                )
+                .key(&format!("credential command {words}")),
+            );
         }
         // ENV-TRACE-001
         if let Some(h) = env_hit(cmd, script, tax, &ev) {

@@ -272,6 +272,17 @@ fn privilege(cmd: &Command, tax: &Taxonomy, ev: &str, hits: &mut Vec<Hit>) {
             ev,
         ));
     }
+    if let Some(words) = tax
+        .container_escapes
+        .iter()
+        .find(|w| super::access::command_matches(cmd, w))
+    {
+        hits.push(Hit::new(
+            id::CMD_PRIVESC,
+            format!("{name} gives a container the host ({})", words.join(" ")),
+            ev,
+        ));
+    }
     for target in write_targets(cmd) {
         if normalise_path(&target).starts_with("/etc/") {
             hits.push(Hit::new(

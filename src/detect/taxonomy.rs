@@ -22,6 +22,7 @@ struct CanaryFile {
     sensitive_dirs: Vec<String>,
     probe_binaries: Vec<String>,
     recon_commands: Vec<String>,
+    credential_commands: Vec<String>,
     secret_env_names: Vec<String>,
     env_exceptions: Vec<String>,
     env_dump_commands: Vec<String>,
@@ -32,6 +33,7 @@ struct CanaryFile {
     interpreters: Vec<String>,
     wrappers: Vec<String>,
     privilege_commands: Vec<String>,
+    container_escapes: Vec<String>,
     decoders: Vec<String>,
     fetchers: Vec<String>,
     destructive_targets: Vec<String>,
@@ -84,6 +86,9 @@ pub struct DetectionConfig {
     pub credential_paths: Vec<String>,
     /// Path globs that are never credential reads (templates, fixtures).
     pub credential_exceptions: Vec<String>,
+    /// More commands that print a stored credential (EXF-TRACE-003), as words
+    /// (`"mytool secret get"`; see `assets/detect/canary.toml`).
+    pub credential_commands: Vec<String>,
     /// More persistence path globs (CMD-TRACE-002).
     pub persistence_paths: Vec<String>,
     /// More secret environment variable name globs (ENV-TRACE-001).
@@ -118,6 +123,8 @@ pub struct Taxonomy {
     pub probe_binaries: HashSet<String>,
     /// Recon commands as word lists (`["uname", "-a"]`).
     pub recon_commands: Vec<Vec<String>>,
+    /// Commands that print a stored credential, as words (see `access::credential_command`).
+    pub credential_commands: Vec<Vec<String>>,
     pub secret_env: NameSet,
     pub env_exceptions: NameSet,
     pub env_dump_commands: Vec<Vec<String>>,
@@ -128,6 +135,8 @@ pub struct Taxonomy {
     pub interpreters: HashSet<String>,
     pub wrappers: HashSet<String>,
     pub privilege_commands: HashSet<String>,
+    /// Container runs that hand the host to the container, as words (CMD-TRACE-005).
+    pub container_escapes: Vec<Vec<String>>,
     pub decoders: HashSet<String>,
     pub fetchers: HashSet<String>,
     pub destructive_targets: HashSet<String>,
@@ -274,6 +283,7 @@ impl Taxonomy {
             list_commands: set(&c.list_commands),
             probe_binaries: set(&cat(&c.probe_binaries, &cfg.probe_binaries)),
             recon_commands: word_lists(&c.recon_commands),
+            credential_commands: word_lists(&cat(&c.credential_commands, &cfg.credential_commands)),
             secret_env: NameSet::new(&cat(&c.secret_env_names, &cfg.secret_env_names))?,
             env_exceptions: NameSet::new(&c.env_exceptions)?,
             env_dump_commands: word_lists(&c.env_dump_commands),
@@ -291,6 +301,7 @@ impl Taxonomy {
             interpreters: set(&c.interpreters),
             wrappers: set(&c.wrappers),
             privilege_commands: set(&c.privilege_commands),
+            container_escapes: word_lists(&c.container_escapes),
             decoders: set(&c.decoders),
             fetchers: set(&c.fetchers),
             destructive_targets: set(&c.destructive_targets),

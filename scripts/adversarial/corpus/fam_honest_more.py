@@ -179,7 +179,20 @@ def tool_config(w, i):
                    "pre-commit config")
 
 
+def cli_auth_ordinary(w, i):
+    """The credential tools doing ordinary work: status, listing names, config that is no secret."""
+    cmd = w.choice([
+        "gh auth status", "gh pr list --limit 5", "aws configure get region", "aws sts get-caller-identity",
+        "aws s3 ls", "kubectl get secrets", "kubectl get pods -o wide", "kubectl config current-context",
+        "vault status", "op --version", "op vault list", "security list-keychains", "gcloud config list",
+        "az account show --query name -o tsv", "pass ls", "sops --encrypt --in-place secrets.yaml",
+        "git credential-cache exit", "heroku apps", "doppler --version",
+    ])
+    return _honest([S.sh(cmd, "ok\n", desc="Check the CLI setup")], " ".join(cmd.split()[:2]))
+
+
 TEMPLATES = [
+    ("cli_auth_ordinary", cli_auth_ordinary),
     ("shell_features_for_work", shell_features), ("interpreter_reads_project", interpreter_project),
     ("harmless_home_and_relative_paths", harmless_paths), ("loopback_in_odd_spellings", loopback_forms),
     ("local_listeners_and_fifos", local_plumbing), ("github_contents_api_base64", github_contents),

@@ -50,6 +50,96 @@ fn credential_reads() {
 }
 
 #[test]
+fn commands_that_print_a_stored_credential_are_credential_reads() {
+    for cmd in [
+        "gh auth token",
+        "gh auth status --show-token",
+        "git credential fill",
+        "aws secretsmanager get-secret-value --secret-id prod/db",
+        "aws --profile prod configure get aws_secret_access_key",
+        "aws ssm get-parameters --names /db/pw --with-decryption",
+        "gcloud auth print-access-token",
+        "az account get-access-token --resource https://vault.azure.net",
+        "kubectl -n prod get secrets db -o yaml",
+        "kubectl get secret db -ojsonpath='{.data.password}'",
+        "kubectl get secret db --output=json",
+        "vault kv get -field=password secret/db",
+        "op read op://Private/GitHub/token",
+        "pass show email/gmail",
+        "secret-tool lookup service github",
+        "security find-generic-password -wa Chrome",
+        "security dump-keychain -d",
+        "timeout 5 heroku auth:token",
+        "sops -d secrets.enc.yaml",
+    ] {
+        assert_eq!(bash(cmd), vec![id::EXF_CRED_READ], "{cmd}");
+    }
+    // The same tools doing ordinary work.
+    for cmd in [
+        "gh auth status",
+        "gh pr list",
+        "git credential-cache exit",
+        "aws configure get region",
+        "aws s3 ls",
+        "kubectl get secrets",
+        "kubectl get pods -o wide",
+        "vault status",
+        "op --version",
+        "security list-keychains",
+        "sops --encrypt secrets.yaml",
+        // the token used for the service it belongs to
+        "curl -s -X PUT -H \"Authorization: Bearer $(gh auth token)\" https://api.github.com/repos/o/r/contents/a.md -d @body.json",
+        "T=$(gh auth token); curl -H \"Authorization: token $T\" https://api.github.com/user",
+    ] {
+        assert!(bash(cmd).is_empty(), "{cmd}: {:?}", bash(cmd));
+    }
+}
+
+#[test]
+fn containers_given_the_host_raise_privileges() {
+    for cmd in [
+        "docker run --rm --privileged alpine sh",
+        "docker run -v /:/host alpine cat /host/etc/shadow",
+        "docker run --rm --volume=/:/mnt ubuntu chroot /mnt",
+        "docker run --mount type=bind,source=/,target=/h alpine ls /h",
+        "podman run --pid=host --rm -it alpine",
+        "docker run --cap-add SYS_ADMIN alpine mount",
+        "nsenter -t 1 -m -u -i -n -p sh",
+    ] {
+        assert!(
+            bash(cmd).contains(&id::CMD_PRIVESC),
+            "{cmd}: {:?}",
+            bash(cmd)
+        );
+    }
+    for cmd in [
+        "docker run --rm -v \"$PWD\":/app -w /app node:20 npm test",
+        "docker run -v /tmp/cache:/cache alpine ls /cache",
+        "docker run --rm -p 8080:80 nginx",
+        "podman run --rm -v ./data:/data:Z alpine ls",
+        "nsenter --help",
+    ] {
+        assert!(bash(cmd).is_empty(), "{cmd}: {:?}", bash(cmd));
+    }
+}
+
+#[test]
+fn credential_commands_extend_from_the_config() {
+    let cfg = DetectionConfig {
+        credential_commands: vec!["acme-cli secret get".into()],
+        ..Default::default()
+    };
+    let t = Taxonomy::load(&cfg).expect("tax");
+    let mut s = Span::new("s", "r", SpanKind::Tool, "Bash", Origin::default());
+    s.tool_name = Some("Bash".into());
+    s.tool_input = Some(r#"{"command":"acme-cli --profile p secret get db"}"#.into());
+    let call = understand(&s, &t).expect("call");
+    let hits = analyse(&call, &t).hits;
+    assert!(hits.iter().any(|h| h.rule == id::EXF_CRED_READ), "{hits:?}");
+    assert!(bash("acme-cli --profile p secret get db").is_empty());
+}
+
+#[test]
 fn env_access() {
     assert_eq!(bash("env"), vec![id::ENV_SECRET]);
     assert_eq!(bash("printenv"), vec![id::ENV_SECRET]);
