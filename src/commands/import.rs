@@ -103,6 +103,20 @@ fn index_all(pipeline: &mut crate::ingest::pipeline::Pipeline) -> Result<()> {
     const CHUNK: usize = 50_000;
     let mut indexed = 0u64;
     let store = pipeline.store_mut();
+    // A fresh store (or a large import into a small one) builds the index
+    // with merging off and merges once at the end; otherwise the incremental
+    // settings stay (and are put back if a cut-short bulk build left them off).
+    let bulk = busy::retry(busy::DEFAULT_WAIT, || {
+        let bulk = store.fts_bulk_due()?;
+        store.set_fts_bulk(bulk)?;
+        Ok(bulk)
+    });
+    let bulk = match bulk {
+        Ok(b) => b,
+        Err(e) if busy::classify(&e) == busy::Failure::Fatal => return Err(e.into()),
+        Err(_) => false,
+    };
+    let mut done = true;
     loop {
         match busy::retry(busy::DEFAULT_WAIT, || store.index_fts(CHUNK)) {
             Ok(0) => break,
@@ -113,15 +127,29 @@ fn index_all(pipeline: &mut crate::ingest::pipeline::Pipeline) -> Result<()> {
                     "index-later",
                     format!("search index not finished ({e}); the next writer on this store finishes it"),
                 );
-                return Ok(());
+                done = false;
+                break;
             }
         }
     }
-    match busy::retry(busy::DEFAULT_WAIT, || store.settle_fts(indexed)) {
-        Err(e) if busy::classify(&e) == busy::Failure::Fatal => Err(e.into()),
-        // Unmerged segments only make searches read a few more pages.
-        _ => Ok(()),
+    let settled = match done {
+        true => busy::retry(busy::DEFAULT_WAIT, || store.settle_fts(indexed)).map(|_| ()),
+        false => Ok(()),
+    };
+    // The tail and the TUI index incrementally: their merge settings back
+    // (a store busy now keeps them off until the next import puts them back).
+    let back = match bulk {
+        true => busy::retry(busy::DEFAULT_WAIT, || store.set_fts_bulk(false)),
+        false => Ok(()),
+    };
+    for r in [settled, back] {
+        match r {
+            Err(e) if busy::classify(&e) == busy::Failure::Fatal => return Err(e.into()),
+            // Unmerged segments only make searches read a few more pages.
+            _ => {}
+        }
     }
+    Ok(())
 }
 
 pub fn tail(args: TailArgs) -> Result<i32> {

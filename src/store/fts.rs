@@ -111,6 +111,51 @@ impl Store {
         Ok(true)
     }
 
+    /// True when the new spans waiting to be indexed are at least half of
+    /// all spans: indexing them builds most of the index, so the bulk settings
+    /// ([`Store::set_fts_bulk`]) and a final merge ([`Store::settle_fts`]) pay.
+    pub fn fts_bulk_due(&self) -> Result<bool, StoreError> {
+        let spans: i64 =
+            self.conn
+                .query_row("SELECT COALESCE(max(key), 0) FROM spans", [], |r| r.get(0))?;
+        // Spans are never deleted, so rowids past the watermark are the new
+        // spans (no count over the table).
+        let fresh = spans - watermark(&self.conn)?;
+        Ok(fresh > 0 && fresh * 2 >= spans)
+    }
+
+    /// Switches FTS5's merge settings for building most of the index at once
+    /// (`on`), or back to the incremental ones the tail and the TUI use.
+    ///
+    /// Built with the defaults, every 1 MiB of pending text is flushed as a
+    /// segment and merged four at a time as it goes, so each indexed byte is
+    /// rewritten once per level; the final `optimize` then rewrites it all
+    /// again. With merging off while building ([`BULK_FTS`]: no automerge,
+    /// larger flushes, crisis merges only past many segments), the one
+    /// `optimize` at the end is the only rewrite. The settings are stored in
+    /// the index: switched back only when they differ, so a bulk build a crash
+    /// cut short is undone by the next import's call.
+    pub fn set_fts_bulk(&mut self, on: bool) -> Result<(), StoreError> {
+        let want = if on { &BULK_FTS } else { &DEFAULT_FTS };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for (key, value) in want {
+            let now: Option<i64> = tx
+                .prepare_cached("SELECT v FROM spans_fts_config WHERE k=?1")?
+                .query_row([key], |r| r.get(0))
+                .optional()?;
+            // An absent row is the built-in default.
+            let default = DEFAULT_FTS.iter().find(|(k, _)| k == key).map(|d| d.1);
+            if now.or(default) != Some(*value) {
+                tx.prepare_cached("INSERT INTO spans_fts(spans_fts, rank) VALUES(?1, ?2)")?
+                    .execute(params![key, value])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Spans waiting to be indexed (updated spans queued + new spans past the watermark).
     pub fn fts_pending(&self) -> Result<u64, StoreError> {
         let wm = watermark(&self.conn)?;
@@ -136,6 +181,19 @@ impl Store {
         self.search_hits(query, &w.keys[..limit.min(w.keys.len())])
     }
 }
+
+/// FTS5 settings while an import builds most of the index (see
+/// [`Store::set_fts_bulk`]): no merging as it goes, 16 MiB flushes, crisis
+/// merges only past 256 segments on a level.
+const BULK_FTS: [(&str, i64); 3] = [
+    ("automerge", 0),
+    ("crisismerge", 256),
+    ("hashsize", 16 << 20),
+];
+
+/// FTS5's own defaults, which the incremental path keeps.
+const DEFAULT_FTS: [(&str, i64); 3] =
+    [("automerge", 4), ("crisismerge", 16), ("hashsize", 1 << 20)];
 
 /// The rowid of the last new span indexed (spans past it wait to be).
 fn watermark(conn: &rusqlite::Connection) -> Result<i64, StoreError> {
@@ -244,6 +302,16 @@ mod tests {
         out
     }
 
+    /// A stored FTS5 setting of the store's index (none: the built-in default).
+    fn fts_config(s: &Store, key: &str) -> Option<i64> {
+        s.conn
+            .query_row("SELECT v FROM spans_fts_config WHERE k=?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .expect("config")
+    }
+
     #[test]
     fn a_bulk_indexed_store_and_an_incrementally_indexed_one_answer_the_same() {
         let t = tempfile::tempdir().expect("tempdir");
@@ -252,11 +320,18 @@ mod tests {
         for b in batches() {
             bulk.write(&b).expect("write");
         }
+        assert!(bulk.fts_bulk_due().expect("due"), "nothing indexed yet");
+        bulk.set_fts_bulk(true).expect("bulk settings");
+        assert_eq!(fts_config(&bulk, "automerge"), Some(0));
         assert_eq!(bulk.index_fts(50_000).expect("index"), 72);
         assert!(
             bulk.settle_fts(72).expect("settle"),
             "all of it is new: merged"
         );
+        bulk.set_fts_bulk(false).expect("incremental settings");
+        assert_eq!(fts_config(&bulk, "automerge"), Some(4));
+        assert_eq!(fts_config(&bulk, "hashsize"), Some(1 << 20));
+        assert!(!bulk.fts_bulk_due().expect("due"), "all indexed");
         assert_eq!(bulk.fts_pending().expect("pending"), 0);
         // Incremental, as `tail` and the TUI do: a few spans after each batch,
         // so re-sent spans are often already indexed and must be re-indexed.
@@ -288,6 +363,9 @@ mod tests {
         assert_eq!(s.index_fts(2).expect("index"), 2);
         assert_eq!(s.fts_pending().expect("pending"), 4);
         assert_eq!(s.index_fts(100).expect("index"), 4);
+        // Incremental settings are left alone when they are already in force.
+        s.set_fts_bulk(false).expect("incremental settings");
+        assert_eq!(fts_config(&s, "automerge"), None, "no setting written");
         // The next batch re-sends three indexed spans: they are queued and
         // re-indexed (their old entry deleted), the six new ones are not queued.
         s.write(&b[1]).expect("write");

@@ -421,3 +421,33 @@ fn an_older_store_is_upgraded_once_and_says_so() {
     let o = import(&[&f], &fresh);
     assert!(!String::from_utf8_lossy(&o.stderr).contains("upgrading"));
 }
+
+#[test]
+fn a_fresh_import_is_searchable_and_leaves_the_incremental_index_settings() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("r.jsonl");
+    std::fs::write(&f, [line("r", "a"), line("r", "b")].concat()).unwrap();
+    let db = t.path().join("s.db");
+    assert!(import(&[&f], &db).status.success());
+    let s = Store::open_read(&db).unwrap();
+    // Built in bulk (merging off), merged once: every span found.
+    let hits = s.search("text", 10).unwrap();
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert_eq!(s.fts_pending().unwrap(), 0);
+    // The tail and the TUI index after it with FTS5's merge settings back.
+    let automerge: i64 = s
+        .conn()
+        .query_row(
+            "SELECT v FROM spans_fts_config WHERE k='automerge'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(automerge, 4);
+    // A second import of new lines into it is not a bulk build: settings untouched.
+    let g = t.path().join("r2.jsonl");
+    std::fs::write(&g, line("r", "c")).unwrap();
+    assert!(import(&[&g], &db).status.success());
+    let s = Store::open_read(&db).unwrap();
+    assert_eq!(s.search("text", 10).unwrap().len(), 3);
+}

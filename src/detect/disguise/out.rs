@@ -112,9 +112,12 @@ impl SecretOut {
         } else if !how.is_empty() {
             ev.push_str(&format!(" ({forms})"));
         }
+        // A run that sends many pieces lists many earlier calls: deduplicated
+        // through a set (a scan of the list per call was quadratic).
         let mut links: Vec<String> = self.seen.iter().cloned().collect();
+        let mut have: crate::hash::HashSet<&str> = self.seen.iter().map(String::as_str).collect();
         for c in &self.earlier_calls {
-            if !links.contains(c) {
+            if have.insert(c) {
                 links.push(c.clone());
             }
         }
