@@ -300,7 +300,9 @@ pub fn is_secret(
     if r.shell || env_style(text, &m, &secret) {
         return literal(v, r) && !screaming_name(v);
     }
-    random_like(v, r)
+    // `ERROR_PASSWORD: WIN32_ERROR = 2108`, `DialogToken: DOT11_DIALOG_TOKEN`: a
+    // constant or type name, however many digits it has.
+    random_like(v, r) && !screaming_name(v)
 }
 
 /// A literal long enough to be a password: `literal_min` characters, or four with
@@ -333,6 +335,26 @@ mod tests {
             &ValueRule::default(),
             &words(),
         )
+    }
+
+    #[test]
+    fn constant_and_type_names_are_not_values() {
+        assert!(!judge(
+            "pub const ERROR_CONNECTED_OTHER_PASSWORD: WIN32_ERROR = 2108u32;",
+            "WIN32_ERROR"
+        ));
+        assert!(!judge(
+            "pub DialogToken: DOT11_DIALOG_TOKEN,",
+            "DOT11_DIALOG_TOKEN"
+        ));
+        assert!(!judge(
+            "let secret: X509_STORE_CTX2 = init();",
+            "X509_STORE_CTX2"
+        ));
+        assert!(judge(
+            "password: Xk9mPq2LzR8tYw4Vn7Bc",
+            "Xk9mPq2LzR8tYw4Vn7Bc"
+        ));
     }
 
     #[test]
