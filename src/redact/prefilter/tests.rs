@@ -1,0 +1,280 @@
+//! Unit tests of `prefilter`.
+
+use super::*;
+
+fn all(k: &Keywords, text: &str) -> Vec<(usize, usize, usize)> {
+    let mut v = Vec::new();
+    k.for_each(text.as_bytes(), |id, s, e| {
+        v.push((id, s, e));
+        true
+    });
+    v.sort_unstable();
+    v
+}
+
+/// The bigram matcher finds exactly what a naive search finds.
+#[test]
+fn keywords_match_naive_search() {
+    let pats: Vec<String> = [
+        "token",
+        "session_token",
+        "@",
+        "sk-",
+        "://",
+        "1//0",
+        "-u ",
+        "[redacted:",
+        "aa",
+        "eyj",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let k = Keywords::new(&pats);
+    let text = "SESSION_TOKEN=x tokenToken a@b sk-SK- https://h 1//0x -u  [REDACTED:a] aaa EYJ @";
+    let mut naive = Vec::new();
+    let lower = text.to_ascii_lowercase();
+    for (id, p) in pats.iter().enumerate() {
+        for s in 0..lower.len() {
+            if lower[s..].starts_with(p.as_str()) {
+                naive.push((id, s, s + p.len()));
+            }
+        }
+    }
+    naive.sort_unstable();
+    assert_eq!(all(&k, text), naive);
+    assert!(naive
+        .iter()
+        .any(|&(id, s, _)| id == 2 && s == text.len() - 1));
+    assert!(all(&k, "").is_empty());
+    assert_eq!(all(&k, "@"), vec![(2, 0, 1)]);
+    assert!(k.any(b"a Token b", |id| id == 0));
+    assert!(!k.any(b"a Toke b", |_| true));
+}
+
+/// Texts made of pieces of real keywords (shared pairs, the bytes around them, any
+/// case, any offset within the 8-byte words the scan folds at once): the pair gate
+/// and the third-byte gate drop no occurrence.
+#[test]
+fn keywords_match_naive_search_on_keyword_pieces() {
+    let pats: Vec<String> = [
+        "token",
+        "--token",
+        "session_token",
+        "x-auth-token",
+        "_authtoken",
+        "asia",
+        "akia",
+        "aida",
+        "sk-",
+        "sk-ant-",
+        "eyj",
+        "-u ",
+        "://",
+        "password",
+        "@",
+        "\\u00",
+        "xox",
+        "sig=",
+        "1//0",
+        "[redacted:",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let k = Keywords::new(&pats);
+    let mut seed = 7u64;
+    let mut next = |m: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize % m
+    };
+    let mut seen = 0;
+    for _ in 0..4000 {
+        let mut t = Vec::new();
+        for _ in 0..1 + next(6) {
+            let p = pats[next(pats.len())].as_bytes();
+            let (a, b) = (next(p.len()), next(p.len() + 1));
+            let piece = if next(3) == 0 {
+                &p[a.min(b)..a.max(b)]
+            } else {
+                p
+            };
+            t.extend(piece.iter().map(|&c| {
+                if next(2) == 0 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            }));
+            t.extend_from_slice(&b" x=a-_/:"[..next(4)]);
+        }
+        let text = String::from_utf8(t).expect("ascii");
+        let lower = text.to_ascii_lowercase();
+        let mut naive = Vec::new();
+        for (id, p) in pats.iter().enumerate() {
+            for s in 0..lower.len() {
+                if lower[s..].starts_with(p.as_str()) {
+                    naive.push((id, s, s + p.len()));
+                }
+            }
+        }
+        naive.sort_unstable();
+        seen += naive.len();
+        assert_eq!(all(&k, &text), naive, "{text:?}");
+    }
+    assert!(seen > 4000, "the texts hold keywords ({seen})");
+}
+
+/// Odd and even positions, text ends, 1- and 2-byte and overlapping keywords: the
+/// even-position scan reports every occurrence exactly once.
+#[test]
+fn keywords_match_naive_search_on_random_text() {
+    let pats: Vec<String> = ["@", "ab", "aba", "BA", "abab", "b@a", "x", "bbbb", "a-b_"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let k = Keywords::new(&pats);
+    let alphabet = b"aAbB@x-_ ";
+    let mut seed = 99u64;
+    for len in 0..40 {
+        for _ in 0..50 {
+            let t: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    alphabet[(seed >> 33) as usize % alphabet.len()]
+                })
+                .collect();
+            let text = String::from_utf8(t).expect("ascii");
+            let lower = text.to_ascii_lowercase();
+            let mut naive = Vec::new();
+            for (id, p) in pats.iter().enumerate() {
+                let p = p.to_ascii_lowercase();
+                for s in 0..lower.len() {
+                    if lower[s..].starts_with(p.as_str()) {
+                        naive.push((id, s, s + p.len()));
+                    }
+                }
+            }
+            naive.sort_unstable();
+            assert_eq!(all(&k, &text), naive, "{text:?}");
+        }
+    }
+}
+
+#[test]
+fn digit_runs_join_groups() {
+    let t = b"call (555) 123-4567 or 4111 1111 1111 1111; v1.2.3; id 12345678";
+    let runs = digit_runs(t, 9);
+    let got: Vec<&str> = runs
+        .iter()
+        .map(|&(s, e)| std::str::from_utf8(&t[s..e]).expect("utf8"))
+        .collect();
+    assert_eq!(got, vec!["555) 123-4567", "4111 1111 1111 1111"]);
+    let long = format!("{}{}", "x".repeat(100), "1700000000000");
+    assert_eq!(digit_runs(long.as_bytes(), 9), vec![(100, 113)]);
+}
+#[test]
+fn digit_run_gate_by_shape() {
+    let may = |t: &str| {
+        let runs = digit_runs(t.as_bytes(), 9);
+        assert_eq!(runs.len(), 1, "{t}");
+        digit_run_may_be_pii(t.as_bytes(), runs[0].0, runs[0].1)
+    };
+    // Timestamps, sizes and ids glued to punctuation or lower-case hex: no rule can match.
+    for t in [
+        "\"ts\":1739376145227,",
+        "epoch=1700000000",
+        "ns 1700000000000000000",
+        "sha deadbeef12345678901",
+        "size: 123456789",
+    ] {
+        assert!(!may(t), "{t}");
+    }
+    // Separators, a `+`, an IBAN country code or an issuer-prefixed card length: maybe.
+    for t in [
+        "call 415-555-2671",
+        "tel +14155552671",
+        "DE89370400440532013000",
+        "GB82 WEST 12345698765432",
+        "card 4111111111111111",
+        "amex 378282246310005",
+        "ssn 123-45-6789",
+    ] {
+        assert!(may(t), "{t}");
+    }
+}
+/// The byte-at-a-time definition the bitmask version must agree with.
+fn digit_runs_ref(b: &[u8], min: usize) -> Vec<(usize, usize)> {
+    let is_sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'(' | b')' | b'/');
+    let (mut out, n, mut i) = (Vec::new(), b.len(), 0);
+    while i < n {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let (start, mut digits, mut end) = (i, 0, i);
+        loop {
+            while i < n && b[i].is_ascii_digit() {
+                digits += 1;
+                i += 1;
+            }
+            end = end.max(i);
+            if i + 1 < n && is_sep(b[i]) && b[i + 1].is_ascii_digit() {
+                i += 1;
+                continue;
+            }
+            if i + 2 < n && is_sep(b[i]) && is_sep(b[i + 1]) && b[i + 2].is_ascii_digit() {
+                i += 2;
+                continue;
+            }
+            break;
+        }
+        if digits >= min {
+            out.push((start, end));
+        }
+        i = end.max(i);
+    }
+    out
+}
+
+#[test]
+fn digit_runs_agree_with_reference() {
+    let alphabet = b"0123456789 -.()/ax:\"";
+    let mut seed = 12345u64;
+    for len in [0, 1, 9, 63, 64, 65, 127, 128, 129, 300] {
+        for _ in 0..200 {
+            let t: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let r = (seed >> 33) as usize;
+                    // Mostly digits, so long runs cross the 64-byte chunk edges.
+                    if r % 10 < 7 {
+                        b'0' + (r % 10) as u8
+                    } else {
+                        alphabet[r % alphabet.len()]
+                    }
+                })
+                .collect();
+            for min in [1, 9] {
+                assert_eq!(digit_runs(&t, min), digit_runs_ref(&t, min), "{t:?}");
+            }
+        }
+    }
+}
+#[test]
+fn digit_mask_is_exact_for_every_byte() {
+    for c in 0..=255u8 {
+        let mut chunk = [b'x'; 64];
+        chunk[37] = c;
+        let want = if c.is_ascii_digit() { 1u64 << 37 } else { 0 };
+        assert_eq!(digit_mask(&chunk), want, "{c}");
+        assert_eq!(digit_mask(&chunk[..38]), want, "{c}");
+    }
+    assert_eq!(digit_mask(b"0123456789"), 0x3ff);
+}
