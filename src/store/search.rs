@@ -110,8 +110,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::{Origin, Span, SpanKind};
-    use crate::store::test_spans::stored;
+    use crate::store::test_spans::{stored, text_span};
     use crate::store::Store;
 
     /// A store of one run whose spans hold these texts.
@@ -120,17 +119,7 @@ mod tests {
         let spans = texts
             .iter()
             .enumerate()
-            .map(|(i, t)| {
-                let mut sp = Span::new(
-                    format!("s{i}"),
-                    "r1",
-                    SpanKind::Llm,
-                    "n",
-                    Origin::new("/x/f.jsonl", i as u64 + 1),
-                );
-                sp.text = Some(t.to_string());
-                sp
-            })
+            .map(|(i, t)| text_span(i, t))
             .collect();
         let s = stored(&dir.path().join("s.db"), spans);
         (dir, s)

@@ -2,7 +2,7 @@
 //! would and indexed for search.
 
 use super::{Store, StoreBatch};
-use crate::model::Span;
+use crate::model::{Origin, Span, SpanKind};
 use crate::redact::{Mode, Redactor};
 use std::path::Path;
 
@@ -18,4 +18,17 @@ pub(crate) fn stored(path: &Path, spans: Vec<Span>) -> Store {
     .expect("write");
     while s.index_fts(5000).expect("index") > 0 {}
     s
+}
+
+/// Span `i` of run `r1`, an llm span holding `text` (line `i + 1` of one file).
+pub(crate) fn text_span(i: usize, text: &str) -> Span {
+    let mut sp = Span::new(
+        format!("s{i}"),
+        "r1",
+        SpanKind::Llm,
+        "n",
+        Origin::new("/x/f.jsonl", i as u64 + 1),
+    );
+    sp.text = Some(text.to_string());
+    sp
 }

@@ -74,8 +74,7 @@ impl Source {
 #[cfg(test)]
 mod tests {
     use super::super::Source;
-    use crate::model::{Origin, Span, SpanKind};
-    use crate::store::test_spans::stored;
+    use crate::store::test_spans::{stored, text_span};
     use crate::store::SEARCH_FIRST_WINDOW;
     use std::collections::HashSet;
 
@@ -86,21 +85,13 @@ mod tests {
         let n = SEARCH_FIRST_WINDOW + 700;
         let spans = (0..n)
             .map(|i| {
-                let mut sp = Span::new(
-                    format!("s{i}"),
-                    "r1",
-                    SpanKind::Llm,
-                    "n",
-                    Origin::new("/x/f.jsonl", i as u64 + 1),
-                );
                 // Older spans match more densely: bm25 alone would rank them first.
                 let words = if i < 700 {
                     "zebra zebra zebra"
                 } else {
                     "zebra and other words"
                 };
-                sp.text = Some(words.to_string());
-                sp
+                text_span(i, words)
             })
             .collect();
         drop(stored(&path, spans));
