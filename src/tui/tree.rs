@@ -10,8 +10,8 @@
 //! earliest member. The walk is iterative: a chain 100,000 spans deep costs
 //! no stack.
 
+use crate::hash::HashMap;
 use crate::store::SpanLink;
-use std::collections::HashMap;
 
 /// One row of the Run view's list: a span's store key, its depth in the tree
 /// and how many rows its subtree holds below it.
@@ -41,7 +41,7 @@ pub fn tree_order(links: &[SpanLink]) -> Vec<TreeRow> {
     sort_keys.sort_unstable();
     let by_time: Vec<u32> = sort_keys.into_iter().map(|k| k.4).collect();
     // From here on a span is named by its rank in time order.
-    let mut ids: HashMap<&str, u32> = HashMap::with_capacity(n);
+    let mut ids: HashMap<&str, u32> = HashMap::with_capacity_and_hasher(n, Default::default());
     for (rank, &i) in by_time.iter().enumerate() {
         ids.insert(links[i as usize].id.as_str(), rank as u32);
     }
