@@ -8,7 +8,7 @@ use crate::store::StoreError;
 use crate::tui::data::SpanItem;
 use crate::tui::flags::{RowFlags, RunFlags};
 use crate::tui::timing;
-use crate::tui::tree::{fold, tree_order, TreeRow};
+use crate::tui::tree::{fold, tree_order_of, TreeRow};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -35,10 +35,10 @@ impl Source {
             self.tree = None;
             let s = self.reader()?;
             let t = Instant::now();
-            let links = s.span_skeleton(run_id)?;
+            let links = s.span_skeleton_packed(run_id)?;
             timing::phase("tree skeleton", t);
             let t = Instant::now();
-            let rows = tree_order(&links);
+            let rows = tree_order_of(&links);
             timing::phase("tree order", t);
             let t = Instant::now();
             let found = s.span_flags(run_id)?;
