@@ -35,6 +35,9 @@ pub struct Skeleton {
     text: String,
 }
 
+/// One span of a [`Skeleton`]: key, id, parent id, start, origin line.
+pub type LinkRef<'a> = (i64, &'a str, Option<&'a str>, Option<i64>, i64);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct PackedLink {
     key: i64,
@@ -83,7 +86,7 @@ impl Skeleton {
     }
 
     /// The `i`th span's key, id, parent id, start and origin line.
-    pub fn get(&self, i: usize) -> Option<(i64, &str, Option<&str>, Option<i64>, i64)> {
+    pub fn get(&self, i: usize) -> Option<LinkRef<'_>> {
         let l = self.links.get(i)?;
         Some((
             l.key,
