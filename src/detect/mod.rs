@@ -33,6 +33,7 @@ pub mod persist;
 mod redaction_report;
 pub mod registry;
 pub mod rules;
+pub mod serve;
 pub mod session;
 pub mod shell;
 pub mod skills;
@@ -41,6 +42,7 @@ pub mod taxonomy;
 pub mod textnorm;
 pub mod tokens;
 pub mod tools;
+pub mod written;
 
 pub use registry::{RegistriesConfig, Registry, Verification};
 pub use rules::{catalogue, RuleInfo};

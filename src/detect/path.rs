@@ -195,7 +195,8 @@ pub fn has_glob(p: &str) -> bool {
 
 /// A shell glob (as written by the agent, normalised) as an anchored regex:
 /// `*` and `?` stay inside one folder and, at a name's start, skip hidden
-/// names as bash does; `[…]` classes are kept. `None` for an invalid class.
+/// names as bash does; `**/` is any number of folders, hidden ones included (as
+/// `find` descends); `[…]` classes are kept. `None` for an invalid class.
 pub fn glob_regex(glob: &str) -> Option<String> {
     let chars: Vec<char> = glob.chars().collect();
     let mut re = String::from("^");
@@ -204,6 +205,21 @@ pub fn glob_regex(glob: &str) -> Option<String> {
         let c = chars[i];
         let at_name_start = i == 0 || chars[i - 1] == '/';
         match c {
+            '*' if at_name_start && chars.get(i + 1) == Some(&'*') && {
+                let mut j = i;
+                while chars.get(j + 1) == Some(&'*') {
+                    j += 1;
+                }
+                chars.get(j + 1) == Some(&'/')
+            } =>
+            {
+                // `**/`: any number of folders, hidden ones included (find descends into them)
+                while chars.get(i + 1) == Some(&'*') {
+                    i += 1;
+                }
+                i += 1;
+                re.push_str("(?:[^/]+/)*");
+            }
             '*' => {
                 while chars.get(i + 1) == Some(&'*') {
                     i += 1;
@@ -308,6 +324,16 @@ mod tests {
         assert!(!m("~/.ssh/*.pub", "~/.ssh/id_rsa"));
         assert!(!m("~/.aws/cre*", "~/.aws/config"));
         assert!(m("~/.??rc", "~/.netrc") || m("~/.?etrc", "~/.netrc"));
+        assert!(
+            m("~/**/id_*", "~/.ssh/id_rsa"),
+            "**/ descends into hidden folders"
+        );
+        assert!(m("~/**/credentials", "~/.aws/credentials"));
+        assert!(
+            m("~/.ssh/**/id_*", "~/.ssh/id_rsa"),
+            "**/ is also no folder"
+        );
+        assert!(!m("~/**/*.pub", "~/.ssh/id_rsa"));
         assert!(glob_regex("x[").is_none());
         assert!(has_glob("~/.ssh/id_*") && !has_glob("~/.ssh/id_rsa"));
     }

@@ -24,6 +24,7 @@ struct CanaryFile {
     probe_binaries: Vec<String>,
     recon_commands: Vec<String>,
     credential_commands: Vec<String>,
+    uploaders: Vec<String>,
     secret_env_names: Vec<String>,
     env_exceptions: Vec<String>,
     env_dump_commands: Vec<String>,
@@ -59,6 +60,20 @@ struct NetworkFile {
     trusted_installers: Vec<String>,
     installers: Vec<Installer>,
     implied_hosts: Vec<ImpliedHost>,
+    file_servers: Vec<FileServer>,
+}
+
+/// A static file server and where it takes the folder it serves from.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct FileServer {
+    /// Command words (see `access::command_matches`).
+    pub cmd: String,
+    /// Flags whose value is the folder served (`--directory`).
+    #[serde(default)]
+    pub root: Vec<String>,
+    /// Whether the first operand after the command words is the folder.
+    #[serde(default)]
+    pub operand: bool,
 }
 
 /// A package install command and the flags that name where packages come from.
@@ -103,6 +118,9 @@ pub struct DetectionConfig {
     /// More commands that print a stored credential (EXF-TRACE-003), as words
     /// (`"mytool secret get"`; see `assets/detect/canary.toml`).
     pub credential_commands: Vec<String>,
+    /// More commands that upload or mail their operands (a credential read by one is
+    /// sent, EXF-TRACE-003 at high), as words (`"mytool push"`).
+    pub uploaders: Vec<String>,
     /// More persistence path globs (CMD-TRACE-002).
     pub persistence_paths: Vec<String>,
     /// More secret environment variable name globs (ENV-TRACE-001).
@@ -141,6 +159,8 @@ pub struct Taxonomy {
     pub recon_commands: Vec<Vec<String>>,
     /// Commands that print a stored credential, as words (see `access::credential_command`).
     pub credential_commands: Vec<Vec<String>>,
+    /// Commands that upload or mail their operands, as words.
+    pub uploaders: Vec<Vec<String>>,
     pub secret_env: NameSet,
     pub env_exceptions: NameSet,
     pub env_dump_commands: Vec<Vec<String>>,
@@ -193,6 +213,8 @@ pub struct Taxonomy {
     pub installers: Vec<Installer>,
     /// Commands that connect to a host they do not name, as words, with that host.
     pub implied_hosts: Vec<(Vec<String>, ImpliedHost)>,
+    /// Static file servers, as words, with where they take their folder.
+    pub file_servers: Vec<(Vec<String>, FileServer)>,
     /// Which commands run which interpreter language.
     pub languages: super::interp::data::Languages,
     /// Interpreter folding and call patterns, compiled on first use.
@@ -303,6 +325,7 @@ impl Taxonomy {
             probe_binaries: set(&cat(&c.probe_binaries, &cfg.probe_binaries)),
             recon_commands: word_lists(&c.recon_commands),
             credential_commands: word_lists(&cat(&c.credential_commands, &cfg.credential_commands)),
+            uploaders: word_lists(&cat(&c.uploaders, &cfg.uploaders)),
             secret_env: NameSet::new(&cat(&c.secret_env_names, &cfg.secret_env_names))?,
             env_exceptions: NameSet::new(&c.env_exceptions)?,
             env_dump_commands: word_lists(&c.env_dump_commands),
@@ -357,6 +380,11 @@ impl Taxonomy {
                 .implied_hosts
                 .into_iter()
                 .map(|h| (h.cmd.split_whitespace().map(str::to_string).collect(), h))
+                .collect(),
+            file_servers: n
+                .file_servers
+                .into_iter()
+                .map(|f| (f.cmd.split_whitespace().map(str::to_string).collect(), f))
                 .collect(),
         })
     }

@@ -15,14 +15,14 @@ sometimes a harmless epilogue; 2-6 tool calls in all.
 import json
 import os
 
-from . import (fam_env, fam_honest, fam_honest_more, fam_hosts, fam_injection, fam_interp, fam_paths, fam_persist, fam_revshell,
+from . import (fam_env, fam_heldout, fam_honest, fam_honest_more, fam_hosts, fam_injection, fam_interp, fam_paths, fam_persist, fam_revshell,
                fam_secrets, fam_shell)
 from . import prelude as P
 from . import session as S
 from .expect import describe
 from .world import World
 
-GENERATOR_VERSION = 6
+GENERATOR_VERSION = 7
 
 
 class _ActionFamily:
@@ -32,8 +32,8 @@ class _ActionFamily:
 
 
 FAMILIES = [fam_shell, fam_interp, fam_paths, fam_hosts, fam_persist, fam_revshell, fam_secrets, fam_env, fam_injection,
-            _ActionFamily]
-HONEST_TEMPLATES = fam_honest.TEMPLATES + fam_honest_more.TEMPLATES
+            _ActionFamily, fam_heldout]
+HONEST_TEMPLATES = fam_honest.TEMPLATES + fam_honest_more.TEMPLATES + fam_heldout.TEMPLATES
 
 DESCS = ["Run setup step", "Configure environment", "Check connectivity", "Sync config", "Install helper",
          "Finish setup", "Prepare environment", "Run maintenance task", "Apply fix", "Verify installation"]

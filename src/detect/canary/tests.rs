@@ -333,4 +333,5 @@ fn quiet(cmds: &[&str]) {
 }
 
 mod families;
+mod redteam;
 mod tail;

@@ -72,8 +72,19 @@ pub(super) fn word(raw: &str) -> WordInfo {
 pub(super) fn expand(raw: &str, ex: &mut dyn Expand, split: bool) -> Vec<WordInfo> {
     let raws = braces(raw);
     let mut out = Vec::new();
+    // unquoted results split on the line's `IFS` (`IFS=_; x=cat_~/.netrc; $x`)
+    let ifs = if split {
+        ex.var("IFS")
+            .and_then(|v| v.into_iter().next())
+            .unwrap_or_else(|| DEFAULT_IFS.to_string())
+    } else {
+        DEFAULT_IFS.to_string()
+    };
     for r in &raws {
-        let mut st = Fields::default();
+        let mut st = Fields {
+            ifs: ifs.clone(),
+            ..Fields::default()
+        };
         match word::parse(r, &options()) {
             Ok(pieces) => {
                 let multi = pieces.len() > 1;
@@ -90,9 +101,14 @@ pub(super) fn expand(raw: &str, ex: &mut dyn Expand, split: bool) -> Vec<WordInf
     out
 }
 
+/// What a fresh shell splits on.
+const DEFAULT_IFS: &str = " \t\n";
+
 /// Fields being built.
 #[derive(Default)]
 struct Fields {
+    /// The characters unquoted expansion results split on (empty: none).
+    ifs: String,
     fields: Vec<WordInfo>,
     cur: WordInfo,
     /// The current field exists even if empty (`""`).
@@ -109,7 +125,12 @@ impl Fields {
 
     /// Appends an unquoted expansion result, splitting it into fields.
     fn push_split(&mut self, v: &str) {
-        let mut parts = v.split([' ', '\t', '\n']).peekable();
+        if self.ifs.is_empty() && !v.is_empty() {
+            self.push_text(v);
+            return;
+        }
+        let ifs = std::mem::take(&mut self.ifs);
+        let mut parts = v.split(|c: char| ifs.contains(c)).peekable();
         let mut first = true;
         while let Some(p) = parts.next() {
             if !first {
@@ -123,6 +144,7 @@ impl Fields {
                 break;
             }
         }
+        self.ifs = ifs;
     }
 
     fn break_field(&mut self) {
@@ -540,6 +562,16 @@ mod tests {
         assert_eq!(texts("$unknown", &mut v), vec!["$unknown"]);
         assert!(expand("$unknown", &mut v, true)[0].dynamic);
         assert_eq!(texts("$(printf cu)rl", &mut v), vec!["curl"]);
+        // a custom IFS splits unquoted results on its own characters
+        let mut v = ex(&[("IFS", "_"), ("x", "cat_~/.aws/credentials")]);
+        assert_eq!(texts("$x", &mut v), vec!["cat", "~/.aws/credentials"]);
+        assert_eq!(texts("\"$x\"", &mut v), vec!["cat_~/.aws/credentials"]);
+        let mut v = ex(&[("IFS", ""), ("x", "a b")]);
+        assert_eq!(
+            texts("$x", &mut v),
+            vec!["a b"],
+            "an empty IFS splits nothing"
+        );
     }
 
     #[test]

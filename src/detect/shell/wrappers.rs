@@ -67,6 +67,9 @@ impl Walker<'_> {
                     nested = Some((r.target.clone(), Via::HereInput));
                 }
             }
+        } else if name == "git" {
+            // `git -c core.sshCommand='…' fetch`: git runs the value of an exec key
+            nested = git_c_command(&cmd.argv, &self.tax.git_exec_keys).map(|s| (s, Via::ShellC));
         } else if (name == "source" || name == ".")
             && cmd
                 .args()
@@ -423,6 +426,31 @@ fn decode_utf16_b64(b: &str) -> Option<String> {
 }
 
 /// For `bash -c SCRIPT` / `sh -lc SCRIPT` / `su -c SCRIPT`: (index in argv, script).
+/// The command in a `git -c KEY=VALUE` whose key git runs as a command
+/// (`git_exec_keys`; an alias only when it starts with `!`).
+fn git_c_command(argv: &[String], keys: &[String]) -> Option<String> {
+    let mut it = argv.iter().skip(1);
+    while let Some(a) = it.next() {
+        let kv = match a.as_str() {
+            "-c" => it.next()?.as_str(),
+            x if x.starts_with("-c") && x.contains('=') => &x[2..],
+            x if x.starts_with('-') => continue,
+            _ => return None, // the subcommand: no more options for git itself
+        };
+        let Some((k, v)) = kv.split_once('=') else {
+            continue;
+        };
+        let k = k.to_ascii_lowercase();
+        let exec = keys
+            .iter()
+            .any(|g| k == *g || (g.ends_with('*') && k.starts_with(g.trim_end_matches('*'))));
+        if exec && (!k.starts_with("alias.") || v.starts_with('!')) && !v.trim().is_empty() {
+            return Some(v.trim_start_matches('!').to_string());
+        }
+    }
+    None
+}
+
 fn c_flag_script(argv: &[String]) -> Option<(usize, String)> {
     let mut i = 1;
     while i < argv.len() {
