@@ -27,8 +27,8 @@ mod write_runs;
 
 pub use batch::{span_bytes, StoreBatch};
 pub use read::{
-    Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SourceRow, SpanLink,
-    SpanRow,
+    Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, Skeleton, SourceRow,
+    SpanLink, SpanRow,
 };
 pub use rows::Note;
 pub use search::{SearchWindow, SEARCH_FIRST_WINDOW, SEARCH_WINDOW};

@@ -410,6 +410,21 @@ fn skeleton_and_spans_by_keys_read_one_run_only() {
         [("c", Some("p"), Some(20), 1), ("p", None, Some(10), 1)]
     );
     assert!(s.span_skeleton("nope").expect("none").is_empty());
+    // The packed read holds the same spans.
+    let packed = s.span_skeleton_packed("r1").expect("packed");
+    let mut unpacked: Vec<SpanLink> = (0..packed.len())
+        .filter_map(|i| packed.get(i))
+        .map(|(key, id, parent, start_ms, origin_line)| SpanLink {
+            key,
+            id: id.into(),
+            parent_id: parent.map(String::from),
+            start_ms,
+            origin_line,
+        })
+        .collect();
+    unpacked.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(unpacked, sk);
+    assert!(s.span_skeleton_packed("nope").expect("none").is_empty());
     let kc = s.span_key("r1", "c").expect("q").expect("key of c");
     let kp = s.span_key("r1", "p").expect("q").expect("key of p");
     assert_eq!(s.span_key("r2", "c").expect("q"), None, "c is not in r2");
@@ -421,6 +436,31 @@ fn skeleton_and_spans_by_keys_read_one_run_only() {
     assert_eq!(rows[0].rowid, kc);
     assert_eq!(rows[0].span.run_id, "r1");
     assert!(s.spans_by_keys(&[]).expect("empty").is_empty());
+}
+
+#[test]
+fn span_flags_carry_the_span_key_and_leave_out_spans_not_in_the_run() {
+    let (_t, mut s) = tmp();
+    let mut on_span = finding("f1", "r1", Severity::High);
+    on_span.span_ids = vec!["s1".into()];
+    let mut elsewhere = finding("f2", "r1", Severity::Low);
+    elsewhere.span_ids = vec!["not-a-span".into()];
+    s.write(&batch(
+        vec![
+            span("s1", "r1", SpanKind::Tool),
+            span("s1", "r2", SpanKind::Tool),
+        ],
+        vec![on_span, elsewhere],
+    ))
+    .expect("write");
+    let key = s.span_key("r1", "s1").expect("q").expect("key");
+    let flags = s.span_flags("r1").expect("flags");
+    let got: Vec<(&str, i64, Severity, bool)> = flags
+        .iter()
+        .map(|f| (f.span_id.as_str(), f.span_key, f.severity, f.open))
+        .collect();
+    assert_eq!(got, [("s1", key, Severity::High, true)]);
+    assert!(s.span_flags("r2").expect("none").is_empty());
 }
 
 #[test]

@@ -28,6 +28,8 @@ pub struct FindingKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpanFlagRow {
     pub span_id: String,
+    /// The span's store key ([`crate::store::SpanRow::rowid`]).
+    pub span_key: i64,
     pub severity: Severity,
     pub open: bool,
 }
@@ -170,17 +172,21 @@ impl Store {
         Ok(out)
     }
 
-    /// Every finding of a run with its primary span (findings on no span are left out).
+    /// Every finding of a run with its primary span and that span's key
+    /// (findings on no span, or on a span not in the run, are left out).
     pub fn span_flags(&self, run_id: &str) -> Result<Vec<SpanFlagRow>, StoreError> {
         let mut st = self.conn.prepare_cached(
-            "SELECT span_id, severity, status = 'open' FROM findings WHERE run_id = ?1 AND span_id IS NOT NULL",
+            "SELECT f.span_id, s.key, f.severity, f.status = 'open' FROM findings f \
+             JOIN spans s ON s.run_key = (SELECT key FROM runs WHERE id = ?1) AND s.id = f.span_id \
+             WHERE f.run_id = ?1 AND f.span_id IS NOT NULL",
         )?;
         let rows = st
             .query_map([run_id], |r| {
                 Ok(SpanFlagRow {
                     span_id: r.get(0)?,
-                    severity: Severity::from_rank(r.get(1)?),
-                    open: r.get(2)?,
+                    span_key: r.get(1)?,
+                    severity: Severity::from_rank(r.get(2)?),
+                    open: r.get(3)?,
                 })
             })?
             .collect::<Result<_, _>>()?;

@@ -124,9 +124,11 @@ pub fn run_loop(
             last_status = s.clone();
             send(app.update(Action::Status(s)));
         }
+        let t = Instant::now();
         terminal
             .draw(|f| super::views::draw(f, &app))
             .context("tui: cannot draw")?;
+        super::timing::phase("ui draw", t);
         let replaying = app.replay.as_ref().is_some_and(|r| !r.paused);
         let frame = if replaying {
             Duration::from_millis(33)
@@ -145,6 +147,7 @@ pub fn run_loop(
                 break;
             }
         }
+        let t = Instant::now();
         for m in batch {
             let cmd = match m {
                 Msg::Term(ev) => match event_action(&app, ev) {
@@ -157,6 +160,7 @@ pub fn run_loop(
                 return Ok(());
             }
         }
+        super::timing::phase("ui update", t);
         let elapsed = last_tick.elapsed();
         last_tick = Instant::now();
         send(app.update(Action::Tick {

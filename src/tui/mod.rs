@@ -19,6 +19,7 @@ pub mod layout;
 mod replies;
 pub mod state;
 pub mod theme;
+pub mod timing;
 pub mod tree;
 pub mod views;
 pub mod widgets;

@@ -10,8 +10,8 @@
 //! earliest member. The walk is iterative: a chain 100,000 spans deep costs
 //! no stack.
 
-use crate::store::SpanLink;
-use std::collections::HashMap;
+use crate::hash::HashMap;
+use crate::store::{Skeleton, SpanLink};
 
 /// One row of the Run view's list: a span's store key, its depth in the tree
 /// and how many rows its subtree holds below it.
@@ -25,31 +25,89 @@ pub struct TreeRow {
     pub index: u32,
 }
 
+/// A run's spans as the order reads them: by position, each span's key,
+/// id, parent id, start and origin line.
+pub trait Links {
+    fn count(&self) -> usize;
+    fn key(&self, i: usize) -> i64;
+    fn id(&self, i: usize) -> &str;
+    fn parent_id(&self, i: usize) -> Option<&str>;
+    /// (no start, start, origin line, key): the time order's sort key.
+    fn time(&self, i: usize) -> (bool, i64, i64, i64);
+}
+
+impl Links for [SpanLink] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn key(&self, i: usize) -> i64 {
+        self[i].key
+    }
+    fn id(&self, i: usize) -> &str {
+        &self[i].id
+    }
+    fn parent_id(&self, i: usize) -> Option<&str> {
+        self[i].parent_id.as_deref()
+    }
+    fn time(&self, i: usize) -> (bool, i64, i64, i64) {
+        let l = &self[i];
+        (
+            l.start_ms.is_none(),
+            l.start_ms.unwrap_or(0),
+            l.origin_line,
+            l.key,
+        )
+    }
+}
+
+impl Links for Skeleton {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn key(&self, i: usize) -> i64 {
+        self.get(i).map_or(0, |l| l.0)
+    }
+    fn id(&self, i: usize) -> &str {
+        self.get(i).map_or("", |l| l.1)
+    }
+    fn parent_id(&self, i: usize) -> Option<&str> {
+        self.get(i).and_then(|l| l.2)
+    }
+    fn time(&self, i: usize) -> (bool, i64, i64, i64) {
+        self.get(i).map_or((true, 0, 0, 0), |l| {
+            (l.3.is_none(), l.3.unwrap_or(0), l.4, l.0)
+        })
+    }
+}
+
 /// The depth-first order of a run's spans (every span exactly once).
 pub fn tree_order(links: &[SpanLink]) -> Vec<TreeRow> {
-    let n = links.len();
+    tree_order_of(links)
+}
+
+/// [`tree_order`] over any [`Links`] (the Run view reads a packed [`Skeleton`]).
+pub fn tree_order_of<L: Links + ?Sized>(links: &L) -> Vec<TreeRow> {
+    let n = links.count();
     // Time order: the order of roots and of each span's children.
     // (Sorted as one compact array: much faster than comparing through `links`.)
-    let mut sort_keys: Vec<(bool, i64, i64, i64, u32)> = links
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let start = l.start_ms.unwrap_or(0);
-            (l.start_ms.is_none(), start, l.origin_line, l.key, i as u32)
+    let mut sort_keys: Vec<(bool, i64, i64, i64, u32)> = (0..n)
+        .map(|i| {
+            let (none, start, line, key) = links.time(i);
+            (none, start, line, key, i as u32)
         })
         .collect();
     sort_keys.sort_unstable();
     let by_time: Vec<u32> = sort_keys.into_iter().map(|k| k.4).collect();
     // From here on a span is named by its rank in time order.
-    let mut ids: HashMap<&str, u32> = HashMap::with_capacity(n);
+    let mut ids: HashMap<&str, u32> = HashMap::with_capacity_and_hasher(n, Default::default());
     for (rank, &i) in by_time.iter().enumerate() {
-        ids.insert(links[i as usize].id.as_str(), rank as u32);
+        ids.insert(links.id(i as usize), rank as u32);
     }
     let parent: Vec<Option<u32>> = by_time
         .iter()
         .enumerate()
         .map(|(rank, &i)| {
-            let p = links[i as usize].parent_id.as_deref()?;
+            let p = links.parent_id(i as usize)?;
             ids.get(p).copied().filter(|&p| p != rank as u32)
         })
         .collect();
@@ -82,7 +140,7 @@ pub fn tree_order(links: &[SpanLink]) -> Vec<TreeRow> {
             }
             visited[v] = true;
             out.push(TreeRow {
-                key: links[by_time[v] as usize].key,
+                key: links.key(by_time[v] as usize),
                 depth,
                 descendants: 0,
                 index: out.len() as u32,
@@ -357,5 +415,39 @@ mod tests {
         assert_eq!(rows[1_000].descendants, 999);
         assert_eq!(rows[1_999].descendants, 0);
         assert_eq!(fold(&rows, &[rows[10].key]).len(), 11);
+    }
+
+    #[test]
+    fn a_packed_skeleton_orders_exactly_as_its_links() {
+        // Siblings out of time order, an orphan, a self-parent, a missing start and a cycle.
+        let l = links(&[
+            ("a2", Some("a"), Some(50)),
+            ("root", None, Some(0)),
+            ("b1", Some("b"), Some(40)),
+            ("a", Some("root"), Some(10)),
+            ("a1", Some("a"), None),
+            ("b", Some("root"), Some(20)),
+            ("orphan", Some("gone"), Some(5)),
+            ("me", Some("me"), Some(7)),
+            ("q", Some("p"), Some(4)),
+            ("p", Some("q"), Some(3)),
+        ]);
+        let mut packed = Skeleton::default();
+        for s in &l {
+            packed.push(
+                s.key,
+                &s.id,
+                s.parent_id.as_deref(),
+                s.start_ms,
+                s.origin_line,
+            );
+        }
+        assert_eq!(packed.len(), l.len());
+        assert_eq!(packed.get(0), Some((1, "a2", Some("a"), Some(50), 0)));
+        assert_eq!(packed.get(l.len()), None);
+        let want = tree_order(&l);
+        assert_eq!(want.len(), l.len());
+        assert_eq!(tree_order_of(&packed), want);
+        assert!(tree_order_of(&Skeleton::default()).is_empty());
     }
 }

@@ -125,7 +125,19 @@ impl Source {
 
     /// Answers one request synchronously (the worker thread, tests and benchmarks call this).
     pub fn execute(&mut self, req: Request) -> Reply {
-        match self.answer(req) {
+        let timed = crate::tui::timing::enabled().then(|| {
+            let name = format!("{req:?}");
+            let end = name.find([' ', '(', '{']).unwrap_or(name.len());
+            (
+                format!("worker {}", &name[..end]),
+                std::time::Instant::now(),
+            )
+        });
+        let reply = self.answer(req);
+        if let Some((name, t)) = timed {
+            crate::tui::timing::phase(&name, t);
+        }
+        match reply {
             Ok(r) => r,
             Err(e) => Reply::Error(crate::sanitize::line(&e.to_string()).into_owned()),
         }

@@ -7,8 +7,10 @@ use super::Source;
 use crate::store::StoreError;
 use crate::tui::data::SpanItem;
 use crate::tui::flags::{RowFlags, RunFlags};
-use crate::tui::tree::{fold, tree_order, TreeRow};
+use crate::tui::timing;
+use crate::tui::tree::{fold, tree_order_of, TreeRow};
 use std::collections::HashMap;
+use std::time::Instant;
 
 /// A run's spans in tree order with their findings, valid while the store's
 /// `data_version` is `version`.
@@ -29,20 +31,38 @@ impl Source {
         let fresh =
             matches!(&self.tree, Some(t) if !rebuild && t.run_id == run_id && t.version == version);
         if !fresh {
+            let built = Instant::now();
             self.tree = None;
             let s = self.reader()?;
-            let links = s.span_skeleton(run_id)?;
-            let rows = tree_order(&links);
-            let key_of: HashMap<&str, i64> = links.iter().map(|l| (l.id.as_str(), l.key)).collect();
-            let at: HashMap<i64, usize> = rows.iter().map(|r| (r.key, r.index as usize)).collect();
+            let t = Instant::now();
+            let links = s.span_skeleton_packed(run_id)?;
+            timing::phase("tree skeleton", t);
+            let t = Instant::now();
+            let rows = tree_order_of(&links);
+            timing::phase("tree order", t);
+            let t = Instant::now();
             let found = s.span_flags(run_id)?;
+            timing::phase("tree span_flags", t);
+            let t = Instant::now();
+            // Each flagged span's place in the order, found in one pass over
+            // the rows (a run has far fewer findings than spans).
+            let mut at: HashMap<i64, usize> =
+                found.iter().map(|f| (f.span_key, usize::MAX)).collect();
+            if !at.is_empty() {
+                for r in &rows {
+                    if let Some(i) = at.get_mut(&r.key) {
+                        *i = r.index as usize;
+                    }
+                }
+            }
             let flags = RunFlags::new(
                 rows.len(),
                 found.iter().filter_map(|f| {
-                    let i = *at.get(key_of.get(f.span_id.as_str())?)?;
+                    let i = *at.get(&f.span_key)?;
                     Some((i, f.severity, f.open))
                 }),
             );
+            timing::phase("tree flags", t);
             self.tree = Some(TreeCache {
                 run_id: run_id.to_string(),
                 version,
@@ -50,6 +70,8 @@ impl Source {
                 shown: None,
                 flags,
             });
+            drop(links);
+            timing::phase("tree built (with drops)", built);
         }
         self.tree
             .as_ref()
@@ -99,7 +121,9 @@ impl Source {
                 .map(|r| (*r, flags.row(r, folded.binary_search(&r.key).is_ok())))
                 .collect();
             let keys: Vec<i64> = page.iter().map(|(r, _)| r.key).collect();
+            let t = Instant::now();
             let rows = self.reader()?.spans_by_keys(&keys)?;
+            timing::phase("tree page rows", t);
             if rows.len() == keys.len() || rebuild {
                 let mut rows = rows.into_iter().peekable();
                 let mut out = Vec::with_capacity(page.len());
