@@ -456,6 +456,9 @@ pub fn endpoints(cmd: &Command, tax: &Taxonomy) -> Vec<Endpoint> {
         let names: Vec<&String> = match n {
             "resolvectl" => pos.iter().skip(1).collect(),
             "getent" => pos.iter().skip(1).collect(),
+            // The destination is ping's last operand: Windows' `ping -n 10
+            // 127.0.0.1` counts with an option Linux reads as a flag.
+            "ping" | "ping6" => pos.last().into_iter().collect(),
             _ => pos
                 .iter()
                 .filter(|p| {

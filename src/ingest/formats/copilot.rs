@@ -365,10 +365,13 @@ fn tool_end(data: &Value, cx: &Cx) -> Result<Span, FormatError> {
     s.end_ms = cx.ts;
     s.model = nonempty(data, "model").map(str::to_owned);
     let ok = data.get("success").and_then(Value::as_bool);
+    // A completion without `success` (some CLI versions write only the
+    // telemetry) failed only if it names an error.
     s.status = match ok {
         Some(true) => SpanStatus::Ok,
         Some(false) => SpanStatus::Error,
-        None => SpanStatus::Unset,
+        None if data.get("error").is_some_and(|e| !e.is_null()) => SpanStatus::Error,
+        None => SpanStatus::Ok,
     };
     let result = data.get("result");
     s.tool_output = result
@@ -478,6 +481,39 @@ mod tests {
         );
         let mut p = CopilotParser::default();
         assert_eq!(p.session_id(&Origin::new("/s/old-id.jsonl", 1)), "old-id");
+    }
+
+    #[test]
+    fn a_completion_with_only_telemetry_succeeded_and_the_closing_result_is_no_error() {
+        let mut p = CopilotParser::default();
+        let mut out = Vec::new();
+        for (i, l) in [
+            json!({"type":"session.start","data":{"sessionId":"S","copilotVersion":"1.0.63","context":{"cwd":"/w"}},"id":"e0","timestamp":"2026-06-18T19:13:41Z"}),
+            json!({"type":"tool.execution_start","data":{"toolCallId":"c1","toolName":"create","arguments":{"path":"/w/h.txt","file_text":"hi"}},"id":"e1","timestamp":"2026-06-18T19:13:44Z"}),
+            json!({"type":"tool.execution_complete","data":{"toolCallId":"c1","toolTelemetry":{"metrics":{"linesAdded":1}}},"id":"e2","timestamp":"2026-06-18T19:13:45Z"}),
+            json!({"type":"tool.execution_start","data":{"toolCallId":"c2","toolName":"bash","arguments":{"command":"make"}},"id":"e3","timestamp":"2026-06-18T19:13:46Z"}),
+            json!({"type":"tool.execution_complete","data":{"toolCallId":"c2","error":{"message":"denied"}},"id":"e4","timestamp":"2026-06-18T19:13:47Z"}),
+            json!({"type":"result","exitCode":0,"usage":{"premiumRequests":1}}),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let o = Origin::new("x/S/events.jsonl", i as u64 + 1);
+            p.value(&Value::from(l), &o, &mut out).expect("event");
+        }
+        let last = |id: &str| {
+            out.iter()
+                .rev()
+                .find_map(|r| match r {
+                    Record::Span(s) if s.id == id => Some(s.status),
+                    _ => None,
+                })
+                .expect("span")
+        };
+        assert_eq!(
+            (last("c1"), last("c2")),
+            (SpanStatus::Ok, SpanStatus::Error)
+        );
     }
 
     #[test]

@@ -108,6 +108,17 @@ mod tests {
         assert_eq!(copilot[0].1, Path::new("/srv/copilot/session-state"));
         let gemini: Vec<_> = rs.iter().filter(|(h, _)| h.agent == "gemini-cli").collect();
         assert_eq!(gemini[0].1, Path::new("/home/u/.gemini/tmp"));
+        // A remote editor server's storage is looked for whatever XDG_CONFIG_HOME says.
+        let xdg = roots(home, |k: &str| {
+            (k == "XDG_CONFIG_HOME").then(|| "/x".to_string())
+        });
+        for p in [
+            "/home/u/.vscode-server/data/User/globalStorage/saoudrizwan.claude-dev/tasks",
+            "/home/u/.vscode-remote/data/User/globalStorage/rooveterinaryinc.roo-cline/tasks",
+            "/x/Code/User/globalStorage/saoudrizwan.claude-dev/tasks",
+        ] {
+            assert!(xdg.iter().any(|(_, r)| r == Path::new(p)), "{p}");
+        }
         let blank = roots(home, |_| Some("  ".to_string()));
         assert!(blank
             .iter()

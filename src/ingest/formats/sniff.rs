@@ -136,7 +136,8 @@ pub fn sniff_in(v: &Value, home: Format) -> Option<Format> {
     let fits = match home {
         Format::Codex => has("payload") && has("timestamp"),
         Format::ClaudeCode => has("sessionId") || has("uuid"),
-        Format::CopilotCli => has("data"),
+        // `copilot -p --output-format json` closes with `{type: "result", exitCode, usage}`.
+        Format::CopilotCli => has("data") || has("exitCode"),
         Format::GeminiCli => has("id") && has("timestamp"),
         _ => false,
     };
@@ -296,6 +297,11 @@ mod tests {
         let copilot = Value::from(json!({"type":"newthing","data":{}}));
         assert_eq!(
             sniff_in(&copilot, Format::CopilotCli),
+            Some(Format::CopilotCli)
+        );
+        let closing = Value::from(json!({"type":"result","exitCode":0,"usage":{}}));
+        assert_eq!(
+            sniff_in(&closing, Format::CopilotCli),
             Some(Format::CopilotCli)
         );
         let gemini = Value::from(json!({"id":"x","timestamp":"t","type":"note"}));

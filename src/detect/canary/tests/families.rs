@@ -348,6 +348,8 @@ fn hosts_as_the_network_sees_them() {
         "dig github.com",
         "nslookup pypi.org",
         "ping -c 1 github.com",
+        "ping -n 10 127.0.0.1 >nul",
+        "ping -n 4 github.com",
         "ssh-keygen -t ed25519 -f /tmp/k -N ''",
     ]);
 }

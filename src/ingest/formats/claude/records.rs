@@ -66,7 +66,12 @@ impl super::ClaudeParser {
                 ))
             }
         }
-        let is_prompt = !compact && !meta && !has_result;
+        // Claude Code's own marker of a turn the user stopped: part of the
+        // turn it stopped, not a prompt (and never the run's title).
+        let interrupted = texts.len() == 1
+            && texts[0].1.starts_with("[Request interrupted by user")
+            && texts[0].1.ends_with(']');
+        let is_prompt = !compact && !meta && !has_result && !interrupted;
         for (n, (id, text)) in texts.into_iter().enumerate() {
             let mut s = Span::new(id, cx.run, SpanKind::Message, "user", cx.origin.clone());
             s.start_ms = cx.ts;
@@ -85,6 +90,10 @@ impl super::ClaudeParser {
             if meta {
                 s.attributes
                     .insert("meta".into(), serde_json::Value::Bool(true));
+            }
+            if interrupted {
+                s.attributes
+                    .insert("interrupted".into(), serde_json::Value::Bool(true));
             }
             if n == 0 {
                 let id = Id::from(s.id.as_str());

@@ -10,6 +10,16 @@ fn parse(lines: &[serde_json::Value]) -> Vec<Record> {
 
 use super::super::test_support::spans;
 
+/// The run titles among `out`, in order.
+fn titles(out: &[Record]) -> Vec<String> {
+    out.iter()
+        .filter_map(|r| match r {
+            Record::Run(r) => r.title.clone(),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn usage_once_per_message_and_tool_pairing() {
     let usage = json!({"input_tokens":3,"cache_read_input_tokens":10,"cache_creation_input_tokens":5,"output_tokens":9});
@@ -82,12 +92,20 @@ fn skill_invocation_and_skill_body_stay_visible() {
         "meta text sits in its turn"
     );
     // A meta message never becomes the title.
-    let titles: Vec<_> = out
-        .iter()
-        .filter_map(|r| match r {
-            Record::Run(r) => r.title.clone(),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(titles, vec!["make a pdf".to_owned()]);
+    assert_eq!(titles(&out), vec!["make a pdf".to_owned()]);
+}
+
+/// Verbatim shape of a Claude Code 2.1.214 interrupt record (third-party
+/// capture quoted in a public test suite): the marker is not a prompt.
+#[test]
+fn an_interrupt_marker_is_part_of_its_turn_not_a_prompt() {
+    let out = parse(&[
+        json!({"type":"user","sessionId":"S","uuid":"u1","timestamp":"2026-07-18T11:30:00Z","message":{"role":"user","content":"refactor the parser"}}),
+        json!({"type":"user","sessionId":"S","uuid":"u2","parentUuid":"u1","promptId":"p1","timestamp":"2026-07-18T11:30:35.597Z","interruptedMessageId":"msg_1","entrypoint":"cli","version":"2.1.214","message":{"role":"user","content":[{"type":"text","text":"[Request interrupted by user]"}]}}),
+    ]);
+    let s = spans(&out);
+    let marker = s.iter().find(|x| x.id == "u2").expect("marker span");
+    assert_eq!(marker.parent_id.as_deref(), Some("u1"));
+    assert_eq!(marker.attributes["interrupted"], json!(true));
+    assert_eq!(titles(&out), ["refactor the parser"]);
 }
