@@ -10,8 +10,8 @@
 //! registries, policy) is built and warmed once and shared by every worker;
 //! each session has its own run state (a [`Judge::fork`]) behind its own lock,
 //! so events of one session are judged in order while any worker judges any
-//! other session: two sessions never wait on each other. As many decisions run
-//! at once as there are cores. Records go to a writer thread through a bounded
+//! other session: two sessions never wait on each other. Up to eight decisions
+//! per core run at once. Records go to a writer thread through a bounded
 //! queue (a full queue drops and counts, never stalls an answer).
 
 use super::agents::{Agent, Answer, Verdict};
@@ -55,7 +55,7 @@ pub struct ServeOptions {
     pub token: Option<String>,
     pub db: PathBuf,
     pub fail_closed: bool,
-    /// Decisions judged at once (workers); 0 picks one per core (at least 2).
+    /// Decisions judged at once (workers); 0 picks eight per core (at least 16).
     pub workers: usize,
 }
 
@@ -166,12 +166,15 @@ pub async fn bind(opts: &ServeOptions) -> anyhow::Result<BoundGuard> {
         })?;
     let config = Config::load_default()?;
     let policy = Policy::from_config(&config)?;
-    // One worker per core (at least 2): more only time-slice the same cores.
+    // Eight workers per core (at least 16). One per core was measured worse
+    // (busy 2-core machine, 32 sessions: added p50 6.6 ms against 2.7 ms with
+    // two judges): a worker holds its permit from the blocking thread's start
+    // to the record queued, and a preempted holder stalls half the pool.
     let n = if opts.workers == 0 {
         std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .clamp(2, 64)
+            .map(|n| n.get() * 8)
+            .unwrap_or(16)
+            .clamp(16, 512)
     } else {
         opts.workers
     };
