@@ -10,7 +10,9 @@
 //! request under SESSIONS concurrent sessions: each session (a thread with a
 //! keep-alive connection) sends N PreToolUse/PostToolUse events of its own,
 //! each followed by `GET /health` on the same connection (same server, same
-//! connection handling, no judging): the baseline.
+//! connection handling, no judging): the baseline. The first and the last
+//! fifth of every session's decisions are summarised apart too: start-up work
+//! that warming missed lands in the first.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -202,8 +204,12 @@ fn http(addr: &str, sessions: usize, n: usize) {
         })
         .collect();
     let (mut g, mut b) = (Vec::new(), Vec::new());
+    let (mut first, mut last) = (Vec::new(), Vec::new());
+    let fifth = (n / 5).max(1);
     for h in handles {
         let (x, y) = h.join().expect("session thread");
+        first.extend_from_slice(&x[..fifth.min(x.len())]);
+        last.extend_from_slice(&x[x.len().saturating_sub(fifth)..]);
         g.extend(x);
         b.extend(y);
     }
@@ -215,6 +221,8 @@ fn http(addr: &str, sessions: usize, n: usize) {
         g.len() as f64 / secs
     );
     let gs = summary("POST /guard/claude-code", &mut g);
+    summary("  first fifth of each session", &mut first);
+    summary("  last fifth of each session", &mut last);
     let bs = summary("GET /health (baseline)", &mut b);
     println!(
         "added by the guard: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms (goal: p50 under 1 ms, p99 under 5 ms)",

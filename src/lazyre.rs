@@ -6,7 +6,25 @@
 //! so an error in them stops the load.
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use std::cell::Cell;
 use std::sync::OnceLock;
+
+thread_local! {
+    /// Lazy compiles run on this thread (see [`note_compile`]).
+    static COMPILES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts one regex compiled on first use, on the thread that compiled it.
+/// Every lazily compiled regex of the built-in data calls it, so a test can
+/// check that a warmed `guard serve` compiles nothing inside a decision.
+pub fn note_compile() {
+    COMPILES.with(|c| c.set(c.get() + 1));
+}
+
+/// How many lazy compiles ran on this thread so far.
+pub fn compiles_on_this_thread() -> u64 {
+    COMPILES.with(Cell::get)
+}
 
 /// How to build: case-insensitive or not.
 #[derive(Debug, Clone, Copy, Default)]
@@ -40,7 +58,12 @@ impl LazyRegex {
 
     /// The compiled regex (`None`: it does not compile, which the tests rule out).
     pub fn get(&self) -> Option<&Regex> {
-        self.re.get_or_init(|| self.compile().ok()).as_ref()
+        self.re
+            .get_or_init(|| {
+                note_compile();
+                self.compile().ok()
+            })
+            .as_ref()
     }
 
     pub fn is_match(&self, text: &str) -> bool {
@@ -79,7 +102,12 @@ impl LazyRegexSet {
 
     /// The compiled set (`None`: it does not compile, which the tests rule out).
     pub fn get(&self) -> Option<&RegexSet> {
-        self.set.get_or_init(|| self.compile().ok()).as_ref()
+        self.set
+            .get_or_init(|| {
+                note_compile();
+                self.compile().ok()
+            })
+            .as_ref()
     }
 
     pub fn is_match(&self, text: &str) -> bool {
@@ -107,7 +135,14 @@ mod tests {
         assert!(i.is_match("AAB"));
         let s = LazyRegexSet::new(vec!["x".into(), "y+z".into()], Flags::default());
         assert!(s.set.get().is_none());
+        let before = compiles_on_this_thread();
         assert!(s.is_match("..yyz"));
+        assert!(s.is_match("x"));
+        assert_eq!(
+            compiles_on_this_thread(),
+            before + 1,
+            "compiled once, counted"
+        );
         assert!(!s.is_match("abc"));
     }
 

@@ -174,6 +174,15 @@ pub fn temp_beside(path: &Path) -> PathBuf {
 /// `place` (which moves or links it where it belongs); the temp name is
 /// removed whatever happens.
 fn via_temp<T>(path: &Path, bytes: &[u8], place: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+    via_temp_sync(path, bytes, true, place)
+}
+
+fn via_temp_sync<T>(
+    path: &Path,
+    bytes: &[u8],
+    sync: bool,
+    place: impl FnOnce(&Path) -> Result<T>,
+) -> Result<T> {
     use std::io::Write;
     let tmp = temp_beside(path);
     let done = (|| -> Result<T> {
@@ -181,7 +190,9 @@ fn via_temp<T>(path: &Path, bytes: &[u8], place: impl FnOnce(&Path) -> Result<T>
             .with_context(|| format!("{}: cannot create file: exists", tmp.display()))?;
         f.write_all(bytes)
             .with_context(|| format!("{}: cannot write", tmp.display()))?;
-        f.sync_all().ok();
+        if sync {
+            f.sync_all().ok();
+        }
         place(&tmp)
     })();
     let _ = fs::remove_file(&tmp);
@@ -191,6 +202,15 @@ fn via_temp<T>(path: &Path, bytes: &[u8], place: impl FnOnce(&Path) -> Result<T>
 /// Writes `bytes` to `path` atomically (a temp file of its own + rename), `0600`.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     via_temp(path, bytes, |tmp| {
+        fs::rename(tmp, path).with_context(|| format!("{}: cannot write", path.display()))
+    })
+}
+
+/// As [`write_private`], without waiting for the disk (no `fsync`): for a
+/// cache a crash may lose (the reader takes a missing or torn file as empty),
+/// written where a flush would cost a waiting caller its latency.
+pub fn write_private_cache(path: &Path, bytes: &[u8]) -> Result<()> {
+    via_temp_sync(path, bytes, false, |tmp| {
         fs::rename(tmp, path).with_context(|| format!("{}: cannot write", path.display()))
     })
 }

@@ -143,7 +143,7 @@ fn serve(a: GuardServeArgs) -> Result<i32> {
         token: a.token.clone(),
         db: db_path(&a.db)?,
         fail_closed: a.fail_closed,
-        shards: 0,
+        workers: 0,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -21,8 +21,11 @@ use download::{downloaded_then_run, upstream_urls};
 use revshell::reverse_shell;
 
 fn rx(cell: &'static OnceLock<Option<Regex>>, pat: &str) -> Option<&'static Regex> {
-    cell.get_or_init(|| RegexBuilder::new(pat).case_insensitive(true).build().ok())
-        .as_ref()
+    cell.get_or_init(|| {
+        crate::lazyre::note_compile();
+        RegexBuilder::new(pat).case_insensitive(true).build().ok()
+    })
+    .as_ref()
 }
 
 /// Interpreter code that decodes or downloads code and runs it.

@@ -54,6 +54,7 @@ use hit::Hit;
 use network::HostClass;
 use rules::id;
 use skills::{Observation, SkillIndex};
+use std::sync::Arc;
 use taxonomy::Taxonomy;
 use tokens::{CanaryRecord, CanarySet};
 
@@ -129,18 +130,20 @@ pub struct Detections {
     pub secrets: Vec<String>,
 }
 
-/// The detection engine.
+/// The detection engine: compiled rule data, shared (`Arc`) by every
+/// [`Detector::fork`], and the per-run state (`runs`, `sessions`), which is
+/// each detector's own.
 #[derive(Debug)]
 pub struct Detector {
-    tax: Taxonomy,
-    skills: SkillIndex,
-    registries: Vec<Registry>,
-    canaries: CanarySet,
+    tax: Arc<Taxonomy>,
+    skills: Arc<SkillIndex>,
+    registries: Arc<Vec<Registry>>,
+    canaries: Arc<CanarySet>,
     key: [u8; 32],
-    keys: disguise::Keys,
-    disguise: disguise::Rules,
+    keys: Arc<disguise::Keys>,
+    disguise: Arc<disguise::Rules>,
     runs: chains::Runs,
-    tamper: tamper::Tamper,
+    tamper: Arc<tamper::Tamper>,
     sessions: session::Sessions,
 }
 
@@ -186,18 +189,36 @@ impl Detector {
             k
         });
         Detector {
-            skills: SkillIndex::new(&registries),
-            canaries: CanarySet::new(key, &ctx.canaries),
-            tax,
-            registries,
+            skills: Arc::new(SkillIndex::new(&registries)),
+            canaries: Arc::new(CanarySet::new(key, &ctx.canaries)),
+            tax: Arc::new(tax),
+            registries: Arc::new(registries),
             key,
-            keys: disguise::Keys::new(&key),
+            keys: Arc::new(disguise::Keys::new(&key)),
             // Built-in data, checked by unit tests; empty rules only lose the
             // exclusion of shared prefixes.
-            disguise: disguise::Rules::load().unwrap_or_default(),
+            disguise: Arc::new(disguise::Rules::load().unwrap_or_default()),
             runs: chains::Runs::default(),
             // Checked by unit tests, as the built-in detection data is.
-            tamper: tamper::Tamper::load(&[]).expect("built-in tamper data is valid"),
+            tamper: Arc::new(tamper::Tamper::load(&[]).expect("built-in tamper data is valid")),
+            sessions: session::Sessions::default(),
+        }
+    }
+
+    /// A detector with the same compiled rules (shared, not copied: what one
+    /// compiles on first use the other has) and no run state: `guard serve`
+    /// gives each session its own, so sessions never wait on each other.
+    pub fn fork(&self) -> Detector {
+        Detector {
+            tax: self.tax.clone(),
+            skills: self.skills.clone(),
+            registries: self.registries.clone(),
+            canaries: self.canaries.clone(),
+            key: self.key,
+            keys: self.keys.clone(),
+            disguise: self.disguise.clone(),
+            runs: chains::Runs::default(),
+            tamper: self.tamper.clone(),
             sessions: session::Sessions::default(),
         }
     }
@@ -206,8 +227,8 @@ impl Detector {
     /// (code's env access, secrets in pieces, image beacons): a long-lived
     /// process (`guard serve`) pays for them at start, not inside a request.
     pub fn warm(&self) {
-        self.tax.env_code.get();
-        self.tax.injection.warm();
+        self.tax.warm();
+        self.tamper.warm();
         self.disguise.warm();
     }
 
@@ -234,12 +255,12 @@ impl Detector {
 
     /// The guard's protected files and commands (GRD-TRACE-001), to extend.
     pub fn tamper_mut(&mut self) -> &mut tamper::Tamper {
-        &mut self.tamper
+        Arc::make_mut(&mut self.tamper)
     }
 
     /// The registries in use (for `registry list` and `doctor`).
     pub fn registries(&self) -> &[Registry] {
-        &self.registries
+        self.registries.as_slice()
     }
 
     /// How many canary tokens are watched.

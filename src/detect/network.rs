@@ -57,8 +57,11 @@ pub fn classify(host: &str, tax: &Taxonomy) -> HostClass {
 
 fn url_re() -> Option<&'static Regex> {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r#"(?i)\b(?:https?|wss?|ftp|sftp)://[^\s'"<>`)\]}\\]+"#).ok())
-        .as_ref()
+    RE.get_or_init(|| {
+        crate::lazyre::note_compile();
+        Regex::new(r#"(?i)\b(?:https?|wss?|ftp|sftp)://[^\s'"<>`)\]}\\]+"#).ok()
+    })
+    .as_ref()
 }
 
 /// Every `scheme://…` URL in a text.

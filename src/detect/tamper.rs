@@ -50,6 +50,11 @@ impl Tamper {
         })
     }
 
+    /// Compiles the protected path globs now.
+    pub fn warm(&self) {
+        self.paths.warm();
+    }
+
     /// Adds path globs to protect (`[guard] protect_paths` in the config).
     pub fn add_globs(&mut self, globs: &[String]) -> Result<(), DetectError> {
         if globs.is_empty() {

@@ -247,6 +247,24 @@ fn ascii_boundaries(p: &str) -> String {
 }
 
 impl Taxonomy {
+    /// Compiles now every path set and regex compiled on first use.
+    pub fn warm(&self) {
+        for p in [
+            &self.credentials,
+            &self.wallets,
+            &self.credential_exceptions,
+            &self.persistence,
+            &self.sensitive_dirs,
+            &self.rc_files,
+            &self.script_hooks,
+            &self.settings_files,
+        ] {
+            p.warm();
+        }
+        self.env_code.get();
+        self.injection.warm();
+    }
+
     /// The built-in data extended by `cfg`.
     pub fn load(cfg: &DetectionConfig) -> Result<Taxonomy, DetectError> {
         if cfg.enabled == Some(false) {

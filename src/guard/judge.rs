@@ -22,15 +22,24 @@ use serde_json::{Map, Value};
 const MAX_REASON: usize = 1200;
 
 /// Redactor, detector and policy, with the per-store key for the guard's own hashes.
+///
+/// The compiled part (rules, regexes, registries, policy) is shared by every
+/// [`Judge::fork`]; the per-run memory (the detector's chains, the redactor's
+/// secrets seen) is each judge's own.
 #[derive(Debug)]
 pub struct Judge {
     redactor: Redactor,
     detector: Detector,
-    policy: Policy,
+    policy: std::sync::Arc<Policy>,
     key: [u8; 32],
     /// Cost budgets checked before a tool call (none unless `[budgets]` sets one).
-    budget: Option<super::budget::Budget>,
+    budget: Option<std::sync::Arc<super::budget::Budget>>,
 }
+
+/// Events of every kind (Claude Code's shape) that [`Judge::warm`] judges in a
+/// throwaway session, so that what a decision builds on first use is built
+/// before the first request.
+const WARM_EVENTS: &str = include_str!("../../assets/guard/warm_events.jsonl");
 
 /// What judging one event produced.
 #[derive(Debug)]
@@ -54,22 +63,50 @@ impl Judge {
         Judge {
             redactor,
             detector,
-            policy,
+            policy: std::sync::Arc::new(policy),
             key,
             budget: None,
         }
     }
 
+    /// A judge sharing this one's compiled rules, policy and budgets, with no
+    /// run state of its own yet: `guard serve` keeps one per session.
+    pub fn fork(&self) -> Judge {
+        Judge {
+            redactor: self.redactor.fork(),
+            detector: self.detector.fork(),
+            policy: self.policy.clone(),
+            key: self.key,
+            budget: self.budget.clone(),
+        }
+    }
+
     /// The judge, also checking the run's cost budgets before each tool call.
     pub fn with_budget(mut self, budget: Option<super::budget::Budget>) -> Judge {
-        self.budget = budget;
+        self.budget = budget.map(std::sync::Arc::new);
         self
     }
 
-    /// Compiles now what many events need (see [`Detector::warm`]).
+    /// Compiles now every regex compiled on first use ([`Detector::warm`],
+    /// [`Redactor::warm`], the policy's path globs), then judges events of
+    /// every kind in a throwaway fork, for what only a decision reaches (the
+    /// helpers' own regexes, first allocations). For a long-lived process
+    /// (`guard serve`): its first decision then costs what the thousandth does.
     pub fn warm(&self) {
         self.redactor.warm();
         self.detector.warm();
+        self.policy.warm();
+        let mut j = self.fork();
+        // Never the store: the budgets are checked in real decisions only.
+        j.budget = None;
+        let mut s = Session::default();
+        for line in WARM_EVENTS.lines().filter(|l| !l.trim().is_empty()) {
+            if let Ok(ev) = Agent::ClaudeCode.parse(line.as_bytes()) {
+                let mut out = j.judge(&ev, &mut s, 0);
+                let _ = Agent::ClaudeCode.answer(Some(&out.event), &out.verdict);
+                j.annotate(&mut out, Map::new());
+            }
+        }
     }
 
     /// The policy in use.

@@ -179,6 +179,13 @@ impl Policy {
 
     /// What `f` earns a call that is at `span_id` and touches `paths` (its
     /// working folder and target files).
+    /// Compiles the path overrides' globs now (`guard serve`, before its first request).
+    pub fn warm(&self) {
+        for p in &self.paths {
+            p.set.warm();
+        }
+    }
+
     pub fn rule_for(&self, f: &Finding, span_id: &str, paths: &[String]) -> Ruling {
         for p in &self.paths {
             if (p.rules.is_empty() || p.rules.contains(&f.rule_id))

@@ -142,10 +142,13 @@ impl SessionFile {
         Ok((file, s))
     }
 
-    /// Writes the session back (atomically, `0600`).
+    /// Writes the session back (atomically, `0600`), not waiting for the
+    /// disk: the hook process exits (and the agent goes on) only after this,
+    /// and an fsync there was the most variable part of its wall time. A file
+    /// lost to a crash is a fresh session (its chains forgotten, as a new run).
     pub fn save(&self, s: &Session) -> anyhow::Result<()> {
         let bytes = serde_json::to_vec(s)?;
-        crate::paths::write_private(&self.path, &bytes)
+        crate::paths::write_private_cache(&self.path, &bytes)
     }
 
     /// Removes the session's file (its session ended).

@@ -153,6 +153,7 @@ impl Engine {
     pub(super) fn digit_set(&self) -> Option<&regex::RegexSet> {
         self.digit_set
             .get_or_init(|| {
+                crate::lazyre::note_compile();
                 if self.digit_rules.is_empty() {
                     return None;
                 }
@@ -314,6 +315,11 @@ impl Engine {
         for p in &self.example_patterns {
             p.get();
         }
+        // And every rule with the digit set (a long-lived process only).
+        for r in &self.rules {
+            r.regex();
+        }
+        self.digit_set();
     }
 
     /// True when `value` is a known test or example value (`[values] examples`).

@@ -180,7 +180,10 @@ fn compile_pattern(pattern: &str) -> Result<Compiled, regex::Error> {
 impl Rule {
     fn compiled(&self) -> Option<&Compiled> {
         self.compiled
-            .get_or_init(|| compile_pattern(&self.pattern).ok())
+            .get_or_init(|| {
+                crate::lazyre::note_compile();
+                compile_pattern(&self.pattern).ok()
+            })
             .as_ref()
     }
 

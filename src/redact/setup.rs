@@ -163,6 +163,18 @@ impl Redactor {
         self.engine.warm();
     }
 
+    /// A redactor with the same compiled rules (shared) and settings, and an
+    /// empty memory of secrets seen: one per `guard serve` session.
+    pub fn fork(&self) -> Redactor {
+        Redactor {
+            engine: self.engine.clone(),
+            mode: self.mode,
+            enabled: self.enabled,
+            key: self.key.clone(),
+            memory: Memory::default(),
+        }
+    }
+
     /// Replaces the hash key (the store's key, for `hash` mode).
     pub fn with_key(mut self, key: HashKey) -> Redactor {
         self.key = key;

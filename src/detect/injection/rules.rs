@@ -105,7 +105,10 @@ impl LazyRegex {
             return None;
         }
         self.re
-            .get_or_init(|| builder(&self.src).build().ok())
+            .get_or_init(|| {
+                crate::lazyre::note_compile();
+                builder(&self.src).build().ok()
+            })
             .as_ref()
     }
 }
@@ -365,7 +368,10 @@ impl Rules {
             None if self.no_prefilter => self
                 .gate
                 // The built-in data is checked by `built_in_data_compiles_entirely`.
-                .get_or_init(|| gate_set(&self.gate_src).ok())
+                .get_or_init(|| {
+                    crate::lazyre::note_compile();
+                    gate_set(&self.gate_src).ok()
+                })
                 .as_ref()
                 .is_some_and(|g| g.is_match(text)),
             None => cand.iter().enumerate().filter(|c| *c.1).any(|(p, _)| {

@@ -156,7 +156,10 @@ fn host_like(s: &str) -> Option<(String, Option<String>)> {
 fn port_in(text: &str) -> Option<String> {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
     let re = RE
-        .get_or_init(|| Regex::new(r"(?:^|[^\w.])(\d{2,5})(?:[^\w.]|$)").ok())
+        .get_or_init(|| {
+            crate::lazyre::note_compile();
+            Regex::new(r"(?:^|[^\w.])(\d{2,5})(?:[^\w.]|$)").ok()
+        })
         .as_ref()?;
     re.captures_iter(text)
         .filter_map(|c| c.get(1))

@@ -26,7 +26,11 @@ pub struct Folded {
 }
 
 fn re(cell: &'static OnceLock<Option<Regex>>, pat: &str) -> Option<&'static Regex> {
-    cell.get_or_init(|| Regex::new(pat).ok()).as_ref()
+    cell.get_or_init(|| {
+        crate::lazyre::note_compile();
+        Regex::new(pat).ok()
+    })
+    .as_ref()
 }
 
 /// Folds canonical code (see the module docs).

@@ -123,13 +123,17 @@ pub fn normalise_body(body: &str) -> String {
 
 pub(super) fn watermark_re() -> Option<&'static Regex> {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"<!--\s*skill:([^/\s]+)/(\S+?)(?:\s+(\S+))?\s*-->").ok())
-        .as_ref()
+    RE.get_or_init(|| {
+        crate::lazyre::note_compile();
+        Regex::new(r"<!--\s*skill:([^/\s]+)/(\S+?)(?:\s+(\S+))?\s*-->").ok()
+    })
+    .as_ref()
 }
 
 fn signature_re() -> Option<&'static Regex> {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
     RE.get_or_init(|| {
+        crate::lazyre::note_compile();
         Regex::new(r"(?m)^\s*(?:async\s+)?(def|function|fn)\s+([A-Za-z_]\w*)\s*\(([^)\n]{0,120})\)")
             .ok()
     })

@@ -29,12 +29,18 @@ impl PathSet {
 
     fn set(&self) -> &RegexSet {
         self.set.get_or_init(|| {
+            crate::lazyre::note_compile();
             RegexSetBuilder::new(&self.res)
                 .case_insensitive(true)
                 .build()
                 // Only a size limit can refuse a glob's pattern: match nothing then.
                 .unwrap_or_else(|_| RegexSet::empty())
         })
+    }
+
+    /// Compiles the set now (a long-lived process, before its first request).
+    pub fn warm(&self) {
+        self.set();
     }
 
     /// The first glob matching the normalised `path`.
