@@ -195,7 +195,7 @@ impl InterpData {
             identity: build(
                 "identity",
                 &format!(
-                    r"(?:^|[^A-Za-z0-9_$.])(?:{})\s*\(\s*(?P<lit>{LIT})\s*\)",
+                    r"(?P<pre>^|[^A-Za-z0-9_$.])(?:{})\s*\(\s*(?P<lit>{LIT})\s*\)",
                     alternation(&f.fold.identity)
                 ),
             )?,

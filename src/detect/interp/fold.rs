@@ -430,7 +430,7 @@ fn concat(lang: Lang, code: &str, data: &InterpData) -> String {
             .into_owned();
     }
     if data.identity.is_match(&out) {
-        out = data.identity.replace_all(&out, "${lit}").into_owned();
+        out = data.identity.replace_all(&out, "${pre}${lit}").into_owned();
     }
     out
 }

@@ -142,3 +142,17 @@ fn bounded_on_hostile_code() {
     let f = facts(Lang::Python, &code);
     assert!(f.evals_decoded);
 }
+
+#[test]
+fn a_path_held_in_a_variable_is_written_through_a_nested_open() {
+    let f = facts(
+        Lang::Python,
+        "import json,os;p=os.path.expanduser('~/.claude/settings.json');d=json.load(open(p));d.pop('hooks',None);json.dump(d,open(p,'w'))",
+    );
+    assert!(
+        f.writes.iter().any(|(p, _)| p == "~/.claude/settings.json"),
+        "{:?} {:?}",
+        f.reads,
+        f.writes
+    );
+}
