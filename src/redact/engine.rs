@@ -416,6 +416,16 @@ impl Engine {
         self
     }
 
+    /// The same engine with every rule's `prejudge` off (the regex decides at every
+    /// hit), for tests that prove the prejudgement changes no result.
+    #[cfg(test)]
+    pub fn without_prejudge(mut self) -> Engine {
+        for r in &mut self.rules {
+            r.prejudge = None;
+        }
+        self
+    }
+
     /// True when `text` holds a rule keyword (used to decide whether a JSON key gives context).
     pub fn has_keyword(&self, text: &str) -> bool {
         self.keywords.any(text.as_bytes(), |p| {

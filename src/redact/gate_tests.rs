@@ -4,7 +4,9 @@
 //! hex ids still are not, and on a generated corpus of digit runs the gated engine
 //! finds exactly what the ungated finds. The per-hit search of `key = value` rules
 //! (`Engine::run_at_hits`): assignments with padding, several in one text, far from
-//! each other or inside JSON are all found.
+//! each other or inside JSON are all found. The group-shape gate on separated digit
+//! runs and the `prejudge` of `key = value` rules (`run::Prejudge`) change no result on
+//! generated text.
 
 use super::engine::{Engine, Extras};
 use super::rules;
@@ -243,4 +245,232 @@ fn key_value_rules_find_every_assignment() {
             }
         }
     }
+}
+
+/// A small generator for the equivalence tests below (same LCG as above).
+fn lcg(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut seed = seed;
+    move |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    }
+}
+
+/// On generated digit runs of every group shape, between all kinds of neighbours, the
+/// engine with the group-shape gate finds exactly what the ungated engine finds.
+#[test]
+fn group_shape_gate_changes_no_result() {
+    let (gated, open) = engines();
+    let mut next = lcg(0x005e_ed0f_d161);
+    let seps = [" ", "-", ".", "/", ") ", " (", "--", "(", ")"];
+    let before = [
+        "", "x ", "id ", "+", "(", "A", "ts ", "\"", "DE89 ", "tel: ", "a-", "9 ",
+    ];
+    let after = ["", " ", "x", "\"", ")", "-1", " WEST", ".5"];
+    let (mut found, mut skipped) = (0, 0);
+    for i in 0..8000 {
+        // Half the runs have a rule's shape (SSN, phone, grouped card) with one
+        // separator, the others random groups and separators.
+        let shapes: [&[usize]; 5] = [
+            &[3, 2, 4],
+            &[3, 3, 4],
+            &[4, 4, 4, 4],
+            &[4, 6, 5],
+            &[2, 3, 3, 4],
+        ];
+        let shaped = i % 2 == 0;
+        let shape = shapes[next(shapes.len() as u64) as usize];
+        let sep = ["-", " ", "."][next(3) as usize];
+        let groups = if shaped {
+            shape.len()
+        } else {
+            2 + next(4) as usize
+        };
+        let mut num = String::new();
+        for g in 0..groups {
+            if g > 0 {
+                num.push_str(if shaped {
+                    sep
+                } else {
+                    seps[next(seps.len() as u64) as usize]
+                });
+            }
+            let len = match next(10) {
+                _ if shaped => shape.get(g).copied().unwrap_or(4),
+                0 => 13 + next(4) as usize,
+                1..=3 => 4,
+                4 | 5 => 3,
+                _ => 1 + next(7) as usize,
+            };
+            for k in 0..len {
+                let d = if k == 0 && i % 4 < 2 {
+                    b'2' + next(5) as u8
+                } else {
+                    b'0' + next(10) as u8
+                };
+                num.push(d as char);
+            }
+        }
+        // Luhn-valid half the time, so grouped cards really match.
+        if i % 4 < 2 {
+            for d in b'0'..=b'9' {
+                let mut t = num.clone();
+                t.pop();
+                t.push(d as char);
+                if super::validate::luhn_digits(&t) {
+                    num = t;
+                    break;
+                }
+            }
+        }
+        let text = format!(
+            "{}{}{}",
+            before[next(before.len() as u64) as usize],
+            num,
+            after[next(after.len() as u64) as usize]
+        );
+        let g = cands(&gated, &text);
+        assert_eq!(g, cands(&open, &text), "{text:?}");
+        if g.is_empty() {
+            skipped += 1;
+        } else {
+            found += 1;
+        }
+    }
+    assert!(found > 400, "found {found}");
+    assert!(skipped > 2000, "skipped {skipped}");
+}
+
+/// `prejudge = "code_value"` (see `run::Prejudge`): on generated `key = value` text
+/// (keywords, quotes, padding, every operator, values of code, literals, paths and
+/// non-ASCII, and what follows them) the engine that prejudges finds exactly what the
+/// engine that runs the regex at every hit finds, and the prejudgement does fire.
+#[test]
+fn prejudged_code_values_change_no_result() {
+    let b = rules::builtin().map_err(|e| e.why).expect("built-in rules");
+    let mk = || Extras {
+        fields: b.fields.clone(),
+        headers: b.headers.clone(),
+        words: b.words.clone(),
+        phone: b.phone.clone(),
+        ..Extras::default()
+    };
+    let judged = Engine::new(b.rules.clone(), mk());
+    let open = Engine::new(b.rules.clone(), mk()).without_prejudge();
+    let rule = b
+        .rules
+        .iter()
+        .find(|r| r.name == "secret_assignment")
+        .expect("secret_assignment");
+    let prejudge = rule.prejudge.expect("secret_assignment prejudges");
+    let mut next = lcg(0xc0de_7a1e);
+    let pad = " ".repeat(70);
+    let prefix = [
+        "",
+        "let ",
+        "  ",
+        "x",
+        "self.",
+        "\"",
+        "export ",
+        "my_",
+        "{\"a\":1,\"",
+        "\n",
+    ];
+    let keys = [
+        "token",
+        "password",
+        "SECRET",
+        "api_key",
+        "Credentials",
+        "credential",
+        "passwd",
+        "access_key",
+        "authKey",
+        "tokens",
+        "secret_access_key",
+    ];
+    let after_key = [
+        "",
+        "",
+        "\\",
+        "\"",
+        "'",
+        "\\\"",
+        "\"\"",
+        " ",
+        "  \t",
+        pad.as_str(),
+    ];
+    let ops = ["=", "=", ":", ":", ":=", "=>", "==", "=:", ":>"];
+    let spaces = ["", " ", "\t", "  "];
+    let values = [
+        "client.get_token",
+        "os.environ",
+        "abc",
+        "abcd",
+        "Hunter2Hunter2",
+        "x.y",
+        "$TOKEN",
+        "\"quoted_value1\"",
+        "'s3cr3tValue1'",
+        "Option",
+        "a\u{a0}bcdef",
+        "\u{e9}1234567",
+        "self.token",
+        "token=foo.bar",
+        "ab:cd",
+        "Xk9$mQ2#pL",
+        "\\\"Zq8Lm3Np7Rt\\\"",
+        "Vec",
+        "std::env::var",
+        "",
+    ];
+    let nexts = [
+        "(", "[", "<", "{", ".", "?", "", ")", " ", ";", "\n", "()", "\u{a0}(",
+    ];
+    let tails = [
+        "",
+        " and more",
+        ";\ntoken = Zq8Lm3Np7Rt",
+        "(x); password = abcdEFGH1234",
+        " password: get_pw(",
+    ];
+    let (mut fired, mut found) = (0, 0);
+    for _ in 0..12000 {
+        let mut text = String::new();
+        for _ in 0..1 + next(3) {
+            for part in [
+                &prefix[..],
+                &keys[..],
+                &after_key[..],
+                &ops[..],
+                &spaces[..],
+                &values[..],
+                &nexts[..],
+                &tails[..],
+            ] {
+                text.push_str(part[next(part.len() as u64) as usize]);
+            }
+        }
+        let j = cands(&judged, &text);
+        assert_eq!(j, cands(&open, &text), "{text:?}");
+        found += usize::from(j.iter().any(|c| c.2 == "secret_assignment"));
+        let (bytes, lower) = (text.as_bytes(), text.to_ascii_lowercase());
+        fired += keys
+            .iter()
+            .flat_map(|k| {
+                let k = k.to_ascii_lowercase();
+                lower
+                    .match_indices(&k)
+                    .map(|(s, m)| s + m.len())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|&e| prejudge.rejects(bytes, e, text.len()).is_some())
+            .count();
+    }
+    assert!(fired > 2000, "fired {fired}");
+    assert!(found > 1000, "found {found}");
 }

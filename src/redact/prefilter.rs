@@ -348,6 +348,23 @@ fn digit_bits8(x: u64) -> u64 {
     (digit >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
+/// True when `chunk` holds an ASCII digit: per 8-byte word, whether a byte of
+/// `word ^ 0x30…` is below 10 (exact for "any": a borrow only starts at such a byte),
+/// cheaper than [`digit_mask`]'s per-byte flags, so digit-free text skips those.
+#[inline]
+fn has_digit(chunk: &[u8]) -> bool {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut acc = 0u64;
+    let mut words = chunk.chunks_exact(8);
+    for w in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let t = u64::from_le_bytes(a) ^ 0x3030_3030_3030_3030;
+        acc |= t.wrapping_sub(0x0a0a_0a0a_0a0a_0a0a) & !t;
+    }
+    acc & HI != 0 || words.remainder().iter().any(u8::is_ascii_digit)
+}
+
 /// Bit `j` set when `chunk[j]` is an ASCII digit (`chunk` at most 64 bytes).
 #[inline]
 fn digit_mask(chunk: &[u8]) -> u64 {
@@ -381,7 +398,11 @@ pub fn digit_runs(b: &[u8], min: usize) -> Vec<(usize, usize)> {
     let mut cur: Option<(usize, usize, usize)> = None;
     for (k, chunk) in b.chunks(64).enumerate() {
         let base = k * 64;
-        let mut m = digit_mask(chunk);
+        let mut m = if has_digit(chunk) {
+            digit_mask(chunk)
+        } else {
+            0
+        };
         while m != 0 {
             let tz = m.trailing_zeros() as usize;
             let len = (!(m >> tz)).trailing_zeros() as usize;
@@ -432,9 +453,6 @@ pub fn digit_run_may_be_pii(b: &[u8], s: usize, e: usize) -> bool {
     let Some(run) = b.get(s..e) else {
         return true;
     };
-    if !run.iter().all(u8::is_ascii_digit) {
-        return true;
-    }
     let prev = s.checked_sub(1).and_then(|i| b.get(i)).copied();
     let prev2 = s.checked_sub(2).and_then(|i| b.get(i)).copied();
     match prev {
@@ -445,7 +463,38 @@ pub fn digit_run_may_be_pii(b: &[u8], s: usize, e: usize) -> bool {
         }
         _ => {}
     }
-    (13..=19).contains(&run.len()) && matches!(run[0], b'2'..=b'6')
+    groups_may_be_pii(run)
+}
+
+/// Whether the digit groups of a run (the digits between its separators) have a shape
+/// a built-in digit rule needs when no `+`, `(` or upper-case letter stands before the
+/// run: every such match is whole groups of one run, so it is an SSN (3-2-4 digits), a
+/// phone (3-3-4, `(` and `)` being separators), a grouped card (4-4-4-4 or 4-6-5) as
+/// consecutive groups, or one group of 13–19 digits starting with 2–6 (a card written
+/// without separators). A UUID's or a date's digit groups (`15-5122611`) are none.
+fn groups_may_be_pii(run: &[u8]) -> bool {
+    // Lengths of the last four groups, newest last.
+    let mut last = [0usize; 4];
+    let mut i = 0;
+    while i < run.len() {
+        if !run[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < run.len() && run[i].is_ascii_digit() {
+            i += 1;
+        }
+        let len = i - start;
+        if (13..=19).contains(&len) && matches!(run[start], b'2'..=b'6') {
+            return true;
+        }
+        last = [last[1], last[2], last[3], len];
+        if matches!(&last[1..], [3, 2, 4] | [3, 3, 4] | [4, 6, 5]) || last == [4, 4, 4, 4] {
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! rules included), the keywords that gate it in the prefilter, an optional
 //! validator and a severity. Nothing here touches trace text.
 
+use super::run::Prejudge;
 use super::validate::Validator;
 use super::value::{ValueRule, Words};
 use super::{Mode, RedactError};
@@ -48,6 +49,10 @@ pub struct RuleSpec {
     pub followed_by: Option<String>,
     #[serde(default)]
     pub validator: Option<String>,
+    /// A verdict taken at each keyword hit before the regex runs (built-in rules only:
+    /// it is exact for their pattern's shape; see [`super::run::Prejudge`]).
+    #[serde(default)]
+    pub prejudge: Option<String>,
     /// Thresholds for the values a `key = value` rule finds (see `redact::value`).
     #[serde(default)]
     pub value: Option<ValueRule>,
@@ -145,6 +150,8 @@ pub struct Rule {
     /// See [`RuleSpec::followed_by`]; empty = any keyword hit counts.
     pub followed_by: Vec<u8>,
     pub validator: Option<Validator>,
+    /// See [`RuleSpec::prejudge`].
+    pub prejudge: Option<Prejudge>,
     /// Thresholds for the values the rule finds.
     pub value: ValueRule,
     /// See [`RuleSpec::context`] (lower case).
@@ -264,6 +271,19 @@ impl RuleSpec {
                 ))
             })?),
         };
+        let prejudge = match self.prejudge.as_deref() {
+            None => None,
+            Some(_) if !builtin => return Err(err(
+                "prejudge is for built-in rules only (its verdict is exact only for their pattern)"
+                    .into(),
+            )),
+            Some(p) => Some(Prejudge::from_name(p).ok_or_else(|| {
+                err(format!(
+                    "unknown prejudge '{p}' (expected {})",
+                    Prejudge::NAMES
+                ))
+            })?),
+        };
         let window = match self.window {
             Some(0) => None,
             Some(n) => Some(n),
@@ -279,6 +299,7 @@ impl RuleSpec {
             window,
             followed_by: self.followed_by.as_deref().unwrap_or("").bytes().collect(),
             validator,
+            prejudge,
             value: self.value.unwrap_or_default(),
             context: self
                 .context
@@ -483,6 +504,7 @@ mod tests {
             window: None,
             followed_by: None,
             validator: None,
+            prejudge: None,
             value: None,
             context: vec![],
             tracecraft: None,

@@ -125,12 +125,20 @@ impl Engine {
         out: &mut Vec<Cand>,
     ) {
         let mut pos = 0;
+        let prejudge = self.rules[i].prejudge;
         for (s, e) in hits {
             if e <= pos {
                 continue; // inside the previous match
             }
             let ws = s.saturating_sub(KEY_BACK).max(pos);
             let we = (e + w).min(text.len());
+            if let Some(end) = prejudge.and_then(|p| p.rejects(text.as_bytes(), e, we)) {
+                // The search would find the match at this hit first (an earlier match
+                // start is an earlier hit, whose search moved `pos` past it), the
+                // validator would reject it, and the search would stop there.
+                pos = end;
+                continue;
+            }
             if let Some(end) = self.run_rule_until(i, text, ws, we, Some(s), out) {
                 pos = end;
             }
@@ -222,6 +230,64 @@ impl Engine {
     /// True when `value` is allowlisted (exact, or matching a pattern entirely).
     pub fn allowed(&self, value: &str) -> bool {
         self.allow_exact.contains(value) || self.allow_patterns.iter().any(|p| p.is_match(value))
+    }
+}
+
+/// A verdict a built-in `key = value` rule takes at a keyword hit before its regex
+/// runs (`prejudge` in `rules.toml`): the regex's match at the hit, the validator's
+/// verdict on it and where the match ends, read off the bytes after the keyword.
+/// `gate_tests` compares it with the regex and validator on generated text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prejudge {
+    /// For a pattern `keyword \\?["']?[ \t]*(=|:=|:|=>)[ \t]*(quoted | unquoted)`,
+    /// whose unquoted value is 4+ bytes of `[^\s"'\\,;&(){}\[\]<>`]` and ends the match,
+    /// with the `assignment` validator: a value that runs into `(`, `[`, `<` or `{` is
+    /// code (`token = client.get_token()`), which the validator rejects first.
+    CodeValue,
+}
+
+impl Prejudge {
+    pub const NAMES: &'static str = "code_value";
+
+    pub fn from_name(name: &str) -> Option<Prejudge> {
+        (name == "code_value").then_some(Prejudge::CodeValue)
+    }
+
+    /// `Some(end of the match)` when the match at the keyword hit ending at `e` is
+    /// certainly rejected and ends before `we`; `None` when the regex must decide.
+    pub fn rejects(self, b: &[u8], e: usize, we: usize) -> Option<usize> {
+        let Prejudge::CodeValue = self;
+        let mut p = e;
+        if b.get(p) == Some(&b'\\') {
+            p += 1;
+        }
+        if matches!(b.get(p), Some(b'"' | b'\'')) {
+            p += 1;
+        }
+        while matches!(b.get(p), Some(b' ' | b'\t')) {
+            p += 1;
+        }
+        // `=` or `:` alone (`=>`, `:=` and `==` take other paths through the pattern).
+        match (b.get(p), b.get(p + 1)) {
+            (Some(b'=' | b':'), Some(n)) if !matches!(n, b'=' | b'>') => p += 1,
+            _ => return None,
+        }
+        while matches!(b.get(p), Some(b' ' | b'\t')) {
+            p += 1;
+        }
+        let start = p;
+        // The unquoted value: ASCII only (the pattern's `\s` is Unicode-aware).
+        while let Some(&c) = b.get(p) {
+            let other = !c.is_ascii()
+                || matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+                || b"\"'\\,;&(){}[]<>`".contains(&c);
+            if other {
+                break;
+            }
+            p += 1;
+        }
+        let code = matches!(b.get(p), Some(b'(' | b'[' | b'<' | b'{'));
+        (p - start >= 4 && code && p < we).then_some(p)
     }
 }
 

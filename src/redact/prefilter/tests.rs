@@ -191,6 +191,10 @@ fn digit_run_gate_by_shape() {
         "ns 1700000000000000000",
         "sha deadbeef12345678901",
         "size: 123456789",
+        // Digit groups of UUIDs, dates and versions: no SSN, phone or card shape.
+        "id 8d15-5122611a9569",
+        "at 2026-02-12 16:02:25",
+        "v 12.0.1-20260212",
     ] {
         assert!(!may(t), "{t}");
     }
@@ -203,8 +207,35 @@ fn digit_run_gate_by_shape() {
         "card 4111111111111111",
         "amex 378282246310005",
         "ssn 123-45-6789",
+        "ssn 123 45 6789",
+        "card 5500-0000-0000-0004",
+        "amex 3782-822463-10005",
+        "call 1 (415) 555-2671",
+        "ids 12 34 5678 4111111111111",
     ] {
         assert!(may(t), "{t}");
+    }
+}
+
+#[test]
+fn has_digit_agrees_with_bytes() {
+    // Every byte value at every position of a chunk of each length, among letters.
+    for len in [1usize, 7, 8, 9, 63, 64] {
+        for pos in 0..len {
+            for c in 0..=255u8 {
+                let mut chunk = vec![b'a'; len];
+                chunk[pos] = c;
+                assert_eq!(has_digit(&chunk), c.is_ascii_digit(), "{len} {pos} {c:#x}");
+            }
+        }
+    }
+    // Bytes just below and above the digits next to each other (borrows across bytes).
+    for w in [
+        *b"/:/:/:/:",
+        *b"\x00\xff/:\x80\xb0\xb9\x2f",
+        *b"9\x00\x00\x00\x00\x00\x00\x00",
+    ] {
+        assert_eq!(has_digit(&w), w.iter().any(u8::is_ascii_digit), "{w:?}");
     }
 }
 /// The byte-at-a-time definition the bitmask version must agree with.
