@@ -200,6 +200,10 @@ mod tests {
                 "Bash",
                 r#"{"command":"sqlite3 /data/skilltrace.db 'DELETE FROM findings'"}"#,
             ),
+            (
+                "Bash",
+                r#"{"command":"python3 -c \"import json,os;p=os.path.expanduser('~/.claude/settings.json');d=json.load(open(p));d.pop('hooks',None);json.dump(d,open(p,'w'))\""}"#,
+            ),
         ] {
             assert_eq!(rules(&t, tool, input), 1, "{tool} {input}");
         }
