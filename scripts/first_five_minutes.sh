@@ -28,7 +28,7 @@ export CARGO_TARGET_DIR="$ROOT/target"
 export SKILLTRACE_DB="$WORK/should-not-be-created.db"
 export SKILLTRACE_CONFIG="$WORK/no-config.toml"
 
-echo "-- building (release)"
+echo "-- building (release) (${SECONDS}s)"
 cargo build --release --quiet
 echo "-- $TUI_CMD (in tmux)"
 tmx new-session -d -s "$SESSION" -x 160 -y 48 "cd '$WORK/skilltrace' && $TUI_CMD 2>'$WORK/tui.err'; echo EXITED:\$? > '$WORK/tui.exit'; sleep 30"
@@ -59,5 +59,5 @@ grep -q 'EXITED:0' "$WORK/tui.exit" || { echo "the TUI exited non-zero: $(cat "$
 [ ! -e "$SKILLTRACE_DB" ] || { echo "demo mode wrote to the default store"; exit 1; }
 echo "-- the TUI showed findings and quit cleanly"
 
-echo "-- $TEST_CMD"
+echo "-- $TEST_CMD (${SECONDS}s)"
 $TEST_CMD

@@ -47,12 +47,15 @@ pub fn ends_a_line(path: &Path, offset: u64) -> bool {
 }
 
 /// True for the file names skilltrace reads inside folders (a compressed
-/// `.jsonl.zst` too, unless its plain twin is there to be read instead).
+/// `.jsonl.zst` too, unless its plain twin is there to be read instead), less
+/// the files agents keep beside their traces that hold none
+/// (`formats::companions`).
 pub fn is_trace_file(p: &Path) -> bool {
-    matches!(
+    (matches!(
         p.extension().and_then(|e| e.to_str()),
         Some("jsonl" | "json" | "ndjson")
-    ) || (super::compressed::is_compressed(p) && !super::compressed::has_plain_twin(p))
+    ) || (super::compressed::is_compressed(p) && !super::compressed::has_plain_twin(p)))
+        && super::formats::companions::companion(p).is_none()
 }
 
 /// Every trace file under `path` (itself when it is a file), sorted.

@@ -46,6 +46,7 @@ mod proxy_encodings;
 mod proxy_spill;
 mod proxy_store;
 mod proxy_tls;
+mod real_sessions;
 mod redaction;
 mod redaction_cuts;
 mod redaction_e2e;

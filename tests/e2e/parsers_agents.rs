@@ -425,7 +425,7 @@ const ROO: &str = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
 
 #[test]
 fn cline_task_native_tools_and_ui_usage() {
-    let (p, errors) = parse_tree("cline/saoudrizwan.claude-dev");
+    let (p, errors) = parse_tree("cline/saoudrizwan.claude-dev/tasks/1755700000000");
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(p.formats, vec![Format::Cline]);
     let run = &p.runs[CLINE];

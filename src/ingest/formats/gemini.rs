@@ -242,8 +242,9 @@ impl GeminiParser {
         llm.model = model.map(str::to_owned);
         if let Some(t) = m.get("tokens").filter(|t| t.is_object()) {
             let n = |k: &str| t.get(k).and_then(Value::as_u64).unwrap_or(0);
-            llm.input_tokens = Some(n("input"));
-            llm.output_tokens = Some(n("output") + n("thoughts"));
+            // `input` (promptTokenCount) includes the `cached` tokens.
+            crate::usage::Usage::openai(n("input"), n("cached"), n("output") + n("thoughts"))
+                .put(&mut llm);
             for (k, name) in [
                 ("cached", "cached_input_tokens"),
                 ("thoughts", "thoughts_tokens"),
@@ -510,6 +511,28 @@ mod tests {
         let s = spans(&out);
         assert_eq!(s[1].id, "rewind-L3");
         assert_eq!(s[1].attributes["rewind_to"], json!("u1"));
+    }
+
+    #[test]
+    fn cached_prompt_tokens_are_cache_reads_within_the_input() {
+        let (out, errs) = parse(
+            &[
+                json!({"sessionId":"s","projectHash":"h","startTime":"2026-04-29T21:39:22Z"}),
+                json!({"id":"g1","timestamp":"2026-04-29T21:39:25Z","type":"gemini","content":"ok","model":"gemini-2.5-pro",
+                    "tokens":{"input":12000,"output":100,"cached":8000,"thoughts":50,"tool":0,"total":12150}}),
+            ],
+            "/h/.gemini/tmp/p/chats/session-1.jsonl",
+        );
+        assert!(errs.is_empty(), "{errs:?}");
+        let llm = spans(&out)
+            .into_iter()
+            .find(|s| s.kind == SpanKind::Llm)
+            .expect("llm span");
+        let u = crate::usage::Usage::of(llm).expect("usage");
+        assert_eq!(
+            (u.input, u.cache_read, u.cache_write, u.output),
+            (12000, 8000, 0, 150)
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod claude;
 pub mod cline;
 pub mod codex;
 mod common;
+pub mod companions;
 pub mod copilot;
 mod fastjson;
 pub mod gemini;
@@ -189,6 +190,10 @@ struct Router {
     parsers: Vec<Box<dyn FormatParser>>,
     /// The origin handed to parsers: the path is set once, the line per value.
     origin: Origin,
+    /// The format of the last record sniffed in this file: a line of a shape
+    /// no rule knows yet, in its envelope, is handed to it (a record type
+    /// newer than this parser is that format's business, not a parse error).
+    home: Option<Format>,
 }
 
 impl FileParser {
@@ -197,6 +202,7 @@ impl FileParser {
         let path = path.into();
         FileParser {
             router: Router {
+                home: None,
                 origin: Origin::new(path.clone(), 0),
                 forced,
                 parsers: Vec::new(),
@@ -304,7 +310,16 @@ impl Router {
     fn value(&mut self, v: &Value, line_no: u64, out: &mut Vec<Record>) -> Result<(), FormatError> {
         let format = match self.forced {
             Some(f) => f,
-            None => sniff::sniff(v).ok_or(FormatError::NotATrace)?,
+            None => match sniff::sniff(v) {
+                Some(f) => {
+                    self.home = Some(f);
+                    f
+                }
+                None => self
+                    .home
+                    .and_then(|home| sniff::sniff_in(v, home))
+                    .ok_or(FormatError::NotATrace)?,
+            },
         };
         self.origin.line = line_no;
         let idx = self.parser_for(format);
@@ -401,6 +416,49 @@ mod tests {
         let deep = "[".repeat(5000);
         assert!(p.line(deep.as_bytes(), 6, &mut out).is_err());
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn record_types_newer_than_the_parser_are_no_parse_errors() {
+        // Claude Code 2.1.x writes bookkeeping first; later versions add more.
+        let claude = [
+            r#"{"type":"mode","mode":"normal","sessionId":"s1"}"#,
+            r#"{"type":"permission-mode","permissionMode":"default","sessionId":"s1"}"#,
+            r#"{"type":"user","sessionId":"s1","uuid":"u1","timestamp":"2026-07-01T00:00:00Z","message":{"role":"user","content":"hi"}}"#,
+            r#"{"type":"future-record","sessionId":"s1","uuid":"f1"}"#,
+            r#"{"type":"ai-title","aiTitle":"Say hi","sessionId":"s1"}"#,
+        ];
+        let mut p = FileParser::new("s1.jsonl", None);
+        let mut out = Vec::new();
+        for (i, l) in claude.iter().enumerate() {
+            let r = p.line(l.as_bytes(), i as u64 + 1, &mut out);
+            assert!(r.is_ok(), "line {}: {r:?}", i + 1);
+        }
+        // Codex rollouts: an unknown tag in the rollout envelope.
+        let codex = [
+            r#"{"timestamp":"2026-07-01T00:00:00Z","type":"session_meta","payload":{"id":"c1","timestamp":"2026-07-01T00:00:00Z","cwd":"/w"}}"#,
+            r#"{"timestamp":"2026-07-01T00:00:01Z","type":"world_state","payload":{"x":1}}"#,
+        ];
+        let mut p = FileParser::new("rollout.jsonl", None);
+        for (i, l) in codex.iter().enumerate() {
+            let r = p.line(l.as_bytes(), i as u64 + 1, &mut out);
+            assert!(r.is_ok(), "line {}: {r:?}", i + 1);
+        }
+        // The same unknown line opening a file of no known format is still refused.
+        let mut p = FileParser::new("x.jsonl", None);
+        assert!(matches!(
+            p.line(codex[1].as_bytes(), 1, &mut out),
+            Err(FormatError::NotATrace)
+        ));
+        // Bookkeeping makes no run of its own: one run, the session's.
+        let runs: std::collections::BTreeSet<_> = out
+            .iter()
+            .filter_map(|r| match r {
+                Record::Run(r) => Some(r.id.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(runs.into_iter().collect::<Vec<_>>(), ["c1", "s1"]);
     }
 
     #[test]

@@ -142,8 +142,15 @@ fn assistant(v: &Value, id: &str, run: &str, origin: &Origin) -> Span {
             n(cache.and_then(|c| c.get("read"))),
             n(cache.and_then(|c| c.get("write"))),
         );
-        s.input_tokens = Some(n(t.get("input")) + read + write);
-        s.output_tokens = Some(n(t.get("output")) + n(t.get("reasoning")));
+        // `input` leaves out the cache reads and writes, as Anthropic counts.
+        crate::usage::Usage::anthropic(
+            n(t.get("input")),
+            write,
+            read,
+            0,
+            n(t.get("output")) + n(t.get("reasoning")),
+        )
+        .put(&mut s);
         s.attributes
             .insert("cache_read_input_tokens".into(), read.into());
         s.attributes
@@ -313,6 +320,27 @@ mod tests {
         assert_eq!(s.status, SpanStatus::Error);
         assert_eq!(s.tool_output.as_deref(), Some("denied"));
         assert_eq!(s.duration_ms(), Some(500));
+    }
+
+    #[test]
+    fn message_tokens_keep_the_cache_reads_and_writes_apart() {
+        // OpenCode's `tokens.input` leaves the cache out (message-v2.ts).
+        let (out, r) = one(json!({"id":"msg_2","sessionID":"ses_1","role":"assistant",
+            "providerID":"anthropic","modelID":"claude-sonnet-4-5","time":{"created":1000},
+            "tokens":{"input":12,"output":300,"reasoning":20,"cache":{"read":9000,"write":400}}}));
+        assert!(r.is_ok(), "{r:?}");
+        let s = out
+            .iter()
+            .find_map(|r| match r {
+                Record::Span(s) if s.kind == SpanKind::Llm => Some(s),
+                _ => None,
+            })
+            .expect("llm span");
+        let u = crate::usage::Usage::of(s).expect("usage");
+        assert_eq!(
+            (u.input, u.cache_read, u.cache_write, u.output),
+            (9412, 9000, 400, 320)
+        );
     }
 
     #[test]

@@ -20,6 +20,13 @@ const CLAUDE_TYPES: &[&str] = &[
     "agent-name",
     "pr-link",
     "last-prompt",
+    // Claude Code 2.1.x bookkeeping (oneryalcin/agent-schemas, v2.1.144 session schema).
+    "permission-mode",
+    "ai-title",
+    "agent-setting",
+    "bridge-session",
+    "worktree-state",
+    "mode",
 ];
 
 /// Codex rollout line tags (`{"timestamp","type","payload"}`).
@@ -29,6 +36,7 @@ const CODEX_TAGS: &[&str] = &[
     "event_msg",
     "turn_context",
     "compacted",
+    "token_usage_record",
 ];
 
 /// Response items older Codex rollouts wrote bare, without the tag/payload envelope.
@@ -113,6 +121,26 @@ pub fn sniff(v: &Value) -> Option<Format> {
         return Some(Format::Codex);
     }
     None
+}
+
+/// A record [`sniff`] does not know, in a file whose records so far were of
+/// `home`: `home`'s when it has `home`'s envelope, so a record type newer
+/// than this build is passed over by that format's parser instead of counted
+/// as a parse error. The envelopes: Codex `{timestamp, type, payload}`,
+/// Claude Code `{type, sessionId | uuid}`, Copilot CLI `{type, data}`,
+/// Gemini CLI `{id, timestamp, type}`.
+pub fn sniff_in(v: &Value, home: Format) -> Option<Format> {
+    let o = v.as_object()?;
+    o.get("type").and_then(Value::as_str)?;
+    let has = |k: &str| o.contains_key(k);
+    let fits = match home {
+        Format::Codex => has("payload") && has("timestamp"),
+        Format::ClaudeCode => has("sessionId") || has("uuid"),
+        Format::CopilotCli => has("data"),
+        Format::GeminiCli => has("id") && has("timestamp"),
+        _ => false,
+    };
+    fits.then_some(home)
 }
 
 /// The format that owns a whole-file document of this shape, read as one
@@ -234,6 +262,53 @@ mod tests {
         for (v, want) in cases {
             assert_eq!(sniff(&Value::from(v.clone())), want, "{v}");
         }
+    }
+
+    #[test]
+    fn claude_code_bookkeeping_lines_of_2_1_x_are_claude_code() {
+        for t in [
+            "permission-mode",
+            "mode",
+            "ai-title",
+            "agent-setting",
+            "bridge-session",
+            "worktree-state",
+        ] {
+            let v = json!({"type": t, "sessionId": "s"});
+            assert_eq!(sniff(&Value::from(v)), Some(Format::ClaudeCode), "{t}");
+        }
+        let v = json!({"timestamp":"t","type":"token_usage_record","payload":{}});
+        assert_eq!(sniff(&Value::from(v)), Some(Format::Codex));
+    }
+
+    #[test]
+    fn a_newer_record_in_its_formats_envelope_goes_to_the_files_format() {
+        let codex = Value::from(json!({"timestamp":"t","type":"world_state","payload":{}}));
+        assert_eq!(sniff(&codex), None);
+        assert_eq!(sniff_in(&codex, Format::Codex), Some(Format::Codex));
+        assert_eq!(sniff_in(&codex, Format::ClaudeCode), None);
+        let claude = Value::from(json!({"type":"future-thing","sessionId":"s"}));
+        assert_eq!(
+            sniff_in(&claude, Format::ClaudeCode),
+            Some(Format::ClaudeCode)
+        );
+        assert_eq!(sniff_in(&claude, Format::Codex), None);
+        let copilot = Value::from(json!({"type":"newthing","data":{}}));
+        assert_eq!(
+            sniff_in(&copilot, Format::CopilotCli),
+            Some(Format::CopilotCli)
+        );
+        let gemini = Value::from(json!({"id":"x","timestamp":"t","type":"note"}));
+        assert_eq!(
+            sniff_in(&gemini, Format::GeminiCli),
+            Some(Format::GeminiCli)
+        );
+        // No envelope, or no home that knows one: still not a trace record.
+        assert_eq!(
+            sniff_in(&Value::from(json!({"hello":1})), Format::Codex),
+            None
+        );
+        assert_eq!(sniff_in(&claude, Format::Otlp), None);
     }
 
     #[test]

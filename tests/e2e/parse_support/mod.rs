@@ -139,7 +139,8 @@ pub fn parse_tree(rel: &str) -> (Parsed, Vec<(String, FormatError)>) {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "json" || x == "jsonl") {
+            } else if skilltrace::ingest::file::is_trace_file(&p) {
+                // As the binary walks a folder: agents' bookkeeping files are passed over.
                 files.push(p.strip_prefix(FIX).unwrap().to_string_lossy().into_owned());
             }
         }

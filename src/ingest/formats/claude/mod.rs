@@ -109,10 +109,10 @@ impl FormatParser for ClaudeParser {
                 _ => Ok(()), // snapshots and other bookkeeping lines
             };
         };
-        if matches!(
-            ty,
-            "file-history-snapshot" | "queue-operation" | "attachment"
-        ) {
+        if !matches!(ty, "user" | "assistant" | "system" | "progress") {
+            // Bookkeeping (snapshots, queue operations, attachments, titles,
+            // permission modes, PR links ... and types newer than this
+            // parser): no span, and no run of its own.
             return Ok(());
         }
         let run_id = match (

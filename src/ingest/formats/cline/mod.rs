@@ -177,6 +177,9 @@ impl<'a> Task<'a> {
                     out.push(Record::Span(s));
                 }
                 Some("assistant") => {
+                    // A call the reply before left unanswered gets no later answer
+                    // (an answer goes to the newest call of its name).
+                    pending.clear();
                     self.assistant(m, &blocks, &id, ts, turn.as_deref(), &mut pending, out);
                 }
                 _ => problems.note(format!(
@@ -224,9 +227,21 @@ impl<'a> Task<'a> {
                 }
                 Some("text") => {
                     let t = str_of(b, "text").unwrap_or_default();
-                    if let Some((name, rest)) = xml::result_header(t) {
+                    if let Some(name) = not_executed(t) {
+                        // A second call in one reply, refused by the extension.
                         close(&mut open, out);
                         if let Some(p) = take(pending, |p| p.name == name) {
+                            out.push(Record::Span(self.result(p, t.to_owned(), ts, |_| true)));
+                            continue;
+                        }
+                    }
+                    if let Some((name, rest)) = xml::result_header(t) {
+                        close(&mut open, out);
+                        // `[subagents] Result:` answers `use_subagents`.
+                        let suffix = format!("_{name}");
+                        let p = take(pending, |p| p.name == name)
+                            .or_else(|| take(pending, |p| p.name.ends_with(&suffix)));
+                        if let Some(p) = p {
                             open = Some((p, rest.to_owned()));
                             continue;
                         }
@@ -247,6 +262,13 @@ impl<'a> Task<'a> {
             }
         }
         close(&mut open, out);
+        if let Some(t) = text.iter().find(|t| t.starts_with(RESUMPTION)) {
+            // The calls of the reply before were cut off when the task stopped.
+            let why = t.lines().next().unwrap_or(RESUMPTION).to_owned();
+            for p in std::mem::take(pending) {
+                out.push(Record::Span(self.result(p, why.clone(), ts, |_| true)));
+            }
+        }
         text.join("\n")
     }
 
@@ -383,9 +405,20 @@ fn xml_failed(output: &str) -> bool {
         || t.starts_with("[ERROR]")
 }
 
+/// How Cline opens the user message of a task resumed after it stopped.
+const RESUMPTION: &str = "[TASK RESUMPTION]";
+
+/// `Tool [name] was not executed because ...`: the tool a refusal names.
+fn not_executed(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("Tool [")?;
+    let (name, rest) = rest.split_once(']')?;
+    rest.starts_with(" was not executed").then_some(name)
+}
+
 fn is_result(b: &Value) -> bool {
     str_of(b, "type") == Some("tool_result")
-        || str_of(b, "text").is_some_and(|t| xml::result_header(t).is_some())
+        || str_of(b, "text")
+            .is_some_and(|t| xml::result_header(t).is_some() || not_executed(t).is_some())
 }
 
 /// Removes and returns the first pending call matching `f`.

@@ -85,3 +85,114 @@ fn ui_requests_carry_tokens_and_end_at_the_next_message() {
         ("error", SpanStatus::Error)
     );
 }
+
+/// Native tool calls answered by text blocks, as current Cline writes them
+/// (real shape: `gmfstu/Online-Card-Architecture`, `mike4567/MRA04242026`).
+fn native(name: &str, id: &str, input: serde_json::Value) -> serde_json::Value {
+    json!({"type":"tool_use","id":id,"name":name,"input":input})
+}
+
+fn tools(out: &[Record]) -> Vec<(String, String, SpanStatus, Option<String>)> {
+    // The result copy of each call (the last span of its id) decides.
+    let mut by_id: Vec<(String, String, SpanStatus, Option<String>)> = Vec::new();
+    for s in spans(out).into_iter().filter(|s| s.kind == SpanKind::Tool) {
+        match by_id.iter_mut().find(|t| t.0 == s.id) {
+            Some(t) => {
+                t.2 = s.status;
+                t.3 = s.tool_output.clone();
+            }
+            None => by_id.push((
+                s.id.clone(),
+                s.name.clone(),
+                s.status,
+                s.tool_output.clone(),
+            )),
+        }
+    }
+    by_id
+}
+
+#[test]
+fn a_call_the_extension_refused_to_run_is_answered_as_failed() {
+    let (out, r) = parse(
+        "/g/saoudrizwan.claude-dev/tasks/17/api_conversation_history.json",
+        json!([
+            {"role":"user","content":[{"type":"text","text":"<task>\nread\n</task>"}]},
+            {"role":"assistant","content":[
+                native("read_file","t1",json!({"path":"a.cs"})),
+                native("read_file","t2",json!({"path":"b.cs"}))]},
+            {"role":"user","content":[
+                {"type":"text","text":"[read_file for 'a.cs'] Result:\nclass A {}"},
+                {"type":"text","text":"Tool [read_file] was not executed because a tool has already been used in this message."},
+                {"type":"text","text":"<environment_details>x</environment_details>"}]}
+        ]),
+    );
+    assert!(r.is_ok(), "{r:?}");
+    let t = tools(&out);
+    assert_eq!(t.len(), 2);
+    assert_eq!(
+        (t[0].2, t[0].3.as_deref()),
+        (SpanStatus::Ok, Some("class A {}"))
+    );
+    assert_eq!(t[1].2, SpanStatus::Error);
+    assert!(t[1]
+        .3
+        .as_deref()
+        .is_some_and(|o| o.contains("was not executed")));
+}
+
+#[test]
+fn an_answer_goes_to_the_newest_call_and_a_header_may_hold_brackets() {
+    let (out, r) = parse(
+        "/g/saoudrizwan.claude-dev/tasks/18/api_conversation_history.json",
+        json!([
+            {"role":"user","content":[{"type":"text","text":"<task>\nfind\n</task>"}]},
+            {"role":"assistant","content":[native("execute_command","c1",json!({"command":"npm test"}))]},
+            {"role":"user","content":[{"type":"text","text":"[TASK RESUMPTION] This task was interrupted 3 days ago."}]},
+            {"role":"assistant","content":[native("search_files","s1",json!({"regex":"from ['\"]x['\"]"}))]},
+            {"role":"user","content":[{"type":"text","text":"[search_files for 'from ['\"]x['\"]'] Result:\nFound 1 result."}]},
+            {"role":"assistant","content":[native("execute_command","c2",json!({"command":"npm run build"}))]},
+            {"role":"user","content":[{"type":"text","text":"[execute_command for 'npm run build'] Result:\nbuilt"}]},
+            {"role":"assistant","content":[native("use_subagents","u1",json!({"prompt_1":"look"}))]},
+            {"role":"user","content":[{"type":"text","text":"[subagents] Result:\nTotal: 1"}]}
+        ]),
+    );
+    assert!(r.is_ok(), "{r:?}");
+    let t = tools(&out);
+    let got: Vec<_> = t
+        .iter()
+        .map(|t| (t.0.as_str(), t.2, t.3.as_deref().unwrap_or("-")))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "c1",
+                SpanStatus::Error,
+                "[TASK RESUMPTION] This task was interrupted 3 days ago."
+            ),
+            ("s1", SpanStatus::Ok, "Found 1 result."),
+            ("c2", SpanStatus::Ok, "built"),
+            ("u1", SpanStatus::Ok, "Total: 1"),
+        ]
+    );
+}
+
+#[test]
+fn ui_usage_prices_cache_reads_and_writes_apart() {
+    // Real request of `gmfstu/Online-Card-Architecture` task 1769064454592:
+    // Cline's own cost 0.0404235 needs the writes and reads priced apart.
+    let (out, r) = parse(
+        "/x/tasks/17/ui_messages.json",
+        json!([
+            {"ts":1000,"type":"say","say":"api_req_started","text":"{\"tokensIn\":10,\"tokensOut\":572,\"cacheWrites\":3454,\"cacheReads\":8972,\"cost\":0.0404235}"}
+        ]),
+    );
+    assert!(r.is_ok(), "{r:?}");
+    let s = spans(&out);
+    let u = crate::usage::Usage::of(s[0]).expect("usage");
+    assert_eq!(
+        (u.input, u.cache_write, u.cache_read, u.output),
+        (12436, 3454, 8972, 572)
+    );
+}

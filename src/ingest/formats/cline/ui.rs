@@ -99,8 +99,15 @@ fn usage(s: &mut Span, text: &str) {
         n("cacheReads"),
     );
     if tin.is_some() || tout.is_some() {
-        s.input_tokens = Some(tin.unwrap_or(0) + cw.unwrap_or(0) + cr.unwrap_or(0));
-        s.output_tokens = Some(tout.unwrap_or(0));
+        // Anthropic's way whatever the provider: `tokensIn` leaves the cache out.
+        crate::usage::Usage::anthropic(
+            tin.unwrap_or(0),
+            cw.unwrap_or(0),
+            cr.unwrap_or(0),
+            0,
+            tout.unwrap_or(0),
+        )
+        .put(s);
         s.attributes
             .insert("cache_creation_input_tokens".into(), cw.unwrap_or(0).into());
         s.attributes

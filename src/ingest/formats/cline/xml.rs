@@ -105,15 +105,30 @@ fn params(inner: &str) -> Vec<(String, String)> {
 /// and the text after the header on the same block.
 pub fn result_header(text: &str) -> Option<(&str, &str)> {
     let rest = text.strip_prefix('[')?;
-    let end = rest.find(']')?;
-    let after = rest[end + 1..].strip_prefix(" Result:")?;
-    let name = rest[..end].split(' ').next()?;
+    // The argument quoted in the header may hold `]` (a regex, a Next.js
+    // route), so the header ends at the first `] Result:`.
+    let end = rest.find("] Result:")?;
+    let after = &rest[end + "] Result:".len()..];
+    let name = rest[..end].split([' ', '\n']).next()?;
     (!name.is_empty()).then(|| (name, after.trim_start_matches('\n')))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_result_header_whose_argument_holds_brackets_and_quotes() {
+        let t = "[search_files for 'from ['\"]@/lib/x['\"]'] Result:\nFound 4 results.";
+        assert_eq!(result_header(t), Some(("search_files", "Found 4 results.")));
+        let t = "[write_to_file for 'src\\app\\api\\auth\\[...nextauth]\\route.ts'] Result:\nok";
+        assert_eq!(result_header(t), Some(("write_to_file", "ok")));
+        assert_eq!(
+            result_header("[subagents] Result:\nTotal: 5"),
+            Some(("subagents", "Total: 5"))
+        );
+        assert_eq!(result_header("[not a header] and text"), None);
+    }
 
     #[test]
     fn calls_and_params_in_assistant_text() {

@@ -1,0 +1,167 @@
+//! Real third-party sessions imported by the binary as a user would: exact
+//! tool calls with their answers, models, tokens and cost, no parse error,
+//! and no finding on honest work; and real agent folders whose bookkeeping
+//! files (a Cline task's `task_metadata.json`, a Claude Code subagent's
+//! `agent-*.meta.json`, OpenCode's `storage/project/*.json`) are passed over.
+#![allow(clippy::unwrap_used)]
+
+use crate::common;
+
+use common::{bin, ok};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/formats");
+
+/// Imports `paths` into a new store; returns the store and the import's summary line.
+fn import(dir: &Path, paths: &[PathBuf]) -> (PathBuf, String) {
+    let db = dir.join("s.db");
+    let out = ok(bin().arg("import").args(paths).arg("--db").arg(&db));
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (db, said)
+}
+
+/// The native JSON export: (runs, spans) as `{"run":…}` / `{"span":…, "cost":…}` records.
+fn export(db: &Path) -> (Vec<Value>, Vec<Value>) {
+    let out = ok(bin().args(["export", "--format", "json", "--db"]).arg(db));
+    let (mut runs, mut spans) = (Vec::new(), Vec::new());
+    for l in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: Value = serde_json::from_str(l).unwrap();
+        match v["type"].as_str() {
+            Some("run") => runs.push(v),
+            Some("span") => spans.push(v),
+            _ => {}
+        }
+    }
+    (runs, spans)
+}
+
+/// The final state of each tool call: (name, status, has output), by call id order.
+fn tool_calls(spans: &[Value]) -> Vec<(String, String, bool)> {
+    let mut calls: Vec<(String, String, String, bool)> = Vec::new();
+    for s in spans.iter().map(|s| &s["span"]) {
+        if s["kind"] != "tool" {
+            continue;
+        }
+        let id = s["id"].as_str().unwrap().to_owned();
+        let row = (
+            id.clone(),
+            s["tool_name"].as_str().unwrap_or("").to_owned(),
+            s["status"].as_str().unwrap().to_owned(),
+            s["tool_output"].is_string(),
+        );
+        match calls.iter_mut().find(|c| c.0 == id) {
+            Some(c) => *c = row,
+            None => calls.push(row),
+        }
+    }
+    calls.into_iter().map(|c| (c.1, c.2, c.3)).collect()
+}
+
+/// `gmfstu/Online-Card-Architecture`'s Cline task (see the fixture's SOURCE.md):
+/// native tool calls answered by text blocks, three of them refused by the
+/// extension, and the usage Cline itself priced at $0.1168985.
+#[test]
+fn a_real_cline_task_imports_exactly() {
+    let t = tempfile::tempdir().unwrap();
+    let task = Path::new(FIX).join("cline/saoudrizwan.claude-dev/tasks/1769064454592");
+    assert!(task.join("task_metadata.json").is_file());
+    let (db, said) = import(t.path(), &[task]);
+    assert!(said.contains("imported 2 files"), "{said}");
+    assert!(said.contains(" 0 parse errors"), "{said}");
+    assert!(said.contains(" 0 new findings"), "{said}");
+    let (runs, spans) = export(&db);
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0]["run"];
+    assert_eq!(
+        (
+            run["id"].as_str(),
+            run["agent"].as_str(),
+            run["cwd"].as_str()
+        ),
+        (
+            Some("1769064454592"),
+            Some("cline"),
+            Some("/workspaces/Online-Card-Architecture")
+        )
+    );
+    let ok_read = |ok: bool| {
+        (
+            "read_file".to_owned(),
+            if ok { "ok" } else { "error" }.to_owned(),
+            true,
+        )
+    };
+    assert_eq!(
+        tool_calls(&spans),
+        vec![
+            ok_read(true),
+            ok_read(false),
+            ok_read(false),
+            ok_read(false),
+            ok_read(true)
+        ]
+    );
+    let llm: Vec<_> = spans
+        .iter()
+        .filter(|s| s["span"]["kind"] == "llm")
+        .map(|s| {
+            (
+                s["span"]["model"].as_str().unwrap().to_owned(),
+                s["span"]["input_tokens"].as_u64().unwrap(),
+                s["span"]["output_tokens"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let opus = "claude-opus-4-5-20251101".to_owned();
+    assert_eq!(llm, vec![(opus.clone(), 8982, 814), (opus, 12436, 572)]);
+    // Priced from the shipped table, equal to what Cline recorded for the two requests.
+    let usd = runs[0]["cost"]["usd"].as_f64().unwrap();
+    assert!((usd - (0.076475 + 0.0404235)).abs() < 1e-8, "{usd}");
+}
+
+/// Bookkeeping files of real agent folders are skipped when a folder is walked,
+/// and still read (one clear error) when named on the command line.
+#[test]
+fn agent_bookkeeping_files_in_a_folder_are_no_parse_errors() {
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path().join("home");
+    let files = [
+        (
+            ".claude/projects/-w/0a1b/subagents/agent-a0ad4f.meta.json",
+            r#"{"agentType":"general-purpose","spawnDepth":1}"#,
+        ),
+        (
+            ".claude/projects/-w/0a1b.jsonl",
+            concat!(
+                r#"{"type":"permission-mode","permissionMode":"default","sessionId":"0a1b"}"#,
+                "\n",
+                r#"{"type":"user","sessionId":"0a1b","uuid":"u1","timestamp":"2026-07-01T00:00:00Z","cwd":"/w","message":{"role":"user","content":"hi"}}"#,
+                "\n",
+                r#"{"type":"ai-title","aiTitle":"Say hi","sessionId":"0a1b"}"#,
+                "\n"
+            ),
+        ),
+        (
+            ".local/share/opencode/storage/project/4b0ea6.json",
+            r#"{"id":"4b0ea6","worktree":"/w","vcs":"git","time":{"created":1}}"#,
+        ),
+        (
+            ".local/share/opencode/storage/session_diff/ses_1.json",
+            "[]",
+        ),
+    ];
+    for (rel, body) in files {
+        let p = home.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, body).unwrap();
+    }
+    let (_, said) = import(t.path(), std::slice::from_ref(&home));
+    assert!(said.contains("imported 1 file"), "{said}");
+    assert!(said.contains(" 0 parse errors"), "{said}");
+    let t2 = tempfile::tempdir().unwrap();
+    let meta = home.join(files[0].0);
+    let (_, said) = import(t2.path(), &[meta]);
+    assert!(said.contains(" 1 parse errors"), "{said}");
+}
