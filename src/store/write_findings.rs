@@ -69,6 +69,10 @@ pub(super) fn write_findings(
             find.query_row([&f.fingerprint], |r| Ok((r.get(0)?, r.get(1)?)))?;
         if f.severity.rank() > sev || f.span_ids.len() as i64 > steps {
             let new_sev = f.severity.rank().max(sev);
+            // Its update trigger moves one from the old severity's row: that
+            // row must hold what this batch inserted first.
+            tally_new(tx, &fresh_by_rank)?;
+            fresh_by_rank = [0; 5];
             raise.execute(params![
                 f.fingerprint,
                 new_sev,
