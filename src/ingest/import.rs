@@ -148,6 +148,17 @@ fn tf_bytes(b: &super::pipeline::Batch) -> u64 {
     b.source.as_ref().map(|s| s.offset).unwrap_or(0)
 }
 
+/// Puts FTS5's incremental merge settings back if a killed bulk import left
+/// them off ([`crate::store::Store::restore_fts_if_orphaned`]); a busy store
+/// leaves that to the next writer.
+pub fn restore_fts(pipeline: &mut Pipeline) -> Result<(), StoreError> {
+    use crate::store::busy;
+    match pipeline.store_mut().restore_fts_if_orphaned() {
+        Err(e) if busy::classify(&e) == busy::Failure::Fatal => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// Why an import stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -171,6 +182,7 @@ pub fn import_paths(
         unreadable,
         ..Default::default()
     };
+    restore_fts(pipeline)?;
     let writer = StoreThread::spawn_with(pipeline.store().path(), pipeline.commit_config())?;
     let recycler = Recycler::default();
     let mut held = Held::default();

@@ -79,7 +79,8 @@ fn spawn_writer_with(mut pipeline: Pipeline, background: bool) -> (IngestSender,
             if background {
                 crate::priority::background();
             }
-            let r = write_loop(&mut pipeline, &inbox, &shared);
+            let r = super::import::restore_fts(&mut pipeline)
+                .and_then(|_| write_loop(&mut pipeline, &inbox, &shared));
             if let Err(e) = &r {
                 // Said at once: a receiver or proxy may run on for hours.
                 crate::notice::warn(

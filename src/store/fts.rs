@@ -152,8 +152,47 @@ impl Store {
                     .execute(params![key, value])?;
             }
         }
+        // Who switched them: a writer that finds the bulk settings left by a
+        // process that is gone puts the incremental ones back.
+        match on {
+            true => tx
+                .prepare_cached(
+                    "INSERT INTO meta(key, value) VALUES('fts_bulk_pid', ?1) \
+                     ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                )?
+                .execute([std::process::id().to_string()])?,
+            false => tx
+                .prepare_cached("DELETE FROM meta WHERE key='fts_bulk_pid'")?
+                .execute([])?,
+        };
         tx.commit()?;
         Ok(())
+    }
+
+    /// Puts the incremental merge settings back when a bulk import was killed
+    /// while building the index (its settings would otherwise stay off for
+    /// the tail and the TUI until the next import): when merging is off and
+    /// the process that switched it off is gone. Returns true when it did.
+    /// Writers call it when they start.
+    pub fn restore_fts_if_orphaned(&mut self) -> Result<bool, StoreError> {
+        let automerge: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT v FROM spans_fts_config WHERE k='automerge'")?
+            .query_row([], |r| r.get(0))
+            .optional()?;
+        if automerge != Some(0) {
+            return Ok(false);
+        }
+        let owner: Option<String> = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key='fts_bulk_pid'")?
+            .query_row([], |r| r.get(0))
+            .optional()?;
+        if owner.and_then(|p| p.parse().ok()).is_some_and(alive) {
+            return Ok(false);
+        }
+        self.set_fts_bulk(false)?;
+        Ok(true)
     }
 
     /// Spans waiting to be indexed (updated spans queued + new spans past the watermark).
@@ -194,6 +233,18 @@ const BULK_FTS: [(&str, i64); 3] = [
 /// FTS5's own defaults, which the incremental path keeps.
 const DEFAULT_FTS: [(&str, i64); 3] =
     [("automerge", 4), ("crisismerge", 16), ("hashsize", 1 << 20)];
+
+/// True while a process with this id runs (a signal-0 probe; a process of
+/// another user answers "not permitted", which means it runs).
+fn alive(pid: i32) -> bool {
+    match rustix::process::Pid::from_raw(pid) {
+        Some(p) => !matches!(
+            rustix::process::test_kill_process(p),
+            Err(e) if e == rustix::io::Errno::SRCH
+        ),
+        None => false,
+    }
+}
 
 /// The rowid of the last new span indexed (spans past it wait to be).
 fn watermark(conn: &rusqlite::Connection) -> Result<i64, StoreError> {
@@ -351,6 +402,35 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), zebra.len(), "no span indexed twice");
+    }
+
+    #[test]
+    fn bulk_settings_left_by_a_killed_import_are_restored_by_the_next_writer() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let mut s = Store::open(&t.path().join("s.db")).expect("open");
+        // A live bulk import (this process) keeps its settings.
+        s.set_fts_bulk(true).expect("bulk settings");
+        assert!(!s.restore_fts_if_orphaned().expect("restore"));
+        assert_eq!(fts_config(&s, "automerge"), Some(0));
+        // Killed: its process id names no process any more.
+        s.conn
+            .execute(
+                "UPDATE meta SET value=?1 WHERE key='fts_bulk_pid'",
+                [i32::MAX.to_string()],
+            )
+            .expect("owner");
+        assert!(s.restore_fts_if_orphaned().expect("restore"));
+        assert_eq!(fts_config(&s, "automerge"), Some(4));
+        assert_eq!(fts_config(&s, "crisismerge"), Some(16));
+        assert_eq!(fts_config(&s, "hashsize"), Some(1 << 20));
+        assert!(!s.restore_fts_if_orphaned().expect("restore"), "once");
+        // A store from before the owner was recorded: merging off, no owner.
+        s.set_fts_bulk(true).expect("bulk settings");
+        s.conn
+            .execute("DELETE FROM meta WHERE key='fts_bulk_pid'", [])
+            .expect("owner");
+        assert!(s.restore_fts_if_orphaned().expect("restore"));
+        assert_eq!(fts_config(&s, "automerge"), Some(4));
     }
 
     #[test]

@@ -526,6 +526,17 @@ fn counts_kept_by_the_writer_match_a_full_count_through_writes_merges_and_triage
     .expect("w2");
     assert_eq!(kept(&s), scan(&s));
     assert_eq!(kept(&s).1, 3);
+    // A finding new to the store and raised in the same batch, at a severity
+    // no finding had before: the tally's rows follow both steps.
+    s.write(&batch(
+        vec![],
+        vec![
+            finding("f4", "r1", Severity::Medium),
+            finding("f4", "r1", Severity::Critical),
+        ],
+    ))
+    .expect("w3");
+    assert_eq!(kept(&s), scan(&s));
     let ids: Vec<i64> = s
         .finding_keys(&FindingFilter::default(), 10)
         .expect("keys")
@@ -537,5 +548,5 @@ fn counts_kept_by_the_writer_match_a_full_count_through_writes_merges_and_triage
     s.set_triage(ids[1], TriageStatus::Suppressed, Some("known"))
         .expect("triage");
     assert_eq!(kept(&s), scan(&s));
-    assert_eq!(s.counts().expect("counts").open_findings, 1);
+    assert_eq!(s.counts().expect("counts").open_findings, 2);
 }

@@ -200,6 +200,10 @@ mod tests {
                 )
                 .expect("insert");
         }
+        // Inserted here, not by the write path: tallied as it would (schema 10).
+        s.conn
+            .execute("INSERT INTO finding_tally VALUES(3, 'open', 3)", [])
+            .expect("tally");
         (dir, s)
     }
 

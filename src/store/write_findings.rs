@@ -31,6 +31,9 @@ pub(super) fn write_findings(
     let mut raise = tx.prepare_cached(
         "UPDATE findings SET severity=?2, span_ids=?3, message=?4, related=?5, confidence=MAX(confidence, ?6) WHERE fingerprint=?1",
     )?;
+    // New findings by severity rank: added to `finding_tally` once per batch
+    // (schema migration 10 took the per-row trigger off).
+    let mut fresh_by_rank = [0i64; 5];
     for f in findings {
         let f = f.get();
         let span_ids = serde_json::to_string(&f.span_ids).unwrap_or_else(|_| "[]".into());
@@ -58,6 +61,7 @@ pub(super) fn write_findings(
         ])? == 1;
         if fresh {
             stats.new_findings += 1;
+            fresh_by_rank[f.severity.rank() as usize] += 1;
             d.findings[f.severity.rank() as usize] += 1;
             continue;
         }
@@ -65,6 +69,10 @@ pub(super) fn write_findings(
             find.query_row([&f.fingerprint], |r| Ok((r.get(0)?, r.get(1)?)))?;
         if f.severity.rank() > sev || f.span_ids.len() as i64 > steps {
             let new_sev = f.severity.rank().max(sev);
+            // Its update trigger moves one from the old severity's row: that
+            // row must hold what this batch inserted first.
+            tally_new(tx, &fresh_by_rank)?;
+            fresh_by_rank = [0; 5];
             raise.execute(params![
                 f.fingerprint,
                 new_sev,
@@ -75,6 +83,21 @@ pub(super) fn write_findings(
             ])?;
             d.findings[Severity::from_rank(sev).rank() as usize] -= 1;
             d.findings[Severity::from_rank(new_sev).rank() as usize] += 1;
+        }
+    }
+    tally_new(tx, &fresh_by_rank)
+}
+
+/// Adds findings inserted with status `open` to `finding_tally`, `by_rank[r]`
+/// of severity rank `r`. Every path that inserts findings calls it.
+pub(super) fn tally_new(tx: &Transaction<'_>, by_rank: &[i64; 5]) -> Result<(), StoreError> {
+    let mut add = tx.prepare_cached(
+        "INSERT INTO finding_tally(severity, status, n) VALUES(?1, 'open', ?2) \
+         ON CONFLICT(severity, status) DO UPDATE SET n = n + excluded.n",
+    )?;
+    for (rank, &n) in by_rank.iter().enumerate() {
+        if n > 0 {
+            add.execute(params![rank as i64, n])?;
         }
     }
     Ok(())

