@@ -49,6 +49,8 @@ fn credential_globs() {
         "~/.gnupg/private-keys-v1.d/x.key",
         "~/.config/solana/id.json",
         "~/.mozilla/firefox/abc.default/logins.json",
+        "~/snap/firefox/common/.mozilla/firefox/abc.default-release/key4.db",
+        ".mozilla/firefox/abc.default-release/logins.json",
     ] {
         assert!(t.credential(p).is_some(), "{p}");
     }
