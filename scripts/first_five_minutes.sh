@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A newcomer's first five minutes, as CI sees them: clone the repository into a
 # temporary folder and run exactly the README's two commands, non-interactively.
-#   1. cargo run --release -- tui samples/   (driven in tmux: must show findings, quits on q)
+#   1. cargo run -- tui samples/   (driven in tmux: must show findings, quits on q)
 #   2. cargo test
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +16,7 @@ cleanup() { tmx kill-server 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 # The two commands, read from the README itself so they can never drift apart.
-TUI_CMD=$(grep -m1 -o 'cargo run --release -- tui samples/' "$ROOT/README.md")
+TUI_CMD=$(grep -m1 -o 'cargo run -- tui samples/' "$ROOT/README.md")
 TEST_CMD=$(grep -m1 -E '^cargo test' "$ROOT/README.md" || true)
 [ -n "$TUI_CMD" ] || { echo "README lacks the TUI command"; exit 1; }
 [ -n "$TEST_CMD" ] || { echo "README lacks the test command"; exit 1; }
@@ -28,8 +28,8 @@ export CARGO_TARGET_DIR="$ROOT/target"
 export SKILLTRACE_DB="$WORK/should-not-be-created.db"
 export SKILLTRACE_CONFIG="$WORK/no-config.toml"
 
-echo "-- building (release) (${SECONDS}s)"
-cargo build --release --quiet
+echo "-- building (the debug build the tests reuse) (${SECONDS}s)"
+cargo build --quiet
 echo "-- $TUI_CMD (in tmux)"
 tmx new-session -d -s "$SESSION" -x 160 -y 48 "cd '$WORK/skilltrace' && $TUI_CMD 2>'$WORK/tui.err'; echo EXITED:\$? > '$WORK/tui.exit'; sleep 30"
 screen=""

@@ -65,7 +65,7 @@ pub enum Command {
     )]
     Tail(TailArgs),
     /// Import trace files or folders once, then exit
-    #[command(after_help = "Example:\n  skilltrace import samples/ --db /tmp/demo.db")]
+    #[command(after_help = "Example:\n  skilltrace import samples/ --db ./demo.db")]
     Import(ImportArgs),
     /// Run the loopback LLM proxy that records every exchange
     #[command(

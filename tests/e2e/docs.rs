@@ -36,6 +36,7 @@ fn command_lines(md: &str) -> Vec<String> {
             let p = part.trim().trim_start_matches("$ ");
             let p = p
                 .strip_prefix("cargo run --release -- ")
+                .or_else(|| p.strip_prefix("cargo run -- "))
                 .map(|r| format!("skilltrace {r}"))
                 .unwrap_or(p.to_string());
             if p.starts_with("skilltrace ") {
