@@ -18,25 +18,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${BENCH_BIN:-$root/target/release/skilltrace}"
 for t in wrk perf; do command -v "$t" >/dev/null || { echo "proxy_sched_wait: $t not found" >&2; exit 2; }; done
 case "$kind" in json | sse) ;; *) echo "proxy_sched_wait: kind must be json or sse" >&2; exit 2 ;; esac
-tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-up="$(free_port)"
-"$root/target/release/examples/proxy_bench_upstream" "127.0.0.1:$up" >"$tmp/up.log" 2>&1 &
-pids+=($!)
-"$bin" proxy --listen 127.0.0.1:0 --db "$tmp/b.db" --openai-upstream "http://127.0.0.1:$up" \
-  --anthropic-upstream "http://127.0.0.1:$up" >"$tmp/p.out" 2>"$tmp/p.err" &
-ppid=$!
-pids+=($ppid)
-for _ in $(seq 100); do grep -q "listening on" "$tmp/p.out" 2>/dev/null && break; sleep 0.1; done
-addr="$(sed -n 's/.*listening on http:\/\/\([^,]*\),.*/\1/p' "$tmp/p.out")"
-[ -n "$addr" ] || { echo "proxy_sched_wait: proxy did not start: $(cat "$tmp/p.err")" >&2; exit 1; }
+. "$root/scripts/proxy_bench_start.sh"
+ppid=$proxy_pid
+addr=$proxy_addr
 cat >"$tmp/s.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
