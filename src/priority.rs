@@ -2,16 +2,19 @@
 //! CPU priority than the threads that serve requests, so on a small machine a
 //! commit never delays a forwarded byte; on an idle machine nothing changes.
 //!
-//! On Linux they run under `SCHED_IDLE`: a thread that serves a request and
-//! wakes while one of them holds the core takes the core at once. A niced
-//! thread (the fallback, and what other systems get) is also preempted, but
-//! only once its time slice is used up: under the EEVDF scheduler that is
-//! 1.5–3 ms on a 2-core machine, which was most of the proxy's added p99. An
-//! idle-policy thread still runs whenever no other thread of its scheduling
-//! group wants the core (with autogroup, the group is the terminal session),
-//! so it falls behind only while the machine is saturated, and catches up
-//! after: exchanges wait in the recorder's queue (bounded in bytes, spilled to
-//! the spool past its high-water mark), they are not dropped.
+//! On Linux the store writer runs under `SCHED_IDLE` ([`background`]): a
+//! thread that serves a request and wakes while it holds the core takes the
+//! core at once. A niced thread ([`niced`], the fallback, and what other
+//! systems get) is also preempted, but only once its time slice is used up:
+//! under the EEVDF scheduler that is 1.5–3 ms on a 2-core machine, which was
+//! most of the proxy's added p99. An idle-policy thread still runs whenever no
+//! other thread of its scheduling group wants the core, so it falls behind only
+//! while the machine is saturated, and catches up after.
+//!
+//! The proxy's recorder is only niced, never idle: it is the thread that spills
+//! exchanges to the spool when the writer falls behind, so it must keep a share
+//! of a saturated machine (an idle-policy thread gets almost none, and the
+//! byte-bounded queue in front of it would fill and drop).
 
 /// How a background thread was lowered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,12 +31,11 @@ pub enum Lowered {
 /// higher nice value. Best effort: a platform that refuses leaves the thread
 /// as it was.
 pub fn background() -> Lowered {
-    use thread_priority::{set_current_thread_priority, ThreadPriority, ThreadPriorityValue};
     #[cfg(target_os = "linux")]
     {
         use thread_priority::{
             set_thread_priority_and_policy, thread_native_id, thread_schedule_policy,
-            NormalThreadSchedulePolicy, ThreadSchedulePolicy,
+            NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
         };
         let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
         // The policy is set first; the nice value that follows (0, unused by
@@ -43,6 +45,13 @@ pub fn background() -> Lowered {
             return Lowered::Idle;
         }
     }
+    niced()
+}
+
+/// Lowers the calling thread's priority with a higher nice value only (≈ 11):
+/// it still gets a share of a saturated machine. Best effort.
+pub fn niced() -> Lowered {
+    use thread_priority::{set_current_thread_priority, ThreadPriority, ThreadPriorityValue};
     match ThreadPriorityValue::try_from(20u8) {
         Ok(v) if set_current_thread_priority(ThreadPriority::Crossplatform(v)).is_ok() => {
             Lowered::Niced
@@ -74,6 +83,19 @@ mod tests {
             assert_eq!(inside.map(|s| s.1), Some(5), "{inside:?}");
         } else if let (Some(b), Some(i), Lowered::Niced) = (before, inside, how) {
             assert!(i.0 > b.0, "nice {b:?} -> {i:?}");
+        }
+        assert_eq!(sched(), before, "only the calling thread changes");
+    }
+
+    #[test]
+    fn a_niced_thread_keeps_the_normal_policy() {
+        let before = sched();
+        let (how, inside) = std::thread::spawn(|| (super::niced(), sched()))
+            .join()
+            .expect("thread");
+        if let (Some(b), Some(i), Lowered::Niced) = (before, inside, how) {
+            assert!(i.0 > b.0, "nice {b:?} -> {i:?}");
+            assert_eq!(i.1, b.1, "policy unchanged");
         }
         assert_eq!(sched(), before, "only the calling thread changes");
     }
