@@ -59,6 +59,26 @@ fn tool_calls(spans: &[Value]) -> Vec<(String, String, bool)> {
     calls.into_iter().map(|c| (c.1, c.2, c.3)).collect()
 }
 
+/// The real Cline task's two requests (model, tokens in with the cache,
+/// tokens out), priced from the shipped table at what Cline recorded.
+fn assert_the_real_cline_requests(runs: &[Value], spans: &[Value]) {
+    let llm: Vec<_> = spans
+        .iter()
+        .filter(|s| s["span"]["kind"] == "llm")
+        .map(|s| {
+            (
+                s["span"]["model"].as_str().unwrap().to_owned(),
+                s["span"]["input_tokens"].as_u64().unwrap(),
+                s["span"]["output_tokens"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let opus = "claude-opus-4-5-20251101".to_owned();
+    assert_eq!(llm, vec![(opus.clone(), 8982, 814), (opus, 12436, 572)]);
+    let usd = runs[0]["cost"]["usd"].as_f64().unwrap();
+    assert!((usd - (0.076475 + 0.0404235)).abs() < 1e-8, "{usd}");
+}
+
 /// `gmfstu/Online-Card-Architecture`'s Cline task (see the fixture's SOURCE.md):
 /// native tool calls answered by text blocks, three of them refused by the
 /// extension, and the usage Cline itself priced at $0.1168985.
@@ -103,22 +123,7 @@ fn a_real_cline_task_imports_exactly() {
             ok_read(true)
         ]
     );
-    let llm: Vec<_> = spans
-        .iter()
-        .filter(|s| s["span"]["kind"] == "llm")
-        .map(|s| {
-            (
-                s["span"]["model"].as_str().unwrap().to_owned(),
-                s["span"]["input_tokens"].as_u64().unwrap(),
-                s["span"]["output_tokens"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    let opus = "claude-opus-4-5-20251101".to_owned();
-    assert_eq!(llm, vec![(opus.clone(), 8982, 814), (opus, 12436, 572)]);
-    // Priced from the shipped table, equal to what Cline recorded for the two requests.
-    let usd = runs[0]["cost"]["usd"].as_f64().unwrap();
-    assert!((usd - (0.076475 + 0.0404235)).abs() < 1e-8, "{usd}");
+    assert_the_real_cline_requests(&runs, &spans);
 }
 
 /// The same real Cline task with only its conversation
@@ -141,21 +146,7 @@ fn a_real_cline_conversation_without_its_ui_log_still_has_its_requests() {
     let (runs, spans) = export(&db);
     assert_eq!(runs.len(), 1);
     assert_eq!(tool_calls(&spans).len(), 5);
-    let llm: Vec<_> = spans
-        .iter()
-        .filter(|s| s["span"]["kind"] == "llm")
-        .map(|s| {
-            (
-                s["span"]["model"].as_str().unwrap().to_owned(),
-                s["span"]["input_tokens"].as_u64().unwrap(),
-                s["span"]["output_tokens"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    let opus = "claude-opus-4-5-20251101".to_owned();
-    assert_eq!(llm, vec![(opus.clone(), 8982, 814), (opus, 12436, 572)]);
-    let usd = runs[0]["cost"]["usd"].as_f64().unwrap();
-    assert!((usd - (0.076475 + 0.0404235)).abs() < 1e-8, "{usd}");
+    assert_the_real_cline_requests(&runs, &spans);
 }
 
 /// Bookkeeping files of real agent folders are skipped when a folder is walked,
