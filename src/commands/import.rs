@@ -8,6 +8,7 @@ use anyhow::Result;
 pub fn import(args: ImportArgs) -> Result<i32> {
     let forced = parse_format(&args.format)?;
     let db = db_path(&args.db)?;
+    super::install_ingest_lists()?;
     let (files, bad) = collect(&args.paths);
     if files.is_empty() {
         match bad.first() {

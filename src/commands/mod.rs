@@ -84,6 +84,30 @@ pub fn parse_format(name: &str) -> Result<Option<crate::ingest::formats::Format>
 struct IngestConfig {
     /// Longest line accepted (bytes); longer lines are skipped with a parse error. Default 16 MiB.
     max_line_bytes: Option<usize>,
+    /// More files agents keep beside their traces, skipped when a folder is
+    /// walked (added to `assets/ingest/companions.toml`).
+    #[serde(default)]
+    companions: Vec<crate::ingest::formats::companions::Companion>,
+}
+
+/// Reads `[ingest]` and adds its companion files to the built-in ones; run
+/// before any folder is walked.
+fn ingest_config(config: &crate::config::Config) -> Result<IngestConfig> {
+    let ingest: IngestConfig = config.section("ingest")?;
+    crate::ingest::formats::companions::install(&ingest.companions).map_err(|why| {
+        anyhow::anyhow!(
+            "{}:{}: [ingest] companions: {why}",
+            config.display_name(),
+            config.line_of("companions")
+        )
+    })?;
+    Ok(ingest)
+}
+
+/// The config's `[ingest]` lists installed (see [`ingest_config`]), for
+/// commands that walk folders before they open the store.
+pub fn install_ingest_lists() -> Result<()> {
+    ingest_config(&crate::config::Config::load_default()?).map(drop)
 }
 
 /// Builds the scan stage from the user's config and opens the store for writing.
@@ -98,7 +122,7 @@ pub fn open_pipeline_with(
     ctx: Option<crate::detect::DetectContext>,
 ) -> Result<crate::ingest::pipeline::Pipeline> {
     let config = crate::config::Config::load_default()?;
-    let ingest: IngestConfig = config.section("ingest")?;
+    let ingest = ingest_config(&config)?;
     let store_cfg: crate::store::commit::StoreConfig = config.section("store")?;
     let store = crate::store::Store::open(db)?;
     let (redactor, detector) = crate::ingest::scan::build(&config, db, ctx)?;

@@ -54,6 +54,7 @@ fn counts_against_gate(status: TriageStatus) -> bool {
 
 pub fn run(args: ScanArgs) -> Result<i32> {
     let forced = parse_format(&args.format)?;
+    super::install_ingest_lists()?;
     let (files, bad) = crate::ingest::import::collect(&args.paths);
     if let Some(why) = bad.first() {
         anyhow::bail!("{why}");

@@ -268,10 +268,57 @@ pub struct Run {
     pub parent_run_id: Option<String>,
     pub started_ms: Option<Millis>,
     pub ended_ms: Option<Millis>,
-    /// First user prompt, one line.
+    /// The run's name, one line: a title the user set, else one the agent
+    /// generated, else the first user prompt (see [`TitleKind`]).
     pub title: Option<String>,
     /// Working directory, where the format records one.
     pub cwd: Option<String>,
+    /// What `title` is, which decides whether it replaces a stored one.
+    #[serde(default, skip_serializing_if = "TitleKind::is_prompt")]
+    pub title_kind: TitleKind,
+}
+
+/// Where a run's title comes from, weakest first. A stored title is replaced
+/// by a stronger one; among user-set or agent-generated titles the latest
+/// wins (a rename), among prompts the first.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum TitleKind {
+    /// The first user prompt.
+    #[default]
+    Prompt,
+    /// A title the agent generated (Claude Code's `ai-title`).
+    Generated,
+    /// A title the user set (Claude Code's `/rename`, `custom-title`).
+    Named,
+}
+
+impl TitleKind {
+    /// True for the weakest kind, which is left out of serialized runs.
+    pub fn is_prompt(&self) -> bool {
+        *self == TitleKind::Prompt
+    }
+
+    /// The store's number for this kind (`runs.title_rank`).
+    pub fn rank(self) -> i64 {
+        self as i64
+    }
+
+    /// The kind of a stored rank; unknown ranks are prompts.
+    pub fn from_rank(rank: i64) -> TitleKind {
+        match rank {
+            2 => TitleKind::Named,
+            1 => TitleKind::Generated,
+            _ => TitleKind::Prompt,
+        }
+    }
+
+    /// True when a title of this kind replaces a stored one of kind `stored`.
+    pub fn replaces(self, stored: TitleKind) -> bool {
+        self > stored || (self == stored && self != TitleKind::Prompt)
+    }
 }
 
 /// One unit of work inside a run.

@@ -141,6 +141,7 @@ impl Recorder {
                 // Whole: the redactor cuts titles after redacting them.
                 .map(|m| crate::redact::cut::collapse(&m.text)),
             cwd: None,
+            ..Run::default()
         }));
 
         // Results of earlier tool calls, now sent back to the model.

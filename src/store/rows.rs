@@ -135,7 +135,7 @@ pub struct Counts {
 
 pub(super) const RUN_COLS: &str =
     "id, agent, source, parent_run_id, started_ms, ended_ms, title, cwd, models, span_count, \
-    tool_count, input_tokens, output_tokens, f_info, f_low, f_medium, f_high, f_critical";
+    tool_count, input_tokens, output_tokens, f_info, f_low, f_medium, f_high, f_critical, title_rank";
 
 pub(super) fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
     let models: String = r.get(8)?;
@@ -149,6 +149,7 @@ pub(super) fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
             ended_ms: r.get(5)?,
             title: r.get(6)?,
             cwd: r.get(7)?,
+            title_kind: crate::model::TitleKind::from_rank(r.get(18)?),
         },
         models: models
             .split(',')

@@ -309,6 +309,13 @@ END;
     r#"
 DROP TRIGGER finding_tally_insert;
 "#,
+    // 11: what a run's title is (`model::TitleKind`: 0 the first prompt, 1 a
+    // title the agent generated, 2 one the user set), so a stronger title
+    // read later (Claude Code's `custom-title` / `ai-title` records) replaces
+    // the first prompt.
+    r#"
+ALTER TABLE runs ADD COLUMN title_rank INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Brings the schema to the latest version, one transaction per migration.

@@ -172,6 +172,66 @@ fn run_records_folded_in_one_batch_equal_the_same_records_one_batch_each() {
 }
 
 #[test]
+fn a_named_title_beats_a_generated_one_beats_the_first_prompt_in_or_across_batches() {
+    let mk = |title: &str, kind: TitleKind| Run {
+        id: "r".into(),
+        title: Some(title.into()),
+        title_kind: kind,
+        ..Default::default()
+    };
+    let untitled = Run {
+        id: "r".into(),
+        ..Default::default()
+    };
+    let cases: Vec<(Vec<Run>, (&str, TitleKind))> = vec![
+        (
+            vec![
+                mk("prompt", TitleKind::Prompt),
+                mk("later prompt", TitleKind::Prompt),
+            ],
+            ("prompt", TitleKind::Prompt),
+        ),
+        (
+            vec![
+                mk("prompt", TitleKind::Prompt),
+                mk("ai", TitleKind::Generated),
+                mk("ai 2", TitleKind::Generated),
+                mk("later prompt", TitleKind::Prompt),
+            ],
+            ("ai 2", TitleKind::Generated),
+        ),
+        (
+            vec![
+                mk("named", TitleKind::Named),
+                mk("prompt", TitleKind::Prompt),
+                mk("ai", TitleKind::Generated),
+                mk("renamed", TitleKind::Named),
+                untitled.clone(),
+                mk("ai 2", TitleKind::Generated),
+            ],
+            ("renamed", TitleKind::Named),
+        ),
+    ];
+    for (recs, want) in cases {
+        let together = vec![recs.clone()];
+        let apart = recs.iter().cloned().map(|x| vec![x]).collect::<Vec<_>>();
+        for batches in [together, apart] {
+            let (_t, mut s) = tmp();
+            let mut r = Redactor::new(Mode::Mask);
+            for b in batches {
+                s.write(&StoreBatch {
+                    runs: b.into_iter().map(|x| r.redact_run(x)).collect(),
+                    ..Default::default()
+                })
+                .expect("write");
+            }
+            let x = s.run("r").expect("q").expect("run").run;
+            assert_eq!((x.title.as_deref(), x.title_kind), (Some(want.0), want.1));
+        }
+    }
+}
+
+#[test]
 fn span_records_folded_in_one_batch_store_what_one_batch_each_stores() {
     use serde_json::json;
     // Records of span "t" in arrival order, each filling, changing or leaving

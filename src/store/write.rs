@@ -132,7 +132,8 @@ impl Store {
                     r.ended_ms,
                     r.title,
                     r.cwd,
-                    now
+                    now,
+                    r.title_kind.rank()
                 ])?;
             }
             write_spans(&tx, keys, &batch.spans, &mut deltas, &mut stats, now)?;

@@ -67,19 +67,26 @@ impl RunKeys {
     }
 }
 
-pub(super) const UPSERT_RUN: &str = "INSERT INTO runs(id, agent, source, parent_run_id, started_ms, ended_ms, title, cwd, updated_ms) \
-  VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(id) DO UPDATE SET \
+/// Titles follow [`crate::model::TitleKind::replaces`]: a stronger kind
+/// replaces the stored title, the latest of a user-set or generated kind wins,
+/// the first prompt stays (every SET reads the row as it was).
+pub(super) const UPSERT_RUN: &str = "INSERT INTO runs(id, agent, source, parent_run_id, started_ms, ended_ms, title, cwd, updated_ms, title_rank) \
+  VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) ON CONFLICT(id) DO UPDATE SET \
   agent=COALESCE(agent, excluded.agent), source=CASE WHEN source='' THEN excluded.source ELSE source END, \
   parent_run_id=COALESCE(parent_run_id, excluded.parent_run_id), \
   started_ms=MIN(COALESCE(started_ms, excluded.started_ms), COALESCE(excluded.started_ms, started_ms)), \
   ended_ms=MAX(COALESCE(ended_ms, excluded.ended_ms), COALESCE(excluded.ended_ms, ended_ms)), \
-  title=COALESCE(title, excluded.title), cwd=COALESCE(cwd, excluded.cwd), updated_ms=excluded.updated_ms";
+  title=CASE WHEN excluded.title IS NOT NULL AND (title IS NULL OR excluded.title_rank > title_rank \
+    OR (excluded.title_rank = title_rank AND title_rank > 0)) THEN excluded.title ELSE title END, \
+  title_rank=CASE WHEN excluded.title IS NOT NULL AND (title IS NULL OR excluded.title_rank > title_rank) \
+    THEN excluded.title_rank ELSE title_rank END, \
+  cwd=COALESCE(cwd, excluded.cwd), updated_ms=excluded.updated_ms";
 
 /// The run records of one batch, one per run: parsers announce a run again
 /// whenever they learn more of it, and one upsert per run costs far less than
 /// one per record. Folded with the same rules as [`UPSERT_RUN`] (first agent,
-/// source, parent, title and cwd; earliest start; latest end), in order of
-/// first appearance.
+/// source, parent and cwd; the title by its kind; earliest start; latest end),
+/// in order of first appearance.
 pub(super) fn fold_runs(runs: &[Redacted<Run>]) -> Vec<Run> {
     let mut at: HashMap<&str, usize> = HashMap::default();
     let mut out: Vec<Run> = Vec::new();
@@ -103,8 +110,9 @@ pub(super) fn fold_runs(runs: &[Redacted<Run>]) -> Vec<Run> {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        if f.title.is_none() {
+        if r.title.is_some() && (f.title.is_none() || r.title_kind.replaces(f.title_kind)) {
             f.title.clone_from(&r.title);
+            f.title_kind = r.title_kind;
         }
         if f.cwd.is_none() {
             f.cwd.clone_from(&r.cwd);

@@ -59,6 +59,26 @@ fn tool_calls(spans: &[Value]) -> Vec<(String, String, bool)> {
     calls.into_iter().map(|c| (c.1, c.2, c.3)).collect()
 }
 
+/// The real Cline task's two requests (model, tokens in with the cache,
+/// tokens out), priced from the shipped table at what Cline recorded.
+fn assert_the_real_cline_requests(runs: &[Value], spans: &[Value]) {
+    let llm: Vec<_> = spans
+        .iter()
+        .filter(|s| s["span"]["kind"] == "llm")
+        .map(|s| {
+            (
+                s["span"]["model"].as_str().unwrap().to_owned(),
+                s["span"]["input_tokens"].as_u64().unwrap(),
+                s["span"]["output_tokens"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let opus = "claude-opus-4-5-20251101".to_owned();
+    assert_eq!(llm, vec![(opus.clone(), 8982, 814), (opus, 12436, 572)]);
+    let usd = runs[0]["cost"]["usd"].as_f64().unwrap();
+    assert!((usd - (0.076475 + 0.0404235)).abs() < 1e-8, "{usd}");
+}
+
 /// `gmfstu/Online-Card-Architecture`'s Cline task (see the fixture's SOURCE.md):
 /// native tool calls answered by text blocks, three of them refused by the
 /// extension, and the usage Cline itself priced at $0.1168985.
@@ -103,22 +123,30 @@ fn a_real_cline_task_imports_exactly() {
             ok_read(true)
         ]
     );
-    let llm: Vec<_> = spans
-        .iter()
-        .filter(|s| s["span"]["kind"] == "llm")
-        .map(|s| {
-            (
-                s["span"]["model"].as_str().unwrap().to_owned(),
-                s["span"]["input_tokens"].as_u64().unwrap(),
-                s["span"]["output_tokens"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    let opus = "claude-opus-4-5-20251101".to_owned();
-    assert_eq!(llm, vec![(opus.clone(), 8982, 814), (opus, 12436, 572)]);
-    // Priced from the shipped table, equal to what Cline recorded for the two requests.
-    let usd = runs[0]["cost"]["usd"].as_f64().unwrap();
-    assert!((usd - (0.076475 + 0.0404235)).abs() < 1e-8, "{usd}");
+    assert_the_real_cline_requests(&runs, &spans);
+}
+
+/// The same real Cline task with only its conversation
+/// (`api_conversation_history.json`, no `ui_messages.json`): the requests
+/// come from the conversation's own `metrics`, with the same models, tokens
+/// and cost as the UI log gives, and the same calls.
+#[test]
+fn a_real_cline_conversation_without_its_ui_log_still_has_its_requests() {
+    let t = tempfile::tempdir().unwrap();
+    let src = Path::new(FIX).join("cline/saoudrizwan.claude-dev/tasks/1769064454592");
+    let task = t.path().join("tasks/1769064454592");
+    std::fs::create_dir_all(&task).unwrap();
+    for f in ["api_conversation_history.json", "task_metadata.json"] {
+        std::fs::copy(src.join(f), task.join(f)).unwrap();
+    }
+    let (db, said) = import(t.path(), &[task]);
+    assert!(said.contains("imported 1 file"), "{said}");
+    assert!(said.contains(" 0 parse errors"), "{said}");
+    assert!(said.contains(" 0 new findings"), "{said}");
+    let (runs, spans) = export(&db);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(tool_calls(&spans).len(), 5);
+    assert_the_real_cline_requests(&runs, &spans);
 }
 
 /// Bookkeeping files of real agent folders are skipped when a folder is walked,
@@ -164,4 +192,145 @@ fn agent_bookkeeping_files_in_a_folder_are_no_parse_errors() {
     let meta = home.join(files[0].0);
     let (_, said) = import(t2.path(), &[meta]);
     assert!(said.contains(" 1 parse errors"), "{said}");
+}
+
+/// The run title of the real Claude Code 2.1.39 session (`marot/spotter`, see
+/// the fixture's SOURCE.md) as the session grows: its first prompt, then the
+/// `ai-title` Claude Code appends (three fields, no timestamp, regenerated as
+/// the talk goes on: the latest wins), then a `/rename` (`custom-title`),
+/// which a later `ai-title` does not replace. `runs` and the export agree.
+#[test]
+fn claude_code_custom_and_ai_titles_name_the_run() {
+    let t = tempfile::tempdir().unwrap();
+    let file = t.path().join("4d5611e5-241a-462a-8d15-5122611a9569.jsonl");
+    std::fs::copy(
+        Path::new(FIX).join("claude-code/session_excerpt.jsonl"),
+        &file,
+    )
+    .unwrap();
+    let sid = "4d5611e5-241a-462a-8d15-5122611a9569";
+    let title = |db: &Path| {
+        let out = ok(bin().args(["runs", "--format", "json", "--db"]).arg(db));
+        let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let listed = listed
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["id"] == sid))
+            .map(|r| r["title"].as_str().unwrap_or("").to_owned());
+        let (runs, _) = export(db);
+        let exported = runs
+            .iter()
+            .find(|r| r["run"]["id"] == sid)
+            .map(|r| r["run"]["title"].as_str().unwrap_or("").to_owned());
+        assert_eq!(listed, exported, "runs and export agree");
+        exported.unwrap()
+    };
+    let (db, said) = import(t.path(), std::slice::from_ref(&file));
+    assert!(said.contains(" 0 parse errors"), "{said}");
+    let first = title(&db);
+    assert!(first.starts_with("Work on bead spotter-dov"), "{first}");
+    let steps = [
+        (
+            r#"{"type":"ai-title","aiTitle":"Spotter transcript parsing","sessionId":"SID"}"#,
+            "Spotter transcript parsing",
+        ),
+        (
+            r#"{"type":"ai-title","aiTitle":"Fix spotter parser race","sessionId":"SID"}"#,
+            "Fix spotter parser race",
+        ),
+        (
+            r#"{"type":"custom-title","customTitle":"parser work","sessionId":"SID"}"#,
+            "parser work",
+        ),
+        (
+            r#"{"type":"agent-name","agentName":"parser work","sessionId":"SID"}"#,
+            "parser work",
+        ),
+        (
+            r#"{"type":"ai-title","aiTitle":"A later generated title","sessionId":"SID"}"#,
+            "parser work",
+        ),
+    ];
+    for (line, want) in steps {
+        common::append(&file, &format!("{}\n", line.replace("SID", sid)));
+        let (_, said) = import(t.path(), std::slice::from_ref(&file));
+        assert!(said.contains(" 0 parse errors"), "{said}");
+        assert_eq!(title(&db), want, "after {line}");
+    }
+    // The same file read whole in one go gives the same title.
+    let t2 = tempfile::tempdir().unwrap();
+    let (db2, _) = import(t2.path(), &[file]);
+    assert_eq!(title(&db2), "parser work");
+}
+
+/// A bookkeeping file the built-in list does not know is one parse error; the
+/// config's `[[ingest.companions]]` adds it (import and scan walk past it),
+/// and a bad entry is one line of error and exit 2.
+#[test]
+fn companion_files_extend_from_the_config() {
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path().join("home");
+    let sessions = home.join(".acme/sessions");
+    std::fs::create_dir_all(&sessions).unwrap();
+    std::fs::write(sessions.join("state-1.json"), r#"{"window":{"w":80}}"#).unwrap();
+    std::fs::copy(
+        Path::new(FIX).join("claude-code/session_excerpt.jsonl"),
+        sessions.join("s.jsonl"),
+    )
+    .unwrap();
+    let (_, said) = import(t.path(), std::slice::from_ref(&home));
+    assert!(said.contains("imported 2 files"), "{said}");
+    assert!(said.contains(" 1 parse errors"), "{said}");
+
+    let config = t.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[ingest]\n[[ingest.companions]]\nagent = \"acme\"\nname = \"state-*.json\"\nparent = \"sessions\"\n",
+    )
+    .unwrap();
+    let db = t.path().join("c.db");
+    let out = ok(bin()
+        .env("SKILLTRACE_CONFIG", &config)
+        .arg("import")
+        .arg(&home)
+        .arg("--db")
+        .arg(&db));
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("imported 1 file"), "{said}");
+    assert!(said.contains(" 0 parse errors"), "{said}");
+    let out = bin()
+        .env("SKILLTRACE_CONFIG", &config)
+        .args(["scan", "--fail-on", "critical"])
+        .arg(&home)
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("scanned 1 file") && said.contains(" 0 parse error"),
+        "{said}"
+    );
+
+    std::fs::write(
+        &config,
+        "[[ingest.companions]]\nagent = \"acme\"\nname = \"a*b*.json\"\n",
+    )
+    .unwrap();
+    let out = bin()
+        .env("SKILLTRACE_CONFIG", &config)
+        .arg("import")
+        .arg(&home)
+        .arg("--db")
+        .arg(t.path().join("d.db"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ")
+            && err.contains("[ingest] companions: entry 1")
+            && err.contains("config.toml:1: "),
+        "{err}"
+    );
 }

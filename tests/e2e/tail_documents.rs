@@ -46,6 +46,9 @@ fn follows_documents_rewritten_in_place_and_logs_appended() {
             .unwrap();
     let ui = std::fs::read(src.join("ui_messages.json")).unwrap();
     let api = task.join("api_conversation_history.json");
+    // As Cline writes them: the UI log is saved before each request, the
+    // conversation after the reply (so the requests come from the UI log).
+    rewrite(&task.join("ui_messages.json"), &ui);
     rewrite(&api, &serde_json::to_vec(&hist[..2]).unwrap());
     // A Copilot CLI log with its first three events.
     let log_src = std::fs::read_to_string(
@@ -70,13 +73,12 @@ fn follows_documents_rewritten_in_place_and_logs_appended() {
             .is_some()
     });
 
-    // The task goes on: the history is rewritten whole, then the UI log appears.
+    // The task goes on: the history is rewritten whole.
     std::thread::sleep(Duration::from_millis(50));
     rewrite(&api, &serde_json::to_vec(&hist).unwrap());
     wait(&db, "the tool result", |s| {
         status(s, run, "toolu_01Kx") == Some(SpanStatus::Ok)
     });
-    rewrite(&task.join("ui_messages.json"), &ui);
     wait(&db, "the API requests", |s| {
         s.span_count(run).unwrap_or(0) == 14
     });

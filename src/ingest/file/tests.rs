@@ -81,7 +81,10 @@ fn a_reread_document_passes_on_only_what_changed() {
         {"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"execute_command","input":{"command":"ls"}}]}]"#;
     std::fs::write(&p, first).expect("write");
     let mut tf = new(&p).remembering();
-    assert_eq!(spans(&read(&mut tf, true)), ["T:m0", "T:m1", "t1"]);
+    assert_eq!(
+        spans(&read(&mut tf, true)),
+        ["T:m0", "T:m1:llm", "T:m1", "t1"]
+    );
     let second = first.trim_end_matches(']').to_owned()
         + r#",{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"a b"}]}]"#;
     std::fs::write(&p, &second).expect("write");

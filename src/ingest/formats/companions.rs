@@ -1,8 +1,9 @@
 //! Files agents keep beside their traces that hold no trace (a Cline task's
 //! `task_metadata.json`, a Claude Code subagent's `agent-*.meta.json`,
 //! OpenCode's `storage/project/*.json` ...), as data
-//! (`assets/ingest/companions.toml`), so that walking a real agent folder
-//! skips them instead of reporting each as a file of an unsupported format.
+//! (`assets/ingest/companions.toml`, extended by the config's
+//! `[[ingest.companions]]`), so that walking a real agent folder skips them
+//! instead of reporting each as a file of an unsupported format.
 //!
 //! A check is a few string compares against the file's name and its folder's.
 
@@ -15,6 +16,7 @@ const COMPANIONS_TOML: &str = include_str!("../../../assets/ingest/companions.to
 
 /// One kind of companion file.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Companion {
     /// Whose file it is.
     pub agent: String,
@@ -23,7 +25,33 @@ pub struct Companion {
     /// The name of the folder holding it, when the name alone is too common.
     pub parent: Option<String>,
     /// What it holds.
+    #[serde(default)]
     pub why: String,
+}
+
+/// Rules the user's config adds (`[[ingest.companions]]`), once per process.
+static EXTRA: OnceLock<Vec<Companion>> = OnceLock::new();
+
+/// Adds the config's rules to the built-in ones (the first call wins; later
+/// calls only check theirs). A rule with no agent or name, or with more than
+/// one `*`, is refused with why.
+pub fn install(extra: &[Companion]) -> Result<(), String> {
+    for (i, c) in extra.iter().enumerate() {
+        let why = if c.agent.trim().is_empty() {
+            "no agent"
+        } else if c.name.trim().is_empty() {
+            "no name"
+        } else if c.name.matches('*').count() > 1 {
+            "a name holds at most one `*`"
+        } else if c.name.contains(['/', '\\']) {
+            "a name is a file name, not a path (use `parent` for its folder)"
+        } else {
+            continue;
+        };
+        return Err(format!("entry {} ({:?}): {why}", i + 1, c.name));
+    }
+    let _ = EXTRA.set(extra.to_vec());
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -50,7 +78,8 @@ pub fn companion(path: &Path) -> Option<&'static Companion> {
         .parent()
         .and_then(Path::file_name)
         .and_then(|p| p.to_str());
-    companions().iter().find(|c| {
+    let extra = EXTRA.get().map(Vec::as_slice).unwrap_or_default();
+    companions().iter().chain(extra).find(|c| {
         glob_match(&c.name, name) && c.parent.as_deref().is_none_or(|p| Some(p) == parent)
     })
 }
@@ -111,6 +140,41 @@ mod tests {
         for p in no {
             assert!(companion(Path::new(p)).is_none(), "{p}");
         }
+    }
+
+    #[test]
+    fn the_config_adds_rules_and_bad_ones_are_refused() {
+        let rule = |name: &str, parent: Option<&str>| Companion {
+            agent: "acme-agent".into(),
+            name: name.into(),
+            parent: parent.map(String::from),
+            why: String::new(),
+        };
+        for (bad, why) in [
+            (rule("a*b*.json", None), "at most one"),
+            (rule(" ", None), "no name"),
+            (rule("x/state.json", None), "not a path"),
+            (
+                Companion {
+                    agent: String::new(),
+                    ..rule("s.json", None)
+                },
+                "no agent",
+            ),
+        ] {
+            let e = install(&[rule("ok.json", None), bad]).expect_err("refused");
+            assert!(e.starts_with("entry 2 (") && e.contains(why), "{e}");
+        }
+        let p = "/h/.acme/sessions/state-1.json";
+        assert!(companion(Path::new(p)).is_none());
+        install(&[rule("state-*.json", Some("sessions"))]).expect("good rules");
+        assert_eq!(
+            companion(Path::new(p)).map(|c| c.agent.as_str()),
+            Some("acme-agent")
+        );
+        assert!(companion(Path::new("/h/.acme/other/state-1.json")).is_none());
+        // Built-in rules still hold.
+        assert!(companion(Path::new("/h/.codex/history.jsonl")).is_some());
     }
 
     #[test]

@@ -168,6 +168,7 @@ mod tests {
                 ended_ms: Some(2),
                 title: Some("hello".into()),
                 cwd: None,
+                ..Run::default()
             }),
             Record::Span(span),
             Record::Finding(Box::new(Finding {

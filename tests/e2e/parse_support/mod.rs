@@ -164,7 +164,9 @@ fn read(rel: &str) -> (Vec<Record>, Vec<(u64, FormatError)>, Vec<Format>) {
     let path = Path::new(FIX).join(rel);
     let bytes = std::fs::read(&path).unwrap();
     if rel.ends_with(".json") {
-        let mut p = FileParser::new(rel, None);
+        // The whole path, as the binary names it: a Cline conversation looks
+        // for the UI log beside it.
+        let mut p = FileParser::new(path.to_string_lossy().into_owned(), None);
         let mut out = Vec::new();
         let mut errors = Vec::new();
         if let Err(e) = p.document(&bytes, &mut out) {

@@ -104,6 +104,7 @@ fn run(id: &str, agent: AgentKind, file: &str, at: i64, took: i64, title: &str) 
         ended_ms: Some(T0 + at + took),
         title: Some(title.into()),
         cwd: Some("/work/project".into()),
+        ..Run::default()
     })
 }
 

@@ -6,7 +6,9 @@
 //! * run = `sessionId`; a subagent transcript (`isSidechain` + `agentId`) is its
 //!   own run `<sessionId>/agent-<agentId>` whose `parent_run_id` is the session;
 //! * a real user prompt is a `message` span (id = record `uuid`) and the root of
-//!   its turn; the run title is the first one (one line, ≤ 120 chars);
+//!   its turn; the run title is the first one (one line, ≤ 120 chars), unless
+//!   the session has a title the user set (`custom-title`, latest wins) or one
+//!   Claude Code generated (`ai-title`, latest wins), which the store prefers;
 //! * every model response is one `llm` span keyed by `message.id`, carrying the
 //!   usage once (input = input + cache creation + cache read tokens), parented
 //!   to the turn's prompt;
@@ -21,7 +23,7 @@ use super::common::{iso_ms, nonempty, run_update, str_of, title_of};
 use super::{Format, FormatError, FormatParser, Record};
 use crate::hash::HashMap;
 use crate::ingest::formats::json::Value;
-use crate::model::{AgentKind, Millis, Origin, Run, Span, SpanKind};
+use crate::model::{AgentKind, Millis, Origin, Run, Span, SpanKind, TitleKind};
 use std::borrow::Cow;
 
 /// Parser state for one file of this format.
@@ -39,6 +41,13 @@ pub struct ClaudeParser {
     last_run: Option<String>,
     /// Summary records seen before any session record: (text, leafUuid, origin).
     pending_summaries: Vec<(String, String, Origin)>,
+    /// Session titles read before their session's first record: (session, title, kind).
+    pending_titles: Vec<(String, String, TitleKind)>,
+    /// The line of the last record, and whether lines were skipped: a read
+    /// that resumes mid-file (after its primed first line) names sessions
+    /// this parser never saw.
+    last_line: u64,
+    resumed: bool,
 }
 
 /// A span id held by parser state: shared, so passing a node from record to
@@ -97,9 +106,17 @@ impl FormatParser for ClaudeParser {
         origin: &Origin,
         out: &mut Vec<Record>,
     ) -> Result<(), FormatError> {
+        if self.last_line > 0 && origin.line > self.last_line + 1 {
+            self.resumed = true;
+        }
+        self.last_line = origin.line;
         let ty = str_of(v, "type").ok_or(FormatError::NotATrace)?;
         if ty == "summary" {
             return self.summary(v, origin, out);
+        }
+        if let Some(kind) = title_kind(ty) {
+            self.named(v, kind, origin, out);
+            return Ok(());
         }
         let Some(session) = nonempty(v, "sessionId") else {
             return match ty {
@@ -181,6 +198,23 @@ impl FormatParser for ClaudeParser {
     }
 }
 
+/// The title kind a Claude Code bookkeeping record type carries, if any.
+fn title_kind(ty: &str) -> Option<TitleKind> {
+    match ty {
+        "custom-title" => Some(TitleKind::Named),
+        "ai-title" => Some(TitleKind::Generated),
+        _ => None,
+    }
+}
+
+/// A run update giving `run` its title.
+fn titled(run: &str, title: String, kind: TitleKind, origin: &Origin) -> Run {
+    let mut r = run_update(run, AgentKind::ClaudeCode, origin);
+    r.title = Some(title);
+    r.title_kind = kind;
+    r
+}
+
 fn summary_span(run: &str, leaf: &str, text: String, origin: Origin) -> Span {
     let mut s = Span::new(
         format!("summary:{leaf}"),
@@ -250,6 +284,15 @@ impl ClaudeParser {
                 for (text, leaf, o) in std::mem::take(&mut self.pending_summaries) {
                     out.push(Record::Span(summary_span(run_id, &leaf, text, o)));
                 }
+                if self.pending_titles.iter().any(|(s, ..)| s == run_id) {
+                    let (mine, rest) = std::mem::take(&mut self.pending_titles)
+                        .into_iter()
+                        .partition(|(s, ..)| s == run_id);
+                    self.pending_titles = rest;
+                    for (_, title, kind) in mine {
+                        out.push(Record::Run(titled(run_id, title, kind, origin)));
+                    }
+                }
             }
         }
     }
@@ -283,6 +326,37 @@ impl ClaudeParser {
                 span: None,
                 turn: self.runs.get(run_id).and_then(|r| r.turn.clone()),
             },
+        }
+    }
+
+    /// A `custom-title` or `ai-title` record: the session's title, emitted at
+    /// once when the session was seen in this read (or the read resumed
+    /// mid-file, past the session's first records), else held until it is:
+    /// a file holding only titles makes no run. A record without `sessionId`
+    /// names the session of the record before it.
+    fn named(&mut self, v: &Value, kind: TitleKind, origin: &Origin, out: &mut Vec<Record>) {
+        let field = match kind {
+            TitleKind::Named => "customTitle",
+            _ => "aiTitle",
+        };
+        let Some(title) = nonempty(v, field)
+            .or_else(|| nonempty(v, "title"))
+            .and_then(title_of)
+        else {
+            return;
+        };
+        let session = match nonempty(v, "sessionId") {
+            Some(s) => s.to_owned(),
+            None => match self.last_run.as_deref() {
+                // A subagent's run id is `<session>/agent-<id>`: the title is the session's.
+                Some(run) => run.split('/').next().unwrap_or(run).to_owned(),
+                None => return,
+            },
+        };
+        if self.resumed || self.runs.contains_key(&session) {
+            out.push(Record::Run(titled(&session, title, kind, origin)));
+        } else {
+            self.pending_titles.push((session, title, kind));
         }
     }
 

@@ -109,3 +109,74 @@ fn an_interrupt_marker_is_part_of_its_turn_not_a_prompt() {
     assert_eq!(marker.attributes["interrupted"], json!(true));
     assert_eq!(titles(&out), ["refactor the parser"]);
 }
+
+/// The title updates among `out`: (title, kind), in order.
+fn named(out: &[Record]) -> Vec<(String, TitleKind)> {
+    out.iter()
+        .filter_map(|r| match r {
+            Record::Run(r) => r.title.clone().map(|t| (t, r.title_kind)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn custom_and_ai_titles_name_the_session() {
+    // The records Claude Code 2.1.x appends: `/rename` writes `custom-title`
+    // (and `agent-name`), the generated name is `ai-title`.
+    let out = parse(&[
+        json!({"type":"custom-title","customTitle":"before any record","sessionId":"S"}),
+        json!({"type":"user","sessionId":"S","uuid":"u1","timestamp":"2026-07-01T00:00:00Z","message":{"role":"user","content":"fix the parser"}}),
+        json!({"type":"ai-title","aiTitle":"Fix parser race","sessionId":"S"}),
+        json!({"type":"agent-name","agentName":"ignored","sessionId":"S"}),
+        json!({"type":"custom-title","customTitle":"  parser\nwork ","sessionId":"S"}),
+        json!({"type":"custom-title","customTitle":"","sessionId":"S"}),
+        json!({"type":"ai-title","aiTitle":"no session field"}),
+        json!({"type":"ai-title","aiTitle":"another session's","sessionId":"T"}),
+    ]);
+    assert_eq!(
+        named(&out),
+        vec![
+            ("before any record".to_owned(), TitleKind::Named),
+            ("fix the parser".to_owned(), TitleKind::Prompt),
+            ("Fix parser race".to_owned(), TitleKind::Generated),
+            ("parser".to_owned(), TitleKind::Named),
+            ("no session field".to_owned(), TitleKind::Generated),
+        ]
+    );
+    // Titles are runs of the session, never spans; a session seen only in a
+    // title record makes no run.
+    assert!(out.iter().all(|r| match r {
+        Record::Run(r) => r.id == "S",
+        _ => true,
+    }));
+    assert!(spans(&out).iter().all(|s| s.name != "custom-title"));
+}
+
+#[test]
+fn a_title_read_after_a_resumed_read_names_the_stored_session() {
+    // An import that resumes past what it stored feeds line 1 first (here a
+    // snapshot without a session), then the new lines: the session's first
+    // records are not in this read, and its new title still lands.
+    let mut p = ClaudeParser::default();
+    let mut out = Vec::new();
+    let lines = [
+        (
+            1,
+            json!({"type":"file-history-snapshot","messageId":"m0","snapshot":{}}),
+        ),
+        (
+            40,
+            json!({"type":"ai-title","aiTitle":"Resumed title","sessionId":"S"}),
+        ),
+    ];
+    for (line, v) in lines {
+        p.value(&v.into(), &Origin::new("s.jsonl", line), &mut out)
+            .expect("parses");
+    }
+    p.finish(&mut out);
+    assert_eq!(
+        named(&out),
+        vec![("Resumed title".to_owned(), TitleKind::Generated)]
+    );
+}

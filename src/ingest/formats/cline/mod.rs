@@ -19,12 +19,15 @@
 //! * from the UI log: one `llm` span per API request (`api_req_started`:
 //!   tokens in + cache writes + cache reads, tokens out, cost, model; a
 //!   cancelled or failed stream is an error), errors as `event` spans, and the
-//!   run's first and last times.
+//!   run's first and last times;
+//! * when the task has no UI log, one `llm` span per assistant message from
+//!   the conversation itself (`llm`), the parent of the reply and its calls.
 //!
 //! Span ids are built from the task id and the message's place (`<task>:m3`,
 //! `<task>:m3:x0` for an XML call) or its UI timestamp (`<task>:req<ts>`), so
 //! a re-read of a grown file updates the same spans.
 
+mod llm;
 mod ui;
 mod xml;
 
@@ -138,9 +141,14 @@ impl<'a> Task<'a> {
         let mut pending: Vec<Pending> = Vec::new();
         let mut titled = false;
         let mut turn: Option<String> = None;
+        let with_llm = !llm::ui_log_beside(&self.origin.path);
+        let mut cached_before = None;
+        let mut last_ts = None;
         for (i, m) in items.iter().enumerate() {
             let id = format!("{}:m{i}", self.run);
             let ts = m.get("ts").and_then(Value::as_i64);
+            let sent = last_ts;
+            last_ts = ts.or(last_ts);
             let content = m.get("content");
             let blocks: Vec<Value> = match content {
                 Some(Value::String(s)) => vec![Value::from(
@@ -180,7 +188,14 @@ impl<'a> Task<'a> {
                     // A call the reply before left unanswered gets no later answer
                     // (an answer goes to the newest call of its name).
                     pending.clear();
-                    self.assistant(m, &blocks, &id, ts, turn.as_deref(), &mut pending, out);
+                    let mut parent = turn.clone();
+                    if with_llm {
+                        let s =
+                            self.history_llm(m, &id, sent, ts, turn.as_deref(), &mut cached_before);
+                        parent = Some(s.id.clone());
+                        out.push(Record::Span(s));
+                    }
+                    self.assistant(m, &blocks, &id, ts, parent.as_deref(), &mut pending, out);
                 }
                 _ => problems.note(format!(
                     "message {}: role is neither user nor assistant",
@@ -298,6 +313,7 @@ impl<'a> Task<'a> {
         s
     }
 
+    /// An assistant message under `parent` (its `llm` span, else the turn's prompt).
     #[allow(clippy::too_many_arguments)]
     fn assistant(
         &self,
@@ -305,7 +321,7 @@ impl<'a> Task<'a> {
         blocks: &[Value],
         id: &str,
         ts: Option<Millis>,
-        turn: Option<&str>,
+        parent: Option<&str>,
         pending: &mut Vec<Pending>,
         out: &mut Vec<Record>,
     ) {
@@ -349,7 +365,7 @@ impl<'a> Task<'a> {
             }
         }
         let mut s = self.span(id.to_owned(), SpanKind::Message, "assistant", ts);
-        s.parent_id = turn.map(str::to_owned);
+        s.parent_id = parent.map(str::to_owned);
         s.model = model.clone();
         s.text = Some(text.join("\n"));
         if let Some(metrics) = m.get("metrics").filter(|x| x.is_object()) {

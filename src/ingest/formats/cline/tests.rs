@@ -196,3 +196,123 @@ fn ui_usage_prices_cache_reads_and_writes_apart() {
         (12436, 3454, 8972, 572)
     );
 }
+
+/// The real task's conversation (see the fixture's SOURCE.md) in a task
+/// folder of its own, with the UI log beside it or not.
+fn real_history(with_ui: bool) -> (tempfile::TempDir, Vec<Record>) {
+    let src = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/formats/cline/saoudrizwan.claude-dev/tasks/1769064454592/"
+    );
+    let t = tempfile::tempdir().expect("tempdir");
+    let task = t.path().join("tasks/1769064454592");
+    std::fs::create_dir_all(&task).expect("mkdir");
+    let history = task.join("api_conversation_history.json");
+    std::fs::copy(format!("{src}api_conversation_history.json"), &history).expect("copy");
+    if with_ui {
+        std::fs::copy(
+            format!("{src}ui_messages.json"),
+            task.join("ui_messages.json"),
+        )
+        .expect("copy");
+    }
+    let text = std::fs::read_to_string(&history).expect("read");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let (out, r) = parse(&history.to_string_lossy(), v);
+    assert!(r.is_ok(), "{r:?}");
+    (t, out)
+}
+
+#[test]
+fn a_conversation_alone_gives_one_llm_span_per_reply_with_its_metrics() {
+    let (_t, out) = real_history(false);
+    let s = spans(&out);
+    let llm: Vec<_> = s.iter().filter(|x| x.kind == SpanKind::Llm).collect();
+    let got: Vec<_> = llm
+        .iter()
+        .map(|x| {
+            (
+                x.id.as_str(),
+                x.model.as_deref(),
+                x.input_tokens,
+                x.output_tokens,
+                x.cache_read_tokens,
+                x.cache_write_tokens,
+            )
+        })
+        .collect();
+    // The same figures as the UI log's `api_req_started` for these requests:
+    // (tokensIn + cacheWrites + cacheReads, tokensOut, cacheReads, cacheWrites).
+    let opus = Some("claude-opus-4-5-20251101");
+    assert_eq!(
+        got,
+        vec![
+            (
+                "1769064454592:m1:llm",
+                opus,
+                Some(8982),
+                Some(814),
+                Some(0),
+                Some(8972)
+            ),
+            (
+                "1769064454592:m3:llm",
+                opus,
+                Some(12436),
+                Some(572),
+                Some(8972),
+                Some(3454)
+            ),
+        ]
+    );
+    // Each reply, and through it its calls, hangs under its request.
+    for l in &llm {
+        assert_eq!(l.parent_id.as_deref(), Some("1769064454592:m0"));
+        let reply = l.id.trim_end_matches(":llm");
+        let msg = s.iter().find(|x| x.id == reply).expect("reply");
+        assert_eq!(msg.parent_id.as_deref(), Some(l.id.as_str()));
+        assert!(s
+            .iter()
+            .any(|x| x.kind == SpanKind::Tool && x.parent_id.as_deref() == Some(reply)));
+    }
+}
+
+#[test]
+fn with_the_ui_log_beside_the_conversation_counts_no_request() {
+    let (_t, out) = real_history(true);
+    let s = spans(&out);
+    assert!(s.iter().all(|x| x.kind != SpanKind::Llm));
+    assert!(s.iter().any(|x| x.kind == SpanKind::Tool));
+    // Replies hang under the turn's prompt, as before.
+    assert!(s
+        .iter()
+        .filter(|x| x.name == "assistant")
+        .all(|x| x.parent_id.as_deref() == Some("1769064454592:m0")));
+}
+
+#[test]
+fn replies_without_metrics_still_are_requests_without_tokens() {
+    // Roo Code's conversation keeps no per-message model or usage.
+    let (out, r) = parse(
+        "/nowhere/rooveterinaryinc.roo-cline/tasks/T2/api_conversation_history.json",
+        json!([
+            {"role":"user","content":"<task>hi</task>","ts":10},
+            {"role":"assistant","content":"hello","ts":20},
+            {"role":"user","content":"more","ts":30},
+            {"role":"assistant","content":[{"type":"text","text":"ok"}],"metrics":{"tokens":{"prompt":"x"}}}
+        ]),
+    );
+    assert!(r.is_ok(), "{r:?}");
+    let llm: Vec<_> = spans(&out)
+        .into_iter()
+        .filter(|x| x.kind == SpanKind::Llm)
+        .map(|x| (x.start_ms, x.end_ms, x.model.clone(), x.input_tokens))
+        .collect();
+    assert_eq!(
+        llm,
+        vec![
+            (Some(10), Some(20), None, None),
+            (Some(30), None, None, None)
+        ]
+    );
+}
