@@ -12,6 +12,21 @@ fn all(k: &Keywords, text: &str) -> Vec<(usize, usize, usize)> {
     v
 }
 
+/// Every occurrence of every keyword in `text`, ASCII case ignored, found byte by byte.
+fn naive(pats: &[String], text: &str) -> Vec<(usize, usize, usize)> {
+    let lower = text.to_ascii_lowercase();
+    let mut v = Vec::new();
+    for (id, p) in pats.iter().enumerate() {
+        for s in 0..lower.len() {
+            if lower.as_bytes()[s..].starts_with(p.as_bytes()) {
+                v.push((id, s, s + p.len()));
+            }
+        }
+    }
+    v.sort_unstable();
+    v
+}
+
 /// The bigram matcher finds exactly what a naive search finds.
 #[test]
 fn keywords_match_naive_search() {
@@ -32,16 +47,7 @@ fn keywords_match_naive_search() {
     .collect();
     let k = Keywords::new(&pats);
     let text = "SESSION_TOKEN=x tokenToken a@b sk-SK- https://h 1//0x -u  [REDACTED:a] aaa EYJ @";
-    let mut naive = Vec::new();
-    let lower = text.to_ascii_lowercase();
-    for (id, p) in pats.iter().enumerate() {
-        for s in 0..lower.len() {
-            if lower[s..].starts_with(p.as_str()) {
-                naive.push((id, s, s + p.len()));
-            }
-        }
-    }
-    naive.sort_unstable();
+    let naive = naive(&pats, text);
     assert_eq!(all(&k, text), naive);
     assert!(naive
         .iter()
@@ -393,16 +399,6 @@ fn keywords_share_loads_without_losing_matches() {
                 .wrapping_add(1442695040888963407);
             text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
         }
-        let lower = text.to_ascii_lowercase();
-        let mut naive = Vec::new();
-        for (id, p) in pats.iter().enumerate() {
-            for s in 0..lower.len() {
-                if lower.as_bytes()[s..].starts_with(p.as_bytes()) {
-                    naive.push((id, s, s + p.len()));
-                }
-            }
-        }
-        naive.sort_unstable();
-        assert_eq!(all(&k, &text), naive, "{text:?}");
+        assert_eq!(all(&k, &text), naive(&pats, &text), "{text:?}");
     }
 }
