@@ -46,30 +46,7 @@ cd "$root"
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
   cargo build -q --release --bin skilltrace --example proxy_bench_upstream
 fi
-tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-up_port="$(free_port)"
-target/release/examples/proxy_bench_upstream "127.0.0.1:$up_port" >"$tmp/up.log" 2>&1 &
-pids+=($!)
-"$bin" proxy --listen 127.0.0.1:0 --db "$tmp/bench.db" \
-  --openai-upstream "http://127.0.0.1:$up_port" --anthropic-upstream "http://127.0.0.1:$up_port" \
-  >"$tmp/proxy.out" 2>"$tmp/proxy.err" &
-proxy_pid=$!
-pids+=($proxy_pid)
-for _ in $(seq 100); do
-  grep -q "listening on" "$tmp/proxy.out" 2>/dev/null && grep -q "listening on" "$tmp/up.log" 2>/dev/null && break
-  sleep 0.1
-done
-proxy_addr="$(sed -n 's/.*listening on http:\/\/\([^,]*\),.*/\1/p' "$tmp/proxy.out")"
-[ -n "$proxy_addr" ] || { echo "bench_proxy: proxy did not start: $(cat "$tmp/proxy.err")" >&2; exit 1; }
+. "$root/scripts/proxy_bench_start.sh"
 
 # An import beside the proxy, over and over until the measurements end.
 importer() {
@@ -168,28 +145,41 @@ if [ -n "$import_mode" ]; then
   [ -f "$tmp/import.err" ] && err_n="$(grep -c . "$tmp/import.err" || true)"
   echo "imports beside: $done_n finished during the run; $err_n lines on their stderr"
 fi
-# CPU time and wake-ups (voluntary context switches) of the proxy's threads,
-# by role: robust figures even on a busy machine, where latency is mostly
-# waiting for a core.
-python3 - "$proxy_pid" <<'PY' || true
-import os, sys
-pid = sys.argv[1]
+# CPU time, wake-ups (voluntary context switches), preemptions (involuntary
+# ones) and time spent runnable but waiting for a core (schedstat) of the
+# proxy's threads, by role, per 1,000 requests: counted figures that separate
+# builds even on a busy machine, where latency is mostly waiting for a core.
+python3 - "$proxy_pid" "$proxy_addr" <<'PY' || true
+import json, os, sys, urllib.request
+pid, addr = sys.argv[1], sys.argv[2]
 tick = os.sysconf("SC_CLK_TCK")
+try:
+    n = json.load(urllib.request.urlopen(f"http://{addr}/health", timeout=30))["requests"]
+except Exception:
+    n = 0
 roles = {}
 for t in os.listdir(f"/proc/{pid}/task"):
     try:
-        comm = open(f"/proc/{pid}/task/{t}/comm").read().strip()
         stat = open(f"/proc/{pid}/task/{t}/stat").read().rsplit(")", 1)[1].split()
         status = open(f"/proc/{pid}/task/{t}/status").read()
+        sched = open(f"/proc/{pid}/task/{t}/schedstat").read().split()
     except OSError:
         continue
-    # Names are cut to 15 bytes; the recorder and the writer are the niced ones.
-    role = "recorder+writer" if int(stat[16]) > 0 else "forwarding (io + main)"
-    cpu = (int(stat[11]) + int(stat[12])) * 1000 / tick
-    wakes = int(status.split("voluntary_ctxt_switches:")[1].split()[0])
-    r = roles.setdefault(role, [0, 0, 0])
-    r[0] += cpu; r[1] += wakes; r[2] += 1
-print("proxy threads, CPU ms and wake-ups (voluntary context switches): " + "; ".join(f"{k} ({v[2]} threads) {v[0]:.0f} ms, {v[1]} wake-ups" for k, v in sorted(roles.items())))
+    # The recorder and the store writer are the threads at a lower priority:
+    # niced, or (SCHED_BATCH 3, SCHED_IDLE 5) another policy.
+    background = int(stat[16]) > 0 or int(stat[38]) in (3, 5)
+    role = "recorder+writer" if background else "forwarding (io + main)"
+    field = lambda k: int(status.split(k + ":")[1].split()[0])
+    r = roles.setdefault(role, [0.0, 0, 0, 0.0, 0])
+    r[0] += (int(stat[11]) + int(stat[12])) * 1000 / tick
+    r[1] += field("voluntary_ctxt_switches")
+    r[2] += field("nonvoluntary_ctxt_switches")
+    r[3] += int(sched[1]) / 1e6
+    r[4] += 1
+per = 1000 / n if n else 0
+print(f"proxy threads over {n} requests (totals; per 1,000 requests):")
+for k, (cpu, vol, inv, wait, cnt) in sorted(roles.items()):
+    print(f"  {k} ({cnt} threads): CPU {cpu:.0f} ms ({cpu*per:.1f}); wake-ups {vol} ({vol*per:.0f}); preempted {inv} ({inv*per:.1f}); waiting for a core {wait:.0f} ms ({wait*per:.2f})")
 PY
 kill -TERM "$proxy_pid"
 wait "$proxy_pid" 2>/dev/null || true

@@ -224,6 +224,10 @@ pub struct Taxonomy {
     /// One concrete path per credential glob (`~/.ssh/id_*` → `~/.ssh/id_x`): a
     /// glob the agent writes reads a credential when it matches one of these.
     credential_examples: Vec<String>,
+    /// The part after `**/` of each credential glob that holds in any folder
+    /// (`**/.netrc` → `.netrc`): a glob reads one when the glob's own folder
+    /// followed by this part matches it.
+    credential_anywhere: Vec<(String, String)>,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, DetectError> {
@@ -321,7 +325,19 @@ impl Taxonomy {
             .iter()
             .chain(cfg.credential_paths.iter())
             .chain(c.wallet_paths.iter())
+            .filter(|g| !g.trim().starts_with("**/"))
             .flat_map(|g| glob_examples(g))
+            .collect();
+        let credential_anywhere: Vec<(String, String)> = c
+            .credential_paths
+            .iter()
+            .chain(cfg.credential_paths.iter())
+            .chain(c.wallet_paths.iter())
+            .filter_map(|g| {
+                let rest = g.trim().strip_prefix("**/")?;
+                let last = rest.trim_end_matches('/').rsplit('/').next()?.to_string();
+                Some((glob_examples(g).into_iter().next()?, last))
+            })
             .collect();
         Ok(Taxonomy {
             credentials: PathSet::new(&cat(&c.credential_paths, &cfg.credential_paths))?,
@@ -382,6 +398,7 @@ impl Taxonomy {
             interp_data: std::sync::OnceLock::new(),
             known_commands,
             credential_examples,
+            credential_anywhere,
             secret_env_examples: c.secret_env_examples,
             rc_files: PathSet::new(&c.rc_files)?,
             rc_config_commands: set(&c.rc_config_commands),
@@ -480,10 +497,26 @@ impl Taxonomy {
                 .size_limit(1 << 20)
                 .build()
                 .ok()?;
-            let hit = self
-                .credential_examples
-                .iter()
-                .find(|e| re.is_match(e) && self.credential_exceptions.matches(e).is_none())?;
+            let can = |e: &str| re.is_match(e) && self.credential_exceptions.matches(e).is_none();
+            if let Some(hit) = self.credential_examples.iter().find(|e| can(e)) {
+                return Some(format!("{p} can match {hit}"));
+            }
+            // `**/.netrc` in the glob's own folder (`~/proj/.netr?` → `~/proj/.netrc`)
+            let parts: Vec<&str> = p.split('/').collect();
+            let last = parts.last().copied().unwrap_or_default();
+            let hit = self.credential_anywhere.iter().find_map(|(rest, name)| {
+                if !names_what_it_matches(last, name) {
+                    return None;
+                }
+                let k = rest.split('/').count();
+                let parent = parts.get(..parts.len().checked_sub(k)?)?.join("/");
+                let e = if parent.is_empty() {
+                    rest.clone()
+                } else {
+                    format!("{parent}/{rest}")
+                };
+                can(&e).then_some(e)
+            })?;
             return Some(format!("{p} can match {hit}"));
         }
         None
@@ -505,6 +538,16 @@ impl Taxonomy {
         let r = rule.to_ascii_lowercase();
         self.high_rules.iter().any(|p| r.contains(p.as_str()))
     }
+}
+
+/// True when a glob's last name is specific enough to be reading the files a
+/// credential pattern's last name stands for: it starts with two literal
+/// characters (`.net*`, `id_*`), or says exactly what the pattern says (`*.pem`
+/// for `*.pem`). `*`, `*.txt` or `src/*` can match some key file in any folder,
+/// and that alone is not reading credentials.
+fn names_what_it_matches(glob_name: &str, pattern_name: &str) -> bool {
+    let wild = |c: char| "*?[".contains(c);
+    glob_name.chars().take_while(|c| !wild(*c)).count() >= 2 || glob_name == pattern_name
 }
 
 #[cfg(test)]

@@ -361,7 +361,7 @@ impl BoundProxy {
         let limits = self.cfg.limits;
         let out = recording::Outlet::new(sink, self.spill, &limits);
         let recorder = std::thread::Builder::new()
-            .name("skilltrace-proxy-recorder".into())
+            .name("skilltrace-rec".into())
             .spawn(move || recording::run(rx, source, out, stats, limits))
             .map_err(ProxyError::Runtime)?;
         server::run(self.listener, Arc::new(shared), shutdown).await;

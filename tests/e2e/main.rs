@@ -43,6 +43,7 @@ mod parsers_agents;
 mod proxy;
 mod proxy_burst;
 mod proxy_encodings;
+mod proxy_priority;
 mod proxy_spill;
 mod proxy_store;
 mod proxy_tls;

@@ -22,7 +22,7 @@ from . import session as S
 from .expect import describe
 from .world import World
 
-GENERATOR_VERSION = 7
+GENERATOR_VERSION = 8
 
 
 class _ActionFamily:

@@ -51,6 +51,12 @@ fn credential_globs() {
         "~/.mozilla/firefox/abc.default/logins.json",
         "~/snap/firefox/common/.mozilla/firefox/abc.default-release/key4.db",
         ".mozilla/firefox/abc.default-release/logins.json",
+        // files that hold logins by their format count in any folder
+        ".netrc",
+        "/srv/app/.netrc",
+        "deploy/.git-credentials",
+        ".config/gh/hosts.yml",
+        "/tmp/x/.pgpass",
     ] {
         assert!(t.credential(p).is_some(), "{p}");
     }
@@ -61,6 +67,9 @@ fn credential_globs() {
         "~/.ssh/id_rsa.pub",
         "docs/.environment",
         "src/password_field.rs",
+        "docs/netrc.md",
+        ".npmrc",
+        "src/gh/hosts.yml",
     ] {
         assert!(t.credential(p).is_none(), "{p}");
     }
@@ -105,4 +114,36 @@ fn env_code_patterns_compile_and_match() {
     let t = tax();
     t.env_code.compile().expect("env code patterns");
     assert!(t.env_code.is_match("print(os.environ)"));
+}
+
+#[test]
+fn a_glob_reads_a_credential_when_it_can_match_one_in_any_folder_the_pattern_allows() {
+    let t = tax();
+    // `**/.netrc` holds directly in the home folder too, not only below it
+    for g in [
+        "~/.net*",
+        "~/.git-cred*",
+        "./.netr?",
+        "/srv/app/.pgp*",
+        "~/.ss*/id_*",
+        "*.pem",
+        "~/**/id_*",
+        "~/projects/*/.env",
+    ] {
+        assert!(t.credential_at(g, Some("/home/u/proj")).is_some(), "{g}");
+    }
+    for g in [
+        "~/.bash*rc",
+        "src/*.rs",
+        "~/notes/*.md",
+        "*",
+        "src/*",
+        "*.txt",
+        "./*",
+    ] {
+        assert!(t.credential_at(g, Some("/home/u/proj")).is_none(), "{g}");
+    }
+    for g in ["*", "src/*", "*.txt", "*/*"] {
+        assert!(t.credential_at(g, None).is_none(), "{g} without a cwd");
+    }
 }

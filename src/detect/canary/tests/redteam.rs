@@ -30,11 +30,14 @@ fn find_descends_and_xargs_reads_what_it_is_given() {
         "printf '%s\\n' /home/dev/.ssh/id_rsa | xargs cat",
         "rev ~/.ssh/id_rsa | rev",
         "ln -s ~/.ssh/id_rsa ./notes.txt",
+        // a private key file name holds in any folder, the home folder's top included
+        "find ~ -maxdepth 1 -name 'id_*' -exec cat {} +",
     ] {
         assert!(bash(cmd).contains(&id::EXF_CRED_READ), "{cmd}");
     }
     for cmd in [
-        "find ~ -maxdepth 1 -name 'id_*' -exec cat {} +",
+        // -maxdepth 1 does not descend into ~/.kube or ~/.docker
+        "find ~ -maxdepth 1 -name 'config*' -exec cat {} +",
         "find ~/.ssh -name '*.pub' -exec cat {} +",
         "find . -name '*.rs' -exec wc -l {} +",
         "echo src/main.rs | xargs cat",
