@@ -13,7 +13,9 @@
 //! searched literal by literal instead (a short-lived process, the command
 //! hook, mostly sees short texts, and building the automaton costs more than
 //! hundreds of such searches); once built (or warmed, `guard serve`), every
-//! text uses it.
+//! text uses it. A process that has searched [`SHORT_SEARCHES`] short texts
+//! literal by literal (an import, a tail) builds it too: from then on one pass
+//! per text beats hundreds.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind};
@@ -23,6 +25,9 @@ use std::sync::OnceLock;
 /// Texts shorter than this (bytes) are searched literal by literal while the
 /// automaton is not built yet.
 const SHORT: usize = 4096;
+
+/// Short texts searched literal by literal before the automaton is built anyway.
+const SHORT_SEARCHES: u32 = 16;
 
 /// Strings a literal set may hold (wider sets give up on the part).
 const MAX_SET: usize = 64;
@@ -55,6 +60,8 @@ pub struct Prefilter {
     /// Their automaton, built on first need; `None` inside: it could not be
     /// built, and every pattern is a candidate.
     ac: OnceLock<Option<AhoCorasick>>,
+    /// Short texts searched literal by literal so far.
+    short_searches: std::sync::Arc<std::sync::atomic::AtomicU32>,
     /// Literal → the patterns that need it.
     owners: Vec<Vec<usize>>,
     /// Patterns with no usable literal: always candidates.
@@ -114,6 +121,7 @@ impl Prefilter {
         Prefilter {
             lits: lits.iter().map(|l| l.to_ascii_lowercase()).collect(),
             ac: OnceLock::new(),
+            short_searches: Default::default(),
             owners,
             always,
             fold: folder.map,
@@ -148,7 +156,12 @@ impl Prefilter {
     /// Which patterns `text` may match: `out[i]` false means pattern `i`
     /// cannot match it.
     pub fn candidates(&self, text: &str) -> Vec<bool> {
-        let by_automaton = self.ac.get().is_some() || text.len() >= SHORT;
+        let by_automaton = self.ac.get().is_some()
+            || text.len() >= SHORT
+            || self
+                .short_searches
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                >= SHORT_SEARCHES;
         self.candidates_by(text, by_automaton)
     }
 
@@ -491,5 +504,23 @@ mod tests {
         for t in texts {
             assert_eq!(p.candidates_by(t, false), p.candidates_by(t, true), "{t}");
         }
+    }
+
+    #[test]
+    fn many_short_texts_build_the_automaton() {
+        let p = pf(&[r"secret\s+key", r"(?:ignore|disregard)\s+previous"]);
+        for _ in 0..SHORT_SEARCHES {
+            assert_eq!(p.candidates("a secret key"), vec![true, false]);
+        }
+        assert!(
+            p.ac.get().is_none(),
+            "the first short texts build no automaton"
+        );
+        assert_eq!(p.candidates("ignore previous"), vec![false, true]);
+        assert!(
+            p.ac.get().is_some(),
+            "a process that sees many texts builds it"
+        );
+        assert_eq!(p.candidates("a SECRET Key"), vec![true, false]);
     }
 }
