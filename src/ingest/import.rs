@@ -100,6 +100,9 @@ pub fn import_file(
     held: &mut Held,
     progress: &mut dyn FnMut(u64),
 ) -> Result<u64, ImportError> {
+    if super::formats::opencode_db::is_db(path) {
+        return import_db(pipeline, writer, path, held, progress);
+    }
     let mut file = std::fs::File::open(path)
         .map_err(|e| ImportError::Io(format!("{}: {}", path.display(), io_why(&e))))?;
     let meta = file
@@ -142,6 +145,49 @@ pub fn import_file(
     }
     .map_err(|e| ImportError::Io(format!("{}: {}", path.display(), io_why(&e))))?;
     Ok(read)
+}
+
+/// Imports an OpenCode SQLite store ([`super::formats::opencode_db`]) whole,
+/// unless the stored source shows the same file at the same change stamp
+/// (`line` holds the latest `time_updated` read). Rows keep their ids, so a
+/// re-read after OpenCode wrote stores nothing twice.
+fn import_db(
+    pipeline: &mut Pipeline,
+    writer: &StoreThread,
+    path: &Path,
+    held: &mut Held,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, ImportError> {
+    use super::formats::opencode_db;
+    let display = path.display().to_string();
+    let fail = |why: String| ImportError::Io(format!("{display}: {why}"));
+    let meta = std::fs::metadata(path).map_err(|e| fail(io_why(&e)))?;
+    let (dev, ino) = identity(&meta);
+    if let Some(s) = pipeline.store().source(&display)? {
+        let stamp = opencode_db::stamp(path).map_err(fail)?;
+        if s.dev == dev && s.ino == ino && s.line == stamp.max(0) as u64 {
+            return Ok(0);
+        }
+    }
+    let read = opencode_db::read(path, &display).map_err(fail)?;
+    let mut b = super::pipeline::Batch {
+        records: read.records,
+        errors: read.errors,
+        source: Some(super::pipeline::SourceState {
+            path: display.clone(),
+            kind: "file".into(),
+            dev,
+            ino,
+            offset: meta.len(),
+            line: read.stamp.max(0) as u64,
+            format: Format::Opencode.name().into(),
+        }),
+    };
+    let scanned = pipeline.scan_into(&mut b, writer.spare());
+    if held.add(scanned, writer) {
+        progress(meta.len());
+    }
+    Ok(meta.len())
 }
 
 fn tf_bytes(b: &super::pipeline::Batch) -> u64 {
