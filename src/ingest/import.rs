@@ -147,10 +147,10 @@ pub fn import_file(
     Ok(read)
 }
 
-/// Imports an OpenCode SQLite store ([`super::formats::opencode_db`]) whole,
-/// unless the stored source shows the same file at the same change stamp
-/// (`line` holds the latest `time_updated` read). Rows keep their ids, so a
-/// re-read after OpenCode wrote stores nothing twice.
+/// Imports an OpenCode SQLite store ([`super::formats::opencode_db`]): whole
+/// the first time, then the rows stamped since the stored read (the source's
+/// `line` holds the latest `time_updated` read), nothing when none changed.
+/// Rows keep their ids, so a row read twice is stored once.
 fn import_db(
     pipeline: &mut Pipeline,
     writer: &StoreThread,
@@ -163,26 +163,18 @@ fn import_db(
     let fail = |why: String| ImportError::Io(format!("{display}: {why}"));
     let meta = std::fs::metadata(path).map_err(|e| fail(io_why(&e)))?;
     let (dev, ino) = identity(&meta);
+    // The same file read before: only rows stamped since that read.
+    let mut since = 0;
     if let Some(s) = pipeline.store().source(&display)? {
-        let stamp = opencode_db::stamp(path).map_err(fail)?;
-        if s.dev == dev && s.ino == ino && s.line == stamp.max(0) as u64 {
-            return Ok(0);
+        if s.dev == dev && s.ino == ino {
+            if s.line == opencode_db::stamp(path).map_err(fail)?.max(0) as u64 {
+                return Ok(0);
+            }
+            since = i64::try_from(s.line).unwrap_or(0);
         }
     }
-    let read = opencode_db::read(path, &display).map_err(fail)?;
-    let mut b = super::pipeline::Batch {
-        records: read.records,
-        errors: read.errors,
-        source: Some(super::pipeline::SourceState {
-            path: display.clone(),
-            kind: "file".into(),
-            dev,
-            ino,
-            offset: meta.len(),
-            line: read.stamp.max(0) as u64,
-            format: Format::Opencode.name().into(),
-        }),
-    };
+    let read = opencode_db::read(path, &display, since).map_err(fail)?;
+    let mut b = read.into_batch(display, &meta);
     let scanned = pipeline.scan_into(&mut b, writer.spare());
     if held.add(scanned, writer) {
         progress(meta.len());

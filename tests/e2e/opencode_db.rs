@@ -188,3 +188,61 @@ fn a_corrupt_db_is_one_line_and_exit_2() {
         "{err}"
     );
 }
+
+fn wait(db: &Path, what: &str, f: impl Fn(&skilltrace::store::Store) -> bool) {
+    let t = std::time::Instant::now();
+    while t.elapsed() < std::time::Duration::from_secs(20) {
+        if skilltrace::store::Store::open_read(db)
+            .ok()
+            .is_some_and(|s| f(&s))
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// `tail` follows a live store in WAL mode, as OpenCode runs it: a tool part
+/// written running, then completed, is one span that ends `ok`.
+#[test]
+fn tail_follows_a_live_wal_store() {
+    use skilltrace::model::SpanStatus;
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("opencode");
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("opencode.db");
+    std::fs::copy(db_fixture(), &db).unwrap();
+    let oc = rusqlite::Connection::open(&db).unwrap();
+    oc.pragma_update(None, "journal_mode", "wal").unwrap();
+    let store = t.path().join("s.db");
+    let (stop, th) = common::spawn_tail(vec![dir.clone()], &store);
+    let main = "ses_5d2c7a1e9ffeK3b1Q8nW4xYzA2";
+    wait(&store, "the fixture's spans", |s| {
+        s.counts().map(|c| c.spans).unwrap_or(0) == 29
+    });
+    let part = |status: &str, updated: i64| {
+        let data = serde_json::json!({"type":"tool","callID":"c9","tool":"bash",
+            "state":{"status":status,"input":{"command":"ls"},"output":"a\n","time":{"start":1_755_702_050_000_i64}}});
+        oc.execute(
+            "INSERT INTO part VALUES ('prt_live', 'msg_a2d3e4f50002', ?1, ?2, ?2, ?3) \
+             ON CONFLICT(id) DO UPDATE SET data = excluded.data, time_updated = excluded.time_updated",
+            rusqlite::params![main, updated, data.to_string()],
+        )
+        .unwrap();
+    };
+    part("running", 1_755_702_100_000);
+    let status =
+        |s: &skilltrace::store::Store| s.span(main, "prt_live").ok().flatten().map(|x| x.status);
+    wait(&store, "the running tool", |s| {
+        status(s) == Some(SpanStatus::Unset)
+    });
+    part("completed", 1_755_702_200_000);
+    wait(&store, "the completed tool", |s| {
+        status(s) == Some(SpanStatus::Ok)
+    });
+    stop.stop();
+    th.join().unwrap();
+    let s = skilltrace::store::Store::open_read(&store).unwrap();
+    assert_eq!(s.counts().unwrap().spans, 30);
+}

@@ -18,6 +18,7 @@
 use super::opencode::OpencodeParser;
 use super::{FormatParser, Record};
 use crate::ingest::formats::json::Value;
+use crate::ingest::pipeline::{Batch, SourceState};
 use crate::model::{Origin, ParseError};
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
@@ -36,6 +37,37 @@ pub struct DbRead {
     pub rows: u64,
     /// The latest `time_updated` of any row: changes when OpenCode writes.
     pub stamp: i64,
+}
+
+impl DbRead {
+    /// The pipeline batch of this read of the store `display` (file `meta`):
+    /// the source's `offset` is the file's size, its `line` the change stamp.
+    pub fn into_batch(self, display: String, meta: &std::fs::Metadata) -> Batch {
+        let (dev, ino) = crate::ingest::file::identity(meta);
+        Batch {
+            records: self.records,
+            errors: self.errors,
+            source: Some(SourceState {
+                path: display,
+                kind: "file".into(),
+                dev,
+                ino,
+                offset: meta.len(),
+                line: self.stamp.max(0) as u64,
+                format: super::Format::Opencode.name().into(),
+            }),
+        }
+    }
+}
+
+/// The database a write-ahead log or rollback journal beside it belongs to
+/// (`opencode.db-wal` → `opencode.db`): OpenCode's writes land there first.
+pub fn owner_of_log(path: &Path) -> Option<std::path::PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let db = name
+        .strip_suffix("-wal")
+        .or_else(|| name.strip_suffix("-journal"))?;
+    (db == FILE_NAME).then(|| path.with_file_name(db))
 }
 
 /// True for `opencode.db` by name, or any SQLite file (by its header): the
@@ -146,10 +178,12 @@ fn not_opencode() -> String {
     "not an OpenCode database (no session, message and part tables)".into()
 }
 
-/// Reads every session, message and part of the database at `path`;
-/// `display` names it in origins and parse errors. Err = the file cannot be
-/// read as an OpenCode database (one line, why).
-pub fn read(path: &Path, display: &str) -> Result<DbRead, String> {
+/// Reads the sessions, messages and parts of the database at `path` whose
+/// `time_updated` is `since` or later (0 = all: OpenCode stamps each row it
+/// writes, so a follower passes `stamp` of its last read and gets what
+/// changed); `display` names it in origins and parse errors. Err = the file
+/// cannot be read as an OpenCode database (one line, why).
+pub fn read(path: &Path, display: &str, since: i64) -> Result<DbRead, String> {
     let mut conn = open(path)?;
     if !has_tables(&conn)? {
         return Err(not_opencode());
@@ -165,17 +199,21 @@ pub fn read(path: &Path, display: &str) -> Result<DbRead, String> {
         origin: Origin::new(display, 0),
         out: &mut out,
     };
-    rows.sessions(&tx).map_err(|e| why(&e))?;
+    rows.sessions(&tx, since).map_err(|e| why(&e))?;
     rows.objects(
         &tx,
         "message",
-        "SELECT id, session_id, NULL, data FROM message ORDER BY session_id, time_created, id",
+        "SELECT id, session_id, NULL, data FROM message WHERE time_updated >= ?1 \
+         ORDER BY session_id, time_created, id",
+        since,
     )
     .map_err(|e| why(&e))?;
     rows.objects(
         &tx,
         "part",
-        "SELECT id, session_id, message_id, data FROM part ORDER BY session_id, message_id, id",
+        "SELECT id, session_id, message_id, data FROM part WHERE time_updated >= ?1 \
+         ORDER BY session_id, message_id, id",
+        since,
     )
     .map_err(|e| why(&e))?;
     drop(tx);
@@ -204,12 +242,12 @@ impl Rows<'_> {
     }
 
     /// A session row as the JSON `session/<project>/<id>.json` held it.
-    fn sessions(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+    fn sessions(&mut self, conn: &Connection, since: i64) -> rusqlite::Result<()> {
         let mut st = conn.prepare(
             "SELECT id, project_id, parent_id, directory, title, time_created, time_updated \
-             FROM session ORDER BY time_created, id",
+             FROM session WHERE time_updated >= ?1 ORDER BY time_created, id",
         )?;
-        let mut q = st.query([])?;
+        let mut q = st.query([since])?;
         while let Some(r) = q.next()? {
             let v = serde_json::json!({
                 "id": r.get::<_, Option<String>>(0)?,
@@ -228,9 +266,15 @@ impl Rows<'_> {
     }
 
     /// Message or part rows: `data` with the ids put back.
-    fn objects(&mut self, conn: &Connection, table: &str, sql: &str) -> rusqlite::Result<()> {
+    fn objects(
+        &mut self,
+        conn: &Connection,
+        table: &str,
+        sql: &str,
+        since: i64,
+    ) -> rusqlite::Result<()> {
         let mut st = conn.prepare(sql)?;
-        let mut q = st.query([])?;
+        let mut q = st.query([since])?;
         while let Some(r) = q.next()? {
             let id: Option<String> = r.get(0)?;
             let session: Option<String> = r.get(1)?;
@@ -280,7 +324,7 @@ mod tests {
     fn the_fixture_reads_as_the_json_storage_records() {
         let p = Path::new(FIXTURE);
         assert!(is_db(p));
-        let r = read(p, "opencode.db").expect("read");
+        let r = read(p, "opencode.db", 0).expect("read");
         assert_eq!(r.errors, Vec::new());
         assert_eq!(r.rows, 4 + 10 + 23);
         let s = spans(&r);
@@ -328,7 +372,7 @@ mod tests {
         )
         .expect("ddl");
         drop(c);
-        let r = read(&db, "x").expect("read");
+        let r = read(&db, "x", 0).expect("read");
         assert_eq!((r.rows, r.errors.len(), r.stamp), (3, 1, 3));
         assert!(
             r.errors[0].message.starts_with("message row:"),
@@ -336,18 +380,26 @@ mod tests {
             r.errors
         );
         assert_eq!(spans(&r).len(), 1);
+        // From a stamp on, only the rows written since.
+        let r = read(&db, "x", 3).expect("since");
+        assert_eq!((r.rows, r.errors.len()), (1, 0));
+        assert_eq!(
+            owner_of_log(&t.path().join("opencode.db-wal")),
+            Some(db.clone())
+        );
+        assert_eq!(owner_of_log(&t.path().join("other.db-wal")), None);
 
         let other = t.path().join("other.db");
         Connection::open(&other)
             .and_then(|c| c.execute_batch("CREATE TABLE t (x)"))
             .expect("other");
         assert!(is_db(&other));
-        assert_eq!(read(&other, "o").err(), Some(not_opencode()));
+        assert_eq!(read(&other, "o", 0).err(), Some(not_opencode()));
         let junk = t.path().join("junk").join(FILE_NAME);
         std::fs::create_dir_all(junk.parent().expect("dir")).expect("mkdir");
         std::fs::write(&junk, b"this is not a database, just text\n").expect("write");
         assert!(is_db(&junk));
-        let e = read(&junk, "j").expect_err("junk");
+        let e = read(&junk, "j", 0).expect_err("junk");
         assert!(e.contains("not a database"), "{e}");
     }
 
