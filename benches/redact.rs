@@ -2,13 +2,14 @@
 //! a baseline in the same run: one `memchr::memmem` search for a byte string that
 //! never occurs ("one memory scan").
 //!
-//! Run: `cargo bench --bench redact` (criterion; `-- --quick` for a short run).
+//! Run: `cargo bench --bench redact` (criterion; `-- --quick` for a short run). For
+//! instruction counts, see [`profile`] (`REDACT_PROFILE=<case>`).
 //! The corpus (≥ 1 MiB) mixes prose, code and Claude-Code-like JSON lines with
 //! UUIDs, ISO and epoch-ms timestamps, token counts, paths and words like
 //! "password" and "token" with no value. The dense corpus plants one generated
 //! secret every ~300 bytes. Secrets are generated, never literal.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use skilltrace::redact::{Field, Mode, Redactor, Report};
 use std::hint::black_box;
 
@@ -149,5 +150,62 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// One redaction of `case` (what each benchmark above times once), out of line so a
+/// profiler can count it alone.
+#[inline(never)]
+fn profiled_once(r: &mut Redactor, case: &str, one: &str, pieces: &[String]) {
+    let mut rep = Report::default();
+    if case.starts_with("per_field") {
+        for p in pieces {
+            black_box(r.redact_str("run", black_box(p), Field::Text, &mut rep));
+        }
+    } else {
+        black_box(r.redact_str("run", black_box(one), Field::Text, &mut rep));
+    }
+}
+
+/// `REDACT_PROFILE=<case> [REDACT_ROUNDS=n]`: runs one case (`clean`, `dense`,
+/// `prose_only`, `json_only`, `per_field_clean`, `per_field_dense`) once to warm up
+/// (first-use regex compiles) and then `n` times (default 10) through
+/// [`profiled_once`], printing the input size, for an instruction count per MiB:
+/// `valgrind --tool=callgrind --toggle-collect='*profiled_once*' <bench binary>`.
+fn profile(case: &str) {
+    let rounds: usize = std::env::var("REDACT_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10);
+    let (clean, dense) = (clean_corpus(), dense_corpus());
+    let prose: String = PROSE.repeat((1 << 20) / PROSE.len() + 1);
+    let mut seed = 3u64;
+    let json: String = (0..(1u64 << 20) / 400 + 1)
+        .map(|i| json_line(i, &mut seed))
+        .collect();
+    let (one, pieces): (String, &[String]) = match case {
+        "clean" | "per_field_clean" => (clean.concat(), &clean),
+        "dense" | "per_field_dense" => (dense.concat(), &dense),
+        "prose_only" => (prose, &[]),
+        "json_only" => (json, &[]),
+        other => {
+            eprintln!("error: REDACT_PROFILE: no case '{other}'");
+            std::process::exit(2);
+        }
+    };
+    let mut r = Redactor::builtin(Mode::Mask);
+    let mut warm = Redactor::builtin(Mode::Mask);
+    profiled_once(&mut warm, case, &one, pieces);
+    for _ in 0..rounds {
+        profiled_once(&mut r, case, &one, pieces);
+    }
+    println!("{case}: {} bytes, {rounds} rounds", one.len());
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(case) = std::env::var("REDACT_PROFILE") {
+        profile(&case);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

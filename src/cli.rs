@@ -394,6 +394,9 @@ pub struct GuardArgs {
     /// Write the records hooks left in the spool into the store, then exit (hooks start this themselves)
     #[arg(long, hide = true)]
     pub drain: bool,
+    /// With --drain: wait a moment for more records before exiting (the drainer a hook starts)
+    #[arg(long, hide = true, requires = "drain")]
+    pub drain_linger: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -26,7 +26,12 @@ pub fn run(args: GuardArgs) -> Result<i32> {
 /// The command hook.
 fn hook_cmd(args: GuardArgs) -> Result<i32> {
     if args.drain {
-        crate::guard::record::drain_all(&db_path(&args.db)?, Duration::from_secs(30))?;
+        let linger = if args.drain_linger {
+            crate::guard::record::LINGER
+        } else {
+            Duration::ZERO
+        };
+        crate::guard::record::drain_all(&db_path(&args.db)?, Duration::from_secs(30), linger)?;
         return Ok(0);
     }
     let Some(agent) = args.agent else {

@@ -145,6 +145,8 @@ pub struct Detector {
     runs: chains::Runs,
     tamper: Arc<tamper::Tamper>,
     sessions: session::Sessions,
+    /// Injection verdicts of texts already judged (the same output seen again).
+    injection_memo: injection::memo::Memo,
 }
 
 impl Default for Detector {
@@ -202,6 +204,7 @@ impl Detector {
             // Checked by unit tests, as the built-in detection data is.
             tamper: Arc::new(tamper::Tamper::load(&[]).expect("built-in tamper data is valid")),
             sessions: session::Sessions::default(),
+            injection_memo: Default::default(),
         }
     }
 
@@ -220,6 +223,7 @@ impl Detector {
             runs: chains::Runs::default(),
             tamper: self.tamper.clone(),
             sessions: session::Sessions::default(),
+            injection_memo: Default::default(),
         }
     }
 
@@ -381,7 +385,7 @@ impl Detector {
             tool_msg.then_some(span.text.as_deref()).flatten(),
         ];
         for t in inbound.into_iter().flatten() {
-            let s = injection::scan(t, &self.tax);
+            let s = self.injection_memo.scan(t, &self.tax);
             seed.strong |= s.strong;
             seed.targets.extend(s.targets);
             hits.extend(s.hits);

@@ -27,6 +27,24 @@ pub const MAX_EVENT: u64 = 64 * 1024 * 1024;
 /// How long the process waits after answering for the record to be written.
 const RECORD_WAIT: Duration = Duration::from_secs(5);
 
+/// `SKILLTRACE_GUARD_TIMING` set (not `0`): the hook prints on stderr the
+/// milliseconds since it started at each phase (the agent ignores stderr on
+/// success; for profiling only).
+fn mark(phase: &str) {
+    static START: std::sync::OnceLock<Option<Instant>> = std::sync::OnceLock::new();
+    let start = START.get_or_init(|| {
+        std::env::var_os(super::server::TIMING_ENV)
+            .is_some_and(|v| !v.is_empty() && v != "0")
+            .then(Instant::now)
+    });
+    if let Some(t0) = start {
+        eprintln!(
+            "guard hook timing: {phase} {:.3} ms",
+            t0.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+}
+
 /// How to run the hook.
 #[derive(Debug, Clone)]
 pub struct HookOptions {
@@ -63,6 +81,7 @@ struct Answered {
 /// Never fails: every failure becomes the neutral (or, failing closed, the
 /// denying) answer, and is recorded.
 pub fn run(opts: &HookOptions, input: Vec<u8>) -> Answer {
+    mark("start");
     let now = crate::store::now_ms();
     let loaded = Config::load_default()
         .map_err(|e| format!("{e:#}"))
@@ -84,6 +103,7 @@ pub fn run(opts: &HookOptions, input: Vec<u8>) -> Answer {
             return a;
         }
     };
+    mark("config");
     let fail_closed = opts.fail_closed || policy.fail_closed;
     let budget = Duration::from_millis(policy.budget_ms);
     let (tx, rx) = mpsc::channel::<Result<Judged, Failure>>();
@@ -136,10 +156,12 @@ pub fn run(opts: &HookOptions, input: Vec<u8>) -> Answer {
             )
         }
     };
+    mark("answered");
     let _ = answered_tx.send(answered);
     // The answer is final; the worker records it. Wait for that (bounded):
     // exiting would cut the write short.
     let _ = done_rx.recv_timeout(RECORD_WAIT);
+    mark("recorded");
     answer
 }
 
@@ -274,6 +296,7 @@ fn work(
     }
     judge.annotate(&mut j, attrs);
     judge.save_state(&ev, &mut sess);
+    mark("annotated");
     if let Some(f) = &file {
         if ev.kind == EventKind::SessionEnd {
             f.remove();
@@ -282,8 +305,10 @@ fn work(
         }
     }
     drop(file);
+    mark("session saved");
     let r = Record::from(j);
     let _ = record::record_later(&opts.db, &r, &exe());
+    mark("spooled");
 }
 
 /// This binary, for the drainer it starts.
@@ -303,10 +328,13 @@ fn prepare(
     dry_run: bool,
 ) -> anyhow::Result<Prepared> {
     let deadline = Instant::now() + Duration::from_millis(policy.budget_ms);
+    mark("parsed");
     let (redactor, mut detector) = crate::ingest::scan::build(config, db, None)?;
+    mark("redactor and detector built");
     detector.tamper_mut().add_globs(&policy.protect_paths)?;
     let key = crate::detect::tokens::load_or_create_key(db)?;
     let budget = super::budget::Budget::from_config(config, db)?;
+    mark("key and budget");
     let mut judge = Judge::new(redactor, detector, policy, key).with_budget(budget);
     let dir = session::state_dir(db);
     let (file, mut sess) = if dry_run {
@@ -318,7 +346,9 @@ fn prepare(
         let (f, s) = SessionFile::open(&dir, &key, ev.agent.name(), &ev.session, deadline)?;
         (Some(f), s)
     };
+    mark("session loaded");
     judge.load_state(&ev, &mut sess);
     let j = judge.judge(&ev, &mut sess, now);
+    mark("judged");
     Ok((judge, j, file, sess, ev))
 }

@@ -5,7 +5,8 @@
 //! The command hook appends its record to a spool file beside the store
 //! (`<db>.guard/spool.jsonl`, `0600`, redacted values only, bounded) and
 //! exits; a drainer process it starts in the background (`skilltrace guard
-//! --drain`, one at a time) writes the spool into the store. So the agent
+//! --drain`, one at a time, lingering a moment for the next record so that a
+//! burst of events costs one) writes the spool into the store. So the agent
 //! never waits for SQLite, and a store that another writer holds locked loses
 //! nothing: the drainer waits for it. `guard serve` writes from its own thread.
 
@@ -159,11 +160,12 @@ fn drain_lock(db: &Path) -> PathBuf {
     super::session::state_dir(db).join("drain.lock")
 }
 
-/// Starts `exe guard --drain --db DB` in the background, detached from the
-/// agent's hook (its own process group; no stdin, stdout or stderr).
+/// Starts `exe guard --drain --db DB --drain-linger` in the background,
+/// detached from the agent's hook (its own process group; no stdin, stdout or
+/// stderr).
 pub fn start_drainer(db: &Path, exe: &Path) {
     let mut cmd = std::process::Command::new(exe);
-    cmd.args(["guard", "--drain", "--db"])
+    cmd.args(["guard", "--drain", "--drain-linger", "--db"])
         .arg(db)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -183,23 +185,45 @@ pub const WRITE_CHUNK: usize = 256;
 /// Rounds a drainer makes at most; it stops early once no spool is left.
 const DRAIN_ROUNDS: usize = 64;
 
+/// How long a lingering drainer (the one a hook starts) waits, holding the
+/// drain lock and the store open, for the next record before it exits: an
+/// agent's hooks come in bursts (a call, its result, the next call), and
+/// while a drainer holds the lock a hook starts none. So a burst costs one
+/// drainer process and one store open, not one per event (each is a process
+/// start, the store's open and its checks: about as much CPU as the hook's).
+pub const LINGER: Duration = Duration::from_millis(500);
+/// How often a lingering drainer looks for the spool.
+const LINGER_POLL: Duration = Duration::from_millis(10);
+/// The most a lingering drainer lives, however busy: it then exits and the
+/// next hook starts a fresh one.
+const LINGER_MAX: Duration = Duration::from_secs(30);
+
 /// The drainer: takes the drain lock (one drainer at a time, waiting up to
-/// `wait` for another to finish), writes every spooled record, lets the lock
-/// go, and starts again while a spool is left (a record appended while it held
-/// the lock started no drainer of its own). Returns how many records it wrote.
-pub fn drain_all(db: &Path, wait: Duration) -> anyhow::Result<usize> {
+/// `wait` for another to finish), writes every spooled record, waits up to
+/// `linger` idle for more (see [`LINGER`]), lets the lock go, and starts again
+/// while a spool is left (a record appended while it held the lock started no
+/// drainer of its own). Returns how many records it wrote.
+pub fn drain_all(db: &Path, wait: Duration, linger: Duration) -> anyhow::Result<usize> {
     let mut redactor = Redactor::default();
     let mut n = 0;
+    let until = std::time::Instant::now() + LINGER_MAX;
     for _ in 0..DRAIN_ROUNDS {
         let held = super::session::Lock::take(&drain_lock(db), std::time::Instant::now() + wait)?;
         let mut wrote = 0;
         let had = spool_path(db).exists();
         if had {
             let mut store = Store::open(db)?;
-            while spool_path(db).exists() {
-                let k = drain(db, &mut store, &mut redactor);
-                wrote += k;
-                if k == 0 {
+            loop {
+                let mut refused = false;
+                while spool_path(db).exists() {
+                    let k = drain(db, &mut store, &mut redactor);
+                    wrote += k;
+                    if k == 0 {
+                        refused = true;
+                        break;
+                    }
+                }
+                if refused || !spool_returns(db, linger, until) {
                     break;
                 }
             }
@@ -214,6 +238,19 @@ pub fn drain_all(db: &Path, wait: Duration) -> anyhow::Result<usize> {
         }
     }
     Ok(n)
+}
+
+/// Waits up to `idle` (and not past `until`) for a spool to appear.
+fn spool_returns(db: &Path, idle: Duration, until: std::time::Instant) -> bool {
+    let stop = (std::time::Instant::now() + idle).min(until);
+    let path = spool_path(db);
+    while std::time::Instant::now() < stop {
+        std::thread::sleep(LINGER_POLL);
+        if path.exists() {
+            return true;
+        }
+    }
+    false
 }
 
 /// Appends `r` to the spool.
@@ -420,15 +457,44 @@ mod tests {
             .collect();
         let mut drained = 0;
         while !appenders.iter().all(|a| a.is_finished()) {
-            drained += drain_all(&db, Duration::from_secs(5)).unwrap();
+            drained += drain_all(&db, Duration::from_secs(5), Duration::ZERO).unwrap();
         }
         for a in appenders {
             a.join().unwrap();
         }
-        drained += drain_all(&db, Duration::from_secs(5)).unwrap();
+        drained += drain_all(&db, Duration::from_secs(5), Duration::ZERO).unwrap();
         assert_eq!(drained, 160);
         assert!(!spool_path(&db).exists());
         let s = Store::open_read(&db).unwrap();
         assert_eq!(s.counts().unwrap().parse_errors, 160);
+    }
+
+    #[test]
+    fn a_lingering_drainer_stores_records_that_arrive_while_it_waits() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        drop(Store::open(&db).unwrap());
+        let mut red = Redactor::new(Mode::Mask);
+        spool(&db, &failure(&mut red, "codex", 1, "first")).unwrap();
+        let d = db.clone();
+        let drainer = std::thread::spawn(move || {
+            drain_all(&d, Duration::from_secs(5), Duration::from_secs(1)).unwrap()
+        });
+        // The first record is written, and the drainer keeps the lock while
+        // it waits: a hook now would start no drainer of its own.
+        let t = std::time::Instant::now();
+        while spool_path(&db).exists() && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(
+            drain_lock(&db).exists(),
+            "the lingering drainer holds the lock"
+        );
+        spool(&db, &failure(&mut red, "codex", 2, "second")).unwrap();
+        assert_eq!(drainer.join().unwrap(), 2, "one drainer wrote both");
+        assert!(!spool_path(&db).exists());
+        assert!(!drain_lock(&db).exists(), "the lock is let go");
+        let s = Store::open_read(&db).unwrap();
+        assert_eq!(s.counts().unwrap().parse_errors, 2);
     }
 }

@@ -72,9 +72,7 @@ pub(super) fn run(
     stats: Arc<ProxyStats>,
     limits: RecordLimits,
 ) {
-    // Niced, not idle: this thread spills when the writer falls behind, so it
-    // must keep running on a saturated machine (see `crate::priority`).
-    crate::priority::niced();
+    crate::priority::background();
     let mut recorder = Recorder::new(source.clone()).with_limits(limits);
     let mut round = Vec::new();
     loop {

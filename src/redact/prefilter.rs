@@ -8,8 +8,11 @@
 //! scan folds eight bytes at a time, tests the four byte pairs at even positions of
 //! the word against an 8 KiB bitset (independent loads, two bytes per test), and where
 //! a pair hits, tests a second 8 KiB bitset of hashed three-byte grams (the pair with
-//! the keyword byte after it, or before it) before comparing whole keywords: in prose
-//! and code most pair hits (`si` of `asia`, `ok` of `token`) stop there. The verdict is
+//! the keyword byte after it, or before it) before comparing keywords: in prose and
+//! code most pair hits (`si` of `asia`, `ok` of `token`) stop there. The comparison
+//! loads the eight text bytes around the pair once, lower-cased eight at a time, and
+//! tests each keyword indexed under the pair with one masked comparison of its bytes
+//! in that window; only keywords reaching past the window are compared whole. The verdict is
 //! exact: wherever a keyword occurs, one of its two indexed pairs starts at an even
 //! position, and that pair's gram with its neighbour byte is in the second bitset.
 //!
@@ -88,8 +91,8 @@ pub struct Keywords {
     before: Box<[u16; 1024]>,
     /// For each indexed pair, by rank, the range of `entries` it owns.
     pairs: Vec<(u32, u32)>,
-    /// (keyword, offset of its indexed pair in it; -1 = the pair ends at its first byte).
-    entries: Vec<(u32, i32)>,
+    /// The keywords indexed under each pair, grouped by offset (see [`Entry`]).
+    entries: Vec<Entry>,
     /// One-byte keywords, folded (indexed under every pair they start or end; also
     /// checked at the last byte of the text when no scanned pair covers it).
     singles: Vec<(u8, u32)>,
@@ -113,6 +116,98 @@ fn tri_next(pair: u16, c: u8) -> u16 {
 fn tri_prev(c: u8, pair: u16) -> u16 {
     let k = (u32::from(c) << 16 | u32::from(pair) | 1 << 24).wrapping_mul(0x85eb_ca77);
     (k >> 16) as u16
+}
+
+/// One keyword indexed under a pair: which keyword, the offset of the pair in it
+/// (-1 = the pair ends at its first byte), and the keyword's bytes that fall in the
+/// eight-byte window around a pair hit (text bytes `i - 3 .. i + 5` for a pair at
+/// `i`; lower case, little-endian, zeros elsewhere) with a mask of them. One window
+/// load per hit, then one masked comparison per entry, rejects most entries;
+/// `whole` says the window covers the whole keyword, so that comparison decides.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    id: u32,
+    off: i32,
+    head: u64,
+    mask: u64,
+    whole: bool,
+}
+
+/// Bytes of the window before a pair hit (see [`Entry`]).
+const WIN_BEFORE: i32 = 3;
+
+impl Entry {
+    fn new(id: u32, off: i32, p: &[u8]) -> Entry {
+        let (mut head, mut mask) = (0u64, 0u64);
+        let mut covered = 0;
+        for k in 0..8i32 {
+            let q = off - WIN_BEFORE + k;
+            if let Some(&c) = usize::try_from(q).ok().and_then(|q| p.get(q)) {
+                head |= u64::from(c.to_ascii_lowercase()) << (8 * k);
+                mask |= 0xff << (8 * k);
+                covered += 1;
+            }
+        }
+        // A zero byte in the keyword could match the window's padding past the text.
+        let whole = covered == p.len() && !p.contains(&0);
+        Entry {
+            id,
+            off,
+            head,
+            mask,
+            whole,
+        }
+    }
+}
+
+/// The eight bytes of `b` from `i - 3` (see [`Entry`]), zeros outside `b`.
+#[inline]
+fn window(b: &[u8], i: usize) -> u64 {
+    match i.checked_sub(WIN_BEFORE as usize) {
+        Some(s) if s + 8 <= b.len() => load8(b, s),
+        _ => {
+            let mut a = [0u8; 8];
+            for (k, slot) in a.iter_mut().enumerate() {
+                let at = (i + k).checked_sub(WIN_BEFORE as usize);
+                if let Some(&c) = at.and_then(|at| b.get(at)) {
+                    *slot = c;
+                }
+            }
+            u64::from_le_bytes(a)
+        }
+    }
+}
+
+/// ASCII upper case folded onto lower case in each byte of `w`, exactly (other bytes,
+/// non-ASCII included, unchanged): SWAR, eight bytes at a time.
+#[inline]
+fn lower8(w: u64) -> u64 {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let low7 = w & !HI;
+    // 0x80 in a byte whose low seven bits are >= `A` and whose low seven bits are <= `Z`.
+    let ge_a = low7.wrapping_add(ONES * (0x80 - 0x41));
+    let gt_z = low7.wrapping_add(ONES * (0x80 - 0x5b));
+    let upper = ge_a & !gt_z & !w & HI;
+    w | (upper >> 2)
+}
+
+/// The eight bytes of `b` from `at`, little-endian, zero-padded past its end.
+#[inline]
+fn load8(b: &[u8], at: usize) -> u64 {
+    match b.get(at..at + 8) {
+        Some(s) => {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(s);
+            u64::from_le_bytes(a)
+        }
+        None => {
+            let mut a = [0u8; 8];
+            let rest = b.get(at..).unwrap_or_default();
+            a[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(a)
+        }
+    }
 }
 
 #[inline]
@@ -191,7 +286,7 @@ impl Keywords {
             }
         }
         let mut ranked: Vec<(u16, u32, u32)> = Vec::new();
-        let mut entries: Vec<(u32, i32)> = Vec::with_capacity(index.len());
+        let mut entries: Vec<Entry> = Vec::with_capacity(index.len());
         for (pair, id, off) in index {
             bits[usize::from(pair >> 6)] |= 1u64 << (pair & 63);
             let at = entries.len() as u32;
@@ -199,7 +294,7 @@ impl Keywords {
                 Some(last) if last.0 == pair => last.2 = at + 1,
                 _ => ranked.push((pair, at, at + 1)),
             }
-            entries.push((id, off));
+            entries.push(Entry::new(id, off, &pats[id as usize]));
         }
         let mut before = Box::new([0u16; 1024]);
         let mut total = 0u16;
@@ -302,20 +397,22 @@ impl Keywords {
         let Some(&(from, to)) = self.pairs.get(rank) else {
             return true;
         };
-        for &(id, off) in &self.entries[from as usize..to as usize] {
-            let Some(start) = i.checked_add_signed(-(off as isize)) else {
-                continue;
-            };
-            let p = &self.pats[id as usize];
-            let end = start + p.len();
-            // First bytes first: most keywords sharing a pair differ there.
-            if text.get(start).map(|&c| fold(c)) != p.first().map(|&c| fold(c)) {
+        let win = lower8(window(text, i));
+        for e in &self.entries[from as usize..to as usize] {
+            // The keyword's bytes in the window first: most entries differ there.
+            if win & e.mask != e.head {
                 continue;
             }
-            if text
-                .get(start..end)
-                .is_some_and(|t| t.eq_ignore_ascii_case(p))
-                && !f(id as usize, start, end)
+            let Some(start) = i.checked_add_signed(-(e.off as isize)) else {
+                continue;
+            };
+            let p = &self.pats[e.id as usize];
+            let end = start + p.len();
+            if (e.whole
+                || text
+                    .get(start..end)
+                    .is_some_and(|t| t.eq_ignore_ascii_case(p)))
+                && !f(e.id as usize, start, end)
             {
                 return false;
             }

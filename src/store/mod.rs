@@ -17,6 +17,7 @@ mod search;
 pub mod spool;
 #[cfg(test)]
 pub(crate) mod test_spans;
+mod tree_links;
 mod triage;
 pub mod trust;
 mod usage;
@@ -32,6 +33,7 @@ pub use read::{
 };
 pub use rows::Note;
 pub use search::{SearchWindow, SEARCH_FIRST_WINDOW, SEARCH_WINDOW};
+pub use tree_links::{HeadRow, FILL_BATCH};
 pub use triage::TriageState;
 pub use usage::UsageRow;
 pub use workbench::{FindingKey, SkillFilter, SkillRow, SkillSighting, SpanFlagRow};
@@ -141,11 +143,17 @@ impl Store {
         })
         .map_err(shown)?;
         trust::check_sidecars(path, true).map_err(&err)?;
-        Ok(Store {
+        let mut store = Store {
             conn,
             path: path.to_path_buf(),
             run_keys: write_runs::RunKeys::default(),
-        })
+        };
+        // Spans stored before migration 12 get their parent keys (once, in
+        // batches). Best effort: a fill cut short (another writer holding the
+        // lock) resumes at the next open, and until then the Run view orders
+        // such runs in full.
+        let _ = store.fill_parent_keys();
+        Ok(store)
     }
 
     /// Opens an existing store for reading only (the TUI's and listings' connections),

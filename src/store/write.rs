@@ -23,13 +23,31 @@ pub struct WriteStats {
     pub new_skill_hits: u64,
     pub errors: u64,
 }
-const INSERT_SPAN: &str = "INSERT INTO spans(run_key, id, parent_id, kind, name, start_ms, end_ms, status, model, \
+/// A new or re-sent span's `parent_key` ([`super::tree_links`]) from the span
+/// parameters `?1` (run key), `?2` (id) and `?3` (parent id): the parent's
+/// key when it is in the run (a self-parent is none), else 0.
+macro_rules! parent_key_sql {
+    () => {
+        "COALESCE((SELECT p.key FROM spans p WHERE p.run_key=?1 AND p.id=?3 AND p.id<>?2), 0)"
+    };
+}
+
+const INSERT_SPAN: &str = concat!(
+    "INSERT INTO spans(run_key, id, parent_id, kind, name, start_ms, end_ms, status, model, \
   tool_name, tool_call_id, tool_input, tool_output, text, attributes, input_tokens, output_tokens, origin_path, origin_line, \
-  cache_read_tokens, cache_write_tokens, cache_write_1h_tokens) \
-  VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22) ON CONFLICT(run_key, id) DO NOTHING";
+  cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, parent_key) \
+  VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,",
+    parent_key_sql!(),
+    ") ON CONFLICT(run_key, id) DO NOTHING"
+);
 
 /// Merge of a re-sent span into the stored one: newer non-empty fields win, attributes merge.
-const MERGE_SPAN: &str = "UPDATE spans SET \
+/// A new parent id resolves `parent_key` again.
+const MERGE_SPAN: &str = concat!(
+    "UPDATE spans SET \
+  parent_key=CASE WHEN ?3 IS NULL OR ?3 IS parent_id THEN parent_key ELSE ",
+    parent_key_sql!(),
+    " END, \
   parent_id=COALESCE(?3, parent_id), kind=?4, name=CASE WHEN ?5<>'' THEN ?5 ELSE name END, \
   start_ms=COALESCE(?6, start_ms), end_ms=COALESCE(?7, end_ms), \
   status=CASE WHEN ?8<>'unset' THEN ?8 ELSE status END, model=COALESCE(?9, model), \
@@ -39,7 +57,8 @@ const MERGE_SPAN: &str = "UPDATE spans SET \
   input_tokens=COALESCE(?16, input_tokens), output_tokens=COALESCE(?17, output_tokens), \
   cache_read_tokens=COALESCE(?20, cache_read_tokens), cache_write_tokens=COALESCE(?21, cache_write_tokens), \
   cache_write_1h_tokens=COALESCE(?22, cache_write_1h_tokens) \
-  WHERE run_key=?1 AND id=?2 AND ?18 IS NOT NULL AND ?19 IS NOT NULL";
+  WHERE run_key=?1 AND id=?2 AND ?18 IS NOT NULL AND ?19 IS NOT NULL"
+);
 const UPSERT_SOURCE: &str = "INSERT INTO sources(path, kind, dev, ino, offset, line, format, updated_ms) \
   VALUES(?1,?2,?3,?4,?5,?6,?7,?8) \
   ON CONFLICT(path) DO UPDATE SET kind=excluded.kind, dev=excluded.dev, ino=excluded.ino, offset=excluded.offset, \
@@ -257,6 +276,7 @@ fn write_spans(
         "SELECT key, kind, input_tokens, output_tokens FROM spans WHERE run_key=?1 AND id=?2",
     )?;
     let mut merge = tx.prepare_cached(MERGE_SPAN)?;
+    let mut adopt = tx.prepare_cached(super::tree_links::ADOPT_ORPHANS)?;
     let mut queue = tx.prepare_cached("INSERT OR IGNORE INTO fts_queue(span_rowid) VALUES(?1)")?;
     // Spans of one run mostly come together: skip the lookup while the run stays the same.
     let mut last: Option<(&str, i64)> = None;
@@ -302,6 +322,8 @@ fn write_spans(
         let d = deltas.entry(run_key).or_default();
         let is_tool = s.kind == crate::model::SpanKind::Tool;
         if insert.execute(values)? == 1 {
+            // A late parent adopts the spans that named it before it came.
+            adopt.execute(params![run_key, s.id, tx.last_insert_rowid()])?;
             // New span: indexed for search by the watermark pass, no queue entry needed.
             stats.new_spans += 1;
             d.spans += 1;

@@ -1,9 +1,9 @@
-//! Issue 20: the real `skilltrace proxy` runs its store writer thread under
-//! `SCHED_IDLE` (Linux), so a thread that forwards a response takes the core
-//! from it at once, and its recorder niced (it must keep a share of a
-//! saturated machine: it is what spills when the writer falls behind); the
-//! forwarding threads keep the normal policy and nice value. Read from
-//! `/proc/<pid>/task/*/stat` while the proxy serves.
+//! Issue 20: the real `skilltrace proxy` runs its recorder and store writer
+//! threads niced (Linux), never under `SCHED_IDLE`: an idle-policy thread gets
+//! almost no CPU while the machine is busy, so recordings (and a full disk's
+//! notice) would wait for the machine to calm down. The forwarding threads keep
+//! the normal nice value. Read from `/proc/<pid>/task/*/stat` while the proxy
+//! serves.
 #![allow(clippy::unwrap_used)]
 
 use crate::writers_support;
@@ -28,7 +28,7 @@ fn threads(pid: u32) -> Vec<(String, i64, i64)> {
 }
 
 #[test]
-fn writer_runs_idle_recorder_niced_and_forwarding_threads_neither() {
+fn recorder_and_writer_are_niced_and_forwarding_threads_are_not() {
     if !cfg!(target_os = "linux") {
         return;
     }
@@ -52,9 +52,8 @@ fn writer_runs_idle_recorder_niced_and_forwarding_threads_neither() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let seen = loop {
         let seen = threads(server.child.id());
-        let idle = |name: &str| seen.iter().any(|(n, p, _)| n == name && *p == 5);
         let niced = |name: &str| seen.iter().any(|(n, _, nice)| n == name && *nice > 0);
-        if (niced("skilltrace-rec") && idle("skilltrace-writ")) || Instant::now() > deadline {
+        if (niced("skilltrace-rec") && niced("skilltrace-writ")) || Instant::now() > deadline {
             break seen;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -65,17 +64,14 @@ fn writer_runs_idle_recorder_niced_and_forwarding_threads_neither() {
             .map(|(_, p, nice)| (*p, *nice))
             .collect()
     };
-    // SCHED_IDLE is policy 5, SCHED_OTHER 0.
-    let rec = of("skilltrace-rec");
-    assert!(rec.len() == 1 && rec[0].0 == 0 && rec[0].1 > 0, "{seen:?}");
-    assert_eq!(
-        of("skilltrace-writ")
-            .iter()
-            .map(|x| x.0)
-            .collect::<Vec<_>>(),
-        vec![5],
-        "{seen:?}"
-    );
+    // SCHED_OTHER is policy 0 (SCHED_IDLE would be 5).
+    for name in ["skilltrace-rec", "skilltrace-writ"] {
+        let t = of(name);
+        assert!(
+            t.len() == 1 && t[0].0 == 0 && t[0].1 > 0,
+            "{name}: {seen:?}"
+        );
+    }
     let io = of("skilltrace-prox");
     assert!(
         !io.is_empty() && io.iter().all(|(p, nice)| *p == 0 && *nice == 0),

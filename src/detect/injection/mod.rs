@@ -13,6 +13,7 @@
 //! counts as following it).
 
 mod judge;
+pub mod memo;
 mod prefilter;
 pub mod rules;
 

@@ -8,10 +8,21 @@
 //!
 //! The literals are derived when the rules load, so a pattern added from the
 //! config gets its own; a pattern with no usable literal is always a candidate.
+//!
+//! The automaton is built on first need: a text shorter than [`SHORT`] is
+//! searched literal by literal instead (a short-lived process, the command
+//! hook, mostly sees short texts, and building the automaton costs more than
+//! hundreds of such searches); once built (or warmed, `guard serve`), every
+//! text uses it.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::OnceLock;
+
+/// Texts shorter than this (bytes) are searched literal by literal while the
+/// automaton is not built yet.
+const SHORT: usize = 4096;
 
 /// Strings a literal set may hold (wider sets give up on the part).
 const MAX_SET: usize = 64;
@@ -39,7 +50,11 @@ fn cut(l: &str) -> &str {
 /// Which patterns a text may match.
 #[derive(Debug, Clone, Default)]
 pub struct Prefilter {
-    ac: Option<AhoCorasick>,
+    /// The literals, ASCII lower case (the search is ASCII case-insensitive).
+    lits: Vec<String>,
+    /// Their automaton, built on first need; `None` inside: it could not be
+    /// built, and every pattern is a candidate.
+    ac: OnceLock<Option<AhoCorasick>>,
     /// Literal → the patterns that need it.
     owners: Vec<Vec<usize>>,
     /// Patterns with no usable literal: always candidates.
@@ -96,18 +111,9 @@ impl Prefilter {
                 }
             }
         }
-        let ac = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(&lits)
-            .ok();
-        // Without the automaton every pattern is a candidate.
-        if ac.is_none() {
-            always = (0..patterns.len()).collect();
-        }
         Prefilter {
-            ac,
+            lits: lits.iter().map(|l| l.to_ascii_lowercase()).collect(),
+            ac: OnceLock::new(),
             owners,
             always,
             fold: folder.map,
@@ -121,31 +127,70 @@ impl Prefilter {
         &self.always
     }
 
+    /// Builds the automaton now (a long-lived process, before its first text).
+    pub fn warm(&self) {
+        self.automaton();
+    }
+
+    fn automaton(&self) -> Option<&AhoCorasick> {
+        self.ac
+            .get_or_init(|| {
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
+                    .build(&self.lits)
+                    .ok()
+            })
+            .as_ref()
+    }
+
     /// Which patterns `text` may match: `out[i]` false means pattern `i`
     /// cannot match it.
     pub fn candidates(&self, text: &str) -> Vec<bool> {
+        let by_automaton = self.ac.get().is_some() || text.len() >= SHORT;
+        self.candidates_by(text, by_automaton)
+    }
+
+    /// [`Prefilter::candidates`], searching with the automaton or literal by
+    /// literal (the same answer).
+    fn candidates_by(&self, text: &str, by_automaton: bool) -> Vec<bool> {
         let mut out = vec![false; self.patterns];
         for &p in &self.always {
             out[p] = true;
         }
-        let Some(ac) = &self.ac else { return out };
-        let mut mark = |hay: &str| {
-            for m in ac.find_overlapping_iter(hay) {
-                for &p in &self.owners[m.pattern().as_usize()] {
-                    out[p] = true;
-                }
-            }
-        };
-        // ASCII text: the automaton's ASCII case-insensitivity is the whole
-        // folding (no ASCII character folds to another ASCII one otherwise).
-        if text.is_ascii() {
-            mark(text);
+        // ASCII text: ASCII case-insensitivity is the whole folding (no ASCII
+        // character folds to another ASCII one otherwise).
+        let folded;
+        let hay = if text.is_ascii() {
+            text
         } else {
-            let folded: String = text
+            folded = text
                 .chars()
                 .map(|c| self.fold.get(&c).copied().unwrap_or(c))
-                .collect();
-            mark(&folded);
+                .collect::<String>();
+            &folded
+        };
+        let mut mark = |lit: usize| {
+            for &p in &self.owners[lit] {
+                out[p] = true;
+            }
+        };
+        if by_automaton {
+            let Some(ac) = self.automaton() else {
+                // Without the automaton every pattern is a candidate.
+                return vec![true; self.patterns];
+            };
+            for m in ac.find_overlapping_iter(hay) {
+                mark(m.pattern().as_usize());
+            }
+        } else {
+            let lower = hay.to_ascii_lowercase();
+            for (i, l) in self.lits.iter().enumerate() {
+                if memchr::memmem::find(lower.as_bytes(), l.as_bytes()).is_some() {
+                    mark(i);
+                }
+            }
         }
         out
     }
@@ -412,5 +457,39 @@ mod tests {
             .expect("re");
         assert!(re.is_match("ſecret \u{212A}ey"));
         assert_eq!(p.candidates("ИГНОРИРУЙ это"), vec![false, true, true]);
+    }
+
+    #[test]
+    fn short_texts_searched_literal_by_literal_get_the_automatons_answer() {
+        let p = pf(&[
+            r"\bsecret\s+key",
+            r"игнорируй",
+            r"\d+",
+            r"(?:ignore|disregard)\s+(?:all\s+)?previous",
+            r"\[/?INST\]",
+        ]);
+        let texts = [
+            "",
+            "nothing here",
+            "a SeCrEt",
+            "ſecret \u{212A}ey",
+            "ИГНОРИРУЙ это",
+            "Please IGNORE all previous; [inst] and [/INST]",
+            "disreGARD previously",
+            "naïve café: ignore",
+        ];
+        // Short text before the automaton is built: searched without it.
+        assert!(p.ac.get().is_none());
+        assert_eq!(
+            p.candidates("a SeCrEt"),
+            vec![true, false, true, false, false]
+        );
+        assert!(p.ac.get().is_none(), "a short text builds no automaton");
+        let long = "x".repeat(SHORT) + " IGNORE previous";
+        assert_eq!(p.candidates(&long), vec![false, false, true, true, false]);
+        assert!(p.ac.get().is_some(), "a long text builds it");
+        for t in texts {
+            assert_eq!(p.candidates_by(t, false), p.candidates_by(t, true), "{t}");
+        }
     }
 }

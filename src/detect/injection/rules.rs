@@ -315,6 +315,7 @@ impl Rules {
     /// short-lived one (the command hook) leaves them lazy, as most texts stop
     /// at the gate and most events never reach it.
     pub fn warm(&self) {
+        self.prefilter.warm();
         self.gate.get_or_init(|| gate_set(&self.gate_src).ok());
         for s in &self.aimed {
             s.re.get();

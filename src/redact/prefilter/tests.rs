@@ -12,6 +12,21 @@ fn all(k: &Keywords, text: &str) -> Vec<(usize, usize, usize)> {
     v
 }
 
+/// Every occurrence of every keyword in `text`, ASCII case ignored, found byte by byte.
+fn naive(pats: &[String], text: &str) -> Vec<(usize, usize, usize)> {
+    let lower = text.to_ascii_lowercase();
+    let mut v = Vec::new();
+    for (id, p) in pats.iter().enumerate() {
+        for s in 0..lower.len() {
+            if lower.as_bytes()[s..].starts_with(p.as_bytes()) {
+                v.push((id, s, s + p.len()));
+            }
+        }
+    }
+    v.sort_unstable();
+    v
+}
+
 /// The bigram matcher finds exactly what a naive search finds.
 #[test]
 fn keywords_match_naive_search() {
@@ -32,16 +47,7 @@ fn keywords_match_naive_search() {
     .collect();
     let k = Keywords::new(&pats);
     let text = "SESSION_TOKEN=x tokenToken a@b sk-SK- https://h 1//0x -u  [REDACTED:a] aaa EYJ @";
-    let mut naive = Vec::new();
-    let lower = text.to_ascii_lowercase();
-    for (id, p) in pats.iter().enumerate() {
-        for s in 0..lower.len() {
-            if lower[s..].starts_with(p.as_str()) {
-                naive.push((id, s, s + p.len()));
-            }
-        }
-    }
-    naive.sort_unstable();
+    let naive = naive(&pats, text);
     assert_eq!(all(&k, text), naive);
     assert!(naive
         .iter()
@@ -308,4 +314,91 @@ fn digit_mask_is_exact_for_every_byte() {
         assert_eq!(digit_mask(&chunk[..38]), want, "{c}");
     }
     assert_eq!(digit_mask(b"0123456789"), 0x3ff);
+}
+
+/// `lower8` folds exactly what `to_ascii_lowercase` folds, every byte value at every
+/// position of a word, beside neighbours that could carry or borrow into it.
+#[test]
+fn lower8_is_to_ascii_lowercase_for_every_byte() {
+    for pos in 0..8 {
+        for c in 0..=255u8 {
+            for fill in [0u8, b'@', b'Z', b'[', 0x7f, 0x80, 0xc1, 0xda, 0xff] {
+                let mut a = [fill; 8];
+                a[pos] = c;
+                let want = u64::from_le_bytes(a.map(|b| b.to_ascii_lowercase()));
+                assert_eq!(lower8(u64::from_le_bytes(a)), want, "{a:?}");
+            }
+        }
+    }
+    assert_eq!(load8(b"abc", 0), u64::from_le_bytes(*b"abc\0\0\0\0\0"));
+    assert_eq!(load8(b"abc", 3), 0);
+    assert_eq!(load8(b"abc", 9), 0);
+}
+
+/// Keywords longer than eight bytes, at the ends of the text and sharing pairs and
+/// offsets with shorter ones (one 8-byte load serves every keyword of an offset): the
+/// verification finds exactly what a naive search finds.
+#[test]
+fn keywords_share_loads_without_losing_matches() {
+    let pats: Vec<String> = [
+        "token",
+        "tokens",
+        "tok",
+        "x-auth-token",
+        "x-access-token",
+        "access_token",
+        "refresh_token",
+        "session_token",
+        "_authtoken",
+        "--auth-token",
+        "authorization",
+        "auth",
+        "sharedaccesssignature",
+        "sharedaccesskey",
+        "@",
+        "\\/",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let k = Keywords::new(&pats);
+    let pieces = [
+        "TOKEN",
+        "tokens",
+        "Tok",
+        "x-AUTH-token",
+        "X-Access-Token",
+        "access_TOKEN",
+        "refresh_",
+        "session",
+        "_authToken",
+        "--auth-",
+        "Authorization",
+        "SharedAccess",
+        "Signature",
+        "Key",
+        "@",
+        "\\/",
+        " ",
+        "\u{e9}",
+        "\u{c9}",
+        "_",
+        "-",
+        "t",
+        "o",
+        "k",
+        "e",
+        "n",
+    ];
+    let mut seed = 99u64;
+    for _ in 0..3000 {
+        let mut text = String::new();
+        for _ in 0..((seed >> 40) % 12 + 1) {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+        }
+        assert_eq!(all(&k, &text), naive(&pats, &text), "{text:?}");
+    }
 }

@@ -350,6 +350,8 @@ pub fn spawn(
                         return;
                     }
                 }
+                // A run's order after its first page (an error shows on the next request).
+                let _ = source.idle();
                 if last_poll.elapsed() >= poll {
                     last_poll = Instant::now();
                     let v = source.data_version();

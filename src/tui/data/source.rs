@@ -1,9 +1,11 @@
 //! [`Source`]: the store connections the worker answers from, and the orders
 //! it keeps between questions.
 //!
-//! The Run view lists a run as a tree ([`crate::tui::tree`]): the run's
-//! skeleton (keys and parent links, no contents) is read once, ordered, and
-//! kept with each span's findings ([`crate::tui::flags`]) until the run or the
+//! The Run view lists a run as a tree ([`crate::tui::tree`]): its first page
+//! is read from the top of the tree through the stored parent links
+//! ([`crate::store::Store::tree_head`]); the run's skeleton (keys and parent
+//! links, no contents) is read once, ordered (after that first page, when
+//! the worker is idle), and kept with each span's findings ([`crate::tui::flags`]) until the run or the
 //! store's `data_version` changes; full rows are read only for the page on
 //! screen, by key. The Findings view is kept the same way: the filter's
 //! findings as light keys, grouped ([`crate::tui::group`]), and a page of
@@ -42,6 +44,9 @@ pub struct Source {
     last_version: Option<i64>,
     /// The tree order of the run last opened in the Run view.
     tree: Option<TreeCache>,
+    /// A run whose first page was read from the top of its tree: its full
+    /// order is built when the worker is idle ([`Source::idle`]).
+    pending_tree: Option<String>,
     /// The Findings view's groups for the last filter.
     groups: Option<GroupCache>,
     /// The last search's best hits.
@@ -59,6 +64,7 @@ impl Source {
             cost_total: None,
             last_version: None,
             tree: None,
+            pending_tree: None,
             groups: None,
             search: None,
             behaviours: Behaviours::builtin(),

@@ -1,0 +1,151 @@
+//! Spans' parent links as store keys (`spans.parent_key`), kept by the write
+//! path, and the first rows of a run's tree read through them.
+//!
+//! `parent_key` is the key of the span's parent in the same run, or 0 when the
+//! span is a root there (no parent id, a self-parent, or a parent not stored
+//! yet); NULL only on rows stored before migration 12 and not yet resolved.
+//! The write path sets it as each span is inserted ([`ADOPT_ORPHANS`] hands a
+//! late parent the spans that named it before it came) and again when a
+//! re-sent span names a new parent. [`Store::tree_head`] walks the index
+//! `spans_tree(parent_key, run_key, start IS NULL, start, line)` from the
+//! roots, so the Run view's first page reads a few hundred index entries
+//! instead of ordering the whole run; the order is the one
+//! [`crate::tui::tree`] builds from the whole run (siblings in time order:
+//! start, spans without one last, origin line, key).
+
+use super::{Store, StoreError};
+use rusqlite::{params, OptionalExtension};
+
+/// After inserting span `?2` (key `?3`) into run `?1`: spans of the run that
+/// named it as their parent before it was stored become its children.
+pub(super) const ADOPT_ORPHANS: &str = "UPDATE spans SET parent_key=?3 \
+  WHERE run_key=?1 AND parent_id=?2 AND parent_key=0 AND id<>?2";
+
+/// Rows resolved per transaction by [`Store::fill_parent_keys`].
+pub const FILL_BATCH: usize = 50_000;
+
+/// One row of a run's tree read by [`Store::tree_head`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadRow {
+    pub key: i64,
+    pub depth: u32,
+    /// Whether the row's children follow it.
+    pub has_children: bool,
+}
+
+impl Store {
+    /// Resolves `parent_key` on at most `limit` rows written before
+    /// migration 12, in one transaction; returns how many it resolved (0: none left).
+    pub fn fill_parent_keys_batch(&mut self, limit: usize) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE spans SET parent_key = COALESCE((SELECT p.key FROM spans p \
+               WHERE p.run_key = spans.run_key AND p.id = spans.parent_id AND p.id <> spans.id), 0) \
+             WHERE key IN (SELECT key FROM spans WHERE parent_key IS NULL ORDER BY key LIMIT ?1)",
+            [limit as i64],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Resolves every unresolved `parent_key`, [`FILL_BATCH`] rows per
+    /// transaction (an interrupted fill resumes where it stopped). Returns the rows resolved.
+    pub fn fill_parent_keys(&mut self) -> Result<u64, StoreError> {
+        // A read first: a store with nothing to resolve takes no write lock.
+        let any: bool = self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM spans WHERE parent_key IS NULL)",
+            [],
+            |r| r.get(0),
+        )?;
+        if !any {
+            return Ok(0);
+        }
+        let mut total = 0u64;
+        loop {
+            let n = self.fill_parent_keys_batch(FILL_BATCH)?;
+            total += n as u64;
+            if n < FILL_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The first `need` rows of `run_id`'s tree in the Run view's order and
+    /// the run's span count (the run's own counter, not a count of its rows), or
+    /// `None` when they cannot be read from the links alone: the run is
+    /// unknown, some of its links are unresolved, or the walk from its roots
+    /// ends before `need` rows without reaching all of its spans (spans in a
+    /// parent cycle, which the full order lists after the tree). A row's
+    /// `has_children` is exact for every row but the last of a full `need`.
+    pub fn tree_head(
+        &self,
+        run_id: &str,
+        need: usize,
+    ) -> Result<Option<(u64, Vec<HeadRow>)>, StoreError> {
+        let run: Option<(i64, i64)> = self
+            .conn
+            .prepare_cached("SELECT key, span_count FROM runs WHERE id = ?1")?
+            .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((run_key, span_count)) = run else {
+            return Ok(None);
+        };
+        let unresolved: bool = self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS(SELECT 1 FROM spans WHERE parent_key IS NULL AND run_key = ?1)",
+            )?
+            .query_row([run_key], |r| r.get(0))?;
+        if unresolved || need == 0 {
+            return Ok(if unresolved {
+                None
+            } else {
+                Some((span_count as u64, Vec::new()))
+            });
+        }
+        let mut kids = self.conn.prepare_cached(
+            "SELECT key FROM spans WHERE parent_key = ?2 AND run_key = ?1 \
+             ORDER BY start_ms IS NULL, start_ms, origin_line, key LIMIT ?3",
+        )?;
+        let mut children = |parent: i64, limit: usize| -> Result<Vec<i64>, StoreError> {
+            let rows = kids.query_map(params![run_key, parent, limit as i64], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<i64>, _>>()?)
+        };
+        let mut out: Vec<HeadRow> = Vec::with_capacity(need);
+        // Depth-first: the stack holds (key, depth), the next row on top.
+        let mut stack: Vec<(i64, u32)> = children(0, need)?
+            .into_iter()
+            .rev()
+            .map(|k| (k, 0))
+            .collect();
+        while let Some((key, depth)) = stack.pop() {
+            out.push(HeadRow {
+                key,
+                depth,
+                has_children: false,
+            });
+            if out.len() == need {
+                break;
+            }
+            let below = children(key, need - out.len())?;
+            if let Some(last) = out.last_mut() {
+                last.has_children = !below.is_empty();
+            }
+            stack.extend(below.into_iter().rev().map(|k| (k, depth + 1)));
+        }
+        if out.len() < need {
+            let all: i64 = self
+                .conn
+                .prepare_cached("SELECT count(*) FROM spans WHERE run_key = ?1")?
+                .query_row([run_key], |r| r.get(0))?;
+            if all as usize != out.len() {
+                return Ok(None);
+            }
+            return Ok(Some((out.len() as u64, out)));
+        }
+        Ok(Some((span_count as u64, out)))
+    }
+}
+
+#[cfg(test)]
+mod tests;
