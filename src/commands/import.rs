@@ -14,7 +14,7 @@ pub fn import(args: ImportArgs) -> Result<i32> {
         match bad.first() {
             Some(why) => anyhow::bail!("{why}"),
             None => anyhow::bail!(
-                "{}: no trace files found (looked for *.jsonl, *.json, *.ndjson)",
+                "{}: no trace files found (looked for *.jsonl, *.json, *.ndjson, opencode.db)",
                 args.paths
                     .iter()
                     .map(|p| p.display().to_string())

@@ -61,7 +61,7 @@ pub fn run(args: ScanArgs) -> Result<i32> {
     }
     if files.is_empty() {
         anyhow::bail!(
-            "{}: no trace files found (looked for *.jsonl, *.json, *.ndjson)",
+            "{}: no trace files found (looked for *.jsonl, *.json, *.ndjson, opencode.db)",
             args.paths
                 .iter()
                 .map(|p| p.display().to_string())

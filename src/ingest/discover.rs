@@ -32,8 +32,9 @@ impl AgentRoot {
         crate::sanitize::line(&text).into_owned()
     }
 
+    /// A folder, or a file root (OpenCode's `opencode.db`) that is there.
     pub fn exists(&self) -> bool {
-        self.path.is_dir()
+        self.path.is_dir() || self.path.is_file()
     }
 }
 
@@ -133,6 +134,20 @@ mod tests {
         assert_eq!(codex[1].path, Path::new("/data/codex/archived_sessions"));
         assert_eq!(codex[0].relocated_by.as_deref(), Some("CODEX_HOME"));
         assert!(codex[0].describe().ends_with("(from $CODEX_HOME)"));
+        let oc: Vec<_> = c.iter().filter(|r| r.home.agent == "opencode").collect();
+        assert_eq!(
+            oc.iter().map(|r| r.path.clone()).collect::<Vec<_>>(),
+            [
+                PathBuf::from("/home/u/.local/share/opencode/storage"),
+                PathBuf::from("/home/u/.local/share/opencode/opencode.db"),
+            ],
+            "the storage folder and the 1.x SQLite store, once"
+        );
+        let moved = candidates(home, |k| {
+            (k == "OPENCODE_DB_PATH").then(|| "/d/oc.db".to_string())
+        });
+        assert!(moved.iter().any(|r| r.path == Path::new("/d/oc.db")
+            && r.relocated_by.as_deref() == Some("OPENCODE_DB_PATH")));
         let claude = c.iter().find(|r| r.home.agent == "claude-code");
         assert_eq!(
             claude.map(|r| r.path.clone()),

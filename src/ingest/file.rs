@@ -54,7 +54,8 @@ pub fn is_trace_file(p: &Path) -> bool {
     (matches!(
         p.extension().and_then(|e| e.to_str()),
         Some("jsonl" | "json" | "ndjson")
-    ) || (super::compressed::is_compressed(p) && !super::compressed::has_plain_twin(p)))
+    ) || (super::compressed::is_compressed(p) && !super::compressed::has_plain_twin(p))
+        || p.file_name().and_then(|n| n.to_str()) == Some(super::formats::opencode_db::FILE_NAME))
         && super::formats::companions::companion(p).is_none()
 }
 

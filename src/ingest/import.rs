@@ -100,6 +100,9 @@ pub fn import_file(
     held: &mut Held,
     progress: &mut dyn FnMut(u64),
 ) -> Result<u64, ImportError> {
+    if super::formats::opencode_db::is_db(path) {
+        return import_db(pipeline, writer, path, held, progress);
+    }
     let mut file = std::fs::File::open(path)
         .map_err(|e| ImportError::Io(format!("{}: {}", path.display(), io_why(&e))))?;
     let meta = file
@@ -142,6 +145,41 @@ pub fn import_file(
     }
     .map_err(|e| ImportError::Io(format!("{}: {}", path.display(), io_why(&e))))?;
     Ok(read)
+}
+
+/// Imports an OpenCode SQLite store ([`super::formats::opencode_db`]): whole
+/// the first time, then the rows stamped since the stored read (the source's
+/// `line` holds the latest `time_updated` read), nothing when none changed.
+/// Rows keep their ids, so a row read twice is stored once.
+fn import_db(
+    pipeline: &mut Pipeline,
+    writer: &StoreThread,
+    path: &Path,
+    held: &mut Held,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, ImportError> {
+    use super::formats::opencode_db;
+    let display = path.display().to_string();
+    let fail = |why: String| ImportError::Io(format!("{display}: {why}"));
+    let meta = std::fs::metadata(path).map_err(|e| fail(io_why(&e)))?;
+    let (dev, ino) = identity(&meta);
+    // The same file read before: only rows stamped since that read.
+    let mut since = 0;
+    if let Some(s) = pipeline.store().source(&display)? {
+        if s.dev == dev && s.ino == ino {
+            if s.line == opencode_db::stamp(path).map_err(fail)?.max(0) as u64 {
+                return Ok(0);
+            }
+            since = i64::try_from(s.line).unwrap_or(0);
+        }
+    }
+    let read = opencode_db::read(path, &display, since).map_err(fail)?;
+    let mut b = read.into_batch(display, &meta);
+    let scanned = pipeline.scan_into(&mut b, writer.spare());
+    if held.add(scanned, writer) {
+        progress(meta.len());
+    }
+    Ok(meta.len())
 }
 
 fn tf_bytes(b: &super::pipeline::Batch) -> u64 {

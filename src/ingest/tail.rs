@@ -126,6 +126,7 @@ pub fn follow(
         watched_ancestors: Vec::new(),
         files: HashMap::new(),
         deleted: Default::default(),
+        stores: HashMap::new(),
         reader: Store::open_read(db).ok(),
         db: db.to_path_buf(),
         opts,
@@ -180,6 +181,8 @@ struct Tailer {
     /// Paths seen deleted while following: a file re-created there is new,
     /// even if the filesystem hands it the same inode number again.
     deleted: std::collections::HashSet<PathBuf>,
+    /// OpenCode SQLite stores followed, with the change stamp last read.
+    stores: HashMap<PathBuf, i64>,
     reader: Option<Store>,
     db: PathBuf,
     opts: TailOptions,
@@ -227,6 +230,8 @@ impl Tailer {
     fn on_changes(&mut self, touched: Vec<PathBuf>, watcher: &mut notify::RecommendedWatcher) {
         let mut roots_appeared = false;
         for p in touched {
+            // OpenCode writes its store's log first: the store changed.
+            let p = super::formats::opencode_db::owner_of_log(&p).unwrap_or(p);
             // A root not watched yet, or a folder on its way, appeared.
             roots_appeared |= self
                 .roots
@@ -291,6 +296,10 @@ impl Tailer {
 
     /// Brings one path up to date.
     fn check(&mut self, path: &Path) {
+        if super::formats::opencode_db::is_db(path) {
+            self.check_store(path);
+            return;
+        }
         let meta = match std::fs::metadata(path) {
             Ok(m) if m.is_file() => m,
             _ => {
@@ -364,6 +373,37 @@ impl Tailer {
             let _ = tr.tf.pump(&mut tr.file, false, &mut sink);
         }
         self.files.insert(path.to_path_buf(), tr);
+    }
+
+    /// An OpenCode SQLite store: reads the rows stamped since the last read
+    /// (the stored one, for the same file, when not following from the start).
+    fn check_store(&mut self, path: &Path) {
+        use super::formats::opencode_db;
+        let Ok(meta) = std::fs::metadata(path) else {
+            self.stores.remove(path);
+            return;
+        };
+        let (dev, ino) = identity(&meta);
+        let Ok(stamp) = opencode_db::stamp(path) else {
+            return;
+        };
+        let since = match self.stores.get(path) {
+            Some(s) => Some(*s),
+            None => self
+                .stored_state(path)
+                .filter(|s| !self.opts.from_start && s.dev == dev && s.ino == ino)
+                .and_then(|s| i64::try_from(s.line).ok()),
+        };
+        if since == Some(stamp) {
+            self.stores.insert(path.to_path_buf(), stamp);
+            return;
+        }
+        let display = path.display().to_string();
+        let Ok(read) = opencode_db::read(path, &display, since.unwrap_or(0)) else {
+            return;
+        };
+        self.stores.insert(path.to_path_buf(), read.stamp);
+        self.tx.send(read.into_batch(display, &meta));
     }
 
     fn open(&mut self, path: &Path, dev: u64, ino: u64, offset: u64, line: u64, is_doc: bool) {

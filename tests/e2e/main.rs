@@ -37,6 +37,7 @@ mod import_agents;
 mod import_cli;
 mod limits_otlp;
 mod limits_proxy;
+mod opencode_db;
 mod otlp_receiver;
 mod parsers;
 mod parsers_agents;

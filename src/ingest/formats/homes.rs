@@ -73,6 +73,8 @@ pub fn roots(
             .and_then(&env)
             .filter(|v| !v.trim().is_empty());
         match relocated {
+            // An empty `under_env`: the variable names the file or folder itself.
+            Some(dir) if h.under_env.is_empty() => out.push((h, PathBuf::from(dir.trim()))),
             Some(dir) => out.push((h, Path::new(dir.trim()).join(&h.under_env))),
             None => out.extend(h.under_home.iter().map(|u| (h, home.join(u)))),
         }

@@ -18,6 +18,7 @@ pub mod homes;
 pub mod json;
 pub mod native;
 pub mod opencode;
+pub mod opencode_db;
 pub mod otlp;
 pub mod sniff;
 #[cfg(test)]
