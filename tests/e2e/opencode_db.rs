@@ -154,15 +154,22 @@ fn a_corrupt_db_is_one_line_and_exit_2() {
     let t = tempfile::tempdir().unwrap();
     let db = t.path().join("opencode.db");
     std::fs::write(&db, b"SQLite format 3\0 but then nothing a database holds").unwrap();
-    let out = bin()
-        .arg("import")
-        .arg(&db)
-        .arg("--db")
-        .arg(t.path().join("s.db"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    // (exit code, stderr) of importing `path` into a scratch store.
+    let import = |path: &std::path::Path| {
+        let out = bin()
+            .arg("import")
+            .arg(path)
+            .arg("--db")
+            .arg(t.path().join("s.db"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = import(&db);
+    assert_eq!(code, Some(2), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("error: "), "{err}");
     assert!(err.contains("opencode.db: "), "{err}");
@@ -173,15 +180,8 @@ fn a_corrupt_db_is_one_line_and_exit_2() {
         .unwrap()
         .execute_batch("CREATE TABLE notes (x)")
         .unwrap();
-    let out = bin()
-        .arg("import")
-        .arg(&other)
-        .arg("--db")
-        .arg(t.path().join("s.db"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (code, err) = import(&other);
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.trim_end()
             .ends_with("notes.db: not an OpenCode database (no session, message and part tables)"),
