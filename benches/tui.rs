@@ -381,7 +381,7 @@ fn big_run(c: &mut Criterion) {
     let skeleton = store.span_skeleton("run-000000").unwrap();
     assert_eq!(skeleton.len(), 100_000);
     g.bench_function("tree_order/100k", |b| {
-        b.iter(|| skilltrace::tui::tree::tree_order(&skeleton))
+        b.iter(|| skilltrace::store::tree_order::tree_order(&skeleton))
     });
     let mut h = open(&db);
     key(&mut h, KeyCode::Enter);

@@ -18,6 +18,7 @@ pub mod spool;
 #[cfg(test)]
 pub(crate) mod test_spans;
 mod tree_links;
+pub mod tree_order;
 mod triage;
 pub mod trust;
 mod usage;

@@ -458,7 +458,7 @@ impl Store {
 
     /// A run's span tree without span contents: each span's key, id, parent id,
     /// start and origin line, in no particular order (the Run view orders them
-    /// with `tui::tree::tree_order`). Cheap enough for a run of 100,000 spans.
+    /// with `store::tree_order::tree_order`). Cheap enough for a run of 100,000 spans.
     pub fn span_skeleton(&self, run_id: &str) -> Result<Vec<SpanLink>, StoreError> {
         let mut st = self.conn.prepare_cached(
             "SELECT key, id, parent_id, start_ms, origin_line FROM spans \

@@ -10,7 +10,7 @@
 //! `spans_tree(parent_key, run_key, start IS NULL, start, line)` from the
 //! roots, so the Run view's first page reads a few hundred index entries
 //! instead of ordering the whole run; the order is the one
-//! [`crate::tui::tree`] builds from the whole run (siblings in time order:
+//! [`crate::store::tree_order`] builds from the whole run (siblings in time order:
 //! start, spans without one last, origin line, key).
 
 use super::{Store, StoreError};

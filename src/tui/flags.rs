@@ -5,8 +5,8 @@
 //! running count of flagged rows, so whether a folded subtree hides a flagged
 //! span is answered in constant time and a jump costs one pass at most.
 
-use super::tree::TreeRow;
 use crate::model::Severity;
+use crate::store::tree_order::TreeRow;
 
 /// A span's findings, summarised.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -148,7 +148,7 @@ impl RunFlags {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::tree::fold;
+    use crate::store::tree_order::fold;
 
     /// root(0) > a(1) > a1(2), a2(3); b(4) > b1(5); lone(6)
     fn rows() -> Vec<TreeRow> {

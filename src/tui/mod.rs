@@ -20,7 +20,6 @@ mod replies;
 pub mod state;
 pub mod theme;
 pub mod timing;
-pub mod tree;
 pub mod views;
 pub mod widgets;
 

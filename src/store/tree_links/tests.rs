@@ -3,8 +3,8 @@
 use super::*;
 use crate::model::{Origin, Span, SpanKind};
 use crate::redact::{Mode, Redactor};
+use crate::store::tree_order::tree_order;
 use crate::store::StoreBatch;
-use crate::tui::tree::tree_order;
 
 fn tmp() -> (tempfile::TempDir, std::path::PathBuf, Store) {
     let t = tempfile::tempdir().expect("tempdir");

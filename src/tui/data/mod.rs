@@ -19,8 +19,8 @@ pub use source::Source;
 
 use super::flags::RowFlags;
 use super::group::FindingGroup;
-use super::tree::TreeRow;
 use crate::model::{Span, TriageStatus};
+use crate::store::tree_order::TreeRow;
 use crate::store::{
     Counts, FindingFilter, FindingRow, RunFilter, RunRow, RunSort, SearchHit, SkillFilter,
     SkillRow, SkillSighting, SourceRow, SpanRow, TriageState,

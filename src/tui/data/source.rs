@@ -1,7 +1,7 @@
 //! [`Source`]: the store connections the worker answers from, and the orders
 //! it keeps between questions.
 //!
-//! The Run view lists a run as a tree ([`crate::tui::tree`]): its first page
+//! The Run view lists a run as a tree ([`crate::store::tree_order`]): its first page
 //! is read from the top of the tree through the stored parent links
 //! ([`crate::store::Store::tree_head`]); the run's skeleton (keys and parent
 //! links, no contents) is read once, ordered (after that first page, when

@@ -1,5 +1,5 @@
 //! The Run view: a run's spans as a tree, each span directly followed by its
-//! children (siblings in time order, see [`crate::tui::tree`]), indented by
+//! children (siblings in time order, see [`crate::store::tree_order`]), indented by
 //! depth, with a waterfall bar beside each; tool calls show their command or
 //! path. A span that raised a finding carries its worst open severity's glyph
 //! (`✓` when all of them are triaged); a span with children shows `▾`, or `▸`

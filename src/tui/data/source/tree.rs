@@ -1,16 +1,16 @@
 //! The Run view's tree cache: a run's spans in tree order
-//! ([`crate::tui::tree`]) with each span's findings ([`crate::tui::flags`]),
+//! ([`crate::store::tree_order`]) with each span's findings ([`crate::tui::flags`]),
 //! kept until the run or the store's `data_version` changes, and the page of
 //! it on screen read by key. A run's first page, unfolded, comes from the top
 //! of its tree ([`crate::store::Store::tree_head`]) while the order is not
 //! built yet; the worker builds it when idle.
 
 use super::Source;
+use crate::store::tree_order::{fold, tree_order_of, TreeRow};
 use crate::store::StoreError;
 use crate::tui::data::SpanItem;
 use crate::tui::flags::{Flag, RowFlags, RunFlags};
 use crate::tui::timing;
-use crate::tui::tree::{fold, tree_order_of, TreeRow};
 use std::collections::HashMap;
 use std::time::Instant;
 

@@ -1,4 +1,5 @@
-//! The Run view's order: a run's spans depth-first by parent, each span
+//! The order a run's spans are shown in (the Run view, and the check of the
+//! store's walk from the top of the tree): depth-first by parent, each span
 //! directly followed by its children.
 //!
 //! Siblings (and roots) keep the time order [`crate::store::Store::spans`]
@@ -10,8 +11,8 @@
 //! earliest member. The walk is iterative: a chain 100,000 spans deep costs
 //! no stack.
 
+use super::{Skeleton, SpanLink};
 use crate::hash::HashMap;
-use crate::store::{Skeleton, SpanLink};
 
 /// One row of the Run view's list: a span's store key, its depth in the tree
 /// and how many rows its subtree holds below it.
