@@ -10,9 +10,12 @@
 //! registries, policy) is built and warmed once and shared by every worker;
 //! each session has its own run state (a [`Judge::fork`]) behind its own lock,
 //! so events of one session are judged in order while any worker judges any
-//! other session: two sessions never wait on each other. Up to eight decisions
-//! per core run at once. Records go to a writer thread through a bounded
-//! queue (a full queue drops and counts, never stalls an answer).
+//! other session: two sessions never wait on each other. A decision is judged
+//! on the runtime thread that read it while one is free (all but one of them
+//! may judge, so one always answers and times out), else on a pool of up to
+//! eight workers per core. Records go to a niced writer thread through a
+//! bounded queue (a full queue drops and counts, never stalls an answer),
+//! which commits what gathered every 20 ms.
 
 use super::agents::{Agent, Answer, Verdict};
 use super::judge::Judge;
