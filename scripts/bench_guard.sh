@@ -14,6 +14,10 @@
 # server's own per-phase percentiles (its logging then adds to the latency).
 # BASE_BIN=PATH also measures another build (say main's) the same way, each
 # half right before this build's, for a before/after in the same run.
+# BENCH_PARTS=serve measures the HTTP hook only. After each serve run the
+# server's CPU and context switches per 1,000 decisions are printed by thread
+# role (counted figures: they separate builds better than wall time on a busy
+# machine).
 set -euo pipefail
 n="${1:-300}"
 sessions="${2:-32}"
@@ -37,8 +41,46 @@ bench="$root/target/release/examples/guard_bench"
 echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)"
 bins=("$bin")
 [ -n "${BASE_BIN:-}" ] && bins=("$BASE_BIN" "$bin")
+# One line per thread of process $1: tid, name, CPU ticks, voluntary and
+# involuntary context switches.
+threads() {
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s %s %s %s\n' "${t##*/}" "$(tr ' ' _ <"$t/comm")" \
+      "$(cut -d')' -f2 "$t/stat" | awk '{print $12 + $13}')" \
+      "$(awk '/^voluntary_ctxt/{print $2}' "$t/status")" \
+      "$(awk '/^nonvoluntary_ctxt/{print $2}' "$t/status")"
+  done 2>/dev/null
+}
+# The server's CPU and context switches per 1,000 decisions by thread role,
+# from two `threads` snapshots and the number of decisions.
+per_role() {
+  python3 - "$@" <<'PY'
+import os, re, sys
+tick = 1000.0 / os.sysconf("SC_CLK_TCK")
+def load(p):
+    r = {}
+    for l in open(p):
+        f = l.split()
+        if len(f) == 5:
+            r[f[0]] = (f[1], int(f[2]), int(f[3]), int(f[4]))
+    return r
+b, a, n = load(sys.argv[1]), load(sys.argv[2]), int(sys.argv[3])
+roles = {}
+for tid, (name, cpu, vol, inv) in a.items():
+    _, c0, v0, i0 = b.get(tid, (name, 0, 0, 0))
+    r = roles.setdefault(re.sub(r"[-_]?[0-9]+$", "", name), [0, 0, 0, 0])
+    r[0] += cpu - c0; r[1] += vol - v0; r[2] += inv - i0; r[3] += 1
+k = 1000.0 / n
+print(f"server per 1,000 decisions (each with one GET /health), by thread role:")
+for role, (cpu, vol, inv, c) in sorted(roles.items(), key=lambda x: -x[1][0]):
+    print(f"  {role:24} threads {c:3}  CPU {cpu * tick * k:7.1f} ms  switches: voluntary {vol * k:6.0f}, involuntary {inv * k:6.0f}")
+t = [sum(r[i] for r in roles.values()) for i in range(3)]
+print(f"  {'all':24}              CPU {t[0] * tick * k:7.1f} ms  switches: voluntary {t[1] * k:6.0f}, involuntary {t[2] * k:6.0f}")
+PY
+}
 i=0
 for b in "${bins[@]}"; do
+  [ "${BENCH_PARTS:-all}" = serve ] && break
   i=$((i + 1))
   echo "== command hook ($b), $n decisions (and $n spawns of true)"
   "$bench" command "$b" "$tmp/command-$i.db" "$n"
@@ -57,7 +99,10 @@ for b in "${bins[@]}"; do
   done
   addr="$(sed -n 's/.*serving hooks on http:\/\/\([^,]*\),.*/\1/p' "$tmp/serve.out")"
   [ -n "$addr" ] || { echo "bench_guard: guard serve did not start: $(cat "$tmp/serve.err")" >&2; exit 1; }
+  threads "$pid" >"$tmp/threads.before"
   "$bench" http "$addr" "$sessions" "$m"
+  threads "$pid" >"$tmp/threads.after"
+  per_role "$tmp/threads.before" "$tmp/threads.after" $((sessions * m))
   kill -TERM "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   pid=""

@@ -149,10 +149,11 @@ fn serve(a: GuardServeArgs) -> Result<i32> {
         db: db_path(&a.db)?,
         fail_closed: a.fail_closed,
         workers: 0,
+        io_threads: server::IO_THREADS,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("skilltrace-guard-io")
+        .worker_threads(opts.io_threads)
+        .thread_name("guard-io")
         .enable_all()
         .build()?;
     let bound = rt.block_on(server::bind(&opts))?;

@@ -10,9 +10,12 @@
 //! registries, policy) is built and warmed once and shared by every worker;
 //! each session has its own run state (a [`Judge::fork`]) behind its own lock,
 //! so events of one session are judged in order while any worker judges any
-//! other session: two sessions never wait on each other. Up to eight decisions
-//! per core run at once. Records go to a writer thread through a bounded
-//! queue (a full queue drops and counts, never stalls an answer).
+//! other session: two sessions never wait on each other. A decision is judged
+//! on the runtime thread that read it while one is free (all but one of them
+//! may judge, so one always answers and times out), else on a pool of up to
+//! eight workers per core. Records go to a niced writer thread through a
+//! bounded queue (a full queue drops and counts, never stalls an answer),
+//! which commits what gathered every 20 ms.
 
 use super::agents::{Agent, Answer, Verdict};
 use super::judge::Judge;
@@ -44,6 +47,8 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 const MAX_SESSIONS: usize = 8192;
 /// Records that may wait for the writer.
 const RECORD_QUEUE: usize = 4096;
+/// Threads of the runtime that serves HTTP and judges most decisions.
+pub const IO_THREADS: usize = 2;
 /// Set (not `0`): every decision prints its phase timings to stderr.
 pub const TIMING_ENV: &str = "SKILLTRACE_GUARD_TIMING";
 
@@ -57,6 +62,9 @@ pub struct ServeOptions {
     pub fail_closed: bool,
     /// Decisions judged at once (workers); 0 picks eight per core (at least 16).
     pub workers: usize,
+    /// Threads of the runtime that serves HTTP (see [`IO_THREADS`]); all but
+    /// one also judge, the rest of the decisions go to the workers.
+    pub io_threads: usize,
 }
 
 /// Why the server could not start.
@@ -132,8 +140,11 @@ struct Shared {
     /// The compiled, warmed judge every session's judge is forked from.
     base: Judge,
     sessions: Mutex<Sessions>,
-    /// One permit per worker: decisions judged at once.
+    /// One permit per worker: decisions judged at once on blocking threads.
     workers: Arc<tokio::sync::Semaphore>,
+    /// Decisions judged on the runtime's own threads at once: one fewer than
+    /// it has, so one is always free to answer (and to time out) the others.
+    inline: Arc<tokio::sync::Semaphore>,
     /// `SKILLTRACE_GUARD_TIMING` set: one line of phase timings per decision on stderr.
     timing: bool,
     token: Option<String>,
@@ -191,8 +202,8 @@ pub async fn bind(opts: &ServeOptions) -> anyhow::Result<BoundGuard> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Record>(RECORD_QUEUE);
     let db = opts.db.clone();
     let writer = std::thread::Builder::new()
-        .name("skilltrace-guard-writer".into())
-        .spawn(move || write_loop(&db, rx))?;
+        .name("guard-writer".into())
+        .spawn(move || write_loop(&db, rx, FLUSH_EVERY))?;
     Ok(BoundGuard {
         listener,
         addr,
@@ -200,6 +211,9 @@ pub async fn bind(opts: &ServeOptions) -> anyhow::Result<BoundGuard> {
             base,
             sessions: Mutex::new(Sessions::default()),
             workers: Arc::new(tokio::sync::Semaphore::new(n)),
+            inline: Arc::new(tokio::sync::Semaphore::new(
+                opts.io_threads.saturating_sub(1),
+            )),
             timing: std::env::var_os(TIMING_ENV).is_some_and(|v| !v.is_empty() && v != "0"),
             token: opts.token.clone().filter(|t| !t.is_empty()),
             fail_closed: opts.fail_closed || policy.fail_closed,
@@ -240,32 +254,62 @@ impl BoundGuard {
     }
 }
 
-/// The writer thread: one store connection, every record written in order,
-/// those waiting together in one transaction (under load a commit per record
-/// cost the judges a core).
-fn write_loop(db: &std::path::Path, rx: std::sync::mpsc::Receiver<Record>) {
+/// How long the writer lets records gather after the first one arrives, so
+/// that under load it wakes (and commits) once per interval, not once per
+/// record: a judge queueing a record then rarely has a sleeping writer to
+/// wake, and the writer's commits stop competing with answers record by record.
+const FLUSH_EVERY: Duration = Duration::from_millis(20);
+
+/// The writer thread: one store connection, at a lower CPU priority than the
+/// threads that answer, every record written in order, those that gathered
+/// within [`FLUSH_EVERY`] together in one transaction (under load a commit per
+/// record cost the judges a core). Records the store refused go to the spool;
+/// the next write that succeeds drains it.
+fn write_loop(db: &std::path::Path, rx: std::sync::mpsc::Receiver<Record>, flush: Duration) {
+    crate::priority::background();
     let mut redactor = crate::redact::Redactor::default();
     let mut store = record::open_store(db).ok();
     if let Some(s) = store.as_mut() {
         record::drain(db, s, &mut redactor);
     }
+    let mut spooled = false;
     while let Ok(first) = rx.recv() {
+        std::thread::sleep(flush);
         let mut batch = vec![first];
-        while batch.len() < record::WRITE_CHUNK {
+        let mut closed = false;
+        loop {
             match rx.try_recv() {
                 Ok(r) => batch.push(r),
-                Err(_) => break,
+                Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    closed = true;
+                    break;
+                }
             }
         }
         if store.is_none() {
             store = record::open_store(db).ok();
         }
-        let failed = match store.as_mut() {
-            Some(s) => record::write_all(s, batch),
-            None => batch,
-        };
+        let mut failed = Vec::new();
+        let mut rest = batch.into_iter().peekable();
+        while rest.peek().is_some() {
+            let chunk: Vec<Record> = rest.by_ref().take(record::WRITE_CHUNK).collect();
+            failed.extend(match store.as_mut() {
+                Some(s) => record::write_all(s, chunk),
+                None => chunk,
+            });
+        }
         for r in &failed {
-            let _ = record::spool(db, r);
+            spooled |= record::spool(db, r).is_ok();
+        }
+        if spooled && failed.is_empty() {
+            if let Some(s) = store.as_mut() {
+                record::drain(db, s, &mut redactor);
+                spooled = record::spool_path(db).exists();
+            }
+        }
+        if closed {
+            break;
         }
     }
 }
@@ -344,17 +388,28 @@ async fn decide(shared: &Arc<Shared>, agent: Agent, body: Bytes) -> Answer {
     let mut task = {
         let shared = shared.clone();
         let outcome = outcome.clone();
-        tokio::spawn(async move {
-            // Closed never: a failed acquire judges without a permit.
-            let permit = shared.workers.clone().acquire_owned().await.ok();
-            let queued = Instant::now();
-            let a = tokio::task::spawn_blocking(move || {
-                judge_one(&shared, agent, &body, &outcome, started, queued)
-            })
-            .await;
-            drop(permit);
-            a
-        })
+        match shared.inline.clone().try_acquire_owned() {
+            // Judged on this runtime thread, right after this handler yields:
+            // no hand-over to another thread and back. At least one runtime
+            // thread is never judging, so the budget's timeout below still
+            // answers a decision that runs late.
+            Ok(permit) => tokio::spawn(async move {
+                let a = judge_one(&shared, agent, &body, &outcome, started, started);
+                drop(permit);
+                Ok(a)
+            }),
+            Err(_) => tokio::spawn(async move {
+                // Closed never: a failed acquire judges without a permit.
+                let permit = shared.workers.clone().acquire_owned().await.ok();
+                let queued = Instant::now();
+                let a = tokio::task::spawn_blocking(move || {
+                    judge_one(&shared, agent, &body, &outcome, started, queued)
+                })
+                .await;
+                drop(permit);
+                a
+            }),
+        }
     };
     let fail = |why: &str| {
         shared.stats.failures.fetch_add(1, Ordering::Relaxed);

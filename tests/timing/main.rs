@@ -12,6 +12,7 @@ mod writers_support;
 
 mod cost_budget;
 mod guard_hook;
+mod guard_serve;
 mod many_writers;
 mod tail;
 mod tui_tmux;
