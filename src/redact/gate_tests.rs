@@ -472,27 +472,9 @@ fn make_luhn_valid(num: &mut String) {
     }
 }
 
-/// `followed` before its next-byte fast path: the definition the fast path must agree with.
+/// `followed` without its next-byte shortcut.
 fn followed_ref(b: &[u8], at: usize, need: &[u8]) -> bool {
-    if need.is_empty() {
-        return true;
-    }
-    let rest = b.get(at..).unwrap_or_default();
-    let quotes = rest
-        .iter()
-        .take(4)
-        .take_while(|c| matches!(c, b'"' | b'\'' | b'\\'))
-        .count();
-    let spaces = rest[quotes..]
-        .iter()
-        .take(64)
-        .take_while(|c| c.is_ascii_whitespace())
-        .count();
-    rest[quotes + spaces..]
-        .iter()
-        .take(5)
-        .find(|c| !matches!(c, b'"' | b'\'' | b' ' | b'\t' | b'\\'))
-        .is_some_and(|c| need.contains(c))
+    need.is_empty() || super::run::followed_past_padding(b.get(at..).unwrap_or_default(), need)
 }
 
 /// The next-byte fast path of `run::followed` changes no verdict: every byte value

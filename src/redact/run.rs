@@ -321,10 +321,15 @@ pub(super) fn followed(b: &[u8], at: usize, need: &[u8]) -> bool {
     // or backslash after the keyword, the next byte decides.
     match rest.first() {
         Some(&c) if !matches!(c, b'"' | b'\'' | b'\\') && !c.is_ascii_whitespace() => {
-            return need.contains(&c)
+            need.contains(&c)
         }
-        _ => {}
+        _ => followed_past_padding(rest, need),
     }
+}
+
+/// [`followed`] on the text after the keyword, `need` not empty, without the
+/// next-byte shortcut (tests compare the two).
+pub(super) fn followed_past_padding(rest: &[u8], need: &[u8]) -> bool {
     let quotes = rest
         .iter()
         .take(4)
