@@ -131,7 +131,7 @@ fn bench(c: &mut Criterion) {
             let mut r = Redactor::builtin(Mode::Mask);
             b.iter(|| {
                 let mut rep = Report::default();
-                black_box(r.redact_str("run", black_box(t), Field::Text, &mut rep))
+                black_box(r.redact_borrowed("run", black_box(t), Field::Text, &mut rep))
             })
         });
     }
@@ -142,7 +142,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let mut rep = Report::default();
                 for p in ps.iter() {
-                    black_box(r.redact_str("run", black_box(p), Field::Text, &mut rep));
+                    black_box(r.redact_borrowed("run", black_box(p), Field::Text, &mut rep));
                 }
             })
         });
@@ -157,10 +157,10 @@ fn profiled_once(r: &mut Redactor, case: &str, one: &str, pieces: &[String]) {
     let mut rep = Report::default();
     if case.starts_with("per_field") {
         for p in pieces {
-            black_box(r.redact_str("run", black_box(p), Field::Text, &mut rep));
+            black_box(r.redact_borrowed("run", black_box(p), Field::Text, &mut rep));
         }
     } else {
-        black_box(r.redact_str("run", black_box(one), Field::Text, &mut rep));
+        black_box(r.redact_borrowed("run", black_box(one), Field::Text, &mut rep));
     }
 }
 

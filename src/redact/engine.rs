@@ -57,8 +57,8 @@ struct Target {
 pub struct Scan {
     /// Keyword occurrences: (keyword, start, end), sorted by start.
     pub(super) hits: Vec<(usize, usize, usize)>,
-    /// Rules with at least one keyword occurrence (empty until the first one).
-    pub(super) triggered: Vec<bool>,
+    /// Rules with at least one keyword occurrence.
+    pub(super) triggered: RuleBits,
     pub(super) any_rule: bool,
     /// Runs of 9+ digits (start, end) that a digit rule may match.
     pub(super) digits: Vec<(usize, usize)>,
@@ -67,6 +67,39 @@ pub struct Scan {
     pub field_key: bool,
     /// A JSON escape that could hide a keyword occurs.
     pub escape: bool,
+}
+
+/// A set of rule indices: the first 256 inline (no allocation per scanned text),
+/// more in a vector.
+#[derive(Debug, Default)]
+pub(super) struct RuleBits {
+    inline: [u64; 4],
+    more: Vec<u64>,
+}
+
+impl RuleBits {
+    pub(super) fn insert(&mut self, i: usize) {
+        let (w, bit) = (i / 64, 1u64 << (i % 64));
+        match self.inline.get_mut(w) {
+            Some(x) => *x |= bit,
+            None => {
+                let k = w - self.inline.len();
+                if self.more.len() <= k {
+                    self.more.resize(k + 1, 0);
+                }
+                self.more[k] |= bit;
+            }
+        }
+    }
+
+    pub(super) fn contains(&self, i: usize) -> bool {
+        let (w, bit) = (i / 64, 1u64 << (i % 64));
+        let x = match self.inline.get(w) {
+            Some(x) => *x,
+            None => self.more.get(w - self.inline.len()).copied().unwrap_or(0),
+        };
+        x & bit != 0
+    }
 }
 
 impl Scan {
@@ -362,7 +395,6 @@ impl Engine {
     /// The prefilter: one keyword pass and one digit-run pass.
     pub fn scan(&self, text: &str) -> Scan {
         let mut s = Scan::default();
-        let n = self.rules.len();
         let b = text.as_bytes();
         self.keywords.for_each(b, |p, start, end| {
             let Some(t) = self.targets.get(p) else {
@@ -371,10 +403,7 @@ impl Engine {
             let mut any = false;
             for &r in &t.rules {
                 if followed(b, end, &self.rules[r].followed_by) {
-                    if s.triggered.is_empty() {
-                        s.triggered = vec![false; n];
-                    }
-                    s.triggered[r] = true;
+                    s.triggered.insert(r);
                     any = true;
                 }
             }
@@ -392,11 +421,8 @@ impl Engine {
         s.hits.sort_unstable_by_key(|&(_, start, end)| (start, end));
         if !self.always_rules.is_empty() {
             s.any_rule = true;
-            if s.triggered.is_empty() {
-                s.triggered = vec![false; n];
-            }
             for &r in &self.always_rules {
-                s.triggered[r] = true;
+                s.triggered.insert(r);
             }
         }
         if !self.digit_rules.is_empty() {
@@ -505,5 +531,23 @@ impl Engine {
         }
         out.push_str(&text[last..]);
         out
+    }
+}
+
+#[cfg(test)]
+mod rule_bits_tests {
+    use super::RuleBits;
+
+    #[test]
+    fn rule_bits_hold_any_index_inline_or_not() {
+        let mut s = RuleBits::default();
+        let set = [0usize, 1, 63, 64, 255, 256, 300, 1000];
+        for &i in &set {
+            s.insert(i);
+        }
+        for i in 0..1100 {
+            assert_eq!(s.contains(i), set.contains(&i), "{i}");
+        }
+        assert!(!RuleBits::default().contains(5000));
     }
 }

@@ -471,3 +471,74 @@ fn make_luhn_valid(num: &mut String) {
         }
     }
 }
+
+/// `followed` without its next-byte shortcut.
+fn followed_ref(b: &[u8], at: usize, need: &[u8]) -> bool {
+    need.is_empty() || super::run::followed_past_padding(b.get(at..).unwrap_or_default(), need)
+}
+
+/// The next-byte fast path of `run::followed` changes no verdict: every byte value
+/// first, then generated tails of quotes, padding, separators and words.
+#[test]
+fn followed_fast_path_agrees_with_the_full_check() {
+    let needs: [&[u8]; 4] = [b"", b"=", b":=", b"=:"];
+    for c in 0..=255u8 {
+        for tail in [&b""[..], b"=", b" = x", b"\"=", b"a"] {
+            let mut t = vec![c];
+            t.extend_from_slice(tail);
+            for need in needs {
+                assert_eq!(
+                    super::run::followed(&t, 0, need),
+                    followed_ref(&t, 0, need),
+                    "{t:?} {need:?}"
+                );
+            }
+        }
+    }
+    let alphabet = b"=: \t\n\r\"'\\ax_-.{(";
+    let mut seed = 99u64;
+    for _ in 0..20_000 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let len = (seed >> 60) as usize;
+        let t: Vec<u8> = (0..len)
+            .map(|k| alphabet[((seed >> (4 * k % 56)) as usize + k) % alphabet.len()])
+            .collect();
+        for at in 0..=len {
+            for need in needs {
+                assert_eq!(
+                    super::run::followed(&t, at, need),
+                    followed_ref(&t, at, need),
+                    "{t:?} {at} {need:?}"
+                );
+            }
+        }
+    }
+}
+
+/// `redact_borrowed` hands clean text back without a copy, and the same text as
+/// `redact_str` whether or not anything changed.
+#[test]
+fn redact_borrowed_borrows_clean_text_and_agrees_with_redact_str() {
+    let texts = [
+        "The agent read the configuration file and the token refresh logic.",
+        "let token = client.get_token()?;",
+        "export GITHUB_TOKEN=ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A",
+        "{\"password\": \"hunter2-is-not-a-real-one\"}",
+        "card 4111 1111 1111 1111 on file",
+    ];
+    for t in texts {
+        let mut r = Redactor::builtin(Mode::Mask);
+        let mut rep = Report::default();
+        let out = r.redact_borrowed("run", t, Field::Text, &mut rep);
+        let (want, want_rep) = redact(t);
+        assert_eq!(out, want, "{t}");
+        assert_eq!(rep, want_rep, "{t}");
+        assert_eq!(
+            matches!(out, std::borrow::Cow::Borrowed(_)),
+            out == t,
+            "borrowed exactly when unchanged: {t}"
+        );
+    }
+}

@@ -201,8 +201,23 @@ impl Redactor {
         field: Field,
         report: &mut Report,
     ) -> String {
-        self.redact_cow(run_id, text, field, report)
-            .unwrap_or_else(|| text.to_string())
+        self.redact_borrowed(run_id, text, field, report)
+            .into_owned()
+    }
+
+    /// [`Redactor::redact_str`] without the copy when nothing changed (most text):
+    /// the input borrowed back, or the redacted text owned.
+    pub fn redact_borrowed<'t>(
+        &mut self,
+        run_id: &str,
+        text: &'t str,
+        field: Field,
+        report: &mut Report,
+    ) -> std::borrow::Cow<'t, str> {
+        match self.redact_cow(run_id, text, field, report) {
+            Some(out) => std::borrow::Cow::Owned(out),
+            None => std::borrow::Cow::Borrowed(text),
+        }
     }
 
     /// `None` when nothing changed.

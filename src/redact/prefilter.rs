@@ -6,19 +6,21 @@
 //! walk (one dependent table load per byte, which holds a few hundred keywords to
 //! ~400 MB/s), each keyword is indexed under its rarest two adjacent byte pairs; the
 //! scan folds eight bytes at a time, tests the four byte pairs at even positions of
-//! the word against an 8 KiB bitset (independent loads, two bytes per test), and where
-//! a pair hits, tests a second 8 KiB bitset of hashed three-byte grams (the pair with
-//! the keyword byte after it, or before it) before comparing keywords: in prose and
-//! code most pair hits (`si` of `asia`, `ok` of `token`) stop there. The comparison
-//! loads the eight text bytes around the pair once, lower-cased eight at a time, and
-//! tests each keyword indexed under the pair with one masked comparison of its bytes
-//! in that window; only keywords reaching past the window are compared whole. The verdict is
-//! exact: wherever a keyword occurs, one of its two indexed pairs starts at an even
-//! position, and that pair's gram with its neighbour byte is in the second bitset.
+//! the word against a 64 KiB table of one byte per pair (four independent loads ORed,
+//! one branch per word: most words hold no indexed pair), and where a pair hits,
+//! tests an 8 KiB bitset of hashed three-byte grams (the pair with the keyword byte
+//! after it, or before it) before comparing keywords: in prose and code most pair
+//! hits (`si` of `asia`, `ok` of `token`) stop there. The comparison loads the eight
+//! text bytes around the pair once, lower-cased eight at a time, and tests each
+//! keyword indexed under the pair with one masked comparison of its bytes in that
+//! window; only keywords reaching past the window are compared whole. The verdict
+//! is exact: wherever a keyword occurs, one of its two indexed pairs starts at an
+//! even position, and that pair's gram with its neighbour byte is in the bitset.
 //!
-//! Digit runs. One pass over 64-byte digit bitmasks finds runs of digits joined by
-//! separators; a shape check then drops runs no built-in digit rule can match
-//! (epoch-ms timestamps, ids), so they cost no regex.
+//! Digit runs. One pass over 64-byte digit bitmasks (a chunk without a digit stops
+//! after its SWAR flags) finds runs of digits joined by separators; a shape check
+//! then drops runs no built-in digit rule can match (epoch-ms timestamps, ids), so
+//! they cost no regex.
 
 /// Folds ASCII upper case onto lower case for the bigram index (other bytes may
 /// collide with a neighbour, e.g. `@` with `` ` ``: that only costs a comparison).
@@ -87,6 +89,9 @@ pub struct Keywords {
     pats: Vec<Vec<u8>>,
     /// One bit per folded byte pair that some keyword is indexed under.
     bits: Box<[u64; 1024]>,
+    /// The same set as `bits`, one byte per pair (nonzero = indexed): the scan's
+    /// test is one load per pair and one branch per four pairs.
+    hit: Box<[u8; 1 << 16]>,
     /// Set bits in the words before each word of `bits` (so a pair's rank is O(1)).
     before: Box<[u16; 1024]>,
     /// For each indexed pair, by rank, the range of `entries` it owns.
@@ -296,6 +301,10 @@ impl Keywords {
             }
             entries.push(Entry::new(id, off, &pats[id as usize]));
         }
+        let mut hit = Box::new([0u8; 1 << 16]);
+        for (k, slot) in hit.iter_mut().enumerate() {
+            *slot = u8::from(test_bit(&bits, k as u16));
+        }
         let mut before = Box::new([0u16; 1024]);
         let mut total = 0u16;
         for (w, b) in bits.iter().enumerate() {
@@ -305,6 +314,7 @@ impl Keywords {
         Keywords {
             pats,
             bits,
+            hit,
             before,
             pairs: ranked.into_iter().map(|(_, from, to)| (from, to)).collect(),
             entries,
@@ -328,11 +338,21 @@ impl Keywords {
             let mut a = [0u8; 8];
             a.copy_from_slice(w);
             let w = u64::from_be_bytes(a) | 0x2020_2020_2020_2020;
-            for k in 0..4 {
-                let pair = (w >> (48 - 16 * k)) as u16;
-                if test_bit(&self.bits, pair) {
+            let pairs = [
+                (w >> 48) as u16,
+                (w >> 32) as u16,
+                (w >> 16) as u16,
+                w as u16,
+            ];
+            let hit = |p: u16| self.hit[usize::from(p)];
+            // Most words hold no indexed pair: one branch for the four.
+            if hit(pairs[0]) | hit(pairs[1]) | hit(pairs[2]) | hit(pairs[3]) != 0 {
+                for (k, &pair) in pairs.iter().enumerate() {
                     let i = at + 2 * k;
-                    if self.third_byte_fits(text, i, pair) && !self.verify(text, i, pair, &mut f) {
+                    if hit(pair) != 0
+                        && self.third_byte_fits(text, i, pair)
+                        && !self.verify(text, i, pair, &mut f)
+                    {
                         return;
                     }
                 }
@@ -431,54 +451,49 @@ impl Keywords {
     }
 }
 
-/// One bit per byte of `x` (bit `i` for byte `i`, little-endian) that is an ASCII
-/// digit: SWAR, eight bytes at a time.
+/// 0x80 in each byte of `x` that is an ASCII digit, 0 in every other byte: SWAR,
+/// eight bytes at a time.
 #[inline]
-fn digit_bits8(x: u64) -> u64 {
+fn digit_flags8(x: u64) -> u64 {
     const HI: u64 = 0x8080_8080_8080_8080;
     // A digit is 0x30..=0x39: `t = x ^ 0x30` is below 10 exactly in digit bytes.
     let t = x ^ 0x3030_3030_3030_3030;
     // 0x80 where `t` (its low seven bits) is 10 or more; no borrow crosses a byte.
     let ge10 = ((t | HI) - 0x0a0a_0a0a_0a0a_0a0a) & HI;
-    let digit = !ge10 & !t & HI;
-    // Gather the eight 0x80 flags into the low byte.
-    (digit >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+    !ge10 & !t & HI
 }
 
-/// True when `chunk` holds an ASCII digit: per 8-byte word, whether a byte of
-/// `word ^ 0x30…` is below 10 (exact for "any": a borrow only starts at such a byte),
-/// cheaper than [`digit_mask`]'s per-byte flags, so digit-free text skips those.
-#[inline]
-fn has_digit(chunk: &[u8]) -> bool {
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let mut acc = 0u64;
-    let mut words = chunk.chunks_exact(8);
-    for w in &mut words {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(w);
-        let t = u64::from_le_bytes(a) ^ 0x3030_3030_3030_3030;
-        acc |= t.wrapping_sub(0x0a0a_0a0a_0a0a_0a0a) & !t;
-    }
-    acc & HI != 0 || words.remainder().iter().any(u8::is_ascii_digit)
-}
-
-/// Bit `j` set when `chunk[j]` is an ASCII digit (`chunk` at most 64 bytes).
+/// Bit `j` set when `chunk[j]` is an ASCII digit (`chunk` at most 64 bytes). The
+/// per-byte flags of all eight words come first; a chunk without a digit (prose,
+/// most code) stops there, before gathering them into bits.
 #[inline]
 fn digit_mask(chunk: &[u8]) -> u64 {
-    let mut m = 0u64;
+    let mut flags = [0u64; 8];
+    let mut any = 0u64;
     let mut words = chunk.chunks_exact(8);
-    let mut shift = 0;
-    for w in &mut words {
+    for (slot, w) in flags.iter_mut().zip(&mut words) {
         let mut a = [0u8; 8];
         a.copy_from_slice(w);
-        m |= digit_bits8(u64::from_le_bytes(a)) << shift;
-        shift += 8;
+        *slot = digit_flags8(u64::from_le_bytes(a));
+        any |= *slot;
     }
     let rest = words.remainder();
     if !rest.is_empty() {
         let mut a = [0u8; 8];
         a[..rest.len()].copy_from_slice(rest);
-        m |= digit_bits8(u64::from_le_bytes(a)) << shift;
+        let f = digit_flags8(u64::from_le_bytes(a));
+        if let Some(slot) = flags.get_mut(chunk.len() / 8) {
+            *slot = f;
+        }
+        any |= f;
+    }
+    if any == 0 {
+        return 0;
+    }
+    let mut m = 0u64;
+    for (k, &f) in flags.iter().enumerate() {
+        // Gather the eight 0x80 flags into the low byte.
+        m |= ((f >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
     }
     m
 }
@@ -495,20 +510,14 @@ pub fn digit_runs(b: &[u8], min: usize) -> Vec<(usize, usize)> {
     let mut cur: Option<(usize, usize, usize)> = None;
     for (k, chunk) in b.chunks(64).enumerate() {
         let base = k * 64;
-        let mut m = if has_digit(chunk) {
-            digit_mask(chunk)
-        } else {
-            0
-        };
+        let mut m = digit_mask(chunk);
         while m != 0 {
             let tz = m.trailing_zeros() as usize;
             let len = (!(m >> tz)).trailing_zeros() as usize;
             let (gs, ge) = (base + tz, base + tz + len);
-            m = if tz + len >= 64 {
-                0
-            } else {
-                m & (!0u64 << (tz + len))
-            };
+            // Clear the lowest run of ones (the carry of adding its lowest bit runs
+            // through it; past bit 63 it drops out).
+            m &= m.wrapping_add(m & m.wrapping_neg());
             cur = match cur {
                 Some((s, e, d))
                     if gs == e

@@ -16,7 +16,7 @@ impl Engine {
         let mut out = Vec::new();
         if scan.any_rule {
             for (i, rule) in self.rules.iter().enumerate() {
-                if scan.triggered.get(i) != Some(&true) {
+                if !scan.triggered.contains(i) {
                     continue;
                 }
                 match rule.window {
@@ -317,6 +317,19 @@ pub(super) fn followed(b: &[u8], at: usize, need: &[u8]) -> bool {
         return true;
     }
     let rest = b.get(at..).unwrap_or_default();
+    // Most hits run on into a word (`tokens`, `password_field`): with no quote, padding
+    // or backslash after the keyword, the next byte decides.
+    match rest.first() {
+        Some(&c) if !matches!(c, b'"' | b'\'' | b'\\') && !c.is_ascii_whitespace() => {
+            need.contains(&c)
+        }
+        _ => followed_past_padding(rest, need),
+    }
+}
+
+/// [`followed`] on the text after the keyword, `need` not empty, without the
+/// next-byte shortcut (tests compare the two).
+pub(super) fn followed_past_padding(rest: &[u8], need: &[u8]) -> bool {
     let quotes = rest
         .iter()
         .take(4)

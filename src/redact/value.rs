@@ -301,7 +301,9 @@ pub fn is_secret(
         return literal(v, r) && !screaming_name(v);
     }
     // `ERROR_PASSWORD: WIN32_ERROR = 2108`, `DialogToken: DOT11_DIALOG_TOKEN`: a
-    // constant or type name, however many digits it has.
+    // constant or type name, however many digits it has; closing a parameter list
+    // (`fn f(authorization: AuthorizationRef)`) it is still one.
+    let v = v.trim_end_matches(')');
     random_like(v, r) && !screaming_name(v)
 }
 
@@ -354,6 +356,20 @@ mod tests {
         assert!(judge(
             "password: Xk9mPq2LzR8tYw4Vn7Bc",
             "Xk9mPq2LzR8tYw4Vn7Bc"
+        ));
+        // A parameter's type at the end of a signature (precision bench, windows and
+        // objc2 crates), and a generated value in the same place.
+        assert!(!judge(
+            "pub unsafe fn set_authorization(&self, in_authorization: AuthorizationRef)",
+            "AuthorizationRef)"
+        ));
+        assert!(!judge(
+            "fn SetAuthorization(&self, authorization: WindowsMediaLibrarySharingDeviceAuthorizationStatus)",
+            "WindowsMediaLibrarySharingDeviceAuthorizationStatus)"
+        ));
+        assert!(judge(
+            "login(password: Xk9mPq2LzR8tYw4Vn7Bc)",
+            "Xk9mPq2LzR8tYw4Vn7Bc)"
         ));
     }
 

@@ -94,6 +94,8 @@ fn code_templates_and_placeholders_are_not_secrets_in_any_language() {
         "let api_key = std::env::var(\"API_KEY\")?;",
         "pub frag_token: __u32,",
         "let secret: SigningKey = SigningKey::generate(&mut csprng);",
+        "pub unsafe fn set_authorization(&self, in_authorization: AuthorizationRef) -> OSStatus {",
+        "fn SetAuthorization(&self, authorization: WindowsMediaLibrarySharingDeviceAuthorizationStatus) -> Result<()>;",
         // Go
         "password := os.Getenv(\"DB_PASSWORD\")",
         "apiKey := cfg.APIKey",

@@ -224,14 +224,18 @@ fn digit_run_gate_by_shape() {
 }
 
 #[test]
-fn has_digit_agrees_with_bytes() {
+fn digit_mask_finds_any_digit_at_every_position() {
     // Every byte value at every position of a chunk of each length, among letters.
     for len in [1usize, 7, 8, 9, 63, 64] {
         for pos in 0..len {
             for c in 0..=255u8 {
                 let mut chunk = vec![b'a'; len];
                 chunk[pos] = c;
-                assert_eq!(has_digit(&chunk), c.is_ascii_digit(), "{len} {pos} {c:#x}");
+                assert_eq!(
+                    digit_mask(&chunk),
+                    u64::from(c.is_ascii_digit()) << pos,
+                    "{len} {pos} {c:#x}"
+                );
             }
         }
     }
@@ -241,7 +245,12 @@ fn has_digit_agrees_with_bytes() {
         *b"\x00\xff/:\x80\xb0\xb9\x2f",
         *b"9\x00\x00\x00\x00\x00\x00\x00",
     ] {
-        assert_eq!(has_digit(&w), w.iter().any(u8::is_ascii_digit), "{w:?}");
+        let want = w
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_ascii_digit())
+            .fold(0u64, |m, (j, _)| m | 1 << j);
+        assert_eq!(digit_mask(&w), want, "{w:?}");
     }
 }
 /// The byte-at-a-time definition the bitmask version must agree with.
