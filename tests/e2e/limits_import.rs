@@ -62,9 +62,10 @@ fn import_peak_mib(path: &Path, db: &Path) -> f64 {
     peak as f64 / 1024.0
 }
 
-/// 2.2 MB of attack sessions (600 runs, each with findings) peaked at 147 MiB
-/// before transparent huge pages were turned off (mimalloc's arenas asked for
-/// them); the heap itself is ~90 MB, most of it the compiled injection rules.
+/// 2.2 MB of attack sessions (600 runs, each with findings) peaked at 161 MiB
+/// in the test (debug) build, 144-148 MiB in a release build, before transparent
+/// huge pages were turned off (mimalloc's arenas asked for them); after, 130-132
+/// and 119-121 MiB. The heap itself is ~90 MB, most of it the compiled injection rules.
 #[test]
 fn an_attack_heavy_import_stays_under_its_memory_ceiling() {
     let dir = tempfile::tempdir().unwrap();
@@ -75,7 +76,7 @@ fn an_attack_heavy_import_stays_under_its_memory_ceiling() {
         std::fs::metadata(&path).unwrap().len()
     );
     assert!(peak > 0.0, "no peak read");
-    assert!(peak < 130.0, "peak RSS {peak:.1} MiB");
+    assert!(peak < 145.0, "peak RSS {peak:.1} MiB");
     let out = crate::common::ok(
         crate::common::bin()
             .args(["runs", "--format", "json", "--db"])
