@@ -7,6 +7,7 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    no_huge_pages();
     let cli = skilltrace::cli::Cli::parse();
     match skilltrace::commands::run(cli) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(2)),
@@ -19,6 +20,14 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Turns transparent huge pages off for this process: mimalloc asks for them
+/// on its arenas, and 2 MiB pages kept ~30 MB more resident on a 200 MB import
+/// (BENCHMARKS.md, "Peak RSS"). Nothing here gains from them; failing is harmless.
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
 }
 
 /// A reader that went away (`skilltrace runs --format json | head`): not an error.

@@ -35,6 +35,7 @@ mod guard_install;
 mod guard_serve;
 mod import_agents;
 mod import_cli;
+mod limits_import;
 mod limits_otlp;
 mod limits_proxy;
 mod opencode_db;

@@ -265,7 +265,8 @@ impl Command {
             if a == flag {
                 return args.get(i + 1).map(String::as_str);
             }
-            if let Some(v) = a.strip_prefix(&format!("{flag}=")) {
+            // `--flag=value`, without formatting "--flag=" for every argument.
+            if let Some(v) = a.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
                 return Some(v);
             }
         }
