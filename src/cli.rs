@@ -397,6 +397,9 @@ pub struct GuardArgs {
     /// With --drain: wait a moment for more records before exiting (the drainer a hook starts)
     #[arg(long, hide = true, requires = "drain")]
     pub drain_linger: bool,
+    /// Run the warm judge the hooks of this store talk to, until idle (hooks start this themselves)
+    #[arg(long, hide = true, conflicts_with_all = ["drain", "agent", "check", "http"])]
+    pub warm_judge: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -472,6 +475,8 @@ pub struct GuardStatusArgs {
     /// Only list the installed hooks; do not run them to check they answer
     #[arg(long)]
     pub no_check: bool,
+    #[command(flatten)]
+    pub db: DbArg,
 }
 
 #[derive(Debug, Args)]

@@ -38,7 +38,7 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
     check_port(&mut r, "proxy port", &args.proxy, "skilltrace proxy");
     check_proxy(&mut r, &args.proxy);
     check_port(&mut r, "otlp port", &args.otlp, "skilltrace otlp");
-    check_guard(&mut r);
+    check_guard(&mut r, &db);
     check_agents(&r);
     if r.problems == 0 {
         println!("all good");
@@ -50,8 +50,8 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
 }
 
 /// Which agents the guard answers, and whether their hooks answer.
-fn check_guard(r: &mut Report) {
-    match super::guard::status_lines(true) {
+fn check_guard(r: &mut Report, db: &Path) {
+    match super::guard::status_lines(true, Some(db.to_path_buf())) {
         Ok(lines) => {
             for l in lines {
                 match l.level {

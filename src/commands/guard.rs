@@ -7,7 +7,7 @@ use crate::cli::{
     GuardArgs, GuardCommand, GuardInstallArgs, GuardServeArgs, GuardStatusArgs, GuardUninstallArgs,
 };
 use crate::guard::install::{self, Mode, Outcome, Scope};
-use crate::guard::{client, hook, server, Agent};
+use crate::guard::{client, hook, server, warm, Agent};
 use anyhow::{Context, Result};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -25,6 +25,11 @@ pub fn run(args: GuardArgs) -> Result<i32> {
 
 /// The command hook.
 fn hook_cmd(args: GuardArgs) -> Result<i32> {
+    let started = Instant::now();
+    if args.warm_judge {
+        crate::guard::warm_judge::serve(&db_path(&args.db)?)?;
+        return Ok(0);
+    }
     if args.drain {
         let linger = if args.drain_linger {
             crate::guard::record::LINGER
@@ -40,12 +45,9 @@ fn hook_cmd(args: GuardArgs) -> Result<i32> {
              or use `skilltrace guard install|uninstall|status|serve`"
         );
     };
-    let opts = hook::HookOptions {
-        agent,
-        db: db_path(&args.db)?,
-        fail_closed: args.fail_closed,
-        dry_run: args.check,
-    };
+    let mut opts = hook::HookOptions::new(agent, db_path(&args.db)?);
+    opts.fail_closed = args.fail_closed;
+    opts.dry_run = args.check;
     if args.check {
         return check(&opts);
     }
@@ -64,7 +66,17 @@ fn hook_cmd(args: GuardArgs) -> Result<i32> {
             return Ok(0);
         }
     }
-    let a = hook::run(&opts, input);
+    let flags = (opts.fail_closed, opts.dry_run);
+    let a = match warm::ask(&opts.db, agent, flags, &input, started) {
+        Ok(a) => a,
+        Err(local) => {
+            opts.start_judge = local.start;
+            if local.note {
+                opts.local_because = Some(local.why);
+            }
+            hook::run_with(&opts, input, None, started)
+        }
+    };
     print_answer(&a);
     Ok(a.exit)
 }
@@ -285,7 +297,7 @@ pub(super) struct StatusLine {
 }
 
 /// Which agents are guarded where, and (with `probe`) whether their hooks answer.
-pub(super) fn status_lines(probe: bool) -> Result<Vec<StatusLine>> {
+pub(super) fn status_lines(probe: bool, db: Option<PathBuf>) -> Result<Vec<StatusLine>> {
     let mut out = Vec::new();
     for agent in Agent::ALL {
         for scope in [Scope::User, Scope::Project] {
@@ -341,7 +353,35 @@ pub(super) fn status_lines(probe: bool) -> Result<Vec<StatusLine>> {
             });
         }
     }
+    out.push(warm_line(db));
     Ok(out)
+}
+
+/// Whether a warm judge answers the command hooks of store `db`.
+fn warm_line(db: Option<PathBuf>) -> StatusLine {
+    let detail = match db.or_else(|| crate::paths::default_db().ok()) {
+        None => "no store".to_string(),
+        Some(db) => match warm::ping(&db) {
+            Ok(j) => format!(
+                "running for {} (pid {}, up {} s, {} events judged, idle {} s of {} s before it exits)",
+                db.display(),
+                j.pid,
+                j.uptime_ms / 1000,
+                j.judged,
+                j.idle_for_ms / 1000,
+                j.idle_secs
+            ),
+            Err(why) => format!(
+                "not running for {} ({why}); the next command hook starts one unless [guard] warm_idle_secs = 0",
+                db.display()
+            ),
+        },
+    };
+    StatusLine {
+        level: "info",
+        what: "guard warm judge".into(),
+        detail,
+    }
 }
 
 /// Runs an installed hook once (`--check`, or `GET /health` for HTTP hooks).
@@ -414,7 +454,7 @@ fn probe_hook(agent: Agent, found: &[(String, serde_json::Value)]) -> (&'static 
 }
 
 fn status_cmd(a: GuardStatusArgs) -> Result<i32> {
-    let lines = status_lines(!a.no_check)?;
+    let lines = status_lines(!a.no_check, Some(db_path(&a.db)?))?;
     let mut fix = 0;
     for l in &lines {
         if l.level == "FIX" {

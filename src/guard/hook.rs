@@ -19,7 +19,7 @@ use crate::model::GuardDecision;
 use crate::redact::Redactor;
 use serde_json::Map;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// The most the hook reads from stdin (a tool result can be large).
@@ -54,6 +54,29 @@ pub struct HookOptions {
     pub fail_closed: bool,
     /// Judge only: record nothing, save no state (`guard status` probes).
     pub dry_run: bool,
+    /// Inside the warm judge: a drainer thread of this process to wake
+    /// instead of starting a drainer process.
+    pub drainer: Option<mpsc::Sender<()>>,
+    /// Why the warm judge was not used, when it was not (noted on the span).
+    pub local_because: Option<String>,
+    /// After judging here: start a warm judge for the next event (unless
+    /// `[guard] warm_idle_secs` is 0).
+    pub start_judge: bool,
+}
+
+impl HookOptions {
+    /// Options for `agent` and the store `db`, nothing else set.
+    pub fn new(agent: Agent, db: PathBuf) -> HookOptions {
+        HookOptions {
+            agent,
+            db,
+            fail_closed: false,
+            dry_run: false,
+            drainer: None,
+            local_because: None,
+            start_judge: false,
+        }
+    }
 }
 
 /// Why the worker could not judge.
@@ -81,15 +104,36 @@ struct Answered {
 /// Never fails: every failure becomes the neutral (or, failing closed, the
 /// denying) answer, and is recorded.
 pub fn run(opts: &HookOptions, input: Vec<u8>) -> Answer {
+    run_with(opts, input, None, Instant::now())
+}
+
+/// What the hook judges with: the config to build a judge from (in this
+/// process), or the warm judge's compiled one to fork.
+pub(super) enum Base {
+    Config(Box<Config>),
+    Warm(Arc<Judge>),
+}
+
+/// [`run`], judging with `warm`'s compiled judge when given (the warm judge
+/// process), the budget counted from `started` (the hook's own start).
+pub fn run_with(
+    opts: &HookOptions,
+    input: Vec<u8>,
+    warm: Option<Arc<Judge>>,
+    started: Instant,
+) -> Answer {
     mark("start");
     let now = crate::store::now_ms();
-    let loaded = Config::load_default()
-        .map_err(|e| format!("{e:#}"))
-        .and_then(|c| {
-            Policy::from_config(&c)
-                .map(|p| (c, p))
-                .map_err(|e| format!("{e:#}"))
-        });
+    let loaded = match warm {
+        Some(j) => Ok((Base::Warm(j.clone()), j.policy().clone())),
+        None => Config::load_default()
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|c| {
+                Policy::from_config(&c)
+                    .map(|p| (Base::Config(Box::new(c)), p))
+                    .map_err(|e| format!("{e:#}"))
+            }),
+    };
     let (config, policy) = match loaded {
         Ok(cp) => cp,
         Err(e) => {
@@ -106,6 +150,7 @@ pub fn run(opts: &HookOptions, input: Vec<u8>) -> Answer {
     mark("config");
     let fail_closed = opts.fail_closed || policy.fail_closed;
     let budget = Duration::from_millis(policy.budget_ms);
+    let deadline = started + budget;
     let (tx, rx) = mpsc::channel::<Result<Judged, Failure>>();
     let (answered_tx, answered_rx) = mpsc::channel::<Answered>();
     let (done_tx, done_rx) = mpsc::channel::<()>();
@@ -114,7 +159,15 @@ pub fn run(opts: &HookOptions, input: Vec<u8>) -> Answer {
         .name("skilltrace-guard".into())
         .spawn(move || {
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                work(&worker_opts, config, policy, &input, now, &tx, &answered_rx)
+                work(
+                    &worker_opts,
+                    config,
+                    policy,
+                    &input,
+                    (now, deadline),
+                    &tx,
+                    &answered_rx,
+                )
             }));
             if out.is_err() {
                 let _ = tx.send(Err(Failure::Internal("the guard crashed".into())));
@@ -124,7 +177,8 @@ pub fn run(opts: &HookOptions, input: Vec<u8>) -> Answer {
     if spawned.is_err() {
         return fail_answer(opts.agent, None, fail_closed, "cannot start a thread");
     }
-    let (answer, answered) = match rx.recv_timeout(budget) {
+    let left = deadline.saturating_duration_since(Instant::now());
+    let (answer, answered) = match rx.recv_timeout(left) {
         Ok(Ok(j)) => (
             opts.agent.answer(Some(&j.event), &j.verdict),
             Answered {
@@ -217,23 +271,37 @@ fn record_failure(opts: &HookOptions, now: i64, why: &str, answered: GuardDecisi
         }
     );
     let r = record::failure(&mut red, opts.agent.name(), now.max(0) as u64, &msg);
-    let _ = record::record_later(&opts.db, &r, &exe());
+    let _ = later(opts, &r);
+}
+
+/// Spools `r` for the store: woken drainer thread (in the warm judge) or a
+/// drainer process.
+fn later(opts: &HookOptions, r: &Record) -> anyhow::Result<()> {
+    match &opts.drainer {
+        Some(wake) => {
+            record::spool(&opts.db, r)?;
+            let _ = wake.send(());
+            Ok(())
+        }
+        None => record::record_later(&opts.db, r, &exe()),
+    }
 }
 
 /// The worker: judge, hand the verdict over, learn what was answered, save
 /// the session, record.
 fn work(
     opts: &HookOptions,
-    config: Config,
+    config: Base,
     policy: Policy,
     input: &[u8],
-    now: i64,
+    (now, deadline): (i64, Instant),
     tx: &mpsc::Sender<Result<Judged, Failure>>,
     answered: &mpsc::Receiver<Answered>,
 ) {
+    let warm_idle = policy.warm_idle_secs;
     let prepared = match opts.agent.parse(input) {
         Err(m) => Err(Failure::Malformed(m)),
-        Ok(ev) => prepare(&config, policy, &opts.db, ev, now, opts.dry_run)
+        Ok(ev) => prepare(&config, policy, &opts.db, ev, (now, deadline), opts.dry_run)
             .map_err(|e| Failure::Internal(format!("{e:#}"))),
     };
     let (mut judge, mut j, file, mut sess, ev) = match prepared {
@@ -294,6 +362,9 @@ fn work(
         );
         j.decision = got.decision;
     }
+    if let Some(why) = &opts.local_because {
+        attrs.insert("guard.judged_in".into(), format!("hook: {why}").into());
+    }
     judge.annotate(&mut j, attrs);
     judge.save_state(&ev, &mut sess);
     mark("annotated");
@@ -307,8 +378,12 @@ fn work(
     drop(file);
     mark("session saved");
     let r = Record::from(j);
-    let _ = record::record_later(&opts.db, &r, &exe());
+    let _ = later(opts, &r);
     mark("spooled");
+    if opts.start_judge && warm_idle > 0 {
+        super::warm::start(&opts.db);
+        mark("warm judge started");
+    }
 }
 
 /// This binary, for the drainer it starts.
@@ -318,24 +393,38 @@ fn exe() -> PathBuf {
 
 type Prepared = (Judge, Judgement, Option<SessionFile>, Session, GuardEvent);
 
-/// Loads the session, builds the judge and judges.
-fn prepare(
-    config: &Config,
-    policy: Policy,
-    db: &Path,
-    ev: GuardEvent,
-    now: i64,
-    dry_run: bool,
-) -> anyhow::Result<Prepared> {
-    let deadline = Instant::now() + Duration::from_millis(policy.budget_ms);
-    mark("parsed");
+/// Builds the judge the hook (or the warm judge, once) judges with.
+pub fn build_judge(config: &Config, policy: Policy, db: &Path) -> anyhow::Result<Judge> {
     let (redactor, mut detector) = crate::ingest::scan::build(config, db, None)?;
     mark("redactor and detector built");
     detector.tamper_mut().add_globs(&policy.protect_paths)?;
+    // The warm judge's socket folder is skilltrace's own too.
+    if let Some(dir) = super::warm::folder() {
+        detector
+            .tamper_mut()
+            .protect(&[format!("{}/", dir.display())]);
+    }
     let key = crate::detect::tokens::load_or_create_key(db)?;
     let budget = super::budget::Budget::from_config(config, db)?;
     mark("key and budget");
-    let mut judge = Judge::new(redactor, detector, policy, key).with_budget(budget);
+    Ok(Judge::new(redactor, detector, policy, key).with_budget(budget))
+}
+
+/// Loads the session, builds (or forks) the judge and judges.
+fn prepare(
+    base: &Base,
+    policy: Policy,
+    db: &Path,
+    ev: GuardEvent,
+    (now, deadline): (i64, Instant),
+    dry_run: bool,
+) -> anyhow::Result<Prepared> {
+    mark("parsed");
+    let mut judge = match base {
+        Base::Config(config) => build_judge(config, policy, db)?,
+        Base::Warm(j) => j.fork(),
+    };
+    let key = *judge.key();
     let dir = session::state_dir(db);
     let (file, mut sess) = if dry_run {
         (None, Session::default())

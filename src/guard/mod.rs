@@ -7,7 +7,8 @@
 //! the [`policy::Policy`] turns into a verdict; the answer goes back in the
 //! agent's own format. Every guarded event is recorded (`record`) as spans and
 //! findings with the decision. Front ends: the command hook (`hook`, a process
-//! per event, session state in `session` files) and `guard serve` (`server`,
+//! per event, session state in `session` files, answered by a background
+//! `warm_judge` when one runs, see `warm`) and `guard serve` (`server`,
 //! one process, sessions in memory). `install` edits the agents' hook
 //! settings, keeping the user's own hooks byte for byte.
 
@@ -22,6 +23,8 @@ pub mod policy;
 pub mod record;
 pub mod server;
 pub mod session;
+pub mod warm;
+pub mod warm_judge;
 
 pub use agents::{Agent, Answer, Verdict};
 pub use policy::{Action, Policy};

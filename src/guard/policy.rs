@@ -41,6 +41,7 @@ struct PolicyFile {
     ask_fallback: Action,
     budget_ms: u64,
     fail_closed: bool,
+    warm_idle_secs: u64,
     #[serde(default)]
     protect_paths: Vec<String>,
     severity: BTreeMap<String, Action>,
@@ -83,6 +84,9 @@ pub struct Policy {
     pub budget_ms: u64,
     /// Deny (instead of allow) when the guard itself fails.
     pub fail_closed: bool,
+    /// How long the command hook's warm judge waits idle before it exits;
+    /// `0`: no warm judge, each hook judges in its own process.
+    pub warm_idle_secs: u64,
     /// More path globs GRD-TRACE-001 protects.
     pub protect_paths: Vec<String>,
 }
@@ -112,6 +116,7 @@ impl Default for Policy {
             ask_fallback: Action::Deny,
             budget_ms: 1000,
             fail_closed: false,
+            warm_idle_secs: 600,
             protect_paths: Vec::new(),
         })
     }
@@ -173,6 +178,7 @@ impl Policy {
             ask_fallback: f.ask_fallback,
             budget_ms: f.budget_ms.max(1),
             fail_closed: f.fail_closed,
+            warm_idle_secs: f.warm_idle_secs,
             protect_paths: f.protect_paths,
         })
     }

@@ -33,6 +33,7 @@ mod export_sarif;
 mod guard_budget;
 mod guard_install;
 mod guard_serve;
+mod guard_warm;
 mod import_agents;
 mod import_cli;
 mod limits_import;
