@@ -13,6 +13,7 @@
 //!
 //! Lines name the store's path and counts, never row contents.
 
+use crate::pricing::thousands;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -161,19 +162,6 @@ impl Drop for Progress {
     }
 }
 
-/// `n` with thousands separated by commas.
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,11 +179,7 @@ mod tests {
     }
 
     #[test]
-    fn counts_are_said_by_tenths_and_with_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(1_251_823), "1,251,823");
+    fn counts_are_said_by_tenths() {
         let mut p = Progress::with_mode("s.db", Mode::Hidden);
         p.count("x", 5, 100);
         assert_eq!(p.said_tenth, None);
