@@ -164,8 +164,10 @@ pub fn run(args: TuiArgs) -> Result<i32> {
                 .context("tui: cannot start the writer")?,
         );
     }
-    if demo.is_none() && !db.exists() {
-        // Same one-line message as every other reader.
+    if demo.is_none() {
+        // Same one-line message as every other reader for a missing store; an
+        // older store is upgraded here, its progress on stderr, before the
+        // TUI takes the terminal.
         crate::store::Store::open_read(&db)?;
     }
 

@@ -163,17 +163,21 @@ fn import_db(
     let fail = |why: String| ImportError::Io(format!("{display}: {why}"));
     let meta = std::fs::metadata(path).map_err(|e| fail(io_why(&e)))?;
     let (dev, ino) = identity(&meta);
+    // Rows OpenCode deleted since the last read: their spans are marked, kept.
+    let gone = super::upstream_deletes::opencode_deletions(pipeline.store(), path, &display)
+        .map_err(fail)?;
     // The same file read before: only rows stamped since that read.
     let mut since = 0;
     if let Some(s) = pipeline.store().source(&display)? {
         if s.dev == dev && s.ino == ino {
-            if s.line == opencode_db::stamp(path).map_err(fail)?.max(0) as u64 {
+            if gone.is_empty() && s.line == opencode_db::stamp(path).map_err(fail)?.max(0) as u64 {
                 return Ok(0);
             }
             since = i64::try_from(s.line).unwrap_or(0);
         }
     }
-    let read = opencode_db::read(path, &display, since).map_err(fail)?;
+    let mut read = opencode_db::read(path, &display, since).map_err(fail)?;
+    read.records.extend(gone);
     let mut b = read.into_batch(display, &meta);
     let scanned = pipeline.scan_into(&mut b, writer.spare());
     if held.add(scanned, writer) {

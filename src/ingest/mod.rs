@@ -19,4 +19,5 @@ pub mod queue;
 pub mod reader;
 pub mod scan;
 pub mod tail;
+pub mod upstream_deletes;
 pub mod writer;

@@ -101,6 +101,18 @@ fn doc_stamp(meta: &std::fs::Metadata) -> (u64, u128) {
     (meta.len(), mtime)
 }
 
+/// An OpenCode store's and its write-ahead log's size and time (zero when absent).
+fn db_files_stamp(db: &Path) -> [(u64, u128); 2] {
+    let of = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| doc_stamp(&m))
+            .unwrap_or((0, 0))
+    };
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    [of(db), of(Path::new(&wal))]
+}
+
 /// Follows `paths` until `stop` is set, sending batches to the writer.
 pub fn follow(
     paths: &[PathBuf],
@@ -127,6 +139,8 @@ pub fn follow(
         files: HashMap::new(),
         deleted: Default::default(),
         stores: HashMap::new(),
+        unreadable: Default::default(),
+        store_files: HashMap::new(),
         reader: Store::open_read(db).ok(),
         db: db.to_path_buf(),
         opts,
@@ -183,6 +197,12 @@ struct Tailer {
     deleted: std::collections::HashSet<PathBuf>,
     /// OpenCode SQLite stores followed, with the change stamp last read.
     stores: HashMap<PathBuf, i64>,
+    /// OpenCode stores that could not be read, said once each (until one
+    /// reads again): the others are followed meanwhile.
+    unreadable: std::collections::HashSet<PathBuf>,
+    /// Per OpenCode store: its and its log's size and time at the last look
+    /// for deleted rows.
+    store_files: HashMap<PathBuf, [(u64, u128); 2]>,
     reader: Option<Store>,
     db: PathBuf,
     opts: TailOptions,
@@ -384,8 +404,9 @@ impl Tailer {
             return;
         };
         let (dev, ino) = identity(&meta);
-        let Ok(stamp) = opencode_db::stamp(path) else {
-            return;
+        let stamp = match opencode_db::stamp(path) {
+            Ok(s) => s,
+            Err(why) => return self.unreadable_store(path, &why),
         };
         let since = match self.stores.get(path) {
             Some(s) => Some(*s),
@@ -394,16 +415,43 @@ impl Tailer {
                 .filter(|s| !self.opts.from_start && s.dev == dev && s.ino == ino)
                 .and_then(|s| i64::try_from(s.line).ok()),
         };
-        if since == Some(stamp) {
+        let display = path.display().to_string();
+        // Rows OpenCode deleted (which move no stamp): looked for when the
+        // database or its log changed since the last look.
+        let files = db_files_stamp(path);
+        let mut gone = Vec::new();
+        if self.store_files.get(path) != Some(&files) {
+            if self.reader.is_none() {
+                self.reader = Store::open_read(&self.db).ok();
+            }
+            if let Some(r) = self.reader.as_ref() {
+                match super::upstream_deletes::opencode_deletions(r, path, &display) {
+                    Ok(g) => gone = g,
+                    Err(why) => return self.unreadable_store(path, &why),
+                }
+            }
+            self.store_files.insert(path.to_path_buf(), files);
+        }
+        if since == Some(stamp) && gone.is_empty() {
             self.stores.insert(path.to_path_buf(), stamp);
             return;
         }
-        let display = path.display().to_string();
-        let Ok(read) = opencode_db::read(path, &display, since.unwrap_or(0)) else {
-            return;
+        let mut read = match opencode_db::read(path, &display, since.unwrap_or(0)) {
+            Ok(r) => r,
+            Err(why) => return self.unreadable_store(path, &why),
         };
+        read.records.extend(gone);
+        self.unreadable.remove(path);
         self.stores.insert(path.to_path_buf(), read.stamp);
         self.tx.send(read.into_batch(display, &meta));
+    }
+
+    /// Says once on stderr (`warning: <path>: <why>`) that an OpenCode store
+    /// cannot be read; it is tried again at each change and rescan.
+    fn unreadable_store(&mut self, path: &Path, why: &str) {
+        if self.unreadable.insert(path.to_path_buf()) {
+            crate::notice::warn("opencode_db", format!("{}: {why}", path.display()));
+        }
     }
 
     fn open(&mut self, path: &Path, dev: u64, ino: u64, offset: u64, line: u64, is_doc: bool) {

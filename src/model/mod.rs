@@ -366,7 +366,18 @@ pub struct Span {
     pub origin: Origin,
 }
 
+/// The attribute that marks a copy of a span as superseded by a later, better
+/// source (its value names that source, e.g. Cline's `ui_messages.json`):
+/// such a copy only updates the stored span (kind, tokens, attributes) and is
+/// never stored as a new one.
+pub const SUPERSEDED_BY: &str = "superseded_by";
+
 impl Span {
+    /// True for a copy marked [`SUPERSEDED_BY`]: it updates a stored span only.
+    pub fn updates_only(&self) -> bool {
+        self.attributes.contains_key(SUPERSEDED_BY)
+    }
+
     /// A span with only its identity set; fill the rest with struct update syntax.
     pub fn new(
         id: impl Into<String>,

@@ -21,6 +21,7 @@ mod tree_links;
 pub mod tree_order;
 mod triage;
 pub mod trust;
+pub mod upgrade;
 mod usage;
 mod workbench;
 mod write;
@@ -131,18 +132,31 @@ impl Store {
             .map_err(StoreError::from)
         })
         .map_err(shown)?;
-        if (1..schema::latest()).contains(&found) {
+        let migrating = (1..schema::latest()).contains(&found);
+        let mut progress = None;
+        if migrating {
             // An existing store from an older skilltrace: upgrading copies tables
             // once, which takes a while on a big store, so say why we pause.
             eprintln!(
                 "skilltrace: upgrading {p} from store schema v{found} to v{} (once; big stores take a minute)",
                 schema::latest()
             );
+            let mut line = upgrade::Progress::start(&p);
+            line.step(&format!("schema v{found} to v{}", schema::latest()));
+            progress = Some(line);
+            // Index builds sort through temporary files, not memory: held in
+            // memory, the sort of a million spans' keys grew the process by
+            // ~200 MB.
+            conn.execute_batch("PRAGMA temp_store=FILE")?;
         }
-        busy::retry(OPEN_WAIT, || {
+        let migrated = busy::retry(OPEN_WAIT, || {
             schema::migrate(&mut conn).map_err(StoreError::from)
         })
-        .map_err(shown)?;
+        .map_err(shown);
+        if migrating {
+            conn.execute_batch("PRAGMA temp_store=MEMORY")?;
+        }
+        migrated?;
         trust::check_sidecars(path, true).map_err(&err)?;
         let mut store = Store {
             conn,
@@ -150,11 +164,32 @@ impl Store {
             run_keys: write_runs::RunKeys::default(),
         };
         // Spans stored before migration 12 get their parent keys (once, in
-        // batches). Best effort: a fill cut short (another writer holding the
-        // lock) resumes at the next open, and until then the Run view orders
-        // such runs in full.
-        let _ = store.fill_parent_keys();
+        // batches). Best effort: a fill cut short (killed, or another writer
+        // holding the lock) resumes at the next open, and until then the Run
+        // view orders such runs in full.
+        let _ = store.fill_old_parent_keys(&p, &mut progress);
+        if let Some(line) = progress {
+            line.finish();
+        }
         Ok(store)
+    }
+
+    /// Resolves the parent keys of rows stored before migration 12, with a
+    /// progress line ([`upgrade::Progress`], started here if the schema was current).
+    fn fill_old_parent_keys(
+        &mut self,
+        p: &str,
+        progress: &mut Option<upgrade::Progress>,
+    ) -> Result<(), StoreError> {
+        let total = self.unresolved_parent_keys()?;
+        if total == 0 {
+            return Ok(());
+        }
+        let line = progress.get_or_insert_with(|| upgrade::Progress::start(p));
+        const WHAT: &str = "linking spans to their parents";
+        line.count(WHAT, 0, total);
+        self.fill_parent_keys(&mut |done| line.count(WHAT, done, total))?;
+        Ok(())
     }
 
     /// Opens an existing store for reading only (the TUI's and listings' connections),

@@ -215,6 +215,24 @@ impl Store {
         )? as u64)
     }
 
+    /// The spans of the runs read from `source` (a file path): run id, span
+    /// id, kind, and whether the span has attribute `attr`. What a reader
+    /// compares with what its source still holds.
+    pub fn spans_of_source(
+        &self,
+        source: &str,
+        attr: &str,
+    ) -> Result<Vec<(String, String, String, bool)>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT r.id, s.id, s.kind, json_type(s.attributes, '$.' || ?2) IS NOT NULL \
+             FROM runs r JOIN spans s ON s.run_key = r.key WHERE r.source = ?1",
+        )?;
+        let rows = st.query_map(params![source, attr], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// One span.
     pub fn span(&self, run_id: &str, span_id: &str) -> Result<Option<Span>, StoreError> {
         let sql = format!("SELECT {SPAN_COLS} FROM spans WHERE run_key = (SELECT key FROM runs WHERE id = ?1) AND id = ?2");

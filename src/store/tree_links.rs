@@ -48,22 +48,26 @@ impl Store {
         Ok(n)
     }
 
-    /// Resolves every unresolved `parent_key`, [`FILL_BATCH`] rows per
-    /// transaction (an interrupted fill resumes where it stopped). Returns the rows resolved.
-    pub fn fill_parent_keys(&mut self) -> Result<u64, StoreError> {
-        // A read first: a store with nothing to resolve takes no write lock.
-        let any: bool = self.conn.query_row(
-            "SELECT EXISTS(SELECT 1 FROM spans WHERE parent_key IS NULL)",
+    /// How many rows written before migration 12 still wait for their
+    /// `parent_key` (a count of the small partial index `spans_unresolved`).
+    pub fn unresolved_parent_keys(&self) -> Result<u64, StoreError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM spans WHERE parent_key IS NULL",
             [],
             |r| r.get(0),
         )?;
-        if !any {
-            return Ok(0);
-        }
+        Ok(n as u64)
+    }
+
+    /// Resolves every unresolved `parent_key`, [`FILL_BATCH`] rows per
+    /// transaction (an interrupted fill resumes where it stopped), calling
+    /// `on_batch` with the rows resolved so far after each. Returns the rows resolved.
+    pub fn fill_parent_keys(&mut self, on_batch: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {
         let mut total = 0u64;
         loop {
             let n = self.fill_parent_keys_batch(FILL_BATCH)?;
             total += n as u64;
+            on_batch(total);
             if n < FILL_BATCH {
                 return Ok(total);
             }

@@ -321,6 +321,14 @@ fn write_spans(
         ];
         let d = deltas.entry(run_key).or_default();
         let is_tool = s.kind == crate::model::SpanKind::Tool;
+        // A copy that marks a stored span superseded is never stored as new.
+        let nothing_to_update = s.updates_only()
+            && !tx
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM spans WHERE run_key=?1 AND id=?2)")?
+                .query_row(params![run_key, s.id], |r| r.get::<_, bool>(0))?;
+        if nothing_to_update {
+            continue;
+        }
         if insert.execute(values)? == 1 {
             // A late parent adopts the spans that named it before it came.
             adopt.execute(params![run_key, s.id, tx.last_insert_rowid()])?;

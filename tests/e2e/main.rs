@@ -19,6 +19,7 @@ mod tui_fixture;
 mod writers_support;
 
 mod adversarial_corpus;
+mod cline_late_ui;
 mod codex_forks;
 mod cost;
 mod detection;
@@ -59,6 +60,7 @@ mod redaction_values;
 mod replay;
 mod scan;
 mod store_trust;
+mod store_upgrade;
 mod tail_documents;
 mod tui_keys_doc;
 mod tui_snapshots;

@@ -246,3 +246,152 @@ fn tail_follows_a_live_wal_store() {
     let s = skilltrace::store::Store::open_read(&store).unwrap();
     assert_eq!(s.counts().unwrap().spans, 30);
 }
+
+/// `tail` of a folder whose `opencode.db` is corrupt says so once on stderr
+/// (`warning: <path>: <why>`), also after the file changes and rescans, and
+/// keeps following the other sources.
+#[test]
+fn tail_says_once_that_a_corrupt_db_is_unreadable_and_follows_the_rest() {
+    use std::io::BufRead;
+    let t = tempfile::tempdir().unwrap();
+    let oc = t.path().join("opencode");
+    std::fs::create_dir_all(&oc).unwrap();
+    let db = oc.join("opencode.db");
+    std::fs::write(&db, b"SQLite format 3\0 but then nothing a database holds").unwrap();
+    let cc = t.path().join("claude");
+    std::fs::create_dir_all(&cc).unwrap();
+    let store = t.path().join("s.db");
+    let mut child = bin()
+        .arg("tail")
+        .arg(&oc)
+        .arg(&cc)
+        .arg("--db")
+        .arg(&store)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        std::io::BufReader::new(err)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<String>>()
+    });
+    // The other folder is followed: a trace written there is stored.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::fs::copy(
+        Path::new(ROOT).join("tests/fixtures/formats/claude-code/session_excerpt.jsonl"),
+        cc.join("s.jsonl"),
+    )
+    .unwrap();
+    wait(&store, "the Claude Code spans", |s| {
+        s.counts().map(|c| c.spans).unwrap_or(0) > 0
+    });
+    // The corrupt file changes, and rescans (every 2 s) pass: still one line.
+    common::append(&db, "more junk\n");
+    std::thread::sleep(std::time::Duration::from_millis(4_500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let said = lines.join().unwrap();
+    let about: Vec<&String> = said.iter().filter(|l| l.contains("opencode.db")).collect();
+    assert_eq!(about.len(), 1, "{said:#?}");
+    let want = format!("warning: {}: ", db.display());
+    assert!(about[0].starts_with(&want), "{said:#?}");
+    assert!(about[0].contains("not a database"), "{said:#?}");
+}
+
+/// The spans of `run` in the export of `store`: id → (kind, the `deleted_upstream` attribute).
+fn marks(store: &Path, run: &str) -> BTreeMap<String, (Value, Value)> {
+    let out = ok(bin()
+        .args(["export", "--format", "json", "--db"])
+        .arg(store));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["type"] == "span" && v["span"]["run_id"] == run)
+        .map(|v| {
+            let s = &v["span"];
+            (
+                s["id"].as_str().unwrap().to_owned(),
+                (
+                    s["kind"].clone(),
+                    s["attributes"]["deleted_upstream"].clone(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// A session and a message deleted in OpenCode stay in the store (evidence
+/// does not vanish because the agent removed it), marked `deleted_upstream`,
+/// with one event saying the session is gone; a further import adds nothing.
+#[test]
+fn rows_deleted_upstream_stay_stored_and_marked() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("opencode.db");
+    std::fs::copy(db_fixture(), &db).unwrap();
+    let store = t.path().join("s.db");
+    import(&store, std::slice::from_ref(&db));
+    let child = "ses_5d2c7a0b3ffeP9r6T2mV7kLq1S";
+    let before = marks(&store, child);
+    assert!(before.len() >= 2, "{before:#?}");
+    assert!(before.values().all(|(_, m)| m.is_null()), "{before:#?}");
+
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch(&format!(
+        "DELETE FROM part WHERE session_id = '{child}'; DELETE FROM message WHERE session_id = '{child}';
+         DELETE FROM session WHERE id = '{child}'; DELETE FROM message WHERE id = 'm_user_small';"
+    ))
+    .unwrap();
+    drop(c);
+    let said = import(&store, std::slice::from_ref(&db));
+    assert!(said.contains(" 1 new spans"), "{said}");
+    let after = marks(&store, child);
+    assert_eq!(after.len(), before.len() + 1, "{after:#?}");
+    for (id, (kind, _)) in &before {
+        assert_eq!(after[id], (kind.clone(), Value::Bool(true)), "{id}");
+    }
+    let marker = &after[&format!("{child}:deleted-upstream")];
+    assert_eq!(marker, &(Value::from("event"), Value::from("session")));
+    // What OpenCode still holds is not marked.
+    let main = marks(&store, "ses_5d2c7a1e9ffeK3b1Q8nW4xYzA2");
+    assert!(main.len() >= 3, "{main:#?}");
+    assert!(main.values().all(|(_, m)| m.is_null()), "{main:#?}");
+    let small = marks(&store, "s_stage0_small");
+    assert_eq!(small["m_user_small"].1, Value::Bool(true), "{small:#?}");
+    assert!(small["m_assistant_small"].1.is_null(), "{small:#?}");
+    // Said once: the next import finds nothing new to mark.
+    let again = import(&store, std::slice::from_ref(&db));
+    assert!(again.contains(" 0 new spans"), "{again}");
+    assert_eq!(marks(&store, child), after);
+}
+
+/// While `tail` follows the database, a message OpenCode deletes is marked.
+#[test]
+fn tail_marks_a_message_deleted_upstream() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("opencode");
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("opencode.db");
+    std::fs::copy(db_fixture(), &db).unwrap();
+    let store = t.path().join("s.db");
+    let (stop, th) = common::spawn_tail(vec![dir.clone()], &store);
+    wait(&store, "the fixture's spans", |s| {
+        s.counts().map(|c| c.spans).unwrap_or(0) == 29
+    });
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute("DELETE FROM message WHERE id = 'm_user_small'", [])
+        .unwrap();
+    drop(c);
+    wait(&store, "the mark", |s| {
+        s.span("s_stage0_small", "m_user_small")
+            .ok()
+            .flatten()
+            .is_some_and(|x| x.attributes.get("deleted_upstream") == Some(&Value::Bool(true)))
+    });
+    stop.stop();
+    th.join().unwrap();
+    let s = skilltrace::store::Store::open_read(&store).unwrap();
+    assert_eq!(s.counts().unwrap().spans, 29);
+}

@@ -19,7 +19,7 @@ use super::opencode::OpencodeParser;
 use super::{FormatParser, Record};
 use crate::ingest::formats::json::Value;
 use crate::ingest::pipeline::{Batch, SourceState};
-use crate::model::{Origin, ParseError};
+use crate::model::{Origin, ParseError, SpanKind};
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
@@ -303,6 +303,101 @@ impl Rows<'_> {
     }
 }
 
+/// The attribute that marks a stored span whose row OpenCode deleted: what
+/// was recorded stays (evidence does not vanish because the agent removed
+/// it), marked so the runs, the TUI and exports say so.
+pub const DELETED_UPSTREAM: &str = "deleted_upstream";
+
+/// What an OpenCode database holds now: the ids of its sessions, and of its
+/// messages and parts (the ids of the spans read from them).
+#[derive(Debug, Default)]
+pub struct Present {
+    pub sessions: std::collections::HashSet<String>,
+    pub rows: std::collections::HashSet<String>,
+}
+
+/// The ids the database at `path` holds now ([`Present`]); one read transaction.
+pub fn present(path: &Path) -> Result<Present, String> {
+    let mut conn = open(path)?;
+    if !has_tables(&conn)? {
+        return Err(not_opencode());
+    }
+    let tx = conn.transaction().map_err(|e| why(&e))?;
+    let ids = |sql: &str| -> Result<std::collections::HashSet<String>, String> {
+        let mut st = tx.prepare(sql).map_err(|e| why(&e))?;
+        let rows = st
+            .query_map([], |r| r.get::<_, Option<String>>(0))
+            .map_err(|e| why(&e))?;
+        let mut out = std::collections::HashSet::new();
+        for r in rows {
+            if let Some(id) = r.map_err(|e| why(&e))? {
+                out.insert(id);
+            }
+        }
+        Ok(out)
+    };
+    Ok(Present {
+        sessions: ids("SELECT id FROM session")?,
+        rows: ids("SELECT id FROM message UNION ALL SELECT id FROM part")?,
+    })
+}
+
+/// A span stored from an OpenCode database, as [`deleted`] compares it.
+#[derive(Debug, Clone)]
+pub struct StoredRow {
+    pub run_id: String,
+    pub id: String,
+    pub kind: SpanKind,
+    /// Already marked [`DELETED_UPSTREAM`].
+    pub marked: bool,
+}
+
+/// The span that says a session was deleted upstream (one per run).
+fn session_marker(run: &str) -> String {
+    format!("{run}:deleted-upstream")
+}
+
+/// Records marking what `stored` (the spans stored from the database
+/// `display`) holds and the database no longer does: each such span gets
+/// [`DELETED_UPSTREAM`] (kept, not removed), and a run whose session is gone
+/// gets one `event` span saying so. Nothing for what is marked already.
+pub fn deleted(stored: &[StoredRow], now: &Present, display: &str) -> Vec<Record> {
+    let origin = Origin::new(display, 0);
+    let mut out = Vec::new();
+    let mut runs_said = std::collections::HashSet::new();
+    for r in stored.iter().filter(|r| r.id == session_marker(&r.run_id)) {
+        runs_said.insert(r.run_id.as_str());
+    }
+    for r in stored {
+        if r.marked || r.id == session_marker(&r.run_id) {
+            continue;
+        }
+        if !now.sessions.contains(&r.run_id) && runs_said.insert(r.run_id.as_str()) {
+            let mut m = crate::model::Span::new(
+                session_marker(&r.run_id),
+                &r.run_id,
+                SpanKind::Event,
+                DELETED_UPSTREAM,
+                origin.clone(),
+            );
+            m.text = Some(
+                "OpenCode's database no longer holds this session; skilltrace keeps what it recorded"
+                    .into(),
+            );
+            m.attributes
+                .insert(DELETED_UPSTREAM.into(), "session".into());
+            out.push(Record::Span(m));
+        }
+        if !now.rows.contains(&r.id) {
+            let mut m =
+                crate::model::Span::new(r.id.clone(), &r.run_id, r.kind, "", origin.clone());
+            m.attributes.insert(DELETED_UPSTREAM.into(), true.into());
+            out.push(Record::Span(m));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,6 +496,56 @@ mod tests {
         assert!(is_db(&junk));
         let e = read(&junk, "j", 0).expect_err("junk");
         assert!(e.contains("not a database"), "{e}");
+    }
+
+    #[test]
+    fn what_the_database_no_longer_holds_is_marked_once() {
+        let row = |run: &str, id: &str, marked: bool| StoredRow {
+            run_id: run.into(),
+            id: id.into(),
+            kind: SpanKind::Message,
+            marked,
+        };
+        let now = Present {
+            sessions: ["ses_a".to_string()].into_iter().collect(),
+            rows: ["m1".to_string()].into_iter().collect(),
+        };
+        let stored = vec![
+            row("ses_a", "m1", false),
+            row("ses_a", "m2", false),
+            row("ses_a", "m3", true),
+            row("ses_b", "m4", false),
+            row("ses_b", "m5", false),
+        ];
+        let ids = |out: &[Record]| -> Vec<String> {
+            out.iter()
+                .filter_map(|r| match r {
+                    Record::Span(s) => Some(format!("{}/{}:{}", s.run_id, s.id, s.kind.as_str())),
+                    _ => None,
+                })
+                .collect()
+        };
+        let out = deleted(&stored, &now, "opencode.db");
+        assert_eq!(
+            ids(&out),
+            [
+                "ses_a/m2:message",
+                "ses_b/ses_b:deleted-upstream:event",
+                "ses_b/m4:message",
+                "ses_b/m5:message"
+            ]
+        );
+        // Once marked (and the session's event stored), nothing more.
+        let stored: Vec<StoredRow> = vec![
+            row("ses_a", "m2", true),
+            row("ses_b", "ses_b:deleted-upstream", false),
+            row("ses_b", "m4", true),
+        ];
+        assert!(deleted(&stored, &now, "opencode.db").is_empty());
+        // The fixture holds every row it was read from.
+        let p = Path::new(FIXTURE);
+        let now = present(p).expect("present");
+        assert_eq!((now.sessions.len(), now.rows.len()), (4, 10 + 23));
     }
 
     #[test]

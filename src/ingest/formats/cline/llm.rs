@@ -9,6 +9,13 @@
 //! They are told apart the way prompt caching works: a request reads back at
 //! most what the request before it had cached, and writes the rest; the span
 //! says the split is estimated.
+//!
+//! A UI log that appears later (a task folder followed while it was copied,
+//! or the extension writing it after the conversation) has the exact usage
+//! of the same requests: its read marks the conversation's `llm` spans
+//! superseded by the UI log (`model::SUPERSEDED_BY`) ([`Task::superseded_requests`]). They stay
+//! stored, as evidence, but become `event` spans without tokens or cost, so
+//! the task's requests are counted once.
 
 use super::Task;
 use crate::ingest::formats::common::nonempty;
@@ -79,5 +86,59 @@ impl Task<'_> {
             s.attributes.insert("cost".into(), c.to_value());
         }
         s
+    }
+}
+
+/// An entry of a conversation file, as far as telling replies apart needs.
+#[derive(serde::Deserialize)]
+struct Entry {
+    role: Option<String>,
+    #[serde(default)]
+    content: Option<serde::de::IgnoredAny>,
+}
+
+/// The ids of the `llm` spans a history-only read of the conversation beside
+/// the UI log `ui` (run `run`) yields: one per assistant message that has
+/// content, as [`Task::history`] numbers them. Empty when there is none or it
+/// cannot be read (its own read reports why).
+fn history_llm_ids(ui: &str, run: &str) -> Vec<String> {
+    let path = Path::new(ui).with_file_name("api_conversation_history.json");
+    let Ok(f) = std::fs::File::open(&path) else {
+        return Vec::new();
+    };
+    let entries: Vec<Entry> =
+        serde_json::from_reader(std::io::BufReader::new(f)).unwrap_or_default();
+    entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.role.as_deref() == Some("assistant") && e.content.is_some())
+        .map(|(i, _)| format!("{run}:m{i}:llm"))
+        .collect()
+}
+
+impl Task<'_> {
+    /// What a read of the UI log says of the conversation's own `llm` spans:
+    /// each, if stored, becomes a superseded `event` with no tokens or cost
+    /// (the UI log's requests count instead). Updates only: a span never
+    /// stored is not created.
+    pub(super) fn superseded_requests(&self) -> Vec<Span> {
+        history_llm_ids(&self.origin.path, &self.run)
+            .into_iter()
+            .map(|id| {
+                let mut s = self.span(id, SpanKind::Event, "api_request", None);
+                crate::usage::Usage::anthropic(0, 0, 0, 0, 0).put(&mut s);
+                for k in ["cost", "cache_split"] {
+                    s.attributes.insert(k.into(), serde_json::Value::Null);
+                }
+                for k in ["cache_creation_input_tokens", "cache_read_input_tokens"] {
+                    s.attributes.insert(k.into(), 0.into());
+                }
+                s.attributes.insert(
+                    crate::model::SUPERSEDED_BY.into(),
+                    "ui_messages.json".into(),
+                );
+                s
+            })
+            .collect()
     }
 }

@@ -316,3 +316,47 @@ fn replies_without_metrics_still_are_requests_without_tokens() {
         ]
     );
 }
+
+#[test]
+fn the_ui_log_supersedes_the_conversations_requests_by_their_ids() {
+    let (t, history_only) = real_history(false);
+    let llm: Vec<String> = spans(&history_only)
+        .iter()
+        .filter(|x| x.kind == SpanKind::Llm)
+        .map(|x| x.id.clone())
+        .collect();
+    assert_eq!(llm, vec!["1769064454592:m1:llm", "1769064454592:m3:llm"]);
+    // The UI log read beside that conversation marks exactly those spans.
+    let task = t.path().join("tasks/1769064454592");
+    let src = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/formats/cline/saoudrizwan.claude-dev/tasks/1769064454592/ui_messages.json"
+    );
+    let ui = task.join("ui_messages.json");
+    std::fs::copy(src, &ui).expect("copy");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&ui).expect("read")).expect("json");
+    let (out, r) = parse(&ui.to_string_lossy(), v);
+    assert!(r.is_ok(), "{r:?}");
+    let superseded: Vec<&Span> = spans(&out)
+        .into_iter()
+        .filter(|x| x.updates_only())
+        .collect();
+    let ids: Vec<&str> = superseded.iter().map(|x| x.id.as_str()).collect();
+    assert_eq!(ids, llm);
+    for s in superseded {
+        assert_eq!(s.kind, SpanKind::Event);
+        assert_eq!((s.input_tokens, s.output_tokens), (Some(0), Some(0)));
+        assert_eq!(s.attributes.get("cost"), Some(&serde_json::Value::Null));
+    }
+    // The UI log's own requests are new spans, not updates.
+    assert!(spans(&out)
+        .iter()
+        .any(|x| x.kind == SpanKind::Llm && !x.updates_only()));
+    // Without a conversation beside it, the UI log marks nothing.
+    std::fs::remove_file(task.join("api_conversation_history.json")).expect("rm");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&ui).expect("read")).expect("json");
+    let (out, _) = parse(&ui.to_string_lossy(), v);
+    assert!(!spans(&out).iter().any(|x| x.updates_only()));
+}

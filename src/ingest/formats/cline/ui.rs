@@ -64,6 +64,7 @@ impl Task<'_> {
         r.started_ms = first;
         r.ended_ms = last;
         out.push(Record::Run(r));
+        out.extend(self.superseded_requests().into_iter().map(Record::Span));
         problems.result("cline", "UI messages", items.len())
     }
 
