@@ -182,9 +182,17 @@ pub fn correlate(
             })
             .map(|f| f.fingerprint.clone())
             .collect();
-        for r in st.reads.iter_mut().filter(|r| !r.raised) {
+        // reads raised before are raised again (the run holds them already, so
+        // they are not stored twice): a retried upload is judged as the first
+        for r in st.reads.iter_mut() {
             let mut f = r.finding.clone();
             f.severity = Severity::High;
+            if r.raised {
+                // as first raised, no wider: the run's copy covers it
+                f.message = format!("{}; data left the machine again", r.finding.message);
+                out.push(f);
+                continue;
+            }
             if !f.span_ids.iter().any(|s| s == span_id) {
                 f.span_ids.push(span_id.to_string());
             }
@@ -238,7 +246,12 @@ pub fn correlate(
                 grew = true;
             }
         }
-        if grew {
+        // the same risky step again after the injection: the chain again (held
+        // already, so only judged, not stored twice)
+        let again = risky
+            .iter()
+            .any(|r| inj.steps.iter().any(|(_, fp)| fp == &r.fingerprint));
+        if grew || again {
             out.push(pinj_chain(&inj.finding, &inj.steps, risky));
         }
     }

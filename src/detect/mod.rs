@@ -129,6 +129,10 @@ pub struct Detections {
     /// as they appear in the span's text: the pipeline redacts them before the
     /// span is stored. Never log these.
     pub secrets: Vec<String>,
+    /// Findings this span raised again that its run already holds: not
+    /// emitted twice, but the guard judges a call by them all the same (a
+    /// denied call retried word for word is denied again).
+    pub repeated: Vec<Finding>,
 }
 
 /// The detection engine: compiled rule data, shared (`Arc`) by every
@@ -579,6 +583,13 @@ impl Detector {
             if !st.already(&f) {
                 st.mark(&f);
                 out.findings.push(f);
+            } else {
+                // judged as raised by this span (a chain it completes again)
+                let mut f = f;
+                if !f.span_ids.contains(&span.id) {
+                    f.span_ids.push(span.id.clone());
+                }
+                out.repeated.push(f);
             }
         }
         if remembered > 0 {

@@ -170,7 +170,7 @@ impl Judge {
         let span = ev.span(&span_id, s.seq, now);
         let key = self.key;
         let mut seen: Vec<(String, String)> = Vec::new();
-        let n = crate::ingest::scan::scan_span_noting(
+        let (n, repeated) = crate::ingest::scan::scan_span_noting(
             &mut self.redactor,
             &mut self.detector,
             span,
@@ -198,7 +198,14 @@ impl Judge {
         let start = batch.findings.len() - n;
         let new: Vec<&Finding> = batch.findings[start..].iter().map(|f| f.get()).collect();
         let fingerprints = new.iter().map(|f| f.fingerprint.clone()).collect();
-        let (verdict, rules) = self.decide(ev, &span_id, &new);
+        // a call the run already raised a finding for (a denied call retried) is
+        // judged by it again: it is only not stored twice
+        let judged: Vec<&Finding> = new
+            .iter()
+            .copied()
+            .chain(repeated.iter().map(|f| f.get()))
+            .collect();
+        let (verdict, rules) = self.decide(ev, &span_id, &judged);
         let decision = match verdict.action {
             Action::Deny => GuardDecision::Denied,
             Action::Ask => GuardDecision::Asked,

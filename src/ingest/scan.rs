@@ -10,7 +10,7 @@
 
 use crate::config::Config;
 use crate::detect::{DetectContext, Detector};
-use crate::model::Span;
+use crate::model::{Finding, Span};
 use crate::redact::{Field, Redactor};
 use crate::store::StoreBatch;
 use std::path::Path;
@@ -60,20 +60,22 @@ pub fn scan_span(
     span: Span,
     out: &mut StoreBatch,
 ) -> usize {
-    scan_span_noting(redactor, detector, span, out, &mut |_, _| {})
+    scan_span_noting(redactor, detector, span, out, &mut |_, _| {}).0
 }
 
 /// [`scan_span`], calling `note(rule, value)` for each value redaction
 /// matched in the span's name, text, input or output (8 bytes or longer): the
 /// guard keeps their keyed hashes to recognise them in a later process.
-/// The values are raw: `note` must not keep or show them.
+/// The values are raw: `note` must not keep or show them. Also returns, redacted,
+/// the findings the span raised again that its run already holds
+/// ([`crate::detect::Detections::repeated`]).
 pub fn scan_span_noting(
     redactor: &mut Redactor,
     detector: &mut Detector,
     span: Span,
     out: &mut StoreBatch,
     note: &mut dyn FnMut(&str, &str),
-) -> usize {
+) -> (usize, Vec<crate::redact::Redacted<Finding>>) {
     // Planned on the raw span (which detection reads), then applied by moving
     // it: no copy of the span's text.
     let mut plan = redactor.plan_span(&span);
@@ -109,7 +111,12 @@ pub fn scan_span_noting(
     for h in det.skill_hits {
         out.skill_hits.push(redactor.redact_skill_hit(h));
     }
-    n
+    let repeated = det
+        .repeated
+        .into_iter()
+        .map(|f| redactor.redact_finding(f))
+        .collect();
+    (n, repeated)
 }
 
 #[cfg(test)]
