@@ -71,6 +71,9 @@ pub fn read_paths(cmd: &Command, tax: &Taxonomy) -> Vec<String> {
             );
         }
     }
+    if name == "socat" {
+        out.extend(cmd.args().iter().filter_map(|a| socat_file(a)));
+    }
     for f in [
         "--post-file",
         "--body-file",
@@ -96,6 +99,17 @@ pub fn read_paths(cmd: &Command, tax: &Taxonomy) -> Vec<String> {
     }
     out.retain(|p| !p.is_empty() && p != "-" && !p.contains("://"));
     out
+}
+
+/// The file a `socat` address opens for reading (`FILE:path`, `OPEN:path,rdonly`,
+/// `GOPEN:path`), without its options.
+fn socat_file(addr: &str) -> Option<String> {
+    let (kind, rest) = addr.split_once(':')?;
+    if !["file", "open", "gopen"].contains(&kind.to_ascii_lowercase().as_str()) {
+        return None;
+    }
+    let path = rest.split(',').next().unwrap_or(rest);
+    (!path.is_empty()).then(|| path.to_string())
 }
 
 /// Paths a reading command run by `xargs` gets from the literal text piped into

@@ -229,6 +229,16 @@ pub(super) fn shell(
                 .key(&format!("credential command {words}")),
             );
         }
+        if let Some((pat, root)) = super::hunt::secret_hunt(cmd, tax) {
+            a.hits.push(
+                Hit::new(
+                    id::EXF_CRED_READ,
+                    format!("{shown} searches every file under {root} for secrets ({pat}){note}"),
+                    &ev,
+                )
+                .key(&format!("hunt {root}")),
+            );
+        }
         // EXF-TRACE-001: a file server handing out the home folder
         a.hits.extend(super::serve::exposed(cmd, tax, &ev));
         // ENV-TRACE-001

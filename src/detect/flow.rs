@@ -240,7 +240,7 @@ fn source(cmd: &Command, script: &Script, tax: &Taxonomy) -> Option<Taint> {
 }
 
 /// The pattern of a grep/sed/awk that selects secret-named lines (`KEY`, `/aws_secret/p`).
-fn secret_filter(cmd: &Command, tax: &Taxonomy) -> Option<String> {
+pub(super) fn secret_filter(cmd: &Command, tax: &Taxonomy) -> Option<String> {
     let name = cmd.name();
     if !["grep", "egrep", "fgrep", "rg", "sed", "awk", "gawk"].contains(&name.as_str()) {
         return None;

@@ -25,6 +25,7 @@ pub mod fingerprint;
 pub mod flow;
 pub mod hit;
 pub mod host;
+pub mod hunt;
 pub mod injection;
 pub mod interp;
 pub mod network;

@@ -22,6 +22,8 @@ struct TamperFile {
     paths: Vec<String>,
     commands: Vec<Vec<String>>,
     mutators: Vec<String>,
+    stoppers: Vec<Vec<String>>,
+    watchers: Vec<String>,
 }
 
 /// The protected files and the commands that turn the guard off.
@@ -33,6 +35,10 @@ pub struct Tamper {
     exact: Vec<String>,
     commands: Vec<Vec<String>>,
     mutators: Vec<String>,
+    /// Commands that stop processes or services (`pkill`, `systemctl stop`).
+    stoppers: Vec<Vec<String>>,
+    /// Names of skilltrace's own processes.
+    watchers: Vec<String>,
 }
 
 impl Tamper {
@@ -47,6 +53,8 @@ impl Tamper {
             exact: Vec::new(),
             commands: f.commands,
             mutators: f.mutators,
+            stoppers: f.stoppers,
+            watchers: f.watchers,
         })
     }
 
@@ -104,6 +112,7 @@ impl Tamper {
                 Action::Shell { text, script } => {
                     for cmd in &script.commands {
                         self.command(cmd, text, &mut hits);
+                        self.stop(cmd, script, text, &mut hits);
                     }
                 }
                 _ => {}
@@ -139,6 +148,49 @@ impl Tamper {
             if let Some(g) = self.protected(&t) {
                 hits.push(hit(&cmd.name(), &t, g));
             }
+        }
+    }
+}
+
+impl Tamper {
+    /// `pkill -f "skilltrace guard"`, `kill $(pgrep skilltrace)`,
+    /// `pgrep skilltrace | xargs kill`, `systemctl --user stop skilltrace-tail`.
+    fn stop(&self, cmd: &Command, script: &super::shell::Script, text: &str, hits: &mut Vec<Hit>) {
+        let name = cmd.name();
+        let args = cmd.args();
+        let Some(s) = self.stoppers.iter().find(|s| {
+            s.first() == Some(&name) && {
+                let mut rest = args.iter();
+                s[1..]
+                    .iter()
+                    .all(|w| rest.any(|a| w.split('|').any(|alt| alt == a)))
+            }
+        }) else {
+            return;
+        };
+        // what names the process: its own words, and those of the commands
+        // whose output it gets (a substitution, or stdin through `xargs`)
+        let feeders = cmd.subst_ids.iter().chain(cmd.stdin_from.iter());
+        let words = args.iter().map(String::as_str).chain(
+            feeders
+                .filter_map(|i| script.commands.get(*i))
+                .flat_map(|c| c.argv.iter().map(String::as_str)),
+        );
+        let named = words
+            .map(str::to_ascii_lowercase)
+            .find(|w| self.watchers.iter().any(|n| w.contains(n.as_str())));
+        if let Some(w) = named {
+            hits.push(
+                Hit::new(
+                    id::GUARD_TAMPER,
+                    format!(
+                        "`{}` stops {w}, which watches and guards this agent",
+                        s.join(" ")
+                    ),
+                    &super::hit::clip(text, 160),
+                )
+                .key(&format!("stop {w}")),
+            );
         }
     }
 }
@@ -226,6 +278,32 @@ mod tests {
             ("Bash", r#"{"command":"skilltrace guard status"}"#),
         ] {
             assert_eq!(rules(&t, tool, input), 0, "{tool} {input}");
+        }
+    }
+
+    #[test]
+    fn stopping_skilltrace_is_tampering_and_stopping_other_things_is_not() {
+        let t = Tamper::load(&[]).unwrap();
+        for cmd in [
+            "pkill -f 'skilltrace guard'",
+            "kill -9 $(pgrep skilltrace)",
+            "pgrep -f skilltrace | xargs kill",
+            "killall skilltrace",
+            "systemctl --user stop skilltrace-tail.service",
+            "launchctl unload ~/Library/LaunchAgents/dev.skilltrace.tail.plist",
+        ] {
+            let input = serde_json::json!({ "command": cmd }).to_string();
+            assert_eq!(rules(&t, "Bash", &input), 1, "{cmd}");
+        }
+        for cmd in [
+            "pkill -f 'cargo test'",
+            "kill %1",
+            "systemctl --user status skilltrace-tail.service",
+            "pgrep skilltrace",
+            "kill -9 $(pgrep node)",
+        ] {
+            let input = serde_json::json!({ "command": cmd }).to_string();
+            assert_eq!(rules(&t, "Bash", &input), 0, "{cmd}");
         }
     }
 

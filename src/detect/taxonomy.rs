@@ -49,6 +49,7 @@ struct CanaryFile {
     transforms: Vec<String>,
     settings_files: Vec<String>,
     settings_exec_keys: Vec<String>,
+    secret_markers: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -154,6 +155,9 @@ pub struct Taxonomy {
     pub list_commands: HashSet<String>,
     /// Commands that read a whole folder given as an operand (credential folders).
     pub folder_readers: HashSet<String>,
+    /// Text that only secret material holds (`PRIVATE KEY`, `AKIA`), upper-cased:
+    /// a search of a whole home or root folder for one hunts for secrets.
+    pub secret_markers: Vec<String>,
     pub probe_binaries: HashSet<String>,
     /// Recon commands as word lists (`["uname", "-a"]`).
     pub recon_commands: Vec<Vec<String>>,
@@ -356,6 +360,11 @@ impl Taxonomy {
             read_commands: set(&c.read_commands),
             list_commands: set(&c.list_commands),
             folder_readers: set(&c.folder_readers),
+            secret_markers: c
+                .secret_markers
+                .iter()
+                .map(|m| m.to_ascii_uppercase())
+                .collect(),
             probe_binaries: set(&cat(&c.probe_binaries, &cfg.probe_binaries)),
             recon_commands: word_lists(&c.recon_commands),
             credential_commands: word_lists(&cat(&c.credential_commands, &cfg.credential_commands)),

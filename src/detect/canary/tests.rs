@@ -333,5 +333,6 @@ fn quiet(cmds: &[&str]) {
 }
 
 mod families;
+mod probe7;
 mod redteam;
 mod tail;

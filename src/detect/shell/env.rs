@@ -20,6 +20,8 @@ pub(super) struct Env {
     /// Variables the line set to something unknown (they hide the defaults).
     unknown: std::collections::HashSet<String>,
     aliases: HashMap<String, String>,
+    /// Shell functions defined on the line: name → body text.
+    functions: HashMap<String, String>,
     /// Working directory, when the run's is known or a `cd` chose one.
     pub(super) cwd: Option<String>,
     /// `git remote add NAME URL` on this line.
@@ -101,7 +103,54 @@ impl Env {
     pub(super) fn alias(&self, name: &str) -> Option<String> {
         self.aliases.get(name).cloned()
     }
+
+    /// `name() { … }`: remembered so that a later `name ARGS` runs the body.
+    pub(super) fn define_function(&mut self, name: &str, body: String) {
+        if body.len() <= MAX_VALUE
+            && (self.functions.len() < MAX_NAMES || self.functions.contains_key(name))
+        {
+            self.functions.insert(name.to_string(), body);
+        }
+    }
+
+    /// The body of a function defined on the line.
+    pub(super) fn function(&self, name: &str) -> Option<String> {
+        self.functions.get(name).cloned()
+    }
+
+    /// Sets `$1`…`$9` and `$@` for a function call; returns what they held,
+    /// for [`Env::restore_positional`].
+    pub(super) fn set_positional(
+        &mut self,
+        args: Vec<String>,
+    ) -> Vec<(String, Option<Vec<String>>)> {
+        let names = POSITIONAL.iter().map(|n| n.to_string());
+        let saved = names.map(|n| {
+            let old = self.vars.get(&n).cloned();
+            (n, old)
+        });
+        let saved: Vec<_> = saved.collect();
+        for (i, n) in POSITIONAL[..9].iter().enumerate() {
+            let v = args.get(i).cloned().unwrap_or_default();
+            self.vars.insert(n.to_string(), vec![v]);
+        }
+        self.vars.insert("@".to_string(), args);
+        saved
+    }
+
+    /// Puts back the positional parameters a function call replaced.
+    pub(super) fn restore_positional(&mut self, saved: Vec<(String, Option<Vec<String>>)>) {
+        for (n, old) in saved {
+            match old {
+                Some(v) => self.vars.insert(n, v),
+                None => self.vars.remove(&n),
+            };
+        }
+    }
 }
+
+/// The positional parameters a function call binds.
+const POSITIONAL: [&str; 10] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "@"];
 
 impl Expand for Walker<'_> {
     fn var(&mut self, name: &str) -> Option<Vec<String>> {

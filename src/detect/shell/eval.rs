@@ -43,6 +43,12 @@ impl Budget {
         true
     }
 
+    /// One expansion of an alias or a function body of `n` bytes: a step and
+    /// its bytes, so that `a(){ a;a;a; }; a` cannot multiply without bound.
+    pub fn expansion(&mut self, n: usize) -> bool {
+        self.steps > 0 && self.step() && self.take(n)
+    }
+
     fn step(&mut self) -> bool {
         if self.steps == 0 {
             return false;

@@ -61,6 +61,9 @@ pub enum Via {
     Decoded,
     /// The text of an alias defined on the line.
     Alias,
+    /// The body of a shell function defined on the line, run by its name
+    /// with the call's words as `$1`, `$2`, `$@`.
+    Function,
     /// What interpreter code does, as the shell command it amounts to.
     Interpreter,
 }

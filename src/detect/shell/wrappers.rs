@@ -23,6 +23,13 @@ impl Walker<'_> {
         }
         let (wrappers, rest, env_assign) = self.strip_wrappers(&cmd.argv);
         let skipped = cmd.argv.len() - rest.len();
+        // `xargs -a FILE cmd` reads FILE as `xargs cmd < FILE` would
+        for target in xargs_arg_files(&cmd.argv[..skipped]) {
+            cmd.redirects.push(super::Redirect {
+                kind: RedirectKind::Read,
+                target,
+            });
+        }
         cmd.wrappers = wrappers;
         cmd.assignments.extend(env_assign);
         cmd.argv = rest;
@@ -222,7 +229,7 @@ impl Walker<'_> {
                 "timeout" => &["-s", "--signal", "-k", "--kill-after"],
                 "nice" => &["-n", "--adjustment"],
                 "ionice" => &["-c", "-n", "-p"],
-                "xargs" => &["-I", "-n", "-P", "-d", "-L", "-s", "-E", "-a", "--max-args"],
+                "xargs" => XARGS_VALUES,
                 "watch" => &["-n", "--interval"],
                 "strace" | "ltrace" => &["-o", "-p", "-e", "-s"],
                 "stdbuf" => &["-i", "-o", "-e"],
@@ -262,6 +269,51 @@ impl Walker<'_> {
         }
         (wrappers, argv[i.min(argv.len())..].to_vec(), assigns)
     }
+}
+
+/// Options of `xargs` that take the next word as their value.
+const XARGS_VALUES: &[&str] = &[
+    "-I",
+    "-n",
+    "-P",
+    "-d",
+    "-L",
+    "-s",
+    "-E",
+    "-a",
+    "--max-args",
+    "--arg-file",
+    "--delimiter",
+    "--max-procs",
+    "--max-lines",
+    "--max-chars",
+];
+
+/// The files `xargs -a FILE` / `--arg-file[=]FILE` reads, among the words of
+/// the wrappers peeled off a command.
+fn xargs_arg_files(wrapper_words: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_xargs = false;
+    let mut it = wrapper_words.iter();
+    while let Some(w) = it.next() {
+        if !w.starts_with('-') {
+            in_xargs = basename(w) == "xargs";
+            continue;
+        }
+        if !in_xargs {
+            continue;
+        }
+        if XARGS_VALUES.contains(&w.as_str()) && w != "-a" && w != "--arg-file" {
+            it.next();
+        } else if w == "-a" || w == "--arg-file" {
+            out.extend(it.next().cloned());
+        } else if let Some(v) = w.strip_prefix("--arg-file=") {
+            out.push(v.to_string());
+        } else if let Some(v) = w.strip_prefix("-a").filter(|v| !v.is_empty()) {
+            out.push(v.to_string());
+        }
+    }
+    out
 }
 
 /// How many words a project-runner prefix takes (`uv run --with x`, `npx -y`,
