@@ -80,7 +80,7 @@ fn spawn_writer_with(mut pipeline: Pipeline, background: bool) -> (IngestSender,
                 crate::priority::background();
             }
             let r = super::import::restore_fts(&mut pipeline)
-                .and_then(|_| write_loop(&mut pipeline, &inbox, &shared));
+                .and_then(|_| write_loop(&mut pipeline, &inbox, &shared, background));
             if let Err(e) = &r {
                 // Said at once: a receiver or proxy may run on for hours.
                 crate::notice::warn(
@@ -105,11 +105,24 @@ fn spawn_writer_with(mut pipeline: Pipeline, background: bool) -> (IngestSender,
     )
 }
 
+/// How often a background writer indexes new spans for search while batches
+/// keep coming (when its inbox is idle it indexes at once, as every writer does).
+const INDEX_EVERY: Duration = Duration::from_millis(250);
+
 fn write_loop(
     pipeline: &mut Pipeline,
     inbox: &Inbox,
     shared: &Mutex<PipelineStats>,
+    background: bool,
 ) -> Result<PipelineStats, StoreError> {
+    // A background (proxy) writer indexes for search at most every
+    // INDEX_EVERY, more spans a pass: fewer, larger FTS transactions.
+    let (every, per_pass) = if background {
+        (INDEX_EVERY, 5_000)
+    } else {
+        (Duration::ZERO, 500)
+    };
+    let mut last_index = Instant::now();
     loop {
         let next = inbox.recv_timeout(Duration::from_millis(200));
         if inbox.take_spooled() {
@@ -130,8 +143,9 @@ fn write_loop(
                     }
                 }
                 pipeline.process_many(batches)?;
-                if records < COALESCE_RECORDS {
-                    index(pipeline, 500)?;
+                if records < COALESCE_RECORDS && last_index.elapsed() >= every {
+                    index(pipeline, per_pass)?;
+                    last_index = Instant::now();
                 }
                 if let Ok(mut s) = shared.lock() {
                     *s = pipeline.stats();

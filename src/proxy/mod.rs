@@ -25,6 +25,7 @@
 
 pub mod anthropic;
 pub mod capture;
+pub mod chat_chunk;
 pub mod exchange;
 pub mod group;
 pub mod health;

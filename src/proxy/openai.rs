@@ -5,12 +5,14 @@
 //! keyed by `index` (id and name arrive once, arguments in pieces); Responses
 //! events are typed, and `response.completed` (when it arrives) is authoritative.
 
+use super::chat_chunk::Chunk;
 use super::exchange::{
     arguments_text, content_text, error_text, str_of, u64_of, LlmRequest, LlmResponse, Message,
     ToolCall, ToolResult,
 };
 use super::room::Room;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// Chat Completions request body.
 pub fn chat_request(v: &Value) -> LlmRequest {
@@ -241,78 +243,69 @@ impl ChatStream {
             self.done = true;
             return;
         }
+        // Most chunks are read without building a tree; the rest as before.
+        if let Some(c) = super::chat_chunk::parse(data) {
+            self.fold(c);
+            return;
+        }
         let Ok(v) = serde_json::from_str::<Value>(data) else {
             return;
         };
-        if let Some(e) = error_text(&v) {
+        self.fold(Chunk::from_value(&v));
+    }
+
+    fn fold(&mut self, c: Chunk<'_>) {
+        if let Some(e) = c.error {
             self.resp.error = Some(e);
         }
         if self.resp.id.is_none() {
-            self.resp.id = str_of(&v, "id");
+            self.resp.id = c.id.map(Cow::into_owned);
         }
         if self.resp.model.is_none() {
-            self.resp.model = str_of(&v, "model");
+            self.resp.model = c.model.map(Cow::into_owned);
         }
-        for choice in v
-            .get("choices")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let ci = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
-            let delta = choice.get("delta").unwrap_or(&Value::Null);
+        for choice in c.choices {
+            let ci = choice.index;
             if ci == 0 {
-                for key in ["content", "refusal"] {
-                    if let Some(t) = delta.get(key).and_then(Value::as_str) {
-                        self.room.push(&mut self.resp.text, t);
-                    }
+                for t in &choice.text {
+                    self.room.push(&mut self.resp.text, t);
                 }
-                if let Some(f) = str_of(choice, "finish_reason") {
-                    self.resp.finish_reason = Some(f);
+                if let Some(f) = choice.finish_reason {
+                    self.resp.finish_reason = Some(f.into_owned());
                 }
             }
-            for tc in delta
-                .get("tool_calls")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let ti = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
-                let f = tc.get("function").unwrap_or(&Value::Null);
+            for tc in choice.calls {
+                let ti = tc.index;
                 let pos = match self.calls.iter().position(|(k, _)| *k == (ci, ti)) {
                     Some(p) => p,
                     // A call's first fragment carries its id or name, later ones only
                     // arguments: those of a call not kept are counted, not re-admitted.
-                    None if (tc.get("id").is_some()
-                        || f.get("name").is_some()
-                        || self.room.calls_left() > 0)
+                    None if (tc.has_id || tc.has_name || self.room.calls_left() > 0)
                         && self.room.admit_call() =>
                     {
                         self.calls.push(((ci, ti), ToolCall::default()));
                         self.calls.len() - 1
                     }
                     None => {
-                        let piece = |v: &Value, k: &str| {
-                            v.get(k).and_then(Value::as_str).map_or(0, str::len)
-                        };
+                        let len = |t: &Option<Cow<'_, str>>| t.as_deref().map_or(0, str::len);
                         self.room
-                            .drop_bytes(piece(f, "arguments") + piece(f, "name") + piece(tc, "id"));
+                            .drop_bytes(len(&tc.arguments) + len(&tc.name) + len(&tc.id));
                         continue;
                     }
                 };
                 let call = &mut self.calls[pos].1;
-                if let Some(id) = tc.get("id").and_then(Value::as_str) {
-                    self.room.set(&mut call.id, id.to_string());
+                if let Some(id) = tc.id {
+                    self.room.set(&mut call.id, id.into_owned());
                 }
-                if let Some(n) = f.get("name").and_then(Value::as_str) {
+                if let Some(n) = &tc.name {
                     self.room.push(&mut call.name, n);
                 }
-                if let Some(a) = f.get("arguments").and_then(Value::as_str) {
+                if let Some(a) = &tc.arguments {
                     self.room.push(&mut call.arguments, a);
                 }
             }
         }
-        chat_usage(v.get("usage"), &mut self.resp);
+        chat_usage(c.usage.as_deref(), &mut self.resp);
     }
 
     /// What the stream said, as far as it got.

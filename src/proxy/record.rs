@@ -451,9 +451,15 @@ fn parse_request(api: Api, f: &Finished, limits: &RecordLimits) -> Result<LlmReq
 }
 
 /// Parses a body that passed the JSON values count (a tree of millions of tiny
-/// values is never built).
+/// values is never built). Every value starts at a byte of its own (a scalar's
+/// first, a bracket, a member's key quote), so a body no longer than the limit
+/// cannot pass it: such a body (nearly every one) is parsed without the
+/// counting pass.
 fn parse_json(bytes: &[u8], limits: &RecordLimits) -> Result<Value, String> {
     use crate::limits::json::{count_values, CountError};
+    if bytes.len() <= limits.json_values {
+        return serde_json::from_slice(bytes).map_err(|e| format!("not JSON ({e})"));
+    }
     match count_values(bytes, limits.json_values) {
         Err(CountError::TooMany(n)) => {
             return Err(format!("more than {n} JSON values, not parsed"))
@@ -536,4 +542,46 @@ fn decode<'a>(
         DecodeError::TooLarge { .. } => format!("body {e}, over the recording limit, not parsed"),
         other => other.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::json::count_values;
+
+    #[test]
+    fn no_body_has_more_values_than_bytes_so_short_bodies_skip_the_count() {
+        // The densest shapes: scalars, empty containers, members with short keys.
+        for text in [
+            "0",
+            "[0,0,0,0,0,0]",
+            "[[],[],[[]]]",
+            r#"{"":0,"":[],"":{}}"#,
+            r#"[{"":0},{},[0]]"#,
+        ] {
+            let n = count_values(text.as_bytes(), usize::MAX).unwrap_or(usize::MAX);
+            assert!(
+                n <= text.len(),
+                "{text}: {n} values in {} bytes",
+                text.len()
+            );
+        }
+    }
+
+    #[test]
+    fn a_body_past_the_values_limit_is_still_refused_and_bad_json_said() {
+        let limits = RecordLimits {
+            json_values: 8,
+            ..RecordLimits::default()
+        };
+        let dense = b"[0,0,0,0,0,0,0,0,0,0,0,0]";
+        assert!(parse_json(dense, &limits)
+            .unwrap_err()
+            .starts_with("more than 8 JSON values"));
+        assert!(parse_json(b"[0,0]", &limits).is_ok());
+        let short_bad = parse_json(b"[0,", &limits).unwrap_err();
+        let long_bad = parse_json(b"[0,0,0] and more", &limits).unwrap_err();
+        assert!(short_bad.starts_with("not JSON ("), "{short_bad}");
+        assert!(long_bad.starts_with("not JSON ("), "{long_bad}");
+    }
 }

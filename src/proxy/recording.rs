@@ -25,7 +25,12 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// How long the recorder lets exchanges gather after the first of a round.
-pub const LINGER: Duration = Duration::from_millis(20);
+/// 50 ms rather than 20: at 500–2,000 requests a second a round then holds
+/// 25–100 exchanges, and the writer's cost per exchange of a transaction (its
+/// commit, the pages every round rewrites, the source row) is shared by 2.5x
+/// more of them (recorder + writer CPU per 1,000 requests 326 -> 241 ms with
+/// the writer's search indexing spaced out, busy machine, BENCHMARKS.md).
+pub const LINGER: Duration = Duration::from_millis(50);
 /// Queued bytes of exchanges taken in one round at most (a burst is sent in several batches).
 const ROUND_BYTES: u64 = 4 << 20;
 /// How long a round waits for room in the writer's inbox between looks at the queue.
