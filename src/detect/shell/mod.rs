@@ -18,6 +18,7 @@
 //! its substitutions, and its redirections: what `exec.rs`, `canary.rs` and
 //! `flow.rs` read.
 
+mod calls;
 mod codec;
 mod env;
 pub mod eval;

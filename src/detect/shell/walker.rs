@@ -371,50 +371,9 @@ impl<'a> Walker<'a> {
         }
         let subst_ids = std::mem::replace(&mut self.collected, outer_collected);
         let redir_decoders = std::mem::replace(&mut self.redir_decoders, outer_redir);
-        // `alias` expansion: the alias text stands in for the name.
-        if let Some(first) = words.first() {
-            if let Some(body) = self
-                .env
-                .alias(&first.text)
-                .filter(|b| self.budget.expansion(b.len()))
-            {
-                let mut rest: Vec<String> =
-                    words[1..].iter().map(|w| shell_quote(&w.text)).collect();
-                // the command's redirections stay with it (`z -i >& /dev/tcp/…`)
-                rest.extend(items.iter().filter_map(|it| match it {
-                    ast::CommandPrefixOrSuffixItem::IoRedirect(io) => Some(io.to_string()),
-                    _ => None,
-                }));
-                let text = format!("{body} {}", rest.join(" "));
-                self.script(&text, Via::Alias, depth + 1);
-                return;
-            }
-        }
-        // a function defined on the line: its body runs with the call's words
-        // as `$1`, `$2`, `$@` (`f(){ cat "$1"; }; f ~/.ssh/id_rsa`)
-        if let Some(first) = words.first().filter(|w| !w.dynamic) {
-            if let Some(body) = self
-                .env
-                .function(&first.text)
-                .filter(|b| self.budget.expansion(b.len()))
-            {
-                let redirs: Vec<String> = items
-                    .iter()
-                    .filter_map(|it| match it {
-                        ast::CommandPrefixOrSuffixItem::IoRedirect(io) => Some(io.to_string()),
-                        _ => None,
-                    })
-                    .collect();
-                let args = words[1..].iter().map(|w| w.text.clone()).collect();
-                let saved = self.env.set_positional(args);
-                self.script(
-                    &format!("{body} {}", redirs.join(" ")),
-                    Via::Function,
-                    depth + 1,
-                );
-                self.env.restore_positional(saved);
-                return;
-            }
+        // an alias or a function defined on the line stands in for the name
+        if self.run_by_name(&words, &items, depth) {
+            return;
         }
         let first = words.first();
         let dynamic_name = first.map(|w| w.dynamic).unwrap_or(false)
