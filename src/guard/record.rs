@@ -161,11 +161,18 @@ fn drain_lock(db: &Path) -> PathBuf {
 }
 
 /// Starts `exe guard --drain --db DB --drain-linger` in the background,
-/// detached from the agent's hook (its own process group; no stdin, stdout or
-/// stderr).
+/// detached from the agent's hook. Not started: the record waits in the spool
+/// for the next drainer.
 pub fn start_drainer(db: &Path, exe: &Path) {
+    spawn_detached(exe, &["guard", "--drain", "--drain-linger", "--db"], db);
+}
+
+/// Runs `exe ARGS DB` in the background, detached from the agent's hook: its
+/// own process group, no stdin, stdout or stderr. A failure to start is left
+/// to the caller's fallback (the spool, judging in process).
+pub fn spawn_detached(exe: &Path, args: &[&str], db: &Path) {
     let mut cmd = std::process::Command::new(exe);
-    cmd.args(["guard", "--drain", "--drain-linger", "--db"])
+    cmd.args(args)
         .arg(db)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -175,7 +182,6 @@ pub fn start_drainer(db: &Path, exe: &Path) {
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
     }
-    // Not started: the record waits in the spool for the next drainer.
     let _ = cmd.spawn();
 }
 

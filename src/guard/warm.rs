@@ -407,18 +407,7 @@ fn check_peer(s: &Stream) -> Result<(), String> {
 /// holding its lock exits at once.
 pub fn start(db: &Path) {
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("skilltrace"));
-    let mut cmd = std::process::Command::new(exe);
-    cmd.args(["guard", "--warm-judge", "--db"])
-        .arg(db)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-    }
-    let _ = cmd.spawn();
+    super::record::spawn_detached(&exe, &["guard", "--warm-judge", "--db"], db);
 }
 
 #[cfg(test)]
