@@ -34,19 +34,6 @@ fn guard(cfg: &Path, db: &Path, ev: &Value) -> Output {
     )
 }
 
-fn decision(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let text = String::from_utf8_lossy(&out.stdout);
-    if text.trim().is_empty() {
-        return "allow".into();
-    }
-    let v: Value = serde_json::from_str(&text).unwrap();
-    v["hookSpecificOutput"]["permissionDecision"]
-        .as_str()
-        .unwrap_or("allow")
-        .to_string()
-}
-
 #[test]
 fn a_run_over_its_cost_budget_is_asked_about_before_its_next_tool_call() {
     let t = tempfile::tempdir().unwrap();
@@ -71,15 +58,21 @@ fn a_run_over_its_cost_budget_is_asked_about_before_its_next_tool_call() {
             .arg(&db),
     );
     // No budget set: nothing to ask about.
-    assert_eq!(decision(&guard(&none, &db, &pre_tool("spendy"))), "allow");
+    assert_eq!(
+        common::claude_decision(&guard(&none, &db, &pre_tool("spendy"))),
+        "allow"
+    );
 
     let cfg = t.path().join("config.toml");
     std::fs::write(&cfg, "[budgets]\nrun = 0.10\n").unwrap();
     let out = guard(&cfg, &db, &pre_tool("spendy"));
-    assert_eq!(decision(&out), "ask", "{out:?}");
+    assert_eq!(common::claude_decision(&out), "ask", "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("COST-TRACE-001"), "{text}");
-    assert_eq!(decision(&guard(&cfg, &db, &pre_tool("thrifty"))), "allow");
+    assert_eq!(
+        common::claude_decision(&guard(&cfg, &db, &pre_tool("thrifty"))),
+        "allow"
+    );
 
     // The policy decides what a crossing earns, as for any rule.
     let strict = t.path().join("strict.toml");
@@ -88,5 +81,8 @@ fn a_run_over_its_cost_budget_is_asked_about_before_its_next_tool_call() {
         "[budgets]\nrun = 0.10\n[guard.rules]\n\"COST-TRACE-001\" = \"deny\"\n",
     )
     .unwrap();
-    assert_eq!(decision(&guard(&strict, &db, &pre_tool("spendy"))), "deny");
+    assert_eq!(
+        common::claude_decision(&guard(&strict, &db, &pre_tool("spendy"))),
+        "deny"
+    );
 }

@@ -177,23 +177,6 @@ fn parse_running(line: &str) -> Option<(u32, u64)> {
     Some((pid, judged))
 }
 
-/// What Claude Code reads from the answer.
-fn verdict(out: &Output) -> String {
-    if out.status.code() == Some(2) {
-        return "deny".into();
-    }
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let text = String::from_utf8_lossy(&out.stdout);
-    if text.trim().is_empty() {
-        return "allow".into();
-    }
-    let v: Value = serde_json::from_str(&text).unwrap();
-    v["hookSpecificOutput"]["permissionDecision"]
-        .as_str()
-        .unwrap_or("allow")
-        .to_string()
-}
-
 fn reason(out: &Output) -> String {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     v["hookSpecificOutput"]["permissionDecisionReason"]
@@ -206,13 +189,13 @@ fn reason(out: &Output) -> String {
 fn a_session_read_cold_and_uploaded_warm_is_denied_at_the_upload() {
     let mut w = World::new("");
     let [pre, post] = w.read_credentials("cold-warm");
-    assert_eq!(verdict(&w.hook(&pre, &[])), "allow");
+    assert_eq!(common::claude_decision(&w.hook(&pre, &[])), "allow");
     // the first hook judged here and started the judge
     w.judge_running(0);
-    assert_eq!(verdict(&w.hook(&post, &[])), "allow");
+    assert_eq!(common::claude_decision(&w.hook(&post, &[])), "allow");
     let up = w.shell("cold-warm", UPLOAD);
     let out = w.hook(&up, &[]);
-    assert_eq!(verdict(&out), "deny", "{}", reason(&out));
+    assert_eq!(common::claude_decision(&out), "deny", "{}", reason(&out));
     assert!(reason(&out).contains("EXF-TRACE-003"), "{}", reason(&out));
     assert!(!reason(&out).contains("wJalrXUtnFEMI"));
     let (_, judged) = w.judge_running(2);
@@ -231,11 +214,11 @@ fn a_session_read_cold_and_uploaded_warm_is_denied_at_the_upload() {
 fn a_killed_judge_leaves_the_hook_to_answer_and_the_chain_holds() {
     let mut w = World::new("");
     let ok = w.shell("killed", "git status");
-    assert_eq!(verdict(&w.hook(&ok, &[])), "allow");
+    assert_eq!(common::claude_decision(&w.hook(&ok, &[])), "allow");
     let (pid, _) = w.judge_running(0);
     // read warm
     for ev in w.read_credentials("killed") {
-        assert_eq!(verdict(&w.hook(&ev, &[])), "allow");
+        assert_eq!(common::claude_decision(&w.hook(&ev, &[])), "allow");
     }
     w.judge_running(2);
     common::ok(std::process::Command::new("kill").args(["-9", &pid.to_string()]));
@@ -245,7 +228,7 @@ fn a_killed_judge_leaves_the_hook_to_answer_and_the_chain_holds() {
     let t = Instant::now();
     let out = w.hook(&up, &[]);
     assert!(t.elapsed() < Duration::from_secs(30), "within the budget");
-    assert_eq!(verdict(&out), "deny", "{}", reason(&out));
+    assert_eq!(common::claude_decision(&out), "deny", "{}", reason(&out));
     assert!(reason(&out).contains("EXF-TRACE-003"), "{}", reason(&out));
     // and a new judge is started for the next event
     let (pid2, _) = w.judge_running(0);
@@ -256,7 +239,7 @@ fn a_killed_judge_leaves_the_hook_to_answer_and_the_chain_holds() {
 fn a_socket_served_by_another_program_is_refused_and_the_decision_is_right() {
     let mut w = World::new("");
     let ok = w.shell("planted", "git status");
-    assert_eq!(verdict(&w.hook(&ok, &[])), "allow");
+    assert_eq!(common::claude_decision(&w.hook(&ok, &[])), "allow");
     let (pid, _) = w.judge_running(0);
     let sock = w.sockets().pop().unwrap();
     common::ok(std::process::Command::new("kill").args(["-9", &pid.to_string()]));
@@ -307,7 +290,7 @@ while True:
     let out = w.hook(&ev, &[]);
     let _ = py.kill();
     let _ = py.wait();
-    assert_eq!(verdict(&out), "deny", "{}", reason(&out));
+    assert_eq!(common::claude_decision(&out), "deny", "{}", reason(&out));
     assert!(reason(&out).contains("GRD-TRACE-001"), "{}", reason(&out));
     let received = std::fs::read(&got).unwrap_or_default();
     assert!(
@@ -327,7 +310,7 @@ while True:
 fn an_idle_judge_exits_and_removes_its_socket() {
     let mut w = World::new("warm_idle_secs = 1\n");
     let ok = w.shell("idle", "git status");
-    assert_eq!(verdict(&w.hook(&ok, &[])), "allow");
+    assert_eq!(common::claude_decision(&w.hook(&ok, &[])), "allow");
     w.judge_running(0);
     assert_eq!(w.sockets().len(), 1);
     let until = Instant::now() + Duration::from_secs(30);
@@ -345,7 +328,7 @@ fn no_judge_when_warm_idle_secs_is_zero() {
     // (one session per call: a session is told of one finding once)
     for s in ["off1", "off2"] {
         let ev = w.shell(s, TAMPER);
-        assert_eq!(verdict(&w.hook(&ev, &[])), "deny");
+        assert_eq!(common::claude_decision(&w.hook(&ev, &[])), "deny");
     }
     std::thread::sleep(Duration::from_millis(500));
     assert!(w.sockets().is_empty());
@@ -357,15 +340,15 @@ fn a_config_change_takes_effect_at_the_next_decision() {
     let mut w = World::new("");
     // (one session per call: a session is told of one finding once)
     let ev = w.shell("cfg1", TAMPER);
-    assert_eq!(verdict(&w.hook(&ev, &[])), "deny");
+    assert_eq!(common::claude_decision(&w.hook(&ev, &[])), "deny");
     let (pid, _) = w.judge_running(0);
     let ev = w.shell("cfg2", TAMPER);
-    assert_eq!(verdict(&w.hook(&ev, &[])), "deny");
+    assert_eq!(common::claude_decision(&w.hook(&ev, &[])), "deny");
     w.judge_running(1);
     w.config("[guard.rules]\n\"GRD-TRACE-001\" = \"allow\"\n");
     let ev = w.shell("cfg3", TAMPER);
     let out = w.hook(&ev, &[]);
-    assert_eq!(verdict(&out), "allow", "{}", reason(&out));
+    assert_eq!(common::claude_decision(&out), "allow", "{}", reason(&out));
     // the old judge exits; a new one with the new config answers next
     let until = Instant::now() + Duration::from_secs(60);
     loop {
@@ -376,7 +359,7 @@ fn a_config_change_takes_effect_at_the_next_decision() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let ev = w.shell("cfg4", TAMPER);
-    assert_eq!(verdict(&w.hook(&ev, &[])), "allow");
+    assert_eq!(common::claude_decision(&w.hook(&ev, &[])), "allow");
     let (_, judged) = w.judge_running(1);
     assert_eq!(judged, 1);
 }
@@ -385,14 +368,14 @@ fn a_config_change_takes_effect_at_the_next_decision() {
 fn fail_open_and_fail_closed_are_unchanged_through_the_judge() {
     let mut w = World::new("");
     let ok = w.shell("fail", "git status");
-    assert_eq!(verdict(&w.hook(&ok, &[])), "allow");
+    assert_eq!(common::claude_decision(&w.hook(&ok, &[])), "allow");
     w.judge_running(0);
     // a JSON string, not an event object
     let bad = json!("{this is not an event");
     let open = w.hook(&bad, &[]);
-    assert_eq!(verdict(&open), "allow", "{open:?}");
+    assert_eq!(common::claude_decision(&open), "allow", "{open:?}");
     let closed = w.hook(&bad, &["--fail-closed"]);
-    assert_eq!(verdict(&closed), "deny", "{closed:?}");
+    assert_eq!(common::claude_decision(&closed), "deny", "{closed:?}");
     assert!(
         String::from_utf8_lossy(&closed.stderr).contains("failed closed"),
         "{closed:?}"
@@ -421,7 +404,7 @@ fn the_folder_is_0700_and_the_socket_0600() {
     use std::os::unix::fs::PermissionsExt;
     let mut w = World::new("");
     let ok = w.shell("modes", "git status");
-    assert_eq!(verdict(&w.hook(&ok, &[])), "allow");
+    assert_eq!(common::claude_decision(&w.hook(&ok, &[])), "allow");
     w.judge_running(0);
     let folder = w.runtime().join("skilltrace");
     let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
@@ -431,7 +414,7 @@ fn the_folder_is_0700_and_the_socket_0600() {
     // a hook that finds the folder opened to others judges alone, and says why
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
     let ev = w.shell("modes", TAMPER);
-    assert_eq!(verdict(&w.hook(&ev, &[])), "deny");
+    assert_eq!(common::claude_decision(&w.hook(&ev, &[])), "deny");
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
     let (_, judged) = w.judge_running(0);
     assert_eq!(judged, 0, "the judge was not asked");
@@ -449,7 +432,7 @@ fn a_call_that_touches_the_judge_folder_is_tampering() {
         // cold, then warm
         let ev = w.shell(s, &cmd);
         let out = w.hook(&ev, &[]);
-        assert_eq!(verdict(&out), "deny", "{}", reason(&out));
+        assert_eq!(common::claude_decision(&out), "deny", "{}", reason(&out));
         assert!(reason(&out).contains("GRD-TRACE-001"), "{}", reason(&out));
         w.judge_running(0);
     }

@@ -147,3 +147,21 @@ pub fn spawn_tail(
     });
     (stop, th)
 }
+
+/// What Claude Code reads from a command hook's answer: `deny` for exit 2 or a
+/// deny, `ask`, or `allow` for a silent answer.
+pub fn claude_decision(out: &Output) -> String {
+    if out.status.code() == Some(2) {
+        return "deny".into();
+    }
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.trim().is_empty() {
+        return "allow".into();
+    }
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["hookSpecificOutput"]["permissionDecision"]
+        .as_str()
+        .unwrap_or("allow")
+        .to_string()
+}
