@@ -195,6 +195,10 @@ impl Judge {
                 Err(e) => budget_error = Some(e),
             }
         }
+        let repeated: Vec<_> = repeated
+            .into_iter()
+            .map(|f| self.redactor.redact_finding(f))
+            .collect();
         let start = batch.findings.len() - n;
         let new: Vec<&Finding> = batch.findings[start..].iter().map(|f| f.get()).collect();
         let fingerprints = new.iter().map(|f| f.fingerprint.clone()).collect();

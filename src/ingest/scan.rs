@@ -66,16 +66,17 @@ pub fn scan_span(
 /// [`scan_span`], calling `note(rule, value)` for each value redaction
 /// matched in the span's name, text, input or output (8 bytes or longer): the
 /// guard keeps their keyed hashes to recognise them in a later process.
-/// The values are raw: `note` must not keep or show them. Also returns, redacted,
-/// the findings the span raised again that its run already holds
-/// ([`crate::detect::Detections::repeated`]).
+/// The values are raw: `note` must not keep or show them. Also returns the
+/// findings the span raised again that its run already holds
+/// ([`crate::detect::Detections::repeated`]), unredacted: a caller that shows
+/// them redacts them first (the import drops them).
 pub fn scan_span_noting(
     redactor: &mut Redactor,
     detector: &mut Detector,
     span: Span,
     out: &mut StoreBatch,
     note: &mut dyn FnMut(&str, &str),
-) -> (usize, Vec<crate::redact::Redacted<Finding>>) {
+) -> (usize, Vec<Finding>) {
     // Planned on the raw span (which detection reads), then applied by moving
     // it: no copy of the span's text.
     let mut plan = redactor.plan_span(&span);
@@ -111,12 +112,7 @@ pub fn scan_span_noting(
     for h in det.skill_hits {
         out.skill_hits.push(redactor.redact_skill_hit(h));
     }
-    let repeated = det
-        .repeated
-        .into_iter()
-        .map(|f| redactor.redact_finding(f))
-        .collect();
-    (n, repeated)
+    (n, det.repeated)
 }
 
 #[cfg(test)]
