@@ -19,6 +19,7 @@ mod tui_fixture;
 mod writers_support;
 
 mod adversarial_corpus;
+mod attack_listeners;
 mod cline_late_ui;
 mod codex_forks;
 mod cost;
