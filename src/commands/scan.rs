@@ -123,7 +123,7 @@ pub fn run(args: ScanArgs) -> Result<i32> {
         };
         let log = sarif::build(store, &opts)?;
         for w in &log.warnings {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", crate::notice::safe_line(w));
         }
         export::write_file(path, log.bytes())?;
     }

@@ -20,6 +20,7 @@ mod writers_support;
 
 mod adversarial_corpus;
 mod attack_listeners;
+mod attack_secrets;
 mod attack_terminal;
 mod cline_late_ui;
 mod codex_forks;
