@@ -19,6 +19,9 @@ mod tui_fixture;
 mod writers_support;
 
 mod adversarial_corpus;
+mod attack_listeners;
+mod attack_secrets;
+mod attack_terminal;
 mod cline_late_ui;
 mod codex_forks;
 mod cost;
