@@ -51,6 +51,7 @@ mod proxy_priority;
 mod proxy_spill;
 mod proxy_store;
 mod proxy_tls;
+mod real_headless;
 mod real_sessions;
 mod redaction;
 mod redaction_cuts;
