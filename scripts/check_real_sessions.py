@@ -147,7 +147,11 @@ def summarise(files, records, exported, found, errors, formats, context):
     runs = {}
     for rec in exported:
         if rec.get("type") == "run":
-            runs[rec["run"]["id"]] = rec["run"]
+            run = rec["run"]
+            runs[run["id"]] = run
+            # A run whose file made no span is still listed under its file.
+            if run.get("source"):
+                entry(run["source"])["runs"][run["id"]] = run
     for rec in exported:
         if rec.get("type") != "span":
             continue

@@ -95,3 +95,28 @@ fn a_real_headless_claude_code_stream_imports_exactly() {
     let text = serde_json::to_string(&spans).unwrap();
     assert!(!text.contains("[REDACTED"), "a false redaction");
 }
+
+/// The same messages saved as one JSON array (as CI actions write their execution
+/// file): every element a record, ids unique although all sit on line 1.
+#[test]
+fn a_headless_stream_saved_as_a_json_array_imports_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines =
+        std::fs::read_to_string(PathBuf::from(FIX).join("claude-code/stream_json_excerpt.jsonl"))
+            .unwrap();
+    let items: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let file = dir.path().join("claude-execution-output.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&items).unwrap()).unwrap();
+    let (db, said) = import(dir.path(), &[file]);
+    assert!(
+        said.contains("10 new spans") && said.contains("0 parse errors"),
+        "{said}"
+    );
+    let (runs, spans) = export(&db);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(tool_calls(&spans).len(), 2);
+    assert_eq!(findings_json(&db), Vec::<serde_json::Value>::new());
+}
