@@ -54,6 +54,7 @@ mod proxy_priority;
 mod proxy_spill;
 mod proxy_store;
 mod proxy_tls;
+mod real_headless;
 mod real_sessions;
 mod redaction;
 mod redaction_cuts;
