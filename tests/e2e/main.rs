@@ -61,6 +61,7 @@ mod redaction_cuts;
 mod redaction_e2e;
 mod redaction_fragments;
 mod redaction_values;
+mod redteam_probe;
 mod replay;
 mod scan;
 mod store_trust;
