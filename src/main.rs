@@ -7,6 +7,7 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    let _ = skilltrace::guard::hook::PROCESS_START.set(std::time::Instant::now());
     no_huge_pages();
     let cli = skilltrace::cli::Cli::parse();
     match skilltrace::commands::run(cli) {
