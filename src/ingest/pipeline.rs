@@ -385,7 +385,8 @@ mod tests {
     fn store_thread_failure_stops_senders_and_is_returned() {
         let dir = tempfile::tempdir().unwrap();
         let mut p = pipeline(dir.path());
-        let w = StoreThread::spawn(p.store().path()).unwrap();
+        // Bounded to one batch at a time, so the sender waits on the thread.
+        let w = StoreThread::spawn_bounded(p.store().path(), CommitConfig::default(), 1).unwrap();
         // Another connection breaks the schema under the writer: every write now fails.
         p.store()
             .conn()
