@@ -16,14 +16,7 @@ fn parse(lines: &[serde_json::Value], path: &str) -> (Vec<Record>, Vec<FormatErr
     (out, errs)
 }
 
-fn spans(out: &[Record]) -> Vec<&Span> {
-    out.iter()
-        .filter_map(|r| match r {
-            Record::Span(s) => Some(s),
-            _ => None,
-        })
-        .collect()
-}
+use super::super::test_support::spans;
 
 #[test]
 fn mcp_names_split_at_the_servers_end() {
