@@ -19,6 +19,9 @@ mod tui_fixture;
 mod writers_support;
 
 mod adversarial_corpus;
+mod attack_listeners;
+mod attack_secrets;
+mod attack_terminal;
 mod cline_late_ui;
 mod codex_forks;
 mod cost;
@@ -58,6 +61,7 @@ mod redaction_cuts;
 mod redaction_e2e;
 mod redaction_fragments;
 mod redaction_values;
+mod redteam_probe;
 mod replay;
 mod scan;
 mod store_trust;
