@@ -2,7 +2,7 @@
 //! picking the spans out of what it yields.
 
 use super::{FormatParser, Record};
-use crate::model::{Origin, Span};
+use crate::model::{Origin, Run, Span};
 
 /// Feeds `lines` to `p` as lines 1.. of the file `name`, then finishes it;
 /// returns every record it yields. A line the parser refuses fails the test.
@@ -26,6 +26,16 @@ pub fn spans(out: &[Record]) -> Vec<&Span> {
     out.iter()
         .filter_map(|r| match r {
             Record::Span(s) => Some(s),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The run records among `out`, in order.
+pub fn runs(out: &[Record]) -> Vec<&Run> {
+    out.iter()
+        .filter_map(|r| match r {
+            Record::Run(r) => Some(r),
             _ => None,
         })
         .collect()

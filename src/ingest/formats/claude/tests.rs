@@ -230,13 +230,7 @@ fn headless_stream_without_uuids_links_by_task_and_keeps_the_result() {
         Some(&json!(0.01))
     );
     // One run, the session's, with its working directory; no title from a subagent's prompt.
-    let runs: Vec<_> = out
-        .iter()
-        .filter_map(|r| match r {
-            Record::Run(r) => Some(r),
-            _ => None,
-        })
-        .collect();
+    let runs = super::super::test_support::runs(&out);
     assert!(runs.iter().all(|r| r.id == "S"));
     assert_eq!(runs[0].cwd.as_deref(), Some("/w"));
     assert!(titles(&out).is_empty());

@@ -16,14 +16,7 @@ fn parse(lines: &[serde_json::Value], path: &str) -> (Vec<Record>, Vec<FormatErr
     (out, errs)
 }
 
-fn spans(out: &[Record]) -> Vec<&Span> {
-    out.iter()
-        .filter_map(|r| match r {
-            Record::Span(s) => Some(s),
-            _ => None,
-        })
-        .collect()
-}
+use super::super::test_support::spans;
 
 #[test]
 fn mcp_names_split_at_the_servers_end() {
@@ -70,13 +63,7 @@ fn subagent_log_links_its_parent_and_a_rewind_is_an_event() {
         "/h/.gemini/tmp/p/chats/parent-1/child.jsonl",
     );
     assert!(errs.is_empty(), "{errs:?}");
-    let runs: Vec<_> = out
-        .iter()
-        .filter_map(|r| match r {
-            Record::Run(r) => Some(r),
-            _ => None,
-        })
-        .collect();
+    let runs = super::super::test_support::runs(&out);
     assert!(runs
         .iter()
         .any(|r| r.parent_run_id.as_deref() == Some("parent-1") && r.cwd.as_deref() == Some("/w")));
