@@ -21,6 +21,7 @@ mod writers_support;
 mod adversarial_corpus;
 mod attack_listeners;
 mod attack_secrets;
+mod attack_store;
 mod attack_terminal;
 mod cline_late_ui;
 mod codex_forks;
