@@ -9,6 +9,7 @@
 //! `tui_fixture`.
 #![allow(clippy::unwrap_used)]
 
+mod attack_support;
 mod common;
 mod export_support;
 mod limits_support;
