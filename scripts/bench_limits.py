@@ -101,7 +101,7 @@ def read_answer(s, timeout=120):
 
 def post(srv, path, headers, body):
     s = socket.create_connection((srv.host, srv.port))
-    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
     try:
         s.sendall(head.encode() + body)
@@ -123,7 +123,7 @@ def held_open(srv, path, announced, sent, clients=64, hold=5.0):
         s = socket.create_connection((srv.host, srv.port))
         s.settimeout(10)
         try:
-            s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            s.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                       f"Content-Length: {announced}\r\n\r\n".encode())
             for k in range(0, sent, 256 << 10):
                 s.sendall(body[k:k + (256 << 10)])
@@ -169,7 +169,7 @@ def case_otlp_held_open(b):
 def case_otlp_drip(b):
     srv = Server(b, ["otlp"])
     s = socket.create_connection((srv.host, srv.port))
-    s.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    s.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
               b"Content-Length: 100\r\n\r\n")
     t0, answer = time.time(), None
     stop = threading.Event()

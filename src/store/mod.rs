@@ -10,6 +10,7 @@ mod batch;
 pub mod busy;
 pub mod commit;
 mod fts;
+mod planted;
 mod read;
 mod rows;
 pub mod schema;
@@ -363,6 +364,16 @@ fn check_identity(conn: &Connection, p: &str) -> Result<usize, StoreError> {
             found: v,
             supported: schema::latest(),
         });
+    }
+    if v > 0 {
+        if let Some(what) = planted::foreign_object(conn)? {
+            return Err(StoreError::Open {
+                path: p.to_string(),
+                why: format!(
+                    "not a store as skilltrace makes it: it holds {what}, which skilltrace never made; skilltrace adds nothing to it"
+                ),
+            });
+        }
     }
     drop(snapshot);
     Ok(v)

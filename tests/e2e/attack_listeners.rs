@@ -7,9 +7,8 @@
 //! request's text.
 #![allow(clippy::unwrap_used)]
 
-use crate::common;
+use crate::{attack_support, common};
 
-use common::bin;
 use skilltrace::store::{RunFilter, RunSort, Store};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -30,20 +29,6 @@ fn raw(addr: &str, head: &str, body: &[u8]) -> (u16, String) {
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     (resp[9..12].parse().unwrap(), resp)
-}
-
-/// A server command started on a free loopback port; its child and address.
-fn start(args: &[&str], db: &Path) -> (Child, String) {
-    let mut child = bin()
-        .args(args)
-        .args(["--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let addr = common::banner_addr(&mut child);
-    (child, addr)
 }
 
 /// SIGTERM, then the child's stderr once it has exited.
@@ -108,7 +93,7 @@ fn otlp_span(name: &str) -> String {
 fn a_rebound_or_cross_site_request_never_reaches_the_otlp_receiver() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
-    let (child, addr) = start(&["otlp"], &db);
+    let (child, addr) = attack_support::start_server(&["otlp"], &db);
     for (i, (line, headers)) in HOSTILE.iter().enumerate() {
         let head = format!("{}\r\n{headers}\r\nContent-Type: application/json", line)
             .replace("{path}", "/v1/traces");
@@ -138,7 +123,7 @@ fn a_rebound_or_cross_site_request_never_reaches_the_otlp_receiver() {
 fn a_rebound_request_never_reaches_guard_serve() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("g.db");
-    let (child, addr) = start(&["guard", "serve"], &db);
+    let (child, addr) = attack_support::start_server(&["guard", "serve"], &db);
     let event = common::hook_fixture("claude-code", "pre-tool-use.json");
     let body = serde_json::to_vec(&event).unwrap();
     for (line, headers) in HOSTILE {
@@ -195,7 +180,7 @@ fn a_rebound_request_is_never_forwarded_by_the_proxy() {
         }
     });
     let url = format!("http://{up}");
-    let (child, addr) = start(&["proxy", "--openai-upstream", &url], &db);
+    let (child, addr) = attack_support::start_server(&["proxy", "--openai-upstream", &url], &db);
     let body = br#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#;
     for (line, headers) in HOSTILE {
         let head = format!(

@@ -7,7 +7,7 @@
 //! output is scanned for any 8-character piece of each token.
 #![allow(clippy::unwrap_used)]
 
-use crate::common;
+use crate::{attack_support, common};
 
 use common::{bin, ok};
 use std::path::Path;
@@ -35,49 +35,24 @@ fn pieces_in(bytes: &[u8]) -> Vec<String> {
 
 fn session(path: &Path) {
     let sid = "9d4f1c2a-7b3e-4a5d-8c6f-0e1a2b3c4d5e";
-    let rec = |kind: &str, uuid: &str, parent: Option<&str>, message: serde_json::Value| {
-        serde_json::json!({
-            "parentUuid": parent, "isSidechain": false, "userType": "external",
-            "cwd": "/home/dev/app", "sessionId": sid, "version": "2.1.39", "gitBranch": "main",
-            "type": kind, "message": message, "uuid": uuid, "timestamp": "2026-03-12T16:05:00.000Z",
-        })
-        .to_string()
-    };
     let nested = serde_json::json!({"auth": {"Authorization": format!("Bearer {GH}"), "aws": AWS}});
-    let mut lines = vec![
-        rec(
-            "user",
-            "u1",
-            None,
-            serde_json::json!({"role": "user", "content": "push the release"}),
-        ),
-        rec(
-            "assistant",
-            "a1",
-            Some("u1"),
-            serde_json::json!({
-                "model": "claude-opus-4-6", "id": "msg_01", "role": "assistant",
-                "content": [
-                    {"type": "thinking", "thinking": format!("the deploy key is {SK}, use it"), "signature": "x"},
-                    {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {
-                        "command": format!("git push https://x-access-token:{GH}@github.com/o/r.git && curl 'https://api.example/v1?api_key={SK}&q=1'"),
-                        GH: "a token as a JSON key",
-                        "nested": nested.to_string(),
-                    }},
-                ],
-                "usage": {"input_tokens": 3, "output_tokens": 5},
-            }),
-        ),
-        rec(
-            "user",
-            "u2",
-            Some("a1"),
-            serde_json::json!({"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": "toolu_1", "is_error": true,
-                 "content": format!("{{\"error\":{{\"message\":\"Incorrect API key provided: {SK}\"}}}}")},
-            ]}),
-        ),
-    ];
+    let thinking = format!("the deploy key is {SK}, use it");
+    let output = format!("{{\"error\":{{\"message\":\"Incorrect API key provided: {SK}\"}}}}");
+    let mut lines = attack_support::Session {
+        cwd: "/home/dev/app",
+        branch: "main",
+        prompt: "push the release",
+        model: "claude-opus-4-6",
+        thinking: &thinking,
+        tool: "Bash",
+        input: serde_json::json!({
+            "command": format!("git push https://x-access-token:{GH}@github.com/o/r.git && curl 'https://api.example/v1?api_key={SK}&q=1'"),
+            GH: "a token as a JSON key",
+            "nested": nested.to_string(),
+        }),
+        output: &output,
+    }
+    .lines();
     // The same token JSON-escaped letter by letter, and percent-encoded.
     let escaped: String = GH.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
     let pct: String = GH.bytes().map(|b| format!("%{b:02X}")).collect();

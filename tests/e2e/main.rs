@@ -9,6 +9,7 @@
 //! `tui_fixture`.
 #![allow(clippy::unwrap_used)]
 
+mod attack_support;
 mod common;
 mod export_support;
 mod limits_support;
@@ -21,6 +22,7 @@ mod writers_support;
 mod adversarial_corpus;
 mod attack_listeners;
 mod attack_secrets;
+mod attack_store;
 mod attack_terminal;
 mod cline_late_ui;
 mod codex_forks;

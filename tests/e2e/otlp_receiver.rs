@@ -28,15 +28,7 @@ fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, 
 
 /// Starts `skilltrace otlp` on a free port; returns the child and its address.
 fn start(db: &Path) -> (Child, String) {
-    let mut child = bin()
-        .args(["otlp", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let addr = common::banner_addr(&mut child);
-    (child, addr)
+    crate::attack_support::start_server(&["otlp"], db)
 }
 
 /// SIGTERM, then wait: the receiver drains and the writer commits.
