@@ -19,6 +19,9 @@ mod tui_fixture;
 mod writers_support;
 
 mod adversarial_corpus;
+mod attack_listeners;
+mod attack_secrets;
+mod attack_terminal;
 mod cline_late_ui;
 mod codex_forks;
 mod cost;
@@ -51,6 +54,7 @@ mod proxy_priority;
 mod proxy_spill;
 mod proxy_store;
 mod proxy_tls;
+mod real_headless;
 mod real_sessions;
 mod redaction;
 mod redaction_cuts;
