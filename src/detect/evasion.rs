@@ -147,17 +147,24 @@ fn high(why: String, ev: &str, key: &str) -> Hit {
         .key(key)
 }
 
-fn command_hits(cmd: &Command, d: &Data, ev: &str, hits: &mut Vec<Hit>) {
-    let name = cmd.name();
-    let args = cmd.args();
-    // history switched off: `unset HISTFILE`, `export HISTFILE=/dev/null`, `HISTSIZE=0`
+/// The variables a command sets: `NAME=value` before it, and the `NAME=value`
+/// arguments of `export`, `declare`, `typeset`, `readonly` and `local`.
+pub fn variables_set(cmd: &Command) -> Vec<(String, String)> {
     let mut sets: Vec<(String, String)> = cmd.assignments.clone();
-    if ["export", "declare", "typeset", "readonly", "local"].contains(&name.as_str()) {
-        sets.extend(args.iter().filter_map(|a| {
+    if ["export", "declare", "typeset", "readonly", "local"].contains(&cmd.name().as_str()) {
+        sets.extend(cmd.args().iter().filter_map(|a| {
             a.split_once('=')
                 .map(|(k, v)| (k.to_string(), v.to_string()))
         }));
     }
+    sets
+}
+
+fn command_hits(cmd: &Command, d: &Data, ev: &str, hits: &mut Vec<Hit>) {
+    let name = cmd.name();
+    let args = cmd.args();
+    // history switched off: `unset HISTFILE`, `export HISTFILE=/dev/null`, `HISTSIZE=0`
+    let sets = variables_set(cmd);
     let off = sets.iter().find(|(k, v)| {
         d.history_vars.contains(k) && d.history_off.iter().any(|o| o == v.trim_matches('"'))
     });

@@ -304,6 +304,10 @@ fn command_hits(
         let pos: Vec<&String> = args[1..].iter().filter(|a| !a.starts_with('-')).collect();
         if let [key, value, ..] = pos.as_slice() {
             let k = key.to_ascii_lowercase();
+            if let Some(hit) = url_rewrite(key, value, tax, ev) {
+                hits.push(hit);
+                return;
+            }
             if k == "core.hookspath" {
                 let local = super::path::is_relative(&super::path::normalise(value))
                     && !value.starts_with("..");
@@ -376,6 +380,31 @@ fn command_hits(
         }
     }
     let _ = script;
+}
+
+/// `git config url.<X>.insteadOf <Y>`: every later fetch and push of `Y` goes to
+/// `X`; high when `X` is a host the allowlist does not pass.
+fn url_rewrite(key: &str, value: &str, tax: &Taxonomy, ev: &str) -> Option<Hit> {
+    let lower = key.to_ascii_lowercase();
+    let base = lower
+        .strip_prefix("url.")?
+        .strip_suffix(".insteadof")
+        .or_else(|| lower.strip_prefix("url.")?.strip_suffix(".pushinsteadof"))?;
+    let host = super::network::host_of(&key[4..4 + base.len()])?;
+    matches!(
+        classify(&host, tax),
+        HostClass::Unlisted { .. } | HostClass::Bad
+    )
+    .then(|| {
+        Hit::new(
+            id::CMD_PERSISTENCE,
+            format!(
+                "git config {key} {value}: every later fetch or push of {value} goes to {host}"
+            ),
+            ev,
+        )
+        .severity(Severity::High)
+    })
 }
 
 /// CMD-TRACE-002 for a file written by a tool (`Write`, `Edit`, `apply_patch`):

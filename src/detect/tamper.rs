@@ -262,6 +262,35 @@ mod tests {
     }
 
     #[test]
+    fn replacing_skilltrace_s_own_program_is_tampering() {
+        let t = Tamper::load(&[]).unwrap();
+        for (tool, input) in [
+            (
+                "Bash",
+                r#"{"command":"ln -sf /bin/true ~/.cargo/bin/skilltrace"}"#,
+            ),
+            (
+                "Bash",
+                r#"{"command":"sudo cp /tmp/x /usr/local/bin/skilltrace"}"#,
+            ),
+            (
+                "Bash",
+                r#"{"command":"install -m 755 /tmp/x ~/.local/bin/skilltrace"}"#,
+            ),
+        ] {
+            assert_eq!(rules(&t, tool, input), 1, "{tool} {input}");
+        }
+        for cmd in [
+            "cargo install --path .",
+            "ls -l ~/.cargo/bin/skilltrace",
+            "cp ~/.cargo/bin/skilltrace /tmp/st-copy",
+        ] {
+            let input = serde_json::json!({ "command": cmd }).to_string();
+            assert_eq!(rules(&t, "Bash", &input), 0, "{cmd}");
+        }
+    }
+
+    #[test]
     fn reading_settings_and_ordinary_writes_are_not() {
         let t = Tamper::load(&[]).unwrap();
         for (tool, input) in [

@@ -192,19 +192,21 @@ fn as_command_line(path: &str, content: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn rules(path: &str, content: &str) -> Vec<&'static str> {
+    /// The distinct rules `judge` raises with the default data, in `/home/dev/proj`.
+    fn rules_of(judge: impl Fn(&Taxonomy, &CallCtx) -> Vec<Hit>) -> Vec<&'static str> {
         let tax = Taxonomy::load(&Default::default()).unwrap();
         let ctx = CallCtx {
             cwd: Some("/home/dev/proj".into()),
             remotes: Vec::new(),
         };
-        let mut r: Vec<_> = hits(path, content, "Write", &tax, &ctx)
-            .iter()
-            .map(|h| h.rule)
-            .collect();
+        let mut r: Vec<_> = judge(&tax, &ctx).iter().map(|h| h.rule).collect();
         r.sort();
         r.dedup();
         r
+    }
+
+    fn rules(path: &str, content: &str) -> Vec<&'static str> {
+        rules_of(|tax, ctx| hits(path, content, "Write", tax, ctx))
     }
 
     #[test]
@@ -220,19 +222,10 @@ mod tests {
     }
 
     fn ran(line: &str) -> Vec<&'static str> {
-        let tax = Taxonomy::load(&Default::default()).unwrap();
-        let ctx = CallCtx {
-            cwd: Some("/home/dev/proj".into()),
-            remotes: Vec::new(),
-        };
-        let script = parse_script_in(line, ctx.cwd.as_deref(), &tax);
-        let mut r: Vec<_> = run_on_line(&script, &tax, &ctx)
-            .iter()
-            .map(|h| h.rule)
-            .collect();
-        r.sort();
-        r.dedup();
-        r
+        rules_of(|tax, ctx| {
+            let script = parse_script_in(line, ctx.cwd.as_deref(), tax);
+            run_on_line(&script, tax, ctx)
+        })
     }
 
     #[test]

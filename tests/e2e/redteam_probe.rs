@@ -201,8 +201,6 @@ fn redteam_probes_are_found_and_stopped_in_process() {
     // left, and why: tests/fixtures/redteam8/SOURCE.md
     let left = [
         "r8-env-07",
-        "r8-git-04",
-        "r8-git-11",
         "r8-pkg-09",
         "r8-ctr-05",
         "r8-cli-03",
@@ -210,6 +208,6 @@ fn redteam_probes_are_found_and_stopped_in_process() {
         "r8-grd-16",
         "r8-grd-17",
     ];
-    fails.extend(probe("tests/fixtures/redteam8/cases.jsonl", &left, 175));
+    fails.extend(probe("tests/fixtures/redteam8/cases.jsonl", &left, 177));
     assert!(fails.is_empty(), "{}", fails.join("\n"));
 }

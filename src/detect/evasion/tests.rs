@@ -19,6 +19,18 @@ fn rules(line: &str) -> Vec<(String, Severity)> {
         .collect()
 }
 
+/// Every line raises `rule` at exactly `sev`.
+#[track_caller]
+fn each_raises(lines: &[&str], rule: &str, sev: Severity) {
+    for line in lines {
+        let r = rules(line);
+        assert!(
+            r.iter().any(|(id, s)| id == rule && *s == sev),
+            "{line}: {r:?}"
+        );
+    }
+}
+
 #[test]
 fn data_loads() {
     assert!(data().is_some());
@@ -26,67 +38,58 @@ fn data_loads() {
 
 #[test]
 fn history_erased_or_switched_off_in_any_spelling() {
-    for line in [
-        "history -c",
-        "history -c && history -w",
-        "unset HISTFILE",
-        "export HISTFILE=/dev/null",
-        "HISTSIZE=0",
-        "export HISTFILESIZE=0 HISTSIZE=0",
-        "set +o history",
-        "rm -f ~/.bash_history ~/.zsh_history",
-        "ln -sf /dev/null ~/.bash_history",
-        "shred -u $HOME/.zsh_history",
-        "cat /dev/null > ~/.bash_history",
-        "truncate -s 0 /home/dev/.local/share/fish/fish_history",
-    ] {
-        let r = rules(line);
-        assert!(
-            r.iter()
-                .any(|(id, s)| id == "CMD-TRACE-004" && *s == Severity::High),
-            "{line}: {r:?}"
-        );
-    }
+    each_raises(
+        &[
+            "history -c",
+            "history -c && history -w",
+            "unset HISTFILE",
+            "export HISTFILE=/dev/null",
+            "HISTSIZE=0",
+            "export HISTFILESIZE=0 HISTSIZE=0",
+            "set +o history",
+            "rm -f ~/.bash_history ~/.zsh_history",
+            "ln -sf /dev/null ~/.bash_history",
+            "shred -u $HOME/.zsh_history",
+            "cat /dev/null > ~/.bash_history",
+            "truncate -s 0 /home/dev/.local/share/fish/fish_history",
+        ],
+        "CMD-TRACE-004",
+        Severity::High,
+    );
 }
 
 #[test]
 fn logs_and_agent_transcripts_erased() {
-    for line in [
-        "cat /dev/null > /var/log/auth.log",
-        "sudo rm -rf /var/log/journal",
-        "rm -rf ~/.claude/projects",
-        "truncate -s 0 ~/.codex/sessions/2026/12/07/rollout.jsonl",
-        "find ~/.gemini/tmp -delete; rm -r ~/.gemini/tmp",
-    ] {
-        let r = rules(line);
-        assert!(
-            r.iter()
-                .any(|(id, s)| id == "CMD-TRACE-004" && *s == Severity::High),
-            "{line}: {r:?}"
-        );
-    }
+    each_raises(
+        &[
+            "cat /dev/null > /var/log/auth.log",
+            "sudo rm -rf /var/log/journal",
+            "rm -rf ~/.claude/projects",
+            "truncate -s 0 ~/.codex/sessions/2026/12/07/rollout.jsonl",
+            "find ~/.gemini/tmp -delete; rm -r ~/.gemini/tmp",
+        ],
+        "CMD-TRACE-004",
+        Severity::High,
+    );
 }
 
 #[test]
 fn defences_switched_off() {
-    for line in [
-        "sudo iptables -F",
-        "iptables --flush",
-        "ufw disable",
-        "sudo setenforce 0",
-        "systemctl stop auditd",
-        "sudo systemctl disable --now firewalld",
-        "auditctl -e 0",
-        "sudo spctl --master-disable",
-        "journalctl --vacuum-time=1s",
-    ] {
-        let r = rules(line);
-        assert!(
-            r.iter()
-                .any(|(id, s)| id == "CMD-TRACE-004" && *s == Severity::High),
-            "{line}: {r:?}"
-        );
-    }
+    each_raises(
+        &[
+            "sudo iptables -F",
+            "iptables --flush",
+            "ufw disable",
+            "sudo setenforce 0",
+            "systemctl stop auditd",
+            "sudo systemctl disable --now firewalld",
+            "auditctl -e 0",
+            "sudo spctl --master-disable",
+            "journalctl --vacuum-time=1s",
+        ],
+        "CMD-TRACE-004",
+        Severity::High,
+    );
 }
 
 #[test]
@@ -108,42 +111,34 @@ fn fork_bombs_in_several_spellings() {
 
 #[test]
 fn credential_hunts_by_name_over_whole_trees() {
-    for line in [
-        "find / -name '*.key' 2>/dev/null",
-        "find ~ -iname 'id_rsa*' -type f",
-        "find /home -name '*.kdbx'",
-        "locate id_ed25519",
-        "fd -H '.env' ~",
-        "find $HOME -name credentials -path '*/.aws/*'",
-    ] {
-        let r = rules(line);
-        assert!(
-            r.iter()
-                .any(|(id, s)| id == "PRB-TRACE-001" && *s == Severity::Medium),
-            "{line}: {r:?}"
-        );
-    }
+    each_raises(
+        &[
+            "find / -name '*.key' 2>/dev/null",
+            "find ~ -iname 'id_rsa*' -type f",
+            "find /home -name '*.kdbx'",
+            "locate id_ed25519",
+            "fd -H '.env' ~",
+            "find $HOME -name credentials -path '*/.aws/*'",
+        ],
+        "PRB-TRACE-001",
+        Severity::Medium,
+    );
 }
 
 #[test]
 fn system_path_programs_replaced() {
-    let r = rules("ln -sf /tmp/.evil/git /usr/local/bin/git");
-    assert!(
-        r.iter()
-            .any(|(id, s)| id == "CMD-TRACE-002" && *s == Severity::High),
-        "{r:?}"
+    each_raises(
+        &[
+            "ln -sf /tmp/.evil/git /usr/local/bin/git",
+            "sudo cp /var/tmp/x /usr/bin/ssh",
+        ],
+        "CMD-TRACE-002",
+        Severity::High,
     );
-    let r = rules("sudo cp /var/tmp/x /usr/bin/ssh");
-    assert!(
-        r.iter()
-            .any(|(id, s)| id == "CMD-TRACE-002" && *s == Severity::High),
-        "{r:?}"
-    );
-    let r = rules("sudo cp target/release/tool /usr/local/bin/tool");
-    assert!(
-        r.iter()
-            .any(|(id, s)| id == "CMD-TRACE-005" && *s == Severity::Medium),
-        "{r:?}"
+    each_raises(
+        &["sudo cp target/release/tool /usr/local/bin/tool"],
+        "CMD-TRACE-005",
+        Severity::Medium,
     );
 }
 

