@@ -78,6 +78,8 @@ pub(super) fn run(
     limits: RecordLimits,
 ) {
     crate::priority::background();
+    // Gives its core away between exchanges to a forwarding thread that woke.
+    crate::priority::yielding();
     let mut recorder = Recorder::new(source.clone()).with_limits(limits);
     let mut round = Vec::new();
     loop {
@@ -151,6 +153,7 @@ fn deliver(
         let (records, errors) = recorder.record(finished);
         batch.records.extend(records);
         batch.errors.extend(errors);
+        crate::priority::yield_point();
     }
     batch.source = Some(SourceState {
         path: source.to_string(),
