@@ -8,6 +8,8 @@
 //! batch, one transaction, per round instead of one per exchange. That is what
 //! keeps the recorder and the writer from taking the CPU from the threads that
 //! forward, on a small machine. A stored exchange is at most [`LINGER`] later.
+//! Between exchanges of a round it gives its core to a thread that woke
+//! meanwhile ([`crate::priority::yield_point`]), as the writer does.
 //!
 //! While the writer has no room, the recorder waits for it, unless the queue
 //! behind it has passed its high-water mark: then rounds go to the spool
