@@ -51,7 +51,7 @@ pub fn warn(kind: &'static str, msg: impl AsRef<str>) -> bool {
             0
         }
     };
-    let mut line = crate::sanitize::line(msg.as_ref()).into_owned();
+    let mut line = safe_line(msg.as_ref());
     if folded > 0 {
         line.push_str(&format!(" ({folded} more like it in the last seconds)"));
     }
@@ -65,6 +65,15 @@ pub fn warn(kind: &'static str, msg: impl AsRef<str>) -> bool {
     }
     s.recent.push_back(line);
     true
+}
+
+/// `msg` as one line skilltrace may print about itself (an `error:` or
+/// `warning:` line): a path, id or value in it was chosen by the user or by
+/// an agent (a file named after a token), so it is redacted with the built-in
+/// rules first, then sanitised for the terminal.
+pub fn safe_line(msg: &str) -> String {
+    let redacted = crate::redact::Redactor::default().redact_text(msg);
+    crate::sanitize::line(redacted.get()).into_owned()
 }
 
 /// While `on`, messages are kept for the TUI instead of printed (it owns the

@@ -1,9 +1,13 @@
 //! Serving HTTP/1.1 on a bound listener until shutdown: one task per
 //! connection, a deadline for request heads, then a graceful drain; binding
-//! a listen address loopback-only unless remote access is allowed; checking a
+//! a listen address loopback-only unless remote access is allowed; refusing,
+//! on a loopback listener, requests that name another host or come from a web
+//! page ([`foreign_request`]: DNS rebinding, cross-site posts); checking a
 //! client token in constant time. Shared by the proxy, the OTLP receiver and
 //! the guard's HTTP hook endpoint.
 
+use bytes::Bytes;
+use http_body_util::{Either, Full};
 use hyper::body::{Body, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -91,9 +95,70 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Why a request to a loopback listener is refused, or `None` when it may be
+/// answered. A web page can reach a loopback port: a page of another site
+/// through a name it re-points at 127.0.0.1 (DNS rebinding: the request then
+/// names that site in `Host`), or by posting across sites (the browser names
+/// the page in `Origin`). Local clients (SDKs, exporters, hooks, curl) name a
+/// loopback address or `localhost` and send no foreign `Origin`. The reason
+/// never repeats the request's text.
+pub fn foreign_request(uri: &hyper::Uri, headers: &hyper::HeaderMap) -> Option<&'static str> {
+    if uri.host().is_some_and(|h| !is_loopback_name(h)) {
+        return Some("the request names a host that is not loopback");
+    }
+    let mut hosts = headers.get_all(hyper::header::HOST).iter();
+    if let Some(host) = hosts.next() {
+        let ok = host.to_str().ok().and_then(host_of_authority);
+        if hosts.next().is_some() || !ok.is_some_and(is_loopback_name) {
+            return Some("the Host header does not name a loopback address");
+        }
+    }
+    for origin in headers.get_all(hyper::header::ORIGIN) {
+        let host = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://"))
+            .and_then(|(_, rest)| host_of_authority(rest));
+        if !host.is_some_and(is_loopback_name) {
+            return Some("requests from web pages of other sites are not answered");
+        }
+    }
+    None
+}
+
+/// The host of `host[:port]` or `[v6][:port]` (a trailing `/path` ignored).
+fn host_of_authority(a: &str) -> Option<&str> {
+    let a = a.split('/').next().unwrap_or(a);
+    if let Some(rest) = a.strip_prefix('[') {
+        return rest.split_once(']').map(|(h, _)| h);
+    }
+    let host = match a.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        Some(_) => return None,
+        None => a,
+    };
+    (!host.is_empty()).then_some(host)
+}
+
+/// `localhost` or a loopback IP literal (`127.0.0.0/8`, `::1`, with or without brackets).
+fn is_loopback_name(h: &str) -> bool {
+    let h = h.trim_start_matches('[').trim_end_matches(']');
+    let h = h.strip_suffix('.').unwrap_or(h);
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The `403` a refused foreign request gets: JSON naming why.
+fn refusal(why: &'static str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({ "error": format!("refused: {why}") }).to_string();
+    reply(hyper::StatusCode::FORBIDDEN, "application/json", body)
+}
+
 /// Accepts connections on `listener` and answers each request with `handler`
 /// until `shutdown` resolves; then asks open connections to finish and waits up
-/// to `drain` for them.
+/// to `drain` for them. On a loopback listener a [`foreign_request`] gets a
+/// `403` and never reaches `handler`.
 pub async fn http1<H, F, B>(
     listener: TcpListener,
     handler: H,
@@ -103,10 +168,10 @@ pub async fn http1<H, F, B>(
 ) where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<Response<B>, Infallible>> + Send + 'static,
-    B: Body + Send + 'static,
-    B::Data: Send,
+    B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let loopback_only = listener.local_addr().is_ok_and(|a| a.ip().is_loopback());
     let (close_tx, close_rx) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
@@ -126,7 +191,21 @@ pub async fn http1<H, F, B>(
         let handler = handler.clone();
         let mut close = close_rx.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(handler);
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let refused = loopback_only
+                    .then(|| foreign_request(req.uri(), req.headers()))
+                    .flatten();
+                let answer = match refused {
+                    None => Ok(handler(req)),
+                    Some(why) => Err(refusal(why)),
+                };
+                async move {
+                    match answer {
+                        Ok(fut) => fut.await.map(|r| r.map(Either::Left)),
+                        Err(r) => Ok(r.map(Either::Right)),
+                    }
+                }
+            });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
@@ -158,6 +237,61 @@ mod tests {
         assert!(ct_eq(b"abc", b"abc"));
         assert!(!ct_eq(b"abc", b"abd"));
         assert!(!ct_eq(b"abc", b"ab"));
+    }
+
+    fn refused(uri: &str, headers: &[(&str, &str)]) -> Option<&'static str> {
+        let mut map = hyper::HeaderMap::new();
+        for (k, v) in headers {
+            map.append(
+                hyper::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                hyper::header::HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        foreign_request(&uri.parse().unwrap(), &map)
+    }
+
+    #[test]
+    fn only_loopback_names_and_no_foreign_page_are_answered() {
+        for host in [
+            "127.0.0.1:8787",
+            "127.9.9.9",
+            "localhost:4318",
+            "LOCALHOST.",
+            "[::1]:8787",
+            "[::1]",
+        ] {
+            assert_eq!(refused("/v1/traces", &[("host", host)]), None, "{host}");
+        }
+        assert_eq!(refused("/v1/traces", &[]), None, "HTTP/1.0 without Host");
+        let local_page = [
+            ("host", "127.0.0.1:4318"),
+            ("origin", "http://localhost:3000"),
+        ];
+        assert_eq!(refused("/", &local_page), None);
+        for host in [
+            "evil.com",
+            "evil.com:8787",
+            "127.0.0.1.evil.com",
+            "localhost.evil.com:80",
+            "0.0.0.0:8787",
+            "192.168.1.2",
+            "[::ffff:8.8.8.8]",
+            "127.0.0.1:80:80",
+            "",
+        ] {
+            assert!(refused("/", &[("host", host)]).is_some(), "{host:?}");
+        }
+        let two_hosts = [("host", "127.0.0.1"), ("host", "evil.com")];
+        assert!(refused("/", &two_hosts).is_some());
+        for origin in ["https://evil.com", "null", "http://127.0.0.1.nip.io:8787"] {
+            let h = [("host", "127.0.0.1:8787"), ("origin", origin)];
+            assert!(refused("/", &h).is_some(), "{origin}");
+        }
+        assert!(refused("http://evil.com/v1/chat", &[("host", "127.0.0.1")]).is_some());
+        assert_eq!(
+            refused("http://127.0.0.1:1/v1", &[("host", "127.0.0.1")]),
+            None
+        );
     }
 
     #[tokio::test]

@@ -39,7 +39,9 @@ def tool_call(step):
         return "Edit", {"file_path": step[1], "old_string": step[2], "new_string": step[3]}, {"filePath": step[1], "success": True}
     if kind == "fetch":
         return "WebFetch", {"url": step[1], "prompt": "summarise"}, step[2] if len(step) > 2 else ""
-    if kind == "mcp":
+    if kind in ("mcp", "tool"):
+        # Any other tool by the name the agent gives it (MCP tools, Grep, Codex
+        # apply_patch, Gemini CLI's run_shell_command / read_file / write_file...).
         return step[1], step[2], step[3] if len(step) > 3 else ""
     raise ValueError("unknown step kind %r" % kind)
 
@@ -73,18 +75,27 @@ def run_case(binary, db, case):
                 "transcript_path": None}
         if agent == "codex":
             base.update({"turn_id": "turn-1", "model": "gpt-5-codex"})
+        gemini = agent == "gemini"
         if step[0] == "prompt":
-            guard(binary, db, agent, dict(base, hook_event_name="UserPromptSubmit", prompt=step[1]))
+            ev = "BeforeAgent" if gemini else "UserPromptSubmit"
+            guard(binary, db, agent, dict(base, hook_event_name=ev, prompt=step[1]))
             continue
         name, tin, tres = tool_call(step)
-        if agent == "codex" and name != "Bash":
-            raise ValueError("codex cases use bash steps only")
+        if agent == "codex" and step[0] not in ("bash", "tool"):
+            raise ValueError("codex cases use bash and tool steps only")
+        if gemini and step[0] != "tool":
+            raise ValueError("gemini cases use tool steps (run_shell_command, read_file...) only")
         tid = "toolu_%s_%d" % (case["id"].replace("-", "_"), i)
-        pre = dict(base, hook_event_name="PreToolUse", tool_name=name, tool_input=tin, tool_use_id=tid)
+        pre = dict(base, hook_event_name="BeforeTool" if gemini else "PreToolUse", tool_name=name, tool_input=tin)
+        if not gemini:
+            pre["tool_use_id"] = tid
         dec, rules = guard(binary, db, agent, pre)
         verdicts.append([dec, rules])
         if dec == "allow":
-            guard(binary, db, agent, dict(pre, hook_event_name="PostToolUse", tool_response=tres))
+            post = "AfterTool" if gemini else "PostToolUse"
+            if gemini and not isinstance(tres, dict):
+                tres = {"llmContent": tres}
+            guard(binary, db, agent, dict(pre, hook_event_name=post, tool_response=tres))
     return verdicts
 
 
@@ -110,6 +121,7 @@ def main():
     ap.add_argument("--cases", default=os.path.join(ROOT, "tests/fixtures/redteam/cases.jsonl"))
     ap.add_argument("--out")
     ap.add_argument("--only", action="append", default=[])
+    ap.add_argument("--unstopped", action="store_true", help="also list attacks found but not stopped")
     a = ap.parse_args()
     cases = [json.loads(l) for l in open(a.cases, encoding="utf-8") if l.strip() and not l.startswith("//")]
     if a.only:
@@ -144,6 +156,11 @@ def main():
     print("honest sessions with nothing at medium+ and allowed throughout: %d/%d" % (n_hon - len(false), n_hon))
     for m in miss:
         print("MISS  %-28s %s" % (m, json.dumps([s[1][:110] if len(s) > 1 and isinstance(s[1], str) else s[0] for s in next(c for c in cases if c["id"] == m)["steps"]])[:200]))
+    if a.unstopped:
+        for c in cases:
+            r = results[c["id"]]
+            if c["kind"] == "attack" and not r["stopped"] and c["id"] not in miss:
+                print("FOUND-NOT-STOPPED  %-24s %s %s" % (c["id"], r["medium_plus"], json.dumps(c["steps"][-1][1] if isinstance(c["steps"][-1][1], str) else c["steps"][-1][1:3], ensure_ascii=False)[:150]))
     for f in false:
         print("FALSE %-28s %s %s" % (f, results[f]["steps"], results[f]["medium_plus"]))
     if a.out:

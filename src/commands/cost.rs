@@ -67,7 +67,7 @@ pub fn run(args: CostArgs) -> Result<i32> {
                 "total": usage_json(&total),
                 "prices": {"source": s.name, "package": s.package, "licence": s.licence, "snapshot": s.snapshot},
             });
-            serde_json::to_writer(&mut out, &doc)?;
+            crate::sanitize::write_json(&mut out, &doc)?;
             writeln!(out)?;
         }
         OutputFormat::Text => {

@@ -44,7 +44,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
             };
             let log = sarif::build(&store, &opts)?;
             for w in &log.warnings {
-                eprintln!("warning: {w}");
+                eprintln!("warning: {}", crate::notice::safe_line(w));
             }
             let bytes = log.bytes();
             match &args.output {

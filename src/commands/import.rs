@@ -62,14 +62,14 @@ pub fn import(args: ImportArgs) -> Result<i32> {
             [why] => anyhow::bail!("{why}"),
             _ => {
                 for why in &rep.unreadable {
-                    eprintln!("warning: {why}");
+                    eprintln!("warning: {}", crate::notice::safe_line(why));
                 }
                 anyhow::bail!("no input could be read")
             }
         }
     }
     for why in &rep.unreadable {
-        eprintln!("warning: {why}");
+        eprintln!("warning: {}", crate::notice::safe_line(why));
     }
     let stats = pipeline.stats();
     let counts = pipeline.store().counts()?;

@@ -46,7 +46,7 @@ pub fn runs(args: RunsArgs) -> Result<i32> {
                     if !first {
                         write!(out, ",")?;
                     }
-                    serde_json::to_writer(&mut out, &run_json(r, cost))?;
+                    crate::sanitize::write_json(&mut out, &run_json(r, cost))?;
                 }
                 OutputFormat::Text => writeln!(out, "{}", run_line(r, cost))?,
             }
@@ -139,7 +139,7 @@ pub fn findings(args: FindingsArgs) -> Result<i32> {
                     if n > 0 {
                         write!(out, ",")?;
                     }
-                    serde_json::to_writer(&mut out, &finding_json(f))?;
+                    crate::sanitize::write_json(&mut out, &finding_json(f))?;
                 }
                 OutputFormat::Text => writeln!(out, "{}", finding_line(f, colour))?,
             }

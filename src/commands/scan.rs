@@ -123,7 +123,7 @@ pub fn run(args: ScanArgs) -> Result<i32> {
         };
         let log = sarif::build(store, &opts)?;
         for w in &log.warnings {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", crate::notice::safe_line(w));
         }
         export::write_file(path, log.bytes())?;
     }
@@ -148,7 +148,8 @@ pub fn run(args: ScanArgs) -> Result<i32> {
                 "sarif": args.sarif.as_ref().map(|p| p.display().to_string()),
                 "findings": rows.iter().map(finding_json).collect::<Vec<_>>(),
             });
-            serde_json::to_writer_pretty(&mut out, &v)?;
+            let text = serde_json::to_string_pretty(&v)?;
+            out.write_all(crate::sanitize::json(&text).as_bytes())?;
             writeln!(out)?;
         }
         OutputFormat::Text => {

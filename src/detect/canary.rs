@@ -60,8 +60,22 @@ pub fn analyse_in(call: &ToolCall, tax: &Taxonomy, ctx: &CallCtx) -> CallAnalysi
                     ));
                 }
             }
-            Action::Search { path } => {
+            Action::Search { path, pattern } => {
                 read_path(path, cwd, &call.tool, tax, &mut a.hits);
+                let full = super::path::resolve(path, cwd);
+                if super::hunt::whole_tree(&full) && super::hunt::marked(pattern, tax) {
+                    a.hits.push(
+                        Hit::new(
+                            id::EXF_CRED_READ,
+                            format!(
+                                "{} searches every file under {path} for secrets ({pattern})",
+                                call.tool
+                            ),
+                            &format!("{} {pattern} {path}", call.tool),
+                        )
+                        .key(&format!("hunt {}", normalise_path(&full))),
+                    );
+                }
                 if tax.sensitive_dir(path) && tax.credential(path).is_none() {
                     a.hits.push(Hit::new(
                         id::EXF_CRED_READ,
@@ -176,6 +190,7 @@ pub(super) fn shell(
 ) {
     let ev = super::exec::short(text);
     a.hits.extend(script_hits(script, text, tax));
+    a.hits.extend(super::written::run_on_line(script, tax, ctx));
     let mut recon: Vec<String> = Vec::new();
     for cmd in &script.commands {
         let name = cmd.name();
@@ -239,6 +254,18 @@ pub(super) fn shell(
                 .key(&format!("hunt {root}")),
             );
         }
+        for m in super::mounts::mounted_credentials(cmd, tax) {
+            a.hits.push(
+                Hit::new(
+                    id::EXF_CRED_READ,
+                    format!("{shown} mounts credential path {m} into a container{note}"),
+                    &ev,
+                )
+                .key(&format!("mount {}", normalise_path(&m))),
+            );
+        }
+        // PRB-TRACE-001 at medium: `find / -name '*.key'`
+        a.hits.extend(super::evasion::name_hunt_hit(cmd, &ev));
         // EXF-TRACE-001: a file server handing out the home folder
         a.hits.extend(super::serve::exposed(cmd, tax, &ev));
         // ENV-TRACE-001

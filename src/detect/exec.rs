@@ -28,12 +28,13 @@ fn rx(cell: &'static OnceLock<Option<Regex>>, pat: &str) -> Option<&'static Rege
     .as_ref()
 }
 
-/// Interpreter code that decodes or downloads code and runs it.
+/// Interpreter code that decodes or downloads code and runs it (PowerShell's
+/// `iwr URL | iex` and `iex (New-Object Net.WebClient).DownloadString(URL)` too).
 fn obfuscated_code(code: &str) -> bool {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
     rx(
         &RE,
-        r"(exec|eval|Function)\s*\(\s*(base64|codecs|zlib|bz2|lzma|marshal|__import__|atob|Buffer\.from|urllib|requests\.get|compile\(|bytes\.fromhex|''\.join|decode)",
+        r"(exec|eval|Function)\s*\(\s*(base64|codecs|zlib|bz2|lzma|marshal|__import__|atob|Buffer\.from|urllib|requests\.get|compile\(|bytes\.fromhex|''\.join|decode)|\b(iwr|irm|Invoke-WebRequest|Invoke-RestMethod|DownloadString|curl|wget)\b[^|;\n]{0,400}\|\s*(iex|Invoke-Expression)\b|\b(iex|Invoke-Expression)\s*[(\s]\s*[(\s]*(New-Object\s+[\w.]*WebClient\)?\.DownloadString|iwr|irm|Invoke-WebRequest|Invoke-RestMethod|\[System\.Text\.Encoding\]|\[Convert\]::FromBase64String)",
     )
     .map(|r| r.is_match(code))
     .unwrap_or(false)
@@ -108,6 +109,7 @@ pub fn script_hits_at(script: &Script, line: &str, tax: &Taxonomy, depth: usize)
         privilege(cmd, tax, &ev, &mut hits);
     }
     downloaded_then_run(script, tax, &ev, &mut hits);
+    hits.extend(super::evasion::script_hits(script, &ev));
     hits.extend(super::persist::script_hits(script, tax, &ev, depth));
     hits
 }

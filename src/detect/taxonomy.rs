@@ -84,6 +84,9 @@ pub struct Installer {
     pub cmd: String,
     /// Flags (or config keys) whose value is an index, registry or source URL.
     pub index: Vec<String>,
+    /// A publish (`npm publish --registry URL`): the project is sent there.
+    #[serde(default)]
+    pub sends: bool,
 }
 
 /// A command that connects to a host it does not name (a tunnel, a cloud copy).

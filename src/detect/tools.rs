@@ -35,9 +35,10 @@ pub enum Action {
     List {
         path: String,
     },
-    /// Searching file contents (reads them).
+    /// Searching file contents (reads them) for `pattern`.
     Search {
         path: String,
+        pattern: String,
     },
     Fetch {
         url: String,
@@ -267,7 +268,7 @@ pub fn understand_in(span: &Span, tax: &Taxonomy, cwd: Option<&str>) -> Option<T
                 .to_string(),
             None => input.to_string(),
         };
-        call.actions.extend(patch_actions(&text));
+        call.actions.extend(patch_actions(&patch_text(&text)));
         return Some(call);
     }
     if SHELL_TOOLS.contains(&lname.as_str()) {
@@ -333,8 +334,15 @@ pub fn understand_in(span: &Span, tax: &Taxonomy, cwd: Option<&str>) -> Option<T
             return Some(call);
         }
         if SEARCH_TOOLS.contains(&lname.as_str()) {
+            let pattern = ["pattern", "query", "regex"]
+                .iter()
+                .find_map(|k| o.get(*k).and_then(Value::as_str))
+                .unwrap_or_default();
             for p in paths_in(o) {
-                call.actions.push(Action::Search { path: p });
+                call.actions.push(Action::Search {
+                    path: p,
+                    pattern: pattern.to_string(),
+                });
             }
             return Some(call);
         }
@@ -472,6 +480,27 @@ fn generic(
             }
         }
         _ => {}
+    }
+}
+
+/// The patch in an `apply_patch` input, also when it comes as the argv Codex's
+/// shell tool uses (`["apply_patch", "*** Begin Patch…"]`) or after a preamble.
+fn patch_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.trim_start().starts_with("*** Begin Patch") {
+        return text.into();
+    }
+    if let Ok(Value::Array(a)) = serde_json::from_str::<Value>(text) {
+        if let Some(p) = a
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|s| s.contains("*** Begin Patch"))
+        {
+            return patch_text(p).into_owned().into();
+        }
+    }
+    match text.find("*** Begin Patch") {
+        Some(i) => text[i..].into(),
+        None => text.into(),
     }
 }
 

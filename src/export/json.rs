@@ -69,21 +69,23 @@ struct Priced<'a> {
 }
 
 fn put(out: &mut dyn Write, record: &Record) -> Result<(), ExportError> {
-    out.write_all(encode(record).as_bytes())?;
+    out.write_all(crate::sanitize::json(&encode(record)).as_bytes())?;
     out.write_all(b"\n")?;
     Ok(())
 }
 
 /// `record`'s line with the cost fields added after its payload.
 fn put_costed(out: &mut dyn Write, record: &Record, cost: Value) -> Result<(), ExportError> {
-    let line = encode(record);
+    let encoded = encode(record);
+    let line = crate::sanitize::json(&encoded);
     // `encode` writes one JSON object: the cost keys go before its closing brace.
     let body = line.strip_suffix('}').unwrap_or(&line);
     out.write_all(body.as_bytes())?;
     if let Some(usd) = cost.get("usd").filter(|u| !u.is_null()) {
         write!(out, ",\"gen_ai.usage.cost\":{usd}")?;
     }
-    writeln!(out, ",\"cost\":{cost}}}")?;
+    let cost = cost.to_string();
+    writeln!(out, ",\"cost\":{}}}", crate::sanitize::json(&cost))?;
     Ok(())
 }
 

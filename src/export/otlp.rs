@@ -241,7 +241,7 @@ fn request(run: &RunRow, spans: Vec<Value>) -> Value {
 }
 
 fn put(out: &mut dyn Write, v: &Value) -> Result<(), ExportError> {
-    serde_json::to_writer(&mut *out, v).map_err(std::io::Error::from)?;
+    crate::sanitize::write_json(out, v)?;
     out.write_all(b"\n")?;
     Ok(())
 }

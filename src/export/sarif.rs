@@ -223,10 +223,11 @@ pub fn build(store: &Store, opts: &SarifOptions) -> Result<SarifLog, ExportError
             results: &results,
         }],
     };
-    let mut bytes = serde_json::to_vec_pretty(&log).map_err(|e| ExportError::Io {
+    let text = serde_json::to_string_pretty(&log).map_err(|e| ExportError::Io {
         path: "sarif".into(),
         why: e.to_string(),
     })?;
+    let mut bytes = crate::sanitize::json(&text).into_owned().into_bytes();
     bytes.push(b'\n');
     Ok(SarifLog {
         bytes,

@@ -292,7 +292,10 @@ pub fn scan_batch(
     for e in batch.errors.drain(..) {
         out.errors.push(redactor.redact_parse_error(e));
     }
-    out.sources.extend(batch.source.take());
+    out.sources.extend(batch.source.take().map(|mut s| {
+        s.path = crate::redact::kept_source_path(&s.path);
+        s
+    }));
     out.fold_spans();
     out
 }

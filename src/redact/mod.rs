@@ -163,6 +163,16 @@ pub struct Redactor {
     memory: Memory,
 }
 
+/// How the store (and its spool) keeps a source file's path: redacted with the
+/// built-in rules in mask mode, whatever the config's mode, so that a file or
+/// folder named after a token leaves no piece of it on disk, and the same every
+/// time, so that a path is found again by its kept form (redacting twice
+/// changes nothing, so a kept path keeps itself). Two paths that differ only
+/// inside a secret share one kept form.
+pub fn kept_source_path(path: &str) -> String {
+    Redactor::default().redact_text(path).into_inner()
+}
+
 impl Default for Redactor {
     fn default() -> Redactor {
         Redactor::builtin(Mode::Mask)

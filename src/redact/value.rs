@@ -120,10 +120,17 @@ pub fn random_like(s: &str, r: &ValueRule) -> bool {
     s.len() >= r.free_min && classes(s) >= r.classes && entropy(s) >= r.entropy && !word_like(s)
 }
 
-/// `a.b.c` with identifier parts: a member access or module path.
+/// `a.b.c` with identifier parts: a member access or module path, optional
+/// chaining and non-null assertions included (`options?.apiKey`, `cfg!.token`).
 fn dotted(s: &str) -> bool {
     let mut parts = 0;
-    for p in s.split('.') {
+    let mut rest = s.split('.').peekable();
+    while let Some(p) = rest.next() {
+        let p = if rest.peek().is_some() {
+            p.strip_suffix(['?', '!']).unwrap_or(p)
+        } else {
+            p
+        };
         let mut bytes = p.bytes();
         let ok = bytes
             .next()
@@ -421,6 +428,19 @@ mod tests {
             ("Error::Token => \"invalid token\"", "invalid token"),
             ("PWD=/home/user", "/home/user"),
             ("token_cache: ~/.cache/tokens", "~/.cache/tokens"),
+            // Optional chaining and non-null assertions (JS/TS, Kotlin, C#, Swift): a
+            // member access, as read by Cline in a real session's Genkit sources.
+            (
+                "apiKey = pluginOptions?.apiKey || getApiKeyFromEnvVar();",
+                "pluginOptions?.apiKey",
+            ),
+            ("apiKey: options?.apiKey,", "options?.apiKey"),
+            ("if (!options?.apiKey)", "options?.apiKey"),
+            ("token: config!.authToken", "config!.authToken"),
+            (
+                "password = user?.profile?.password",
+                "user?.profile?.password",
+            ),
         ] {
             assert!(!judge(text, value), "{text}");
         }

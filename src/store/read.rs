@@ -332,8 +332,11 @@ impl Store {
         Ok(rows)
     }
 
-    /// One source's stored state.
+    /// One source's stored state, found by its path as the store keeps it
+    /// ([`crate::redact::kept_source_path`]).
     pub fn source(&self, path: &str) -> Result<Option<SourceState>, StoreError> {
+        let path = crate::redact::kept_source_path(path);
+        let path = path.as_str();
         Ok(self
             .conn
             .query_row(

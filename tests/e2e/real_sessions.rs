@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/formats");
 
 /// Imports `paths` into a new store; returns the store and the import's summary line.
-fn import(dir: &Path, paths: &[PathBuf]) -> (PathBuf, String) {
+pub(crate) fn import(dir: &Path, paths: &[PathBuf]) -> (PathBuf, String) {
     let db = dir.join("s.db");
     let out = ok(bin().arg("import").args(paths).arg("--db").arg(&db));
     let said =
@@ -23,7 +23,7 @@ fn import(dir: &Path, paths: &[PathBuf]) -> (PathBuf, String) {
 }
 
 /// The native JSON export: (runs, spans) as `{"run":…}` / `{"span":…, "cost":…}` records.
-fn export(db: &Path) -> (Vec<Value>, Vec<Value>) {
+pub(crate) fn export(db: &Path) -> (Vec<Value>, Vec<Value>) {
     let out = ok(bin().args(["export", "--format", "json", "--db"]).arg(db));
     let (mut runs, mut spans) = (Vec::new(), Vec::new());
     for l in String::from_utf8_lossy(&out.stdout).lines() {
@@ -38,7 +38,7 @@ fn export(db: &Path) -> (Vec<Value>, Vec<Value>) {
 }
 
 /// The final state of each tool call: (name, status, has output), by call id order.
-fn tool_calls(spans: &[Value]) -> Vec<(String, String, bool)> {
+pub(crate) fn tool_calls(spans: &[Value]) -> Vec<(String, String, bool)> {
     let mut calls: Vec<(String, String, String, bool)> = Vec::new();
     for s in spans.iter().map(|s| &s["span"]) {
         if s["kind"] != "tool" {

@@ -1,6 +1,7 @@
 //! Connections that fetch or publish code: git (clones, fetches, pushes, and
-//! remotes added on the same line) and package installs from URLs or indexes
-//! the project does not normally use.
+//! remotes added on the same line), package installs from URLs or indexes
+//! the project does not normally use, and package publishes to registries
+//! named on the line.
 
 use super::*;
 
@@ -111,10 +112,10 @@ pub(super) fn installs(cmd: &Command, tax: &Taxonomy, out: &mut Vec<Endpoint>, b
                 out.push(Endpoint {
                     host: h,
                     target: t.clone(),
-                    sends: false,
+                    sends: inst.sends,
                     by: by.to_string(),
                     new_remote: false,
-                    install: true,
+                    install: !inst.sends,
                 });
             }
         }

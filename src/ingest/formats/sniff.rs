@@ -91,6 +91,14 @@ pub fn sniff(v: &Value) -> Option<Format> {
         if claude_ids && CLAUDE_TYPES.contains(&t) {
             return Some(Format::ClaudeCode);
         }
+        // Headless Claude Code (`claude -p --output-format stream-json`, the Agent
+        // SDK): `session_id`, and a closing `result` record.
+        if o.contains_key("session_id")
+            && (matches!(t, "user" | "assistant" | "result")
+                || (t == "system" && o.contains_key("subtype")))
+        {
+            return Some(Format::ClaudeCode);
+        }
         if CODEX_BARE_ITEMS.contains(&t) && (o.contains_key("call_id") || t == "reasoning") {
             return Some(Format::Codex);
         }
@@ -135,7 +143,7 @@ pub fn sniff_in(v: &Value, home: Format) -> Option<Format> {
     let has = |k: &str| o.contains_key(k);
     let fits = match home {
         Format::Codex => has("payload") && has("timestamp"),
-        Format::ClaudeCode => has("sessionId") || has("uuid"),
+        Format::ClaudeCode => has("sessionId") || has("uuid") || has("session_id"),
         // `copilot -p --output-format json` closes with `{type: "result", exitCode, usage}`.
         Format::CopilotCli => has("data") || has("exitCode"),
         Format::GeminiCli => has("id") && has("timestamp"),
@@ -280,6 +288,27 @@ mod tests {
         }
         let v = json!({"timestamp":"t","type":"token_usage_record","payload":{}});
         assert_eq!(sniff(&Value::from(v)), Some(Format::Codex));
+    }
+
+    #[test]
+    fn headless_claude_code_stream_records_are_claude_code() {
+        for v in [
+            json!({"type":"system","subtype":"init","session_id":"s","model":"m"}),
+            json!({"type":"assistant","session_id":"s","message":{},"parent_tool_use_id":null}),
+            json!({"type":"user","session_id":"s","message":{}}),
+            json!({"type":"result","subtype":"success","session_id":"s","result":"ok"}),
+        ] {
+            assert_eq!(
+                sniff(&Value::from(v.clone())),
+                Some(Format::ClaudeCode),
+                "{v}"
+            );
+        }
+        // Other tools' headless streams are not taken for it.
+        let gemini = json!({"type":"init","session_id":"s","model":"gemini-2.5-pro"});
+        assert_eq!(sniff(&Value::from(gemini)), None);
+        let bare = json!({"type":"system","session_id":"s"});
+        assert_eq!(sniff(&Value::from(bare)), None);
     }
 
     #[test]

@@ -87,7 +87,11 @@ impl App {
                         None => return fetch(self.submit(kind, text)),
                     }
                 }
-                input.input(key);
+                // A control, bidi or invisible character typed or pasted is never
+                // held, so the input box never draws one.
+                if !matches!(key.code, KeyCode::Char(c) if crate::sanitize::is_unsafe(c)) {
+                    input.input(key);
+                }
                 // A stale refusal goes once the text changes.
                 let error = error.filter(|_| matches!(kind, PromptKind::Filter(_)));
                 self.modal = Some(Modal::Prompt { kind, input, error });

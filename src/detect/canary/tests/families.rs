@@ -380,3 +380,22 @@ fn vendor_docs_are_not_egress() {
     let input = serde_json::json!({ "url": "https://code.claude.com.evil.example/x" }).to_string();
     assert!(!alarms_in("WebFetch", &input, None).is_empty());
 }
+
+/// The documentation hosts of allowlisted package registries (a real Claude Code
+/// session fetched hexdocs.pm pages four times: four medium findings before).
+#[test]
+fn package_registry_docs_are_not_egress() {
+    for url in [
+        "https://hexdocs.pm/opentelemetry_api/OpenTelemetry.Tracer.html",
+        "https://www.javadoc.io/doc/com.google.guava/guava/latest/index.html",
+        "https://metacpan.org/pod/JSON::PP",
+        "https://hackage.haskell.org/package/aeson",
+        "https://www.ruby-doc.org/core/Array.html",
+        "https://kotlinlang.org/docs/coroutines-overview.html",
+    ] {
+        let input = serde_json::json!({ "url": url, "prompt": "read" }).to_string();
+        assert!(alarms_in("WebFetch", &input, None).is_empty(), "{url}");
+    }
+    let input = serde_json::json!({ "url": "https://hexdocs.pm.evil.example/x" }).to_string();
+    assert!(!alarms_in("WebFetch", &input, None).is_empty());
+}

@@ -18,6 +18,14 @@
 //!   status when the matching `tool_result` arrives (the store merges the two);
 //! * compaction (`compact_boundary`, linked by `logicalParentUuid`) and other
 //!   `system` records are `event` spans; `summary` records are `event` spans.
+//!
+//! The same parser reads the message stream of headless Claude Code
+//! (`claude -p --output-format stream-json`, the Agent SDK, CI actions that save
+//! it): the same `user`/`assistant`/`system` records with `session_id` instead of
+//! `sessionId`, no timestamps or `parentUuid` (a `uuid` only in newer versions),
+//! `parent_tool_use_id` naming the Task call a subagent's message belongs to,
+//! and a closing `result` record (turns, duration, Claude Code's own cost),
+//! which becomes an `event` span.
 
 use super::common::{iso_ms, nonempty, run_update, str_of, title_of};
 use super::{Format, FormatError, FormatParser, Record};
@@ -48,6 +56,9 @@ pub struct ClaudeParser {
     /// this parser never saw.
     last_line: u64,
     resumed: bool,
+    /// Records seen on the current line (a JSON array document is all line 1):
+    /// with the line, the id of a stream record that carries no `uuid`.
+    on_line: u32,
 }
 
 /// A span id held by parser state: shared, so passing a node from record to
@@ -109,6 +120,11 @@ impl FormatParser for ClaudeParser {
         if self.last_line > 0 && origin.line > self.last_line + 1 {
             self.resumed = true;
         }
+        if self.last_line == origin.line {
+            self.on_line += 1;
+        } else {
+            self.on_line = 0;
+        }
         self.last_line = origin.line;
         let ty = str_of(v, "type").ok_or(FormatError::NotATrace)?;
         if ty == "summary" {
@@ -118,7 +134,9 @@ impl FormatParser for ClaudeParser {
             self.named(v, kind, origin, out);
             return Ok(());
         }
-        let Some(session) = nonempty(v, "sessionId") else {
+        // `session_id`: the headless message stream (see the module doc).
+        let stream = v.get("sessionId").is_none() && nonempty(v, "session_id").is_some();
+        let Some(session) = nonempty(v, "sessionId").or_else(|| nonempty(v, "session_id")) else {
             return match ty {
                 "user" | "assistant" => Err(FormatError::Shape(
                     "claude-code: record without sessionId".into(),
@@ -126,7 +144,9 @@ impl FormatParser for ClaudeParser {
                 _ => Ok(()), // snapshots and other bookkeeping lines
             };
         };
-        if !matches!(ty, "user" | "assistant" | "system" | "progress") {
+        let kept = matches!(ty, "user" | "assistant" | "system" | "progress")
+            || (stream && ty == "result");
+        if !kept {
             // Bookkeeping (snapshots, queue operations, attachments, titles,
             // permission modes, PR links ... and types newer than this
             // parser): no span, and no run of its own.
@@ -142,7 +162,15 @@ impl FormatParser for ClaudeParser {
         let run_id: &str = &run_id;
         let ts = str_of(v, "timestamp").and_then(iso_ms);
         self.touch_run(run_id, session, v, ts, origin, out);
-        let uuid = nonempty(v, "uuid");
+        let line_id;
+        let uuid = match nonempty(v, "uuid") {
+            Some(u) => Some(u),
+            None if stream => {
+                line_id = format!("{session}:{}.{}", origin.line, self.on_line);
+                Some(line_id.as_str())
+            }
+            None => None,
+        };
         let parent = self.parent_node(run_id, v);
         let cx = Ctx {
             run: run_id,
@@ -160,6 +188,7 @@ impl FormatParser for ClaudeParser {
                 self.progress(v, session);
                 cx.parent.clone()
             }
+            "result" => self.result(v, &cx, out),
             _ => cx.parent.clone(),
         };
         if let Some(t) = &node.turn {
@@ -315,13 +344,22 @@ impl ClaudeParser {
         }
     }
 
-    /// The node of `parentUuid` (or `logicalParentUuid`), else the run's current turn.
+    /// The node of `parentUuid` (or `logicalParentUuid`); in the headless stream,
+    /// the Task call a subagent's message belongs to (`parent_tool_use_id`); else
+    /// the run's current turn.
     fn parent_node(&self, run_id: &str, v: &Value) -> Node {
         let found = nonempty(v, "parentUuid")
             .or_else(|| nonempty(v, "logicalParentUuid"))
             .and_then(|p| self.nodes.get(p));
         match found {
             Some(n) => n.clone(),
+            None if nonempty(v, "parent_tool_use_id").is_some() => {
+                let task = nonempty(v, "parent_tool_use_id").map(Id::from);
+                Node {
+                    span: task.clone(),
+                    turn: task,
+                }
+            }
             None => Node {
                 span: None,
                 turn: self.runs.get(run_id).and_then(|r| r.turn.clone()),

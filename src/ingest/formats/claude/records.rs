@@ -71,7 +71,9 @@ impl super::ClaudeParser {
         let interrupted = texts.len() == 1
             && texts[0].1.starts_with("[Request interrupted by user")
             && texts[0].1.ends_with(']');
-        let is_prompt = !compact && !meta && !has_result && !interrupted;
+        // A subagent's prompt in the headless stream belongs to its Task call.
+        let delegated = nonempty(v, "parent_tool_use_id").is_some();
+        let is_prompt = !compact && !meta && !has_result && !interrupted && !delegated;
         for (n, (id, text)) in texts.into_iter().enumerate() {
             let mut s = Span::new(id, cx.run, SpanKind::Message, "user", cx.origin.clone());
             s.start_ms = cx.ts;
@@ -139,6 +141,7 @@ impl super::ClaudeParser {
         };
         let agent_id = record
             .get("toolUseResult")
+            .or_else(|| record.get("tool_use_result"))
             .and_then(|r| nonempty(r, "agentId"))
             .map(|a| format!("{}/agent-{a}", cx.session));
         if let Some(p) = pending {
@@ -328,6 +331,16 @@ impl super::ClaudeParser {
         if let Some(m) = v.get("compactMetadata") {
             s.attributes.insert("compact_metadata".into(), m.to_value());
         }
+        // The headless stream's `init`: the session's model and Claude Code version.
+        for (key, attr) in [
+            ("model", "model"),
+            ("claude_code_version", "claude_code_version"),
+            ("permissionMode", "permission_mode"),
+        ] {
+            if let Some(x) = nonempty(v, key) {
+                s.attributes.insert(attr.into(), x.into());
+            }
+        }
         if let Some(Value::Array(hooks)) = v.get("hookInfos") {
             let cmds: Vec<serde_json::Value> = hooks
                 .iter()
@@ -346,6 +359,39 @@ impl super::ClaudeParser {
                 cx.parent.turn.clone()
             },
         }
+    }
+
+    /// The headless stream's closing `result`: an `event` span with the final
+    /// answer, the turn count, the duration and the cost Claude Code reported
+    /// (kept as an attribute: the run's cost is priced from its llm spans).
+    pub(super) fn result(&mut self, v: &Value, cx: &Ctx, out: &mut Vec<Record>) -> Node {
+        self.flush_end(cx.run, out);
+        let Some(id) = cx.uuid else {
+            return cx.parent.clone();
+        };
+        let mut s = Span::new(id, cx.run, SpanKind::Event, "result", cx.origin.clone());
+        s.text = nonempty(v, "result").map(str::to_owned);
+        s.parent_id = owned(&cx.parent.turn);
+        if v.get("is_error").and_then(Value::as_bool) == Some(true) {
+            s.status = SpanStatus::Error;
+        }
+        if let Some(sub) = nonempty(v, "subtype") {
+            s.attributes.insert("subtype".into(), sub.into());
+        }
+        for key in ["num_turns", "duration_ms", "duration_api_ms"] {
+            if let Some(n) = v.get(key).and_then(Value::as_u64) {
+                s.attributes.insert(key.into(), n.into());
+            }
+        }
+        if let Some(c) = v.get("total_cost_usd").and_then(Value::as_f64) {
+            s.attributes.insert("reported_cost_usd".into(), c.into());
+        }
+        if let Some(Value::Array(denied)) = v.get("permission_denials") {
+            s.attributes
+                .insert("permission_denials".into(), denied.len().into());
+        }
+        out.push(Record::Span(s));
+        cx.parent.clone()
     }
 
     /// `agent_progress` names the subagent a Task call started.

@@ -180,3 +180,64 @@ fn a_title_read_after_a_resumed_read_names_the_stored_session() {
         vec![("Resumed title".to_owned(), TitleKind::Generated)]
     );
 }
+
+/// The headless message stream (`claude -p --output-format stream-json`) of Claude
+/// Code 1.0.x: `session_id`, no `uuid`, timestamp or `parentUuid`; a subagent's
+/// messages name their Task call in `parent_tool_use_id`; a closing `result`.
+#[test]
+fn headless_stream_without_uuids_links_by_task_and_keeps_the_result() {
+    let usage = json!({"input_tokens":4,"output_tokens":7});
+    let out = parse(&[
+        json!({"type":"system","subtype":"init","session_id":"S","cwd":"/w","model":"claude-sonnet-4-20250514","tools":["Task","Bash"]}),
+        json!({"type":"assistant","session_id":"S","parent_tool_use_id":null,"message":{"id":"m1","model":"claude-sonnet-4-20250514","content":[{"type":"tool_use","id":"task1","name":"Task","input":{"prompt":"look"}}],"usage":usage}}),
+        json!({"type":"user","session_id":"S","parent_tool_use_id":"task1","message":{"role":"user","content":[{"type":"text","text":"look"}]}}),
+        json!({"type":"assistant","session_id":"S","parent_tool_use_id":"task1","message":{"id":"m2","model":"claude-sonnet-4-20250514","content":[{"type":"tool_use","id":"t2","name":"Bash","input":{"command":"ls"}}],"usage":usage}}),
+        json!({"type":"user","session_id":"S","parent_tool_use_id":"task1","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t2","content":"a.txt"}]}}),
+        json!({"type":"user","session_id":"S","parent_tool_use_id":null,"message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"task1","content":"found a.txt"}]}}),
+        json!({"type":"result","subtype":"error_max_turns","is_error":true,"session_id":"S","num_turns":3,"duration_ms":900,"total_cost_usd":0.01,"result":"stopped"}),
+    ]);
+    let s = spans(&out);
+    let by = |id: &str| s.iter().find(|x| x.id == id).cloned();
+    let init = by("S:1.0").expect("init event gets a line id");
+    assert_eq!((init.kind, init.name.as_str()), (SpanKind::Event, "init"));
+    assert_eq!(
+        init.attributes.get("model"),
+        Some(&json!("claude-sonnet-4-20250514"))
+    );
+    // The subagent's prompt and model call hang under the Task call, not at the root.
+    let sub_prompt = by("S:3.0").expect("subagent prompt");
+    assert_eq!(sub_prompt.parent_id.as_deref(), Some("task1"));
+    assert_eq!(
+        by("m2").and_then(|x| x.parent_id.clone()),
+        Some("task1".into())
+    );
+    let bash: Vec<_> = s.iter().filter(|x| x.id == "t2").collect();
+    assert_eq!(
+        bash.last().and_then(|x| x.tool_output.clone()),
+        Some("a.txt".into())
+    );
+    let task: Vec<_> = s.iter().filter(|x| x.id == "task1").collect();
+    assert_eq!(
+        task.last().and_then(|x| x.tool_output.clone()),
+        Some("found a.txt".into())
+    );
+    let result = s.iter().find(|x| x.name == "result").expect("result event");
+    assert_eq!(result.status, SpanStatus::Error);
+    assert_eq!(result.text.as_deref(), Some("stopped"));
+    assert_eq!(result.attributes.get("num_turns"), Some(&json!(3)));
+    assert_eq!(
+        result.attributes.get("reported_cost_usd"),
+        Some(&json!(0.01))
+    );
+    // One run, the session's, with its working directory; no title from a subagent's prompt.
+    let runs: Vec<_> = out
+        .iter()
+        .filter_map(|r| match r {
+            Record::Run(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert!(runs.iter().all(|r| r.id == "S"));
+    assert_eq!(runs[0].cwd.as_deref(), Some("/w"));
+    assert!(titles(&out).is_empty());
+}

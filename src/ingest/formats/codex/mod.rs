@@ -305,7 +305,13 @@ impl CodexParser {
         origin: &Origin,
         out: &mut Vec<Record>,
     ) -> Result<(), FormatError> {
-        let ty = str_of(p, "type").ok_or(FormatError::NotATrace)?;
+        // A payload with a role and content but no `type` (as session readers'
+        // fixtures write it) is a message all the same.
+        let ty = match str_of(p, "type") {
+            Some(t) => t,
+            None if p.get("role").is_some() && p.get("content").is_some() => "message",
+            None => return Err(FormatError::NotATrace),
+        };
         match ty {
             "message" => {
                 let role = str_of(p, "role").unwrap_or("unknown");

@@ -174,3 +174,23 @@ fn a_response_is_counted_once_from_its_record_or_its_twin() {
         ]
     );
 }
+
+#[test]
+fn a_payload_with_role_and_content_but_no_type_is_a_message() {
+    let out = feed(
+        "rollout-x.jsonl",
+        &[
+            json!({"payload":{"cwd":"/w","id":"abc-123","originator":"user"},"timestamp":"2024-01-01T10:00:00Z","type":"session_meta"}),
+            json!({"payload":{"content":[{"text":"Add rate limiting","type":"input_text"}],"role":"user"},"timestamp":"2024-01-01T10:00:01Z","type":"response_item"}),
+            json!({"payload":{"content":[{"text":"On it.","type":"output_text"}],"role":"assistant"},"timestamp":"2024-01-01T10:00:05Z","type":"response_item"}),
+        ],
+    );
+    let texts: Vec<_> = out
+        .iter()
+        .filter_map(|r| match r {
+            Record::Span(s) if s.kind == SpanKind::Message => s.text.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, vec!["Add rate limiting", "On it."]);
+}

@@ -1,0 +1,180 @@
+use super::*;
+use crate::detect::shell::parse_script;
+use crate::detect::taxonomy::{DetectionConfig, Taxonomy};
+
+fn hits(line: &str) -> Vec<Hit> {
+    let tax = Taxonomy::load(&DetectionConfig::default()).expect("tax");
+    let s = parse_script(line, &tax);
+    let mut h = script_hits(&s, line);
+    for c in &s.commands {
+        h.extend(name_hunt_hit(c, line));
+    }
+    h
+}
+
+fn rules(line: &str) -> Vec<(String, Severity)> {
+    hits(line)
+        .into_iter()
+        .map(|h| (h.rule.to_string(), h.severity))
+        .collect()
+}
+
+#[test]
+fn data_loads() {
+    assert!(data().is_some());
+}
+
+#[test]
+fn history_erased_or_switched_off_in_any_spelling() {
+    for line in [
+        "history -c",
+        "history -c && history -w",
+        "unset HISTFILE",
+        "export HISTFILE=/dev/null",
+        "HISTSIZE=0",
+        "export HISTFILESIZE=0 HISTSIZE=0",
+        "set +o history",
+        "rm -f ~/.bash_history ~/.zsh_history",
+        "ln -sf /dev/null ~/.bash_history",
+        "shred -u $HOME/.zsh_history",
+        "cat /dev/null > ~/.bash_history",
+        "truncate -s 0 /home/dev/.local/share/fish/fish_history",
+    ] {
+        let r = rules(line);
+        assert!(
+            r.iter()
+                .any(|(id, s)| id == "CMD-TRACE-004" && *s == Severity::High),
+            "{line}: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn logs_and_agent_transcripts_erased() {
+    for line in [
+        "cat /dev/null > /var/log/auth.log",
+        "sudo rm -rf /var/log/journal",
+        "rm -rf ~/.claude/projects",
+        "truncate -s 0 ~/.codex/sessions/2026/12/07/rollout.jsonl",
+        "find ~/.gemini/tmp -delete; rm -r ~/.gemini/tmp",
+    ] {
+        let r = rules(line);
+        assert!(
+            r.iter()
+                .any(|(id, s)| id == "CMD-TRACE-004" && *s == Severity::High),
+            "{line}: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn defences_switched_off() {
+    for line in [
+        "sudo iptables -F",
+        "iptables --flush",
+        "ufw disable",
+        "sudo setenforce 0",
+        "systemctl stop auditd",
+        "sudo systemctl disable --now firewalld",
+        "auditctl -e 0",
+        "sudo spctl --master-disable",
+        "journalctl --vacuum-time=1s",
+    ] {
+        let r = rules(line);
+        assert!(
+            r.iter()
+                .any(|(id, s)| id == "CMD-TRACE-004" && *s == Severity::High),
+            "{line}: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn fork_bombs_in_several_spellings() {
+    for line in [
+        ":(){ :|:& };:",
+        ":(){ : | : & }; :",
+        "bomb() { bomb | bomb & }; bomb",
+        "function f() { f|f& }; f",
+    ] {
+        assert!(fork_bomb(line).is_some(), "{line}");
+        assert!(
+            rules(line).iter().any(|(id, _)| id == "CMD-TRACE-004"),
+            "{line}"
+        );
+    }
+    assert!(fork_bomb("f() { echo hi; }; f | f").is_none());
+}
+
+#[test]
+fn credential_hunts_by_name_over_whole_trees() {
+    for line in [
+        "find / -name '*.key' 2>/dev/null",
+        "find ~ -iname 'id_rsa*' -type f",
+        "find /home -name '*.kdbx'",
+        "locate id_ed25519",
+        "fd -H '.env' ~",
+        "find $HOME -name credentials -path '*/.aws/*'",
+    ] {
+        let r = rules(line);
+        assert!(
+            r.iter()
+                .any(|(id, s)| id == "PRB-TRACE-001" && *s == Severity::Medium),
+            "{line}: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn system_path_programs_replaced() {
+    let r = rules("ln -sf /tmp/.evil/git /usr/local/bin/git");
+    assert!(
+        r.iter()
+            .any(|(id, s)| id == "CMD-TRACE-002" && *s == Severity::High),
+        "{r:?}"
+    );
+    let r = rules("sudo cp /var/tmp/x /usr/bin/ssh");
+    assert!(
+        r.iter()
+            .any(|(id, s)| id == "CMD-TRACE-002" && *s == Severity::High),
+        "{r:?}"
+    );
+    let r = rules("sudo cp target/release/tool /usr/local/bin/tool");
+    assert!(
+        r.iter()
+            .any(|(id, s)| id == "CMD-TRACE-005" && *s == Severity::Medium),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn honest_look_alikes_stay_quiet() {
+    for line in [
+        "history | tail -5",
+        "export HISTSIZE=10000",
+        "export HISTCONTROL=ignoredups",
+        "tail -n 50 /var/log/syslog",
+        "grep error /var/log/nginx/error.log",
+        "ls ~/.claude/projects",
+        "cat ~/.codex/sessions/2026/12/07/rollout.jsonl | wc -l",
+        "echo note >> ~/.claude/projects/-home-dev-proj/memory/MEMORY.md",
+        "rm -rf build/ dist/",
+        "iptables -L -n",
+        "ufw status",
+        "getenforce",
+        "systemctl status auditd",
+        "find . -name '*.pem'",
+        "find ~/.ssh -name '*.pub'",
+        "find / -name 'libssl*' 2>/dev/null",
+        "find ~ -name '*.py' -newer setup.py",
+        "f() { echo hi; }; f",
+        "ln -s ~/proj/bin/tool ~/.local/bin/tool",
+        "cp build/tool ~/bin/tool",
+    ] {
+        let r = rules(line);
+        assert!(
+            r.iter().all(|(_, s)| *s < Severity::Medium),
+            "{line}: {r:?}"
+        );
+    }
+}
