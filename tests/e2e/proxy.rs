@@ -635,7 +635,7 @@ async fn stalled_request_body_gets_408_and_is_not_forwarded() {
     cfg.timeouts.request_body = Duration::from_millis(300);
     let px = start_proxy(cfg).await;
     let mut s = tokio::net::TcpStream::connect(px.addr).await.unwrap();
-    s.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\":")
+    s.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\":")
         .await
         .unwrap();
     let mut buf = vec![0u8; 4096];
