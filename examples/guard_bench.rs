@@ -4,7 +4,10 @@
 //! `guard_bench command BIN DB N`: the command hook's wall time per decision,
 //! `BIN guard --agent claude-code --db DB` spawned N times with a realistic
 //! PreToolUse event on stdin, against `true` spawned the same way (same event
-//! written to its stdin), alternating, one at a time.
+//! written to its stdin), alternating, one at a time. Also: the first ten
+//! events apart from the rest (a warm judge starts during the first), the
+//! slowest events' indexes, and the CPU of the guard's background processes
+//! for DB (warm judge, drainers) per decision beside the hook's own.
 //!
 //! `guard_bench http ADDR SESSIONS N`: what `guard serve` at ADDR adds to a
 //! request under SESSIONS concurrent sessions: each session (a thread with a
@@ -107,10 +110,52 @@ fn children_cpu_s() -> f64 {
     (tick(13) + tick(14)) / 100.0
 }
 
-fn command(bin: &str, db: &str, n: usize) {
+/// CPU milliseconds (user + system) of process `pid` so far, from
+/// `/proc/<pid>/stat` (Linux; `None` once it is gone).
+fn proc_cpu_ms(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+    Some((t(11)? + t(12)?) * 10.0)
+}
+
+/// The guard's background processes for store `db` (its warm judge, its
+/// drainers): pid and CPU ms so far, from `/proc/*/cmdline`.
+fn background(db: &str) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let pid = e.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmd.split(|&b| b == 0).collect();
+        let ours = args
+            .iter()
+            .any(|a| *a == b"--warm-judge" || *a == b"--drain")
+            && args.contains(&db.as_bytes());
+        if let Some(ms) = ours.then(|| proc_cpu_ms(&pid)).flatten() {
+            out.push((pid, ms));
+        }
+    }
+    out
+}
+
+/// Events counted as the start (a warm judge starts during them).
+const STEADY: usize = 10;
+
+fn command(bin: &str, db: &str, n: usize, label: &str) {
     let mut guard = Vec::with_capacity(n);
     let mut base = Vec::with_capacity(n);
-    // One warm-up each (page cache, the store and key created).
+    // One warm-up each (page cache, the store and key created). With a warm
+    // judge, the first events are judged in the hook while the judge starts:
+    // they are the "first 10" below.
     let e0 = event("bench-warm", 0, false);
     spawn_ms(
         Command::new(bin).args(["guard", "--agent", "claude-code", "--db", db]),
@@ -118,9 +163,15 @@ fn command(bin: &str, db: &str, n: usize) {
     );
     spawn_ms(&mut Command::new("true"), e0.as_bytes());
     let (mut guard_cpu, mut base_cpu) = (0.0, 0.0);
+    // The background processes' CPU: the last figure seen of each pid.
+    let mut bg: std::collections::HashMap<String, (f64, f64)> = background(db)
+        .into_iter()
+        .map(|(p, ms)| (p, (ms, ms)))
+        .collect();
     // Each kind apart too: a PreToolUse is the decision the agent waits for,
     // a PostToolUse records the result (its scan keeps the session's chains).
     let (mut pre, mut post) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut steady_from = 0.0;
     for i in 0..n {
         let is_post = i % 2 == 1;
         let e = event("bench-command", i, is_post);
@@ -139,22 +190,50 @@ fn command(bin: &str, db: &str, n: usize) {
         base.push(spawn_ms(&mut Command::new("true"), e.as_bytes()));
         guard_cpu += c1 - c0;
         base_cpu += children_cpu_s() - c1;
+        for (pid, ms) in background(db) {
+            bg.entry(pid).or_insert((0.0, ms)).1 = ms;
+        }
+        if i + 1 == STEADY {
+            steady_from = bg.values().map(|(_, b)| *b).sum();
+        }
     }
-    let g = summary("guard (command hook)", &mut guard);
+    let bg_cpu: f64 = bg.values().map(|(a, b)| b - a).sum();
+    let bg_steady: f64 = bg.values().map(|(_, b)| *b).sum::<f64>() - steady_from;
+    let order = guard.clone();
+    let g = summary(&format!("guard {label}"), &mut guard);
     summary("  of which PreToolUse", &mut pre);
     summary("  of which PostToolUse", &mut post);
+    let first = STEADY.min(order.len());
+    summary("  first 10 events", &mut order[..first].to_vec());
+    summary("  the rest (steady state)", &mut order[first..].to_vec());
+    let mut slow: Vec<(usize, f64)> = order.iter().copied().enumerate().collect();
+    slow.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let top: Vec<String> = slow
+        .iter()
+        .take(6)
+        .map(|(i, ms)| format!("#{i} {ms:.1}"))
+        .collect();
+    println!("  slowest events (index ms): {}", top.join(", "));
     let b = summary("true (baseline)", &mut base);
     println!(
-        "added by the guard: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms (goal: p99 under 30 ms above true)",
+        "added by the guard ({label}): p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms (goal: p99 under 30 ms above true)",
         g[0] - b[0],
         g[1] - b[1],
         g[2] - b[2]
     );
     println!(
-        "CPU per decision (user+system, the hook process; its background drainer not counted): guard {:.2} ms, true {:.2} ms",
+        "CPU per decision ({label}, user+system): hook process {:.2} ms + background (warm judge, drainers) {:.2} ms = {:.2} ms; true {:.2} ms",
         guard_cpu * 1000.0 / n as f64,
+        bg_cpu / n as f64,
+        guard_cpu * 1000.0 / n as f64 + bg_cpu / n as f64,
         base_cpu * 1000.0 / n as f64
     );
+    if n > STEADY {
+        println!(
+            "  background CPU per decision after the first 10 (the judge's start-up left out): {:.2} ms",
+            bg_steady / (n - STEADY) as f64
+        );
+    }
 }
 
 /// One request on a keep-alive connection; milliseconds until the whole answer.
@@ -236,11 +315,16 @@ fn main() {
     let a: Vec<String> = std::env::args().collect();
     let num = |i: usize, d: usize| a.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
     match a.get(1).map(String::as_str) {
-        Some("command") if a.len() >= 4 => command(&a[2], &a[3], num(4, 200)),
+        Some("command") if a.len() >= 4 => command(
+            &a[2],
+            &a[3],
+            num(4, 200),
+            a.get(5).map(String::as_str).unwrap_or("(command hook)"),
+        ),
         Some("http") if a.len() >= 3 => http(&a[2], num(3, 32), num(4, 200)),
         _ => {
             eprintln!(
-                "usage: guard_bench command BIN DB [N] | guard_bench http ADDR [SESSIONS] [N]"
+                "usage: guard_bench command BIN DB [N] [LABEL] | guard_bench http ADDR [SESSIONS] [N]"
             );
             std::process::exit(2);
         }

@@ -3,7 +3,9 @@
 # (examples/guard_bench.rs does the measuring):
 #  - the command hook: `skilltrace guard --agent claude-code` spawned once per
 #    decision with a PreToolUse/PostToolUse event on stdin, against `true`
-#    spawned the same way, alternating (goal: p99 under 30 ms above `true`);
+#    spawned the same way, alternating (goal: p99 under 30 ms above `true`),
+#    warm (the default, a warm judge answers) and cold (`warm_idle_secs = 0`),
+#    with the CPU of the hook and of its background processes per decision;
 #  - the HTTP hook: `skilltrace guard serve` under SESSIONS concurrent sessions
 #    (one keep-alive connection each), every decision followed by `GET /health`
 #    on the same connection, the baseline (goal: added p50 under 1 ms, p99
@@ -78,12 +80,20 @@ t = [sum(r[i] for r in roles.values()) for i in range(3)]
 print(f"  {'all':24}              CPU {t[0] * tick * k:7.1f} ms  switches: voluntary {t[1] * k:6.0f}, involuntary {t[2] * k:6.0f}")
 PY
 }
+# The command hook warm (the default: a warm judge answers after the first
+# events) and cold (`[guard] warm_idle_secs = 0`: every event judged in the
+# hook's own process), each build in turn, each with its own store.
+printf '[guard]\nwarm_idle_secs = 0\n' >"$tmp/cold.toml"
 i=0
-for b in "${bins[@]}"; do
-  [ "${BENCH_PARTS:-all}" = serve ] && break
-  i=$((i + 1))
-  echo "== command hook ($b), $n decisions (and $n spawns of true)"
-  "$bench" command "$b" "$tmp/command-$i.db" "$n"
+for mode in warm cold; do
+  for b in "${bins[@]}"; do
+    [ "${BENCH_PARTS:-all}" = serve ] && break 2
+    i=$((i + 1))
+    cfg="$tmp/none.toml"
+    [ "$mode" = cold ] && cfg="$tmp/cold.toml"
+    echo "== command hook $mode ($b), $n decisions (and $n spawns of true); load $(cut -d' ' -f1 /proc/loadavg 2>/dev/null)"
+    SKILLTRACE_CONFIG="$cfg" "$bench" command "$b" "$tmp/command-$i.db" "$n" "$mode"
+  done
 done
 for b in "${bins[@]}"; do
   i=$((i + 1))

@@ -20,7 +20,8 @@ shape (run with the bundled SQLite the store uses: `examples/sqlite_floor.rs`).
 The index's share is the default import's CPU minus `--no-index`'s. The load
 average is printed before each round (the machine is shared).
 
-`--exe PATH` times a given binary instead of building one; given twice, each
+`--jobs N` passes `--jobs N` to every import (default: the binary's own, one
+worker per core). `--exe PATH` times a given binary instead of building one; given twice, each
 binary is timed in turn on the same corpus, with its own floors beside it.
 """
 import argparse
@@ -67,6 +68,7 @@ def main():
     ap.add_argument("--extra-env", default="")
     ap.add_argument("--exe", action="append", default=[])
     ap.add_argument("--no-pin", action="store_true", help="skip the bare import pinned to one core")
+    ap.add_argument("--jobs", type=int, default=0, help="pass --jobs N to every import (0: the binary's default, one worker per core; give 0 for a binary older than --jobs)")
     a = ap.parse_args()
     if not a.exe:
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
@@ -140,6 +142,8 @@ def one(a, exe, floor_exe):
                     k, v = kv.split("=", 1)
                     env[k] = v
                 cmd = [exe, "import", corpus, "--db", db] + ([] if mode == "default" else ["--no-index"])
+                if a.jobs:
+                    cmd += ["--jobs", str(a.jobs)]
                 if mode.endswith("-1core"):
                     cmd = [pin, "-c", "0"] + cmd
                 dt, peak, out, cpu = timed(cmd, env)

@@ -186,6 +186,10 @@ pub struct ImportArgs {
     /// Skip building the search index now (tail and the TUI build it in the background)
     #[arg(long)]
     pub no_index: bool,
+    /// Workers that parse, redact and scan side by side, each taking whole runs
+    /// (default: the machine's cores; 1 = one thread)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    let _ = skilltrace::guard::hook::PROCESS_START.set(std::time::Instant::now());
     no_huge_pages();
     quiet_panics();
     let cli = match skilltrace::cli::Cli::try_parse() {

@@ -25,7 +25,9 @@ pub fn run(args: GuardArgs) -> Result<i32> {
 
 /// The command hook.
 fn hook_cmd(args: GuardArgs) -> Result<i32> {
-    let started = Instant::now();
+    let started = *hook::PROCESS_START.get_or_init(Instant::now);
+    hook::mark_from(started);
+    hook::mark("arguments parsed");
     if args.warm_judge {
         crate::guard::warm_judge::serve(&db_path(&args.db)?)?;
         return Ok(0);
@@ -66,18 +68,23 @@ fn hook_cmd(args: GuardArgs) -> Result<i32> {
             return Ok(0);
         }
     }
+    hook::mark("event read");
     let flags = (opts.fail_closed, opts.dry_run);
     let a = match warm::ask(&opts.db, agent, flags, &input, started) {
-        Ok(a) => a,
+        Ok(a) => {
+            hook::mark("warm judge answered");
+            a
+        }
         Err(local) => {
             opts.start_judge = local.start;
             if local.note {
                 opts.local_because = Some(local.why);
             }
-            hook::run_with(&opts, input, None, started)
+            hook::run_with(&opts, input, None, started, |_| {})
         }
     };
     print_answer(&a);
+    hook::mark("printed");
     Ok(a.exit)
 }
 

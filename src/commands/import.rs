@@ -2,7 +2,7 @@
 
 use super::{db_path, open_pipeline, parse_format, stderr_is_terminal};
 use crate::cli::{ImportArgs, TailArgs};
-use crate::ingest::import::{collect, import_paths};
+use crate::ingest::import::{collect, import_paths_with};
 use anyhow::Result;
 
 pub fn import(args: ImportArgs) -> Result<i32> {
@@ -42,8 +42,12 @@ pub fn import(args: ImportArgs) -> Result<i32> {
     } else {
         indicatif::ProgressBar::hidden()
     };
+    let jobs = match args.jobs {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     let started = std::time::Instant::now();
-    let rep = import_paths(&mut pipeline, &args.paths, forced, &mut |n, p| {
+    let rep = import_paths_with(&mut pipeline, &args.paths, forced, jobs, &mut |n, p| {
         bar.inc(n);
         bar.set_message(
             p.file_name()

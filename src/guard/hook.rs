@@ -27,22 +27,52 @@ pub const MAX_EVENT: u64 = 64 * 1024 * 1024;
 /// How long the process waits after answering for the record to be written.
 const RECORD_WAIT: Duration = Duration::from_secs(5);
 
-/// `SKILLTRACE_GUARD_TIMING` set (not `0`): the hook prints on stderr the
-/// milliseconds since it started at each phase (the agent ignores stderr on
-/// success; for profiling only).
-fn mark(phase: &str) {
-    static START: std::sync::OnceLock<Option<Instant>> = std::sync::OnceLock::new();
-    let start = START.get_or_init(|| {
-        std::env::var_os(super::server::TIMING_ENV)
-            .is_some_and(|v| !v.is_empty() && v != "0")
-            .then(Instant::now)
-    });
-    if let Some(t0) = start {
-        eprintln!(
-            "guard hook timing: {phase} {:.3} ms",
-            t0.elapsed().as_secs_f64() * 1000.0
-        );
+/// `SKILLTRACE_GUARD_TIMING` set (not `0`): the hook (and the warm judge
+/// judging for it) prints the milliseconds since the hook process started at
+/// each phase: on stderr (the agent ignores it on success), or appended to
+/// the file when the value is an absolute path (the warm judge's stderr goes
+/// nowhere). For profiling only.
+pub fn mark(phase: &str) {
+    static SINK: std::sync::OnceLock<Option<std::ffi::OsString>> = std::sync::OnceLock::new();
+    let Some(sink) = SINK.get_or_init(|| {
+        std::env::var_os(super::server::TIMING_ENV).filter(|v| !v.is_empty() && v != "0")
+    }) else {
+        return;
+    };
+    let Some(t0) = T0.with(std::cell::Cell::get) else {
+        return;
+    };
+    let line = format!(
+        "guard hook timing: {} {phase} {:.3} ms\n",
+        std::process::id(),
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
+    if Path::new(sink).is_absolute() {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(sink)
+        {
+            let _ = f.write_all(line.as_bytes());
+        }
+    } else {
+        eprint!("{line}");
     }
+}
+
+thread_local! {
+    /// When the hook process this thread works for started ([`mark`]).
+    static T0: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// When this process started, as early as `main` could tell (set there):
+/// the command hook's budget and timings count from it.
+pub static PROCESS_START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// Counts this thread's [`mark`]s from `started` (the hook process's start).
+pub fn mark_from(started: Instant) {
+    T0.with(|t| t.set(Some(started)));
 }
 
 /// How to run the hook.
@@ -104,7 +134,7 @@ struct Answered {
 /// Never fails: every failure becomes the neutral (or, failing closed, the
 /// denying) answer, and is recorded.
 pub fn run(opts: &HookOptions, input: Vec<u8>) -> Answer {
-    run_with(opts, input, None, Instant::now())
+    run_with(opts, input, None, Instant::now(), |_| {})
 }
 
 /// What the hook judges with: the config to build a judge from (in this
@@ -116,12 +146,18 @@ pub(super) enum Base {
 
 /// [`run`], judging with `warm`'s compiled judge when given (the warm judge
 /// process), the budget counted from `started` (the hook's own start).
+/// `reply` gets the answer as soon as it is final, before the session is
+/// saved and the record spooled (the warm judge sends it to the hook then);
+/// the session stays locked until it is saved, so the session's next event
+/// still sees this one.
 pub fn run_with(
     opts: &HookOptions,
     input: Vec<u8>,
     warm: Option<Arc<Judge>>,
     started: Instant,
+    reply: impl FnOnce(&Answer),
 ) -> Answer {
+    mark_from(started);
     mark("start");
     let now = crate::store::now_ms();
     let loaded = match warm {
@@ -141,6 +177,7 @@ pub fn run_with(
             let why = format!("internal error: {e}");
             let event = opts.agent.parse(&input).ok().map(|e| e.name);
             let a = fail_answer(opts.agent, event.as_deref(), opts.fail_closed, &why);
+            reply(&a);
             if !opts.dry_run {
                 record_failure(opts, now, &why, decision_of_fail(opts.fail_closed));
             }
@@ -158,6 +195,7 @@ pub fn run_with(
     let spawned = std::thread::Builder::new()
         .name("skilltrace-guard".into())
         .spawn(move || {
+            mark_from(started);
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 work(
                     &worker_opts,
@@ -175,7 +213,9 @@ pub fn run_with(
             let _ = done_tx.send(());
         });
     if spawned.is_err() {
-        return fail_answer(opts.agent, None, fail_closed, "cannot start a thread");
+        let a = fail_answer(opts.agent, None, fail_closed, "cannot start a thread");
+        reply(&a);
+        return a;
     }
     let left = deadline.saturating_duration_since(Instant::now());
     let (answer, answered) = match rx.recv_timeout(left) {
@@ -211,6 +251,8 @@ pub fn run_with(
         }
     };
     mark("answered");
+    reply(&answer);
+    mark("replied");
     let _ = answered_tx.send(answered);
     // The answer is final; the worker records it. Wait for that (bounded):
     // exiting would cut the write short.
@@ -375,10 +417,12 @@ fn work(
             let _ = f.save(&sess);
         }
     }
-    drop(file);
     mark("session saved");
+    // Spooled while the session is still locked: a session's records reach
+    // the spool in the order its events were judged.
     let r = Record::from(j);
     let _ = later(opts, &r);
+    drop(file);
     mark("spooled");
     if opts.start_judge && warm_idle > 0 {
         super::warm::start(&opts.db);

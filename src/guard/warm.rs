@@ -314,7 +314,7 @@ fn connect(db: &Path) -> Result<Stream, Local> {
     let dir = folder().ok_or_else(|| Local::refused("no runtime folder".into(), false))?;
     let path = socket_path(&dir, db, "sock");
     match std::fs::symlink_metadata(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Local::none_running()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(none_running(&dir, db)),
         Err(e) => return Err(Local::refused(format!("{}: {e}", path.display()), false)),
         Ok(_) => {}
     }
@@ -327,12 +327,29 @@ fn connect(db: &Path) -> Result<Stream, Local> {
                 std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
             ) =>
         {
-            return Err(Local::none_running())
+            return Err(none_running(&dir, db))
         }
         Err(e) => return Err(Local::refused(format!("warm judge: {e}"), true)),
     };
     check_peer(&s).map_err(|why| Local::refused(why, true))?;
     Ok(s)
+}
+
+/// No judge serves the socket: start one, unless one holds the judge's lock
+/// (it is compiling, or exiting): a second would only wait for that lock.
+#[cfg(target_os = "linux")]
+fn none_running(dir: &Path, db: &Path) -> Local {
+    let Ok(f) = std::fs::File::open(socket_path(dir, db, "lock")) else {
+        return Local::none_running();
+    };
+    match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockShared) {
+        Ok(()) => Local::none_running(),
+        Err(_) => Local {
+            why: "a warm judge is starting".into(),
+            start: false,
+            note: false,
+        },
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -451,6 +468,21 @@ mod tests {
         assert_eq!(a, config_fingerprint(&db));
         std::fs::write(crate::detect::tokens::beside(&db, "canaries"), b"x").unwrap();
         assert_ne!(a, config_fingerprint(&db));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn no_second_judge_is_started_while_one_holds_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        assert!(none_running(dir.path(), &db).start, "no lock file");
+        let lock = std::fs::File::create(socket_path(dir.path(), &db, "lock")).unwrap();
+        assert!(none_running(dir.path(), &db).start, "nobody holds it");
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+        let l = none_running(dir.path(), &db);
+        assert!(!l.start && l.why.contains("starting"), "{l:?}");
+        drop(lock);
+        assert!(none_running(dir.path(), &db).start, "let go");
     }
 
     #[cfg(unix)]

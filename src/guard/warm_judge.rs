@@ -6,8 +6,10 @@
 //! Each request is judged exactly as in the hook's own process
 //! ([`super::hook::run_with`] with the compiled judge forked): the same
 //! session files under the same lock, the same records through the same
-//! spool (written by a drainer thread of this process), the budget counted
-//! from the hook's start. It accepts only peers of its own uid, exits after
+//! spool (written by a niced drainer thread of this process), the budget
+//! counted from the hook's start. The answer goes back as soon as it is
+//! final; the session's save and the record follow while the session stays
+//! locked, so the session's next event waits for them, not the agent. It accepts only peers of its own uid, exits after
 //! `[guard] warm_idle_secs` without a request, when its executable is
 //! replaced, when the store's folder is gone, or when a hook shows another
 //! build or config (answering "mismatch").
@@ -81,8 +83,19 @@ mod imp {
         let build = warm::build_id();
         let fingerprint = warm::config_fingerprint(db);
         let idle = Duration::from_secs(policy.warm_idle_secs);
-        let judge = hook::build_judge(&config, policy, db)?;
-        judge.warm();
+        // Compiled below the hooks' priority: the hooks judging in their own
+        // processes meanwhile (the first events of a session) keep the cores.
+        let build_db = db.to_path_buf();
+        let judge = std::thread::Builder::new()
+            .name("skilltrace-judge-build".into())
+            .spawn(move || {
+                crate::priority::background();
+                let j = hook::build_judge(&config, policy, &build_db)?;
+                j.warm();
+                anyhow::Ok(j)
+            })?
+            .join()
+            .map_err(|_| anyhow::anyhow!("guard: the warm judge's build crashed"))??;
         let sock = warm::socket_path(&dir, db, "sock");
         // We hold the lock: whatever sits at the socket's path is stale, or
         // planted; hooks refuse what this binary does not serve anyway.
@@ -169,6 +182,8 @@ mod imp {
     /// Writes the spool into the store each time a request woke it (holding
     /// the store open a moment for the next, as a lingering drainer does).
     fn drain_loop(db: &Path, wake: &mpsc::Receiver<()>, draining: &AtomicBool) {
+        // Below the threads that answer hooks: a commit never delays an answer.
+        crate::priority::background();
         while wake.recv().is_ok() {
             while wake.try_recv().is_ok() {}
             draining.store(true, Ordering::SeqCst);
@@ -278,16 +293,20 @@ mod imp {
         opts.fail_closed = fail_closed;
         opts.dry_run = dry_run;
         opts.drainer = Some(st.drainer.clone());
-        let a = hook::run_with(&opts, input, Some(st.judge.clone()), started);
+        // The answer goes back as soon as it is final; the session's save
+        // and the record follow (the session stays locked until saved).
+        hook::run_with(&opts, input, Some(st.judge.clone()), started, |a| {
+            let _ = warm::write_json(
+                &mut s,
+                &Reply::Answer {
+                    stdout: a.stdout.clone(),
+                    stderr: a.stderr.clone(),
+                    exit: a.exit,
+                },
+            );
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        });
         st.judged.fetch_add(1, Ordering::SeqCst);
-        let _ = warm::write_json(
-            &mut s,
-            &Reply::Answer {
-                stdout: a.stdout,
-                stderr: a.stderr,
-                exit: a.exit,
-            },
-        );
         st.last
             .store(st.started.elapsed().as_millis() as u64, Ordering::SeqCst);
     }

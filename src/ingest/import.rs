@@ -3,7 +3,7 @@
 
 use super::file::{ends_a_line, identity, walk, Recycler, TraceFile, BATCH_RECORDS};
 use super::formats::Format;
-use super::pipeline::{Pipeline, StoreThread};
+use super::pipeline::{Pipeline, StoreLink, StoreThread};
 use crate::store::{StoreBatch, StoreError};
 use std::path::{Path, PathBuf};
 
@@ -57,7 +57,7 @@ impl Held {
     /// Adds a file's scanned rows to what is held; hands it all to `writer`
     /// once it is a batch's worth. (Each file's rows were folded when scanned;
     /// appending keeps that work from being redone over the whole batch.)
-    fn add(&mut self, mut b: StoreBatch, writer: &StoreThread) -> bool {
+    fn add(&mut self, mut b: StoreBatch, writer: &StoreLink) -> bool {
         let acc = match self.0.take() {
             Some(mut acc) => {
                 acc.runs.append(&mut b.runs);
@@ -80,7 +80,7 @@ impl Held {
     }
 
     /// Sends what is held.
-    pub fn flush(&mut self, writer: &StoreThread) -> bool {
+    pub fn flush(&mut self, writer: &StoreLink) -> bool {
         match self.0.take() {
             Some(b) => writer.send(b),
             None => true,
@@ -93,7 +93,7 @@ impl Held {
 /// in `held`, to go with the next files' ([`Held::flush`] sends them).
 pub fn import_file(
     pipeline: &mut Pipeline,
-    writer: &StoreThread,
+    writer: &StoreLink,
     path: &Path,
     forced: Option<Format>,
     recycler: &Recycler,
@@ -153,7 +153,7 @@ pub fn import_file(
 /// Rows keep their ids, so a row read twice is stored once.
 fn import_db(
     pipeline: &mut Pipeline,
-    writer: &StoreThread,
+    writer: &StoreLink,
     path: &Path,
     held: &mut Held,
     progress: &mut dyn FnMut(u64),
@@ -210,13 +210,26 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
-/// Imports every file under `paths`. A file that cannot be read is skipped and
-/// reported; a store failure stops the import (what was committed stays).
-/// Parsing and scanning run on this thread, SQLite writes on a [`StoreThread`].
+/// Imports every file under `paths` on one thread (see [`import_paths_with`]).
 pub fn import_paths(
     pipeline: &mut Pipeline,
     paths: &[PathBuf],
     forced: Option<Format>,
+    progress: &mut dyn FnMut(u64, &Path),
+) -> Result<ImportReport, StoreError> {
+    import_paths_with(pipeline, paths, forced, 1, progress)
+}
+
+/// Imports every file under `paths`. A file that cannot be read is skipped and
+/// reported; a store failure stops the import (what was committed stays).
+/// With `jobs` 1, parsing and scanning run on this thread, file after file;
+/// with more, `jobs` workers scan whole runs side by side
+/// ([`super::parallel`]). SQLite writes run on a [`StoreThread`] either way.
+pub fn import_paths_with(
+    pipeline: &mut Pipeline,
+    paths: &[PathBuf],
+    forced: Option<Format>,
+    jobs: usize,
     progress: &mut dyn FnMut(u64, &Path),
 ) -> Result<ImportReport, StoreError> {
     let (files, unreadable) = collect(paths);
@@ -226,6 +239,29 @@ pub fn import_paths(
     };
     restore_fts(pipeline)?;
     let writer = StoreThread::spawn_with(pipeline.store().path(), pipeline.commit_config())?;
+    let failed = if jobs > 1 && files.len() > 1 {
+        super::parallel::import_files(pipeline, &writer, &files, forced, jobs, &mut rep, progress)
+    } else {
+        import_serially(pipeline, &writer, files, forced, &mut rep, progress)
+    };
+    // The store thread's own error (disk full...) comes first: it is the cause.
+    pipeline.absorb(writer.finish()?);
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(rep),
+    }
+}
+
+/// Imports `files` one after the other on this thread; the store error that
+/// stopped it, if one did.
+fn import_serially(
+    pipeline: &mut Pipeline,
+    writer: &StoreThread,
+    files: Vec<PathBuf>,
+    forced: Option<Format>,
+    rep: &mut ImportReport,
+    progress: &mut dyn FnMut(u64, &Path),
+) -> Option<StoreError> {
     let recycler = Recycler::default();
     let mut held = Held::default();
     let mut failed = None;
@@ -238,7 +274,7 @@ pub fn import_paths(
             progress(offset.saturating_sub(last), &f);
             last = offset;
         };
-        match import_file(pipeline, &writer, &f, forced, &recycler, &mut held, &mut cb) {
+        match import_file(pipeline, writer, &f, forced, &recycler, &mut held, &mut cb) {
             Ok(n) => {
                 rep.files += 1;
                 rep.bytes += n;
@@ -250,11 +286,6 @@ pub fn import_paths(
             }
         }
     }
-    held.flush(&writer);
-    // The store thread's own error (disk full...) comes first: it is the cause.
-    pipeline.absorb(writer.finish()?);
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(rep),
-    }
+    held.flush(writer);
+    failed
 }

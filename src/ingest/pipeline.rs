@@ -6,6 +6,15 @@
 //! proxy) hand [`Batch`]es to a writer thread through an [`IngestSender`]
 //! (the threads are in [`super::writer`]); the pipeline commits through a
 //! [`Committer`], so a busy or full store never loses a batch.
+//!
+//! A one-shot import scans on several cores ([`super::parallel`]): the files
+//! are grouped by the run they feed ([`super::units`]) and each worker owns a
+//! [`Pipeline::fork`], which shares the compiled rules (`Arc`, compiled once)
+//! and keeps its own run state, so a run is scanned by one worker, in order,
+//! as one thread would scan it. Workers hand scanned batches to the one
+//! [`StoreThread`] through their own [`StoreLink`] (order kept per link; what
+//! waits is bounded in bytes across links). The tailer, the receivers and the
+//! TUI keep the incremental path: one writer thread that scans and commits.
 
 use crate::ingest::formats::Record;
 use crate::model::ParseError;
@@ -21,9 +30,8 @@ pub struct Batch {
 }
 
 pub use super::queue::IngestSender;
-pub use super::writer::{
-    spawn_background_writer, spawn_writer, StoreThread, Writer, QUEUE_DEPTH, STORE_QUEUE,
-};
+pub use super::store_thread::{StoreLink, StoreThread, STORE_QUEUE};
+pub use super::writer::{spawn_background_writer, spawn_writer, Writer, QUEUE_DEPTH};
 
 use crate::detect::Detector;
 use crate::redact::Redactor;
@@ -75,6 +83,23 @@ impl Pipeline {
             line_cap: crate::ingest::reader::DEFAULT_LINE_CAP,
             budget: None,
         }
+    }
+
+    /// A pipeline for another import worker: the same compiled rules (shared,
+    /// not compiled again), its own run state (redaction memory, detection
+    /// chains) and its own connection to the same store (to read where each
+    /// file stopped). It scans only; a [`StoreThread`] commits.
+    pub fn fork(&self) -> Result<Pipeline, StoreError> {
+        let store = Store::open(self.store().path())?;
+        Ok(Pipeline {
+            redactor: self.redactor.fork(),
+            detector: self.detector.fork(),
+            committer: Committer::new(store, self.commit_config),
+            commit_config: self.commit_config,
+            stats: PipelineStats::default(),
+            line_cap: self.line_cap,
+            budget: None,
+        })
     }
 
     /// Watches cost budgets: a batch that takes a run or a day over one also
@@ -362,7 +387,8 @@ mod tests {
     fn store_thread_failure_stops_senders_and_is_returned() {
         let dir = tempfile::tempdir().unwrap();
         let mut p = pipeline(dir.path());
-        let w = StoreThread::spawn(p.store().path()).unwrap();
+        // Bounded to one batch at a time, so the sender waits on the thread.
+        let w = StoreThread::spawn_bounded(p.store().path(), CommitConfig::default(), 1).unwrap();
         // Another connection breaks the schema under the writer: every write now fails.
         p.store()
             .conn()

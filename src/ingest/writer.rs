@@ -1,16 +1,16 @@
 //! The writer threads: the one that owns a pipeline and commits what sources
 //! send ([`spawn_writer`], for tail, the OTLP receiver, the proxy and the TUI's
-//! live ingest), and the one an import hands scanned batches to
-//! ([`StoreThread`]). Both commit through a [`Committer`], so a store that is
-//! busy for long or full keeps their work in the spool instead of stopping
-//! them; only an error waiting cannot cure (a broken schema) stops a writer,
+//! live ingest); the one an import hands scanned batches to is
+//! [`super::store_thread::StoreThread`]. Both commit through a
+//! [`crate::store::commit::Committer`], so a store that is busy for long or
+//! full keeps their work in the spool instead of stopping them; only an error waiting cannot cure (a broken schema) stops a writer,
 //! and that is said at once.
 
 use super::pipeline::{Pipeline, PipelineStats};
 use super::queue::{Inbox, IngestSender, RecvError};
 use crate::store::busy::{self, Failure};
-use crate::store::commit::{CommitConfig, Committed, Committer, Health};
-use crate::store::{Store, StoreBatch, StoreError};
+use crate::store::commit::Health;
+use crate::store::StoreError;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -197,138 +197,12 @@ fn index(pipeline: &mut Pipeline, n: usize) -> Result<usize, StoreError> {
     }
 }
 
-/// Writes scanned batches on a second thread with its own store connection, so
-/// a bulk import parses and scans on one core while SQLite commits on the other.
-/// The queue holds at most [`STORE_QUEUE`] batches, so memory stays bounded.
-pub struct StoreThread {
-    tx: std::sync::mpsc::SyncSender<StoreBatch>,
-    /// Written batches come back to be freed on the thread that allocated them
-    /// (the system allocator frees across threads slowly).
-    done: std::sync::mpsc::Receiver<StoreBatch>,
-    handle: std::thread::JoinHandle<Result<PipelineStats, StoreError>>,
-    stopped: std::cell::Cell<bool>,
-}
-
-/// Scanned batches that may wait for the store thread (each is up to
-/// [`crate::ingest::file::BATCH_RECORDS`] records).
-pub const STORE_QUEUE: usize = 2;
-
-impl StoreThread {
-    /// Opens a writing connection to the store at `path` and starts the thread.
-    pub fn spawn(path: &std::path::Path) -> Result<StoreThread, StoreError> {
-        StoreThread::spawn_with(path, CommitConfig::default())
-    }
-
-    /// [`StoreThread::spawn`] with how to wait and spool.
-    pub fn spawn_with(
-        path: &std::path::Path,
-        cfg: CommitConfig,
-    ) -> Result<StoreThread, StoreError> {
-        let mut committer = Committer::new(Store::open(path)?, cfg);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<StoreBatch>(STORE_QUEUE);
-        let (done_tx, done) = std::sync::mpsc::sync_channel::<StoreBatch>(STORE_QUEUE + 1);
-        let handle = std::thread::Builder::new()
-            .name("skilltrace-store".into())
-            .spawn(move || -> Result<PipelineStats, StoreError> {
-                let mut stats = PipelineStats::default();
-                // Returning on error drops `rx`: the sender sees it and stops.
-                loop {
-                    let mut batch = match rx.recv_timeout(Duration::from_millis(200)) {
-                        Ok(b) => b,
-                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                            committer.tick()?;
-                            add_replayed(&mut stats, &mut committer);
-                            continue;
-                        }
-                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-                    };
-                    if let Committed::Stored(w) = committer.commit(&mut batch)? {
-                        stats.add(w);
-                    }
-                    add_replayed(&mut stats, &mut committer);
-                    // Full only if the sender stopped collecting: then free here.
-                    let _ = done_tx.try_send(batch);
-                }
-                committer.finish(Instant::now() + SETTLE)?;
-                add_replayed(&mut stats, &mut committer);
-                Ok(stats)
-            })
-            .map_err(|e| StoreError::NotFound(format!("cannot start store thread: {e}")))?;
-        Ok(StoreThread {
-            tx,
-            done,
-            handle,
-            stopped: std::cell::Cell::new(false),
-        })
-    }
-
-    /// Queues a batch, waiting while the queue is full; false once the thread
-    /// has stopped on an error (which [`StoreThread::finish`] returns).
-    pub fn send(&self, batch: StoreBatch) -> bool {
-        if self.stopped.get() {
-            return false;
-        }
-        while let Ok(old) = self.done.try_recv() {
-            drop(old);
-        }
-        let ok = batch.is_empty() || self.tx.send(batch).is_ok();
-        self.stopped.set(!ok);
-        ok
-    }
-
-    /// An empty batch to scan into: one the thread has written and handed
-    /// back, emptied with its vectors' capacity kept (no reallocation and no
-    /// freeing of large vectors per batch), or a new one.
-    pub fn spare(&self) -> StoreBatch {
-        let mut spare = None;
-        while let Ok(old) = self.done.try_recv() {
-            if spare.is_none() {
-                spare = Some(old);
-            }
-        }
-        spare.map(emptied).unwrap_or_default()
-    }
-
-    /// True once a send found the thread gone (stop reading more input).
-    pub fn stopped(&self) -> bool {
-        self.stopped.get()
-    }
-
-    /// Waits for every queued batch to be committed (or spooled); the totals, or the first error.
-    pub fn finish(self) -> Result<PipelineStats, StoreError> {
-        drop(self.tx);
-        match self.handle.join() {
-            Ok(r) => r,
-            Err(_) => Err(StoreError::NotFound("store thread failed".into())),
-        }
-    }
-}
-
-/// Counts what the committer's replays stored since last asked.
-fn add_replayed(stats: &mut PipelineStats, committer: &mut Committer) {
-    let r = committer.take_replayed();
-    if r != crate::store::WriteStats::default() {
-        stats.add(r);
-    }
-}
-
-/// `b` with every vector cleared, capacity kept.
-fn emptied(mut b: StoreBatch) -> StoreBatch {
-    b.runs.clear();
-    b.spans.clear();
-    b.findings.clear();
-    b.skill_hits.clear();
-    b.errors.clear();
-    b.triage.clear();
-    b.sources.clear();
-    b
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::detect::Detector;
     use crate::redact::{Mode, Redactor};
+    use crate::store::Store;
 
     #[test]
     fn a_yielding_writer_gives_its_core_away_inside_a_long_statement() {

@@ -439,3 +439,31 @@ fn a_call_that_touches_the_judge_folder_is_tampering() {
     let (_, judged) = w.judge_running(1);
     assert_eq!(judged, 1);
 }
+
+#[test]
+fn warm_answers_come_before_the_record_and_back_to_back_events_still_chain() {
+    let mut w = World::new("");
+    let ok = w.shell("rapid", "git status");
+    assert_eq!(common::claude_decision(&w.hook(&ok, &[])), "allow");
+    w.judge_running(0);
+    // The judge answers each event before it saves the session and spools the
+    // record; the next event, sent at once, must still see the one before.
+    for round in 0..3 {
+        let s = format!("rapid-{round}");
+        for ev in w.read_credentials(&s) {
+            assert_eq!(common::claude_decision(&w.hook(&ev, &[])), "allow");
+        }
+        let up = w.shell(&s, UPLOAD);
+        let out = w.hook(&up, &[]);
+        assert_eq!(common::claude_decision(&out), "deny", "{}", reason(&out));
+        assert!(reason(&out).contains("EXF-TRACE-003"), "{}", reason(&out));
+    }
+    let (_, judged) = w.judge_running(9);
+    assert_eq!(judged, 9, "every event after the first was judged warm");
+    // and every record arrives: the three uploads denied; `git status` and
+    // the three reads (a read's result lands on its call's span) allowed
+    let attrs = w.span_attrs();
+    let decided = |d: &str| attrs.iter().filter(|a| a["guard.decision"] == d).count();
+    assert_eq!(decided("denied"), 3, "{attrs:?}");
+    assert_eq!(decided("allowed"), 4, "{attrs:?}");
+}

@@ -189,7 +189,7 @@ fn a_drip_is_cut_off_at_the_body_deadline() {
     let mut s = std::net::TcpStream::connect(&srv.addr).unwrap();
     write!(
         s,
-        "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        "POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
     )
     .unwrap();
     let mut reader = s.try_clone().unwrap();

@@ -40,6 +40,7 @@ mod guard_serve;
 mod guard_warm;
 mod import_agents;
 mod import_cli;
+mod import_jobs;
 mod limits_import;
 mod limits_otlp;
 mod limits_proxy;

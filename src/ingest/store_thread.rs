@@ -1,0 +1,390 @@
+//! The import's store thread: scanned batches from one or more import workers
+//! committed by one thread that owns a writing connection, so parsing and
+//! scanning run on the other cores while SQLite commits.
+//!
+//! Each worker sends through its own [`StoreLink`]: batches of one link are
+//! committed in the order sent (a run's rows stay in order, since a run is
+//! scanned by one worker), and what waits for the thread is bounded in bytes
+//! across all links ([`STORE_BYTES`]), so memory does not grow with the number
+//! of workers. A written batch goes back to the link that sent it, to be
+//! reused (and freed) on the thread that allocated it.
+
+use super::pipeline::PipelineStats;
+use crate::store::commit::{CommitConfig, Committed, Committer};
+use crate::store::{Store, StoreBatch, StoreError};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Bytes of scanned batches (roughly, see [`batch_bytes`]) that may wait for
+/// the store thread or be in its hands, across every link; one batch is always
+/// admitted, however large.
+pub const STORE_BYTES: usize = 8 << 20;
+
+/// Kept for callers that sized things by it: the queue is bounded in bytes
+/// ([`STORE_BYTES`]), about two batches of [`crate::ingest::file::BATCH_RECORDS`].
+pub const STORE_QUEUE: usize = 2;
+
+/// Roughly the bytes a scanned batch holds (for the bound; not exact).
+pub fn batch_bytes(b: &StoreBatch) -> usize {
+    let spans: usize = b
+        .spans
+        .iter()
+        .map(|s| crate::store::span_bytes(s.get()))
+        .sum();
+    let findings: usize = b
+        .findings
+        .iter()
+        .map(|f| {
+            let f = f.get();
+            256 + f.title.len() + f.message.len() + f.evidence.len()
+        })
+        .sum();
+    64 + spans
+        + findings
+        + 256 * (b.runs.len() + b.skill_hits.len() + b.errors.len() + b.sources.len())
+}
+
+/// What may still be queued: bytes in flight, and whether the thread is gone.
+#[derive(Default)]
+struct RoomState {
+    bytes: usize,
+    gone: bool,
+}
+
+/// The byte bound shared by every link and the thread.
+struct Room {
+    state: Mutex<RoomState>,
+    freed: Condvar,
+    limit: usize,
+}
+
+impl Room {
+    fn lock(&self) -> std::sync::MutexGuard<'_, RoomState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until `n` more bytes fit (or nothing is in flight); false if the thread is gone.
+    fn take(&self, n: usize) -> bool {
+        let mut s = self.lock();
+        while !s.gone && s.bytes > 0 && s.bytes + n > self.limit {
+            s = self.freed.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+        if s.gone {
+            return false;
+        }
+        s.bytes += n;
+        true
+    }
+
+    fn give(&self, n: usize) {
+        let mut s = self.lock();
+        s.bytes = s.bytes.saturating_sub(n);
+        self.freed.notify_all();
+    }
+
+    fn close(&self) {
+        self.lock().gone = true;
+        self.freed.notify_all();
+    }
+}
+
+/// Marks the room closed when the thread ends, however it ends (senders
+/// waiting for room are told).
+struct CloseOnDrop(Arc<Room>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// A batch on its way to the thread, with its size and where it goes back.
+struct Parcel {
+    batch: StoreBatch,
+    bytes: usize,
+    back: SyncSender<StoreBatch>,
+}
+
+/// One sender's end (one per import worker; not shared between threads).
+pub struct StoreLink {
+    tx: Sender<Parcel>,
+    room: Arc<Room>,
+    back_tx: SyncSender<StoreBatch>,
+    /// Written batches come back to be reused and freed on the thread that
+    /// allocated them (freeing across threads is slow).
+    back: Receiver<StoreBatch>,
+    stopped: std::cell::Cell<bool>,
+}
+
+/// Batches a link keeps to reuse.
+const SPARES: usize = 3;
+
+impl StoreLink {
+    fn new(tx: Sender<Parcel>, room: Arc<Room>) -> StoreLink {
+        let (back_tx, back) = mpsc::sync_channel(SPARES);
+        StoreLink {
+            tx,
+            room,
+            back_tx,
+            back,
+            stopped: std::cell::Cell::new(false),
+        }
+    }
+
+    /// Queues a batch, waiting while the bound is reached; false once the
+    /// thread has stopped on an error (which [`StoreThread::finish`] returns).
+    pub fn send(&self, batch: StoreBatch) -> bool {
+        if self.stopped.get() {
+            return false;
+        }
+        while let Ok(old) = self.back.try_recv() {
+            drop(old);
+        }
+        if batch.is_empty() {
+            return true;
+        }
+        let bytes = batch_bytes(&batch);
+        let ok = self.room.take(bytes)
+            && self
+                .tx
+                .send(Parcel {
+                    batch,
+                    bytes,
+                    back: self.back_tx.clone(),
+                })
+                .is_ok();
+        self.stopped.set(!ok);
+        ok
+    }
+
+    /// An empty batch to scan into: one the thread has written and handed
+    /// back, emptied with its vectors' capacity kept (no reallocation and no
+    /// freeing of large vectors per batch), or a new one.
+    pub fn spare(&self) -> StoreBatch {
+        let mut spare = None;
+        while let Ok(old) = self.back.try_recv() {
+            if spare.is_none() {
+                spare = Some(old);
+            }
+        }
+        spare.map(emptied).unwrap_or_default()
+    }
+
+    /// True once a send found the thread gone (stop reading more input).
+    pub fn stopped(&self) -> bool {
+        self.stopped.get()
+    }
+}
+
+/// Writes scanned batches on a thread with its own store connection. The
+/// thread's handle is also the first link (`send`, `spare`, `stopped`);
+/// [`StoreThread::link`] makes one for each further worker.
+pub struct StoreThread {
+    main: StoreLink,
+    handle: std::thread::JoinHandle<Result<PipelineStats, StoreError>>,
+}
+
+impl std::ops::Deref for StoreThread {
+    type Target = StoreLink;
+    fn deref(&self) -> &StoreLink {
+        &self.main
+    }
+}
+
+impl StoreThread {
+    /// Opens a writing connection to the store at `path` and starts the thread.
+    pub fn spawn(path: &std::path::Path) -> Result<StoreThread, StoreError> {
+        StoreThread::spawn_with(path, CommitConfig::default())
+    }
+
+    /// [`StoreThread::spawn`] with how to wait and spool.
+    pub fn spawn_with(
+        path: &std::path::Path,
+        cfg: CommitConfig,
+    ) -> Result<StoreThread, StoreError> {
+        StoreThread::spawn_bounded(path, cfg, STORE_BYTES)
+    }
+
+    /// [`StoreThread::spawn_with`] holding at most `limit` bytes of batches.
+    pub fn spawn_bounded(
+        path: &std::path::Path,
+        cfg: CommitConfig,
+        limit: usize,
+    ) -> Result<StoreThread, StoreError> {
+        let mut committer = Committer::new(Store::open(path)?, cfg);
+        let (tx, rx) = mpsc::channel::<Parcel>();
+        let room = Arc::new(Room {
+            state: Mutex::default(),
+            freed: Condvar::new(),
+            limit,
+        });
+        let closer = CloseOnDrop(room.clone());
+        let thread_room = room.clone();
+        let handle = std::thread::Builder::new()
+            .name("skilltrace-store".into())
+            .spawn(move || -> Result<PipelineStats, StoreError> {
+                // Returning (on error too) closes the room: senders see it and stop.
+                let _closer = closer;
+                let mut stats = PipelineStats::default();
+                loop {
+                    let Parcel {
+                        mut batch,
+                        bytes,
+                        back,
+                    } = match rx.recv_timeout(Duration::from_millis(200)) {
+                        Ok(p) => p,
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            committer.tick()?;
+                            add_replayed(&mut stats, &mut committer);
+                            continue;
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    };
+                    let done = committer.commit(&mut batch);
+                    thread_room.give(bytes);
+                    if let Committed::Stored(w) = done? {
+                        stats.add(w);
+                    }
+                    add_replayed(&mut stats, &mut committer);
+                    // Full only if the sender stopped collecting: then free here.
+                    let _ = back.try_send(batch);
+                }
+                committer.finish(Instant::now() + super::writer::SETTLE)?;
+                add_replayed(&mut stats, &mut committer);
+                Ok(stats)
+            })
+            .map_err(|e| StoreError::NotFound(format!("cannot start store thread: {e}")))?;
+        Ok(StoreThread {
+            main: StoreLink::new(tx, room),
+            handle,
+        })
+    }
+
+    /// A further sender (for another worker thread): its batches are
+    /// committed in the order it sends them.
+    pub fn link(&self) -> StoreLink {
+        StoreLink::new(self.main.tx.clone(), self.main.room.clone())
+    }
+
+    /// Waits for every queued batch to be committed (or spooled); the totals,
+    /// or the first error. Every other link must be dropped first.
+    pub fn finish(self) -> Result<PipelineStats, StoreError> {
+        drop(self.main);
+        match self.handle.join() {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::NotFound("store thread failed".into())),
+        }
+    }
+}
+
+/// Counts what the committer's replays stored since last asked.
+fn add_replayed(stats: &mut PipelineStats, committer: &mut Committer) {
+    let r = committer.take_replayed();
+    if r != crate::store::WriteStats::default() {
+        stats.add(r);
+    }
+}
+
+/// `b` with every vector cleared, capacity kept.
+fn emptied(mut b: StoreBatch) -> StoreBatch {
+    b.runs.clear();
+    b.spans.clear();
+    b.findings.clear();
+    b.skill_hits.clear();
+    b.errors.clear();
+    b.triage.clear();
+    b.sources.clear();
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Origin, Span, SpanKind};
+    use crate::redact::Redactor;
+
+    fn batch(r: &mut Redactor, run: &str, ids: std::ops::Range<usize>) -> StoreBatch {
+        let mut b = StoreBatch::default();
+        for i in ids {
+            let mut s = Span::new(
+                format!("s{i}"),
+                run,
+                SpanKind::Event,
+                "e",
+                Origin::new("f", 1),
+            );
+            s.text = Some("x".repeat(1000));
+            b.spans.push(r.redact_span(s).0);
+        }
+        b
+    }
+
+    #[test]
+    fn links_commit_in_their_order_within_the_byte_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        drop(Store::open(&path).unwrap());
+        // A bound smaller than one batch: each send waits for the last one to be stored.
+        let t = StoreThread::spawn_bounded(&path, CommitConfig::default(), 1).unwrap();
+        std::thread::scope(|s| {
+            for run in ["a", "b"] {
+                let link = t.link();
+                s.spawn(move || {
+                    let mut r = Redactor::default();
+                    for k in 0..5 {
+                        assert!(link.send(batch(&mut r, run, k * 10..k * 10 + 10)));
+                        let _ = link.spare();
+                    }
+                });
+            }
+        });
+        let stats = t.finish().unwrap();
+        assert_eq!(stats.new_spans, 100);
+        let store = Store::open(&path).unwrap();
+        for run in ["a", "b"] {
+            // Rows of one link keep the order they were sent in.
+            let ids: Vec<String> = store
+                .conn()
+                .prepare(
+                    "SELECT s.id FROM spans s JOIN runs r ON r.key = s.run_key
+                      WHERE r.id = ?1 ORDER BY s.key",
+                )
+                .unwrap()
+                .query_map([run], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let want: Vec<String> = (0..50).map(|i| format!("s{i}")).collect();
+            assert_eq!(ids, want);
+        }
+    }
+
+    #[test]
+    fn a_failed_store_thread_stops_every_link_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = Store::open(&path).unwrap();
+        let t = StoreThread::spawn_bounded(&path, CommitConfig::default(), 1).unwrap();
+        store
+            .conn()
+            .execute_batch("ALTER TABLE spans RENAME TO spans_gone")
+            .unwrap();
+        std::thread::scope(|s| {
+            for run in ["a", "b"] {
+                let link = t.link();
+                s.spawn(move || {
+                    let mut r = Redactor::default();
+                    let mut sent = 0;
+                    while link.send(batch(&mut r, run, 0..3)) {
+                        sent += 1;
+                        assert!(sent < 100, "the link never noticed the thread stopped");
+                    }
+                    assert!(link.stopped());
+                });
+            }
+        });
+        let err = t.finish().unwrap_err().to_string();
+        assert!(err.contains("spans"), "{err}");
+    }
+}
