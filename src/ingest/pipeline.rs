@@ -292,6 +292,8 @@ pub fn scan_batch(
     room(&mut out.spans, batch.records.len() - runs);
     room(&mut out.runs, runs);
     for rec in batch.records.drain(..) {
+        // A background writer lets waiting threads run between records.
+        crate::priority::yield_point();
         match rec {
             Record::Run(r) => {
                 // the run's working directory resolves its commands' relative paths

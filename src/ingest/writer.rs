@@ -78,6 +78,7 @@ fn spawn_writer_with(mut pipeline: Pipeline, background: bool) -> (IngestSender,
         .spawn(move || {
             if background {
                 crate::priority::background();
+                yield_in_sqlite(&pipeline);
             }
             let r = super::import::restore_fts(&mut pipeline)
                 .and_then(|_| write_loop(&mut pipeline, &inbox, &shared, background));
@@ -103,6 +104,24 @@ fn spawn_writer_with(mut pipeline: Pipeline, background: bool) -> (IngestSender,
             health,
         },
     )
+}
+
+/// SQLite virtual-machine steps between two looks at the clock of a yielding
+/// writer (about 10–30 µs of work; each look costs a few tens of ns).
+const YIELD_STEPS: std::os::raw::c_int = 1_000;
+
+/// Marks the calling (background) writer thread as yielding and lets it give
+/// its core away inside long SQLite statements and commits too, not only
+/// between records ([`crate::priority::yield_point`]).
+fn yield_in_sqlite(pipeline: &Pipeline) {
+    crate::priority::yielding();
+    pipeline.store().conn().progress_handler(
+        YIELD_STEPS,
+        Some(|| {
+            crate::priority::yield_point();
+            false
+        }),
+    );
 }
 
 /// How often a background writer indexes new spans for search while batches
@@ -175,5 +194,42 @@ fn index(pipeline: &mut Pipeline, n: usize) -> Result<usize, StoreError> {
         Ok(n) => Ok(n),
         Err(e) if busy::classify(&e) == Failure::Fatal => Err(e),
         Err(_) => Ok(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Detector;
+    use crate::redact::{Mode, Redactor};
+    use crate::store::Store;
+
+    #[test]
+    fn a_yielding_writer_gives_its_core_away_inside_a_long_statement() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("w.db")).expect("open");
+        let pipeline = Pipeline::new(Redactor::new(Mode::Mask), Detector::new(), store);
+        std::thread::spawn(move || {
+            yield_in_sqlite(&pipeline);
+            let marked = crate::priority::last_yield();
+            assert!(marked.is_some(), "the thread is marked");
+            // One statement of millions of steps: only SQLite's progress handler runs inside it.
+            let n: i64 = pipeline
+                .store()
+                .conn()
+                .query_row(
+                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) SELECT count(*) FROM c",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("query");
+            assert_eq!(n, 300_000);
+            assert!(
+                crate::priority::last_yield() > marked,
+                "yielded inside the statement"
+            );
+        })
+        .join()
+        .expect("writer thread");
     }
 }

@@ -8,6 +8,8 @@
 //! batch, one transaction, per round instead of one per exchange. That is what
 //! keeps the recorder and the writer from taking the CPU from the threads that
 //! forward, on a small machine. A stored exchange is at most [`LINGER`] later.
+//! Between exchanges of a round it gives its core to a thread that woke
+//! meanwhile ([`crate::priority::yield_point`]), as the writer does.
 //!
 //! While the writer has no room, the recorder waits for it, unless the queue
 //! behind it has passed its high-water mark: then rounds go to the spool
@@ -78,6 +80,8 @@ pub(super) fn run(
     limits: RecordLimits,
 ) {
     crate::priority::background();
+    // Gives its core away between exchanges to a forwarding thread that woke.
+    crate::priority::yielding();
     let mut recorder = Recorder::new(source.clone()).with_limits(limits);
     let mut round = Vec::new();
     loop {
@@ -151,6 +155,7 @@ fn deliver(
         let (records, errors) = recorder.record(finished);
         batch.records.extend(records);
         batch.errors.extend(errors);
+        crate::priority::yield_point();
     }
     batch.source = Some(SourceState {
         path: source.to_string(),
