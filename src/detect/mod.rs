@@ -18,6 +18,7 @@ pub mod access;
 pub mod canary;
 mod canary_seen;
 pub mod chains;
+mod context;
 pub mod disguise;
 pub mod endpoints;
 pub mod evasion;
@@ -47,6 +48,7 @@ pub mod tokens;
 pub mod tools;
 pub mod written;
 
+pub use context::DetectContext;
 pub use registry::{RegistriesConfig, Registry, Verification};
 pub use rules::{catalogue, RuleInfo};
 pub use taxonomy::DetectionConfig;
@@ -59,7 +61,7 @@ use rules::id;
 use skills::{Observation, SkillIndex};
 use std::sync::Arc;
 use taxonomy::Taxonomy;
-use tokens::{CanaryRecord, CanarySet};
+use tokens::CanarySet;
 
 /// Why detection could not start.
 #[derive(Debug, thiserror::Error)]
@@ -76,50 +78,6 @@ pub enum DetectError {
     /// The config's `[detection]` or `[registries]` section is invalid.
     #[error("{0}")]
     Config(String),
-}
-
-/// What the caller loads for detection: the store key and the canary hashes.
-#[derive(Debug, Clone, Default)]
-pub struct DetectContext {
-    /// 32-byte store key (`<db>.key`); used for keyed hashes of canaries and secrets.
-    pub key: Option<[u8; 32]>,
-    /// Canary records from `<db>.canaries`.
-    pub canaries: Vec<CanaryRecord>,
-}
-
-impl DetectContext {
-    /// Reads (or creates) `<db>.key` and reads `<db>.canaries` beside the store.
-    pub fn load_for_db(db: &std::path::Path) -> Result<DetectContext, DetectError> {
-        let key = tokens::load_or_create_key(db)?;
-        let file = tokens::read_canary_file(db)?;
-        Ok(DetectContext {
-            key: Some(key),
-            canaries: file.tokens,
-        })
-    }
-}
-
-impl DetectContext {
-    /// The key and canaries of an existing store, read only: `None` when it has
-    /// no canary file (nothing to look for), an error when the canaries are
-    /// there but their key is not (they could never match).
-    pub fn load_existing(db: &std::path::Path) -> Result<Option<DetectContext>, DetectError> {
-        let file = tokens::read_canary_file(db)?;
-        if file.tokens.is_empty() {
-            return Ok(None);
-        }
-        let key_path = tokens::beside(db, "key");
-        let key = tokens::read_key(&key_path)?.ok_or_else(|| {
-            DetectError::Io(format!(
-                "{}: missing; the canary tokens beside it cannot be checked",
-                key_path.display()
-            ))
-        })?;
-        Ok(Some(DetectContext {
-            key: Some(key),
-            canaries: file.tokens,
-        }))
-    }
 }
 
 /// What detection derived from one span.
