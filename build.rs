@@ -19,6 +19,7 @@ const FILES: &[&str] = &[
     "detect/disguise.toml",
     "detect/tamper.toml",
     "redaction/rules.toml",
+    "guard/policy.toml",
 ];
 
 fn main() {

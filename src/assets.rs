@@ -27,6 +27,7 @@ const FILES: &[(&str, &str)] = &[
     builtin!("detect_disguise.toml"),
     builtin!("detect_tamper.toml"),
     builtin!("redaction_rules.toml"),
+    builtin!("guard_policy.toml"),
 ];
 
 /// Parses the built-in file `path` (under `assets/`, say `detect/canary.toml`)

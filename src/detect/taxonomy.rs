@@ -268,6 +268,8 @@ impl Taxonomy {
         ] {
             p.warm();
         }
+        self.secret_env.warm();
+        self.env_exceptions.warm();
         self.env_code.get();
         self.injection.warm();
     }
