@@ -5,6 +5,7 @@
 //! → scan (`redact` + `detect`, one pass in `ingest::pipeline`) → `store` → views
 //! (`tui`, `export`, `replay`). `main.rs` only parses arguments and calls `commands`.
 
+pub mod assets;
 pub mod cli;
 pub mod commands;
 pub mod config;

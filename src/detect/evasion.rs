@@ -15,8 +15,6 @@ use super::taxonomy::{normalise_path, PathSet};
 use crate::model::Severity;
 use std::sync::OnceLock;
 
-const EVASION_TOML: &str = include_str!("../../assets/detect/evasion.toml");
-
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -70,7 +68,7 @@ fn words(v: &[String]) -> Vec<Vec<String>> {
 pub fn data() -> Option<&'static Data> {
     static DATA: OnceLock<Option<Data>> = OnceLock::new();
     DATA.get_or_init(|| {
-        let f: File = toml::from_str(EVASION_TOML).ok()?;
+        let f: File = crate::assets::parse("detect/evasion.toml").ok()?;
         Some(Data {
             history: PathSet::new(&f.history_files).ok()?,
             history_vars: f.history_vars,

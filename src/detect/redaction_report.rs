@@ -111,13 +111,17 @@ pub(super) fn read(
             newly_seen.push((m.rule.as_str(), value, h));
         }
     }
-    // encoded forms and pieces of secrets seen earlier in the run
-    let sends = call.is_some_and(|c| {
-        c.actions
-            .iter()
-            .any(|a| matches!(a, tools::Action::Shell { text, .. } if cx.disguise.sends(text)))
-    });
-    if ob.is_outbound || sends {
+    // encoded forms and pieces of secrets seen earlier in the run (none
+    // remembered: nothing to find, and the egress set, compiled on first use,
+    // is not needed: a command hook's first events never compile it)
+    let remembered = st.secrets.windows() > 0;
+    let sends = remembered
+        && call.is_some_and(|c| {
+            c.actions
+                .iter()
+                .any(|a| matches!(a, tools::Action::Shell { text, .. } if cx.disguise.sends(text)))
+        });
+    if remembered && (ob.is_outbound || sends) {
         if let Some(input) = span.tool_input.as_deref() {
             for sg in st.secrets.find(cx.keys, input, &span.id) {
                 if sg.out.forms != ["plain"] || !sg.out.whole {

@@ -82,17 +82,17 @@ struct CatalogueFile {
     rule: Vec<RuleInfo>,
 }
 
-const CATALOGUE_TOML: &str = include_str!("../../assets/detect/catalogue.toml");
-
 /// Every rule of the catalogue, in catalogue order.
 pub fn catalogue() -> &'static [RuleInfo] {
     static CAT: OnceLock<Vec<RuleInfo>> = OnceLock::new();
-    CAT.get_or_init(|| match toml::from_str::<CatalogueFile>(CATALOGUE_TOML) {
-        Ok(c) => c.rule,
-        // The embedded file is checked by a unit test; an empty catalogue can only
-        // come from a broken build, and detection then falls back to rule ids.
-        Err(_) => Vec::new(),
-    })
+    CAT.get_or_init(
+        || match crate::assets::parse::<CatalogueFile>("detect/catalogue.toml") {
+            Ok(c) => c.rule,
+            // The embedded file is checked by a unit test; an empty catalogue can only
+            // come from a broken build, and detection then falls back to rule ids.
+            Err(_) => Vec::new(),
+        },
+    )
 }
 
 /// The rule with this id.

@@ -14,8 +14,6 @@ use super::taxonomy::{normalise_path, PathSet};
 use super::tools::{Action, ToolCall};
 use super::DetectError;
 
-const TAMPER_TOML: &str = include_str!("../../assets/detect/tamper.toml");
-
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TamperFile {
@@ -44,8 +42,8 @@ pub struct Tamper {
 impl Tamper {
     /// The built-in data plus `extra` path globs.
     pub fn load(extra: &[String]) -> Result<Tamper, DetectError> {
-        let f: TamperFile = toml::from_str(TAMPER_TOML)
-            .map_err(|e| DetectError::Data(format!("tamper.toml: {}", e.message())))?;
+        let f: TamperFile =
+            crate::assets::parse("detect/tamper.toml").map_err(DetectError::Data)?;
         let globs: Vec<String> = f.paths.into_iter().chain(extra.iter().cloned()).collect();
         Ok(Tamper {
             paths: PathSet::new(&globs)?,

@@ -8,10 +8,6 @@ use super::DetectError;
 use serde::Deserialize;
 use std::collections::HashSet;
 
-const CANARY_TOML: &str = include_str!("../../assets/detect/canary.toml");
-const NETWORK_TOML: &str = include_str!("../../assets/detect/network.toml");
-const SECRETS_TOML: &str = include_str!("../../assets/detect/secrets.toml");
-
 #[derive(Debug, Default, Deserialize)]
 struct CanaryFile {
     credential_paths: Vec<String>,
@@ -237,8 +233,8 @@ pub struct Taxonomy {
     credential_anywhere: Vec<(String, String)>,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, DetectError> {
-    toml::from_str(text).map_err(|e| DetectError::Data(format!("{name}: {}", e.message())))
+fn parse<T: serde::de::DeserializeOwned>(name: &str) -> Result<T, DetectError> {
+    crate::assets::parse(&format!("detect/{name}")).map_err(DetectError::Data)
 }
 
 fn set(v: &[String]) -> HashSet<String> {
@@ -272,6 +268,8 @@ impl Taxonomy {
         ] {
             p.warm();
         }
+        self.secret_env.warm();
+        self.env_exceptions.warm();
         self.env_code.get();
         self.injection.warm();
     }
@@ -293,10 +291,10 @@ impl Taxonomy {
                 &off,
             );
         }
-        let c: CanaryFile = parse("canary.toml", CANARY_TOML)?;
-        let n: NetworkFile = parse("network.toml", NETWORK_TOML)?;
+        let c: CanaryFile = parse("canary.toml")?;
+        let n: NetworkFile = parse("network.toml")?;
         let i = super::injection::Rules::load(&cfg.injection_phrases, &cfg.injection_patterns)?;
-        let s: SecretsFile = parse("secrets.toml", SECRETS_TOML)?;
+        let s: SecretsFile = parse("secrets.toml")?;
         Taxonomy::build(c, n, i, s, cfg)
     }
 

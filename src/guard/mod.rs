@@ -15,6 +15,7 @@
 pub mod agents;
 pub mod budget;
 pub mod client;
+pub mod defer;
 pub mod event;
 pub mod hook;
 pub mod install;

@@ -12,8 +12,6 @@ use crate::model::{Finding, Severity};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-const POLICY_TOML: &str = include_str!("../../assets/guard/policy.toml");
-
 /// What the guard answers, weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -127,8 +125,8 @@ impl Policy {
     pub fn from_config(config: &Config) -> anyhow::Result<Policy> {
         let name = config.display_name();
         let bad = |why: String| anyhow::anyhow!("{name}: [guard]: {why}");
-        let mut merged: toml::Table = toml::from_str(POLICY_TOML)
-            .map_err(|e| anyhow::anyhow!("built-in guard policy: {}", e.message()))?;
+        let mut merged: toml::Table = crate::assets::parse("guard/policy.toml")
+            .map_err(|e| anyhow::anyhow!("built-in guard policy: {e}"))?;
         if let Some(user) = config.table.get("guard") {
             let user = user
                 .as_table()

@@ -14,10 +14,12 @@
 //! on the runtime thread that read it while one is free (all but one of them
 //! may judge, so one always answers and times out), else on a pool of up to
 //! eight workers per core. Records go to a niced writer thread through a
-//! bounded queue (a full queue drops and counts, never stalls an answer),
-//! which commits what gathered every 20 ms.
+//! bounded queue (a full queue drops and counts, never stalls an answer); the
+//! writer holds them while decisions keep arriving and commits them in the
+//! first gap, within bounds ([`super::defer`]).
 
 use super::agents::{Agent, Answer, Verdict};
+use super::defer::{Activity, Defer, Go};
 use super::judge::Judge;
 use super::policy::{Action, Policy};
 use super::record::{self, Record};
@@ -151,6 +153,8 @@ struct Shared {
     fail_closed: bool,
     budget: Duration,
     recorder: std::sync::mpsc::SyncSender<Record>,
+    /// Decisions in flight, for the writer to wait for a gap.
+    activity: Arc<Activity>,
     stats: Arc<GuardStats>,
 }
 
@@ -201,9 +205,11 @@ pub async fn bind(opts: &ServeOptions) -> anyhow::Result<BoundGuard> {
     drop(record::open_store(&opts.db)?);
     let (tx, rx) = std::sync::mpsc::sync_channel::<Record>(RECORD_QUEUE);
     let db = opts.db.clone();
+    let activity = Arc::new(Activity::default());
+    let seen = activity.clone();
     let writer = std::thread::Builder::new()
         .name("guard-writer".into())
-        .spawn(move || write_loop(&db, rx, FLUSH_EVERY))?;
+        .spawn(move || write_loop(&db, rx, &seen, Defer::default()))?;
     Ok(BoundGuard {
         listener,
         addr,
@@ -219,6 +225,7 @@ pub async fn bind(opts: &ServeOptions) -> anyhow::Result<BoundGuard> {
             fail_closed: opts.fail_closed || policy.fail_closed,
             budget: Duration::from_millis(policy.budget_ms),
             recorder: tx,
+            activity,
             stats: Arc::new(GuardStats::default()),
         }),
         writer,
@@ -254,18 +261,19 @@ impl BoundGuard {
     }
 }
 
-/// How long the writer lets records gather after the first one arrives, so
-/// that under load it wakes (and commits) once per interval, not once per
-/// record: a judge queueing a record then rarely has a sleeping writer to
-/// wake, and the writer's commits stop competing with answers record by record.
-const FLUSH_EVERY: Duration = Duration::from_millis(20);
-
 /// The writer thread: one store connection, at a lower CPU priority than the
-/// threads that answer, every record written in order, those that gathered
-/// within [`FLUSH_EVERY`] together in one transaction (under load a commit per
-/// record cost the judges a core). Records the store refused go to the spool;
-/// the next write that succeeds drains it.
-fn write_loop(db: &std::path::Path, rx: std::sync::mpsc::Receiver<Record>, flush: Duration) {
+/// threads that answer, every record written in order. Once a record arrives
+/// it holds it, and what follows, while decisions are arriving ([`Defer`]:
+/// until a gap, a batch of 4,096 or 2 s), then commits them together (under
+/// load a commit per record cost the judges a core; a commit every 20 ms still
+/// took ~15% of the server's CPU in the middle of a burst). Records the store
+/// refused go to the spool; the next write that succeeds drains it.
+fn write_loop(
+    db: &std::path::Path,
+    rx: std::sync::mpsc::Receiver<Record>,
+    activity: &Activity,
+    defer: Defer,
+) {
     crate::priority::background();
     let mut redactor = crate::redact::Redactor::default();
     let mut store = record::open_store(db).ok();
@@ -274,19 +282,15 @@ fn write_loop(db: &std::path::Path, rx: std::sync::mpsc::Receiver<Record>, flush
     }
     let mut spooled = false;
     while let Ok(first) = rx.recv() {
-        std::thread::sleep(flush);
         let mut batch = vec![first];
-        let mut closed = false;
-        loop {
+        let go = defer.hold(activity, Instant::now(), &mut batch, |b| loop {
             match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(std::sync::mpsc::TryRecvError::Empty) => break,
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                    closed = true;
-                    break;
-                }
+                Ok(r) => b.push(r),
+                Err(std::sync::mpsc::TryRecvError::Empty) => return Some(()),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
             }
-        }
+        });
+        let closed = go == Go::Closed;
         if store.is_none() {
             store = record::open_store(db).ok();
         }
@@ -383,6 +387,7 @@ enum Outcome {
 }
 
 async fn decide(shared: &Arc<Shared>, agent: Agent, body: Bytes) -> Answer {
+    let _busy = shared.activity.start();
     let outcome: Arc<Mutex<Option<Outcome>>> = Arc::new(Mutex::new(None));
     let started = Instant::now();
     let mut task = {
@@ -587,3 +592,6 @@ fn judge_one(
     }
     answer
 }
+
+#[cfg(test)]
+mod tests;

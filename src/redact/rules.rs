@@ -340,7 +340,7 @@ pub fn builtin() -> Result<Builtin, SpecError> {
         rule: "<builtin>".into(),
         why,
     };
-    let file: RuleFile = toml::from_str(BUILTIN_RULES).map_err(|e| err(e.message().into()))?;
+    let file: RuleFile = crate::assets::parse("redaction/rules.toml").map_err(err)?;
     let lower = |v: &[String]| v.iter().map(|w| w.to_ascii_lowercase()).collect();
     Ok(Builtin {
         rules: file

@@ -31,8 +31,6 @@ use std::collections::BTreeMap;
 
 use super::DetectError;
 
-const DISGUISE_TOML: &str = include_str!("../../../assets/detect/disguise.toml");
-
 /// Windows remembered per run.
 pub const MAX_WINDOWS: usize = 32 * 1024;
 /// Windows remembered across all runs.
@@ -83,8 +81,8 @@ struct RulesFile {
 impl Rules {
     /// The built-in data.
     pub fn load() -> Result<Rules, DetectError> {
-        let f: RulesFile = toml::from_str(DISGUISE_TOML)
-            .map_err(|e| DetectError::Data(format!("disguise.toml: {}", e.message())))?;
+        let f: RulesFile =
+            crate::assets::parse("detect/disguise.toml").map_err(DetectError::Data)?;
         let plain = Flags::default();
         Ok(Rules {
             structure: f

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+#[cfg(test)]
 const INJECTION_TOML: &str = include_str!("../../../assets/detect/injection.toml");
 /// The gate's prefilter literals of every built-in aimed pattern (as compiled,
 /// `\b` made ASCII), derived from the patterns by
@@ -132,8 +133,10 @@ pub struct Rules {
     gate: OnceLock<Option<RegexSet>>,
     gate_src: Vec<String>,
     /// Which aimed patterns a text may match, by their literals: text with
-    /// none answers the gate without compiling it.
-    prefilter: Prefilter,
+    /// none answers the gate without compiling it. Built on the first text
+    /// (its literals' JSON and tables cost a command hook ~5M instructions,
+    /// which an event with no text to scan never needs).
+    prefilter: OnceLock<Prefilter>,
     /// Off only in the tests that prove it changes no verdict.
     no_prefilter: bool,
     /// Each gate pattern alone, compiled on first use (a text with a
@@ -199,7 +202,7 @@ impl Rules {
         extra: &BTreeMap<String, Vec<String>>,
     ) -> Result<Rules, DetectError> {
         let mut file: InjectionFile =
-            toml::from_str(INJECTION_TOML).map_err(|e| data(e.message()))?;
+            crate::assets::parse("detect/injection.toml").map_err(|e| data(&e))?;
         for (name, pats) in extra {
             let Some(sig) = file.signals.get_mut(name) else {
                 return Err(DetectError::Config(format!(
@@ -282,7 +285,7 @@ impl Rules {
         Ok(Rules {
             aimed,
             gate,
-            prefilter: Prefilter::new(&gate_src, &known_literals()?),
+            prefilter: OnceLock::new(),
             no_prefilter: false,
             gate_one: gate_src.iter().map(|_| OnceLock::new()).collect(),
             gate_signal,
@@ -315,7 +318,7 @@ impl Rules {
     /// short-lived one (the command hook) leaves them lazy, as most texts stop
     /// at the gate and most events never reach it.
     pub fn warm(&self) {
-        self.prefilter.warm();
+        self.prefilter().warm();
         self.gate.get_or_init(|| gate_set(&self.gate_src).ok());
         for s in &self.aimed {
             s.re.get();
@@ -340,6 +343,15 @@ impl Rules {
         self.image_data_keys.get();
     }
 
+    /// The literal prefilter, built on first use. The built-in literals are
+    /// checked by `prefilter_literals_match_the_patterns`; were their JSON
+    /// unreadable, every pattern's literals would be derived here instead
+    /// (slower, the same answers).
+    fn prefilter(&self) -> &Prefilter {
+        self.prefilter
+            .get_or_init(|| Prefilter::new(&self.gate_src, &known_literals().unwrap_or_default()))
+    }
+
     /// Whether some aimed pattern matches `text` (the cheap first question),
     /// and which signals may match it. Patterns whose literals `text` lacks
     /// are not run (nor compiled); the others run as one compiled set when
@@ -352,7 +364,7 @@ impl Rules {
         let cand = if self.no_prefilter {
             vec![true; self.gate_src.len()]
         } else {
-            self.prefilter.candidates(text)
+            self.prefilter().candidates(text)
         };
         let mut signals = vec![false; self.aimed.len()];
         for (p, _) in cand.iter().enumerate().filter(|c| *c.1) {
@@ -396,7 +408,7 @@ impl Rules {
     /// The aimed patterns the prefilter cannot filter (no usable literal).
     #[cfg(test)]
     pub fn unfiltered_patterns(&self) -> Vec<&str> {
-        self.prefilter
+        self.prefilter()
             .unfiltered()
             .iter()
             .map(|&p| self.gate_src[p].as_str())

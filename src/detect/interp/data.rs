@@ -8,8 +8,6 @@ use crate::detect::DetectError;
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
-const INTERP_TOML: &str = include_str!("../../../assets/detect/interpreters.toml");
-
 #[derive(Debug, Default, Deserialize)]
 struct File {
     languages: LanguageLists,
@@ -97,8 +95,7 @@ impl Languages {
 }
 
 fn parse() -> Result<File, DetectError> {
-    toml::from_str(INTERP_TOML)
-        .map_err(|e| DetectError::Data(format!("interpreters.toml: {}", e.message())))
+    crate::assets::parse("detect/interpreters.toml").map_err(DetectError::Data)
 }
 
 /// Compiled interpreter patterns (compiled on first use: most traces have

@@ -107,7 +107,7 @@ pub(super) fn glob_to_regex(glob: &str) -> String {
             }
             '*' => re.push_str("[^/]*"),
             '?' => re.push_str("[^/]"),
-            c => re.push_str(&regex::escape(&c.to_string())),
+            c => escape_into(c, &mut re),
         }
         i += 1;
     }
@@ -119,10 +119,19 @@ pub(super) fn glob_to_regex(glob: &str) -> String {
     re
 }
 
-/// A set of name globs (env var names), case-insensitive.
+/// `c` escaped for a regex, appended to `re` (no allocation per character:
+/// the path and name sets are made at every start).
+pub(super) fn escape_into(c: char, re: &mut String) {
+    let mut buf = [0u8; 4];
+    regex_syntax::escape_into(c.encode_utf8(&mut buf), re);
+}
+
+/// A set of name globs (env var names), case-insensitive. Compiled on first
+/// use, as the path sets: most events never ask about an env var name.
 #[derive(Debug, Clone)]
 pub struct NameSet {
-    set: RegexSet,
+    set: std::sync::OnceLock<RegexSet>,
+    res: Vec<String>,
 }
 
 impl NameSet {
@@ -134,22 +143,38 @@ impl NameSet {
                 for c in g.chars() {
                     match c {
                         '*' => r.push_str(".*"),
-                        c => r.push_str(&regex::escape(&c.to_string())),
+                        c => escape_into(c, &mut r),
                     }
                 }
                 r.push('$');
                 r
             })
             .collect();
-        let set = RegexSetBuilder::new(&res)
-            .case_insensitive(true)
-            .build()
-            .map_err(|e| DetectError::Data(format!("name patterns: {e}")))?;
-        Ok(NameSet { set })
+        Ok(NameSet {
+            set: std::sync::OnceLock::new(),
+            res,
+        })
+    }
+
+    fn set(&self) -> &RegexSet {
+        self.set.get_or_init(|| {
+            crate::lazyre::note_compile();
+            RegexSetBuilder::new(&self.res)
+                .case_insensitive(true)
+                .build()
+                // Escaped names and `.*` only: a size limit alone can refuse
+                // them (checked by `name_sets_compile`): match nothing then.
+                .unwrap_or_else(|_| RegexSet::empty())
+        })
+    }
+
+    /// Compiles the set now (a long-lived process, before its first request).
+    pub fn warm(&self) {
+        self.set();
     }
 
     pub fn matches(&self, name: &str) -> bool {
-        self.set.is_match(name)
+        self.set().is_match(name)
     }
 }
 

@@ -147,3 +147,24 @@ fn a_glob_reads_a_credential_when_it_can_match_one_in_any_folder_the_pattern_all
         assert!(t.credential_at(g, None).is_none(), "{g} without a cwd");
     }
 }
+
+#[test]
+fn name_sets_compile_and_escape_as_regex_escape_does() {
+    for c in "a.b+c(d)[e]{f}^$|\\?*#&-~ é/\u{1F600}".chars() {
+        let mut got = String::new();
+        sets::escape_into(c, &mut got);
+        assert_eq!(got, regex::escape(&c.to_string()), "{c:?}");
+    }
+    let t = tax();
+    t.warm();
+    assert!(t.secret_env("AWS_SECRET_ACCESS_KEY"));
+    assert!(!t.secret_env("PATH"));
+    let cfg = DetectionConfig {
+        secret_env_names: vec!["MY_*_TOKEN".into(), "odd.name(1)".into()],
+        ..DetectionConfig::default()
+    };
+    let t = Taxonomy::load(&cfg).expect("load");
+    assert!(t.secret_env("MY_DEPLOY_TOKEN"));
+    assert!(t.secret_env("odd.name(1)"));
+    assert!(!t.secret_env("oddxname(1)"), "a dot is literal");
+}
