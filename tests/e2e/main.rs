@@ -22,6 +22,7 @@ mod writers_support;
 mod adversarial_corpus;
 mod attack_listeners;
 mod attack_secrets;
+mod attack_split;
 mod attack_store;
 mod attack_terminal;
 mod cline_late_ui;
