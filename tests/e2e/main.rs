@@ -20,6 +20,7 @@ mod tui_fixture;
 mod writers_support;
 
 mod adversarial_corpus;
+mod attack_content;
 mod attack_listeners;
 mod attack_proxy;
 mod attack_secrets;
