@@ -55,6 +55,17 @@ fn cuttable(c: Option<u8>) -> bool {
     c.is_some_and(|c| !c.is_ascii_whitespace() && !b"\"'()[]{}<>,;".contains(&c))
 }
 
+/// True when `piece` can be the rest of a key cut beside another that matched
+/// alone: at least 8 bytes of letters, digits, `_` and `-`, a letter and a digit among them.
+fn continues(piece: &str) -> bool {
+    let b = piece.as_bytes();
+    b.len() >= 8
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-'))
+        && b.iter().any(u8::is_ascii_digit)
+        && b.iter().any(u8::is_ascii_alphabetic)
+}
+
 /// Every string under `v`, in the walk's order, with a hash of its path (keys
 /// joined, array indices left out, so the same field of two items shares one).
 fn leaves<'a>(v: &'a Value, path: &mut String, out: &mut Vec<(u64, &'a str)>) {
@@ -168,16 +179,36 @@ impl Redactor {
         self.seams_ahead = false;
     }
 
-    /// The keyword rules' matches in `window` that cross byte `cut`.
-    fn crossing(&self, window: &str, cut: usize) -> Vec<Cand> {
+    /// The keyword rules' matches in `text`.
+    fn keyword_matches(&self, text: &str) -> Vec<Cand> {
         let engine = &self.engine;
-        let mut scan = engine.scan(window);
+        let mut scan = engine.scan(text);
         if !scan.any_rule {
             return Vec::new();
         }
         scan.digits.clear();
-        let mut cands = engine.candidates(window, &scan, &[]);
+        engine.candidates(text, &scan, &[])
+    }
+
+    /// The keyword rules' matches in `window` that cross byte `cut` and are a
+    /// secret cut there. A match one side explains alone (`Bearer <token>` ending
+    /// at the seam, then `curl/8.5.0`) is a whole secret beside other text: it
+    /// counts only when the other side continues it, a run of at least 8 letters,
+    /// digits, `_` or `-` holding a letter and a digit (the rest of a cut key).
+    fn crossing(&self, window: &str, cut: usize) -> Vec<Cand> {
+        let mut cands = self.keyword_matches(window);
         cands.retain(|c| c.start < cut && c.end > cut);
+        if cands.is_empty() {
+            return cands;
+        }
+        let left = self.keyword_matches(&window[..cut]);
+        let right = self.keyword_matches(&window[cut..]);
+        cands.retain(|c| {
+            let left_alone = left.iter().any(|l| l.start <= c.start && l.end >= cut);
+            let right_alone = right.iter().any(|r| r.start == 0 && r.end >= c.end - cut);
+            (!left_alone || continues(&window[cut..c.end]))
+                && (!right_alone || continues(&window[c.start..cut]))
+        });
         cands
     }
 }
@@ -232,6 +263,25 @@ mod tests {
         s.text = Some(format!("again {b}"));
         let out = redacted(&mut r, s);
         assert!(!out.contains(b), "{out}");
+    }
+
+    #[test]
+    fn a_whole_secret_beside_other_text_keeps_the_text_and_a_cut_one_loses_both_pieces() {
+        let mut s = span();
+        let bearer = "Bearer Zx8Cv7Bn6Mq5Wr4Et3Yu2Io1PaSdFgHjKlZxCvBnMqWeRtYu";
+        s.attributes.insert("h.authorization".into(), bearer.into());
+        s.attributes
+            .insert("h.user-agent".into(), "curl/8.5.0".into());
+        let out = redacted(&mut Redactor::new(Mode::Mask), s);
+        assert!(out.contains("curl/8.5.0"), "{out}");
+        // The left half of this key matches alone; the right half is its rest.
+        let key = "sk-ant-api03-u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8dKLzdocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFRIBXuDL7DxtpYlSXpfKtHFAA";
+        let (a, b) = key.split_at(60);
+        let mut s = span();
+        s.attributes.insert("part.1".into(), a.into());
+        s.attributes.insert("part.2".into(), b.into());
+        let out = redacted(&mut Redactor::new(Mode::Mask), s);
+        assert!(!out.contains(&a[13..]) && !out.contains(b), "{out}");
     }
 
     #[test]
