@@ -1,7 +1,7 @@
 //! Attacks on guarantee 1 with a secret cut in two: concatenated quoted pieces
 //! in a tool call (`"ghp_…" + "…"`, a shell's `'sk-…'"…"`), letters written as
 //! `\u` escapes in text that is not valid JSON, a token cut across two OTLP
-//! attributes or two span events, across two SSE content, thinking or
+//! attributes (and two span events the reader does not keep), across two SSE content, thinking or
 //! tool-argument deltas through the proxy, and across two messages of a
 //! request. Every byte of the store's folder (db, `-wal`, `-shm`, key, spool),
 //! the JSON, SARIF and OTLP exports and `runs`/`findings` output is scanned for
@@ -154,7 +154,8 @@ fn a_secret_split_inside_a_string_or_across_two_strings_of_a_span_reaches_no_byt
     .lines();
     let session = traces.join("session.jsonl");
     std::fs::write(&session, lines.join("\n") + "\n").unwrap();
-    // One OTLP span: a token cut across two attributes, another across two events.
+    // One OTLP span: a token cut across two attributes, another across two events
+    // of a name the reader keeps nothing of (no byte of them may be stored either).
     let span = serde_json::json!({
         "traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331",
         "name": "chat", "startTimeUnixNano": "1700000000000000000",
