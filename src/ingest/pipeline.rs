@@ -291,6 +291,9 @@ pub fn scan_batch(
         .count();
     room(&mut out.spans, batch.records.len() - runs);
     room(&mut out.runs, runs);
+    // A run's title comes before its spans: the pieces of a secret cut across two
+    // strings of a span are learned first, so the title loses them too.
+    let ahead = runs > 0 && redactor.learn_seams_ahead(&batch.records);
     for rec in batch.records.drain(..) {
         // A background writer lets waiting threads run between records.
         crate::priority::yield_point();
@@ -313,6 +316,9 @@ pub fn scan_batch(
                 out.triage.push((fingerprint, status, note));
             }
         }
+    }
+    if ahead {
+        redactor.seams_learned();
     }
     for e in batch.errors.drain(..) {
         out.errors.push(redactor.redact_parse_error(e));

@@ -425,12 +425,13 @@ impl Ctx<'_> {
                 });
             }
         }
+        out.extend(self.spliced(text, depth));
         out
     }
 
     /// Every redaction the rules, the memory and deeper decoding find in a decoded
     /// text; the values found are remembered for the run.
-    fn decoded_text(&mut self, text: &str, depth: u8) -> Vec<Cand> {
+    pub(super) fn decoded_text(&mut self, text: &str, depth: u8) -> Vec<Cand> {
         let engine = self.engine;
         let scan = engine.scan(text);
         let mut mem = Vec::new();

@@ -21,8 +21,10 @@ mod prefilter;
 mod records;
 mod rules;
 mod run;
+mod seam;
 mod setup;
 mod span;
+mod splice;
 mod validate;
 mod value;
 
@@ -161,6 +163,9 @@ pub struct Redactor {
     enabled: bool,
     key: HashKey,
     memory: Memory,
+    /// Set while a batch whose seams were learned ahead is redacted (see
+    /// [`Redactor::learn_seams_ahead`]): spans skip learning them again.
+    seams_ahead: bool,
 }
 
 /// How the store (and its spool) keeps a source file's path: redacted with the

@@ -56,6 +56,7 @@ impl Redactor {
             enabled: true,
             key: HashKey::random(),
             memory: Memory::default(),
+            seams_ahead: false,
         }
     }
 
@@ -154,6 +155,7 @@ impl Redactor {
             enabled: sec.enabled != Some(false),
             key,
             memory: Memory::default(),
+            seams_ahead: false,
         })
     }
 
@@ -172,6 +174,7 @@ impl Redactor {
             enabled: self.enabled,
             key: self.key.clone(),
             memory: Memory::default(),
+            seams_ahead: false,
         }
     }
 

@@ -59,13 +59,17 @@ impl Redactor {
         plan
     }
 
-    /// Plans the redaction of a span (see [`Redactor::apply`]). When a secret
+    /// Plans the redaction of a span (see [`Redactor::apply`]), after learning the
+    /// pieces of a secret cut across two of its strings (see [`super::seam`]). When a secret
     /// first found in this span also occurs in a field processed before it, the
     /// plan is redone so that occurrence is caught too. The report's positions
     /// index the span's raw fields, for detection to read.
     pub fn plan_span(&mut self, span: &Span) -> SpanPlan {
         if !self.enabled {
             return SpanPlan::default();
+        }
+        if !self.seams_ahead {
+            self.learn_seams(span);
         }
         let before = self.memory.len();
         let plan = self.plan_once(span);

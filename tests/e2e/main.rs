@@ -20,8 +20,11 @@ mod tui_fixture;
 mod writers_support;
 
 mod adversarial_corpus;
+mod attack_content;
 mod attack_listeners;
+mod attack_proxy;
 mod attack_secrets;
+mod attack_split;
 mod attack_store;
 mod attack_terminal;
 mod cline_late_ui;
