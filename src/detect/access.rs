@@ -291,6 +291,14 @@ pub fn env_hit(cmd: &Command, script: &Script, tax: &Taxonomy, ev: &str) -> Opti
     if name == "[" || name == "test" {
         return None;
     }
+    if let Some(p) = cmd.params.iter().find(|p| p.starts_with('!')) {
+        // `compgen -v | while read v; do echo "${!v}"; done`: every variable by name
+        return Some(Hit::new(
+            id::ENV_SECRET,
+            format!("{name} expands variables by a name known only when it runs (${{{p}}})"),
+            ev,
+        ));
+    }
     if let Some(p) = cmd.params.iter().find(|p| tax.secret_env(p)) {
         // Passing a token to its own allowlisted API is normal use, not a leak.
         let eps = endpoints(cmd, tax);
