@@ -266,11 +266,12 @@ pub fn env_hit(cmd: &Command, script: &Script, tax: &Taxonomy, ev: &str) -> Opti
             )),
         };
     }
-    if name == "printenv" {
+    let getenv = name == "launchctl" && cmd.args().first().is_some_and(|a| a == "getenv");
+    if name == "printenv" || getenv {
         if let Some(v) = cmd.args().iter().find(|a| tax.secret_env(a)) {
             return Some(Hit::new(
                 id::ENV_SECRET,
-                format!("printenv reads secret variable {v}"),
+                format!("{} reads secret variable {v}", cmd.display()),
                 ev,
             ));
         }

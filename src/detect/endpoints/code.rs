@@ -20,6 +20,7 @@ pub(super) fn git(cmd: &Command, out: &mut Vec<Endpoint>, by: &str) {
         "submodule",
     ]
     .contains(&sub)
+        && cmd.remote_url.is_none()
     {
         return;
     }
@@ -40,7 +41,8 @@ pub(super) fn git(cmd: &Command, out: &mut Vec<Endpoint>, by: &str) {
             });
         }
     };
-    if sub == "push" {
+    // `git -c remote.x.url=U push x`: the push's own options come first
+    if sub == "push" || cmd.remote_url.is_some() {
         if let Some(url) = &cmd.remote_url {
             add(url, true, true);
             return;

@@ -29,6 +29,8 @@ struct Runner {
     script_flags: Vec<String>,
     #[serde(default)]
     entrypoint: Vec<String>,
+    #[serde(default)]
+    mounts: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -72,12 +74,13 @@ fn given(r: &Runner, args: &[String]) -> Option<Hosted> {
     let mut i = 0;
     let mut operands = r.operands;
     let mut entry: Vec<String> = Vec::new();
+    let mut binds: Vec<(String, String)> = Vec::new();
     while i < args.len() {
         let a = args[i].as_str();
         if a == "--" {
             i += 1;
             if r.dashdash || operands == 0 {
-                return words(r, &entry, &args[i..]);
+                return words(r, &entry, &args[i..], &binds);
             }
             continue;
         }
@@ -96,6 +99,9 @@ fn given(r: &Runner, args: &[String]) -> Option<Hosted> {
             }
             if r.entrypoint.iter().any(|f| f == opt) {
                 entry.extend(value());
+            }
+            if r.mounts.iter().any(|f| f == opt) {
+                binds.extend(value().and_then(|v| bind(opt, &v)));
             }
             let boolean = r.flags.iter().any(|f| f == opt)
                 || (!opt.starts_with("--")
@@ -116,26 +122,91 @@ fn given(r: &Runner, args: &[String]) -> Option<Hosted> {
             i += 1;
             if operands == 0 {
                 // after the image (the host…) every word is the command's
-                return words(r, &entry, &args[i..]);
+                return words(r, &entry, &args[i..], &binds);
             }
             continue;
         }
-        return words(r, &entry, &args[i..]);
+        return words(r, &entry, &args[i..], &binds);
     }
     if r.dashdash || !r.script_flags.is_empty() {
         return None;
     }
-    words(r, &entry, &[])
+    words(r, &entry, &[], &binds)
 }
 
-fn words(r: &Runner, entry: &[String], rest: &[String]) -> Option<Hosted> {
+fn words(
+    r: &Runner,
+    entry: &[String],
+    rest: &[String],
+    binds: &[(String, String)],
+) -> Option<Hosted> {
+    let rest = match rest.first() {
+        Some(d) if d == "--" => &rest[1..],
+        _ => rest,
+    };
     if entry.is_empty() && rest.is_empty() {
         return None;
     }
     if r.script {
         return Some(Hosted::Script(rest.join(" ")));
     }
-    Some(Hosted::Argv(entry.iter().chain(rest).cloned().collect()))
+    Some(Hosted::Argv(
+        entry
+            .iter()
+            .chain(rest)
+            .map(|w| host_paths(w, binds))
+            .collect(),
+    ))
+}
+
+/// `(container folder, host folder)` of a bind mount option's value.
+fn bind(opt: &str, v: &str) -> Option<(String, String)> {
+    let (src, dst) = if opt == "--mount" {
+        let field = |keys: &[&str]| {
+            v.split(',').find_map(|kv| {
+                let (k, val) = kv.split_once('=')?;
+                keys.contains(&k.trim()).then(|| val.trim().to_string())
+            })
+        };
+        (
+            field(&["source", "src"])?,
+            field(&["target", "destination", "dst"])?,
+        )
+    } else {
+        let mut parts = v.split(':');
+        (parts.next()?.to_string(), parts.next()?.to_string())
+    };
+    // a named volume is no host folder; `/` as the target would rename everything
+    let host = src.starts_with(['/', '~', '$', '.']);
+    (host && dst.starts_with('/') && dst.len() > 1)
+        .then(|| (dst.trim_end_matches('/').to_string(), src))
+}
+
+/// `w` with every path under a mounted container folder written as the
+/// host's path (`cat /h/.aws/credentials` with `-v $HOME:/h` reads
+/// `$HOME/.aws/credentials`), also inside a script word (`sh -c '…'`).
+fn host_paths(w: &str, binds: &[(String, String)]) -> String {
+    let mut out = w.to_string();
+    for (dst, src) in binds {
+        let mut s = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(i) = rest.find(dst.as_str()) {
+            let before = rest[..i].chars().next_back();
+            let after = rest[i + dst.len()..].chars().next();
+            let starts = before.is_none_or(|c| " \t'\"=@<>;|&(".contains(c));
+            let ends = after.is_none_or(|c| c == '/' || " \t'\";|&)".contains(c));
+            s.push_str(&rest[..i]);
+            s.push_str(if starts && ends {
+                src.as_str()
+            } else {
+                dst.as_str()
+            });
+            rest = &rest[i + dst.len()..];
+        }
+        s.push_str(rest);
+        out = s;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -185,6 +256,23 @@ mod tests {
     }
 
     #[test]
+    fn mounted_host_folders_are_read_as_the_host_s() {
+        assert_eq!(
+            h("docker run --rm -v $HOME:/h alpine cat /h/.aws/credentials"),
+            argv("cat $HOME/.aws/credentials")
+        );
+        assert_eq!(
+            h("docker run --rm --mount type=bind,source=/home/dev/.ssh,target=/k alpine sh -c cat<>/k/id_rsa"),
+            argv("sh -c cat<>/home/dev/.ssh/id_rsa")
+        );
+        // a named volume, and a path that only starts like the target
+        assert_eq!(
+            h("docker run --rm -v data:/data -v /src:/s img cat /data/x /sx/y"),
+            argv("cat /data/x /sx/y")
+        );
+    }
+
+    #[test]
     fn cluster_shells_give_what_follows_the_dashes() {
         assert_eq!(
             h("kubectl exec -it web-0 -c app -- sh -c id"),
@@ -199,6 +287,10 @@ mod tests {
         assert_eq!(
             h("ssh -p 2222 -i key -o StrictHostKeyChecking=no build01 cat ~/.aws/credentials"),
             Some(Hosted::Script("cat ~/.aws/credentials".into()))
+        );
+        assert_eq!(
+            h("ssh build01 -- uname -a"),
+            Some(Hosted::Script("uname -a".into()))
         );
         assert_eq!(h("ssh -N -L 8080:localhost:80 build01"), None);
         assert_eq!(h("ssh build01"), None);
