@@ -266,6 +266,19 @@ pub fn env_hit(cmd: &Command, script: &Script, tax: &Taxonomy, ev: &str) -> Opti
             )),
         };
     }
+    // `ps eww`, `ps auxe`: BSD-style options (no dash) with `e` print every
+    // process's environment after its command
+    if name == "ps"
+        && cmd.args().iter().any(|a| {
+            !a.starts_with('-') && a.contains('e') && a.chars().all(|c| c.is_ascii_alphabetic())
+        })
+    {
+        return Some(Hit::new(
+            id::ENV_SECRET,
+            "ps with `e` prints the environment of every process it lists".into(),
+            ev,
+        ));
+    }
     let getenv = name == "launchctl" && cmd.args().first().is_some_and(|a| a == "getenv");
     if name == "printenv" || getenv {
         if let Some(v) = cmd.args().iter().find(|a| tax.secret_env(a)) {

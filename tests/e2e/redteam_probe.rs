@@ -203,7 +203,6 @@ fn redteam_probes_are_found_and_stopped_in_process() {
     // left, and why: tests/fixtures/redteam9/SOURCE.md
     let left = [
         "r9-git-06",
-        "r9-env-02",
         "r9-env-04",
         "r9-env-05",
         "r9-cred-12",

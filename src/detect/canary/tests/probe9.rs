@@ -140,9 +140,17 @@ fn the_environment_by_other_routes_is_read() {
         &[
             "systemctl --user show-environment",
             "launchctl getenv OPENAI_API_KEY",
+            "ps eww -o command $$",
+            "ps auxe",
         ],
     );
-    quiet(&["launchctl getenv PATH", "systemctl --user status"]);
+    quiet(&[
+        "launchctl getenv PATH",
+        "systemctl --user status",
+        "ps -ef",
+        "ps aux",
+        "ps -eo pid,comm",
+    ]);
 }
 
 #[test]
