@@ -266,11 +266,25 @@ pub fn env_hit(cmd: &Command, script: &Script, tax: &Taxonomy, ev: &str) -> Opti
             )),
         };
     }
-    if name == "printenv" {
+    // `ps eww`, `ps auxe`: BSD-style options (no dash) with `e` print every
+    // process's environment after its command
+    if name == "ps"
+        && cmd.args().iter().any(|a| {
+            !a.starts_with('-') && a.contains('e') && a.chars().all(|c| c.is_ascii_alphabetic())
+        })
+    {
+        return Some(Hit::new(
+            id::ENV_SECRET,
+            "ps with `e` prints the environment of every process it lists".into(),
+            ev,
+        ));
+    }
+    let getenv = name == "launchctl" && cmd.args().first().is_some_and(|a| a == "getenv");
+    if name == "printenv" || getenv {
         if let Some(v) = cmd.args().iter().find(|a| tax.secret_env(a)) {
             return Some(Hit::new(
                 id::ENV_SECRET,
-                format!("printenv reads secret variable {v}"),
+                format!("{} reads secret variable {v}", cmd.display()),
                 ev,
             ));
         }
@@ -290,6 +304,14 @@ pub fn env_hit(cmd: &Command, script: &Script, tax: &Taxonomy, ev: &str) -> Opti
     // `[ -n "$TOKEN" ]` / `test -z "$KEY"` only ask whether it is set
     if name == "[" || name == "test" {
         return None;
+    }
+    if let Some(p) = cmd.params.iter().find(|p| p.starts_with('!')) {
+        // `compgen -v | while read v; do echo "${!v}"; done`: every variable by name
+        return Some(Hit::new(
+            id::ENV_SECRET,
+            format!("{name} expands variables by a name known only when it runs (${{{p}}})"),
+            ev,
+        ));
     }
     if let Some(p) = cmd.params.iter().find(|p| tax.secret_env(p)) {
         // Passing a token to its own allowlisted API is normal use, not a leak.

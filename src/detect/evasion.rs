@@ -29,6 +29,9 @@ struct File {
     hunted_names: Vec<String>,
     system_bins: Vec<String>,
     untrusted_dirs: Vec<String>,
+    timestamp_commands: Vec<String>,
+    timestamp_values: Vec<String>,
+    timestamp_targets: Vec<String>,
     rc: RcFile,
 }
 
@@ -53,6 +56,9 @@ pub struct Data {
     pub hunted_names: Vec<String>,
     system_bins: PathSet,
     pub untrusted_dirs: Vec<String>,
+    timestamp_commands: Vec<Vec<String>>,
+    timestamp_values: Vec<String>,
+    timestamp_targets: Vec<String>,
     pub load_vars: Vec<String>,
     pub command_vars: Vec<String>,
     pub shadowed: Vec<String>,
@@ -81,6 +87,9 @@ pub fn data() -> Option<&'static Data> {
             hunted_names: f.hunted_names,
             system_bins: PathSet::new(&f.system_bins).ok()?,
             untrusted_dirs: f.untrusted_dirs,
+            timestamp_commands: words(&f.timestamp_commands),
+            timestamp_values: f.timestamp_values,
+            timestamp_targets: f.timestamp_targets,
             load_vars: f.rc.load_vars,
             command_vars: f.rc.command_vars,
             shadowed: f.rc.shadowed,
@@ -197,6 +206,13 @@ fn command_hits(cmd: &Command, d: &Data, ev: &str, hits: &mut Vec<Hit>) {
             ));
         }
     }
+    if let Some(t) = forged_time(cmd, d) {
+        hits.push(high(
+            format!("{name} forges the times of {t}: a change there looks old"),
+            ev,
+            &format!("timestamp {}", normalise_path(&t)),
+        ));
+    }
     if let Some(w) = d.defence_off.iter().find(|w| command_matches(cmd, w)) {
         hits.push(high(
             format!("`{}` switches a defence of the machine off", w.join(" ")),
@@ -232,6 +248,37 @@ fn command_hits(cmd: &Command, d: &Data, ev: &str, hits: &mut Vec<Hit>) {
             ),
         }
     }
+}
+
+/// The file outside the project whose times `touch -r REF FILE` / `touch -d
+/// DATE FILE` sets to a chosen value, if any.
+fn forged_time(cmd: &Command, d: &Data) -> Option<String> {
+    if !d.timestamp_commands.iter().any(|w| command_matches(cmd, w)) {
+        return None;
+    }
+    let args = cmd.args();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        i += 1;
+        if a.starts_with('-') {
+            if d.timestamp_values.contains(a) {
+                i += 1; // the reference file or the date
+            }
+            continue;
+        }
+        let n = normalise_path(a);
+        if d.untrusted(&n) {
+            continue;
+        }
+        if d.timestamp_targets
+            .iter()
+            .any(|t| n.starts_with(t.as_str()))
+        {
+            return Some(a.clone());
+        }
+    }
+    None
 }
 
 /// The name of a function that pipes itself into itself in the background

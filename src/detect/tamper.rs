@@ -1,6 +1,7 @@
 //! GRD-TRACE-001: a tool call that switches the guard off quietly, by editing
 //! an agent's hook settings or skilltrace's config, store, key or guard state,
-//! or by running a command that uninstalls the guard.
+//! by running a command that uninstalls the guard, or by pointing the agent's
+//! own shell away from skilltrace (its variables, an alias or function).
 //!
 //! The paths, commands and path-changing commands are data
 //! (`assets/detect/tamper.toml`); the store, key and config in use are added at
@@ -22,6 +23,8 @@ struct TamperFile {
     mutators: Vec<String>,
     stoppers: Vec<Vec<String>>,
     watchers: Vec<String>,
+    variables: Vec<String>,
+    names: Vec<String>,
 }
 
 /// The protected files and the commands that turn the guard off.
@@ -37,6 +40,10 @@ pub struct Tamper {
     stoppers: Vec<Vec<String>>,
     /// Names of skilltrace's own processes.
     watchers: Vec<String>,
+    /// Prefixes of the variables skilltrace reads.
+    variables: Vec<String>,
+    /// Command names an alias or function must not take over.
+    names: Vec<String>,
 }
 
 impl Tamper {
@@ -53,6 +60,8 @@ impl Tamper {
             mutators: f.mutators,
             stoppers: f.stoppers,
             watchers: f.watchers,
+            variables: f.variables,
+            names: f.names,
         })
     }
 
@@ -111,7 +120,9 @@ impl Tamper {
                     for cmd in &script.commands {
                         self.command(cmd, text, &mut hits);
                         self.stop(cmd, script, text, &mut hits);
+                        self.shell_off(cmd, text, &mut hits);
                     }
+                    self.function_over(text, &mut hits);
                 }
                 _ => {}
             }
@@ -189,6 +200,83 @@ impl Tamper {
                 )
                 .key(&format!("stop {w}")),
             );
+        }
+    }
+}
+
+impl Tamper {
+    /// `export SKILLTRACE_CONFIG=/dev/null`, `unset SKILLTRACE_DB`,
+    /// `alias skilltrace=true`, `hash -p /bin/true skilltrace`.
+    fn shell_off(&self, cmd: &Command, text: &str, hits: &mut Vec<Hit>) {
+        let name = cmd.name();
+        let args = cmd.args();
+        let ours = |v: &str| self.variables.iter().any(|p| v.starts_with(p.as_str()));
+        let named = |w: &str| self.names.iter().any(|n| n == w);
+        let mut why: Option<String> = None;
+        if cmd.argv.is_empty() {
+            // a bare assignment lives on in the shell
+            why = cmd
+                .assignments
+                .iter()
+                .find(|(k, _)| ours(k))
+                .map(|(k, _)| format!("sets {k} in the agent's shell"));
+        } else if ["export", "declare", "typeset", "readonly", "setenv"].contains(&name.as_str()) {
+            why = args
+                .iter()
+                .map(|a| a.split('=').next().unwrap_or(a))
+                .find(|k| ours(k))
+                .map(|k| format!("`{name}` points {k} elsewhere in the agent's shell"));
+        } else if name == "unset" {
+            why = args
+                .iter()
+                .find(|a| ours(a) || named(a))
+                .map(|a| format!("unsets {a} in the agent's shell"));
+        } else if name == "alias" {
+            why = args
+                .iter()
+                .filter_map(|a| a.split_once('='))
+                .find(|(k, _)| named(k))
+                .map(|(k, v)| format!("makes `{k}` an alias of `{v}`"));
+        } else if name == "hash" && args.iter().any(|a| a == "-p") {
+            why = args
+                .iter()
+                .find(|a| named(a))
+                .map(|a| format!("`hash -p` points `{a}` at another program"));
+        }
+        if let Some(why) = why {
+            hits.push(
+                Hit::new(id::GUARD_TAMPER, why, &super::hit::clip(text, 160)).key("shell off"),
+            );
+        }
+    }
+
+    /// `skilltrace() { :; }` / `function skilltrace { … }`: the name runs
+    /// something else from then on.
+    fn function_over(&self, text: &str, hits: &mut Vec<Hit>) {
+        for n in &self.names {
+            let mut from = 0;
+            while let Some(i) = text[from..].find(n.as_str()) {
+                let at = from + i;
+                from = at + n.len();
+                let before = text[..at].trim_end_matches([' ', '\t']);
+                let boundary = before.is_empty()
+                    || before.ends_with([';', '&', '|', '(', '{', '\n'])
+                    || before.ends_with("function");
+                let after = text[from..].trim_start();
+                let defines = after.starts_with("()")
+                    || (before.ends_with("function") && after.starts_with(['{', '(']));
+                if boundary && defines && !text[..at].ends_with(['/', '-', '_', '.']) {
+                    hits.push(
+                        Hit::new(
+                            id::GUARD_TAMPER,
+                            format!("defines a shell function `{n}` that runs in its place"),
+                            &super::hit::clip(text, 160),
+                        )
+                        .key("shell off"),
+                    );
+                    return;
+                }
+            }
         }
     }
 }
@@ -331,6 +419,51 @@ mod tests {
         ] {
             let input = serde_json::json!({ "command": cmd }).to_string();
             assert_eq!(rules(&t, "Bash", &input), 0, "{cmd}");
+        }
+    }
+
+    #[test]
+    fn pointing_the_agent_s_shell_away_from_skilltrace_is_tampering() {
+        let t = Tamper::load(&[]).unwrap();
+        for cmd in [
+            "export SKILLTRACE_CONFIG=/dev/null",
+            "SKILLTRACE_DB=/tmp/empty.db",
+            "declare -x SKILLTRACE_CONFIG=/tmp/c.toml",
+            "unset SKILLTRACE_DB",
+            "alias skilltrace=true",
+            "alias ls='ls -G' skilltrace='exit 0'",
+            "hash -p /bin/true skilltrace",
+            "skilltrace() { :; }",
+            "function skilltrace { return 0; }",
+            "cd /tmp; skilltrace () { true; }",
+        ] {
+            let input = serde_json::json!({ "command": cmd }).to_string();
+            assert_eq!(rules(&t, "Bash", &input), 1, "{cmd}");
+        }
+        for cmd in [
+            "SKILLTRACE_DB=/tmp/t.db skilltrace scan traces/",
+            "export RUST_LOG=debug",
+            "alias ll='ls -l'",
+            "unset GOPATH",
+            "echo $SKILLTRACE_CONFIG",
+            "skilltrace scan . --fail-on high",
+            "grep -rn 'skilltrace()' src/",
+            "cargo run --bin skilltrace -- import x",
+        ] {
+            let input = serde_json::json!({ "command": cmd }).to_string();
+            assert_eq!(rules(&t, "Bash", &input), 0, "{cmd}");
+        }
+    }
+
+    #[test]
+    fn a_write_tool_replacing_skilltrace_s_program_is_tampering() {
+        let t = Tamper::load(&[]).unwrap();
+        for path in [
+            "/home/dev/.local/bin/skilltrace",
+            "/usr/local/bin/skilltrace",
+        ] {
+            let input = serde_json::json!({ "file_path": path, "content": "#!/bin/sh\nexit 0\n" });
+            assert_eq!(rules(&t, "Write", &input.to_string()), 1, "{path}");
         }
     }
 

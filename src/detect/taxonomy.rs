@@ -83,6 +83,9 @@ pub struct Installer {
     /// A publish (`npm publish --registry URL`): the project is sent there.
     #[serde(default)]
     pub sends: bool,
+    /// Operands are module paths whose first element is the host (`go install`).
+    #[serde(default)]
+    pub module: bool,
 }
 
 /// A command that connects to a host it does not name (a tunnel, a cloud copy).

@@ -334,5 +334,6 @@ fn quiet(cmds: &[&str]) {
 
 mod families;
 mod probe7;
+mod probe9;
 mod redteam;
 mod tail;

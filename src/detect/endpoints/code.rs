@@ -20,6 +20,7 @@ pub(super) fn git(cmd: &Command, out: &mut Vec<Endpoint>, by: &str) {
         "submodule",
     ]
     .contains(&sub)
+        && cmd.remote_url.is_none()
     {
         return;
     }
@@ -40,7 +41,8 @@ pub(super) fn git(cmd: &Command, out: &mut Vec<Endpoint>, by: &str) {
             });
         }
     };
-    if sub == "push" {
+    // `git -c remote.x.url=U push x`: the push's own options come first
+    if sub == "push" || cmd.remote_url.is_some() {
         if let Some(url) = &cmd.remote_url {
             add(url, true, true);
             return;
@@ -100,6 +102,8 @@ pub(super) fn installs(cmd: &Command, tax: &Taxonomy, out: &mut Vec<Endpoint>, b
             let a = a.trim_start_matches("git+");
             if a.contains("://") && !a.starts_with('-') {
                 targets.push(a.to_string());
+            } else if inst.module {
+                targets.extend(module_path(a).map(|m| format!("https://{m}")));
             }
         }
         for t in targets {
@@ -121,4 +125,18 @@ pub(super) fn installs(cmd: &Command, tax: &Taxonomy, out: &mut Vec<Endpoint>, b
         }
         return;
     }
+}
+
+/// A Go module path operand (`host.tld/x/cmd@latest`) without its version,
+/// when its first element names a host (holds a dot); `./cmd`, `main.go`
+/// and options are not.
+fn module_path(a: &str) -> Option<&str> {
+    let m = a.split('@').next().unwrap_or(a);
+    let (host, _) = m.split_once('/')?;
+    let ok = !a.starts_with(['-', '.', '/', '~', '$'])
+        && host.contains('.')
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == ':');
+    ok.then_some(m)
 }

@@ -173,3 +173,27 @@ fn honest_look_alikes_stay_quiet() {
         );
     }
 }
+
+#[test]
+fn forged_file_times_outside_the_project_hide_a_change() {
+    each_raises(
+        &[
+            "touch -r /etc/passwd ~/.bashrc",
+            "touch --reference=/bin/ls /usr/local/bin/git",
+            "touch -d '2024-01-01 00:00' /home/dev/.ssh/authorized_keys",
+            "touch -t 202401010000 ~/.config/systemd/user/sync.service",
+            "touch -a -m -r /etc/hosts /etc/cron.d/job",
+        ],
+        "CMD-TRACE-004",
+        Severity::High,
+    );
+    for line in [
+        "touch -d '1 hour ago' build/stamp",
+        "touch -r Cargo.toml src/main.rs",
+        "touch -d @0 /tmp/fixture.txt",
+        "touch ~/.bashrc",
+        "touch -t 202401010000 tests/data/old.txt",
+    ] {
+        assert!(rules(line).is_empty(), "{line}: {:?}", rules(line));
+    }
+}

@@ -1,7 +1,8 @@
 //! What a command line sets for itself, as the shell would remember it while
 //! the line runs: variables (`c=cu`, `export`, `declare`, `read <<<`, `set --`,
 //! arrays), aliases, the working directory (`cd`, `pushd`) and git remotes
-//! added on the line. The walker expands later words against it.
+//! added on the line (and where a `git push` then sends). The walker expands
+//! later words against it.
 
 use super::walker::Walker;
 use super::words::Expand;
@@ -261,5 +262,44 @@ impl Walker<'_> {
         if self.out.commands[id].depth == 0 {
             self.out.final_cwd.clone_from(&self.env.cwd);
         }
+    }
+
+    /// Where `git [-c remote.X.url=U] push [REMOTE]` sends: a remote added
+    /// or re-pointed on the line, or one `-c` points for this call (`push`
+    /// without a remote pushes to `origin`).
+    pub(super) fn push_url(&self, args: &[String]) -> Option<String> {
+        let mut i = 0;
+        let mut given: Vec<(String, String)> = Vec::new();
+        while let Some(a) = args.get(i) {
+            if a == "-c" || a == "-C" {
+                if let Some((k, v)) = args.get(i + 1).and_then(|kv| kv.split_once('=')) {
+                    let k = k.to_ascii_lowercase();
+                    if let Some(r) = k.strip_prefix("remote.") {
+                        if let Some(name) = r.strip_suffix(".url").or(r.strip_suffix(".pushurl")) {
+                            given.push((name.to_string(), v.to_string()));
+                        }
+                    }
+                }
+                i += 2;
+            } else if a.starts_with('-') {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        if args.get(i).map(String::as_str) != Some("push") {
+            return None;
+        }
+        let remote = args[i + 1..]
+            .iter()
+            .find(|a| !a.starts_with('-'))
+            .map(String::as_str)
+            .unwrap_or("origin");
+        given
+            .iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case(remote))
+            .map(|(_, u)| u.clone())
+            .or_else(|| self.env.remotes.get(remote).cloned())
     }
 }

@@ -23,6 +23,7 @@ mod codec;
 mod env;
 pub mod eval;
 mod fallback;
+mod hosted;
 mod patterns;
 mod pipes;
 mod textops;

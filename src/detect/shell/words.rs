@@ -207,6 +207,18 @@ fn pieces_into(
                         | ParameterExpr::UseAlternativeValue { .. }
                 );
                 if let Some(n) = param_name(src).filter(|_| reveals) {
+                    if let ParameterExpr::Parameter {
+                        parameter,
+                        indirect: true,
+                    } = expr
+                    {
+                        // `${!v}` reads the variable v names: that name when the
+                        // line says it, else `!v` (any variable at all)
+                        match value(parameter, ex) {
+                            Some(v) => st.cur.params.push(v.join(" ")),
+                            None => st.cur.params.push(format!("!{n}")),
+                        }
+                    }
                     st.cur.params.push(n);
                 }
                 match param(expr, ex, depth) {

@@ -3,7 +3,8 @@
 //! (`/???/c?t`) resolved, the script of `bash -c` / `eval` / a here-input
 //! found (and walked), and the code given to an interpreter (`python -c`,
 //! `perl -e`, `awk 'BEGIN…'`, `pwsh -EncodedCommand`) found and handed to
-//! the interpreter normaliser.
+//! the interpreter normaliser; the command a runner is given (`docker run`,
+//! `ssh host 'cmd'`, `kubectl exec -- cmd`, see `hosted.rs`) walked too.
 
 use super::walker::Walker;
 use super::{basename, lang_of, Command, RedirectKind, Via};
@@ -43,13 +44,8 @@ impl Walker<'_> {
                 && dyn_flags.first().copied().unwrap_or(false);
         }
         self.resolve_glob_name(&mut cmd);
-        if cmd.name() == "git" && cmd.args().first().map(|a| a == "push").unwrap_or(false) {
-            cmd.remote_url = cmd
-                .args()
-                .iter()
-                .skip(1)
-                .filter(|a| !a.starts_with('-'))
-                .find_map(|a| self.env.remotes.get(a).cloned());
+        if cmd.name() == "git" {
+            cmd.remote_url = self.push_url(cmd.args());
         }
         let name = cmd.name();
         let depth = cmd.depth;
@@ -108,9 +104,19 @@ impl Walker<'_> {
         if let Some((s, _)) = &nested {
             cmd.script = Some(s.clone());
         }
+        // `docker run IMG CMD…`, `ssh HOST 'script'`: the command given elsewhere
+        let hosted = super::hosted::hosted(&cmd.argv);
         let id = self.push(cmd);
         if let Some((s, via)) = nested {
             self.script(&s, via, depth + 1);
+        }
+        match hosted {
+            Some(super::hosted::Hosted::Script(s)) => self.script(&s, Via::ShellC, depth + 1),
+            Some(super::hosted::Hosted::Argv(argv)) if depth < super::MAX_DEPTH => {
+                let text = argv.join(" ");
+                self.finish_command(Command::new(argv, Via::ShellC, depth + 1, text), Vec::new());
+            }
+            _ => {}
         }
         if let Some((_, c)) = code {
             self.interpreter_code(id, c);
