@@ -48,11 +48,18 @@ fn recorder_and_writer_are_niced_and_forwarding_threads_are_not() {
         writers_support::chat_body(1).as_bytes(),
     );
     assert_eq!(code, 200);
+    // The proxy inherits this test's nice value (`nice cargo test` runs
+    // everything at 10): "not niced" means at that value, "niced" below it.
+    let base = threads(std::process::id())
+        .iter()
+        .map(|(_, _, nice)| *nice)
+        .min()
+        .unwrap();
     // The recorder lowers itself as it starts: wait for it, briefly.
     let deadline = Instant::now() + Duration::from_secs(30);
     let seen = loop {
         let seen = threads(server.child.id());
-        let niced = |name: &str| seen.iter().any(|(n, _, nice)| n == name && *nice > 0);
+        let niced = |name: &str| seen.iter().any(|(n, _, nice)| n == name && *nice > base);
         if (niced("skilltrace-rec") && niced("skilltrace-writ")) || Instant::now() > deadline {
             break seen;
         }
@@ -68,13 +75,13 @@ fn recorder_and_writer_are_niced_and_forwarding_threads_are_not() {
     for name in ["skilltrace-rec", "skilltrace-writ"] {
         let t = of(name);
         assert!(
-            t.len() == 1 && t[0].0 == 0 && t[0].1 > 0,
+            t.len() == 1 && t[0].0 == 0 && (t[0].1 > base || base >= 11),
             "{name}: {seen:?}"
         );
     }
     let io = of("skilltrace-prox");
     assert!(
-        !io.is_empty() && io.iter().all(|(p, nice)| *p == 0 && *nice == 0),
+        !io.is_empty() && io.iter().all(|(p, nice)| *p == 0 && *nice == base),
         "{seen:?}"
     );
     let (status, lines) = server.stop();
