@@ -18,6 +18,12 @@ use std::sync::{Arc, Mutex};
 /// Records per batch handed to the pipeline.
 pub const BATCH_RECORDS: usize = 4_096;
 
+/// Bytes of input per batch at most (checked after each read of up to 1 MiB):
+/// 4,096 records of a format with long messages held 13 MB of text in one
+/// batch, and each import worker holds a batch being parsed, one being
+/// scanned and one on its way to the store.
+pub const BATCH_BYTES: u64 = 2 << 20;
+
 /// File identity (device, inode); zeros where the platform has none.
 pub fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
     #[cfg(unix)]
@@ -263,6 +269,7 @@ impl TraceFile {
     ) -> std::io::Result<u64> {
         let mut buf = vec![0u8; 1 << 20];
         let mut total = 0u64;
+        let mut batched = 0u64;
         loop {
             let n = match file.read(&mut buf) {
                 Ok(0) => break,
@@ -290,8 +297,13 @@ impl TraceFile {
                 line_cap: *line_cap,
             };
             splitter.push(&buf[..n], |l| lines.line(l));
-            if self.records.len() >= BATCH_RECORDS && !sink(self.take_batch()) {
-                return Ok(total);
+            let full = self.records.len() >= BATCH_RECORDS
+                || (total - batched >= BATCH_BYTES && !self.records.is_empty());
+            if full {
+                batched = total;
+                if !sink(self.take_batch()) {
+                    return Ok(total);
+                }
             }
         }
         if at_end {

@@ -1,7 +1,7 @@
 //! One-shot import of files and folders through the pipeline, resuming where a
 //! previous import or tail of the same file stopped (so nothing is stored twice).
 
-use super::file::{ends_a_line, identity, walk, Recycler, TraceFile, BATCH_RECORDS};
+use super::file::{ends_a_line, identity, walk, Recycler, TraceFile, BATCH_BYTES, BATCH_RECORDS};
 use super::formats::Format;
 use super::pipeline::{Pipeline, StoreLink, StoreThread};
 use crate::store::{StoreBatch, StoreError};
@@ -51,13 +51,15 @@ pub fn io_why(e: &std::io::Error) -> String {
 /// would otherwise cost a commit per file. A file's source offset travels in
 /// the same batch as its rows, so what is committed stays consistent.
 #[derive(Default)]
-pub struct Held(Option<StoreBatch>);
+pub struct Held(Option<StoreBatch>, usize);
 
 impl Held {
     /// Adds a file's scanned rows to what is held; hands it all to `writer`
-    /// once it is a batch's worth. (Each file's rows were folded when scanned;
-    /// appending keeps that work from being redone over the whole batch.)
+    /// once it is a batch's worth of rows or of bytes ([`BATCH_BYTES`]).
+    /// (Each file's rows were folded when scanned; appending keeps that work
+    /// from being redone over the whole batch.)
     fn add(&mut self, mut b: StoreBatch, writer: &StoreLink) -> bool {
+        self.1 += super::store_thread::batch_bytes(&b);
         let acc = match self.0.take() {
             Some(mut acc) => {
                 acc.runs.append(&mut b.runs);
@@ -72,7 +74,8 @@ impl Held {
             None => b,
         };
         let rows = acc.spans.len() + acc.runs.len() + acc.errors.len() + acc.findings.len();
-        if rows >= BATCH_RECORDS {
+        if rows >= BATCH_RECORDS || self.1 as u64 >= BATCH_BYTES {
+            self.1 = 0;
             return writer.send(acc);
         }
         self.0 = Some(acc);
@@ -81,6 +84,7 @@ impl Held {
 
     /// Sends what is held.
     pub fn flush(&mut self, writer: &StoreLink) -> bool {
+        self.1 = 0;
         match self.0.take() {
             Some(b) => writer.send(b),
             None => true,

@@ -272,6 +272,14 @@ impl Store {
             .query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
+    /// Sets how much of the store this connection keeps cached, in KiB
+    /// (32 MiB unless set; the import's store thread keeps less).
+    pub fn set_page_cache_kib(&self, kib: u32) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(&format!("PRAGMA cache_size=-{kib}"))?;
+        Ok(())
+    }
+
     /// Direct access for tests and benchmarks.
     pub fn conn(&self) -> &Connection {
         &self.conn

@@ -460,3 +460,16 @@ fn counts_kept_by_the_writer_match_a_full_count_through_writes_merges_and_triage
     assert_eq!(kept(&s), scan(&s));
     assert_eq!(s.counts().expect("counts").open_findings, 2);
 }
+
+#[test]
+fn a_connection_keeps_the_page_cache_it_is_given() {
+    let (_t, s) = tmp();
+    let kib = |s: &Store| -> i64 {
+        s.conn()
+            .query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .expect("cache_size")
+    };
+    assert_eq!(kib(&s), -32768, "every connection opens with 32 MiB");
+    s.set_page_cache_kib(8192).expect("set");
+    assert_eq!(kib(&s), -8192);
+}

@@ -114,6 +114,42 @@ impl LazyRegex {
     }
 }
 
+/// A regex over a text's bytes, compiled on first use: the carriers, whose
+/// bounded runs of characters are spelt as byte classes (`injection.toml`
+/// says why), which only a bytes regex accepts. Offsets are the text's.
+#[derive(Debug, Clone, Default)]
+pub struct LazyBytes {
+    src: String,
+    re: OnceLock<Option<regex::bytes::Regex>>,
+}
+
+impl LazyBytes {
+    fn new(pattern: &str) -> LazyBytes {
+        LazyBytes {
+            src: format!("(?:{})", ascii_boundaries(pattern)),
+            re: OnceLock::new(),
+        }
+    }
+
+    /// The compiled regex; `None` when it has no pattern.
+    pub fn get(&self) -> Option<&regex::bytes::Regex> {
+        if self.src.is_empty() {
+            return None;
+        }
+        self.re
+            .get_or_init(|| {
+                crate::lazyre::note_compile();
+                regex::bytes::RegexBuilder::new(&self.src)
+                    .case_insensitive(true)
+                    .size_limit(SIZE_LIMIT)
+                    .dfa_size_limit(SIZE_LIMIT)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+}
+
 /// One aimed signal: its name, weight and regex.
 #[derive(Debug, Clone)]
 pub struct Signal {
@@ -155,7 +191,7 @@ pub struct Rules {
     pub negation_after: LazyRegex,
     pub negation_cancel: LazyRegex,
     pub negation_breaks: LazyRegex,
-    pub carriers: Vec<LazyRegex>,
+    pub carriers: Vec<LazyBytes>,
     pub image_exfil: LazyRegex,
     pub image_data_keys: LazyRegex,
     pub folding: Folding,
@@ -303,7 +339,7 @@ impl Rules {
                 .carriers
                 .patterns
                 .iter()
-                .map(|p| LazyRegex::new(std::slice::from_ref(p)))
+                .map(|p| LazyBytes::new(p))
                 .collect(),
             image_exfil: one(&file.images.exfil),
             image_data_keys: one(&file.images.data_keys),
@@ -421,7 +457,7 @@ impl Rules {
         let mut out = Vec::new();
         for c in &self.carriers {
             let Some(re) = c.get() else { continue };
-            for caps in re.captures_iter(text).take(256) {
+            for caps in re.captures_iter(text.as_bytes()).take(256) {
                 if let Some(g) = caps.iter().skip(1).flatten().next() {
                     out.push((g.start(), g.end()));
                 }

@@ -122,3 +122,43 @@ fn a_resumed_log_still_knows_its_session() {
     });
     assert_eq!(run_of_u1.as_deref(), Some("S1"));
 }
+
+/// Long messages make batches of fewer records: a batch holds at most
+/// [`BATCH_BYTES`] of input plus one read (1 MiB), however few records.
+#[test]
+fn batches_are_bounded_in_bytes_as_well_as_records() {
+    let t = tempfile::tempdir().expect("tmp");
+    let p = t.path().join("session-x.jsonl");
+    let mut body = String::from(
+        "{\"sessionId\":\"S1\",\"projectHash\":\"h\",\"startTime\":\"2026-01-01T00:00:00Z\"}\n",
+    );
+    let words = "lorem ipsum ".repeat(700);
+    for i in 0..800 {
+        body.push_str(&format!(
+            "{{\"id\":\"u{i}\",\"timestamp\":\"2026-01-01T00:00:01Z\",\"type\":\"user\",\"content\":\"{words}\"}}\n"
+        ));
+    }
+    std::fs::write(&p, &body).expect("write");
+    let got = read(&mut new(&p), false);
+    assert_eq!(spans(&got).len(), 800);
+    assert!(
+        got.len() >= 3,
+        "{} batches for {} bytes",
+        got.len(),
+        body.len()
+    );
+    for b in &got {
+        let text: usize = b
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Span(s) => s.text.as_ref().map(String::len),
+                _ => None,
+            })
+            .sum();
+        assert!(
+            text as u64 <= BATCH_BYTES + (1 << 20),
+            "{text} bytes of text in a batch"
+        );
+    }
+}

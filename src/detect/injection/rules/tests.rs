@@ -136,3 +136,144 @@ fn hidden_ranges_find_comments_alt_text_titles_and_hidden_elements() {
         assert!(got.contains(&want), "{want}: {got:?}");
     }
 }
+
+/// The carriers as they were written with Unicode classes, before they spelt
+/// their bounded runs of characters as byte classes (`injection.toml`).
+const UNICODE_CARRIERS: [&str; 7] = [
+    r"(?s)<!--(.{0,4000}?)-->",
+    r"!\[([^\]\n]{1,1000})\]\(",
+    r#"\]\(\s*<?[^)\s>]{1,2000}>?\s+(?:"([^"\n]{1,1000})"|\x27([^\x27\n]{1,1000})\x27)\s*\)"#,
+    r#"(?m)^\s{0,3}\[[^\]\n]{1,200}\]:\s*\S+\s+(?:"([^"\n]{1,1000})"|\x27([^\x27\n]{1,1000})\x27)"#,
+    r"(?m)^\s{0,3}\[[^\]\n]{0,200}\]:\s*(?:#|<>)\s*\(([^)\n]{1,1000})\)",
+    r#"\b(?:alt|title|aria-label|data-[a-z-]+)\s*=\s*(?:"([^"]{1,2000})"|\x27([^\x27]{1,2000})\x27)"#,
+    r#"(?s)<[a-z][a-z0-9]*\s[^>]{0,300}(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|pt|em)?\s*[;"\x27]|opacity\s*:\s*0\s*[;"\x27]|color\s*:\s*(?:white|#fff(?:fff)?|transparent)\b|\shidden\b)[^>]{0,300}>(.{0,4000}?)</"#,
+];
+
+/// What [`Rules::hidden_ranges`] found with the Unicode patterns.
+fn unicode_hidden_ranges(res: &[Regex], text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for re in res {
+        for caps in re.captures_iter(text).take(256) {
+            if let Some(g) = caps.iter().skip(1).flatten().next() {
+                out.push((g.start(), g.end()));
+            }
+        }
+    }
+    out
+}
+
+/// The byte-class carriers find exactly what the Unicode ones found, on
+/// texts built from the carriers' delimiters, every kind of whitespace
+/// (ASCII, the Unicode spaces, and the controls Unicode does not count as
+/// space), one- to four-byte characters, and runs one short of, at and one
+/// past every bound (200, 300, 1000, 2000, 4000 characters).
+#[test]
+fn byte_class_carriers_find_what_the_unicode_patterns_found() {
+    use rand::{Rng, SeedableRng};
+    let r = Rules::load(&[], &BTreeMap::new()).expect("load");
+    let old: Vec<Regex> = UNICODE_CARRIERS
+        .iter()
+        .map(|p| {
+            builder(&format!("(?:{})", ascii_boundaries(p)))
+                .build()
+                .expect("compiles")
+        })
+        .collect();
+    let pieces = [
+        "<!--",
+        "-->",
+        "![",
+        "](",
+        "]: ",
+        "[",
+        "]",
+        ")",
+        ">",
+        "<",
+        "</",
+        "\"",
+        "'",
+        "\n",
+        " ",
+        "\t",
+        "alt=",
+        "title = ",
+        "data-x=",
+        "<div style=\"",
+        "display:none",
+        "\" hidden>",
+        "<p class=x hidden>",
+        "opacity: 0;",
+        "color:white ",
+        "http://x.example/a",
+        "<u>",
+        "word",
+        "é",
+        "中",
+        "😀",
+        "\u{85}",
+        "\u{a0}",
+        "\u{1680}",
+        "\u{2003}",
+        "\u{200a}",
+        "\u{200b}",
+        "\u{2028}",
+        "\u{202f}",
+        "\u{205f}",
+        "\u{3000}",
+        "\u{1c}",
+        "\u{1f}",
+        "Ω",
+        "K",
+        "ſ",
+    ];
+    let fill = ["a", "é", "中", "😀", "\u{a0}", " ", "x\u{2003}"];
+    // Each carrier's opening and closing, to put runs and pieces between.
+    let shapes = [
+        ("<!--", "-->"),
+        ("![", "]("),
+        ("[l](http://x.example/", " \"t\")"),
+        ("[l](<", "> 'title')"),
+        ("](x \"", "\")"),
+        ("\n [r]: http://x \"", "\""),
+        ("\n[", "]: u 'x'"),
+        ("\n[//]: # (", ")"),
+        ("\n[", "]: <> ("),
+        ("alt=\"", "\""),
+        ("title = '", "'"),
+        ("<div style=\"display:none\">", "</div>"),
+        ("<p hidden>", "</p>"),
+        ("<span ", " style=\"color:white\">x</span>"),
+    ];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20);
+    let mut checked = 0;
+    for round in 0..1200 {
+        let mut t = String::new();
+        for _ in 0..rng.gen_range(1..6) {
+            let (open, close) = shapes[rng.gen_range(0..shapes.len())];
+            t.push_str(open);
+            for _ in 0..rng.gen_range(0..4) {
+                if rng.gen_bool(0.3) {
+                    let bound = [200usize, 300, 1000, 2000, 4000][rng.gen_range(0..5)];
+                    let n = bound + rng.gen_range(0..5) - 2;
+                    let f = fill[rng.gen_range(0..fill.len())];
+                    for _ in 0..n / f.chars().count() {
+                        t.push_str(f);
+                    }
+                } else {
+                    t.push_str(pieces[rng.gen_range(0..pieces.len())]);
+                }
+            }
+            if rng.gen_bool(0.8) {
+                t.push_str(close);
+            }
+        }
+        let want = unicode_hidden_ranges(&old, &t);
+        assert_eq!(r.hidden_ranges(&t), want, "round {round}: {t:?}");
+        checked += usize::from(!want.is_empty());
+    }
+    assert!(
+        checked > 400,
+        "too few texts with a hidden range: {checked}"
+    );
+}
