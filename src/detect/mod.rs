@@ -115,6 +115,8 @@ pub struct Detector {
     injection_memo: injection::memo::Memo,
     /// Tool calls already understood and analysed (the same call seen again).
     calls: call_memo::CallMemo,
+    /// Secrets already cut into tagged windows (the same secret in another run).
+    tags: disguise::TagMemo,
 }
 
 impl Default for Detector {
@@ -174,6 +176,7 @@ impl Detector {
             sessions: session::Sessions::default(),
             injection_memo: Default::default(),
             calls: Default::default(),
+            tags: Default::default(),
         }
     }
 
@@ -194,6 +197,7 @@ impl Detector {
             sessions: session::Sessions::default(),
             injection_memo: Default::default(),
             calls: Default::default(),
+            tags: Default::default(),
         }
     }
 
@@ -371,18 +375,19 @@ impl Detector {
 
         // 5. redaction report: SEC-TRACE-001, and secrets leaving (EXF-TRACE-004)
         let st = self.runs.get(&span.run_id);
-        let cx = redaction_report::Ctx {
+        let mut cx = redaction_report::Ctx {
             tax: &self.tax,
             key: &self.key,
             keys: &self.keys,
             disguise: &self.disguise,
+            tags: &mut self.tags,
         };
         let ob = redaction_report::Outbound {
             hosts: &outbound_hosts,
             is_outbound,
         };
         let read = redaction_report::read(
-            &cx,
+            &mut cx,
             st,
             span,
             report,
