@@ -13,9 +13,9 @@ use crate::hash::HashMap;
 use std::sync::Arc;
 
 /// Secrets kept.
-const CAP: usize = 1024;
-/// Windows kept across them (16 bytes each).
-const MAX_WINDOWS: usize = 256 * 1024;
+const CAP: usize = 512;
+/// Windows kept across them (24 bytes each).
+const MAX_WINDOWS: usize = 64 * 1024;
 
 /// One window of a secret: its keyed tag and fingerprint, and what it covers.
 #[derive(Debug, Clone, Copy)]
