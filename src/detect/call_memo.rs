@@ -20,13 +20,13 @@ use serde_json::Value;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-/// Calls kept (a parsed shell line with its hits is a few KiB: a few MiB per
-/// detector; `guard serve` has one detector per session).
-const CAP: usize = 1024;
+/// Calls kept (a parsed shell line with its hits can be tens of KiB; two
+/// import workers and each `guard serve` session have a detector each).
+const CAP: usize = 256;
 /// Longest input kept (a `Write` of a large file is rarely repeated).
 pub const MAX_INPUT: usize = 64 * 1024;
 /// Bytes of keys kept.
-const MAX_BYTES: usize = 4 << 20;
+const MAX_BYTES: usize = 1 << 20;
 
 /// A call understood and analysed.
 #[derive(Debug)]
