@@ -8,13 +8,14 @@
 //! caller through [`Registry`] and [`DetectContext`].
 //!
 //! Modules: `tools` (what a tool call does, per agent) → `shell` (real shell
-//! parsing) → `canary`/`exec`/`network` (rule hits) and `injection` (over
-//! `textnorm`, the text normal form); `skills` and `registry` (skill
-//! fingerprints); `tokens` (canary tokens); `disguise` (secrets leaving in any
+//! parsing) → `canary`/`exec`/`network` (rule hits; the three kept per
+//! distinct call by `call_memo`) and `injection` (over `textnorm`, the text
+//! normal form); `skills` and `registry` (skill fingerprints); `tokens` (canary tokens); `disguise` (secrets leaving in any
 //! encoding or in pieces); `chains` (per-run correlation); `rules` (the
 //! catalogue); `fingerprint`.
 
 pub mod access;
+mod call_memo;
 pub mod canary;
 mod canary_seen;
 pub mod chains;
@@ -112,6 +113,10 @@ pub struct Detector {
     sessions: session::Sessions,
     /// Injection verdicts of texts already judged (the same output seen again).
     injection_memo: injection::memo::Memo,
+    /// Tool calls already understood and analysed (the same call seen again).
+    calls: call_memo::CallMemo,
+    /// Secrets already cut into tagged windows (the same secret in another run).
+    tags: disguise::TagMemo,
 }
 
 impl Default for Detector {
@@ -170,6 +175,8 @@ impl Detector {
             tamper: Arc::new(tamper::Tamper::load(&[]).expect("built-in tamper data is valid")),
             sessions: session::Sessions::default(),
             injection_memo: Default::default(),
+            calls: Default::default(),
+            tags: Default::default(),
         }
     }
 
@@ -189,6 +196,8 @@ impl Detector {
             tamper: self.tamper.clone(),
             sessions: session::Sessions::default(),
             injection_memo: Default::default(),
+            calls: Default::default(),
+            tags: Default::default(),
         }
     }
 
@@ -287,26 +296,27 @@ impl Detector {
         let mut outbound_hosts: Vec<(String, HostClass)> = Vec::new();
         let mut is_outbound = false;
 
-        // 1. what the tool call does, where the run's shell stands
+        // 1. what the tool call does, where the run's shell stands (a call
+        // seen before in the same state is not read again)
         let session = self.sessions.get(&span.run_id);
-        let call = tools::understand_in(span, &self.tax, session.cwd());
+        let known = self
+            .calls
+            .understand(span, &self.tax, session.cwd(), &session.remotes);
+        let call = known.as_deref().map(|k| &k.call);
         let mut observations: Vec<Observation> = Vec::new();
-        if let Some(call) = &call {
+        if let Some(k) = &known {
+            let call = &k.call;
             for a in &call.actions {
                 if let tools::Action::Skill { name } = a {
                     observations.push(self.skills.invocation(name));
                 }
             }
-            let ctx = canary::CallCtx {
-                cwd: session.cwd().map(str::to_string),
-                remotes: session.remotes.clone(),
-            };
             for a in &call.actions {
                 if let tools::Action::Shell { script, .. } = a {
                     session.after_shell(script.final_cwd.as_deref(), &script.remotes);
                 }
             }
-            let an = canary::analyse_in(call, &self.tax, &ctx);
+            let an = &k.analysis;
             egress |= an.quiet_egress || an.hits.iter().any(|h| h.egress);
             for e in &an.endpoints {
                 let c = network::classify(&e.host, &self.tax);
@@ -316,7 +326,7 @@ impl Detector {
                 }
             }
             is_outbound |= call.is_mcp();
-            hits.extend(an.hits);
+            hits.extend(an.hits.iter().cloned());
             hits.extend(self.tamper.check(call));
         }
 
@@ -365,22 +375,23 @@ impl Detector {
 
         // 5. redaction report: SEC-TRACE-001, and secrets leaving (EXF-TRACE-004)
         let st = self.runs.get(&span.run_id);
-        let cx = redaction_report::Ctx {
+        let mut cx = redaction_report::Ctx {
             tax: &self.tax,
             key: &self.key,
             keys: &self.keys,
             disguise: &self.disguise,
+            tags: &mut self.tags,
         };
         let ob = redaction_report::Outbound {
             hosts: &outbound_hosts,
             is_outbound,
         };
         let read = redaction_report::read(
-            &cx,
+            &mut cx,
             st,
             span,
             report,
-            call.as_ref(),
+            call,
             &ob,
             &canaries.tokens,
             &mut out.secrets,

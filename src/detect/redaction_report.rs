@@ -22,6 +22,8 @@ pub(super) struct Ctx<'a> {
     pub key: &'a [u8; 32],
     pub keys: &'a disguise::Keys,
     pub disguise: &'a disguise::Rules,
+    /// Secrets already cut into tagged windows (in any run).
+    pub tags: &'a mut disguise::TagMemo,
 }
 
 /// Where the span's call sends things (from step 1).
@@ -46,7 +48,7 @@ pub(super) struct Read {
 /// secrets and `canary_tokens` in `st`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn read(
-    cx: &Ctx,
+    cx: &mut Ctx,
     st: &mut RunState,
     span: &Span,
     report: &Report,
@@ -176,9 +178,9 @@ pub(super) fn read(
         newly_seen.push(("canary_token", t, tokens_hmac(cx.key, t)));
     }
     for (rule, value, h) in newly_seen {
-        read.remembered += st
-            .secrets
-            .remember(cx.keys, cx.disguise, rule, value, h, &span.id);
+        read.remembered +=
+            st.secrets
+                .remember_memo(cx.tags, cx.keys, cx.disguise, rule, value, h, &span.id);
     }
     read
 }

@@ -17,13 +17,16 @@
 
 pub mod forms;
 pub mod out;
+mod tagged;
 mod wire;
 
 pub use out::SecretOut;
+pub use tagged::TagMemo;
+use tagged::Tagged;
 
 use crate::hash::HashMap;
 use crate::lazyre::{Flags, LazyRegex, LazyRegexSet};
-use forms::{each_window, Form, MIN_SECRET};
+use forms::{Form, MIN_SECRET};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -345,22 +348,57 @@ impl RunSecrets {
         whole_hash: [u8; 32],
         span: &str,
     ) -> usize {
-        if value.len() < MIN_SECRET
-            || self.whole.contains_key(&whole_hash)
-            || self.secrets.len() >= MAX_SECRETS
-        {
+        if !self.would_remember(value, &whole_hash) {
             return 0;
         }
+        let t = Tagged::new(keys, rules, rule, value);
+        self.remember_tagged(&t, rule, whole_hash, span)
+    }
+
+    /// [`RunSecrets::remember`] with the secret's windows from `memo` (cut
+    /// and tagged once per detector, not once per run).
+    #[allow(clippy::too_many_arguments)]
+    pub fn remember_memo(
+        &mut self,
+        memo: &mut TagMemo,
+        keys: &Keys,
+        rules: &Rules,
+        rule: &str,
+        value: &str,
+        whole_hash: [u8; 32],
+        span: &str,
+    ) -> usize {
+        if !self.would_remember(value, &whole_hash) {
+            return 0;
+        }
+        let t = memo.get(keys, rules, rule, value, &whole_hash);
+        self.remember_tagged(&t, rule, whole_hash, span)
+    }
+
+    /// False when `value` is too short, already known, or one secret too many.
+    fn would_remember(&self, value: &str, whole_hash: &[u8; 32]) -> bool {
+        value.len() >= MIN_SECRET
+            && !self.whole.contains_key(whole_hash)
+            && self.secrets.len() < MAX_SECRETS
+    }
+
+    /// Adds a secret cut into windows (`t`): the windows no earlier secret of
+    /// the run has, in order, up to the run's bound.
+    fn remember_tagged(
+        &mut self,
+        t: &Tagged,
+        rule: &str,
+        whole_hash: [u8; 32],
+        span: &str,
+    ) -> usize {
         let idx = self.secrets.len();
         self.whole.insert(whole_hash, idx);
-        let v = &value.as_bytes()[..value.len().min(MAX_SECRET)];
-        let eligible = rules.eligible(rule, &value[..v.len().min(value.len())]);
         self.secrets.push(Secret {
             rule: rule.to_string(),
             seen: span.to_string(),
-            sent: vec![false; v.len()],
+            sent: vec![false; t.len],
             calls: Vec::new(),
-            eligible: eligible.clone(),
+            eligible: t.eligible.clone(),
         });
         let before = self.windows.len();
         let room = MAX_WINDOWS.saturating_sub(before);
@@ -368,26 +406,25 @@ impl RunSecrets {
             return 0;
         }
         let mut added = 0;
-        each_window(v, &eligible, |w, start, len, form| {
+        for w in &t.wins {
             if added >= room {
-                return;
+                break;
             }
-            let blind = form.case_blind();
-            let t = keys.tag(w, blind);
-            if let std::collections::hash_map::Entry::Vacant(e) = self.windows.entry(t) {
+            if let std::collections::hash_map::Entry::Vacant(e) = self.windows.entry(w.tag) {
                 e.insert(WinRef {
                     secret: idx as u16,
-                    start: start as u16,
-                    len: len as u8,
-                    form: form as u8,
+                    start: w.start,
+                    len: w.len,
+                    form: w.form,
                 });
-                self.fingerprints.push(keys.poly(w, blind) as u32);
-                if !self.lens.contains(&(w.len(), blind)) {
-                    self.lens.push((w.len(), blind));
+                self.fingerprints.push(w.poly);
+                let l = (w.width as usize, w.blind);
+                if !self.lens.contains(&l) {
+                    self.lens.push(l);
                 }
                 added += 1;
             }
-        });
+        }
         self.update_bitmap(self.fingerprints.len() - added);
         added
     }
