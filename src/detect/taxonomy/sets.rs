@@ -11,9 +11,37 @@ use std::collections::HashSet;
 pub struct PathSet {
     /// Compiled on first use: most tool calls need few of the sets, and
     /// compiling them all at start would cost every guard hook process.
+    set: LazySet,
+    globs: Vec<String>,
+}
+
+/// Case-insensitive patterns compiled into one [`RegexSet`] on first use.
+/// The patterns are escaped globs, which always compile; only a size limit
+/// can refuse them (checked by `name_sets_compile`), and the set then
+/// matches nothing.
+#[derive(Debug, Clone)]
+struct LazySet {
     set: std::sync::OnceLock<RegexSet>,
     res: Vec<String>,
-    globs: Vec<String>,
+}
+
+impl LazySet {
+    fn new(res: Vec<String>) -> LazySet {
+        LazySet {
+            set: std::sync::OnceLock::new(),
+            res,
+        }
+    }
+
+    fn get(&self) -> &RegexSet {
+        self.set.get_or_init(|| {
+            crate::lazyre::note_compile();
+            RegexSetBuilder::new(&self.res)
+                .case_insensitive(true)
+                .build()
+                .unwrap_or_else(|_| RegexSet::empty())
+        })
+    }
 }
 
 impl PathSet {
@@ -21,21 +49,13 @@ impl PathSet {
     /// always makes a valid pattern, so the set is compiled on first use.
     pub fn new(globs: &[String]) -> Result<PathSet, DetectError> {
         Ok(PathSet {
-            set: std::sync::OnceLock::new(),
-            res: globs.iter().map(|g| glob_to_regex(g)).collect(),
+            set: LazySet::new(globs.iter().map(|g| glob_to_regex(g)).collect()),
             globs: globs.to_vec(),
         })
     }
 
     fn set(&self) -> &RegexSet {
-        self.set.get_or_init(|| {
-            crate::lazyre::note_compile();
-            RegexSetBuilder::new(&self.res)
-                .case_insensitive(true)
-                .build()
-                // Only a size limit can refuse a glob's pattern: match nothing then.
-                .unwrap_or_else(|_| RegexSet::empty())
-        })
+        self.set.get()
     }
 
     /// Compiles the set now (a long-lived process, before its first request).
@@ -130,8 +150,7 @@ pub(super) fn escape_into(c: char, re: &mut String) {
 /// use, as the path sets: most events never ask about an env var name.
 #[derive(Debug, Clone)]
 pub struct NameSet {
-    set: std::sync::OnceLock<RegexSet>,
-    res: Vec<String>,
+    set: LazySet,
 }
 
 impl NameSet {
@@ -151,21 +170,12 @@ impl NameSet {
             })
             .collect();
         Ok(NameSet {
-            set: std::sync::OnceLock::new(),
-            res,
+            set: LazySet::new(res),
         })
     }
 
     fn set(&self) -> &RegexSet {
-        self.set.get_or_init(|| {
-            crate::lazyre::note_compile();
-            RegexSetBuilder::new(&self.res)
-                .case_insensitive(true)
-                .build()
-                // Escaped names and `.*` only: a size limit alone can refuse
-                // them (checked by `name_sets_compile`): match nothing then.
-                .unwrap_or_else(|_| RegexSet::empty())
-        })
+        self.set.get()
     }
 
     /// Compiles the set now (a long-lived process, before its first request).
