@@ -293,7 +293,15 @@ pub fn scan_batch(
     room(&mut out.runs, runs);
     // A run's title comes before its spans: the pieces of a secret cut across two
     // strings of a span are learned first, so the title loses them too.
-    let ahead = runs > 0 && redactor.learn_seams_ahead(&batch.records);
+    let titled = batch
+        .records
+        .iter()
+        .any(|r| matches!(r, Record::Run(run) if run.title.is_some()));
+    let ahead = titled
+        && redactor.learn_seams_ahead(batch.records.iter().filter_map(|r| match r {
+            Record::Span(s) => Some(s),
+            _ => None,
+        }));
     for rec in batch.records.drain(..) {
         // A background writer lets waiting threads run between records.
         crate::priority::yield_point();

@@ -21,7 +21,6 @@
 
 use super::engine::Cand;
 use super::Redactor;
-use crate::ingest::formats::Record;
 use crate::model::Span;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -153,22 +152,17 @@ impl Redactor {
         }
     }
 
-    /// Learns the seams of every span in `records` before any record is redacted,
-    /// so a run's title (the first prompt, redacted before the spans that follow
-    /// it) loses the pieces too; returns false (learning nothing) when no record
-    /// of `records` is a run with a title. Spans redacted until
-    /// [`Redactor::seams_learned`] is called do not learn them again.
-    pub fn learn_seams_ahead(&mut self, records: &[Record]) -> bool {
-        let titled = records
-            .iter()
-            .any(|r| matches!(r, Record::Run(run) if run.title.is_some()));
-        if !titled || !self.enabled {
+    /// Learns the seams of `spans` before any record of their batch is
+    /// redacted, so a run's title (the first prompt, redacted before the spans
+    /// that follow it) loses the pieces too; false (learning nothing) when seam
+    /// learning is off. Spans redacted until [`Redactor::seams_learned`] is
+    /// called do not learn them again.
+    pub fn learn_seams_ahead<'a>(&mut self, spans: impl Iterator<Item = &'a Span>) -> bool {
+        if !self.enabled {
             return false;
         }
-        for r in records {
-            if let Record::Span(s) = r {
-                self.learn_seams(s);
-            }
+        for s in spans {
+            self.learn_seams(s);
         }
         self.seams_ahead = true;
         true

@@ -11,8 +11,17 @@ fn stored(db: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
-#[test]
-fn the_writer_waits_for_a_gap_in_decisions_then_stores_every_record() {
+/// A store, and a writer thread deferring with `max_age`: (its folder,
+/// the store, the server's activity, the record sender, the writer).
+fn writer(
+    max_age: Duration,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Arc<Activity>,
+    std::sync::mpsc::SyncSender<Record>,
+    std::thread::JoinHandle<()>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("w.db");
     drop(record::open_store(&db).unwrap());
@@ -21,10 +30,16 @@ fn the_writer_waits_for_a_gap_in_decisions_then_stores_every_record() {
     let seen = activity.clone();
     let path = db.clone();
     let defer = Defer {
-        max_age: Duration::from_secs(60),
+        max_age,
         ..Defer::default()
     };
     let writer = std::thread::spawn(move || write_loop(&path, rx, &seen, defer));
+    (dir, db, activity, tx, writer)
+}
+
+#[test]
+fn the_writer_waits_for_a_gap_in_decisions_then_stores_every_record() {
+    let (_dir, db, activity, tx, writer) = writer(Duration::from_secs(60));
     let mut red = Redactor::new(Mode::Mask);
     let busy = activity.start();
     for i in 0..50 {
@@ -53,18 +68,7 @@ fn the_writer_waits_for_a_gap_in_decisions_then_stores_every_record() {
 
 #[test]
 fn a_busy_server_still_gets_its_records_written_at_the_age_bound() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("w.db");
-    drop(record::open_store(&db).unwrap());
-    let activity = Arc::new(Activity::default());
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Record>(RECORD_QUEUE);
-    let seen = activity.clone();
-    let path = db.clone();
-    let defer = Defer {
-        max_age: Duration::from_millis(200),
-        ..Defer::default()
-    };
-    let writer = std::thread::spawn(move || write_loop(&path, rx, &seen, defer));
+    let (_dir, db, activity, tx, writer) = writer(Duration::from_millis(200));
     let _busy = activity.start();
     let mut red = Redactor::new(Mode::Mask);
     for i in 0..3 {
