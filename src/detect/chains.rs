@@ -8,8 +8,9 @@
 use super::disguise::{RunSecrets, MAX_TOTAL};
 use super::fingerprint::fingerprint;
 use super::rules::{self, id};
+use crate::hash::{HashMap, HashSet};
 use crate::model::{Finding, Severity};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 /// How many runs keep state at once (oldest dropped first).
 const MAX_RUNS: usize = 512;

@@ -207,7 +207,7 @@ fn field_name(f: &Field) -> String {
         Field::ToolInput => "tool_input".into(),
         Field::ToolOutput => "tool_output".into(),
         Field::Attribute(p) => format!("attribute {p}"),
-        Field::Other(o) => o.clone(),
+        Field::Other(o) => o.to_string(),
     }
 }
 

@@ -3,7 +3,8 @@
 //! shell, which Claude Code keeps between calls) and the git remotes added.
 //! Bounded: at most [`MAX_RUNS`] runs, oldest dropped first.
 
-use std::collections::{HashMap, VecDeque};
+use crate::hash::HashMap;
+use std::collections::VecDeque;
 
 /// How many runs keep command context at once.
 const MAX_RUNS: usize = 512;
@@ -45,6 +46,8 @@ impl Session {
 pub struct Sessions {
     map: HashMap<String, Session>,
     order: VecDeque<String>,
+    /// Never used: what [`Sessions::get`] would hand out if a run just inserted were missing.
+    spare: Session,
 }
 
 impl Sessions {
@@ -57,8 +60,13 @@ impl Sessions {
                 }
             }
             self.order.push_back(run.to_string());
+            self.map.insert(run.to_string(), Session::default());
         }
-        self.map.entry(run.to_string()).or_default()
+        // A run seen before (nearly every span) costs a lookup, not an allocation.
+        match self.map.get_mut(run) {
+            Some(s) => s,
+            None => &mut self.spare,
+        }
     }
 }
 

@@ -19,9 +19,9 @@ use super::run::followed;
 use super::validate::Validator;
 use super::value::{self, Words};
 use super::Mode;
+use crate::hash::HashSet;
 use crate::model::Severity;
 use regex::Regex;
-use std::collections::HashSet;
 
 /// The name and severity recorded for a match.
 #[derive(Debug, Clone)]
@@ -163,13 +163,23 @@ pub struct Extras {
 
 /// Lower case, `-` as `_`: how field and header names compare.
 pub fn norm_key(k: &str) -> String {
-    k.trim()
-        .chars()
-        .map(|c| match c {
-            '-' => '_',
-            c => c.to_ascii_lowercase(),
-        })
-        .collect()
+    // Byte-wise: ASCII changes leave every multi-byte character as it was.
+    let mut n = k.trim().to_ascii_lowercase();
+    if n.contains('-') {
+        n = n.replace('-', "_");
+    }
+    n
+}
+
+/// [`norm_key`] without a copy when `k` is already normal (trimmed, no ASCII
+/// capital, no `-`): most keys of a trace are.
+fn norm_key_cow(k: &str) -> std::borrow::Cow<'_, str> {
+    let t = k.trim();
+    if t.bytes().any(|b| b == b'-' || b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(norm_key(t))
+    } else {
+        std::borrow::Cow::Borrowed(t)
+    }
 }
 
 /// Margin searched around a digit run (longer than any digit-rule match).
@@ -274,7 +284,7 @@ impl Engine {
         for e in ["\\u00", "\\/"] {
             add(e.into(), &|t| t.escape = true);
         }
-        let mut field_leaves = HashSet::new();
+        let mut field_leaves = HashSet::default();
         let mut field_paths = Vec::new();
         for f in &extras.fields {
             let n = norm_key(f);
@@ -461,8 +471,9 @@ impl Engine {
 
     /// The label for a whole-value field or header rule on `path` (keys joined by `.`), if any.
     pub fn sensitive_key(&self, path: &str) -> Option<usize> {
-        let n = norm_key(path);
-        let leaf = n.rsplit('.').next().unwrap_or(&n);
+        let n = norm_key_cow(path);
+        let n: &str = &n;
+        let leaf = n.rsplit('.').next().unwrap_or(n);
         if self.headers.contains(leaf) {
             return Some(self.header_label);
         }
@@ -477,7 +488,7 @@ impl Engine {
 
     /// True when `name` is a sensitive header name (for `["name", "value"]` pairs).
     pub fn is_header(&self, name: &str) -> bool {
-        self.headers.contains(&norm_key(name))
+        self.headers.contains(norm_key_cow(name).as_ref())
     }
 
     /// The better of two labels for one merged range: higher severity, then earlier rule.
@@ -549,5 +560,42 @@ mod rule_bits_tests {
             assert_eq!(s.contains(i), set.contains(&i), "{i}");
         }
         assert!(!RuleBits::default().contains(5000));
+    }
+}
+
+#[cfg(test)]
+mod norm_key_tests {
+    use super::{norm_key, norm_key_cow};
+
+    /// The definition byte-wise `norm_key` must keep: trimmed, each character
+    /// lower-cased in ASCII, `-` as `_`.
+    fn by_chars(k: &str) -> String {
+        k.trim()
+            .chars()
+            .map(|c| match c {
+                '-' => '_',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_the_character_wise_definition() {
+        for k in [
+            "",
+            " X-Api-Key ",
+            "Authorization",
+            "http.request.header.x-goog-api-key",
+            "ÄPI-Schlüssel-Ω",
+            "\u{a0}Token\u{2003}",
+            "İ-DOTTED-ﬁ",
+            "a--b__C",
+            "\t\n",
+            "already_normal.path",
+            " trimmed.only ",
+        ] {
+            assert_eq!(norm_key(k), by_chars(k), "{k:?}");
+            assert_eq!(norm_key_cow(k), by_chars(k), "{k:?}");
+        }
     }
 }

@@ -10,8 +10,9 @@
 //! per run and [`MAX_RUNS`] runs (the oldest run is forgotten first). Lives in
 //! memory only; never stored.
 
+use crate::hash::HashMap;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Shortest value remembered.
 pub const MIN_LEN: usize = 8;
@@ -97,6 +98,8 @@ pub struct Memory {
     runs: HashMap<String, RunMemory>,
     order: VecDeque<String>,
     total: usize,
+    /// Counts every change (a value learned, a run forgotten).
+    changes: u64,
 }
 
 impl Memory {
@@ -110,6 +113,7 @@ impl Memory {
                 if let Some(old) = self.order.pop_front() {
                     if let Some(m) = self.runs.remove(&old) {
                         self.total -= m.values.len();
+                        self.changes += 1;
                     }
                 }
             }
@@ -128,6 +132,7 @@ impl Memory {
         m.pending
             .push(memchr::memmem::Finder::new(value.as_bytes()).into_owned());
         self.total += 1;
+        self.changes += 1;
         true
     }
 
@@ -144,6 +149,12 @@ impl Memory {
     /// How many values are remembered in total (all runs).
     pub fn len(&self) -> usize {
         self.total
+    }
+
+    /// How many times the memory changed (values learned, runs forgotten):
+    /// equal counts mean the same contents.
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 }
 

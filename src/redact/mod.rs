@@ -6,6 +6,7 @@
 //! findings and errors into `Redacted` ones and reports which rules matched
 //! where (rule and position, never the value) so detection can use it.
 
+mod clean;
 pub mod cut;
 mod disguise;
 mod engine;
@@ -110,7 +111,9 @@ pub enum Field {
     ToolOutput,
     /// A JSON path inside `attributes`, e.g. `http.request.header.authorization`.
     Attribute(String),
-    Other(String),
+    /// Any other field, by a name the code gives (`model`, `origin`, `title`):
+    /// borrowed, so naming a field allocates nothing.
+    Other(std::borrow::Cow<'static, str>),
 }
 
 /// One rule match: which rule, in which field, at which byte range of the *raw* text.
@@ -166,6 +169,8 @@ pub struct Redactor {
     /// Set while a batch whose seams were learned ahead is redacted (see
     /// [`Redactor::learn_seams_ahead`]): spans skip learning them again.
     seams_ahead: bool,
+    /// Short values found clean (see [`clean`]).
+    clean: clean::CleanMemo,
 }
 
 /// How the store (and its spool) keeps a source file's path: redacted with the
@@ -250,6 +255,31 @@ impl Redactor {
         for f in &found {
             let m = self.to_match(f, field.clone());
             report.matches.push(m);
+        }
+        out
+    }
+
+    /// [`Redactor::redact_cow`] for a short value that repeats from span to
+    /// span (a file path, a name, a model): one found clean is not redacted
+    /// again in the same run while the memory is unchanged ([`clean`]).
+    fn redact_short_cow(
+        &mut self,
+        run_id: &str,
+        text: &str,
+        field: Field,
+        report: &mut Report,
+    ) -> Option<String> {
+        if !self.enabled || text.is_empty() {
+            return None;
+        }
+        let changes = self.memory.changes();
+        if self.clean.is_clean(run_id, text, changes) {
+            return None;
+        }
+        let before = report.matches.len();
+        let out = self.redact_cow(run_id, text, field, report);
+        if out.is_none() && report.matches.len() == before && self.memory.changes() == changes {
+            self.clean.note(run_id, text, changes);
         }
         out
     }

@@ -38,13 +38,19 @@ impl Redactor {
     /// is redacted.
     pub fn redact_run(&mut self, mut run: Run) -> Redacted<Run> {
         let mut r = Report::default();
-        let id = run.id.clone();
+        // The run's id is read while its other fields change: taken out, not copied.
+        let id = std::mem::take(&mut run.id);
         self.opt_in_place(&id, &mut run.title, Field::Other("title".into()), &mut r);
         if let Some(t) = &mut run.title {
             *t = cut::one_line(t, cut::TITLE_CHARS);
         }
-        self.field_in_place(&id, &mut run.source, Field::Other("source".into()), &mut r);
+        if let Some(s) =
+            self.redact_short_cow(&id, &run.source, Field::Other("source".into()), &mut r)
+        {
+            run.source = s;
+        }
         self.opt_in_place(&id, &mut run.cwd, Field::Other("cwd".into()), &mut r);
+        run.id = id;
         Redacted::new(run)
     }
 
@@ -53,7 +59,7 @@ impl Redactor {
     /// [`cut::EVIDENCE_CHARS`] characters (detection hands them over uncut).
     pub fn redact_finding(&mut self, mut finding: Finding) -> Redacted<Finding> {
         let mut r = Report::default();
-        let id = finding.run_id.clone();
+        let id = std::mem::take(&mut finding.run_id);
         self.field_in_place(
             &id,
             &mut finding.title,
@@ -75,10 +81,13 @@ impl Redactor {
         finding.message = cut::one_line(&finding.message, cut::MESSAGE_CHARS);
         finding.evidence = cut::one_line(&finding.evidence, cut::EVIDENCE_CHARS);
         if let Some(o) = &mut finding.origin {
-            let mut path = o.path.to_string();
-            self.field_in_place(&id, &mut path, Field::Other("origin".into()), &mut r);
-            o.path = path.into();
+            if let Some(p) =
+                self.redact_short_cow(&id, &o.path, Field::Other("origin".into()), &mut r)
+            {
+                o.path = p.into();
+            }
         }
+        finding.run_id = id;
         Redacted::new(finding)
     }
 

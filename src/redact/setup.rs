@@ -57,6 +57,7 @@ impl Redactor {
             key: HashKey::random(),
             memory: Memory::default(),
             seams_ahead: false,
+            clean: Default::default(),
         }
     }
 
@@ -156,6 +157,7 @@ impl Redactor {
             key,
             memory: Memory::default(),
             seams_ahead: false,
+            clean: Default::default(),
         })
     }
 
@@ -175,6 +177,7 @@ impl Redactor {
             key: self.key.clone(),
             memory: Memory::default(),
             seams_ahead: false,
+            clean: Default::default(),
         }
     }
 

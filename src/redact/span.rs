@@ -42,7 +42,12 @@ impl Redactor {
             (&*span.origin.path, Field::Other("origin".into())),
         ];
         for (i, (text, field)) in fields.into_iter().enumerate() {
-            plan.fields[i] = self.redact_cow(run, text, field, r);
+            // name, model, tool name and path repeat from span to span
+            plan.fields[i] = if matches!(i, 0 | 4 | 5 | 6) {
+                self.redact_short_cow(run, text, field, r)
+            } else {
+                self.redact_cow(run, text, field, r)
+            };
         }
         if !span.attributes.is_empty() {
             let mut found = Vec::new();
@@ -142,5 +147,58 @@ mod tests {
             text_ptr,
             "an unchanged field is moved, not copied"
         );
+    }
+
+    #[test]
+    fn a_path_found_clean_is_judged_again_once_the_memory_changes() {
+        let mut r = Redactor::new(Mode::Mask);
+        let token = "plainwordtoken";
+        let path = format!("/home/u/{token}/t.jsonl");
+        let span = |id: &str, run: &str| {
+            Span::new(
+                id,
+                run,
+                SpanKind::Tool,
+                "Bash",
+                Origin::new(path.as_str(), 1),
+            )
+        };
+        for id in ["a", "b"] {
+            let plan = r.plan_span(&span(id, "r1"));
+            assert_eq!(
+                plan.fields[6], None,
+                "clean, then clean again from the memo"
+            );
+            assert!(plan.report().matches.is_empty());
+        }
+        r.remember_canary("r1", token);
+        let plan = r.plan_span(&span("c", "r1"));
+        let kept = plan.fields[6].as_deref().expect("redacted once remembered");
+        assert!(!kept.contains(token), "{kept}");
+        assert_eq!(plan.report().matches.len(), 1);
+        // Another run never saw the token: its spans keep the path.
+        assert_eq!(r.plan_span(&span("d", "r2")).fields[6], None);
+        assert_eq!(r.plan_span(&span("e", "r2")).fields[6], None);
+        // And the first run still redacts it after the other run's clean memo.
+        assert!(r.plan_span(&span("f", "r1")).fields[6].is_some());
+        // A finding's origin and a run's source take the same path.
+        let f = crate::model::Finding {
+            rule_id: "SEC-TRACE-001".into(),
+            severity: crate::model::Severity::High,
+            confidence: 1.0,
+            run_id: "r1".into(),
+            span_ids: vec!["f".into()],
+            title: "t".into(),
+            message: "m".into(),
+            evidence: "e".into(),
+            fingerprint: "fp".into(),
+            origin: Some(Origin::new(path.as_str(), 1)),
+            skill_id: None,
+            ts_ms: None,
+            related: Vec::new(),
+        };
+        let f = r.redact_finding(f).into_inner();
+        assert!(!f.origin.unwrap().path.contains(token));
+        assert_eq!(f.run_id, "r1", "the run id is put back");
     }
 }
