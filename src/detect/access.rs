@@ -279,6 +279,29 @@ pub fn env_hit(cmd: &Command, script: &Script, tax: &Taxonomy, ev: &str) -> Opti
             ev,
         ));
     }
+    // `docker inspect --format '{{json .Config.Env}}'`, `kubectl get -o jsonpath='{…env}'`
+    let formats = || {
+        tax.env_format_commands
+            .iter()
+            .any(|w| command_matches(cmd, w))
+    };
+    let field = || {
+        cmd.args().iter().find_map(|a| {
+            tax.env_format_fields
+                .iter()
+                .find(|f| a.contains(f.as_str()))
+        })
+    };
+    if let Some(f) = formats().then(field).flatten() {
+        return Some(Hit::new(
+            id::ENV_SECRET,
+            format!(
+                "{} prints the environment through a format ({f})",
+                cmd.display()
+            ),
+            ev,
+        ));
+    }
     let getenv = name == "launchctl" && cmd.args().first().is_some_and(|a| a == "getenv");
     if name == "printenv" || getenv {
         if let Some(v) = cmd.args().iter().find(|a| tax.secret_env(a)) {
@@ -488,8 +511,13 @@ pub fn credential_used_in_place(script: &Script, j: usize, tax: &Taxonomy) -> bo
 /// One word of a command list against one argument: alternatives split by `|`,
 /// each exact or, ending in `*`, a prefix.
 fn word_matches(word: &str, arg: &str) -> bool {
-    word.split('|').any(|alt| match alt.strip_suffix('*') {
-        Some(prefix) => arg.starts_with(prefix),
+    word.split('|').any(|alt| match alt.split_once('*') {
+        // `get-secret*`: a prefix; `http.*.extraheader`: a prefix and a suffix
+        Some((prefix, suffix)) => {
+            arg.len() >= prefix.len() + suffix.len()
+                && arg.starts_with(prefix)
+                && arg.ends_with(suffix)
+        }
         None => arg == alt,
     })
 }

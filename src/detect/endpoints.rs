@@ -164,10 +164,9 @@ fn piped_input(cmd: &Command) -> bool {
         || !cmd.stdin_from.is_empty()
         || cmd.sends_stdin
         || cmd.redirects.iter().any(|r| {
-            matches!(
-                r.kind,
-                RedirectKind::Read | RedirectKind::HereString | RedirectKind::HereDoc
-            )
+            // `< /dev/null` gives the command nothing to send
+            matches!(r.kind, RedirectKind::HereString | RedirectKind::HereDoc)
+                || (r.kind == RedirectKind::Read && r.target != "/dev/null")
         })
 }
 

@@ -134,7 +134,10 @@ fn runs_something(text: &str, tax: &Taxonomy) -> Option<String> {
     let script = parse_script(text, tax);
     script.commands.iter().find_map(|c| {
         let n = c.name();
-        let config = n.is_empty() || tax.rc_config_commands.contains(&n);
+        // `export EDITOR=vim`: the program a variable names runs only when asked
+        let config = n.is_empty()
+            || c.via == super::shell::Via::Variable
+            || tax.rc_config_commands.contains(&n);
         (!config).then_some(n)
     })
 }
@@ -162,6 +165,10 @@ pub fn script_hits(script: &Script, tax: &Taxonomy, ev: &str, depth: usize) -> V
                     );
                     continue;
                 }
+            }
+            if tax.pkg_config_files.matches(&target).is_some() {
+                let content = written_content(script, cmd, &target);
+                hits.extend(pkgconf::hit(&target, content.as_deref(), tax, ev));
             }
             let Some(g) = tax.persistence.matches(&target) else {
                 continue;
@@ -436,6 +443,9 @@ pub fn write_hits(path: &str, content: &str, tool: &str, tax: &Taxonomy) -> Vec<
             .severity(sev),
         );
     }
+    if tax.pkg_config_files.matches(path).is_some() {
+        hits.extend(pkgconf::hit(path, text, tax, &ev));
+    }
     let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
     if base == "package.json" {
         for (key, value) in lifecycle_entries(content, tax) {
@@ -577,6 +587,7 @@ fn python_build_hook(base: &str, content: &str, tax: &Taxonomy) -> Option<(Sever
     })
 }
 
+mod pkgconf;
 mod rc;
 
 #[cfg(test)]

@@ -46,6 +46,18 @@ struct CanaryFile {
     settings_files: Vec<String>,
     settings_exec_keys: Vec<String>,
     secret_markers: Vec<String>,
+    #[serde(default)]
+    pkg_config_files: Vec<String>,
+    #[serde(default)]
+    pkg_config_index_keys: Vec<String>,
+    #[serde(default)]
+    pkg_config_exec_keys: Vec<String>,
+    #[serde(default)]
+    pkg_config_load_keys: Vec<String>,
+    #[serde(default)]
+    env_format_commands: Vec<String>,
+    #[serde(default)]
+    env_format_fields: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +68,8 @@ struct NetworkFile {
     fetch_tools: Vec<String>,
     trusted_installers: Vec<String>,
     installers: Vec<Installer>,
+    #[serde(default)]
+    index_vars: Vec<String>,
     implied_hosts: Vec<ImpliedHost>,
     file_servers: Vec<FileServer>,
 }
@@ -170,6 +184,10 @@ pub struct Taxonomy {
     pub secret_env: NameSet,
     pub env_exceptions: NameSet,
     pub env_dump_commands: Vec<Vec<String>>,
+    /// Commands that print an environment through a format string, as words.
+    pub env_format_commands: Vec<Vec<String>>,
+    /// What such a format holds when it asks for the environment.
+    pub env_format_fields: Vec<String>,
     /// Built-in only, compiled on first use (most spans run no code).
     pub env_code: crate::lazyre::LazyRegexSet,
     pub persistence_commands: Vec<Vec<String>>,
@@ -213,10 +231,20 @@ pub struct Taxonomy {
     pub settings_files: PathSet,
     /// Keys that make such a settings file run commands.
     pub settings_exec_keys: Vec<String>,
+    /// Package managers' settings files (`~/.npmrc`, `pip.conf`, `.cargo/config.toml`).
+    pub pkg_config_files: PathSet,
+    /// Their keys that name where packages come from (lower case, matched as a suffix).
+    pub pkg_config_index_keys: Vec<String>,
+    /// Their keys whose value runs as code on every run (lower case).
+    pub pkg_config_exec_keys: Vec<String>,
+    /// Their keys that load code whatever the value (lower case).
+    pub pkg_config_load_keys: Vec<String>,
     /// Vendor installer URL prefixes (`curl … | sh` from them is low).
     trusted_installers: Vec<String>,
     /// Package install commands (installs from non-allowlisted hosts run foreign code).
     pub installers: Vec<Installer>,
+    /// Variables that name where packages come from (`GOPROXY`, `PIP_INDEX_URL`).
+    pub index_vars: Vec<String>,
     /// Commands that connect to a host they do not name, as words, with that host.
     pub implied_hosts: Vec<(Vec<String>, ImpliedHost)>,
     /// Static file servers, as words, with where they take their folder.
@@ -250,6 +278,10 @@ fn word_lists(v: &[String]) -> Vec<Vec<String>> {
         .collect()
 }
 
+fn lower(v: Vec<String>) -> Vec<String> {
+    v.into_iter().map(|s| s.to_ascii_lowercase()).collect()
+}
+
 /// `\b` as an ASCII word boundary: the Unicode one makes the regex engines fall back
 /// to their slowest path on non-ASCII text (tool outputs often have some).
 fn ascii_boundaries(p: &str) -> String {
@@ -268,6 +300,7 @@ impl Taxonomy {
             &self.rc_files,
             &self.script_hooks,
             &self.settings_files,
+            &self.pkg_config_files,
         ] {
             p.warm();
         }
@@ -376,6 +409,8 @@ impl Taxonomy {
             secret_env: NameSet::new(&cat(&c.secret_env_names, &cfg.secret_env_names))?,
             env_exceptions: NameSet::new(&c.env_exceptions)?,
             env_dump_commands: word_lists(&c.env_dump_commands),
+            env_format_commands: word_lists(&c.env_format_commands),
+            env_format_fields: c.env_format_fields,
             env_code: crate::lazyre::LazyRegexSet::new(
                 c.env_code_patterns
                     .iter()
@@ -422,8 +457,13 @@ impl Taxonomy {
             transforms: set(&c.transforms),
             settings_files: PathSet::new(&c.settings_files)?,
             settings_exec_keys: c.settings_exec_keys,
+            pkg_config_files: PathSet::new(&c.pkg_config_files)?,
+            pkg_config_index_keys: lower(c.pkg_config_index_keys),
+            pkg_config_exec_keys: lower(c.pkg_config_exec_keys),
+            pkg_config_load_keys: lower(c.pkg_config_load_keys),
             trusted_installers: n.trusted_installers,
             installers: n.installers,
+            index_vars: n.index_vars,
             implied_hosts: n
                 .implied_hosts
                 .into_iter()

@@ -303,8 +303,10 @@ pub fn understand_in(span: &Span, tax: &Taxonomy, cwd: Option<&str>) -> Option<T
     }
     let is_fetch = tax.fetch_tools.contains(&lname);
     if let Some(o) = obj {
+        // text-editor tools take their verb in `command`: `view` reads
+        // (`str_replace_based_edit_tool`, `str_replace_editor`)
         if READ_TOOLS.contains(&lname.as_str())
-            || (lname == "str_replace_editor"
+            || (WRITE_TOOLS.contains(&lname.as_str())
                 && o.get("command").and_then(Value::as_str) == Some("view"))
         {
             for p in paths_in(o) {
@@ -423,6 +425,16 @@ fn paths_in(o: &serde_json::Map<String, Value>) -> Vec<String> {
     out
 }
 
+/// An argument that names a file: the known names, and the names tools make
+/// of them (`pathInProject`, `fileUri`, `targetFilePath`, `dir_path`).
+fn path_key(lk: &str) -> bool {
+    PATH_KEYS.contains(&lk)
+        || lk.ends_with("path")
+        || lk.ends_with("inproject")
+        || lk.ends_with("fileuri")
+        || lk.ends_with("_file")
+}
+
 fn generic(
     call: &mut ToolCall,
     lname: &str,
@@ -451,7 +463,7 @@ fn generic(
                             call.actions.push(Action::Fetch { url: s.to_string() });
                         }
                     }
-                } else if PATH_KEYS.contains(&lk.as_str()) {
+                } else if path_key(&lk) {
                     let paths: Vec<String> = match val {
                         Value::String(s) => vec![s.clone()],
                         Value::Array(a) => a
@@ -461,7 +473,12 @@ fn generic(
                         _ => Vec::new(),
                     };
                     for p in paths {
-                        if p.contains("://") {
+                        if let Some(local) = p.strip_prefix("file://") {
+                            // `file:///home/u/.netrc` names a local file
+                            call.actions.push(Action::Read {
+                                path: local.to_string(),
+                            });
+                        } else if p.contains("://") {
                             call.actions.push(Action::Fetch { url: p });
                         } else if writes {
                             call.actions.push(Action::Write {

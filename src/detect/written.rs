@@ -160,12 +160,15 @@ fn as_command_line(path: &str, content: &str) -> Option<String> {
                 first
             }
         });
+    // not a script: a curl config that names a URL and what to send (`curl -K
+    // FILE` runs it) is the command line it stands for
+    let curl = || super::shell::curlrc::config_line(body);
     let lang = match (shebang.as_deref(), ext.as_deref()) {
         (Some(s), _) => s
             .trim_end_matches(|c: char| c.is_ascii_digit() || c == '.')
             .to_string(),
         (None, Some(e)) => e.to_string(),
-        _ => return None,
+        _ => return curl(),
     };
     let (exe, flag) = match lang.as_str() {
         "sh" | "bash" | "zsh" | "ksh" | "dash" | "ash" => return Some(body.to_string()),
@@ -176,7 +179,7 @@ fn as_command_line(path: &str, content: &str) -> Option<String> {
         "php" => ("php", "-r"),
         "ps1" | "pwsh" | "powershell" => ("pwsh", "-c"),
         "lua" => ("lua", "-e"),
-        _ => return None,
+        _ => return curl(),
     };
     let code = if exe == "php" {
         body.trim_start_matches("<?php")

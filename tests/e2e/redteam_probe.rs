@@ -200,17 +200,12 @@ fn redteam_probes_are_found_and_stopped_in_process() {
     fails.extend(probe("tests/fixtures/redteam7/cases.jsonl", &[], 65));
     // the seven it left are closed (tests/fixtures/redteam9/SOURCE.md)
     fails.extend(probe("tests/fixtures/redteam8/cases.jsonl", &[], 182));
-    // left, and why: tests/fixtures/redteam9/SOURCE.md
-    let left = [
-        "r9-git-06",
-        "r9-env-04",
-        "r9-env-05",
-        "r9-cred-12",
-        "r9-pers-01",
-        "r9-pers-02",
-        "r9-inj-fname",
-        "r9-inj-fname2",
-    ];
-    fails.extend(probe("tests/fixtures/redteam9/cases.jsonl", &left, 97));
+    // left, and why: tests/fixtures/redteam9/SOURCE.md (round 10 closed the
+    // environment formats, http.*.extraheader, .npmrc and pip.conf)
+    let left = ["r9-git-06", "r9-inj-fname", "r9-inj-fname2"];
+    fails.extend(probe("tests/fixtures/redteam9/cases.jsonl", &left, 99));
+    // left, and why: tests/fixtures/redteam10/SOURCE.md (round 9's three, repeated)
+    let left = ["r10-r9left-git06", "r10-r9left-fname", "r10-r9left-fname2"];
+    fails.extend(probe("tests/fixtures/redteam10/cases.jsonl", &left, 87));
     assert!(fails.is_empty(), "{}", fails.join("\n"));
 }

@@ -333,6 +333,7 @@ fn quiet(cmds: &[&str]) {
 }
 
 mod families;
+mod probe10;
 mod probe7;
 mod probe9;
 mod redteam;

@@ -62,6 +62,7 @@ pub(super) fn git(cmd: &Command, out: &mut Vec<Endpoint>, by: &str) {
 /// Packages and package indexes fetched from URLs: `pip install URL`,
 /// `--index-url`, `npm i URL`, `--registry` and friends (see `network.toml`).
 pub(super) fn installs(cmd: &Command, tax: &Taxonomy, out: &mut Vec<Endpoint>, by: &str) {
+    index_vars(cmd, tax, out, by);
     let mut argv: Vec<&str> = cmd.argv.iter().map(String::as_str).collect();
     let name = cmd.name();
     // `python -m pip install …` is `pip install …`
@@ -73,12 +74,12 @@ pub(super) fn installs(cmd: &Command, tax: &Taxonomy, out: &mut Vec<Endpoint>, b
     let Some(first) = argv.first() else { return };
     let first = crate::detect::shell::basename(first).to_ascii_lowercase();
     for inst in &tax.installers {
-        let words: Vec<&str> = inst.cmd.split_whitespace().collect();
-        let head = words.first().copied().unwrap_or("");
+        let head = inst.cmd.split_whitespace().next().unwrap_or("");
         if first != head && first.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.') != head
         {
             continue;
         }
+        let words: Vec<&str> = inst.cmd.split_whitespace().collect();
         // the subcommand words must follow, options allowed between
         let rest: Vec<&str> = argv[1..]
             .iter()
@@ -124,6 +125,45 @@ pub(super) fn installs(cmd: &Command, tax: &Taxonomy, out: &mut Vec<Endpoint>, b
             }
         }
         return;
+    }
+}
+
+/// `GOPROXY=URL go get`, `export PIP_INDEX_URL=URL`: a variable that names
+/// where packages come from, set to URLs (a list, `,` or `|` or spaces apart).
+fn index_vars(cmd: &Command, tax: &Taxonomy, out: &mut Vec<Endpoint>, by: &str) {
+    if tax.index_vars.is_empty() {
+        return;
+    }
+    let declared = cmd
+        .argv
+        .first()
+        .is_some_and(|n| ["export", "declare", "typeset", "setenv"].contains(&n.as_str()));
+    let words = cmd
+        .args()
+        .iter()
+        .filter(|_| declared)
+        .filter_map(|a| a.split_once('='));
+    let set = cmd
+        .assignments
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(words);
+    for (k, v) in set {
+        if !tax.index_vars.iter().any(|n| n == k) {
+            continue;
+        }
+        for u in v.split([',', '|', ' ']).filter(|u| u.contains("://")) {
+            if let Some(h) = host_of(u) {
+                out.push(Endpoint {
+                    host: h,
+                    target: format!("{k}={u}"),
+                    sends: false,
+                    by: by.to_string(),
+                    new_remote: false,
+                    install: true,
+                });
+            }
+        }
     }
 }
 

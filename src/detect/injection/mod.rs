@@ -93,12 +93,23 @@ pub fn scan(text: &str, tax: &Taxonomy) -> Scan {
             .key(&format!("tags|{}", clip(&norm.hidden, 120))),
         );
     }
-    // bidi overrides (E2 80 AA..AE, E2 81 A6..A9)
+    // bidi overrides (E2 80 AA..AE, E2 81 A6..A9); embeddings and isolates
+    // around right-to-left letters (Arabic, Hebrew) are ordinary typesetting,
+    // overrides (U+202D, U+202E) never are
     if memchr::memchr(0xE2, text.as_bytes()).is_some() {
-        if let Some((pos, c)) = text
+        let rtl = || {
+            text.chars()
+                .any(|c| matches!(c, '\u{0590}'..='\u{08FF}' | '\u{FB1D}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}'))
+        };
+        let found = text
             .char_indices()
-            .find(|(_, c)| matches!(*c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
-        {
+            .find(|(_, c)| matches!(*c, '\u{202D}' | '\u{202E}'))
+            .or_else(|| {
+                text.char_indices()
+                    .find(|(_, c)| matches!(*c, '\u{202A}'..='\u{202C}' | '\u{2066}'..='\u{2069}'))
+                    .filter(|_| !rtl())
+            });
+        if let Some((pos, c)) = found {
             out.hits.push(
                 Hit::new(
                     id::PINJ_OUTPUT,

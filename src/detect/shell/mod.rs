@@ -20,6 +20,7 @@
 
 mod calls;
 mod codec;
+pub mod curlrc;
 mod env;
 pub mod eval;
 mod fallback;
@@ -68,6 +69,9 @@ pub enum Via {
     Function,
     /// What interpreter code does, as the shell command it amounts to.
     Interpreter,
+    /// The value of a variable a program runs as a command
+    /// (`GIT_SSH_COMMAND='…' git pull`, `export PAGER='…'`).
+    Variable,
 }
 
 /// Kind of a redirection.

@@ -73,6 +73,14 @@ impl Walker<'_> {
                         self.interpreter_code(*id, text);
                     }
                 }
+                StdinRun::CurlConfig => {
+                    // `printf 'url=…\ndata=@…' | curl -K -`: the options it reads
+                    if let Some(argv) = super::curlrc::config_argv(&text) {
+                        let line = argv.join(" ");
+                        let cmd = Command::new(argv, super::Via::ShellC, depth + 1, line);
+                        self.finish_command(cmd, Vec::new());
+                    }
+                }
                 StdinRun::No => {}
             }
         }
@@ -80,6 +88,9 @@ impl Walker<'_> {
 
     /// Whether a command runs the script it reads on stdin, and as what.
     pub(super) fn stdin_kind(&self, cmd: &Command) -> StdinRun {
+        if super::curlrc::config_on_stdin(cmd) {
+            return StdinRun::CurlConfig;
+        }
         let name = cmd.name();
         let args = cmd.args();
         let from_stdin_file = args.iter().any(|a| STDIN_FILES.contains(&a.as_str()));
@@ -116,4 +127,6 @@ pub(super) enum StdinRun {
     No,
     Shell,
     Interpreter,
+    /// `curl -K -`: the text is curl options.
+    CurlConfig,
 }

@@ -106,7 +106,15 @@ impl Walker<'_> {
         }
         // `docker run IMG CMD…`, `ssh HOST 'script'`: the command given elsewhere
         let hosted = super::hosted::hosted(&cmd.argv);
+        // `GIT_SSH_COMMAND='…' git pull`, `export PAGER='…'`: a value a program runs
+        let env_run: Vec<String> = super::hosted::env_commands(&cmd.assignments, &cmd.argv)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
         let id = self.push(cmd);
+        for s in &env_run {
+            self.script(s, Via::Variable, depth + 1);
+        }
         if let Some((s, via)) = nested {
             self.script(&s, via, depth + 1);
         }
