@@ -30,6 +30,7 @@ pub mod exchange;
 pub mod group;
 pub mod health;
 pub mod openai;
+pub mod phases;
 pub mod record;
 pub mod recording;
 pub mod room;
@@ -214,13 +215,15 @@ pub struct ProxyStats {
     pub spilling: AtomicBool,
     /// Bytes in the spool file being spilled to.
     pub spill_bytes: AtomicU64,
+    /// Per-phase timing of exchanges, when asked for ([`phases::ENV`]).
+    pub phases: Option<phases::Phases>,
 }
 
 impl ProxyStats {
     /// The counters as JSON (the proxy's `GET /health`).
     pub fn to_json(&self) -> serde_json::Value {
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "status": "ok",
             "requests": n(&self.requests),
             "recorded": n(&self.recorded),
@@ -234,7 +237,11 @@ impl ProxyStats {
             "upstream_errors": n(&self.upstream_errors),
             "unauthorized": n(&self.unauthorized),
             "busy": n(&self.busy),
-        })
+        });
+        if let Some(p) = &self.phases {
+            v["phases"] = p.to_json();
+        }
+        v
     }
 
     /// The exit line's recording part: `N exchanges recorded (M spilled to the spool), D dropped`.
@@ -301,7 +308,10 @@ pub async fn bind(cfg: ProxyConfig) -> Result<BoundProxy, ProxyError> {
         cfg,
         openai,
         anthropic,
-        stats: Arc::new(ProxyStats::default()),
+        stats: Arc::new(ProxyStats {
+            phases: phases::Phases::from_env(),
+            ..ProxyStats::default()
+        }),
         spill: None,
     })
 }
