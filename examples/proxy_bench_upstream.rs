@@ -1,7 +1,8 @@
 //! A minimal local LLM-API stand-in for `scripts/bench_proxy.sh`: answers every
 //! request with a recorded Chat Completions body (or, for `"stream":true`, the
 //! recorded SSE stream), so proxy overhead can be measured against a direct
-//! connection to the same server. Usage: `proxy_bench_upstream 127.0.0.1:PORT`.
+//! connection to the same server. Usage: `proxy_bench_upstream 127.0.0.1:PORT`;
+//! prints `accepted N` for each connection it accepts.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -48,8 +49,12 @@ fn main() -> std::io::Result<()> {
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&addr).await?;
         println!("listening on http://{}", listener.local_addr()?);
+        let mut accepted: u64 = 0;
         loop {
             let (stream, _) = listener.accept().await?;
+            // One line per connection: the bench counts the connections a point opened.
+            accepted += 1;
+            println!("accepted {accepted}");
             let _ = stream.set_nodelay(true);
             tokio::spawn(async move {
                 let _ = hyper::server::conn::http1::Builder::new()

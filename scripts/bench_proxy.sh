@@ -25,6 +25,12 @@
 #                            the measurements, into the proxy's store or another one
 #                            (restarted on a fresh store, or the next copy, when it ends)
 #   BENCH_NO_BUILD=1         use the release binaries already built
+#   BENCH_PHASES=1           start the proxy with SKILLTRACE_PROXY_PHASES=1: each
+#                            point also prints where its time went inside the proxy
+# Under each point a line gives, per 1,000 requests of that point, the proxy's
+# forwarding and recorder+writer CPU and wake-ups and the upstream connections
+# it opened; after each point the script waits for the recorder and the writer
+# to finish that point's exchanges ("settled after, s") before the next.
 # Needs wrk (Debian: apt-get install -y wrk) and sqlite3 for the store count.
 set -euo pipefail
 dur="${1:-10}"
@@ -46,6 +52,7 @@ cd "$root"
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
   cargo build -q --release --bin skilltrace --example proxy_bench_upstream
 fi
+[ -n "${BENCH_PHASES:-}" ] && export SKILLTRACE_PROXY_PHASES=1
 . "$root/scripts/proxy_bench_start.sh"
 
 # An import beside the proxy, over and over until the measurements end.
@@ -109,10 +116,126 @@ run() { # conns url script -> "p50 p99 rps"
   echo "$(to_ms "$p50") $(to_ms "$p99") $rps $(awk '/requests in/{print $1}' "$tmp/wrk.out")"
 }
 
+# A reading of the proxy for one point: its threads' CPU, wake-ups and time
+# waiting for a core by role (the recorder and the writer are the niced
+# threads), requests received, upstream connections accepted so far (the
+# bench upstream prints a line per connection) and, from a binary started with
+# SKILLTRACE_PROXY_PHASES=1 (BENCH_PHASES=1), its per-phase histograms.
+snap() { # -> JSON on stdout
+  python3 - "$proxy_pid" "$proxy_addr" "$tmp/up.log" <<'PY' || echo "{}"
+import json, os, sys, urllib.request
+pid, addr, uplog = sys.argv[1], sys.argv[2], sys.argv[3]
+tick = os.sysconf("SC_CLK_TCK")
+try:
+    health = json.load(urllib.request.urlopen(f"http://{addr}/health", timeout=30))
+except Exception:
+    health = {}
+roles = {}
+for t in os.listdir(f"/proc/{pid}/task"):
+    try:
+        stat = open(f"/proc/{pid}/task/{t}/stat").read().rsplit(")", 1)[1].split()
+        status = open(f"/proc/{pid}/task/{t}/status").read()
+        sched = open(f"/proc/{pid}/task/{t}/schedstat").read().split()
+    except OSError:
+        continue
+    background = int(stat[16]) > 0 or int(stat[38]) in (3, 5)
+    role = "bg" if background else "fwd"
+    field = lambda k: int(status.split(k + ":")[1].split()[0])
+    r = roles.setdefault(role, [0.0, 0, 0, 0.0])
+    r[0] += (int(stat[11]) + int(stat[12])) * 1000 / tick
+    r[1] += field("voluntary_ctxt_switches")
+    r[2] += field("nonvoluntary_ctxt_switches")
+    r[3] += int(sched[1]) / 1e6
+accepted = sum(1 for l in open(uplog) if l.startswith("accepted "))
+# Per core: (idle + iowait, all) jiffies, to show how busy each core was.
+cores = {}
+for l in open("/proc/stat"):
+    f = l.split()
+    if f[0].startswith("cpu") and f[0] != "cpu":
+        v = [int(x) for x in f[1:]]
+        cores[f[0]] = [v[3] + v[4], sum(v[:8])]
+print(json.dumps({"roles": roles, "health": health, "accepted": accepted, "cores": cores}))
+PY
+}
+
+# What a proxied point cost, from the readings before and after it: per 1,000
+# requests, forwarding and recorder+writer CPU and wake-ups; upstream
+# connections the proxy opened; how busy each core was (the whole machine);
+# the phases' p50 / p99 when measured.
+point_costs() { # before.json after.json -> one line
+  python3 - "$1" "$2" <<'PY' || echo "?"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+n = b.get("health", {}).get("requests", 0) - a.get("health", {}).get("requests", 0)
+per = 1000 / n if n > 0 else 0
+def d(role, i):
+    return b["roles"].get(role, [0] * 4)[i] - a["roles"].get(role, [0] * 4)[i]
+out = [f"{n} req; per 1,000: fwd CPU {d('fwd', 0) * per:.0f} ms, wake-ups {d('fwd', 1) * per:.0f}, waiting {d('fwd', 3) * per:.1f} ms; rec+writer CPU {d('bg', 0) * per:.0f} ms, wake-ups {d('bg', 1) * per:.0f}; upstream conns opened {b['accepted'] - a['accepted']}"]
+busy = []
+for c in sorted(b.get("cores", {})):
+    i0, t0 = a.get("cores", {}).get(c, [0, 0])
+    i1, t1 = b["cores"][c]
+    if t1 > t0:
+        busy.append(f"{100 * (1 - (i1 - i0) / (t1 - t0)):.0f}%")
+out.append("cores busy " + " ".join(busy))
+pa, pb = a.get("health", {}).get("phases"), b.get("health", {}).get("phases")
+if pa and pb:
+    qs = []
+    for ph in ("read", "upstream", "body", "total"):
+        before = {e: c for e, c in pa[ph].get("counts", [])}
+        diff = sorted((e, c - before.get(e, 0)) for e, c in pb[ph].get("counts", []))
+        diff = [(e, c) for e, c in diff if c > 0]
+        tot = sum(c for _, c in diff)
+        def q(p):
+            rank, seen = max(1, -(-int(p * tot * 1000) // 1000)), 0
+            for e, c in diff:
+                seen += c
+                if seen >= rank:
+                    return e / 1000
+            return float("nan")
+        qs.append(f"{ph} {q(.5):.2f}/{q(.99):.2f}" if tot else f"{ph} -")
+    out.append("phases p50/p99 ms: " + ", ".join(qs))
+    out.append(f"upstream conns used {pb.get('upstream_conns', 0)}")
+print("; ".join(out))
+PY
+}
+
+# Waits until the proxy has stored what a point left it (nothing queued for
+# the recorder, and its niced recorder and writer threads without CPU for
+# 0.5 s), so that catch-up never runs during the next point; prints the
+# seconds waited.
+settle() {
+  python3 - "$proxy_pid" "$proxy_addr" <<'PY' || echo "?"
+import json, os, sys, time, urllib.request
+pid, addr = sys.argv[1], sys.argv[2]
+def background_ticks():
+    total = 0
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = open(f"/proc/{pid}/task/{t}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat[16]) > 0 or int(stat[38]) in (3, 5):
+            total += int(stat[11]) + int(stat[12])
+    return total
+start, still, last = time.time(), 0, background_ticks()
+while time.time() - start < 600 and still < 2:
+    time.sleep(0.25)
+    try:
+        queued = json.load(urllib.request.urlopen(f"http://{addr}/health", timeout=30)).get("queued", 0)
+    except Exception:
+        queued = 0
+    now = background_ticks()
+    still = still + 1 if queued == 0 and now == last else 0
+    last = now
+print(f"{max(0.0, time.time() - start - 0.5):.1f}")
+PY
+}
+
 direct="http://127.0.0.1:$up_port/v1/chat/completions"
 proxied="http://$proxy_addr/v1/chat/completions"
 echo "proxy benchmark: wrk, ${dur}s per point, POST /v1/chat/completions (1.3 KB request; JSON: 1.3 KB reply, SSE: the recorded tool-call stream), $(nproc) cores, load avg $(cut -d' ' -f1 /proc/loadavg), import beside: ${import_mode:-none}"
-printf "%-5s %-10s %-6s | %-28s | %-28s | %-18s\n" "kind" "mode" "conns" "direct p50 / p99 ms, req/s" "proxy p50 / p99 ms, req/s" "added p50 / p99 ms"
+printf "%-5s %-10s %-6s | %-28s | %-28s | %-18s | %s\n" "kind" "mode" "conns" "direct p50 / p99 ms, req/s" "proxy p50 / p99 ms, req/s" "added p50 / p99 ms" "settled after, s"
 for kind in $kinds; do
   for mode in $modes; do
     mode_rates="$rates"
@@ -127,11 +250,15 @@ for kind in $kinds; do
           [ "$c" = 1 ] && label="1 conn"
         fi
         read -r dp50 dp99 drps _ <<<"$(run "$c" "$direct" "$script")"
+        snap >"$tmp/before.json"
         read -r pp50 pp99 prps pn <<<"$(run "$c" "$proxied" "$script")"
+        snap >"$tmp/after.json"
         sent=$((sent + ${pn:-0}))
+        settled="$(settle)"
         a50="$(awk -v a="$pp50" -v b="$dp50" 'BEGIN{printf "%.3f", a-b}')"
         a99="$(awk -v a="$pp99" -v b="$dp99" 'BEGIN{printf "%.3f", a-b}')"
-        printf "%-5s %-10s %-6s | %7s / %7s  %10s | %7s / %7s  %10s | %7s / %7s\n" "$kind" "$label" "$c" "$dp50" "$dp99" "$drps" "$pp50" "$pp99" "$prps" "$a50" "$a99"
+        printf "%-5s %-10s %-6s | %7s / %7s  %10s | %7s / %7s  %10s | %7s / %7s | %s\n" "$kind" "$label" "$c" "$dp50" "$dp99" "$drps" "$pp50" "$pp99" "$prps" "$a50" "$a99" "$settled"
+        echo "      $(point_costs "$tmp/before.json" "$tmp/after.json")"
       done
     done
   done

@@ -1,4 +1,5 @@
-//! Background threads (the proxy's recorder and store writer) run at a lower
+//! Background threads (the proxy's recorder and store writer, a bulk
+//! `import`'s threads) run at a lower
 //! CPU priority than the threads that serve requests, so on a small machine a
 //! commit never delays a forwarded byte; on an idle machine nothing changes.
 //!

@@ -6,6 +6,10 @@ use crate::ingest::import::{collect, import_paths_with};
 use anyhow::Result;
 
 pub fn import(args: ImportArgs) -> Result<i32> {
+    // A bulk import is background work: its threads (they inherit this one's
+    // priority) run niced, so that beside it a proxy's forwarding threads and
+    // an interactive TUI get a core first; alone it runs as fast as before.
+    crate::priority::background();
     let forced = parse_format(&args.format)?;
     let db = db_path(&args.db)?;
     super::install_ingest_lists()?;

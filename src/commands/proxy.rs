@@ -23,15 +23,7 @@ pub fn run(args: ProxyArgs) -> Result<i32> {
         })?;
     }
     let db = db_path(&args.db)?;
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(2, 8);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .thread_name("skilltrace-proxy-io")
-        .enable_all()
-        .build()?;
+    let rt = proxy::forwarding_runtime().map_err(proxy::ProxyError::Runtime)?;
     // Bind before opening the store: a busy port or a refused address fails fast.
     let bound = rt.block_on(proxy::bind(cfg.clone()))?;
     let addr = bound.local_addr();

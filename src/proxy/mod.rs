@@ -30,6 +30,7 @@ pub mod exchange;
 pub mod group;
 pub mod health;
 pub mod openai;
+pub mod phases;
 pub mod record;
 pub mod recording;
 pub mod room;
@@ -214,13 +215,15 @@ pub struct ProxyStats {
     pub spilling: AtomicBool,
     /// Bytes in the spool file being spilled to.
     pub spill_bytes: AtomicU64,
+    /// Per-phase timing of exchanges, when asked for ([`phases::ENV`]).
+    pub phases: Option<phases::Phases>,
 }
 
 impl ProxyStats {
     /// The counters as JSON (the proxy's `GET /health`).
     pub fn to_json(&self) -> serde_json::Value {
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "status": "ok",
             "requests": n(&self.requests),
             "recorded": n(&self.recorded),
@@ -234,7 +237,11 @@ impl ProxyStats {
             "upstream_errors": n(&self.upstream_errors),
             "unauthorized": n(&self.unauthorized),
             "busy": n(&self.busy),
-        })
+        });
+        if let Some(p) = &self.phases {
+            v["phases"] = p.to_json();
+        }
+        v
     }
 
     /// The exit line's recording part: `N exchanges recorded (M spilled to the spool), D dropped`.
@@ -301,7 +308,10 @@ pub async fn bind(cfg: ProxyConfig) -> Result<BoundProxy, ProxyError> {
         cfg,
         openai,
         anthropic,
-        stats: Arc::new(ProxyStats::default()),
+        stats: Arc::new(ProxyStats {
+            phases: phases::Phases::from_env(),
+            ..ProxyStats::default()
+        }),
         spill: None,
     })
 }
@@ -386,6 +396,26 @@ impl BoundProxy {
     }
 }
 
+/// The runtime that forwards: one thread (tokio's current-thread runtime), on
+/// which every connection's reads and writes, both directions, run.
+///
+/// One thread rather than a pool because a forwarded request is a chain of
+/// wake-ups (the client's request, the upstream's answer) and a pool adds
+/// more: a worker that finds work wakes a parked one to share it, and a task
+/// taken by the other worker waits for that worker's core to wake. On a small
+/// VM whose idle vCPUs halt at once, each such wake-up of an idle core is a
+/// trip through the host. A pool of two took 300–750 wake-ups of the
+/// forwarding threads per 1,000 requests at 500–2,000 req/s, one thread
+/// 90–280, for the same CPU (BENCHMARKS.md, branch proxy10). Forwarding needs
+/// little CPU (60–100 ms per 1,000 requests); the recording work is on other
+/// threads.
+pub fn forwarding_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .thread_name("skilltrace-proxy-io")
+        .enable_all()
+        .build()
+}
+
 /// A proxy running on its own runtime thread.
 #[derive(Debug)]
 pub struct ProxyHandle {
@@ -395,7 +425,8 @@ pub struct ProxyHandle {
     thread: Option<std::thread::JoinHandle<Result<(), ProxyError>>>,
 }
 
-/// Starts the proxy on a dedicated thread with its own tokio runtime; returns
+/// Starts the proxy on a dedicated thread with its own tokio runtime (the
+/// [`forwarding_runtime`], run on that thread); returns
 /// once it listens (or failed to). For callers without a runtime (the TUI).
 pub fn spawn(cfg: ProxyConfig, sink: IngestSender) -> Result<ProxyHandle, ProxyError> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -403,12 +434,7 @@ pub fn spawn(cfg: ProxyConfig, sink: IngestSender) -> Result<ProxyHandle, ProxyE
     let thread = std::thread::Builder::new()
         .name("skilltrace-proxy".into())
         .spawn(move || -> Result<(), ProxyError> {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("skilltrace-proxy-io")
-                .enable_all()
-                .build()
-                .map_err(ProxyError::Runtime)?;
+            let rt = forwarding_runtime().map_err(ProxyError::Runtime)?;
             rt.block_on(async move {
                 let bound = match bind(cfg).await {
                     Ok(b) => b,

@@ -56,6 +56,7 @@ mod parsers_agents;
 mod proxy;
 mod proxy_burst;
 mod proxy_encodings;
+mod proxy_phases;
 mod proxy_priority;
 mod proxy_spill;
 mod proxy_store;

@@ -19,6 +19,7 @@ mod stream;
 pub use copy::{Capture, SharedCapture};
 pub use stream::{ResponseCapture, SseCapture, StreamFold, FOLD_AT};
 
+use super::phases::Phase;
 use super::room::Room;
 use super::route::Route;
 use super::ProxyStats;
@@ -238,13 +239,20 @@ impl ExchangeRecorder {
             Ok(mut c) => std::mem::take(&mut *c),
             Err(_) => Capture::default(),
         };
+        let ended = Instant::now();
+        if let Some(p) = &self.stats.phases {
+            if let Some(r) = &self.response {
+                p.add(Phase::Body, ended.saturating_duration_since(r.at));
+            }
+            p.add(Phase::Total, ended.saturating_duration_since(meta.started));
+        }
         let done = Finished {
             meta,
             request_body,
             response: self.response.take(),
             body: std::mem::replace(&mut self.body, ResponseCapture::Count(0)),
             outcome,
-            ended: Instant::now(),
+            ended,
             ended_ms: chrono::Utc::now().timestamp_millis(),
         };
         // Exchanges waiting for the recorder are bounded in bytes, not in

@@ -21,6 +21,7 @@ use super::capture::{
     Capture, ExchangeMeta, ExchangeRecorder, Finished, Outcome, RecordLimits, ResponseMeta,
     SharedCapture,
 };
+use super::phases::Phase;
 use super::route::{self, Provider, Upstream};
 use super::{ProxyStats, Timeouts};
 use crate::limits::{body::drain, mib, Budget};
@@ -31,7 +32,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::{HttpConnector, HttpInfo};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::convert::Infallible;
@@ -189,6 +190,7 @@ async fn handle(
             "missing or wrong x-skilltrace-token header",
         ));
     }
+    let rec_started = Instant::now();
     let (mut parts, body) = req.into_parts();
     let upstream = match route.provider {
         Provider::OpenAi => &shared.openai,
@@ -210,7 +212,7 @@ async fn handle(
         path: parts.uri.path().to_string(),
         query: parts.uri.query().map(route::recordable_query),
         upstream: upstream.display(),
-        started: Instant::now(),
+        started: rec_started,
         started_ms: chrono::Utc::now().timestamp_millis(),
         request_headers: route::recordable_header_map(&parts.headers),
         session_header: session_header(&parts.headers),
@@ -282,6 +284,10 @@ async fn handle(
     } else {
         RequestTee::streaming(body, capture)
     };
+    let read_at = Instant::now();
+    if let Some(p) = &shared.stats.phases {
+        p.add(Phase::Read, read_at.saturating_duration_since(rec_started));
+    }
     let mut up = Request::new(tee);
     *up.method_mut() = parts.method;
     *up.uri_mut() = uri;
@@ -319,6 +325,13 @@ async fn handle(
             ));
         }
     };
+    let head_at = Instant::now();
+    if let Some(p) = &shared.stats.phases {
+        p.add(Phase::Upstream, head_at.saturating_duration_since(read_at));
+        if let Some(info) = resp.extensions().get::<HttpInfo>() {
+            p.upstream_conn(info.local_addr());
+        }
+    }
     let (mut rparts, rbody) = resp.into_parts();
     route::strip_response(&mut rparts.headers);
     rec.on_response(ResponseMeta {
@@ -331,7 +344,7 @@ async fn handle(
                 .to_string(),
         )
         .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity")),
-        at: Instant::now(),
+        at: head_at,
     });
     let body = ResponseTee {
         inner: rbody,
