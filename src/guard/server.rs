@@ -24,7 +24,6 @@ use super::judge::Judge;
 use super::policy::{Action, Policy};
 use super::record::{self, Record};
 use super::session::Session;
-use crate::config::Config;
 use crate::model::GuardDecision;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -179,7 +178,10 @@ pub async fn bind(opts: &ServeOptions) -> anyhow::Result<BoundGuard> {
             }
             e => ServeError::Listen(format!("{e}")),
         })?;
-    let config = Config::load_default()?;
+    let (config, note) = super::policy::guard_config()?;
+    if let Some(n) = note {
+        crate::notice::warn("guard-config", n);
+    }
     let policy = Policy::from_config(&config)?;
     // Eight workers per core (at least 16). One per core was measured worse
     // (busy 2-core machine, 32 sessions: added p50 6.6 ms against 2.7 ms with
