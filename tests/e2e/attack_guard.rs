@@ -13,6 +13,7 @@ use crate::{common, limits_support};
 use common::bin;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -329,4 +330,151 @@ fn a_policy_others_can_write_is_not_trusted_and_skilltrace_variables_cannot_swit
         let h = hook(&cfg, &db, ev, &[]);
         assert_eq!(verdict(&h.out), "deny", "{cmd}: {:?}", h.out);
     }
+}
+
+/// `guard serve` started with `cfg`; the child and its `host:port`.
+fn serve(cfg: &Path, db: &Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = bin()
+        .env("SKILLTRACE_CONFIG", cfg)
+        .args(["guard", "serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .trim_end_matches([',', '/'])
+        .to_string();
+    (child, addr)
+}
+
+/// Sends raw bytes, then reads the answer until the server closes or `wait` passes.
+fn raw(addr: &str, bytes: &[u8], wait: Duration) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(wait)).unwrap();
+    let _ = s.write_all(bytes);
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+fn post(addr: &str, body: &str) -> String {
+    let head = format!(
+        "POST /guard/claude-code HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    raw(
+        addr,
+        &[head.as_bytes(), body.as_bytes()].concat(),
+        Duration::from_secs(60),
+    )
+}
+
+#[test]
+fn guard_serve_outlasts_a_thousand_sessions_slow_senders_lying_lengths_and_held_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store").join("g.db");
+    std::fs::create_dir(db.parent().unwrap()).unwrap();
+    let cfg = config(dir.path(), "");
+    let (mut child, addr) = serve(&cfg, &db);
+    let pid = child.id();
+    let ordinary = |s: &str| pre_tool_use(s, "ls -la src").to_string();
+
+    // A body that says it is longer than it is, then stalls: answered (neutral)
+    // when the body's deadline passes, while everything below goes on.
+    let stalled = {
+        let addr = addr.clone();
+        let started = Instant::now();
+        std::thread::spawn(move || {
+            let head = format!(
+                "POST /guard/claude-code HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 1000\r\n\r\n{{\"session_id\""
+            );
+            let got = raw(&addr, head.as_bytes(), Duration::from_secs(90));
+            (got, started.elapsed())
+        })
+    };
+    // Slow senders: heads that never end, bodies dripped a byte at a time.
+    let mut slow = Vec::new();
+    for i in 0..20 {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        if i % 2 == 0 {
+            s.write_all(b"POST /guard/claude-code HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+                .unwrap();
+        } else {
+            s.write_all(format!("POST /guard/claude-code HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 500\r\n\r\n{{").as_bytes()).unwrap();
+        }
+        slow.push(s);
+    }
+    // Bodies held open: 40 of 15 MiB, each one byte short.
+    let held_bodies: Vec<_> = (0..40)
+        .map(|_| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(&addr).unwrap();
+                s.set_write_timeout(Some(Duration::from_secs(60))).unwrap();
+                let n = 15 << 20;
+                let head = format!(
+                    "POST /guard/claude-code HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {n}\r\n\r\n"
+                );
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(&vec![b' '; n - 1]);
+                s
+            })
+        })
+        .collect();
+    let held: Vec<TcpStream> = held_bodies.into_iter().map(|t| t.join().unwrap()).collect();
+    // Meanwhile an honest client is answered, at once.
+    let t = Instant::now();
+    let honest = post(&addr, &ordinary("honest-1"));
+    assert!(honest.starts_with("HTTP/1.1 200"), "{honest}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+
+    // A thousand sessions, eight clients at a time.
+    let answered: usize = (0..8)
+        .map(|w| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                (0..125)
+                    .filter(|i| {
+                        let body = pre_tool_use(&format!("sess-{w}-{i}"), "ls -la src").to_string();
+                        post(&addr, &body).starts_with("HTTP/1.1 200")
+                    })
+                    .count()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .sum();
+    assert_eq!(answered, 1000);
+
+    // A Content-Length shorter than the body: the first part is one (malformed)
+    // event, the rest is no request, and the server goes on.
+    let body = ordinary("liar");
+    let short = format!(
+        "POST /guard/claude-code HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 12\r\n\r\n{body}"
+    );
+    let got = raw(&addr, short.as_bytes(), Duration::from_secs(60));
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    let peak = limits_support::status_kib(pid, "VmHWM:") as f64 / 1024.0;
+    drop(held);
+    drop(slow);
+    let (got, after) = stalled.join().unwrap();
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    assert!(after < Duration::from_secs(60), "{after:?}");
+    let again = post(&addr, &ordinary("honest-2"));
+    assert!(again.starts_with("HTTP/1.1 200"), "{again}");
+    limits_support::assert_peak("guard serve under attack", peak, 320.0);
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
 }
