@@ -47,6 +47,12 @@ where
             if !held.grow(data.len()) {
                 return Err(Intake::Busy);
             }
+            if buf.is_empty() {
+                // Room for the length announced (capped), not twice it by doubling:
+                // pages never written are never resident.
+                let want = body.size_hint().exact().unwrap_or(0) as usize;
+                buf.reserve_exact(want.clamp(data.len(), MAX_BODY));
+            }
             buf.extend_from_slice(&data);
         }
         Ok(())
