@@ -53,7 +53,10 @@ fn hook_cmd(args: GuardArgs) -> Result<i32> {
     if args.check {
         return check(&opts);
     }
-    let mut input = Vec::new();
+    // Room for the largest event up front: growing by doubling would hold up
+    // to twice the cap (a 100 MiB event peaked at 153 MiB); pages never written
+    // are never resident, so a small event costs nothing more.
+    let mut input = Vec::with_capacity(hook::MAX_EVENT as usize + 1);
     std::io::stdin()
         .take(hook::MAX_EVENT + 1)
         .read_to_end(&mut input)

@@ -25,6 +25,7 @@ struct TamperFile {
     watchers: Vec<String>,
     variables: Vec<String>,
     names: Vec<String>,
+    agents: Vec<String>,
 }
 
 /// The protected files and the commands that turn the guard off.
@@ -44,6 +45,8 @@ pub struct Tamper {
     variables: Vec<String>,
     /// Command names an alias or function must not take over.
     names: Vec<String>,
+    /// Agent programs: one started with a variable of ours runs hooks pointed away.
+    agents: Vec<String>,
 }
 
 impl Tamper {
@@ -62,6 +65,7 @@ impl Tamper {
             watchers: f.watchers,
             variables: f.variables,
             names: f.names,
+            agents: f.agents,
         })
     }
 
@@ -111,16 +115,19 @@ impl Tamper {
         let mut hits = Vec::new();
         for a in &call.actions {
             match a {
-                Action::Write { path, .. } => {
+                Action::Write { path, content } => {
                     if let Some(g) = self.protected(path) {
                         hits.push(hit(&call.tool, path, g));
+                    } else if let Some(v) = self.sets_ours(content) {
+                        hits.push(planted(&call.tool, &v, path));
                     }
                 }
                 Action::Shell { text, script } => {
-                    for cmd in &script.commands {
+                    for (i, cmd) in script.commands.iter().enumerate() {
                         self.command(cmd, text, &mut hits);
                         self.stop(cmd, script, text, &mut hits);
                         self.shell_off(cmd, text, &mut hits);
+                        self.planted_in_file(cmd, script, i, &mut hits);
                     }
                     self.function_over(text, &mut hits);
                 }
@@ -220,6 +227,17 @@ impl Tamper {
                 .iter()
                 .find(|(k, _)| ours(k))
                 .map(|(k, _)| format!("sets {k} in the agent's shell"));
+        } else if self
+            .agents
+            .iter()
+            .any(|a| *a == super::shell::basename(&name))
+        {
+            // an agent started with one: its own hooks judge with it
+            why = cmd
+                .assignments
+                .iter()
+                .find(|(k, _)| ours(k))
+                .map(|(k, _)| format!("starts the agent `{name}` with {k} pointed elsewhere"));
         } else if ["export", "declare", "typeset", "readonly", "setenv"].contains(&name.as_str()) {
             why = args
                 .iter()
@@ -247,6 +265,54 @@ impl Tamper {
             hits.push(
                 Hit::new(id::GUARD_TAMPER, why, &super::hit::clip(text, 160)).key("shell off"),
             );
+        }
+    }
+
+    /// A variable of ours set or unset in `text` (`SKILLTRACE_CONFIG=…`,
+    /// `unset SKILLTRACE_DB`): its name.
+    fn sets_ours(&self, text: &str) -> Option<String> {
+        for p in &self.variables {
+            let mut from = 0;
+            while let Some(i) = text[from..].find(p.as_str()) {
+                let at = from + i;
+                let end = at
+                    + text[at..]
+                        .bytes()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                        .count();
+                from = end.max(at + 1);
+                let set = text[end..].starts_with('=');
+                let unset = text[..at].trim_end().ends_with("unset");
+                let word = at == 0 || !text.as_bytes()[at - 1].is_ascii_alphanumeric();
+                if word && (set || unset) {
+                    return Some(text[at..end].to_string());
+                }
+            }
+        }
+        None
+    }
+
+    /// `echo 'export SKILLTRACE_CONFIG=/dev/null' >> ~/.bashrc`, `… | tee -a
+    /// ~/.zshrc`, `cat >> ~/.profile <<EOF`: a setting of ours in literal text
+    /// written into a file a later shell or agent reads (what a command prints
+    /// is known only when it is literal: a `grep` for the name writes nothing known).
+    fn planted_in_file(
+        &self,
+        cmd: &Command,
+        script: &super::shell::Script,
+        id: usize,
+        hits: &mut Vec<Hit>,
+    ) {
+        let targets = write_targets(cmd);
+        let Some(file) = targets.first() else {
+            return;
+        };
+        let written = match cmd.name().as_str() {
+            "tee" => script.stdin_of(id),
+            _ => script.output_of(id),
+        };
+        if let Some(v) = written.and_then(|out| self.sets_ours(&out)) {
+            hits.push(planted(&cmd.name(), &v, file));
         }
     }
 
@@ -279,6 +345,15 @@ impl Tamper {
             }
         }
     }
+}
+
+fn planted(tool: &str, var: &str, path: &str) -> Hit {
+    Hit::new(
+        id::GUARD_TAMPER,
+        format!("{tool} writes a setting of {var} into {path}, for a later shell or agent to read"),
+        &format!("{tool} {path}"),
+    )
+    .key(&format!("planted {var}"))
 }
 
 fn hit(tool: &str, path: &str, glob: &str) -> Hit {
@@ -430,6 +505,11 @@ mod tests {
             "SKILLTRACE_DB=/tmp/empty.db",
             "declare -x SKILLTRACE_CONFIG=/tmp/c.toml",
             "unset SKILLTRACE_DB",
+            "env SKILLTRACE_CONFIG=/dev/null claude -p 'deploy it'",
+            "echo 'export SKILLTRACE_CONFIG=/dev/null' >> ~/.bashrc",
+            "printf 'unset SKILLTRACE_DB\\n' | tee -a ~/.zshrc",
+            "cat >> ~/.profile <<'EOF'\nSKILLTRACE_CONFIG=/tmp/weak.toml\nEOF",
+            "SKILLTRACE_DB=/tmp/x.db /usr/local/bin/codex exec 'push it'",
             "alias skilltrace=true",
             "alias ls='ls -G' skilltrace='exit 0'",
             "hash -p /bin/true skilltrace",
@@ -446,6 +526,9 @@ mod tests {
             "alias ll='ls -l'",
             "unset GOPATH",
             "echo $SKILLTRACE_CONFIG",
+            "SKILLTRACE_CONFIG=/tmp/c.toml skilltrace guard status",
+            "echo \"config: $SKILLTRACE_CONFIG\" > /tmp/report.txt",
+            "grep -rn 'SKILLTRACE_DB=' docs/ > /tmp/hits.txt",
             "skilltrace scan . --fail-on high",
             "grep -rn 'skilltrace()' src/",
             "cargo run --bin skilltrace -- import x",

@@ -89,6 +89,9 @@ pub struct HookOptions {
     pub drainer: Option<mpsc::Sender<()>>,
     /// Why the warm judge was not used, when it was not (noted on the span).
     pub local_because: Option<String>,
+    /// Why the user's config was not used (see [`super::policy::guard_config`]),
+    /// noted on the span.
+    pub config_note: Option<String>,
     /// After judging here: start a warm judge for the next event (unless
     /// `[guard] warm_idle_secs` is 0).
     pub start_judge: bool,
@@ -104,6 +107,7 @@ impl HookOptions {
             dry_run: false,
             drainer: None,
             local_because: None,
+            config_note: None,
             start_judge: false,
         }
     }
@@ -160,16 +164,22 @@ pub fn run_with(
     mark_from(started);
     mark("start");
     let now = crate::store::now_ms();
+    let mut opts = opts.clone();
     let loaded = match warm {
         Some(j) => Ok((Base::Warm(j.clone()), j.policy().clone())),
-        None => Config::load_default()
+        None => super::policy::guard_config()
             .map_err(|e| format!("{e:#}"))
-            .and_then(|c| {
+            .and_then(|(c, note)| {
+                if let Some(n) = note {
+                    crate::notice::warn("guard-config", &n);
+                    opts.config_note = Some(n);
+                }
                 Policy::from_config(&c)
                     .map(|p| (Base::Config(Box::new(c)), p))
                     .map_err(|e| format!("{e:#}"))
             }),
     };
+    let opts = &opts;
     let (config, policy) = match loaded {
         Ok(cp) => cp,
         Err(e) => {
@@ -406,6 +416,9 @@ fn work(
     }
     if let Some(why) = &opts.local_because {
         attrs.insert("guard.judged_in".into(), format!("hook: {why}").into());
+    }
+    if let Some(note) = &opts.config_note {
+        attrs.insert("guard.config".into(), note.clone().into());
     }
     judge.annotate(&mut j, attrs);
     judge.save_state(&ev, &mut sess);

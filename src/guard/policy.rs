@@ -120,6 +120,45 @@ impl Default for Policy {
     }
 }
 
+/// Why the config file at `path` may have been written by someone else: its
+/// target (links are followed: a config linked from a dotfiles folder is
+/// fine) owned by another user (root aside), or writable by every user or by
+/// a group with members besides you. `None` when it is yours alone or absent.
+pub fn config_not_trusted(path: &std::path::Path) -> Option<String> {
+    use crate::store::trust;
+    let m = std::fs::metadata(path).ok()?;
+    let f = trust::facts_of_meta(&m);
+    let me = trust::my_uid();
+    let why = if f.uid != me && f.uid != 0 {
+        format!("is owned by uid {}, not by you (uid {me})", f.uid)
+    } else if f.mode & 0o002 != 0 {
+        format!("is writable by every user (mode {:o})", f.mode)
+    } else if f.mode & 0o020 != 0 && trust::group_has_others(f.gid, me) {
+        format!("is writable by group {}, which has other members", f.gid)
+    } else {
+        return None;
+    };
+    Some(format!(
+        "config {} {why}: not trusted, judged with the built-in policy",
+        path.display()
+    ))
+}
+
+/// The config the guard judges with: the user's, unless someone else could
+/// have written it (see [`config_not_trusted`]); then the built-in defaults,
+/// which a weakened policy cannot touch, and why.
+pub fn guard_config() -> anyhow::Result<(Config, Option<String>)> {
+    if let Some(p) = crate::paths::config_file() {
+        if let Some(why) = config_not_trusted(&p) {
+            // No warm judge either: nothing long-lived starts from a state
+            // someone else may have set.
+            let builtin = Config::from_text(None, "[guard]\nwarm_idle_secs = 0\n".into())?;
+            return Ok((builtin, Some(crate::notice::safe_line(&why))));
+        }
+    }
+    Ok((Config::load_default()?, None))
+}
+
 impl Policy {
     /// The defaults with the config's `[guard]` section merged over them.
     pub fn from_config(config: &Config) -> anyhow::Result<Policy> {
@@ -243,6 +282,33 @@ fn merge(base: &mut toml::Table, over: &toml::Table) {
 mod tests {
     use super::*;
     use crate::model::Origin;
+
+    #[test]
+    fn a_config_others_can_write_is_not_trusted_and_a_private_one_or_its_link_is() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        assert!(
+            config_not_trusted(&p).is_none(),
+            "absent: nothing to distrust"
+        );
+        std::fs::write(&p, "[guard]\n").unwrap();
+        let mode = |m: u32| std::fs::set_permissions(&p, std::fs::Permissions::from_mode(m));
+        mode(0o600).unwrap();
+        assert!(config_not_trusted(&p).is_none());
+        let link = dir.path().join("linked.toml");
+        std::os::unix::fs::symlink(&p, &link).unwrap();
+        assert!(
+            config_not_trusted(&link).is_none(),
+            "a link to a private file of mine"
+        );
+        mode(0o666).unwrap();
+        let why = config_not_trusted(&link).unwrap();
+        assert!(
+            why.contains("writable by every user") && why.contains("built-in policy"),
+            "{why}"
+        );
+    }
 
     fn finding(rule: &str, sev: Severity, spans: &[&str]) -> Finding {
         Finding {

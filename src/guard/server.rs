@@ -24,10 +24,9 @@ use super::judge::Judge;
 use super::policy::{Action, Policy};
 use super::record::{self, Record};
 use super::session::Session;
-use crate::config::Config;
 use crate::model::GuardDecision;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Map};
@@ -43,8 +42,8 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8788";
 /// Path prefix of the hook endpoints: `/guard/<agent>`.
 pub const HOOK_PREFIX: &str = "/guard/";
-/// The largest event accepted.
-const MAX_BODY: usize = 16 * 1024 * 1024;
+/// How long a request's body may take to arrive.
+const BODY_DEADLINE: Duration = Duration::from_secs(30);
 /// Sessions kept in memory (the least recently started forgotten first).
 const MAX_SESSIONS: usize = 8192;
 /// Records that may wait for the writer.
@@ -156,6 +155,8 @@ struct Shared {
     /// Decisions in flight, for the writer to wait for a gap.
     activity: Arc<Activity>,
     stats: Arc<GuardStats>,
+    /// Request bodies held at once, across all connections.
+    inflight: Arc<crate::limits::budget::Budget>,
 }
 
 /// A server whose socket is bound.
@@ -179,8 +180,12 @@ pub async fn bind(opts: &ServeOptions) -> anyhow::Result<BoundGuard> {
             }
             e => ServeError::Listen(format!("{e}")),
         })?;
-    let config = Config::load_default()?;
+    let (config, note) = super::policy::guard_config()?;
+    if let Some(n) = note {
+        crate::notice::warn("guard-config", n);
+    }
     let policy = Policy::from_config(&config)?;
+    let inflight = crate::limits::Limits::from_config(&config)?.inflight_bytes;
     // Eight workers per core (at least 16). One per core was measured worse
     // (busy 2-core machine, 32 sessions: added p50 6.6 ms against 2.7 ms with
     // two judges): a worker holds its permit from the blocking thread's start
@@ -227,6 +232,7 @@ pub async fn bind(opts: &ServeOptions) -> anyhow::Result<BoundGuard> {
             recorder: tx,
             activity,
             stats: Arc::new(GuardStats::default()),
+            inflight: crate::limits::budget::Budget::new(inflight),
         }),
         writer,
     })
@@ -356,16 +362,22 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         let msg = json!({"error": "use POST"});
         return Ok(reply(StatusCode::METHOD_NOT_ALLOWED, msg.to_string()));
     }
-    let body = match tokio::time::timeout(
-        Duration::from_secs(30),
-        Limited::new(req.into_body(), MAX_BODY).collect(),
-    )
-    .await
-    {
-        Ok(Ok(b)) => b.to_bytes(),
-        _ => Bytes::new(),
+    let (body, held) = match intake::read(req.into_body(), &shared.inflight, BODY_DEADLINE).await {
+        intake::Intake::Body(b, held) => (b, Some(held)),
+        intake::Intake::Unread => (Bytes::new(), None),
+        intake::Intake::Busy => {
+            shared.stats.failures.fetch_add(1, Ordering::Relaxed);
+            let why = format!(
+                "guard busy: bodies in flight past [limits] inflight_bytes ({})",
+                crate::limits::mib(shared.inflight.cap())
+            );
+            crate::notice::warn("guard-busy", format!("{why}; answered without judging"));
+            let a = fail_answer(agent, shared.fail_closed, &why);
+            return Ok(reply(StatusCode::OK, http_body(a)));
+        }
     };
     let answer = decide(&shared, agent, body).await;
+    drop(held);
     Ok(reply(StatusCode::OK, http_body(answer)))
 }
 
@@ -592,6 +604,8 @@ fn judge_one(
     }
     answer
 }
+
+mod intake;
 
 #[cfg(test)]
 mod tests;

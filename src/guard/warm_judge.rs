@@ -31,7 +31,6 @@ mod imp {
     use super::super::policy::Policy;
     use super::super::record;
     use super::super::warm::{self, Reply, Request};
-    use crate::config::Config;
     use std::os::unix::fs::MetadataExt;
     use std::os::unix::net::{UnixListener, UnixStream};
     use std::path::{Path, PathBuf};
@@ -66,7 +65,7 @@ mod imp {
 
     /// Runs the judge for the store `db` until it has a reason to exit.
     pub fn serve(db: &Path) -> anyhow::Result<()> {
-        let config = Config::load_default()?;
+        let (config, _) = crate::guard::policy::guard_config()?;
         let policy = Policy::from_config(&config)?;
         if policy.warm_idle_secs == 0 {
             return Ok(());

@@ -291,17 +291,13 @@ pub fn scan_batch(
         .count();
     room(&mut out.spans, batch.records.len() - runs);
     room(&mut out.runs, runs);
-    // A run's title comes before its spans: the pieces of a secret cut across two
-    // strings of a span are learned first, so the title loses them too.
-    let titled = batch
-        .records
-        .iter()
-        .any(|r| matches!(r, Record::Run(run) if run.title.is_some()));
-    let ahead = titled
-        && redactor.learn_seams_ahead(batch.records.iter().filter_map(|r| match r {
-            Record::Span(s) => Some(s),
-            _ => None,
-        }));
+    // The pieces of a secret cut across two strings of a span, or across two
+    // spans of the batch, are learned before any record is redacted: the earlier
+    // span and a run's title (which comes before its spans) lose them too.
+    let ahead = redactor.learn_seams_ahead(batch.records.iter().filter_map(|r| match r {
+        Record::Span(s) => Some(s),
+        _ => None,
+    }));
     for rec in batch.records.drain(..) {
         // A background writer lets waiting threads run between records.
         crate::priority::yield_point();

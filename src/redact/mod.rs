@@ -24,6 +24,7 @@ mod rules;
 mod run;
 mod seam;
 mod setup;
+mod shell_join;
 mod span;
 mod splice;
 mod validate;

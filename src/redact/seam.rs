@@ -65,6 +65,57 @@ fn continues(piece: &str) -> bool {
         && b.iter().any(u8::is_ascii_alphabetic)
 }
 
+/// The fewest token bytes a seam between two spans must join (the end of one
+/// and the start of the other together) to be judged: the shortest keys cut in
+/// two, never a word cut at a line's end.
+pub const MIN_JOINED: usize = 16;
+
+fn token_byte(c: &u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-')
+}
+
+/// Token bytes at the end of `a` and the start of `b` together (0 when either
+/// side has none).
+fn joined_run(a: &str, b: &str) -> usize {
+    let left = a.bytes().rev().take_while(token_byte).count();
+    let right = b.bytes().take_while(token_byte).count();
+    if left == 0 || right == 0 {
+        return 0;
+    }
+    left + right
+}
+
+/// The messages of a span's text: a reader that renders several messages or
+/// events as `role: text` lines (the OTLP reader: `assistant: … ghp_Tz7Y`
+/// then `assistant: On1M…`) makes each line's text a string of its own, so the
+/// seam between two messages is judged; any other text is one string.
+fn messages<'a>(text: &'a str, out: &mut Vec<(u64, &'a str)>) {
+    fn label(line: &str) -> Option<usize> {
+        let n = line
+            .bytes()
+            .take(17)
+            .take_while(|c| c.is_ascii_lowercase() || *c == b'_')
+            .count();
+        (n > 0 && n <= 16 && line[n..].starts_with(": ")).then_some(n + 2)
+    }
+    let Some(first) = label(text) else {
+        out.push((0, text));
+        return;
+    };
+    let b = text.as_bytes();
+    let mut start = first;
+    for nl in memchr::memchr_iter(b'\n', b) {
+        if nl < start {
+            continue;
+        }
+        if let Some(n) = label(&text[nl + 1..]) {
+            out.push((0, &text[start..nl]));
+            start = nl + 1 + n;
+        }
+    }
+    out.push((0, &text[start..]));
+}
+
 /// Every string under `v`, in the walk's order, with a hash of its path (keys
 /// joined, array indices left out, so the same field of two items shares one).
 fn leaves<'a>(v: &'a Value, path: &mut String, out: &mut Vec<(u64, &'a str)>) {
@@ -112,12 +163,16 @@ impl Redactor {
     pub(super) fn learn_seams(&mut self, span: &Span) {
         let mut strings: Vec<(u64, &str)> = Vec::new();
         let mut path = String::new();
-        for (i, s) in [&span.text, &span.tool_input, &span.tool_output]
+        self.learn_shell_joins(span);
+        if let Some(t) = span.text.as_deref() {
+            messages(t, &mut strings);
+        }
+        for (i, s) in [&span.tool_input, &span.tool_output]
             .into_iter()
             .enumerate()
         {
             if let Some(s) = s.as_deref() {
-                strings.push((i as u64, s));
+                strings.push((i as u64 + 1, s));
             }
         }
         for (k, v) in &span.attributes {
@@ -131,23 +186,53 @@ impl Redactor {
         }
         let mut window = String::new();
         for (a, b) in seams(&strings) {
-            if !cuttable(a.as_bytes().last().copied()) || !cuttable(b.as_bytes().first().copied()) {
+            self.judge_seam(&span.run_id, a, b, &mut window);
+        }
+    }
+
+    /// Judges the seam between the end of `a` and the start of `b` and
+    /// remembers, for `run`, the value and both pieces of a match across it.
+    fn judge_seam(&mut self, run: &str, a: &str, b: &str, window: &mut String) {
+        if !cuttable(a.as_bytes().last().copied()) || !cuttable(b.as_bytes().first().copied()) {
+            return;
+        }
+        window.clear();
+        window.push_str(tail(a, SIDE));
+        let cut = window.len();
+        window.push_str(head(b, SIDE));
+        for c in self.crossing(window, cut) {
+            let value = &window[c.start..c.end];
+            if !self.engine.rememberable(c.label, value) {
                 continue;
             }
-            window.clear();
-            window.push_str(tail(a, SIDE));
-            let cut = window.len();
-            window.push_str(head(b, SIDE));
-            for c in self.crossing(&window, cut) {
-                let engine = &self.engine;
-                let value = &window[c.start..c.end];
-                if !engine.rememberable(c.label, value) {
+            self.memory.learn(run, value, c.label);
+            self.memory.learn(run, &window[c.start..cut], c.label);
+            self.memory.learn(run, &window[cut..c.end], c.label);
+        }
+    }
+
+    /// Judges the seams between consecutive spans of a batch: the same field
+    /// (text, tool input, tool output) of the last span before of the same run,
+    /// so a token cut across two records read together (two tool-output chunks,
+    /// two messages) is learned before either is redacted. Only a seam where a
+    /// run of at least [`MIN_JOINED`] token bytes crosses is judged.
+    fn learn_cross_seams<'a>(&mut self, spans: impl Iterator<Item = &'a Span>) {
+        let mut last: HashMap<(&'a str, usize), &'a str> = HashMap::new();
+        let mut window = String::new();
+        for s in spans {
+            for (i, f) in [&s.text, &s.tool_input, &s.tool_output]
+                .into_iter()
+                .enumerate()
+            {
+                let Some(b) = f.as_deref().filter(|b| !b.is_empty()) else {
                     continue;
+                };
+                let key = (s.run_id.as_str(), i);
+                if let Some(a) = last.insert(key, b) {
+                    if joined_run(a, b) >= MIN_JOINED {
+                        self.judge_seam(&s.run_id, a, b, &mut window);
+                    }
                 }
-                let run = span.run_id.as_str();
-                self.memory.learn(run, value, c.label);
-                self.memory.learn(run, &window[c.start..cut], c.label);
-                self.memory.learn(run, &window[cut..c.end], c.label);
             }
         }
     }
@@ -161,9 +246,11 @@ impl Redactor {
         if !self.enabled {
             return false;
         }
-        for s in spans {
+        let spans: Vec<&Span> = spans.collect();
+        for s in &spans {
             self.learn_seams(s);
         }
+        self.learn_cross_seams(spans.into_iter());
         self.seams_ahead = true;
         true
     }
@@ -174,7 +261,7 @@ impl Redactor {
     }
 
     /// The keyword rules' matches in `text`.
-    fn keyword_matches(&self, text: &str) -> Vec<Cand> {
+    pub(super) fn keyword_matches(&self, text: &str) -> Vec<Cand> {
         let engine = &self.engine;
         let mut scan = engine.scan(text);
         if !scan.any_rule {
@@ -276,6 +363,50 @@ mod tests {
         s.attributes.insert("part.2".into(), b.into());
         let out = redacted(&mut Redactor::new(Mode::Mask), s);
         assert!(!out.contains(&a[13..]) && !out.contains(b), "{out}");
+    }
+
+    #[test]
+    fn two_messages_rendered_as_two_lines_of_one_text_are_a_seam() {
+        let (a, b) = GH.split_at(21);
+        let mut s = span();
+        s.text = Some(format!(
+            "user: deploy it\nassistant: the token is {a}\nassistant: {b}, keep it"
+        ));
+        let out = redacted(&mut Redactor::new(Mode::Mask), s);
+        assert!(!out.contains(&a[4..]) && !out.contains(b), "{out}");
+        // Lines of a text that is not rendered messages stay one string, and
+        // a line's end beside the next label is no seam of prose.
+        let mut s = span();
+        s.text = Some("assistant: see the docs\nuser: thanks".into());
+        let out = redacted(&mut Redactor::new(Mode::Mask), s);
+        assert!(!out.contains("[REDACTED:"), "{out}");
+    }
+
+    #[test]
+    fn a_token_cut_across_two_spans_of_a_batch_is_learned_before_either_is_redacted() {
+        let (a, b) = GH.split_at(21);
+        let mut one = span();
+        one.tool_output = Some(format!("chunk one ends with {a}"));
+        let mut two = span();
+        two.tool_output = Some(format!("{b} and chunk two goes on"));
+        // Another run between them, and a word cut at a line's end, change nothing.
+        let mut other = span();
+        other.run_id = "other".into();
+        other.tool_output = Some("no secret here".into());
+        let mut r = Redactor::new(Mode::Mask);
+        assert!(r.learn_seams_ahead([&one, &other, &two].into_iter()));
+        let first = redacted(&mut r, one);
+        let second = redacted(&mut r, two);
+        r.seams_learned();
+        assert!(!first.contains(&a[4..]), "{first}");
+        assert!(!second.contains(b), "{second}");
+        let mut x = span();
+        x.text = Some("the build went wel".into());
+        let mut y = span();
+        y.text = Some("l and the tests pass".into());
+        let mut r = Redactor::new(Mode::Mask);
+        r.learn_seams_ahead([&x, &y].into_iter());
+        assert!(!redacted(&mut r, y).contains("[REDACTED:"));
     }
 
     #[test]

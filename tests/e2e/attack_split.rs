@@ -209,6 +209,125 @@ fn a_secret_split_inside_a_string_or_across_two_strings_of_a_span_reaches_no_byt
     }
 }
 
+/// One Claude Code line of session `sid`.
+fn claude_line(kind: &str, uuid: &str, parent: Option<&str>, message: serde_json::Value) -> String {
+    serde_json::json!({
+        "parentUuid": parent, "isSidechain": false, "userType": "external",
+        "cwd": "/home/dev/app", "sessionId": "5e0c2a1b-7b3e-4a5d-8c6f-0e1a2b3c4d5e",
+        "version": "2.1.39", "gitBranch": "main", "type": kind, "message": message,
+        "uuid": uuid, "timestamp": "2026-03-12T16:05:00.000Z",
+    })
+    .to_string()
+}
+
+#[test]
+fn a_secret_joined_through_shell_variables_cut_across_two_records_or_two_genai_events_reaches_no_byte_anywhere(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let traces = dir.path().join("traces");
+    std::fs::create_dir(&traces).unwrap();
+    let (sh_a, sh_b) = halves(5);
+    let (ex_a, ex_b) = halves(0);
+    let (q_a, q_b) = halves(3);
+    let (rec_a, rec_b) = halves(6);
+    let (ev_a, ev_b) = halves(4);
+    // Pieces joined through variables: `$a$b`, `export` with `${A}${B}`, `"$a""$b"`.
+    let command = format!(
+        "a={sh_a}; b={sh_b}; echo $a$b | gh auth login --with-token && \\\n\
+         export A='{ex_a}'; export B=\"{ex_b}\"; curl -H \"Authorization: token ${{A}}${{B}}\" https://api.github.com/user && \\\n\
+         t={q_a} u={q_b}; printf %s \"$t\"\"$u\" > ~/.config/glab-token"
+    );
+    let tool = |id: &str, cmd: &str| serde_json::json!({"type": "tool_use", "id": id, "name": "Bash", "input": {"command": cmd}});
+    let text = |id: &str, t: &str| {
+        serde_json::json!({"model": "claude-opus-4-6", "id": id, "role": "assistant",
+            "content": [{"type": "text", "text": t}], "usage": {"input_tokens": 3, "output_tokens": 5}})
+    };
+    let lines = [
+        claude_line(
+            "user",
+            "u1",
+            None,
+            serde_json::json!({"role": "user", "content": "rotate the forge tokens"}),
+        ),
+        claude_line(
+            "assistant",
+            "a1",
+            Some("u1"),
+            serde_json::json!({"model": "claude-opus-4-6", "id": "msg_01", "role": "assistant",
+                "content": [tool("toolu_1", &command)], "usage": {"input_tokens": 3, "output_tokens": 5}}),
+        ),
+        claude_line(
+            "user",
+            "u2",
+            Some("a1"),
+            serde_json::json!({"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "logged in"}]}),
+        ),
+        // One token cut across two consecutive records (two assistant lines).
+        claude_line(
+            "assistant",
+            "a2",
+            Some("u2"),
+            text("msg_02", &format!("the new token is {rec_a}")),
+        ),
+        claude_line(
+            "assistant",
+            "a3",
+            Some("a2"),
+            text("msg_03", &format!("{rec_b}, saved to the keychain")),
+        ),
+    ];
+    let session = traces.join("session.jsonl");
+    std::fs::write(&session, lines.join("\n") + "\n").unwrap();
+    // Two GenAI events the OTLP reader renders as two lines of one span text.
+    let event = |name: &str, content: &str| {
+        serde_json::json!({"name": name, "timeUnixNano": "1700000000500000000",
+            "attributes": [otlp_attr("content", content)]})
+    };
+    let span = serde_json::json!({
+        "traceId": "1af7651916cd43dd8448eb211c80319c", "spanId": "c7ad6b7169203331",
+        "name": "chat gpt-4o", "startTimeUnixNano": "1700000000000000000",
+        "endTimeUnixNano": "1700000001000000000",
+        "attributes": [otlp_attr("gen_ai.operation.name", "chat")],
+        "events": [
+            event("gen_ai.user.message", "what is the deploy token?"),
+            event("gen_ai.choice", &format!("the token is {ev_a}")),
+            event("gen_ai.choice", &format!("{ev_b}, keep it safe")),
+        ],
+    });
+    let otlp = serde_json::json!({"resourceSpans": [{
+        "resource": {"attributes": [otlp_attr("service.name", "svc")]},
+        "scopeSpans": [{"spans": [span]}],
+    }]});
+    let otlp_file = traces.join("otlp.json");
+    std::fs::write(&otlp_file, otlp.to_string() + "\n").unwrap();
+
+    let store = dir.path().join("store");
+    let db = store.join("s.db");
+    let import = ok(bin().arg("import").arg(&traces).arg("--db").arg(&db));
+    let mut said = vec![import.stdout, import.stderr];
+    let out = dir.path().join("out");
+    said.extend(everything_said(&db, &out));
+    let export = std::fs::read_to_string(out.join("x.jsonl")).unwrap();
+    assert!(
+        export.matches("[REDACTED:").count() >= 8,
+        "the joined and cut tokens were seen: {export}"
+    );
+    // The rendered events are kept as text around the markers.
+    assert!(export.contains("keep it safe") && export.contains("saved to the keychain"));
+    assert_no_piece(&[&store, &out], &said);
+    // The controls: every piece is there, whole, in the raw files.
+    let raw = std::fs::read_to_string(&session).unwrap();
+    let raw_otlp = std::fs::read_to_string(&otlp_file).unwrap();
+    for p in [sh_a, sh_b, ex_a, ex_b, q_a, q_b, rec_a, rec_b] {
+        assert!(
+            raw.contains(p) && !pieces_in(p.as_bytes()).is_empty(),
+            "{p}"
+        );
+    }
+    assert!(raw_otlp.contains(ev_a) && raw_otlp.contains(ev_b));
+}
+
 /// One SSE event line.
 fn sse(event: Option<&str>, data: &serde_json::Value) -> String {
     match event {
