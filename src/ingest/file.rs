@@ -18,11 +18,22 @@ use std::sync::{Arc, Mutex};
 /// Records per batch handed to the pipeline.
 pub const BATCH_RECORDS: usize = 4_096;
 
-/// Bytes of input per batch at most (checked after each read of up to 1 MiB):
+/// Bytes of input per batch at most (checked after each read of up to [`READ_CHUNK`]):
 /// 4,096 records of a format with long messages held 13 MB of text in one
 /// batch, and each import worker holds a batch being parsed, one being
 /// scanned and one on its way to the store.
 pub const BATCH_BYTES: u64 = 2 << 20;
+
+/// Bytes read (and split into lines and parsed) between two checks of the
+/// batch bounds: a batch overshoots [`BATCH_RECORDS`] by at most one chunk's
+/// records. At 1 MiB a chunk of short lines held twice the bound, and the
+/// vectors that kept that capacity grew with the corpus.
+pub const READ_CHUNK: usize = 256 << 10;
+
+/// Capacity a recycled record vector (or a store batch's vector) keeps: a
+/// batch that overshot [`BATCH_RECORDS`] does not leave its larger vector
+/// behind for every later batch.
+pub const KEEP_CAPACITY: usize = BATCH_RECORDS + BATCH_RECORDS / 4;
 
 /// File identity (device, inode); zeros where the platform has none.
 pub fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
@@ -97,9 +108,10 @@ pub fn walk(path: &Path) -> std::io::Result<Vec<PathBuf>> {
 pub struct Recycler(Arc<Mutex<Option<Vec<Record>>>>);
 
 impl Recycler {
-    /// Keeps `records` (emptied) for the next batch.
+    /// Keeps `records` (emptied, capacity at most [`KEEP_CAPACITY`]) for the next batch.
     pub fn give(&self, mut records: Vec<Record>) {
         records.clear();
+        records.shrink_to(KEEP_CAPACITY);
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(records);
         }
@@ -267,7 +279,7 @@ impl TraceFile {
         at_end: bool,
         sink: &mut dyn FnMut(Batch) -> bool,
     ) -> std::io::Result<u64> {
-        let mut buf = vec![0u8; 1 << 20];
+        let mut buf = vec![0u8; READ_CHUNK];
         let mut total = 0u64;
         let mut batched = 0u64;
         loop {

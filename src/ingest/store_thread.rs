@@ -9,6 +9,7 @@
 //! of workers. A written batch goes back to the link that sent it, to be
 //! reused (and freed) on the thread that allocated it.
 
+use super::file::KEEP_CAPACITY;
 use super::pipeline::PipelineStats;
 use crate::store::commit::{CommitConfig, Committed, Committer};
 use crate::store::{Store, StoreBatch, StoreError};
@@ -293,15 +294,21 @@ fn add_replayed(stats: &mut PipelineStats, committer: &mut Committer) {
     }
 }
 
-/// `b` with every vector cleared, capacity kept.
+/// `b` with every vector cleared, capacity kept up to [`KEEP_CAPACITY`] (a
+/// batch that held small files' rows together, or overshot its bound, does
+/// not leave its larger vectors to every later batch).
 fn emptied(mut b: StoreBatch) -> StoreBatch {
-    b.runs.clear();
-    b.spans.clear();
-    b.findings.clear();
-    b.skill_hits.clear();
-    b.errors.clear();
-    b.triage.clear();
-    b.sources.clear();
+    fn empty<T>(v: &mut Vec<T>) {
+        v.clear();
+        v.shrink_to(KEEP_CAPACITY);
+    }
+    empty(&mut b.runs);
+    empty(&mut b.spans);
+    empty(&mut b.findings);
+    empty(&mut b.skill_hits);
+    empty(&mut b.errors);
+    empty(&mut b.triage);
+    empty(&mut b.sources);
     b
 }
 
@@ -325,6 +332,23 @@ mod tests {
             b.spans.push(r.redact_span(s).0);
         }
         b
+    }
+
+    /// A batch handed back is emptied, and keeps at most [`KEEP_CAPACITY`]
+    /// of each vector: one batch that held many small files' rows does not
+    /// size every later one.
+    #[test]
+    fn a_spare_batch_keeps_a_bounded_capacity() {
+        let mut r = Redactor::default();
+        let mut big = batch(&mut r, "a", 0..3);
+        big.spans.reserve(4 * KEEP_CAPACITY);
+        big.findings.reserve(4 * KEEP_CAPACITY);
+        let small = batch(&mut r, "a", 0..3);
+        let (big, small) = (emptied(big), emptied(small));
+        assert!(big.spans.is_empty() && small.spans.is_empty());
+        assert!(big.spans.capacity() <= KEEP_CAPACITY);
+        assert!(big.findings.capacity() <= KEEP_CAPACITY);
+        assert!(small.spans.capacity() >= 3, "small vectors keep theirs");
     }
 
     #[test]

@@ -29,8 +29,11 @@ pub(super) struct RunKeys {
     map: HashMap<String, i64>,
 }
 
-/// How many run ids [`RunKeys`] remembers before starting over (~10 MB).
-const RUN_KEYS_MAX: usize = 100_000;
+/// How many run ids [`RunKeys`] remembers before starting over (~1 MB). A
+/// batch's runs are looked up once each, and an import feeds a few hundred
+/// runs at a time, so a forgotten key costs one indexed lookup; at 100,000 the
+/// map grew with the corpus (~5 MB at 1 GB, ~10 MB at its cap).
+const RUN_KEYS_MAX: usize = 8_192;
 
 impl RunKeys {
     pub(super) fn clear(&mut self) {
@@ -175,4 +178,22 @@ pub(super) fn apply_run_deltas(
         ])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keys remembered stay under [`RUN_KEYS_MAX`] however many runs an
+    /// import feeds (the map starts over), and the latest one is kept.
+    #[test]
+    fn run_keys_are_bounded() {
+        let mut k = RunKeys::default();
+        for i in 0..3 * RUN_KEYS_MAX as i64 {
+            k.remember(&format!("run-{i}"), i);
+            assert!(k.map.len() <= RUN_KEYS_MAX);
+        }
+        let last = 3 * RUN_KEYS_MAX as i64 - 1;
+        assert_eq!(k.map.get(&format!("run-{last}")), Some(&last));
+    }
 }

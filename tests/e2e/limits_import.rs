@@ -129,3 +129,42 @@ fn a_two_worker_import_stays_under_its_memory_ceiling() {
     let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(runs.as_array().map(Vec::len), Some(600));
 }
+
+/// Memory flat in corpus size (issue 20): the same shape of corpus at N and
+/// 4N sessions (files of 150 sessions each, so every file is the same size;
+/// 1,200 sessions already fill what each worker keeps per run), imported by
+/// two workers; the larger peak may exceed the smaller by a small margin
+/// only. Anything kept per run, per span or per file for the whole import
+/// (3,600 more sessions, ~30,000 more spans) shows here. Debug build, this
+/// branch: 1,200 sessions 125 MiB, 4,800 sessions 127.6 MiB before the
+/// bounds of session 10.
+#[test]
+fn import_memory_is_flat_in_corpus_size() {
+    let peak = |files: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<_> = (0..files)
+            .map(|i| corpus_from(dir.path(), 150, i * 150))
+            .collect();
+        let refs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+        let db = dir.path().join("st.db");
+        let peak = import_peak_mib_with(&refs, &db, &["--jobs", "2"]);
+        let out = crate::common::ok(
+            crate::common::bin()
+                .args(["runs", "--format", "json", "--db"])
+                .arg(&db),
+        );
+        let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(runs.as_array().map(Vec::len), Some(files * 150));
+        peak
+    };
+    let small = peak(8);
+    let large = peak(32);
+    eprintln!("1,200 sessions: peak RSS {small:.1} MiB; 4,800 sessions: {large:.1} MiB");
+    assert!(small > 0.0 && large > 0.0, "no peak read");
+    assert!(
+        large - small < 8.0,
+        "4x the corpus took {:.1} MiB more ({small:.1} -> {large:.1})",
+        large - small
+    );
+    assert!(large < 140.0, "peak RSS {large:.1} MiB");
+}

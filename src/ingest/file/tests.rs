@@ -124,7 +124,7 @@ fn a_resumed_log_still_knows_its_session() {
 }
 
 /// Long messages make batches of fewer records: a batch holds at most
-/// [`BATCH_BYTES`] of input plus one read (1 MiB), however few records.
+/// [`BATCH_BYTES`] of input plus one read ([`READ_CHUNK`]), however few records.
 #[test]
 fn batches_are_bounded_in_bytes_as_well_as_records() {
     let t = tempfile::tempdir().expect("tmp");
@@ -157,8 +157,53 @@ fn batches_are_bounded_in_bytes_as_well_as_records() {
             })
             .sum();
         assert!(
-            text as u64 <= BATCH_BYTES + (1 << 20),
+            text as u64 <= BATCH_BYTES + READ_CHUNK as u64,
             "{text} bytes of text in a batch"
         );
     }
+}
+
+/// Short lines make many records per read: a batch overshoots
+/// [`BATCH_RECORDS`] by at most one read's records (at 1 MiB reads, a batch
+/// of 60-byte lines held ~17,000 records, four times the bound, and the
+/// vector that held them kept that size for every later batch).
+#[test]
+fn batches_of_short_lines_overshoot_their_record_bound_by_one_read_at_most() {
+    let t = tempfile::tempdir().expect("tmp");
+    let p = t.path().join("session-x.jsonl");
+    let mut body = String::from(
+        "{\"sessionId\":\"S1\",\"projectHash\":\"h\",\"startTime\":\"2026-01-01T00:00:00Z\"}\n",
+    );
+    let mut line_len = 0;
+    for i in 0..30_000 {
+        let line = format!(
+            "{{\"id\":\"u{i}\",\"timestamp\":\"2026-01-01T00:00:01Z\",\"type\":\"user\",\"content\":\"hi\"}}\n"
+        );
+        line_len = line.len();
+        body.push_str(&line);
+    }
+    std::fs::write(&p, &body).expect("write");
+    let got = read(&mut new(&p), false);
+    assert_eq!(spans(&got).len(), 30_000);
+    let one_read = READ_CHUNK / line_len + 1;
+    for b in &got {
+        assert!(
+            b.records.len() <= BATCH_RECORDS + one_read,
+            "{} records in a batch (bound {BATCH_RECORDS} + {one_read})",
+            b.records.len()
+        );
+    }
+}
+
+/// A record vector handed back keeps at most [`KEEP_CAPACITY`]: one batch
+/// larger than the bound does not size every later one.
+#[test]
+fn a_recycled_vector_keeps_a_bounded_capacity() {
+    let r = Recycler::default();
+    r.give(Vec::with_capacity(4 * KEEP_CAPACITY));
+    let v = r.take().expect("kept");
+    assert!(v.is_empty());
+    assert!(v.capacity() <= KEEP_CAPACITY, "{}", v.capacity());
+    r.give(Vec::with_capacity(BATCH_RECORDS));
+    assert!(r.take().expect("kept").capacity() >= BATCH_RECORDS);
 }
