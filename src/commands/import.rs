@@ -51,15 +51,23 @@ pub fn import(args: ImportArgs) -> Result<i32> {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let started = std::time::Instant::now();
-    let rep = import_paths_with(&mut pipeline, &args.paths, forced, jobs, &mut |n, p| {
-        bar.inc(n);
-        bar.set_message(
-            p.file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        );
-    })?;
-    if !args.no_index {
+    let index = !args.no_index;
+    let rep = import_paths_with(
+        &mut pipeline,
+        &args.paths,
+        forced,
+        jobs,
+        index,
+        &mut |n, p| {
+            bar.inc(n);
+            bar.set_message(
+                p.file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+        },
+    )?;
+    if index {
         bar.set_message("indexing for search");
         index_all(&mut pipeline)?;
     }
@@ -102,9 +110,12 @@ pub fn import(args: ImportArgs) -> Result<i32> {
 /// Indexes every waiting span for search, in large transactions (FTS5's bulk
 /// path), then lets the store merge what it built ([`Store::settle_fts`]); a
 /// store other writers keep busy leaves the rest to the next writer (said,
-/// never an error).
+/// never an error). A bulk build the store thread began while the import
+/// wrote ([`Store::fts_bulk_mine`]) is finished here: the rest indexed, then
+/// one merge.
 ///
 /// [`Store::settle_fts`]: crate::store::Store::settle_fts
+/// [`Store::fts_bulk_mine`]: crate::store::Store::fts_bulk_mine
 fn index_all(pipeline: &mut crate::ingest::pipeline::Pipeline) -> Result<()> {
     use crate::store::busy;
     /// Spans per transaction: large enough that commits are a small share,
@@ -116,14 +127,17 @@ fn index_all(pipeline: &mut crate::ingest::pipeline::Pipeline) -> Result<()> {
     // with merging off and merges once at the end; otherwise the incremental
     // settings stay (and are put back if a cut-short bulk build left them off).
     let bulk = busy::retry(busy::DEFAULT_WAIT, || {
+        if store.fts_bulk_mine()? {
+            return Ok((true, true));
+        }
         let bulk = store.fts_bulk_due()?;
         store.set_fts_bulk(bulk)?;
-        Ok(bulk)
+        Ok((bulk, false))
     });
-    let bulk = match bulk {
+    let (bulk, begun) = match bulk {
         Ok(b) => b,
         Err(e) if busy::classify(&e) == busy::Failure::Fatal => return Err(e.into()),
-        Err(_) => false,
+        Err(_) => (false, false),
     };
     let mut done = true;
     loop {
@@ -141,9 +155,10 @@ fn index_all(pipeline: &mut crate::ingest::pipeline::Pipeline) -> Result<()> {
             }
         }
     }
-    let settled = match done {
-        true => busy::retry(busy::DEFAULT_WAIT, || store.settle_fts(indexed)).map(|_| ()),
-        false => Ok(()),
+    let settled = match (done, begun) {
+        (true, true) => busy::retry(busy::DEFAULT_WAIT, || store.optimize_fts()),
+        (true, false) => busy::retry(busy::DEFAULT_WAIT, || store.settle_fts(indexed)).map(|_| ()),
+        (false, _) => Ok(()),
     };
     // The tail and the TUI index incrementally: their merge settings back
     // (a store busy now keeps them off until the next import puts them back).

@@ -221,19 +221,22 @@ pub fn import_paths(
     forced: Option<Format>,
     progress: &mut dyn FnMut(u64, &Path),
 ) -> Result<ImportReport, StoreError> {
-    import_paths_with(pipeline, paths, forced, 1, progress)
+    import_paths_with(pipeline, paths, forced, 1, false, progress)
 }
 
 /// Imports every file under `paths`. A file that cannot be read is skipped and
 /// reported; a store failure stops the import (what was committed stays).
 /// With `jobs` 1, parsing and scanning run on this thread, file after file;
 /// with more, `jobs` workers scan whole runs side by side
-/// ([`super::parallel`]). SQLite writes run on a [`StoreThread`] either way.
+/// ([`super::parallel`]). SQLite writes run on a [`StoreThread`] either way;
+/// with `index`, it also builds most of the full-text index as it writes
+/// ([`StoreThread::spawn_indexing`]; the caller finishes it).
 pub fn import_paths_with(
     pipeline: &mut Pipeline,
     paths: &[PathBuf],
     forced: Option<Format>,
     jobs: usize,
+    index: bool,
     progress: &mut dyn FnMut(u64, &Path),
 ) -> Result<ImportReport, StoreError> {
     let (files, unreadable) = collect(paths);
@@ -242,7 +245,10 @@ pub fn import_paths_with(
         ..Default::default()
     };
     restore_fts(pipeline)?;
-    let writer = StoreThread::spawn_with(pipeline.store().path(), pipeline.commit_config())?;
+    let writer = match index {
+        true => StoreThread::spawn_indexing(pipeline.store().path(), pipeline.commit_config())?,
+        false => StoreThread::spawn_with(pipeline.store().path(), pipeline.commit_config())?,
+    };
     let failed = if jobs > 1 && files.len() > 1 {
         super::parallel::import_files(pipeline, &writer, &files, forced, jobs, &mut rep, progress)
     } else {

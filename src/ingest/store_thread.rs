@@ -11,6 +11,7 @@
 
 use super::file::KEEP_CAPACITY;
 use super::pipeline::PipelineStats;
+use crate::store::busy;
 use crate::store::commit::{CommitConfig, Committed, Committer};
 use crate::store::{Store, StoreBatch, StoreError};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -26,6 +27,17 @@ pub const STORE_BYTES: usize = 8 << 20;
 /// entries, so a page it wrote is rarely read again; the 32 MiB every other
 /// connection keeps was 27 MB of a two-worker import's heap at 200 MB.
 pub const STORE_CACHE_KIB: u32 = 8 << 10;
+
+/// While it indexes as it goes ([`StoreThread::spawn_indexing`]), the store
+/// thread indexes new spans for search each time this many more were stored:
+/// large enough for FTS5's bulk path (one `INSERT … SELECT` over a key range),
+/// small enough that the index is built beside the workers, not after them.
+pub const INDEX_EVERY: u64 = 25_000;
+
+/// The newest spans left out of each of those passes: parsers send a span
+/// again when they learn more of it (a tool's result after its call), and a
+/// re-sent span that was already indexed costs a delete and an insert.
+pub const INDEX_LAG: u64 = 10_000;
 
 /// Kept for callers that sized things by it: the queue is bounded in bytes
 /// ([`STORE_BYTES`]), about two batches of [`crate::ingest::file::BATCH_RECORDS`].
@@ -212,11 +224,31 @@ impl StoreThread {
         StoreThread::spawn_bounded(path, cfg, STORE_BYTES)
     }
 
+    /// [`StoreThread::spawn_with`] that also builds the full-text index as it
+    /// writes, when the import builds most of it (see [`Indexer`]): an
+    /// import's index then costs no time after its last batch but the rest
+    /// of the last pass and the final merge (`commands::import`).
+    pub fn spawn_indexing(
+        path: &std::path::Path,
+        cfg: CommitConfig,
+    ) -> Result<StoreThread, StoreError> {
+        StoreThread::spawn_inner(path, cfg, STORE_BYTES, Some(Indexer::default()))
+    }
+
     /// [`StoreThread::spawn_with`] holding at most `limit` bytes of batches.
     pub fn spawn_bounded(
         path: &std::path::Path,
         cfg: CommitConfig,
         limit: usize,
+    ) -> Result<StoreThread, StoreError> {
+        StoreThread::spawn_inner(path, cfg, limit, None)
+    }
+
+    fn spawn_inner(
+        path: &std::path::Path,
+        cfg: CommitConfig,
+        limit: usize,
+        mut indexer: Option<Indexer>,
     ) -> Result<StoreThread, StoreError> {
         let store = Store::open(path)?;
         store.set_page_cache_kib(STORE_CACHE_KIB)?;
@@ -253,6 +285,9 @@ impl StoreThread {
                     thread_room.give(bytes);
                     if let Committed::Stored(w) = done? {
                         stats.add(w);
+                        if let Some(ix) = indexer.as_mut() {
+                            ix.after(&mut committer, w.new_spans)?;
+                        }
                     }
                     add_replayed(&mut stats, &mut committer);
                     // Full only if the sender stopped collecting: then free here.
@@ -282,6 +317,69 @@ impl StoreThread {
         match self.handle.join() {
             Ok(r) => r,
             Err(_) => Err(StoreError::NotFound("store thread failed".into())),
+        }
+    }
+}
+
+/// The store thread's share of an import's full-text index: every
+/// [`INDEX_EVERY`] new spans, once the import builds most of the index
+/// ([`Store::fts_bulk_due`]), it switches FTS5 to its bulk settings
+/// ([`Store::set_fts_bulk`]: no merging while building) and indexes every
+/// new span but the newest [`INDEX_LAG`]. The import indexes the rest, merges
+/// once and puts the incremental settings back (`commands::import`, which
+/// finds the build through [`Store::fts_bulk_mine`]). A busy store only
+/// leaves more to the end; a store the committer is spooling for is left alone.
+#[derive(Debug)]
+pub struct Indexer {
+    every: u64,
+    lag: u64,
+    /// New spans stored since the last look.
+    since: u64,
+    /// Bulk settings switched on by this indexer.
+    bulk: bool,
+}
+
+impl Default for Indexer {
+    fn default() -> Self {
+        Indexer::new(INDEX_EVERY, INDEX_LAG)
+    }
+}
+
+impl Indexer {
+    fn new(every: u64, lag: u64) -> Indexer {
+        Indexer {
+            every,
+            lag,
+            since: 0,
+            bulk: false,
+        }
+    }
+
+    fn after(&mut self, committer: &mut Committer, new_spans: u64) -> Result<(), StoreError> {
+        self.since += new_spans;
+        if self.since < self.every || committer.backlog() {
+            return Ok(());
+        }
+        self.since = 0;
+        let store = committer.store_mut();
+        let lag = self.lag;
+        let mut step = |bulk: &mut bool| -> Result<(), StoreError> {
+            if !*bulk {
+                if !store.fts_bulk_due()? {
+                    return Ok(());
+                }
+                store.set_fts_bulk(true)?;
+                *bulk = true;
+            }
+            let fresh = store.fts_fresh()?;
+            if fresh > lag {
+                store.index_fts((fresh - lag) as usize)?;
+            }
+            Ok(())
+        };
+        match step(&mut self.bulk) {
+            Err(e) if busy::classify(&e) == busy::Failure::Fatal => Err(e),
+            _ => Ok(()),
         }
     }
 }
@@ -389,6 +487,102 @@ mod tests {
             let want: Vec<String> = (0..50).map(|i| format!("s{i}")).collect();
             assert_eq!(ids, want);
         }
+    }
+
+    /// What a search of each word finds, in a stable order.
+    fn found(store: &Store) -> Vec<Vec<(String, String)>> {
+        ["alpha", "beta", "gamma", "later"]
+            .iter()
+            .map(|w| {
+                let mut hits: Vec<(String, String)> = store
+                    .search(w, 10_000)
+                    .unwrap()
+                    .into_iter()
+                    .map(|h| (h.run_id, h.span_id))
+                    .collect();
+                hits.sort();
+                hits
+            })
+            .collect()
+    }
+
+    /// Batches of two runs whose spans name a word each; every batch after
+    /// the first also re-sends two spans of the one before with more text.
+    fn worded(r: &mut Redactor, run: &str, k: usize) -> StoreBatch {
+        let words = ["alpha", "beta", "gamma"];
+        let mut b = StoreBatch::default();
+        let mut push = |i: usize, output: Option<String>| {
+            let mut s = Span::new(
+                format!("s{i}"),
+                run,
+                SpanKind::Tool,
+                "t",
+                Origin::new("f", i as u64 + 1),
+            );
+            s.tool_input = Some(format!("{} {i}", words[i % 3]));
+            s.tool_output = output;
+            b.spans.push(r.redact_span(s).0);
+        };
+        for i in k * 30..k * 30 + 30 {
+            push(i, None);
+        }
+        if k > 0 {
+            push(k * 30 - 1, Some("later".into()));
+            push(k * 30 - 2, Some("later".into()));
+        }
+        b
+    }
+
+    #[test]
+    fn an_index_built_as_batches_commit_answers_as_one_built_after_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (went, after) = (dir.path().join("went.db"), dir.path().join("after.db"));
+        drop(Store::open(&went).unwrap());
+        // Every 50 new spans, all but the newest 20: 600 spans in 20 batches.
+        let t = StoreThread::spawn_inner(
+            &went,
+            CommitConfig::default(),
+            STORE_BYTES,
+            Some(Indexer::new(50, 20)),
+        )
+        .unwrap();
+        std::thread::scope(|s| {
+            for run in ["a", "b"] {
+                let link = t.link();
+                s.spawn(move || {
+                    let mut r = Redactor::default();
+                    for k in 0..10 {
+                        assert!(link.send(worded(&mut r, run, k)));
+                    }
+                });
+            }
+        });
+        t.finish().unwrap();
+        let mut store = Store::open(&went).unwrap();
+        assert!(store.fts_bulk_mine().unwrap(), "bulk settings switched on");
+        let left = store.fts_fresh().unwrap();
+        assert!(
+            (20..=70).contains(&left),
+            "most of it indexed already: {left} left"
+        );
+        // The import finishes it: the rest, one merge, the settings back.
+        while store.index_fts(1_000).unwrap() > 0 {}
+        store.optimize_fts().unwrap();
+        store.set_fts_bulk(false).unwrap();
+        assert!(!store.fts_bulk_mine().unwrap());
+        // The same batches written, then indexed in one go.
+        let mut other = Store::open(&after).unwrap();
+        let mut r = Redactor::default();
+        for k in 0..10 {
+            for run in ["a", "b"] {
+                other.write(&worded(&mut r, run, k)).unwrap();
+            }
+        }
+        while other.index_fts(1_000).unwrap() > 0 {}
+        let (a, b) = (found(&store), found(&other));
+        assert_eq!(a[0].len(), 200, "alpha: a third of 600 spans");
+        assert_eq!(a[3].len(), 36, "re-sent spans found by their new text");
+        assert_eq!(a, b);
     }
 
     #[test]

@@ -106,9 +106,27 @@ impl Store {
         if indexed == 0 || (indexed as i64) * 2 < spans {
             return Ok(false);
         }
+        self.optimize_fts()?;
+        Ok(true)
+    }
+
+    /// Merges the index into one segment (FTS5 `optimize`).
+    pub fn optimize_fts(&mut self) -> Result<(), StoreError> {
         self.conn
             .execute("INSERT INTO spans_fts(spans_fts) VALUES('optimize')", [])?;
-        Ok(true)
+        Ok(())
+    }
+
+    /// True while this process's bulk settings are in force ([`Store::set_fts_bulk`]):
+    /// an import's store thread switched them on while indexing as it wrote
+    /// (`ingest::store_thread`), and the import finishes that build.
+    pub fn fts_bulk_mine(&self) -> Result<bool, StoreError> {
+        let owner: Option<String> = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key='fts_bulk_pid'")?
+            .query_row([], |r| r.get(0))
+            .optional()?;
+        Ok(owner.is_some_and(|p| p == std::process::id().to_string()))
     }
 
     /// True when the new spans waiting to be indexed are at least half of
@@ -193,6 +211,16 @@ impl Store {
         }
         self.set_fts_bulk(false)?;
         Ok(true)
+    }
+
+    /// New spans past the watermark (spans are never deleted and a new one
+    /// takes the highest key + 1, so this is a difference of two keys, not a count).
+    pub fn fts_fresh(&self) -> Result<u64, StoreError> {
+        let last: i64 = self
+            .conn
+            .prepare_cached("SELECT COALESCE(max(key), 0) FROM spans")?
+            .query_row([], |r| r.get(0))?;
+        Ok((last - watermark(&self.conn)?).max(0) as u64)
     }
 
     /// Spans waiting to be indexed (updated spans queued + new spans past the watermark).

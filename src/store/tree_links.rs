@@ -21,6 +21,12 @@ use rusqlite::{params, OptionalExtension};
 pub(super) const ADOPT_ORPHANS: &str = "UPDATE spans SET parent_key=?3 \
   WHERE run_key=?1 AND parent_id=?2 AND parent_key=0 AND id<>?2";
 
+/// Whether run `?1` holds spans that name `?2` as their parent but are
+/// roots for want of it (what [`ADOPT_ORPHANS`] would change): one probe of
+/// the partial index `spans_orphans`.
+pub(super) const ANY_ORPHANS: &str = "SELECT EXISTS(SELECT 1 FROM spans \
+  WHERE run_key=?1 AND parent_id=?2 AND parent_key=0 AND parent_id IS NOT NULL)";
+
 /// Rows resolved per transaction by [`Store::fill_parent_keys`].
 pub const FILL_BATCH: usize = 50_000;
 

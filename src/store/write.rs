@@ -7,7 +7,9 @@
 //! kept incrementally so the runs list never scans spans.
 
 use super::write_findings::write_findings;
-use super::write_runs::{apply_run_deltas, fold_runs, RunDelta, RunKeys, UPSERT_RUN};
+use super::write_runs::{
+    apply_run_deltas, fold_runs, last_run_key, tally_runs, RunDelta, RunKeys, UPSERT_RUN,
+};
 use super::{now_ms, Store, StoreBatch, StoreError};
 use crate::hash::HashMap;
 use crate::model::{GuardDecision, Span, TriageStatus};
@@ -139,6 +141,7 @@ impl Store {
             }
         }
         let mut deltas: HashMap<i64, RunDelta> = HashMap::default();
+        let runs_before = last_run_key(&tx)?;
         {
             let mut up_run = tx.prepare_cached(UPSERT_RUN)?;
             for r in fold_runs(&batch.runs) {
@@ -192,7 +195,8 @@ impl Store {
                     now
                 ])?;
             }
-            apply_run_deltas(&tx, deltas, now)?;
+            let spans = apply_run_deltas(&tx, deltas, now)?;
+            tally_runs(&tx, last_run_key(&tx)? - runs_before, spans)?;
             let mut src = tx.prepare_cached(if frame.is_some() {
                 UPSERT_SOURCE_FORWARD
             } else {
@@ -276,6 +280,7 @@ fn write_spans(
         "SELECT key, kind, input_tokens, output_tokens FROM spans WHERE run_key=?1 AND id=?2",
     )?;
     let mut merge = tx.prepare_cached(MERGE_SPAN)?;
+    let mut orphans = tx.prepare_cached(super::tree_links::ANY_ORPHANS)?;
     let mut adopt = tx.prepare_cached(super::tree_links::ADOPT_ORPHANS)?;
     let mut queue = tx.prepare_cached("INSERT OR IGNORE INTO fts_queue(span_rowid) VALUES(?1)")?;
     // Spans of one run mostly come together: skip the lookup while the run stays the same.
@@ -330,8 +335,13 @@ fn write_spans(
             continue;
         }
         if insert.execute(values)? == 1 {
-            // A late parent adopts the spans that named it before it came.
-            adopt.execute(params![run_key, s.id, tx.last_insert_rowid()])?;
+            // A late parent adopts the spans that named it before it came
+            // (looked for first: an update opens every index it may touch,
+            // and almost every span has no orphan waiting for it).
+            let key = tx.last_insert_rowid();
+            if orphans.query_row(params![run_key, s.id], |r| r.get::<_, bool>(0))? {
+                adopt.execute(params![run_key, s.id, key])?;
+            }
             // New span: indexed for search by the watermark pass, no queue entry needed.
             stats.new_spans += 1;
             d.spans += 1;

@@ -131,11 +131,35 @@ fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     }
 }
 
+/// The highest run key (0 in an empty store). A new run takes the highest
+/// key + 1, and runs are never deleted inside a write, so the rise of this
+/// over a write transaction is the number of runs it created.
+pub(super) fn last_run_key(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+    Ok(tx
+        .prepare_cached("SELECT COALESCE(max(key), 0) FROM runs")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Adds a write's new runs and spans to `tally` (schema migration 13 took
+/// the per-row triggers off). Every path that inserts runs or changes their
+/// span counts calls it.
+pub(super) fn tally_runs(tx: &Transaction<'_>, runs: i64, spans: i64) -> Result<(), StoreError> {
+    let mut add = tx.prepare_cached("UPDATE tally SET n = n + ?2 WHERE name = ?1")?;
+    for (name, n) in [("runs", runs), ("spans", spans)] {
+        if n != 0 {
+            add.execute(params![name, n])?;
+        }
+    }
+    Ok(())
+}
+
+/// Adds each run's delta to its counters; returns the spans added in all.
 pub(super) fn apply_run_deltas(
     tx: &Transaction<'_>,
     deltas: HashMap<i64, RunDelta>,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
+    let mut spans = 0;
     let mut models = tx.prepare_cached("SELECT models FROM runs WHERE key=?1")?;
     let mut upd = tx.prepare_cached(
         "UPDATE runs SET span_count=span_count+?2, tool_count=tool_count+?3, input_tokens=input_tokens+?4, \
@@ -145,6 +169,7 @@ pub(super) fn apply_run_deltas(
          ended_ms=MAX(COALESCE(ended_ms, ?13), COALESCE(?13, ended_ms)), updated_ms=?14 WHERE key=?1",
     )?;
     for (key, d) in deltas {
+        spans += d.spans;
         // The models list changes only when this batch saw a model.
         let merged = if d.models.is_empty() {
             None
@@ -177,7 +202,7 @@ pub(super) fn apply_run_deltas(
             now
         ])?;
     }
-    Ok(())
+    Ok(spans)
 }
 
 #[cfg(test)]

@@ -153,3 +153,121 @@ fn a_named_title_beats_a_generated_one_beats_the_first_prompt_in_or_across_batch
         }
     }
 }
+
+/// `tally`'s runs and spans against a count of the tables.
+fn tally_matches_a_scan(s: &Store) {
+    let c = s.counts().expect("counts");
+    let one = |q: &str| {
+        s.conn()
+            .query_row(q, [], |r| r.get::<_, i64>(0))
+            .expect("q") as u64
+    };
+    assert_eq!(c.runs, one("SELECT count(*) FROM runs"), "runs");
+    assert_eq!(c.spans, one("SELECT count(*) FROM spans"), "spans");
+    assert_eq!(
+        c.spans,
+        one("SELECT COALESCE(sum(span_count), 0) FROM runs"),
+        "span counters"
+    );
+}
+
+#[test]
+fn the_write_path_tallies_runs_made_by_run_records_spans_and_findings_alone() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let p = t.path().join("st.db");
+    let mut s = Store::open(&p).expect("open");
+    let mut r = Redactor::new(Mode::Mask);
+    let run = |id: &str| Run {
+        id: id.into(),
+        source: "f".into(),
+        ..Default::default()
+    };
+    // A run announced before its spans, one made by a span, one by a finding.
+    s.write(&StoreBatch {
+        runs: vec![r.redact_run(run("a")), r.redact_run(run("a"))],
+        spans: vec![
+            r.redact_span(span("s1", "a", SpanKind::Tool)).0,
+            r.redact_span(span("s2", "b", SpanKind::Llm)).0,
+        ],
+        findings: vec![r.redact_finding(finding("f1", "c", Severity::High))],
+        ..Default::default()
+    })
+    .expect("w1");
+    tally_matches_a_scan(&s);
+    assert_eq!(s.counts().expect("counts").runs, 3);
+    // Known runs again, a re-sent span, a new one; then a second writer.
+    s.write(&batch(
+        vec![
+            span("s1", "a", SpanKind::Tool),
+            span("s3", "c", SpanKind::Tool),
+        ],
+        vec![],
+    ))
+    .expect("w2");
+    tally_matches_a_scan(&s);
+    let mut other = Store::open(&p).expect("second writer");
+    other
+        .write(&batch(
+            vec![
+                span("s4", "d", SpanKind::Tool),
+                span("s5", "a", SpanKind::Tool),
+            ],
+            vec![],
+        ))
+        .expect("w3");
+    s.write(&batch(vec![span("s6", "e", SpanKind::Tool)], vec![]))
+        .expect("w4");
+    tally_matches_a_scan(&s);
+    assert_eq!(s.counts().expect("counts").runs, 5);
+    // No trigger fires on a run insert or a counter update any more.
+    let triggers: i64 = s
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'runs'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("q");
+    assert_eq!(triggers, 1, "only tally_run_delete is left");
+}
+
+#[test]
+fn a_v12_store_keeps_its_tally_through_the_upgrade_and_after() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let path = t.path().join("v12.db");
+    {
+        // A store as skilltrace wrote it at schema v12, its tally kept by triggers.
+        let mut c = rusqlite::Connection::open(&path).expect("open");
+        c.execute_batch("PRAGMA journal_mode=WAL").expect("wal");
+        for (i, sql) in schema::MIGRATIONS[..12].iter().enumerate() {
+            let tx = c.transaction().expect("tx");
+            tx.execute_batch(sql).expect("migration");
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .expect("version");
+            tx.commit().expect("commit");
+        }
+        c.execute_batch(
+            "INSERT INTO runs(id, source) VALUES('old', 'f');
+             UPDATE runs SET span_count = 2 WHERE id = 'old';
+             INSERT INTO spans(run_key, id, kind, parent_key) VALUES(1, 'o1', 'tool', 0), (1, 'o2', 'tool', 0);",
+        )
+        .expect("rows");
+        let n: i64 = c
+            .query_row("SELECT n FROM tally WHERE name = 'spans'", [], |r| r.get(0))
+            .expect("tally");
+        assert_eq!(n, 2, "the v12 trigger counted them");
+    }
+    let mut s = Store::open(&path).expect("upgrade");
+    tally_matches_a_scan(&s);
+    s.write(&batch(
+        vec![
+            span("n1", "old", SpanKind::Tool),
+            span("n2", "new", SpanKind::Tool),
+        ],
+        vec![],
+    ))
+    .expect("write after the upgrade");
+    tally_matches_a_scan(&s);
+    assert_eq!(s.counts().expect("counts").runs, 2);
+    assert_eq!(s.counts().expect("counts").spans, 4);
+}
