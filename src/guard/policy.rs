@@ -129,15 +129,10 @@ pub fn config_not_trusted(path: &std::path::Path) -> Option<String> {
     let m = std::fs::metadata(path).ok()?;
     let f = trust::facts_of_meta(&m);
     let me = trust::my_uid();
-    let why = if f.uid != me && f.uid != 0 {
-        format!("is owned by uid {}, not by you (uid {me})", f.uid)
-    } else if f.mode & 0o002 != 0 {
-        format!("is writable by every user (mode {:o})", f.mode)
-    } else if f.mode & 0o020 != 0 && trust::group_has_others(f.gid, me) {
-        format!("is writable by group {}, which has other members", f.gid)
-    } else {
+    let why = trust::folder_problems(&f, me, |g| trust::group_has_others(g, me)).join(", ");
+    if why.is_empty() {
         return None;
-    };
+    }
     Some(format!(
         "config {} {why}: not trusted, judged with the built-in policy",
         path.display()

@@ -146,9 +146,10 @@ pub fn check_owned(path: &Path, want: Kind) -> Result<Option<Facts>, String> {
     }
 }
 
-/// Problems with the folder that holds the store: writable by every user, or
-/// by a group that has other members (a private per-user group is fine), or
-/// owned by someone other than you or root. Empty when it is private.
+/// Problems with a path someone else could have written (the folder that
+/// holds the store, the guard's config): writable by every user, or by a
+/// group that has other members (a private per-user group is fine), or owned
+/// by someone other than you or root. Empty when it is private.
 /// `group_has_others(gid)` says whether a group has members besides you.
 pub fn folder_problems(f: &Facts, me: u32, group_has_others: impl Fn(u32) -> bool) -> Vec<String> {
     let mut out = Vec::new();
