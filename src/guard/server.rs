@@ -23,14 +23,12 @@ use super::defer::{Activity, Defer, Go};
 use super::judge::Judge;
 use super::policy::{Action, Policy};
 use super::record::{self, Record};
-use super::session::Session;
 use crate::model::GuardDecision;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Map};
-use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::future::Future;
 use std::path::PathBuf;
@@ -44,9 +42,6 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8788";
 pub const HOOK_PREFIX: &str = "/guard/";
 /// How long a request's body may take to arrive.
 const BODY_DEADLINE: Duration = Duration::from_secs(30);
-/// Sessions kept in memory (the least recently started forgotten first).
-const MAX_SESSIONS: usize = 8192;
-/// Records that may wait for the writer.
 const RECORD_QUEUE: usize = 4096;
 /// Threads of the runtime that serves HTTP and judges most decisions.
 pub const IO_THREADS: usize = 2;
@@ -93,48 +88,6 @@ pub struct GuardStats {
     /// Records dropped because the writer's queue was full.
     pub dropped: AtomicU64,
     pub unauthorized: AtomicU64,
-}
-
-/// One session's state: its own judge (shared rules, its own run memory)
-/// and what the guard remembers of it.
-struct Live {
-    judge: Judge,
-    session: Session,
-}
-
-/// Every live session, each behind its own lock. The map's lock is held only
-/// to find or add a session, never across a decision.
-#[derive(Default)]
-struct Sessions {
-    map: HashMap<String, Arc<Mutex<Live>>>,
-    order: VecDeque<String>,
-}
-
-impl Sessions {
-    /// The session `key` (created as a fork of `base`, the oldest forgotten when full).
-    fn get(&mut self, key: &str, base: &Judge) -> Arc<Mutex<Live>> {
-        if let Some(l) = self.map.get(key) {
-            return l.clone();
-        }
-        if self.order.len() >= MAX_SESSIONS {
-            if let Some(old) = self.order.pop_front() {
-                self.map.remove(&old);
-            }
-        }
-        self.order.push_back(key.to_string());
-        let live = Arc::new(Mutex::new(Live {
-            judge: base.fork(),
-            session: Session::default(),
-        }));
-        self.map.insert(key.to_string(), live.clone());
-        live
-    }
-
-    fn forget(&mut self, key: &str) {
-        if self.map.remove(key).is_some() {
-            self.order.retain(|k| k != key);
-        }
-    }
 }
 
 struct Shared {
@@ -606,6 +559,8 @@ fn judge_one(
 }
 
 mod intake;
+mod sessions;
+use sessions::{Live, Sessions};
 
 #[cfg(test)]
 mod tests;

@@ -11,12 +11,14 @@
 
 use super::file::KEEP_CAPACITY;
 use super::pipeline::PipelineStats;
-use crate::store::busy;
 use crate::store::commit::{CommitConfig, Committed, Committer};
 use crate::store::{Store, StoreBatch, StoreError};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
+
+mod indexer;
+pub use indexer::{Indexer, INDEX_EVERY, INDEX_LAG};
 
 /// Bytes of scanned batches (roughly, see [`batch_bytes`]) that may wait for
 /// the store thread or be in its hands, across every link; one batch is always
@@ -27,17 +29,6 @@ pub const STORE_BYTES: usize = 8 << 20;
 /// entries, so a page it wrote is rarely read again; the 32 MiB every other
 /// connection keeps was 27 MB of a two-worker import's heap at 200 MB.
 pub const STORE_CACHE_KIB: u32 = 8 << 10;
-
-/// While it indexes as it goes ([`StoreThread::spawn_indexing`]), the store
-/// thread indexes new spans for search each time this many more were stored:
-/// large enough for FTS5's bulk path (one `INSERT … SELECT` over a key range),
-/// small enough that the index is built beside the workers, not after them.
-pub const INDEX_EVERY: u64 = 25_000;
-
-/// The newest spans left out of each of those passes: parsers send a span
-/// again when they learn more of it (a tool's result after its call), and a
-/// re-sent span that was already indexed costs a delete and an insert.
-pub const INDEX_LAG: u64 = 10_000;
 
 /// Kept for callers that sized things by it: the queue is bounded in bytes
 /// ([`STORE_BYTES`]), about two batches of [`crate::ingest::file::BATCH_RECORDS`].
@@ -317,69 +308,6 @@ impl StoreThread {
         match self.handle.join() {
             Ok(r) => r,
             Err(_) => Err(StoreError::NotFound("store thread failed".into())),
-        }
-    }
-}
-
-/// The store thread's share of an import's full-text index: every
-/// [`INDEX_EVERY`] new spans, once the import builds most of the index
-/// ([`Store::fts_bulk_due`]), it switches FTS5 to its bulk settings
-/// ([`Store::set_fts_bulk`]: no merging while building) and indexes every
-/// new span but the newest [`INDEX_LAG`]. The import indexes the rest, merges
-/// once and puts the incremental settings back (`commands::import`, which
-/// finds the build through [`Store::fts_bulk_mine`]). A busy store only
-/// leaves more to the end; a store the committer is spooling for is left alone.
-#[derive(Debug)]
-pub struct Indexer {
-    every: u64,
-    lag: u64,
-    /// New spans stored since the last look.
-    since: u64,
-    /// Bulk settings switched on by this indexer.
-    bulk: bool,
-}
-
-impl Default for Indexer {
-    fn default() -> Self {
-        Indexer::new(INDEX_EVERY, INDEX_LAG)
-    }
-}
-
-impl Indexer {
-    fn new(every: u64, lag: u64) -> Indexer {
-        Indexer {
-            every,
-            lag,
-            since: 0,
-            bulk: false,
-        }
-    }
-
-    fn after(&mut self, committer: &mut Committer, new_spans: u64) -> Result<(), StoreError> {
-        self.since += new_spans;
-        if self.since < self.every || committer.backlog() {
-            return Ok(());
-        }
-        self.since = 0;
-        let store = committer.store_mut();
-        let lag = self.lag;
-        let mut step = |bulk: &mut bool| -> Result<(), StoreError> {
-            if !*bulk {
-                if !store.fts_bulk_due()? {
-                    return Ok(());
-                }
-                store.set_fts_bulk(true)?;
-                *bulk = true;
-            }
-            let fresh = store.fts_fresh()?;
-            if fresh > lag {
-                store.index_fts((fresh - lag) as usize)?;
-            }
-            Ok(())
-        };
-        match step(&mut self.bulk) {
-            Err(e) if busy::classify(&e) == busy::Failure::Fatal => Err(e),
-            _ => Ok(()),
         }
     }
 }
