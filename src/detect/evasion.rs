@@ -24,6 +24,7 @@ struct File {
     history_commands: Vec<String>,
     log_paths: Vec<String>,
     transcript_paths: Vec<String>,
+    transcript_folders: Vec<String>,
     erasers: Vec<String>,
     defence_off: Vec<String>,
     hunted_names: Vec<String>,
@@ -51,6 +52,8 @@ pub struct Data {
     history_commands: Vec<Vec<String>>,
     logs: PathSet,
     transcripts: PathSet,
+    /// Folders holding transcripts among other files: evidence when erased.
+    transcript_folders: PathSet,
     erasers: Vec<String>,
     defence_off: Vec<Vec<String>>,
     pub hunted_names: Vec<String>,
@@ -82,6 +85,7 @@ pub fn data() -> Option<&'static Data> {
             history_commands: words(&f.history_commands),
             logs: PathSet::new(&f.log_paths).ok()?,
             transcripts: PathSet::new(&f.transcript_paths).ok()?,
+            transcript_folders: PathSet::new(&f.transcript_folders).ok()?,
             erasers: f.erasers,
             defence_off: words(&f.defence_off),
             hunted_names: f.hunted_names,
@@ -107,10 +111,14 @@ impl Data {
             .any(|d| n.starts_with(d.as_str()) || n == d.trim_end_matches('/'))
     }
 
-    /// What kind of evidence `path` is, if any.
-    fn evidence(&self, path: &str) -> Option<&'static str> {
+    /// What kind of evidence `path` is, if any; `erased` when the command
+    /// erases it (a folder of transcripts then counts, not a file written there).
+    fn evidence(&self, path: &str, erased: bool) -> Option<&'static str> {
         let n = normalise_path(path);
         let n = n.trim_end_matches('/');
+        if erased && self.transcript_folders.matches(n).is_some() {
+            return Some("agent transcripts");
+        }
         if self.history.matches(n).is_some() {
             Some("shell history")
         } else if self.logs.matches(n).is_some() || self.logs.matches(&format!("{n}/")).is_some() {
@@ -193,12 +201,17 @@ fn command_hits(cmd: &Command, d: &Data, ev: &str, hits: &mut Vec<Hit>) {
         ));
     }
     // evidence destroyed: erased, overwritten, or linked away
-    let mut targets: Vec<String> = write_targets(cmd);
+    let mut targets: Vec<(String, bool)> =
+        write_targets(cmd).into_iter().map(|t| (t, false)).collect();
     if d.erasers.contains(&name) {
-        targets.extend(args.iter().filter(|a| !a.starts_with('-')).cloned());
+        targets.extend(
+            args.iter()
+                .filter(|a| !a.starts_with('-'))
+                .map(|a| (a.clone(), true)),
+        );
     }
-    for t in &targets {
-        if let Some(what) = d.evidence(t) {
+    for (t, erased) in &targets {
+        if let Some(what) = d.evidence(t, *erased) {
             hits.push(high(
                 format!("{name} erases or overwrites {t} ({what})"),
                 ev,

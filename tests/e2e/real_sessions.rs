@@ -334,3 +334,111 @@ fn companion_files_extend_from_the_config() {
         "{err}"
     );
 }
+
+/// Excerpts of three real Gemini CLI sessions (`mischa-thisness/M-Gemini`,
+/// CC0; see the fixture's SOURCE.md), each holding honest work that raised a
+/// false finding before: a program's log written into Gemini CLI's project
+/// temp folder (CMD-TRACE-004), a desktop process's environ file split and
+/// grepped for display variables (ENV-TRACE-001), a README whose `ℹ️` heading
+/// counted as a look-alike letter (PINJ-TRACE-001). Every call is answered,
+/// every reply has its model and tokens, and the runs take the summaries
+/// Gemini CLI generated for them over their first prompts.
+#[test]
+fn real_gemini_sessions_import_exactly_and_raise_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = Path::new(FIX).join("gemini-cli/m-gemini");
+    let (db, said) = import(t.path(), &[dir]);
+    assert!(said.contains("imported 3 files"), "{said}");
+    assert!(said.contains(" 49 new spans"), "{said}");
+    assert!(said.contains(" 0 parse errors"), "{said}");
+    assert!(said.contains(" 0 new findings"), "{said}");
+    let (runs, spans) = export(&db);
+    let runs: Vec<(&str, Option<&str>, Option<&str>)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["run"]["id"].as_str().unwrap(),
+                r["run"]["title"].as_str(),
+                r["run"]["title_kind"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        runs,
+        vec![
+            ("ae691289-637c-454c-bf1e-e4ce2dad4260", None, None),
+            (
+                "cde4b8bf-5a48-4898-b733-712b4135309b",
+                Some("Remove the large battery applet from the screen."),
+                Some("generated")
+            ),
+            (
+                "e71a8f00-ba32-4b91-af0d-4dec9739dc91",
+                Some("Make CosmicTweaks accessible from Cosmic launcher."),
+                Some("generated")
+            ),
+        ]
+    );
+    let of = |run: &str| -> Vec<Value> {
+        spans
+            .iter()
+            .filter(|s| s["span"]["run_id"].as_str().unwrap().starts_with(run))
+            .cloned()
+            .collect()
+    };
+    let call = |name: &str| (name.to_owned(), "ok".to_owned(), true);
+    let shell = || call("run_shell_command");
+    assert_eq!(
+        tool_calls(&of("ae691289")),
+        vec![
+            call("list_directory"),
+            call("delegate_to_agent"),
+            call("read_file"),
+            call("read_file")
+        ]
+    );
+    assert_eq!(tool_calls(&of("cde4b8bf")), vec![shell(); 5]);
+    assert_eq!(
+        tool_calls(&of("e71a8f00")),
+        vec![shell(), shell(), call("read_file")]
+    );
+    let llm = |run: &str| -> Vec<(String, u64, u64)> {
+        of(run)
+            .iter()
+            .map(|s| &s["span"])
+            .filter(|s| s["kind"] == "llm")
+            .map(|s| {
+                (
+                    s["model"].as_str().unwrap().to_owned(),
+                    s["input_tokens"].as_u64().unwrap(),
+                    s["output_tokens"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let flash = |i: u64, o: u64| ("gemini-3-flash-preview".to_owned(), i, o);
+    let pro = |i: u64, o: u64| ("gemini-3-pro-preview".to_owned(), i, o);
+    assert_eq!(
+        llm("ae691289"),
+        vec![
+            flash(14184, 90),
+            flash(14379, 232),
+            flash(15222, 135),
+            flash(15593, 77)
+        ]
+    );
+    assert_eq!(
+        llm("cde4b8bf"),
+        vec![
+            flash(10095, 149),
+            flash(10259, 75),
+            flash(10393, 69),
+            flash(10522, 681),
+            flash(10853, 105)
+        ]
+    );
+    assert_eq!(
+        llm("e71a8f00"),
+        vec![pro(8170, 308), pro(8344, 159), pro(8501, 87)]
+    );
+}

@@ -94,7 +94,15 @@ pub fn env_hit(cmd: &Command, script: &Script, tax: &Taxonomy, ev: &str) -> Opti
         }
     }
     if cmd.args().iter().any(|a| env_file(a)) || cmd.redirects.iter().any(|r| env_file(&r.target)) {
-        return Some(Hit::new(id::ENV_SECRET, "reads /proc/*/environ".into(), ev));
+        return match environ_filter(cmd, script, tax) {
+            Filter::Harmless => None,
+            Filter::Secrets(p) => Some(Hit::new(
+                id::ENV_SECRET,
+                format!("reads /proc/*/environ filtered for secret variables ({p})"),
+                ev,
+            )),
+            Filter::All => Some(Hit::new(id::ENV_SECRET, "reads /proc/*/environ".into(), ev)),
+        };
     }
     if let Some(code) = &cmd.code {
         if tax.env_code.is_match(code) {
@@ -167,6 +175,33 @@ fn filter_shows(cmd: &Command, script: &Script, tax: &Taxonomy) -> Filter {
         },
         _ => Filter::All,
     }
+}
+
+/// What reaches a reader of `/proc/<pid>/environ`: one line of NUL-separated
+/// pairs, which a grep sees pair by pair only once `tr '\0' '\n'` has split
+/// them (`cat /proc/1/environ | tr '\0' '\n' | grep -E 'DISPLAY|XDG'`, or `tr`
+/// reading the file itself); without the split every pair reaches the filter.
+fn environ_filter(cmd: &Command, script: &Script, tax: &Taxonomy) -> Filter {
+    if splits_pairs(cmd) {
+        return filter_shows(cmd, script, tax);
+    }
+    match script
+        .commands
+        .iter()
+        .find(|c| c.stdin_from.contains(&cmd.id))
+    {
+        Some(next) if splits_pairs(next) => filter_shows(next, script, tax),
+        _ => Filter::All,
+    }
+}
+
+/// `tr '\0' '\n'` (no option): NUL-separated pairs become lines.
+fn splits_pairs(cmd: &Command) -> bool {
+    let args = cmd.args();
+    cmd.name() == "tr"
+        && args.len() == 2
+        && ["\\0", "\\000", "\0"].contains(&args[0].as_str())
+        && ["\\n", "\\012", "\n"].contains(&args[1].as_str())
 }
 
 /// Whether a grep over `NAME=value` lines can match one of the secret names:

@@ -67,10 +67,35 @@ fn logs_and_agent_transcripts_erased() {
             "rm -rf ~/.claude/projects",
             "truncate -s 0 ~/.codex/sessions/2026/12/07/rollout.jsonl",
             "find ~/.gemini/tmp -delete; rm -r ~/.gemini/tmp",
+            "rm -rf ~/.gemini/tmp/86bc0e27f2ba",
+            "rm ~/.gemini/tmp/86bc0e27f2ba/chats/session-2026-01-01T01-15-376d5da4.json",
+            "echo > ~/.gemini/tmp/86bc0e27f2ba/logs.json",
+            "rm ~/.gemini/tmp/proj/checkpoint-before-refactor.json",
+            "rm -r \"C:\\Users\\Mischa\\.gemini\\tmp\\5c9f9ba2\\chats\"",
         ],
         "CMD-TRACE-004",
         Severity::High,
     );
+}
+
+/// Gemini CLI's system prompt gives the model ~/.gemini/tmp/<project>/ as its
+/// scratch folder: writing a batch file or a log there erases nothing (seen in
+/// real sessions of `mischa-thisness/M-Gemini`, CC0: gpg parameter files and a
+/// program's log written beside the project's chats).
+#[test]
+fn scratch_files_in_gemini_project_temp_folder_are_not_transcripts() {
+    for line in [
+        "flatpak run dev.edfloreshz.CosmicTweaks > ~/.gemini/tmp/cosmic_tweaks.log 2>&1 &",
+        "echo \"Key-Type: RSA\" > /home/mischa/.gemini/tmp/86bc0e27f2ba/gpg_batch",
+        "echo Key-Type: 1 > \"C:\\Users\\Mischa\\.gemini\\tmp\\5c9f9ba2\\gpg-gen-key.txt\"",
+        "rm ~/.gemini/tmp/86bc0e27f2ba/plan.md",
+    ] {
+        assert!(
+            !rules(line).iter().any(|(id, _)| id == "CMD-TRACE-004"),
+            "{line}: {:?}",
+            rules(line)
+        );
+    }
 }
 
 #[test]

