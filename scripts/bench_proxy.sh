@@ -38,8 +38,11 @@
 # state (cpuidle; on a VM each is a vCPU to wake through the host) per 1,000
 # requests, direct and proxied; then, per 1,000 requests of that point, the proxy's
 # forwarding and recorder+writer CPU and wake-ups and the upstream connections
-# it opened; after each point the script waits for the recorder and the writer
+# it opened, and (polling on) the time its forwarding thread polled, in how many
+# windows, and in how many the core was wanted by another thread; after each point the script waits for the recorder and the writer
 # to finish that point's exchanges ("settled after, s") before the next.
+# At the end: the forwarding thread's CPU over 5 idle seconds (an idle proxy
+# must not poll), then the store count.
 # Needs wrk (Debian: apt-get install -y wrk) and sqlite3 for the store count.
 set -euo pipefail
 dur="${1:-10}"
