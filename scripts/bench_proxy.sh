@@ -27,10 +27,22 @@
 #   BENCH_NO_BUILD=1         use the release binaries already built
 #   BENCH_PHASES=1           start the proxy with SKILLTRACE_PROXY_PHASES=1: each
 #                            point also prints where its time went inside the proxy
-# Under each point a line gives, per 1,000 requests of that point, the proxy's
+#   BENCH_POLL_US=N          start the proxy with `[proxy] poll_us = N` (its own
+#                            config file): the forwarding thread's poll window
+#                            before it parks, 0 = off (default: the binary's)
+#   BENCH_SPIN=1             keep every core from idling during the measurements
+#                            (a SCHED_IDLE busy loop pinned to each core; any other
+#                            thread takes the core from it at once): with it, no
+#                            vCPU halts, so a wake-up never waits for one to wake
+# Under each point a line gives how often the cores entered a halting idle
+# state (cpuidle; on a VM each is a vCPU to wake through the host) per 1,000
+# requests, direct and proxied; then, per 1,000 requests of that point, the proxy's
 # forwarding and recorder+writer CPU and wake-ups and the upstream connections
-# it opened; after each point the script waits for the recorder and the writer
+# it opened, and (polling on) the time its forwarding thread polled, in how many
+# windows, and in how many the core was wanted by another thread; after each point the script waits for the recorder and the writer
 # to finish that point's exchanges ("settled after, s") before the next.
+# At the end: the forwarding thread's CPU over 5 idle seconds (an idle proxy
+# must not poll), then the store count.
 # Needs wrk (Debian: apt-get install -y wrk) and sqlite3 for the store count.
 set -euo pipefail
 dur="${1:-10}"
@@ -73,6 +85,24 @@ importer() {
     echo "$(date +%s.%N) import $i done" >>"$tmp/import.log"
   done
 }
+# Keeps each core busy at the lowest priority, so none idles (BENCH_SPIN=1).
+if [ -n "${BENCH_SPIN:-}" ]; then
+  command -v chrt >/dev/null && command -v taskset >/dev/null || { echo "bench_proxy: BENCH_SPIN needs chrt and taskset (util-linux)" >&2; exit 2; }
+  for c in $(seq 0 $(($(nproc) - 1))); do
+    taskset -c "$c" chrt --idle 0 sh -c 'while :; do :; done' &
+    pids+=($!)
+  done
+fi
+
+# Halting idle entries of all cores so far (cpuidle states other than POLL).
+halts() {
+  local n=0 d
+  for d in /sys/devices/system/cpu/cpu[0-9]*/cpuidle/state*; do
+    [ -r "$d/usage" ] && [ "$(cat "$d/name")" != POLL ] && n=$((n + $(cat "$d/usage")))
+  done
+  echo "$n"
+}
+
 if [ -n "$import_mode" ]; then
   importer &
   import_pid=$!
@@ -125,7 +155,6 @@ snap() { # -> JSON on stdout
   python3 - "$proxy_pid" "$proxy_addr" "$tmp/up.log" <<'PY' || echo "{}"
 import json, os, sys, urllib.request
 pid, addr, uplog = sys.argv[1], sys.argv[2], sys.argv[3]
-tick = os.sysconf("SC_CLK_TCK")
 try:
     health = json.load(urllib.request.urlopen(f"http://{addr}/health", timeout=30))
 except Exception:
@@ -142,7 +171,7 @@ for t in os.listdir(f"/proc/{pid}/task"):
     role = "bg" if background else "fwd"
     field = lambda k: int(status.split(k + ":")[1].split()[0])
     r = roles.setdefault(role, [0.0, 0, 0, 0.0])
-    r[0] += (int(stat[11]) + int(stat[12])) * 1000 / tick
+    r[0] += int(sched[0]) / 1e6
     r[1] += field("voluntary_ctxt_switches")
     r[2] += field("nonvoluntary_ctxt_switches")
     r[3] += int(sched[1]) / 1e6
@@ -154,7 +183,20 @@ for l in open("/proc/stat"):
     if f[0].startswith("cpu") and f[0] != "cpu":
         v = [int(x) for x in f[1:]]
         cores[f[0]] = [v[3] + v[4], sum(v[:8])]
-print(json.dumps({"roles": roles, "health": health, "accepted": accepted, "cores": cores}))
+# Times the cores entered a halting idle state (cpuidle states other than POLL):
+# on a VM each is a vCPU that must be woken through the host.
+halts = 0
+base = "/sys/devices/system/cpu"
+for c in os.listdir(base):
+    d = f"{base}/{c}/cpuidle"
+    if c.startswith("cpu") and os.path.isdir(d):
+        for st in os.listdir(d):
+            try:
+                if open(f"{d}/{st}/name").read().strip() != "POLL":
+                    halts += int(open(f"{d}/{st}/usage").read())
+            except OSError:
+                pass
+print(json.dumps({"roles": roles, "health": health, "accepted": accepted, "cores": cores, "halts": halts}))
 PY
 }
 
@@ -177,7 +219,7 @@ for c in sorted(b.get("cores", {})):
     i1, t1 = b["cores"][c]
     if t1 > t0:
         busy.append(f"{100 * (1 - (i1 - i0) / (t1 - t0)):.0f}%")
-out.append("cores busy " + " ".join(busy))
+out.append("cores busy " + " ".join(busy) + f", halted {(b.get('halts', 0) - a.get('halts', 0)) * per:.0f} times")
 pa, pb = a.get("health", {}).get("phases"), b.get("health", {}).get("phases")
 if pa and pb:
     qs = []
@@ -196,6 +238,9 @@ if pa and pb:
         qs.append(f"{ph} {q(.5):.2f}/{q(.99):.2f}" if tot else f"{ph} -")
     out.append("phases p50/p99 ms: " + ", ".join(qs))
     out.append(f"upstream conns used {pb.get('upstream_conns', 0)}")
+wa, wb = a.get("health", {}).get("poll"), b.get("health", {}).get("poll")
+if wa and wb:
+    out.append(f"poll (max {wb['max_us']} us): polled {(wb['polled_us'] - wa['polled_us']) / 1000 * per:.0f} ms per 1,000 requests in {(wb['windows'] - wa['windows']) * per:.0f} windows, {(wb['contended'] - wa['contended']) * per:.0f} closed for another thread, window now {wb['window_us']} us")
 print("; ".join(out))
 PY
 }
@@ -249,7 +294,9 @@ for kind in $kinds; do
           label="~${r}/s"
           [ "$c" = 1 ] && label="1 conn"
         fi
-        read -r dp50 dp99 drps _ <<<"$(run "$c" "$direct" "$script")"
+        h0="$(halts)"
+        read -r dp50 dp99 drps dn <<<"$(run "$c" "$direct" "$script")"
+        dhalts="$(awk -v h="$(($(halts) - h0))" -v n="${dn:-0}" 'BEGIN{printf "%.0f", (n > 0 ? h * 1000 / n : 0)}')"
         snap >"$tmp/before.json"
         read -r pp50 pp99 prps pn <<<"$(run "$c" "$proxied" "$script")"
         snap >"$tmp/after.json"
@@ -258,7 +305,7 @@ for kind in $kinds; do
         a50="$(awk -v a="$pp50" -v b="$dp50" 'BEGIN{printf "%.3f", a-b}')"
         a99="$(awk -v a="$pp99" -v b="$dp99" 'BEGIN{printf "%.3f", a-b}')"
         printf "%-5s %-10s %-6s | %7s / %7s  %10s | %7s / %7s  %10s | %7s / %7s | %s\n" "$kind" "$label" "$c" "$dp50" "$dp99" "$drps" "$pp50" "$pp99" "$prps" "$a50" "$a99" "$settled"
-        echo "      $(point_costs "$tmp/before.json" "$tmp/after.json")"
+        echo "      direct: halted $dhalts times per 1,000 requests; proxied: $(point_costs "$tmp/before.json" "$tmp/after.json")"
       done
     done
   done
@@ -279,7 +326,6 @@ fi
 python3 - "$proxy_pid" "$proxy_addr" <<'PY' || true
 import json, os, sys, urllib.request
 pid, addr = sys.argv[1], sys.argv[2]
-tick = os.sysconf("SC_CLK_TCK")
 try:
     n = json.load(urllib.request.urlopen(f"http://{addr}/health", timeout=30))["requests"]
 except Exception:
@@ -298,7 +344,7 @@ for t in os.listdir(f"/proc/{pid}/task"):
     role = "recorder+writer" if background else "forwarding (io + main)"
     field = lambda k: int(status.split(k + ":")[1].split()[0])
     r = roles.setdefault(role, [0.0, 0, 0, 0.0, 0])
-    r[0] += (int(stat[11]) + int(stat[12])) * 1000 / tick
+    r[0] += int(sched[0]) / 1e6
     r[1] += field("voluntary_ctxt_switches")
     r[2] += field("nonvoluntary_ctxt_switches")
     r[3] += int(sched[1]) / 1e6
@@ -307,6 +353,17 @@ per = 1000 / n if n else 0
 print(f"proxy threads over {n} requests (totals; per 1,000 requests):")
 for k, (cpu, vol, inv, wait, cnt) in sorted(roles.items()):
     print(f"  {k} ({cnt} threads): CPU {cpu:.0f} ms ({cpu*per:.1f}); wake-ups {vol} ({vol*per:.0f}); preempted {inv} ({inv*per:.1f}); waiting for a core {wait:.0f} ms ({wait*per:.2f})")
+PY
+# An idle proxy must not poll: its CPU over 5 s without requests (after the
+# recorder has settled).
+snap >"$tmp/idle0.json"
+sleep 5
+snap >"$tmp/idle1.json"
+python3 - "$tmp/idle0.json" "$tmp/idle1.json" <<'PY' || true
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+d = lambda role, i: b["roles"].get(role, [0] * 4)[i] - a["roles"].get(role, [0] * 4)[i]
+print(f"idle 5 s: forwarding CPU {d('fwd', 0):.0f} ms, wake-ups {d('fwd', 1)}; recorder+writer CPU {d('bg', 0):.0f} ms")
 PY
 kill -TERM "$proxy_pid"
 wait "$proxy_pid" 2>/dev/null || true

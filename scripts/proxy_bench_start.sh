@@ -16,7 +16,13 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 up_port="$(free_port)"
 "$root/target/release/examples/proxy_bench_upstream" "127.0.0.1:$up_port" >"$tmp/up.log" 2>&1 &
 pids+=($!)
-"$bin" proxy --listen 127.0.0.1:0 --db "$tmp/bench.db" \
+# BENCH_POLL_US=N: the proxy's own config file with `[proxy] poll_us = N`.
+proxy_env=()
+if [ -n "${BENCH_POLL_US:-}" ]; then
+  printf '[proxy]\npoll_us = %s\n' "$BENCH_POLL_US" >"$tmp/config.toml"
+  proxy_env=(env "SKILLTRACE_CONFIG=$tmp/config.toml")
+fi
+"${proxy_env[@]}" "$bin" proxy --listen 127.0.0.1:0 --db "$tmp/bench.db" \
   --openai-upstream "http://127.0.0.1:$up_port" --anthropic-upstream "http://127.0.0.1:$up_port" \
   >"$tmp/proxy.out" 2>"$tmp/proxy.err" &
 proxy_pid=$!

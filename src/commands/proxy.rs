@@ -11,8 +11,11 @@ use anyhow::Result;
 use std::sync::atomic::Ordering;
 
 pub fn run(args: ProxyArgs) -> Result<i32> {
-    let limits = crate::limits::Limits::from_config(&crate::config::Config::load_default()?)?;
-    let mut cfg = ProxyConfig::from_args(&args).with_limits(&limits);
+    let config = crate::config::Config::load_default()?;
+    let limits = crate::limits::Limits::from_config(&config)?;
+    let mut cfg = ProxyConfig::from_args(&args)
+        .with_limits(&limits)
+        .with_config(&config)?;
     if let Some(ca) = &args.upstream_ca {
         cfg.upstream_ca_pem = std::fs::read(ca).map_err(|e| {
             anyhow::anyhow!(
@@ -23,14 +26,13 @@ pub fn run(args: ProxyArgs) -> Result<i32> {
         })?;
     }
     let db = db_path(&args.db)?;
-    let rt = proxy::forwarding_runtime().map_err(proxy::ProxyError::Runtime)?;
+    let rt = proxy::forwarding_runtime(cfg.poll).map_err(proxy::ProxyError::Runtime)?;
     // Bind before opening the store: a busy port or a refused address fails fast.
     let bound = rt.block_on(proxy::bind(cfg.clone()))?;
     let addr = bound.local_addr();
     let stats = bound.stats();
     let pipeline = open_pipeline(&db)?;
     // A store slower than exchanges arrive: rounds spill (redacted) to its spool.
-    let config = crate::config::Config::load_default()?;
     let spill_db = db.clone();
     let bound = bound.with_spill(proxy::spill::Spill::new(
         &db,

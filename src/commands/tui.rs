@@ -318,8 +318,11 @@ fn start_proxy(
     stop: StopFlag,
     shared: Arc<Shared>,
 ) -> Result<Option<JoinHandle<()>>> {
-    let limits = crate::limits::Limits::from_config(&crate::config::Config::load_default()?)?;
-    let cfg = crate::proxy::ProxyConfig::new(addr).with_limits(&limits);
+    let config = crate::config::Config::load_default()?;
+    let limits = crate::limits::Limits::from_config(&config)?;
+    let cfg = crate::proxy::ProxyConfig::new(addr)
+        .with_limits(&limits)
+        .with_config(&config)?;
     let handle = crate::proxy::spawn(cfg, sink)?;
     let stats = handle.stats();
     let h = std::thread::Builder::new()

@@ -31,6 +31,7 @@ pub mod group;
 pub mod health;
 pub mod openai;
 pub mod phases;
+pub mod poll;
 pub mod record;
 pub mod recording;
 pub mod room;
@@ -101,6 +102,8 @@ pub struct ProxyConfig {
     /// Extra CA certificates (PEM) trusted for upstream TLS, besides the webpki
     /// (Mozilla) roots: for self-hosted upstreams behind a private CA. Empty: none.
     pub upstream_ca_pem: Vec<u8>,
+    /// The forwarding thread's longest poll window before it parks (`[proxy] poll_us`; zero: off).
+    pub poll: Duration,
 }
 
 impl fmt::Debug for ProxyConfig {
@@ -114,6 +117,7 @@ impl fmt::Debug for ProxyConfig {
             .field("limits", &self.limits)
             .field("timeouts", &self.timeouts)
             .field("upstream_ca_pem", &self.upstream_ca_pem.len())
+            .field("poll", &self.poll)
             .finish()
     }
 }
@@ -136,7 +140,25 @@ impl ProxyConfig {
             limits: RecordLimits::default(),
             timeouts: Timeouts::default(),
             upstream_ca_pem: Vec::new(),
+            poll: poll::DEFAULT_MAX,
         }
+    }
+
+    /// Applies the `[proxy]` section of the config: `poll_us`, the forwarding
+    /// thread's longest poll window in microseconds (0 turns polling off).
+    pub fn with_config(mut self, c: &crate::config::Config) -> anyhow::Result<ProxyConfig> {
+        let s: ProxySection = c.section("proxy")?;
+        if let Some(us) = s.poll_us {
+            if us > poll::MAX_POLL_US {
+                anyhow::bail!(
+                    "{}: [proxy] poll_us: {us} is more than {} (10 ms); 0 turns polling off",
+                    c.display_name(),
+                    poll::MAX_POLL_US
+                );
+            }
+            self.poll = Duration::from_micros(us);
+        }
+        Ok(self)
     }
 
     /// Applies the `[limits]` section: recording caps, the in-flight budget, the body timeout.
@@ -157,6 +179,13 @@ impl ProxyConfig {
             ..ProxyConfig::new(a.listen.clone())
         }
     }
+}
+
+/// The config file's `[proxy]` section.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ProxySection {
+    poll_us: Option<u64>,
 }
 
 /// Why the proxy could not start or run. Messages never contain the token.
@@ -409,11 +438,25 @@ impl BoundProxy {
 /// 90–280, for the same CPU (BENCHMARKS.md, branch proxy10). Forwarding needs
 /// little CPU (60–100 ms per 1,000 requests); the recording work is on other
 /// threads.
-pub fn forwarding_runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .thread_name("skilltrace-proxy-io")
-        .enable_all()
-        .build()
+///
+/// `poll` is the longest [`poll`] window: after traffic the thread polls for
+/// I/O up to that long before it parks (zero: it parks at once). The calling
+/// thread must be the one that drives the runtime (`block_on`).
+pub fn forwarding_runtime(poll: Duration) -> std::io::Result<tokio::runtime::Runtime> {
+    let window = poll::PollWindow::new(poll);
+    let mut b = tokio::runtime::Builder::new_current_thread();
+    b.thread_name("skilltrace-proxy-io").enable_all();
+    if !poll.is_zero() {
+        let (parking, unparked) = (window.clone(), window.clone());
+        b.on_thread_park(move || parking.parking())
+            .on_thread_unpark(move || unparked.unparked());
+    }
+    let rt = b.build()?;
+    if !poll.is_zero() {
+        poll::install(&window);
+        rt.spawn(poll::run(window));
+    }
+    Ok(rt)
 }
 
 /// A proxy running on its own runtime thread.
@@ -434,7 +477,7 @@ pub fn spawn(cfg: ProxyConfig, sink: IngestSender) -> Result<ProxyHandle, ProxyE
     let thread = std::thread::Builder::new()
         .name("skilltrace-proxy".into())
         .spawn(move || -> Result<(), ProxyError> {
-            let rt = forwarding_runtime().map_err(ProxyError::Runtime)?;
+            let rt = forwarding_runtime(cfg.poll).map_err(ProxyError::Runtime)?;
             rt.block_on(async move {
                 let bound = match bind(cfg).await {
                     Ok(b) => b,

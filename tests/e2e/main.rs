@@ -58,6 +58,7 @@ mod proxy;
 mod proxy_burst;
 mod proxy_encodings;
 mod proxy_phases;
+mod proxy_poll;
 mod proxy_priority;
 mod proxy_spill;
 mod proxy_store;

@@ -179,6 +179,7 @@ async fn handle(
     if authorized && req.method() == hyper::Method::GET && req.uri().path() == HEALTH_PATH {
         return Ok(health_response(&shared.stats));
     }
+    super::poll::touch();
     let seq = shared.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let route = route::classify(req.method(), req.uri().path(), req.headers());
     if !authorized {
@@ -293,8 +294,12 @@ async fn handle(
     *up.uri_mut() = uri;
     *up.headers_mut() = parts.headers;
 
+    // The forwarding thread polls (briefly) for the answer head rather than park.
+    let waiting = super::poll::current().map(|w| w.waiting());
     let sent = tokio::time::timeout(shared.timeouts.response_headers, shared.client.request(up));
-    let resp = match sent.await {
+    let sent = sent.await;
+    drop(waiting);
+    let resp = match sent {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             shared.stats.upstream_errors.fetch_add(1, Ordering::Relaxed);
@@ -398,7 +403,11 @@ fn describe(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// `200` with the proxy's counters.
 fn health_response(stats: &ProxyStats) -> Response<ProxyBody> {
-    let bytes = Bytes::from(stats.to_json().to_string());
+    let mut v = stats.to_json();
+    if let Some(w) = super::poll::current() {
+        v["poll"] = w.to_json();
+    }
+    let bytes = Bytes::from(v.to_string());
     let mut resp = Response::new(Full::new(bytes).map_err(|never| match never {}).boxed());
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
