@@ -218,7 +218,7 @@ impl StoreThread {
     /// [`StoreThread::spawn_with`] that also builds the full-text index as it
     /// writes, when the import builds most of it (see [`Indexer`]): an
     /// import's index then costs no time after its last batch but the rest
-    /// of the last pass and the final merge (`commands::import`).
+    /// of the last pass (`commands::import`).
     pub fn spawn_indexing(
         path: &std::path::Path,
         cfg: CommitConfig,
