@@ -108,72 +108,59 @@ pub fn import(args: ImportArgs) -> Result<i32> {
 }
 
 /// Indexes every waiting span for search, in large transactions (FTS5's bulk
-/// path), then lets the store merge what it built ([`Store::settle_fts`]); a
-/// store other writers keep busy leaves the rest to the next writer (said,
-/// never an error). A bulk build the store thread began while the import
-/// wrote ([`Store::fts_bulk_mine`]) is finished here: the rest indexed, then
-/// one merge.
+/// path, merging as it goes: no full merge after the last one); a store other
+/// writers keep busy leaves the rest to the next writer (said, never an
+/// error). A bulk build the store thread began while the import wrote
+/// ([`Store::fts_bulk_mine`]) is finished here: the rest indexed, then the
+/// incremental settings back.
 ///
-/// [`Store::settle_fts`]: crate::store::Store::settle_fts
 /// [`Store::fts_bulk_mine`]: crate::store::Store::fts_bulk_mine
 fn index_all(pipeline: &mut crate::ingest::pipeline::Pipeline) -> Result<()> {
     use crate::store::busy;
     /// Spans per transaction: large enough that commits are a small share,
     /// small enough that a concurrent writer waits well under its busy timeout.
     const CHUNK: usize = 50_000;
-    let mut indexed = 0u64;
     let store = pipeline.store_mut();
     // A fresh store (or a large import into a small one) builds the index
-    // with merging off and merges once at the end; otherwise the incremental
-    // settings stay (and are put back if a cut-short bulk build left them off).
+    // with the bulk settings; otherwise the incremental settings stay (and
+    // are put back if a cut-short bulk build left them).
     let bulk = busy::retry(busy::DEFAULT_WAIT, || {
         if store.fts_bulk_mine()? {
-            return Ok((true, true));
+            return Ok(true);
         }
         let bulk = store.fts_bulk_due()?;
         store.set_fts_bulk(bulk)?;
-        Ok((bulk, false))
+        Ok(bulk)
     });
-    let (bulk, begun) = match bulk {
+    let bulk = match bulk {
         Ok(b) => b,
         Err(e) if busy::classify(&e) == busy::Failure::Fatal => return Err(e.into()),
-        Err(_) => (false, false),
+        Err(_) => false,
     };
-    let mut done = true;
     loop {
         match busy::retry(busy::DEFAULT_WAIT, || store.index_fts(CHUNK)) {
             Ok(0) => break,
-            Ok(n) => indexed += n as u64,
+            Ok(_) => {}
             Err(e) if busy::classify(&e) == busy::Failure::Fatal => return Err(e.into()),
             Err(e) => {
                 crate::notice::warn(
                     "index-later",
                     format!("search index not finished ({e}); the next writer on this store finishes it"),
                 );
-                done = false;
                 break;
             }
         }
     }
-    let settled = match (done, begun) {
-        (true, true) => busy::retry(busy::DEFAULT_WAIT, || store.optimize_fts()),
-        (true, false) => busy::retry(busy::DEFAULT_WAIT, || store.settle_fts(indexed)).map(|_| ()),
-        (false, _) => Ok(()),
-    };
-    // The tail and the TUI index incrementally: their merge settings back
-    // (a store busy now keeps them off until the next import puts them back).
+    // The tail and the TUI index incrementally: their settings back (a store
+    // busy now keeps the bulk ones until the next writer puts them back).
     let back = match bulk {
         true => busy::retry(busy::DEFAULT_WAIT, || store.set_fts_bulk(false)),
         false => Ok(()),
     };
-    for r in [settled, back] {
-        match r {
-            Err(e) if busy::classify(&e) == busy::Failure::Fatal => return Err(e.into()),
-            // Unmerged segments only make searches read a few more pages.
-            _ => {}
-        }
+    match back {
+        Err(e) if busy::classify(&e) == busy::Failure::Fatal => Err(e.into()),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 pub fn tail(args: TailArgs) -> Result<i32> {

@@ -218,7 +218,7 @@ impl StoreThread {
     /// [`StoreThread::spawn_with`] that also builds the full-text index as it
     /// writes, when the import builds most of it (see [`Indexer`]): an
     /// import's index then costs no time after its last batch but the rest
-    /// of the last pass and the final merge (`commands::import`).
+    /// of the last pass (`commands::import`).
     pub fn spawn_indexing(
         path: &std::path::Path,
         cfg: CommitConfig,
@@ -493,9 +493,8 @@ mod tests {
             (20..=70).contains(&left),
             "most of it indexed already: {left} left"
         );
-        // The import finishes it: the rest, one merge, the settings back.
+        // The import finishes it: the rest, then the settings back.
         while store.index_fts(1_000).unwrap() > 0 {}
-        store.optimize_fts().unwrap();
         store.set_fts_bulk(false).unwrap();
         assert!(!store.fts_bulk_mine().unwrap());
         // The same batches written, then indexed in one go.

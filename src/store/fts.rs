@@ -30,7 +30,7 @@ impl Store {
     /// over their rowid range, FTS5's own bulk path, with no per-span delete.
     /// Only updated spans already indexed pay a delete and an insert each.
     /// The tail and the TUI call this with small `max` (their incremental
-    /// path); an import calls it with large ones, then [`Store::settle_fts`].
+    /// path); an import calls it with large ones, under [`Store::set_fts_bulk`].
     pub fn index_fts(&mut self, max: usize) -> Result<usize, StoreError> {
         // The write lock first: reading before writing in a deferred
         // transaction fails at once (SQLITE_BUSY_SNAPSHOT) when another
@@ -94,29 +94,6 @@ impl Store {
         Ok(n)
     }
 
-    /// After a bulk index of `indexed` spans: when they are at least half of
-    /// all spans, merges the index into one segment (FTS5 `optimize`, a
-    /// rewrite of the index that makes each search read one segment instead
-    /// of several). A small import into a large store leaves merging to
-    /// FTS5's automerge, so its cost stays what it adds, not the store's size.
-    pub fn settle_fts(&mut self, indexed: u64) -> Result<bool, StoreError> {
-        let spans: i64 =
-            self.conn
-                .query_row("SELECT COALESCE(max(key), 0) FROM spans", [], |r| r.get(0))?;
-        if indexed == 0 || (indexed as i64) * 2 < spans {
-            return Ok(false);
-        }
-        self.optimize_fts()?;
-        Ok(true)
-    }
-
-    /// Merges the index into one segment (FTS5 `optimize`).
-    pub fn optimize_fts(&mut self) -> Result<(), StoreError> {
-        self.conn
-            .execute("INSERT INTO spans_fts(spans_fts) VALUES('optimize')", [])?;
-        Ok(())
-    }
-
     /// True while this process's bulk settings are in force ([`Store::set_fts_bulk`]):
     /// an import's store thread switched them on while indexing as it wrote
     /// (`ingest::store_thread`), and the import finishes that build.
@@ -131,7 +108,7 @@ impl Store {
 
     /// True when the new spans waiting to be indexed are at least half of
     /// all spans: indexing them builds most of the index, so the bulk settings
-    /// ([`Store::set_fts_bulk`]) and a final merge ([`Store::settle_fts`]) pay.
+    /// ([`Store::set_fts_bulk`]) pay.
     pub fn fts_bulk_due(&self) -> Result<bool, StoreError> {
         let spans: i64 =
             self.conn
@@ -142,17 +119,22 @@ impl Store {
         Ok(fresh > 0 && fresh * 2 >= spans)
     }
 
-    /// Switches FTS5's merge settings for building most of the index at once
+    /// Switches FTS5's settings for building most of the index at once
     /// (`on`), or back to the incremental ones the tail and the TUI use.
     ///
     /// Built with the defaults, every 1 MiB of pending text is flushed as a
-    /// segment and merged four at a time as it goes, so each indexed byte is
-    /// rewritten once per level; the final `optimize` then rewrites it all
-    /// again. With merging off while building ([`BULK_FTS`]: no automerge,
-    /// larger flushes, crisis merges only past many segments), the one
-    /// `optimize` at the end is the only rewrite. The settings are stored in
-    /// the index: switched back only when they differ, so a bulk build a crash
-    /// cut short is undone by the next import's call.
+    /// segment. In bulk ([`BULK_FTS`]) a pass of the import's indexer is
+    /// flushed as one segment (16 MiB of pending text), and FTS5's own
+    /// incremental merging stays on: it merges a few segments at a time as
+    /// the passes go, beside the import's workers, so the import ends with a
+    /// handful of segments on several levels and no merge after its last
+    /// pass. A full merge (`optimize`) at the end rewrote the whole index on
+    /// the import's serial tail; with merging off while building, skipping it
+    /// left every segment on level 0, where the tail's next small writes
+    /// reached FTS5's crisis bound and merged the whole index in one write.
+    /// The settings are stored in the index: switched back only when they
+    /// differ, so a bulk build a crash cut short is undone by the next
+    /// import's call ([`Store::restore_fts_if_orphaned`]).
     pub fn set_fts_bulk(&mut self, on: bool) -> Result<(), StoreError> {
         let want = if on { &BULK_FTS } else { &DEFAULT_FTS };
         let tx = self
@@ -187,18 +169,23 @@ impl Store {
         Ok(())
     }
 
-    /// Puts the incremental merge settings back when a bulk import was killed
-    /// while building the index (its settings would otherwise stay off for
-    /// the tail and the TUI until the next import): when merging is off and
-    /// the process that switched it off is gone. Returns true when it did.
-    /// Writers call it when they start.
+    /// Puts the incremental settings back when a bulk import was killed
+    /// while building the index (its settings would otherwise stay for the
+    /// tail and the TUI until the next import): when a setting differs from
+    /// [`DEFAULT_FTS`] (a bulk build of this version, or an older one's with
+    /// merging off) and the process that switched it is gone. Returns true
+    /// when it did. Writers call it when they start.
     pub fn restore_fts_if_orphaned(&mut self) -> Result<bool, StoreError> {
-        let automerge: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT v FROM spans_fts_config WHERE k='automerge'")?
-            .query_row([], |r| r.get(0))
-            .optional()?;
-        if automerge != Some(0) {
+        let mut incremental = true;
+        for (key, value) in &DEFAULT_FTS {
+            let now: Option<i64> = self
+                .conn
+                .prepare_cached("SELECT v FROM spans_fts_config WHERE k=?1")?
+                .query_row([key], |r| r.get(0))
+                .optional()?;
+            incremental &= now.unwrap_or(*value) == *value;
+        }
+        if incremental {
             return Ok(false);
         }
         let owner: Option<String> = self
@@ -250,11 +237,11 @@ impl Store {
 }
 
 /// FTS5 settings while an import builds most of the index (see
-/// [`Store::set_fts_bulk`]): no merging as it goes, 16 MiB flushes, crisis
-/// merges only past 256 segments on a level.
+/// [`Store::set_fts_bulk`]): FTS5's own merging as it goes, one flush per
+/// pass (16 MiB of pending text).
 const BULK_FTS: [(&str, i64); 3] = [
-    ("automerge", 0),
-    ("crisismerge", 256),
+    ("automerge", 4),
+    ("crisismerge", 16),
     ("hashsize", 16 << 20),
 ];
 
@@ -381,6 +368,20 @@ mod tests {
         out
     }
 
+    /// Segments of the store's index: FTS5 keeps segment `n`'s pages at
+    /// rowids `n << 37` and up in `spans_fts_data` (ids below 2^16; the ones
+    /// above hold tombstones), so the distinct ids are the segments.
+    fn fts_segments(s: &Store) -> i64 {
+        s.conn
+            .query_row(
+                "SELECT count(DISTINCT rowid >> 37) FROM spans_fts_data \
+                 WHERE rowid >= (1 << 37) AND rowid < (1 << 53)",
+                [],
+                |r| r.get(0),
+            )
+            .expect("segments")
+    }
+
     /// A stored FTS5 setting of the store's index (none: the built-in default).
     fn fts_config(s: &Store, key: &str) -> Option<i64> {
         s.conn
@@ -401,14 +402,10 @@ mod tests {
         }
         assert!(bulk.fts_bulk_due().expect("due"), "nothing indexed yet");
         bulk.set_fts_bulk(true).expect("bulk settings");
-        assert_eq!(fts_config(&bulk, "automerge"), Some(0));
+        assert_eq!(fts_config(&bulk, "hashsize"), Some(16 << 20));
         assert_eq!(bulk.index_fts(50_000).expect("index"), 72);
-        assert!(
-            bulk.settle_fts(72).expect("settle"),
-            "all of it is new: merged"
-        );
         bulk.set_fts_bulk(false).expect("incremental settings");
-        assert_eq!(fts_config(&bulk, "automerge"), Some(4));
+        assert_eq!(fts_config(&bulk, "automerge"), None, "never switched off");
         assert_eq!(fts_config(&bulk, "hashsize"), Some(1 << 20));
         assert!(!bulk.fts_bulk_due().expect("due"), "all indexed");
         assert_eq!(bulk.fts_pending().expect("pending"), 0);
@@ -433,13 +430,61 @@ mod tests {
     }
 
     #[test]
+    fn bulk_passes_are_merged_as_they_go_so_no_full_merge_is_left() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let mut s = Store::open(&t.path().join("s.db")).expect("open");
+        // Small leaf pages, so a pass of a few hundred spans writes the
+        // dozens of pages FTS5's merging counts its work in.
+        s.conn
+            .execute(
+                "INSERT INTO spans_fts(spans_fts, rank) VALUES('pgsz', 64)",
+                [],
+            )
+            .expect("page size");
+        let mut r = Redactor::new(Mode::Mask);
+        let spans = (0..12_000)
+            .map(|i| {
+                let mut s = Span::new(
+                    format!("s{i}"),
+                    format!("run-{}", i / 100),
+                    SpanKind::Tool,
+                    "Bash",
+                    Origin::new("/x/f.jsonl", i as u64 + 1),
+                );
+                s.tool_input = Some(format!("w{i} v{} u{}", i % 97, i % 13));
+                r.redact_span(s).0
+            })
+            .collect();
+        s.write(&StoreBatch {
+            spans,
+            ..Default::default()
+        })
+        .expect("write");
+        s.set_fts_bulk(true).expect("bulk settings");
+        // In passes, as the import's store thread indexes: one flush each.
+        let mut passes = 0;
+        while s.index_fts(400).expect("index") > 0 {
+            passes += 1;
+        }
+        assert_eq!(passes, 30);
+        let segments = fts_segments(&s);
+        // Merging off while building (the settings before) leaves one
+        // segment per pass on level 0, past FTS5's crisis bound of 16: the
+        // next small write would merge the whole index at once.
+        assert!(segments < 16, "{segments} segments after {passes} passes");
+        s.set_fts_bulk(false).expect("incremental settings");
+        assert_eq!(s.search_count("u7", 100_000).expect("count"), 923);
+        assert_eq!(s.search_count("w11999", 10).expect("count"), 1);
+    }
+
+    #[test]
     fn bulk_settings_left_by_a_killed_import_are_restored_by_the_next_writer() {
         let t = tempfile::tempdir().expect("tempdir");
         let mut s = Store::open(&t.path().join("s.db")).expect("open");
         // A live bulk import (this process) keeps its settings.
         s.set_fts_bulk(true).expect("bulk settings");
         assert!(!s.restore_fts_if_orphaned().expect("restore"));
-        assert_eq!(fts_config(&s, "automerge"), Some(0));
+        assert_eq!(fts_config(&s, "hashsize"), Some(16 << 20));
         // Killed: its process id names no process any more.
         s.conn
             .execute(
@@ -448,17 +493,25 @@ mod tests {
             )
             .expect("owner");
         assert!(s.restore_fts_if_orphaned().expect("restore"));
-        assert_eq!(fts_config(&s, "automerge"), Some(4));
-        assert_eq!(fts_config(&s, "crisismerge"), Some(16));
         assert_eq!(fts_config(&s, "hashsize"), Some(1 << 20));
         assert!(!s.restore_fts_if_orphaned().expect("restore"), "once");
-        // A store from before the owner was recorded: merging off, no owner.
+        // A store from before the owner was recorded: merging off (the
+        // bulk settings of earlier versions), no owner.
+        s.conn
+            .execute(
+                "INSERT INTO spans_fts(spans_fts, rank) VALUES('automerge', 0)",
+                [],
+            )
+            .expect("merging off");
+        assert!(s.restore_fts_if_orphaned().expect("restore"));
+        assert_eq!(fts_config(&s, "automerge"), Some(4));
+        // This version's bulk settings without an owner: restored too.
         s.set_fts_bulk(true).expect("bulk settings");
         s.conn
             .execute("DELETE FROM meta WHERE key='fts_bulk_pid'", [])
             .expect("owner");
         assert!(s.restore_fts_if_orphaned().expect("restore"));
-        assert_eq!(fts_config(&s, "automerge"), Some(4));
+        assert_eq!(fts_config(&s, "hashsize"), Some(1 << 20));
     }
 
     #[test]
@@ -489,7 +542,5 @@ mod tests {
             .query_row("SELECT count(*) FROM spans_fts", [], |r| r.get(0))
             .expect("count");
         assert_eq!(rows, 12, "one entry per span");
-        // A small import into a larger store is not worth a full merge.
-        assert!(!s.settle_fts(2).expect("settle"));
     }
 }

@@ -430,20 +430,21 @@ fn a_fresh_import_is_searchable_and_leaves_the_incremental_index_settings() {
     let db = t.path().join("s.db");
     assert!(import(&[&f], &db).status.success());
     let s = Store::open_read(&db).unwrap();
-    // Built in bulk (merging off), merged once: every span found.
+    // Built in bulk (one large flush, FTS5 merging as it goes): every span found.
     let hits = s.search("text", 10).unwrap();
     assert_eq!(hits.len(), 2, "{hits:?}");
     assert_eq!(s.fts_pending().unwrap(), 0);
-    // The tail and the TUI index after it with FTS5's merge settings back.
-    let automerge: i64 = s
-        .conn()
-        .query_row(
-            "SELECT v FROM spans_fts_config WHERE k='automerge'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(automerge, 4);
+    // The tail and the TUI index after it with FTS5's incremental settings:
+    // 1 MiB flushes, and merging on (never switched off: no row, the default).
+    let setting = |k: &str| -> Option<i64> {
+        s.conn()
+            .query_row("SELECT v FROM spans_fts_config WHERE k=?1", [k], |r| {
+                r.get(0)
+            })
+            .ok()
+    };
+    assert_eq!(setting("hashsize"), Some(1 << 20));
+    assert!(matches!(setting("automerge"), None | Some(4)));
     // A second import of new lines into it is not a bulk build: settings untouched.
     let g = t.path().join("r2.jsonl");
     std::fs::write(&g, line("r", "c")).unwrap();

@@ -18,9 +18,10 @@ pub const INDEX_LAG: u64 = 10_000;
 /// The store thread's share of an import's full-text index: every
 /// [`INDEX_EVERY`] new spans, once the import builds most of the index
 /// ([`Store::fts_bulk_due`]), it switches FTS5 to its bulk settings
-/// ([`Store::set_fts_bulk`]: no merging while building) and indexes every
-/// new span but the newest [`INDEX_LAG`]. The import indexes the rest, merges
-/// once and puts the incremental settings back (`commands::import`, which
+/// ([`Store::set_fts_bulk`]: one segment per pass, merged by FTS5 a few at a
+/// time as the passes go) and indexes every new span but the newest
+/// [`INDEX_LAG`]. The import indexes the rest and puts the incremental
+/// settings back, with no merge after its last pass (`commands::import`, which
 /// finds the build through [`Store::fts_bulk_mine`]). A busy store only
 /// leaves more to the end; a store the committer is spooling for is left alone.
 #[derive(Debug)]
