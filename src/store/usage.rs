@@ -157,11 +157,12 @@ impl Store {
             ])
             .unwrap_or_default();
             u.calls = n(r.get(5)?);
+            let run_id: String = r.get(0)?;
             Ok(UsageRow {
-                run_id: r.get(0)?,
+                model: self.reread.text(&run_id, &r.get::<_, String>(3)?),
+                run_id,
                 agent: r.get(1)?,
                 day: r.get(2)?,
-                model: r.get(3)?,
                 band: n(r.get(4)?),
                 usage: u,
             })
