@@ -157,17 +157,30 @@ impl Store {
             ])
             .unwrap_or_default();
             u.calls = n(r.get(5)?);
-            let run_id: String = r.get(0)?;
             Ok(UsageRow {
-                model: self.reread.text(&run_id, &r.get::<_, String>(3)?),
-                run_id,
+                run_id: r.get(0)?,
                 agent: r.get(1)?,
                 day: r.get(2)?,
+                model: r.get(3)?,
                 band: n(r.get(4)?),
                 usage: u,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows: Vec<UsageRow> = rows.collect::<Result<_, _>>()?;
+        // Model names are redacted again on the way out (`reread`), each
+        // distinct one once: a store-wide query has tens of thousands of rows
+        // and a handful of models.
+        let mut shown: HashMap<String, String> = HashMap::new();
+        for row in rows.iter_mut() {
+            match shown.get(&row.model) {
+                Some(m) => row.model.clone_from(m),
+                None => {
+                    let m = self.reread.text("", &row.model);
+                    shown.insert(std::mem::replace(&mut row.model, m.clone()), m);
+                }
+            }
+        }
+        Ok(rows)
     }
 
     /// Run id → parent run id, for every run that has a parent.

@@ -5,7 +5,8 @@
 //! and attributes, a run's title, a finding's title, message and evidence, a
 //! triage note, a parse error. Every byte of the JSON, OTLP and SARIF exports,
 //! of `runs`, `findings`, `replay` and `cost` (text and JSON) and of TUI frames
-//! is scanned for any 8-character piece of each. A user's own rule (config)
+//! is scanned for any 8-character piece of each, and for the terminal escapes
+//! planted beside them (guarantee 3). A user's own rule (config)
 //! is used on the way out too.
 //!
 //! `SKILLTRACE_ATTACK_BIN=/path/to/skilltrace` runs the commands with another
@@ -24,6 +25,17 @@ const SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/samples/claude-code/attack-skill-exfiltrates-aws.jsonl"
 );
+
+/// Terminal escapes (guarantee 3) written into the store beside the secrets:
+/// an OSC 52 clipboard write, a CSI, a bidi override.
+const HOSTILE: &str = " \u{1b}]52;c;aGVsbG8=\u{7} \u{1b}[2J \u{202e}x";
+
+/// True when `bytes` hold a raw escape, BEL or bidi override.
+fn unsafe_bytes(bytes: &[u8]) -> bool {
+    bytes.contains(&0x1b)
+        || bytes.contains(&0x07)
+        || bytes.windows(3).any(|w| w == "\u{202e}".as_bytes())
+}
 
 /// The binary under test ([`bin`], or `SKILLTRACE_ATTACK_BIN` with the same settings).
 fn cmd() -> Command {
@@ -76,7 +88,7 @@ fn plant(db: &Path, s: &[(&'static str, String, String)], own: &str) {
     c.execute(
         &format!("UPDATE spans SET text = ?1 WHERE key = {first}"),
         [format!(
-            "{}\n{}\nand {own}",
+            "{}\n{}\nand {own}{HOSTILE}",
             ctx("openai_api_key"),
             ctx("anthropic_api_key")
         )],
@@ -92,14 +104,17 @@ fn plant(db: &Path, s: &[(&'static str, String, String)], own: &str) {
         ],
     )
     .unwrap();
-    c.execute("UPDATE runs SET title = ?1", [ctx("jwt")])
-        .unwrap();
+    c.execute(
+        "UPDATE runs SET title = ?1",
+        [format!("{}{HOSTILE}", ctx("jwt"))],
+    )
+    .unwrap();
     c.execute(
         "UPDATE findings SET evidence = ?1, message = ?2, title = ?3",
         [
             ctx("aws_secret_access_key"),
             ctx("stripe_secret_key"),
-            format!("found {own}"),
+            format!("found {own}{HOSTILE}"),
         ],
     )
     .unwrap();
@@ -195,6 +210,9 @@ fn secrets_written_into_the_store_by_hand_leave_no_byte_in_any_export_listing_re
             );
         }
     }
+    for (name, bytes) in &blobs {
+        assert!(!unsafe_bytes(bytes), "a terminal escape in `{name}`");
+    }
     let all: Vec<u8> = blobs.iter().flat_map(|(_, b)| b.clone()).collect();
     let all = String::from_utf8_lossy(&all);
     assert!(all.contains("[REDACTED:private_key]"), "no marker");
@@ -236,6 +254,10 @@ fn secrets_written_into_the_store_by_hand_leave_no_byte_in_any_export_listing_re
         screens.push_str(&h.draw());
         h.key(KeyCode::Enter, KeyModifiers::NONE);
         screens.push_str(&h.draw());
+        assert!(
+            !unsafe_bytes(screens.as_bytes()),
+            "a terminal escape on screen"
+        );
         if let Some(p) = leak(screens.as_bytes(), &values) {
             panic!("piece {p} of a planted secret on screen:\n{screens}");
         }
