@@ -6,7 +6,6 @@ use crate::cli::{CostArgs, CostBy, OutputFormat};
 use crate::pricing::ledger::{grouped, GroupBy};
 use crate::pricing::{thousands, Cost, PriceTable};
 use crate::sanitize;
-use crate::store::Store;
 use anyhow::Result;
 use serde_json::json;
 use std::io::Write;
@@ -37,7 +36,7 @@ pub fn day_start_ms(day: &str) -> Result<i64> {
 pub fn run(args: CostArgs) -> Result<i32> {
     let since = args.since.as_deref().map(day_start_ms).transpose()?;
     let table = price_table()?;
-    let store = Store::open_read(&db_path(&args.db)?)?;
+    let store = super::open_read_store(&db_path(&args.db)?)?;
     let rows = store.usage_rows(table.bands(), since)?;
     let parents = store.run_parents()?;
     let by = match args.by {

@@ -5,7 +5,6 @@
 use super::db_path;
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::export::{self, baseline::Baseline, sarif};
-use crate::store::Store;
 use anyhow::Result;
 use std::io::Write;
 
@@ -25,7 +24,7 @@ pub fn run(args: ExportArgs) -> Result<i32> {
         Some(p) => Some(Baseline::load(p)?),
         None => None,
     };
-    let store = Store::open_read(&db_path(&args.db)?)?;
+    let store = super::open_read_store(&db_path(&args.db)?)?;
     let run_id = match &args.run {
         Some(r) => Some(store.resolve_run(r)?),
         None => None,

@@ -7,7 +7,7 @@ use crate::cli::{FindingsArgs, OutputFormat, RunsArgs};
 use crate::model::Severity;
 use crate::pricing::RunCost;
 use crate::sanitize;
-use crate::store::{FindingFilter, FindingRow, RunFilter, RunRow, RunSort, Store};
+use crate::store::{FindingFilter, FindingRow, RunFilter, RunRow, RunSort};
 use anyhow::Result;
 use serde_json::json;
 use std::io::Write;
@@ -15,7 +15,7 @@ use std::io::Write;
 const PAGE: usize = 1_000;
 
 pub fn runs(args: RunsArgs) -> Result<i32> {
-    let store = Store::open_read(&db_path(&args.db)?)?;
+    let store = super::open_read_store(&db_path(&args.db)?)?;
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());
     let filter = RunFilter::default();
@@ -113,7 +113,7 @@ fn run_line(r: &RunRow, cost: &RunCost) -> String {
 }
 
 pub fn findings(args: FindingsArgs) -> Result<i32> {
-    let store = Store::open_read(&db_path(&args.db)?)?;
+    let store = super::open_read_store(&db_path(&args.db)?)?;
     let filter = FindingFilter {
         min_severity: args.severity,
         status: args.status,

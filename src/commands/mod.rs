@@ -48,6 +48,24 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// Opens the store at `db` for reading, every row it hands out redacted again
+/// on the way out with the redactor the user's config asks for
+/// ([`read_redactor`]; see `store::reread`).
+pub fn open_read_store(db: &std::path::Path) -> Result<crate::store::Store> {
+    let store = crate::store::Store::open_read(db)?;
+    store.redact_reads_with(read_redactor(db)?);
+    Ok(store)
+}
+
+/// The redactor the user's config asks for, keyed with the store's key when
+/// it has one (`<db>.key`; never created here), for text read out of the store.
+pub fn read_redactor(db: &std::path::Path) -> Result<crate::redact::Redactor> {
+    let config = crate::config::Config::load_default()?;
+    let key = crate::redact::HashKey::read(&crate::detect::tokens::beside(db, "key"))?
+        .unwrap_or_else(crate::redact::HashKey::random);
+    Ok(crate::redact::Redactor::from_config(&config, key)?)
+}
+
 /// The store path from `--db`, `$SKILLTRACE_DB` or the data folder (and
 /// `--allow-shared-store`, which the store's checks read).
 pub fn db_path(arg: &DbArg) -> Result<PathBuf> {

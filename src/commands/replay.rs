@@ -19,7 +19,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     }
     let db = db_path(&args.db)?;
     // read-only first: a missing store or run is an error, never a new empty store
-    let store = Store::open_read(&db)?;
+    let store = super::open_read_store(&db)?;
     let run_id = store.resolve_run(&args.run_id)?;
     if args.redetect {
         drop(store);

@@ -195,6 +195,8 @@ pub fn run(args: TuiArgs) -> Result<i32> {
             }
         }
     };
+    // Rows read back are redacted again with the config's redactor (store::reread).
+    let redactor = super::read_redactor(&db)?;
     // Warnings (spooling, drops) go to the status line while the TUI owns the
     // terminal, and are printed when it lets go.
     crate::notice::hold(true);
@@ -206,6 +208,7 @@ pub fn run(args: TuiArgs) -> Result<i32> {
             lazy: demo.is_some(),
             author: crate::tui::author_from_env(),
             behaviours,
+            redactor: Some(redactor),
         },
         status,
     );

@@ -190,6 +190,24 @@ impl Taxonomy {
         Taxonomy::build(c, n, i, s, cfg)
     }
 
+    /// What the shell parser ([`super::shell`]) reads and nothing more: the
+    /// built-in shells, wrappers, interpreters, languages and git keys, with
+    /// no network lists, injection rules or user additions. For the
+    /// redactor's shell joins (`redact::shell_join`), which must read a line
+    /// the same whatever the user's `[detection]` section says: no key of it
+    /// changes how a line parses, and `enabled = false` would leave the full
+    /// taxonomy without shells at all.
+    pub fn shell_grammar() -> Result<Taxonomy, DetectError> {
+        let c: CanaryFile = parse("canary.toml")?;
+        Taxonomy::build(
+            c,
+            NetworkFile::default(),
+            super::injection::Rules::off(),
+            SecretsFile::default(),
+            &DetectionConfig::default(),
+        )
+    }
+
     fn build(
         c: CanaryFile,
         n: NetworkFile,

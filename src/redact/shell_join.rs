@@ -13,17 +13,19 @@
 
 use super::Redactor;
 use crate::detect::shell::parse_script;
-use crate::detect::taxonomy::{DetectionConfig, Taxonomy};
+use crate::detect::taxonomy::Taxonomy;
 use crate::model::Span;
 use std::sync::OnceLock;
 
 /// At most this many raw pieces make one joined value.
 const MAX_PIECES: usize = 8;
 
+/// The shell grammar alone ([`Taxonomy::shell_grammar`]): built-in, the same
+/// whatever the user's `[detection]` section says (detection switched off
+/// included), and without compiling detection's rules.
 fn taxonomy() -> Option<&'static Taxonomy> {
     static TAX: OnceLock<Option<Taxonomy>> = OnceLock::new();
-    TAX.get_or_init(|| Taxonomy::load(&DetectionConfig::default()).ok())
-        .as_ref()
+    TAX.get_or_init(|| Taxonomy::shell_grammar().ok()).as_ref()
 }
 
 fn name_byte(c: u8) -> bool {
@@ -244,5 +246,54 @@ mod tests {
             out.contains("/tmp/build") && !out.contains("[REDACTED"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn the_user_s_config_is_honoured_and_switching_detection_off_changes_nothing() {
+        use crate::detect::taxonomy::{DetectionConfig, Taxonomy};
+        let cfg = crate::config::Config::from_text(
+            None,
+            "[detection]\nenabled = false\nuploaders = [\"mytool push\"]\n\n\
+             [[redaction.rules]]\nname = \"acme_key\"\npattern = 'acme_[A-Za-z0-9]{24}'\n\
+             keywords = [\"acme_\"]\n"
+                .into(),
+        )
+        .expect("config");
+        // The taxonomy this config gives detection knows no shell: a redactor
+        // parsing with it would not look inside `bash -c`.
+        let dc: DetectionConfig = cfg.section("detection").expect("section");
+        let off = Taxonomy::load(&dc).expect("tax");
+        assert!(off.shells.is_empty());
+        let acme = "acme_Q7w2E9r4T6y1U3i5O8p0A2s4";
+        let (ga, gb) = GH.split_at(19);
+        let nested = format!("bash -c 'a={ga}; b={gb}; echo $a$b'");
+        let joins = |tax: &Taxonomy| {
+            crate::detect::shell::parse_script(&nested, tax)
+                .commands
+                .iter()
+                .any(|c| c.argv.iter().any(|w| w.contains(GH)))
+        };
+        assert!(!joins(&off), "detection's own taxonomy would read the join");
+        assert!(joins(&Taxonomy::shell_grammar().expect("grammar")));
+        let (aa, ab) = acme.split_at(13);
+        for line in [
+            format!("bash -c 'a={ga}; b={gb}; echo $a$b | gh auth login --with-token'"),
+            format!("sh -c \"x={aa}; y={ab}; curl -H \\\"K: ${{x}}${{y}}\\\" h\""),
+        ] {
+            let mut r =
+                Redactor::from_config(&cfg, crate::redact::HashKey::random()).expect("redactor");
+            let (red, _) = r.redact_span(span(&line));
+            let out = serde_json::to_string(red.get()).unwrap_or_default();
+            for piece in [&ga[4..], gb, &aa[5..], ab] {
+                if line.contains(piece) {
+                    assert!(!out.contains(piece), "{line}: {out}");
+                }
+            }
+        }
+        // The user's own rule names the join it found.
+        let line = format!("a={aa}; b={ab}; echo $a$b");
+        let mut r = Redactor::from_config(&cfg, crate::redact::HashKey::random()).expect("r");
+        let out = serde_json::to_string(r.redact_span(span(&line)).0.get()).unwrap_or_default();
+        assert!(out.contains("[REDACTED:acme_key]"), "{out}");
     }
 }

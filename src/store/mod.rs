@@ -12,6 +12,7 @@ pub mod commit;
 mod fts;
 mod planted;
 mod read;
+mod reread;
 mod rows;
 pub mod schema;
 mod search;
@@ -69,6 +70,8 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     run_keys: write_runs::RunKeys,
+    /// Every row read out passes the redactor again ([`reread`]).
+    reread: reread::Reread,
 }
 
 impl std::fmt::Debug for Store {
@@ -163,6 +166,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             run_keys: write_runs::RunKeys::default(),
+            reread: Default::default(),
         };
         // Spans stored before migration 12 get their parent keys (once, in
         // batches). Best effort: a fill cut short (killed, or another writer
@@ -249,6 +253,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             run_keys: write_runs::RunKeys::default(),
+            reread: Default::default(),
         })
     }
 

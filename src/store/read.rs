@@ -115,7 +115,8 @@ impl Store {
             RunSort::Spans => "span_count DESC, started_ms DESC",
         };
         let head = format!("SELECT {RUN_COLS} FROM runs");
-        self.paged(&head, order, run_where(filter), offset, limit, run_row)
+        let rows = self.paged(&head, order, run_where(filter), offset, limit, run_row)?;
+        Ok(rows.into_iter().map(|r| self.reread.run_row(r)).collect())
     }
 
     /// How many runs match.
@@ -158,7 +159,8 @@ impl Store {
     /// One run by id.
     pub fn run(&self, id: &str) -> Result<Option<RunRow>, StoreError> {
         let sql = format!("SELECT {RUN_COLS} FROM runs WHERE id = ?1");
-        Ok(self.conn.query_row(&sql, [id], run_row).optional()?)
+        let row = self.conn.query_row(&sql, [id], run_row).optional()?;
+        Ok(row.map(|r| self.reread.run_row(r)))
     }
 
     /// The full id of the one run whose id starts with `prefix`.
@@ -202,6 +204,7 @@ impl Store {
         let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st
             .query_map(params![run_id, limit as i64, offset as i64], span_row)?
+            .map(|r| r.map(|row| self.reread.span_row(row)))
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
@@ -240,7 +243,7 @@ impl Store {
             .conn
             .query_row(&sql, [run_id, span_id], span_row)
             .optional()?
-            .map(|r| r.span))
+            .map(|r| self.reread.span(r.span)))
     }
 
     /// A page of findings: severity (worst first), then time.
@@ -251,14 +254,18 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<FindingRow>, StoreError> {
         let head = format!("SELECT {FINDING_COLS} FROM findings f");
-        self.paged(
+        let rows = self.paged(
             &head,
             "f.severity DESC, f.ts_ms, f.id",
             finding_where(filter),
             offset,
             limit,
             finding_row,
-        )
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|r| self.reread.finding_row(r))
+            .collect())
     }
 
     /// How many findings match.
@@ -269,7 +276,8 @@ impl Store {
     /// One finding by id.
     pub fn finding(&self, id: i64) -> Result<Option<FindingRow>, StoreError> {
         let sql = format!("SELECT {FINDING_COLS} FROM findings f WHERE f.id = ?1");
-        Ok(self.conn.query_row(&sql, [id], finding_row).optional()?)
+        let row = self.conn.query_row(&sql, [id], finding_row).optional()?;
+        Ok(row.map(|r| self.reread.finding_row(r)))
     }
 
     /// Findings on one span (for the span view).
@@ -285,6 +293,7 @@ impl Store {
         let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st
             .query_map([run_id, span_id], finding_row)?
+            .map(|r| r.map(|row| self.reread.finding_row(row)))
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
@@ -316,7 +325,7 @@ impl Store {
             .query_map([], |r| {
                 Ok(SourceRow {
                     state: SourceState {
-                        path: r.get(0)?,
+                        path: self.reread.text("", &r.get::<_, String>(0)?),
                         kind: r.get(1)?,
                         dev: r.get::<_, i64>(2)? as u64,
                         ino: r.get::<_, i64>(3)? as u64,
@@ -368,11 +377,11 @@ impl Store {
         )?;
         let rows = st
             .query_map(params![path, limit as i64], |r| {
-                Ok(ParseError {
+                Ok(self.reread.parse_error(ParseError {
                     path: r.get(0)?,
                     line: r.get::<_, i64>(1)? as u64,
                     message: r.get(2)?,
-                })
+                }))
             })?
             .collect::<Result<_, _>>()?;
         Ok(rows)
@@ -531,7 +540,7 @@ impl Store {
         let mut st = self.conn.prepare_cached(&sql)?;
         let mut found: std::collections::HashMap<i64, SpanRow> = st
             .query_map([list], span_row)?
-            .map(|r| r.map(|row| (row.rowid, row)))
+            .map(|r| r.map(|row| (row.rowid, self.reread.span_row(row))))
             .collect::<Result<_, _>>()?;
         Ok(keys.iter().filter_map(|k| found.remove(k)).collect())
     }

@@ -94,13 +94,15 @@ impl Store {
         for key in keys {
             let mut rows = st.query([key])?;
             if let Some(r) = rows.next()? {
-                let body: String = r.get(4)?;
+                // Redacted whole, then cut ([`crate::redact::cut`]).
+                let run: String = r.get(0)?;
+                let body = self.reread.text(&run, &r.get::<_, String>(4)?);
                 out.push(SearchHit {
-                    run_id: r.get(0)?,
                     span_id: r.get(1)?,
                     kind: r.get(2)?,
-                    name: r.get(3)?,
+                    name: self.reread.text(&run, &r.get::<_, String>(3)?),
                     snippet: excerpt(&body, &words),
+                    run_id: run,
                 });
             }
         }

@@ -172,9 +172,9 @@ impl Store {
         let rows = st
             .query_map([finding_id], |r| {
                 Ok(Note {
-                    author: r.get(0)?,
+                    author: self.reread.text("", &r.get::<_, String>(0)?),
                     ts_ms: r.get(1)?,
-                    text: r.get(2)?,
+                    text: self.reread.text("", &r.get::<_, String>(2)?),
                 })
             })?
             .collect::<Result<_, _>>()?;

@@ -166,7 +166,21 @@ impl Store {
                 usage: u,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows: Vec<UsageRow> = rows.collect::<Result<_, _>>()?;
+        // Model names are redacted again on the way out (`reread`), each
+        // distinct one once: a store-wide query has tens of thousands of rows
+        // and a handful of models.
+        let mut shown: HashMap<String, String> = HashMap::new();
+        for row in rows.iter_mut() {
+            match shown.get(&row.model) {
+                Some(m) => row.model.clone_from(m),
+                None => {
+                    let m = self.reread.text("", &row.model);
+                    shown.insert(std::mem::replace(&mut row.model, m.clone()), m);
+                }
+            }
+        }
+        Ok(rows)
     }
 
     /// Run id → parent run id, for every run that has a parent.

@@ -138,7 +138,7 @@ impl Store {
         let mut st = self.conn.prepare_cached(&sql)?;
         let mut found: HashMap<i64, FindingRow> = st
             .query_map([list], finding_row)?
-            .map(|r| r.map(|row| (row.id, row)))
+            .map(|r| r.map(|row| (row.id, self.reread.finding_row(row))))
             .collect::<Result<_, _>>()?;
         Ok(ids.iter().filter_map(|i| found.remove(i)).collect())
     }
@@ -249,10 +249,12 @@ impl Store {
                 let name: Option<String> = r.get(1)?;
                 let n =
                     |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+                let name = name.unwrap_or_else(|| id.rsplit('/').next().unwrap_or(&id).to_string());
+                let version: Option<String> = r.get(2)?;
                 Ok(SkillRow {
-                    name: name.unwrap_or_else(|| id.rsplit('/').next().unwrap_or(&id).to_string()),
+                    name: self.reread.text("", &name),
                     skill_id: id,
-                    version: r.get(2)?,
+                    version: version.map(|v| self.reread.text("", &v)),
                     methods: r.get(3)?,
                     confidence: r.get::<_, f64>(4)? as f32,
                     hits: n(5)?,
@@ -283,7 +285,9 @@ impl Store {
         let sql = format!("SELECT DISTINCT source FROM runs WHERE {w}");
         let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st
-            .query_map(params_from_iter(p), |r| r.get(0))?
+            .query_map(params_from_iter(p), |r| {
+                Ok(self.reread.text("", &r.get::<_, String>(0)?))
+            })?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }

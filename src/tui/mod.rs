@@ -37,6 +37,9 @@ pub struct Options<'a> {
     pub author: String,
     /// Which findings about one action are one row.
     pub behaviours: group::Behaviours,
+    /// What the rows read from the store are redacted with again (the
+    /// config's redactor); the built-in one when `None`.
+    pub redactor: Option<crate::redact::Redactor>,
 }
 
 /// Who is triaging: `$USER`, else `$LOGNAME`, else `unknown` (one line, sanitised).
@@ -53,12 +56,15 @@ pub fn author_from_env() -> String {
 /// Opens the UI on `opts.db` and runs it until the user quits.
 /// `status` is polled every frame for the status line (sources, import progress, drops).
 pub fn run(opts: Options<'_>, status: impl FnMut() -> app::SourceStatus) -> Result<()> {
-    let source = if opts.lazy {
+    let mut source = if opts.lazy {
         data::Source::lazy(opts.db)
     } else {
         data::Source::open(opts.db)?
     }
     .with_behaviours(opts.behaviours.clone());
+    if let Some(r) = opts.redactor {
+        source = source.with_redactor(r);
+    }
     let (msg_tx, msg_rx) = std::sync::mpsc::channel::<event::Msg>();
     let reply_tx = msg_tx.clone();
     let requests = data::spawn(source, move |r| reply_tx.send(event::Msg::Reply(r)).is_ok())

@@ -21,6 +21,7 @@ mod writers_support;
 
 mod adversarial_corpus;
 mod attack_content;
+mod attack_export;
 mod attack_guard;
 mod attack_listeners;
 mod attack_proxy;

@@ -52,6 +52,9 @@ pub struct Source {
     /// The last search's best hits.
     search: Option<SearchCache>,
     behaviours: Behaviours,
+    /// What every connection redacts its rows with again on the way out (the
+    /// config's redactor; the built-in one when `None`, see `store::reread`).
+    redactor: Option<crate::redact::Redactor>,
 }
 
 impl Source {
@@ -68,6 +71,7 @@ impl Source {
             groups: None,
             search: None,
             behaviours: Behaviours::builtin(),
+            redactor: None,
         }
     }
 
@@ -81,6 +85,23 @@ impl Source {
         Source::new(path, None)
     }
 
+    /// The same source, its rows redacted again with (a fork of) `redactor`.
+    pub fn with_redactor(mut self, redactor: crate::redact::Redactor) -> Source {
+        for s in [&self.read, &self.write].into_iter().flatten() {
+            s.redact_reads_with(redactor.fork());
+        }
+        self.redactor = Some(redactor);
+        self
+    }
+
+    /// Installs the source's redactor on a connection just opened.
+    fn redacting(&self, store: Store) -> Store {
+        if let Some(r) = &self.redactor {
+            store.redact_reads_with(r.fork());
+        }
+        store
+    }
+
     /// The same source grouping findings by these behaviours.
     pub fn with_behaviours(mut self, b: Behaviours) -> Source {
         self.behaviours = b;
@@ -89,7 +110,7 @@ impl Source {
 
     fn reader(&mut self) -> Result<&Store, StoreError> {
         if self.read.is_none() {
-            self.read = Some(Store::open_read(&self.path)?);
+            self.read = Some(self.redacting(Store::open_read(&self.path)?));
         }
         match &self.read {
             Some(s) => Ok(s),
@@ -99,7 +120,7 @@ impl Source {
 
     fn writer(&mut self) -> Result<&Store, StoreError> {
         if self.write.is_none() {
-            self.write = Some(Store::open(&self.path)?);
+            self.write = Some(self.redacting(Store::open(&self.path)?));
         }
         match &self.write {
             Some(s) => Ok(s),
