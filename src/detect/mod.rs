@@ -233,6 +233,8 @@ impl Detector {
 
     /// The guard's protected files and commands (GRD-TRACE-001), to extend.
     pub fn tamper_mut(&mut self) -> &mut tamper::Tamper {
+        // calls understood so far were checked against the old rules
+        self.calls = Default::default();
         Arc::make_mut(&mut self.tamper)
     }
 
@@ -299,9 +301,13 @@ impl Detector {
         // 1. what the tool call does, where the run's shell stands (a call
         // seen before in the same state is not read again)
         let session = self.sessions.get(&span.run_id);
-        let known = self
-            .calls
-            .understand(span, &self.tax, session.cwd(), &session.remotes);
+        let known = self.calls.understand(
+            span,
+            &self.tax,
+            &self.tamper,
+            session.cwd(),
+            &session.remotes,
+        );
         let call = known.as_deref().map(|k| &k.call);
         let mut observations: Vec<Observation> = Vec::new();
         if let Some(k) = &known {
@@ -327,7 +333,7 @@ impl Detector {
             }
             is_outbound |= call.is_mcp();
             hits.extend(an.hits.iter().cloned());
-            hits.extend(self.tamper.check(call));
+            hits.extend(k.tamper.iter().cloned());
         }
 
         // 2. skills in text, outputs and attributes

@@ -195,8 +195,7 @@ impl Ctx<'_> {
                 let (out, ranges) = self.finish(text, 0, text, &scan, &mem, hidden);
                 return (out, found_in(text, ranges));
             }
-            if let Ok(parsed) = serde_json::from_str::<Value>(text) {
-                let mut v = parsed.clone();
+            if let Ok(mut v) = serde_json::from_str::<Value>(text) {
                 let mut inner = Vec::new();
                 let outer_skip = self.skip_memory;
                 let learned = self.memory.len();
@@ -206,7 +205,8 @@ impl Ctx<'_> {
                     // A secret first seen in this document may recur in a string walked
                     // before it, or in one that skipped the memory search: walk again.
                     self.skip_memory = false;
-                    v = parsed;
+                    // parsed again rather than copied up front: this is rare
+                    v = serde_json::from_str(text).unwrap_or(Value::Null);
                     inner.clear();
                     changed = self.walk(&mut v, &mut String::new(), depth + 1, &mut inner);
                 }

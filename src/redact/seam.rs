@@ -21,10 +21,10 @@
 
 use super::engine::Cand;
 use super::Redactor;
+use crate::hash::HashMap;
 use crate::model::Span;
 use serde_json::Value;
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 
 /// Bytes of each side of a seam judged together (the longest keys, a
 /// `sk-proj-` key of 164 characters cut in its middle, fit).
@@ -121,9 +121,8 @@ fn messages<'a>(text: &'a str, out: &mut Vec<(u64, &'a str)>) {
 fn leaves<'a>(v: &'a Value, path: &mut String, out: &mut Vec<(u64, &'a str)>) {
     match v {
         Value::String(s) => {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            path.hash(&mut h);
-            out.push((h.finish(), s));
+            let h = foldhash::fast::FixedState::default().hash_one(path.as_str());
+            out.push((h, s));
         }
         Value::Array(items) => items.iter().for_each(|x| leaves(x, path, out)),
         Value::Object(m) => {
@@ -142,7 +141,7 @@ fn leaves<'a>(v: &'a Value, path: &mut String, out: &mut Vec<(u64, &'a str)>) {
 /// The neighbouring pairs of `strings`: each string with the one before it, and
 /// with the last one before it of the same path (two messages, two events).
 fn seams<'a>(strings: &[(u64, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut last: HashMap<u64, usize> = HashMap::new();
+    let mut last: HashMap<u64, usize> = HashMap::default();
     let mut out = Vec::new();
     for (i, &(path, s)) in strings.iter().enumerate() {
         if i > 0 {
@@ -217,7 +216,7 @@ impl Redactor {
     /// two messages) is learned before either is redacted. Only a seam where a
     /// run of at least [`MIN_JOINED`] token bytes crosses is judged.
     fn learn_cross_seams<'a>(&mut self, spans: impl Iterator<Item = &'a Span>) {
-        let mut last: HashMap<(&'a str, usize), &'a str> = HashMap::new();
+        let mut last: HashMap<(&'a str, usize), &'a str> = HashMap::default();
         let mut window = String::new();
         for s in spans {
             for (i, f) in [&s.text, &s.tool_input, &s.tool_output]

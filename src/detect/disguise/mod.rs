@@ -6,13 +6,13 @@
 //!
 //! Memory: per window a 64-bit tag (HMAC-SHA256 under a key derived from the
 //! store key, truncated) and a 32-bit keyed polynomial fingerprint, which sets
-//! one bit of a prefilter bitmap (64 bits per window); never the secret. Cost:
+//! two bits of a prefilter bitmap (64 bits per window); never the secret. Cost:
 //! remembering a secret of n bytes hashes about 8n windows (a 40-character
 //! key: ~330 HMACs, tens of µs); at most [`MAX_WINDOWS`] windows per run and
 //! [`MAX_TOTAL`] across runs (the oldest runs are forgotten first). Looking
 //! through a text of m bytes rolls one polynomial hash per window length in
-//! use (at most four) and tests one bit per position; only bitmap hits (true
-//! pieces, and under 1/64 of the rest) pay for an HMAC, at most
+//! use (at most four) and tests two bits per position; only bitmap hits (true
+//! pieces, and about 1 in 1,000 of the rest) pay for an HMAC, at most
 //! [`MAX_CHECKS`] of them per text. Text past [`MAX_TEXT`] is not searched.
 
 pub mod forms;
@@ -52,7 +52,8 @@ pub const MAX_CHECKS: usize = 64 * 1024;
 /// secret in every call would otherwise list all earlier calls in each
 /// finding, memory and stored links growing with the square of the run.
 const MAX_CALLS: usize = 32;
-/// Prefilter bits per window, and the bitmap's smallest and largest size.
+/// Prefilter bits per window (two of them set by each), and the bitmap's
+/// smallest and largest size.
 const BITS_PER_WINDOW: usize = 64;
 const MIN_BITS: usize = 1 << 12;
 const MAX_BITS: usize = 1 << 23;
@@ -187,6 +188,23 @@ fn fold(c: u8, blind: bool) -> u8 {
     } else {
         c
     }
+}
+
+/// `x mod P` for `x < 2P` (what every step of the rolling hash yields).
+fn reduce(x: u64) -> u64 {
+    if x >= P {
+        x - P
+    } else {
+        x
+    }
+}
+
+/// The two prefilter bits of fingerprint `f` in a bitmap of `bits` bits (a
+/// power of two): its low bits, and the high bits of it multiplied by an odd
+/// constant, so a window that is not remembered passes only when both are set.
+fn slots(f: u32, bits: usize) -> (usize, usize) {
+    let mixed = (f as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+    (f as usize & (bits - 1), mixed as usize & (bits - 1))
 }
 
 fn mulmod(a: u64, b: u64) -> u64 {
@@ -442,18 +460,20 @@ impl RunSecrets {
             0
         };
         for f in &self.fingerprints[from.min(self.fingerprints.len())..] {
-            let i = *f as usize & (bits - 1);
+            let (i, j) = slots(*f, bits);
             self.bitmap[i / 64] |= 1 << (i % 64);
+            self.bitmap[j / 64] |= 1 << (j % 64);
         }
     }
 
+    /// False when no remembered window has the fingerprint of rolling hash `h`.
     fn maybe(&self, h: u64) -> bool {
         let bits = self.bitmap.len() * 64;
         if bits == 0 {
             return false;
         }
-        let i = (h as u32) as usize & (bits - 1);
-        self.bitmap[i / 64] & (1 << (i % 64)) != 0
+        let (i, j) = slots(h as u32, bits);
+        self.bitmap[i / 64] & (1 << (i % 64)) != 0 && self.bitmap[j / 64] & (1 << (j % 64)) != 0
     }
 
     /// Every remembered secret (or piece of one) in `text`, an outbound
@@ -473,9 +493,10 @@ impl RunSecrets {
             let mut h = keys.poly(&t[..w], blind);
             for i in 0..=t.len() - w {
                 if i > 0 {
+                    // the same arithmetic as `Keys::poly`, reduced without dividing
                     let out = mulmod(fold(t[i - 1], blind) as u64 + 1, top);
-                    h = (h + P - out) % P;
-                    h = (mulmod(h, keys.base) + fold(t[i + w - 1], blind) as u64 + 1) % P;
+                    h = reduce(h + P - out);
+                    h = reduce(mulmod(h, keys.base) + fold(t[i + w - 1], blind) as u64 + 1);
                 }
                 if self.maybe(h) {
                     checks += 1;

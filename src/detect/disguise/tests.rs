@@ -268,3 +268,29 @@ fn built_in_patterns_compile_entirely() {
     r.egress.compile().expect("egress_commands");
     r.credential_use.compile().expect("credential_use");
 }
+
+#[test]
+fn the_prefilter_passes_every_window_and_few_others() {
+    let (_, run) = setup(&[("aws_secret_key", AWS), ("openai_api_key", OPENAI)]);
+    assert!(!run.fingerprints.is_empty());
+    assert!(run.fingerprints.iter().all(|f| run.maybe(u64::from(*f))));
+    // other values pass about once in a thousand (one bit alone: once in 64)
+    let passed = (0..200_000u64)
+        .map(|i| i.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 17)
+        .filter(|h| run.maybe(*h))
+        .count();
+    assert!(passed < 200_000 / 300, "{passed} of 200000 passed");
+}
+
+#[test]
+fn the_rolling_hash_equals_the_window_hash_at_every_position() {
+    let (keys, mut run) = setup(&[("aws_secret_key", AWS)]);
+    // a text of every byte value, the secret inside it, found where it stands
+    let mut text: String = (0u8..128).map(char::from).collect::<String>().repeat(3);
+    text.push_str(AWS);
+    text.push_str(&"\u{ff}z".repeat(50));
+    let s = run.find(&keys, &text, "call");
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!(s[0].ranges, vec![(384, 384 + AWS.len())]);
+    assert!(s[0].out.whole);
+}
