@@ -60,8 +60,11 @@ impl PipelineStats {
     }
 }
 
-/// The page cache (KiB) of a [`Pipeline::fork`]'s connection, which only reads.
-pub const FORK_CACHE_KIB: u32 = 1 << 10;
+/// The page cache (KiB) of a [`Pipeline::fork`]'s connection, which only
+/// reads (a file's stored offset, once per file): with 1 MiB, heaptrack found
+/// its pages at 0.7 MB across both workers' connections at 90% of a 200 MB
+/// import and 4.7 MB at 90% of 1 GB. 256 KiB is 15 pages of 16 KiB.
+pub const FORK_CACHE_KIB: u32 = 256;
 
 /// Parse → scan → store. Owns the redactor, the detector and the writing
 /// store connection (behind a [`Committer`]).
