@@ -6,6 +6,7 @@ use crate::model::*;
 use crate::redact::{Mode, Redactor};
 
 mod files;
+mod findings;
 mod runs;
 
 fn tmp() -> (tempfile::TempDir, Store) {
