@@ -347,9 +347,13 @@ DROP TRIGGER IF EXISTS tally_run_spans;
     // `finding_tally`'s rows by the write path, once per batch
     // (`store::write_findings`), not by the update trigger: it fired on every
     // raise, and a statement that fires a trigger keeps a statement journal
-    // (~3% of an import's store thread). Triage (a status change) keeps it.
+    // (7% of the store thread on C20, BENCHMARKS.md). Triage (a status
+    // change) keeps it.
+    // Both drops are `IF EXISTS`: a store copied from a newer one and marked
+    // older (as `tests/e2e/store_upgrade.rs` makes them) holds the new trigger.
     r#"
 DROP TRIGGER IF EXISTS finding_tally_update;
+DROP TRIGGER IF EXISTS finding_tally_status;
 CREATE TRIGGER finding_tally_status AFTER UPDATE OF status ON findings BEGIN
   UPDATE finding_tally SET n = n - 1 WHERE severity = old.severity AND status = old.status;
   INSERT INTO finding_tally(severity, status, n) VALUES(new.severity, new.status, 1)
