@@ -343,6 +343,23 @@ CREATE INDEX spans_unresolved ON spans(key) WHERE parent_key IS NULL;
 DROP TRIGGER IF EXISTS tally_run_insert;
 DROP TRIGGER IF EXISTS tally_run_spans;
 "#,
+    // 14: a raised finding (a chain's severity going up) is moved between
+    // `finding_tally`'s rows by the write path, once per batch
+    // (`store::write_findings`), not by the update trigger: it fired on every
+    // raise, and a statement that fires a trigger keeps a statement journal
+    // (7% of the store thread on C20, BENCHMARKS.md). Triage (a status
+    // change) keeps it.
+    // Both drops are `IF EXISTS`: a store copied from a newer one and marked
+    // older (as `tests/e2e/store_upgrade.rs` makes them) holds the new trigger.
+    r#"
+DROP TRIGGER IF EXISTS finding_tally_update;
+DROP TRIGGER IF EXISTS finding_tally_status;
+CREATE TRIGGER finding_tally_status AFTER UPDATE OF status ON findings BEGIN
+  UPDATE finding_tally SET n = n - 1 WHERE severity = old.severity AND status = old.status;
+  INSERT INTO finding_tally(severity, status, n) VALUES(new.severity, new.status, 1)
+    ON CONFLICT(severity, status) DO UPDATE SET n = n + 1;
+END;
+"#,
 ];
 
 /// Brings the schema to the latest version, one transaction per migration.

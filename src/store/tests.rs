@@ -6,6 +6,7 @@ use crate::model::*;
 use crate::redact::{Mode, Redactor};
 
 mod files;
+mod findings;
 mod runs;
 
 fn tmp() -> (tempfile::TempDir, Store) {
@@ -472,4 +473,37 @@ fn a_connection_keeps_the_page_cache_it_is_given() {
     assert_eq!(kib(&s), -32768, "every connection opens with 32 MiB");
     s.set_page_cache_kib(8192).expect("set");
     assert_eq!(kib(&s), -8192);
+}
+
+/// The bundled SQLite is built with `.cargo/config.toml`'s `LIBSQLITE3_FLAGS`
+/// on top of libsqlite3-sys's own options: no memory statistics (a global
+/// mutex around every allocation), a page cache per connection (not one
+/// shared behind a mutex, which memory management needs), no shared cache;
+/// full-text search and JSON still there.
+#[test]
+fn sqlite_is_built_with_the_options_the_store_wants() {
+    let (_t, s) = tmp();
+    let mut st = s.conn().prepare("PRAGMA compile_options").expect("prep");
+    let options = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .expect("q")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("rows");
+    for want in [
+        "DEFAULT_MEMSTATUS=0",
+        "OMIT_SHARED_CACHE",
+        "USE_ALLOCA",
+        "ENABLE_FTS5",
+    ] {
+        assert!(options.iter().any(|o| o == want), "{want} in {options:?}");
+    }
+    assert!(
+        !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+        "{options:?}"
+    );
+    let json: bool = s
+        .conn()
+        .query_row("SELECT json_valid('{\"a\": [1]}')", [], |r| r.get(0))
+        .expect("json");
+    assert!(json);
 }

@@ -280,6 +280,7 @@ fn write_spans(
         "SELECT key, kind, input_tokens, output_tokens FROM spans WHERE run_key=?1 AND id=?2",
     )?;
     let mut merge = tx.prepare_cached(MERGE_SPAN)?;
+    let mut watch = super::tree_links::OrphanWatch::default();
     let mut orphans = tx.prepare_cached(super::tree_links::ANY_ORPHANS)?;
     let mut adopt = tx.prepare_cached(super::tree_links::ADOPT_ORPHANS)?;
     let mut queue = tx.prepare_cached("INSERT OR IGNORE INTO fts_queue(span_rowid) VALUES(?1)")?;
@@ -292,6 +293,7 @@ fn write_spans(
             _ => {
                 let k = keys.get(tx, &s.run_id, &s.origin.path, now)?;
                 last = Some((&s.run_id, k));
+                watch.touch(tx, k)?;
                 k
             }
         };
@@ -339,7 +341,9 @@ fn write_spans(
             // (looked for first: an update opens every index it may touch,
             // and almost every span has no orphan waiting for it).
             let key = tx.last_insert_rowid();
-            if orphans.query_row(params![run_key, s.id], |r| r.get::<_, bool>(0))? {
+            if watch.may_adopt(run_key, &s.id)
+                && orphans.query_row(params![run_key, s.id], |r| r.get::<_, bool>(0))?
+            {
                 adopt.execute(params![run_key, s.id, key])?;
             }
             // New span: indexed for search by the watermark pass, no queue entry needed.
@@ -364,6 +368,7 @@ fn write_spans(
             }
             queue.execute([rowid])?;
         }
+        watch.name(run_key, s.parent_id.as_deref());
         if let Some(m) = &s.model {
             if !d.models.iter().any(|x| x == m) {
                 d.models.push(m.clone());

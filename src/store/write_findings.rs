@@ -21,7 +21,7 @@ pub(super) fn write_findings(
         return Ok(());
     }
     let mut find = tx.prepare_cached(
-        "SELECT severity, json_array_length(span_ids) FROM findings WHERE fingerprint=?1",
+        "SELECT severity, status, json_array_length(span_ids) FROM findings WHERE fingerprint=?1",
     )?;
     let mut ins = tx.prepare_cached(
         "INSERT INTO findings(fingerprint, rule_id, severity, confidence, run_id, span_id, span_ids, title, message, \
@@ -31,9 +31,11 @@ pub(super) fn write_findings(
     let mut raise = tx.prepare_cached(
         "UPDATE findings SET severity=?2, span_ids=?3, message=?4, related=?5, confidence=MAX(confidence, ?6) WHERE fingerprint=?1",
     )?;
-    // New findings by severity rank: added to `finding_tally` once per batch
-    // (schema migration 10 took the per-row trigger off).
+    // New findings by severity rank, and raised ones by (severity, status):
+    // added to `finding_tally` once per batch (schema migrations 10 and 14
+    // took the per-row triggers off).
     let mut fresh_by_rank = [0i64; 5];
+    let mut moved: HashMap<(i64, String), i64> = HashMap::default();
     for f in findings {
         let f = f.get();
         let span_ids = serde_json::to_string(&f.span_ids).unwrap_or_else(|_| "[]".into());
@@ -65,14 +67,10 @@ pub(super) fn write_findings(
             d.findings[f.severity.rank() as usize] += 1;
             continue;
         }
-        let (sev, steps): (i64, i64) =
-            find.query_row([&f.fingerprint], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (sev, status, steps): (i64, String, i64) =
+            find.query_row([&f.fingerprint], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         if f.severity.rank() > sev || f.span_ids.len() as i64 > steps {
             let new_sev = f.severity.rank().max(sev);
-            // Its update trigger moves one from the old severity's row: that
-            // row must hold what this batch inserted first.
-            tally_new(tx, &fresh_by_rank)?;
-            fresh_by_rank = [0; 5];
             raise.execute(params![
                 f.fingerprint,
                 new_sev,
@@ -81,11 +79,31 @@ pub(super) fn write_findings(
                 related,
                 f.confidence as f64
             ])?;
+            if new_sev != sev {
+                *moved.entry((sev, status.clone())).or_default() -= 1;
+                *moved.entry((new_sev, status)).or_default() += 1;
+            }
             d.findings[Severity::from_rank(sev).rank() as usize] -= 1;
             d.findings[Severity::from_rank(new_sev).rank() as usize] += 1;
         }
     }
-    tally_new(tx, &fresh_by_rank)
+    tally_new(tx, &fresh_by_rank)?;
+    tally_moved(tx, moved)
+}
+
+/// Moves raised findings between `finding_tally`'s rows: `moved[(severity,
+/// status)]` is what a batch's raises added to (or took from) that row.
+fn tally_moved(tx: &Transaction<'_>, moved: HashMap<(i64, String), i64>) -> Result<(), StoreError> {
+    let mut add = tx.prepare_cached(
+        "INSERT INTO finding_tally(severity, status, n) VALUES(?1, ?2, ?3) \
+         ON CONFLICT(severity, status) DO UPDATE SET n = n + excluded.n",
+    )?;
+    for ((severity, status), n) in moved {
+        if n != 0 {
+            add.execute(params![severity, status, n])?;
+        }
+    }
+    Ok(())
 }
 
 /// Adds findings inserted with status `open` to `finding_tally`, `by_rank[r]`

@@ -262,3 +262,10 @@ fn the_backfill_resolves_old_rows_in_resumable_batches() {
     check(&s, "r1");
     check(&s, "r2");
 }
+
+/// [`OrphanWatch`] holds at most `WAITING_MAX` waiting parent ids: the query
+/// reads one more, to know there were more.
+#[test]
+fn the_waiting_parents_limit_is_one_past_the_most_held() {
+    assert!(WAITING_PARENTS.ends_with(&format!("LIMIT {}", WAITING_MAX + 1)));
+}
