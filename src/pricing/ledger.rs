@@ -102,9 +102,11 @@ pub fn costs_of_runs(
         return Ok(HashMap::new());
     }
     let rows = store.usage_rows_of(table.bands(), runs)?;
-    let parents = store.run_parents()?;
+    // Every link between a row's run and a run of `runs` lies below `runs`.
+    let parents = store.run_parents_of(runs)?;
+    let wanted: std::collections::HashSet<&str> = runs.iter().copied().collect();
     let mut all = run_costs(table, &rows, &parents);
-    all.retain(|id, _| runs.contains(&id.as_str()));
+    all.retain(|id, _| wanted.contains(id.as_str()));
     Ok(all)
 }
 

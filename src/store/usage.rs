@@ -183,6 +183,22 @@ impl Store {
         Ok(rows)
     }
 
+    /// [`Store::run_parents`] of `runs` and every run below them (subagents):
+    /// the links a page of runs needs to roll its subagents up, read through
+    /// the parent index instead of the whole table.
+    pub fn run_parents_of(&self, runs: &[&str]) -> Result<HashMap<String, String>, StoreError> {
+        let ids = serde_json::to_string(runs).unwrap_or_else(|_| "[]".into());
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "WITH RECURSIVE tree(id) AS (SELECT value FROM json_each(?1) \
+             UNION SELECT c.id FROM runs c JOIN tree t ON c.parent_run_id = t.id) \
+             SELECT r.id, r.parent_run_id FROM runs r JOIN tree ON r.id = tree.id \
+             WHERE r.parent_run_id IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([ids], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Run id → parent run id, for every run that has a parent.
     pub fn run_parents(&self) -> Result<HashMap<String, String>, StoreError> {
         let conn = self.conn();
@@ -266,5 +282,59 @@ mod tests {
             "{plan:?}"
         );
         assert!(!plan.iter().any(|l| l.starts_with("SCAN s")), "{plan:?}");
+    }
+
+    #[test]
+    fn a_pages_parents_are_the_links_below_it_and_price_it_as_the_whole_table_does() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let mut s = Store::open(&t.path().join("st.db")).expect("open");
+        let mut r = Redactor::new(Mode::Mask);
+        // top -> mid -> leaf, and an unrelated pair other <- sub.
+        let run = |id: &str, parent: Option<&str>| Run {
+            id: id.into(),
+            parent_run_id: parent.map(Into::into),
+            ..Run::default()
+        };
+        let runs = [
+            run("top", None),
+            run("mid", Some("top")),
+            run("leaf", Some("mid")),
+            run("other", None),
+            run("sub", Some("other")),
+        ];
+        let spans = [
+            call("top", "1", Some(1_000), 10),
+            call("mid", "2", Some(2_000), 20),
+            call("leaf", "3", Some(3_000), 40),
+            call("sub", "4", Some(4_000), 80),
+        ];
+        let batch = StoreBatch {
+            runs: runs.into_iter().map(|x| r.redact_run(x)).collect(),
+            spans: spans.into_iter().map(|x| r.redact_span(x).0).collect(),
+            ..Default::default()
+        };
+        s.write(&batch).expect("write");
+        let below = s.run_parents_of(&["top"]).expect("parents of top");
+        let want: std::collections::HashMap<String, String> = [("mid", "top"), ("leaf", "mid")]
+            .map(|(a, b)| (a.into(), b.into()))
+            .into();
+        assert_eq!(below, want);
+        // A run's own link is read too; nothing of the pair beside it.
+        let of_leaf = s.run_parents_of(&["leaf"]).expect("leaf");
+        assert_eq!(of_leaf.len(), 1);
+        assert_eq!(of_leaf["leaf"], "mid");
+        // Priced a page at a time, as priced from every run's links.
+        let table = crate::pricing::table();
+        let page = ["top", "mid", "other"];
+        let got = crate::pricing::ledger::costs_of_runs(&s, &table, &page).expect("page");
+        let all = crate::pricing::ledger::run_costs(
+            &table,
+            &s.usage_rows(table.bands(), None).expect("rows"),
+            &s.run_parents().expect("all links"),
+        );
+        assert_eq!(got.len(), 3);
+        for id in page {
+            assert_eq!(format!("{:?}", got[id]), format!("{:?}", all[id]), "{id}");
+        }
     }
 }
