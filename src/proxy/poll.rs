@@ -30,8 +30,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// The default longest poll window: the kernel's own guest halt-poll default.
-pub const DEFAULT_MAX: Duration = Duration::from_micros(200);
+/// The default longest poll window: off. On the machine it was built for,
+/// quiet, polling (200 us, the kernel's guest halt-poll default) did not lower
+/// the added p99, and with every core kept busy (no vCPU halts at all) the
+/// tail was no better either, so halted vCPUs are not the tail's cause there
+/// (BENCHMARKS.md, "Session 11"). `[proxy] poll_us` turns it on.
+pub const DEFAULT_MAX: Duration = Duration::ZERO;
 /// The longest `[proxy] poll_us` accepted: past this, polling is a busy loop.
 pub const MAX_POLL_US: u64 = 10_000;
 /// The first window after a miss, as haltpoll's `guest_halt_poll_grow_start`.

@@ -1,7 +1,7 @@
-//! Issue 20: the forwarding thread's poll window (`[proxy] poll_us`, on by
-//! default): the real proxy polls after traffic (its `/health` counts the
-//! windows and the time), stops polling when idle, and a bad setting is one
-//! line and exit 2; `poll_us = 0` turns it off (no `poll` in `/health`).
+//! Issue 20: the forwarding thread's poll window (`[proxy] poll_us`, off by
+//! default, no `poll` in `/health` then): when set, the real proxy polls after
+//! traffic (its `/health` counts the windows and the time) and stops polling
+//! when idle; a bad setting is one line and exit 2.
 #![allow(clippy::unwrap_used)]
 
 use crate::writers_support;
@@ -58,22 +58,22 @@ fn polls_after_traffic_and_not_while_idle() {
 }
 
 #[test]
-fn on_by_default_and_off_with_zero() {
+fn off_by_default_and_on_when_set() {
     let (up, _seen) = writers_support::upstream();
     let dir = tempfile::tempdir().unwrap();
     let server = writers_support::start(proxy_cmd(None, &up, &dir.path().join("a.db")));
     chat(&server.addr, 2);
     let h = skilltrace::proxy::health::fetch(&server.addr).unwrap();
-    assert_eq!(h["poll"]["max_us"], 200, "{h}");
+    assert_eq!(h["requests"], 2, "{h}");
+    assert!(h.get("poll").is_none(), "{h}");
     assert_eq!(server.stop().0, Some(0));
 
-    let cfg = dir.path().join("off.toml");
-    std::fs::write(&cfg, "[proxy]\npoll_us = 0\n").unwrap();
+    let cfg = dir.path().join("on.toml");
+    std::fs::write(&cfg, "[proxy]\npoll_us = 200\n").unwrap();
     let server = writers_support::start(proxy_cmd(Some(&cfg), &up, &dir.path().join("b.db")));
     chat(&server.addr, 2);
     let h = skilltrace::proxy::health::fetch(&server.addr).unwrap();
-    assert_eq!(h["requests"], 2, "{h}");
-    assert!(h.get("poll").is_none(), "{h}");
+    assert_eq!(h["poll"]["max_us"], 200, "{h}");
     assert_eq!(server.stop().0, Some(0));
 }
 
