@@ -9,6 +9,21 @@ mod files;
 mod findings;
 mod runs;
 
+/// A store at `path` as skilltrace wrote it at schema `version` (its first
+/// `version` migrations, each with its `user_version`), for upgrade tests.
+fn store_at_version(path: &std::path::Path, version: usize) -> rusqlite::Connection {
+    let mut c = rusqlite::Connection::open(path).expect("open");
+    c.execute_batch("PRAGMA journal_mode=WAL").expect("wal");
+    for (i, sql) in schema::MIGRATIONS[..version].iter().enumerate() {
+        let tx = c.transaction().expect("tx");
+        tx.execute_batch(sql).expect("migration");
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .expect("version");
+        tx.commit().expect("commit");
+    }
+    c
+}
+
 fn tmp() -> (tempfile::TempDir, Store) {
     let t = tempfile::tempdir().expect("tempdir");
     let s = Store::open(&t.path().join("sub/st.db")).expect("open");

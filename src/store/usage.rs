@@ -58,6 +58,20 @@ const CALLS: &str = "(input_tokens IS NOT NULL OR output_tokens IS NOT NULL)";
 /// Local days lie within this much of the UTC day of the same date (UTC-12 to UTC+14).
 const DAY_SLACK_MS: i64 = 15 * 3_600_000;
 
+/// `tree(id)`: the runs whose ids are the JSON array bound at `param`, and
+/// every run below them (subagents), as a `WITH` clause.
+fn run_tree(param: &str) -> String {
+    format!(
+        "WITH RECURSIVE tree(id) AS (SELECT value FROM json_each({param}) \
+         UNION SELECT c.id FROM runs c JOIN tree t ON c.parent_run_id = t.id)"
+    )
+}
+
+/// `runs` as the JSON array [`run_tree`] reads.
+fn run_ids_json(runs: &[&str]) -> String {
+    serde_json::to_string(runs).unwrap_or_else(|_| "[]".into())
+}
+
 /// A usage query's SQL and its three parameters (`None`: nothing to read).
 #[allow(clippy::type_complexity)]
 fn usage_query(
@@ -74,10 +88,10 @@ fn usage_query(
             None,
         ),
         Scope::Runs(ids) => (
-            "r.id IN (WITH RECURSIVE tree(id) AS (SELECT value FROM json_each(?3) \
-             UNION SELECT c.id FROM runs c JOIN tree t ON c.parent_run_id = t.id) SELECT id FROM tree) \
-             AND ?1 IS NULL AND ?2 IS NULL"
-                .to_owned(),
+            format!(
+                "r.id IN ({} SELECT id FROM tree) AND ?1 IS NULL AND ?2 IS NULL",
+                run_tree("?3")
+            ),
             None,
             None,
             Some(ids),
@@ -129,8 +143,7 @@ impl Store {
 
     /// [`Store::usage_rows`] of `runs` and every run below them (subagents).
     pub fn usage_rows_of(&self, bands: &[u64], runs: &[&str]) -> Result<Vec<UsageRow>, StoreError> {
-        let ids = serde_json::to_string(runs).unwrap_or_else(|_| "[]".into());
-        self.usage_rows_in(bands, Scope::Runs(ids))
+        self.usage_rows_in(bands, Scope::Runs(run_ids_json(runs)))
     }
 
     /// [`Store::usage_rows`] of the calls made on `day` (`YYYY-MM-DD`, local
@@ -187,15 +200,13 @@ impl Store {
     /// the links a page of runs needs to roll its subagents up, read through
     /// the parent index instead of the whole table.
     pub fn run_parents_of(&self, runs: &[&str]) -> Result<HashMap<String, String>, StoreError> {
-        let ids = serde_json::to_string(runs).unwrap_or_else(|_| "[]".into());
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "WITH RECURSIVE tree(id) AS (SELECT value FROM json_each(?1) \
-             UNION SELECT c.id FROM runs c JOIN tree t ON c.parent_run_id = t.id) \
-             SELECT r.id, r.parent_run_id FROM runs r JOIN tree ON r.id = tree.id \
+        let mut stmt = conn.prepare_cached(&format!(
+            "{} SELECT r.id, r.parent_run_id FROM runs r JOIN tree ON r.id = tree.id \
              WHERE r.parent_run_id IS NOT NULL",
-        )?;
-        let rows = stmt.query_map([ids], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            run_tree("?1")
+        ))?;
+        let rows = stmt.query_map([run_ids_json(runs)], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -79,15 +79,7 @@ fn a_v2_store_migrates_to_integer_run_keys_keeping_rows_counters_and_search() {
     let path = t.path().join("old.db");
     {
         // A store as skilltrace wrote it at schema v2, with rows in it.
-        let mut c = rusqlite::Connection::open(&path).expect("open");
-        c.execute_batch("PRAGMA journal_mode=WAL").expect("wal");
-        for (i, sql) in schema::MIGRATIONS[..2].iter().enumerate() {
-            let tx = c.transaction().expect("tx");
-            tx.execute_batch(sql).expect("migration");
-            tx.pragma_update(None, "user_version", (i + 1) as i64)
-                .expect("version");
-            tx.commit().expect("commit");
-        }
+        let c = super::store_at_version(&path, 2);
         c.execute_batch(
             "INSERT INTO runs(id, agent, title, span_count, started_ms, updated_ms) VALUES('run-b', 'codex', 'second', 2, 20, 20);
              INSERT INTO runs(id, agent, title, span_count, started_ms, updated_ms) VALUES('run-a', 'codex', 'first', 1, 10, 10);

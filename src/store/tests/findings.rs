@@ -111,15 +111,7 @@ fn a_v13_store_keeps_its_finding_tally_through_the_upgrade_and_after() {
     let path = t.path().join("v13.db");
     {
         // A store as skilltrace wrote it at schema v13: raises moved by the update trigger.
-        let mut c = rusqlite::Connection::open(&path).expect("open");
-        c.execute_batch("PRAGMA journal_mode=WAL").expect("wal");
-        for (i, sql) in schema::MIGRATIONS[..13].iter().enumerate() {
-            let tx = c.transaction().expect("tx");
-            tx.execute_batch(sql).expect("migration");
-            tx.pragma_update(None, "user_version", (i + 1) as i64)
-                .expect("version");
-            tx.commit().expect("commit");
-        }
+        let c = super::store_at_version(&path, 13);
         c.execute_batch(
             "INSERT INTO findings(fingerprint, rule_id, severity, confidence, run_id, title, message, evidence, created_ms)
                VALUES('a', 'R', 1, 0.9, 'r1', 't', 'm', 'e', 1), ('b', 'R', 2, 0.9, 'r1', 't', 'm', 'e', 1);

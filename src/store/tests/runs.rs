@@ -237,15 +237,7 @@ fn a_v12_store_keeps_its_tally_through_the_upgrade_and_after() {
     let path = t.path().join("v12.db");
     {
         // A store as skilltrace wrote it at schema v12, its tally kept by triggers.
-        let mut c = rusqlite::Connection::open(&path).expect("open");
-        c.execute_batch("PRAGMA journal_mode=WAL").expect("wal");
-        for (i, sql) in schema::MIGRATIONS[..12].iter().enumerate() {
-            let tx = c.transaction().expect("tx");
-            tx.execute_batch(sql).expect("migration");
-            tx.pragma_update(None, "user_version", (i + 1) as i64)
-                .expect("version");
-            tx.commit().expect("commit");
-        }
+        let c = super::store_at_version(&path, 12);
         c.execute_batch(
             "INSERT INTO runs(id, source) VALUES('old', 'f');
              UPDATE runs SET span_count = 2 WHERE id = 'old';
