@@ -97,8 +97,13 @@ pub(super) fn parse(o: &Map<String, Value>) -> Result<GuardEvent, String> {
 }
 
 /// The tool name and input the detector reads: `use_mcp_tool` as
-/// `mcp__<server>__<tool>` with its arguments, anything else as it is.
+/// `mcp__<server>__<tool>` with its arguments; the tools of Cline's SDK
+/// runtime as the classic tools that do the same ([`sdk_call`]); anything
+/// else as it is.
 fn mcp_call(tool: &str, params: &Value) -> (String, String) {
+    if let Some((name, input)) = sdk_call(tool, params) {
+        return (name.to_string(), input.to_string());
+    }
     let get = |k: &str| {
         params
             .get(k)
@@ -115,6 +120,70 @@ fn mcp_call(tool: &str, params: &Value) -> (String, String) {
         }
     }
     (tool.to_string(), text_of(params))
+}
+
+/// A parameter as JSON: Cline sends every parameter as a string, arrays and
+/// objects as their JSON text.
+fn param(params: &Value, key: &str) -> Option<Value> {
+    match params.get(key)? {
+        Value::String(s) => {
+            Some(serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone())))
+        }
+        v => Some(v.clone()),
+    }
+}
+
+/// Strings of a parameter that is one string, or a list of strings or of
+/// objects holding `field` (and, for commands, `args`).
+fn strings(v: &Value, field: &str) -> Vec<String> {
+    let one = |x: &Value| match x {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => {
+            let mut words = vec![o.get(field)?.as_str()?.to_string()];
+            if let Some(a) = o.get("args").and_then(Value::as_array) {
+                words.extend(a.iter().filter_map(Value::as_str).map(str::to_string));
+            }
+            Some(words.join(" "))
+        }
+        _ => None,
+    };
+    match v {
+        Value::Array(a) => a.iter().filter_map(one).collect(),
+        x => one(x).into_iter().collect(),
+    }
+}
+
+/// The tools of Cline's SDK runtime (`sdk/packages/core/src/extensions/tools`:
+/// `run_commands`, `read_files`, `editor`, `apply_patch`) as the classic
+/// tools the detector reads: one shell script, one read of every path, one
+/// write, one patch.
+fn sdk_call(tool: &str, params: &Value) -> Option<(&'static str, Value)> {
+    match tool {
+        "run_commands" => {
+            let v = ["commands", "command", "cmd"]
+                .iter()
+                .find_map(|k| param(params, k))?;
+            let lines = strings(&v, "command");
+            (!lines.is_empty()).then(|| ("execute_command", json!({ "command": lines.join("\n") })))
+        }
+        "read_files" => {
+            let v = ["files", "file_paths", "paths"]
+                .iter()
+                .find_map(|k| param(params, k))?;
+            let paths = strings(&v, "path");
+            (!paths.is_empty()).then(|| ("read_file", json!({ "paths": paths })))
+        }
+        "editor" => {
+            let path = param(params, "path")?;
+            let text = param(params, "new_text").unwrap_or(Value::Null);
+            Some(("write_to_file", json!({ "path": path, "content": text })))
+        }
+        "apply_patch" => {
+            let patch = param(params, "input")?;
+            Some(("apply_patch", json!({ "input": patch })))
+        }
+        _ => None,
+    }
 }
 
 pub(super) fn answer(name: Option<&str>, v: &Verdict) -> Answer {
@@ -175,6 +244,42 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.event.as_deref(), Some("PreToolUse"));
         assert!(e.why.contains("taskId"), "{e:?}");
+    }
+
+    #[test]
+    fn the_sdk_runtime_s_tools_read_as_the_classic_ones() {
+        let read = |tool: &str, params: Value| {
+            let body = json!({"hookName":"PreToolUse","taskId":"t","workspaceRoots":["/w"],
+                "preToolUse":{"toolName":tool,"parameters":params}});
+            let e = Agent::Cline.parse(body.to_string().as_bytes()).unwrap();
+            let input: Value = serde_json::from_str(e.tool_input.as_deref().unwrap()).unwrap();
+            (e.tool_name.unwrap(), input)
+        };
+        // Arrays arrive as JSON text (`toStringRecord` in hooks-adapter.ts).
+        let cmds = json!(["ls", {"command": "cat", "args": ["/w/.env"]}]).to_string();
+        let (t, i) = read("run_commands", json!({ "commands": cmds }));
+        assert_eq!(
+            (t.as_str(), i),
+            ("execute_command", json!({"command": "ls\ncat /w/.env"}))
+        );
+        let files = json!([{"path": "/home/u/.aws/credentials"}]).to_string();
+        let (t, i) = read("read_files", json!({ "files": files }));
+        assert_eq!(
+            (t.as_str(), i),
+            ("read_file", json!({"paths": ["/home/u/.aws/credentials"]}))
+        );
+        let (t, i) = read("editor", json!({"path": "/w/a.txt", "new_text": "x"}));
+        assert_eq!(
+            (t.as_str(), i),
+            ("write_to_file", json!({"path": "/w/a.txt", "content": "x"}))
+        );
+        let (t, _) = read(
+            "apply_patch",
+            json!({"input": "*** Begin Patch\n*** End Patch"}),
+        );
+        assert_eq!(t, "apply_patch");
+        let (t, i) = read("list_files", json!({"path": "/w"}));
+        assert_eq!((t.as_str(), i), ("list_files", json!({"path": "/w"})));
     }
 
     #[test]
