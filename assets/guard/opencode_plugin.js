@@ -26,6 +26,8 @@ function judge(event, input, output, directory) {
     return Promise.resolve(null)
   }
   return new Promise((resolve) => {
+    // One answer per call, and one warning at most: a failed spawn reports
+    // both "error" and "close", a timed-out one is killed and then closes.
     let done = false
     const finish = (answer) => {
       if (!done) {
@@ -33,38 +35,39 @@ function judge(event, input, output, directory) {
         resolve(answer)
       }
     }
+    const fail = (why) => {
+      if (!done) {
+        warn(why)
+        finish(null)
+      }
+    }
     let child
     try {
       child = spawn(COMMAND[0], COMMAND.slice(1), { stdio: ["pipe", "pipe", "pipe"] })
     } catch (e) {
-      warn(`cannot run ${COMMAND[0]} (${e && e.message})`)
-      return finish(null)
+      return fail(`cannot run ${COMMAND[0]} (${e && e.message})`)
     }
     const out = []
     const timer = setTimeout(() => {
-      warn(`no answer within ${TIMEOUT_MS} ms`)
+      fail(`no answer within ${TIMEOUT_MS} ms`)
       child.kill()
-      finish(null)
     }, TIMEOUT_MS)
     child.stdout.on("data", (d) => out.push(d))
     child.stderr.on("data", () => {})
     child.on("error", (e) => {
       clearTimeout(timer)
-      warn(`cannot run ${COMMAND[0]} (${e && e.message})`)
-      finish(null)
+      fail(`cannot run ${COMMAND[0]} (${e && e.message})`)
     })
     child.on("close", (code) => {
       clearTimeout(timer)
-      const text = Buffer.concat(out).toString("utf8").trim()
       if (code !== 0) {
-        warn(`it exited with ${code}`)
-        return finish(null)
+        return fail(`it exited with ${code}`)
       }
+      const text = Buffer.concat(out).toString("utf8").trim()
       try {
         finish(text ? JSON.parse(text) : null)
       } catch (e) {
-        warn("its answer is not JSON")
-        finish(null)
+        fail("its answer is not JSON")
       }
     })
     child.stdin.on("error", () => {})
