@@ -335,6 +335,9 @@ fn unseen_events() -> Vec<GuardEvent> {
         ("codex", Agent::Codex),
         ("cursor", Agent::Cursor),
         ("gemini", Agent::Gemini),
+        ("copilot-cli", Agent::CopilotCli),
+        ("cline", Agent::Cline),
+        ("opencode", Agent::Opencode),
     ] {
         let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
             .unwrap()
