@@ -43,7 +43,8 @@ fn hook_cmd(args: GuardArgs) -> Result<i32> {
     }
     let Some(agent) = args.agent else {
         anyhow::bail!(
-            "guard: --agent is required (claude-code, cursor, gemini or codex); \
+            "guard: --agent is required (claude-code, cursor, gemini, codex, copilot-cli, cline \
+             or opencode); \
              or use `skilltrace guard install|uninstall|status|serve`"
         );
     };
@@ -159,6 +160,19 @@ fn probe_event(agent: Agent) -> String {
             "session_id": session, "hook_event_name": "PreToolUse", "cwd": "/",
             "tool_name": "Bash", "tool_input": {"command": "git status"}, "tool_use_id": "check"
         }),
+        Agent::CopilotCli => serde_json::json!({
+            "sessionId": session, "timestamp": 0, "cwd": "/",
+            "toolName": "bash", "toolArgs": "{\"command\":\"git status\"}"
+        }),
+        Agent::Cline => serde_json::json!({
+            "hookName": "PreToolUse", "taskId": session, "workspaceRoots": ["/"],
+            "preToolUse": {"toolName": "execute_command", "parameters": {"command": "git status"}}
+        }),
+        Agent::Opencode => serde_json::json!({
+            "hook_event_name": "tool.execute.before", "directory": "/",
+            "input": {"tool": "bash", "sessionID": session, "callID": "check"},
+            "output": {"args": {"command": "git status"}}
+        }),
     }
     .to_string()
 }
@@ -219,6 +233,25 @@ fn home() -> Result<PathBuf> {
 
 fn settings(agent: Agent, scope: Scope) -> Result<PathBuf> {
     let project = std::env::current_dir().context("guard: no current folder")?;
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    // The folders these agents move with a variable of their own.
+    match (agent, scope) {
+        (Agent::CopilotCli, Scope::User) => {
+            if let Some(h) = var("COPILOT_HOME") {
+                return Ok(h.join("hooks").join(install::GUARD_FILE));
+            }
+        }
+        (Agent::Opencode, Scope::User) => {
+            if let Some(c) = var("XDG_CONFIG_HOME") {
+                return Ok(c.join("opencode/plugin").join(install::PLUGIN_FILE));
+            }
+        }
+        _ => {}
+    }
     Ok(install::settings_path(agent, scope, &home()?, &project))
 }
 
@@ -278,6 +311,14 @@ fn after_install(agent: Agent) -> &'static str {
             "Codex runs new hooks once you trust them: start codex and review them in /hooks \
              (Codex before 0.124 also needs [features] codex_hooks = true in ~/.codex/config.toml)"
         }
+        Agent::CopilotCli => {
+            "new Copilot CLI sessions use it (project hooks load from the folder copilot starts in)"
+        }
+        Agent::Cline => {
+            "Cline runs hooks once they are enabled: Settings → Features → Enable Hooks \
+             (macOS and Linux)"
+        }
+        Agent::Opencode => "restart OpenCode to load the plugin",
     }
 }
 
@@ -323,20 +364,20 @@ pub(super) fn status_lines(probe: bool, db: Option<PathBuf>) -> Result<Vec<Statu
                 what: what.clone(),
                 detail: format!("not guarded ({why})"),
             };
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                if scope == Scope::User {
-                    out.push(not_guarded(format!("{} does not exist", path.display())));
+            let found = match install::found_at(agent, &path) {
+                Ok(None) => {
+                    if scope == Scope::User {
+                        out.push(not_guarded(format!("{} does not exist", path.display())));
+                    }
+                    continue;
                 }
-                continue;
-            };
-            let found = match install::found(agent, &text) {
-                Ok(f) if f.is_empty() => {
+                Ok(Some(f)) if f.is_empty() => {
                     if scope == Scope::User {
                         out.push(not_guarded(format!("no guard hooks in {}", path.display())));
                     }
                     continue;
                 }
-                Ok(f) => f,
+                Ok(Some(f)) => f,
                 Err(e) => {
                     out.push(StatusLine {
                         level: "FIX",
@@ -397,7 +438,7 @@ fn warm_line(db: Option<PathBuf>) -> StatusLine {
 /// Runs an installed hook once (`--check`, or `GET /health` for HTTP hooks).
 fn probe_hook(agent: Agent, found: &[(String, serde_json::Value)]) -> (&'static str, String) {
     let handler = found.iter().find_map(|(_, v)| {
-        if agent == Agent::Cursor {
+        if v.get("hooks").is_none() || agent == Agent::Cursor {
             Some(v.clone())
         } else {
             v.get("hooks")?.get(0).cloned()
@@ -432,7 +473,11 @@ fn probe_hook(agent: Agent, found: &[(String, serde_json::Value)]) -> (&'static 
             ),
         };
     }
-    let Some(cmd) = h.get("command").and_then(|c| c.as_str()) else {
+    let Some(cmd) = h
+        .get("command")
+        .or_else(|| h.get("bash"))
+        .and_then(|c| c.as_str())
+    else {
         return ("FIX", "the hook has no command".into());
     };
     let t = Instant::now();

@@ -295,7 +295,8 @@ fn decision_of_fail(fail_closed: bool) -> GuardDecision {
     }
 }
 
-/// The answer when the guard failed: neutral, or deny when failing closed.
+/// The answer when the guard failed: neutral with one `warning:` line on
+/// stderr, or deny when failing closed.
 fn fail_answer(agent: Agent, event: Option<&str>, fail_closed: bool, why: &str) -> Answer {
     if fail_closed {
         let v = Verdict {
@@ -307,7 +308,13 @@ fn fail_answer(agent: Agent, event: Option<&str>, fail_closed: bool, why: &str) 
         };
         agent.answer(event, &v)
     } else {
-        agent.answer(event, &Verdict::allow())
+        // One line saying so, where the agent logs a hook's stderr.
+        let mut a = agent.answer(event, &Verdict::allow());
+        a.stderr = crate::sanitize::line(&format!(
+            "warning: skilltrace guard: {why}; the call goes ahead (fail-open)"
+        ))
+        .into_owned();
+        a
     }
 }
 

@@ -41,6 +41,8 @@ mod docs;
 mod export_json;
 mod export_otlp;
 mod export_sarif;
+mod guard_agents;
+mod guard_agents_setup;
 mod guard_budget;
 mod guard_install;
 mod guard_serve;

@@ -1,5 +1,6 @@
 //! The agents the guard speaks to, each in its own event and answer format:
-//! Claude Code, Cursor, Gemini CLI and Codex.
+//! Claude Code, Cursor, Gemini CLI, Codex, GitHub Copilot CLI, Cline and
+//! OpenCode (through the plugin `guard install` writes for it).
 //!
 //! [`Agent::parse`] reads one hook event (JSON) into a [`GuardEvent`];
 //! [`Agent::answer`] writes a [`Verdict`] in the shape that agent expects for
@@ -8,9 +9,12 @@
 //! `tests/fixtures/hooks/`.
 
 mod claude;
+mod cline;
 mod codex;
+mod copilot;
 mod cursor;
 mod gemini;
+mod opencode;
 
 use super::event::GuardEvent;
 use super::policy::Action;
@@ -29,6 +33,13 @@ pub enum Agent {
     Gemini,
     /// Codex CLI (`PreToolUse`)
     Codex,
+    /// GitHub Copilot CLI (`preToolUse`)
+    #[value(name = "copilot-cli")]
+    CopilotCli,
+    /// Cline (`PreToolUse` hook scripts)
+    Cline,
+    /// OpenCode (`tool.execute.before`, through skilltrace's plugin)
+    Opencode,
 }
 
 /// What the guard tells the agent: an action and, unless it allows, why.
@@ -91,11 +102,14 @@ pub struct Malformed {
 
 impl Agent {
     /// Every agent, in the order the CLI lists them.
-    pub const ALL: [Agent; 4] = [
+    pub const ALL: [Agent; 7] = [
         Agent::ClaudeCode,
         Agent::Cursor,
         Agent::Gemini,
         Agent::Codex,
+        Agent::CopilotCli,
+        Agent::Cline,
+        Agent::Opencode,
     ];
 
     /// The name used on the command line, in URLs and in the store.
@@ -105,6 +119,9 @@ impl Agent {
             Agent::Cursor => "cursor",
             Agent::Gemini => "gemini",
             Agent::Codex => "codex",
+            Agent::CopilotCli => "copilot-cli",
+            Agent::Cline => "cline",
+            Agent::Opencode => "opencode",
         }
     }
 
@@ -120,6 +137,9 @@ impl Agent {
             Agent::Cursor => AgentKind::Cursor,
             Agent::Gemini => AgentKind::Gemini,
             Agent::Codex => AgentKind::Codex,
+            Agent::CopilotCli => AgentKind::CopilotCli,
+            Agent::Cline => AgentKind::Cline,
+            Agent::Opencode => AgentKind::Opencode,
         }
     }
 
@@ -141,15 +161,25 @@ impl Agent {
                 why: "not a JSON object".into(),
             });
         };
-        let event = o
-            .get("hook_event_name")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let event = match self {
+            Agent::CopilotCli => Some(copilot::event_name(o).to_string()),
+            Agent::Cline => o
+                .get("hookName")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            _ => o
+                .get("hook_event_name")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        };
         let r = match self {
             Agent::ClaudeCode => claude::parse(o),
             Agent::Cursor => cursor::parse(o),
             Agent::Gemini => gemini::parse(o),
             Agent::Codex => codex::parse(o),
+            Agent::CopilotCli => copilot::parse(o),
+            Agent::Cline => cline::parse(o),
+            Agent::Opencode => opencode::parse(o),
         };
         r.map_err(|why| Malformed { event, why })
     }
@@ -163,6 +193,10 @@ impl Agent {
             // Gemini CLI's code honours "ask" on BeforeTool (its reference says allow/deny only).
             Agent::Gemini => name == "BeforeTool",
             Agent::Codex => false,
+            // Copilot CLI's preToolUse reads "ask" and prompts (interactive mode).
+            Agent::CopilotCli => matches!(name, "preToolUse" | "PreToolUse"),
+            // Cline hooks answer cancel or not; OpenCode's plugin hook throws or not.
+            Agent::Cline | Agent::Opencode => false,
         }
     }
 
@@ -173,6 +207,9 @@ impl Agent {
             Agent::Cursor => cursor::answer(name, v),
             Agent::Gemini => gemini::answer(name, v),
             Agent::Codex => codex::answer(name, v),
+            Agent::CopilotCli => copilot::answer(name, v),
+            Agent::Cline => cline::answer(name, v),
+            Agent::Opencode => opencode::answer(name, v),
         }
     }
 }

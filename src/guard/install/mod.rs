@@ -5,13 +5,17 @@
 //! `.claude/settings.local.json`), Cursor `~/.cursor/hooks.json`
 //! (`.cursor/hooks.json`), Gemini CLI `~/.gemini/settings.json`
 //! (`.gemini/settings.json`), Codex `~/.codex/hooks.json`
-//! (`.codex/hooks.json`). Edits are textual (`jsonedit`), so every byte the
+//! (`.codex/hooks.json`), GitHub Copilot CLI `~/.copilot/hooks/skilltrace-guard.json`
+//! (`.github/hooks/skilltrace-guard.json`: Copilot loads every `*.json` there,
+//! so the guard keeps its hooks in a file of its own). Cline and OpenCode
+//! take hook files rather than settings: see [`files`]. Edits are textual (`jsonedit`), so every byte the
 //! guard did not add stays as it was. The first change writes a backup
 //! (`<file>.skilltrace-backup`; empty when there was no file); a second
 //! install changes nothing; uninstall removes the guard's entries and the
 //! containers it created, and leaves the file exactly as the backup when
 //! nothing else changed meanwhile.
 
+pub mod files;
 pub mod jsonedit;
 
 use super::agents::Agent;
@@ -56,18 +60,43 @@ pub enum Outcome {
     Unchanged,
 }
 
-/// The settings file of `agent` for `scope`, under `home` or project folder `project`.
+/// The settings file of `agent` for `scope`, under `home` or project folder
+/// `project` (Cline: its hooks folder; OpenCode: the guard's plugin file).
 pub fn settings_path(agent: Agent, scope: Scope, home: &Path, project: &Path) -> PathBuf {
-    let (dir, user_file, project_file) = match agent {
-        Agent::ClaudeCode => (".claude", "settings.json", "settings.local.json"),
-        Agent::Cursor => (".cursor", "hooks.json", "hooks.json"),
-        Agent::Gemini => (".gemini", "settings.json", "settings.json"),
-        Agent::Codex => (".codex", "hooks.json", "hooks.json"),
+    let base = match scope {
+        Scope::User => home,
+        Scope::Project => project,
     };
-    match scope {
-        Scope::User => home.join(dir).join(user_file),
-        Scope::Project => project.join(dir).join(project_file),
+    let user = scope == Scope::User;
+    match agent {
+        Agent::ClaudeCode if user => base.join(".claude/settings.json"),
+        Agent::ClaudeCode => base.join(".claude/settings.local.json"),
+        Agent::Cursor => base.join(".cursor/hooks.json"),
+        Agent::Gemini => base.join(".gemini/settings.json"),
+        Agent::Codex => base.join(".codex/hooks.json"),
+        Agent::CopilotCli if user => base.join(".copilot/hooks").join(GUARD_FILE),
+        Agent::CopilotCli => base.join(".github/hooks").join(GUARD_FILE),
+        Agent::Cline if user => base.join("Documents/Cline/Hooks"),
+        Agent::Cline => base.join(".clinerules/hooks"),
+        // `plugin/`: the folder every OpenCode version loads (newer ones also read `plugins/`).
+        Agent::Opencode if user => base.join(".config/opencode/plugin").join(PLUGIN_FILE),
+        Agent::Opencode => base.join(".opencode/plugin").join(PLUGIN_FILE),
     }
+}
+
+/// The guard's own hooks file in Copilot CLI's hooks folders.
+pub const GUARD_FILE: &str = "skilltrace-guard.json";
+/// The guard's plugin in OpenCode's plugin folders.
+pub const PLUGIN_FILE: &str = "skilltrace-guard.js";
+
+/// True for agents whose hooks are files the guard owns ([`files`]).
+fn owns_files(agent: Agent) -> bool {
+    matches!(agent, Agent::Cline | Agent::Opencode)
+}
+
+/// True for agents whose event lists hold bare handlers (no matcher groups).
+fn bare(agent: Agent) -> bool {
+    matches!(agent, Agent::Cursor | Agent::CopilotCli)
 }
 
 /// The backup beside `path`.
@@ -120,6 +149,16 @@ fn events(agent: Agent, http: bool) -> &'static [(&'static str, bool)] {
             ("UserPromptSubmit", false),
             ("SessionStart", false),
         ],
+        // The events every Copilot CLI version with hooks knows.
+        Agent::CopilotCli => &[
+            ("preToolUse", true),
+            ("postToolUse", true),
+            ("userPromptSubmitted", false),
+            ("sessionStart", false),
+            ("sessionEnd", false),
+        ],
+        // Files, not settings entries ([`files`]).
+        Agent::Cline | Agent::Opencode => &[],
     }
 }
 
@@ -191,15 +230,16 @@ fn handler(agent: Agent, mode: &Mode, event: &str) -> Value {
             "timeout": TIMEOUT_S,
             "statusMessage": "skilltrace guard",
         }),
+        (Agent::CopilotCli, _) => json!({"type": "command", "bash": cmd, "timeoutSec": TIMEOUT_S}),
         _ => json!({"type": "command", "command": cmd, "timeout": TIMEOUT_S}),
     }
 }
 
 /// The entry the guard adds to `hooks.<event>`: a matcher group (Claude Code,
-/// Gemini CLI, Codex) or a bare handler (Cursor).
+/// Gemini CLI, Codex) or a bare handler (Cursor, Copilot CLI).
 fn entry(agent: Agent, mode: &Mode, event: &str, tool: bool) -> Value {
     let h = handler(agent, mode, event);
-    if agent == Agent::Cursor {
+    if bare(agent) {
         return h;
     }
     if tool {
@@ -220,7 +260,11 @@ pub fn entries(agent: Agent, mode: &Mode) -> Vec<(&'static str, Value)> {
 
 /// True for a handler the guard installed.
 fn handler_is_ours(v: &Value) -> bool {
-    let cmd = v.get("command").and_then(Value::as_str).unwrap_or("");
+    let cmd = v
+        .get("command")
+        .or_else(|| v.get("bash"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let url = v.get("url").and_then(Value::as_str).unwrap_or("");
     cmd.contains(MARK) && cmd.contains("skilltrace")
         || Agent::ALL
@@ -230,7 +274,7 @@ fn handler_is_ours(v: &Value) -> bool {
 
 /// True for an entry of `hooks.<event>` the guard installed.
 fn is_ours(agent: Agent, v: &Value) -> bool {
-    if agent == Agent::Cursor {
+    if bare(agent) {
         return handler_is_ours(v);
     }
     v.get("hooks")
@@ -252,6 +296,18 @@ pub fn found(agent: Agent, text: &str) -> Result<Vec<(String, Value)>, String> {
         }
     }
     Ok(out)
+}
+
+/// The guard's entries at `path` (a settings file, or Cline's hooks folder
+/// and OpenCode's plugin): `None` when there is no file at all.
+pub fn found_at(agent: Agent, path: &Path) -> Result<Option<Vec<(String, Value)>>, String> {
+    if owns_files(agent) {
+        return Ok(path.exists().then(|| files::found(agent, path)));
+    }
+    match std::fs::read_to_string(path) {
+        Ok(text) => found(agent, &text).map(Some),
+        Err(_) => Ok(None),
+    }
 }
 
 /// Reads a settings file: `None` when it does not exist.
@@ -289,6 +345,9 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
 
 /// Adds the guard's entries to `path` (see the module docs).
 pub fn install(agent: Agent, path: &Path, mode: &Mode) -> anyhow::Result<Outcome> {
+    if owns_files(agent) {
+        return files::install(agent, path, mode);
+    }
     let bad = |why: String| anyhow::anyhow!("{}: {why}; not touching it", path.display());
     let want = entries(agent, mode);
     let Some(original) = read(path)? else {
@@ -296,7 +355,7 @@ pub fn install(agent: Agent, path: &Path, mode: &Mode) -> anyhow::Result<Outcome
         for (e, v) in &want {
             hooks.insert((*e).to_string(), json!([v]));
         }
-        let doc = if agent == Agent::Cursor {
+        let doc = if bare(agent) {
             json!({"version": 1, "hooks": hooks})
         } else {
             json!({ "hooks": hooks })
@@ -430,6 +489,9 @@ fn remove_ours(agent: Agent, text: &str, backup: Option<&str>) -> Result<(String
 /// file and nothing else is in it now, the file goes too; when the result is
 /// the backup byte for byte, the backup goes.
 pub fn uninstall(agent: Agent, path: &Path) -> anyhow::Result<Outcome> {
+    if owns_files(agent) {
+        return files::uninstall(agent, path);
+    }
     let bad = |why: String| anyhow::anyhow!("{}: {why}; not touching it", path.display());
     let Some(text) = read(path)? else {
         return Ok(Outcome::Unchanged);
@@ -455,15 +517,15 @@ pub fn uninstall(agent: Agent, path: &Path) -> anyhow::Result<Outcome> {
 }
 
 /// True when `text` holds nothing but what a fresh install writes around its
-/// entries (`{}`, or Cursor's `{"version": 1}`).
+/// entries (`{}`, or Cursor's and Copilot CLI's `{"version": 1}`).
 fn only_skeleton(agent: Agent, text: &str) -> bool {
     let Ok(root) = jsonedit::parse(text) else {
         return false;
     };
     match &root.kind {
-        Kind::Object(m) => m.iter().all(|m| {
-            agent == Agent::Cursor && m.key == "version" && m.value.value(text) == Some(json!(1))
-        }),
+        Kind::Object(m) => m
+            .iter()
+            .all(|m| bare(agent) && m.key == "version" && m.value.value(text) == Some(json!(1))),
         _ => false,
     }
 }

@@ -94,8 +94,63 @@ fn settings_without_hooks_and_compact_files() {
 
 #[test]
 fn no_file_at_all() {
-    for a in Agent::ALL {
+    for a in Agent::ALL.into_iter().filter(|a| !owns_files(*a)) {
         round_trip(a, None, &[]);
+    }
+}
+
+#[test]
+fn copilot_hooks_file_with_the_users_hooks() {
+    let o = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/hooks/copilot-cli/hooks.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    round_trip(
+        Agent::CopilotCli,
+        Some(&o),
+        &[
+            "\"bash\": \"./scripts/security-check.sh\"",
+            "\"timeoutSec\": 10",
+        ],
+    );
+    let text = jsonedit::render_pretty(&json!({"hooks": {}}), "  ");
+    let (_, v) = &entries(Agent::CopilotCli, &mode())[0];
+    assert_eq!(
+        v,
+        &json!({"type": "command", "bash": "/opt/bin/skilltrace guard --agent copilot-cli", "timeoutSec": 30})
+    );
+    assert!(found(Agent::CopilotCli, &text).unwrap().is_empty());
+}
+
+#[test]
+fn where_the_new_agents_keep_their_hooks() {
+    let (h, p) = (Path::new("/h"), Path::new("/p"));
+    for (agent, scope, want) in [
+        (
+            Agent::CopilotCli,
+            Scope::User,
+            "/h/.copilot/hooks/skilltrace-guard.json",
+        ),
+        (
+            Agent::CopilotCli,
+            Scope::Project,
+            "/p/.github/hooks/skilltrace-guard.json",
+        ),
+        (Agent::Cline, Scope::User, "/h/Documents/Cline/Hooks"),
+        (Agent::Cline, Scope::Project, "/p/.clinerules/hooks"),
+        (
+            Agent::Opencode,
+            Scope::User,
+            "/h/.config/opencode/plugin/skilltrace-guard.js",
+        ),
+        (
+            Agent::Opencode,
+            Scope::Project,
+            "/p/.opencode/plugin/skilltrace-guard.js",
+        ),
+    ] {
+        assert_eq!(settings_path(agent, scope, h, p), Path::new(want));
     }
 }
 

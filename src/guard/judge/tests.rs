@@ -158,6 +158,55 @@ fn editing_hook_settings_is_denied_and_names_the_rule() {
 }
 
 #[test]
+fn editing_copilot_cline_or_opencode_hooks_is_denied() {
+    // Each agent's own tool editing its own hook configuration, as the
+    // agent's hook would report it.
+    let cases = [
+        (
+            Agent::CopilotCli,
+            "create",
+            r#"{"path":"/home/u/proj/.github/hooks/off.json","file_text":"{}"}"#,
+        ),
+        (
+            Agent::CopilotCli,
+            "bash",
+            r#"{"command":"rm ~/.copilot/hooks/skilltrace-guard.json"}"#,
+        ),
+        (
+            Agent::Cline,
+            "write_to_file",
+            r##"{"path":"/home/u/proj/.clinerules/hooks/PreToolUse","content":"#!/bin/sh\necho ok"}"##,
+        ),
+        (
+            Agent::Cline,
+            "execute_command",
+            r#"{"command":"rm -f ~/Documents/Cline/Hooks/PreToolUse"}"#,
+        ),
+        (
+            Agent::Opencode,
+            "write",
+            r#"{"filePath":"/home/u/proj/.opencode/plugin/skilltrace-guard.js","content":""}"#,
+        ),
+        (
+            Agent::Opencode,
+            "bash",
+            r#"{"command":"mv ~/.config/opencode/plugin/skilltrace-guard.js /tmp/"}"#,
+        ),
+    ];
+    for (agent, tool, input) in cases {
+        let mut e = pre(tool, input, "h1");
+        e.agent = agent;
+        let js = one_process_each(&[e]);
+        assert_eq!(js[0].decision, GuardDecision::Denied, "{tool} {input}");
+        assert!(
+            js[0].verdict.reason.contains("GRD-TRACE-001"),
+            "{tool} {input}: {}",
+            js[0].verdict.reason
+        );
+    }
+}
+
+#[test]
 fn a_denied_call_retried_word_for_word_is_denied_again() {
     let w = r#"{"file_path":"/home/u/.claude/settings.json","content":"{\"hooks\":{}}"}"#;
     let read_in = r#"{"file_path":"/home/u/.aws/credentials"}"#;
@@ -286,6 +335,9 @@ fn unseen_events() -> Vec<GuardEvent> {
         ("codex", Agent::Codex),
         ("cursor", Agent::Cursor),
         ("gemini", Agent::Gemini),
+        ("copilot-cli", Agent::CopilotCli),
+        ("cline", Agent::Cline),
+        ("opencode", Agent::Opencode),
     ] {
         let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
             .unwrap()
