@@ -11,20 +11,23 @@ use crate::cli::DoctorArgs;
 use anyhow::Result;
 use std::path::Path;
 
+/// What doctor prints, one line per check: the detail names paths and values
+/// chosen by the user or an agent (a store folder named after a token), so it
+/// is redacted with the built-in rules and sanitised ([`crate::notice::safe_line`]).
 struct Report {
     problems: u32,
 }
 
 impl Report {
     fn ok(&self, what: &str, detail: &str) {
-        println!("  ok    {what}: {}", crate::sanitize::line(detail));
+        println!("  ok    {what}: {}", crate::notice::safe_line(detail));
     }
     fn info(&self, what: &str, detail: &str) {
-        println!("  info  {what}: {}", crate::sanitize::line(detail));
+        println!("  info  {what}: {}", crate::notice::safe_line(detail));
     }
     fn fix(&mut self, what: &str, detail: &str) {
         self.problems += 1;
-        println!("  FIX   {what}: {}", crate::sanitize::line(detail));
+        println!("  FIX   {what}: {}", crate::notice::safe_line(detail));
     }
 }
 

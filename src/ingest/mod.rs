@@ -8,6 +8,7 @@ pub mod discover;
 pub mod document;
 pub mod file;
 pub mod formats;
+pub mod ids;
 pub mod import;
 mod lines;
 pub mod otlp_census;

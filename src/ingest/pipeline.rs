@@ -301,6 +301,12 @@ pub fn scan_batch(
         .count();
     room(&mut out.spans, batch.records.len() - runs);
     room(&mut out.runs, runs);
+    // An id holding a secret becomes its keyed stand-in before anything reads
+    // the records (the seams, the run's memory and detection key by run id).
+    let mut ids = super::ids::IdStandIns::default();
+    for rec in batch.records.iter_mut() {
+        ids.apply(redactor, rec);
+    }
     // The pieces of a secret cut across two strings of a span, or across two
     // spans of the batch, are learned before any record is redacted: the earlier
     // span and a run's title (which comes before its spans) lose them too.

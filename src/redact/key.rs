@@ -118,6 +118,19 @@ impl HashKey {
         mac.update(value);
         hex::encode(&mac.finalize().into_bytes()[..4])
     }
+
+    /// First 8 bytes of HMAC-SHA256(key, "skilltrace id" 0 value), as 16
+    /// lower-case hex digits: the tail of an id's stand-in (see `ids`), apart
+    /// from the markers' tags and long enough that two ids of a store do not
+    /// share one.
+    pub fn id_tag(&self, value: &[u8]) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
+            return "0000000000000000".into();
+        };
+        mac.update(b"skilltrace id\0");
+        mac.update(value);
+        hex::encode(&mac.finalize().into_bytes()[..8])
+    }
 }
 
 #[cfg(test)]

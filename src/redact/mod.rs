@@ -14,6 +14,7 @@ mod engine;
 mod gate_tests;
 #[cfg(test)]
 mod idempotence_tests;
+mod ids;
 mod json;
 mod key;
 mod markers;
@@ -30,6 +31,7 @@ mod splice;
 mod validate;
 mod value;
 
+pub use ids::STAND_IN_PREFIX;
 pub use key::HashKey;
 pub use rules::{builtin_specs, RedactionSection, RuleSpec, BUILTIN_RULES};
 pub use span::SpanPlan;

@@ -88,14 +88,20 @@ impl Redactor {
             }
         }
         finding.run_id = id;
+        if let Some(k) = &mut finding.skill_id {
+            // "unregistered/<name>": the name comes from the trace
+            self.stand_in_in_place(k);
+        }
         Redacted::new(finding)
     }
 
-    /// Redacts a skill hit (names come from registries, but are checked anyway).
+    /// Redacts a skill hit (names come from registries, but are checked anyway;
+    /// an unregistered skill's id holds the name a trace gave it).
     pub fn redact_skill_hit(&mut self, mut hit: SkillHit) -> Redacted<SkillHit> {
         let mut r = Report::default();
         let id = hit.run_id.clone();
         self.field_in_place(&id, &mut hit.name, Field::Name, &mut r);
+        self.stand_in_in_place(&mut hit.skill_id);
         Redacted::new(hit)
     }
 

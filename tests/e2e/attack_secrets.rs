@@ -2,7 +2,9 @@
 //! the trace file's and its folder's names, in JSON keys, URL userinfo and
 //! query strings, JSON-escaped (`\u0067hp_…`) and percent-encoded, nested as
 //! JSON inside a string, in thinking text and in an upstream's error body; and
-//! a token typed into a command line or a path that `error:` lines repeat.
+//! a token typed into a command line or a path that `error:` lines repeat, and
+//! one in a request path, query or bad body sent to the receivers, a bad line
+//! or the store's folder name that logs and `doctor` might repeat.
 //! Every byte of the db, `-wal`, `-shm`, every export and every command's
 //! output is scanned for any 8-character piece of each token.
 #![allow(clippy::unwrap_used)]
@@ -229,5 +231,105 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
             !err.contains("panicked") && !err.contains("backtrace"),
             "{args:?}: {err}"
         );
+    }
+}
+
+/// `POST path` with `body` on its own connection: the status and the answer.
+fn post_raw(addr: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let head = common::post_head(
+        addr,
+        path,
+        &[("Content-Type", "application/json")],
+        body.len(),
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let code = String::from_utf8_lossy(&resp[9..12]).parse().unwrap_or(0);
+    (code, resp)
+}
+
+/// SIGTERM, then wait; stdout and stderr.
+fn stop(child: std::process::Child) -> Vec<u8> {
+    ok(std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .stdout(Stdio::null()));
+    let o = child.wait_with_output().unwrap();
+    let mut b = o.stdout;
+    b.extend_from_slice(&o.stderr);
+    b
+}
+
+#[test]
+fn a_token_in_a_request_path_a_bad_body_a_bad_line_or_the_store_path_reaches_no_log_or_doctor_line()
+{
+    let dir = tempfile::tempdir().unwrap();
+    // A store in a folder named after a token: doctor names the store.
+    let db = dir.path().join(format!("store-{AWS}")).join("s.db");
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        format!("{{\"type\":\"user\",\"sessionId\":\"s1\",\"message\": {GH} }}\nnot json {SK}\n"),
+    )
+    .unwrap();
+    let o = bin()
+        .arg("import")
+        .arg(&bad)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let mut said = o.stdout;
+    said.extend_from_slice(&o.stderr);
+    let doctor = bin().arg("doctor").arg("--db").arg(&db).output().unwrap();
+    said.extend_from_slice(&doctor.stdout);
+    said.extend_from_slice(&doctor.stderr);
+    assert!(
+        String::from_utf8_lossy(&doctor.stdout).contains("store-"),
+        "doctor names the store"
+    );
+
+    // The OTLP receiver and the proxy: a token in the path, the query and a bad body.
+    let (otlp, addr) = attack_support::start_server(&["otlp"], &db);
+    for (path, body) in [
+        (
+            format!("/v1/traces?api_key={GH}"),
+            format!("{{\"resourceSpans\": \"{SK}\""),
+        ),
+        (format!("/{SK}/v1/traces"), "{}".to_string()),
+        (format!("/v1/logs?token={AWS}"), format!("[{GH}")),
+    ] {
+        let (code, answer) = post_raw(&addr, &path, body.as_bytes());
+        assert!(code >= 400, "{path}: {code}");
+        said.extend_from_slice(&answer);
+    }
+    said.extend(stop(otlp));
+    let (proxy, addr) =
+        attack_support::start_server(&["proxy", "--openai-upstream", "http://127.0.0.1:9"], &db);
+    for (path, body) in [
+        (
+            format!("/v1/chat/completions?key={GH}"),
+            format!("{{\"model\": \"{SK}\""),
+        ),
+        (format!("/{AWS}/v1/responses"), "{}".to_string()),
+    ] {
+        let (_, answer) = post_raw(&addr, &path, body.as_bytes());
+        said.extend_from_slice(&answer);
+    }
+    said.extend(stop(proxy));
+    let found = pieces_in(&said);
+    assert!(
+        found.is_empty(),
+        "pieces {found:?} in: {}",
+        String::from_utf8_lossy(&said)
+    );
+    for side in ["", "-wal", "-shm"] {
+        let p = format!("{}{side}", db.display());
+        if let Ok(b) = std::fs::read(&p) {
+            assert!(pieces_in(&b).is_empty(), "{p}: {:?}", pieces_in(&b));
+        }
     }
 }

@@ -23,6 +23,7 @@ mod adversarial_corpus;
 mod attack_content;
 mod attack_export;
 mod attack_guard;
+mod attack_ids;
 mod attack_listeners;
 mod attack_proxy;
 mod attack_secrets;

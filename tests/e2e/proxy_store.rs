@@ -119,6 +119,28 @@ async fn exchanges_reach_the_store_without_the_api_key() {
     assert!(!contains(&bytes, b"SHOULDNEVERBESTORED"));
 
     let spans = stored_spans(&db);
+    // Auth headers are not recorded at all, not even redacted (a redacted
+    // value would pass the byte checks above: text rules know header names).
+    for s in &spans {
+        for side in ["request.headers", "response.headers"] {
+            if let Some(h) = s.attributes.get(side).and_then(|h| h.as_object()) {
+                for name in h.keys() {
+                    let n = name.to_ascii_lowercase();
+                    assert!(
+                        !["authorization", "x-api-key", "api-key"].contains(&n.as_str()),
+                        "{side}.{name} recorded"
+                    );
+                }
+                assert!(!h.is_empty(), "{side} recorded nothing at all");
+            }
+        }
+    }
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.attributes.contains_key("request.headers")),
+        "no request headers recorded"
+    );
     let llm: Vec<_> = spans.iter().filter(|s| s.kind == SpanKind::Llm).collect();
     assert_eq!(llm.len(), 4);
     let pasted = llm
