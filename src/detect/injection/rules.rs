@@ -26,6 +26,34 @@ const LITERALS_JSON: &str = include_str!("../../../assets/detect/injection_liter
 /// Compiled programs may be large (many languages, case-insensitive Unicode).
 const SIZE_LIMIT: usize = 64 << 20;
 
+/// Gate patterns compiled one by one before the gate asks each candidate
+/// signal's own regex instead: a short-lived process (the command hook)
+/// compiles the few patterns its text may match; a long one (an import)
+/// would compile most of the ~300 alone and then every signal's regex again
+/// for the judge, which is ~3× the compile work of the signals alone.
+const GATE_ONE_MAX: usize = 8;
+
+/// How many gate patterns were compiled alone (shared by the workers that
+/// share the rules; a clone starts from the count it was cloned at).
+#[derive(Debug, Default)]
+struct Compiled(std::sync::atomic::AtomicUsize);
+
+impl Compiled {
+    fn get(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn add(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Clone for Compiled {
+    fn clone(&self) -> Compiled {
+        Compiled(self.get().into())
+    }
+}
+
 /// Scoring weights and distances (`[score]`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -179,6 +207,11 @@ pub struct Rules {
     /// candidate literal compiles only its candidates), and its signal.
     gate_one: Vec<OnceLock<Option<Regex>>>,
     gate_signal: Vec<usize>,
+    /// Patterns of `gate_one` compiled so far; past [`GATE_ONE_MAX`] the
+    /// candidate signals' own regexes answer the gate.
+    gate_one_built: Compiled,
+    /// [`GATE_ONE_MAX`], but for the tests that compare the two ways.
+    gate_one_max: usize,
     pub aimed: Vec<Signal>,
     pub action: LazyRegex,
     pub target: LazyRegex,
@@ -325,6 +358,8 @@ impl Rules {
             no_prefilter: false,
             gate_one: gate_src.iter().map(|_| OnceLock::new()).collect(),
             gate_signal,
+            gate_one_built: Compiled::default(),
+            gate_one_max: GATE_ONE_MAX,
             gate_src,
             action: role("action", None),
             target: role("target", None),
@@ -392,7 +427,8 @@ impl Rules {
     /// and which signals may match it. Patterns whose literals `text` lacks
     /// are not run (nor compiled); the others run as one compiled set when
     /// it is built already (`warm`, or patterns from the config), else each
-    /// alone, compiled on first use.
+    /// alone, compiled on first use, until [`GATE_ONE_MAX`] were: then each
+    /// candidate signal's regex (which the judge compiles anyway).
     pub fn gate(&self, text: &str) -> Gate {
         if self.gate_src.is_empty() {
             return Gate::default();
@@ -423,9 +459,20 @@ impl Rules {
                 })
                 .as_ref()
                 .is_some_and(|g| g.is_match(text)),
+            // A signal's regex is its patterns' alternation, and a pattern
+            // whose literals the text lacks cannot match (what the prefilter
+            // relies on): the same answer as the candidates alone.
+            None if self.gate_one_built.get() >= self.gate_one_max => signals
+                .iter()
+                .enumerate()
+                .filter(|s| *s.1)
+                .any(|(i, _)| self.aimed[i].re.get().is_some_and(|r| r.is_match(text))),
             None => cand.iter().enumerate().filter(|c| *c.1).any(|(p, _)| {
                 self.gate_one[p]
-                    .get_or_init(|| builder(&self.gate_src[p]).build().ok())
+                    .get_or_init(|| {
+                        self.gate_one_built.add();
+                        builder(&self.gate_src[p]).build().ok()
+                    })
                     .as_ref()
                     .is_some_and(|r| r.is_match(text))
             }),
@@ -438,6 +485,14 @@ impl Rules {
     #[cfg(test)]
     pub fn without_prefilter(mut self) -> Rules {
         self.no_prefilter = true;
+        self
+    }
+
+    /// The rules whose gate asks the candidate patterns alone (`true`) or the
+    /// candidate signals' regexes (`false`), whatever was compiled before.
+    #[cfg(test)]
+    pub fn gate_by_pattern(mut self, alone: bool) -> Rules {
+        self.gate_one_max = if alone { usize::MAX } else { 0 };
         self
     }
 

@@ -408,6 +408,29 @@ fn the_literal_prefilter_changes_no_verdict() {
 }
 
 #[test]
+fn the_gate_asks_patterns_or_signals_alike() {
+    let load = || {
+        Taxonomy::load(&DetectionConfig::default())
+            .expect("tax")
+            .injection
+    };
+    let (alone, signals) = (load().gate_by_pattern(true), load().gate_by_pattern(false));
+    let mut corpus = test_corpus();
+    corpus.extend(adversarial_corpus());
+    let (mut matched, mut differ) = (0, Vec::new());
+    for t in &corpus {
+        let (a, s) = (alone.gate(t), signals.gate(t));
+        matched += usize::from(a.matched);
+        let same = (0..alone.aimed.len()).all(|i| a.may_match(i) == s.may_match(i));
+        if a.matched != s.matched || !same {
+            differ.push(clip(t, 120));
+        }
+    }
+    assert!(differ.is_empty(), "{} differ: {differ:#?}", differ.len());
+    assert!(matched > 100, "{matched} texts pass the gate");
+}
+
+#[test]
 fn every_built_in_aimed_pattern_has_a_prefilter_literal() {
     let t = Taxonomy::load(&DetectionConfig::default()).expect("tax");
     assert_eq!(t.injection.unfiltered_patterns(), Vec::<&str>::new());
