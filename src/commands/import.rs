@@ -3,6 +3,7 @@
 use super::{db_path, open_pipeline, parse_format, stderr_is_terminal};
 use crate::cli::{ImportArgs, TailArgs};
 use crate::ingest::import::{collect, import_paths_with};
+use crate::ingest::phases;
 use anyhow::Result;
 
 pub fn import(args: ImportArgs) -> Result<i32> {
@@ -10,6 +11,7 @@ pub fn import(args: ImportArgs) -> Result<i32> {
     // priority) run niced, so that beside it a proxy's forwarding threads and
     // an interactive TUI get a core first; alone it runs as fast as before.
     crate::priority::background();
+    phases::mark("start");
     let forced = parse_format(&args.format)?;
     let db = db_path(&args.db)?;
     super::install_ingest_lists()?;
@@ -33,6 +35,7 @@ pub fn import(args: ImportArgs) -> Result<i32> {
         .map(|m| m.len())
         .sum();
     let mut pipeline = open_pipeline(&db)?;
+    phases::mark("pipeline open");
     let bar = if stderr_is_terminal() {
         let b = indicatif::ProgressBar::new(total);
         b.set_style(
@@ -67,9 +70,11 @@ pub fn import(args: ImportArgs) -> Result<i32> {
             );
         },
     )?;
+    phases::mark("workers and store thread done");
     if index {
         bar.set_message("indexing for search");
         index_all(&mut pipeline)?;
+        phases::mark("index finished");
     }
     bar.finish_and_clear();
     if rep.files == 0 {
@@ -89,6 +94,12 @@ pub fn import(args: ImportArgs) -> Result<i32> {
     }
     let stats = pipeline.stats();
     let counts = pipeline.store().counts()?;
+    phases::mark("counted");
+    // The last connection closes here (SQLite checkpoints its log into the
+    // store and syncs it): the import's exit.
+    drop(pipeline);
+    phases::mark("store closed");
+    phases::report();
     let secs = started.elapsed().as_secs_f64();
     println!(
         "imported {} file{} ({:.1} MB in {:.2}s): {} new spans, {} new findings, {} parse errors; store now has {} runs, {} spans, {} findings ({} open)",

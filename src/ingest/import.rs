@@ -249,6 +249,7 @@ pub fn import_paths_with(
         true => StoreThread::spawn_indexing(pipeline.store().path(), pipeline.commit_config())?,
         false => StoreThread::spawn_with(pipeline.store().path(), pipeline.commit_config())?,
     };
+    super::phases::mark("store thread spawned");
     let failed = if jobs > 1 && files.len() > 1 {
         super::parallel::import_files(pipeline, &writer, &files, forced, jobs, &mut rep, progress)
     } else {

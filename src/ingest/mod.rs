@@ -16,6 +16,7 @@ pub mod otlp_http;
 pub mod otlp_logs_proto;
 pub mod otlp_proto;
 pub mod parallel;
+pub mod phases;
 pub mod pipeline;
 pub mod queue;
 pub mod reader;

@@ -44,6 +44,7 @@ pub fn import_files(
     progress: &mut dyn FnMut(u64, &Path),
 ) -> Option<StoreError> {
     let units = super::units::units(files);
+    super::phases::mark("units grouped");
     let mut workers = Vec::new();
     for _ in 0..jobs.clamp(1, units.len().max(1)) {
         match pipeline.fork() {
@@ -51,6 +52,7 @@ pub fn import_files(
             Err(e) => return Some(e),
         }
     }
+    super::phases::mark("workers forked");
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let (tx, rx) = mpsc::channel::<Event>();
@@ -61,6 +63,7 @@ pub fn import_files(
             let spawned = std::thread::Builder::new()
                 .name(format!("skilltrace-import-{i}"))
                 .spawn_scoped(s, move || {
+                    super::phases::mark("worker start");
                     let recycler = Recycler::default();
                     let mut held = Held::default();
                     while let Some(unit) = units.get(next.fetch_add(1, Ordering::Relaxed)) {
@@ -80,7 +83,12 @@ pub fn import_files(
                             break;
                         }
                     }
+                    super::phases::mark("no unit left");
+                    // The other workers may still scan: the store thread
+                    // builds the index on the core this one leaves free.
+                    link.winding_down();
                     held.flush(&link);
+                    super::phases::mark("worker done");
                 });
             if let Err(e) = spawned {
                 stop.store(true, Ordering::Relaxed);

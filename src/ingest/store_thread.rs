@@ -10,10 +10,12 @@
 //! reused (and freed) on the thread that allocated it.
 
 use super::file::KEEP_CAPACITY;
+use super::phases;
 use super::pipeline::PipelineStats;
 use crate::store::commit::{CommitConfig, Committed, Committer};
 use crate::store::{Store, StoreBatch, StoreError};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -66,6 +68,9 @@ struct Room {
     state: Mutex<RoomState>,
     freed: Condvar,
     limit: usize,
+    /// Set once a sender has nothing more to scan while others still do
+    /// ([`StoreLink::winding_down`]): a core is free for the thread's index.
+    winding_down: AtomicBool,
 }
 
 impl Room {
@@ -76,8 +81,13 @@ impl Room {
     /// Waits until `n` more bytes fit (or nothing is in flight); false if the thread is gone.
     fn take(&self, n: usize) -> bool {
         let mut s = self.lock();
+        let waiting =
+            (!s.gone && s.bytes > 0 && s.bytes + n > self.limit && phases::on()).then(Instant::now);
         while !s.gone && s.bytes > 0 && s.bytes + n > self.limit {
             s = self.freed.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+        if let Some(t) = waiting {
+            phases::waited("a worker waiting for room", t.elapsed());
         }
         if s.gone {
             return false;
@@ -184,6 +194,14 @@ impl StoreLink {
     pub fn stopped(&self) -> bool {
         self.stopped.get()
     }
+
+    /// Says that this sender's worker has nothing more to scan (its last
+    /// batches may follow): from now on the thread indexes for search
+    /// whenever no batch waits, on the core the worker leaves free
+    /// ([`Indexer::idle`]).
+    pub fn winding_down(&self) {
+        self.room.winding_down.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Writes scanned batches on a thread with its own store connection. The
@@ -249,6 +267,7 @@ impl StoreThread {
             state: Mutex::default(),
             freed: Condvar::new(),
             limit,
+            winding_down: AtomicBool::new(false),
         });
         let closer = CloseOnDrop(room.clone());
         let thread_room = room.clone();
@@ -258,34 +277,64 @@ impl StoreThread {
                 // Returning (on error too) closes the room: senders see it and stop.
                 let _closer = closer;
                 let mut stats = PipelineStats::default();
+                phases::mark("store thread start");
+                let mut first = true;
                 loop {
                     let Parcel {
                         mut batch,
                         bytes,
                         back,
-                    } = match rx.recv_timeout(Duration::from_millis(200)) {
+                    } = match rx.try_recv() {
                         Ok(p) => p,
-                        Err(mpsc::RecvTimeoutError::Timeout) => {
-                            committer.tick()?;
-                            add_replayed(&mut stats, &mut committer);
-                            continue;
+                        Err(TryRecvError::Disconnected) => break,
+                        Err(TryRecvError::Empty) => {
+                            // Nothing waits: once the import winds down a
+                            // core is free, and the index is built on it.
+                            if let Some(ix) = indexer.as_mut() {
+                                if thread_room.winding_down.load(Ordering::Relaxed)
+                                    && ix.idle(&mut committer)?
+                                {
+                                    continue;
+                                }
+                            }
+                            let waiting = phases::on().then(Instant::now);
+                            let got = rx.recv_timeout(Duration::from_millis(200));
+                            if let Some(t) = waiting {
+                                phases::waited("the store thread waiting for a batch", t.elapsed());
+                            }
+                            match got {
+                                Ok(p) => p,
+                                Err(mpsc::RecvTimeoutError::Timeout) => {
+                                    committer.tick()?;
+                                    add_replayed(&mut stats, &mut committer);
+                                    continue;
+                                }
+                                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                            }
                         }
-                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
                     };
+                    if std::mem::take(&mut first) {
+                        phases::mark("first batch");
+                    }
                     let done = committer.commit(&mut batch);
                     thread_room.give(bytes);
                     if let Committed::Stored(w) = done? {
                         stats.add(w);
                         if let Some(ix) = indexer.as_mut() {
                             ix.after(&mut committer, w.new_spans)?;
+                            if thread_room.winding_down.load(Ordering::Relaxed) {
+                                ix.winding(&mut committer)?;
+                            }
                         }
                     }
                     add_replayed(&mut stats, &mut committer);
                     // Full only if the sender stopped collecting: then free here.
                     let _ = back.try_send(batch);
                 }
+                phases::mark("last batch committed");
                 committer.finish(Instant::now() + super::writer::SETTLE)?;
                 add_replayed(&mut stats, &mut committer);
+                phases::mark("store thread done");
                 Ok(stats)
             })
             .map_err(|e| StoreError::NotFound(format!("cannot start store thread: {e}")))?;
@@ -510,6 +559,120 @@ mod tests {
         assert_eq!(a[0].len(), 200, "alpha: a third of 600 spans");
         assert_eq!(a[3].len(), 36, "re-sent spans found by their new text");
         assert_eq!(a, b);
+    }
+
+    /// Once a worker winds down, the thread indexes on the free core when no
+    /// batch waits, leaving out only the newest spans; what a search finds is
+    /// what an index built after the import finds.
+    #[test]
+    fn a_winding_down_import_is_indexed_while_the_last_batches_come() {
+        let dir = tempfile::tempdir().unwrap();
+        let (went, after) = (dir.path().join("went.db"), dir.path().join("after.db"));
+        drop(Store::open(&went).unwrap());
+        // Passes every 10,000 new spans would never run on 300: only the
+        // passes on a free core index here (all but the newest 20, at least
+        // 10 a pass; each batch adds 30 new spans).
+        let t = StoreThread::spawn_inner(
+            &went,
+            CommitConfig::default(),
+            STORE_BYTES,
+            Some(Indexer::new(10_000, 20).tail(20, 10)),
+        )
+        .unwrap();
+        let (first, last) = (t.link(), t.link());
+        let mut r = Redactor::default();
+        for k in 0..5 {
+            assert!(first.send(worded(&mut r, "a", k)));
+        }
+        first.winding_down();
+        drop(first);
+        let mut r = Redactor::default();
+        for k in 0..5 {
+            assert!(last.send(worded(&mut r, "b", k)));
+        }
+        // Once every batch is stored and nothing waits, the thread indexes
+        // all but the newest 20 spans (the links are still open: no import
+        // end has come to index the rest).
+        let reader = Store::open(&went).unwrap();
+        let stored = |s: &Store| -> i64 {
+            s.conn()
+                .query_row("SELECT count(*) FROM spans", [], |r| r.get(0))
+                .unwrap()
+        };
+        let waited = Instant::now();
+        while stored(&reader) < 300 || reader.fts_fresh().unwrap() > 20 {
+            assert!(
+                waited.elapsed() < Duration::from_secs(30),
+                "not indexed on the free core: {} of {} spans left",
+                reader.fts_fresh().unwrap(),
+                stored(&reader)
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        drop(last);
+        t.finish().unwrap();
+        let mut store = Store::open(&went).unwrap();
+        assert!(store.fts_bulk_mine().unwrap(), "bulk settings switched on");
+        assert!(store.fts_fresh().unwrap() <= 20);
+        while store.index_fts(1_000).unwrap() > 0 {}
+        store.set_fts_bulk(false).unwrap();
+        let mut other = Store::open(&after).unwrap();
+        for run in ["a", "b"] {
+            let mut r = Redactor::default();
+            for k in 0..5 {
+                other.write(&worded(&mut r, run, k)).unwrap();
+            }
+        }
+        while other.index_fts(1_000).unwrap() > 0 {}
+        let (a, b) = (found(&store), found(&other));
+        assert_eq!(a[0].len(), 100, "alpha: a third of 300 spans");
+        assert_eq!(a[3].len(), 16, "re-sent spans found by their new text");
+        assert_eq!(a, b);
+    }
+
+    /// The checkpoint run on a free core copies every frame of the log into
+    /// the store file, so closing the last connection has nothing left to copy.
+    #[test]
+    fn a_checkpoint_copies_the_whole_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut r = Redactor::default();
+        store.write(&batch(&mut r, "a", 0..50)).unwrap();
+        let log = |s: &Store| -> (i64, i64) {
+            s.conn()
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((r.get(1)?, r.get(2)?))
+                })
+                .unwrap()
+        };
+        store.checkpoint().unwrap();
+        let (frames, copied) = log(&store);
+        assert!(frames > 0, "the writes went through the log");
+        assert_eq!(frames, copied, "every frame copied");
+    }
+
+    /// Without a worker winding down, the thread indexes only every so many
+    /// spans, as before.
+    #[test]
+    fn no_index_pass_on_a_free_core_before_the_import_winds_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        drop(Store::open(&path).unwrap());
+        let t = StoreThread::spawn_inner(
+            &path,
+            CommitConfig::default(),
+            STORE_BYTES,
+            Some(Indexer::new(10_000, 20)),
+        )
+        .unwrap();
+        let mut r = Redactor::default();
+        for k in 0..5 {
+            assert!(t.send(worded(&mut r, "a", k)));
+        }
+        t.finish().unwrap();
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.fts_fresh().unwrap(), 150);
+        assert!(!store.fts_bulk_mine().unwrap());
     }
 
     #[test]
