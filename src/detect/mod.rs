@@ -331,7 +331,11 @@ impl Detector {
                     outbound_hosts.push((e.host.clone(), c));
                 }
             }
-            is_outbound |= call.is_mcp();
+            is_outbound |= call.is_mcp()
+                || self
+                    .tax
+                    .search_tools
+                    .contains(&call.tool.to_ascii_lowercase());
             hits.extend(an.hits.iter().cloned());
             hits.extend(k.tamper.iter().cloned());
         }

@@ -432,7 +432,15 @@ fn path_key(lk: &str) -> bool {
         || lk.ends_with("path")
         || lk.ends_with("inproject")
         || lk.ends_with("fileuri")
-        || lk.ends_with("_file")
+        || lk.ends_with("file")
+        || lk.contains("attachment")
+}
+
+/// An argument naming the local file a tool takes from (`localFile`,
+/// `source_path`, `attachment`): read, even by a tool whose name says it
+/// writes or uploads.
+fn source_key(lk: &str) -> bool {
+    lk.starts_with("local") || lk.starts_with("source") || lk.contains("attachment")
 }
 
 fn generic(
@@ -480,7 +488,7 @@ fn generic(
                             });
                         } else if p.contains("://") {
                             call.actions.push(Action::Fetch { url: p });
-                        } else if writes {
+                        } else if writes && !source_key(&lk) {
                             call.actions.push(Action::Write {
                                 path: p,
                                 content: String::new(),
@@ -569,6 +577,28 @@ mod tests {
         assert!(matches!(&c.actions[0], Action::Fetch { .. }));
         let c = call("run_python", r#"{"args":{"command":"printenv"}}"#);
         assert!(matches!(&c.actions[0], Action::Shell { .. }));
+        // the local file an upload or an attachment takes is read
+        for (tool, input) in [
+            (
+                "mcp__gdrive__upload",
+                r#"{"localFile":"~/.kube/config","folder":"x"}"#,
+            ),
+            (
+                "mcp__notes__attach",
+                r#"{"attachment":"~/.aws/credentials"}"#,
+            ),
+            (
+                "mcp__mail__send",
+                r#"{"to":"a@b.c","attachments":["~/.netrc"]}"#,
+            ),
+        ] {
+            let c = call(tool, input);
+            assert!(
+                matches!(&c.actions[0], Action::Read { path } if path.starts_with("~/.")),
+                "{tool}: {:?}",
+                c.actions
+            );
+        }
         let c = call("Skill", r#"{"skill":"pdf"}"#);
         assert_eq!(c.actions, vec![Action::Skill { name: "pdf".into() }]);
     }

@@ -61,6 +61,8 @@ pub(super) struct NetworkFile {
     pub(super) known_bad: Vec<String>,
     pub(super) network_commands: Vec<String>,
     pub(super) fetch_tools: Vec<String>,
+    #[serde(default)]
+    pub(super) search_tools: Vec<String>,
     pub(super) trusted_installers: Vec<String>,
     pub(super) installers: Vec<Installer>,
     #[serde(default)]
