@@ -375,6 +375,14 @@ impl Detector {
             seed.targets.extend(s.targets);
             hits.extend(s.hits);
         }
+        // a subagent's prompt carrying such instructions hands them on
+        if let Some(t) = call.and_then(|c| c.delegated.as_deref()) {
+            let s = self.injection_memo.scan(t, &self.tax);
+            hits.extend(s.hits.into_iter().map(|h| {
+                let message = format!("a subagent is told: {}", h.message);
+                Hit { message, ..h }
+            }));
+        }
 
         // 4. canary tokens anywhere in the span
         let canaries = canary_seen::find(&self.canaries, span, &mut out.secrets);

@@ -47,6 +47,8 @@ pub struct Taxonomy {
     /// Built-in only, compiled on first use (most spans run no code).
     pub env_code: crate::lazyre::LazyRegexSet,
     pub persistence_commands: Vec<Vec<String>>,
+    /// Windows registry keys whose values run at logon, folded (lowercase, no separators).
+    pub registry_autoruns: Vec<String>,
     pub shells: HashSet<String>,
     pub interpreters: HashSet<String>,
     pub wrappers: HashSet<String>,
@@ -62,6 +64,8 @@ pub struct Taxonomy {
     pub fetch_tools: HashSet<String>,
     /// Tool names (lowercase) whose query goes to a search engine.
     pub search_tools: HashSet<String>,
+    /// Tool names (lowercase) that hand a prompt to a subagent.
+    pub subagent_tools: HashSet<String>,
     /// Prompt-injection signals, carriers and image beacons (PINJ-TRACE-001).
     pub injection: super::injection::Rules,
     pub pii_rules: Vec<String>,
@@ -297,6 +301,11 @@ impl Taxonomy {
                 },
             ),
             persistence_commands: word_lists(&c.persistence_commands),
+            registry_autoruns: c
+                .registry_autoruns
+                .iter()
+                .map(|k| super::persist::registry::fold_key(k))
+                .collect(),
             shells: set(&c.shells),
             interpreters: set(&c.interpreters),
             wrappers: set(&c.wrappers),
@@ -310,6 +319,7 @@ impl Taxonomy {
             network_commands: set(&n.network_commands),
             fetch_tools: set(&n.fetch_tools),
             search_tools: set(&n.search_tools),
+            subagent_tools: set(&n.subagent_tools),
             injection: i,
             pii_rules: s.pii,
             high_rules: s.high,
