@@ -72,7 +72,7 @@ impl Walker<'_> {
             }
         } else if name == "cmd" || name == "cmd.exe" {
             // `cmd /c type %USERPROFILE%\.netrc`: cmd.exe runs the rest of its line
-            nested = cmd_exe_script(cmd.args()).map(|s| (s, Via::ShellC));
+            nested = super::windows::cmd_exe_script(cmd.args()).map(|s| (s, Via::ShellC));
         } else if name == "git" {
             // `git -c core.sshCommand='…' fetch`: git runs the value of an exec key
             nested = git_c_command(&cmd.argv, &self.tax.git_exec_keys).map(|s| (s, Via::ShellC));
@@ -160,7 +160,11 @@ impl Walker<'_> {
             // PowerShell's simple commands read like a shell's (`cat`, `curl`, `iwr`),
             // once its paths are: a backslash separates folders (PowerShell escapes
             // with a backtick) and `$env:NAME` is the variable cmd spells `%NAME%`
-            self.script(&pwsh_as_shell(&code), Via::ShellC, depth + 1);
+            self.script(
+                &super::windows::pwsh_as_shell(&code),
+                Via::ShellC,
+                depth + 1,
+            );
         } else if lang == Lang::Osascript {
             self.script(&code, Via::ShellC, depth + 1);
         }
@@ -573,59 +577,4 @@ fn c_flag_script(argv: &[String]) -> Option<(usize, String)> {
         i += 1;
     }
     None
-}
-
-/// The command line `cmd /c …` (or `/k`, `/r`) runs, spelt for the shell
-/// parser: backslashes as `/`, cmd's `^` escapes dropped.
-fn cmd_exe_script(args: &[String]) -> Option<String> {
-    let i = args
-        .iter()
-        .position(|a| ["/c", "/k", "/r"].contains(&a.to_ascii_lowercase().as_str()))?;
-    let line = args[i + 1..].join(" ");
-    (!line.trim().is_empty()).then(|| line.replace('\\', "/").replace('^', ""))
-}
-
-/// PowerShell code spelt for the shell parser: backslashes as `/`, and a path
-/// under `$env:NAME` / `${env:NAME}` as under `%NAME%`, which the path rules know
-/// (a variable read on its own stays as written, for the environment rules).
-fn pwsh_as_shell(code: &str) -> String {
-    static ENV: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = ENV.get_or_init(|| {
-        regex::Regex::new(r"(?i)\$\{env:(\w+)\}/|\$env:(\w+)/").expect("env pattern")
-    });
-    let code = code.replace('\\', "/");
-    re.replace_all(&code, |c: &regex::Captures| {
-        let name = c
-            .get(1)
-            .or_else(|| c.get(2))
-            .map(|m| m.as_str())
-            .unwrap_or("");
-        format!("%{name}%/")
-    })
-    .into_owned()
-}
-
-#[cfg(test)]
-mod pwsh_tests {
-    #[test]
-    fn powershell_paths_read_as_the_path_rules_spell_them() {
-        assert_eq!(
-            super::pwsh_as_shell(r"Get-Content $env:USERPROFILE\.aws\credentials"),
-            "Get-Content %USERPROFILE%/.aws/credentials"
-        );
-        assert_eq!(
-            super::pwsh_as_shell(r"Copy-Item ${env:APPDATA}\x \\host\share"),
-            "Copy-Item %APPDATA%/x //host/share"
-        );
-        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            super::cmd_exe_script(&args(&["/C", r"type %USERPROFILE%\.netrc"])).as_deref(),
-            Some("type %USERPROFILE%/.netrc")
-        );
-        assert_eq!(super::cmd_exe_script(&args(&["/d"])), None);
-        assert_eq!(
-            super::pwsh_as_shell("echo $env:OPENAI_API_KEY"),
-            "echo $env:OPENAI_API_KEY"
-        );
-    }
 }
