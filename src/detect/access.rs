@@ -39,14 +39,32 @@ pub fn read_paths(cmd: &Command, tax: &Taxonomy) -> Vec<String> {
         let mut skipped_program = !program_first;
         let mut skip_value = 0usize;
         let takes = value_options(&name);
+        // `tar -C DIR NAME…` / `--directory=DIR`: the names after it are under DIR
+        let chdir = name == "tar" || name == "gtar" || name == "bsdtar";
+        let mut dir: Option<String> = None;
+        let mut next_is_dir = false;
         for a in cmd.args() {
+            if next_is_dir {
+                next_is_dir = false;
+                dir = Some(a.clone());
+            }
             if skip_value > 0 {
                 skip_value -= 1;
                 continue;
             }
+            if chdir {
+                if let Some(d) = a.strip_prefix("--directory=") {
+                    dir = Some(d.to_string());
+                    continue;
+                }
+                next_is_dir = a == "-C" || a == "--directory";
+            }
             if a.starts_with('-') && !a.contains("=@") {
                 if let Some((_, n)) = takes.iter().find(|(f, _)| f == a) {
                     skip_value = *n;
+                }
+                if a == "--directory" {
+                    skip_value = 1;
                 }
                 continue;
             }
@@ -61,7 +79,12 @@ pub fn read_paths(cmd: &Command, tax: &Taxonomy) -> Vec<String> {
                 .unwrap_or(a);
             let p = p.split(';').next().unwrap_or(p); // curl -F "f=@path;type=x"
             if !writes.iter().any(|w| w == p) {
-                out.push(p.to_string());
+                match &dir {
+                    Some(d) if super::path::is_relative(p) => {
+                        out.push(format!("{}/{p}", d.trim_end_matches('/')))
+                    }
+                    _ => out.push(p.to_string()),
+                }
             }
         }
         if name == "dd" {

@@ -331,7 +331,11 @@ impl Detector {
                     outbound_hosts.push((e.host.clone(), c));
                 }
             }
-            is_outbound |= call.is_mcp();
+            is_outbound |= call.is_mcp()
+                || self
+                    .tax
+                    .search_tools
+                    .contains(&call.tool.to_ascii_lowercase());
             hits.extend(an.hits.iter().cloned());
             hits.extend(k.tamper.iter().cloned());
         }
@@ -370,6 +374,14 @@ impl Detector {
             seed.strong |= s.strong;
             seed.targets.extend(s.targets);
             hits.extend(s.hits);
+        }
+        // a subagent's prompt carrying such instructions hands them on
+        if let Some(t) = call.and_then(|c| c.delegated.as_deref()) {
+            let s = self.injection_memo.scan(t, &self.tax);
+            hits.extend(s.hits.into_iter().map(|h| {
+                let message = format!("a subagent is told: {}", h.message);
+                Hit { message, ..h }
+            }));
         }
 
         // 4. canary tokens anywhere in the span

@@ -68,6 +68,43 @@ pub fn climb_guess(p: &str) -> Option<String> {
 }
 
 fn home_prefix(s: &str) -> String {
+    let out = home_prefix_raw(s);
+    // Windows' profile folders in one case: `~/appdata/roaming` is `~/AppData/Roaming`
+    for canon in ["~/AppData/Roaming", "~/AppData/Local", "~/AppData/LocalLow"] {
+        if let Some(rest) = strip_prefix_ci(&out, canon) {
+            if rest.is_empty() || rest.starts_with('/') {
+                return format!("{canon}{rest}");
+            }
+        }
+    }
+    out
+}
+
+fn home_prefix_raw(s: &str) -> String {
+    // Windows' per-user folders (`%APPDATA%\gcloud`, `$env:LOCALAPPDATA/…`)
+    for (pre, dir) in [
+        ("%APPDATA%", "~/AppData/Roaming"),
+        ("$env:APPDATA", "~/AppData/Roaming"),
+        ("${env:APPDATA}", "~/AppData/Roaming"),
+        ("%LOCALAPPDATA%", "~/AppData/Local"),
+        ("$env:LOCALAPPDATA", "~/AppData/Local"),
+        ("${env:LOCALAPPDATA}", "~/AppData/Local"),
+    ] {
+        if let Some(rest) = strip_prefix_ci(s, pre) {
+            if rest.is_empty() || rest.starts_with('/') {
+                return format!("{dir}{rest}");
+            }
+        }
+    }
+    // `%USERPROFILE%\.aws` unquoted in bash loses its backslash: a `%…%` folder
+    // is a folder all the same (`%USERPROFILE%.aws`)
+    for pre in ["%USERPROFILE%", "%HOMEPATH%"] {
+        if let Some(rest) = strip_prefix_ci(s, pre) {
+            if rest.starts_with('.') {
+                return format!("~/{rest}");
+            }
+        }
+    }
     for pre in [
         "${HOME}",
         "$HOME",
@@ -193,6 +230,31 @@ pub fn has_glob(p: &str) -> bool {
     p.contains(['*', '?', '['])
 }
 
+/// A glob's one-character classes written as the character they stand for
+/// (`~/.[n]etrc` → `~/.netrc`, `/e[t]c/sh[a]dow`): a class that can match one
+/// thing only is a literal spelled to hide from matching.
+pub fn literal_classes(p: &str) -> std::borrow::Cow<'_, str> {
+    if !p.contains('[') {
+        return p.into();
+    }
+    let chars: Vec<char> = p.chars().collect();
+    let mut out = String::with_capacity(p.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '['
+            && chars.get(i + 2) == Some(&']')
+            && !matches!(chars[i + 1], '!' | '^' | ']' | '[' | '/')
+        {
+            out.push(chars[i + 1]);
+            i += 3;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out.into()
+}
+
 /// A shell glob (as written by the agent, normalised) as an anchored regex:
 /// `*` and `?` stay inside one folder and, at a name's start, skip hidden
 /// names as bash does; `**/` is any number of folders, hidden ones included (as
@@ -278,10 +340,23 @@ mod tests {
             "/proc/self/root/home/alice/.aws/credentials",
             "~/../alice/.aws/credentials",
             "/var/root/.aws/credentials",
+            "%USERPROFILE%.aws/credentials",
         ] {
             assert_eq!(normalise(p), "~/.aws/credentials", "{p}");
         }
         assert_eq!(normalise("./.env"), ".env");
+        for p in [
+            "%APPDATA%\\gcloud\\credentials.db",
+            "$env:APPDATA/gcloud/credentials.db",
+            "C:\\Users\\bob\\appdata\\roaming\\gcloud\\credentials.db",
+        ] {
+            assert_eq!(
+                normalise(p),
+                "~/AppData/Roaming/gcloud/credentials.db",
+                "{p}"
+            );
+        }
+        assert_eq!(normalise("%LOCALAPPDATA%/x"), "~/AppData/Local/x");
         assert_eq!(normalise("/home/../etc/shadow"), "/etc/shadow");
         assert_eq!(normalise("/etc/../etc/./shadow"), "/etc/shadow");
         assert_eq!(normalise("/rootfs/x"), "/rootfs/x");
@@ -335,6 +410,10 @@ mod tests {
         );
         assert!(!m("~/**/*.pub", "~/.ssh/id_rsa"));
         assert!(glob_regex("x[").is_none());
+        assert_eq!(literal_classes("~/.[n]etrc"), "~/.netrc");
+        assert_eq!(literal_classes("/e[t]c/sh[a]dow"), "/etc/shadow");
+        assert_eq!(literal_classes("~/.ssh/id_[er]*"), "~/.ssh/id_[er]*");
+        assert_eq!(literal_classes("x[!a]y"), "x[!a]y");
         assert!(has_glob("~/.ssh/id_*") && !has_glob("~/.ssh/id_rsa"));
     }
 }

@@ -258,6 +258,7 @@ fn command_hits(
             ev,
         ));
     }
+    hits.extend(registry::autorun_hit(cmd, tax, ev));
     for pc in &tax.persistence_commands {
         let matches = cmd.argv.len() >= pc.len()
             && name == pc[0]
@@ -589,6 +590,7 @@ fn python_build_hook(base: &str, content: &str, tax: &Taxonomy) -> Option<(Sever
 
 mod pkgconf;
 mod rc;
+pub(crate) mod registry;
 
 #[cfg(test)]
 mod tests;

@@ -47,6 +47,8 @@ pub struct Taxonomy {
     /// Built-in only, compiled on first use (most spans run no code).
     pub env_code: crate::lazyre::LazyRegexSet,
     pub persistence_commands: Vec<Vec<String>>,
+    /// Windows registry keys whose values run at logon, folded (lowercase, no separators).
+    pub registry_autoruns: Vec<String>,
     pub shells: HashSet<String>,
     pub interpreters: HashSet<String>,
     pub wrappers: HashSet<String>,
@@ -60,6 +62,10 @@ pub struct Taxonomy {
     pub known_bad: DomainList,
     pub network_commands: HashSet<String>,
     pub fetch_tools: HashSet<String>,
+    /// Tool names (lowercase) whose query goes to a search engine.
+    pub search_tools: HashSet<String>,
+    /// Tool names (lowercase) that hand a prompt to a subagent.
+    pub subagent_tools: HashSet<String>,
     /// Prompt-injection signals, carriers and image beacons (PINJ-TRACE-001).
     pub injection: super::injection::Rules,
     pub pii_rules: Vec<String>,
@@ -295,6 +301,11 @@ impl Taxonomy {
                 },
             ),
             persistence_commands: word_lists(&c.persistence_commands),
+            registry_autoruns: c
+                .registry_autoruns
+                .iter()
+                .map(|k| super::persist::registry::fold_key(k))
+                .collect(),
             shells: set(&c.shells),
             interpreters: set(&c.interpreters),
             wrappers: set(&c.wrappers),
@@ -307,6 +318,8 @@ impl Taxonomy {
             known_bad: DomainList::new(n.known_bad.iter().chain(cfg.block_domains.iter())),
             network_commands: set(&n.network_commands),
             fetch_tools: set(&n.fetch_tools),
+            search_tools: set(&n.search_tools),
+            subagent_tools: set(&n.subagent_tools),
             injection: i,
             pii_rules: s.pii,
             high_rules: s.high,
@@ -407,7 +420,7 @@ impl Taxonomy {
     /// (the glob reads a credential when it can match one), and, without a
     /// known `cwd`, climbing out with `../` as far as the home folder.
     pub fn credential_at(&self, path: &str, cwd: Option<&str>) -> Option<String> {
-        let p = super::path::resolve(path, cwd);
+        let p = super::path::resolve(&super::path::literal_classes(path), cwd);
         if let Some(g) = self.credential(&p) {
             return Some(g.to_string());
         }
@@ -427,6 +440,24 @@ impl Taxonomy {
             let can = |e: &str| re.is_match(e) && self.credential_exceptions.matches(e).is_none();
             if let Some(hit) = self.credential_examples.iter().find(|e| can(e)) {
                 return Some(format!("{p} can match {hit}"));
+            }
+            // a glob whose last name is specific and matches a folder that holds
+            // credentials (`grep -r . ~/.aw*`, `tar cz ~/.ss*`)
+            let last = p.rsplit('/').next().unwrap_or_default();
+            if names_what_it_matches(last, "") {
+                let re = regex::RegexBuilder::new(&format!(
+                    "{}(?:/.*)$",
+                    super::path::glob_regex(&p)?.trim_end_matches('$')
+                ))
+                .case_insensitive(true)
+                .size_limit(1 << 20)
+                .build()
+                .ok()?;
+                let inside =
+                    |e: &&String| re.is_match(e) && self.credential_exceptions.matches(e).is_none();
+                if let Some(hit) = self.credential_examples.iter().find(inside) {
+                    return Some(format!("{p} can match a folder holding {hit}"));
+                }
             }
             // `**/.netrc` in the glob's own folder (`~/proj/.netr?` → `~/proj/.netrc`)
             let parts: Vec<&str> = p.split('/').collect();
@@ -472,9 +503,31 @@ impl Taxonomy {
 /// characters (`.net*`, `id_*`), or says exactly what the pattern says (`*.pem`
 /// for `*.pem`). `*`, `*.txt` or `src/*` can match some key file in any folder,
 /// and that alone is not reading credentials.
+/// A name with no `*` is as specific when at least three of its characters
+/// (and most of them) are literal (`.?etrc`, `.n??rc`): it matches names of its
+/// own length only.
 fn names_what_it_matches(glob_name: &str, pattern_name: &str) -> bool {
     let wild = |c: char| "*?[".contains(c);
-    glob_name.chars().take_while(|c| !wild(*c)).count() >= 2 || glob_name == pattern_name
+    if glob_name.chars().take_while(|c| !wild(*c)).count() >= 2 || glob_name == pattern_name {
+        return true;
+    }
+    if glob_name.contains('*') {
+        return false;
+    }
+    let (mut literal, mut wildcards, mut in_class) = (0, 0, false);
+    for c in glob_name.chars() {
+        match c {
+            '[' if !in_class => in_class = true,
+            ']' if in_class => {
+                in_class = false;
+                wildcards += 1;
+            }
+            _ if in_class => {}
+            '?' => wildcards += 1,
+            _ => literal += 1,
+        }
+    }
+    literal >= 3 && literal > wildcards
 }
 
 #[cfg(test)]

@@ -62,6 +62,8 @@ pub struct ToolCall {
     pub actions: Vec<Action>,
     /// The working directory the call names itself (Codex `workdir`), if any.
     pub cwd: Option<String>,
+    /// The prompt a subagent tool hands on (`Task`'s `prompt`).
+    pub delegated: Option<String>,
 }
 
 impl ToolCall {
@@ -246,6 +248,7 @@ pub fn understand_in(span: &Span, tax: &Taxonomy, cwd: Option<&str>) -> Option<T
         mcp_server,
         actions: Vec::new(),
         cwd: own_cwd.as_ref().and(cwd.clone()),
+        delegated: None,
     };
 
     if lname == "skill" {
@@ -298,6 +301,25 @@ pub fn understand_in(span: &Span, tax: &Taxonomy, cwd: Option<&str>) -> Option<T
                 ),
                 _ => {}
             },
+        }
+        return Some(call);
+    }
+    if tax.subagent_tools.contains(&lname) {
+        if let Some(o) = obj {
+            let text = ["prompt", "description", "message", "task", "instructions"]
+                .iter()
+                .filter_map(|k| o.get(*k).and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("\n");
+            for c in quoted_commands(&text) {
+                push_shell(
+                    &mut call.actions,
+                    &Value::String(c.to_string()),
+                    tax,
+                    cwd.as_deref(),
+                );
+            }
+            call.delegated = (!text.is_empty()).then_some(text);
         }
         return Some(call);
     }
@@ -427,12 +449,50 @@ fn paths_in(o: &serde_json::Map<String, Value>) -> Vec<String> {
 
 /// An argument that names a file: the known names, and the names tools make
 /// of them (`pathInProject`, `fileUri`, `targetFilePath`, `dir_path`).
+/// The commands a prompt quotes in backticks (`` `cat x` ``, fenced blocks),
+/// at most 16 of them.
+fn quoted_commands(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while out.len() < 16 {
+        let Some(i) = rest.find('`') else { break };
+        let after = &rest[i..];
+        let fence = after.starts_with("```");
+        let open = if fence { 3 } else { 1 };
+        let body = &after[open..];
+        let close = if fence {
+            body.find("```")
+        } else {
+            body.find('`')
+        };
+        let Some(j) = close else { break };
+        let mut cmd = &body[..j];
+        if fence {
+            // drop the info string (```bash)
+            cmd = cmd.split_once('\n').map(|x| x.1).unwrap_or("");
+        }
+        if !cmd.trim().is_empty() {
+            out.push(cmd.trim());
+        }
+        rest = &body[j + open..];
+    }
+    out
+}
+
 fn path_key(lk: &str) -> bool {
     PATH_KEYS.contains(&lk)
         || lk.ends_with("path")
         || lk.ends_with("inproject")
         || lk.ends_with("fileuri")
-        || lk.ends_with("_file")
+        || lk.ends_with("file")
+        || lk.contains("attachment")
+}
+
+/// An argument naming the local file a tool takes from (`localFile`,
+/// `source_path`, `attachment`): read, even by a tool whose name says it
+/// writes or uploads.
+fn source_key(lk: &str) -> bool {
+    lk.starts_with("local") || lk.starts_with("source") || lk.contains("attachment")
 }
 
 fn generic(
@@ -480,7 +540,7 @@ fn generic(
                             });
                         } else if p.contains("://") {
                             call.actions.push(Action::Fetch { url: p });
-                        } else if writes {
+                        } else if writes && !source_key(&lk) {
                             call.actions.push(Action::Write {
                                 path: p,
                                 content: String::new(),
@@ -504,72 +564,4 @@ fn generic(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::detect::taxonomy::{DetectionConfig, Taxonomy};
-    use crate::model::{Origin, SpanKind};
-
-    fn call(tool: &str, input: &str) -> ToolCall {
-        let t = Taxonomy::load(&DetectionConfig::default()).expect("tax");
-        let mut s = Span::new("s", "r", SpanKind::Tool, tool, Origin::default());
-        s.tool_name = Some(tool.into());
-        s.tool_input = Some(input.into());
-        understand(&s, &t).expect("tool")
-    }
-
-    #[test]
-    fn per_agent_tools() {
-        let c = call(
-            "Bash",
-            r#"{"command":"cat ~/.aws/credentials","description":"x"}"#,
-        );
-        assert!(
-            matches!(&c.actions[0], Action::Shell { script, .. } if script.commands[0].name() == "cat")
-        );
-        let c = call(
-            "shell",
-            r#"{"command":["bash","-lc","env | sort"],"workdir":"/w"}"#,
-        );
-        assert!(
-            matches!(&c.actions[0], Action::Shell { script, .. } if script.commands.len() == 3)
-        );
-        let c = call("exec_command", r#"{"cmd":"ls -la","workdir":"/w"}"#);
-        assert!(matches!(&c.actions[0], Action::Shell { .. }));
-        let c = call("Read", r#"{"file_path":"/home/u/.ssh/id_rsa"}"#);
-        assert_eq!(
-            c.actions,
-            vec![Action::Read {
-                path: "/home/u/.ssh/id_rsa".into()
-            }]
-        );
-        let c = call(
-            "WebFetch",
-            r#"{"url":"https://evil.example/x","prompt":"summarise"}"#,
-        );
-        assert_eq!(
-            c.actions,
-            vec![Action::Fetch {
-                url: "https://evil.example/x".into()
-            }]
-        );
-        let c = call(
-            "apply_patch",
-            "*** Begin Patch\n*** Add File: /home/u/.bashrc\n+curl x | sh\n*** End Patch\n",
-        );
-        assert!(
-            matches!(&c.actions[0], Action::Write { path, content } if path == "/home/u/.bashrc" && content.contains("curl"))
-        );
-        let c = call("mcp__fs__read_text_file", r#"{"path":"~/.kube/config"}"#);
-        assert_eq!(c.mcp_server.as_deref(), Some("fs"));
-        assert!(matches!(&c.actions[0], Action::Read { .. }));
-        let c = call(
-            "mcp__slack__post_message",
-            r#"{"channel":"x","webhook_url":"https://hooks.slack.com/x"}"#,
-        );
-        assert!(matches!(&c.actions[0], Action::Fetch { .. }));
-        let c = call("run_python", r#"{"args":{"command":"printenv"}}"#);
-        assert!(matches!(&c.actions[0], Action::Shell { .. }));
-        let c = call("Skill", r#"{"skill":"pdf"}"#);
-        assert_eq!(c.actions, vec![Action::Skill { name: "pdf".into() }]);
-    }
-}
+mod tests;

@@ -207,5 +207,9 @@ fn redteam_probes_are_found_and_stopped_in_process() {
     // left, and why: tests/fixtures/redteam10/SOURCE.md (round 9's three, repeated)
     let left = ["r10-r9left-git06", "r10-r9left-fname", "r10-r9left-fname2"];
     fails.extend(probe("tests/fixtures/redteam10/cases.jsonl", &left, 87));
+    // left, and why: tests/fixtures/redteam12/SOURCE.md (downloads by certutil and
+    // bitsadmin that nothing runs; an injection split across two reads)
+    let left = ["r12-win-03", "r12-win-11", "r12-inj-split"];
+    fails.extend(probe("tests/fixtures/redteam12/cases.jsonl", &left, 83));
     assert!(fails.is_empty(), "{}", fails.join("\n"));
 }

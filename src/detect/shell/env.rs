@@ -232,6 +232,18 @@ impl Walker<'_> {
                     }
                 }
             }
+            // `printf -v NAME FORMAT [ARG]…` assigns what it would print
+            "printf" if args.first().map(|a| a == "-v").unwrap_or(false) && args.len() >= 3 => {
+                let n = args[1].clone();
+                let dynamic = self.out.commands[id].unresolved;
+                match super::textops::printf(&args[2..]) {
+                    Some(b) => {
+                        let v = String::from_utf8_lossy(&b).into_owned();
+                        self.env.assign(&n, vec![v], dynamic, false);
+                    }
+                    None => self.env.unset(&n),
+                }
+            }
             "set" if args.first().map(|a| a == "--").unwrap_or(false) => {
                 let pos: Vec<String> = args[1..].to_vec();
                 for (i, v) in pos.iter().enumerate().take(9) {

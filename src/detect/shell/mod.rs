@@ -29,6 +29,7 @@ mod patterns;
 mod pipes;
 mod textops;
 mod walker;
+mod windows;
 mod words;
 mod wrappers;
 pub use wrappers::pwsh_encoded_flag;

@@ -345,6 +345,24 @@ impl<'a> Walker<'a> {
                         });
                     }
                 }
+                // `bash < <(…)`: stdin from a process substitution, which a
+                // shell runs as it would `bash <(…)`
+                ast::CommandPrefixOrSuffixItem::IoRedirect(ast::IoRedirect::File(
+                    _,
+                    ast::IoFileRedirectKind::Read,
+                    ast::IoFileRedirectTarget::ProcessSubstitution(_, sub),
+                )) => {
+                    let before = self.out.commands.len();
+                    let plog = self.pipes.len();
+                    let saved = self.env.clone();
+                    let level = self.level;
+                    self.compound_list(&sub.list, Via::ProcessSubstitution, depth + 1);
+                    self.env = saved;
+                    procsubst_ids.extend(before..self.out.commands.len());
+                    if let Some(o) = self.eval_pipes(plog, depth + 1, level) {
+                        procsubst_out.push(o);
+                    }
+                }
                 ast::CommandPrefixOrSuffixItem::IoRedirect(io) => {
                     if let Some(r) = self.redirect(io, depth) {
                         redirects.push(r);

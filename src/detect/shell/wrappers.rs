@@ -70,6 +70,9 @@ impl Walker<'_> {
                     nested = Some((r.target.clone(), Via::HereInput));
                 }
             }
+        } else if name == "cmd" || name == "cmd.exe" {
+            // `cmd /c type %USERPROFILE%\.netrc`: cmd.exe runs the rest of its line
+            nested = super::windows::cmd_exe_script(cmd.args()).map(|s| (s, Via::ShellC));
         } else if name == "git" {
             // `git -c core.sshCommand='…' fetch`: git runs the value of an exec key
             nested = git_c_command(&cmd.argv, &self.tax.git_exec_keys).map(|s| (s, Via::ShellC));
@@ -153,8 +156,16 @@ impl Walker<'_> {
         for s in &facts.shell {
             self.script(s, Via::ShellC, depth + 1);
         }
-        if lang == Lang::Pwsh || lang == Lang::Osascript {
-            // PowerShell's simple commands read like a shell's (`cat`, `curl`, `iwr`)
+        if lang == Lang::Pwsh {
+            // PowerShell's simple commands read like a shell's (`cat`, `curl`, `iwr`),
+            // once its paths are: a backslash separates folders (PowerShell escapes
+            // with a backtick) and `$env:NAME` is the variable cmd spells `%NAME%`
+            self.script(
+                &super::windows::pwsh_as_shell(&code),
+                Via::ShellC,
+                depth + 1,
+            );
+        } else if lang == Lang::Osascript {
             self.script(&code, Via::ShellC, depth + 1);
         }
         for argv in &facts.argv {

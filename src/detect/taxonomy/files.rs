@@ -22,6 +22,8 @@ pub(super) struct CanaryFile {
     pub(super) env_code_patterns: Vec<String>,
     pub(super) persistence_paths: Vec<String>,
     pub(super) persistence_commands: Vec<String>,
+    #[serde(default)]
+    pub(super) registry_autoruns: Vec<String>,
     pub(super) shells: Vec<String>,
     pub(super) interpreters: Vec<String>,
     pub(super) wrappers: Vec<String>,
@@ -61,6 +63,10 @@ pub(super) struct NetworkFile {
     pub(super) known_bad: Vec<String>,
     pub(super) network_commands: Vec<String>,
     pub(super) fetch_tools: Vec<String>,
+    #[serde(default)]
+    pub(super) search_tools: Vec<String>,
+    #[serde(default)]
+    pub(super) subagent_tools: Vec<String>,
     pub(super) trusted_installers: Vec<String>,
     pub(super) installers: Vec<Installer>,
     #[serde(default)]

@@ -129,6 +129,12 @@ fn a_glob_reads_a_credential_when_it_can_match_one_in_any_folder_the_pattern_all
         "*.pem",
         "~/**/id_*",
         "~/projects/*/.env",
+        // one-character classes are literals; a name with no `*` and mostly
+        // literal characters is specific; a specific glob of a credential folder
+        "~/.[n]etrc",
+        "~/.?etrc",
+        "~/.aw*",
+        "~/.s[s]h/id_rsa",
     ] {
         assert!(t.credential_at(g, Some("/home/u/proj")).is_some(), "{g}");
     }
@@ -140,6 +146,8 @@ fn a_glob_reads_a_credential_when_it_can_match_one_in_any_folder_the_pattern_all
         "src/*",
         "*.txt",
         "./*",
+        "src/co*",
+        "docs/?.md",
     ] {
         assert!(t.credential_at(g, Some("/home/u/proj")).is_none(), "{g}");
     }
