@@ -27,10 +27,31 @@ pub use indexer::{Indexer, INDEX_EVERY, INDEX_LAG};
 /// admitted, however large.
 pub const STORE_BYTES: usize = 8 << 20;
 
-/// The store thread's page cache (KiB): it appends rows and their index
-/// entries, so a page it wrote is rarely read again; the 32 MiB every other
-/// connection keeps was 27 MB of a two-worker import's heap at 200 MB.
-pub const STORE_CACHE_KIB: u32 = 8 << 10;
+/// The store thread's page cache (KiB). It appends rows and most of their
+/// index entries, but the findings' unique `fingerprint` index is keyed by a
+/// hash: each batch's new findings land on random leaves of it (28 MB at
+/// 1 GB, 1,763 leaves), and a commit there dirtied 600–1,300 pages in all.
+/// At 8 MiB (512 pages) those leaves were read again from the OS for every
+/// batch and dirty pages spilled to the WAL mid-transaction; 16 MiB took
+/// the 1 GB import's system time 10.1 → 7.2 s for +7 MiB of peak RSS (the
+/// 32 MiB every other connection keeps: 6.0 s for +23 MiB, and 27 MB of a
+/// two-worker import's heap at 200 MB). BENCHMARKS.md, branch `store12`.
+pub const STORE_CACHE_KIB: u32 = 16 << 10;
+
+/// WAL pages the store thread lets gather before it checkpoints them into
+/// the store file (SQLite's default is 1,000). At 1 GB a commit dirties
+/// 600–1,300 pages, so with the default every commit was followed by a
+/// checkpoint that wrote each of its pages a second time and synced; at
+/// 8,192 (128 MiB of 16 KiB pages) a checkpoint comes every 8–12 commits and
+/// writes a page that several of them dirtied once: the 1 GB import wrote
+/// 5.3 GB instead of 7.0 (and synced 5 times where it synced 20 on a 20 MB
+/// slice).
+/// Commits are as durable as before (WAL, `synchronous=NORMAL`: a crash of
+/// the process loses nothing committed); what an OS crash or power loss can
+/// roll back is what came after the last checkpoint's sync, now up to
+/// 128 MiB of WAL rather than 16 MiB, and an import's source offsets commit
+/// with its rows, so importing again resumes where the store ends.
+pub const STORE_CHECKPOINT_PAGES: u32 = 8_192;
 
 /// Kept for callers that sized things by it: the queue is bounded in bytes
 /// ([`STORE_BYTES`]), about two batches of [`crate::ingest::file::BATCH_RECORDS`].
@@ -261,6 +282,7 @@ impl StoreThread {
     ) -> Result<StoreThread, StoreError> {
         let store = Store::open(path)?;
         store.set_page_cache_kib(STORE_CACHE_KIB)?;
+        store.set_checkpoint_pages(STORE_CHECKPOINT_PAGES)?;
         let mut committer = Committer::new(store, cfg);
         let (tx, rx) = mpsc::channel::<Parcel>();
         let room = Arc::new(Room {

@@ -295,6 +295,17 @@ impl Store {
         Ok(())
     }
 
+    /// Sets how many pages this connection lets the WAL gather before it
+    /// checkpoints them into the store file (SQLite's `wal_autocheckpoint`,
+    /// 1,000 unless set). Commits are as durable either way (see
+    /// `ingest::store_thread::STORE_CHECKPOINT_PAGES` for what a longer
+    /// interval changes).
+    pub fn set_checkpoint_pages(&self, pages: u32) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(&format!("PRAGMA wal_autocheckpoint={pages}"))?;
+        Ok(())
+    }
+
     /// Direct access for tests and benchmarks.
     pub fn conn(&self) -> &Connection {
         &self.conn

@@ -490,6 +490,41 @@ fn a_connection_keeps_the_page_cache_it_is_given() {
     assert_eq!(kib(&s), -8192);
 }
 
+/// A connection checkpoints when its WAL holds the pages it was given: with
+/// a few, the commit of a batch of ~40 pages is checkpointed at once; with
+/// many, it stays in the WAL (`-shm`'s `mxFrame` and `nBackfill`, offsets
+/// 16 and 96 of SQLite's WAL index).
+#[test]
+fn a_connection_checkpoints_after_the_pages_it_is_given() {
+    let frames = |s: &Store| -> (u32, u32) {
+        let shm = std::fs::read(format!("{}-shm", s.path().display())).expect("shm");
+        let at = |o: usize| u32::from_ne_bytes(shm[o..o + 4].try_into().expect("4 bytes"));
+        (at(16), at(96))
+    };
+    let write = |pages: u32| -> (u32, u32) {
+        let (_t, mut s) = tmp();
+        s.set_checkpoint_pages(pages).expect("set");
+        let pragma: i64 = s
+            .conn()
+            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+            .expect("read");
+        assert_eq!(pragma, pages as i64);
+        let spans = (0..400)
+            .map(|i| {
+                let mut x = span(&format!("s{i}"), "r1", SpanKind::Event);
+                x.text = Some(format!("{i} {}", "lorem ipsum ".repeat(120)));
+                x
+            })
+            .collect();
+        s.write(&batch(spans, vec![])).expect("write");
+        frames(&s)
+    };
+    let (logged, backfilled) = write(4);
+    assert!(logged > 4 && backfilled == logged, "{logged} {backfilled}");
+    let (logged, backfilled) = write(10_000);
+    assert!(logged > 4 && backfilled == 0, "{logged} {backfilled}");
+}
+
 /// The bundled SQLite is built with `.cargo/config.toml`'s `LIBSQLITE3_FLAGS`
 /// on top of libsqlite3-sys's own options: no memory statistics (a global
 /// mutex around every allocation), a page cache per connection (not one

@@ -269,3 +269,44 @@ fn the_backfill_resolves_old_rows_in_resumable_batches() {
 fn the_waiting_parents_limit_is_one_past_the_most_held() {
     assert!(WAITING_PARENTS.ends_with(&format!("LIMIT {}", WAITING_MAX + 1)));
 }
+
+/// The children query reads `spans_tree` in order (no sort, so stopping
+/// after the rows needed reads no more) and is never prepared again, however
+/// many rows each call wants (a bound `LIMIT` made SQLite re-prepare it
+/// after every binding).
+#[test]
+fn the_children_query_walks_its_index_in_order_and_is_prepared_once() {
+    let (_t, _p, mut s) = tmp();
+    write(&mut s, random_tree("r1", 300, 7));
+    let plan: Vec<String> = s
+        .conn()
+        .prepare(&format!("EXPLAIN QUERY PLAN {KIDS}"))
+        .expect("plan")
+        .query_map(params![1, 0], |r| r.get::<_, String>(3))
+        .expect("rows")
+        .map(Result::unwrap)
+        .collect();
+    assert!(plan.iter().any(|l| l.contains("spans_tree")), "{plan:?}");
+    assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "{plan:?}");
+    for need in [1, 7, 40, 120, 3, 300] {
+        check_len(&s, "r1", need);
+    }
+    let reprepared = s
+        .conn()
+        .prepare_cached(KIDS)
+        .expect("cached")
+        .get_status(rusqlite::StatementStatus::RePrepare);
+    assert_eq!(reprepared, 0);
+}
+
+fn check_len(s: &Store, run: &str, need: usize) {
+    let (_, got) = s.tree_head(run, need).expect("head").expect("walkable");
+    assert_eq!(got.len(), need.min(300));
+    assert_eq!(
+        got.iter().map(|r| r.key).collect::<Vec<_>>(),
+        full_head(s, run, need)
+            .iter()
+            .map(|r| r.key)
+            .collect::<Vec<_>>()
+    );
+}
