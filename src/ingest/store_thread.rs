@@ -9,7 +9,7 @@
 //! of workers. A written batch goes back to the link that sent it, to be
 //! reused (and freed) on the thread that allocated it.
 
-use super::file::KEEP_CAPACITY;
+use super::file::BATCH_RECORDS;
 use super::phases;
 use super::pipeline::PipelineStats;
 use crate::store::commit::{CommitConfig, Committed, Committer};
@@ -24,8 +24,10 @@ pub use indexer::{Indexer, INDEX_EVERY, INDEX_LAG};
 
 /// Bytes of scanned batches (roughly, see [`batch_bytes`]) that may wait for
 /// the store thread or be in its hands, across every link; one batch is always
-/// admitted, however large.
-pub const STORE_BYTES: usize = 8 << 20;
+/// admitted, however large. With 8 MiB, a two-worker import of 1 GB peaked
+/// at 195.5 MiB and with 4 MiB at 180.2 MiB, its CPU the same (35.3 and
+/// 35.6 s user; BENCHMARKS.md, branch `mem12`).
+pub const STORE_BYTES: usize = 4 << 20;
 
 /// The store thread's page cache (KiB). It appends rows and most of their
 /// index entries, but the findings' unique `fingerprint` index is keyed by a
@@ -54,7 +56,8 @@ pub const STORE_CACHE_KIB: u32 = 16 << 10;
 pub const STORE_CHECKPOINT_PAGES: u32 = 8_192;
 
 /// Kept for callers that sized things by it: the queue is bounded in bytes
-/// ([`STORE_BYTES`]), about two batches of [`crate::ingest::file::BATCH_RECORDS`].
+/// ([`STORE_BYTES`]), about two batches of [`crate::ingest::file::BATCH_RECORDS`]
+/// across two links.
 pub const STORE_QUEUE: usize = 2;
 
 /// Roughly the bytes a scanned batch holds (for the bound; not exact).
@@ -157,8 +160,18 @@ pub struct StoreLink {
     stopped: std::cell::Cell<bool>,
 }
 
-/// Batches a link keeps to reuse.
-const SPARES: usize = 3;
+/// Written batches waiting to go back to a link: one. They come back full
+/// (their rows are freed on the worker that made them, when it next takes a
+/// spare or sends), outside the byte bound; with three, the batches a worker
+/// had not collected yet were part of what rose with the corpus (heaptrack, a
+/// two-worker import: 2.1 MB of kept batches at the 200 MB peak, 7.5 MB at
+/// 1 GB). A batch written while one is waiting is freed by the store thread.
+const SPARES: usize = 1;
+
+/// Slots each vector of a spare batch keeps: a quarter of a batch's records
+/// (a batch that needs more grows it; most batches' findings and runs are
+/// far fewer than their spans).
+pub const SPARE_CAPACITY: usize = BATCH_RECORDS / 4;
 
 impl StoreLink {
     fn new(tx: Sender<Parcel>, room: Arc<Room>) -> StoreLink {
@@ -350,7 +363,8 @@ impl StoreThread {
                         }
                     }
                     add_replayed(&mut stats, &mut committer);
-                    // Full only if the sender stopped collecting: then free here.
+                    // Full when the sender has not collected the last one
+                    // yet (or stopped collecting): then free it here.
                     let _ = back.try_send(batch);
                 }
                 phases::mark("last batch committed");
@@ -391,13 +405,13 @@ fn add_replayed(stats: &mut PipelineStats, committer: &mut Committer) {
     }
 }
 
-/// `b` with every vector cleared, capacity kept up to [`KEEP_CAPACITY`] (a
+/// `b` with every vector cleared, capacity kept up to [`SPARE_CAPACITY`] (a
 /// batch that held small files' rows together, or overshot its bound, does
 /// not leave its larger vectors to every later batch).
 fn emptied(mut b: StoreBatch) -> StoreBatch {
     fn empty<T>(v: &mut Vec<T>) {
         v.clear();
-        v.shrink_to(KEEP_CAPACITY);
+        v.shrink_to(SPARE_CAPACITY);
     }
     empty(&mut b.runs);
     empty(&mut b.spans);
@@ -431,20 +445,20 @@ mod tests {
         b
     }
 
-    /// A batch handed back is emptied, and keeps at most [`KEEP_CAPACITY`]
+    /// A batch handed back is emptied, and keeps at most [`SPARE_CAPACITY`]
     /// of each vector: one batch that held many small files' rows does not
     /// size every later one.
     #[test]
     fn a_spare_batch_keeps_a_bounded_capacity() {
         let mut r = Redactor::default();
         let mut big = batch(&mut r, "a", 0..3);
-        big.spans.reserve(4 * KEEP_CAPACITY);
-        big.findings.reserve(4 * KEEP_CAPACITY);
+        big.spans.reserve(4 * BATCH_RECORDS);
+        big.findings.reserve(4 * BATCH_RECORDS);
         let small = batch(&mut r, "a", 0..3);
         let (big, small) = (emptied(big), emptied(small));
         assert!(big.spans.is_empty() && small.spans.is_empty());
-        assert!(big.spans.capacity() <= KEEP_CAPACITY);
-        assert!(big.findings.capacity() <= KEEP_CAPACITY);
+        assert!(big.spans.capacity() <= SPARE_CAPACITY);
+        assert!(big.findings.capacity() <= SPARE_CAPACITY);
         assert!(small.spans.capacity() >= 3, "small vectors keep theirs");
     }
 

@@ -2,9 +2,10 @@
 //! pure function of the text (and the loaded rules), and the same tool output
 //! comes back often (a file read again, the same command's output, a session
 //! resumed or forked): its verdict is kept by the text's SHA-256, or by the
-//! text itself when it is short (`ok`, `exit 0`, a path), bounded.
+//! text itself when it is short (`ok`, `exit 0`, a path), bounded in bytes.
 
 use super::Scan;
+use crate::detect::hit::Hit;
 use crate::detect::taxonomy::Taxonomy;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -12,9 +13,12 @@ use std::collections::HashMap;
 /// Texts shorter than this are kept by the text itself (no digest to
 /// compute); longer ones by their SHA-256.
 const MIN_LEN: usize = 256;
-/// Verdicts kept, of each kind; when full, the memory starts again (bounded
-/// memory, no bookkeeping per hit).
-const CAP: usize = 4096;
+/// Bytes the memory may hold (keys, verdicts and the table's slots, counted
+/// by [`entry_bytes`]); when full, it starts again (no bookkeeping per hit).
+/// Bounded by count alone (4,096 verdicts of each kind) it held 1.6 MB across
+/// two import workers at 200 MB of input and 4.9 MB at 1 GB: it filled
+/// only on the larger import, so the peak grew with the corpus.
+pub const MAX_BYTES: usize = 256 << 10;
 
 /// Verdicts by text digest, and of short texts by the text. Holds only what
 /// [`super::scan`] returned and short tool outputs (in memory, never stored):
@@ -23,6 +27,29 @@ const CAP: usize = 4096;
 pub struct Memo {
     seen: HashMap<[u8; 32], Scan>,
     short: crate::hash::HashMap<Box<str>, Scan>,
+    /// What the entries held count for ([`entry_bytes`]).
+    bytes: usize,
+    /// Texts answered from memory, and judged.
+    hits: u64,
+    misses: u64,
+}
+
+/// What one entry costs: its key's bytes, the verdict's, and a table slot
+/// twice over (a table is at most 7/8 full and doubles when it grows).
+fn entry_bytes(key_heap: usize, key_size: usize, s: &Scan) -> usize {
+    let hits: usize = s
+        .hits
+        .iter()
+        .map(|h| {
+            std::mem::size_of::<Hit>()
+                + h.message.capacity()
+                + h.evidence.capacity()
+                + h.key.capacity()
+                + h.links.iter().map(|l| 24 + l.capacity()).sum::<usize>()
+        })
+        .sum();
+    let targets: usize = s.targets.iter().map(|t| 24 + t.capacity()).sum();
+    key_heap + hits + targets + 2 * (key_size + std::mem::size_of::<Scan>() + 1)
 }
 
 impl Memo {
@@ -30,25 +57,44 @@ impl Memo {
     pub fn scan(&mut self, text: &str, tax: &Taxonomy) -> Scan {
         if text.len() < MIN_LEN {
             if let Some(s) = self.short.get(text) {
+                self.hits += 1;
                 return s.clone();
             }
+            self.misses += 1;
             let s = super::scan(text, tax);
-            if self.short.len() >= CAP {
-                self.short.clear();
+            if self.make_room(entry_bytes(text.len(), 16, &s)) {
+                self.short.insert(text.into(), s.clone());
             }
-            self.short.insert(text.into(), s.clone());
             return s;
         }
         let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
         if let Some(s) = self.seen.get(&key) {
+            self.hits += 1;
             return s.clone();
         }
+        self.misses += 1;
         let s = super::scan(text, tax);
-        if self.seen.len() >= CAP {
-            self.seen.clear();
+        if self.make_room(entry_bytes(0, 32, &s)) {
+            self.seen.insert(key, s.clone());
         }
-        self.seen.insert(key, s.clone());
         s
+    }
+
+    /// Counts an entry of `n` bytes in, forgetting everything first when it
+    /// would not fit (the tables are dropped, not cleared: a cleared table
+    /// keeps the slots of the most it ever held); false for an entry larger
+    /// than the whole memory, which is not kept.
+    fn make_room(&mut self, n: usize) -> bool {
+        if n > MAX_BYTES {
+            return false;
+        }
+        if self.bytes + n > MAX_BYTES {
+            self.seen = HashMap::new();
+            self.short = Default::default();
+            self.bytes = 0;
+        }
+        self.bytes += n;
+        true
     }
 
     /// Verdicts held now.
@@ -58,7 +104,17 @@ impl Memo {
 
     /// True when no verdict is held.
     pub fn is_empty(&self) -> bool {
-        self.seen.is_empty()
+        self.seen.is_empty() && self.short.is_empty()
+    }
+
+    /// Bytes the held entries count for (at most [`MAX_BYTES`]).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Texts answered from memory and texts judged, so far.
+    pub fn hits_and_misses(&self) -> (u64, u64) {
+        (self.hits, self.misses)
     }
 }
 
@@ -115,10 +171,17 @@ mod tests {
             "a text differing in one byte is judged on its own"
         );
         assert!(m.scan("ok", &tax).hits.is_empty());
-        for i in 0..CAP + 10 {
+        let mut most = 0;
+        for i in 0..6_000 {
             m.scan(&padded(&format!("output {i}")), &tax);
             m.scan(&format!("output {i}"), &tax);
+            assert!(m.bytes() <= MAX_BYTES, "{} bytes held", m.bytes());
+            most = most.max(m.len());
         }
-        assert!(m.len() <= 2 * CAP, "{} verdicts held", m.len());
+        assert!(
+            most > 1000 && most < 12_000,
+            "it keeps many verdicts, not every one: {most}"
+        );
+        assert_eq!(m.hits_and_misses(), (1, 12_003));
     }
 }

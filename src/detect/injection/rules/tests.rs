@@ -34,6 +34,48 @@ fn built_in_data_compiles_entirely() {
     assert!(r.score.high > r.score.medium && r.score.medium > r.score.low);
 }
 
+/// Below the cache a pattern's lazy DFA needs at least, the regex crate
+/// silently searches with its slowest engines instead: every built-in
+/// pattern fits [`DFA_LIMIT`] (the gate, the largest, needs 1.49 MiB).
+#[test]
+fn every_pattern_gets_a_lazy_dfa_within_its_cache_limit() {
+    use regex_automata::hybrid::dfa::DFA;
+    use regex_automata::util::syntax;
+    let r = Rules::load(&[], &BTreeMap::new()).expect("load");
+    let build = |srcs: &[&str], utf8: bool| {
+        DFA::builder()
+            .configure(DFA::config().cache_capacity(DFA_LIMIT))
+            .syntax(syntax::Config::new().case_insensitive(true).utf8(utf8))
+            .build_many(srcs)
+            .err()
+            .map(|e| e.to_string())
+    };
+    let gate: Vec<&str> = r.gate_src.iter().map(String::as_str).collect();
+    assert_eq!(build(&gate, true), None, "the gate");
+    let mut text: Vec<&str> = r.aimed.iter().map(|s| s.re.src.as_str()).collect();
+    for l in [
+        &r.action,
+        &r.target,
+        &r.discourse,
+        &r.example,
+        &r.conditional,
+        &r.negation_before,
+        &r.negation_after,
+        &r.negation_cancel,
+        &r.negation_breaks,
+        &r.image_exfil,
+        &r.image_data_keys,
+    ] {
+        text.push(&l.src);
+    }
+    let bytes: Vec<&str> = r.carriers.iter().map(|c| c.src.as_str()).collect();
+    for (srcs, utf8) in [(text, true), (bytes, false)] {
+        for src in srcs.into_iter().filter(|s| !s.is_empty()) {
+            assert_eq!(build(&[src], utf8), None, "{src}");
+        }
+    }
+}
+
 /// The literal data is what the patterns imply: every built-in aimed
 /// pattern needs one of its literals (the derivation is the proof), and
 /// none lacks one. `SKILLTRACE_BLESS=1` rewrites the file after a change
