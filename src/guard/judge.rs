@@ -124,10 +124,35 @@ impl Judge {
         &mut self.redactor
     }
 
+    /// `ev` with its session and call ids put through the redactor's id check
+    /// (`redact/ids.rs`): an id that a redaction rule matches becomes its
+    /// keyed stand-in (the store's key: the same in every hook process and in
+    /// an import) before the run, the span, the detector's and the redactor's
+    /// memory or the budget see it, so no id carries a secret into the store.
+    fn ids_stood_in<'e>(&self, ev: &'e GuardEvent) -> std::borrow::Cow<'e, GuardEvent> {
+        let session = self.redactor.stand_in_id(&ev.session);
+        let call = ev
+            .call_id
+            .as_deref()
+            .and_then(|c| self.redactor.stand_in_id(c));
+        if session.is_none() && call.is_none() {
+            return std::borrow::Cow::Borrowed(ev);
+        }
+        let mut e = ev.clone();
+        if let Some(id) = session {
+            e.session = id;
+        }
+        if call.is_some() {
+            e.call_id = call;
+        }
+        std::borrow::Cow::Owned(e)
+    }
+
     /// Restores the session's detector state saved by [`Judge::save_state`],
     /// and teaches the redactor the secrets earlier events showed that appear
     /// in this event's arguments or prompt (found by their keyed hashes).
     pub fn load_state(&mut self, ev: &GuardEvent, s: &mut Session) {
+        let ev = &*self.ids_stood_in(ev);
         if let Some(v) = s.detector.take() {
             self.detector.restore_run(&ev.session, v);
         }
@@ -155,6 +180,7 @@ impl Judge {
     /// Saves the detector's state of the event's run into the session,
     /// redacting the findings it keeps.
     pub fn save_state(&mut self, ev: &GuardEvent, s: &mut Session) {
+        let ev = &*self.ids_stood_in(ev);
         let r = &mut self.redactor;
         let mut redact = |f: &mut Finding| {
             *f = r.redact_finding(f.clone()).into_inner();
@@ -164,6 +190,7 @@ impl Judge {
 
     /// Judges `ev` inside session `s` at time `now`.
     pub fn judge(&mut self, ev: &GuardEvent, s: &mut Session, now: Millis) -> Judgement {
+        let ev = &*self.ids_stood_in(ev);
         let span_id = s.span_id(ev, &self.key);
         let mut batch = StoreBatch::default();
         batch.runs.push(self.redactor.redact_run(ev.run(now)));
