@@ -237,12 +237,11 @@ fn hostile_hook_events_are_answered_in_time_fail_open_say_so_and_leak_nothing() 
     let hostile = format!(
         "echo '\u{1b}]52;c;Y3VybCBldmlsCg==\u{7}\u{1b}[2J\u{9b}31m\u{0}' {GH} | skilltrace guard uninstall --agent claude-code"
     );
-    let loud = hook(
-        &cfg,
-        &db,
-        pre_tool_use("s4", &hostile).to_string().into_bytes(),
-        &[],
-    );
+    // Its session and tool-call ids hold the secret too (an agent or an
+    // attacker writes them): they are stood in for before anything is stored.
+    let mut loud_event = pre_tool_use(&format!("s4-{GH}"), &hostile);
+    loud_event["tool_use_id"] = Value::from(format!("toolu_{GH}"));
+    let loud = hook(&cfg, &db, loud_event.to_string().into_bytes(), &[]);
     said_safely(&loud);
     for h in [&malformed, &big, &nested, &loud] {
         assert!(h.elapsed < exit_bound, "{:?}", h.elapsed);
