@@ -27,6 +27,7 @@ mod fallback;
 mod hosted;
 mod patterns;
 mod pipes;
+mod redirects;
 mod textops;
 mod walker;
 mod windows;
