@@ -6,7 +6,8 @@
 //!
 //! Ids repeat: every span of a run names the run, and a span's parent is
 //! usually the span before it. [`IdStandIns`] keeps the last verdict of each
-//! kind, so the common case costs one rule check per new id.
+//! kind (a compare), and the redactor keeps every verdict it gave
+//! ([`Redactor::stand_in_id_remembered`]), so an id is judged once.
 
 use crate::ingest::formats::Record;
 use crate::redact::Redactor;
@@ -19,10 +20,10 @@ struct Last {
 }
 
 impl Last {
-    fn apply(&mut self, r: &Redactor, id: &mut String) {
+    fn apply(&mut self, r: &mut Redactor, id: &mut String) {
         if *id != self.id {
             self.id.clone_from(id);
-            self.stand_in = r.stand_in_id(id);
+            self.stand_in = r.stand_in_id_remembered(id);
         }
         if let Some(s) = &self.stand_in {
             id.clone_from(s);
@@ -39,7 +40,7 @@ pub struct IdStandIns {
 }
 
 impl IdStandIns {
-    fn opt(&mut self, r: &Redactor, id: &mut Option<String>, run: bool) {
+    fn opt(&mut self, r: &mut Redactor, id: &mut Option<String>, run: bool) {
         if let Some(v) = id {
             if run {
                 self.run.apply(r, v);
@@ -50,7 +51,7 @@ impl IdStandIns {
     }
 
     /// Puts every id of `rec` through the redactor's verdict, in place.
-    pub fn apply(&mut self, r: &Redactor, rec: &mut Record) {
+    pub fn apply(&mut self, r: &mut Redactor, rec: &mut Record) {
         if !r.is_enabled() {
             return;
         }
@@ -65,7 +66,7 @@ impl IdStandIns {
                 self.opt(r, &mut s.parent_id, false);
                 self.span.apply(r, &mut s.id);
                 if let Some(t) = &mut s.tool_call_id {
-                    r.stand_in_in_place(t);
+                    r.stand_in_remembered_in_place(t);
                 }
                 if !s.attributes.is_empty() {
                     attribute_ids(r, &mut s.attributes);
@@ -77,13 +78,13 @@ impl IdStandIns {
                     self.span.apply(r, id);
                 }
                 for id in &mut f.related {
-                    r.stand_in_in_place(id);
+                    r.stand_in_remembered_in_place(id);
                 }
                 if let Some(k) = &mut f.skill_id {
-                    r.stand_in_in_place(k);
+                    r.stand_in_remembered_in_place(k);
                 }
             }
-            Record::Triage { fingerprint, .. } => r.stand_in_in_place(fingerprint),
+            Record::Triage { fingerprint, .. } => r.stand_in_remembered_in_place(fingerprint),
         }
     }
 }
@@ -97,20 +98,22 @@ const MESSAGE_ATTRIBUTES: &[&str] = &["request.messages"];
 /// The ids the proxy copies into a span's attributes, stood in for as the
 /// span's own: text redaction masks a secret only where a rule sees its
 /// start, and ids glue theirs on with a word character (`call_<secret>`).
-fn attribute_ids(r: &Redactor, a: &mut serde_json::Map<String, serde_json::Value>) {
+fn attribute_ids(r: &mut Redactor, a: &mut serde_json::Map<String, serde_json::Value>) {
     use serde_json::Value;
     for k in ID_ATTRIBUTES {
         if let Some(Value::String(v)) = a.get_mut(*k) {
-            r.stand_in_in_place(v);
+            r.stand_in_remembered_in_place(v);
         }
     }
-    fn walk(r: &Redactor, v: &mut Value) {
+    fn walk(r: &mut Redactor, v: &mut Value) {
         match v {
             Value::Array(items) => items.iter_mut().for_each(|x| walk(r, x)),
             Value::Object(m) => {
                 for (k, x) in m.iter_mut() {
                     match x {
-                        Value::String(s) if k == "id" || k == "call_id" => r.stand_in_in_place(s),
+                        Value::String(s) if k == "id" || k == "call_id" => {
+                            r.stand_in_remembered_in_place(s)
+                        }
                         _ => walk(r, x),
                     }
                 }
@@ -142,7 +145,7 @@ mod tests {
 
     #[test]
     fn secret_ids_become_the_same_stand_in_everywhere_and_others_stay() {
-        let r = Redactor::new(Mode::Mask).with_key(HashKey::from_bytes([3; 32]));
+        let mut r = Redactor::new(Mode::Mask).with_key(HashKey::from_bytes([3; 32]));
         let run = format!("sess-{TOKEN}");
         let mut recs = vec![
             Record::Run(Run {
@@ -155,11 +158,11 @@ mod tests {
         ];
         let mut ids = IdStandIns::default();
         for rec in &mut recs {
-            ids.apply(&r, rec);
+            ids.apply(&mut r, rec);
         }
         // a fresh memo (the next batch, another process) gives the same ids
         let mut again = [span(TOKEN, &run, None)];
-        IdStandIns::default().apply(&r, &mut again[0]);
+        IdStandIns::default().apply(&mut r, &mut again[0]);
         let Record::Run(stored_run) = &recs[0] else {
             unreachable!()
         };
@@ -194,7 +197,7 @@ mod tests {
                 serde_json::json!([{"role": "tool", "tool_results": [{"call_id": format!("call_{TOKEN}"), "output": "ok"}]}]),
             );
         }
-        ids.apply(&r, &mut proxied);
+        ids.apply(&mut r, &mut proxied);
         recs.push(proxied);
         let all = format!("{recs:?}");
         assert!(!all.contains(&TOKEN[..10]), "{all}");

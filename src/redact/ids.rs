@@ -12,7 +12,9 @@
 //! matches (nearly all of them) is kept as it is.
 //!
 //! The verdict uses the rules alone, never the run's memory of secrets seen:
-//! an id is judged the same wherever and whenever it comes.
+//! an id is judged the same wherever and whenever it comes, so a redactor
+//! keeps the verdicts it gave ([`IdMemo`]): a session id, a parent span or a
+//! tool-call id named again is not judged again.
 
 use super::json::Ctx;
 use super::memory::Memory;
@@ -20,6 +22,19 @@ use super::{Mode, Redactor};
 
 /// What every stand-in starts with.
 pub const STAND_IN_PREFIX: &str = "redacted-";
+
+/// Verdicts kept at once; all are forgotten when one more would not fit.
+const MEMO_MAX: usize = 4096;
+/// Longer ids are judged every time (ids are short; a long one is odd input).
+const MEMO_ID_MAX: usize = 256;
+
+/// The ids a redactor judged and their stand-ins (`None`: kept as it is), in
+/// memory only. Exact: the verdict depends on the id, the rules and the key
+/// alone, and the rules never change; a new key forgets them all.
+#[derive(Debug, Default)]
+pub(super) struct IdMemo {
+    verdicts: crate::hash::HashMap<Box<str>, Option<Box<str>>>,
+}
 
 impl Redactor {
     /// The id to store in place of `id`: `None` when no rule matches it (keep
@@ -45,6 +60,33 @@ impl Redactor {
             "{STAND_IN_PREFIX}{rule}-{}",
             self.key.id_tag(id.as_bytes())
         ))
+    }
+
+    /// [`Redactor::stand_in_id`] through the memo of ids judged before.
+    pub fn stand_in_id_remembered(&mut self, id: &str) -> Option<String> {
+        if !self.enabled || id.is_empty() {
+            return None;
+        }
+        if let Some(v) = self.ids.verdicts.get(id) {
+            return v.as_deref().map(String::from);
+        }
+        let v = self.stand_in_id(id);
+        if id.len() <= MEMO_ID_MAX {
+            if self.ids.verdicts.len() >= MEMO_MAX {
+                self.ids.verdicts.clear();
+            }
+            self.ids
+                .verdicts
+                .insert(id.into(), v.as_deref().map(Box::from));
+        }
+        v
+    }
+
+    /// [`Redactor::stand_in_id_remembered`] applied in place.
+    pub fn stand_in_remembered_in_place(&mut self, id: &mut String) {
+        if let Some(s) = self.stand_in_id_remembered(id) {
+            *id = s;
+        }
     }
 
     /// The first rule that matches `text` (the rules alone, no memory), if any.
@@ -150,6 +192,43 @@ mod tests {
         assert_eq!(h.stand_in_id("0b7e4f3c"), None);
         let gh = &secrets()[2];
         assert_eq!(h.stand_in_id(gh), r.stand_in_id(gh));
+    }
+
+    #[test]
+    fn remembered_verdicts_are_the_verdicts() {
+        let mut r = red();
+        let fresh = red();
+        let mut ids: Vec<String> = secrets()
+            .iter()
+            .flat_map(|s| [s.clone(), format!("call_{s}")])
+            .collect();
+        ids.extend(["0b7e4f3c-2a1d-4c8e-9f6b-5d3a2e1c0b9a", "toolu_01A09q9", ""].map(String::from));
+        ids.push(format!("toolu_{}", "x".repeat(MEMO_ID_MAX)) + &secrets()[2]);
+        for _ in 0..3 {
+            for id in &ids {
+                assert_eq!(r.stand_in_id_remembered(id), fresh.stand_in_id(id), "{id}");
+            }
+        }
+        assert!(
+            r.ids.verdicts.len() < ids.len(),
+            "the empty and the long id are not kept"
+        );
+        // past the bound the memo starts again, and still answers right
+        for i in 0..MEMO_MAX + 10 {
+            let id = format!("span-{i}");
+            assert_eq!(r.stand_in_id_remembered(&id), None);
+        }
+        assert!(r.ids.verdicts.len() <= MEMO_MAX);
+        let gh = &secrets()[2];
+        assert_eq!(r.stand_in_id_remembered(gh), fresh.stand_in_id(gh));
+        // a new key forgets the stand-ins made under the old one
+        let mut rekeyed = r.with_key(HashKey::from_bytes([9; 32]));
+        let other = Redactor::new(Mode::Mask).with_key(HashKey::from_bytes([9; 32]));
+        assert_eq!(rekeyed.stand_in_id_remembered(gh), other.stand_in_id(gh));
+        assert_ne!(other.stand_in_id(gh), fresh.stand_in_id(gh));
+        let mut id = gh.clone();
+        rekeyed.stand_in_remembered_in_place(&mut id);
+        assert_eq!(Some(id), other.stand_in_id(gh));
     }
 
     #[test]

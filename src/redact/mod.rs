@@ -174,6 +174,8 @@ pub struct Redactor {
     seams_ahead: bool,
     /// Short values found clean (see [`clean`]).
     clean: clean::CleanMemo,
+    /// Ids already judged and their stand-ins (see [`ids::IdMemo`]).
+    ids: ids::IdMemo,
 }
 
 /// How the store (and its spool) keeps a source file's path: redacted with the

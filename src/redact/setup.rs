@@ -58,6 +58,7 @@ impl Redactor {
             memory: Memory::default(),
             seams_ahead: false,
             clean: Default::default(),
+            ids: Default::default(),
         }
     }
 
@@ -158,6 +159,7 @@ impl Redactor {
             memory: Memory::default(),
             seams_ahead: false,
             clean: Default::default(),
+            ids: Default::default(),
         })
     }
 
@@ -178,12 +180,15 @@ impl Redactor {
             memory: Memory::default(),
             seams_ahead: false,
             clean: Default::default(),
+            ids: Default::default(),
         }
     }
 
     /// Replaces the hash key (the store's key, for `hash` mode).
     pub fn with_key(mut self, key: HashKey) -> Redactor {
         self.key = key;
+        // stand-ins are keyed: those judged under the old key are forgotten
+        self.ids = Default::default();
         self
     }
 
