@@ -22,6 +22,7 @@ mod writers_support;
 mod adversarial_corpus;
 mod attack_content;
 mod attack_export;
+mod attack_files;
 mod attack_guard;
 mod attack_ids;
 mod attack_listeners;
