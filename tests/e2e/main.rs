@@ -26,6 +26,7 @@ mod attack_files;
 mod attack_guard;
 mod attack_ids;
 mod attack_listeners;
+mod attack_paths;
 mod attack_proxy;
 mod attack_secrets;
 mod attack_split;
