@@ -146,6 +146,38 @@ fn a_pipe_a_folder_or_a_device_given_as_store_config_registry_baseline_or_output
         }
     }
 
+    // The guard's hook reads the config too: an agent waits on its answer.
+    let event = br#"{"hook_event_name":"PreToolUse","session_id":"s","tool_name":"Bash","tool_input":{"command":"ls"}}"#;
+    for c in [fifo_s.as_str(), folder_s.as_str()] {
+        let mut child = bin()
+            .env("SKILLTRACE_CONFIG", c)
+            .args(["guard", "--agent", "claude-code", "--db"])
+            .arg(&db)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), event).unwrap();
+        let started = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > BOUND {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the guard's hook with config {c} never answered");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "config {c}: fail-open: {err}");
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("warning: ") && l.contains("fail-open")),
+            "config {c}: {err}"
+        );
+    }
+
     // A registry the config names, and a SARIF baseline.
     let cfg = dir.path().join("config.toml");
     std::fs::write(
