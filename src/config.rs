@@ -9,6 +9,9 @@ use anyhow::{Context, Result};
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
+/// The most a config file may hold (a pipe or `/dev/zero` is refused unread).
+const MAX_CONFIG_BYTES: u64 = 8 << 20;
+
 /// The loaded config: its path and text (for error line numbers) and the parsed table.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
@@ -28,8 +31,10 @@ impl Config {
 
     /// Loads and parses `path`; a syntax error is one line naming file and line.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
+        let bytes = crate::paths::read_regular(path, MAX_CONFIG_BYTES)
             .with_context(|| format!("{}: cannot read config", path.display()))?;
+        let text = String::from_utf8(bytes)
+            .with_context(|| format!("{}: cannot read config: not UTF-8", path.display()))?;
         Config::from_text(Some(path.to_path_buf()), text)
     }
 

@@ -76,6 +76,13 @@ pub fn safe_line(msg: &str) -> String {
     crate::sanitize::line(redacted.get()).into_owned()
 }
 
+/// A path as [`safe_line`] shows it: for the paths commands print in their
+/// own lines (banners, "wrote … to"), which a user or an agent may have named
+/// after a token or filled with terminal escapes.
+pub fn safe_path(p: &std::path::Path) -> String {
+    safe_line(&p.display().to_string())
+}
+
 /// While `on`, messages are kept for the TUI instead of printed (it owns the
 /// terminal); turning it off prints what was held, so nothing goes unsaid.
 pub fn hold(on: bool) {

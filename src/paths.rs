@@ -154,9 +154,57 @@ pub fn create_new_private(path: &Path) -> Result<Option<File>> {
     }
 }
 
-/// Opens an existing file for reading without following a symbolic link at `path`.
+/// Opens an existing file for reading without following a symbolic link at
+/// `path`, and without waiting: a FIFO planted at `path` opens at once (the
+/// caller's type check on the open file then refuses it) instead of blocking
+/// until some writer comes.
 pub fn open_nofollow(path: &Path) -> std::io::Result<File> {
-    private_opts().read(true).open(path)
+    let mut opts = private_opts();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(
+            (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32,
+        );
+    }
+    opts.read(true).open(path)
+}
+
+/// Reads all of the regular file at `path` (a link to one is followed), at
+/// most `cap` bytes. Anything else (a FIFO, a device such as `/dev/zero`, a
+/// socket, a folder) is refused before a byte is read, and opening never
+/// waits on a pipe, so a config, registry or file beside the store that was
+/// swapped for one never hangs a command nor fills its memory. An absent file
+/// keeps its `NotFound` kind.
+pub fn read_regular(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let mut opts = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = opts.read(true).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, NOT_A_FILE));
+    }
+    if meta.len() > cap {
+        return Err(Error::new(ErrorKind::InvalidData, too_large(cap)));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(Error::new(ErrorKind::InvalidData, too_large(cap)));
+    }
+    Ok(bytes)
+}
+
+/// Why [`read_regular`] refuses what is not a file.
+pub const NOT_A_FILE: &str = "is not a regular file (a pipe, a device, a socket or a folder)";
+
+fn too_large(cap: u64) -> String {
+    format!("is larger than {} MiB", cap >> 20)
 }
 
 /// A temporary name beside `path`, unique to this process and call.
@@ -235,6 +283,35 @@ mod tests {
     fn mode_of(p: &Path) -> u32 {
         use std::os::unix::fs::PermissionsExt;
         fs::metadata(p).expect("meta").permissions().mode() & 0o777
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn read_regular_refuses_pipes_folders_and_devices_without_waiting_and_caps_size() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let fifo = t.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .expect("mkfifo");
+        let started = std::time::Instant::now();
+        for p in [fifo.as_path(), t.path(), Path::new("/dev/zero")] {
+            let e = read_regular(p, 1 << 20).expect_err("refused");
+            assert_eq!(e.to_string(), NOT_A_FILE, "{}", p.display());
+        }
+        assert!(open_nofollow(&fifo).is_ok(), "a fifo opens without waiting");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let f = t.path().join("f");
+        fs::write(&f, vec![b'a'; 3 << 20]).expect("write");
+        let e = read_regular(&f, 2 << 20).expect_err("too large");
+        assert!(e.to_string().contains("larger than 2 MiB"), "{e}");
+        assert_eq!(read_regular(&f, 4 << 20).expect("read").len(), 3 << 20);
+        let absent = read_regular(&t.path().join("none"), 1).expect_err("absent");
+        assert_eq!(absent.kind(), std::io::ErrorKind::NotFound);
     }
 
     #[cfg(unix)]

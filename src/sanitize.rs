@@ -7,7 +7,8 @@
 //! other invisible format character are replaced by visible escapes such as
 //! `\x1b` or `\u{202e}`. JSON printed or exported ([`json`]) keeps the same
 //! characters as `\uXXXX` escapes instead, which every JSON reader decodes back
-//! to the same text. Cost: one pass over the text, no allocation when nothing
+//! to the same text. A flood of combining marks on one letter is cut to
+//! [`MAX_MARKS`] and counted. Cost: one pass over the text, no allocation when nothing
 //! needs escaping.
 
 use std::borrow::Cow;
@@ -38,6 +39,65 @@ pub fn is_unsafe(c: char) -> bool {
     )
 }
 
+/// Most zero-width marks (combining accents and the like) kept in a row: a
+/// longer run ("Zalgo" text, thousands of marks stacked on one letter, drawn
+/// over the lines around it) keeps this many and says how many it left out.
+/// Real scripts stack far fewer.
+pub const MAX_MARKS: usize = 8;
+
+/// A printable character drawn as nothing, on the one before it.
+fn is_mark(c: char) -> bool {
+    !c.is_ascii() && unicode_width::UnicodeWidthChar::width(c) == Some(0)
+}
+
+/// True when `s` holds an unsafe character that `kept` does not spare, or a
+/// run of more than [`MAX_MARKS`] marks.
+fn needs_work(s: &str, kept: impl Fn(char) -> bool) -> bool {
+    let mut run = 0;
+    for c in s.chars() {
+        if is_unsafe(c) && !kept(c) {
+            return true;
+        }
+        run = if is_mark(c) { run + 1 } else { 0 };
+        if run > MAX_MARKS {
+            return true;
+        }
+    }
+    false
+}
+
+/// Counts a run of marks as `out` grows: past [`MAX_MARKS`] they are left out,
+/// and the next other character (or the end) first says how many.
+#[derive(Default)]
+struct Marks {
+    run: usize,
+    left_out: usize,
+}
+
+impl Marks {
+    /// Whether `c` is pushed (false: a mark past the cap, left out).
+    fn keep(&mut self, out: &mut String, c: char) -> bool {
+        if is_mark(c) {
+            self.run += 1;
+            if self.run > MAX_MARKS {
+                self.left_out += 1;
+                return false;
+            }
+            return true;
+        }
+        self.run = 0;
+        self.flush(out);
+        true
+    }
+
+    fn flush(&mut self, out: &mut String) {
+        if self.left_out > 0 {
+            let _ = write!(out, "[+{} marks]", self.left_out);
+            self.left_out = 0;
+        }
+    }
+}
+
 fn escape_into(out: &mut String, c: char) {
     let n = c as u32;
     if n < 0x80 {
@@ -49,11 +109,15 @@ fn escape_into(out: &mut String, c: char) {
 
 /// One line for lists and tables: newlines and tabs become visible too (`⏎`, a space).
 pub fn line(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_unsafe) {
+    if !needs_work(s, |_| false) {
         return Cow::Borrowed(s);
     }
-    let mut out = String::with_capacity(s.len() + 8);
+    let mut out = String::with_capacity(s.len().min(1 << 20) + 8);
+    let mut marks = Marks::default();
     for c in s.chars() {
+        if !marks.keep(&mut out, c) {
+            continue;
+        }
         match c {
             '\n' => out.push('⏎'),
             '\r' => {}
@@ -62,16 +126,21 @@ pub fn line(s: &str) -> Cow<'_, str> {
             c => out.push(c),
         }
     }
+    marks.flush(&mut out);
     Cow::Owned(out)
 }
 
 /// A block for detail panes: keeps `\n`, expands tabs to four spaces, escapes the rest.
 pub fn block(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(|c| c != '\n' && is_unsafe(c)) {
+    if !needs_work(s, |c| c == '\n') {
         return Cow::Borrowed(s);
     }
-    let mut out = String::with_capacity(s.len() + 8);
+    let mut out = String::with_capacity(s.len().min(1 << 20) + 8);
+    let mut marks = Marks::default();
     for c in s.chars() {
+        if !marks.keep(&mut out, c) {
+            continue;
+        }
         match c {
             '\n' => out.push('\n'),
             '\t' => out.push_str("    "),
@@ -80,6 +149,7 @@ pub fn block(s: &str) -> Cow<'_, str> {
             c => out.push(c),
         }
     }
+    marks.flush(&mut out);
     Cow::Owned(out)
 }
 
@@ -124,6 +194,24 @@ mod tests {
     fn clean_text_is_borrowed() {
         assert!(matches!(line("cat README.md — ok ✓"), Cow::Borrowed(_)));
         assert!(matches!(block("a\nb"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_flood_of_combining_marks_is_cut_and_counted_and_real_accents_stay() {
+        let zalgo = format!("ok H{}e end", "\u{301}\u{317}".repeat(2_000));
+        for out in [line(&zalgo), block(&zalgo)] {
+            let marks = out.chars().filter(|&c| is_mark(c)).count();
+            assert_eq!(marks, MAX_MARKS, "{out}");
+            assert!(out.contains("[+3992 marks]e end"), "{out}");
+            assert!(out.starts_with("ok H"));
+        }
+        let tail = format!("H{}", "\u{301}".repeat(20));
+        assert!(line(&tail).ends_with("[+12 marks]"));
+        for real in ["Tiếng Việt", "é́", "ก็่", "👍🏽", "✔\u{fe0f}", "नमस्ते"]
+        {
+            assert!(matches!(line(real), Cow::Borrowed(_)), "{real}");
+            assert!(matches!(block(real), Cow::Borrowed(_)), "{real}");
+        }
     }
 
     #[test]

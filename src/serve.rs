@@ -113,6 +113,17 @@ pub fn foreign_request(uri: &hyper::Uri, headers: &hyper::HeaderMap) -> Option<&
             return Some("the Host header does not name a loopback address");
         }
     }
+    // A browser names where a request comes from even when it sends no
+    // `Origin` (an `<img>`, a `<script>`, a form or link navigated to: a GET
+    // with its cookies-free side effects). No SDK, exporter or agent hook sends
+    // `Sec-Fetch-Site`; Node's fetch sends only `Sec-Fetch-Mode`.
+    let cross_site = headers
+        .get_all("sec-fetch-site")
+        .iter()
+        .any(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    if cross_site {
+        return Some("requests from web pages of other sites are not answered");
+    }
     for origin in headers.get_all(hyper::header::ORIGIN) {
         let host = origin
             .to_str()
@@ -197,7 +208,14 @@ pub async fn http1<H, F, B>(
                     .flatten();
                 let answer = match refused {
                     None => Ok(handler(req)),
-                    Some(why) => Err(refusal(why)),
+                    Some(why) => {
+                        // The reason only: nothing the request carried.
+                        crate::notice::warn(
+                            "foreign-request",
+                            format!("refused a request a web page could have sent: {why}"),
+                        );
+                        Err(refusal(why))
+                    }
                 };
                 async move {
                     match answer {
@@ -283,6 +301,17 @@ mod tests {
         }
         let two_hosts = [("host", "127.0.0.1"), ("host", "evil.com")];
         assert!(refused("/", &two_hosts).is_some());
+        let no_cors = [("host", "127.0.0.1:8787"), ("sec-fetch-site", "cross-site")];
+        assert!(
+            refused("/health", &no_cors).is_some(),
+            "an <img> of another site"
+        );
+        for site in ["same-origin", "same-site", "none"] {
+            let h = [("host", "127.0.0.1:8787"), ("sec-fetch-site", site)];
+            assert_eq!(refused("/", &h), None, "{site}");
+        }
+        let node_fetch = [("host", "127.0.0.1:8787"), ("sec-fetch-mode", "cors")];
+        assert_eq!(refused("/v1/chat", &node_fetch), None, "Node's fetch");
         for origin in ["https://evil.com", "null", "http://127.0.0.1.nip.io:8787"] {
             let h = [("host", "127.0.0.1:8787"), ("origin", origin)];
             assert!(refused("/", &h).is_some(), "{origin}");

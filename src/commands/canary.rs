@@ -47,7 +47,8 @@ pub fn run(cmd: CanaryCommand) -> Result<i32> {
             store.folders.push(abs.display().to_string());
             let text = format!(
                 "# skilltrace canary tokens: keyed hashes only (HMAC-SHA256 with {}.key)\n{}",
-                db.display(),
+                // A comment TOML must read back: no control character, no token.
+                crate::notice::safe_path(&db),
                 toml::to_string(&store).context("cannot encode canary file")?
             );
             let path = tokens::beside(&db, "canaries");
@@ -56,12 +57,15 @@ pub fn run(cmd: CanaryCommand) -> Result<i32> {
                 "wrote {} decoy files with {} canary tokens into {}",
                 decoys.len(),
                 decoys.iter().map(|d| d.tokens.len()).sum::<usize>(),
-                abs.display()
+                crate::notice::safe_path(&abs)
             );
-            println!("their keyed hashes are in {}", path.display());
+            println!(
+                "their keyed hashes are in {}",
+                crate::notice::safe_path(&path)
+            );
             println!(
                 "run an agent with HOME={} and any sight of a token is EXF-TRACE-004",
-                abs.display()
+                crate::notice::safe_path(&abs)
             );
             Ok(0)
         }

@@ -49,7 +49,11 @@ pub fn run(args: ExportArgs) -> Result<i32> {
             match &args.output {
                 Some(p) => {
                     export::write_file(p, bytes)?;
-                    eprintln!("wrote {} SARIF result(s) to {}", log.results, p.display());
+                    eprintln!(
+                        "wrote {} SARIF result(s) to {}",
+                        log.results,
+                        crate::notice::safe_path(p)
+                    );
                 }
                 None => {
                     let mut out = std::io::stdout().lock();
@@ -97,7 +101,7 @@ fn stream<S>(
                 Ok(())
             })?;
             if let Some(st) = stats {
-                eprintln!("{}", said(&st, &p.display().to_string()));
+                eprintln!("{}", said(&st, &crate::notice::safe_path(p)));
             }
         }
         None => {

@@ -199,7 +199,7 @@ fn serve(a: GuardServeArgs) -> Result<i32> {
     let mut banner = format!(
         "skilltrace guard serving hooks on http://{addr}, recording into {}\n\
          install it:\n  skilltrace guard install --agent claude-code --http http://{addr}\n",
-        opts.db.display()
+        crate::notice::safe_path(&opts.db)
     );
     if opts.token.is_some() {
         banner.push_str("clients must send the header x-skilltrace-token (the value of --token)\n");
@@ -293,7 +293,10 @@ fn install_cmd(a: GuardInstallArgs) -> Result<i32> {
                 path.display()
             );
             if let Some(b) = backup {
-                println!("backup of the file as it was: {}", b.display());
+                println!(
+                    "backup of the file as it was: {}",
+                    crate::notice::safe_path(&b)
+                );
             }
             println!("{}", after_install(a.agent));
         }
@@ -519,7 +522,7 @@ fn status_cmd(a: GuardStatusArgs) -> Result<i32> {
             "  {:<5} {}: {}",
             l.level,
             l.what,
-            crate::sanitize::line(&l.detail)
+            crate::notice::safe_line(&l.detail)
         );
     }
     let guarded = lines

@@ -55,6 +55,7 @@ pub fn import(args: ImportArgs) -> Result<i32> {
     };
     let started = std::time::Instant::now();
     let index = !args.no_index;
+    let mut shown: Option<std::path::PathBuf> = None;
     let rep = import_paths_with(
         &mut pipeline,
         &args.paths,
@@ -63,11 +64,16 @@ pub fn import(args: ImportArgs) -> Result<i32> {
         index,
         &mut |n, p| {
             bar.inc(n);
-            bar.set_message(
-                p.file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            );
+            // A file's name is trace data (an agent or a page chose it):
+            // redacted and sanitised like every other line, once per file.
+            if shown.as_deref() != Some(p) {
+                shown = Some(p.to_path_buf());
+                bar.set_message(
+                    p.file_name()
+                        .map(|f| crate::notice::safe_line(&f.to_string_lossy()))
+                        .unwrap_or_default(),
+                );
+            }
         },
     )?;
     phases::mark("workers and store thread done");
@@ -194,14 +200,14 @@ pub fn tail(args: TailArgs) -> Result<i32> {
         let roots = discovered_roots(&stop)?;
         eprintln!(
             "following every agent folder on this machine into {} (Ctrl-C to stop)",
-            db.display()
+            crate::notice::safe_path(&db)
         );
         roots
     } else {
         eprintln!(
             "following {} path(s) into {} (Ctrl-C to stop)",
             args.paths.len(),
-            db.display()
+            crate::notice::safe_path(&db)
         );
         args.paths.clone()
     };

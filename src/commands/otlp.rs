@@ -36,7 +36,7 @@ pub fn run(args: OtlpArgs) -> Result<i32> {
          export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://{addr}{path}\n  \
          export OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=http://{addr}{logs}\n\
          (Ctrl-C to stop)\n",
-        db.display(),
+        crate::notice::safe_path(&db),
         path = otlp_http::TRACES_PATH,
         logs = otlp_http::LOGS_PATH,
     );

@@ -49,7 +49,7 @@ pub fn run(args: ProxyArgs) -> Result<i32> {
          point agents at it:\n  \
          export OPENAI_BASE_URL=http://{addr}/v1\n  \
          export ANTHROPIC_BASE_URL=http://{addr}\n",
-        db.display()
+        crate::notice::safe_path(&db)
     );
     if cfg.token.is_some() {
         banner.push_str("clients must send the header x-skilltrace-token (the value of --token)\n");

@@ -229,7 +229,7 @@ fn text_summary(
         )?;
     }
     if let Some(p) = sarif_path {
-        writeln!(out, "SARIF written to {}", p.display())?;
+        writeln!(out, "SARIF written to {}", crate::notice::safe_path(p))?;
     }
     match fail_on {
         Some(level) if failing > 0 => writeln!(

@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The most a registry file may hold (a pipe or a device is refused unread).
+const MAX_REGISTRY_BYTES: u64 = 256 << 20;
 /// The built-in registry (public Anthropic agent skills) and its pinned digest.
 const BUILTIN_TOML: &str = include_str!("../../assets/registry/anthropic-skills.toml");
 const BUILTIN_SHA256: &str = include_str!("../../assets/registry/anthropic-skills.toml.sha256");
@@ -263,11 +265,11 @@ impl Registry {
     /// signature; a digest beside it is checked but not enough).
     pub fn load(path: &Path, cfg: &RegistriesConfig) -> Result<Registry, DetectError> {
         let origin = path.display().to_string();
-        let bytes =
-            std::fs::read(path).map_err(|e| refuse(&origin, format!("cannot read: {e}")))?;
+        let bytes = crate::paths::read_regular(path, MAX_REGISTRY_BYTES)
+            .map_err(|e| refuse(&origin, format!("cannot read: {e}")))?;
         let beside = super::tokens::beside(path, "sha256");
-        let pinned_beside = match std::fs::read_to_string(&beside) {
-            Ok(t) => Some(t),
+        let pinned_beside = match crate::paths::read_regular(&beside, 1 << 20) {
+            Ok(t) => Some(String::from_utf8_lossy(&t).into_owned()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {
                 return Err(refuse(

@@ -376,7 +376,9 @@ pub fn read_key(path: &Path) -> Result<Option<[u8; 32]>, DetectError> {
 /// Reads `<db>.canaries` (absent: empty).
 pub fn read_canary_file(db: &Path) -> Result<CanaryFile, DetectError> {
     let path = beside(db, "canaries");
-    match std::fs::read_to_string(&path) {
+    match crate::paths::read_regular(&path, 8 << 20)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+    {
         Ok(t) => toml::from_str(&t).map_err(|e| {
             DetectError::Io(format!(
                 "{}: invalid canary file: {}",

@@ -27,7 +27,8 @@ impl Baseline {
             path: path.display().to_string(),
             why,
         };
-        let bytes = std::fs::read(path).map_err(|e| err(crate::ingest::import::io_why(&e)))?;
+        let bytes = crate::paths::read_regular(path, 1 << 30)
+            .map_err(|e| err(crate::ingest::import::io_why(&e)))?;
         Baseline::parse(&bytes).map_err(err)
     }
 

@@ -110,8 +110,37 @@ pub fn load_findings_all(store: &Store, cap: usize) -> Result<(Vec<FindingRow>, 
     load_findings(store, &FindingFilter::default(), cap, |_| true)
 }
 
+/// Refuses an output path that names anything but a file, itself or through
+/// a link: a device (`/dev/null`, `/dev/stdout`), a FIFO, a socket, a folder.
+/// Writing replaces the name with a new file, and a device or a pipe replaced
+/// by a file breaks whatever else uses it (`/dev/null` itself, run as root).
+/// An absent path, a file and a link to a file (or to nothing) are fine.
+pub fn check_output(path: &Path) -> Result<(), ExportError> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    let target = match meta.file_type().is_symlink() {
+        true => match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(_) => return Ok(()),
+        },
+        false => meta,
+    };
+    if target.is_file() {
+        return Ok(());
+    }
+    Err(ExportError::Io {
+        path: path.display().to_string(),
+        why: format!(
+            "{}; leave out -o to write to standard output",
+            crate::paths::NOT_A_FILE
+        ),
+    })
+}
+
 /// Writes `bytes` to `path` as a private (`0600`) file, replacing it atomically.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    check_output(path)?;
     crate::paths::write_private(path, bytes).map_err(|e| ExportError::Io {
         path: path.display().to_string(),
         why: e.root_cause().to_string(),
@@ -128,6 +157,7 @@ pub fn write_file_with(
         path: path.display().to_string(),
         why: e.root_cause().to_string(),
     };
+    check_output(path)?;
     let tmp = path.with_extension("tmp-skilltrace");
     let file = crate::paths::create_private_file(&tmp).map_err(io)?;
     let mut w = std::io::BufWriter::new(file);

@@ -166,7 +166,7 @@ pub fn config_fingerprint(db: &Path) -> String {
         Some(p) => {
             h.update(p.as_os_str().as_encoded_bytes());
             h.update([0]);
-            match std::fs::read(&p) {
+            match crate::paths::read_regular(&p, 8 << 20) {
                 Ok(b) => h.update(&b),
                 Err(_) => h.update(b"\x00missing"),
             }

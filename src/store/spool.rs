@@ -417,6 +417,9 @@ pub fn survey(db: &Path) -> Survey {
         let Ok(file) = crate::paths::open_nofollow(&path) else {
             continue;
         };
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            continue; // a pipe or a folder planted here: nothing to count
+        }
         s.files += 1;
         s.bytes += file.metadata().map(|m| m.len()).unwrap_or(0);
         s.frames += BufReader::new(&file)

@@ -4,7 +4,11 @@
 //! `Origin`), in the absolute-form request target too, is refused with `403`
 //! before anything is stored, judged or forwarded; local clients are answered
 //! as before (each case has its control). The refusal never repeats the
-//! request's text.
+//! request's text. A page that sends no `Origin` (an `<img>` or `<script>`
+//! of another site: `Sec-Fetch-Site: cross-site`) or a "simple" `text/plain`
+//! CORS post is refused too, and said in one `warning:` line naming no
+//! request text, while the headers real SDKs, OTel exporters and agent hooks
+//! send (Node's `Sec-Fetch-Mode: cors` included) are answered.
 #![allow(clippy::unwrap_used)]
 
 use crate::{attack_support, common};
@@ -202,4 +206,142 @@ fn a_rebound_request_is_never_forwarded_by_the_proxy() {
     assert_eq!(code, 200, "{resp}");
     assert_eq!(seen.load(Ordering::SeqCst), 1);
     stop(child);
+}
+
+/// What a page of another site sends with no `Origin` to read or poke a
+/// loopback port (`<img src>`, `<script src>`, a link), and a "simple" CORS
+/// post (`text/plain`, no preflight) with and without its `Origin`.
+const NO_ORIGIN: [(&str, &str); 3] = [
+    (
+        "GET /health HTTP/1.1",
+        "Sec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: no-cors\r\nSec-Fetch-Dest: image",
+    ),
+    (
+        "POST {path} HTTP/1.1",
+        "Sec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: no-cors\r\nContent-Type: text/plain;charset=UTF-8",
+    ),
+    (
+        "POST {path} HTTP/1.1",
+        "Origin: https://evil-rebind.example\r\nSec-Fetch-Site: cross-site\r\nContent-Type: text/plain",
+    ),
+];
+
+/// The headers real local clients send beside `Host` (official SDKs, the
+/// OTel exporters, an agent's HTTP hook): Node's fetch adds `Sec-Fetch-Mode:
+/// cors`, and none of them sends `Sec-Fetch-Site` or a foreign `Origin`.
+const REAL_CLIENTS: [&str; 3] = [
+    "User-Agent: OpenAI/JS 4.104.0\r\nx-stainless-lang: js\r\nsec-fetch-mode: cors\r\naccept-language: *",
+    "User-Agent: OpenAI/Python 1.99.1\r\nx-stainless-lang: python\r\nAccept: application/json",
+    "User-Agent: OTel-OTLP-Exporter-Python/1.36.0\r\nAccept-Encoding: gzip, deflate",
+];
+
+/// Every hostile shape gets `403` and no refusal repeats it; every real
+/// client's shape is answered; the server's stderr says so in `warning:`
+/// lines naming no request text. Returns how many requests were answered.
+fn refuses_pages_and_answers_clients(
+    addr: &str,
+    path: &str,
+    (hostile, body): (&[u8], &[u8]),
+    extra: &str,
+    answered: u16,
+) -> usize {
+    for (line, headers) in NO_ORIGIN {
+        let head = format!("{line}\r\nHost: {addr}\r\n{headers}{extra}").replace("{path}", path);
+        let (code, resp) = raw(addr, &head, hostile);
+        assert_eq!(code, 403, "{head:?} was answered: {resp}");
+        assert!(!resp.contains("evil-rebind"), "{resp}");
+    }
+    for client in REAL_CLIENTS {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{client}\r\nContent-Type: application/json{extra}"
+        );
+        let (code, resp) = raw(addr, &head, body);
+        assert_eq!(
+            code, answered,
+            "a real client was refused: {head:?}: {resp}"
+        );
+    }
+    REAL_CLIENTS.len()
+}
+
+fn said_once_and_clean(stderr: &str) {
+    let said: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("refused a request a web page could have sent"))
+        .collect();
+    assert!(!said.is_empty(), "no line said the refusals: {stderr}");
+    assert!(said.len() <= NO_ORIGIN.len(), "{said:?}");
+    assert!(said.iter().all(|l| l.starts_with("warning: ")), "{said:?}");
+    assert!(
+        !stderr.contains("evil-rebind") && !stderr.contains("text/plain"),
+        "stderr repeats a request: {stderr}"
+    );
+}
+
+#[test]
+fn a_page_with_no_origin_or_a_simple_cors_post_reaches_no_listener_and_real_clients_still_do() {
+    let dir = tempfile::tempdir().unwrap();
+
+    // The OTLP receiver: no span injected, the real exporters' spans stored.
+    let db = dir.path().join("o.db");
+    let (child, addr) = attack_support::start_server(&["otlp"], &db);
+    let (hostile, body) = (otlp_span("injected"), otlp_span("client"));
+    let bodies = (hostile.as_bytes(), body.as_bytes());
+    refuses_pages_and_answers_clients(&addr, "/v1/traces", bodies, "", 200);
+    said_once_and_clean(&stop(child));
+    let names = span_names(&db);
+    assert!(!names.iter().any(|n| n == "injected"), "{names:?}");
+    assert!(names.iter().any(|n| n == "client"), "{names:?}");
+
+    // `guard serve`: no forged event judged or recorded; a page reads no counters.
+    let db = dir.path().join("g.db");
+    let (child, addr) = attack_support::start_server(&["guard", "serve"], &db);
+    let event = common::hook_fixture("claude-code", "pre-tool-use.json");
+    let body = serde_json::to_vec(&event).unwrap();
+    let bodies = (&body[..], &body[..]);
+    let n = refuses_pages_and_answers_clients(&addr, "/guard/claude-code", bodies, "", 200);
+    let (code, resp) = raw(&addr, &format!("GET /health HTTP/1.1\r\nHost: {addr}"), b"");
+    assert_eq!(code, 200, "{resp}");
+    assert!(
+        resp.contains(&format!("\"decisions\":{n}")),
+        "only the real clients' events were judged: {resp}"
+    );
+    said_once_and_clean(&stop(child));
+
+    // The proxy: nothing forwarded for a page, every real client forwarded.
+    let db = dir.path().join("p.db");
+    let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
+    let up = upstream.local_addr().unwrap().to_string();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    std::thread::spawn(move || {
+        for s in upstream.incoming() {
+            let Ok(mut s) = s else { break };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 65536];
+            let _ = s.read(&mut buf);
+            let body = r#"{"id":"x","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}"#;
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let url = format!("http://{up}");
+    let (child, addr) = attack_support::start_server(&["proxy", "--openai-upstream", &url], &db);
+    let body = br#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#;
+    let n = refuses_pages_and_answers_clients(
+        &addr,
+        "/v1/chat/completions",
+        (body, body),
+        "\r\nAuthorization: Bearer sk-test",
+        200,
+    );
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        n,
+        "only the real clients reached the upstream"
+    );
+    said_once_and_clean(&stop(child));
 }
