@@ -57,6 +57,11 @@ pub struct RuleInfo {
     /// SARIF `properties.tags`.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// One finding for the whole store, not one per run: the fingerprint
+    /// leaves the run out (the daily budgets), so the store dedups it across
+    /// runs (`store::write_findings`).
+    #[serde(default)]
+    pub store_wide: bool,
 }
 
 impl RuleInfo {
@@ -110,6 +115,12 @@ pub fn title(id: &str) -> String {
 /// A rule's default severity (info when unknown).
 pub fn default_severity(id: &str) -> Severity {
     rule(id).map(|r| r.severity).unwrap_or(Severity::Info)
+}
+
+/// Whether findings of rule `id` are one for the whole store (see
+/// [`RuleInfo::store_wide`]); unknown rules are one per run.
+pub fn store_wide(id: &str) -> bool {
+    rule(id).is_some_and(|r| r.store_wide)
 }
 
 /// The catalogue as a Markdown table (for `docs/findings.md` and the README).

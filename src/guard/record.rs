@@ -71,7 +71,7 @@ pub fn open_store(db: &Path) -> Result<Store, StoreError> {
 pub fn write(store: &mut Store, r: &Record) -> Result<(), StoreError> {
     store.write(&r.batch)?;
     if let Some(d) = r.decision {
-        store.set_guard_decision(&r.fingerprints, d)?;
+        store.set_guard_decision(&r.fingerprints, &r.batch.findings, d)?;
     }
     Ok(())
 }
@@ -108,8 +108,11 @@ pub fn write_all(store: &mut Store, records: Vec<Record>) -> Vec<Record> {
     records
         .into_iter()
         .filter(|r| {
-            r.decision
-                .is_some_and(|d| store.set_guard_decision(&r.fingerprints, d).is_err())
+            r.decision.is_some_and(|d| {
+                store
+                    .set_guard_decision(&r.fingerprints, &r.batch.findings, d)
+                    .is_err()
+            })
         })
         .map(|r| Record {
             // Its batch is stored: only the decision is left to record.

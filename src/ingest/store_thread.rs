@@ -30,9 +30,11 @@ pub use indexer::{Indexer, INDEX_EVERY, INDEX_LAG};
 pub const STORE_BYTES: usize = 4 << 20;
 
 /// The store thread's page cache (KiB). It appends rows and most of their
-/// index entries, but the findings' unique `fingerprint` index is keyed by a
-/// hash: each batch's new findings land on random leaves of it (28 MB at
-/// 1 GB, 1,763 leaves), and a commit there dirtied 600–1,300 pages in all.
+/// index entries. Until schema 15 the findings' unique `fingerprint` index
+/// was keyed by a hash: each batch's new findings landed on random leaves of
+/// it (28 MB at 1 GB, 1,763 leaves), and a commit there dirtied 600–1,300
+/// pages in all; findings are now unique by `(scope, fingerprint)`, scope
+/// the run's key (`store::by_fingerprint`), so they land at its right edge.
 /// At 8 MiB (512 pages) those leaves were read again from the OS for every
 /// batch and dirty pages spilled to the WAL mid-transaction; 16 MiB took
 /// the 1 GB import's system time 10.1 → 7.2 s for +7 MiB of peak RSS (the
@@ -41,7 +43,7 @@ pub const STORE_BYTES: usize = 4 << 20;
 /// Kept at 8 MiB: the extra cache fills as the store grows, so peak RSS grew
 /// with the corpus by up to the difference (`limits_import`'s flatness test
 /// read 3–8 MiB more at 4x the corpus with 16 MiB, against its 8 MiB bound);
-/// a dedup key that follows insertion order is the fix, not a bigger cache.
+/// a dedup key that follows insertion order was the fix, not a bigger cache.
 pub const STORE_CACHE_KIB: u32 = 8 << 10;
 
 /// WAL pages the store thread lets gather before it checkpoints them into

@@ -8,6 +8,7 @@
 
 mod batch;
 pub mod busy;
+mod by_fingerprint;
 pub mod commit;
 mod fts;
 mod planted;

@@ -360,7 +360,78 @@ CREATE TRIGGER finding_tally_status AFTER UPDATE OF status ON findings BEGIN
     ON CONFLICT(severity, status) DO UPDATE SET n = n + 1;
 END;
 "#,
+    // 15: findings are deduplicated by `(scope, fingerprint)`, not by the
+    // fingerprint alone: `scope` is the run's key (a fingerprint hashes its
+    // run id, so within a run it is as unique as it was in the store), or 0
+    // for the rules whose fingerprint leaves the run out (catalogue
+    // `store_wide`: the daily budgets, one finding for the store). The old
+    // `UNIQUE` on a SHA-256 in hex put each commit's new findings on random
+    // leaves of a 28 MB index at 1 GB (78% of the pages a commit wrote,
+    // BENCHMARKS.md); new runs take the highest keys, so new findings land
+    // at the right edge. Lookups by fingerprint alone (native triage lines,
+    // the guard's decision) go through `store::by_fingerprint`.
+    // The table is rebuilt (a column `UNIQUE` cannot be dropped), ids kept
+    // (notes point at them), triage and guard decisions with their rows; a
+    // finding whose run has no row gets one, as the write path would make it.
+    r#"
+INSERT INTO runs(id, source, updated_ms)
+  SELECT DISTINCT f.run_id, '', f.created_ms FROM findings f WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = f.run_id);
+UPDATE tally SET n = (SELECT count(*) FROM runs) WHERE name = 'runs';
+CREATE TABLE findings_v15(
+    id             INTEGER PRIMARY KEY,
+    fingerprint    TEXT NOT NULL,
+    rule_id        TEXT NOT NULL,
+    severity       INTEGER NOT NULL,
+    confidence     REAL NOT NULL,
+    run_id         TEXT NOT NULL,
+    span_id        TEXT,
+    span_ids       TEXT NOT NULL DEFAULT '[]',
+    title          TEXT NOT NULL,
+    message        TEXT NOT NULL,
+    evidence       TEXT NOT NULL,
+    origin_path    TEXT,
+    origin_line    INTEGER,
+    skill_id       TEXT,
+    ts_ms          INTEGER,
+    related        TEXT NOT NULL DEFAULT '[]',
+    status         TEXT NOT NULL DEFAULT 'open',
+    note           TEXT,
+    triaged_ms     INTEGER,
+    created_ms     INTEGER NOT NULL,
+    reason         TEXT,
+    triaged_by     TEXT,
+    guard_decision TEXT,
+    scope          INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO findings_v15(id, fingerprint, rule_id, severity, confidence, run_id, span_id, span_ids, title, message,
+    evidence, origin_path, origin_line, skill_id, ts_ms, related, status, note, triaged_ms, created_ms, reason,
+    triaged_by, guard_decision, scope)
+  SELECT f.id, f.fingerprint, f.rule_id, f.severity, f.confidence, f.run_id, f.span_id, f.span_ids, f.title, f.message,
+    f.evidence, f.origin_path, f.origin_line, f.skill_id, f.ts_ms, f.related, f.status, f.note, f.triaged_ms,
+    f.created_ms, f.reason, f.triaged_by, f.guard_decision,
+    CASE WHEN f.rule_id IN ('COST-TRACE-002', 'COST-TRACE-003') THEN 0 ELSE r.key END
+  FROM findings f JOIN runs r ON r.id = f.run_id ORDER BY f.id;
+DROP TABLE findings;
+ALTER TABLE findings_v15 RENAME TO findings;
+CREATE UNIQUE INDEX findings_dedup ON findings(scope, fingerprint);
+CREATE INDEX findings_queue ON findings(severity DESC, ts_ms, id);
+CREATE INDEX findings_run ON findings(run_id);
+CREATE INDEX findings_status ON findings(status, severity DESC, ts_ms, id);
+CREATE TRIGGER finding_tally_delete AFTER DELETE ON findings BEGIN
+  UPDATE finding_tally SET n = n - 1 WHERE severity = old.severity AND status = old.status;
+END;
+CREATE TRIGGER finding_tally_status AFTER UPDATE OF status ON findings BEGIN
+  UPDATE finding_tally SET n = n - 1 WHERE severity = old.severity AND status = old.status;
+  INSERT INTO finding_tally(severity, status, n) VALUES(new.severity, new.status, 1)
+    ON CONFLICT(severity, status) DO UPDATE SET n = n + 1;
+END;
+"#,
 ];
+
+/// The rules migration 15 gave scope 0 (store-wide): the catalogue's
+/// `store_wide` rules when it shipped (a test holds the two together).
+#[cfg(test)]
+pub(crate) const STORE_WIDE_AT_15: &[&str] = &["COST-TRACE-002", "COST-TRACE-003"];
 
 /// Brings the schema to the latest version, one transaction per migration.
 /// Each runs under `BEGIN IMMEDIATE` (the write lock, taken before anything is

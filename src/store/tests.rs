@@ -5,6 +5,7 @@ use crate::model::SourceState;
 use crate::model::*;
 use crate::redact::{Mode, Redactor};
 
+mod dedup;
 mod files;
 mod findings;
 mod runs;

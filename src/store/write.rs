@@ -2,7 +2,8 @@
 //!
 //! Spans are upserted (newer non-empty fields win, attributes merge), runs are
 //! merged (earliest start, latest end, first title), findings are keyed by
-//! fingerprint (a re-import never duplicates; a chain may raise severity), and
+//! run and fingerprint (a re-import never duplicates; a chain may raise
+//! severity; [`super::write_findings`]), and
 //! per-run counters (spans, tools, tokens, models, findings by severity) are
 //! kept incrementally so the runs list never scans spans.
 
@@ -12,7 +13,7 @@ use super::write_runs::{
 };
 use super::{now_ms, Store, StoreBatch, StoreError};
 use crate::hash::HashMap;
-use crate::model::{GuardDecision, Span, TriageStatus};
+use crate::model::{Finding, GuardDecision, Span, TriageStatus};
 use crate::redact::Redacted;
 use rusqlite::{params, Transaction};
 
@@ -184,16 +185,30 @@ impl Store {
                 let e = e.get();
                 stats.errors += err.execute(params![e.path, e.line as i64, e.message])? as u64;
             }
+            // Triage lines name their finding by fingerprint alone: found
+            // among this write's findings first (an export writes each triage
+            // line after its finding), else by a scan of the dedup index.
+            let ids = if batch.triage.is_empty() {
+                HashMap::default()
+            } else {
+                super::by_fingerprint::ids_of(
+                    &tx,
+                    batch.triage.iter().map(|(fp, _, _)| fp.as_str()),
+                    batch.findings.iter().map(|f| f.get()),
+                )?
+            };
             let mut tri = tx.prepare_cached(
-                "UPDATE findings SET status=?2, reason=?3, triaged_ms=?4 WHERE fingerprint=?1",
+                "UPDATE findings SET status=?2, reason=?3, triaged_ms=?4 WHERE id=?1",
             )?;
             for (fp, status, note) in &batch.triage {
-                tri.execute(params![
-                    fp,
-                    status.as_str(),
-                    note.as_ref().map(|n| n.get().as_str()),
-                    now
-                ])?;
+                for id in ids.get(fp).into_iter().flatten() {
+                    tri.execute(params![
+                        id,
+                        status.as_str(),
+                        note.as_ref().map(|n| n.get().as_str()),
+                        now
+                    ])?;
+                }
             }
             let spans = apply_run_deltas(&tx, deltas, now)?;
             tally_runs(&tx, last_run_key(&tx)? - runs_before, spans)?;
@@ -224,10 +239,14 @@ impl Store {
     }
 
     /// Marks findings (by fingerprint) with the guard's decision on the call
-    /// that raised them. Unknown fingerprints are skipped.
+    /// that raised them. Unknown fingerprints are skipped. `known` are the
+    /// stored findings the decision was made on, when in hand (the guard's
+    /// record carries them): their runs make each lookup one probe instead of
+    /// a scan ([`super::by_fingerprint`]).
     pub fn set_guard_decision(
         &mut self,
         fingerprints: &[String],
+        known: &[Redacted<Finding>],
         decision: GuardDecision,
     ) -> Result<(), StoreError> {
         if fingerprints.is_empty() {
@@ -235,10 +254,14 @@ impl Store {
         }
         let tx = self.conn.transaction()?;
         {
-            let mut st =
-                tx.prepare_cached("UPDATE findings SET guard_decision=?2 WHERE fingerprint=?1")?;
-            for fp in fingerprints {
-                st.execute(params![fp, decision.as_str()])?;
+            let ids = super::by_fingerprint::ids_of(
+                &tx,
+                fingerprints.iter().map(String::as_str),
+                known.iter().map(|f| f.get()),
+            )?;
+            let mut st = tx.prepare_cached("UPDATE findings SET guard_decision=?2 WHERE id=?1")?;
+            for id in ids.values().flatten() {
+                st.execute(params![id, decision.as_str()])?;
             }
         }
         tx.commit()?;

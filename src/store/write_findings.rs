@@ -1,6 +1,7 @@
-//! The findings side of a write: a finding is keyed by its fingerprint (a
-//! re-import never duplicates it; a chain finding may raise its severity or
-//! add steps), and the run's counters follow.
+//! The findings side of a write: a finding is keyed by its scope (its run's
+//! key, or 0 for a store-wide rule: [`super::by_fingerprint::scope`]) and its
+//! fingerprint, so a re-import never duplicates it and a chain finding may
+//! raise its severity or add steps; the run's counters follow.
 
 use super::write_runs::{RunDelta, RunKeys};
 use super::{StoreError, WriteStats};
@@ -21,15 +22,15 @@ pub(super) fn write_findings(
         return Ok(());
     }
     let mut find = tx.prepare_cached(
-        "SELECT severity, status, json_array_length(span_ids) FROM findings WHERE fingerprint=?1",
+        "SELECT severity, status, json_array_length(span_ids) FROM findings WHERE scope=?1 AND fingerprint=?2",
     )?;
     let mut ins = tx.prepare_cached(
         "INSERT INTO findings(fingerprint, rule_id, severity, confidence, run_id, span_id, span_ids, title, message, \
-         evidence, origin_path, origin_line, skill_id, ts_ms, related, created_ms) \
-         VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16) ON CONFLICT(fingerprint) DO NOTHING",
+         evidence, origin_path, origin_line, skill_id, ts_ms, related, created_ms, scope) \
+         VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17) ON CONFLICT(scope, fingerprint) DO NOTHING",
     )?;
     let mut raise = tx.prepare_cached(
-        "UPDATE findings SET severity=?2, span_ids=?3, message=?4, related=?5, confidence=MAX(confidence, ?6) WHERE fingerprint=?1",
+        "UPDATE findings SET severity=?2, span_ids=?3, message=?4, related=?5, confidence=MAX(confidence, ?6) WHERE scope=?7 AND fingerprint=?1",
     )?;
     // New findings by severity rank, and raised ones by (severity, status):
     // added to `finding_tally` once per batch (schema migrations 10 and 14
@@ -40,9 +41,11 @@ pub(super) fn write_findings(
         let f = f.get();
         let span_ids = serde_json::to_string(&f.span_ids).unwrap_or_else(|_| "[]".into());
         let related = serde_json::to_string(&f.related).unwrap_or_else(|_| "[]".into());
-        let d = deltas.entry(keys.get(tx, &f.run_id, "", now)?).or_default();
+        let run_key = keys.get(tx, &f.run_id, "", now)?;
+        let scope = super::by_fingerprint::scope(&f.rule_id, run_key);
+        let d = deltas.entry(run_key).or_default();
         // Inserted first: a new finding (the common case on import) costs one
-        // descent of the fingerprint index, not a lookup and then an insert.
+        // descent of the dedup index, not a lookup and then an insert.
         let fresh = ins.execute(params![
             f.fingerprint,
             f.rule_id,
@@ -59,7 +62,8 @@ pub(super) fn write_findings(
             f.skill_id,
             f.ts_ms,
             related,
-            now
+            now,
+            scope
         ])? == 1;
         if fresh {
             stats.new_findings += 1;
@@ -67,8 +71,10 @@ pub(super) fn write_findings(
             d.findings[f.severity.rank() as usize] += 1;
             continue;
         }
-        let (sev, status, steps): (i64, String, i64) =
-            find.query_row([&f.fingerprint], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let (sev, status, steps): (i64, String, i64) = find
+            .query_row(params![scope, f.fingerprint], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
         if f.severity.rank() > sev || f.span_ids.len() as i64 > steps {
             let new_sev = f.severity.rank().max(sev);
             raise.execute(params![
@@ -77,7 +83,8 @@ pub(super) fn write_findings(
                 span_ids,
                 f.message,
                 related,
-                f.confidence as f64
+                f.confidence as f64,
+                scope
             ])?;
             if new_sev != sev {
                 *moved.entry((sev, status.clone())).or_default() -= 1;
