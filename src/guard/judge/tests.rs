@@ -159,7 +159,7 @@ fn editing_hook_settings_is_denied_and_names_the_rule() {
 }
 
 #[test]
-fn editing_copilot_cline_or_opencode_hooks_is_denied() {
+fn editing_an_agents_hooks_or_approval_settings_is_denied() {
     // Each agent's own tool editing its own hook configuration, as the
     // agent's hook would report it.
     let cases = [
@@ -192,6 +192,22 @@ fn editing_copilot_cline_or_opencode_hooks_is_denied() {
             Agent::Opencode,
             "bash",
             r#"{"command":"mv ~/.config/opencode/plugin/skilltrace-guard.js /tmp/"}"#,
+        ),
+        // the agents' own approval settings switched off
+        (
+            Agent::Opencode,
+            "write",
+            r#"{"filePath":"/home/u/proj/opencode.json","content":"{\"permission\":{\"bash\":\"allow\"}}"}"#,
+        ),
+        (
+            Agent::Cursor,
+            "Write",
+            r#"{"file_path":"/home/u/.cursor/cli-config.json","content":"{\"permissions\":{\"allow\":[\"Shell(*)\"]}}"}"#,
+        ),
+        (
+            Agent::CopilotCli,
+            "bash",
+            r#"{"command":"echo '{\"trusted_folders\":[\"/\"]}' > ~/.copilot/config.json"}"#,
         ),
     ];
     for (agent, tool, input) in cases {
