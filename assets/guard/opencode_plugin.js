@@ -6,7 +6,7 @@
 // Before every tool call OpenCode runs `tool.execute.before`; this hands the
 // call to the guard and throws its reason when the guard refuses, which stops
 // the call. After a call it hands the result over, so the guard's records see
-// it. If the guard cannot be run, fails or is slow, the call goes ahead and
+// it, and so does the user's message (chat.message). If the guard cannot be run, fails or is slow, the call goes ahead and
 // one warning line says why (the guard fails open).
 import { spawn } from "node:child_process"
 
@@ -84,5 +84,10 @@ export const SkilltraceGuard = async ({ directory }) => ({
   },
   "tool.execute.after": async (input, output) => {
     await judge("tool.execute.after", input, output, directory)
+  },
+  // The user's message: recorded and scanned (a secret typed here is
+  // remembered, so a later call sending it is refused), never refused itself.
+  "chat.message": async (input, output) => {
+    await judge("chat.message", input, output, directory)
   },
 })

@@ -46,6 +46,8 @@ struct PolicyFile {
     #[serde(default)]
     rules: BTreeMap<String, Action>,
     #[serde(default)]
+    floor: BTreeMap<String, Action>,
+    #[serde(default)]
     paths: Vec<PathFile>,
 }
 
@@ -73,6 +75,8 @@ struct PathRule {
 pub struct Policy {
     severity: [Action; 5],
     rules: BTreeMap<String, Action>,
+    /// Per rule, the least a finding of it at medium or above earns.
+    floor: BTreeMap<String, Action>,
     paths: Vec<PathRule>,
     /// Action for a call that completes a chain started earlier in the session.
     pub chain: Action,
@@ -109,6 +113,7 @@ impl Default for Policy {
                 Action::Deny,
             ],
             rules: BTreeMap::new(),
+            floor: BTreeMap::new(),
             paths: Vec::new(),
             chain: Action::Deny,
             ask_fallback: Action::Deny,
@@ -180,6 +185,7 @@ impl Policy {
         for id in f
             .rules
             .keys()
+            .chain(f.floor.keys())
             .chain(f.paths.iter().flat_map(|p| p.rules.iter()))
         {
             if rules::rule(id).is_none() {
@@ -205,6 +211,7 @@ impl Policy {
         Ok(Policy {
             severity,
             rules: f.rules,
+            floor: f.floor,
             paths,
             chain: f.chain,
             ask_fallback: f.ask_fallback,
@@ -215,8 +222,6 @@ impl Policy {
         })
     }
 
-    /// What `f` earns a call that is at `span_id` and touches `paths` (its
-    /// working folder and target files).
     /// Compiles the path overrides' globs now (`guard serve`, before its first request).
     pub fn warm(&self) {
         for p in &self.paths {
@@ -224,6 +229,10 @@ impl Policy {
         }
     }
 
+    /// What `f` earns a call that is at `span_id` and touches `paths` (its
+    /// working folder and target files): a path override, else a rule
+    /// override, else the severity's action raised by the rule's floor (at
+    /// medium or above) and by the chain setting when the call completes one.
     pub fn rule_for(&self, f: &Finding, span_id: &str, paths: &[String]) -> Ruling {
         for p in &self.paths {
             if (p.rules.is_empty() || p.rules.contains(&f.rule_id))
@@ -241,10 +250,20 @@ impl Policy {
                 why: format!("[guard.rules] {}", f.rule_id),
             };
         }
-        let by_sev = Ruling {
+        let mut by_sev = Ruling {
             action: self.severity[f.severity.rank() as usize],
             why: format!("[guard.severity] {}", f.severity),
         };
+        if let Some(&a) = self
+            .floor
+            .get(&f.rule_id)
+            .filter(|&&a| f.severity >= Severity::Medium && a > by_sev.action)
+        {
+            by_sev = Ruling {
+                action: a,
+                why: format!("[guard.floor] {}", f.rule_id),
+            };
+        }
         if completes_chain(f, span_id) && self.chain > by_sev.action {
             return Ruling {
                 action: self.chain,
@@ -331,7 +350,7 @@ mod tests {
     fn defaults_deny_critical_ask_high_allow_below() {
         let p = Policy::from_config(&Config::default()).unwrap();
         let a = |sev| {
-            p.rule_for(&finding("CMD-TRACE-001", sev, &["s"]), "s", &[])
+            p.rule_for(&finding("EXF-TRACE-001", sev, &["s"]), "s", &[])
                 .action
         };
         assert_eq!(a(Severity::Critical), Action::Deny);
@@ -371,6 +390,52 @@ mod tests {
         assert_eq!(p.rule_for(&rev, "s", &[]).action, Action::Deny);
         // the merge kept the other defaults
         assert_eq!(p.ask_fallback, Action::Deny);
+    }
+
+    #[test]
+    fn a_floor_raises_medium_findings_of_its_rules_and_lowers_nothing() {
+        let p = Policy::default();
+        let act = |rule: &str, sev| p.rule_for(&finding(rule, sev, &["s"]), "s", &[]);
+        // the default floors: destruction, privilege and disguised command names ask from medium
+        for rule in ["CMD-TRACE-001", "CMD-TRACE-004", "CMD-TRACE-005"] {
+            let r = act(rule, Severity::Medium);
+            assert_eq!(r.action, Action::Ask, "{rule}");
+            assert_eq!(r.why, format!("[guard.floor] {rule}"));
+            assert_eq!(act(rule, Severity::Low).action, Action::Allow, "{rule} low");
+            assert_eq!(act(rule, Severity::Critical).action, Action::Deny, "{rule}");
+        }
+        // reads and looks stay allowed at medium (README: what the guard stops)
+        for rule in [
+            "EXF-TRACE-003",
+            "ENV-TRACE-001",
+            "EXF-TRACE-002",
+            "EXF-TRACE-001",
+            "PRB-TRACE-001",
+            "PINJ-TRACE-001",
+        ] {
+            assert_eq!(act(rule, Severity::Medium).action, Action::Allow, "{rule}");
+        }
+        // a floor set by the user never weakens a completed chain, as a
+        // [guard.rules] entry would
+        let floor =
+            Policy::from_config(&cfg("[guard.floor]\n\"EXF-TRACE-003\" = \"ask\"\n")).unwrap();
+        let read = finding("EXF-TRACE-003", Severity::Medium, &["read"]);
+        assert_eq!(floor.rule_for(&read, "read", &[]).action, Action::Ask);
+        let chain = finding("EXF-TRACE-003", Severity::High, &["read", "up"]);
+        let r = floor.rule_for(&chain, "up", &[]);
+        assert_eq!((r.action, r.why.as_str()), (Action::Deny, "[guard] chain"));
+        let rule =
+            Policy::from_config(&cfg("[guard.rules]\n\"EXF-TRACE-003\" = \"ask\"\n")).unwrap();
+        assert_eq!(rule.rule_for(&chain, "up", &[]).action, Action::Ask);
+        // and [guard.rules] still overrides a floor
+        let off =
+            Policy::from_config(&cfg("[guard.rules]\n\"CMD-TRACE-005\" = \"allow\"\n")).unwrap();
+        let sudo = finding("CMD-TRACE-005", Severity::Medium, &["s"]);
+        assert_eq!(off.rule_for(&sudo, "s", &[]).action, Action::Allow);
+        let e = Policy::from_config(&cfg("[guard.floor]\n\"XYZ-2\" = \"ask\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("XYZ-2"), "{e}");
     }
 
     #[test]

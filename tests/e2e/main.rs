@@ -47,6 +47,7 @@ mod export_sarif;
 mod guard_agents;
 mod guard_agents_setup;
 mod guard_budget;
+mod guard_every_agent;
 mod guard_install;
 mod guard_serve;
 mod guard_warm;

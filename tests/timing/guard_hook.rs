@@ -1,7 +1,7 @@
-//! `skilltrace guard` as an agent runs it: the real event shapes of Claude
-//! Code, Cursor, Gemini CLI and Codex (`tests/fixtures/hooks/`) piped into the
-//! binary, one process per event, and the answers read back in each agent's
-//! format. Per agent: a credential read then an upload is denied at the
+//! `skilltrace guard` as an agent runs it: the real event shapes of every
+//! guarded agent (`tests/fixtures/hooks/`, built by `common::hook_events`)
+//! piped into the binary, one process per event, and the answers read back in
+//! each agent's format. Per agent: a credential read then an upload is denied at the
 //! upload; injected tool output then a shell command is denied; ordinary work
 //! is allowed; a malformed event is allowed and recorded (denied with
 //! `--fail-closed`). Then what the store holds: the decisions, and no secret.
@@ -9,12 +9,11 @@
 
 use crate::common;
 
+use common::hook_events::{reason, verdict, Events, AGENTS};
 use common::{bin, hook_fixture as fixture};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Output;
-
-const AGENTS: [&str; 4] = ["claude-code", "cursor", "gemini", "codex"];
 
 /// A config whose decision budget is generous: these tests judge what the
 /// guard decides, not how fast a debug build decides it on a loaded machine
@@ -41,176 +40,6 @@ fn run(agent: &str, db: &Path, stdin: &[u8], extra: &[&str]) -> Output {
             .args(extra),
         stdin,
     )
-}
-
-/// What the agent reads from the answer: "allow", "ask" or "deny".
-fn verdict(agent: &str, out: &Output) -> String {
-    let text = String::from_utf8_lossy(&out.stdout);
-    if out.status.code() == Some(2) {
-        return "deny".into();
-    }
-    assert_eq!(out.status.code(), Some(0), "{agent}: {out:?}");
-    if text.trim().is_empty() {
-        return "allow".into();
-    }
-    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{agent}: {e}: {text}"));
-    let d = match agent {
-        "claude-code" | "codex" => v["hookSpecificOutput"]["permissionDecision"].clone(),
-        "cursor" => v
-            .get("permission")
-            .cloned()
-            .or_else(|| {
-                v.get("continue")
-                    .map(|c| json!(if c == true { "allow" } else { "deny" }))
-            })
-            .unwrap_or(json!("allow")),
-        _ => v.get("decision").cloned().unwrap_or(json!("allow")),
-    };
-    d.as_str().unwrap_or("allow").to_string()
-}
-
-/// The reason the agent is shown.
-fn reason(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Events in each agent's own shape, built from its fixtures.
-struct Events {
-    agent: &'static str,
-    session: String,
-    n: u32,
-}
-
-impl Events {
-    fn new(agent: &'static str, session: &str) -> Events {
-        Events {
-            agent,
-            session: session.into(),
-            n: 0,
-        }
-    }
-
-    fn id(&mut self) -> String {
-        self.n += 1;
-        format!("call_{}", self.n)
-    }
-
-    fn with_session(&self, mut v: Value) -> Value {
-        let key = if self.agent == "cursor" {
-            "conversation_id"
-        } else {
-            "session_id"
-        };
-        v[key] = json!(self.session);
-        v
-    }
-
-    /// A shell command about to run.
-    fn pre_shell(&mut self, cmd: &str) -> Value {
-        let id = self.id();
-        let v = match self.agent {
-            "cursor" => {
-                let mut v = fixture("cursor", "before-shell-execution.json");
-                v["command"] = json!(cmd);
-                v
-            }
-            "gemini" => {
-                let mut v = fixture("gemini", "before-tool.json");
-                v["tool_name"] = json!("run_shell_command");
-                v["tool_input"] = json!({"command": cmd});
-                v
-            }
-            a => {
-                let mut v = fixture(a, "pre-tool-use.json");
-                v["tool_name"] = json!("Bash");
-                v["tool_input"] = json!({"command": cmd});
-                v["tool_use_id"] = json!(id);
-                v
-            }
-        };
-        self.with_session(v)
-    }
-
-    /// A shell command that ran and printed `output`.
-    fn post_shell(&mut self, cmd: &str, output: &str) -> Value {
-        let id = format!("call_{}", self.n);
-        let v = match self.agent {
-            "cursor" => {
-                let mut v = fixture("cursor", "after-shell-execution.json");
-                v["command"] = json!(cmd);
-                v["output"] = json!(output);
-                v
-            }
-            "gemini" => {
-                let mut v = fixture("gemini", "after-tool.json");
-                v["tool_name"] = json!("run_shell_command");
-                v["tool_input"] = json!({"command": cmd});
-                v["tool_response"] = json!({"llmContent": output, "returnDisplay": output});
-                v
-            }
-            "codex" => {
-                let mut v = fixture("codex", "post-tool-use.json");
-                v["tool_input"] = json!({"command": cmd});
-                v["tool_response"] = json!(output);
-                v["tool_use_id"] = json!(id);
-                v
-            }
-            _ => {
-                let mut v = fixture("claude-code", "post-tool-use.json");
-                v["tool_name"] = json!("Bash");
-                v["tool_input"] = json!({"command": cmd});
-                v["tool_response"] = json!({"stdout": output, "stderr": "", "interrupted": false});
-                v["tool_use_id"] = json!(id);
-                v
-            }
-        };
-        self.with_session(v)
-    }
-
-    /// The agent reading a file (its own read tool; a `cat` for Codex, whose
-    /// hooks see shell commands). Returns the before and after events.
-    fn read(&mut self, path: &str, content: &str) -> Vec<Value> {
-        match self.agent {
-            "cursor" => {
-                let mut v = fixture("cursor", "before-read-file.json");
-                v["file_path"] = json!(path);
-                v["content"] = json!(content);
-                vec![self.with_session(v)]
-            }
-            "codex" => {
-                let cmd = format!("cat {path}");
-                vec![self.pre_shell(&cmd), self.post_shell(&cmd, content)]
-            }
-            "gemini" => {
-                let mut pre = fixture("gemini", "before-tool.json");
-                pre["tool_name"] = json!("read_file");
-                pre["tool_input"] = json!({"file_path": path});
-                let mut post = fixture("gemini", "after-tool.json");
-                post["tool_name"] = json!("read_file");
-                post["tool_input"] = json!({"file_path": path});
-                post["tool_response"] = json!({"llmContent": content, "returnDisplay": ""});
-                vec![self.with_session(pre), self.with_session(post)]
-            }
-            _ => {
-                let id = self.id();
-                let mut pre = fixture("claude-code", "pre-tool-use.json");
-                pre["tool_name"] = json!("Read");
-                pre["tool_input"] = json!({"file_path": path});
-                pre["tool_use_id"] = json!(id);
-                let mut post = fixture("claude-code", "post-tool-use.json");
-                post["tool_name"] = json!("Read");
-                post["tool_input"] = json!({"file_path": path});
-                post["tool_response"] =
-                    json!({"type": "text", "file": {"filePath": path, "content": content}});
-                post["tool_use_id"] = json!(id);
-                vec![self.with_session(pre), self.with_session(post)]
-            }
-        }
-    }
 }
 
 /// Writes what the hooks spooled into the store (as the drainer they start
@@ -440,6 +269,51 @@ fn codex_malformed_event_fails_open_and_is_recorded() {
 }
 
 #[test]
+fn copilot_cli_credential_read_then_upload_is_denied_at_the_upload() {
+    read_then_upload("copilot-cli");
+}
+
+#[test]
+fn copilot_cli_injected_output_then_shell_is_denied() {
+    injection_then_shell("copilot-cli");
+}
+
+#[test]
+fn copilot_cli_ordinary_work_is_allowed() {
+    ordinary_work("copilot-cli");
+}
+
+#[test]
+fn cline_credential_read_then_upload_is_denied_at_the_upload() {
+    read_then_upload("cline");
+}
+
+#[test]
+fn cline_injected_output_then_shell_is_denied() {
+    injection_then_shell("cline");
+}
+
+#[test]
+fn cline_ordinary_work_is_allowed() {
+    ordinary_work("cline");
+}
+
+#[test]
+fn opencode_credential_read_then_upload_is_denied_at_the_upload() {
+    read_then_upload("opencode");
+}
+
+#[test]
+fn opencode_injected_output_then_shell_is_denied() {
+    injection_then_shell("opencode");
+}
+
+#[test]
+fn opencode_ordinary_work_is_allowed() {
+    ordinary_work("opencode");
+}
+
+#[test]
 fn every_fixture_event_is_read_and_answered() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
@@ -469,7 +343,7 @@ fn every_fixture_event_is_read_and_answered() {
             );
             n += 1;
         }
-        assert!(n >= 4, "{agent}: {n} fixtures");
+        assert!(n >= 2, "{agent}: {n} fixtures");
     }
     drain(&db);
     let s = skilltrace::store::Store::open_read(&db).unwrap();

@@ -11,6 +11,12 @@
 //! output, metadata}` after). Tool names are OpenCode's own (`bash`, `read`,
 //! `write`, `edit`, `webfetch`...); MCP tools keep the name OpenCode gives them.
 //!
+//! The user's message arrives by `chat.message(input, output)` (`input:
+//! {sessionID, agent, model, messageID}`, `output: {message, parts}`): its
+//! text parts, joined, are the session's prompt, judged and recorded as the
+//! other agents' prompt hooks are (a secret typed there is remembered, so the
+//! call that later sends it is refused), and never refused itself.
+//!
 //! Answers: `{"decision": "allow"|"deny", "reason"}`; the plugin throws the
 //! reason on deny. Nothing in OpenCode's plugin hook can ask the user, so
 //! "ask" becomes the policy's fallback. The plugin lets the call go ahead,
@@ -29,11 +35,23 @@ pub(super) fn parse(o: &Map<String, Value>) -> Result<GuardEvent, String> {
     let kind = match name {
         "tool.execute.before" => EventKind::PreTool,
         "tool.execute.after" => EventKind::PostTool { failed: false },
+        "chat.message" => EventKind::Prompt,
         _ => EventKind::Other,
     };
     let session = super::need(input, "sessionID").map_err(|_| "no input.sessionID".to_string())?;
     let mut ev = GuardEvent::new(super::Agent::Opencode, name, kind, session);
     ev.cwd = super::opt(o, "directory");
+    if kind == EventKind::Prompt {
+        // the message's text parts (files, images and tool parts are not typed text)
+        let parts = output.get("parts").and_then(Value::as_array);
+        let text: Vec<&str> = parts
+            .into_iter()
+            .flatten()
+            .filter(|p| p.get("type").and_then(Value::as_str) == Some("text"))
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect();
+        ev.prompt = Some(text.join("\n"));
+    }
     if matches!(kind, EventKind::PreTool | EventKind::PostTool { .. }) {
         let tool = super::need(input, "tool").map_err(|_| "no input.tool".to_string())?;
         ev.tool_name = Some(tool.to_string());
@@ -54,8 +72,9 @@ pub(super) fn parse(o: &Map<String, Value>) -> Result<GuardEvent, String> {
     Ok(ev)
 }
 
-pub(super) fn answer(_name: Option<&str>, v: &Verdict) -> Answer {
-    if v.action == Action::Allow {
+pub(super) fn answer(name: Option<&str>, v: &Verdict) -> Answer {
+    // A message is recorded, never refused: the plugin does not throw there.
+    if v.action == Action::Allow || name == Some("chat.message") {
         Answer::json(json!({ "decision": "allow" }))
     } else {
         // The plugin cannot ask: anything but allow refuses.
@@ -95,6 +114,28 @@ mod tests {
             .parse(br#"{"hook_event_name":"tool.execute.before","input":{"tool":"bash"},"output":{"args":{}}}"#)
             .unwrap_err();
         assert!(e.why.contains("sessionID"), "{e:?}");
+    }
+
+    #[test]
+    fn a_chat_message_is_the_sessions_prompt_and_never_refused() {
+        let ev = Agent::Opencode
+            .parse(&fixture("chat-message.json"))
+            .unwrap();
+        assert_eq!(ev.kind, EventKind::Prompt);
+        assert_eq!(ev.session, "ses_5d8a1f2c3ffeKq0gX1b2c3d4e5");
+        assert_eq!(
+            ev.prompt.as_deref(),
+            Some("Fix the failing date test in src/date.ts\nKeep the public API as it is.")
+        );
+        let no_text = br#"{"hook_event_name":"chat.message","input":{"sessionID":"s"},"output":{"parts":[{"type":"file","url":"file:///a.png"}]}}"#;
+        let ev = Agent::Opencode.parse(no_text).unwrap();
+        assert_eq!(ev.prompt.as_deref(), Some(""));
+        let deny = Verdict {
+            action: Action::Deny,
+            reason: "why".into(),
+        };
+        let a: Value = serde_json::from_str(&answer(Some("chat.message"), &deny).stdout).unwrap();
+        assert_eq!(a, json!({"decision": "allow"}));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! with a stdin, its findings as JSON, hook fixtures, native-format trace lines.
 #![allow(clippy::unwrap_used, dead_code)]
 
+pub mod hook_events;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output};
 
