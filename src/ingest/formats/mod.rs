@@ -25,6 +25,7 @@ pub mod sniff;
 mod split;
 #[cfg(test)]
 mod test_support;
+mod torn;
 
 use crate::ingest::formats::json::Value;
 use crate::model::{Finding, Origin, Run, Span, TriageStatus};
@@ -263,9 +264,20 @@ impl FileParser {
             Ok(v) => self.router.value(&v, line_no, out),
             Err(e) => {
                 // The line is an error as it stands; its record is still read
-                // if the lines after it close it (see `split`).
+                // if the lines after it close it (see `split`), or if it ends
+                // in a whole record after a torn one (see `torn`).
                 self.pending = split::Pending::open(bytes, line_no);
-                Err(e)
+                match self.pending.is_none().then(|| torn::whole_tail(bytes)) {
+                    Some(Some(at)) => {
+                        let read = self.line(&bytes[at..], line_no, out);
+                        read.and(Err(FormatError::Shape(
+                            "a record cut short, then the next one on the same line (the \
+                             next was read; the cut one is lost)"
+                                .into(),
+                        )))
+                    }
+                    _ => Err(e),
+                }
             }
         };
         self.trim_arena();
