@@ -296,7 +296,10 @@ impl FileParser {
         out: &mut Vec<Record>,
     ) -> Result<(), FormatError> {
         if pending.push(bytes) {
-            if split::still_open(&pending.bytes) {
+            if pending.in_string() {
+                if !pending.still_open_after(bytes) {
+                    return self.line(bytes, line_no, out);
+                }
                 self.pending = Some(pending);
                 return Ok(());
             }

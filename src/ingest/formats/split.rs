@@ -17,6 +17,10 @@ pub struct Pending {
     pub bytes: Vec<u8>,
     /// Physical lines it spans so far.
     lines: u64,
+    /// Where the bytes so far end: inside a string, after a backslash.
+    state: Strings,
+    /// Whole-record checks made so far (see [`Pending::still_open_after`]).
+    checks: u32,
 }
 
 /// A held record is given up past this many bytes or lines.
@@ -30,25 +34,56 @@ impl Pending {
             first: line_no,
             bytes: line.to_vec(),
             lines: 1,
+            state: Strings::default().after(line),
+            checks: 0,
         })
     }
 
-    /// Appends the next physical line, the newline between them escaped.
+    /// Appends the next physical line, the newline between them escaped
+    /// (each byte is looked at once, so a long record costs its length).
     /// `false` when the record has grown past the limits.
     pub fn push(&mut self, line: &[u8]) -> bool {
         self.bytes.extend_from_slice(b"\\n");
+        self.state = self.state.after(b"\\n").after(line);
         self.bytes.extend_from_slice(line);
         self.lines += 1;
         self.bytes.len() <= MAX_BYTES && self.lines <= MAX_LINES
     }
+
+    /// True while the bytes so far end inside a string: more lines may close
+    /// it. Once they do not, the record is decoded once, whole or given up.
+    pub fn in_string(&self) -> bool {
+        self.state.inside
+    }
+
+    /// After a pushed `line` that left the record inside a string: still
+    /// open, or given up. A piece of a string has its quotes escaped, so a
+    /// piece that is a whole JSON object of its own is a new record unless
+    /// the joined bytes are still a record cut in a string (checked by the
+    /// decoder, at most [`MAX_CHECKS`] times a record).
+    pub fn still_open_after(&mut self, line: &[u8]) -> bool {
+        let start = line.iter().position(|b| !b.is_ascii_whitespace());
+        let object = start.is_some_and(|i| line[i..].starts_with(b"{\""))
+            && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok();
+        if !object {
+            return true;
+        }
+        self.checks += 1;
+        self.checks <= MAX_CHECKS
+            && serde_json::from_slice::<serde::de::IgnoredAny>(&self.bytes)
+                .is_err_and(|e| e.is_eof())
+    }
 }
+
+/// Whole-record checks of one held record before it is given up.
+const MAX_CHECKS: u32 = 16;
 
 /// True when `bytes` ends inside a string of a JSON object that is still
 /// open: the JSON decoder stops at the end of input (not at a syntax error)
 /// and a string is open there.
 pub fn opens_cut_string(bytes: &[u8]) -> bool {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    if first != Some(&b'{') || !ends_in_string(bytes) {
+    if first != Some(&b'{') || !Strings::default().after(bytes).inside {
         return false;
     }
     match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
@@ -57,24 +92,26 @@ pub fn opens_cut_string(bytes: &[u8]) -> bool {
     }
 }
 
-/// True when the JSON text ends inside a string (unescaped quotes counted).
-fn ends_in_string(bytes: &[u8]) -> bool {
-    let (mut inside, mut escaped) = (false, false);
-    for &b in bytes {
-        if escaped {
-            escaped = false;
-        } else if inside && b == b'\\' {
-            escaped = true;
-        } else if b == b'"' {
-            inside = !inside;
-        }
-    }
-    inside
+/// Where JSON text ends with respect to its strings (unescaped quotes counted).
+#[derive(Debug, Default, Clone, Copy)]
+struct Strings {
+    inside: bool,
+    escaped: bool,
 }
 
-/// True when the joined bytes are still an unfinished record (more lines may close it).
-pub fn still_open(bytes: &[u8]) -> bool {
-    opens_cut_string(bytes)
+impl Strings {
+    fn after(mut self, bytes: &[u8]) -> Strings {
+        for &b in bytes {
+            if self.escaped {
+                self.escaped = false;
+            } else if self.inside && b == b'\\' {
+                self.escaped = true;
+            } else if b == b'"' {
+                self.inside = !self.inside;
+            }
+        }
+        self
+    }
 }
 
 #[cfg(test)]
@@ -100,9 +137,9 @@ mod tests {
     fn joined_lines_close_the_record_with_escaped_newlines() {
         let mut p = Pending::open(br#"{"a":"one"#, 7).unwrap();
         assert!(p.push(b""));
-        assert!(still_open(&p.bytes));
+        assert!(p.in_string());
         assert!(p.push(br#"three"}"#));
-        assert!(!still_open(&p.bytes));
+        assert!(!p.in_string());
         let v: serde_json::Value = serde_json::from_slice(&p.bytes).unwrap();
         assert_eq!(v["a"], "one\n\nthree");
         assert_eq!(p.first, 7);
@@ -194,6 +231,20 @@ mod tests {
         assert!(p.line(lines[2].as_bytes(), 1, &mut out).is_err());
         p.forget_open();
         assert!(p.line(lines[4].as_bytes(), 2, &mut out).is_err());
+    }
+
+    #[test]
+    fn a_record_of_many_pieces_costs_its_length() {
+        // 20,000 raw newlines in one string: each piece is scanned once.
+        let mut p = Pending::open(br#"{"a":"start"#, 1).unwrap();
+        for _ in 0..20_000 {
+            assert!(p.push(&[b'x'; 100]));
+            assert!(p.in_string());
+        }
+        assert!(p.push(br#"end"}"#));
+        assert!(!p.in_string());
+        let v: serde_json::Value = serde_json::from_slice(&p.bytes).unwrap();
+        assert_eq!(v["a"].as_str().unwrap().len(), 5 + 20_000 * 101 + 1 + 3);
     }
 
     #[test]

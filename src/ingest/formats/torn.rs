@@ -7,17 +7,32 @@
 //! as the fragment is lost.
 
 /// Where a whole JSON object starts that runs to the end of `bytes`, after
-/// the start (the leftmost such, among the first few `{"` candidates).
+/// the start. Candidates (`{"`) are tried from the right, so the record's own
+/// nested objects fail first and the first success is its start; each try
+/// costs at most the rest of the line, and all together at most a few times
+/// the line (a hostile line of many candidates is given up, not parsed over
+/// and over).
 pub fn whole_tail(bytes: &[u8]) -> Option<usize> {
     const CANDIDATES: usize = 64;
     let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace())?;
     if bytes[end] != b'}' {
         return None;
     }
-    memchr::memmem::find_iter(bytes, b"{\"")
+    let budget = bytes.len().saturating_mul(4).max(1 << 16);
+    let mut spent = 0usize;
+    for i in memchr::memmem::rfind_iter(bytes, b"{\"")
         .filter(|&i| i > 0)
         .take(CANDIDATES)
-        .find(|&i| serde_json::from_slice::<serde::de::IgnoredAny>(&bytes[i..]).is_ok())
+    {
+        spent += bytes.len() - i;
+        if spent > budget {
+            return None;
+        }
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes[i..]).is_ok() {
+            return Some(i);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -37,6 +52,17 @@ mod tests {
         assert_eq!(whole_tail(br#"{"a":{"b":1}} x"#), None);
         // A nested object closing at the line's end is not taken for a record.
         assert_eq!(whole_tail(br#"{"a":1,"b":{"c":2}}"#), None);
+        // Two whole records after a fragment: the line ends in the second.
+        let two = format!("{}{whole}{whole}", &whole[..50]);
+        assert_eq!(&two[whole_tail(two.as_bytes()).unwrap()..], whole);
+    }
+
+    #[test]
+    fn a_line_of_many_candidates_is_given_up_within_its_budget() {
+        // Every `{"` starts an object that never closes: each try would run
+        // to the line's end; past the budget the line is left as it is.
+        let hostile = format!("x{}}}", r#"{"a":"#.repeat(1 << 16));
+        assert_eq!(whole_tail(hostile.as_bytes()), None);
     }
 
     /// The Codex shape of openai/codex#24425 through the file parser: the
