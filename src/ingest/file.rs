@@ -368,6 +368,8 @@ impl TraceFile {
                     first.extend_from_slice(&buf[..i]);
                     let mut discard = Vec::new();
                     let _ = self.parser.line(&first, 1, &mut discard);
+                    // A record open past this line is not joined to a later one.
+                    self.parser.forget_open();
                     return Ok(());
                 }
                 None => first.extend_from_slice(&buf[..n]),

@@ -35,6 +35,7 @@ mod attack_terminal;
 mod cline_late_ui;
 mod codex_forks;
 mod cost;
+mod damaged_sessions;
 mod detection;
 mod detection_cli;
 mod detection_e2e;

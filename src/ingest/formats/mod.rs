@@ -17,12 +17,15 @@ pub mod gemini;
 pub mod homes;
 pub mod json;
 pub mod native;
+mod nuls;
 pub mod opencode;
 pub mod opencode_db;
 pub mod otlp;
 pub mod sniff;
+mod split;
 #[cfg(test)]
 mod test_support;
+mod torn;
 
 use crate::ingest::formats::json::Value;
 use crate::model::{Finding, Origin, Run, Span, TriageStatus};
@@ -178,6 +181,8 @@ pub struct FileParser {
     scratch: fastjson::Scratch,
     /// Holds the current line's tree; reset before each line.
     arena: Bump,
+    /// A record broken across lines by raw newlines, still open ([`split`]).
+    pending: Option<split::Pending>,
 }
 
 /// An arena grown past this by one huge line or document is dropped
@@ -211,6 +216,7 @@ impl FileParser {
             path,
             scratch: fastjson::Scratch::default(),
             arena: Bump::new(),
+            pending: None,
         }
     }
 
@@ -235,17 +241,81 @@ impl FileParser {
         line_no: u64,
         out: &mut Vec<Record>,
     ) -> Result<(), FormatError> {
+        let (bytes, nuls) = nuls::strip(bytes);
+        if nuls > 0 {
+            // A crash's zero-filled block (see `nuls`): the record beside it is
+            // read, and the line reported.
+            if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+                self.pending = None;
+                return Err(nuls::error(nuls, false));
+            }
+            let read = self.line(bytes, line_no, out);
+            return read.and(Err(nuls::error(nuls, true)));
+        }
         let bytes = trim_line(bytes, line_no);
+        if let Some(pending) = self.pending.take() {
+            return self.continued(pending, bytes, line_no, out);
+        }
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok(());
         }
         self.arena.reset();
         let result = match decode(bytes, &self.arena, &mut self.scratch) {
             Ok(v) => self.router.value(&v, line_no, out),
-            Err(e) => Err(e),
+            Err(e) => {
+                // The line is an error as it stands; its record is still read
+                // if the lines after it close it (see `split`), or if it ends
+                // in a whole record after a torn one (see `torn`).
+                self.pending = split::Pending::open(bytes, line_no);
+                match self.pending.is_none().then(|| torn::whole_tail(bytes)) {
+                    Some(Some(at)) => {
+                        let read = self.line(&bytes[at..], line_no, out);
+                        read.and(Err(FormatError::Shape(
+                            "a record cut short, then the next one on the same line (the \
+                             next was read; the cut one is lost)"
+                                .into(),
+                        )))
+                    }
+                    _ => Err(e),
+                }
+            }
         };
         self.trim_arena();
         result
+    }
+
+    /// The next physical line after a line cut inside a string: joined to it
+    /// (the raw newline escaped), the record is read, as of the line it began
+    /// on, once it closes; if the join cannot close it, this line is read on
+    /// its own.
+    fn continued(
+        &mut self,
+        mut pending: split::Pending,
+        bytes: &[u8],
+        line_no: u64,
+        out: &mut Vec<Record>,
+    ) -> Result<(), FormatError> {
+        if pending.push(bytes) {
+            if pending.in_string() {
+                if !pending.still_open_after(bytes) {
+                    return self.line(bytes, line_no, out);
+                }
+                self.pending = Some(pending);
+                return Ok(());
+            }
+            self.arena.reset();
+            if let Ok(v) = decode(&pending.bytes, &self.arena, &mut self.scratch) {
+                let result = self.router.value(&v, pending.first, out);
+                self.trim_arena();
+                return result;
+            }
+        }
+        self.line(bytes, line_no, out)
+    }
+
+    /// Forgets a record left open by the last line (that line was read alone).
+    pub fn forget_open(&mut self) {
+        self.pending = None;
     }
 
     /// Parses a whole-file JSON document (a `.json` file that is not JSON Lines).

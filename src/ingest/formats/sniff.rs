@@ -27,6 +27,15 @@ const CLAUDE_TYPES: &[&str] = &[
     "bridge-session",
     "worktree-state",
     "mode",
+    // Claude Code 2.1.26x bookkeeping (a session reader's audit of real 2.1.267
+    // sessions, d-kimuson/claude-code-viewer#235): no conversation content.
+    "atis-latch",
+    "history-suppression",
+    "frame-link",
+    "file-history-delta",
+    "artifact-autoreact-ledger",
+    "artifact-comment-monitor",
+    "cost-state",
 ];
 
 /// Codex rollout line tags (`{"timestamp","type","payload"}`).
@@ -143,7 +152,10 @@ pub fn sniff_in(v: &Value, home: Format) -> Option<Format> {
     let has = |k: &str| o.contains_key(k);
     let fits = match home {
         Format::Codex => has("payload") && has("timestamp"),
-        Format::ClaudeCode => has("sessionId") || has("uuid") || has("session_id"),
+        // File-history records name only the message they snapshot.
+        Format::ClaudeCode => {
+            has("sessionId") || has("uuid") || has("session_id") || has("messageId")
+        }
         // `copilot -p --output-format json` closes with `{type: "result", exitCode, usage}`.
         Format::CopilotCli => has("data") || has("exitCode"),
         Format::GeminiCli => has("id") && has("timestamp"),
@@ -288,6 +300,39 @@ mod tests {
         }
         let v = json!({"timestamp":"t","type":"token_usage_record","payload":{}});
         assert_eq!(sniff(&Value::from(v)), Some(Format::Codex));
+    }
+
+    #[test]
+    fn claude_code_bookkeeping_of_2_1_26x_is_claude_code() {
+        // The record types d-kimuson/claude-code-viewer#235 lists from real 2.1.267 sessions.
+        for t in [
+            "atis-latch",
+            "history-suppression",
+            "frame-link",
+            "artifact-autoreact-ledger",
+            "artifact-comment-monitor",
+            "cost-state",
+        ] {
+            let v = json!({"type": t, "sessionId": "s"});
+            assert_eq!(sniff(&Value::from(v)), Some(Format::ClaudeCode), "{t}");
+        }
+        // `file-history-delta` names only its message, as `file-history-snapshot` does.
+        for t in ["file-history-delta", "file-history-snapshot"] {
+            let v = json!({"type": t, "messageId": "m", "snapshotMessageId": "m", "backup": {}});
+            assert_eq!(sniff(&Value::from(v.clone())), Some(Format::ClaudeCode));
+            assert_eq!(
+                sniff_in(&Value::from(v), Format::ClaudeCode),
+                Some(Format::ClaudeCode)
+            );
+        }
+        // An unknown type naming only a message is still no Claude Code record
+        // outside a Claude Code file.
+        let v = json!({"type": "future-delta", "messageId": "m"});
+        assert_eq!(sniff(&Value::from(v.clone())), None);
+        assert_eq!(
+            sniff_in(&Value::from(v), Format::ClaudeCode),
+            Some(Format::ClaudeCode)
+        );
     }
 
     #[test]
