@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 const CASES: &str = include_str!("../../tests/fixtures/redaction/cases.jsonl");
 
 /// Recall reached on the corpus, in secrets caught (of all of them).
-const CAUGHT_FLOOR: usize = 206;
+const CAUGHT_FLOOR: usize = 242;
 /// False redactions reached on the corpus.
-const FALSE_CEILING: usize = 6;
+const FALSE_CEILING: usize = 2;
 
 struct Case {
     id: String,
