@@ -166,3 +166,34 @@ fn the_scorer_sees_a_leak_and_a_lost_keep() {
     assert!(!leaked(&c.secrets[0], &c, "key ghp_[REDACTED:x] at"));
     assert_eq!(markers("a [REDACTED:x] b [HASH:y:0123abcd]"), 2);
 }
+
+#[test]
+fn what_the_precision_bench_found_this_round_stays_readable() {
+    // `cargo bench --bench precision` on the Cargo registry and CPython's stdlib after
+    // this round's rules first went in: `force_pass: true/false` (insta's docs; `_PASS`
+    // is an env name only in upper case) and CPython's `test_netrc.py` entries with the
+    // password `pass` (a netrc password needs six characters, or four of two classes).
+    let mut r = Redactor::builtin(Mode::Mask);
+    for text in [
+        "//!   force_pass: true/false",
+        "machine foo.domain.com login bar password pass #comment",
+        "machine host.domain.com login log password pass account acct",
+    ] {
+        let mut rep = Report::default();
+        let out = r.redact_str("p", text, Field::ToolOutput, &mut rep);
+        assert_eq!(out, text);
+    }
+    // The same shapes with real values are still redacted.
+    for (text, secret) in [
+        ("SMTP_PASS=Zq9Xw8Vu7Ts6", "Zq9Xw8Vu7Ts6"),
+        (
+            "machine foo.example login bar password hunter22",
+            "hunter22",
+        ),
+        ("machine foo.example login bar password Pw3x", "Pw3x"),
+    ] {
+        let mut rep = Report::default();
+        let out = r.redact_str("p", text, Field::ToolOutput, &mut rep);
+        assert!(!out.contains(secret), "{out}");
+    }
+}
