@@ -306,8 +306,12 @@ impl Ctx<'_> {
                     path.push_str(k);
                     if let Some(label) = self.engine.sensitive_key(path) {
                         changed |= self.whole(val, label, path, found);
-                    } else if let (Value::String(s), true) = (&mut *val, self.engine.has_keyword(k))
-                    {
+                    } else if let (true, Value::String(s)) = (
+                        val.is_string()
+                            && (self.engine.has_keyword(k)
+                                || digit_context(self.engine, k, s_of(val))),
+                        &mut *val,
+                    ) {
                         if looks_like_json(s) {
                             changed |= self.walk(val, path, depth, found);
                         } else {
@@ -442,6 +446,26 @@ impl Ctx<'_> {
 }
 
 /// Finds at the merged ranges `ranges` of `text`.
+fn s_of(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+/// A key that gives a digit rule its context (`card_number`, `cc_num`) over a value
+/// with a long digit run: the value is judged with the key before it, as in text
+/// (`"card_number": "4…"` holds a card number written without separators).
+fn digit_context(engine: &Engine, key: &str, value: &str) -> bool {
+    if value.bytes().filter(u8::is_ascii_digit).count() < 12 {
+        return false;
+    }
+    let key = key.to_ascii_lowercase();
+    engine.digit_rules.iter().any(|&r| {
+        engine.rules[r]
+            .context
+            .iter()
+            .any(|w| key.contains(w.as_str()))
+    })
+}
+
 fn found_in(text: &str, ranges: Vec<Cand>) -> Vec<Found> {
     ranges
         .into_iter()

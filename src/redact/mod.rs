@@ -7,6 +7,8 @@
 //! where (rule and position, never the value) so detection can use it.
 
 mod clean;
+#[cfg(test)]
+mod corpus_tests;
 pub mod cut;
 mod disguise;
 mod engine;

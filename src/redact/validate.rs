@@ -89,7 +89,7 @@ impl Validator {
             Validator::Iban => iban(s),
             Validator::Ssn => ssn(s) && standalone_number(text, secret),
             Validator::Phone => phone(text, secret, c.phone),
-            Validator::Email => email(s),
+            Validator::Email => email(s) && !url_password(text, secret.start),
             Validator::Mixed => mixed(s),
             Validator::Random => random(s),
             Validator::Placeholder => !value::placeholder(s, c.words),
@@ -480,6 +480,26 @@ fn email(s: &str) -> bool {
     }
     // git@github.com:org/repo is an SSH login, not a person.
     !(local == "git" || local.is_empty())
+}
+
+/// The match at `at` is the password of a URL's userinfo (`https://user:TOKEN@host`):
+/// `TOKEN@host` is no address; `url_credentials` redacts the password.
+fn url_password(text: &str, at: usize) -> bool {
+    let b = text.as_bytes();
+    let at = at.min(b.len());
+    if at == 0 || b[at - 1] != b':' {
+        return false;
+    }
+    let from = b[..at]
+        .iter()
+        .rposition(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'`' | b'<' | b'('))
+        .map_or(0, |i| i + 1);
+    let word = &b[from..at - 1];
+    word.windows(3).position(|w| w == b"://").is_some_and(|i| {
+        !word[i + 3..]
+            .iter()
+            .any(|c| matches!(c, b'/' | b'?' | b'#' | b'@'))
+    })
 }
 
 fn mixed(s: &str) -> bool {

@@ -147,3 +147,18 @@ fn pem_needs_key_material() {
         &format!("{h}\nMC4CAQAwBQYDK2VwBCIEI")
     ));
 }
+
+#[test]
+fn a_url_password_before_its_host_is_no_email() {
+    let t = "origin https://x-access-token:Zq9Xw8Vu7Ts6Rq5Po4Nm@github.com/o/r.git";
+    let at = t.find("Zq9").unwrap_or(0);
+    assert!(url_password(t, at));
+    for t in [
+        "mailto:jane@acme.dev",
+        "write to jane@acme.dev",
+        "https://a.b/x:jane@acme.dev",
+    ] {
+        let at = t.find("jane").unwrap_or(0);
+        assert!(!url_password(t, at), "{t}");
+    }
+}

@@ -185,6 +185,9 @@ pub fn placeholder(s: &str, words: &Words) -> bool {
     if t.bytes().all(|b| b == first) {
         return true; // xxxxxxxx, ........
     }
+    if masked_after_prefix(t) {
+        return true; // sk-xxxxxxxx, ghp_XXXXXXXX
+    }
     // Compared ignoring ASCII case, without a lower-cased copy (the word lists are
     // lower case).
     let b = t.as_bytes();
@@ -208,6 +211,40 @@ pub fn placeholder(s: &str, words: &Words) -> bool {
         || b.windows(2).any(|w| matches!(w, b"{{" | b"${" | b"%("))
         || ends("_here")
         || ends("-here")
+}
+
+/// A provider's prefix (up to 16 bytes, ending in `-` or `_`) followed by one character
+/// repeated at least four times: `sk-xxxxxxxx`, `ghp_XXXXXXXX`, `sk-proj-********`, how
+/// documentation writes a key without one.
+pub fn masked_after_prefix(t: &str) -> bool {
+    let Some(cut) = t.rfind(['-', '_']) else {
+        return false;
+    };
+    let tail = &t.as_bytes()[cut + 1..];
+    cut < 16 && tail.len() >= 4 && tail.iter().all(|&b| b == tail[0])
+}
+
+/// The word the key stands in, read back from `key_start` to a space or quote: in an
+/// ARN or URN (`arn:aws:secretsmanager:…:secret:prod/db`) the key is a resource type,
+/// and in a URL's userinfo (`https://x-access-token:TOKEN@host`) it is a user name whose
+/// password `url_credentials` judges; neither is a `key = value`.
+fn key_inside_name(text: &str, key_start: usize) -> bool {
+    let b = text.as_bytes();
+    let from = b[..key_start.min(b.len())]
+        .iter()
+        .rposition(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'`' | b'(' | b'='))
+        .map_or(0, |i| i + 1);
+    let word = &b[from..key_start.min(b.len())];
+    if word.len() >= 4
+        && (word[..4].eq_ignore_ascii_case(b"arn:") || word[..4].eq_ignore_ascii_case(b"urn:"))
+    {
+        return true;
+    }
+    word.windows(3).position(|w| w == b"://").is_some_and(|i| {
+        !word[i + 3..]
+            .iter()
+            .any(|c| matches!(c, b'/' | b'?' | b'#' | b'@' | b'&'))
+    })
 }
 
 /// `DB_PASSWORD_2` style: the name of a variable or constant, not its value.
@@ -292,6 +329,9 @@ pub fn is_secret(
         .to_ascii_lowercase();
     let key = key.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
     if key.starts_with("pwd") || key.starts_with("oldpwd") || key.contains("::") {
+        return false;
+    }
+    if key_inside_name(text, m.start) {
         return false;
     }
     if quoted {
@@ -380,6 +420,47 @@ mod tests {
         ));
     }
 
+    /// `judge` with the match starting at the key, as the rules match.
+    fn judge_key(text: &str, key: &str, value: &str) -> bool {
+        let k = text.find(key).expect("key in text");
+        let s = text.rfind(value).expect("value in text");
+        is_secret(
+            text,
+            k..s + value.len(),
+            s..s + value.len(),
+            &ValueRule::default(),
+            &words(),
+        )
+    }
+
+    #[test]
+    fn keys_inside_an_arn_or_a_url_user_are_names() {
+        assert!(!judge_key(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf",
+            "secret",
+            "prod/db-AbCdEf"
+        ));
+        assert!(!judge_key(
+            "origin https://x-access-token:Zq9Xw8Vu7Ts6Rq5Po4Nm@github.com/o/r.git (fetch)",
+            "token",
+            "Zq9Xw8Vu7Ts6Rq5Po4Nm@github.com/o/r.git"
+        ));
+        // A query string after the URL's path, and a plain assignment, still are.
+        assert!(judge_key(
+            "curl https://api.example/v1?api_key=Zq9Xw8Vu7Ts6Rq5Po4&q=1",
+            "api_key",
+            "Zq9Xw8Vu7Ts6Rq5Po4"
+        ));
+        assert!(judge_key(
+            "config: secret: Zq9Xw8Vu7Ts6Rq5Po4",
+            "secret",
+            "Zq9Xw8Vu7Ts6Rq5Po4"
+        ));
+        assert!(masked_after_prefix("sk-proj-********"));
+        assert!(!masked_after_prefix("sk-proj-Zq9Xw8Vu"));
+        assert!(!masked_after_prefix("xxxxxxxx"));
+    }
+
     #[test]
     fn entropy_classes_and_words() {
         assert!((entropy("abcd") - 2.0).abs() < 1e-9);
@@ -436,6 +517,13 @@ mod tests {
             ),
             ("apiKey: options?.apiKey,", "options?.apiKey"),
             ("if (!options?.apiKey)", "options?.apiKey"),
+            // A masked key after its provider's prefix (documentation), an ARN's
+            // resource type, a URL's user name (the corpus's keep-cases).
+            (
+                "api_key = \"sk-xxxxxxxxxxxxxxxxxxxx\"",
+                "sk-xxxxxxxxxxxxxxxxxxxx",
+            ),
+            ("token: 'ghp_XXXXXXXXXXXX'", "ghp_XXXXXXXXXXXX"),
             ("token: config!.authToken", "config!.authToken"),
             (
                 "password = user?.profile?.password",
@@ -455,6 +543,12 @@ mod tests {
             ("password: PwQx7Lk2mZ9a", "PwQx7Lk2mZ9a"),
             ("token=ghx8a7dF0q2LmZ1", "ghx8a7dF0q2LmZ1"),
             ("secret: 'correct-horse-9'", "correct-horse-9"),
+            // Not a name: a query string after a URL's path, a key-sk value with a
+            // real body.
+            (
+                "api_key = \"sk-Zq9Xw8Vu7Ts6Rq5Po4\"",
+                "sk-Zq9Xw8Vu7Ts6Rq5Po4",
+            ),
         ] {
             assert!(judge(text, value), "{text}");
         }

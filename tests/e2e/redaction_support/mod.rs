@@ -53,6 +53,17 @@ pub fn planted() -> Vec<(&'static str, String, String)> {
         &|s| format!("key: {s}"),
     );
     add(
+        "putty_private_key",
+        format!("{}\n{}", rnd(64, 70, B64), rnd(40, 71, B64)),
+        &|s| {
+            format!(
+                "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nPublic-Lines: 1\n{}\nPrivate-Lines: 2\n{s}\nPrivate-MAC: {}",
+                rnd(60, 72, B64),
+                rnd(64, 73, HEX)
+            )
+        },
+    );
+    add(
         "anthropic_admin_key",
         format!("sk-ant-admin01-{}", alnum(60, 5)),
         &|s| format!("ADMIN={s}"),
@@ -215,6 +226,16 @@ pub fn planted() -> Vec<(&'static str, String, String)> {
         &|s| format!("DO {s}"),
     );
     add(
+        "cloud_platform_token",
+        format!("dapi{}", rnd(32, 74, HEX)),
+        &|s| format!("databricks configure --token {s}"),
+    );
+    add(
+        "saas_api_token",
+        format!("lin_api_{}", alnum(40, 75)),
+        &|s| format!("linear key {s} in use"),
+    );
+    add(
         "jwt",
         format!(
             "eyJ{}.eyJ{}.{}",
@@ -244,6 +265,21 @@ pub fn planted() -> Vec<(&'static str, String, String)> {
     add("curl_basic_auth", format!("Pw{}", alnum(12, 55)), &|s| {
         format!("curl -u admin:{s} https://x")
     });
+    add(
+        "docker_login_password",
+        format!("Pw{}", alnum(14, 76)),
+        &|s| format!("docker login -u ci -p {s} reg.test"),
+    );
+    add("netrc_password", format!("Pw{}", alnum(14, 77)), &|s| {
+        format!("machine api.test login me password {s}\n")
+    });
+    add(
+        "docker_config_auth",
+        format!("Y2k6UHc{}", alnum(20, 78)),
+        &|s| {
+            format!("$ cat ~/.docker/config.json\n{{\"auths\": {{\"reg.test\": {{\"auth\": \"{s}\"}}}}}}")
+        },
+    );
     add("cli_secret_flag", format!("Pw{}", alnum(12, 56)), &|s| {
         format!("mysql --password {s} -h db")
     });
