@@ -121,6 +121,13 @@ pub fn analyse_in(call: &ToolCall, tax: &Taxonomy, ctx: &CallCtx) -> CallAnalysi
             Action::Skill { .. } => {}
         }
     }
+    if call.sends {
+        // an upload, mail or sync tool that names where it sends: the
+        // credential it reads goes there
+        for h in a.hits.iter_mut().filter(|h| h.rule == id::EXF_CRED_READ) {
+            *h = sent_by(h.clone(), Some(&call.tool));
+        }
+    }
     a
 }
 
