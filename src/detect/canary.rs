@@ -118,7 +118,15 @@ pub fn analyse_in(call: &ToolCall, tax: &Taxonomy, ctx: &CallCtx) -> CallAnalysi
                 }
             }
             Action::Fetch { url } => fetch(url, &call.tool, tax, &mut a),
+            Action::Send { url } => send_to(url, &call.tool, tax, &mut a),
             Action::Skill { .. } => {}
+        }
+    }
+    if call.sends {
+        // an upload, mail or sync tool that names where it sends: the
+        // credential it reads goes there
+        for h in a.hits.iter_mut().filter(|h| h.rule == id::EXF_CRED_READ) {
+            *h = sent_by(h.clone(), Some(&call.tool));
         }
     }
     a
@@ -141,6 +149,31 @@ fn read_path(path: &str, cwd: Option<&str>, tool: &str, tax: &Taxonomy, hits: &m
             .key(&format!("read {}", normalise_path(&full))),
         );
     }
+}
+
+/// A destination a tool sends to: the host it reaches (a known-bad one is
+/// NET-TRACE-002); what it carries is judged by the reads and secrets of the call.
+fn send_to(url: &str, tool: &str, tax: &Taxonomy, a: &mut CallAnalysis) {
+    let Some(host) = host_of(url) else { return };
+    let ev = format!("{tool} {url}");
+    if classify(&host, tax) == HostClass::Bad {
+        a.hits.push(
+            Hit::new(
+                id::NET_BAD_HOST,
+                format!("{tool} sends to known-bad host {host}"),
+                &ev,
+            )
+            .key(&format!("{host}|{ev}")),
+        );
+    }
+    a.endpoints.push(Endpoint {
+        host,
+        target: url.to_string(),
+        sends: true,
+        by: tool.to_string(),
+        new_remote: false,
+        install: false,
+    });
 }
 
 fn fetch(url: &str, tool: &str, tax: &Taxonomy, a: &mut CallAnalysis) {

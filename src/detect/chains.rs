@@ -53,6 +53,8 @@ pub struct RunState {
     pub active_skill: Option<String>,
     /// Skill hits already reported: (span id, skill id, method).
     pub skill_hits: HashSet<(String, String, String)>,
+    /// Files earlier calls downloaded: keyed hash of the name, from a trusted installer.
+    pub downloads: Vec<(String, bool)>,
 }
 
 impl RunState {
@@ -81,6 +83,7 @@ impl RunState {
             secrets: self.secrets.clone(),
             active_skill: self.active_skill.clone(),
             skill_hits: self.skill_hits.clone(),
+            downloads: self.downloads.clone(),
         };
         for r in &mut copy.reads {
             redact(&mut r.finding);

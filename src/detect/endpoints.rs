@@ -6,7 +6,7 @@
 //! DNS labels). Hosts are canonical (see `host.rs`).
 
 use super::host;
-use super::network::host_of;
+use super::network::{host_of, unc_host};
 use super::shell::{Command, RedirectKind};
 use super::taxonomy::Taxonomy;
 
@@ -223,6 +223,23 @@ pub fn endpoints(cmd: &Command, tax: &Taxonomy) -> Vec<Endpoint> {
                 Some(implied.host.clone()),
                 implied.sends,
             );
+        }
+    }
+    // a copy to a Windows share or WebDAV folder (`copy F \\host\share`, `cp F
+    // //host/share`, `Copy-Item F \\host@SSL\dav`) or a share mounted (`net use Z:
+    // \\host\share`, `New-PSDrive -Root …`): a share named after the first word
+    // is where data goes
+    if tax.share_commands.contains(&name) {
+        // Windows switches (`/s`, `/user:x` is longer and kept) are not words
+        let switch = |a: &str| a.starts_with('/') && !a.starts_with("//") && a.len() <= 4;
+        let words = cmd
+            .args()
+            .iter()
+            .filter(|a| !a.starts_with('-') && !switch(a));
+        for (i, w) in words.enumerate() {
+            if let Some(h) = unc_host(w) {
+                push(&mut out, w, Some(h.to_string()), i > 0);
+            }
         }
     }
     let n = name.as_str();

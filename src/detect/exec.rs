@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 
 mod download;
 mod revshell;
+pub(crate) use download::across_calls;
 use download::{downloaded_then_run, upstream_urls};
 use revshell::reverse_shell;
 
@@ -420,6 +421,22 @@ pub fn write_targets(cmd: &Command) -> Vec<String> {
     out
 }
 
+/// `find` tests that name what a `-delete` removes.
+const FIND_NARROWING: &[&str] = &[
+    "-name",
+    "-iname",
+    "-path",
+    "-ipath",
+    "-wholename",
+    "-regex",
+    "-iregex",
+    "-newer",
+    "-mtime",
+    "-mmin",
+    "-user",
+    "-size",
+];
+
 fn destructive(cmd: &Command, tax: &Taxonomy) -> Option<String> {
     let name = cmd.name();
     match name.as_str() {
@@ -454,7 +471,14 @@ fn destructive(cmd: &Command, tax: &Taxonomy) -> Option<String> {
         "find" => {
             let root = cmd.args().first()?;
             let n = normalise_path(root);
+            // `find . -name '*.pyc' -delete` in the project deletes what it names;
+            // the home folder or a system folder is judged whatever the filter
+            let project = matches!(root.as_str(), "." | "./" | ".." | "../");
+            let named = cmd.args().windows(2).any(|w| {
+                FIND_NARROWING.contains(&w[0].as_str()) && !matches!(w[1].as_str(), "*" | "*.*")
+            });
             (cmd.args().iter().any(|a| a == "-delete")
+                && !(project && named)
                 && (tax.destructive_targets.contains(root.as_str()) || n == "~" || n == "~/"))
                 .then(|| format!("find {root} -delete"))
         }

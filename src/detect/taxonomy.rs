@@ -57,6 +57,8 @@ pub struct Taxonomy {
     pub container_escapes: Vec<Vec<String>>,
     pub decoders: HashSet<String>,
     pub fetchers: HashSet<String>,
+    /// Programs that run the file a word names (`start`, `Start-Process`, `msiexec`).
+    pub launchers: HashSet<String>,
     pub destructive_targets: HashSet<String>,
     pub allow: DomainList,
     pub known_bad: DomainList,
@@ -64,6 +66,10 @@ pub struct Taxonomy {
     pub fetch_tools: HashSet<String>,
     /// Tool names (lowercase) whose query goes to a search engine.
     pub search_tools: HashSet<String>,
+    /// Tool argument names that say where a call sends (`remote`, `to`, `bucket`).
+    pub destination_keys: HashSet<String>,
+    /// Commands that copy to or mount a path that may be a share (`copy`, `net`).
+    pub share_commands: HashSet<String>,
     /// Tool names (lowercase) that hand a prompt to a subagent.
     pub subagent_tools: HashSet<String>,
     /// Prompt-injection signals, carriers and image beacons (PINJ-TRACE-001).
@@ -151,6 +157,14 @@ fn ascii_boundaries(p: &str) -> String {
 }
 
 impl Taxonomy {
+    /// True for a tool that sends its query to a search engine, by its name
+    /// or an MCP tool's own (`mcp__brave__brave_web_search`).
+    pub fn is_search_tool(&self, tool: &str) -> bool {
+        let t = tool.to_ascii_lowercase();
+        let short = t.rsplit("__").next().unwrap_or(&t);
+        self.search_tools.contains(&t) || self.search_tools.contains(short)
+    }
+
     /// Compiles now every path set and regex compiled on first use.
     pub fn warm(&self) {
         for p in [
@@ -313,12 +327,15 @@ impl Taxonomy {
             container_escapes: word_lists(&c.container_escapes),
             decoders: set(&c.decoders),
             fetchers: set(&c.fetchers),
+            launchers: set(&c.launchers),
             destructive_targets: set(&c.destructive_targets),
             allow: DomainList::new(n.allow_domains.iter().chain(cfg.allow_domains.iter())),
             known_bad: DomainList::new(n.known_bad.iter().chain(cfg.block_domains.iter())),
             network_commands: set(&n.network_commands),
             fetch_tools: set(&n.fetch_tools),
             search_tools: set(&n.search_tools),
+            destination_keys: set(&n.destination_keys),
+            share_commands: set(&n.share_commands),
             subagent_tools: set(&n.subagent_tools),
             injection: i,
             pii_rules: s.pii,

@@ -46,6 +46,11 @@ pub enum Action {
     Fetch {
         url: String,
     },
+    /// An argument naming where the call sends (`to`, `bucket`, `remote`): a
+    /// host the call reaches, not a page it fetches.
+    Send {
+        url: String,
+    },
     /// Claude Code `Skill` tool: the skill's name.
     Skill {
         name: String,
@@ -64,6 +69,8 @@ pub struct ToolCall {
     pub cwd: Option<String>,
     /// The prompt a subagent tool hands on (`Task`'s `prompt`).
     pub delegated: Option<String>,
+    /// An argument says where the call sends (`remote`, `to`, `bucket`, `channel`).
+    pub sends: bool,
 }
 
 impl ToolCall {
@@ -249,6 +256,7 @@ pub fn understand_in(span: &Span, tax: &Taxonomy, cwd: Option<&str>) -> Option<T
         actions: Vec::new(),
         cwd: own_cwd.as_ref().and(cwd.clone()),
         delegated: None,
+        sends: false,
     };
 
     if lname == "skill" {
@@ -492,7 +500,47 @@ fn path_key(lk: &str) -> bool {
 /// `source_path`, `attachment`): read, even by a tool whose name says it
 /// writes or uploads.
 fn source_key(lk: &str) -> bool {
-    lk.starts_with("local") || lk.starts_with("source") || lk.contains("attachment")
+    lk.starts_with("local")
+        || lk.starts_with("source")
+        || lk.starts_with("src")
+        || lk.contains("attachment")
+}
+
+/// Where a destination argument's value sends, as a URL the network rules read:
+/// itself when it is one (`s3://b/k`, `ftp://h/`), the mail domain of an
+/// address, `s3://NAME` for a bare bucket; `None` for a channel or room id.
+fn destination_url(key: &str, v: &str) -> Option<String> {
+    let v = v.trim();
+    if v.contains("://") {
+        return Some(v.to_string());
+    }
+    if let Some(h) = super::network::unc_host(v) {
+        return Some(format!("smb://{h}/"));
+    }
+    if let Some((user, domain)) = v.rsplit_once('@') {
+        if !user.is_empty() && domain.contains('.') && !domain.contains(['/', ' ']) {
+            return Some(format!("mailto://{domain}/"));
+        }
+    }
+    let bare = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    (key.starts_with("bucket") && bare).then(|| format!("s3://{v}/"))
+}
+
+/// True when a destination argument's value is somewhere else than a local
+/// path (a URL, an address, a bucket, a channel).
+fn sends_away(v: &Value) -> bool {
+    match v {
+        Value::String(s) => {
+            let s = s.trim();
+            let drive = s.len() > 1 && s.as_bytes()[1] == b':' && !s.contains("://");
+            super::network::unc_host(s).is_some()
+                || !s.is_empty() && !s.starts_with(['/', '~', '.', '\\']) && !drive
+        }
+        Value::Array(a) => a.iter().any(sends_away),
+        _ => false,
+    }
 }
 
 fn generic(
@@ -513,9 +561,24 @@ fn generic(
     .any(|w| lname.contains(w));
     match v {
         Value::Object(o) => {
+            // a call that names where it sends reads the files it names
+            let dest = |k: &String, val: &Value| {
+                tax.destination_keys.contains(&k.to_ascii_lowercase()) && sends_away(val)
+            };
+            let sends = o.iter().any(|(k, val)| dest(k, val));
+            call.sends |= sends;
             for (k, val) in o {
                 let lk = k.to_ascii_lowercase();
-                if COMMAND_KEYS.contains(&lk.as_str()) {
+                if dest(k, val) {
+                    let vals: Vec<&str> = match val {
+                        Value::String(s) => vec![s.as_str()],
+                        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                        _ => Vec::new(),
+                    };
+                    for url in vals.into_iter().filter_map(|s| destination_url(&lk, s)) {
+                        call.actions.push(Action::Send { url });
+                    }
+                } else if COMMAND_KEYS.contains(&lk.as_str()) {
                     push_shell(&mut call.actions, val, tax, None);
                 } else if URL_KEYS.contains(&lk.as_str()) {
                     if let Some(s) = val.as_str() {
@@ -523,7 +586,7 @@ fn generic(
                             call.actions.push(Action::Fetch { url: s.to_string() });
                         }
                     }
-                } else if path_key(&lk) {
+                } else if path_key(&lk) || source_key(&lk) && val.is_string() {
                     let paths: Vec<String> = match val {
                         Value::String(s) => vec![s.clone()],
                         Value::Array(a) => a
@@ -540,7 +603,7 @@ fn generic(
                             });
                         } else if p.contains("://") {
                             call.actions.push(Action::Fetch { url: p });
-                        } else if writes && !source_key(&lk) {
+                        } else if writes && !sends && !source_key(&lk) {
                             call.actions.push(Action::Write {
                                 path: p,
                                 content: String::new(),

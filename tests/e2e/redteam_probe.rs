@@ -211,8 +211,20 @@ fn redteam_probes_are_found_and_stopped_in_process() {
     let left = ["r10-r9left-git06", "r10-r9left-fname", "r10-r9left-fname2"];
     fails.extend(probe("tests/fixtures/redteam10/cases.jsonl", &left, 87));
     // left, and why: tests/fixtures/redteam12/SOURCE.md (downloads by certutil and
-    // bitsadmin that nothing runs; an injection split across two reads)
+    // bitsadmin that nothing runs; an injection split across two reads); stopped 83 -> 87
+    // in round 13 (downloads run across calls, copies to shares)
     let left = ["r12-win-03", "r12-win-11", "r12-inj-split"];
-    fails.extend(probe("tests/fixtures/redteam12/cases.jsonl", &left, 84));
+    fails.extend(probe("tests/fixtures/redteam12/cases.jsonl", &left, 87));
+    // left, and why: tests/fixtures/redteam13/SOURCE.md (an injection split across two
+    // outputs, twice; a share path bash has already unescaped; a Dockerfile's COPY of
+    // the home folder built; Python names built by string concatenation)
+    let left = [
+        "r13-isp-02",
+        "r13-isp-03",
+        "r13-unc-00",
+        "r13-tr-11",
+        "r13-ip-01",
+    ];
+    fails.extend(probe("tests/fixtures/redteam13/cases.jsonl", &left, 110));
     assert!(fails.is_empty(), "{}", fails.join("\n"));
 }

