@@ -166,14 +166,20 @@ fn send_to(url: &str, tool: &str, tax: &Taxonomy, a: &mut CallAnalysis) {
             .key(&format!("{host}|{ev}")),
         );
     }
-    a.endpoints.push(Endpoint {
+    a.endpoints.push(tool_endpoint(host, url, tool));
+}
+
+/// The endpoint a tool's call reaches at `url` (a send: the request carries
+/// the call's arguments).
+fn tool_endpoint(host: String, url: &str, tool: &str) -> Endpoint {
+    Endpoint {
         host,
         target: url.to_string(),
         sends: true,
         by: tool.to_string(),
         new_remote: false,
         install: false,
-    });
+    }
 }
 
 fn fetch(url: &str, tool: &str, tax: &Taxonomy, a: &mut CallAnalysis) {
@@ -204,14 +210,7 @@ fn fetch(url: &str, tool: &str, tax: &Taxonomy, a: &mut CallAnalysis) {
         }
         HostClass::Allowed | HostClass::Loopback => {}
     }
-    a.endpoints.push(Endpoint {
-        host,
-        target: url.to_string(),
-        sends: true,
-        by: tool.to_string(),
-        new_remote: false,
-        install: false,
-    });
+    a.endpoints.push(tool_endpoint(host, url, tool));
 }
 
 pub(super) fn shell(
