@@ -160,11 +160,9 @@ fn a_rebound_request_never_reaches_guard_serve() {
     stop(child);
 }
 
-#[test]
-fn a_rebound_request_is_never_forwarded_by_the_proxy() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("p.db");
-    // An upstream that counts connections and answers every one with a small JSON.
+/// An upstream that counts connections and answers every one with a small
+/// JSON; its URL and the count.
+fn counting_upstream() -> (String, Arc<AtomicUsize>) {
     let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
     let up = upstream.local_addr().unwrap().to_string();
     let seen = Arc::new(AtomicUsize::new(0));
@@ -183,7 +181,14 @@ fn a_rebound_request_is_never_forwarded_by_the_proxy() {
             );
         }
     });
-    let url = format!("http://{up}");
+    (format!("http://{up}"), seen)
+}
+
+#[test]
+fn a_rebound_request_is_never_forwarded_by_the_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let (url, seen) = counting_upstream();
     let (child, addr) = attack_support::start_server(&["proxy", "--openai-upstream", &url], &db);
     let body = br#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#;
     for (line, headers) in HOSTILE {
@@ -310,25 +315,7 @@ fn a_page_with_no_origin_or_a_simple_cors_post_reaches_no_listener_and_real_clie
 
     // The proxy: nothing forwarded for a page, every real client forwarded.
     let db = dir.path().join("p.db");
-    let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
-    let up = upstream.local_addr().unwrap().to_string();
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
-    std::thread::spawn(move || {
-        for s in upstream.incoming() {
-            let Ok(mut s) = s else { break };
-            counter.fetch_add(1, Ordering::SeqCst);
-            let mut buf = [0u8; 65536];
-            let _ = s.read(&mut buf);
-            let body = r#"{"id":"x","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}"#;
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    let url = format!("http://{up}");
+    let (url, seen) = counting_upstream();
     let (child, addr) = attack_support::start_server(&["proxy", "--openai-upstream", &url], &db);
     let body = br#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#;
     let n = refuses_pages_and_answers_clients(
