@@ -48,17 +48,29 @@ impl Tmux {
             home.display(),
             home.display()
         );
-        let out = self.cmd(&[
-            "new-session",
-            "-d",
-            "-s",
-            &self.session,
-            "-x",
-            "120",
-            "-y",
-            "40",
-            &cmdline,
-        ]);
+        // After `kill-session` of the last session the server exits on its own;
+        // a `new-session` that reaches the dying server fails with "server exited
+        // unexpectedly". That is tmux's race, not the TUI's: start again.
+        let mut tries = 0;
+        let out = loop {
+            let out = self.cmd(&[
+                "new-session",
+                "-d",
+                "-s",
+                &self.session,
+                "-x",
+                "120",
+                "-y",
+                "40",
+                &cmdline,
+            ]);
+            tries += 1;
+            let err = String::from_utf8_lossy(&out.stderr);
+            if out.status.success() || tries == 5 || !err.contains("server exited unexpectedly") {
+                break out;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
         assert!(
             out.status.success(),
             "tmux: {}",
