@@ -117,6 +117,8 @@ pub struct Detector {
     calls: call_memo::CallMemo,
     /// Secrets already cut into tagged windows (the same secret in another run).
     tags: disguise::TagMemo,
+    /// Outbound text windows already tagged (the same secret sent again).
+    window_tags: disguise::WindowTags,
 }
 
 impl Default for Detector {
@@ -177,6 +179,7 @@ impl Detector {
             injection_memo: Default::default(),
             calls: Default::default(),
             tags: Default::default(),
+            window_tags: Default::default(),
         }
     }
 
@@ -198,6 +201,7 @@ impl Detector {
             injection_memo: Default::default(),
             calls: Default::default(),
             tags: Default::default(),
+            window_tags: Default::default(),
         }
     }
 
@@ -405,6 +409,7 @@ impl Detector {
             keys: &self.keys,
             disguise: &self.disguise,
             tags: &mut self.tags,
+            window_tags: &mut self.window_tags,
         };
         let ob = redaction_report::Outbound {
             hosts: &outbound_hosts,
