@@ -36,7 +36,10 @@ HIT_COLS = "skill_id, version, name, method, confidence, run_id, span_id, ts_ms"
 
 
 def import_into(binary, corpus, db, jobs):
-    env = dict(os.environ, SKILLTRACE_CONFIG="/dev/null")
+    # An empty config beside the store (a binary refuses a device as its config).
+    config = db + ".config.toml"
+    open(config, "w").close()
+    env = dict(os.environ, SKILLTRACE_CONFIG=config)
     cmd = [binary, "import", corpus, "--db", db, "--no-index", "--jobs", str(jobs)]
     r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:

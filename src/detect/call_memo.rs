@@ -1,7 +1,9 @@
 //! Step 1 of [`super::Detector::scan_span`] kept per distinct call: what a tool
 //! call does ([`tools::understand_in`]) and the rule hits and endpoints it
 //! raises ([`canary::analyse_in`]), and the guard tampering it does
-//! ([`Tamper::check`]), are pure functions of the call's tool name,
+//! ([`Tamper::check`]), and the files each of its shell commands downloads
+//! ([`exec::fetched_by_command`], read again by every span for the
+//! download-then-run check across calls), are pure functions of the call's tool name,
 //! input and MCP attributes, the run's working directory and git remotes
 //! before the call, and the loaded rules (a detector whose tamper rules change
 //! starts a new memory); agents repeat calls (`git status`,
@@ -14,6 +16,7 @@
 //! does; nothing of it is stored or logged.
 
 use super::canary::{self, CallAnalysis, CallCtx};
+use super::exec;
 use super::hit::Hit;
 use super::tamper::Tamper;
 use super::taxonomy::Taxonomy;
@@ -39,6 +42,20 @@ pub struct Known {
     pub analysis: CallAnalysis,
     /// What the call does to the guard ([`Tamper::check`]).
     pub tamper: Vec<Hit>,
+    /// What each command of each of the call's shell lines downloads
+    /// ([`exec::fetched_by_command`]), one entry per shell action in order.
+    pub fetched: Vec<Vec<exec::Fetched>>,
+}
+
+/// [`Known::fetched`] of `call`.
+fn fetched_of(call: &ToolCall, tax: &Taxonomy) -> Vec<Vec<exec::Fetched>> {
+    call.actions
+        .iter()
+        .filter_map(|a| match a {
+            tools::Action::Shell { script, .. } => Some(exec::fetched_by_command(script, tax)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// What the outcome depends on, owned.
@@ -132,10 +149,12 @@ impl CallMemo {
         };
         let analysis = canary::analyse_in(&call, tax, &ctx);
         let tamper = tamper.check(&call);
+        let fetched = fetched_of(&call, tax);
         let known = Arc::new(Known {
             call,
             analysis,
             tamper,
+            fetched,
         });
         if probe.input.len() <= MAX_INPUT {
             let key = Key {
@@ -207,10 +226,12 @@ mod tests {
         };
         let analysis = canary::analyse_in(&call, tax, &ctx);
         let tamper = tamper().check(&call);
+        let fetched = fetched_of(&call, tax);
         Known {
             call,
             analysis,
             tamper,
+            fetched,
         }
     }
 
@@ -220,6 +241,7 @@ mod tests {
         assert_eq!(a.analysis.endpoints, b.analysis.endpoints);
         assert_eq!(a.analysis.quiet_egress, b.analysis.quiet_egress);
         assert_eq!(a.tamper, b.tamper);
+        assert_eq!(a.fetched, b.fetched);
     }
 
     #[test]
@@ -240,6 +262,21 @@ mod tests {
             "the second time comes from memory"
         );
         assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn a_download_is_kept_with_the_call() {
+        let tax = tax();
+        let g = tamper();
+        let mut m = CallMemo::default();
+        let s = bash("cd /tmp && curl -s https://x.example/x -o x; ls");
+        let first = m.understand(&s, &tax, &g, None, &[]).unwrap();
+        let again = m.understand(&s, &tax, &g, None, &[]).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        same(&again, &fresh(&s, &tax, None, &[]));
+        let downloads: Vec<_> = again.fetched[0].iter().flatten().collect();
+        assert_eq!(downloads.len(), 1, "{:?}", again.fetched);
+        assert_eq!(again.fetched[0].len(), 3, "one entry per command");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 
 mod download;
 mod revshell;
-pub(crate) use download::across_calls;
+pub(crate) use download::{across_calls, fetched_by_command, Fetched};
 use download::{downloaded_then_run, upstream_urls};
 use revshell::reverse_shell;
 

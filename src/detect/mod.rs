@@ -117,6 +117,8 @@ pub struct Detector {
     calls: call_memo::CallMemo,
     /// Secrets already cut into tagged windows (the same secret in another run).
     tags: disguise::TagMemo,
+    /// Outbound text windows already tagged (the same secret sent again).
+    window_tags: disguise::WindowTags,
 }
 
 impl Default for Detector {
@@ -177,6 +179,7 @@ impl Detector {
             injection_memo: Default::default(),
             calls: Default::default(),
             tags: Default::default(),
+            window_tags: Default::default(),
         }
     }
 
@@ -198,6 +201,7 @@ impl Detector {
             injection_memo: Default::default(),
             calls: Default::default(),
             tags: Default::default(),
+            window_tags: Default::default(),
         }
     }
 
@@ -320,16 +324,20 @@ impl Detector {
                     observations.push(self.skills.invocation(name));
                 }
             }
-            for a in &call.actions {
-                if let tools::Action::Shell { script, text } = a {
-                    session.after_shell(script.final_cwd.as_deref(), &script.remotes);
-                    // a file an earlier call downloaded, run now
-                    let memory = &mut self.runs.get(&span.run_id).downloads;
-                    let ev = exec::short(text);
-                    hits.extend(exec::across_calls(
-                        script, &self.tax, &self.key, memory, &ev,
-                    ));
-                }
+            let shells = call.actions.iter().filter_map(|a| match a {
+                tools::Action::Shell { script, text } => Some((script, text)),
+                _ => None,
+            });
+            // (every shell action has its entry; one missing is read afresh)
+            let fetched = k.fetched.iter().map(Vec::as_slice);
+            let fetched = fetched.chain(std::iter::repeat(&[][..]));
+            for ((script, text), fetched) in shells.zip(fetched) {
+                session.after_shell(script.final_cwd.as_deref(), &script.remotes);
+                // a file an earlier call downloaded, run now
+                let memory = &mut self.runs.get(&span.run_id).downloads;
+                hits.extend(exec::across_calls(
+                    script, fetched, &self.tax, &self.key, memory, text,
+                ));
             }
             let an = &k.analysis;
             egress |= an.quiet_egress || an.hits.iter().any(|h| h.egress);
@@ -405,6 +413,7 @@ impl Detector {
             keys: &self.keys,
             disguise: &self.disguise,
             tags: &mut self.tags,
+            window_tags: &mut self.window_tags,
         };
         let ob = redaction_report::Outbound {
             hosts: &outbound_hosts,

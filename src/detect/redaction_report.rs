@@ -24,6 +24,8 @@ pub(super) struct Ctx<'a> {
     pub disguise: &'a disguise::Rules,
     /// Secrets already cut into tagged windows (in any run).
     pub tags: &'a mut disguise::TagMemo,
+    /// Tags of outbound text windows already computed (in any run).
+    pub window_tags: &'a mut disguise::WindowTags,
 }
 
 /// Where the span's call sends things (from step 1).
@@ -129,7 +131,10 @@ pub(super) fn read(
         });
     if remembered && (ob.is_outbound || sends) {
         if let Some(input) = span.tool_input.as_deref() {
-            for sg in st.secrets.find(cx.keys, input, &span.id) {
+            for sg in st
+                .secrets
+                .find_memo(cx.keys, cx.window_tags, input, &span.id)
+            {
                 if sg.out.forms != ["plain"] || !sg.out.whole {
                     secrets.extend(
                         sg.ranges

@@ -5,6 +5,7 @@
 //! into one `RegexSet` per category, name lists into hash sets.
 
 use super::DetectError;
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 mod files;
@@ -160,9 +161,14 @@ impl Taxonomy {
     /// True for a tool that sends its query to a search engine, by its name
     /// or an MCP tool's own (`mcp__brave__brave_web_search`).
     pub fn is_search_tool(&self, tool: &str) -> bool {
-        let t = tool.to_ascii_lowercase();
+        // (lower-cased into a copy only when it has upper case)
+        let t = if tool.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(tool.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(tool)
+        };
         let short = t.rsplit("__").next().unwrap_or(&t);
-        self.search_tools.contains(&t) || self.search_tools.contains(short)
+        self.search_tools.contains(&*t) || self.search_tools.contains(short)
     }
 
     /// Compiles now every path set and regex compiled on first use.

@@ -18,11 +18,13 @@
 pub mod forms;
 pub mod out;
 mod tagged;
+mod window_tags;
 mod wire;
 
 pub use out::SecretOut;
 pub use tagged::TagMemo;
 use tagged::Tagged;
+pub use window_tags::WindowTags;
 
 use crate::hash::HashMap;
 use crate::lazyre::{Flags, LazyRegex, LazyRegexSet};
@@ -479,6 +481,18 @@ impl RunSecrets {
     /// Every remembered secret (or piece of one) in `text`, an outbound
     /// argument of span `span`; records what left for later calls.
     pub fn find(&mut self, keys: &Keys, text: &str, span: &str) -> Vec<Sighting> {
+        self.find_memo(keys, &mut WindowTags::default(), text, span)
+    }
+
+    /// [`RunSecrets::find`], with the tags of windows tagged before taken
+    /// from `memo` instead of computed again.
+    pub fn find_memo(
+        &mut self,
+        keys: &Keys,
+        memo: &mut WindowTags,
+        text: &str,
+        span: &str,
+    ) -> Vec<Sighting> {
         if self.windows.is_empty() {
             return Vec::new();
         }
@@ -503,7 +517,7 @@ impl RunSecrets {
                     if checks > MAX_CHECKS {
                         break;
                     }
-                    if let Some(r) = self.windows.get(&keys.tag(&t[i..i + w], blind)) {
+                    if let Some(r) = self.windows.get(&memo.tag(keys, &t[i..i + w], blind)) {
                         found.push((i, i + w, *r));
                         if found.len() >= MAX_MATCHES {
                             break;

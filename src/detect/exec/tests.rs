@@ -132,8 +132,15 @@ fn a_file_an_earlier_call_downloaded_is_run() {
     let key = [3u8; 32];
     let mut memory = Vec::new();
     let call = |line: &str, memory: &mut Vec<(String, bool)>| -> Vec<&'static str> {
-        across_calls(&parse_script(line, &t), &t, &key, memory, line)
-            .iter()
+        // the downloads read here, and handed over as the call memo keeps them
+        let script = parse_script(line, &t);
+        let mut kept = memory.clone();
+        let hits = across_calls(&script, &[], &t, &key, memory, line);
+        let fetched = super::fetched_by_command(&script, &t);
+        let again = across_calls(&script, &fetched, &t, &key, &mut kept, line);
+        assert_eq!(hits, again, "{line}");
+        assert_eq!(*memory, kept, "{line}");
+        hits.iter()
             .filter(|h| h.severity >= crate::model::Severity::Medium)
             .map(|h| h.rule)
             .collect()
