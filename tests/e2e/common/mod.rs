@@ -167,3 +167,20 @@ pub fn claude_decision(out: &Output) -> String {
         .unwrap_or("allow")
         .to_string()
 }
+
+/// Whether `c` must never reach a terminal as itself (newline and tab aside),
+/// by the tests' own list of every class guarantee 3 names, independent of
+/// `skilltrace::sanitize` (an oracle that asks the code under test is green
+/// whatever it lets through), or by `sanitize::is_unsafe` for the rest.
+pub fn never_on_a_terminal(c: char) -> bool {
+    if matches!(c, '\n' | '\t') {
+        return false;
+    }
+    matches!(c,
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+        | '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{00ad}' | '\u{180e}'
+        | '\u{2028}' | '\u{2029}' | '\u{3164}' | '\u{fe00}'..='\u{fe0d}'
+        | '\u{e0000}'..='\u{e007f}' | '\u{e0100}'..='\u{e01ef}'
+    ) || skilltrace::sanitize::is_unsafe(c)
+}
