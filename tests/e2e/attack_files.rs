@@ -327,34 +327,6 @@ fn left_spans(db: &Path) -> i64 {
     .unwrap()
 }
 
-/// A spool file beside `db` that a writer left with three spans in it (ids
-/// `left0..2`), as the next writer on that store would replay it.
-fn orphan_beside(db: &Path) -> std::path::PathBuf {
-    use skilltrace::model::{Origin, Span, SpanKind};
-    use skilltrace::redact::{Mode, Redactor};
-    let mut r = Redactor::new(Mode::Mask);
-    let batch = skilltrace::store::StoreBatch {
-        spans: (0..3)
-            .map(|i| {
-                let s = Span::new(
-                    format!("left{i}"),
-                    "r-left",
-                    SpanKind::Tool,
-                    "Bash",
-                    Origin::new("otlp://127.0.0.1:4318", i + 1),
-                );
-                r.redact_span(s).0
-            })
-            .collect(),
-        ..Default::default()
-    };
-    let mut sp = skilltrace::store::spool::Spool::new(db, 1 << 20);
-    sp.push(&batch).unwrap();
-    skilltrace::store::spool::files(&skilltrace::store::spool::folder(db))[0]
-        .0
-        .clone()
-}
-
 #[test]
 fn a_link_a_hard_link_or_a_device_in_or_as_the_spool_is_never_replayed_nor_removed() {
     let dir = tempfile::tempdir().unwrap();
@@ -376,7 +348,7 @@ fn a_link_a_hard_link_or_a_device_in_or_as_the_spool_is_never_replayed_nor_remov
     // The spool folder a link to another store's spool: its orphan is that
     // store's work, never replayed here nor removed there.
     let other = dir.path().join("other.db");
-    let theirs = orphan_beside(&other);
+    let theirs = common::orphan_beside(&other);
     std::os::unix::fs::symlink(dir.path().join("other.db.spool"), &spool).unwrap();
     let o = import(1);
     let err = String::from_utf8_lossy(&o.stderr);

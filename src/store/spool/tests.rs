@@ -168,14 +168,7 @@ fn hard_links_pipes_devices_and_a_linked_folder_are_passed_over_said_and_left() 
     let planted = folder(&db).join("0-1-linked.spool");
     std::fs::hard_link(&kept, &planted).expect("ln");
     let fifo = folder(&db).join("0-2-pipe.spool");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-        0,
-    )
-    .expect("mkfifo");
+    crate::paths::tests::mkfifo(&fifo);
     let started = std::time::Instant::now();
     let sp = Spool::new(&db, DEFAULT_MAX);
     assert!(sp.claim_orphan().is_none(), "read a hard-linked file");

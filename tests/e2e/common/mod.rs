@@ -184,3 +184,31 @@ pub fn never_on_a_terminal(c: char) -> bool {
         | '\u{e0000}'..='\u{e007f}' | '\u{e0100}'..='\u{e01ef}'
     ) || skilltrace::sanitize::is_unsafe(c)
 }
+
+/// A spool file beside `db` that a writer left with three spans in it (ids
+/// `left0..2`), as the next writer on that store would replay it.
+pub fn orphan_beside(db: &std::path::Path) -> std::path::PathBuf {
+    use skilltrace::model::{Origin, Span, SpanKind};
+    use skilltrace::redact::{Mode, Redactor};
+    let mut r = Redactor::new(Mode::Mask);
+    let batch = skilltrace::store::StoreBatch {
+        spans: (0..3)
+            .map(|i| {
+                let s = Span::new(
+                    format!("left{i}"),
+                    "r-left",
+                    SpanKind::Tool,
+                    "Bash",
+                    Origin::new("otlp://127.0.0.1:4318", i + 1),
+                );
+                r.redact_span(s).0
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let mut sp = skilltrace::store::spool::Spool::new(db, 1 << 20);
+    sp.push(&batch).unwrap();
+    skilltrace::store::spool::files(&skilltrace::store::spool::folder(db))[0]
+        .0
+        .clone()
+}
