@@ -276,7 +276,7 @@ pub fn create_once(path: &Path, bytes: &[u8]) -> Result<bool> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[cfg(unix)]
@@ -285,19 +285,25 @@ mod tests {
         fs::metadata(p).expect("meta").permissions().mode() & 0o777
     }
 
+    /// Makes a FIFO at `p` (`0600`), for tests of what is planted where a file belongs.
     #[cfg(unix)]
-    #[test]
-    fn read_regular_refuses_pipes_folders_and_devices_without_waiting_and_caps_size() {
-        let t = tempfile::tempdir().expect("tempdir");
-        let fifo = t.path().join("fifo");
+    pub(crate) fn mkfifo(p: &Path) {
         rustix::fs::mknodat(
             rustix::fs::CWD,
-            &fifo,
+            p,
             rustix::fs::FileType::Fifo,
             rustix::fs::Mode::from_raw_mode(0o600),
             0,
         )
         .expect("mkfifo");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn read_regular_refuses_pipes_folders_and_devices_without_waiting_and_caps_size() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let fifo = t.path().join("fifo");
+        mkfifo(&fifo);
         let started = std::time::Instant::now();
         for p in [fifo.as_path(), t.path(), Path::new("/dev/zero")] {
             let e = read_regular(p, 1 << 20).expect_err("refused");

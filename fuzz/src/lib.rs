@@ -60,7 +60,11 @@ pub fn otlp_proto(data: &[u8]) {
     }
     if let Ok(req) = ExportTraceServiceRequest::decode(data) {
         let canonical = req.encode_to_vec();
-        let ours = to_json(&canonical).expect("prost decodes what the transcoder refuses");
+        let ours = match to_json(&canonical) {
+            // Nesting past the JSON reader's depth, which prost's own limit allows.
+            Err(ProtoError::TooDeep(_)) => return,
+            r => r.expect("prost decodes what the transcoder refuses"),
+        };
         let ours: Value = serde_json::from_slice(&ours).expect("valid JSON");
         assert_eq!(ours, reference_json(&req), "transcoder and prost differ");
     }

@@ -219,6 +219,16 @@ fn check_folder(r: &mut Report, db: &Path) {
 fn check_spool(r: &mut Report, db: &Path) {
     let s = crate::store::spool::survey(db);
     let dir = crate::store::spool::folder(db);
+    if let Some(why) = &s.why {
+        r.fix(
+            "spool",
+            &format!(
+                "{} thing(s) in or as the spool are never read nor stored: {why}; \
+                 remove them (a spool holds only files skilltrace wrote)",
+                s.refused
+            ),
+        );
+    }
     if s.files == 0 {
         if dir.exists() {
             r.ok("spool", &format!("{} is empty", dir.display()));

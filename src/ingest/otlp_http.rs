@@ -482,6 +482,12 @@ fn counted(
         Ok(json) => json,
         Err(ProtoError::TooManySpans(_)) => return Err(Box::new(spans())),
         Err(ProtoError::TooManyValues(_)) => return Err(Box::new(values())),
+        Err(e @ ProtoError::TooDeep(_)) => {
+            return Err(Box::new(status(
+                StatusCode::BAD_REQUEST,
+                &format!("OTLP protobuf traces request refused: {e}"),
+            )))
+        }
         Err(ProtoError::Decode) => {
             return Err(Box::new(status(
                 StatusCode::BAD_REQUEST,

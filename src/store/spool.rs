@@ -10,6 +10,14 @@
 //! into the store together with a `spool_replayed` row naming it, in one
 //! transaction, so no frame is ever stored twice, even across a crash. The
 //! folder is bounded in bytes ([`DEFAULT_MAX`], or `[store] spool_max_mb`).
+//!
+//! What is found there is trusted no more than the key: the folder must be a
+//! folder of the user's, never a link (a link is not listed, so another
+//! folder's files are never replayed nor removed), and a file is read only
+//! when, checked on the open descriptor, it is a regular file of the user's
+//! with one link (a pipe, a device, a link or a hard link to some other file
+//! is passed over, said, and left where it is), read no further than its size
+//! when it was claimed.
 
 use super::trust;
 use super::StoreBatch;
@@ -18,7 +26,7 @@ use crate::model::{Finding, ParseError, Run, SkillHit, Span, TriageStatus};
 use crate::redact::Redacted;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// Default bound of the spool folder.
@@ -142,11 +150,13 @@ impl SpoolFile {
         if self.drained() {
             return None;
         }
-        let mut r = BufReader::new(&self.file);
-        if r.seek(SeekFrom::Start(self.read_at)).is_err() {
+        let mut f = &self.file;
+        if f.seek(SeekFrom::Start(self.read_at)).is_err() {
             self.read_at = self.end;
             return Some(Err(format!("{}: cannot read", self.path.display())));
         }
+        // Never past the size the file had when it was claimed or written.
+        let mut r = BufReader::new(f.take(self.end - self.read_at));
         let mut line = Vec::new();
         let n = match r.read_until(b'\n', &mut line) {
             Ok(n) => n as u64,
@@ -315,16 +325,24 @@ impl Spool {
     /// this writer's own file and anything not owned by the user.
     pub fn claim_orphan(&self) -> Option<SpoolFile> {
         let own = self.own.as_ref().map(|f| f.name.as_str());
-        for (path, name) in files(&self.dir) {
+        let listed = match listing(&self.dir) {
+            Ok(l) => l,
+            Err(why) => {
+                crate::notice::warn("spool-foreign", format!("spool not replayed: {why}"));
+                return None;
+            }
+        };
+        for (path, name) in listed {
             if Some(name.as_str()) == own {
                 continue;
             }
-            if let Err(why) = trust::check_owned(&path, trust::Kind::File) {
-                crate::notice::warn("spool-foreign", format!("spool file not replayed: {why}"));
-                continue;
-            }
-            let Ok(file) = crate::paths::open_nofollow(&path) else {
-                continue;
+            let file = match open_frames(&path) {
+                Ok(Some(file)) => file,
+                Ok(None) => continue, // removed meanwhile
+                Err(why) => {
+                    crate::notice::warn("spool-foreign", format!("spool file not replayed: {why}"));
+                    continue;
+                }
             };
             if lock(&file, false).is_err() {
                 continue; // its writer is alive
@@ -377,10 +395,19 @@ fn ensure_folder(dir: &Path) -> Result<(), String> {
     }
 }
 
-/// The spool files in `dir` (path, name), oldest name first.
+/// The spool files in `dir` (path, name), oldest name first; none when `dir`
+/// is not a folder of the user's (a link to one included).
 pub fn files(dir: &Path) -> Vec<(PathBuf, String)> {
+    listing(dir).unwrap_or_default()
+}
+
+/// As [`files`], saying why a folder found at `dir` is not listed: a link
+/// (never followed: its target's files are another store's, or no spool's),
+/// not a folder, another user's. An absent folder lists nothing.
+fn listing(dir: &Path) -> Result<Vec<(PathBuf, String)>, String> {
+    trust::check_owned(dir, trust::Kind::Dir)?;
     let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let mut out: Vec<(PathBuf, String)> = rd
         .filter_map(|e| e.ok())
@@ -388,7 +415,47 @@ pub fn files(dir: &Path) -> Vec<(PathBuf, String)> {
         .filter(|(_, n)| n.ends_with(".spool"))
         .collect();
     out.sort_by(|a, b| a.1.cmp(&b.1));
-    out
+    Ok(out)
+}
+
+/// Opens a spool file found in the folder to read its frames, checked on the
+/// open descriptor (so nothing is swapped in between): a regular file of the
+/// user's with exactly one link. Opening never follows a link nor waits on a
+/// pipe. `Ok(None)` when it is gone (removed by its writer meanwhile); `Err`
+/// saying why anything else is passed over.
+fn open_frames(path: &Path) -> Result<Option<File>, String> {
+    // Looked at before opening, so no pipe or device is ever opened...
+    let Some(seen) = trust::check_owned(path, trust::Kind::File)? else {
+        return Ok(None);
+    };
+    let file = match crate::paths::open_nofollow(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: cannot open: {e}", path.display())),
+    };
+    // ...and checked again on the descriptor, so nothing was swapped in between.
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("{}: cannot inspect: {e}", path.display()))?;
+    let facts = trust::facts_of_meta(&meta);
+    if let Some(why) = trust::refusal(&facts, trust::Kind::File, trust::my_uid()) {
+        return Err(format!("{}: {why}", path.display()));
+    }
+    if (facts.dev, facts.ino) != (seen.dev, seen.ino) {
+        return Err(format!(
+            "{}: was replaced while it was opened",
+            path.display()
+        ));
+    }
+    match nlink(&meta) {
+        0 => Ok(None),
+        1 => Ok(Some(file)),
+        n => Err(format!(
+            "{}: has {n} hard links; a spool file skilltrace wrote has one, so this may be \
+             some other file linked in (remove it)",
+            path.display()
+        )),
+    }
 }
 
 /// Bytes of spool files in `dir`.
@@ -401,36 +468,73 @@ pub fn usage(dir: &Path) -> u64 {
 }
 
 /// What the spool beside `db` holds: files, frames, bytes, and how many files
-/// a running writer holds (the rest are orphans, replayed by the next writer).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// a running writer holds (the rest are orphans, replayed by the next writer);
+/// and what was found there and is never read (a link, a pipe, a device, a
+/// hard-linked file, another user's; or the folder itself), the first reason.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Survey {
     pub files: u64,
     pub frames: u64,
     pub bytes: u64,
     pub held: u64,
+    pub refused: u64,
+    pub why: Option<String>,
 }
 
-/// Looks at the spool beside `db` without changing it.
+/// Looks at the spool beside `db` without changing it. Frames are counted by
+/// their newlines, a block at a time, so no line is ever held whole.
 pub fn survey(db: &Path) -> Survey {
     let mut s = Survey::default();
-    for (path, _) in files(&folder(db)) {
-        let Ok(file) = crate::paths::open_nofollow(&path) else {
-            continue;
-        };
-        if !file.metadata().is_ok_and(|m| m.is_file()) {
-            continue; // a pipe or a folder planted here: nothing to count
+    fn refuse(s: &mut Survey, why: String) {
+        s.refused += 1;
+        s.why.get_or_insert(why);
+    }
+    let listed = match listing(&folder(db)) {
+        Ok(l) => l,
+        Err(why) => {
+            refuse(&mut s, why);
+            return s;
         }
+    };
+    for (path, _) in listed {
+        let file = match open_frames(&path) {
+            Ok(Some(f)) => f,
+            Ok(None) => continue,
+            Err(why) => {
+                refuse(&mut s, why);
+                continue;
+            }
+        };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         s.files += 1;
-        s.bytes += file.metadata().map(|m| m.len()).unwrap_or(0);
-        s.frames += BufReader::new(&file)
-            .split(b'\n')
-            .filter(|l| l.as_ref().is_ok_and(|l| !l.is_empty()))
-            .count() as u64;
+        s.bytes += len;
+        s.frames += count_lines(&file, len);
         if lock(&file, false).is_err() {
             s.held += 1;
         }
     }
     s
+}
+
+/// Non-empty lines in the first `len` bytes of `file`.
+fn count_lines(file: &File, len: u64) -> u64 {
+    let mut r = file.take(len);
+    let mut buf = vec![0u8; 64 << 10];
+    let (mut n, mut in_line) = (0u64, false);
+    while let Ok(got) = r.read(&mut buf) {
+        if got == 0 {
+            break;
+        }
+        for &b in &buf[..got] {
+            if b == b'\n' {
+                n += u64::from(in_line);
+                in_line = false;
+            } else {
+                in_line = true;
+            }
+        }
+    }
+    n + u64::from(in_line)
 }
 
 #[cfg(unix)]

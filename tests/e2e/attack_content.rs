@@ -22,7 +22,7 @@ const HOSTILE: &str = "\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{9b}31m\u{202e}\u{0}"
 
 fn unsafe_chars(text: &str) -> Vec<char> {
     text.chars()
-        .filter(|&c| skilltrace::sanitize::is_unsafe(c) && !matches!(c, '\n' | '\t'))
+        .filter(|&c| common::never_on_a_terminal(c))
         .collect()
 }
 

@@ -315,3 +315,86 @@ fn a_pipe_or_a_folder_planted_beside_the_store_is_refused_or_passed_over_in_boun
     assert!(!o.stdout.is_empty(), "doctor said nothing");
     assert!(is_fifo(&spool.join("0000000000-1-planted.spool")));
 }
+
+/// Spans in `db` whose id starts with `left` (those of the planted orphan).
+fn left_spans(db: &Path) -> i64 {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.query_row(
+        "SELECT count(*) FROM spans WHERE id LIKE 'left%'",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_link_a_hard_link_or_a_device_in_or_as_the_spool_is_never_replayed_nor_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    ok(bin().arg("import").arg(SAMPLE).arg("--db").arg(&db));
+    let spool = dir.path().join("s.db.spool");
+    let import = |n: usize| {
+        let d = dir.path().join(format!("more{n}"));
+        std::fs::create_dir(&d).unwrap();
+        let f = d.join("t.jsonl");
+        std::fs::copy(SAMPLE, &f).unwrap();
+        bounded(bin().arg("import").arg(&f).arg("--db").arg(&db))
+    };
+    let doctor = || {
+        let o = bounded(bin().arg("doctor").arg("--db").arg(&db));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+
+    // The spool folder a link to another store's spool: its orphan is that
+    // store's work, never replayed here nor removed there.
+    let other = dir.path().join("other.db");
+    let theirs = common::orphan_beside(&other);
+    std::os::unix::fs::symlink(dir.path().join("other.db.spool"), &spool).unwrap();
+    let o = import(1);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "a linked spool folder: {err}");
+    assert_eq!(left_spans(&db), 0, "replayed a linked folder's file: {err}");
+    assert!(
+        theirs.exists(),
+        "removed a file through a linked spool folder"
+    );
+    assert!(err.contains("symbolic link"), "not said: {err}");
+    let d = doctor();
+    assert!(
+        d.contains("FIX   spool") && d.contains("symbolic link"),
+        "{d}"
+    );
+    std::fs::remove_file(&spool).unwrap();
+
+    // A hard link to that file (a file of the user's, linked in) planted in
+    // a real spool folder, beside a device where root can make one.
+    std::fs::create_dir(&spool).unwrap();
+    rustix::fs::chmod(&spool, rustix::fs::Mode::from_raw_mode(0o700)).unwrap();
+    let linked = spool.join("0000000000-1-linked.spool");
+    std::fs::hard_link(&theirs, &linked).unwrap();
+    let device = spool.join("0000000000-2-device.spool");
+    let has_device = char_device(&device).is_some();
+    let o = import(2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "a hard link in the spool: {err}");
+    assert_eq!(left_spans(&db), 0, "replayed a hard-linked file: {err}");
+    assert!(linked.exists() && theirs.exists(), "removed a hard link");
+    assert!(err.contains("hard links"), "not said: {err}");
+    let d = doctor();
+    assert!(d.contains("FIX   spool") && d.contains("hard links"), "{d}");
+    if has_device {
+        assert!(std::fs::symlink_metadata(&device)
+            .unwrap()
+            .file_type()
+            .is_char_device());
+        std::fs::remove_file(&device).unwrap();
+    }
+
+    // The control: the same file, moved in alone (one link), is replayed.
+    std::fs::remove_file(&linked).unwrap();
+    std::fs::rename(&theirs, &linked).unwrap();
+    let o = import(3);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(left_spans(&db), 3, "the control orphan was not replayed");
+    assert!(!linked.exists());
+}

@@ -332,3 +332,86 @@ fn a_page_with_no_origin_or_a_simple_cors_post_reaches_no_listener_and_real_clie
     );
     said_once_and_clean(&stop(child));
 }
+
+/// A protobuf varint.
+fn varint(mut n: usize, out: &mut Vec<u8>) {
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Field `field` of wire type 2 (length-delimited) holding `payload`.
+fn ld(field: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![field << 3 | 2];
+    varint(payload.len(), &mut out);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// An `ExportTraceServiceRequest` of one span whose one attribute's value is
+/// an array holding an array … `depth` deep, built outside in (no copying).
+fn nested_request(depth: usize) -> Vec<u8> {
+    let core = ld(1, b"x"); // AnyValue { string_value: "x" }
+    let (mut len, mut heads) = (core.len(), Vec::with_capacity(depth));
+    for _ in 0..depth {
+        // AnyValue { array_value: ArrayValue { values: [inner] } }
+        let mut values = vec![1 << 3 | 2];
+        varint(len, &mut values);
+        len += values.len();
+        let mut array = vec![5 << 3 | 2];
+        varint(len, &mut array);
+        len += array.len();
+        array.extend(values);
+        heads.push(array);
+    }
+    let mut value = Vec::with_capacity(len);
+    for h in heads.iter().rev() {
+        value.extend_from_slice(h);
+    }
+    value.extend(core);
+    let kv = [ld(1, b"k"), ld(2, &value)].concat();
+    let span = [
+        ld(1, &[1; 16]),
+        ld(2, &[2; 8]),
+        ld(5, format!("nested{depth}").as_bytes()),
+        ld(9, &kv),
+    ]
+    .concat();
+    ld(1, &ld(2, &ld(2, &span)))
+}
+
+#[test]
+fn a_protobuf_request_nested_without_end_is_refused_and_the_receiver_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let (child, addr) = attack_support::start_server(&["otlp"], &db);
+    let head = |ct: &str| format!("POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {ct}");
+    // Nested 20,000 deep: a release of `main` before this test overflowed
+    // its stack on it and aborted, taking the receiver down.
+    let (code, resp) = raw(
+        &addr,
+        &head("application/x-protobuf"),
+        &nested_request(20_000),
+    );
+    assert_eq!(code, 400, "{resp}");
+    assert!(resp.contains("nested deeper than"), "{resp}");
+    // Nesting an SDK sends is read as before.
+    let (code, resp) = raw(&addr, &head("application/x-protobuf"), &nested_request(8));
+    assert_eq!(code, 200, "{resp}");
+    let (code, resp) = raw(
+        &addr,
+        &head("application/json"),
+        otlp_span("after").as_bytes(),
+    );
+    assert_eq!(code, 200, "the receiver stopped serving: {resp}");
+    let err = stop(child);
+    assert!(
+        !err.contains("overflow") && !err.contains("panick"),
+        "{err}"
+    );
+    let mut names = span_names(&db);
+    names.sort();
+    assert_eq!(names, ["after", "nested8"]);
+}

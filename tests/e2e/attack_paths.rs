@@ -50,7 +50,7 @@ const HOSTILE: &str = "\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{1b}]8;;http:evil\u{1
 /// and ESC and CR where `terminal` allows the progress bar's own redraws).
 fn unsafe_chars(text: &str, terminal: bool) -> Vec<char> {
     text.chars()
-        .filter(|&c| skilltrace::sanitize::is_unsafe(c) && !matches!(c, '\n' | '\t'))
+        .filter(|&c| crate::common::never_on_a_terminal(c))
         .filter(|&c| !(terminal && matches!(c, '\u{1b}' | '\r')))
         .collect()
 }

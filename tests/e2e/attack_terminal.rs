@@ -18,11 +18,11 @@ use std::path::Path;
 const HOSTILE: &str = "\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{1b}]8;;http://evil.example/\u{1b}\\link\u{1b}]8;;\u{1b}\\\
 \u{9b}31m\u{85}\u{202e}fdp.exe\u{2066}\u{200b}\u{2028}\u{2029}\u{180e}\u{3164}\u{fe01}\u{e0041}\u{e0101}\u{7f}\u{0}\u{ad}";
 
-/// What must never reach a terminal: the characters `skilltrace::sanitize`
-/// escapes, bar the newline and tab that separate lines and columns.
+/// What must never reach a terminal ([`common::never_on_a_terminal`]): the
+/// test's own list, not only what `skilltrace::sanitize` says it escapes.
 fn unsafe_chars(text: &str) -> Vec<char> {
     text.chars()
-        .filter(|&c| skilltrace::sanitize::is_unsafe(c) && !matches!(c, '\n' | '\t'))
+        .filter(|&c| common::never_on_a_terminal(c))
         .collect()
 }
 

@@ -239,33 +239,12 @@ fn parents_are_created_private_and_a_widened_store_is_set_back() {
 
 #[test]
 fn doctor_names_a_spool_left_behind_and_the_next_writer_stores_it() {
-    use skilltrace::model::{Origin, Span, SpanKind};
-    use skilltrace::redact::{Mode, Redactor};
     let t = tempfile::tempdir().unwrap();
     let f = trace(t.path());
     let db = t.path().join("st.db");
     succeeded(&import(&db, &f));
     // A writer that stopped with work in its spool.
-    {
-        let mut r = Redactor::new(Mode::Mask);
-        let batch = skilltrace::store::StoreBatch {
-            spans: (0..3)
-                .map(|i| {
-                    let s = Span::new(
-                        format!("left{i}"),
-                        "r-left",
-                        SpanKind::Tool,
-                        "Bash",
-                        Origin::new("otlp://127.0.0.1:4318", i + 1),
-                    );
-                    r.redact_span(s).0
-                })
-                .collect(),
-            ..Default::default()
-        };
-        let mut sp = skilltrace::store::spool::Spool::new(&db, 1 << 20);
-        sp.push(&batch).unwrap();
-    }
+    common::orphan_beside(&db);
     let (code, out) = doctor(&db, &[]);
     assert_eq!(code, Some(1), "{out}");
     assert!(

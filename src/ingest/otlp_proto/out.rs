@@ -1,13 +1,22 @@
 //! The OTLP/JSON text the transcoder writes, with every JSON value counted as
 //! it is written (as [`crate::limits::json::count_values`] counts them) and
-//! the writing stopped at the limits.
+//! the writing stopped at the limits, its nesting among them: `AnyValue`s
+//! nest without end on the wire (an array in an array …), and the transcoder
+//! descends as the JSON does, so a request nested past [`MAX_DEPTH`] stops
+//! there instead of overflowing the stack.
 
 use super::transcode::ProtoError;
 use std::io::Write;
 
-/// JSON being written, with its spans and values counted.
+/// Deepest JSON nesting written: the JSON reader refuses deeper text anyway
+/// (`serde_json`'s recursion limit), so nothing it would read is refused.
+pub const MAX_DEPTH: usize = 128;
+
+/// JSON being written, with its spans, values and nesting counted.
 pub(super) struct Out {
     pub(super) buf: Vec<u8>,
+    /// Objects and arrays open now.
+    pub(super) depth: usize,
     pub(super) values: usize,
     pub(super) max_values: usize,
     pub(super) spans: usize,
@@ -25,11 +34,16 @@ impl Out {
 
     pub(super) fn open(&mut self, c: u8) -> Result<(), ProtoError> {
         self.bump()?;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ProtoError::TooDeep(MAX_DEPTH));
+        }
         self.buf.push(c);
         Ok(())
     }
 
     pub(super) fn close(&mut self, c: u8) {
+        self.depth = self.depth.saturating_sub(1);
         self.buf.push(c);
     }
 

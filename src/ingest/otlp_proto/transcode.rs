@@ -23,6 +23,8 @@ pub enum ProtoError {
     TooManySpans(usize),
     #[error("more than {0} JSON values")]
     TooManyValues(usize),
+    #[error("values nested deeper than {0} levels")]
+    TooDeep(usize),
 }
 
 /// Rewrites a protobuf request as OTLP/JSON, with no limit on its size.
@@ -40,6 +42,7 @@ pub fn to_json_limited(
 ) -> Result<Vec<u8>, ProtoError> {
     let mut out = Out {
         buf: Vec::with_capacity(body.len().saturating_mul(2).min(1 << 20)),
+        depth: 0,
         values: 0,
         max_values,
         spans: 0,
@@ -463,5 +466,62 @@ mod tests {
         ] {
             assert_eq!(to_json(bad), Err(ProtoError::Decode), "{bad:?}");
         }
+    }
+
+    /// An attribute value of arrays in arrays, `depth` deep.
+    fn nested(depth: usize) -> ExportTraceServiceRequest {
+        let mut v = any_value::Value::StringValue("x".into());
+        for _ in 0..depth {
+            v = any_value::Value::ArrayValue(ArrayValue {
+                values: vec![AnyValue { value: Some(v) }],
+            });
+        }
+        one_span(vec![kv("k", v)])
+    }
+
+    #[test]
+    fn values_nested_past_the_json_readers_depth_stop_there_and_the_stack_holds() {
+        // Within the JSON reader's depth: written whole, read back.
+        let ok = nested(35);
+        assert!(json_of(&ok).to_string().contains("\"x\""));
+        // Past it: refused at the bound, never descended.
+        let max = super::super::out::MAX_DEPTH;
+        assert_eq!(
+            to_json(&nested(40).encode_to_vec()),
+            Err(ProtoError::TooDeep(max))
+        );
+        // 100,000 deep on the wire (built outside in: `prost` would recurse
+        // to write it) overflowed the stack before; now it stops at the bound.
+        let core = b"\x0a\x01x"; // AnyValue { string_value: "x" }
+        let (mut len, mut heads) = (core.len(), Vec::new());
+        for _ in 0..100_000 {
+            let values = [&[0x0a][..], &varint(len)].concat(); // ArrayValue { values }
+            len += values.len();
+            let array = [&[0x2a][..], &varint(len)].concat(); // AnyValue { array_value }
+            len += array.len();
+            heads.push([array, values].concat());
+        }
+        heads.reverse();
+        let value = [heads.concat(), core.to_vec()].concat();
+        let field = |tag: u8, body: &[u8]| [&[tag][..], &varint(body.len()), body].concat();
+        let attr = [field(0x0a, b"k"), field(0x12, &value)].concat();
+        let span = [
+            field(0x0a, &[1; 16]),
+            field(0x12, &[2; 8]),
+            field(0x4a, &attr),
+        ]
+        .concat();
+        let body = field(0x0a, &field(0x12, &field(0x12, &span)));
+        assert_eq!(to_json(&body), Err(ProtoError::TooDeep(max)));
+    }
+
+    fn varint(mut n: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        while n >= 0x80 {
+            out.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+        out
     }
 }

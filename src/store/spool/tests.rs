@@ -144,3 +144,94 @@ fn a_planted_spool_file_is_not_replayed() {
         "followed a link into the store"
     );
 }
+
+/// A spool file's whole name and content, made by a writer that then went away.
+#[cfg(unix)]
+fn orphan_in(db: &Path) -> PathBuf {
+    let mut sp = Spool::new(db, DEFAULT_MAX);
+    sp.push(&batch(0, 1, "x")).expect("push");
+    let p = files(&folder(db))[0].0.clone();
+    drop(sp);
+    p
+}
+
+#[cfg(unix)]
+#[test]
+fn hard_links_pipes_devices_and_a_linked_folder_are_passed_over_said_and_left() {
+    let t = tempfile::tempdir().expect("tempdir");
+    // A hard link to a file of the user's (here a real orphan kept elsewhere,
+    // so that it would replay if read) planted as a spool file.
+    let db = t.path().join("s.db");
+    let real = orphan_in(&db);
+    let kept = t.path().join("kept.spool");
+    std::fs::rename(&real, &kept).expect("mv");
+    let planted = folder(&db).join("0-1-linked.spool");
+    std::fs::hard_link(&kept, &planted).expect("ln");
+    let fifo = folder(&db).join("0-2-pipe.spool");
+    crate::paths::tests::mkfifo(&fifo);
+    let started = std::time::Instant::now();
+    let sp = Spool::new(&db, DEFAULT_MAX);
+    assert!(sp.claim_orphan().is_none(), "read a hard-linked file");
+    let s = survey(&db);
+    assert_eq!((s.files, s.frames, s.refused), (0, 0, 2), "{s:?}");
+    assert!(
+        s.why.as_deref().unwrap_or("").contains("hard links"),
+        "{s:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(planted.exists() && kept.exists() && fifo.exists());
+
+    // The spool folder a link to another store's spool: nothing listed there
+    // is replayed into this store, nor removed.
+    let other = t.path().join("other.db");
+    let theirs = orphan_in(&other);
+    let db2 = t.path().join("two.db");
+    std::os::unix::fs::symlink(folder(&other), folder(&db2)).expect("ln");
+    let sp = Spool::new(&db2, DEFAULT_MAX);
+    assert!(
+        sp.claim_orphan().is_none(),
+        "followed a linked spool folder"
+    );
+    assert!(files(&folder(&db2)).is_empty());
+    let s = survey(&db2);
+    assert_eq!((s.files, s.refused), (0, 1), "{s:?}");
+    assert!(
+        s.why.as_deref().unwrap_or("").contains("symbolic link"),
+        "{s:?}"
+    );
+    assert!(theirs.exists());
+    // Alone, the same file is an orphan that replays (the control).
+    let mut kept_sp = Spool::new(&other, DEFAULT_MAX);
+    let mut f = kept_sp.claim_orphan().expect("the control replays");
+    assert!(f.next_frame().expect("a frame").is_ok());
+    let _ = kept_sp.own();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_that_grows_after_it_was_claimed_is_read_no_further() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let db = t.path().join("s.db");
+    let path = orphan_in(&db);
+    let append = |bytes: &[u8]| {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open")
+            .write_all(bytes)
+            .expect("append")
+    };
+    append(b"{\"frame\":\"cut"); // 13 bytes, torn
+    let sp = Spool::new(&db, DEFAULT_MAX);
+    let mut f = sp.claim_orphan().expect("claimed");
+    // Appended after the claim, to the torn line: 4 MiB with no end.
+    append(&vec![b'z'; 4 << 20]);
+    let first = f.next_frame().expect("one").expect("whole");
+    f.advance(&first);
+    let torn = f.next_frame().expect("two").err().expect("torn");
+    assert!(
+        torn.contains("(13 bytes"),
+        "read past the claimed size: {torn}"
+    );
+    assert!(f.next_frame().is_none());
+}

@@ -22,14 +22,23 @@ fn files_are_private_whatever_the_umask() {
     // umask is process-wide: run the check in a child process so other tests are unaffected.
     if std::env::var_os("SKILLTRACE_UMASK_CHILD").is_none() {
         let exe = std::env::current_exe().expect("exe");
-        let st = std::process::Command::new("sh")
+        // This test's own name, wherever the module is moved (a literal name
+        // outlived a move once: the child ran no test and the check passed).
+        let name = format!(
+            "{}::files_are_private_whatever_the_umask",
+            module_path!().split_once("::").expect("crate::path").1
+        );
+        let out = std::process::Command::new("sh")
             .arg("-c")
-            .arg("umask 000 && exec \"$0\" store::tests::files_are_private_whatever_the_umask --exact --nocapture")
+            .arg("umask 000 && exec \"$0\" \"$1\" --exact --nocapture")
             .arg(exe)
+            .arg(&name)
             .env("SKILLTRACE_UMASK_CHILD", "1")
-            .status()
+            .output()
             .expect("spawn");
-        assert!(st.success());
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{said}");
+        assert!(said.contains("1 passed"), "the child ran no test: {said}");
         return;
     }
     let t = tempfile::tempdir().expect("tempdir");

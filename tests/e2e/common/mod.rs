@@ -167,3 +167,48 @@ pub fn claude_decision(out: &Output) -> String {
         .unwrap_or("allow")
         .to_string()
 }
+
+/// Whether `c` must never reach a terminal as itself (newline and tab aside),
+/// by the tests' own list of every class guarantee 3 names, independent of
+/// `skilltrace::sanitize` (an oracle that asks the code under test is green
+/// whatever it lets through), or by `sanitize::is_unsafe` for the rest.
+pub fn never_on_a_terminal(c: char) -> bool {
+    if matches!(c, '\n' | '\t') {
+        return false;
+    }
+    matches!(c,
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+        | '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{00ad}' | '\u{180e}'
+        | '\u{2028}' | '\u{2029}' | '\u{3164}' | '\u{fe00}'..='\u{fe0d}'
+        | '\u{e0000}'..='\u{e007f}' | '\u{e0100}'..='\u{e01ef}'
+    ) || skilltrace::sanitize::is_unsafe(c)
+}
+
+/// A spool file beside `db` that a writer left with three spans in it (ids
+/// `left0..2`), as the next writer on that store would replay it.
+pub fn orphan_beside(db: &std::path::Path) -> std::path::PathBuf {
+    use skilltrace::model::{Origin, Span, SpanKind};
+    use skilltrace::redact::{Mode, Redactor};
+    let mut r = Redactor::new(Mode::Mask);
+    let batch = skilltrace::store::StoreBatch {
+        spans: (0..3)
+            .map(|i| {
+                let s = Span::new(
+                    format!("left{i}"),
+                    "r-left",
+                    SpanKind::Tool,
+                    "Bash",
+                    Origin::new("otlp://127.0.0.1:4318", i + 1),
+                );
+                r.redact_span(s).0
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let mut sp = skilltrace::store::spool::Spool::new(db, 1 << 20);
+    sp.push(&batch).unwrap();
+    skilltrace::store::spool::files(&skilltrace::store::spool::folder(db))[0]
+        .0
+        .clone()
+}
