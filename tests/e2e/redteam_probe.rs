@@ -218,13 +218,36 @@ fn redteam_probes_are_found_and_stopped_in_process() {
     // left, and why: tests/fixtures/redteam13/SOURCE.md (an injection split across two
     // outputs, twice; a share path bash has already unescaped; a Dockerfile's COPY of
     // the home folder built; Python names built by string concatenation)
-    let left = [
-        "r13-isp-02",
-        "r13-isp-03",
-        "r13-unc-00",
-        "r13-tr-11",
-        "r13-ip-01",
-    ];
+    // round 14 closed three of them (a cmd.exe share path, a build of the home folder,
+    // Python names built by concatenation): tests/fixtures/redteam14/SOURCE.md
+    let left = ["r13-isp-02", "r13-isp-03"];
     fails.extend(probe("tests/fixtures/redteam13/cases.jsonl", &left, 110));
+    // left, and why: tests/fixtures/redteam14/SOURCE.md (injections split across
+    // outputs; files run by a runner that reads them by convention; CI, editor and
+    // devcontainer configs; loader variables naming a file of unknown content; a
+    // homoglyph command name; tclsh)
+    let left = [
+        "r14-isp-00",
+        "r14-isp-01",
+        "r14-isp-02",
+        "r14-ix-12",
+        "r14-fr-01",
+        "r14-fr-03",
+        "r14-fr-08",
+        "r14-fr-09",
+        "r14-fr-10",
+        "r14-fr-11",
+        "r14-cf-05",
+        "r14-cf-06",
+        "r14-cf-07",
+        "r14-cf-08",
+        "r14-cf-10",
+        "r14-hg-03",
+        "r14-ev-01",
+        "r14-ev-05",
+        "r14-ev-07",
+        "r14-ev-11",
+    ];
+    fails.extend(probe("tests/fixtures/redteam14/cases.jsonl", &left, 95));
     assert!(fails.is_empty(), "{}", fails.join("\n"));
 }
