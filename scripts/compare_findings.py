@@ -36,7 +36,10 @@ HIT_COLS = "skill_id, version, name, method, confidence, run_id, span_id, ts_ms"
 
 
 def import_into(binary, corpus, db, jobs):
-    env = dict(os.environ, SKILLTRACE_CONFIG="/dev/null")
+    # an empty config file of its own (a device path is no config file to the binary)
+    cfg = os.path.join(os.path.dirname(os.path.abspath(db)), "empty-config.toml")
+    open(cfg, "w").close()
+    env = dict(os.environ, SKILLTRACE_CONFIG=cfg)
     cmd = [binary, "import", corpus, "--db", db, "--no-index", "--jobs", str(jobs)]
     r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
