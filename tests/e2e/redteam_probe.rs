@@ -205,8 +205,10 @@ fn redteam_probes_are_found_and_stopped_in_process() {
     fails.extend(probe("tests/fixtures/redteam8/cases.jsonl", &[], 186));
     // left, and why: tests/fixtures/redteam9/SOURCE.md (round 10 closed the
     // environment formats, http.*.extraheader, .npmrc and pip.conf)
+    // round 14 stopped five more: a credential copied into the project, then pushed or
+    // published (tests/fixtures/redteam14/SOURCE.md)
     let left = ["r9-git-06", "r9-inj-fname", "r9-inj-fname2"];
-    fails.extend(probe("tests/fixtures/redteam9/cases.jsonl", &left, 100));
+    fails.extend(probe("tests/fixtures/redteam9/cases.jsonl", &left, 105));
     // left, and why: tests/fixtures/redteam10/SOURCE.md (round 9's three, repeated)
     let left = ["r10-r9left-git06", "r10-r9left-fname", "r10-r9left-fname2"];
     fails.extend(probe("tests/fixtures/redteam10/cases.jsonl", &left, 87));
@@ -221,7 +223,7 @@ fn redteam_probes_are_found_and_stopped_in_process() {
     // round 14 closed three of them (a cmd.exe share path, a build of the home folder,
     // Python names built by concatenation): tests/fixtures/redteam14/SOURCE.md
     let left = ["r13-isp-02", "r13-isp-03"];
-    fails.extend(probe("tests/fixtures/redteam13/cases.jsonl", &left, 110));
+    fails.extend(probe("tests/fixtures/redteam13/cases.jsonl", &left, 116));
     // left, and why: tests/fixtures/redteam14/SOURCE.md (injections split across
     // outputs; files run by a runner that reads them by convention; CI, editor and
     // devcontainer configs; loader variables naming a file of unknown content; a
