@@ -296,6 +296,18 @@ pub(super) fn shell(
                 .key(&format!("mount {}", normalise_path(&m))),
             );
         }
+        if let Some(c) = super::mounts::build_context_credentials(cmd, tax) {
+            a.hits.push(
+                Hit::new(
+                    id::EXF_CRED_READ,
+                    format!(
+                        "{shown} builds a container image from {c}, which holds credentials{note}"
+                    ),
+                    &ev,
+                )
+                .key(&format!("build context {}", normalise_path(&c))),
+            );
+        }
         // PRB-TRACE-001 at medium: `find / -name '*.key'`
         a.hits.extend(super::evasion::name_hunt_hit(cmd, &ev));
         // EXF-TRACE-001: a file server handing out the home folder

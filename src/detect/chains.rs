@@ -55,6 +55,8 @@ pub struct RunState {
     pub skill_hits: HashSet<(String, String, String)>,
     /// Files earlier calls downloaded: keyed hash of the name, from a trusted installer.
     pub downloads: Vec<(String, bool)>,
+    /// A credential was copied into the project (see [`staged`](super::staged)).
+    pub staged: bool,
 }
 
 impl RunState {
@@ -84,6 +86,7 @@ impl RunState {
             active_skill: self.active_skill.clone(),
             skill_hits: self.skill_hits.clone(),
             downloads: self.downloads.clone(),
+            staged: self.staged,
         };
         for r in &mut copy.reads {
             redact(&mut r.finding);

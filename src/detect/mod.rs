@@ -42,6 +42,7 @@ pub mod serve;
 pub mod session;
 pub mod shell;
 pub mod skills;
+pub mod staged;
 pub mod tamper;
 pub mod taxonomy;
 pub mod textnorm;
@@ -338,6 +339,9 @@ impl Detector {
                 hits.extend(exec::across_calls(
                     script, fetched, &self.tax, &self.key, memory, text,
                 ));
+                // a credential copied into the project, then pushed or published
+                let staged = &mut self.runs.get(&span.run_id).staged;
+                hits.extend(staged::sent_with_project(script, &self.tax, staged, text));
             }
             let an = &k.analysis;
             egress |= an.quiet_egress || an.hits.iter().any(|h| h.egress);

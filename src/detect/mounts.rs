@@ -1,8 +1,11 @@
 //! Container runs that hand the host's credentials to the container: a bind
 //! mount of a credential file or folder (`docker run -v ~/.ssh:/k …`,
 //! `--mount type=bind,source=$HOME/.aws,…`) is a read of it (EXF-TRACE-003),
-//! since whatever the container runs can read and send it. Input is a parsed
-//! [`Command`]; output the mounted paths that hold credentials.
+//! since whatever the container runs can read and send it; so is a build
+//! whose context is the home folder, the root or a credential folder (`docker
+//! build -f Dockerfile ~`, `cd ~ && podman build .`): the whole context goes to
+//! the builder and a `COPY` puts it in the image. Input is a parsed
+//! [`Command`]; output the paths that hold credentials.
 
 use super::shell::Command;
 use super::taxonomy::Taxonomy;
@@ -45,6 +48,84 @@ pub fn mounted_credentials(cmd: &Command, tax: &Taxonomy) -> Vec<String> {
         .collect()
 }
 
+/// Container builders (`build`; buildah's `bud` too).
+const BUILDERS: &[&str] = &["docker", "podman", "nerdctl", "finch", "buildah", "kaniko"];
+
+/// Build options that take the next word as their value.
+const VALUED: &[&str] = &[
+    "-t",
+    "--tag",
+    "-f",
+    "--file",
+    "--build-arg",
+    "--target",
+    "--platform",
+    "--label",
+    "--network",
+    "--secret",
+    "--ssh",
+    "-o",
+    "--output",
+    "--cache-from",
+    "--cache-to",
+    "--progress",
+    "--iidfile",
+    "--add-host",
+    "--build-context",
+    "--builder",
+    "--shm-size",
+    "--ulimit",
+    "-m",
+    "--memory",
+    "--isolation",
+    "--metadata-file",
+    "--annotation",
+    "--attest",
+    "--allow",
+    "--cgroup-parent",
+    "--security-opt",
+    "--format",
+    "--layers",
+];
+
+/// The build context of a container build when it is the home folder, the
+/// root, a credential file or a credential folder.
+pub fn build_context_credentials(cmd: &Command, tax: &Taxonomy) -> Option<String> {
+    if !BUILDERS.contains(&cmd.name().as_str()) {
+        return None;
+    }
+    let args = cmd.args();
+    // `build`, `buildx build`, `image build`, after global options only
+    let sub = args.iter().position(|a| {
+        !(a.starts_with('-') || ["buildx", "image", "builder"].contains(&a.as_str()))
+    })?;
+    if args[sub] != "build" && args[sub] != "bud" {
+        return None;
+    }
+    let mut it = args[sub + 1..].iter();
+    let context = loop {
+        let a = it.next()?;
+        if a.starts_with('-') && a.len() > 1 {
+            if VALUED.contains(&a.as_str()) {
+                it.next();
+            }
+            continue;
+        }
+        break a;
+    };
+    if context == "-" || context.contains("://") || context.starts_with("git@") {
+        return None;
+    }
+    let full = super::path::resolve(context, cmd.cwd.as_deref());
+    if super::path::is_relative(&full) {
+        return None;
+    }
+    let trimmed = full.trim_end_matches('/');
+    let whole = super::hunt::whole_tree(&full);
+    (whole || tax.credential_at(trimmed, None).is_some() || tax.sensitive_dir(trimmed))
+        .then(|| context.clone())
+}
+
 fn volume_source(spec: &str) -> String {
     spec.split(':').next().unwrap_or("").to_string()
 }
@@ -82,6 +163,46 @@ mod tests {
             "sudo docker create -v ~/.gnupg/:/g alpine",
         ] {
             assert_eq!(mounted(line).len(), 1, "{line}");
+        }
+    }
+
+    fn contexts(line: &str) -> Vec<String> {
+        let tax = Taxonomy::load(&DetectionConfig::default()).expect("tax");
+        let s = parse_script(line, &tax);
+        s.commands
+            .iter()
+            .filter_map(|c| build_context_credentials(c, &tax))
+            .collect()
+    }
+
+    #[test]
+    fn builds_of_the_home_folder_or_credential_folders() {
+        for line in [
+            "docker build -t x -f Dockerfile ~",
+            "cd ~ && docker build -f Dockerfile.dev -t qh/dev .",
+            "docker build -f /tmp/Df -t h $HOME",
+            "docker build -t x -f - ~/.ssh",
+            "podman build -f Containerfile /home/dev",
+            "docker buildx build --platform linux/amd64 -t a /Users/dev/",
+            "buildah bud -f Containerfile ${HOME}/.aws",
+            "sudo docker image build /",
+        ] {
+            assert_eq!(contexts(line).len(), 1, "{line}");
+        }
+    }
+
+    #[test]
+    fn builds_of_a_project_are_not_credentials() {
+        for line in [
+            "docker build -t app:dev .",
+            "docker build -t app -f docker/Dockerfile .",
+            "cd ~/src/app && docker build .",
+            "docker build -t x https://github.com/acme/app.git",
+            "docker build - < Dockerfile",
+            "podman build -t a ~/src/app",
+            "docker compose build",
+        ] {
+            assert!(contexts(line).is_empty(), "{line}");
         }
     }
 

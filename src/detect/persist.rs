@@ -358,12 +358,7 @@ fn command_hits(
                         Severity::High
                     }),
                 );
-            } else if tax
-                .git_exec_keys
-                .iter()
-                .any(|g| k == *g || (g.ends_with('*') && k.starts_with(g.trim_end_matches('*'))))
-                && (!k.starts_with("alias.") || value.starts_with('!'))
-            {
+            } else if tax.git_exec_key(&k) && (!k.starts_with("alias.") || value.starts_with('!')) {
                 let body = value.trim_start_matches('!');
                 // a script outside the system folders, whose content is not on the line
                 let system = ["/usr/", "/bin/", "/opt/homebrew/", "/snap/"]

@@ -38,6 +38,8 @@ pub struct Taxonomy {
     pub credential_commands: Vec<Vec<String>>,
     /// Commands that upload or mail their operands, as words.
     pub uploaders: Vec<Vec<String>>,
+    /// Commands that send the project itself (a push, a publish), as words.
+    pub project_senders: Vec<Vec<String>>,
     pub secret_env: NameSet,
     pub env_exceptions: NameSet,
     pub env_dump_commands: Vec<Vec<String>>,
@@ -60,6 +62,10 @@ pub struct Taxonomy {
     pub fetchers: HashSet<String>,
     /// Programs that run the file a word names (`start`, `Start-Process`, `msiexec`).
     pub launchers: HashSet<String>,
+    /// Commands only cmd.exe has: a line of one with backslashes is a cmd.exe line.
+    pub cmd_exe_commands: HashSet<String>,
+    /// Variables that make a program load a file (name, how it is read).
+    pub loader_vars: Vec<Vec<String>>,
     pub destructive_targets: HashSet<String>,
     pub allow: DomainList,
     pub known_bad: DomainList,
@@ -306,6 +312,7 @@ impl Taxonomy {
             recon_commands: word_lists(&c.recon_commands),
             credential_commands: word_lists(&cat(&c.credential_commands, &cfg.credential_commands)),
             uploaders: word_lists(&cat(&c.uploaders, &cfg.uploaders)),
+            project_senders: word_lists(&c.project_senders),
             secret_env: NameSet::new(&cat(&c.secret_env_names, &cfg.secret_env_names))?,
             env_exceptions: NameSet::new(&c.env_exceptions)?,
             env_dump_commands: word_lists(&c.env_dump_commands),
@@ -334,6 +341,8 @@ impl Taxonomy {
             decoders: set(&c.decoders),
             fetchers: set(&c.fetchers),
             launchers: set(&c.launchers),
+            cmd_exe_commands: set(&c.cmd_exe_commands),
+            loader_vars: word_lists(&c.loader_vars),
             destructive_targets: set(&c.destructive_targets),
             allow: DomainList::new(n.allow_domains.iter().chain(cfg.allow_domains.iter())),
             known_bad: DomainList::new(n.known_bad.iter().chain(cfg.block_domains.iter())),
@@ -442,6 +451,17 @@ impl Taxonomy {
     /// to `cwd` when it is relative, as a glob when it holds `*`, `?` or `[…]`
     /// (the glob reads a credential when it can match one), and, without a
     /// known `cwd`, climbing out with `../` as far as the home folder.
+    /// True when git runs the value of config key `k` (lowercase) as a command
+    /// (`git_exec_keys`: exact, or a glob with one `*`: `alias.*`, `diff.*.textconv`).
+    pub fn git_exec_key(&self, k: &str) -> bool {
+        self.git_exec_keys.iter().any(|g| match g.split_once('*') {
+            Some((pre, suf)) => {
+                k.len() > pre.len() + suf.len() && k.starts_with(pre) && k.ends_with(suf)
+            }
+            None => k == g,
+        })
+    }
+
     pub fn credential_at(&self, path: &str, cwd: Option<&str>) -> Option<String> {
         let p = super::path::resolve(&super::path::literal_classes(path), cwd);
         if let Some(g) = self.credential(&p) {

@@ -205,8 +205,10 @@ fn redteam_probes_are_found_and_stopped_in_process() {
     fails.extend(probe("tests/fixtures/redteam8/cases.jsonl", &[], 186));
     // left, and why: tests/fixtures/redteam9/SOURCE.md (round 10 closed the
     // environment formats, http.*.extraheader, .npmrc and pip.conf)
+    // round 14 stopped five more: a credential copied into the project, then pushed or
+    // published (tests/fixtures/redteam14/SOURCE.md)
     let left = ["r9-git-06", "r9-inj-fname", "r9-inj-fname2"];
-    fails.extend(probe("tests/fixtures/redteam9/cases.jsonl", &left, 100));
+    fails.extend(probe("tests/fixtures/redteam9/cases.jsonl", &left, 105));
     // left, and why: tests/fixtures/redteam10/SOURCE.md (round 9's three, repeated)
     let left = ["r10-r9left-git06", "r10-r9left-fname", "r10-r9left-fname2"];
     fails.extend(probe("tests/fixtures/redteam10/cases.jsonl", &left, 87));
@@ -218,13 +220,36 @@ fn redteam_probes_are_found_and_stopped_in_process() {
     // left, and why: tests/fixtures/redteam13/SOURCE.md (an injection split across two
     // outputs, twice; a share path bash has already unescaped; a Dockerfile's COPY of
     // the home folder built; Python names built by string concatenation)
+    // round 14 closed three of them (a cmd.exe share path, a build of the home folder,
+    // Python names built by concatenation): tests/fixtures/redteam14/SOURCE.md
+    let left = ["r13-isp-02", "r13-isp-03"];
+    fails.extend(probe("tests/fixtures/redteam13/cases.jsonl", &left, 116));
+    // left, and why: tests/fixtures/redteam14/SOURCE.md (injections split across
+    // outputs; files run by a runner that reads them by convention; CI, editor and
+    // devcontainer configs; loader variables naming a file of unknown content; a
+    // homoglyph command name; tclsh)
     let left = [
-        "r13-isp-02",
-        "r13-isp-03",
-        "r13-unc-00",
-        "r13-tr-11",
-        "r13-ip-01",
+        "r14-isp-00",
+        "r14-isp-01",
+        "r14-isp-02",
+        "r14-ix-12",
+        "r14-fr-01",
+        "r14-fr-03",
+        "r14-fr-08",
+        "r14-fr-09",
+        "r14-fr-10",
+        "r14-fr-11",
+        "r14-cf-05",
+        "r14-cf-06",
+        "r14-cf-07",
+        "r14-cf-08",
+        "r14-cf-10",
+        "r14-hg-03",
+        "r14-ev-01",
+        "r14-ev-05",
+        "r14-ev-07",
+        "r14-ev-11",
     ];
-    fails.extend(probe("tests/fixtures/redteam13/cases.jsonl", &left, 110));
+    fails.extend(probe("tests/fixtures/redteam14/cases.jsonl", &left, 95));
     assert!(fails.is_empty(), "{}", fails.join("\n"));
 }

@@ -40,6 +40,7 @@ struct FoldLists {
     rot13: Vec<String>,
     reverse: Vec<String>,
     decompress: Vec<String>,
+    by_name: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -112,6 +113,8 @@ pub struct InterpData {
     pub join: Regex,
     /// Decoding calls by kind (group `lit`, and `buf` for `Buffer.from`).
     pub decoders: Vec<(&'static str, Regex)>,
+    /// Names looked up by a string (groups `name`, `obj`, `call`).
+    pub by_name: Vec<Regex>,
     pub read: Regex,
     pub write: Regex,
     pub write_modes: Regex,
@@ -214,6 +217,12 @@ impl InterpData {
                 ),
             )?,
             decoders,
+            by_name: f
+                .fold
+                .by_name
+                .iter()
+                .map(|p| build("by_name", &p.replace("LIT", LIT)))
+                .collect::<Result<_, _>>()?,
             read: callees("read", &f.calls.read)?,
             write: callees("write", &f.calls.write)?,
             write_modes: build("write_modes", &alternation(&f.calls.write_modes))?,

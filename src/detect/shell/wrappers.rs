@@ -9,6 +9,7 @@
 use super::walker::Walker;
 use super::{basename, lang_of, Command, RedirectKind, Via};
 use crate::detect::interp::{self, Lang};
+use crate::detect::taxonomy::Taxonomy;
 use base64::Engine;
 
 impl Walker<'_> {
@@ -73,9 +74,14 @@ impl Walker<'_> {
         } else if name == "cmd" || name == "cmd.exe" {
             // `cmd /c type %USERPROFILE%\.netrc`: cmd.exe runs the rest of its line
             nested = super::windows::cmd_exe_script(cmd.args()).map(|s| (s, Via::ShellC));
+        } else if self.tax.cmd_exe_commands.contains(&name) && cmd.text.contains('\\') {
+            // `copy %USERPROFILE%\.ssh\id_rsa \\host\share\k` typed as a shell line:
+            // cmd.exe's words, whose backslashes the POSIX parse has eaten
+            nested = super::windows::cmd_exe_script(&["/c".to_string(), cmd.text.clone()])
+                .map(|s| (s, Via::ShellC));
         } else if name == "git" {
             // `git -c core.sshCommand='…' fetch`: git runs the value of an exec key
-            nested = git_c_command(&cmd.argv, &self.tax.git_exec_keys).map(|s| (s, Via::ShellC));
+            nested = git_c_command(&cmd.argv, self.tax).map(|s| (s, Via::ShellC));
         } else if ["ssh", "scp", "sftp"].contains(&name.as_str()) {
             // `ssh -o ProxyCommand='nc IP 22' host`: ssh runs the option's value
             nested = ssh_option_command(&cmd.argv).map(|s| (s, Via::ShellC));
@@ -533,7 +539,7 @@ fn ssh_option_command(argv: &[String]) -> Option<String> {
 /// For `bash -c SCRIPT` / `sh -lc SCRIPT` / `su -c SCRIPT`: (index in argv, script).
 /// The command in a `git -c KEY=VALUE` whose key git runs as a command
 /// (`git_exec_keys`; an alias only when it starts with `!`).
-fn git_c_command(argv: &[String], keys: &[String]) -> Option<String> {
+fn git_c_command(argv: &[String], tax: &Taxonomy) -> Option<String> {
     let mut it = argv.iter().skip(1);
     while let Some(a) = it.next() {
         let kv = match a.as_str() {
@@ -546,9 +552,7 @@ fn git_c_command(argv: &[String], keys: &[String]) -> Option<String> {
             continue;
         };
         let k = k.to_ascii_lowercase();
-        let exec = keys
-            .iter()
-            .any(|g| k == *g || (g.ends_with('*') && k.starts_with(g.trim_end_matches('*'))));
+        let exec = tax.git_exec_key(&k);
         if exec && (!k.starts_with("alias.") || v.starts_with('!')) && !v.trim().is_empty() {
             return Some(v.trim_start_matches('!').to_string());
         }

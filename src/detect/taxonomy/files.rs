@@ -16,6 +16,7 @@ pub(super) struct CanaryFile {
     pub(super) recon_commands: Vec<String>,
     pub(super) credential_commands: Vec<String>,
     pub(super) uploaders: Vec<String>,
+    pub(super) project_senders: Vec<String>,
     pub(super) secret_env_names: Vec<String>,
     pub(super) env_exceptions: Vec<String>,
     pub(super) env_dump_commands: Vec<String>,
@@ -33,6 +34,8 @@ pub(super) struct CanaryFile {
     pub(super) fetchers: Vec<String>,
     #[serde(default)]
     pub(super) launchers: Vec<String>,
+    pub(super) cmd_exe_commands: Vec<String>,
+    pub(super) loader_vars: Vec<String>,
     pub(super) destructive_targets: Vec<String>,
     pub(super) secret_env_examples: Vec<String>,
     pub(super) rc_files: Vec<String>,
