@@ -210,6 +210,42 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The cost each run's agent reported for it (in dollars), from the
+    /// run's `pricing::REPORTED_SPAN` span: of `runs` and the runs below them,
+    /// or of every run when `runs` is `None`. Each run is probed by the span
+    /// key index, never by a scan of its spans.
+    pub fn reported_costs(
+        &self,
+        runs: Option<&[&str]>,
+    ) -> Result<HashMap<String, f64>, StoreError> {
+        let conn = self.conn();
+        let pick = format!(
+            "SELECT r.id, json_extract(s.attributes, '$.{attr}') AS usd FROM runs r \
+             JOIN spans s ON s.run_key = r.key AND s.id = '{span}'",
+            attr = crate::pricing::REPORTED_COST,
+            span = crate::pricing::REPORTED_SPAN
+        );
+        let sql = match runs {
+            Some(_) => format!(
+                "{} {pick} JOIN tree ON r.id = tree.id WHERE usd IS NOT NULL",
+                run_tree("?1")
+            ),
+            None => format!("{pick} WHERE usd IS NOT NULL AND ?1 IS NULL"),
+        };
+        let ids = runs.map(run_ids_json);
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([ids], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<f64>>(1)?))
+        })?;
+        let mut out = HashMap::new();
+        for row in rows {
+            if let (id, Some(usd)) = row? {
+                out.insert(id, usd);
+            }
+        }
+        Ok(out)
+    }
+
     /// Run id → parent run id, for every run that has a parent.
     pub fn run_parents(&self) -> Result<HashMap<String, String>, StoreError> {
         let conn = self.conn();
@@ -347,5 +383,70 @@ mod tests {
         for id in page {
             assert_eq!(format!("{:?}", got[id]), format!("{:?}", all[id]), "{id}");
         }
+    }
+
+    #[test]
+    fn reported_costs_come_from_each_runs_cost_state_span_by_index() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let mut s = Store::open(&t.path().join("st.db")).expect("open");
+        let mut r = Redactor::new(Mode::Mask);
+        let run = |id: &str, parent: Option<&str>| Run {
+            id: id.into(),
+            parent_run_id: parent.map(Into::into),
+            ..Run::default()
+        };
+        let reported = |run: &str, usd: f64| {
+            let mut sp = Span::new(
+                crate::pricing::REPORTED_SPAN,
+                run,
+                SpanKind::Event,
+                crate::pricing::REPORTED_SPAN,
+                Origin::new("/x", 1),
+            );
+            sp.attributes
+                .insert(crate::pricing::REPORTED_COST.into(), usd.into());
+            sp
+        };
+        let batch = StoreBatch {
+            runs: [
+                run("top", None),
+                run("sub", Some("top")),
+                run("other", None),
+            ]
+            .into_iter()
+            .map(|x| r.redact_run(x))
+            .collect(),
+            spans: [
+                reported("top", 0.25),
+                reported("other", 1.5),
+                call("sub", "1", Some(1_000), 10),
+            ]
+            .into_iter()
+            .map(|x| r.redact_span(x).0)
+            .collect(),
+            ..Default::default()
+        };
+        s.write(&batch).expect("write");
+        // A newer snapshot of the same span replaces the figure.
+        let again = StoreBatch {
+            spans: vec![r.redact_span(reported("top", 0.5)).0],
+            ..Default::default()
+        };
+        s.write(&again).expect("write again");
+        let all = s.reported_costs(None).expect("all");
+        assert_eq!(all.len(), 2);
+        assert_eq!(all["top"], 0.5);
+        let some = s.reported_costs(Some(&["top"])).expect("top");
+        assert_eq!(some.len(), 1, "{some:?}");
+        // A page of runs gets the figure beside its estimate.
+        let table = crate::pricing::table();
+        let costs =
+            crate::pricing::ledger::costs_of_runs(&s, &table, &["top", "other"]).expect("page");
+        assert_eq!(
+            costs["top"].reported,
+            Some(crate::pricing::Money::from_usd(0.5))
+        );
+        assert_eq!(costs["top"].subagents.usage().calls, 1, "estimate kept");
+        assert_eq!(costs["other"].short(), "$1.50");
     }
 }
