@@ -1,13 +1,16 @@
 //! `skilltrace cost`: what the stored model calls cost, grouped by model,
-//! agent, day or top-level run, priced offline by the price table.
+//! agent, day or top-level run, priced offline by the price table; by run,
+//! a run's own reported figure (Claude Code's `cost-state`) is shown in place
+//! of its estimate, marked, the estimate kept.
 
 use super::db_path;
 use crate::cli::{CostArgs, CostBy, OutputFormat};
 use crate::pricing::ledger::{grouped, GroupBy};
-use crate::pricing::{thousands, Cost, PriceTable};
+use crate::pricing::{thousands, Cost, Money, PriceTable};
 use crate::sanitize;
 use anyhow::Result;
 use serde_json::json;
+use std::collections::HashMap;
 use std::io::Write;
 
 /// The config's price table, installed for this process.
@@ -46,6 +49,18 @@ pub fn run(args: CostArgs) -> Result<i32> {
         CostBy::Run => GroupBy::Run,
     };
     let (groups, total) = grouped(&table, &rows, &parents, by);
+    // By run (and over all time: the figure is the whole session's), a run
+    // whose agent reported its own cost shows that figure, the estimate kept.
+    let reported: HashMap<String, Money> = if by == GroupBy::Run && since.is_none() {
+        store
+            .reported_costs(None)?
+            .into_iter()
+            .filter(|(id, _)| groups.contains_key(id))
+            .map(|(id, usd)| (id, Money::from_usd(usd)))
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());
     match args.format {
@@ -55,6 +70,11 @@ pub fn run(args: CostArgs) -> Result<i32> {
                 .map(|(k, c)| {
                     let mut v = usage_json(c);
                     v[by.as_str()] = json!(k);
+                    if let Some(m) = reported.get(k) {
+                        v["estimate_usd"] = v["usd"].clone();
+                        v["usd"] = json!(m.usd());
+                        v["usd_from"] = json!("agent");
+                    }
                     v
                 })
                 .collect();
@@ -77,9 +97,28 @@ pub fn run(args: CostArgs) -> Result<i32> {
                 "CALLS", "INPUT", "CACHED", "OUTPUT"
             )?;
             for (k, c) in &groups {
-                writeln!(out, "{}", text_line(&sanitize::line(k), c))?;
+                let shown = match reported.get(k) {
+                    Some(m) => format!("{m}*"),
+                    None => c.short(),
+                };
+                writeln!(out, "{}", text_line(&sanitize::line(k), c, &shown))?;
             }
-            writeln!(out, "{}", text_line("total", &total))?;
+            writeln!(out, "{}", text_line("total", &total, &total.short()))?;
+            if !reported.is_empty() {
+                let sum = reported.values().fold(Money(0), |a, &m| a + m);
+                let mut priced = Cost::default();
+                for k in reported.keys() {
+                    priced.merge(&groups[k]);
+                }
+                writeln!(
+                    out,
+                    "* the agent's own figure for the run (Claude Code's cost-state), shown in place of \
+                     the estimate: {} run{} {sum}, priced {}; the total is priced",
+                    reported.len(),
+                    if reported.len() == 1 { "" } else { "s" },
+                    priced.long()
+                )?;
+            }
             if total.has_unknown() {
                 writeln!(out, "unknown: {}", sanitize::line(&total.long()))?;
             }
@@ -90,7 +129,8 @@ pub fn run(args: CostArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn text_line(key: &str, c: &Cost) -> String {
+/// A row of the table: `c`'s tokens, and `shown` in the COST column.
+fn text_line(key: &str, c: &Cost, shown: &str) -> String {
     let u = c.usage();
     format!(
         "{:<28} {:>6} {:>12} {:>12} {:>12}  {}",
@@ -99,7 +139,7 @@ fn text_line(key: &str, c: &Cost) -> String {
         thousands(u.input),
         thousands(u.cache_read + u.cache_write),
         thousands(u.output),
-        c.short()
+        shown
     )
 }
 

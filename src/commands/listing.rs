@@ -105,7 +105,7 @@ fn run_line(r: &RunRow, cost: &RunCost) -> String {
         started,
         dur,
         r.span_count,
-        cost.total().short(),
+        cost.short(),
         badges,
         sanitize::line(&truncate(title, 80))
     )

@@ -45,11 +45,15 @@ pub fn write(
     let table = crate::pricing::table();
     let costs = match run_id {
         Some(id) => crate::pricing::ledger::costs_of_runs(store, &table, &[id])?,
-        None => crate::pricing::ledger::run_costs(
-            &table,
-            &store.usage_rows(table.bands(), None)?,
-            &store.run_parents()?,
-        ),
+        None => {
+            let mut all = crate::pricing::ledger::run_costs(
+                &table,
+                &store.usage_rows(table.bands(), None)?,
+                &store.run_parents()?,
+            );
+            crate::pricing::ledger::with_reported(&mut all, store.reported_costs(None)?);
+            all
+        }
     };
     let priced = Priced {
         table: &table,

@@ -205,32 +205,70 @@ impl Cost {
     }
 }
 
-/// A run's cost: its own calls and its subagents' (rolled up, shown apart).
+/// A run's cost: its own calls and its subagents' (rolled up, shown apart),
+/// priced by the table; and the figure the agent reported for the run, when
+/// it wrote one (Claude Code's `cost-state`, which covers the session's
+/// subagents and side calls too). The reported figure is the one shown; the
+/// estimate stays beside it for comparison.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunCost {
     pub own: Cost,
     pub subagents: Cost,
+    pub reported: Option<Money>,
 }
 
 impl RunCost {
-    /// A run's usage priced by `table`.
+    /// A run's usage priced by `table` (no reported figure).
     pub fn of(table: &PriceTable, u: &RunUsage) -> RunCost {
         RunCost {
             own: Cost::of_rows(table, &u.own),
             subagents: Cost::of_rows(table, &u.subagents),
+            reported: None,
         }
     }
 
-    /// Own and subagents' cost together.
+    /// Own and subagents' cost together, as priced by the table.
     pub fn total(&self) -> Cost {
         let mut t = self.own.clone();
         t.merge(&self.subagents);
         t
     }
 
-    /// As JSON: the total, with `own` and `subagents` apart.
+    /// For a narrow column: the agent's own figure when it reported one,
+    /// else the estimate ([`Cost::short`]).
+    pub fn short(&self) -> String {
+        match self.reported {
+            Some(m) => m.to_string(),
+            None => self.total().short(),
+        }
+    }
+
+    /// For a line of text: the agent's own figure with the estimate beside it
+    /// (`$0.42 (agent's figure; priced $0.40)`), else the estimate
+    /// ([`Cost::long`]).
+    pub fn long(&self) -> String {
+        match self.reported {
+            Some(m) => format!("{m} (agent's figure; priced {})", self.total().long()),
+            None => self.total().long(),
+        }
+    }
+
+    /// As JSON: `usd` is the figure shown (the agent's, else the estimate)
+    /// and `usd_from` says which (`agent` or `prices`); `estimate_usd` is the
+    /// priced total, `reported_usd` the agent's figure (`null` when none),
+    /// `own_usd` and `subagents_usd` the estimate's parts.
     pub fn json(&self) -> Value {
         let mut v = self.total().json();
+        v["estimate_usd"] = v["usd"].clone();
+        v["reported_usd"] = json!(self.reported.map(Money::usd));
+        v["usd_from"] = json!(if self.reported.is_some() {
+            "agent"
+        } else {
+            "prices"
+        });
+        if let Some(m) = self.reported {
+            v["usd"] = json!(m.usd());
+        }
         v["own_usd"] = self.own.json()["usd"].clone();
         v["subagents_usd"] = self.subagents.json()["usd"].clone();
         v

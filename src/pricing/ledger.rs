@@ -106,8 +106,17 @@ pub fn costs_of_runs(
     let parents = store.run_parents_of(runs)?;
     let wanted: std::collections::HashSet<&str> = runs.iter().copied().collect();
     let mut all = run_costs(table, &rows, &parents);
+    with_reported(&mut all, store.reported_costs(Some(runs))?);
     all.retain(|id, _| wanted.contains(id.as_str()));
     Ok(all)
+}
+
+/// Gives each run of `costs` the figure its agent reported (`reported`: run
+/// id → dollars), adding runs that made no priced call but reported one.
+pub fn with_reported(costs: &mut HashMap<String, RunCost>, reported: HashMap<String, f64>) {
+    for (id, usd) in reported {
+        costs.entry(id).or_default().reported = Some(super::Money::from_usd(usd));
+    }
 }
 
 /// What all `rows` cost together (the total of every grouping).

@@ -9,7 +9,9 @@
 //! tokens at the output price, every token of a long-context call at its
 //! tier's. [`Cost`] adds priced and unpriced usage up separately, so a model
 //! the table lacks shows as `unknown`, never as `$0`. [`budget`] turns the
-//! config's budgets into findings.
+//! config's budgets into findings. An agent's own figure for a run (Claude
+//! Code's `cost-state`) is kept beside the estimate ([`RunCost::reported`])
+//! and shown in its place.
 
 pub mod budget;
 mod cost;
@@ -23,6 +25,14 @@ pub use table::{band_of, Price, PriceTable, Rates, Source, Tier};
 
 use crate::usage::Usage;
 use std::sync::{Arc, OnceLock};
+
+/// The span (id and name, one per run) holding the cost an agent reported
+/// for its whole run, subagents and side calls included: Claude Code's
+/// `cost-state`. Views show that figure in place of the priced estimate.
+pub const REPORTED_SPAN: &str = "cost-state";
+/// The attribute of that span (and of a headless Claude Code `result`
+/// event) holding the reported cost in dollars.
+pub const REPORTED_COST: &str = "reported_cost_usd";
 
 /// What `u` costs at `r`, in femto-dollars. A cache price `r` lacks is the
 /// input price; a 1-hour cache-write price it lacks is the 5-minute one.

@@ -214,3 +214,36 @@ fn money_reads_like_money() {
     assert_eq!(Money::from_usd(-1.0), Money(0));
     assert_eq!(format!("{:>8}", hand(1_000_000.0)), "   $1.00");
 }
+
+#[test]
+fn a_reported_figure_is_shown_and_the_estimate_kept() {
+    let t = PriceTable::default();
+    let usage = RunUsage {
+        own: vec![crate::usage::ModelUsage {
+            model: "acme-x".into(),
+            band: 0,
+            usage: Usage::openai(100, 0, 10),
+        }],
+        subagents: Vec::new(),
+    };
+    let mut rc = RunCost::of(&t, &usage);
+    assert_eq!(rc.short(), "unknown", "an empty table prices nothing");
+    assert_eq!(rc.json()["usd_from"], "prices");
+    assert!(rc.json()["reported_usd"].is_null());
+    rc.reported = Some(Money::from_usd(0.0319246));
+    assert_eq!(rc.short(), "$0.03");
+    assert!(
+        rc.long()
+            .starts_with("$0.03 (agent's figure; priced unknown"),
+        "{}",
+        rc.long()
+    );
+    let j = rc.json();
+    assert_eq!(j["usd_from"], "agent");
+    assert!(
+        (j["usd"].as_f64().unwrap() - 0.0319246).abs() < 1e-12,
+        "{j}"
+    );
+    assert!(j["estimate_usd"].is_null(), "{j}");
+    assert_eq!(j["unknown_calls"], 1, "{j}");
+}

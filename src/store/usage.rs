@@ -130,6 +130,32 @@ fn usage_query(
     Some((sql, p1, p2, p3))
 }
 
+/// The query of [`Store::reported_costs`]: every run's reported-cost span,
+/// probed per run through the spans' `(run_key, id)` key; with `some`, only
+/// the runs of the JSON array `?1` and those below them.
+fn reported_query(some: bool) -> String {
+    let select = format!(
+        "SELECT r.id, json_extract(s.attributes, '$.{}') AS usd",
+        crate::pricing::REPORTED_COST
+    );
+    let (from, only) = if some {
+        let tree = run_tree("?1");
+        (
+            format!("{tree} {select} FROM tree CROSS JOIN runs r ON r.id = tree.id"),
+            "",
+        )
+    } else {
+        (format!("{select} FROM runs r"), " AND ?1 IS NULL")
+    };
+    // CROSS JOIN fixes the order (runs, then each run's span by its key):
+    // left to the planner, a small store's spans are scanned instead.
+    format!(
+        "{from} CROSS JOIN spans s ON s.run_key = r.key AND s.id = '{}' \
+         WHERE usd IS NOT NULL{only}",
+        crate::pricing::REPORTED_SPAN
+    )
+}
+
 impl Store {
     /// Every model call's usage, grouped by run, model, band and day; only
     /// calls at or after `since_ms` when given (undated calls then excluded).
@@ -208,6 +234,30 @@ impl Store {
         ))?;
         let rows = stmt.query_map([run_ids_json(runs)], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The cost each run's agent reported for it (in dollars), from the
+    /// run's `pricing::REPORTED_SPAN` span: of `runs` and the runs below them,
+    /// or of every run when `runs` is `None`. Each run is probed by the span
+    /// key index, never by a scan of its spans.
+    pub fn reported_costs(
+        &self,
+        runs: Option<&[&str]>,
+    ) -> Result<HashMap<String, f64>, StoreError> {
+        let conn = self.conn();
+        let sql = reported_query(runs.is_some());
+        let ids = runs.map(run_ids_json);
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([ids], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<f64>>(1)?))
+        })?;
+        let mut out = HashMap::new();
+        for row in rows {
+            if let (id, Some(usd)) = row? {
+                out.insert(id, usd);
+            }
+        }
+        Ok(out)
     }
 
     /// Run id → parent run id, for every run that has a parent.
@@ -295,17 +345,26 @@ mod tests {
         assert!(!plan.iter().any(|l| l.starts_with("SCAN s")), "{plan:?}");
     }
 
-    #[test]
-    fn a_pages_parents_are_the_links_below_it_and_price_it_as_the_whole_table_does() {
-        let t = tempfile::tempdir().expect("tempdir");
-        let mut s = Store::open(&t.path().join("st.db")).expect("open");
-        let mut r = Redactor::new(Mode::Mask);
-        // top -> mid -> leaf, and an unrelated pair other <- sub.
-        let run = |id: &str, parent: Option<&str>| Run {
+    /// A run with its parent.
+    fn run(id: &str, parent: Option<&str>) -> Run {
+        Run {
             id: id.into(),
             parent_run_id: parent.map(Into::into),
             ..Run::default()
-        };
+        }
+    }
+
+    /// A fresh store (and the folder that holds it) with a redactor.
+    fn fresh() -> (tempfile::TempDir, Store, Redactor) {
+        let t = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&t.path().join("st.db")).expect("open");
+        (t, s, Redactor::new(Mode::Mask))
+    }
+
+    #[test]
+    fn a_pages_parents_are_the_links_below_it_and_price_it_as_the_whole_table_does() {
+        let (_t, mut s, mut r) = fresh();
+        // top -> mid -> leaf, and an unrelated pair other <- sub.
         let runs = [
             run("top", None),
             run("mid", Some("top")),
@@ -346,6 +405,84 @@ mod tests {
         assert_eq!(got.len(), 3);
         for id in page {
             assert_eq!(format!("{:?}", got[id]), format!("{:?}", all[id]), "{id}");
+        }
+    }
+
+    #[test]
+    fn reported_costs_come_from_each_runs_cost_state_span_by_index() {
+        let (_t, mut s, mut r) = fresh();
+        let reported = |run: &str, usd: f64| {
+            let mut sp = Span::new(
+                crate::pricing::REPORTED_SPAN,
+                run,
+                SpanKind::Event,
+                crate::pricing::REPORTED_SPAN,
+                Origin::new("/x", 1),
+            );
+            sp.attributes
+                .insert(crate::pricing::REPORTED_COST.into(), usd.into());
+            sp
+        };
+        let batch = StoreBatch {
+            runs: [
+                run("top", None),
+                run("sub", Some("top")),
+                run("other", None),
+            ]
+            .into_iter()
+            .map(|x| r.redact_run(x))
+            .collect(),
+            spans: [
+                reported("top", 0.25),
+                reported("other", 1.5),
+                call("sub", "1", Some(1_000), 10),
+            ]
+            .into_iter()
+            .map(|x| r.redact_span(x).0)
+            .collect(),
+            ..Default::default()
+        };
+        s.write(&batch).expect("write");
+        // A newer snapshot of the same span replaces the figure.
+        let again = StoreBatch {
+            spans: vec![r.redact_span(reported("top", 0.5)).0],
+            ..Default::default()
+        };
+        s.write(&again).expect("write again");
+        let all = s.reported_costs(None).expect("all");
+        assert_eq!(all.len(), 2);
+        assert_eq!(all["top"], 0.5);
+        let some = s.reported_costs(Some(&["top"])).expect("top");
+        assert_eq!(some.len(), 1, "{some:?}");
+        // A page of runs gets the figure beside its estimate.
+        let table = crate::pricing::table();
+        let costs =
+            crate::pricing::ledger::costs_of_runs(&s, &table, &["top", "other"]).expect("page");
+        assert_eq!(
+            costs["top"].reported,
+            Some(crate::pricing::Money::from_usd(0.5))
+        );
+        assert_eq!(costs["top"].subagents.usage().calls, 1, "estimate kept");
+        assert_eq!(costs["other"].short(), "$1.50");
+        // Each run's span is found through the spans' key, never by a scan.
+        for some in [false, true] {
+            let sql = super::reported_query(some);
+            let conn = s.conn();
+            let mut st = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("plan");
+            let arg: Option<String> = some.then(|| "[\"top\"]".into());
+            let plan: Vec<String> = st
+                .query_map([arg], |r| r.get::<_, String>(3))
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("plan rows");
+            assert!(!plan.iter().any(|l| l.starts_with("SCAN s")), "{plan:?}");
+            assert!(
+                plan.iter()
+                    .any(|l| l.starts_with("SEARCH s") && l.contains("run_key=? AND id=?")),
+                "{plan:?}"
+            );
         }
     }
 }

@@ -343,3 +343,65 @@ fn the_runs_view_total_is_the_cost_reports_total() {
         assert!(bottom.contains(&format!(" total {said} ")), "{screen}");
     }
 }
+
+/// Claude Code's own `cost-state` figure is the run's cost in `runs`, `cost
+/// --by run` and JSON export, marked as the agent's, with the price table's
+/// estimate kept beside it (fixture: `tests/fixtures/cost_state/SOURCE.md`).
+#[test]
+fn claude_codes_own_cost_state_is_shown_and_the_estimate_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/cost_state/2efd1f5f-1b93-481a-8469-0f589a48d7ae.jsonl");
+    for _ in 0..2 {
+        // A second import changes nothing.
+        ok(bin().arg("import").arg("--db").arg(&db).arg(&file));
+    }
+    let priced = usd(&json_of(&db, &["cost", "--by", "model"])["total"]);
+    assert!(priced > 0.0);
+    let runs = json_of(&db, &["runs"]);
+    let run = &runs.as_array().unwrap()[0];
+    let cost = &run["cost"];
+    // The last snapshot wins (line 9, the real record), not the earlier one.
+    assert!(close(usd(cost), 0.031924600000000004), "{cost}");
+    assert_eq!(cost["usd_from"], "agent", "{cost}");
+    assert!(close(cost["reported_usd"].as_f64().unwrap(), 0.0319246));
+    assert!(
+        close(cost["estimate_usd"].as_f64().unwrap(), priced),
+        "{cost}"
+    );
+    assert_ne!(usd(cost), priced, "the fixture's two figures differ");
+
+    let by_run = json_of(&db, &["cost", "--by", "run"]);
+    let row = &by_run["rows"][0];
+    assert_eq!(row["usd_from"], "agent", "{row}");
+    assert!(close(usd(row), 0.0319246));
+    assert!(close(row["estimate_usd"].as_f64().unwrap(), priced));
+    // The total stays the priced one, and the text says which is which.
+    assert!(close(usd(&by_run["total"]), priced));
+    let text = ok(bin().args(["cost", "--by", "run", "--db"]).arg(&db));
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("$0.03*"), "{text}");
+    assert!(text.contains("the agent's own figure"), "{text}");
+    // Since a day, the session-wide figure is not used.
+    let since = json_of(&db, &["cost", "--by", "run", "--since", "2026-01-01"]);
+    assert!(since["rows"][0].get("usd_from").is_none(), "{since}");
+
+    let lines = ok(bin().args(["runs", "--db"]).arg(&db));
+    let lines = String::from_utf8(lines.stdout).unwrap();
+    assert!(lines.contains("$0.03"), "{lines}");
+
+    let out = dir.path().join("export.jsonl");
+    ok(bin()
+        .args(["export", "--format", "json", "--db"])
+        .arg(&db)
+        .arg("-o")
+        .arg(&out));
+    let exported = std::fs::read_to_string(&out).unwrap();
+    let run_line: Value = exported
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["cost"]["usd_from"].is_string())
+        .expect("a line with the run's cost");
+    assert_eq!(run_line["cost"]["usd_from"], "agent", "{run_line}");
+}

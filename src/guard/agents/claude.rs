@@ -1,14 +1,20 @@
 //! Claude Code hook events and answers (code.claude.com/docs/en/hooks).
 //!
-//! Events: `PreToolUse` (decide), `PostToolUse` / `PostToolUseFailure`
-//! (record the result), `UserPromptSubmit`, `SessionStart`, `SessionEnd`.
+//! Events: `PreToolUse` (decide), `PermissionRequest` (decide, when the user
+//! hooks it: sent as Claude Code is about to show its permission dialog, with
+//! `tool_name` and `tool_input` but no `tool_use_id`), `PostToolUse` /
+//! `PostToolUseFailure` (record the result), `UserPromptSubmit`,
+//! `SessionStart`, `SessionEnd`.
 //! Every event carries `session_id`; tool events carry `tool_name`,
 //! `tool_input` and `tool_use_id` (the transcript's `tool_use.id`, so guarded
 //! calls merge with the same calls read from `~/.claude/projects`).
 //!
 //! Answers: `hookSpecificOutput.permissionDecision` `deny` or `ask` with a
 //! reason; nothing at all to allow, which leaves Claude Code's own permission
-//! flow in charge (`allow` would skip the user's permission prompt).
+//! flow in charge (`allow` would skip the user's permission prompt). To a
+//! `PermissionRequest`, `hookSpecificOutput.decision` `{"behavior": "deny",
+//! "message"}` refuses; "ask" and "allow" say nothing, so the dialog the user
+//! was about to see is shown.
 
 use super::{keep, need, opt, Answer, Verdict};
 use crate::guard::event::{text_of, EventKind, GuardEvent};
@@ -19,7 +25,7 @@ pub(super) fn parse(o: &Map<String, Value>) -> Result<GuardEvent, String> {
     let name = need(o, "hook_event_name")?;
     let session = need(o, "session_id")?;
     let kind = match name {
-        "PreToolUse" => EventKind::PreTool,
+        "PreToolUse" | "PermissionRequest" => EventKind::PreTool,
         "PostToolUse" => EventKind::PostTool { failed: false },
         "PostToolUseFailure" => EventKind::PostTool { failed: true },
         "UserPromptSubmit" => EventKind::Prompt,
@@ -62,6 +68,7 @@ pub(super) fn parse(o: &Map<String, Value>) -> Result<GuardEvent, String> {
 pub(super) fn answer(name: Option<&str>, v: &Verdict) -> Answer {
     match (name, v.action) {
         (_, Action::Allow) => Answer::empty(),
+        (Some("PermissionRequest"), a) => permission_request(a, &v.reason),
         (Some("PreToolUse"), a) => Answer::json(json!({
             "hookSpecificOutput": {
                 "hookEventName": "PreToolUse",
@@ -78,6 +85,21 @@ pub(super) fn answer(name: Option<&str>, v: &Verdict) -> Answer {
         (None, _) => Answer::block(&v.reason),
         (Some(_), _) => Answer::empty(),
     }
+}
+
+/// The answer to a `PermissionRequest` (Claude Code's and Codex's shape):
+/// a refusal with its reason; anything else leaves the permission dialog to
+/// the user.
+pub(super) fn permission_request(a: Action, reason: &str) -> Answer {
+    if a != Action::Deny {
+        return Answer::empty();
+    }
+    Answer::json(json!({
+        "hookSpecificOutput": {
+            "hookEventName": "PermissionRequest",
+            "decision": {"behavior": "deny", "message": reason},
+        }
+    }))
 }
 
 #[cfg(test)]
@@ -118,5 +140,45 @@ mod tests {
         assert!(p.stdout.contains("\"block\""));
         assert_eq!(answer(None, &deny).exit, 2);
         assert_eq!(answer(Some("SessionEnd"), &deny), Answer::empty());
+    }
+
+    #[test]
+    fn a_permission_request_is_decided_on_its_call_and_refused_its_own_way() {
+        let text = std::fs::read(format!(
+            "{}/tests/fixtures/hooks/claude-code/permission-request.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let ev = Agent::ClaudeCode.parse(&text).unwrap();
+        assert_eq!(ev.kind, EventKind::PreTool);
+        assert_eq!(ev.tool_name.as_deref(), Some("Bash"));
+        assert!(ev
+            .tool_input
+            .as_deref()
+            .unwrap()
+            .contains("rm -rf node_modules"));
+        let deny = Verdict {
+            action: Action::Deny,
+            reason: "no".into(),
+        };
+        let a = answer(Some("PermissionRequest"), &deny);
+        let v: Value = serde_json::from_str(&a.stdout).unwrap();
+        assert_eq!(
+            v["hookSpecificOutput"]["hookEventName"],
+            "PermissionRequest"
+        );
+        assert_eq!(v["hookSpecificOutput"]["decision"]["behavior"], "deny");
+        assert_eq!(v["hookSpecificOutput"]["decision"]["message"], "no");
+        assert_eq!(a.exit, 0);
+        // Ask: the dialog it precedes is the question; allow never approves.
+        let ask = Verdict {
+            action: Action::Ask,
+            reason: "maybe".into(),
+        };
+        assert_eq!(answer(Some("PermissionRequest"), &ask), Answer::empty());
+        assert_eq!(
+            answer(Some("PermissionRequest"), &Verdict::allow()),
+            Answer::empty()
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! `guard install|uninstall|status` for agents whose hooks are whole files
-//! the guard writes and owns: Cline's hook scripts (one executable per event,
-//! named after it, in a hooks folder) and OpenCode's plugin (one JavaScript
-//! module in a plugin folder, from `assets/guard/opencode_plugin.js`).
+//! the guard writes and owns: Cline's hook scripts (one per event, named after
+//! it, in a hooks folder: an executable `sh` script, or on Windows a
+//! PowerShell `<Event>.ps1`) and OpenCode's plugin (one JavaScript module in a
+//! plugin folder, from `assets/guard/opencode_plugin.js`).
 //!
 //! A file the guard did not write is never touched: when the user already has
 //! a Cline hook for one of the guard's events, install stops and says which
@@ -68,6 +69,79 @@ fn argv(agent: Agent, mode: &Mode) -> Vec<String> {
     a
 }
 
+/// Which kind of hook script Cline runs: on Windows only `<Event>.ps1`,
+/// started as `powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass
+/// -File <script>` (extensionless files are ignored there); elsewhere only the
+/// executable `<Event>` (`.ps1` files are ignored). From
+/// `apps/vscode/src/core/hooks/{utils,HookProcess}.ts` in cline/cline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Script {
+    Sh,
+    PowerShell,
+}
+
+impl Script {
+    /// The kind Cline runs on this platform.
+    pub fn here() -> Script {
+        if cfg!(windows) {
+            Script::PowerShell
+        } else {
+            Script::Sh
+        }
+    }
+
+    /// The script's file name for `event`.
+    fn file(self, event: &str) -> String {
+        match self {
+            Script::Sh => event.to_string(),
+            Script::PowerShell => format!("{event}.ps1"),
+        }
+    }
+}
+
+/// `s` as a PowerShell single-quoted string: every quote PowerShell reads as
+/// one (the ASCII `'` and the typographic U+2018..U+201B) doubled, anything
+/// that would end a line replaced.
+fn ps_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' => {
+                out.push(c);
+                out.push(c);
+            }
+            c if c.is_control() => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// A Cline hook script for Windows running the guard: the event read from
+/// stdin as UTF-8, piped to the guard as UTF-8 (Windows PowerShell 5.1 would
+/// send ASCII), the guard's answer written back, its exit code kept.
+pub fn cline_powershell(mode: &Mode) -> String {
+    let call: Vec<String> = argv(Agent::Cline, mode)
+        .iter()
+        .map(|a| ps_quote(a))
+        .collect();
+    format!(
+        "{SCRIPT_MARK}: written by `skilltrace guard install --agent cline`;\n\
+         # `skilltrace guard uninstall --agent cline` removes it.\n\
+         # command: {}\n\
+         $utf8 = New-Object System.Text.UTF8Encoding $false\n\
+         try {{ [Console]::OutputEncoding = $utf8 }} catch {{ }}\n\
+         $OutputEncoding = $utf8\n\
+         $event = (New-Object System.IO.StreamReader([Console]::OpenStandardInput(), $utf8)).ReadToEnd()\n\
+         $event | & {}\n\
+         exit $LASTEXITCODE\n",
+        one_line(Agent::Cline, mode),
+        call.join(" ")
+    )
+}
+
 /// A Cline hook script running the guard.
 pub fn cline_script(mode: &Mode) -> String {
     format!(
@@ -89,15 +163,18 @@ pub fn opencode_plugin(mode: &Mode) -> String {
         .replace("__SKILLTRACE_COMMAND__", &argv)
 }
 
-/// The files the guard writes for `agent` at `path` (Cline: a hooks folder;
-/// OpenCode: the plugin file), with their text.
-fn wanted(agent: Agent, path: &Path, mode: &Mode) -> Vec<(PathBuf, String)> {
+/// The files the guard writes for `agent` at `path` (Cline: a hooks folder,
+/// scripts of kind `script`; OpenCode: the plugin file), with their text.
+fn wanted_as(agent: Agent, path: &Path, mode: &Mode, script: Script) -> Vec<(PathBuf, String)> {
     match agent {
         Agent::Cline => {
-            let text = cline_script(mode);
+            let text = match script {
+                Script::Sh => cline_script(mode),
+                Script::PowerShell => cline_powershell(mode),
+            };
             CLINE_EVENTS
                 .iter()
-                .map(|e| (path.join(e), text.clone()))
+                .map(|e| (path.join(script.file(e)), text.clone()))
                 .collect()
         }
         _ => vec![(path.to_path_buf(), opencode_plugin(mode))],
@@ -107,10 +184,8 @@ fn wanted(agent: Agent, path: &Path, mode: &Mode) -> Vec<(PathBuf, String)> {
 /// True when `text` is a file the guard wrote.
 fn is_ours(agent: Agent, text: &str) -> bool {
     match agent {
-        Agent::Cline => text
-            .lines()
-            .nth(1)
-            .is_some_and(|l| l.starts_with(SCRIPT_MARK)),
+        // Line 2 of a `sh` script (after `#!`), line 1 of a PowerShell one.
+        Agent::Cline => text.lines().take(2).any(|l| l.starts_with(SCRIPT_MARK)),
         _ => text.lines().next() == Some(PLUGIN_MARK),
     }
 }
@@ -154,7 +229,12 @@ fn write(path: &Path, text: &str, executable: bool) -> anyhow::Result<()> {
 
 /// Writes the guard's files (see the module docs).
 pub fn install(agent: Agent, path: &Path, mode: &Mode) -> anyhow::Result<Outcome> {
-    let want = wanted(agent, path, mode);
+    install_as(agent, path, mode, Script::here())
+}
+
+/// [`install`] with Cline's scripts of kind `script`.
+fn install_as(agent: Agent, path: &Path, mode: &Mode, script: Script) -> anyhow::Result<Outcome> {
+    let want = wanted_as(agent, path, mode, script);
     let mut todo = Vec::new();
     let mut theirs = Vec::new();
     for (p, text) in want {
@@ -184,15 +264,22 @@ pub fn install(agent: Agent, path: &Path, mode: &Mode) -> anyhow::Result<Outcome
 
 /// Removes the guard's files, and only them.
 pub fn uninstall(agent: Agent, path: &Path) -> anyhow::Result<Outcome> {
+    uninstall_as(agent, path, Script::here())
+}
+
+/// The guard's files `agent` would have at `path` (no command filled in).
+fn placed(agent: Agent, path: &Path, script: Script) -> Vec<(PathBuf, String)> {
+    let blank = Mode::Command {
+        exe: String::new(),
+        db: None,
+    };
+    wanted_as(agent, path, &blank, script)
+}
+
+/// [`uninstall`] of Cline's scripts of kind `script`.
+fn uninstall_as(agent: Agent, path: &Path, script: Script) -> anyhow::Result<Outcome> {
     let mut removed = 0;
-    for (p, _) in wanted(
-        agent,
-        path,
-        &Mode::Command {
-            exe: String::new(),
-            db: None,
-        },
-    ) {
+    for (p, _) in placed(agent, path, script) {
         if read(&p)?.is_some_and(|t| is_ours(agent, &t)) {
             std::fs::remove_file(&p)
                 .map_err(|e| anyhow::anyhow!("{}: cannot remove: {e}", p.display()))?;
@@ -208,24 +295,24 @@ pub fn uninstall(agent: Agent, path: &Path) -> anyhow::Result<Outcome> {
 
 /// The guard's hooks found at `path`: (event, `{"command": <command line>}`).
 pub fn found(agent: Agent, path: &Path) -> Vec<(String, Value)> {
-    let files = wanted(
-        agent,
-        path,
-        &Mode::Command {
-            exe: String::new(),
-            db: None,
-        },
-    );
+    found_as(agent, path, Script::here())
+}
+
+/// [`found`] among Cline's scripts of kind `script`.
+fn found_as(agent: Agent, path: &Path, script: Script) -> Vec<(String, Value)> {
     let mut out = Vec::new();
-    for (p, _) in files {
+    for (p, _) in placed(agent, path, script) {
         let Ok(Some(text)) = read(&p) else { continue };
         if !is_ours(agent, &text) {
             continue;
         }
         match agent {
             Agent::Cline => {
-                let cmd = text.lines().find_map(|l| l.strip_prefix("exec "));
-                let event = p.file_name().map(|f| f.to_string_lossy().into_owned());
+                let cmd = text.lines().find_map(|l| {
+                    l.strip_prefix("exec ")
+                        .or_else(|| l.strip_prefix("# command: "))
+                });
+                let event = p.file_stem().map(|f| f.to_string_lossy().into_owned());
                 if let (Some(c), Some(e)) = (cmd, event) {
                     out.push((e, json!({ "command": c })));
                 }
@@ -357,6 +444,61 @@ mod tests {
     }
 
     #[test]
+    fn windows_gets_powershell_scripts_cline_runs_and_status_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let hooks = dir.path();
+        let m = Mode::Command {
+            exe: r"C:\Program Files\skilltrace\skilltrace.exe".into(),
+            db: Some(r"C:\Users\o’brien\st.db".into()),
+        };
+        let ps = Script::PowerShell;
+        assert!(matches!(
+            install_as(Agent::Cline, hooks, &m, ps).unwrap(),
+            Outcome::Changed { .. }
+        ));
+        // One `<Event>.ps1` per event, nothing extensionless (Cline ignores
+        // extensionless files on Windows, `.ps1` files elsewhere).
+        let mut names: Vec<String> = std::fs::read_dir(hooks)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let mut want: Vec<String> = CLINE_EVENTS.iter().map(|e| format!("{e}.ps1")).collect();
+        want.sort();
+        assert_eq!(names, want);
+        let text = std::fs::read_to_string(hooks.join("PreToolUse.ps1")).unwrap();
+        assert!(text.starts_with(SCRIPT_MARK), "{text}");
+        // The guard is called with each argument single-quoted; the typographic
+        // apostrophe PowerShell also reads as a quote is doubled.
+        assert!(
+            text.contains(
+                r"$event | & 'C:\Program Files\skilltrace\skilltrace.exe' 'guard' '--agent' 'cline' '--db' 'C:\Users\o’’brien\st.db'"
+            ),
+            "{text}"
+        );
+        assert!(text.trim_end().ends_with("exit $LASTEXITCODE"), "{text}");
+        assert!(text.contains("$OutputEncoding = $utf8"), "{text}");
+        // Status names the events, without `.ps1`.
+        let f = found_as(Agent::Cline, hooks, ps);
+        assert_eq!(f.len(), CLINE_EVENTS.len());
+        assert!(f.iter().any(|(e, _)| e == "PreToolUse"), "{f:?}");
+        assert_eq!(
+            install_as(Agent::Cline, hooks, &m, ps).unwrap(),
+            Outcome::Unchanged
+        );
+        // The user's own `.ps1` for an event stops the install; uninstall leaves it.
+        std::fs::write(hooks.join("TaskStart.ps1"), "Write-Output '{}'\n").unwrap();
+        assert!(install_as(Agent::Cline, hooks, &m, ps).is_err());
+        assert!(matches!(
+            uninstall_as(Agent::Cline, hooks, ps).unwrap(),
+            Outcome::Changed { .. }
+        ));
+        let left: Vec<_> = std::fs::read_dir(hooks).unwrap().collect();
+        assert_eq!(left.len(), 1);
+        assert!(hooks.join("TaskStart.ps1").exists());
+    }
+
+    #[test]
     fn a_newline_in_a_path_cannot_add_code() {
         let m = Mode::Command {
             exe: "/opt/bin/skilltrace".into(),
@@ -366,5 +508,17 @@ mod tests {
         assert!(!text.lines().any(|l| l.starts_with("require(")), "{text}");
         let s = cline_script(&m);
         assert_eq!(s.lines().count(), 4, "{s}");
+        let p = cline_powershell(&m);
+        assert!(!p.lines().any(|l| l.starts_with("require(")), "{p}");
+        // A quote in a path cannot end the string early either.
+        let q = Mode::Command {
+            exe: r"C:\x'; Remove-Item C:\ -Recurse; '".into(),
+            db: None,
+        };
+        let p = cline_powershell(&q);
+        assert!(
+            p.contains(r"& 'C:\x''; Remove-Item C:\ -Recurse; ''' 'guard'"),
+            "{p}"
+        );
     }
 }

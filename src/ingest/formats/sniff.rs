@@ -145,11 +145,18 @@ pub fn sniff(v: &Value) -> Option<Format> {
 /// than this build is passed over by that format's parser instead of counted
 /// as a parse error. The envelopes: Codex `{timestamp, type, payload}`,
 /// Claude Code `{type, sessionId | uuid}`, Copilot CLI `{type, data}`,
-/// Gemini CLI `{id, timestamp, type}`.
+/// Gemini CLI `{id, timestamp, type}`. Only Codex lines may lack `type`
+/// there: an envelope without its tag, or a bare response item told by its
+/// fields (`codex::untyped`).
 pub fn sniff_in(v: &Value, home: Format) -> Option<Format> {
     let o = v.as_object()?;
-    o.get("type").and_then(Value::as_str)?;
     let has = |k: &str| o.contains_key(k);
+    if o.get("type").and_then(Value::as_str).is_none() {
+        let codex = home == Format::Codex
+            && ((has("payload") && has("timestamp"))
+                || super::codex::untyped::item_kind(v).is_some());
+        return codex.then_some(home);
+    }
     let fits = match home {
         Format::Codex => has("payload") && has("timestamp"),
         // File-history records name only the message they snapshot.

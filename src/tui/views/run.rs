@@ -167,14 +167,15 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
     }
 }
 
-/// ` · $1.23 (subagents $0.45)` for the header; empty when the run made no
-/// priced or unpriced call (or is not priced yet).
+/// ` · $1.23 (subagents $0.45)` for the header, or with the agent's own
+/// figure ` · $1.30 (agent's figure; priced $1.23) (subagents $0.45)`;
+/// empty when the run made no priced or unpriced call and reported no cost
+/// (or is not priced yet).
 fn run_cost(r: &crate::store::RunRow) -> String {
     let Some(c) = &r.cost else {
         return String::new();
     };
-    let total = c.total();
-    if total.is_empty() {
+    if c.total().is_empty() && c.reported.is_none() {
         return String::new();
     }
     let subs = if c.subagents.is_empty() {
@@ -182,5 +183,5 @@ fn run_cost(r: &crate::store::RunRow) -> String {
     } else {
         format!(" (subagents {})", c.subagents.short())
     };
-    crate::sanitize::line(&format!(" · {}{subs}", total.long())).into_owned()
+    crate::sanitize::line(&format!(" · {}{subs}", c.long())).into_owned()
 }

@@ -55,12 +55,7 @@ pub(super) fn draw(f: &mut Frame<'_>, app: &App, g: &Regions) {
             Cell::from(start),
             Cell::from(dur),
             Cell::from(r.span_count.to_string()),
-            Cell::from(
-                r.cost
-                    .as_ref()
-                    .map(|c| c.total().short())
-                    .unwrap_or_default(),
-            ),
+            Cell::from(r.cost.as_ref().map(|c| c.short()).unwrap_or_default()),
             Cell::from(TSpan::styled(spark, t.bar)),
         ];
         if narrow {

@@ -17,7 +17,9 @@
 //!   `input`) under its `llm` span, emitted again with output, end time and
 //!   status when the matching `tool_result` arrives (the store merges the two);
 //! * compaction (`compact_boundary`, linked by `logicalParentUuid`) and other
-//!   `system` records are `event` spans; `summary` records are `event` spans.
+//!   `system` records are `event` spans; `summary` records are `event` spans;
+//! * `cost-state` (the session's own running cost, newer versions) is the
+//!   session's `event` span `cost-state`, its latest snapshot winning.
 //!
 //! The same parser reads the message stream of headless Claude Code
 //! (`claude -p --output-format stream-json`, the Agent SDK, CI actions that save
@@ -144,8 +146,10 @@ impl FormatParser for ClaudeParser {
                 _ => Ok(()), // snapshots and other bookkeeping lines
             };
         };
-        let kept = matches!(ty, "user" | "assistant" | "system" | "progress")
-            || (stream && ty == "result");
+        let kept = matches!(
+            ty,
+            "user" | "assistant" | "system" | "progress" | "cost-state"
+        ) || (stream && ty == "result");
         if !kept {
             // Bookkeeping (snapshots, queue operations, attachments, titles,
             // permission modes, PR links ... and types newer than this
@@ -189,6 +193,10 @@ impl FormatParser for ClaudeParser {
                 cx.parent.clone()
             }
             "result" => self.result(v, &cx, out),
+            "cost-state" => {
+                self.cost_state(v, &cx, out);
+                cx.parent.clone()
+            }
             _ => cx.parent.clone(),
         };
         if let Some(t) = &node.turn {

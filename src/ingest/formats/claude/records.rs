@@ -1,12 +1,14 @@
 //! Claude Code record handlers: `user` prompts and tool results, `assistant`
 //! responses (llm, text, thinking and tool_use spans), `system` events and
-//! `progress` records (subagent links). State and dispatch live in `mod.rs`.
+//! `progress` records (subagent links), `cost-state` (the session's own cost).
+//! State and dispatch live in `mod.rs`.
 
 use super::super::common::{content_text, json_text, nonempty, str_of};
 use super::super::{FormatError, Record};
 use super::{Ctx, Id, Node, PendingTool};
 use crate::ingest::formats::json::Value;
 use crate::model::{Span, SpanKind, SpanStatus};
+use crate::pricing::{REPORTED_COST, REPORTED_SPAN as COST_STATE};
 
 impl super::ClaudeParser {
     pub(super) fn user(
@@ -384,7 +386,7 @@ impl super::ClaudeParser {
             }
         }
         if let Some(c) = v.get("total_cost_usd").and_then(Value::as_f64) {
-            s.attributes.insert("reported_cost_usd".into(), c.into());
+            s.attributes.insert(REPORTED_COST.into(), c.into());
         }
         if let Some(Value::Array(denied)) = v.get("permission_denials") {
             s.attributes
@@ -392,6 +394,72 @@ impl super::ClaudeParser {
         }
         out.push(Record::Span(s));
         cx.parent.clone()
+    }
+
+    /// A `cost-state` record (Claude Code 2.1.x, main transcripts only): the
+    /// session's own running cost, written again and again as it grows
+    /// (`totalCostUSD`, per model `modelUsage` with `costUSD`, durations,
+    /// lines changed). It becomes one `event` span `cost-state` of the session,
+    /// each newer snapshot merged over the last, whose `reported_cost_usd` is
+    /// the figure `runs`, `cost --by run` and the TUI show for the session in
+    /// place of the priced estimate. It carries no token fields: the calls it
+    /// sums are counted from their own records.
+    pub(super) fn cost_state(&mut self, v: &Value, cx: &Ctx, out: &mut Vec<Record>) {
+        let Some(total) = v.get("totalCostUSD").and_then(Value::as_f64) else {
+            return;
+        };
+        if !total.is_finite() || total < 0.0 {
+            return;
+        }
+        let mut s = Span::new(
+            COST_STATE,
+            cx.run,
+            SpanKind::Event,
+            COST_STATE,
+            cx.origin.clone(),
+        );
+        s.attributes
+            .insert(REPORTED_COST.into(), serde_json::json!(total));
+        if let Some(b) = v.get("hasUnknownModelCost").and_then(Value::as_bool) {
+            s.attributes
+                .insert("has_unknown_model_cost".into(), b.into());
+        }
+        for (from, to) in [
+            ("totalDuration", "duration_ms"),
+            ("totalAPIDuration", "duration_api_ms"),
+            ("totalToolDuration", "duration_tool_ms"),
+            ("totalLinesAdded", "lines_added"),
+            ("totalLinesRemoved", "lines_removed"),
+        ] {
+            if let Some(n) = v.get(from).and_then(Value::as_u64) {
+                s.attributes.insert(to.into(), n.into());
+            }
+        }
+        if let Some(models) = v.get("modelUsage").and_then(Value::as_object) {
+            let mut by_model = serde_json::Map::new();
+            for (model, u) in models.iter() {
+                let mut m = serde_json::Map::new();
+                for (from, to) in [
+                    ("inputTokens", "input_tokens"),
+                    ("outputTokens", "output_tokens"),
+                    ("cacheReadInputTokens", "cache_read_input_tokens"),
+                    ("cacheCreationInputTokens", "cache_creation_input_tokens"),
+                    ("webSearchRequests", "web_search_requests"),
+                ] {
+                    if let Some(n) = u.get(from).and_then(Value::as_u64) {
+                        m.insert(to.into(), n.into());
+                    }
+                }
+                if let Some(c) = u.get("costUSD").and_then(Value::as_f64) {
+                    m.insert("cost_usd".into(), serde_json::json!(c));
+                }
+                by_model.insert(model.to_owned(), m.into());
+            }
+            if !by_model.is_empty() {
+                s.attributes.insert("model_usage".into(), by_model.into());
+            }
+        }
+        out.push(Record::Span(s));
     }
 
     /// `agent_progress` names the subagent a Task call started.

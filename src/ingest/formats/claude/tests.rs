@@ -235,3 +235,43 @@ fn headless_stream_without_uuids_links_by_task_and_keeps_the_result() {
     assert_eq!(runs[0].cwd.as_deref(), Some("/w"));
     assert!(titles(&out).is_empty());
 }
+
+#[test]
+fn cost_state_is_one_span_per_session_its_latest_snapshot_winning() {
+    let snap = |usd: f64, out: u64| {
+        json!({"type":"cost-state","sessionId":"S","totalCostUSD":usd,"totalDuration":50401,
+            "totalLinesAdded":3,"hasUnknownModelCost":false,
+            "modelUsage":{"claude-haiku-4-5":{"inputTokens":368,"outputTokens":out,
+                "cacheReadInputTokens":106786,"cacheCreationInputTokens":9149,"costUSD":usd}}})
+    };
+    let out = parse(&[
+        json!({"type":"user","sessionId":"S","uuid":"u1","timestamp":"2026-09-14T15:16:17Z","message":{"role":"user","content":"hi"}}),
+        snap(0.01, 100),
+        snap(0.0319246, 516),
+        // No figure: nothing.
+        json!({"type":"cost-state","sessionId":"S","modelUsage":{}}),
+    ]);
+    let cs: Vec<_> = spans(&out)
+        .into_iter()
+        .filter(|s| s.id == crate::pricing::REPORTED_SPAN)
+        .collect();
+    assert_eq!(
+        cs.len(),
+        2,
+        "one span id, sent once per snapshot (merged in the store)"
+    );
+    let last = cs[1];
+    assert_eq!(last.run_id, "S");
+    assert_eq!(last.kind, SpanKind::Event);
+    assert_eq!(
+        last.attributes.get(crate::pricing::REPORTED_COST),
+        Some(&json!(0.0319246))
+    );
+    assert_eq!(
+        last.attributes["model_usage"]["claude-haiku-4-5"]["output_tokens"],
+        json!(516)
+    );
+    assert_eq!(last.attributes["lines_added"], json!(3));
+    // Not a model call: the calls it sums are counted from their own records.
+    assert_eq!(crate::usage::Usage::of(last), None);
+}

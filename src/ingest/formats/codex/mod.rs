@@ -25,6 +25,7 @@
 
 mod lineage;
 mod output;
+pub(super) mod untyped;
 mod usage;
 
 use super::common::{
@@ -99,9 +100,60 @@ impl FormatParser for CodexParser {
             return Ok(()); // the parent's history: its own file has it
         }
         match (str_of(v, "type"), v.get("payload")) {
-            (Some("session_meta"), Some(_)) if self.meta_seen => Ok(()),
-            (Some("session_meta"), Some(p)) => self.session_meta(p, ts, origin, out),
-            (Some(tag), Some(p)) => {
+            (Some(tag), Some(p)) => self.tagged(tag, p, ts, origin, out),
+            // An envelope without its tag: told by what its payload holds.
+            (None, Some(p)) => match untyped::envelope_tag(p) {
+                Some(tag) => self.tagged(tag, p, ts, origin, out),
+                None => Err(FormatError::NotATrace),
+            },
+            (Some(t), None) => {
+                // Older rollouts: bare response items, one per line.
+                if !BARE_ITEMS.contains(&t) {
+                    return Err(FormatError::NotATrace);
+                }
+                self.ensure_run(origin, ts, out);
+                self.item(v, ts, origin, out)
+            }
+            (None, None) => {
+                if v.get("record_type").is_some() {
+                    return Ok(());
+                }
+                if v.get("id").is_some() && v.get("timestamp").is_some() {
+                    // Older rollouts: a bare session header on the first line.
+                    if self.meta_seen {
+                        return Ok(());
+                    }
+                    return self.session_meta(v, ts, origin, out);
+                }
+                if untyped::item_kind(v).is_some() {
+                    // A bare response item without its `type`.
+                    self.ensure_run(origin, ts, out);
+                    return self.item(v, ts, origin, out);
+                }
+                Err(FormatError::NotATrace)
+            }
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<Record>) {
+        self.flush_end(out);
+    }
+}
+
+impl CodexParser {
+    /// A line of the `{timestamp, type, payload}` envelope, by its tag.
+    fn tagged(
+        &mut self,
+        tag: &str,
+        p: &Value,
+        ts: Option<Millis>,
+        origin: &Origin,
+        out: &mut Vec<Record>,
+    ) -> Result<(), FormatError> {
+        match tag {
+            "session_meta" if self.meta_seen => Ok(()),
+            "session_meta" => self.session_meta(p, ts, origin, out),
+            tag => {
                 self.ensure_run(origin, ts, out);
                 match tag {
                     "response_item" => self.item(p, ts, origin, out),
@@ -140,36 +192,9 @@ impl FormatParser for CodexParser {
                     _ => Ok(()),
                 }
             }
-            (Some(t), None) => {
-                // Older rollouts: bare response items, one per line.
-                if !BARE_ITEMS.contains(&t) {
-                    return Err(FormatError::NotATrace);
-                }
-                self.ensure_run(origin, ts, out);
-                self.item(v, ts, origin, out)
-            }
-            (None, _) => {
-                if v.get("record_type").is_some() {
-                    return Ok(());
-                }
-                if v.get("id").is_some() && v.get("timestamp").is_some() {
-                    // Older rollouts: a bare session header on the first line.
-                    if self.meta_seen {
-                        return Ok(());
-                    }
-                    return self.session_meta(v, ts, origin, out);
-                }
-                Err(FormatError::NotATrace)
-            }
         }
     }
 
-    fn finish(&mut self, out: &mut Vec<Record>) {
-        self.flush_end(out);
-    }
-}
-
-impl CodexParser {
     fn run_id(&self) -> &str {
         self.run.as_deref().unwrap_or_default()
     }
@@ -305,11 +330,10 @@ impl CodexParser {
         origin: &Origin,
         out: &mut Vec<Record>,
     ) -> Result<(), FormatError> {
-        // A payload with a role and content but no `type` (as session readers'
-        // fixtures write it) is a message all the same.
-        let ty = match str_of(p, "type") {
+        // A payload without `type` (as session readers' fixtures and other
+        // rollout writers leave it) is told by its fields.
+        let ty = match str_of(p, "type").or_else(|| untyped::item_kind(p)) {
             Some(t) => t,
-            None if p.get("role").is_some() && p.get("content").is_some() => "message",
             None => return Err(FormatError::NotATrace),
         };
         match ty {

@@ -194,3 +194,54 @@ fn a_payload_with_role_and_content_but_no_type_is_a_message() {
         .collect();
     assert_eq!(texts, vec!["Add rate limiting", "On it."]);
 }
+
+#[test]
+fn lines_without_type_are_read_by_their_fields_not_counted_as_errors() {
+    // Through the file reader, so the per-line sniffing lets them reach the parser.
+    let lines = [
+        r#"{"timestamp":"2026-11-01T10:00:00.000Z","type":"session_meta","payload":{"id":"019b-untyped","cwd":"/w","cli_version":"0.70.0"}}"#,
+        // An envelope without its tag, payload a typed response item.
+        r#"{"timestamp":"2026-11-01T10:00:01.000Z","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"show the env"}]}}"#,
+        // An envelope without its tag, payload an untyped function call.
+        r#"{"timestamp":"2026-11-01T10:00:02.000Z","payload":{"name":"shell","arguments":"{\"command\":[\"env\"]}","call_id":"c9"}}"#,
+        // A bare output without its type.
+        r#"{"call_id":"c9","output":"PATH=/usr/bin"}"#,
+        // A bare assistant message without its type.
+        r#"{"role":"assistant","content":[{"type":"output_text","text":"done"}]}"#,
+        // An old rollout's state line.
+        r#"{"record_type":"state"}"#,
+    ];
+    let mut p = super::super::FileParser::new("rollout-untyped.jsonl", None);
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        p.line(l.as_bytes(), i as u64 + 1, &mut out)
+            .unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
+    }
+    // A line with nothing recognisable stays an error.
+    assert!(p
+        .line(
+            br#"{"timestamp":"2026-11-01T10:00:03.000Z","payload":{"x":1}}"#,
+            7,
+            &mut out
+        )
+        .is_err());
+    assert!(p.line(br#"{"x":1}"#, 8, &mut out).is_err());
+    p.finish(&mut out);
+    let spans = crate::ingest::formats::test_support::spans(&out);
+    let tool = spans
+        .iter()
+        .find(|s| s.kind == SpanKind::Tool)
+        .expect("the call");
+    assert_eq!(tool.run_id, "019b-untyped");
+    assert_eq!(tool.tool_name.as_deref(), Some("shell"));
+    let merged: Vec<_> = spans.iter().filter(|s| s.id == "c9").collect();
+    assert!(
+        merged
+            .iter()
+            .any(|s| s.tool_output.as_deref() == Some("PATH=/usr/bin")),
+        "{merged:?}"
+    );
+    let texts: Vec<&str> = spans.iter().filter_map(|s| s.text.as_deref()).collect();
+    assert!(texts.contains(&"show the env"), "{texts:?}");
+    assert!(texts.contains(&"done"), "{texts:?}");
+}
