@@ -37,7 +37,12 @@ const PRINTERS: &[&str] = &[
 /// EXF-TRACE-003 at high for a project sender in `script` after a credential
 /// was copied into the project (earlier on the line, or by an earlier call when
 /// `staged` says so); sets `staged` when this call copies one.
-pub fn sent_with_project(script: &Script, tax: &Taxonomy, staged: &mut bool, text: &str) -> Vec<Hit> {
+pub fn sent_with_project(
+    script: &Script,
+    tax: &Taxonomy,
+    staged: &mut bool,
+    text: &str,
+) -> Vec<Hit> {
     let mut hits = Vec::new();
     for cmd in &script.commands {
         if copies_credential_in(cmd, tax) {
