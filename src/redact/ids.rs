@@ -43,17 +43,21 @@ impl Redactor {
         if !self.enabled || id.is_empty() {
             return None;
         }
-        let rule = self.judge(id).or_else(|| {
-            // Ids glue their parts with word characters (`call_<secret>`,
-            // `toolu_<secret>`), where a rule's word boundary sees no start:
-            // a keyword glued on is judged again as the start of the rest.
-            let b = id.as_bytes();
-            self.engine
-                .scan(id)
-                .hits
-                .iter()
-                .map(|&(_, start, _)| start)
-                .filter(|&s| s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'_'))
+        // One prefilter scan serves the judgement and the glued keywords.
+        let scan = self.engine.scan(id);
+        // Ids glue their parts with word characters (`call_<secret>`,
+        // `toolu_<secret>`), where a rule's word boundary sees no start:
+        // a keyword glued on is judged again as the start of the rest.
+        let b = id.as_bytes();
+        let glued: Vec<usize> = scan
+            .hits
+            .iter()
+            .map(|&(_, start, _)| start)
+            .filter(|&s| s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'_'))
+            .collect();
+        let rule = self.judge_scanned(id, scan).or_else(|| {
+            glued
+                .into_iter()
                 .find_map(|s| id.get(s..).and_then(|rest| self.judge(rest)))
         })?;
         Some(format!(
@@ -91,6 +95,22 @@ impl Redactor {
 
     /// The first rule that matches `text` (the rules alone, no memory), if any.
     fn judge(&self, text: &str) -> Option<&str> {
+        self.judge_scanned(text, self.engine.scan(text))
+    }
+
+    /// [`Redactor::judge`] given the prefilter's scan of `text`.
+    fn judge_scanned(&self, text: &str, scan: super::engine::Scan) -> Option<&str> {
+        if scan.is_clean() && super::quiet::plain(text) {
+            // no rule can match and no decoder has anything to read (see
+            // `quiet`); the memory is left out: nothing else could redact it
+            return None;
+        }
+        self.judge_fully(text, scan)
+    }
+
+    /// [`Redactor::judge_scanned`] without the short cut for plain ids: the
+    /// rules and every decoder.
+    fn judge_fully(&self, text: &str, scan: super::engine::Scan) -> Option<&str> {
         let mut memory = Memory::default();
         let mut ctx = Ctx {
             engine: &self.engine,
@@ -99,8 +119,9 @@ impl Redactor {
             key: &self.key,
             run_id: "",
             skip_memory: true,
+            quiet: None,
         };
-        let (out, found) = ctx.settled(text);
+        let (out, found) = ctx.settled_scanned(text, scan);
         if out.is_none() && found.is_empty() {
             return None;
         }
@@ -229,6 +250,36 @@ mod tests {
         let mut id = gh.clone();
         rekeyed.stand_in_remembered_in_place(&mut id);
         assert_eq!(Some(id), other.stand_in_id(gh));
+    }
+
+    #[test]
+    fn the_short_cut_for_plain_ids_gives_the_full_verdict() {
+        let r = red();
+        // the judgement without the short cut: the rules and the decoders
+        let full = |id: &str| r.judge_fully(id, r.engine.scan(id)).is_some();
+        let mut ids: Vec<String> = [
+            "call_abc123",
+            "toolu_01A09q90qw90lq917835lq9",
+            "00f067aa0ba902b7",
+            "span-12",
+            "4111111111111111",
+            "+1 415 555 0134",
+            "me@example.com",
+            "AKIAQ3EGRJ5T7WXYZ2AB",
+            "password=hunter22",
+            "sk-ant-api03-x",
+            "192.168.1.20",
+        ]
+        .map(String::from)
+        .to_vec();
+        ids.extend(secrets().iter().map(|s| s[..s.len().min(31)].to_string()));
+        let mut cut = 0;
+        for id in &ids {
+            let scan = r.engine.scan(id);
+            cut += usize::from(scan.is_clean() && super::super::quiet::plain(id));
+            assert_eq!(r.judge(id).is_some(), full(id), "{id}");
+        }
+        assert!(cut >= 3, "the short cut is taken for plain ids ({cut})");
     }
 
     #[test]

@@ -9,10 +9,11 @@
 //! and the result is serialised back to valid JSON — only when something
 //! changed, so clean JSON keeps its bytes.
 
-use super::engine::{Cand, Engine};
+use super::engine::{Cand, Engine, Scan};
 use super::key::HashKey;
 use super::markers::{marker_ranges, subtract_markers};
 use super::memory::{Hit, Memory};
+use super::quiet::{self, QuietMemo};
 use super::Mode;
 use serde_json::Value;
 
@@ -45,6 +46,9 @@ pub struct Ctx<'a> {
     /// Set while walking JSON whose raw text holds no remembered secret (and no escape
     /// that could hide one): its strings need no memory search of their own.
     pub skip_memory: bool,
+    /// Short plain texts whose scan was clean (see [`super::quiet`]); `None`
+    /// keeps none.
+    pub quiet: Option<&'a mut QuietMemo>,
 }
 
 fn looks_like_json(s: &str) -> bool {
@@ -52,6 +56,31 @@ fn looks_like_json(s: &str) -> bool {
 }
 
 impl Ctx<'_> {
+    /// True when `text` is a plain text whose scan was clean before and the
+    /// run's memory holds none of it: nothing in it is redacted (see
+    /// [`super::quiet`]; the full path would scan, find no rule, decode
+    /// nothing and search the memory alone).
+    fn known_quiet(&mut self, text: &str) -> bool {
+        if !self.quiet.as_deref().is_some_and(|q| q.contains(text)) {
+            return false;
+        }
+        if self.skip_memory {
+            return true;
+        }
+        let mut mem = Vec::new();
+        self.memory.search(self.run_id, text, &mut mem);
+        mem.is_empty()
+    }
+
+    /// Keeps `text` when it is plain and `scan`, its scan, is clean.
+    fn note_quiet(&mut self, text: &str, scan: &Scan) {
+        if scan.is_clean() && quiet::plain(text) {
+            if let Some(q) = self.quiet.as_deref_mut() {
+                q.note(text);
+            }
+        }
+    }
+
     fn remember(&mut self, text: &str, cands: &[Cand]) {
         for c in cands {
             let v = &text[c.start..c.end];
@@ -68,12 +97,18 @@ impl Ctx<'_> {
         let engine = self.engine;
         let owned;
         let (hay, off) = if prefix.is_empty() {
+            if self.known_quiet(text) {
+                return (None, Vec::new());
+            }
             (text, 0)
         } else {
             owned = format!("{prefix}{text}");
             (owned.as_str(), prefix.len())
         };
         let scan = engine.scan(hay);
+        if prefix.is_empty() {
+            self.note_quiet(text, &scan);
+        }
         let mut mem: Vec<Hit> = Vec::new();
         if !self.skip_memory {
             self.memory.search(self.run_id, hay, &mut mem);
@@ -138,7 +173,17 @@ impl Ctx<'_> {
     /// Finds of later passes are placed in `text` where their value occurs in it.
     /// Remove mode leaves no marker to judge beside: one pass.
     pub fn settled(&mut self, text: &str) -> (Option<String>, Vec<Found>) {
-        let (mut out, mut found) = self.string(text, 0);
+        if self.known_quiet(text) {
+            return (None, Vec::new());
+        }
+        let scan = self.engine.scan(text);
+        self.settled_scanned(text, scan)
+    }
+
+    /// [`Ctx::settled`] given the prefilter's scan of `text` (made by the caller,
+    /// which reads it too).
+    pub fn settled_scanned(&mut self, text: &str, scan: Scan) -> (Option<String>, Vec<Found>) {
+        let (mut out, mut found) = self.string_scanned(text, 0, scan);
         if self.mode == Mode::Remove {
             return (out, found);
         }
@@ -172,7 +217,21 @@ impl Ctx<'_> {
 
     /// Redacts one string, unwrapping JSON inside it. Ranges are relative to `text`.
     pub fn string(&mut self, text: &str, depth: usize) -> (Option<String>, Vec<Found>) {
+        if self.known_quiet(text) {
+            return (None, Vec::new());
+        }
         let scan = self.engine.scan(text);
+        self.string_scanned(text, depth, scan)
+    }
+
+    /// [`Ctx::string`] given the prefilter's scan of `text`.
+    fn string_scanned(
+        &mut self,
+        text: &str,
+        depth: usize,
+        scan: Scan,
+    ) -> (Option<String>, Vec<Found>) {
+        self.note_quiet(text, &scan);
         let mut mem = Vec::new();
         if !self.skip_memory {
             self.memory.search(self.run_id, text, &mut mem);

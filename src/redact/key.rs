@@ -9,8 +9,22 @@ use sha2::Sha256;
 use std::path::Path;
 
 /// A 32-byte HMAC-SHA256 key. Its `Debug` output never shows the bytes.
-#[derive(Clone, PartialEq, Eq)]
-pub struct HashKey([u8; 32]);
+/// The HMAC state after the key's inner and outer pads ([`Hmac`] keeps both)
+/// is made once, with the key: a tag costs the message's compressions only,
+/// not the two of the key schedule again.
+#[derive(Clone)]
+pub struct HashKey {
+    bytes: [u8; 32],
+    mac: Hmac<Sha256>,
+}
+
+impl PartialEq for HashKey {
+    fn eq(&self, other: &HashKey) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for HashKey {}
 
 impl std::fmt::Debug for HashKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -23,17 +37,19 @@ impl HashKey {
     pub fn random() -> HashKey {
         let mut k = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut k);
-        HashKey(k)
+        HashKey::from_bytes(k)
     }
 
-    /// A key from known bytes (tests).
+    /// A key from known bytes (tests, and the key file's).
     pub fn from_bytes(bytes: [u8; 32]) -> HashKey {
-        HashKey(bytes)
+        let mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&bytes).expect("HMAC takes keys of any length");
+        HashKey { bytes, mac }
     }
 
     /// The key's bytes (for detection's keyed hashes of canary tokens).
     pub fn bytes(&self) -> [u8; 32] {
-        self.0
+        self.bytes
     }
 
     /// Reads the key at `path`, or creates it (32 random bytes, `0600`) when
@@ -53,7 +69,7 @@ impl HashKey {
                 return Ok(k);
             }
             let k = HashKey::random();
-            if crate::paths::create_once(path, &k.0)? {
+            if crate::paths::create_once(path, &k.bytes)? {
                 return Ok(k);
             }
             // Another writer linked its key first: use that one.
@@ -96,11 +112,11 @@ impl HashKey {
         let mut k = [0u8; 32];
         if bytes.len() == 32 {
             k.copy_from_slice(&bytes);
-            return Ok(Some(HashKey(k)));
+            return Ok(Some(HashKey::from_bytes(k)));
         }
         let text = String::from_utf8_lossy(&bytes);
         if text.trim().len() == 64 && hex::decode_to_slice(text.trim(), &mut k).is_ok() {
-            return Ok(Some(HashKey(k)));
+            return Ok(Some(HashKey::from_bytes(k)));
         }
         anyhow::bail!(
             "{}: redaction key must be 32 bytes, found {}",
@@ -111,10 +127,7 @@ impl HashKey {
 
     /// First 4 bytes of HMAC-SHA256(key, value), as 8 lower-case hex digits.
     pub fn tag(&self, value: &[u8]) -> String {
-        // new_from_slice only fails for invalid key lengths; HMAC accepts any length.
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
-            return "00000000".into();
-        };
+        let mut mac = self.mac.clone();
         mac.update(value);
         hex::encode(&mac.finalize().into_bytes()[..4])
     }
@@ -124,9 +137,7 @@ impl HashKey {
     /// from the markers' tags and long enough that two ids of a store do not
     /// share one.
     pub fn id_tag(&self, value: &[u8]) -> String {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
-            return "0000000000000000".into();
-        };
+        let mut mac = self.mac.clone();
         mac.update(b"skilltrace id\0");
         mac.update(value);
         hex::encode(&mac.finalize().into_bytes()[..8])
@@ -207,5 +218,23 @@ mod tests {
         assert_eq!(a.tag(b"hunter2"), a.tag(b"hunter2"));
         assert_ne!(a.tag(b"hunter2"), b.tag(b"hunter2"));
         assert_ne!(a.tag(b"hunter2"), a.tag(b"hunter3"));
+    }
+
+    #[test]
+    fn tags_from_the_kept_state_are_the_hmac_of_the_key() {
+        // HMAC-SHA256 as Python's `hmac` computes it: stored markers and
+        // stand-ins keep their bytes whatever state the key keeps.
+        let k = HashKey::from_bytes([1; 32]);
+        assert_eq!(k.tag(b"hunter2"), "f26b5407");
+        assert_eq!(k.id_tag(b"call_x"), "161bf42d72ba44fc");
+        for v in [&b""[..], b"x", &[0xa5; 200]] {
+            let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&[1; 32]).expect("key");
+            m.update(v);
+            let want = hex::encode(&m.finalize().into_bytes()[..4]);
+            assert_eq!(k.tag(v), want);
+            assert_eq!(k.clone().tag(v), want, "a clone keeps the state");
+        }
+        assert_eq!(HashKey::from_bytes([1; 32]), k);
+        assert_ne!(HashKey::from_bytes([2; 32]), k);
     }
 }

@@ -22,6 +22,7 @@ mod key;
 mod markers;
 mod memory;
 mod prefilter;
+mod quiet;
 mod records;
 mod rules;
 mod run;
@@ -178,6 +179,8 @@ pub struct Redactor {
     clean: clean::CleanMemo,
     /// Ids already judged and their stand-ins (see [`ids::IdMemo`]).
     ids: ids::IdMemo,
+    /// Short plain texts no rule can match (see [`quiet`]).
+    quiet: quiet::QuietMemo,
 }
 
 /// How the store (and its spool) keeps a source file's path: redacted with the
@@ -205,6 +208,7 @@ impl Redactor {
             key: &self.key,
             run_id,
             skip_memory: false,
+            quiet: Some(&mut self.quiet),
         }
     }
 

@@ -59,6 +59,7 @@ impl Redactor {
             seams_ahead: false,
             clean: Default::default(),
             ids: Default::default(),
+            quiet: Default::default(),
         }
     }
 
@@ -160,6 +161,7 @@ impl Redactor {
             seams_ahead: false,
             clean: Default::default(),
             ids: Default::default(),
+            quiet: Default::default(),
         })
     }
 
@@ -181,6 +183,7 @@ impl Redactor {
             seams_ahead: false,
             clean: Default::default(),
             ids: Default::default(),
+            quiet: Default::default(),
         }
     }
 

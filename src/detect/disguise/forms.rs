@@ -55,7 +55,9 @@ impl Form {
 }
 
 /// Calls `f(window, source start, source length, form)` for every window of
-/// every form of `v` whose source bytes are all `eligible`.
+/// every form of `v` whose source bytes are all `eligible`. A URL-encoded
+/// window that two spellings share (no `/` in it, or escapes of digits only)
+/// is given once: its tag is the same.
 pub fn each_window(v: &[u8], eligible: &[bool], mut f: impl FnMut(&[u8], usize, usize, Form)) {
     let n = v.len();
     if n < MIN_SECRET {
@@ -98,7 +100,12 @@ pub fn each_window(v: &[u8], eligible: &[bool], mut f: impl FnMut(&[u8], usize, 
     }
     // URL-encoded (reserved characters only), with and without `/` kept
     if v.iter().any(|b| !unreserved(*b)) {
+        let slash = v.contains(&b'/');
+        let mut seen: crate::hash::HashSet<[u8; PIECE]> = crate::hash::HashSet::default();
         for (keep_slash, upper) in [(false, true), (true, true), (false, false), (true, false)] {
+            if keep_slash && !slash {
+                continue; // the same text as without `/` kept
+            }
             let (u, src) = url_encode(v, keep_slash, upper);
             if u.len() < PIECE {
                 continue;
@@ -109,7 +116,11 @@ pub fn each_window(v: &[u8], eligible: &[bool], mut f: impl FnMut(&[u8], usize, 
                     continue; // the same as a plain window
                 }
                 let (s, e) = (src[k], src[k + PIECE - 1] + 1);
-                if ok(s, e - s) {
+                let mut key = [0u8; PIECE];
+                key.copy_from_slice(win);
+                // a window given before in another spelling (an escape of
+                // digits only, no `/` in it) has the same tag: given once
+                if ok(s, e - s) && seen.insert(key) {
                     f(win, s, e - s, Form::Url);
                 }
             }
@@ -218,6 +229,31 @@ mod tests {
             n += 1;
         });
         assert!(n > 0);
+    }
+
+    #[test]
+    fn every_url_spelling_window_is_given_once() {
+        for v in [
+            &b"wJalrXUtnFEMI/K7MDENG+bPxRfiCY/x9L+mn2p"[..],
+            b"pa ss+wo=rd!12345:6789?0",
+            b"no-slash+here=and&there!1234567",
+        ] {
+            let ws = all(v);
+            let url: Vec<&String> = ws
+                .iter()
+                .filter(|(.., f)| *f == Form::Url)
+                .map(|(w, ..)| w)
+                .collect();
+            let distinct: std::collections::BTreeSet<&String> = url.iter().copied().collect();
+            assert_eq!(distinct.len(), url.len(), "a window given twice");
+            for (keep, upper) in [(false, true), (true, true), (false, false), (true, false)] {
+                let (u, _) = url_encode(v, keep, upper);
+                for w in u.windows(PIECE).filter(|w| w.contains(&b'%')) {
+                    let w = String::from_utf8_lossy(w).into_owned();
+                    assert!(distinct.contains(&w), "{w} of {keep} {upper} missing");
+                }
+            }
+        }
     }
 
     #[test]

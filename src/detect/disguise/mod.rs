@@ -16,6 +16,7 @@
 //! [`MAX_CHECKS`] of them per text. Text past [`MAX_TEXT`] is not searched.
 
 pub mod forms;
+mod mac;
 pub mod out;
 mod tagged;
 mod window_tags;
@@ -175,6 +176,8 @@ impl Rules {
 pub struct Keys {
     base: u64,
     mac: Hmac<Sha256>,
+    /// The same key's pad states, for windows (see [`mac`]).
+    short: mac::ShortMac,
 }
 
 impl std::fmt::Debug for Keys {
@@ -231,20 +234,37 @@ impl Keys {
         let base = u64::from_le_bytes(b8) % (P - 4) + 2;
         let mac =
             <Hmac<Sha256> as Mac>::new_from_slice(&d[8..]).expect("HMAC takes keys of any length");
-        Keys { base, mac }
+        let short = mac::ShortMac::new(&d[8..]).expect("a 24-byte key fits a block");
+        Keys { base, mac, short }
     }
 
     /// 64-bit keyed tag of a window; a case-blind one is tagged in lower case,
-    /// apart from the others.
+    /// apart from the others (after a `0x01` byte). Windows fit one block:
+    /// their HMAC starts from the key's kept pad states.
     fn tag(&self, w: &[u8], blind: bool) -> u64 {
-        let mut m = self.mac.clone();
-        if blind {
-            m.update(b"\x01");
-            m.update(&w.to_ascii_lowercase());
+        let short = if blind {
+            let mut low = [0u8; mac::MAX_SHORT];
+            low.get_mut(..w.len()).and_then(|l| {
+                l.copy_from_slice(w);
+                l.make_ascii_lowercase();
+                self.short.mac(b"\x01", l)
+            })
         } else {
-            m.update(w);
-        }
-        let out = m.finalize().into_bytes();
+            self.short.mac(b"", w)
+        };
+        let out: [u8; 32] = match short {
+            Some(o) => o,
+            None => {
+                let mut m = self.mac.clone();
+                if blind {
+                    m.update(b"\x01");
+                    m.update(&w.to_ascii_lowercase());
+                } else {
+                    m.update(w);
+                }
+                m.finalize().into_bytes().into()
+            }
+        };
         let mut b8 = [0u8; 8];
         b8.copy_from_slice(&out[..8]);
         u64::from_le_bytes(b8)

@@ -328,3 +328,20 @@ fn windows_tagged_from_memory_find_what_tagging_afresh_finds() {
     }
     assert!(memo.len() > 0, "true pieces were tagged and kept");
 }
+
+#[test]
+fn window_tags_keep_their_bytes() {
+    // HMAC-SHA256 as Python's `hmac` computes it (the key derived from the
+    // store key, a case-blind window lower-cased after a 0x01 byte): the
+    // tags a guard's saved run state holds stay valid.
+    let keys = Keys::new(&[3u8; 32]);
+    assert_eq!(keys.tag(b"wJalrXUtnFEM", false), 15277923379716811268);
+    let pct = b"%5F%6Bab12CD%5f%6bab12cd%5F%6Bab12CD";
+    assert_eq!(keys.tag(pct, true), 15219777512190018745);
+    assert_eq!(
+        keys.tag(&pct.to_ascii_lowercase(), true),
+        keys.tag(pct, true)
+    );
+    // past the stack buffer
+    assert_eq!(keys.tag(&b"AB".repeat(40), true), 9308557825134273124);
+}
