@@ -6,7 +6,7 @@ use super::StoreError;
 use crate::hash::HashMap;
 use crate::model::Run;
 use crate::redact::Redacted;
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 #[derive(Default)]
 pub(super) struct RunDelta {
@@ -154,27 +154,43 @@ pub(super) fn tally_runs(tx: &Transaction<'_>, runs: i64, spans: i64) -> Result<
 }
 
 /// Adds each run's delta to its counters; returns the spans added in all.
+///
+/// The run is read first (one probe by its key): its models list is merged
+/// in here, and a run whose start does not move earlier and whose
+/// `updated_ms` is already this write's (the run upsert or [`RunKeys::get`]
+/// set it) is updated by [`ADD_COUNTS`], which names no indexed column, so
+/// SQLite leaves `runs_started` and `runs_recent` alone (it rewrites an
+/// index entry whenever the `SET` list names one of its columns, changed or
+/// not); otherwise by [`ADD_COUNTS_AND_TIMES`]. Both leave the same row.
 pub(super) fn apply_run_deltas(
     tx: &Transaction<'_>,
     deltas: HashMap<i64, RunDelta>,
     now: i64,
 ) -> Result<i64, StoreError> {
     let mut spans = 0;
-    let mut models = tx.prepare_cached("SELECT models FROM runs WHERE key=?1")?;
-    let mut upd = tx.prepare_cached(
-        "UPDATE runs SET span_count=span_count+?2, tool_count=tool_count+?3, input_tokens=input_tokens+?4, \
-         output_tokens=output_tokens+?5, f_info=f_info+?6, f_low=f_low+?7, f_medium=f_medium+?8, f_high=f_high+?9, \
-         f_critical=f_critical+?10, models=COALESCE(?11, models), \
-         started_ms=MIN(COALESCE(started_ms, ?12), COALESCE(?12, started_ms)), \
-         ended_ms=MAX(COALESCE(ended_ms, ?13), COALESCE(?13, ended_ms)), updated_ms=?14 WHERE key=?1",
-    )?;
+    let mut read =
+        tx.prepare_cached("SELECT models, started_ms, updated_ms FROM runs WHERE key=?1")?;
+    let mut times = tx.prepare_cached(ADD_COUNTS_AND_TIMES)?;
+    let mut counts = tx.prepare_cached(ADD_COUNTS)?;
     for (key, d) in deltas {
         spans += d.spans;
+        // No row: nothing to update (as the update alone would have found).
+        let Some((mut current, started, updated)) = read
+            .query_row([key], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .optional()?
+        else {
+            continue;
+        };
         // The models list changes only when this batch saw a model.
         let merged = if d.models.is_empty() {
             None
         } else {
-            let mut current: String = models.query_row([key], |r| r.get(0))?;
             for m in &d.models {
                 if !current.split(',').any(|x| x == m) {
                     if !current.is_empty() {
@@ -185,7 +201,17 @@ pub(super) fn apply_run_deltas(
             }
             Some(current)
         };
-        upd.execute(params![
+        let earlier = match (d.start, started) {
+            (Some(s), Some(st)) => s < st,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        let st = if earlier || updated != now {
+            &mut times
+        } else {
+            &mut counts
+        };
+        st.execute(params![
             key,
             d.spans,
             d.tools,
@@ -205,9 +231,104 @@ pub(super) fn apply_run_deltas(
     Ok(spans)
 }
 
+/// A run's counters, models and end from a batch's delta (`?1` the run's
+/// key): the columns no index of `runs` holds.
+macro_rules! add_counts {
+    () => {
+        "UPDATE runs SET span_count=span_count+?2, tool_count=tool_count+?3, input_tokens=input_tokens+?4, \
+         output_tokens=output_tokens+?5, f_info=f_info+?6, f_low=f_low+?7, f_medium=f_medium+?8, f_high=f_high+?9, \
+         f_critical=f_critical+?10, models=COALESCE(?11, models), \
+         ended_ms=MAX(COALESCE(ended_ms, ?13), COALESCE(?13, ended_ms))"
+    };
+}
+
+/// [`ADD_COUNTS_AND_TIMES`] without the indexed start and `updated_ms`
+/// (`?12` and `?14` unused), for a run whose start stays and whose
+/// `updated_ms` is already `?14`.
+const ADD_COUNTS: &str = concat!(add_counts!(), " WHERE key=?1 AND ?12 IS ?12 AND ?14 IS ?14");
+
+/// A run's delta with its start moved earlier (`?12`) and `updated_ms` set (`?14`).
+const ADD_COUNTS_AND_TIMES: &str = concat!(
+    add_counts!(),
+    ", started_ms=MIN(COALESCE(started_ms, ?12), COALESCE(?12, started_ms)), updated_ms=?14 WHERE key=?1"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`ADD_COUNTS`] names no column any index of `runs` holds (else SQLite
+    /// would rewrite that index's entry for every run of every batch), and
+    /// [`ADD_COUNTS_AND_TIMES`] sets what it leaves out.
+    #[test]
+    fn the_counters_only_update_names_no_indexed_column() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let s = crate::store::Store::open(&t.path().join("st.db")).expect("open");
+        let set = |sql: &str| -> Vec<String> {
+            let body =
+                &sql[sql.find(" SET ").expect("set") + 5..sql.find(" WHERE ").expect("where")];
+            body.split(", ")
+                .filter_map(|a| a.split_once('='))
+                .map(|(c, _)| c.trim().to_owned())
+                .collect()
+        };
+        let counts = set(ADD_COUNTS);
+        assert!(counts.contains(&"span_count".to_owned()) && counts.contains(&"models".to_owned()));
+        let mut indexed: Vec<String> = Vec::new();
+        let mut q = s
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='runs'")
+            .expect("prepare");
+        let names: Vec<String> = q
+            .query_map([], |r| r.get(0))
+            .expect("indexes")
+            .collect::<Result<_, _>>()
+            .expect("names");
+        assert!(names.len() >= 3, "{names:?}");
+        for name in names {
+            let sql: Option<String> = s
+                .conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE name=?1",
+                    [&name],
+                    |r| r.get(0),
+                )
+                .expect("sql");
+            let mut cols = s
+                .conn
+                .prepare(&format!(
+                    "SELECT name FROM pragma_index_xinfo('{name}') WHERE key"
+                ))
+                .expect("xinfo");
+            let named: Vec<Option<String>> = cols
+                .query_map([], |r| r.get(0))
+                .expect("cols")
+                .collect::<Result<_, _>>()
+                .expect("col names");
+            for c in &counts {
+                let in_expr = sql.as_deref().is_some_and(|q| {
+                    q.split(|ch: char| !ch.is_alphanumeric() && ch != '_')
+                        .any(|w| w == c)
+                });
+                assert!(
+                    !in_expr && !named.iter().flatten().any(|n| n == c),
+                    "{c} is in index {name}"
+                );
+            }
+            indexed.extend(named.into_iter().flatten());
+            if let Some(q) = &sql {
+                indexed.extend(
+                    q.split(|ch: char| !ch.is_alphanumeric() && ch != '_')
+                        .map(String::from),
+                );
+            }
+        }
+        let times = set(ADD_COUNTS_AND_TIMES);
+        for c in ["started_ms", "updated_ms"] {
+            assert!(indexed.iter().any(|x| x == c), "{c} indexed");
+            assert!(times.iter().any(|x| x == c) && !counts.iter().any(|x| x == c));
+        }
+    }
 
     /// The keys remembered stay under [`RUN_KEYS_MAX`] however many runs an
     /// import feeds (the map starts over), and the latest one is kept.

@@ -263,3 +263,73 @@ fn a_v12_store_keeps_its_tally_through_the_upgrade_and_after() {
     assert_eq!(s.counts().expect("counts").runs, 2);
     assert_eq!(s.counts().expect("counts").spans, 4);
 }
+
+/// A run's counters, models and times come out of a batch the same whether
+/// the write updates only its counters (start not moved earlier, `updated_ms`
+/// already this write's) or its indexed times too
+/// (`write_runs::apply_run_deltas`).
+#[test]
+fn a_runs_counters_and_times_follow_each_batch_whichever_update_it_takes() {
+    let (_t, mut s) = tmp();
+    let mut r = Redactor::new(Mode::Mask);
+    let mut sp = |id: &str, start: i64, model: &str| {
+        let mut x = span(id, "r", SpanKind::Llm);
+        x.start_ms = Some(start);
+        x.model = Some(model.into());
+        r.redact_span(x).0
+    };
+    let row = |s: &Store| -> (i64, Option<i64>, String, i64) {
+        s.conn
+            .query_row(
+                "SELECT span_count, started_ms, models, updated_ms FROM runs WHERE id='r'",
+                [],
+                |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?)),
+            )
+            .expect("row")
+    };
+    // The run's record and a later span: counters only.
+    let run = Redactor::new(Mode::Mask).redact_run(Run {
+        id: "r".into(),
+        source: "f".into(),
+        started_ms: Some(100),
+        ..Default::default()
+    });
+    s.write(&StoreBatch {
+        runs: vec![run],
+        spans: vec![sp("a", 150, "m1")],
+        ..Default::default()
+    })
+    .expect("write");
+    let (n, start, models, first) = row(&s);
+    assert_eq!((n, start, models.as_str()), (1, Some(100), "m1"));
+    // A span before the run's start, in a later write: the start moves.
+    std::thread::sleep(std::time::Duration::from_millis(3));
+    s.write(&StoreBatch {
+        spans: vec![sp("b", 50, "m2"), sp("c", 60, "m1")],
+        ..Default::default()
+    })
+    .expect("write");
+    let (n, start, models, second) = row(&s);
+    assert_eq!((n, start, models.as_str()), (3, Some(50), "m1,m2"));
+    assert!(second > first, "updated_ms {first} -> {second}");
+    // Spans only, start kept, in a later write: `updated_ms` still moves.
+    std::thread::sleep(std::time::Duration::from_millis(3));
+    s.write(&StoreBatch {
+        spans: vec![sp("d", 500, "m2")],
+        ..Default::default()
+    })
+    .expect("write");
+    let (n, start, models, third) = row(&s);
+    assert_eq!((n, start, models.as_str()), (4, Some(50), "m1,m2"));
+    assert!(third > second, "updated_ms {second} -> {third}");
+    // The runs list's order by recency sees the same row.
+    let recent: i64 = s
+        .conn
+        .query_row(
+            "SELECT count(*) FROM runs INDEXED BY runs_recent WHERE COALESCE(started_ms, updated_ms) = 50",
+            [],
+            |x| x.get(0),
+        )
+        .expect("recent");
+    assert_eq!(recent, 1);
+}
