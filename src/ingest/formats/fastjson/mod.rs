@@ -77,8 +77,10 @@ fn read<'a>(text: &'a str, arena: Option<&'a Bump>, scratch: &mut Scratch) -> Op
         i: 0,
         depth: 0,
         arena,
-        members: recycle(std::mem::take(&mut scratch.members)),
-        items: recycle(std::mem::take(&mut scratch.items)),
+        // Empty stacks of `'static` values serve as stacks of `'a` ones as
+        // they are (covariance); only the way back needs `recycle`.
+        members: std::mem::take(&mut scratch.members),
+        items: std::mem::take(&mut scratch.items),
         unescaped: std::mem::take(&mut scratch.unescaped),
     };
     let v = r.value().and_then(|v| {
@@ -142,20 +144,13 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// [`Reader::value`] with plain strings (most members) read inline.
+    /// [`Reader::value`] with strings (most members) read without the dispatch.
     #[inline]
     fn member_value(&mut self) -> Option<Value<'a>> {
         self.skip_ws();
         if self.peek() == Some(b'"') {
-            let start = self.i + 1;
-            let end = self.scan_plain(start);
-            if self.b.get(end) == Some(&b'"') {
-                self.i = end + 1;
-                return self
-                    .s
-                    .get(start..end)
-                    .map(|s| Value::String(Cow::Borrowed(s)));
-            }
+            self.i += 1;
+            return self.string().map(Value::String);
         }
         self.value()
     }
@@ -286,7 +281,10 @@ impl<'a> Reader<'a> {
             .map(Value::Number)
     }
 
-    /// The rest of a string whose opening quote is consumed.
+    /// The rest of a string whose opening quote is consumed. Its bytes are
+    /// scanned once: a string with escapes is decoded from where the scan
+    /// for its end stopped at the first `\`.
+    #[inline]
     fn string(&mut self) -> Option<Cow<'a, str>> {
         let start = self.i;
         let end = self.scan_plain(start);
@@ -295,28 +293,25 @@ impl<'a> Reader<'a> {
                 self.i = end + 1;
                 self.s.get(start..end).map(Cow::Borrowed)
             }
-            b'\\' => {
-                // Sized once: the decoded text is never longer than the raw one.
-                let len = self.raw_end(end)? - start;
-                match self.arena {
-                    Some(arena) => {
-                        let mut out = std::mem::take(&mut self.unescaped);
-                        out.clear();
-                        out.reserve(len);
-                        let done = self.escaped(start, end, &mut out);
-                        let s = done.map(|()| Cow::Borrowed(&*arena.alloc_str(&out)));
-                        self.unescaped = out;
-                        s
-                    }
-                    None => {
-                        let mut out = String::with_capacity(len);
-                        self.escaped(start, end, &mut out)?;
-                        Some(Cow::Owned(out))
-                    }
-                }
-            }
+            b'\\' => self.escaped_string(start, end),
             _ => None, // a control character: serde rejects it
         }
+    }
+
+    /// A string with escapes from `start`, its first `\` at `at`: decoded in
+    /// the reused buffer, then copied once, exactly sized, into the arena
+    /// (or into an owned string).
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize, at: usize) -> Option<Cow<'a, str>> {
+        let mut out = std::mem::take(&mut self.unescaped);
+        out.clear();
+        let done = self.escaped(start, at, &mut out);
+        let s = done.map(|()| match self.arena {
+            Some(arena) => Cow::Borrowed(&*arena.alloc_str(&out)),
+            None => Cow::Owned(out.as_str().to_owned()),
+        });
+        self.unescaped = out;
+        s
     }
 
     /// Index of the first `"`, `\` or control byte at or after `i` (or the end).
@@ -395,17 +390,6 @@ impl<'a> Reader<'a> {
             }
             from = at;
             at = self.scan_plain(at);
-        }
-    }
-
-    /// Index of the closing quote of a string with a `\` at `at`.
-    fn raw_end(&self, mut at: usize) -> Option<usize> {
-        loop {
-            match self.b.get(at)? {
-                b'"' => return Some(at),
-                b'\\' => at = self.scan_plain(at + 2),
-                _ => return None,
-            }
         }
     }
 

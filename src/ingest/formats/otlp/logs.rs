@@ -21,6 +21,7 @@ use crate::ingest::formats::common::{as_u64, str_of};
 use crate::ingest::formats::json::Value;
 use crate::ingest::formats::{FormatError, Record};
 use crate::model::{AgentKind, Millis, Origin, Span, SpanKind, SpanStatus};
+use serde_json::Value as Json;
 
 /// Attributes read into span fields (not copied into `attributes`).
 const CONSUMED: &[&str] = &[
@@ -89,13 +90,39 @@ fn number(a: &Attrs, key: &str) -> Option<f64> {
 
 /// A stable span id: a digest of what identifies the record.
 fn record_id(parts: &[&str]) -> String {
+    record_id_with(parts, None)
+}
+
+/// [`record_id`] of `parts`, then (when given) one more part: the attributes' text,
+/// `key=json` lines joined by `\n`, written straight into the digest (the
+/// same bytes as the joined text, without building it).
+fn record_id_with(parts: &[&str], attrs: Option<&[(&str, Json)]>) -> String {
     use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0]);
+    use std::fmt::Write as _;
+    /// Feeds formatted text to the digest.
+    struct Feed(Sha256);
+    impl std::fmt::Write for Feed {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.update(s.as_bytes());
+            Ok(())
+        }
     }
-    hex::encode(&h.finalize()[..8])
+    let mut h = Feed(Sha256::new());
+    for p in parts {
+        h.0.update(p.as_bytes());
+        h.0.update([0]);
+    }
+    if let Some(attrs) = attrs {
+        for (i, (k, v)) in attrs.iter().enumerate() {
+            if i > 0 {
+                h.0.update(b"\n");
+            }
+            // Writing into the digest cannot fail.
+            let _ = write!(h, "{k}={v}");
+        }
+        h.0.update([0]);
+    }
+    hex::encode(&h.0.finalize()[..8])
 }
 
 /// Claude Code's `tool_parameters` name a shell command `full_command` /
@@ -178,13 +205,10 @@ impl OtlpParser {
             .unwrap_or_default();
         let at = nanos_ms(time.or_else(|| rec.get("observedTimeUnixNano")));
         let seq = a.text(&["event.sequence"]).unwrap_or_default();
-        // Attribute values as plain JSON, so protobuf and JSON encodings agree.
-        let attrs_text =
-            a.0.iter()
-                .map(|(k, v)| format!("{k}={}", any_to_json(v)))
-                .collect::<Vec<_>>()
-                .join("\n");
-        let id = record_id(&[&run, &event, &nanos, &seq, &attrs_text]);
+        // Attribute values as plain JSON, so protobuf and JSON encodings agree;
+        // converted once, for the id and for `attributes`.
+        let json: Vec<(&str, Json)> = a.0.iter().map(|(k, v)| (*k, any_to_json(v))).collect();
+        let id = record_id_with(&[&run, &event, &nanos, &seq], Some(&json));
         let tool = a.text(&["tool_name", "gen_ai.tool.name"]);
         let (kind, name) = match short {
             "user_prompt" => (SpanKind::Message, "user".to_owned()),
@@ -264,9 +288,9 @@ impl OtlpParser {
                 s.output_tokens = int("output_tokens");
             }
         }
-        for (k, v) in &a.0 {
-            if !CONSUMED.contains(k) {
-                s.attributes.insert((*k).to_owned(), any_to_json(v));
+        for (k, v) in json {
+            if !CONSUMED.contains(&k) {
+                s.attributes.insert(k.to_owned(), v);
             }
         }
         s.attributes
