@@ -4,8 +4,9 @@
 //! call. The copy is a credential read (EXF-TRACE-003, medium) and the push or
 //! publish reaches a trusted host, so neither alone is stopped; together the
 //! credential leaves, and the send is EXF-TRACE-003 at high. The run remembers
-//! only that a copy happened (a flag in its state, no path), and the senders are
-//! data (`project_senders` in `assets/detect/canary.toml`).
+//! only that a copy happened (a flag in its state, no path), and the copiers,
+//! printers and senders are data (`project_copiers`, `project_printers`,
+//! `project_senders` in `assets/detect/canary.toml`).
 
 use super::access::command_matches;
 use super::hit::Hit;
@@ -13,26 +14,6 @@ use super::rules::id;
 use super::shell::{basename, Command, RedirectKind, Script};
 use super::taxonomy::Taxonomy;
 use crate::model::Severity;
-
-/// Commands whose last operand is where their other operands are copied.
-const COPIERS: &[&str] = &[
-    "cp",
-    "mv",
-    "install",
-    "rsync",
-    "ditto",
-    "ln",
-    "copy",
-    "xcopy",
-    "copy-item",
-    "move",
-    "move-item",
-];
-
-/// Commands that print the files they name (into a redirect).
-const PRINTERS: &[&str] = &[
-    "cat", "tac", "head", "tail", "base64", "xxd", "tee", "sed", "awk",
-];
 
 /// EXF-TRACE-003 at high for a project sender in `script` after a credential
 /// was copied into the project (earlier on the line, or by an earlier call when
@@ -76,7 +57,7 @@ fn copies_credential_in(cmd: &Command, tax: &Taxonomy) -> bool {
     let name = cmd.name();
     let cwd = cmd.cwd.as_deref();
     let credential = |p: &str| tax.credential_at(p, cwd).is_some();
-    if COPIERS.contains(&name.as_str()) {
+    if tax.project_copiers.contains(name.as_str()) {
         let ops: Vec<&String> = cmd.args().iter().filter(|a| !a.starts_with('-')).collect();
         let Some((dest, sources)) = ops.split_last() else {
             return false;
@@ -85,7 +66,7 @@ fn copies_credential_in(cmd: &Command, tax: &Taxonomy) -> bool {
             && in_project(dest, cwd)
             && sources.iter().any(|s| credential(s));
     }
-    if PRINTERS.contains(&basename(&name)) {
+    if tax.project_printers.contains(basename(&name)) {
         let into_project = cmd.redirects.iter().any(|r| {
             matches!(r.kind, RedirectKind::Write | RedirectKind::Append)
                 && in_project(&r.target, cwd)

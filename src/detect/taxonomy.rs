@@ -40,6 +40,10 @@ pub struct Taxonomy {
     pub uploaders: Vec<Vec<String>>,
     /// Commands that send the project itself (a push, a publish), as words.
     pub project_senders: Vec<Vec<String>>,
+    /// Commands whose last operand is where their other operands are copied.
+    pub project_copiers: HashSet<String>,
+    /// Commands that print the files they name (into a redirect or, for `tee`, a file).
+    pub project_printers: HashSet<String>,
     pub secret_env: NameSet,
     pub env_exceptions: NameSet,
     pub env_dump_commands: Vec<Vec<String>>,
@@ -313,6 +317,8 @@ impl Taxonomy {
             credential_commands: word_lists(&cat(&c.credential_commands, &cfg.credential_commands)),
             uploaders: word_lists(&cat(&c.uploaders, &cfg.uploaders)),
             project_senders: word_lists(&c.project_senders),
+            project_copiers: set(&c.project_copiers),
+            project_printers: set(&c.project_printers),
             secret_env: NameSet::new(&cat(&c.secret_env_names, &cfg.secret_env_names))?,
             env_exceptions: NameSet::new(&c.env_exceptions)?,
             env_dump_commands: word_lists(&c.env_dump_commands),

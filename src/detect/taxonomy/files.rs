@@ -17,6 +17,8 @@ pub(super) struct CanaryFile {
     pub(super) credential_commands: Vec<String>,
     pub(super) uploaders: Vec<String>,
     pub(super) project_senders: Vec<String>,
+    pub(super) project_copiers: Vec<String>,
+    pub(super) project_printers: Vec<String>,
     pub(super) secret_env_names: Vec<String>,
     pub(super) env_exceptions: Vec<String>,
     pub(super) env_dump_commands: Vec<String>,
