@@ -41,6 +41,7 @@ pub mod rules;
 pub mod serve;
 pub mod session;
 pub mod shell;
+mod skill_text;
 pub mod skills;
 pub mod staged;
 pub mod tamper;
@@ -251,37 +252,6 @@ impl Detector {
     /// How many canary tokens are watched.
     pub fn canary_count(&self) -> usize {
         self.canaries.len()
-    }
-
-    /// Skill detection in a text; JSON documents (message arrays inside a string) are read leaf by leaf.
-    fn scan_skills_in(&self, t: &str, depth: usize, out: &mut Vec<Observation>) {
-        let trimmed = t.trim_start();
-        if depth < 3
-            && t.len() <= 256 * 1024
-            && (trimmed.starts_with('[') || trimmed.starts_with('{'))
-        {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(trimmed) {
-                self.scan_skills_value(&v, depth + 1, out);
-                return;
-            }
-        }
-        out.extend(self.skills.scan(t));
-    }
-
-    fn scan_skills_value(&self, v: &serde_json::Value, depth: usize, out: &mut Vec<Observation>) {
-        if depth > 6 {
-            return;
-        }
-        match v {
-            serde_json::Value::String(s) if s.len() >= 32 => self.scan_skills_in(s, depth, out),
-            serde_json::Value::Array(a) => a
-                .iter()
-                .for_each(|x| self.scan_skills_value(x, depth + 1, out)),
-            serde_json::Value::Object(o) => o
-                .values()
-                .for_each(|x| self.scan_skills_value(x, depth + 1, out)),
-            _ => {}
-        }
     }
 
     /// Notes what a run record tells the command rules (its working
